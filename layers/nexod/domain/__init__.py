@@ -1,0 +1,1 @@
+"""Pure domain code: no AWS SDK, no database driver, no environment reads."""

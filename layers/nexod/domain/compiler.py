@@ -1,0 +1,262 @@
+"""Compile a validated flow into Amazon States Language (JSONPath).
+
+Shape of the state (kept tiny: node data lives in Postgres, never in the execution):
+    {"run": {"id": <run id>, "ws": <workspace id>}, "s": {<node>: {"take": {<successor>: bool}}}}
+
+`s` holds only the nodes whose outcome a later `Choice` must read. Series-parallel regions become
+`Parallel`, the rest topological layers; a node reached only through conditional edges (or through
+nodes that may be skipped) is guarded by a `Choice` that skips it when none of its inputs was taken.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .flow import Node, RetryPolicy
+from .graph import Par, Plan, Seq, Step, plan
+from .validation import ValidFlow
+
+NODE_RUNNER_ARN = "${NodeRunnerArn}"
+LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
+FINISH = "finish-run"
+RUN_FAILED = "run-failed"
+FAILED = "failed"
+RETRYABLE_ERROR = "NodeRetryableError"
+LAMBDA_TRANSIENT = [
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+]
+# Nodes that talk to the outside world retry transient failures by default.
+DEFAULT_RETRY: dict[str, RetryPolicy] = {"http": RetryPolicy(), "llm": RetryPolicy()}
+DEFAULT_TIMEOUT: dict[str, int] = {"http": 900, "llm": 900}
+FALLBACK_TIMEOUT = 300
+
+
+@dataclass
+class CompiledFlow:
+    asl: dict[str, Any]
+    gated: set[str] = field(default_factory=set)
+    carried: set[str] = field(default_factory=set)
+
+    @property
+    def state_count(self) -> int:
+        return _count_states(self.asl["States"])
+
+
+def _count_states(states: dict[str, Any]) -> int:
+    total = 0
+    for st in states.values():
+        total += 1
+        for br in st.get("Branches", ()):
+            total += _count_states(br["States"])
+    return total
+
+
+def gating(flow: ValidFlow) -> tuple[set[str], set[str]]:
+    """(gated, carried): nodes that may be skipped, and nodes whose outcome a gate reads."""
+    gated: set[str] = set()
+    for n in flow.dag.topo_order():
+        incoming = flow.edges_in[n]
+        if incoming and all(
+            e.condition is not None
+            or e.source in gated
+            or flow.node(e.source).on_error == "continue"
+            for e in incoming
+        ):
+            gated.add(n)
+    carried = {e.source for n in gated for e in flow.edges_in[n]}
+    return gated, carried
+
+
+class _Emitter:
+    def __init__(self, flow: ValidFlow) -> None:
+        self.flow = flow
+        self.gated, self.carried = gating(flow)
+        self.fork_names: dict[int, str] = {}
+
+    # -- naming ------------------------------------------------------------------------------------
+    def name_forks(self, p: Plan) -> None:
+        if isinstance(p, Par):
+            self.fork_names[id(p)] = f"fork-{len(self.fork_names) + 1}"
+        for child in p.items if isinstance(p, Seq) else p.branches if isinstance(p, Par) else ():
+            self.name_forks(child)
+
+    def start_of(self, p: Plan) -> str:
+        if isinstance(p, Step):
+            return f"gate-{p.node}" if p.node in self.gated else p.node
+        if isinstance(p, Seq):
+            return self.start_of(p.items[0])
+        return self.fork_names[id(p)]
+
+    # -- states ------------------------------------------------------------------------------------
+    @staticmethod
+    def _link(state: dict[str, Any], nxt: str | None) -> dict[str, Any]:
+        if nxt is None:
+            state["End"] = True
+        else:
+            state["Next"] = nxt
+        return state
+
+    def _dead_result(self, node_id: str) -> dict[str, Any]:
+        return {"take": {e.target: False for e in self.flow.edges_out[node_id]}}
+
+    def _retry(self, node: Node) -> list[dict[str, Any]]:
+        retry: list[dict[str, Any]] = [
+            {"ErrorEquals": LAMBDA_TRANSIENT, "IntervalSeconds": 1, "MaxAttempts": 3, "BackoffRate": 2.0}
+        ]
+        policy = node.retry or DEFAULT_RETRY.get(node.type)
+        if policy and policy.max_attempts > 0:
+            rule: dict[str, Any] = {
+                "ErrorEquals": [RETRYABLE_ERROR, "States.Timeout"],
+                "IntervalSeconds": policy.interval_seconds,
+                "MaxAttempts": policy.max_attempts,
+                "BackoffRate": policy.backoff_rate,
+            }
+            if policy.max_delay_seconds:
+                rule["MaxDelaySeconds"] = policy.max_delay_seconds
+            retry.append(rule)
+        return retry
+
+    def _task(self, node: Node, state_name: str, nxt: str | None, top: bool, states: dict[str, Any]) -> None:
+        task: dict[str, Any] = {
+            "Type": "Task",
+            "Comment": f"{node.type} node" + (f": {node.name}" if node.name else ""),
+            "Resource": LAMBDA_INVOKE,
+            "Parameters": {"FunctionName": NODE_RUNNER_ARN, "Payload": {"run.$": "$.run", "node": node.id}},
+            "TimeoutSeconds": node.timeout_seconds or DEFAULT_TIMEOUT.get(node.type, FALLBACK_TIMEOUT),
+            "Retry": self._retry(node),
+        }
+        if node.id in self.carried:
+            task["ResultSelector"] = {"take.$": "$.Payload.take"}
+            task["ResultPath"] = f"$.s.{node.id}"
+        else:
+            task["ResultPath"] = None
+        if node.on_error == "continue":
+            failed = f"failed-{node.id}"
+            task["Catch"] = [{"ErrorEquals": ["States.ALL"], "ResultPath": None, "Next": failed}]
+            states[failed] = self._link(
+                {
+                    "Type": "Pass",
+                    "Comment": f"'{node.id}' failed and its flow continues without it",
+                    "Result": self._dead_result(node.id),
+                    "ResultPath": f"$.s.{node.id}" if node.id in self.carried else None,
+                },
+                nxt,
+            )
+        elif top:
+            task["Catch"] = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": RUN_FAILED}]
+        states[state_name] = self._link(task, nxt)
+
+    def emit(self, p: Plan, nxt: str | None, states: dict[str, Any], top: bool, done: set[str]) -> set[str]:
+        """Add the states of `p` to `states`, continuing at `nxt`; return the nodes it completes."""
+        if isinstance(p, Seq):
+            completed: set[str] = set()
+            for i, item in enumerate(p.items):
+                follow = self.start_of(p.items[i + 1]) if i + 1 < len(p.items) else nxt
+                completed |= self.emit(item, follow, states, top, done | completed)
+            return completed
+        if isinstance(p, Par):
+            return self._emit_par(p, nxt, states, top, done)
+        return self._emit_step(p.node, nxt, states, top)
+
+    def _emit_step(self, node_id: str, nxt: str | None, states: dict[str, Any], top: bool) -> set[str]:
+        node = self.flow.node(node_id)
+        if node_id in self.gated:
+            skip = f"skip-{node_id}"
+            rules = [
+                {"Variable": f"$.s.{e.source}.take.{node_id}", "BooleanEquals": True}
+                for e in self.flow.edges_in[node_id]
+            ]
+            states[f"gate-{node_id}"] = {
+                "Type": "Choice",
+                "Comment": f"run '{node_id}' if any of its inputs was taken, else skip it",
+                "Choices": [{**(rules[0] if len(rules) == 1 else {"Or": rules}), "Next": node_id}],
+                "Default": skip,
+            }
+            states[skip] = self._link(
+                {
+                    "Type": "Pass",
+                    "Result": self._dead_result(node_id),
+                    "ResultPath": f"$.s.{node_id}" if node_id in self.carried else None,
+                },
+                nxt,
+            )
+        if node.type == "wait":
+            seconds = self.flow.configs[node_id].seconds  # type: ignore[attr-defined]
+            done_name = f"done-{node_id}"
+            states[node_id] = {"Type": "Wait", "Comment": "wait node", "Seconds": seconds, "Next": done_name}
+            self._task(node, done_name, nxt, top, states)
+        else:
+            self._task(node, node_id, nxt, top, states)
+        return {node_id}
+
+    def _emit_par(self, p: Par, nxt: str | None, states: dict[str, Any], top: bool, done: set[str]) -> set[str]:
+        branches = []
+        owner: dict[str, int] = {}
+        completed: set[str] = set()
+        for i, branch in enumerate(p.branches):
+            branch_states: dict[str, Any] = {}
+            inside = self.emit(branch, None, branch_states, False, done)
+            completed |= inside
+            owner.update(dict.fromkeys(inside, i))
+            branches.append({"StartAt": self.start_of(branch), "States": branch_states})
+        state: dict[str, Any] = {"Type": "Parallel", "Branches": branches}
+        keep = sorted(n for n in (done | completed) if n in self.carried)
+        if keep:
+            # Each branch returns the whole state; rebuild `s` from the branch that ran each node.
+            state["ResultSelector"] = {f"{n}.$": f"$[{owner.get(n, 0)}].s.{n}" for n in keep}
+            state["ResultPath"] = "$.s"
+        else:
+            state["ResultPath"] = None
+        if top:
+            state["Catch"] = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": RUN_FAILED}]
+        states[self.fork_names[id(p)]] = self._link(state, nxt)
+        return completed
+
+
+def _runner_task(op: str, nxt: str | None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    state: dict[str, Any] = {
+        "Type": "Task",
+        "Resource": LAMBDA_INVOKE,
+        "Parameters": {"FunctionName": NODE_RUNNER_ARN, "Payload": {"run.$": "$.run", "op": op, **(extra or {})}},
+        "ResultPath": None,
+        "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1, "MaxAttempts": 5, "BackoffRate": 2.0}],
+    }
+    if nxt is None:
+        state["End"] = True
+    else:
+        state["Next"] = nxt
+    return state
+
+
+def compile_flow(flow: ValidFlow) -> CompiledFlow:
+    emitter = _Emitter(flow)
+    tree = plan(flow.dag)
+    emitter.name_forks(tree)
+    states: dict[str, Any] = {}
+    emitter.emit(tree, FINISH, states, True, set())
+    states[FINISH] = {
+        **_runner_task("finish", None),
+        "Comment": "record the run's output and mark it succeeded",
+    }
+    states[RUN_FAILED] = {
+        **_runner_task("fail", FAILED, {"error.$": "$.error"}),
+        "Comment": "record why the run failed",
+    }
+    states[FAILED] = {"Type": "Fail", "Error": "RunFailed", "Cause": "A node failed; see the run's nodes."}
+    asl = {
+        "Comment": "Nexod flow; state names are node ids. Node data lives in Postgres, not here.",
+        "StartAt": emitter.start_of(tree),
+        "States": states,
+    }
+    return CompiledFlow(asl=asl, gated=emitter.gated, carried=emitter.carried)
+
+
+def substitute(asl: dict[str, Any], node_runner_arn: str) -> dict[str, Any]:
+    """The deployable definition: the placeholder replaced by the node-runner function's ARN."""
+    import json
+
+    return json.loads(json.dumps(asl).replace(NODE_RUNNER_ARN, node_runner_arn))

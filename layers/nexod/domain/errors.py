@@ -1,0 +1,53 @@
+"""Domain exceptions. The API maps each to one HTTP status in one place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class NexodError(Exception):
+    """Base class: `code` is machine-readable, the message tells the user what to do."""
+
+    code = "error"
+    status = 400
+
+    def __init__(self, message: str, details: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class InvalidInput(NexodError):
+    code = "invalid_input"
+    status = 422
+
+
+class FlowInvalid(InvalidInput):
+    """A flow document failed validation; `details` lists every issue found."""
+
+    code = "invalid_flow"
+
+
+class PayloadTooLarge(NexodError):
+    code = "payload_too_large"
+    status = 413
+
+
+class NotFound(NexodError):
+    code = "not_found"
+    status = 404
+
+
+class Forbidden(NexodError):
+    code = "forbidden"
+    status = 403
+
+
+class Unauthorized(NexodError):
+    code = "unauthorized"
+    status = 401
+
+
+class Conflict(NexodError):
+    code = "conflict"
+    status = 409
