@@ -1,0 +1,52 @@
+"""Runtime settings, read from NEXOD_* environment variables once per process by a composition root."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything an entry point needs to choose its adapters. Domain code never reads the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="NEXOD_", extra="ignore")
+
+    mode: Literal["local", "aws"] = "local"
+    region: str = "us-east-1"
+
+    # Database: a URL (local mode) or a Secrets Manager secret in the RDS format
+    # {host, port, username, password, dbname} for the app role (AWS). The app role is never the owner.
+    database_url: str | None = None
+    database_secret_arn: str | None = None
+    # Only for the migration entry point: the owner/master credentials.
+    admin_database_url: str | None = None
+    admin_database_secret_arn: str | None = None
+
+    # Auth: JWTs from Cognito, Clerk or the local issuer. RS256 only.
+    auth_issuer: str = "http://127.0.0.1:8000/local-issuer"
+    auth_audience: str | None = Field(None, description="Expected aud (Clerk/local) or client_id (Cognito)")
+    auth_jwks_url: str | None = None
+
+    # Orchestration.
+    node_runner_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:nexod-node-runner"
+    state_machine_role_arn: str = "arn:aws:iam::123456789012:role/nexod-state-machine"
+    state_machine_prefix: str = "nexod"
+    state_machine_log_group_arn: str | None = None
+
+    # LLMs: the model a node gets when it says "default".
+    default_model: str = "openai/gpt-4o-mini"
+    # Local mode only: an OpenAI-compatible server standing in for the default model (offline SmolLM2).
+    local_model_base_url: str | None = None
+
+    # Outbound HTTP guard: hosts (host or host:port) allowed despite resolving to private addresses,
+    # on top of each workspace's own allow-list.
+    outbound_allow_hosts: list[str] = Field(default_factory=list)
+
+    event_bus_name: str | None = None
+    log_level: str = "INFO"
+
+    @property
+    def jwks_url(self) -> str:
+        return self.auth_jwks_url or self.auth_issuer.rstrip("/") + "/.well-known/jwks.json"
