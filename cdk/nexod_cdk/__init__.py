@@ -1,0 +1,1 @@
+"""The Nexod CDK app: stacks that only compose, one construct per capability."""

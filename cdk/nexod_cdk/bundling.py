@@ -1,0 +1,212 @@
+"""Lambda layers bundled without Docker: pip installs wheels for the Lambda runtime's platform.
+
+Two layers: `core` (the `nexod` package and its dependencies, on every function) and `llm` (LiteLLM and
+what it adds on top of core, only on the node runner). Bundles are cached by content hash in
+`.nexod/cdk-bundles/` so that repeated synths and test sessions skip pip entirely.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import jsii
+from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
+from aws_cdk import aws_lambda as lambda_
+
+from . import constants as c
+
+BUNDLER_VERSION = "3"  # bump when the bundling logic changes: it is part of every cache key
+_PLATFORM_TAGS = ("manylinux2014", "manylinux_2_28", "manylinux_2_34")  # Lambda python3.12: glibc 2.34
+
+
+def _arch_tag(architecture: str) -> str:
+    return "aarch64" if architecture == "arm64" else "x86_64"
+
+
+def _source_files() -> list[Path]:
+    files = [c.REPO_ROOT / "pyproject.toml", c.REPO_ROOT / "README.md"]
+    files += sorted(
+        p
+        for p in c.LAYER_SOURCE_DIR.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+    )
+    return [p for p in files if p.exists()]
+
+
+def layer_hash(kind: str, architecture: str) -> str:
+    """Content hash of everything that goes into a layer: sources, pins, platform, bundler version."""
+    h = hashlib.sha256()
+    for part in (kind, architecture, c.PYTHON_VERSION, BUNDLER_VERSION, c.LITELLM_PIN, *c.RUNTIME_PROVIDED):
+        h.update(part.encode() + b"\0")
+    if kind == "llm":
+        # The llm layer is "what LiteLLM adds on top of core": it depends on core's content too.
+        h.update(layer_hash("core", architecture).encode())
+    else:
+        for path in _source_files():
+            h.update(str(path.relative_to(c.REPO_ROOT)).encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
+
+
+def _pip(target: Path, architecture: str, requirements: list[str]) -> None:
+    arch = _arch_tag(architecture)
+    cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--no-compile", "--disable-pip-version-check"]
+    for tag in _PLATFORM_TAGS:
+        cmd += ["--platform", f"{tag}_{arch}"]
+    cmd += [
+        "--only-binary=:all:",
+        "--implementation",
+        "cp",
+        "--python-version",
+        c.PYTHON_VERSION,
+        "--target",
+        str(target),
+        *requirements,
+    ]
+    done = subprocess.run(cmd, check=False, capture_output=True, text=True)  # noqa: S603 - fixed argv
+    if done.returncode != 0:
+        errors = [line for line in done.stderr.splitlines() if not line.startswith("WARNING: Location")]
+        raise RuntimeError("pip could not build the layer:\n" + "\n".join(errors[-30:]))
+
+
+def _dists(site: Path) -> dict[str, tuple[str, Path]]:
+    """{normalised name: (version, dist-info dir)} of what pip installed into `site`."""
+    found: dict[str, tuple[str, Path]] = {}
+    for info in site.glob("*.dist-info"):
+        name, _, version = info.name[: -len(".dist-info")].rpartition("-")
+        found[name.lower().replace("_", "-")] = (version, info)
+    return found
+
+
+def _record(info: Path) -> list[str]:
+    record = info / "RECORD"
+    paths = [line.split(",")[0] for line in record.read_text().splitlines() if line.strip()]
+    return [p for p in paths if not p.startswith(("..", "bin/"))]
+
+
+def _remove_dist(site: Path, info: Path) -> None:
+    for rel in _record(info):
+        (site / rel).unlink(missing_ok=True)
+    shutil.rmtree(info, ignore_errors=True)
+    for d in sorted((p for p in site.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+        if not any(d.iterdir()):
+            d.rmdir()
+
+
+def _copy_sources(dest: Path) -> Path:
+    """A clean copy of what `pip install .` needs, so the build never writes into the repository."""
+    src = dest / "src"
+    (src / "layers").mkdir(parents=True)
+    shutil.copytree(c.LAYER_SOURCE_DIR, src / "layers" / "nexod", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        if (c.REPO_ROOT / name).exists():
+            shutil.copy2(c.REPO_ROOT / name, src / name)
+    return src
+
+
+def _build_core(site: Path, architecture: str, work: Path) -> None:
+    _pip(site, architecture, [str(_copy_sources(work))])
+    installed = _dists(site)
+    for name in c.RUNTIME_PROVIDED:
+        if name in installed:
+            _remove_dist(site, installed[name][1])
+
+
+def _build_llm(site: Path, architecture: str, work: Path) -> None:
+    core = build_layer("core", architecture) / "python"
+    both = work / "both"
+    # Resolve core + LiteLLM together so shared dependencies get one consistent version...
+    _pip(both, architecture, [str(_copy_sources(work)), c.LITELLM_PIN])
+    core_dists = _dists(core)
+    site.mkdir(parents=True)
+    for name, (version, info) in _dists(both).items():
+        if name in c.RUNTIME_PROVIDED:
+            continue
+        if name in core_dists:
+            if core_dists[name][0] != version:
+                raise RuntimeError(
+                    f"LiteLLM needs {name}=={version} but the core layer has {core_dists[name][0]}: "
+                    "align the pins in pyproject.toml so one version serves both layers"
+                )
+            continue  # ...and ship each shared dependency once, in core.
+        for rel in [*_record(info), *(str(p.relative_to(both)) for p in info.rglob("*") if p.is_file())]:
+            src = both / rel
+            if src.is_file():
+                (site / rel).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(src, site / rel)
+    for rel in c.LLM_LAYER_PRUNE:
+        shutil.rmtree(site / rel, ignore_errors=True)
+
+
+def build_layer(kind: str, architecture: str) -> Path:
+    """The layer folder (containing `python/`), from the cache or built now."""
+    cached = c.BUNDLE_CACHE_DIR / f"{kind}-{layer_hash(kind, architecture)[:16]}"
+    if (cached / "python").is_dir():
+        return cached
+    c.BUNDLE_CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f"nexod-{kind}-") as tmp:
+        work = Path(tmp)
+        site = work / "out" / "python"
+        if kind == "core":
+            _build_core(site, architecture, work)
+        else:
+            _build_llm(site, architecture, work)
+        staging = c.BUNDLE_CACHE_DIR / f".{cached.name}.{os.getpid()}"
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.copytree(work / "out", staging)
+        try:
+            staging.rename(cached)
+        except OSError:  # built concurrently by another process: theirs is identical
+            shutil.rmtree(staging, ignore_errors=True)
+    return cached
+
+
+def folder_size_mb(path: Path) -> float:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1_000_000
+
+
+@jsii.implements(ILocalBundling)
+class PipLayerBundler:
+    """CDK local bundling: copy the cached layer folder into CDK's output directory."""
+
+    def __init__(self, kind: str, architecture: str) -> None:
+        self.kind = kind
+        self.architecture = architecture
+
+    def try_bundle(self, output_dir: str, **_options: Any) -> bool:
+        shutil.copytree(build_layer(self.kind, self.architecture), output_dir, dirs_exist_ok=True)
+        return True
+
+
+def layer_code(kind: str, architecture: str) -> lambda_.Code:
+    return lambda_.Code.from_asset(
+        str(c.LAYER_SOURCE_DIR),
+        asset_hash_type=AssetHashType.CUSTOM,
+        asset_hash=layer_hash(kind, architecture),
+        bundling=BundlingOptions(
+            # Never pulled: local bundling always succeeds or raises. Docker is not needed to synth.
+            image=DockerImage.from_registry("public.ecr.aws/sam/build-python3.12"),
+            local=PipLayerBundler(kind, architecture),
+        ),
+    )
+
+
+def functions_code() -> lambda_.Code:
+    return lambda_.Code.from_asset(
+        str(c.FUNCTIONS_DIR), exclude=["**/__pycache__", "**/*.pyc", "**/.mypy_cache", "**/tests"]
+    )
+
+
+def migrations_hash() -> str:
+    h = hashlib.sha256()
+    if c.MIGRATIONS_DIR.is_dir():
+        for p in sorted(c.MIGRATIONS_DIR.rglob("*")):
+            if p.is_file() and "__pycache__" not in p.parts:
+                h.update(p.name.encode() + b"\0" + p.read_bytes())
+    return h.hexdigest()

@@ -1,0 +1,129 @@
+"""Deployment settings read from CDK context (`-c key=value` or cdk.json), validated once."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, replace
+from typing import Any
+
+from constructs import Node
+
+from . import constants as c
+
+_PREFIX = re.compile(r"^[a-z][a-z0-9-]{1,15}$")
+EGRESS_MODES = ("ipv6", "nat-instance", "nat-gateway")
+
+
+class ConfigError(ValueError):
+    """A context key has a value the app cannot deploy; the message says which key and what to pass."""
+
+
+@dataclass(frozen=True)
+class DeploymentConfig:
+    profile: c.Profile
+    prefix: str
+    account: str
+    region: str
+    architecture: str  # "arm64" | "x86_64"
+    auth_provider: str  # "cognito" | "clerk"
+    jwt_issuer: str | None
+    jwt_audience: str | None
+    alarm_email: str | None
+    domain_name: str | None
+    certificate_arn: str | None
+    default_model: str
+
+    @property
+    def stack_prefix(self) -> str:
+        return f"Nexod-{self.profile.name}"
+
+    @property
+    def state_machine_prefix(self) -> str:
+        return f"{self.prefix}-{self.profile.name}"
+
+    @property
+    def secret_prefix(self) -> str:
+        """Secrets Manager names of this deployment start with this."""
+        return f"{self.prefix}/{self.profile.name}"
+
+    @property
+    def workspace_secret_prefix(self) -> str:
+        return f"{self.secret_prefix}/{c.WORKSPACE_SECRET_ROOT}"
+
+
+def _get(node: Node, key: str, default: Any = None) -> Any:
+    value = node.try_get_context(f"nexod:{key}")
+    return default if value in (None, "") else value
+
+
+def _flag(value: Any) -> bool:
+    return value is True or str(value).lower() in ("1", "true", "yes")
+
+
+def from_context(node: Node, profile_name: str | None = None) -> DeploymentConfig:
+    """Build the config for one profile. `profile_name` overrides the `nexod:profile` context key."""
+    name = profile_name or _get(node, "profile", "starter")
+    if name not in c.PROFILES:
+        raise ConfigError(f"nexod:profile is '{name}'; use one of {sorted(c.PROFILES)}")
+    profile = c.PROFILES[name]
+
+    egress = _get(node, "egress", profile.egress)
+    if egress not in EGRESS_MODES:
+        raise ConfigError(f"nexod:egress is '{egress}'; use one of {list(EGRESS_MODES)}")
+    overrides: dict[str, Any] = {"egress": egress}
+    if egress == "nat-instance":
+        overrides["nat_count"] = 1
+    elif egress == "nat-gateway" and profile.nat_count == 0:
+        overrides["nat_count"] = 1
+    elif egress == "ipv6":
+        overrides["nat_count"] = 0
+    if _get(node, "dashboard") is not None:
+        overrides["dashboard"] = _flag(_get(node, "dashboard"))
+    profile = replace(profile, **overrides)
+
+    prefix = _get(node, "prefix", "nexod")
+    if not _PREFIX.match(prefix):
+        raise ConfigError(f"nexod:prefix is '{prefix}'; use 2-16 lowercase letters, digits or '-'")
+
+    arch = _get(node, "architecture", "arm64")
+    if arch not in ("arm64", "x86_64"):
+        raise ConfigError(f"nexod:architecture is '{arch}'; use 'arm64' or 'x86_64'")
+
+    auth = _get(node, "auth", "cognito")
+    issuer = _get(node, "jwtIssuer")
+    audience = _get(node, "jwtAudience")
+    if auth == "clerk":
+        if not issuer or not str(issuer).startswith("https://"):
+            raise ConfigError(
+                "nexod:auth is 'clerk': pass -c nexod:jwtIssuer=https://<your-clerk-frontend-api> "
+                "and -c nexod:jwtAudience=<the aud of your Clerk JWT template>"
+            )
+        if not audience:
+            raise ConfigError("nexod:auth is 'clerk': pass -c nexod:jwtAudience=<aud of your Clerk JWT template>")
+    elif auth != "cognito":
+        raise ConfigError(f"nexod:auth is '{auth}'; use 'cognito' or 'clerk'")
+
+    domain = _get(node, "domain")
+    cert = _get(node, "certificateArn")
+    if domain and not cert:
+        raise ConfigError(
+            "nexod:domain needs -c nexod:certificateArn=<ACM certificate in us-east-1 covering the domain>"
+        )
+
+    account = _get(node, "account") or os.environ.get("CDK_DEFAULT_ACCOUNT") or c.FAKE_ACCOUNT
+    region = _get(node, "region") or os.environ.get("CDK_DEFAULT_REGION") or c.FAKE_REGION
+    return DeploymentConfig(
+        profile=profile,
+        prefix=prefix,
+        account=str(account),
+        region=str(region),
+        architecture=arch,
+        auth_provider=auth,
+        jwt_issuer=issuer,
+        jwt_audience=audience,
+        alarm_email=_get(node, "alarmEmail"),
+        domain_name=domain,
+        certificate_arn=cert,
+        default_model=_get(node, "defaultModel", "openai/gpt-4o-mini"),
+    )

@@ -1,0 +1,115 @@
+"""Every name, size and limit of the deployment in one place (profiles read these, constructs never hard-code)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+FUNCTIONS_DIR = REPO_ROOT / "functions"
+LAYER_SOURCE_DIR = REPO_ROOT / "layers" / "nexod"
+AGENT_RUNNER_DIR = REPO_ROOT / "ecs_tasks" / "agent_runner"
+CONSOLE_DIST_DIR = REPO_ROOT / "frontend" / "dist"
+MIGRATIONS_DIR = LAYER_SOURCE_DIR / "migrations"
+# Bundles are cached here by content hash so repeated synths (and the test session) skip pip.
+BUNDLE_CACHE_DIR = REPO_ROOT / ".nexod" / "cdk-bundles"
+
+# Offline synth: a fake environment. A real deploy takes the CLI's account and region instead.
+FAKE_ACCOUNT = "123456789012"
+FAKE_REGION = "us-east-1"
+
+PYTHON_VERSION = "3.12"
+LITELLM_PIN = "litellm==1.102.4"
+# Provided by the Lambda Python runtime: shipping them again would push the node runner over 250 MB.
+RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer")
+# Dead weight inside the LLM layer: the LiteLLM proxy's dashboard UI (static files) and its OpenAPI UI.
+LLM_LAYER_PRUNE = ("litellm/proxy/_experimental", "litellm/proxy/swagger")
+
+# Handlers of the contract with the application code (functions/ is the code asset root).
+API_HANDLER = "api.handler.handler"
+NODE_RUNNER_HANDLER = "steps.node_runner.handler"
+EXECUTION_EVENTS_HANDLER = "steps.execution_events.handler"
+MIGRATE_HANDLER = "ops.migrate.handler"
+
+DB_NAME = "nexod"
+DB_ADMIN_USER = "nexod_admin"
+DB_APP_USER = "nexod_app"
+DB_PORT = 5432
+
+# Workspace credentials: one secret per credential, `nexod/ws/<workspace_id>/<credential_id>`.
+# The reader role allows exactly `<prefix>/<its session tag>/*`.
+WORKSPACE_SECRET_ROOT = "ws"
+WORKSPACE_TAG_KEY = "nexod:workspace"
+
+STEP_FUNCTIONS_STATUS_EVENT = "Step Functions Execution Status Change"
+LIVE_ALIAS = "live"
+
+API_THROTTLE_RATE = 50
+API_THROTTLE_BURST = 100
+NODE_RUNNER_TIMEOUT_SECONDS = 900
+API_TIMEOUT_SECONDS = 29
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What differs between the cheapest sane deployment and a production one."""
+
+    name: str
+    max_azs: int
+    # "ipv6": dual-stack subnets + egress-only internet gateway ($0 idle; the endpoints must speak IPv6).
+    # "nat-instance": one t4g.nano NAT instance (IPv4 to anything, ~$7/month).
+    # "nat-gateway": one NAT gateway per AZ (managed, ~$33/month each).
+    egress: str
+    nat_count: int
+    db_min_acu: float
+    db_max_acu: float
+    db_auto_pause_minutes: int | None
+    db_readers: int
+    db_backup_days: int
+    deletion_protection: bool
+    log_retention_days: int
+    rotate_secrets: bool
+    dashboard: bool
+    mfa_required: bool
+    lambda_memory_mb: int
+    node_runner_memory_mb: int
+
+
+PROFILES: dict[str, Profile] = {
+    "starter": Profile(
+        name="starter",
+        max_azs=2,  # an Aurora subnet group needs two AZs even with a single (writer) instance
+        egress="ipv6",
+        nat_count=0,
+        db_min_acu=0,
+        db_max_acu=4,
+        db_auto_pause_minutes=10,
+        db_readers=0,
+        db_backup_days=7,
+        deletion_protection=False,
+        log_retention_days=30,
+        rotate_secrets=False,
+        dashboard=False,
+        mfa_required=False,
+        lambda_memory_mb=512,
+        node_runner_memory_mb=1024,
+    ),
+    "production": Profile(
+        name="production",
+        max_azs=2,
+        egress="nat-gateway",
+        nat_count=2,
+        db_min_acu=0.5,
+        db_max_acu=16,
+        db_auto_pause_minutes=None,
+        db_readers=1,
+        db_backup_days=30,
+        deletion_protection=True,
+        log_retention_days=365,
+        rotate_secrets=True,
+        dashboard=True,
+        mfa_required=True,
+        lambda_memory_mb=1024,
+        node_runner_memory_mb=1769,  # one full vCPU
+    ),
+}

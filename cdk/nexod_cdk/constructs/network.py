@@ -1,0 +1,92 @@
+"""Network: a dual-stack VPC whose egress matches the profile (IPv6 egress-only, NAT instance or NAT gateways)."""
+
+from __future__ import annotations
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from ..config import DeploymentConfig
+
+
+class Network(Construct):
+    """VPC, subnets and the two security groups (functions, database) every other construct uses.
+
+    No subnet is public-facing for workloads: functions and tasks sit in `app` subnets, Aurora in `data`
+    subnets (isolated). Egress: IPv6 through a free egress-only internet gateway in every profile, and
+    IPv4 through NAT only when the profile pays for it.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: DeploymentConfig) -> None:
+        super().__init__(scope, construct_id)
+        profile = config.profile
+        subnets = [
+            ec2.SubnetConfiguration(name="app", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS, cidr_mask=22),
+            ec2.SubnetConfiguration(name="data", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=24),
+        ]
+        nat_provider: ec2.NatProvider | None = None
+        if profile.nat_count > 0:
+            subnets.insert(
+                0,
+                ec2.SubnetConfiguration(
+                    name="edge", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=26, map_public_ip_on_launch=False
+                ),
+            )
+            if profile.egress == "nat-instance":
+                nat_provider = ec2.NatProvider.instance_v2(
+                    instance_type=ec2.InstanceType("t4g.nano"),
+                    machine_image=ec2.MachineImage.latest_amazon_linux2023(cpu_type=ec2.AmazonLinuxCpuType.ARM_64),
+                    default_allowed_traffic=ec2.NatTrafficDirection.OUTBOUND_ONLY,
+                    associate_public_ip_address=True,
+                )
+            else:
+                nat_provider = ec2.NatProvider.gateway()
+
+        self.vpc = ec2.Vpc(
+            self,
+            "Vpc",
+            ip_protocol=ec2.IpProtocol.DUAL_STACK,
+            ip_addresses=ec2.IpAddresses.cidr("10.40.0.0/16"),
+            max_azs=profile.max_azs,
+            nat_gateways=profile.nat_count,
+            nat_gateway_provider=nat_provider,
+            subnet_configuration=subnets,
+            # Without public subnets there is nothing for an internet gateway to serve.
+            create_internet_gateway=profile.nat_count > 0,
+            restrict_default_security_group=True,
+            gateway_endpoints={"S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3)},
+        )
+        flow_logs = logs.LogGroup(
+            self,
+            "FlowLogs",
+            retention=logs.RetentionDays(profile.log_retention_days),
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        self.vpc.add_flow_log(
+            "FlowLog",
+            destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_logs),
+            # Rejected traffic is what a reviewer looks for; accepting everything would bill every packet.
+            traffic_type=ec2.FlowLogTrafficType.REJECT,
+        )
+
+        self.app_subnets = ec2.SubnetSelection(subnet_group_name="app")
+        self.data_subnets = ec2.SubnetSelection(subnet_group_name="data")
+
+        self.functions_sg = ec2.SecurityGroup(
+            self,
+            "FunctionsSg",
+            vpc=self.vpc,
+            description="Nexod Lambda functions and agent tasks: outbound only",
+            allow_all_outbound=True,
+            allow_all_ipv6_outbound=True,
+        )
+        self.database_sg = ec2.SecurityGroup(
+            self,
+            "DatabaseSg",
+            vpc=self.vpc,
+            description="Nexod Aurora cluster: PostgreSQL from Nexod functions only",
+            allow_all_outbound=False,
+        )
+        self.dual_stack_egress = True
+        self.ipv4_egress = profile.nat_count > 0

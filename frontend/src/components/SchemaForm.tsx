@@ -1,0 +1,200 @@
+// A node config form generated from the node type's JSON Schema, with a raw-JSON mode.
+import { useEffect, useMemo, useState } from "react";
+import { fieldsFor, parseField, toText, type FieldSpec } from "../lib/schemaForm";
+import type { JsonSchema } from "../types";
+
+type Config = Record<string, unknown>;
+
+function Field({
+  spec,
+  value,
+  readOnly,
+  onChange,
+}: {
+  spec: FieldSpec;
+  value: unknown;
+  readOnly: boolean;
+  onChange: (value: unknown, remove: boolean) => void;
+}) {
+  const [text, setText] = useState(() => toText(spec, value));
+  const [error, setError] = useState<string | null>(null);
+  const inputId = `f-${spec.name}`;
+
+  // Follow outside changes (raw JSON edits, undo) unless the user is mid-edit with invalid text.
+  useEffect(() => {
+    if (!error) setText(toText(spec, value));
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [value]);
+
+  const commit = (t: string) => {
+    setText(t);
+    const p = parseField(spec, t);
+    if (p.ok) {
+      setError(null);
+      onChange(p.value, p.remove);
+    } else setError(p.error);
+  };
+
+  const placeholder =
+    spec.default !== undefined && spec.default !== null
+      ? `default: ${typeof spec.default === "object" ? JSON.stringify(spec.default) : String(spec.default)}`
+      : spec.templated
+        ? "{{ nodes.<id>.output… }}"
+        : "";
+
+  let control;
+  switch (spec.kind) {
+    case "boolean": {
+      const checked = value === undefined ? spec.default === true : value === true;
+      control = (
+        <label className="switch">
+          <input id={inputId} type="checkbox" checked={checked} disabled={readOnly} onChange={(e) => onChange(e.target.checked, false)} />
+          <span>{checked ? "On" : "Off"}</span>
+        </label>
+      );
+      break;
+    }
+    case "enum":
+      control = (
+        <select id={inputId} className="input" value={text} disabled={readOnly} onChange={(e) => commit(e.target.value)}>
+          {!spec.required && <option value="">{spec.default !== undefined ? `(default: ${String(spec.default)})` : "(not set)"}</option>}
+          {(spec.options ?? []).map((o) => (
+            <option key={String(o)} value={String(o)}>{String(o)}</option>
+          ))}
+        </select>
+      );
+      break;
+    case "text":
+    case "json":
+      control = (
+        <textarea
+          id={inputId}
+          className={`input mono ${error ? "invalid" : ""}`}
+          rows={spec.kind === "json" ? 4 : 5}
+          value={text}
+          placeholder={spec.kind === "json" ? (placeholder || "JSON") : placeholder}
+          readOnly={readOnly}
+          spellCheck={false}
+          onChange={(e) => commit(e.target.value)}
+        />
+      );
+      break;
+    default:
+      control = (
+        <input
+          id={inputId}
+          className={`input ${spec.kind !== "string" ? "mono" : ""} ${error ? "invalid" : ""}`}
+          type="text"
+          inputMode={spec.kind === "number" || spec.kind === "integer" ? "decimal" : undefined}
+          value={text}
+          placeholder={placeholder}
+          readOnly={readOnly}
+          onChange={(e) => commit(e.target.value)}
+        />
+      );
+  }
+
+  return (
+    <div className="field" data-field={spec.name}>
+      <label htmlFor={inputId} className="field-label">
+        {spec.label}
+        {spec.required && <span className="req">*</span>}
+        {spec.kind === "json" && <span className="field-tag">JSON</span>}
+        {spec.templated && <span className="field-tag tpl">{"{{ }}"}</span>}
+      </label>
+      {control}
+      {error ? <div className="field-error">{error}</div> : spec.description ? <div className="field-help">{spec.description}</div> : null}
+    </div>
+  );
+}
+
+export function SchemaForm({
+  schema,
+  templated,
+  config,
+  readOnly,
+  onChange,
+  fieldIssues,
+}: {
+  schema: JsonSchema;
+  templated: string[];
+  config: Config;
+  readOnly: boolean;
+  onChange: (config: Config) => void;
+  fieldIssues?: Record<string, string[]>;
+}) {
+  const fields = useMemo(() => fieldsFor(schema, templated), [schema, templated]);
+  const [raw, setRaw] = useState(false);
+  const [rawText, setRawText] = useState("");
+  const [rawError, setRawError] = useState<string | null>(null);
+  const known = new Set(fields.map((f) => f.name));
+  const unknown = Object.keys(config).filter((k) => !known.has(k));
+
+  const openRaw = () => {
+    setRawText(JSON.stringify(config, null, 2));
+    setRawError(null);
+    setRaw(true);
+  };
+
+  return (
+    <div className="schema-form">
+      <div className="seg" role="tablist">
+        <button role="tab" className={!raw ? "on" : ""} aria-selected={!raw} onClick={() => setRaw(false)} disabled={raw && !!rawError}>
+          Form
+        </button>
+        <button role="tab" className={raw ? "on" : ""} aria-selected={raw} onClick={openRaw}>
+          Raw JSON
+        </button>
+      </div>
+      {raw ? (
+        <div className="field">
+          <textarea
+            className={`input mono ${rawError ? "invalid" : ""}`}
+            rows={14}
+            value={rawText}
+            readOnly={readOnly}
+            spellCheck={false}
+            aria-label="Raw config JSON"
+            onChange={(e) => {
+              setRawText(e.target.value);
+              try {
+                const v = JSON.parse(e.target.value);
+                if (!v || typeof v !== "object" || Array.isArray(v)) throw new Error("config must be a JSON object");
+                setRawError(null);
+                onChange(v as Config);
+              } catch (err) {
+                setRawError((err as Error).message);
+              }
+            }}
+          />
+          {rawError && <div className="field-error">{rawError}</div>}
+        </div>
+      ) : (
+        <>
+          {fields.length === 0 && <div className="muted small">This node type has no settings.</div>}
+          {fields.map((f) => (
+            <div key={f.name}>
+              <Field
+                spec={f}
+                value={config[f.name]}
+                readOnly={readOnly}
+                onChange={(v, remove) => {
+                  const next = { ...config };
+                  if (remove) delete next[f.name];
+                  else next[f.name] = v;
+                  onChange(next);
+                }}
+              />
+              {fieldIssues?.[f.name]?.map((m, i) => (
+                <div key={i} className="field-error">{m}</div>
+              ))}
+            </div>
+          ))}
+          {unknown.length > 0 && (
+            <div className="field-error">Unknown settings {unknown.map((u) => `'${u}'`).join(", ")}: edit them in Raw JSON.</div>
+          )}
+        </>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,55 @@
+// How each node type looks: an accent colour and a small line icon. Unknown types get a neutral box.
+import type { ReactNode } from "react";
+
+const S = { fill: "none", stroke: "currentColor", strokeWidth: 1.8, strokeLinecap: "round", strokeLinejoin: "round" } as const;
+
+const icons: Record<string, ReactNode> = {
+  input: <path {...S} d="M3 12h11m-4-4 4 4-4 4M15 4h4a1 1 0 0 1 1 1v14a1 1 0 0 1-1 1h-4" />,
+  output: <path {...S} d="M5 21V4m0 0h11l-2 4 2 4H5" />,
+  transform: <path {...S} d="M8 4c-2 0-3 1-3 3v2c0 1.5-1 3-2 3 1 0 2 1.5 2 3v2c0 2 1 3 3 3m8-16c2 0 3 1 3 3v2c0 1.5 1 3 2 3-1 0-2 1.5-2 3v2c0 2-1 3-3 3" />,
+  condition: <path {...S} d="M12 3 21 12 12 21 3 12Z M12 8v5m0 3v.01" />,
+  http: (
+    <g {...S}>
+      <circle cx="12" cy="12" r="9" />
+      <path d="M3 12h18M12 3c2.5 2.5 3.5 5.5 3.5 9s-1 6.5-3.5 9c-2.5-2.5-3.5-5.5-3.5-9S9.5 5.5 12 3Z" />
+    </g>
+  ),
+  llm: <path {...S} d="M12 3l1.8 5.2L19 10l-5.2 1.8L12 17l-1.8-5.2L5 10l5.2-1.8ZM19 16l.8 2.2L22 19l-2.2.8L19 22l-.8-2.2L16 19l2.2-.8Z" />,
+  wait: (
+    <g {...S}>
+      <circle cx="12" cy="12" r="9" />
+      <path d="M12 7v5l3 2" />
+    </g>
+  ),
+};
+
+const fallback = (
+  <g {...S}>
+    <rect x="4" y="4" width="16" height="16" rx="3" />
+    <path d="M9 12h6" />
+  </g>
+);
+
+const colours: Record<string, string> = {
+  input: "#059669",
+  output: "#4f46e5",
+  transform: "#7c3aed",
+  condition: "#d97706",
+  http: "#0284c7",
+  llm: "#db2777",
+  wait: "#64748b",
+};
+
+export function typeColour(type: string): string {
+  return colours[type] ?? "#475569";
+}
+
+export function TypeIcon({ type, size = 16 }: { type: string; size?: number }) {
+  return (
+    <span className="type-icon" style={{ color: typeColour(type), background: `${typeColour(type)}14` }}>
+      <svg width={size} height={size} viewBox="0 0 24 24" aria-hidden>
+        {icons[type] ?? fallback}
+      </svg>
+    </span>
+  );
+}

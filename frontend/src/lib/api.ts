@@ -1,0 +1,111 @@
+// A thin typed client of the Nexod HTTP API. Every error becomes an ApiError carrying the JSON error body.
+import { getToken } from "./auth";
+import type {
+  Flow,
+  FlowDefinition,
+  FlowSummary,
+  FlowVersion,
+  Me,
+  NodeRun,
+  NodeType,
+  Page,
+  Run,
+  Workspace,
+} from "../types";
+
+export class ApiError extends Error {
+  constructor(
+    public status: number,
+    public code: string,
+    message: string,
+    public details: unknown = null,
+  ) {
+    super(message);
+  }
+}
+
+let onUnauthorized: (() => void) | null = null;
+export function setUnauthorizedHandler(fn: (() => void) | null): void {
+  onUnauthorized = fn;
+}
+
+export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = { Accept: "application/json" };
+  const token = getToken();
+  if (token) headers.Authorization = `Bearer ${token}`;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  let res: Response;
+  try {
+    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch (e) {
+    throw new ApiError(0, "network_error", `Cannot reach the API (${(e as Error).message}). Is the server running?`);
+  }
+  const text = await res.text();
+  let data: unknown = null;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = null;
+    }
+  }
+  if (!res.ok) {
+    const err = (data as { error?: { code?: string; message?: string; details?: unknown } } | null)?.error;
+    if (res.status === 401 && onUnauthorized) onUnauthorized();
+    throw new ApiError(
+      res.status,
+      err?.code ?? `http_${res.status}`,
+      err?.message ?? `${method} ${path} failed with HTTP ${res.status}`,
+      err?.details ?? null,
+    );
+  }
+  return data as T;
+}
+
+const enc = encodeURIComponent;
+const ws = (w: string) => `/v1/workspaces/${enc(w)}`;
+
+function qs(params: Record<string, string | undefined | null>): string {
+  const s = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v) s.set(k, v);
+  const out = s.toString();
+  return out ? `?${out}` : "";
+}
+
+export const api = {
+  devToken: (user: string) => request<{ token: string; user: unknown }>("POST", "/local/dev-token", { user }),
+  me: () => request<Me>("GET", "/v1/me"),
+  createWorkspace: (name: string) => request<Workspace>("POST", "/v1/workspaces", { name }),
+  nodeTypes: () => request<{ items: NodeType[] }>("GET", "/v1/node-types"),
+
+  listFlows: (w: string, cursor?: string | null) => request<Page<FlowSummary>>("GET", `${ws(w)}/flows${qs({ cursor })}`),
+  createFlow: (w: string, body: { name: string; description?: string; definition: FlowDefinition }) =>
+    request<Flow>("POST", `${ws(w)}/flows`, body),
+  getFlow: (w: string, f: string) => request<Flow>("GET", `${ws(w)}/flows/${enc(f)}`),
+  updateFlow: (w: string, f: string, body: { name?: string; description?: string; definition?: FlowDefinition }) =>
+    request<Flow>("PUT", `${ws(w)}/flows/${enc(f)}`, body),
+  deleteFlow: (w: string, f: string) => request<unknown>("DELETE", `${ws(w)}/flows/${enc(f)}`),
+  validate: (w: string, definition: FlowDefinition) =>
+    request<{ valid: boolean; state_count?: number }>("POST", `${ws(w)}/flows/validate`, { definition }),
+
+  publish: (w: string, f: string, description?: string) =>
+    request<FlowVersion>("POST", `${ws(w)}/flows/${enc(f)}/versions`, description ? { description } : {}),
+  listVersions: (w: string, f: string) => request<Page<FlowVersion>>("GET", `${ws(w)}/flows/${enc(f)}/versions`),
+  getVersion: (w: string, f: string, n: number) => request<FlowVersion>("GET", `${ws(w)}/flows/${enc(f)}/versions/${n}`),
+  setLive: (w: string, f: string, version: number) => request<unknown>("PUT", `${ws(w)}/flows/${enc(f)}/live`, { version }),
+
+  startRun: (w: string, f: string, input: unknown, version?: number) =>
+    request<Run>("POST", `${ws(w)}/flows/${enc(f)}/runs`, version ? { input, version } : { input }),
+  listRuns: (w: string, p: { flow?: string; status?: string; cursor?: string | null }) =>
+    request<Page<Run>>("GET", `${ws(w)}/runs${qs(p)}`),
+  getRun: (w: string, r: string) => request<Run>("GET", `${ws(w)}/runs/${enc(r)}`),
+  runNodes: (w: string, r: string) => request<Page<NodeRun>>("GET", `${ws(w)}/runs/${enc(r)}/nodes`),
+  cancelRun: (w: string, r: string) => request<Run>("POST", `${ws(w)}/runs/${enc(r)}/cancel`),
+  redriveRun: (w: string, r: string) => request<Run>("POST", `${ws(w)}/runs/${enc(r)}/redrive`),
+};
+
+export function errorMessage(e: unknown): string {
+  if (e instanceof ApiError) return e.message;
+  if (e instanceof Error) return e.message;
+  return String(e);
+}

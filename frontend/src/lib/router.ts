@@ -1,0 +1,37 @@
+// A hash router: the console is static files, so routes live after '#' and need no server fallback.
+import { useEffect, useState } from "react";
+
+export function currentPath(): string {
+  const h = window.location.hash.replace(/^#/, "");
+  return h.startsWith("/") ? h : `/${h}`;
+}
+
+export function navigate(path: string, replace = false): void {
+  const target = `#${path}`;
+  if (replace) window.history.replaceState(null, "", target);
+  else window.history.pushState(null, "", target);
+  window.dispatchEvent(new HashChangeEvent("hashchange"));
+}
+
+export function useRoute(): { path: string; segments: string[]; query: URLSearchParams } {
+  const [path, setPath] = useState(currentPath());
+  useEffect(() => {
+    const on = () => setPath(currentPath());
+    window.addEventListener("hashchange", on);
+    window.addEventListener("popstate", on);
+    return () => {
+      window.removeEventListener("hashchange", on);
+      window.removeEventListener("popstate", on);
+    };
+  }, []);
+  const [p, q = ""] = path.split("?");
+  return { path: p, segments: p.split("/").filter(Boolean).map(decodeURIComponent), query: new URLSearchParams(q) };
+}
+
+export const paths = {
+  flows: (ws: string) => `/w/${encodeURIComponent(ws)}/flows`,
+  flow: (ws: string, id: string) => `/w/${encodeURIComponent(ws)}/flows/${encodeURIComponent(id)}`,
+  runs: (ws: string, q?: Record<string, string>) =>
+    `/w/${encodeURIComponent(ws)}/runs${q && Object.keys(q).length ? `?${new URLSearchParams(q)}` : ""}`,
+  run: (ws: string, id: string) => `/w/${encodeURIComponent(ws)}/runs/${encodeURIComponent(id)}`,
+};

@@ -1,0 +1,190 @@
+import { useCallback, useEffect, useState } from "react";
+import { api, errorMessage } from "../lib/api";
+import { starterDefinition } from "../lib/flowConvert";
+import { relTime, absTime } from "../lib/format";
+import { navigate, paths } from "../lib/router";
+import { canEdit, useSession } from "../session";
+import type { FlowSummary } from "../types";
+import { useToast } from "../components/Toasts";
+import { Empty, ErrorState, Modal, Spinner } from "../components/ui";
+
+function NewFlowModal({ onClose }: { onClose: () => void }) {
+  const { workspace } = useSession();
+  const toast = useToast();
+  const [name, setName] = useState("");
+  const [description, setDescription] = useState("");
+  const [busy, setBusy] = useState(false);
+  const submit = async () => {
+    if (!name.trim()) return;
+    setBusy(true);
+    try {
+      const f = await api.createFlow(workspace.id, {
+        name: name.trim(),
+        ...(description.trim() ? { description: description.trim() } : {}),
+        definition: starterDefinition(),
+      });
+      toast.success(`Flow “${f.name}” created`);
+      navigate(paths.flow(workspace.id, f.id));
+    } catch (e) {
+      toast.error("Could not create the flow", errorMessage(e));
+      setBusy(false);
+    }
+  };
+  return (
+    <Modal
+      title="New flow"
+      onClose={onClose}
+      footer={
+        <>
+          <button className="btn" onClick={onClose}>Cancel</button>
+          <button className="btn btn-primary" disabled={!name.trim() || busy} onClick={() => void submit()}>Create and open</button>
+        </>
+      }
+    >
+      <form onSubmit={(e) => { e.preventDefault(); void submit(); }}>
+        <div className="field">
+          <label className="field-label" htmlFor="flow-name">Name<span className="req">*</span></label>
+          <input id="flow-name" className="input" autoFocus value={name} onChange={(e) => setName(e.target.value)} placeholder="e.g. Summarise support tickets" />
+        </div>
+        <div className="field">
+          <label className="field-label" htmlFor="flow-desc">Description</label>
+          <textarea id="flow-desc" className="input" rows={3} value={description} onChange={(e) => setDescription(e.target.value)} placeholder="What this flow does, for your teammates" />
+        </div>
+        <div className="field-help">The flow starts with an input node wired to an output node. Add steps in the editor.</div>
+      </form>
+    </Modal>
+  );
+}
+
+export function FlowsList() {
+  const { workspace } = useSession();
+  const toast = useToast();
+  const editable = canEdit(workspace.role);
+  const [items, setItems] = useState<FlowSummary[] | null>(null);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [filter, setFilter] = useState("");
+  const [creating, setCreating] = useState(false);
+  const [deleting, setDeleting] = useState<FlowSummary | null>(null);
+
+  const load = useCallback(async () => {
+    setError(null);
+    try {
+      const page = await api.listFlows(workspace.id);
+      setItems(page.items);
+      setCursor(page.next_cursor ?? null);
+    } catch (e) {
+      setError(errorMessage(e));
+    }
+  }, [workspace.id]);
+
+  useEffect(() => {
+    setItems(null);
+    void load();
+  }, [load]);
+
+  const more = async () => {
+    try {
+      const page = await api.listFlows(workspace.id, cursor);
+      setItems((i) => [...(i ?? []), ...page.items]);
+      setCursor(page.next_cursor ?? null);
+    } catch (e) {
+      toast.error("Could not load more flows", errorMessage(e));
+    }
+  };
+
+  const remove = async (f: FlowSummary) => {
+    try {
+      await api.deleteFlow(workspace.id, f.id);
+      toast.success(`Deleted “${f.name}”`);
+      setDeleting(null);
+      void load();
+    } catch (e) {
+      toast.error("Could not delete the flow", errorMessage(e));
+    }
+  };
+
+  const shown = (items ?? []).filter(
+    (f) => !filter || f.name.toLowerCase().includes(filter.toLowerCase()) || (f.description ?? "").toLowerCase().includes(filter.toLowerCase()),
+  );
+
+  return (
+    <div className="page">
+      <div className="page-head">
+        <div>
+          <div className="crumbs">{workspace.name}</div>
+          <h1>Flows {items && <span className="count">{items.length}{cursor ? "+" : ""}</span>}</h1>
+        </div>
+        <div className="row gap">
+          <input className="input search" placeholder="Filter by name…" value={filter} onChange={(e) => setFilter(e.target.value)} aria-label="Filter flows" />
+          {editable && (
+            <button className="btn btn-primary" onClick={() => setCreating(true)} data-testid="new-flow">+ New flow</button>
+          )}
+        </div>
+      </div>
+      {!editable && <div className="callout callout-info">You are a <b>viewer</b> in this workspace: you can open flows and runs, but not change or run them.</div>}
+      <div className="card">
+        {error ? (
+          <ErrorState title="Could not load flows" message={error} onRetry={() => void load()} />
+        ) : items === null ? (
+          <Spinner label="Loading flows…" />
+        ) : items.length === 0 ? (
+          <Empty title="No flows yet" action={editable && <button className="btn btn-primary" onClick={() => setCreating(true)}>Create your first flow</button>}>
+            A flow is a graph of steps — HTTP calls, LLM prompts, conditions — that Nexod compiles to a Step Functions state machine.
+          </Empty>
+        ) : shown.length === 0 ? (
+          <Empty title="No flow matches the filter" />
+        ) : (
+          <table className="table">
+            <thead>
+              <tr>
+                <th>Name</th>
+                <th>Live version</th>
+                <th>Latest</th>
+                <th>Updated</th>
+                <th className="right">Actions</th>
+              </tr>
+            </thead>
+            <tbody>
+              {shown.map((f) => (
+                <tr key={f.id} className="clickable" onClick={() => navigate(paths.flow(workspace.id, f.id))} data-testid="flow-row">
+                  <td>
+                    <a className="link strong" href={`#${paths.flow(workspace.id, f.id)}`} onClick={(e) => e.stopPropagation()}>{f.name}</a>
+                    {f.description && <div className="muted small ellipsis">{f.description}</div>}
+                  </td>
+                  <td>{f.live_version ? <span className="pill pill-live">v{f.live_version} live</span> : <span className="muted">Not published</span>}</td>
+                  <td className="mono">{f.latest_version ? `v${f.latest_version}` : "—"}</td>
+                  <td title={absTime(f.updated_at)}>{relTime(f.updated_at)}</td>
+                  <td className="right nowrap" onClick={(e) => e.stopPropagation()}>
+                    <a className="btn btn-sm btn-ghost" href={`#${paths.runs(workspace.id, { flow: f.id })}`}>Runs</a>
+                    {editable && <button className="btn btn-sm btn-ghost danger" onClick={() => setDeleting(f)}>Delete</button>}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+        {cursor && (
+          <div className="table-foot">
+            <button className="btn btn-sm" onClick={() => void more()}>Load more</button>
+          </div>
+        )}
+      </div>
+      {creating && <NewFlowModal onClose={() => setCreating(false)} />}
+      {deleting && (
+        <Modal
+          title="Delete flow"
+          onClose={() => setDeleting(null)}
+          footer={
+            <>
+              <button className="btn" onClick={() => setDeleting(null)}>Cancel</button>
+              <button className="btn btn-danger" onClick={() => void remove(deleting)}>Delete flow</button>
+            </>
+          }
+        >
+          <p>Delete <b>{deleting.name}</b> and its versions? Runs already made stay in the run history.</p>
+        </Modal>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,326 @@
+// One run: the flow graph coloured by node status (polled live), node details, cancel and redrive.
+import { ReactFlowProvider } from "@xyflow/react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { api, errorMessage } from "../lib/api";
+import { toReactFlow, type CanvasEdge, type CanvasNode } from "../lib/flowConvert";
+import { absTime, duration, num, relTime, usd } from "../lib/format";
+import { paths } from "../lib/router";
+import { canEdit, useSession } from "../session";
+import { TERMINAL_RUN, type FlowDefinition, type NodeRun, type Run } from "../types";
+import { FlowCanvas } from "../components/FlowCanvas";
+import { TypeIcon } from "../components/nodeStyle";
+import { useToast } from "../components/Toasts";
+import { ErrorState, JsonView, KV, Modal, Section, Spinner, StatusBadge } from "../components/ui";
+
+function ErrorBox({ error }: { error: unknown }) {
+  if (error === null || error === undefined) return null;
+  const e = error as { message?: unknown; type?: unknown; error?: unknown; cause?: unknown; node?: unknown };
+  const message = typeof error === "string" ? error : typeof e.message === "string" ? e.message : typeof e.cause === "string" ? e.cause : null;
+  const kind = typeof e.type === "string" ? e.type : typeof e.error === "string" ? e.error : null;
+  return (
+    <div className="error-box" data-testid="error-box">
+      {(kind || typeof e.node === "string") && (
+        <div className="error-kind">
+          {kind}
+          {typeof e.node === "string" && <span className="muted"> in node <span className="mono">{e.node}</span></span>}
+        </div>
+      )}
+      {message && <div className="error-msg">{message}</div>}
+      {typeof error === "object" && <details><summary>Details</summary><JsonView value={error} /></details>}
+    </div>
+  );
+}
+
+function NodeRunPanel({ nr, onClose }: { nr: NodeRun; onClose: () => void }) {
+  const tokens = nr.tokens_in != null || nr.tokens_out != null ? `${num(nr.tokens_in)} in · ${num(nr.tokens_out)} out` : "—";
+  return (
+    <div className="side-panel" data-testid="node-run-panel">
+      <div className="side-head">
+        <TypeIcon type={nr.type} size={18} />
+        <div className="side-head-text">
+          <div className="strong mono">{nr.node_id}</div>
+          <div className="muted small">{nr.type} node</div>
+        </div>
+        <StatusBadge status={nr.status} />
+        <button className="icon-btn" aria-label="Close node details" onClick={onClose}>×</button>
+      </div>
+      <Section title="Execution">
+        <KV
+          items={[
+            ["Attempts", <span className="mono">{nr.attempts ?? 0}</span>],
+            ["Started", absTime(nr.started_at)],
+            ["Finished", absTime(nr.finished_at)],
+            ["Duration", <span className="mono">{duration(nr.duration_ms)}</span>],
+            ["Model", nr.model ? <span className="mono">{nr.model}</span> : "—"],
+            ["Tokens", <span className="mono">{tokens}</span>],
+            ["Cost", <span className="mono">{usd(nr.cost_usd)}</span>],
+          ]}
+        />
+      </Section>
+      {nr.error != null && (
+        <Section title="Error">
+          <ErrorBox error={nr.error} />
+        </Section>
+      )}
+      <Section title="Output">
+        <div data-testid="node-output"><JsonView value={nr.output} empty={nr.status === "SUCCEEDED" ? "null" : "No output yet"} maxHeight={320} /></div>
+      </Section>
+      <Section title="Input">
+        <JsonView value={nr.input} empty="—" maxHeight={260} />
+      </Section>
+    </div>
+  );
+}
+
+function Timeline({ nodes, run, onPick }: { nodes: NodeRun[]; run: Run; onPick: (id: string) => void }) {
+  const t0 = Date.parse(run.started_at ?? run.created_at);
+  const ends = nodes.map((n) => (n.finished_at ? Date.parse(n.finished_at) : n.started_at ? Date.now() : NaN)).filter((x) => !Number.isNaN(x));
+  const t1 = Math.max(t0 + 1, ...(ends.length ? ends : [t0 + 1]), run.finished_at ? Date.parse(run.finished_at) : 0);
+  const span = t1 - t0;
+  const ordered = [...nodes].sort((a, b) => (Date.parse(a.started_at ?? "") || Infinity) - (Date.parse(b.started_at ?? "") || Infinity));
+  return (
+    <ul className="timeline" data-testid="node-list">
+      {ordered.map((n) => {
+        const s = n.started_at ? Date.parse(n.started_at) : NaN;
+        const e = n.finished_at ? Date.parse(n.finished_at) : n.status === "RUNNING" ? Date.now() : NaN;
+        const left = Number.isNaN(s) ? 0 : ((s - t0) / span) * 100;
+        const width = Number.isNaN(s) || Number.isNaN(e) ? 0 : Math.max(1.5, ((e - s) / span) * 100);
+        return (
+          <li key={n.node_id}>
+            <button className="tl-row" onClick={() => onPick(n.node_id)} data-node-id={n.node_id}>
+              <span className={`dot-sm status-${n.status.toLowerCase()}`} />
+              <span className="tl-name mono">{n.node_id}</span>
+              <span className="tl-bar">
+                {width > 0 && <span className={`tl-fill status-bg-${n.status.toLowerCase()}`} style={{ left: `${Math.min(left, 98.5)}%`, width: `${Math.min(width, 100 - Math.min(left, 98.5))}%` }} />}
+              </span>
+              <span className="tl-dur mono">{n.status === "SKIPPED" ? "skipped" : n.status === "PENDING" ? "—" : duration(n.duration_ms)}</span>
+            </button>
+          </li>
+        );
+      })}
+    </ul>
+  );
+}
+
+function View({ runId }: { runId: string }) {
+  const { workspace } = useSession();
+  const toast = useToast();
+  const editable = canEdit(workspace.role);
+  const [run, setRun] = useState<Run | null>(null);
+  const [nodeRuns, setNodeRuns] = useState<NodeRun[]>([]);
+  const [definition, setDefinition] = useState<FlowDefinition | null>(null);
+  const [defNote, setDefNote] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [pollError, setPollError] = useState<string | null>(null);
+  const [selected, setSelected] = useState<string | null>(null);
+  const [confirm, setConfirm] = useState<null | "cancel" | "redrive">(null);
+  const [busy, setBusy] = useState(false);
+  const defKey = useRef<string>("");
+
+  const refresh = useCallback(async () => {
+    try {
+      const [r, ns] = await Promise.all([api.getRun(workspace.id, runId), api.runNodes(workspace.id, runId)]);
+      setRun(r);
+      setNodeRuns(ns.items);
+      setPollError(null);
+      setError(null);
+      return r;
+    } catch (e) {
+      setPollError(errorMessage(e));
+      setError((prev) => prev ?? (run ? null : errorMessage(e)));
+      return null;
+    }
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [workspace.id, runId]);
+
+  useEffect(() => {
+    void refresh();
+  }, [refresh]);
+
+  // The graph is the version the run executed (falling back to the current draft).
+  useEffect(() => {
+    if (!run) return;
+    const key = `${run.flow_id}@${run.version}`;
+    if (defKey.current === key) return;
+    defKey.current = key;
+    const fallback = () =>
+      api.getFlow(workspace.id, run.flow_id).then(
+        (f) => {
+          setDefinition(f.definition);
+          setDefNote("Showing the flow's current draft: the run's version could not be loaded.");
+        },
+        () => setDefNote("The flow's definition is unavailable (was the flow deleted?)."),
+      );
+    if (run.version) api.getVersion(workspace.id, run.flow_id, run.version).then((v) => (v.definition ? setDefinition(v.definition) : fallback()), fallback);
+    else void fallback();
+  }, [run, workspace.id]);
+
+  // Poll every second until the run is terminal, then once more for the final node states.
+  const terminal = run ? TERMINAL_RUN.includes(run.status) : false;
+  useEffect(() => {
+    if (!run || terminal) return;
+    const t = window.setInterval(() => void refresh(), 1000);
+    return () => window.clearInterval(t);
+  }, [run, terminal, refresh]);
+  const wasTerminal = useRef<boolean | null>(null);
+  useEffect(() => {
+    if (wasTerminal.current === false && terminal) {
+      void refresh();
+      if (run?.status === "SUCCEEDED") toast.success("Run succeeded");
+      else if (run?.status === "FAILED") toast.error("Run failed", "Select the red node to see why.");
+    }
+    wasTerminal.current = terminal;
+  }, [terminal, refresh, run?.status, toast]);
+
+  const byNode = useMemo(() => new Map(nodeRuns.map((n) => [n.node_id, n])), [nodeRuns]);
+
+  const graph = useMemo(() => {
+    if (!definition) return { nodes: [] as CanvasNode[], edges: [] as CanvasEdge[] };
+    const g = toReactFlow(definition);
+    const nodes = g.nodes.map((n) => {
+      const nr = byNode.get(n.id);
+      return { ...n, selected: n.id === selected, data: { ...n.data, status: nr?.status ?? (terminal ? undefined : "PENDING"), durationMs: nr?.duration_ms, readOnly: true } };
+    });
+    const edges = g.edges.map((e) => {
+      const s = byNode.get(e.source)?.status;
+      const t = byNode.get(e.target)?.status;
+      let className = "";
+      if (t === "SKIPPED") className = "edge-skipped";
+      else if (s === "SUCCEEDED" && (t === "SUCCEEDED" || t === "FAILED")) className = "edge-done";
+      else if (s === "SUCCEEDED" && t === "RUNNING") className = "edge-active";
+      return { ...e, className, animated: className === "edge-active", label: e.data?.condition && !e.sourceHandle ? e.data.condition : undefined };
+    });
+    return { nodes, edges };
+  }, [definition, byNode, selected, terminal]);
+
+  const act = async (what: "cancel" | "redrive") => {
+    setBusy(true);
+    try {
+      const r = what === "cancel" ? await api.cancelRun(workspace.id, runId) : await api.redriveRun(workspace.id, runId);
+      setRun(r);
+      toast.success(what === "cancel" ? "Cancellation requested" : "Run redriven", what === "redrive" ? "Finished nodes are reused; failed ones run again." : undefined);
+      setConfirm(null);
+      void refresh();
+    } catch (e) {
+      toast.error(what === "cancel" ? "Could not cancel the run" : "Could not redrive the run", errorMessage(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  if (error && !run)
+    return (
+      <div className="page">
+        <ErrorState title="Could not load the run" message={error} onRetry={() => void refresh()} />
+        <div className="center"><a className="btn btn-ghost" href={`#${paths.runs(workspace.id)}`}>← All runs</a></div>
+      </div>
+    );
+  if (!run) return <div className="page-center"><Spinner label="Loading run…" /></div>;
+
+  const selectedRun = selected ? byNode.get(selected) : undefined;
+  const selectedDef = selected ? definition?.nodes.find((n) => n.id === selected) : undefined;
+  const counts = nodeRuns.reduce<Record<string, number>>((acc, n) => ({ ...acc, [n.status]: (acc[n.status] ?? 0) + 1 }), {});
+
+  return (
+    <div className="editor">
+      <div className="toolbar">
+        <div className="toolbar-left">
+          <a className="crumb-link" href={`#${paths.runs(workspace.id)}`}>Runs</a>
+          <span className="crumb-sep">/</span>
+          <span className="toolbar-title mono" data-testid="run-id">{run.id}</span>
+          <span data-testid="run-status"><StatusBadge status={run.status} /></span>
+          {!terminal && <span className="live-dot" title="Updating every second">live</span>}
+          {pollError && <span className="save-state dirty" title={pollError}>connection problem — retrying</span>}
+        </div>
+        <div className="toolbar-right">
+          <a className="btn btn-ghost" href={`#${paths.flow(workspace.id, run.flow_id)}`}>Open flow</a>
+          {editable && !terminal && <button className="btn btn-danger-outline" disabled={busy} onClick={() => setConfirm("cancel")} data-testid="cancel-run">Cancel run</button>}
+          {editable && (run.status === "FAILED" || run.status === "CANCELLED") && (
+            <button className="btn btn-primary" disabled={busy} onClick={() => setConfirm("redrive")} data-testid="redrive-run">Redrive</button>
+          )}
+        </div>
+      </div>
+      <div className="run-summary">
+        <div className="sum"><span className="sum-l">Flow</span><a className="link" href={`#${paths.flow(workspace.id, run.flow_id)}`}>{run.flow_name ?? run.flow_id}</a></div>
+        <div className="sum"><span className="sum-l">Version</span><span className="mono">{run.version ? `v${run.version}` : "—"}</span></div>
+        <div className="sum"><span className="sum-l">Started</span><span title={absTime(run.started_at ?? run.created_at)}>{relTime(run.started_at ?? run.created_at)}</span></div>
+        <div className="sum"><span className="sum-l">Duration</span><span className="mono">{run.duration_ms != null ? duration(run.duration_ms) : run.started_at && !terminal ? duration(Date.now() - Date.parse(run.started_at)) : "—"}</span></div>
+        <div className="sum"><span className="sum-l">Tokens</span><span className="mono">{num(run.tokens)}</span></div>
+        <div className="sum"><span className="sum-l">Cost</span><span className="mono">{usd(run.cost_usd)}</span></div>
+        <div className="sum sum-grow"><span className="sum-l">Nodes</span>
+          <span className="node-counts">
+            {(["SUCCEEDED", "RUNNING", "FAILED", "SKIPPED", "PENDING"] as const).filter((s) => counts[s]).map((s) => (
+              <span key={s} className="nc"><span className={`dot-sm status-${s.toLowerCase()}`} />{counts[s]} {s.toLowerCase()}</span>
+            ))}
+            {!nodeRuns.length && <span className="muted">none yet</span>}
+          </span>
+        </div>
+      </div>
+      <div className="editor-body">
+        {definition ? (
+          <FlowCanvas nodes={graph.nodes} edges={graph.edges} editable={false} onSelect={(s) => setSelected(s?.node ?? null)} />
+        ) : (
+          <div className="canvas canvas-empty">{defNote ? <div className="muted">{defNote}</div> : <Spinner label="Loading graph…" />}</div>
+        )}
+        <aside className="inspector inspector-wide">
+          {selected && selectedRun ? (
+            <NodeRunPanel nr={selectedRun} onClose={() => setSelected(null)} />
+          ) : selected ? (
+            <div className="side-panel">
+              <div className="side-head">
+                <TypeIcon type={selectedDef?.type ?? "?"} size={18} />
+                <div className="side-head-text"><div className="strong mono">{selected}</div><div className="muted small">{selectedDef?.type} node</div></div>
+                <button className="icon-btn" aria-label="Close node details" onClick={() => setSelected(null)}>×</button>
+              </div>
+              <div className="panel-section muted">{terminal ? "This node did not run." : "This node has not started yet."}</div>
+            </div>
+          ) : (
+            <div className="side-panel">
+              {run.error != null && (
+                <Section title="Error"><ErrorBox error={run.error} /></Section>
+              )}
+              <Section title="Nodes">
+                {nodeRuns.length ? <Timeline nodes={nodeRuns} run={run} onPick={setSelected} /> : <div className="muted small">{terminal ? "No node ran." : "Waiting for the first node…"}</div>}
+              </Section>
+              <Section title="Output">
+                <div data-testid="run-output"><JsonView value={run.output} empty={terminal ? "No output" : "Not finished yet"} maxHeight={260} /></div>
+              </Section>
+              <Section title="Input">
+                <JsonView value={run.input} maxHeight={200} />
+              </Section>
+              {defNote && <div className="panel-section muted small">{defNote}</div>}
+            </div>
+          )}
+        </aside>
+      </div>
+      {confirm && (
+        <Modal
+          title={confirm === "cancel" ? "Cancel this run?" : "Redrive this run?"}
+          onClose={() => setConfirm(null)}
+          footer={
+            <>
+              <button className="btn" onClick={() => setConfirm(null)}>Back</button>
+              <button className={`btn ${confirm === "cancel" ? "btn-danger" : "btn-primary"}`} disabled={busy} onClick={() => void act(confirm)} data-testid="confirm-action">
+                {confirm === "cancel" ? "Cancel run" : "Redrive"}
+              </button>
+            </>
+          }
+        >
+          {confirm === "cancel" ? (
+            <p>Running nodes are stopped and the run ends as <b>Cancelled</b>. You can redrive it later.</p>
+          ) : (
+            <p>The run restarts from where it stopped. Nodes that already succeeded are <b>reused, not repeated</b>, so no side effect happens twice.</p>
+          )}
+        </Modal>
+      )}
+    </div>
+  );
+}
+
+export function RunView({ runId }: { runId: string }) {
+  return (
+    <ReactFlowProvider>
+      <View runId={runId} />
+    </ReactFlowProvider>
+  );
+}

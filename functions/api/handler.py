@@ -1,0 +1,178 @@
+"""HTTPS API Lambda: API Gateway HTTP API (v2) events -> Powertools resolver -> services.
+
+The same handler serves local mode, where the local server turns each HTTP request into a v2 event.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import date, datetime
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+from uuid import UUID
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from nexod.auth import JwtVerifier
+from nexod.domain.errors import NexodError, PayloadTooLarge, Unauthorized
+from nexod.services.context import Principal, Services
+
+from . import routes
+
+logger = Logger(service="nexod-api")
+MAX_BODY_BYTES = 2 * 1024 * 1024  # a 1 MiB flow document plus its JSON envelope
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, Decimal):
+        return float(value)
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, default=_default, separators=(",", ":"))
+
+
+def error_response(status: int, code: str, message: str, details: Any = None) -> Response[str]:
+    body = {"error": {"code": code, "message": message, "details": details}}
+    return Response(status_code=status, content_type="application/json", body=dumps(body))
+
+
+app = APIGatewayHttpResolver(enable_validation=True, serializer=dumps)
+app.include_router(routes.router)
+app.configure_openapi(
+    title="Nexod API",
+    version="0.1.0",
+    summary="Flows compiled to AWS Step Functions: build, publish, run and watch them.",
+)
+
+
+@app.get("/v1/openapi.json", include_in_schema=False)
+def openapi() -> Response[str]:
+    return Response(status_code=200, content_type="application/json", body=app.get_openapi_json_schema())
+
+
+@app.exception_handler(NexodError)
+def _domain_error(exc: NexodError) -> Response[str]:
+    return error_response(exc.status, exc.code, exc.message, exc.details)
+
+
+@app.exception_handler(RequestValidationError)
+def _validation_error(exc: RequestValidationError) -> Response[str]:
+    details = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ())]
+        where = loc[1:] if loc and loc[0] in ("body", "query", "path") else loc
+        field = ".".join(where) or "(body)"
+        details.append({"field": field, "in": loc[0] if loc else "body", "message": err.get("msg", "invalid")})
+    first = details[0] if details else {"field": "(body)", "message": "invalid request"}
+    return error_response(422, "invalid_request", f"{first['field']}: {first['message']}", details)
+
+
+@app.not_found
+def _not_found(_: Exception) -> Response[str]:
+    return error_response(404, "not_found", f"no route {app.current_event.http_method} {app.current_event.path}")
+
+
+# -- composition root ------------------------------------------------------------------------------
+_services: Services | None = None
+_verifier: JwtVerifier | None = None
+
+
+def configure(services: Services, verifier: JwtVerifier) -> None:
+    """Inject adapters (local server, tests). Without it, the AWS adapters are built from settings."""
+    global _services, _verifier
+    _services, _verifier = services, verifier
+
+
+@lru_cache(maxsize=1)
+def _from_settings() -> tuple[Services, JwtVerifier]:
+    import boto3
+
+    from nexod.adapters.postgres import Database, PostgresStore
+    from nexod.adapters.stepfunctions import StepFunctionsOrchestrator
+    from nexod.settings import Settings
+    from nexod.wiring import database_conninfo
+
+    settings = Settings()
+    services = Services(
+        store=PostgresStore(Database(database_conninfo(settings), max_idle=1)),
+        orchestrator=StepFunctionsOrchestrator(
+            boto3.client("stepfunctions", region_name=settings.region),
+            settings.state_machine_role_arn,
+            settings.state_machine_log_group_arn,
+        ),
+        node_runner_arn=settings.node_runner_arn,
+        state_machine_prefix=settings.state_machine_prefix,
+    )
+    return services, JwtVerifier(settings.auth_issuer, settings.auth_audience, settings.jwks_url)
+
+
+def services() -> Services:
+    return _services if _services is not None else _from_settings()[0]
+
+
+PUBLIC_PATHS = frozenset({"/v1/openapi.json"})
+
+
+def authenticate(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    """Every route but the OpenAPI document needs a valid JWT, checked before the body is even parsed."""
+    if app.current_event.path not in PUBLIC_PATHS:
+        verifier = _verifier if _verifier is not None else _from_settings()[1]
+        try:
+            principal = verifier.verify(app.current_event.headers.get("authorization"))
+        except NexodError as exc:
+            return error_response(exc.status, exc.code, exc.message, exc.details)
+        app.append_context(principal=principal)
+        logger.append_keys(user=principal.sub)
+    return next_middleware(app)
+
+
+app.use(middlewares=[authenticate])
+
+
+def caller() -> Principal:
+    principal = app.context.get("principal")
+    if not isinstance(principal, Principal):  # only reachable if a route is added to PUBLIC_PATHS
+        raise Unauthorized("authentication required")
+    return principal
+
+
+routes.bind(services, caller)
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    body = event.get("body") or ""
+    if len(body) > MAX_BODY_BYTES:
+        exc = PayloadTooLarge(f"request body is {len(body)} bytes; the limit is {MAX_BODY_BYTES}")
+        error = {"error": {"code": exc.code, "message": exc.message, "details": None}}
+        return {"statusCode": exc.status, "headers": {"Content-Type": "application/json"}, "body": dumps(error)}
+    headers = event.setdefault("headers", {}) or {}
+    if body and "json" not in headers.get("content-type", ""):
+        # `curl -d '{...}'` sends form-urlencoded; a body that is JSON is JSON, whatever the header says.
+        try:
+            json.loads(body)
+            headers["content-type"] = "application/json"
+            event["headers"] = headers
+        except ValueError:
+            pass
+    try:
+        return app.resolve(event, context)
+    except Exception:  # the last line of defence: log it, answer a JSON 500 without internals
+        logging.getLogger(__name__).exception("unhandled error")
+        return {
+            "statusCode": 500,
+            "headers": {"Content-Type": "application/json"},
+            "body": dumps({"error": {"code": "internal", "message": "internal error", "details": None}}),
+        }

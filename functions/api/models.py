@@ -1,0 +1,54 @@
+"""Request bodies of the HTTPS API. Unknown fields are rejected."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class WorkspaceCreate(Body):
+    name: str = Field(..., min_length=1, max_length=200)
+
+
+class AllowedHostsPut(Body):
+    allowed_hosts: list[str] = Field(..., max_length=200, description="host or host:port entries")
+
+
+class MemberPut(Body):
+    role: Literal["admin", "member", "viewer"]
+    email: str | None = Field(None, max_length=320)
+    name: str | None = Field(None, max_length=200)
+
+
+class FlowCreate(Body):
+    name: str = Field(..., min_length=1, max_length=200)
+    description: str = Field("", max_length=5000)
+    definition: dict[str, Any] = Field(..., description="{nodes: [...], edges: [...]}")
+
+
+class FlowUpdate(Body):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    description: str | None = Field(None, max_length=5000)
+    definition: dict[str, Any] | None = None
+
+
+class FlowValidate(Body):
+    definition: dict[str, Any]
+
+
+class VersionCreate(Body):
+    description: str = Field("", max_length=256)
+
+
+class LivePut(Body):
+    version: int = Field(..., ge=1)
+
+
+class RunCreate(Body):
+    input: dict[str, Any] = Field(default_factory=dict)
+    version: int | None = Field(None, ge=1)

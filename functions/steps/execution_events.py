@@ -1,0 +1,54 @@
+"""EventBridge "Step Functions Execution Status Change" -> reconcile runs whose execution ended abnormally.
+
+A flow's own finish/fail states record normal endings; this catches timeouts, aborts and a fail handler
+that could not run, so no run stays RUNNING forever.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from nexod.ports import Store
+
+logger = Logger(service="nexod-execution-events")
+
+
+@lru_cache(maxsize=1)
+def _store() -> Store:
+    from nexod.adapters.postgres import Database, PostgresStore
+    from nexod.settings import Settings
+    from nexod.wiring import database_conninfo
+
+    return PostgresStore(Database(database_conninfo(Settings()), max_idle=1))
+
+
+def reconcile_event(store: Store, event: dict[str, Any]) -> bool:
+    from nexod.adapters.postgres.store import TERMINAL
+
+    detail = event.get("detail") or {}
+    status, arn = detail.get("status"), detail.get("executionArn")
+    try:
+        run = (json.loads(detail.get("input") or "{}") or {}).get("run") or {}
+    except json.JSONDecodeError:
+        return False
+    if not (status and arn and run.get("id") and run.get("ws")) or status in ("RUNNING", "SUCCEEDED"):
+        return False
+    with store.tx(str(run["ws"])) as tx:
+        row = tx.run_row(str(run["id"]))
+        if row is None or row["status"] in TERMINAL or row["execution_arn"] != arn:
+            return False
+        new_status = "CANCELLED" if status == "ABORTED" else "FAILED"
+        error = {"code": f"Execution{status.title().replace('_', '')}", "message": f"the execution ended {status}"}
+        tx.fail_running_nodes(str(run["id"]), error)
+        tx.mark_run(str(run["id"]), new_status, error=error)
+    return True
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return {"reconciled": reconcile_event(_store(), event)}

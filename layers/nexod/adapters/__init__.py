@@ -1,0 +1,1 @@
+"""Adapters: one module per technology, each behind a port from `nexod.ports`."""

@@ -1,0 +1,135 @@
+"""Connections and transactions. Every transaction sets app.workspace_id / app.user_sub for row-level security."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import dict_row
+
+log = logging.getLogger(__name__)
+
+APP_ROLE = "nexod_app"
+_MIGRATION_LOCK = 7_315_201  # pg_advisory_xact_lock key: one migrator at a time
+
+
+class Database:
+    """A small connection pool (a list of idle connections) that survives dropped connections.
+
+    Lambda keeps one connection per container; the local server a handful shared by its threads.
+    """
+
+    def __init__(self, conninfo: str, max_idle: int = 8) -> None:
+        self._conninfo = conninfo
+        self._idle: list[psycopg.Connection[dict[str, Any]]] = []
+        self._lock = threading.Lock()
+        self._max_idle = max_idle
+
+    def _connect(self) -> psycopg.Connection[dict[str, Any]]:
+        return psycopg.connect(self._conninfo, row_factory=dict_row, autocommit=False, connect_timeout=10)
+
+    @contextmanager
+    def connection(self) -> Iterator[psycopg.Connection[dict[str, Any]]]:
+        with self._lock:
+            conn = self._idle.pop() if self._idle else None
+        if conn is None or conn.closed or conn.broken:
+            conn = self._connect()
+        try:
+            yield conn
+        finally:
+            self._give_back(conn)
+
+    def _give_back(self, conn: psycopg.Connection[dict[str, Any]]) -> None:
+        if not (conn.closed or conn.broken):
+            try:
+                conn.rollback()  # no-op when idle; never hand out a connection inside a transaction
+                with self._lock:
+                    if len(self._idle) < self._max_idle:
+                        self._idle.append(conn)
+                        return
+            except psycopg.Error:
+                pass
+        conn.close()
+
+    @contextmanager
+    def tenant(
+        self, workspace_id: str | None, user_sub: str | None = None
+    ) -> Iterator[psycopg.Connection[dict[str, Any]]]:
+        """One transaction scoped to a workspace (and user, for listing their memberships)."""
+        with self.connection() as conn, conn.transaction():
+            conn.execute(
+                "SELECT set_config('app.workspace_id', %s, true), set_config('app.user_sub', %s, true)",
+                (workspace_id or "", user_sub or ""),
+            )
+            yield conn
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+
+
+def _migrations() -> list[tuple[str, str]]:
+    files = resources.files("nexod") / "migrations"
+    found = sorted((f.name, f.read_text()) for f in files.iterdir() if f.name.endswith(".sql"))
+    return found
+
+
+def apply_migrations(admin_conninfo: str) -> list[str]:
+    """Apply pending migrations in order, each in its own transaction; refuse edited ones."""
+    applied: list[str] = []
+    with psycopg.connect(admin_conninfo, autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " name text PRIMARY KEY, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        for name, text in _migrations():
+            checksum = hashlib.sha256(text.encode()).hexdigest()
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+                row = conn.execute("SELECT checksum FROM schema_migrations WHERE name = %s", (name,)).fetchone()
+                if row:
+                    if row[0] != checksum:
+                        raise RuntimeError(
+                            f"migration {name} was edited after it was applied; add a new migration instead"
+                        )
+                    continue
+                conn.execute(text.encode())
+                conn.execute("INSERT INTO schema_migrations (name, checksum) VALUES (%s, %s)", (name, checksum))
+                applied.append(name)
+                log.info("applied migration %s", name)
+    return applied
+
+
+def ensure_app_role(admin_conninfo: str, password: str | None = None, role: str = APP_ROLE) -> None:
+    """Create (or update) the login role the app uses: not the owner, not a superuser, no BYPASSRLS."""
+    with psycopg.connect(admin_conninfo, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
+        verb = "ALTER" if exists else "CREATE"
+        stmt = sql.SQL(verb + " ROLE {} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE").format(
+            sql.Identifier(role)
+        )
+        if password:
+            stmt = stmt + sql.SQL(" PASSWORD {}").format(sql.Literal(password))
+        conn.execute(stmt)
+        dbname = conn.info.dbname
+        conn.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(sql.Identifier(dbname), sql.Identifier(role)))
+        conn.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(sql.Identifier(role)))
+        conn.execute(
+            sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}").format(
+                sql.Identifier(role)
+            )
+        )
+        conn.execute(sql.SQL("GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {}").format(sql.Identifier(role)))
+        # Published versions are immutable and history is append-only, for the app as well.
+        conn.execute(sql.SQL("REVOKE UPDATE, DELETE ON flow_versions FROM {}").format(sql.Identifier(role)))
+        conn.execute(sql.SQL("REVOKE UPDATE, DELETE ON audit_log FROM {}").format(sql.Identifier(role)))
+        conn.execute(sql.SQL("REVOKE ALL ON schema_migrations FROM {}").format(sql.Identifier(role)))

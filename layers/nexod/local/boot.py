@@ -1,0 +1,45 @@
+"""Boot the whole local stack in this process: Postgres, orchestrator, API server, seed data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..settings import Settings
+from .platform import LocalPlatform
+from .seed import seed
+from .server import LocalServer
+
+
+@dataclass
+class LocalStack:
+    platform: LocalPlatform
+    server: LocalServer
+    seeded: dict[str, str] | None
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def close(self) -> None:
+        self.server.stop()
+        self.platform.close()
+
+
+def boot(state_dir: Path, port: int = 8000, static_dir: Path | None = None, settings: Settings | None = None,
+         with_seed: bool = True, jwks_client: Any = None) -> LocalStack:
+    from functions.api import handler as api
+
+    server = LocalServer(None, None, static_dir, port=port)  # bind first: the issuer URL needs the port
+    try:
+        platform = LocalPlatform.start(state_dir, base_url=server.url, settings=settings, jwks_client=jwks_client)
+    except BaseException:
+        server.httpd.server_close()
+        raise
+    server.issuer = platform.issuer
+    api.configure(platform.services, platform.verifier)
+    server.api_handler = api.handler
+    server.start()
+    seeded = seed(platform.services, server.url) if with_seed else None
+    return LocalStack(platform, server, seeded)

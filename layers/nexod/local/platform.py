@@ -1,0 +1,132 @@
+"""The local composition root: the same services, handlers and ASL as AWS, on one machine."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from ..adapters.outbound_http import GuardedHttp
+from ..adapters.postgres import Database, PostgresStore
+from ..auth import JwtVerifier
+from ..domain.compiler import substitute
+from ..runtime.executors import Toolbox
+from ..runtime.runner import NodeRunner
+from ..services import runs
+from ..services.context import Services
+from ..settings import Settings
+from ..wiring import lazy, llm_from_settings
+from . import pg
+from .issuer import AUDIENCE, LocalIssuer
+from .orchestrator import LocalOrchestrator
+
+log = logging.getLogger(__name__)
+NODE_RUNNER_ARN = "arn:aws:lambda:us-east-1:123456789012:function:nexod-node-runner"
+ROLE_ARN = "arn:aws:iam::123456789012:role/nexod-state-machine"
+
+
+@dataclass
+class LocalPlatform:
+    settings: Settings
+    postgres: pg.LocalPostgres
+    services: Services
+    runner: NodeRunner
+    orchestrator: LocalOrchestrator
+    issuer: LocalIssuer
+    verifier: JwtVerifier
+    admin_db: Database
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def start(cls, state_dir: Path, base_url: str = "http://127.0.0.1:8000",
+              settings: Settings | None = None, jwks_client: Any = None) -> LocalPlatform:
+        """Start Postgres (migrated), the orchestrator and the node runner; replay published machines."""
+        from functions.steps import node_runner as node_runner_handler
+
+        postgres = pg.start(state_dir / "pg")
+        issuer_url = base_url.rstrip("/") + "/local-issuer"
+        settings = (settings or Settings()).model_copy(update={
+            "mode": "local",
+            "database_url": postgres.app_url,
+            "auth_issuer": issuer_url,
+            "auth_audience": AUDIENCE,
+            "node_runner_arn": NODE_RUNNER_ARN,
+            "state_machine_role_arn": ROLE_ARN,
+        })
+        store = PostgresStore(Database(postgres.app_url))
+        http = GuardedHttp()
+        tools = Toolbox(llm=lazy(lambda: llm_from_settings(settings)), outbound=lambda: http)
+        runner = NodeRunner(store, tools, settings.outbound_allow_hosts)
+        node_runner_handler.configure(runner)
+        holder: dict[str, Services] = {}
+
+        def on_end(execution_arn: str, status: str) -> None:
+            reconcile_execution(holder["services"], execution_arn, status)
+
+        orchestrator = LocalOrchestrator({NODE_RUNNER_ARN: node_runner_handler.run_event}, ROLE_ARN, on_end=on_end)
+        services = Services(store=store, orchestrator=orchestrator, node_runner_arn=NODE_RUNNER_ARN,
+                            state_machine_prefix=settings.state_machine_prefix)
+        holder["services"] = services
+        issuer = LocalIssuer(state_dir / "keys", issuer_url)
+        verifier = JwtVerifier(issuer_url, AUDIENCE, settings.jwks_url, jwks_client=jwks_client)
+        platform = cls(settings, postgres, services, runner, orchestrator, issuer, verifier,
+                       Database(postgres.admin_url, max_idle=2))
+        platform.replay_machines()
+        platform.interrupt_in_flight()
+        return platform
+
+    def workspace_ids(self) -> list[str]:
+        with self.admin_db.connection() as conn:
+            return [str(r["id"]) for r in conn.execute("SELECT id FROM workspaces ORDER BY created_at").fetchall()]
+
+    def replay_machines(self) -> int:
+        """moto starts empty: publish every stored version again, in order, so their ARNs resolve."""
+        with self.admin_db.connection() as conn:
+            rows = conn.execute(
+                "SELECT v.workspace_id, v.flow_id, v.version, v.asl, v.state_machine_version_arn, f.live_version"
+                " FROM flow_versions v JOIN flows f ON f.id = v.flow_id ORDER BY v.flow_id, v.version"
+            ).fetchall()
+        from ..services.flows import machine_name
+
+        for row in rows:
+            name = machine_name(self.services, str(row["workspace_id"]), str(row["flow_id"]))
+            machine = self.orchestrator.publish(name, substitute(row["asl"], NODE_RUNNER_ARN), f"version {row['version']}")
+            if machine.version_arn != row["state_machine_version_arn"]:
+                log.warning("replayed %s as %s (stored %s)", name, machine.version_arn, row["state_machine_version_arn"])
+            if row["version"] == row["live_version"]:
+                self.orchestrator.set_live(machine.state_machine_arn, machine.version_arn)
+        return len(rows)
+
+    def interrupt_in_flight(self) -> int:
+        return sum(runs.interrupt_in_flight(self.services, ws) for ws in self.workspace_ids())
+
+    def close(self) -> None:
+        self.orchestrator.close()
+        for db in (self.admin_db,):
+            db.close()
+        store = self.services.store
+        if isinstance(store, PostgresStore):
+            store.db.close()
+        self.postgres.stop()
+
+
+def reconcile_execution(services: Services, execution_arn: str, status: str) -> None:
+    """Local twin of the EventBridge execution-events Lambda."""
+    import json
+
+    if status == "SUCCEEDED":
+        return
+    try:
+        described = services.orchestrator.client.describe_execution(executionArn=execution_arn)  # type: ignore[attr-defined]
+        run = json.loads(described.get("input") or "{}").get("run") or {}
+    except Exception:
+        return
+    if run.get("id") and run.get("ws"):
+        runs.reconcile(services, str(run["ws"]), str(run["id"]), status, execution_arn)
+
+
+def psql_admin(platform: LocalPlatform) -> psycopg.Connection[Any]:
+    return psycopg.connect(platform.postgres.admin_url, autocommit=True)

@@ -1,0 +1,87 @@
+"""Ports: what the domain and runtime need from the outside world, named in the domain's words."""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from .adapters.postgres.store import Tx
+
+
+class Store(Protocol):
+    """Durable records, one workspace-scoped transaction at a time."""
+
+    def tx(self, workspace_id: str | None, user_sub: str | None = None) -> AbstractContextManager[Tx]: ...
+
+
+@dataclass(frozen=True)
+class PublishedMachine:
+    state_machine_arn: str
+    version_arn: str
+
+
+class Orchestrator(Protocol):
+    """Runs compiled flows: Step Functions in AWS, moto's interpreter of the same ASL locally."""
+
+    def publish(self, name: str, definition: dict[str, Any], description: str) -> PublishedMachine: ...
+
+    def set_live(self, state_machine_arn: str, version_arn: str) -> None: ...
+
+    def start(self, target_arn: str, execution_name: str, payload: dict[str, Any]) -> str: ...
+
+    def stop(self, execution_arn: str, cause: str) -> None: ...
+
+    def status(self, execution_arn: str) -> str: ...
+
+
+@dataclass
+class Completion:
+    text: str
+    model: str
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+
+
+class LLM(Protocol):
+    """One chat completion. Implementations raise NodeRetryableError / NodeFailedError."""
+
+    def complete(
+        self,
+        *,
+        model: str,
+        system: str | None,
+        prompt: str,
+        temperature: float,
+        max_tokens: int | None,
+        json_mode: bool,
+        timeout: float,
+    ) -> Completion: ...
+
+
+@dataclass
+class HttpResponse:
+    status: int
+    headers: dict[str, str]
+    body: Any
+    url: str
+
+
+class Outbound(Protocol):
+    """Guarded outbound HTTP: refuses private, loopback and metadata destinations unless allow-listed."""
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: dict[str, str],
+        body: Any,
+        timeout: float,
+        follow_redirects: bool,
+        max_redirects: int,
+        allow_hosts: list[str],
+    ) -> HttpResponse: ...

@@ -1,0 +1,1 @@
+"""Executing flow nodes: the node runner behind the step Lambda and the local orchestrator."""

@@ -1,0 +1,224 @@
+"""The node runner: executes one node of one run, exactly once per (run, node, iteration).
+
+Step Functions calls it for every node Task (and for the run's finish/fail bookkeeping). A finished node
+whose config is unchanged is never executed again: retries, redrives and replays get the stored result.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from ..domain.expressions import ExpressionError, evaluate, truthy
+from ..domain.flow import node_hash
+from ..domain.nodes import NODE_TYPES, TEMPLATED_FIELDS
+from ..domain.templating import TemplateError, render
+from ..domain.validation import BRANCH_LITERALS, ValidFlow, validate
+from ..ports import Store
+from .errors import NodeError, NodeFailedError, NodeRetryableError, RunNotActiveError
+from .executors import EXECUTORS, NodeContext, NodeResult, Toolbox
+
+log = logging.getLogger(__name__)
+
+
+class _FlowCache:
+    """Published versions are immutable, so a container validates each one once."""
+
+    def __init__(self, size: int = 64) -> None:
+        self._items: OrderedDict[tuple[str, int], ValidFlow] = OrderedDict()
+        self._size = size
+
+    def get(self, flow_id: str, version: int, definition: Any) -> ValidFlow:
+        key = (str(flow_id), version)
+        hit = self._items.get(key)
+        if hit is None:
+            hit = validate(definition)
+            self._items[key] = hit
+            if len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return hit
+
+
+@dataclass
+class _Prepared:
+    flow: ValidFlow
+    run: dict[str, Any]
+    memo: dict[str, Any] | None
+    context: NodeContext | None = None
+    config: Any = None
+    rendered: Any = None
+
+
+def edge_taken(condition: str | None, output: Any, ctx: NodeContext) -> bool:
+    if condition is None:
+        return True
+    cond = condition.strip()
+    if cond in BRANCH_LITERALS:
+        result = output.get("result") if isinstance(output, dict) else output
+        return truthy(result) == (cond == "true")
+    data = {**ctx.data, "output": output}
+    return truthy(evaluate(cond, data))
+
+
+class NodeRunner:
+    def __init__(self, store: Store, tools: Toolbox, global_allow_hosts: list[str] | None = None) -> None:
+        self.store = store
+        self.tools = tools
+        self.global_allow_hosts = global_allow_hosts or []
+        self.flows = _FlowCache()
+
+    # -- entry -------------------------------------------------------------------------------------
+    def handle(self, event: dict[str, Any]) -> dict[str, Any]:
+        run = event.get("run") or {}
+        workspace_id, run_id = str(run.get("ws", "")), str(run.get("id", ""))
+        if not workspace_id or not run_id:
+            raise NodeFailedError("node runner event lacks run.id / run.ws")
+        op = event.get("op", "node")
+        if op == "finish":
+            return self.finish(workspace_id, run_id)
+        if op == "fail":
+            return self.fail(workspace_id, run_id, event.get("error") or {})
+        return self.execute(workspace_id, run_id, str(event["node"]), int(event.get("iteration", 0)))
+
+    # -- one node ----------------------------------------------------------------------------------
+    def execute(self, workspace_id: str, run_id: str, node_id: str, iteration: int = 0) -> dict[str, Any]:
+        prepared = self._prepare(workspace_id, run_id, node_id, iteration)
+        if prepared.memo is not None:
+            return {"take": prepared.memo.get("take") or {}, "memo": True}
+        assert prepared.context is not None
+        ctx = prepared.context
+        node = prepared.flow.node(node_id)
+        try:
+            result = EXECUTORS[node.type](prepared.config, ctx, self.tools)
+            take = {
+                e.target: edge_taken(e.condition, result.output, ctx) for e in prepared.flow.edges_out[node_id]
+            }
+        except NodeError as exc:
+            self._record_failure(workspace_id, run_id, node_id, iteration, exc)
+            raise
+        except ExpressionError as exc:
+            err = NodeFailedError(f"node '{node_id}': edge condition failed: {exc}")
+            self._record_failure(workspace_id, run_id, node_id, iteration, err)
+            raise err from exc
+        except Exception as exc:  # an adapter bug or an unexpected library error: retry, then fail
+            log.exception("node %s failed unexpectedly", node_id)
+            err = NodeRetryableError(f"node '{node_id}': {type(exc).__name__}: {exc}")
+            self._record_failure(workspace_id, run_id, node_id, iteration, err)
+            raise err from exc
+        self._record_success(workspace_id, run_id, node_id, iteration, result, take)
+        return {"take": take}
+
+    def _prepare(self, workspace_id: str, run_id: str, node_id: str, iteration: int) -> _Prepared:
+        with self.store.tx(workspace_id) as tx:
+            run = tx.run_row(run_id)
+            if run is None:
+                raise NodeFailedError(f"run {run_id} does not exist in workspace {workspace_id}")
+            if run["status"] in ("CANCELLED", "SUCCEEDED"):
+                raise RunNotActiveError(f"run {run_id} is {run['status']}; node '{node_id}' was not executed")
+            version = tx.get_version(str(run["flow_id"]), int(run["version"]))
+            assert version is not None
+            flow = self.flows.get(str(run["flow_id"]), int(run["version"]), version["definition"])
+            node = flow.node(node_id)
+            digest = node_hash(node)
+            row = tx.claim_node(run_id, node_id, iteration, node.type, digest)
+            if row["status"] == "SUCCEEDED" and row["config_hash"] == digest:
+                return _Prepared(flow, run, memo=row)
+            if run["status"] == "QUEUED":
+                tx.mark_run(run_id, "RUNNING", only_from=("QUEUED",))
+            ancestors = flow.dag.ancestors()[node_id]
+            upstream = tx.outputs(run_id, sorted(ancestors))
+            workspace = tx.get_workspace()
+            allow = [*self.global_allow_hosts, *((workspace or {}).get("allowed_hosts") or [])]
+            ctx = NodeContext(
+                run_id=run_id,
+                workspace_id=workspace_id,
+                node_id=node_id,
+                run_input=run["input"],
+                upstream=upstream,
+                predecessors=list(flow.dag.pred[node_id]),
+                allow_hosts=allow,
+            )
+            try:
+                rendered = dict(node.config)
+                for field in TEMPLATED_FIELDS.get(node.type, ()):
+                    if field in rendered:
+                        rendered[field] = render(rendered[field], ctx.data)
+                config = NODE_TYPES[node.type].model_validate(rendered)
+            except TemplateError as exc:
+                error: NodeError = NodeFailedError(f"node '{node_id}' config: {exc}")
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                field = ".".join(str(p) for p in first["loc"])
+                error = NodeFailedError(f"node '{node_id}' config.{field} after templating: {first['msg']}")
+            else:
+                tx.begin_execution(run_id, node_id, iteration, digest, rendered)
+                return _Prepared(flow, run, memo=None, context=ctx, config=config, rendered=rendered)
+            tx.begin_execution(run_id, node_id, iteration, digest, node.config)
+        self._record_failure(workspace_id, run_id, node_id, iteration, error)
+        raise error
+
+    def _record_success(self, workspace_id: str, run_id: str, node_id: str, iteration: int,
+                        result: NodeResult, take: dict[str, bool]) -> None:
+        with self.store.tx(workspace_id) as tx:
+            tx.finish_node(run_id, node_id, iteration, status="SUCCEEDED", output=result.output, take=take,
+                           usage=result.usage)
+
+    def _record_failure(self, workspace_id: str, run_id: str, node_id: str, iteration: int, exc: NodeError) -> None:
+        error = {"type": type(exc).__name__, "message": exc.message, "details": exc.details}
+        with self.store.tx(workspace_id) as tx:
+            tx.finish_node(run_id, node_id, iteration, status="FAILED", error=error)
+
+    # -- run bookkeeping ---------------------------------------------------------------------------
+    def finish(self, workspace_id: str, run_id: str) -> dict[str, Any]:
+        with self.store.tx(workspace_id) as tx:
+            run = tx.get_run(run_id, for_update=True)
+            if run is None:
+                raise NodeFailedError(f"run {run_id} does not exist")
+            version = tx.get_version(str(run["flow_id"]), int(run["version"]))
+            assert version is not None
+            flow = self.flows.get(str(run["flow_id"]), int(run["version"]), version["definition"])
+            done = {r["node_id"] for r in tx.node_runs(run_id)}
+            tx.record_skipped(run_id, [(n.id, n.type) for n in flow.document.nodes if n.id not in done])
+            outputs_nodes = [n.id for n in flow.document.nodes if n.type == "output"]
+            if not outputs_nodes:
+                outputs_nodes = [n for n in flow.dag.order if not flow.dag.succ[n]]
+            outputs = tx.outputs(run_id, outputs_nodes)
+            output: Any
+            if len(outputs_nodes) == 1:
+                output = outputs.get(outputs_nodes[0])
+            else:
+                output = {k: outputs[k] for k in outputs_nodes if k in outputs}
+            tx.mark_run(run_id, "SUCCEEDED", output=output, only_from=("QUEUED", "RUNNING"))
+        return {}
+
+    def fail(self, workspace_id: str, run_id: str, error: dict[str, Any]) -> dict[str, Any]:
+        summary = describe_failure(error)
+        with self.store.tx(workspace_id) as tx:
+            failed = [r for r in tx.node_runs(run_id) if r["status"] == "FAILED"]
+            if failed and "node" not in summary:
+                summary["node"] = failed[-1]["node_id"]
+            tx.fail_running_nodes(run_id, {"type": summary["code"], "message": summary["message"]})
+            tx.mark_run(run_id, "FAILED", error=summary, only_from=("QUEUED", "RUNNING"))
+        return {}
+
+
+def describe_failure(error: dict[str, Any]) -> dict[str, Any]:
+    """Turn a Step Functions error object {Error, Cause} into {code, message}."""
+    import json
+
+    code = str(error.get("Error") or "RunFailed")
+    cause = error.get("Cause") or ""
+    message = cause
+    if isinstance(cause, str) and cause.startswith("{"):
+        try:
+            parsed = json.loads(cause)
+            message = parsed.get("errorMessage") or cause
+        except json.JSONDecodeError:
+            pass
+    if code == "States.Timeout":
+        message = message or "a node exceeded its timeout"
+    return {"code": code, "message": str(message)[:4000] or code}

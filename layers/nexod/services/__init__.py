@@ -1,0 +1,1 @@
+"""Use cases: what the API (and triggers) do, independent of HTTP and of the AWS SDK."""

@@ -1,0 +1,28 @@
+"""The services an entry point wires together once per process (its composition root)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..ports import Orchestrator, Store
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller, from a verified JWT."""
+
+    sub: str
+    email: str | None = None
+    name: str | None = None
+
+    def as_user(self) -> dict[str, Any]:
+        return {"sub": self.sub, "email": self.email, "name": self.name}
+
+
+@dataclass
+class Services:
+    store: Store
+    orchestrator: Orchestrator
+    node_runner_arn: str
+    state_machine_prefix: str = "nexod"

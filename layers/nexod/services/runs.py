@@ -1,0 +1,212 @@
+"""Runs: start, watch, cancel and redrive. Node results live in Postgres; executions carry references."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ..adapters.postgres.store import TERMINAL, encode_cursor
+from ..domain.errors import Conflict, InvalidInput, NotFound
+from ..domain.validation import validate
+from .access import parse_id, require
+from .context import Principal, Services
+
+log = logging.getLogger(__name__)
+PAGE = 50
+STATUSES = ("QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED")
+
+
+def run_view(row: dict[str, Any]) -> dict[str, Any]:
+    started, finished = row.get("started_at"), row.get("finished_at")
+    duration = int((finished - started).total_seconds() * 1000) if started and finished else None
+    return {
+        "id": row["id"],
+        "flow_id": row["flow_id"],
+        "flow_name": row.get("flow_name"),
+        "version": row["version"],
+        "status": row["status"],
+        "trigger": row["trigger"],
+        "input": row["input"],
+        "output": row["output"],
+        "error": row["error"],
+        "attempt": row["attempt"],
+        "created_by": row["created_by"],
+        "created_at": row["created_at"],
+        "started_at": started,
+        "finished_at": finished,
+        "duration_ms": duration,
+        "cost_usd": float(row.get("cost_usd") or 0),
+        "tokens": int(row.get("tokens") or 0),
+    }
+
+
+def execution_input(workspace_id: str, run_id: str) -> dict[str, Any]:
+    return {"run": {"id": run_id, "ws": workspace_id}, "s": {}}
+
+
+def _launch(services: Services, principal: Principal | None, workspace_id: str, run: dict[str, Any],
+            target_arn: str, execution_name: str) -> None:
+    """Start the execution; if that fails the run is marked FAILED with the reason, never left QUEUED."""
+    run_id = str(run["id"])
+    try:
+        arn = services.orchestrator.start(target_arn, execution_name, execution_input(workspace_id, run_id))
+    except Exception as exc:
+        log.exception("could not start execution for run %s", run_id)
+        with services.store.tx(workspace_id, principal.sub if principal else None) as tx:
+            tx.mark_run(run_id, "FAILED", error={"code": "StartFailed", "message": f"could not start: {exc}"})
+        return
+    with services.store.tx(workspace_id, principal.sub if principal else None) as tx:
+        tx.start_attempt(run_id, arn)
+
+
+def start(services: Services, principal: Principal, workspace_id: str, flow_id: str, run_input: Any,
+          version: int | None, trigger: str = "manual") -> dict[str, Any]:
+    flow_id = parse_id(flow_id, "flow")
+    with services.store.tx(workspace_id, principal.sub) as tx:
+        require(tx, principal, "member")
+        flow = tx.get_flow(flow_id)
+        if flow is None:
+            raise NotFound(f"flow '{flow_id}' not found")
+        chosen = version if version is not None else flow["live_version"]
+        if chosen is None:
+            raise Conflict("this flow has no published version yet: publish it first (POST .../versions)")
+        row = tx.get_version(flow_id, chosen)
+        if row is None:
+            raise InvalidInput(f"version: flow has no version {chosen}", {"field": "version"})
+        run = tx.create_run(flow_id, chosen, run_input, trigger)
+        tx.audit("run.start", "run", str(run["id"]), {"flow": flow_id, "version": chosen})
+    _launch(services, principal, workspace_id, run, row["state_machine_version_arn"], str(run["id"]))
+    return get(services, principal, workspace_id, str(run["id"]))
+
+
+def get(services: Services, principal: Principal, workspace_id: str, run_id: str) -> dict[str, Any]:
+    run_id = parse_id(run_id, "run")
+    with services.store.tx(workspace_id, principal.sub) as tx:
+        require(tx, principal, "viewer")
+        row = tx.get_run(run_id)
+    if row is None:
+        raise NotFound(f"run '{run_id}' not found")
+    return run_view(row)
+
+
+def list_runs(services: Services, principal: Principal, workspace_id: str, flow_id: str | None,
+              status: str | None, cursor: str | None, limit: int = PAGE) -> dict[str, Any]:
+    if status and status not in STATUSES:
+        raise InvalidInput(f"status: must be one of {', '.join(STATUSES)}", {"field": "status"})
+    if flow_id:
+        flow_id = parse_id(flow_id, "flow")
+    with services.store.tx(workspace_id, principal.sub) as tx:
+        require(tx, principal, "viewer")
+        try:
+            rows = tx.list_runs(limit + 1, cursor, flow_id, status)
+        except ValueError as exc:
+            raise InvalidInput(f"cursor: {exc}", {"field": "cursor"}) from exc
+    more = len(rows) > limit
+    rows = rows[:limit]
+    nxt = encode_cursor(rows[-1]["created_at"], rows[-1]["id"]) if more else None
+    return {"items": [run_view(r) for r in rows], "next_cursor": nxt}
+
+
+def nodes(services: Services, principal: Principal, workspace_id: str, run_id: str) -> dict[str, Any]:
+    """Every node of the run's flow version, in flow order, with what happened to it."""
+    run_id = parse_id(run_id, "run")
+    with services.store.tx(workspace_id, principal.sub) as tx:
+        require(tx, principal, "viewer")
+        run = tx.run_row(run_id)
+        if run is None:
+            raise NotFound(f"run '{run_id}' not found")
+        version = tx.get_version(str(run["flow_id"]), int(run["version"]))
+        assert version is not None
+        rows = {(r["node_id"], r["iteration"]): r for r in tx.node_runs(run_id)}
+    items = []
+    for node in validate(version["definition"]).document.nodes:
+        row = rows.get((node.id, 0))
+        if row is None:
+            items.append({"node_id": node.id, "type": node.type, "name": node.name, "status": "PENDING",
+                          "attempts": 0, "executions": 0})
+            continue
+        items.append({
+            "node_id": node.id,
+            "type": node.type,
+            "name": node.name,
+            "iteration": row["iteration"],
+            "status": row["status"],
+            "attempts": row["attempts"],
+            "executions": row["executions"],
+            "input": row["input"],
+            "output": row["output"],
+            "error": row["error"],
+            "started_at": row["started_at"],
+            "finished_at": row["finished_at"],
+            "duration_ms": row["duration_ms"],
+            "model": row["model"],
+            "tokens_in": row["tokens_in"],
+            "tokens_out": row["tokens_out"],
+            "cost_usd": float(row["cost_usd"]) if row["cost_usd"] is not None else None,
+        })
+    return {"items": items}
+
+
+def cancel(services: Services, principal: Principal, workspace_id: str, run_id: str) -> dict[str, Any]:
+    run_id = parse_id(run_id, "run")
+    with services.store.tx(workspace_id, principal.sub) as tx:
+        require(tx, principal, "member")
+        run = tx.get_run(run_id, for_update=True)
+        if run is None:
+            raise NotFound(f"run '{run_id}' not found")
+        if run["status"] in TERMINAL:
+            raise Conflict(f"run is already {run['status']}")
+        if run["execution_arn"]:
+            services.orchestrator.stop(run["execution_arn"], f"cancelled by {principal.sub}")
+        error = {"code": "Cancelled", "message": f"cancelled by {principal.sub}"}
+        tx.fail_running_nodes(run_id, error)
+        tx.mark_run(run_id, "CANCELLED", error=error)
+        tx.audit("run.cancel", "run", run_id)
+    return get(services, principal, workspace_id, run_id)
+
+
+def redrive(services: Services, principal: Principal, workspace_id: str, run_id: str) -> dict[str, Any]:
+    """Run a failed, cancelled or interrupted run again on its version; finished nodes are reused."""
+    run_id = parse_id(run_id, "run")
+    with services.store.tx(workspace_id, principal.sub) as tx:
+        require(tx, principal, "member")
+        run = tx.get_run(run_id, for_update=True)
+        if run is None:
+            raise NotFound(f"run '{run_id}' not found")
+        if run["status"] not in ("FAILED", "CANCELLED"):
+            raise Conflict(f"only FAILED or CANCELLED runs can be redriven; this one is {run['status']}")
+        version = tx.get_version(str(run["flow_id"]), int(run["version"]))
+        assert version is not None
+        tx.mark_run(run_id, "RUNNING")
+        tx.audit("run.redrive", "run", run_id, {"attempt": int(run["attempt"]) + 1})
+    name = f"{run_id}-r{int(run['attempt']) + 1}"
+    _launch(services, principal, workspace_id, run, version["state_machine_version_arn"], name)
+    return get(services, principal, workspace_id, run_id)
+
+
+def reconcile(services: Services, workspace_id: str, run_id: str, execution_status: str,
+              execution_arn: str) -> None:
+    """An execution ended outside the flow's own bookkeeping (timeout, abort, a failed fail-handler)."""
+    with services.store.tx(workspace_id) as tx:
+        run = tx.run_row(run_id)
+        if run is None or run["status"] in TERMINAL or run["execution_arn"] != execution_arn:
+            return
+        if execution_status == "SUCCEEDED":
+            return  # finish-run marks success itself; nothing to repair
+        status = "CANCELLED" if execution_status == "ABORTED" else "FAILED"
+        error = {"code": f"Execution{execution_status.title().replace('_', '')}",
+                 "message": f"the execution ended {execution_status}"}
+        tx.fail_running_nodes(run_id, error)
+        tx.mark_run(run_id, status, error=error)
+
+
+def interrupt_in_flight(services: Services, workspace_id: str) -> int:
+    """Local mode start-up: runs whose execution died with the previous process become redrivable."""
+    with services.store.tx(workspace_id) as tx:
+        rows = tx.list_runs(10_000, None, None, "RUNNING") + tx.list_runs(10_000, None, None, "QUEUED")
+        error = {"code": "Interrupted",
+                 "message": "the local orchestrator stopped while this run was in flight; redrive it to resume"}
+        for row in rows:
+            tx.fail_running_nodes(str(row["id"]), error)
+            tx.mark_run(str(row["id"]), "FAILED", error=error)
+    return len(rows)

@@ -1,0 +1,71 @@
+"""Shared pieces of the composition roots: database credentials and the node runner's toolbox."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from typing import TypeVar
+from typing import Any
+from urllib.parse import quote
+
+from .settings import Settings
+
+
+def conninfo_from_secret(secret: dict[str, Any]) -> str:
+    """An RDS-format secret {host, port, username, password, dbname} as a libpq URL (TLS required)."""
+    user = quote(str(secret["username"]), safe="")
+    password = quote(str(secret["password"]), safe="")
+    dbname = quote(str(secret.get("dbname") or "nexod"), safe="")
+    return f"postgresql://{user}:{password}@{secret['host']}:{secret.get('port', 5432)}/{dbname}?sslmode=require"
+
+
+def _secret(arn: str, region: str) -> dict[str, Any]:
+    import boto3
+
+    value = boto3.client("secretsmanager", region_name=region).get_secret_value(SecretId=arn)["SecretString"]
+    parsed: dict[str, Any] = json.loads(value)
+    return parsed
+
+
+def database_conninfo(settings: Settings, admin: bool = False) -> str:
+    url = settings.admin_database_url if admin else settings.database_url
+    arn = settings.admin_database_secret_arn if admin else settings.database_secret_arn
+    if url:
+        return url
+    if arn:
+        return conninfo_from_secret(_secret(arn, settings.region))
+    which = "NEXOD_ADMIN_DATABASE_URL / _SECRET_ARN" if admin else "NEXOD_DATABASE_URL / NEXOD_DATABASE_SECRET_ARN"
+    raise RuntimeError(f"no database configured: set {which}")
+
+
+PROVIDER_KEYS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "MISTRAL_API_KEY", "GROQ_API_KEY",
+                 "AZURE_API_KEY", "COHERE_API_KEY", "AWS_BEARER_TOKEN_BEDROCK")
+
+
+def has_provider_key() -> bool:
+    return any(os.environ.get(k) for k in PROVIDER_KEYS)
+
+
+T = TypeVar("T")
+
+
+def lazy(factory: Callable[[], T]) -> Callable[[], T]:
+    """Build an adapter on first use, once (heavy imports such as litellm stay off the cold path)."""
+    box: list[T] = []
+
+    def get() -> T:
+        if not box:
+            box.append(factory())
+        return box[0]
+
+    return get
+
+
+def llm_from_settings(settings: Settings) -> Any:
+    from .adapters.llm_litellm import LiteLLM
+
+    if settings.mode == "local" and settings.local_model_base_url and not has_provider_key():
+        # Offline default: SmolLM2 served by llama.cpp's OpenAI-compatible server (see README).
+        return LiteLLM("openai/smollm2-135m-instruct", settings.local_model_base_url, "local")
+    return LiteLLM(settings.default_model)
