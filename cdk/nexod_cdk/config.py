@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any
 
+from aws_cdk.aws_logs import RetentionDays
 from constructs import Node
 
 from . import constants as c
@@ -127,3 +128,9 @@ def from_context(node: Node, profile_name: str | None = None) -> DeploymentConfi
         certificate_arn=cert,
         default_model=_get(node, "defaultModel", "openai/gpt-4o-mini"),
     )
+
+
+def log_retention(profile: c.Profile) -> RetentionDays:
+    """The profile's log retention as CloudWatch's enum (it only accepts specific day counts)."""
+    by_days = {30: RetentionDays.ONE_MONTH, 90: RetentionDays.THREE_MONTHS, 365: RetentionDays.ONE_YEAR}
+    return by_days[profile.log_retention_days]

@@ -11,7 +11,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from .. import constants as c
-from ..config import DeploymentConfig
+from ..config import DeploymentConfig, log_retention
 from .network import Network
 
 
@@ -45,7 +45,7 @@ class Data(Construct):
                 "idle_in_transaction_session_timeout": "60000",
             },
         )
-        retention = logs.RetentionDays(profile.log_retention_days)
+        retention = log_retention(profile)
         readers = [
             rds.ClusterInstance.serverless_v2(f"reader{i + 1}", scale_with_writer=True, publicly_accessible=False)
             for i in range(profile.db_readers)

@@ -7,7 +7,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from ..config import DeploymentConfig
+from ..config import DeploymentConfig, log_retention
 
 
 class Network(Construct):
@@ -60,7 +60,7 @@ class Network(Construct):
         flow_logs = logs.LogGroup(
             self,
             "FlowLogs",
-            retention=logs.RetentionDays(profile.log_retention_days),
+            retention=log_retention(profile),
             removal_policy=RemovalPolicy.DESTROY,
         )
         self.vpc.add_flow_log(

@@ -11,7 +11,7 @@ from constructs import Construct
 
 from .. import bundling
 from .. import constants as c
-from ..config import DeploymentConfig
+from ..config import DeploymentConfig, log_retention
 from .network import Network
 
 
@@ -76,7 +76,7 @@ class Runtime(Construct):
         log_group = logs.LogGroup(
             self,
             f"{construct_id}Logs",
-            retention=logs.RetentionDays(self.config.profile.log_retention_days),
+            retention=log_retention(self.config.profile),
             removal_policy=RemovalPolicy.DESTROY,
         )
         fn = lambda_.Function(

@@ -25,6 +25,7 @@ function NexodNodeView({ id, data, selected }: NodeProps<CanvasNode>) {
   const hasOut = node.type !== "output";
   const classes = [
     "fnode",
+    isCondition ? "fnode-condition" : "",
     selected ? "selected" : "",
     issues?.length ? "has-issues" : "",
     status ? `st-${status.toLowerCase()}` : "",
@@ -54,9 +55,9 @@ function NexodNodeView({ id, data, selected }: NodeProps<CanvasNode>) {
       {hasOut && !isCondition && <Handle type="source" position={Position.Right} className="h-out" />}
       {isCondition && (
         <>
-          <Handle type="source" id="true" position={Position.Right} className="h-out h-true" style={{ top: "32%" }} />
+          <Handle type="source" id="true" position={Position.Right} className="h-out h-true" style={{ top: 16 }} />
           <span className="h-label h-label-true">true</span>
-          <Handle type="source" id="false" position={Position.Right} className="h-out h-false" style={{ top: "72%" }} />
+          <Handle type="source" id="false" position={Position.Right} className="h-out h-false" style={{ top: 40 }} />
           <span className="h-label h-label-false">false</span>
         </>
       )}
@@ -77,6 +78,7 @@ export function FlowCanvas(props: {
   onSelect?: (sel: { node?: string; edge?: string } | null) => void;
   onInit?: (rf: ReactFlowInstance<CanvasNode, CanvasEdge>) => void;
   onDrop?: (e: DragEvent) => void;
+  minimap?: boolean;
 }) {
   const { editable } = props;
   return (
@@ -100,12 +102,12 @@ export function FlowCanvas(props: {
         fitViewOptions={{ padding: 0.25, maxZoom: 1.1 }}
         minZoom={0.2}
         maxZoom={2}
-        proOptions={{ hideAttribution: true }}
+        attributionPosition="top-right"
         defaultEdgeOptions={{ type: "smoothstep" }}
       >
         <Background variant={BackgroundVariant.Dots} gap={18} size={1.2} color="#cbd2dc" />
         <Controls showInteractive={false} position="bottom-left" />
-        <MiniMap pannable zoomable position="bottom-right" nodeColor={(n) => typeColour((n as CanvasNode).data.node.type)} maskColor="rgba(240,242,245,0.7)" />
+        {props.minimap !== false && <MiniMap pannable zoomable position="bottom-right" style={{ width: 168, height: 110 }} nodeColor={(n) => typeColour((n as CanvasNode).data.node.type)} maskColor="rgba(240,242,245,0.7)" />}
       </ReactFlow>
     </div>
   );

@@ -1,0 +1,110 @@
+"""Observability: alarms on failed runs, dead letters, Lambda errors and throttles and API 5xx, routed to
+an SNS topic (email from context), and a dashboard when the profile pays for one."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_apigatewayv2 as apigw
+from aws_cdk import aws_cloudwatch as cw
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subs
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from ..config import DeploymentConfig
+
+PERIOD = Duration.minutes(5)
+
+
+class Observability(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: DeploymentConfig,
+        functions: dict[str, lambda_.IFunction],
+        dead_letter_queues: dict[str, sqs.IQueue],
+        failed_runs_rule: events.IRule,
+        http_api: apigw.IHttpApi,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        key: kms.IKey | None = None
+        if config.profile.name == "production":
+            key = kms.Key(self, "TopicKey", enable_key_rotation=True, description="Nexod alarm topic")
+            key.grant_encrypt_decrypt(iam.ServicePrincipal("cloudwatch.amazonaws.com"))
+        self.topic = sns.Topic(self, "Alarms", display_name="Nexod alarms", master_key=key, enforce_ssl=True)
+        if config.alarm_email:
+            self.topic.add_subscription(subs.EmailSubscription(config.alarm_email))
+        action = cw_actions.SnsAction(self.topic)
+        self.alarms: list[cw.Alarm] = []
+
+        def alarm(name: str, metric: cw.IMetric, description: str, threshold: float = 1) -> None:
+            a = cw.Alarm(
+                self,
+                name,
+                metric=metric,
+                threshold=threshold,
+                evaluation_periods=1,
+                comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+                alarm_description=description,
+            )
+            a.add_alarm_action(action)
+            self.alarms.append(a)
+
+        alarm(
+            "FailedRuns",
+            cw.Metric(
+                namespace="AWS/Events",
+                metric_name="MatchedEvents",
+                dimensions_map={"RuleName": failed_runs_rule.rule_name},
+                statistic="Sum",
+                period=PERIOD,
+            ),
+            "A run failed, timed out or was aborted (see the failed-runs log group and the run in the console)",
+        )
+        for name, queue in dead_letter_queues.items():
+            alarm(
+                f"{name}Depth",
+                queue.metric_approximate_number_of_messages_visible(period=PERIOD, statistic="Maximum"),
+                f"Messages are waiting in the {name} dead-letter queue: inspect them and redrive",
+            )
+
+        def total(metric: str) -> cw.MathExpression:
+            using = {f"m{i}": fn.metric(metric, period=PERIOD, statistic="Sum") for i, fn in enumerate(functions.values())}
+            return cw.MathExpression(expression="+".join(using), using_metrics=using, label=f"Lambda {metric}", period=PERIOD)
+
+        alarm("LambdaErrors", total("Errors"), "A Nexod Lambda function raised errors (see its log group)")
+        alarm("LambdaThrottles", total("Throttles"), "A Nexod Lambda function was throttled: raise concurrency")
+        api_5xx = cw.Metric(
+            namespace="AWS/ApiGateway",
+            metric_name="5xx",
+            dimensions_map={"ApiId": http_api.api_id, "Stage": "$default"},
+            statistic="Sum",
+            period=PERIOD,
+        )
+        alarm("Api5xx", api_5xx, "The API answered 5xx", threshold=5)
+
+        if config.profile.dashboard:
+            dashboard = cw.Dashboard(self, "Dashboard", dashboard_name=f"{config.state_machine_prefix}")
+            dashboard.add_widgets(
+                cw.AlarmStatusWidget(alarms=self.alarms, title="Alarms", width=24),
+                cw.GraphWidget(title="Lambda errors / throttles", left=[total("Errors"), total("Throttles")], width=12),
+                cw.GraphWidget(
+                    title="Lambda duration p95",
+                    left=[fn.metric_duration(statistic="p95", period=PERIOD) for fn in functions.values()],
+                    width=12,
+                ),
+                cw.GraphWidget(title="API 5xx", left=[api_5xx], width=12),
+                cw.GraphWidget(
+                    title="Dead letters",
+                    left=[q.metric_approximate_number_of_messages_visible(period=PERIOD) for q in dead_letter_queues.values()],
+                    width=12,
+                ),
+            )

@@ -1,0 +1,261 @@
+"""Orchestration: the node runner, the role every per-flow state machine runs as, run-status events,
+and the ECS cluster + Fargate task definition of the agent runner.
+
+Per-flow state machines are NOT defined here: the API creates them at publish time, named
+`<prefix>-<workspace>-<flow>`, and they may call only what this construct lets the role invoke.
+Approval and launcher Lambdas (later issues) attach with `allow_task_function()`.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecr_assets as ecr_assets
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from .. import constants as c
+from ..config import DeploymentConfig, log_retention
+from .network import Network
+from .runtime import Runtime
+from .secrets import Secrets
+from .triggers import Triggers
+
+AGENT_IMAGE_EXCLUDE = [
+    "*",
+    "!pyproject.toml",
+    "!README.md",
+    "!layers/nexod/**",
+    "!ecs_tasks/agent_runner/**",
+    "**/__pycache__",
+    "**/*.pyc",
+]
+
+
+class Orchestration(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: DeploymentConfig,
+        network: Network,
+        runtime: Runtime,
+        secrets: Secrets,
+        triggers: Triggers,
+        database_secret_arn: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        self.config = config
+        self.prefix = config.state_machine_prefix
+        arn = f"arn:{stack.partition}:states:{stack.region}:{stack.account}"
+        self.state_machine_arn_pattern = f"{arn}:stateMachine:{self.prefix}-*"
+        self.execution_arn_pattern = f"{arn}:execution:{self.prefix}-*"
+        retention = log_retention(config.profile)
+
+        self.log_group = logs.LogGroup(
+            self,
+            "StateMachineLogs",
+            log_group_name=f"/aws/vendedlogs/states/{self.prefix}",
+            retention=retention,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+
+        # -- node runner: executes every node of every flow -----------------------------------------
+        self.node_runner = runtime.function(
+            "NodeRunner",
+            handler=c.NODE_RUNNER_HANDLER,
+            description="Nexod: runs one flow node (invoked by the per-flow state machines)",
+            memory_mb=config.profile.node_runner_memory_mb,
+            timeout=Duration.seconds(c.NODE_RUNNER_TIMEOUT_SECONDS),
+            with_llm=True,
+            environment={
+                "NEXOD_DATABASE_SECRET_ARN": database_secret_arn,
+                **triggers.environment(),
+                **secrets.environment(),
+            },
+        )
+        runtime.allow_secret_read(self.node_runner, database_secret_arn)
+        triggers.bus.grant_put_events_to(self.node_runner)
+        assert self.node_runner.role is not None
+        secrets.allow_assume(self.node_runner.role)
+
+        # -- the role of every per-flow state machine -----------------------------------------------
+        self.state_machine_role = iam.Role(
+            self,
+            "StateMachineRole",
+            description="Per-flow Nexod state machines: invoke the node runner (+ launcher/approval), log, trace",
+            assumed_by=iam.ServicePrincipal(
+                "states.amazonaws.com",
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnLike": {"aws:SourceArn": [self.state_machine_arn_pattern, self.execution_arn_pattern]},
+                },
+            ),
+        )
+        self._invocable: list[str] = []
+        self._invoke_policy = iam.Policy(self, "InvokeTaskFunctions", roles=[self.state_machine_role])
+        self.allow_task_function(self.node_runner)
+        self.state_machine_role.add_to_policy(
+            iam.PolicyStatement(
+                sid="VendedLogDelivery",
+                # These CloudWatch Logs delivery APIs have no resource-level permissions (documented).
+                actions=[
+                    "logs:CreateLogDelivery",
+                    "logs:GetLogDelivery",
+                    "logs:UpdateLogDelivery",
+                    "logs:DeleteLogDelivery",
+                    "logs:ListLogDeliveries",
+                    "logs:PutResourcePolicy",
+                    "logs:DescribeResourcePolicies",
+                    "logs:DescribeLogGroups",
+                ],
+                resources=["*"],
+            )
+        )
+        self.state_machine_role.add_to_policy(
+            iam.PolicyStatement(
+                sid="XRayTraces",
+                actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules",
+                         "xray:GetSamplingTargets"],
+                resources=["*"],
+            )
+        )
+
+        # -- execution status changes of our state machines -> runs table --------------------------
+        self.execution_events = runtime.function(
+            "ExecutionEvents",
+            handler=c.EXECUTION_EVENTS_HANDLER,
+            description="Nexod: Step Functions execution status changes -> run status",
+            timeout=Duration.seconds(60),
+            environment={"NEXOD_DATABASE_SECRET_ARN": database_secret_arn, **triggers.environment()},
+        )
+        runtime.allow_secret_read(self.execution_events, database_secret_arn)
+        triggers.bus.grant_put_events_to(self.execution_events)
+        self.events_dlq = sqs.Queue(
+            self,
+            "ExecutionEventsDlq",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        ours = {"stateMachineArn": events.Match.prefix(f"{arn}:stateMachine:{self.prefix}-")}
+        self.status_rule = events.Rule(
+            self,
+            "ExecutionStatusRule",
+            description="Status changes of this deployment's per-flow state machines",
+            event_pattern=events.EventPattern(
+                source=["aws.states"], detail_type=[c.STEP_FUNCTIONS_STATUS_EVENT], detail=ours
+            ),
+        )
+        self.status_rule.add_target(
+            targets.LambdaFunction(
+                self.execution_events, dead_letter_queue=self.events_dlq, retry_attempts=8,
+                max_event_age=Duration.hours(6),
+            )
+        )
+        self.failed_runs_logs = logs.LogGroup(
+            self, "FailedRunsLog", retention=retention, removal_policy=RemovalPolicy.DESTROY
+        )
+        self.failed_runs_rule = events.Rule(
+            self,
+            "FailedRunsRule",
+            description="Failed, timed-out or aborted runs: the 'failed runs' alarm counts its matches",
+            event_pattern=events.EventPattern(
+                source=["aws.states"],
+                detail_type=[c.STEP_FUNCTIONS_STATUS_EVENT],
+                detail={**ours, "status": ["FAILED", "TIMED_OUT", "ABORTED"]},
+            ),
+            targets=[targets.CloudWatchLogGroup(self.failed_runs_logs)],
+        )
+
+        # -- agent runner: ECS Fargate task (CrewAI is too large for Lambda) ----------------------
+        self.cluster = ecs.Cluster(
+            self,
+            "Cluster",
+            vpc=network.vpc,
+            container_insights_v2=(
+                ecs.ContainerInsights.ENABLED if config.profile.name == "production" else ecs.ContainerInsights.DISABLED
+            ),
+        )
+        arm = config.architecture == "arm64"
+        self.agent_task = ecs.FargateTaskDefinition(
+            self,
+            "AgentTask",
+            cpu=1024,
+            memory_limit_mib=3072,
+            runtime_platform=ecs.RuntimePlatform(
+                cpu_architecture=ecs.CpuArchitecture.ARM64 if arm else ecs.CpuArchitecture.X86_64,
+                operating_system_family=ecs.OperatingSystemFamily.LINUX,
+            ),
+            ephemeral_storage_gib=21,
+        )
+        self.agent_task.add_volume(name="home")
+        self.agent_task.add_volume(name="tmp")
+        self.agent_image = ecs.ContainerImage.from_asset(
+            str(c.REPO_ROOT),
+            file="ecs_tasks/agent_runner/Dockerfile",
+            exclude=AGENT_IMAGE_EXCLUDE,
+            ignore_mode=ecr_assets.IgnoreMode.DOCKER,  # "!" re-includes: only what the image needs is staged
+            platform=ecr_assets.Platform.LINUX_ARM64 if arm else ecr_assets.Platform.LINUX_AMD64,
+        )
+        container = self.agent_task.add_container(
+            "agent",
+            image=self.agent_image,
+            essential=True,
+            readonly_root_filesystem=True,
+            user="10001",
+            logging=ecs.LogDrivers.aws_logs(
+                stream_prefix="agent",
+                log_group=logs.LogGroup(self, "AgentLogs", retention=retention, removal_policy=RemovalPolicy.DESTROY),
+            ),
+            environment={
+                **runtime.environment,
+                "NEXOD_DATABASE_SECRET_ARN": database_secret_arn,
+                "NEXOD_EVENT_BUS_NAME": triggers.bus.event_bus_name,
+                "HOME": "/home/nexod",
+                "CREWAI_DISABLE_TELEMETRY": "true",
+                "OTEL_SDK_DISABLED": "true",
+                "CREWAI_TRACING_ENABLED": "false",
+            },
+        )
+        container.add_mount_points(
+            ecs.MountPoint(container_path="/home/nexod", source_volume="home", read_only=False),
+            ecs.MountPoint(container_path="/tmp", source_volume="tmp", read_only=False),  # noqa: S108
+        )
+        task_role = self.agent_task.task_role
+        runtime.allow_secret_read(task_role, database_secret_arn)
+        triggers.bus.grant_put_events_to(task_role)
+        task_role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ReportTaskResult",
+                actions=["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"],
+                resources=[self.state_machine_arn_pattern],
+            )
+        )
+        self.agent_security_group = network.functions_sg
+        self.agent_subnets: ec2.SubnetSelection = network.app_subnets
+
+    def allow_task_function(self, fn: lambda_.IFunction) -> None:
+        """Let per-flow state machines invoke `fn` (node runner now; launcher and approval later)."""
+        self._invocable += [fn.function_arn, f"{fn.function_arn}:*"]
+        self._invoke_policy.document.add_statements(
+            iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[fn.function_arn, f"{fn.function_arn}:*"])
+        )
+
+    def environment(self) -> dict[str, str]:
+        return {
+            "NEXOD_NODE_RUNNER_ARN": self.node_runner.function_arn,
+            "NEXOD_STATE_MACHINE_ROLE_ARN": self.state_machine_role.role_arn,
+            "NEXOD_STATE_MACHINE_PREFIX": self.prefix,
+            "NEXOD_STATE_MACHINE_LOG_GROUP_ARN": self.log_group.log_group_arn,
+            "NEXOD_AGENT_CLUSTER_ARN": self.cluster.cluster_arn,
+            "NEXOD_AGENT_TASK_DEFINITION_ARN": self.agent_task.task_definition_arn,
+        }

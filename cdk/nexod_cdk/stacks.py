@@ -1,0 +1,108 @@
+"""Stacks only compose constructs. Data (network, key, database) lives apart from the application so
+that the application can be destroyed and redeployed without touching data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack, Tags
+from aws_cdk import aws_cognito as cognito
+from constructs import Construct
+
+from .config import DeploymentConfig
+from .constructs.api import Api
+from .constructs.console import Console
+from .constructs.data import Data
+from .constructs.network import Network
+from .constructs.observability import Observability
+from .constructs.orchestration import Orchestration
+from .constructs.runtime import Runtime
+from .constructs.schema import Schema
+from .constructs.secrets import Secrets
+from .constructs.triggers import Triggers
+
+
+class DataStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, config: DeploymentConfig, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.network = Network(self, "Network", config=config)
+        self.data = Data(self, "Data", config=config, network=self.network)
+        CfnOutput(self, "ClusterEndpoint", value=self.data.cluster.cluster_endpoint.hostname)
+
+
+class AppStack(Stack):
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: DeploymentConfig, data: DataStack, **kwargs: Any
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        network, db = data.network, data.data
+        app_secret_arn = db.app_secret.secret_arn
+        assert db.admin_secret is not None
+
+        runtime = Runtime(self, "Runtime", config=config, network=network, key=db.key)
+        secrets = Secrets(self, "Secrets", config=config, key=db.key)
+        schema = Schema(
+            self, "Schema", config=config, runtime=runtime,
+            admin_secret_arn=db.admin_secret.secret_arn, app_secret_arn=app_secret_arn,
+        )
+        triggers = Triggers(self, "Triggers", config=config)
+        orchestration = Orchestration(
+            self, "Orchestration", config=config, network=network, runtime=runtime, secrets=secrets,
+            triggers=triggers, database_secret_arn=app_secret_arn,
+        )
+        api = Api(
+            self, "Api", config=config, runtime=runtime, secrets=secrets, triggers=triggers,
+            orchestration=orchestration, database_secret_arn=app_secret_arn,
+        )
+        # Nothing may run against the database before its schema exists.
+        for fn in (api.function, orchestration.node_runner, orchestration.execution_events):
+            fn.node.add_dependency(schema.resource)
+
+        auth = api.auth
+        runtime_config: dict[str, Any] = {
+            "apiUrl": api.url,
+            "auth": {"provider": config.auth_provider, "issuer": auth.issuer, "audience": auth.audience},
+        }
+        if auth.domain is not None and auth.client is not None:
+            runtime_config["auth"]["cognitoDomain"] = auth.domain.base_url()
+            runtime_config["auth"]["clientId"] = auth.client.user_pool_client_id
+        console = Console(self, "Console", config=config, runtime_config=runtime_config)
+        if auth.client is not None:
+            cfn_client = auth.client.node.default_child
+            assert isinstance(cfn_client, cognito.CfnUserPoolClient)
+            cfn_client.callback_ur_ls = [f"{console.url}/auth/callback", "http://localhost:8000/auth/callback"]
+            cfn_client.logout_ur_ls = [f"{console.url}/", "http://localhost:8000/"]
+
+        Observability(
+            self,
+            "Observability",
+            config=config,
+            functions={
+                "Api": api.function,
+                "NodeRunner": orchestration.node_runner,
+                "ExecutionEvents": orchestration.execution_events,
+            },
+            dead_letter_queues={
+                "IngressDlq": triggers.ingress_dlq,
+                "ScheduleDlq": triggers.schedule_dlq,
+                "ExecutionEventsDlq": orchestration.events_dlq,
+            },
+            failed_runs_rule=orchestration.failed_runs_rule,
+            http_api=api.http_api,
+        )
+        self.api = api
+        self.orchestration = orchestration
+        self.triggers = triggers
+        self.secrets = secrets
+        self.console = console
+        CfnOutput(self, "ApiUrl", value=api.url)
+        CfnOutput(self, "ConsoleUrl", value=console.url)
+        CfnOutput(self, "StateMachineRoleArn", value=orchestration.state_machine_role.role_arn)
+        CfnOutput(self, "NodeRunnerArn", value=orchestration.node_runner.function_arn)
+        if auth.user_pool is not None:
+            CfnOutput(self, "UserPoolId", value=auth.user_pool.user_pool_id)
+
+
+def tag_all(scope: Construct, config: DeploymentConfig) -> None:
+    Tags.of(scope).add("nexod:deployment", f"{config.prefix}-{config.profile.name}")
+    Tags.of(scope).add("nexod:profile", config.profile.name)

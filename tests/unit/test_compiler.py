@@ -1,0 +1,126 @@
+"""Compiling flows to ASL: structure, and golden examples kept in statemachines/golden/."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from nexod.domain.compiler import FINISH, RUN_FAILED, compile_flow, substitute
+from nexod.domain.validation import validate
+
+from .flows import demo_flow, edge, fan_out, node
+
+GOLDEN = Path(__file__).resolve().parents[2] / "statemachines" / "golden"
+EXAMPLES = Path(__file__).resolve().parents[2] / "statemachines" / "examples"
+
+
+def compiled(doc: dict) -> dict:
+    return compile_flow(validate(doc)).asl
+
+
+def golden_cases() -> dict[str, dict]:
+    diamond_not_sp = {  # N-shaped DAG: a->c, a->d, b->d with a, b parallel: not series-parallel
+        "nodes": [node("start", "input"), node("a"), node("b"), node("c"), node("d"), node("result", "output")],
+        "edges": [edge("start", "a"), edge("start", "b"), edge("a", "c"), edge("a", "d"), edge("b", "d"),
+                  edge("c", "result"), edge("d", "result")],
+    }
+    retrying = {
+        "nodes": [node("start", "input"),
+                  {"id": "call", "type": "http", "config": {"url": "https://example.com"},
+                   "retry": {"max_attempts": 4, "interval_seconds": 3, "backoff_rate": 1.5, "max_delay_seconds": 30},
+                   "timeout_seconds": 45, "on_error": "continue"},
+                  node("pause", "wait", seconds=5), node("result", "output")],
+        "edges": [edge("start", "call"), edge("call", "pause"), edge("pause", "result")],
+    }
+    cases = {"demo_branching": demo_flow(), "fan_out_5": fan_out(5), "not_series_parallel": diamond_not_sp,
+             "retry_wait_continue": retrying}
+    for example in sorted(EXAMPLES.glob("*.json")):
+        text = example.read_text().replace("{{BASE_URL}}", "http://localhost:8000")
+        cases[f"example_{example.stem}"] = json.loads(text)["definition"]
+    return cases
+
+
+@pytest.mark.parametrize("name", sorted(golden_cases()))
+def test_golden_asl(name: str):
+    # Given a flow whose compiled ASL is reviewed and kept in the repository
+    asl = compiled(golden_cases()[name])
+    path = GOLDEN / f"{name}.asl.json"
+    text = json.dumps(asl, indent=2, sort_keys=True) + "\n"
+    if os.environ.get("UPDATE_GOLDEN") or not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    # When compiled again / Then the output is byte-identical (compilation is deterministic)
+    assert path.read_text() == text, f"{name} changed: rerun with UPDATE_GOLDEN=1 if intended"
+
+
+def test_state_names_are_node_ids_and_bookkeeping_states_use_dashes():
+    # Given the demo flow
+    states = compiled(demo_flow())["States"]
+    # Then top-level states are node ids plus finish/fail states whose names a node id cannot take
+    assert {"start", "fetch", "check", FINISH, RUN_FAILED, "failed"} <= set(states)
+    assert states["failed"]["Type"] == "Fail"
+
+
+def test_conditional_branches_become_a_parallel_of_choices():
+    # Given a condition with true/false branches joining at the output
+    asl = compiled(demo_flow())
+    fork = asl["States"]["fork-1"]
+    # Then each branch starts with a Choice gate reading the condition's decision
+    assert fork["Type"] == "Parallel"
+    starts = [b["StartAt"] for b in fork["Branches"]]
+    assert starts == ["gate-summarise", "gate-fallback"]
+    gate = fork["Branches"][0]["States"]["gate-summarise"]
+    assert gate["Type"] == "Choice"
+    assert gate["Choices"][0]["Variable"] == "$.s.check.take.summarise"
+    # And the join node is gated on either branch having run
+    join = asl["States"]["gate-result"]
+    assert {c["Variable"] for c in join["Choices"][0]["Or"]} == {"$.s.summarise.take.result", "$.s.fallback.take.result"}
+    # And the Parallel rebuilds the decisions its branches made
+    assert fork["ResultSelector"] == {"check.$": "$[0].s.check", "fallback.$": "$[1].s.fallback",
+                                      "summarise.$": "$[0].s.summarise"}
+
+
+def test_unconditional_flows_carry_no_node_state():
+    # Given a fan-out without conditions
+    asl = compiled(fan_out(3))
+    # Then no Task writes into the state and the Parallel discards its branch outputs
+    tasks = [s for s in asl["States"].values() if s["Type"] == "Task" and s.get("Parameters", {}).get("Payload", {}).get("node")]
+    assert all(t["ResultPath"] is None for t in tasks)
+    assert asl["States"]["fork-1"]["ResultPath"] is None
+    assert len(asl["States"]["fork-1"]["Branches"]) == 3
+
+
+def test_non_series_parallel_dags_fall_back_to_layers():
+    asl = compiled(golden_cases()["not_series_parallel"])
+    fork = asl["States"][asl["States"]["start"]["Next"]]
+    # Then a and b form the first layer, c and d the second
+    assert [b["StartAt"] for b in fork["Branches"]] == ["a", "b"]
+    second = asl["States"][fork["Next"]]
+    assert [b["StartAt"] for b in second["Branches"]] == ["c", "d"]
+
+
+def test_retry_timeout_and_catch_come_from_the_node_policy():
+    states = compiled(golden_cases()["retry_wait_continue"])["States"]
+    call = states["call"]
+    assert call["TimeoutSeconds"] == 45
+    assert {"ErrorEquals": ["NodeRetryableError", "States.Timeout"], "IntervalSeconds": 3, "MaxAttempts": 4,
+            "BackoffRate": 1.5, "MaxDelaySeconds": 30} in call["Retry"]
+    # on_error=continue: a failure is caught and the flow continues without the node
+    assert call["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": None, "Next": "failed-call"}]
+    assert states["failed-call"]["Next"] == "gate-pause"
+    # wait nodes are native Wait states (no compute billed) followed by their bookkeeping task
+    assert states["pause"] == {"Type": "Wait", "Comment": "wait node", "Seconds": 5, "Next": "done-pause"}
+
+
+def test_node_runner_placeholder_is_substituted_at_publish():
+    asl = substitute(compiled(demo_flow()), "arn:aws:lambda:eu-west-1:1:function:runner")
+    assert "${NodeRunnerArn}" not in json.dumps(asl)
+    assert asl["States"]["fetch"]["Parameters"]["FunctionName"] == "arn:aws:lambda:eu-west-1:1:function:runner"
+
+
+def test_a_500_node_flow_compiles_within_the_definition_size_limit():
+    asl = compiled(fan_out(498))
+    assert len(json.dumps(asl, separators=(",", ":"))) < 1_000_000  # Step Functions' 1 MB definition limit
