@@ -121,6 +121,9 @@ export interface Run {
 export interface NodeRun {
   node_id: string;
   type: string;
+  name?: string | null;
+  iteration?: number;
+  executions?: number;
   status: NodeStatus;
   attempts: number;
   input: unknown;

@@ -15,7 +15,6 @@ from uuid import UUID
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -125,22 +124,6 @@ def services() -> Services:
 PUBLIC_PATHS = frozenset({"/v1/openapi.json"})
 
 
-def authenticate(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
-    """Every route but the OpenAPI document needs a valid JWT, checked before the body is even parsed."""
-    if app.current_event.path not in PUBLIC_PATHS:
-        verifier = _verifier if _verifier is not None else _from_settings()[1]
-        try:
-            principal = verifier.verify(app.current_event.headers.get("authorization"))
-        except NexodError as exc:
-            return error_response(exc.status, exc.code, exc.message, exc.details)
-        app.append_context(principal=principal)
-        logger.append_keys(user=principal.sub)
-    return next_middleware(app)
-
-
-app.use(middlewares=[authenticate])
-
-
 def caller() -> Principal:
     principal = app.context.get("principal")
     if not isinstance(principal, Principal):  # only reachable if a route is added to PUBLIC_PATHS
@@ -167,6 +150,18 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             event["headers"] = headers
         except ValueError:
             pass
+    # Authenticate before routing: Powertools validates bodies before any middleware runs, and an
+    # anonymous caller must learn nothing but "401".
+    path = event.get("rawPath") or event.get("path") or ""
+    if path not in PUBLIC_PATHS:
+        verifier = _verifier if _verifier is not None else _from_settings()[1]
+        try:
+            principal = verifier.verify(headers.get("authorization"))
+        except NexodError as exc:
+            error = {"error": {"code": exc.code, "message": exc.message, "details": exc.details}}
+            return {"statusCode": exc.status, "headers": {"Content-Type": "application/json"}, "body": dumps(error)}
+        app.append_context(principal=principal)
+        logger.append_keys(user=principal.sub)
     try:
         return app.resolve(event, context)
     except Exception:  # the last line of defence: log it, answer a JSON 500 without internals

@@ -77,7 +77,7 @@ class Observability(Construct):
             )
 
         def total(metric: str) -> cw.MathExpression:
-            using = {f"m{i}": fn.metric(metric, period=PERIOD, statistic="Sum") for i, fn in enumerate(functions.values())}
+            using = {f"{metric.lower()}{i}": fn.metric(metric, period=PERIOD, statistic="Sum") for i, fn in enumerate(functions.values())}
             return cw.MathExpression(expression="+".join(using), using_metrics=using, label=f"Lambda {metric}", period=PERIOD)
 
         alarm("LambdaErrors", total("Errors"), "A Nexod Lambda function raised errors (see its log group)")

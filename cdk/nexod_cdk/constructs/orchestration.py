@@ -8,7 +8,7 @@ Approval and launcher Lambdas (later issues) attach with `allow_task_function()`
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, IgnoreMode, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_ecs as ecs
@@ -203,7 +203,7 @@ class Orchestration(Construct):
             str(c.REPO_ROOT),
             file="ecs_tasks/agent_runner/Dockerfile",
             exclude=AGENT_IMAGE_EXCLUDE,
-            ignore_mode=ecr_assets.IgnoreMode.DOCKER,  # "!" re-includes: only what the image needs is staged
+            ignore_mode=IgnoreMode.DOCKER,  # "!" re-includes: only what the image needs is staged
             platform=ecr_assets.Platform.LINUX_ARM64 if arm else ecr_assets.Platform.LINUX_AMD64,
         )
         container = self.agent_task.add_container(

@@ -97,8 +97,6 @@ class Runtime(Construct):
             vpc=self.network.vpc,
             vpc_subnets=self.network.app_subnets,
             security_groups=[self.network.functions_sg],
-            allow_all_outbound=True,
-            allow_all_ipv6_outbound=True,
             ipv6_allowed_for_dual_stack=True,
         )
         return fn

@@ -1,5 +1,5 @@
 // One run: the flow graph coloured by node status (polled live), node details, cancel and redrive.
-import { ReactFlowProvider } from "@xyflow/react";
+import { applyNodeChanges, ReactFlowProvider, type NodeChange } from "@xyflow/react";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { api, errorMessage } from "../lib/api";
 import { toReactFlow, type CanvasEdge, type CanvasNode } from "../lib/flowConvert";
@@ -14,9 +14,9 @@ import { ErrorState, JsonView, KV, Modal, Section, Spinner, StatusBadge } from "
 
 function ErrorBox({ error }: { error: unknown }) {
   if (error === null || error === undefined) return null;
-  const e = error as { message?: unknown; type?: unknown; error?: unknown; cause?: unknown; node?: unknown };
+  const e = error as { message?: unknown; type?: unknown; code?: unknown; error?: unknown; cause?: unknown; node?: unknown };
   const message = typeof error === "string" ? error : typeof e.message === "string" ? e.message : typeof e.cause === "string" ? e.cause : null;
-  const kind = typeof e.type === "string" ? e.type : typeof e.error === "string" ? e.error : null;
+  const kind = [e.type, e.code, e.error].find((k): k is string => typeof k === "string") ?? null;
   return (
     <div className="error-box" data-testid="error-box">
       {(kind || typeof e.node === "string") && (
@@ -47,7 +47,7 @@ function NodeRunPanel({ nr, onClose }: { nr: NodeRun; onClose: () => void }) {
       <Section title="Execution">
         <KV
           items={[
-            ["Attempts", <span className="mono">{nr.attempts ?? 0}</span>],
+            ["Attempts", <span className="mono">{nr.attempts ?? 0}{nr.executions != null && nr.executions !== nr.attempts ? ` (${nr.executions} executed)` : ""}</span>],
             ["Started", absTime(nr.started_at)],
             ["Finished", absTime(nr.finished_at)],
             ["Duration", <span className="mono">{duration(nr.duration_ms)}</span>],
@@ -193,6 +193,22 @@ function View({ runId }: { runId: string }) {
     return { nodes, edges };
   }, [definition, byNode, selected, terminal]);
 
+  // React Flow stores measured sizes on the nodes; keep them across polls so the minimap and fit work.
+  const [rfNodes, setRfNodes] = useState<CanvasNode[]>([]);
+  useEffect(() => {
+    setRfNodes((prev) => {
+      const measured = new Map(prev.map((n) => [n.id, n]));
+      return graph.nodes.map((n) => {
+        const p = measured.get(n.id);
+        return p ? { ...n, measured: p.measured, width: p.width, height: p.height } : n;
+      });
+    });
+  }, [graph.nodes]);
+  const onNodesChange = useCallback(
+    (changes: NodeChange<CanvasNode>[]) => setRfNodes((ns) => applyNodeChanges(changes.filter((c) => c.type === "dimensions"), ns)),
+    [],
+  );
+
   const act = async (what: "cancel" | "redrive") => {
     setBusy(true);
     try {
@@ -258,7 +274,7 @@ function View({ runId }: { runId: string }) {
       </div>
       <div className="editor-body">
         {definition ? (
-          <FlowCanvas nodes={graph.nodes} edges={graph.edges} editable={false} onSelect={(s) => setSelected(s?.node ?? null)} />
+          <FlowCanvas nodes={rfNodes} edges={graph.edges} editable={false} onNodesChange={onNodesChange} onSelect={(s) => setSelected(s?.node ?? null)} />
         ) : (
           <div className="canvas canvas-empty">{defNote ? <div className="muted">{defNote}</div> : <Spinner label="Loading graph…" />}</div>
         )}

@@ -96,6 +96,9 @@ class LocalServer:
         self.api_handler = api_handler
         self.static_dir = static_dir
         self.demo_hits: dict[str, int] = {}
+        # A Lambda container serves one request at a time, and Powertools' resolver keeps the current
+        # event and context on a module-level object: serialise calls into the handler the same way.
+        self._api_lock = threading.Lock()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -142,7 +145,8 @@ class LocalServer:
             def _api(self, body: bytes) -> None:
                 event = apigw_v2_event(self.command, self.path, dict(self.headers.items()), body,
                                        self.client_address[0])
-                result = server.api_handler(event, LambdaContext())
+                with server._api_lock:
+                    result = server.api_handler(event, LambdaContext())
                 payload = result.get("body") or ""
                 data = payload.encode() if isinstance(payload, str) else payload
                 headers = {k: v for k, v in (result.get("headers") or {}).items() if k.lower() != "content-length"}

@@ -1,0 +1,160 @@
+"""The web console in real Chromium against the local stack: sign in, run the seeded flow, inspect it, and
+check that a viewer is offered no way to change or run anything."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+playwright_sync = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = os.environ.get("NEXOD_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS = Path(os.environ.get("NEXOD_SCREENSHOTS", "/tmp"))
+SEEDED_FLOW = "Hello Nexod"
+RUN_TIMEOUT_MS = 90_000
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install -y chromium)")
+    with playwright_sync.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    pg = context.new_page()
+    pg.set_default_timeout(15_000)
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    pg.page_errors = errors  # type: ignore[attr-defined]
+    yield pg
+    context.close()
+
+
+def sign_in(page: Any, base_url: str, user: str) -> None:
+    page.goto(base_url.rstrip("/") + "/")
+    page.get_by_test_id(f"signin-{user}").click()
+    page.get_by_test_id("workspace-switcher").wait_for()
+
+
+def sign_out(page: Any) -> None:
+    page.get_by_test_id("user-menu").click()
+    page.get_by_role("menuitem", name="Sign out").click()
+    page.get_by_test_id("signin-alice").wait_for()
+
+
+def open_flow(page: Any, name: str) -> None:
+    page.get_by_test_id("flow-row").filter(has_text=name).first.click()
+    page.get_by_test_id("flow-title").wait_for()
+    page.locator(".fnode").first.wait_for()
+
+
+def test_admin_runs_the_seeded_flow_and_inspects_a_node(page: Any, local_stack: str) -> None:
+    # Given alice (admin of Demo) signed in, looking at the seeded flow
+    sign_in(page, local_stack, "alice")
+    open_flow(page, SEEDED_FLOW)
+    assert page.get_by_test_id("flow-title").inner_text() == SEEDED_FLOW
+    page.screenshot(path=str(SCREENSHOTS / "nexod_console_editor.png"))
+
+    # When she runs it with the input prefilled from the input node's example
+    page.get_by_test_id("run").click()
+    run_input = page.locator("#run-input").input_value()
+    assert run_input.strip().startswith("{")
+    page.get_by_test_id("start-run").click()
+
+    # Then the run view follows the run live until it succeeds
+    page.wait_for_url(re.compile(r".*/runs/[^/?]+$"))
+    page.locator("[data-testid=run-status] [data-status=SUCCEEDED]").wait_for(timeout=RUN_TIMEOUT_MS)
+
+    # And every node is coloured by its final status
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.fnode')].every(n => "
+        "['SUCCEEDED', 'SKIPPED'].includes(n.dataset.status))"
+    )
+    succeeded = page.locator(".fnode[data-status=SUCCEEDED]")
+    assert succeeded.count() >= 2
+    border = succeeded.first.evaluate("n => getComputedStyle(n).borderTopColor")
+    assert border == "rgb(74, 222, 128)", border  # the SUCCEEDED green
+    page.screenshot(path=str(SCREENSHOTS / "nexod_console_run.png"))
+
+    # When she opens a node that ran after the input
+    node = succeeded.nth(1)
+    node_id = node.get_attribute("data-node-id")
+    node.click()
+
+    # Then its panel shows the node's output, attempts and timing
+    panel = page.get_by_test_id("node-run-panel")
+    panel.wait_for()
+    assert node_id in panel.inner_text()
+    output = page.get_by_test_id("node-output").inner_text()
+    assert output.strip() and "No output yet" not in output
+    assert "Attempts" in panel.inner_text() and "Duration" in panel.inner_text()
+    page.screenshot(path=str(SCREENSHOTS / "nexod_console_node.png"))
+
+    # And the run is listed in the runs list as succeeded
+    page.get_by_role("link", name="Runs", exact=True).first.click()
+    page.get_by_test_id("run-row").first.wait_for()
+    assert page.locator("[data-testid=run-row] [data-status=SUCCEEDED]").count() >= 1
+    assert page.page_errors == []
+
+
+def test_viewer_is_offered_no_edit_or_run(page: Any, local_stack: str) -> None:
+    # Given vera, a viewer in Demo
+    sign_in(page, local_stack, "vera")
+    page.get_by_test_id("flow-row").first.wait_for()
+
+    # Then the flows list offers no "New flow" and no delete
+    assert page.get_by_test_id("new-flow").count() == 0
+    assert page.get_by_role("button", name="Delete").count() == 0
+
+    # When she opens the seeded flow
+    open_flow(page, SEEDED_FLOW)
+
+    # Then the editor is read-only: no palette, no save/validate/publish/run
+    for test_id in ("run", "save", "publish", "validate"):
+        assert page.get_by_test_id(test_id).count() == 0, test_id
+    assert page.locator(".palette").count() == 0
+    assert "Read-only" in page.locator(".readonly-bar").inner_text()
+    # and the node form cannot be edited
+    page.locator(".fnode").first.click()
+    page.get_by_test_id("node-panel").wait_for()
+    assert page.locator("#node-id").get_attribute("readonly") is not None
+    # but versions can be read
+    page.get_by_test_id("versions").click()
+    page.get_by_text("View ASL").first.wait_for()
+    assert page.get_by_text("Set live").count() == 0
+    page.screenshot(path=str(SCREENSHOTS / "nexod_console_viewer.png"))
+    page.keyboard.press("Escape")
+
+    # And a run, if any, offers neither cancel nor redrive
+    page.get_by_role("link", name="Runs", exact=True).first.click()
+    rows = page.get_by_test_id("run-row")
+    page.wait_for_timeout(500)
+    if rows.count():
+        rows.first.click()
+        page.get_by_test_id("run-status").wait_for()
+        assert page.get_by_test_id("cancel-run").count() == 0
+        assert page.get_by_test_id("redrive-run").count() == 0
+    assert page.page_errors == []

@@ -1,0 +1,76 @@
+"""An in-process local stack (embedded Postgres, moto's interpreter, the real API handler) per session."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from nexod.local.boot import LocalStack, boot
+from nexod.settings import Settings
+from tests.support.api import Api
+from tests.support.openai_stub import OpenAIStub
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory, openai_stub: OpenAIStub) -> Iterator[LocalStack]:
+    state = tmp_path_factory.mktemp("nexod-state")
+    settings = Settings(local_model_base_url=openai_stub.base_url)
+    local = boot(state, port=0, settings=settings)
+    yield local
+    local.close()
+
+
+@pytest.fixture(scope="session")
+def alice(stack: LocalStack) -> Api:
+    return Api(stack.url, stack.platform.issuer.token("alice"))
+
+
+@pytest.fixture(scope="session")
+def bob(stack: LocalStack) -> Api:
+    return Api(stack.url, stack.platform.issuer.token("bob"))
+
+
+@pytest.fixture(scope="session")
+def vera(stack: LocalStack) -> Api:
+    return Api(stack.url, stack.platform.issuer.token("vera"))
+
+
+@pytest.fixture(scope="session")
+def demo_ws(stack: LocalStack) -> str:
+    assert stack.seeded is not None
+    return stack.seeded["demo"]
+
+
+@pytest.fixture(scope="session")
+def lab_ws(stack: LocalStack) -> str:
+    assert stack.seeded is not None
+    return stack.seeded["lab"]
+
+
+@pytest.fixture
+def workspace(alice: Api, stack: LocalStack) -> str:
+    """A fresh workspace for alice that allows calls to the local server (for http nodes)."""
+    ws = alice.ok("POST", "/v1/workspaces", {"name": f"test-{uuid.uuid4().hex[:6]}"})["id"]
+    host = stack.url.split("://", 1)[1]
+    alice.ok("PUT", f"/v1/workspaces/{ws}/allowed-hosts", {"allowed_hosts": [host]})
+    return str(ws)
+
+
+def publish(api: Api, ws: str, definition: dict[str, Any], name: str = "flow") -> str:
+    """Create and publish a flow; returns its id."""
+    flow = api.ok("POST", f"/v1/workspaces/{ws}/flows", {"name": name, "definition": definition})
+    api.ok("POST", f"/v1/workspaces/{ws}/flows/{flow['id']}/versions", {"description": "test"})
+    return str(flow["id"])
+
+
+def run(api: Api, ws: str, flow_id: str, run_input: dict[str, Any] | None = None,
+        **extra: Any) -> dict[str, Any]:
+    status, started = api.call("POST", f"/v1/workspaces/{ws}/flows/{flow_id}/runs",
+                               {"input": run_input or {}, **extra})
+    assert status == 202, started
+    return api.wait_run(ws, started["id"])
