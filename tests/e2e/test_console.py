@@ -86,7 +86,13 @@ def test_admin_runs_the_seeded_flow_and_inspects_a_node(page: Any, local_stack: 
 
     # Then the run view follows the run live until it succeeds
     page.wait_for_url(re.compile(r".*/runs/[^/?]+$"))
-    page.locator("[data-testid=run-status] [data-status=SUCCEEDED]").wait_for(timeout=RUN_TIMEOUT_MS)
+    terminal = ", ".join(f"[data-testid=run-status] [data-status={s}]" for s in ("SUCCEEDED", "FAILED", "CANCELLED"))
+    page.locator(terminal).wait_for(timeout=RUN_TIMEOUT_MS)
+    status = page.locator("[data-testid=run-status] [data-status]").get_attribute("data-status")
+    if status != "SUCCEEDED":
+        page.screenshot(path=str(SCREENSHOTS / "nexod_console_run_failed.png"))
+        errors = page.get_by_test_id("error-box").all_inner_texts()
+        pytest.fail(f"the run ended {status}: {' | '.join(errors) or 'no error shown'}")
 
     # And every node is coloured by its final status
     page.wait_for_function(

@@ -173,7 +173,7 @@ class Orchestration(Construct):
                 detail_type=[c.STEP_FUNCTIONS_STATUS_EVENT],
                 detail={**ours, "status": ["FAILED", "TIMED_OUT", "ABORTED"]},
             ),
-            targets=[targets.CloudWatchLogGroup(self.failed_runs_logs)],
+            targets=[targets.CloudWatchLogGroup(self.failed_runs_logs, dead_letter_queue=self.events_dlq)],
         )
 
         # -- agent runner: ECS Fargate task (CrewAI is too large for Lambda) ----------------------

@@ -167,11 +167,22 @@ class LocalServer:
             def _demo(self, path: str, body: bytes) -> None:
                 server.demo_hits[path] = server.demo_hits.get(path, 0) + 1
                 query = dict(parse_qsl(urlsplit(self.path).query))
+                if "effect" in query:  # lets tests count one caller's side effects exactly
+                    effect = "effect:" + query["effect"]
+                    server.demo_hits[effect] = server.demo_hits.get(effect, 0) + 1
                 if path == "/demo/weather":
                     self._json(200, demo_weather(query.get("city", "Lisbon")))
                 elif path == "/demo/echo":
                     self._json(200, {"method": self.command, "query": query,
                                      "body": json.loads(body) if body else None})
+                elif path == "/demo/flaky":
+                    # Answers 503 for the first `fail` calls of each `key`, then 200.
+                    key = "flaky:" + query.get("key", "")
+                    server.demo_hits[key] = server.demo_hits.get(key, 0) + 1
+                    if server.demo_hits[key] <= int(query.get("fail", "1") or 1):
+                        self._json(503, {"error": "temporarily unavailable", "call": server.demo_hits[key]})
+                    else:
+                        self._json(200, {"ok": True, "call": server.demo_hits[key]})
                 elif path == "/demo/hits":
                     self._json(200, server.demo_hits)
                 else:

@@ -1,0 +1,214 @@
+"""Runs end to end: the compiled ASL executed by moto's interpreter, node results in Postgres."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from nexod.local.boot import LocalStack
+from tests.support.api import Api
+from tests.support.openai_stub import OpenAIStub
+from tests.unit.flows import edge, node
+
+from .conftest import publish, run
+
+
+def acceptance_flow(base: str) -> dict[str, Any]:
+    """http -> condition -> (llm | transform) -> output."""
+    return {
+        "nodes": [
+            node("start", "input"),
+            node("fetch", "http", method="POST", url=f"{base}/demo/echo",
+                 body={"ok": "{{ input.ok }}", "title": "{{ input.title }}"}),
+            node("check", "condition", expression="nodes.fetch.output.body.body.ok"),
+            node("summarise", "llm", model="default", system="Be brief.",
+                 prompt="Summarise {{ nodes.fetch.output.body.body.title }}"),
+            node("fallback", "transform", expression="{title: nodes.fetch.output.body.body.title, summary: 'n/a'}"),
+            node("result", "output"),
+        ],
+        "edges": [edge("start", "fetch"), edge("fetch", "check"), edge("check", "summarise", "true"),
+                  edge("check", "fallback", "false"), edge("summarise", "result"), edge("fallback", "result")],
+    }
+
+
+def test_the_acceptance_flow_takes_the_true_branch(alice: Api, workspace: str, stack: LocalStack,
+                                                    openai_stub: OpenAIStub):
+    # Given the http -> condition -> (llm | transform) -> output flow, published
+    flow_id = publish(alice, workspace, acceptance_flow(stack.url))
+    # When it runs with ok = true
+    finished = run(alice, workspace, flow_id, {"ok": True, "title": "Nexod"})
+    # Then it succeeds through the llm branch, and the transform branch is skipped
+    assert finished["status"] == "SUCCEEDED", finished
+    nodes = alice.nodes(workspace, finished["id"])
+    assert {k: v["status"] for k, v in nodes.items()} == {
+        "start": "SUCCEEDED", "fetch": "SUCCEEDED", "check": "SUCCEEDED", "summarise": "SUCCEEDED",
+        "fallback": "SKIPPED", "result": "SUCCEEDED"}
+    assert nodes["fetch"]["output"]["status"] == 200
+    assert nodes["check"]["output"] == {"result": True, "value": True}
+    assert nodes["summarise"]["output"]["text"] == "echo: Summarise Nexod"
+    # And the model call is accounted for: tokens counted by the server, timing recorded
+    assert nodes["summarise"]["tokens_in"] == 4 and nodes["summarise"]["tokens_out"] == 3
+    assert finished["tokens"] == 7
+    assert all(nodes[n]["duration_ms"] is not None and nodes[n]["started_at"] for n in nodes if n != "fallback")
+    assert finished["output"] == {"summarise": {"text": "echo: Summarise Nexod", "model": nodes["summarise"]["model"]}}
+    # And the prompt the model saw was rendered from the upstream output
+    assert openai_stub.requests[-1]["messages"][-1]["content"] == "Summarise Nexod"
+
+
+def test_the_acceptance_flow_takes_the_false_branch(alice: Api, workspace: str, stack: LocalStack):
+    flow_id = publish(alice, workspace, acceptance_flow(stack.url))
+    finished = run(alice, workspace, flow_id, {"ok": False, "title": "Quiet"})
+    assert finished["status"] == "SUCCEEDED"
+    nodes = alice.nodes(workspace, finished["id"])
+    assert nodes["summarise"]["status"] == "SKIPPED" and nodes["fallback"]["status"] == "SUCCEEDED"
+    assert finished["output"] == {"fallback": {"title": "Quiet", "summary": "n/a"}}
+
+
+def test_new_runs_follow_the_live_pointer(alice: Api, workspace: str):
+    # Given a flow published as v1 and then changed and published as v2
+    def flow(tag: str) -> dict:
+        return {"nodes": [node("start", "input"), node("result", "output", value=tag)],
+                "edges": [edge("start", "result")]}
+
+    flow_id = publish(alice, workspace, flow("v1"))
+    alice.ok("PUT", f"/v1/workspaces/{workspace}/flows/{flow_id}", {"definition": flow("v2")})
+    alice.ok("POST", f"/v1/workspaces/{workspace}/flows/{flow_id}/versions", {})
+    assert run(alice, workspace, flow_id)["output"] == "v2"
+    # When live is pointed back at v1
+    alice.ok("PUT", f"/v1/workspaces/{workspace}/flows/{flow_id}/live", {"version": 1})
+    # Then new runs use v1, and a run can still ask for v2 explicitly
+    back = run(alice, workspace, flow_id)
+    assert (back["version"], back["output"]) == (1, "v1")
+    assert run(alice, workspace, flow_id, version=2)["output"] == "v2"
+
+
+def test_blocked_destinations_fail_the_node_clearly(alice: Api, workspace: str):
+    for url in ["http://169.254.169.254/latest/meta-data/", "http://127.0.0.1:5432"]:
+        flow_id = publish(alice, workspace, {"nodes": [node("start", "input"), node("call", "http", url=url)],
+                                             "edges": [edge("start", "call")]})
+        finished = run(alice, workspace, flow_id)
+        assert finished["status"] == "FAILED"
+        call = alice.nodes(workspace, finished["id"])["call"]
+        assert call["status"] == "FAILED" and call["attempts"] == 1  # not retried: retrying cannot help
+        assert call["error"]["type"] == "BlockedDestinationError"
+        assert "blocked destination" in call["error"]["message"]
+        assert finished["error"]["node"] == "call" and "blocked destination" in finished["error"]["message"]
+
+
+def test_transient_failures_retry_by_the_node_policy(alice: Api, workspace: str, stack: LocalStack):
+    # Given an endpoint that answers 503 twice, and a node allowed 2 retries, 1 s apart
+    key = uuid.uuid4().hex
+    flaky = {"id": "call", "type": "http", "config": {"url": f"{stack.url}/demo/flaky?key={key}&fail=2"},
+             "retry": {"max_attempts": 2, "interval_seconds": 1, "backoff_rate": 1.0}}
+    flow_id = publish(alice, workspace, {"nodes": [node("start", "input"), flaky], "edges": [edge("start", "call")]})
+    # When it runs / Then Step Functions' Retry drove three attempts and the third succeeded
+    finished = run(alice, workspace, flow_id)
+    assert finished["status"] == "SUCCEEDED", finished
+    call = alice.nodes(workspace, finished["id"])["call"]
+    assert (call["attempts"], call["executions"], call["output"]["body"]["call"]) == (3, 3, 3)
+
+
+def test_redrive_reuses_finished_nodes_and_never_repeats_their_side_effects(
+        alice: Api, workspace: str, stack: LocalStack):
+    # Given a flow whose first call has a side effect and whose second call fails once (no retries)
+    key = uuid.uuid4().hex
+    effect_path = f"/demo/echo?effect={key}"
+    doc = {"nodes": [node("start", "input"),
+                     node("effect", "http", method="POST", url=f"{stack.url}{effect_path}", body={"charge": 1}),
+                     {"id": "flaky", "type": "http", "config": {"url": f"{stack.url}/demo/flaky?key={key}&fail=1"},
+                      "retry": {"max_attempts": 0}},
+                     node("result", "output")],
+           "edges": [edge("start", "effect"), edge("effect", "flaky"), edge("flaky", "result")]}
+    flow_id = publish(alice, workspace, doc)
+    failed = run(alice, workspace, flow_id)
+    assert failed["status"] == "FAILED" and failed["error"]["node"] == "flaky"
+    # When it is redriven
+    status, redriven = alice.call("POST", f"/v1/workspaces/{workspace}/runs/{failed['id']}/redrive")
+    assert status == 202 and redriven["status"] == "RUNNING"
+    finished = alice.wait_run(workspace, failed["id"])
+    # Then it succeeds; the side-effecting node ran once in total, the failed one ran again
+    assert finished["status"] == "SUCCEEDED" and finished["attempt"] == 2
+    nodes = alice.nodes(workspace, failed["id"])
+    assert nodes["effect"]["executions"] == 1 and nodes["effect"]["attempts"] == 2  # 2nd attempt: memo hit
+    assert nodes["flaky"]["executions"] == 2
+    assert stack.server.demo_hits[f"effect:{key}"] == 1  # the outside world saw the side effect once
+
+
+def test_only_failed_or_cancelled_runs_can_be_redriven(alice: Api, workspace: str):
+    flow_id = publish(alice, workspace, {"nodes": [node("start", "input")], "edges": []})
+    done = run(alice, workspace, flow_id)
+    status, body = alice.call("POST", f"/v1/workspaces/{workspace}/runs/{done['id']}/redrive")
+    assert status == 409 and "SUCCEEDED" in body["error"]["message"]
+
+
+def test_cancel_stops_the_execution(alice: Api, workspace: str, stack: LocalStack):
+    # Given a run parked in a long wait
+    flow_id = publish(alice, workspace, {"nodes": [node("start", "input"), node("pause", "wait", seconds=60),
+                                                   node("after", "output", value="never")],
+                                         "edges": [edge("start", "pause"), edge("pause", "after")]})
+    status, started = alice.call("POST", f"/v1/workspaces/{workspace}/flows/{flow_id}/runs", {"input": {}})
+    alice.wait_run(workspace, started["id"], until=("RUNNING",))
+    # When it is cancelled
+    cancelled = alice.ok("POST", f"/v1/workspaces/{workspace}/runs/{started['id']}/cancel")
+    # Then the run is CANCELLED, the execution aborted, and later nodes never run
+    assert cancelled["status"] == "CANCELLED"
+    run_row = alice.ok("GET", f"/v1/workspaces/{workspace}/runs/{started['id']}")
+    sfn = stack.platform.orchestrator.client
+    deadline = time.monotonic() + 10
+    arn = None
+    with stack.platform.services.store.tx(workspace) as tx:
+        arn = tx.run_row(started["id"])["execution_arn"]
+    while sfn.describe_execution(executionArn=arn)["status"] == "RUNNING" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert sfn.describe_execution(executionArn=arn)["status"] == "ABORTED"
+    assert run_row["status"] == "CANCELLED"
+    assert alice.nodes(workspace, started["id"])["after"]["status"] == "PENDING"
+    status, body = alice.call("POST", f"/v1/workspaces/{workspace}/runs/{started['id']}/cancel")
+    assert status == 409
+
+
+def test_a_missing_template_path_fails_the_node_naming_the_path(alice: Api, workspace: str):
+    doc = {"nodes": [node("start", "input"), node("say", "output", value="Hi {{ input.name }}")],
+           "edges": [edge("start", "say")]}
+    flow_id = publish(alice, workspace, doc)
+    finished = run(alice, workspace, flow_id, {"nom": "typo"})
+    assert finished["status"] == "FAILED"
+    error = alice.nodes(workspace, finished["id"])["say"]["error"]
+    assert "'name' not found in input (keys: nom)" in error["message"]
+
+
+def test_on_error_continue_skips_only_what_depends_on_the_failed_node(alice: Api, workspace: str):
+    doc = {"nodes": [node("start", "input"),
+                     {"id": "risky", "type": "http", "config": {"url": "http://169.254.169.254/"},
+                      "on_error": "continue"},
+                     node("after_risky", "transform", expression="nodes.risky.output"),
+                     node("safe", "transform", expression="`42`"),
+                     node("result", "output", value={"safe": "{{ nodes.safe.output }}"})],
+           "edges": [edge("start", "risky"), edge("risky", "after_risky"), edge("start", "safe"),
+                     edge("safe", "result"), edge("after_risky", "result")]}
+    flow_id = publish(alice, workspace, doc)
+    finished = run(alice, workspace, flow_id)
+    assert finished["status"] == "SUCCEEDED", finished
+    nodes = alice.nodes(workspace, finished["id"])
+    assert (nodes["risky"]["status"], nodes["after_risky"]["status"]) == ("FAILED", "SKIPPED")
+    assert finished["output"] == {"safe": 42}
+
+
+def test_runs_list_filters_by_flow_and_status(alice: Api, workspace: str):
+    ok_flow = publish(alice, workspace, {"nodes": [node("start", "input")], "edges": []}, name="ok")
+    run(alice, workspace, ok_flow)
+    listed = alice.ok("GET", f"/v1/workspaces/{workspace}/runs?flow={ok_flow}&status=SUCCEEDED")["items"]
+    assert len(listed) == 1 and listed[0]["flow_name"] == "ok"
+    status, body = alice.get(f"/v1/workspaces/{workspace}/runs?status=DONE")
+    assert status == 422 and body["error"]["details"]["field"] == "status"
+
+
+def test_the_seeded_demo_flows_run(alice: Api, demo_ws: str):
+    flows = {f["name"]: f["id"] for f in alice.ok("GET", f"/v1/workspaces/{demo_ws}/flows")["items"]}
+    weather = run(alice, demo_ws, flows["Weather brief"], {"city": "Lisbon"})
+    assert weather["status"] == "SUCCEEDED", weather
+    fan = run(alice, demo_ws, flows["Parallel enrichment"], {"items": [3, 1, 2], "title": "numbers"})
+    assert fan["output"] == {"total": 6, "sorted": [1, 2, 3], "title": "NUMBERS"}
+    hello = run(alice, demo_ws, flows["Hello Nexod"], {"name": "Ada"})
+    assert hello["status"] == "SUCCEEDED" and "Ada" in hello["output"]["greeting"]
