@@ -96,8 +96,7 @@ def test_admin_runs_the_seeded_flow_and_inspects_a_node(page: Any, local_stack: 
 
     # And every node is coloured by its final status
     page.wait_for_function(
-        "() => [...document.querySelectorAll('.fnode')].every(n => "
-        "['SUCCEEDED', 'SKIPPED'].includes(n.dataset.status))"
+        "() => [...document.querySelectorAll('.fnode')].every(n => ['SUCCEEDED', 'SKIPPED'].includes(n.dataset.status))"
     )
     succeeded = page.locator(".fnode[data-status=SUCCEEDED]")
     assert succeeded.count() >= 2

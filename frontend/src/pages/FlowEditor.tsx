@@ -15,6 +15,7 @@ import {
   exampleInput,
   fromReactFlow,
   groupIssues,
+  LAYOUT,
   nextNodeId,
   toReactFlow,
   upstreamOf,
@@ -69,7 +70,7 @@ function Palette({ types, onAdd }: { types: NodeType[] | null; onAdd: (type: str
           </div>
         ))}
       </div>
-      <div className="palette-tip">Drag to the canvas · connect handles · <kbd>Del</kbd> removes</div>
+      <div className="palette-tip">Drag to the canvas, or click to add after the selected node · <kbd>Del</kbd> removes</div>
     </aside>
   );
 }
@@ -249,32 +250,34 @@ function Editor({ flowId }: { flowId: string }) {
     });
   }, []);
 
-  const addNode = useCallback(
-    (type: string, at?: { x: number; y: number }) => {
-      const nt = typeMap.get(type);
-      setNodes((ns) => {
-        const id = nextNodeId(type, ns.map((n) => n.id));
-        let position = at;
-        if (!position) {
-          const inst = rf.current;
-          const el = document.querySelector(".canvas");
-          const r = el?.getBoundingClientRect();
-          position = inst && r ? inst.screenToFlowPosition({ x: r.left + r.width / 2 - 100, y: r.top + r.height / 2 - 30 }) : { x: 0, y: 0 };
-          position = { x: position.x + (ns.length % 5) * 14, y: position.y + (ns.length % 5) * 14 };
-        }
-        const node: CanvasNode = {
-          id,
-          type: "nexod",
-          position,
-          selected: true,
-          data: { node: { type, config: nt ? initialConfig(nt.config_schema) : {} } },
-        };
-        setSelection({ node: id });
-        return [...ns.map((n) => (n.selected ? { ...n, selected: false } : n)), node];
-      });
-    },
-    [typeMap],
-  );
+  const addNode = (type: string, at?: { x: number; y: number }, after?: string) => {
+    const nt = typeMap.get(type);
+    const ns = nodes;
+    const id = nextNodeId(type, ns.map((n) => n.id));
+    let position = at;
+    const prev = after ? ns.find((n) => n.id === after) : undefined;
+    if (!position && prev) {
+      // Clicked in the palette with a node selected: append after it, wired to it.
+      const column = ns.filter((n) => Math.abs(n.position.x - (prev.position.x + LAYOUT.dx)) < 40 && n.position.y >= prev.position.y - 20);
+      position = { x: prev.position.x + LAYOUT.dx, y: prev.position.y + column.length * LAYOUT.dy };
+      if (type !== "input") setEdges((es) => addEdge<CanvasEdge>({ id: `${prev.id}->${id}`, source: prev.id, target: id, data: {} }, es));
+    }
+    if (!position) {
+      const inst = rf.current;
+      const r = document.querySelector(".canvas")?.getBoundingClientRect();
+      const c = inst && r ? inst.screenToFlowPosition({ x: r.left + r.width / 2 - 100, y: r.top + r.height / 2 - 30 }) : { x: 0, y: 0 };
+      position = { x: c.x + (ns.length % 5) * 14, y: c.y + (ns.length % 5) * 14 };
+    }
+    const node: CanvasNode = {
+      id,
+      type: "nexod",
+      position,
+      selected: true,
+      data: { node: { type, config: nt ? initialConfig(nt.config_schema) : {} } },
+    };
+    setNodes([...ns.map((n) => (n.selected ? { ...n, selected: false } : n)), node]);
+    setSelection({ node: id });
+  };
 
   const onDrop = (e: DragEvent) => {
     const type = e.dataTransfer.getData(DND_TYPE);
@@ -374,7 +377,16 @@ function Editor({ flowId }: { flowId: string }) {
       </div>
       {!editable && <div className="readonly-bar">Read-only — you are a <b>{workspace.role}</b> in {workspace.name}.</div>}
       <div className="editor-body">
-        {editable && <Palette types={nodeTypes} onAdd={(t) => addNode(t)} />}
+        {editable && (
+          <Palette
+            types={nodeTypes}
+            onAdd={(t) => {
+              const sel = selectedNode;
+              const canFollow = sel && sel.data.node.type !== "output" && sel.data.node.type !== "condition";
+              addNode(t, undefined, canFollow ? sel.id : undefined);
+            }}
+          />
+        )}
         <FlowCanvas
           nodes={viewNodes}
           edges={viewEdges}
