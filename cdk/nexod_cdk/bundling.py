@@ -180,7 +180,12 @@ class PipLayerBundler:
         self.architecture = architecture
 
     def try_bundle(self, output_dir: str, *_args: Any, **_options: Any) -> bool:
-        shutil.copytree(build_layer(self.kind, self.architecture), output_dir, dirs_exist_ok=True)
+        source = build_layer(self.kind, self.architecture)
+        try:  # hard links: the cache and cdk.out usually share a file system, and layers are ~170 MB
+            shutil.copytree(source, output_dir, dirs_exist_ok=True, copy_function=os.link)
+        except OSError:
+            shutil.rmtree(output_dir, ignore_errors=True)
+            shutil.copytree(source, output_dir, dirs_exist_ok=True)
         return True
 
 

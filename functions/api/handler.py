@@ -17,7 +17,6 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from nexod.auth import JwtVerifier
 from nexod.domain.errors import NexodError, PayloadTooLarge, Unauthorized
 from nexod.services.context import Principal, Services
@@ -97,7 +96,6 @@ def configure(services: Services, verifier: JwtVerifier) -> None:
 @lru_cache(maxsize=1)
 def _from_settings() -> tuple[Services, JwtVerifier]:
     import boto3
-
     from nexod.adapters.postgres import Database, PostgresStore
     from nexod.adapters.stepfunctions import StepFunctionsOrchestrator
     from nexod.settings import Settings
@@ -140,7 +138,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if len(body) > MAX_BODY_BYTES:
         exc = PayloadTooLarge(f"request body is {len(body)} bytes; the limit is {MAX_BODY_BYTES}")
         error = {"error": {"code": exc.code, "message": exc.message, "details": None}}
-        return {"statusCode": exc.status, "headers": {"Content-Type": "application/json"}, "body": dumps(error)}
+        return {
+            "statusCode": exc.status,
+            "headers": {"Content-Type": "application/json"},
+            "body": dumps(error),
+        }
     headers = event.setdefault("headers", {}) or {}
     if body and "json" not in headers.get("content-type", ""):
         # `curl -d '{...}'` sends form-urlencoded; a body that is JSON is JSON, whatever the header says.
@@ -159,7 +161,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             principal = verifier.verify(headers.get("authorization"))
         except NexodError as exc:
             error = {"error": {"code": exc.code, "message": exc.message, "details": exc.details}}
-            return {"statusCode": exc.status, "headers": {"Content-Type": "application/json"}, "body": dumps(error)}
+            return {
+                "statusCode": exc.status,
+                "headers": {"Content-Type": "application/json"},
+                "body": dumps(error),
+            }
         app.append_context(principal=principal)
         logger.append_keys(user=principal.sub)
     try:

@@ -9,7 +9,6 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-
 from nexod.domain.nodes import node_type_catalog
 from nexod.services import flows, runs, workspaces
 from nexod.services.access import parse_id
@@ -116,8 +115,9 @@ def create_flow(ws: str, body: FlowCreate) -> Response[str]:
 
 
 @router.get("/v1/workspaces/<ws>/flows", tags=["flows"])
-def list_flows(ws: str, cursor: Annotated[str | None, Query()] = None,
-               limit: Annotated[int, Query(ge=1, le=200)] = 50) -> dict[str, Any]:
+def list_flows(
+    ws: str, cursor: Annotated[str | None, Query()] = None, limit: Annotated[int, Query(ge=1, le=200)] = 50
+) -> dict[str, Any]:
     principal = _caller()
     return flows.list_flows(_services(), principal, _ws(ws), cursor, limit)
 
@@ -180,10 +180,13 @@ def start_run(ws: str, flow: str, body: RunCreate | None = None) -> Response[str
 
 
 @router.get("/v1/workspaces/<ws>/runs", tags=["runs"])
-def list_runs(ws: str, flow: Annotated[str | None, Query()] = None,
-              status: Annotated[str | None, Query()] = None,
-              cursor: Annotated[str | None, Query()] = None,
-              limit: Annotated[int, Query(ge=1, le=200)] = 50) -> dict[str, Any]:
+def list_runs(
+    ws: str,
+    flow: Annotated[str | None, Query()] = None,
+    status: Annotated[str | None, Query()] = None,
+    cursor: Annotated[str | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> dict[str, Any]:
     principal = _caller()
     return runs.list_runs(_services(), principal, _ws(ws), flow, status, cursor, limit)
 

@@ -12,7 +12,6 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from nexod.ports import Store
 
 logger = Logger(service="nexod-execution-events")
@@ -43,7 +42,10 @@ def reconcile_event(store: Store, event: dict[str, Any]) -> bool:
         if row is None or row["status"] in TERMINAL or row["execution_arn"] != arn:
             return False
         new_status = "CANCELLED" if status == "ABORTED" else "FAILED"
-        error = {"code": f"Execution{status.title().replace('_', '')}", "message": f"the execution ended {status}"}
+        error = {
+            "code": f"Execution{status.title().replace('_', '')}",
+            "message": f"the execution ended {status}",
+        }
         tx.fail_running_nodes(str(run["id"]), error)
         tx.mark_run(str(run["id"]), new_status, error=error)
     return True

@@ -7,7 +7,6 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from nexod.runtime.runner import NodeRunner
 
 logger = Logger(service="nexod-node-runner")
@@ -41,8 +40,12 @@ def runner() -> NodeRunner:
 def run_event(event: dict[str, Any]) -> dict[str, Any]:
     """The handler body without Lambda's context object (the local orchestrator calls this)."""
     run = event.get("run") or {}
-    logger.append_keys(workspace_id=run.get("ws"), run_id=run.get("id"), node_id=event.get("node"),
-                       op=event.get("op", "node"))
+    logger.append_keys(
+        workspace_id=run.get("ws"),
+        run_id=run.get("id"),
+        node_id=event.get("node"),
+        op=event.get("op", "node"),
+    )
     return runner().handle(event)
 
 

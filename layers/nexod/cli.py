@@ -33,12 +33,16 @@ def _up(args: argparse.Namespace) -> int:
             url = offline.start(state / "logs" / "model.log")
             settings = settings.model_copy(update={"local_model_base_url": url})
         else:
-            print("No LLM provider key and no offline model installed: llm nodes using model 'default' will"
-                  " fail. Set OPENAI_API_KEY (or another provider's key) or run `make up`.", flush=True)
+            print(
+                "No LLM provider key and no offline model installed: llm nodes using model 'default' will"
+                " fail. Set OPENAI_API_KEY (or another provider's key) or run `make up`.",
+                flush=True,
+            )
     stack = boot(state, port=args.port, static_dir=Path(args.static_dir).resolve(), settings=settings)
     token = stack.platform.issuer.token("alice")
     default_model = "offline SmolLM2-135M-Instruct" if offline else settings.default_model
-    print(f"""
+    print(
+        f"""
   Nexod is running at {stack.url}   (console at /, API at /v1, OpenAPI at /v1/openapi.json)
   Default model: {default_model}
   Sign in as alice (admin of "Demo"), bob (admin of "Bob's lab") or vera (viewer in "Demo"):
@@ -47,7 +51,9 @@ def _up(args: argparse.Namespace) -> int:
   A token for alice, valid 12 hours:
       {token}
   Ctrl-C stops everything; data stays in {state}.
-""", flush=True)
+""",
+        flush=True,
+    )
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

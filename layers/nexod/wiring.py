@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
-from typing import TypeVar
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from .settings import Settings
@@ -39,8 +38,16 @@ def database_conninfo(settings: Settings, admin: bool = False) -> str:
     raise RuntimeError(f"no database configured: set {which}")
 
 
-PROVIDER_KEYS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "MISTRAL_API_KEY", "GROQ_API_KEY",
-                 "AZURE_API_KEY", "COHERE_API_KEY", "AWS_BEARER_TOKEN_BEDROCK")
+PROVIDER_KEYS = (
+    "OPENAI_API_KEY",
+    "ANTHROPIC_API_KEY",
+    "GEMINI_API_KEY",
+    "MISTRAL_API_KEY",
+    "GROQ_API_KEY",
+    "AZURE_API_KEY",
+    "COHERE_API_KEY",
+    "AWS_BEARER_TOKEN_BEDROCK",
+)
 
 
 def has_provider_key() -> bool:

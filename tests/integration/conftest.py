@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
 from nexod.local.boot import LocalStack, boot
 from nexod.settings import Settings
+
 from tests.support.api import Api
 from tests.support.openai_stub import OpenAIStub
 
@@ -68,9 +68,7 @@ def publish(api: Api, ws: str, definition: dict[str, Any], name: str = "flow") -
     return str(flow["id"])
 
 
-def run(api: Api, ws: str, flow_id: str, run_input: dict[str, Any] | None = None,
-        **extra: Any) -> dict[str, Any]:
-    status, started = api.call("POST", f"/v1/workspaces/{ws}/flows/{flow_id}/runs",
-                               {"input": run_input or {}, **extra})
+def run(api: Api, ws: str, flow_id: str, run_input: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
+    status, started = api.call("POST", f"/v1/workspaces/{ws}/flows/{flow_id}/runs", {"input": run_input or {}, **extra})
     assert status == 202, started
     return api.wait_run(ws, started["id"])

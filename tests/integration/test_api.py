@@ -6,15 +6,17 @@ import json
 import urllib.request
 
 import pytest
-
 from nexod.local.boot import LocalStack
+
 from tests.support.api import Api
 from tests.unit.flows import demo_flow, edge, fan_out, node
 
 from .conftest import publish
 
-SIMPLE = {"nodes": [node("start", "input"), node("double", "transform", expression="input.n")],
-          "edges": [edge("start", "double")]}
+SIMPLE = {
+    "nodes": [node("start", "input"), node("double", "transform", expression="input.n")],
+    "edges": [edge("start", "double")],
+}
 
 
 def assert_error(status: int, body: dict, expected_status: int, code: str) -> dict:
@@ -52,13 +54,21 @@ def test_me_lists_my_workspaces_with_roles(alice: Api, vera: Api, demo_ws: str):
 
 
 def test_openapi_document_describes_the_contract(stack: LocalStack):
-    with urllib.request.urlopen(stack.url + "/v1/openapi.json") as resp:  # noqa: S310
+    with urllib.request.urlopen(stack.url + "/v1/openapi.json") as resp:
         spec = json.loads(resp.read())
     paths = spec["paths"]
-    for path in ["/v1/me", "/v1/node-types", "/v1/workspaces/{ws}/flows", "/v1/workspaces/{ws}/flows/validate",
-                 "/v1/workspaces/{ws}/flows/{flow}/versions", "/v1/workspaces/{ws}/flows/{flow}/live",
-                 "/v1/workspaces/{ws}/flows/{flow}/runs", "/v1/workspaces/{ws}/runs/{run}/nodes",
-                 "/v1/workspaces/{ws}/runs/{run}/redrive", "/v1/workspaces/{ws}/runs/{run}/cancel"]:
+    for path in [
+        "/v1/me",
+        "/v1/node-types",
+        "/v1/workspaces/{ws}/flows",
+        "/v1/workspaces/{ws}/flows/validate",
+        "/v1/workspaces/{ws}/flows/{flow}/versions",
+        "/v1/workspaces/{ws}/flows/{flow}/live",
+        "/v1/workspaces/{ws}/flows/{flow}/runs",
+        "/v1/workspaces/{ws}/runs/{run}/nodes",
+        "/v1/workspaces/{ws}/runs/{run}/redrive",
+        "/v1/workspaces/{ws}/runs/{run}/cancel",
+    ]:
         assert path in paths, path
 
 
@@ -72,8 +82,12 @@ def test_node_types_carry_their_config_schema(alice: Api):
 # -- isolation and roles --------------------------------------------------------------------------
 def test_another_workspace_is_not_found_never_forbidden(bob: Api, alice: Api, demo_ws: str):
     flow_id = alice.ok("GET", f"/v1/workspaces/{demo_ws}/flows")["items"][0]["id"]
-    for path in [f"/v1/workspaces/{demo_ws}", f"/v1/workspaces/{demo_ws}/flows",
-                 f"/v1/workspaces/{demo_ws}/flows/{flow_id}", f"/v1/workspaces/{demo_ws}/runs"]:
+    for path in [
+        f"/v1/workspaces/{demo_ws}",
+        f"/v1/workspaces/{demo_ws}/flows",
+        f"/v1/workspaces/{demo_ws}/flows/{flow_id}",
+        f"/v1/workspaces/{demo_ws}/runs",
+    ]:
         status, body = bob.get(path)
         assert_error(status, body, 404, "not_found")
     status, body = bob.post(f"/v1/workspaces/{demo_ws}/flows/{flow_id}/runs", {"input": {}})
@@ -112,7 +126,9 @@ def test_viewers_read_but_cannot_build_or_run(vera: Api, alice: Api, demo_ws: st
 def test_admins_manage_members_and_keep_one_admin(alice: Api, workspace: str):
     alice.ok("PUT", f"/v1/workspaces/{workspace}/members/local|carol", {"role": "member"})
     assert {m["user_sub"]: m["role"] for m in alice.ok("GET", f"/v1/workspaces/{workspace}/members")["items"]} == {
-        "local|alice": "admin", "local|carol": "member"}
+        "local|alice": "admin",
+        "local|carol": "member",
+    }
     status, body = alice.call("PUT", f"/v1/workspaces/{workspace}/members/local|alice", {"role": "viewer"})
     assert_error(status, body, 409, "conflict")
     assert alice.call("DELETE", f"/v1/workspaces/{workspace}/members/local|carol")[0] == 204
@@ -129,9 +145,10 @@ def test_invalid_flows_get_422_naming_the_problem_and_nothing_is_saved(alice: Ap
 
 def test_validate_endpoint_checks_without_saving(alice: Api, workspace: str):
     assert alice.ok("POST", f"/v1/workspaces/{workspace}/flows/validate", {"definition": demo_flow()})["valid"]
-    status, body = alice.post(f"/v1/workspaces/{workspace}/flows/validate",
-                              {"definition": {"nodes": [node("s", "input"), node("x", "nope")],
-                                              "edges": [edge("s", "x")]}})
+    status, body = alice.post(
+        f"/v1/workspaces/{workspace}/flows/validate",
+        {"definition": {"nodes": [node("s", "input"), node("x", "nope")], "edges": [edge("s", "x")]}},
+    )
     assert assert_error(status, body, 422, "invalid_flow")["details"][0]["node"] == "x"
 
 
@@ -154,8 +171,10 @@ def test_malformed_json_is_a_422_not_a_500(alice: Api, workspace: str):
 def test_a_flow_of_500_nodes_is_accepted_and_a_huge_body_is_413(alice: Api, workspace: str):
     flow = alice.ok("POST", f"/v1/workspaces/{workspace}/flows", {"name": "big", "definition": fan_out(498)})
     assert len(flow["definition"]["nodes"]) == 500
-    huge = {"name": "huge", "definition": {"nodes": [node("s", "input", example={"x": "y" * 3_000_000})],
-                                           "edges": []}}
+    huge = {
+        "name": "huge",
+        "definition": {"nodes": [node("s", "input", example={"x": "y" * 3_000_000})], "edges": []},
+    }
     status, body = alice.post(f"/v1/workspaces/{workspace}/flows", huge)
     assert_error(status, body, 413, "payload_too_large")
 

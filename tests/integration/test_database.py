@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import psycopg
 import pytest
-
 from nexod.adapters.postgres import apply_migrations
 from nexod.local.boot import LocalStack
 
@@ -26,8 +25,12 @@ def test_the_app_role_is_neither_owner_nor_superuser(stack: LocalStack):
         user, superuser, bypass = conn.execute(
             "SELECT current_user, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user"
         ).fetchone()
-        owners = {r[0] for r in conn.execute(
-            "SELECT tableowner FROM pg_tables WHERE tablename = ANY(%s)", (TENANT_TABLES,)).fetchall()}
+        owners = {
+            r[0]
+            for r in conn.execute(
+                "SELECT tableowner FROM pg_tables WHERE tablename = ANY(%s)", (TENANT_TABLES,)
+            ).fetchall()
+        }
     assert user == "nexod_app" and not superuser and not bypass
     assert "nexod_app" not in owners
 
@@ -36,7 +39,7 @@ def test_without_a_workspace_every_query_returns_nothing(stack: LocalStack, demo
     # Given data exists (the seeded demo workspace)
     # When the app role queries with no app.workspace_id set
     with psycopg.connect(stack.platform.postgres.app_url) as conn:
-        counts = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TENANT_TABLES}  # noqa: S608
+        counts = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TENANT_TABLES}
     # Then it sees no rows at all
     assert counts == dict.fromkeys(TENANT_TABLES, 0)
 
@@ -62,7 +65,10 @@ def test_rows_cannot_be_written_into_another_workspace(stack: LocalStack, demo_w
 
 
 def test_published_versions_are_immutable(stack: LocalStack, demo_ws: str):
-    with psycopg.connect(stack.platform.postgres.admin_url) as conn, pytest.raises(psycopg.errors.RestrictViolation):
+    with (
+        psycopg.connect(stack.platform.postgres.admin_url) as conn,
+        pytest.raises(psycopg.errors.RestrictViolation),
+    ):
         conn.execute("UPDATE flow_versions SET description = 'rewritten' WHERE workspace_id = %s", (demo_ws,))
     with pytest.raises(psycopg.errors.InsufficientPrivilege), stack.platform.services.store.tx(demo_ws) as tx:
         tx.conn.execute("DELETE FROM flow_versions")
@@ -81,5 +87,7 @@ def test_migrations_are_idempotent_and_edits_are_detected(stack: LocalStack):
             from importlib import resources
 
             text = (resources.files("nexod") / "migrations" / "0001_initial.sql").read_text()
-            conn.execute("UPDATE schema_migrations SET checksum = %s WHERE name = '0001_initial.sql'",
-                         (hashlib.sha256(text.encode()).hexdigest(),))
+            conn.execute(
+                "UPDATE schema_migrations SET checksum = %s WHERE name = '0001_initial.sql'",
+                (hashlib.sha256(text.encode()).hexdigest(),),
+            )

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import litellm
 import pytest
-
 from nexod.adapters.llm_litellm import LiteLLM
 from nexod.runtime.errors import NodeFailedError, NodeRetryableError
+
 from tests.support.openai_stub import OpenAIStub
 
 
@@ -16,8 +16,16 @@ def llm(openai_stub: OpenAIStub) -> LiteLLM:
 
 
 def complete(llm: LiteLLM, prompt: str, **kwargs):
-    args = {"model": "default", "system": None, "prompt": prompt, "temperature": 0.0, "max_tokens": None,
-            "json_mode": False, "timeout": 10.0, **kwargs}
+    args = {
+        "model": "default",
+        "system": None,
+        "prompt": prompt,
+        "temperature": 0.0,
+        "max_tokens": None,
+        "json_mode": False,
+        "timeout": 10.0,
+        **kwargs,
+    }
     return llm.complete(**args)
 
 
@@ -26,7 +34,10 @@ def test_completion_reports_text_model_and_usage(llm: LiteLLM, openai_stub: Open
     assert result.text == "echo: hello there"
     assert (result.tokens_in, result.tokens_out) == (4, 3)
     sent = openai_stub.requests[-1]
-    assert sent["messages"] == [{"role": "system", "content": "be kind"}, {"role": "user", "content": "hello there"}]
+    assert sent["messages"] == [
+        {"role": "system", "content": "be kind"},
+        {"role": "user", "content": "hello there"},
+    ]
     assert sent["max_tokens"] == 20
 
 
@@ -38,7 +49,9 @@ def test_json_mode_asks_for_a_json_object(llm: LiteLLM, openai_stub: OpenAIStub)
 
 def test_tool_calls_are_returned(openai_stub: OpenAIStub):
     response = litellm.completion(
-        model="openai/stub-model", api_base=openai_stub.base_url, api_key="k",
+        model="openai/stub-model",
+        api_base=openai_stub.base_url,
+        api_key="k",
         messages=[{"role": "user", "content": "weather in Oslo"}],
         tools=[{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}],
     )
@@ -54,10 +67,15 @@ def test_server_errors_are_retryable_and_auth_errors_are_not(llm: LiteLLM):
     assert not isinstance(caught.value, NodeRetryableError)  # retrying a rejected key cannot help
 
 
-
-
 def test_unknown_provider_fails_clearly():
     llm = LiteLLM("openai/unused")
     with pytest.raises(NodeFailedError):
-        llm.complete(model="no-such-provider/model", system=None, prompt="x", temperature=0, max_tokens=None,
-                     json_mode=False, timeout=5)
+        llm.complete(
+            model="no-such-provider/model",
+            system=None,
+            prompt="x",
+            temperature=0,
+            max_tokens=None,
+            json_mode=False,
+            timeout=5,
+        )

@@ -8,7 +8,6 @@ import json
 import boto3
 import pytest
 from moto import mock_aws
-
 from nexod.local import moto_glue
 
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:glue-probe"
@@ -20,8 +19,10 @@ def test_the_patched_function_still_exists_with_its_signature():
     assert hasattr(lambda_eval_utils, "_invoke_lambda_function"), "moto moved _invoke_lambda_function"
     assert hasattr(lambda_eval_utils, "LambdaFunctionErrorException")
     from moto.stepfunctions.models import StateMachine
+
     assert "description" in inspect.signature(StateMachine.publish).parameters
     from moto.stepfunctions.parser import utils
+
     assert isinstance(utils.TMP_THREADS, list), "moto's execution thread list moved"
 
 
@@ -42,7 +43,8 @@ def test_tasks_dispatch_in_process_and_retry_on_function_errors():
         "StartAt": "probe",
         "States": {
             "probe": {
-                "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke",
                 "Parameters": {"FunctionName": ARN, "Payload": {"x.$": "$.x"}},
                 "ResultSelector": {"take.$": "$.Payload.take"},
                 "Retry": [{"ErrorEquals": ["Flaky"], "IntervalSeconds": 1, "MaxAttempts": 3, "BackoffRate": 1}],
@@ -54,12 +56,18 @@ def test_tasks_dispatch_in_process_and_retry_on_function_errors():
         moto_glue.install()
         moto_glue.register(ARN, handler)
         sfn = boto3.client("stepfunctions", region_name="us-east-1")
-        sm = sfn.create_state_machine(name="glue-probe", definition=json.dumps(asl),
-                                      roleArn="arn:aws:iam::123456789012:role/r", publish=True)
+        sm = sfn.create_state_machine(
+            name="glue-probe",
+            definition=json.dumps(asl),
+            roleArn="arn:aws:iam::123456789012:role/r",
+            publish=True,
+        )
         # When an execution of the published *version* runs
-        arn = sfn.start_execution(stateMachineArn=sm["stateMachineVersionArn"], name="e1",
-                                  input=json.dumps({"x": 7}))["executionArn"]
+        arn = sfn.start_execution(stateMachineArn=sm["stateMachineVersionArn"], name="e1", input=json.dumps({"x": 7}))[
+            "executionArn"
+        ]
         import time
+
         for _ in range(200):
             desc = sfn.describe_execution(executionArn=arn)
             if desc["status"] != "RUNNING":

@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from nexod.local.boot import LocalStack
+
 from tests.support.api import Api
 from tests.support.openai_stub import OpenAIStub
 from tests.unit.flows import edge, node
@@ -19,21 +20,42 @@ def acceptance_flow(base: str) -> dict[str, Any]:
     return {
         "nodes": [
             node("start", "input"),
-            node("fetch", "http", method="POST", url=f"{base}/demo/echo",
-                 body={"ok": "{{ input.ok }}", "title": "{{ input.title }}"}),
+            node(
+                "fetch",
+                "http",
+                method="POST",
+                url=f"{base}/demo/echo",
+                body={"ok": "{{ input.ok }}", "title": "{{ input.title }}"},
+            ),
             node("check", "condition", expression="nodes.fetch.output.body.body.ok"),
-            node("summarise", "llm", model="default", system="Be brief.",
-                 prompt="Summarise {{ nodes.fetch.output.body.body.title }}"),
-            node("fallback", "transform", expression="{title: nodes.fetch.output.body.body.title, summary: 'n/a'}"),
+            node(
+                "summarise",
+                "llm",
+                model="default",
+                system="Be brief.",
+                prompt="Summarise {{ nodes.fetch.output.body.body.title }}",
+            ),
+            node(
+                "fallback",
+                "transform",
+                expression="{title: nodes.fetch.output.body.body.title, summary: 'n/a'}",
+            ),
             node("result", "output"),
         ],
-        "edges": [edge("start", "fetch"), edge("fetch", "check"), edge("check", "summarise", "true"),
-                  edge("check", "fallback", "false"), edge("summarise", "result"), edge("fallback", "result")],
+        "edges": [
+            edge("start", "fetch"),
+            edge("fetch", "check"),
+            edge("check", "summarise", "true"),
+            edge("check", "fallback", "false"),
+            edge("summarise", "result"),
+            edge("fallback", "result"),
+        ],
     }
 
 
-def test_the_acceptance_flow_takes_the_true_branch(alice: Api, workspace: str, stack: LocalStack,
-                                                    openai_stub: OpenAIStub):
+def test_the_acceptance_flow_takes_the_true_branch(
+    alice: Api, workspace: str, stack: LocalStack, openai_stub: OpenAIStub
+):
     # Given the http -> condition -> (llm | transform) -> output flow, published
     flow_id = publish(alice, workspace, acceptance_flow(stack.url))
     # When it runs with ok = true
@@ -42,8 +64,13 @@ def test_the_acceptance_flow_takes_the_true_branch(alice: Api, workspace: str, s
     assert finished["status"] == "SUCCEEDED", finished
     nodes = alice.nodes(workspace, finished["id"])
     assert {k: v["status"] for k, v in nodes.items()} == {
-        "start": "SUCCEEDED", "fetch": "SUCCEEDED", "check": "SUCCEEDED", "summarise": "SUCCEEDED",
-        "fallback": "SKIPPED", "result": "SUCCEEDED"}
+        "start": "SUCCEEDED",
+        "fetch": "SUCCEEDED",
+        "check": "SUCCEEDED",
+        "summarise": "SUCCEEDED",
+        "fallback": "SKIPPED",
+        "result": "SUCCEEDED",
+    }
     assert nodes["fetch"]["output"]["status"] == 200
     assert nodes["check"]["output"] == {"result": True, "value": True}
     assert nodes["summarise"]["output"]["text"] == "echo: Summarise Nexod"
@@ -68,8 +95,10 @@ def test_the_acceptance_flow_takes_the_false_branch(alice: Api, workspace: str, 
 def test_new_runs_follow_the_live_pointer(alice: Api, workspace: str):
     # Given a flow published as v1 and then changed and published as v2
     def flow(tag: str) -> dict:
-        return {"nodes": [node("start", "input"), node("result", "output", value=tag)],
-                "edges": [edge("start", "result")]}
+        return {
+            "nodes": [node("start", "input"), node("result", "output", value=tag)],
+            "edges": [edge("start", "result")],
+        }
 
     flow_id = publish(alice, workspace, flow("v1"))
     alice.ok("PUT", f"/v1/workspaces/{workspace}/flows/{flow_id}", {"definition": flow("v2")})
@@ -85,8 +114,14 @@ def test_new_runs_follow_the_live_pointer(alice: Api, workspace: str):
 
 def test_blocked_destinations_fail_the_node_clearly(alice: Api, workspace: str):
     for url in ["http://169.254.169.254/latest/meta-data/", "http://127.0.0.1:5432"]:
-        flow_id = publish(alice, workspace, {"nodes": [node("start", "input"), node("call", "http", url=url)],
-                                             "edges": [edge("start", "call")]})
+        flow_id = publish(
+            alice,
+            workspace,
+            {
+                "nodes": [node("start", "input"), node("call", "http", url=url)],
+                "edges": [edge("start", "call")],
+            },
+        )
         finished = run(alice, workspace, flow_id)
         assert finished["status"] == "FAILED"
         call = alice.nodes(workspace, finished["id"])["call"]
@@ -99,8 +134,12 @@ def test_blocked_destinations_fail_the_node_clearly(alice: Api, workspace: str):
 def test_transient_failures_retry_by_the_node_policy(alice: Api, workspace: str, stack: LocalStack):
     # Given an endpoint that answers 503 twice, and a node allowed 2 retries, 1 s apart
     key = uuid.uuid4().hex
-    flaky = {"id": "call", "type": "http", "config": {"url": f"{stack.url}/demo/flaky?key={key}&fail=2"},
-             "retry": {"max_attempts": 2, "interval_seconds": 1, "backoff_rate": 1.0}}
+    flaky = {
+        "id": "call",
+        "type": "http",
+        "config": {"url": f"{stack.url}/demo/flaky?key={key}&fail=2"},
+        "retry": {"max_attempts": 2, "interval_seconds": 1, "backoff_rate": 1.0},
+    }
     flow_id = publish(alice, workspace, {"nodes": [node("start", "input"), flaky], "edges": [edge("start", "call")]})
     # When it runs / Then Step Functions' Retry drove three attempts and the third succeeded
     finished = run(alice, workspace, flow_id)
@@ -110,16 +149,25 @@ def test_transient_failures_retry_by_the_node_policy(alice: Api, workspace: str,
 
 
 def test_redrive_reuses_finished_nodes_and_never_repeats_their_side_effects(
-        alice: Api, workspace: str, stack: LocalStack):
+    alice: Api, workspace: str, stack: LocalStack
+):
     # Given a flow whose first call has a side effect and whose second call fails once (no retries)
     key = uuid.uuid4().hex
     effect_path = f"/demo/echo?effect={key}"
-    doc = {"nodes": [node("start", "input"),
-                     node("effect", "http", method="POST", url=f"{stack.url}{effect_path}", body={"charge": 1}),
-                     {"id": "flaky", "type": "http", "config": {"url": f"{stack.url}/demo/flaky?key={key}&fail=1"},
-                      "retry": {"max_attempts": 0}},
-                     node("result", "output")],
-           "edges": [edge("start", "effect"), edge("effect", "flaky"), edge("flaky", "result")]}
+    doc = {
+        "nodes": [
+            node("start", "input"),
+            node("effect", "http", method="POST", url=f"{stack.url}{effect_path}", body={"charge": 1}),
+            {
+                "id": "flaky",
+                "type": "http",
+                "config": {"url": f"{stack.url}/demo/flaky?key={key}&fail=1"},
+                "retry": {"max_attempts": 0},
+            },
+            node("result", "output"),
+        ],
+        "edges": [edge("start", "effect"), edge("effect", "flaky"), edge("flaky", "result")],
+    }
     flow_id = publish(alice, workspace, doc)
     failed = run(alice, workspace, flow_id)
     assert failed["status"] == "FAILED" and failed["error"]["node"] == "flaky"
@@ -144,9 +192,18 @@ def test_only_failed_or_cancelled_runs_can_be_redriven(alice: Api, workspace: st
 
 def test_cancel_stops_the_execution(alice: Api, workspace: str, stack: LocalStack):
     # Given a run parked in a long wait
-    flow_id = publish(alice, workspace, {"nodes": [node("start", "input"), node("pause", "wait", seconds=60),
-                                                   node("after", "output", value="never")],
-                                         "edges": [edge("start", "pause"), edge("pause", "after")]})
+    flow_id = publish(
+        alice,
+        workspace,
+        {
+            "nodes": [
+                node("start", "input"),
+                node("pause", "wait", seconds=60),
+                node("after", "output", value="never"),
+            ],
+            "edges": [edge("start", "pause"), edge("pause", "after")],
+        },
+    )
     status, started = alice.call("POST", f"/v1/workspaces/{workspace}/flows/{flow_id}/runs", {"input": {}})
     alice.wait_run(workspace, started["id"], until=("RUNNING",))
     # When it is cancelled
@@ -164,13 +221,15 @@ def test_cancel_stops_the_execution(alice: Api, workspace: str, stack: LocalStac
     assert sfn.describe_execution(executionArn=arn)["status"] == "ABORTED"
     assert run_row["status"] == "CANCELLED"
     assert alice.nodes(workspace, started["id"])["after"]["status"] == "PENDING"
-    status, body = alice.call("POST", f"/v1/workspaces/{workspace}/runs/{started['id']}/cancel")
+    status, _body = alice.call("POST", f"/v1/workspaces/{workspace}/runs/{started['id']}/cancel")
     assert status == 409
 
 
 def test_a_missing_template_path_fails_the_node_naming_the_path(alice: Api, workspace: str):
-    doc = {"nodes": [node("start", "input"), node("say", "output", value="Hi {{ input.name }}")],
-           "edges": [edge("start", "say")]}
+    doc = {
+        "nodes": [node("start", "input"), node("say", "output", value="Hi {{ input.name }}")],
+        "edges": [edge("start", "say")],
+    }
     flow_id = publish(alice, workspace, doc)
     finished = run(alice, workspace, flow_id, {"nom": "typo"})
     assert finished["status"] == "FAILED"
@@ -179,14 +238,27 @@ def test_a_missing_template_path_fails_the_node_naming_the_path(alice: Api, work
 
 
 def test_on_error_continue_skips_only_what_depends_on_the_failed_node(alice: Api, workspace: str):
-    doc = {"nodes": [node("start", "input"),
-                     {"id": "risky", "type": "http", "config": {"url": "http://169.254.169.254/"},
-                      "on_error": "continue"},
-                     node("after_risky", "transform", expression="nodes.risky.output"),
-                     node("safe", "transform", expression="`42`"),
-                     node("result", "output", value={"safe": "{{ nodes.safe.output }}"})],
-           "edges": [edge("start", "risky"), edge("risky", "after_risky"), edge("start", "safe"),
-                     edge("safe", "result"), edge("after_risky", "result")]}
+    doc = {
+        "nodes": [
+            node("start", "input"),
+            {
+                "id": "risky",
+                "type": "http",
+                "config": {"url": "http://169.254.169.254/"},
+                "on_error": "continue",
+            },
+            node("after_risky", "transform", expression="nodes.risky.output"),
+            node("safe", "transform", expression="`42`"),
+            node("result", "output", value={"safe": "{{ nodes.safe.output }}"}),
+        ],
+        "edges": [
+            edge("start", "risky"),
+            edge("risky", "after_risky"),
+            edge("start", "safe"),
+            edge("safe", "result"),
+            edge("after_risky", "result"),
+        ],
+    }
     flow_id = publish(alice, workspace, doc)
     finished = run(alice, workspace, flow_id)
     assert finished["status"] == "SUCCEEDED", finished

@@ -14,8 +14,14 @@ class Api:
         self.base_url = base_url.rstrip("/")
         self.token = token
 
-    def call(self, method: str, path: str, body: Any = None, raw: bytes | None = None,
-             headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        raw: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, Any]:
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
         request = urllib.request.Request(self.base_url + path, data=data, method=method)
         request.add_header("Content-Type", "application/json")
@@ -51,8 +57,13 @@ class Api:
         assert 200 <= status < 300, (method, path, status, payload)
         return payload
 
-    def wait_run(self, ws: str, run_id: str, timeout: float = 60.0,
-                 until: tuple[str, ...] = ("SUCCEEDED", "FAILED", "CANCELLED")) -> dict[str, Any]:
+    def wait_run(
+        self,
+        ws: str,
+        run_id: str,
+        timeout: float = 60.0,
+        until: tuple[str, ...] = ("SUCCEEDED", "FAILED", "CANCELLED"),
+    ) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while True:
             run = self.ok("GET", f"/v1/workspaces/{ws}/runs/{run_id}")

@@ -44,22 +44,37 @@ class OpenAIStub:
                 length = int(self.headers.get("Content-Length") or 0)
                 request = json.loads(self.rfile.read(length) or b"{}")
                 stub.requests.append(request)
-                prompt = next((m["content"] for m in reversed(request.get("messages", []))
-                               if m.get("role") == "user"), "")
+                prompt = next(
+                    (m["content"] for m in reversed(request.get("messages", [])) if m.get("role") == "user"),
+                    "",
+                )
                 if "FAIL500" in prompt:
                     self._reply(500, {"error": {"message": "stub exploded", "type": "server_error"}})
                     return
                 if "FAIL401" in prompt:
-                    self._reply(401, {"error": {"message": "bad key", "type": "invalid_request_error",
-                                                "code": "invalid_api_key"}})
+                    self._reply(
+                        401,
+                        {
+                            "error": {
+                                "message": "bad key",
+                                "type": "invalid_request_error",
+                                "code": "invalid_api_key",
+                            }
+                        },
+                    )
                     return
                 message: dict[str, Any] = {"role": "assistant"}
                 finish = "stop"
                 if request.get("tools"):
                     tool = request["tools"][0]["function"]["name"]
                     message["content"] = None
-                    message["tool_calls"] = [{"id": "call_1", "type": "function",
-                                              "function": {"name": tool, "arguments": json.dumps({"query": prompt})}}]
+                    message["tool_calls"] = [
+                        {
+                            "id": "call_1",
+                            "type": "function",
+                            "function": {"name": tool, "arguments": json.dumps({"query": prompt})},
+                        }
+                    ]
                     finish = "tool_calls"
                     answer = ""
                 elif (request.get("response_format") or {}).get("type") == "json_object":
@@ -69,15 +84,21 @@ class OpenAIStub:
                     answer = f"echo: {prompt}"
                     message["content"] = answer
                 words_in = sum(len(str(m.get("content") or "").split()) for m in request.get("messages", []))
-                self._reply(200, {
-                    "id": f"chatcmpl-{uuid.uuid4().hex[:12]}",
-                    "object": "chat.completion",
-                    "created": int(time.time()),
-                    "model": request.get("model", "stub-model"),
-                    "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-                    "usage": {"prompt_tokens": words_in, "completion_tokens": len(answer.split()),
-                              "total_tokens": words_in + len(answer.split())},
-                })
+                self._reply(
+                    200,
+                    {
+                        "id": f"chatcmpl-{uuid.uuid4().hex[:12]}",
+                        "object": "chat.completion",
+                        "created": int(time.time()),
+                        "model": request.get("model", "stub-model"),
+                        "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+                        "usage": {
+                            "prompt_tokens": words_in,
+                            "completion_tokens": len(answer.split()),
+                            "total_tokens": words_in + len(answer.split()),
+                        },
+                    },
+                )
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True

@@ -7,7 +7,6 @@ import time
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
-
 from nexod.auth import JwtVerifier
 from nexod.domain.errors import Unauthorized
 from nexod.local.issuer import AUDIENCE, LocalIssuer
@@ -49,11 +48,14 @@ def test_the_issuer_key_survives_a_restart(issuer, tmp_path_factory):
     assert again.jwks == issuer.jwks
 
 
-@pytest.mark.parametrize("header, message", [
-    (None, "missing Authorization"),
-    ("Token abc", "must be 'Bearer"),
-    ("Bearer not.a.jwt", "malformed"),
-])
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        (None, "missing Authorization"),
+        ("Token abc", "must be 'Bearer"),
+        ("Bearer not.a.jwt", "malformed"),
+    ],
+)
 def test_missing_or_malformed_headers(verifier, header, message):
     with pytest.raises(Unauthorized, match=message):
         verifier.verify(header)
@@ -93,7 +95,11 @@ def test_symmetric_and_unsigned_tokens_are_refused(issuer, verifier):
 
 def test_a_token_signed_by_another_key_with_the_same_kid_is_refused(issuer, verifier):
     forged_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    token = jwt.encode({"sub": "local|alice", "iss": ISSUER, "aud": AUDIENCE, "exp": time.time() + 60},
-                       forged_key, algorithm="RS256", headers={"kid": issuer.kid})
+    token = jwt.encode(
+        {"sub": "local|alice", "iss": ISSUER, "aud": AUDIENCE, "exp": time.time() + 60},
+        forged_key,
+        algorithm="RS256",
+        headers={"kid": issuer.kid},
+    )
     with pytest.raises(Unauthorized, match="invalid token"):
         verifier.verify(f"Bearer {token}")

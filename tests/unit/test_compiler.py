@@ -7,7 +7,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from nexod.domain.compiler import FINISH, RUN_FAILED, compile_flow, substitute
 from nexod.domain.validation import validate
 
@@ -23,20 +22,51 @@ def compiled(doc: dict) -> dict:
 
 def golden_cases() -> dict[str, dict]:
     diamond_not_sp = {  # N-shaped DAG: a->c, a->d, b->d with a, b parallel: not series-parallel
-        "nodes": [node("start", "input"), node("a"), node("b"), node("c"), node("d"), node("result", "output")],
-        "edges": [edge("start", "a"), edge("start", "b"), edge("a", "c"), edge("a", "d"), edge("b", "d"),
-                  edge("c", "result"), edge("d", "result")],
+        "nodes": [
+            node("start", "input"),
+            node("a"),
+            node("b"),
+            node("c"),
+            node("d"),
+            node("result", "output"),
+        ],
+        "edges": [
+            edge("start", "a"),
+            edge("start", "b"),
+            edge("a", "c"),
+            edge("a", "d"),
+            edge("b", "d"),
+            edge("c", "result"),
+            edge("d", "result"),
+        ],
     }
     retrying = {
-        "nodes": [node("start", "input"),
-                  {"id": "call", "type": "http", "config": {"url": "https://example.com"},
-                   "retry": {"max_attempts": 4, "interval_seconds": 3, "backoff_rate": 1.5, "max_delay_seconds": 30},
-                   "timeout_seconds": 45, "on_error": "continue"},
-                  node("pause", "wait", seconds=5), node("result", "output")],
+        "nodes": [
+            node("start", "input"),
+            {
+                "id": "call",
+                "type": "http",
+                "config": {"url": "https://example.com"},
+                "retry": {
+                    "max_attempts": 4,
+                    "interval_seconds": 3,
+                    "backoff_rate": 1.5,
+                    "max_delay_seconds": 30,
+                },
+                "timeout_seconds": 45,
+                "on_error": "continue",
+            },
+            node("pause", "wait", seconds=5),
+            node("result", "output"),
+        ],
         "edges": [edge("start", "call"), edge("call", "pause"), edge("pause", "result")],
     }
-    cases = {"demo_branching": demo_flow(), "fan_out_5": fan_out(5), "not_series_parallel": diamond_not_sp,
-             "retry_wait_continue": retrying}
+    cases = {
+        "demo_branching": demo_flow(),
+        "fan_out_5": fan_out(5),
+        "not_series_parallel": diamond_not_sp,
+        "retry_wait_continue": retrying,
+    }
     for example in sorted(EXAMPLES.glob("*.json")):
         text = example.read_text().replace("{{BASE_URL}}", "http://localhost:8000")
         cases[f"example_{example.stem}"] = json.loads(text)["definition"]
@@ -77,17 +107,27 @@ def test_conditional_branches_become_a_parallel_of_choices():
     assert gate["Choices"][0]["Variable"] == "$.s.check.take.summarise"
     # And the join node is gated on either branch having run
     join = asl["States"]["gate-result"]
-    assert {c["Variable"] for c in join["Choices"][0]["Or"]} == {"$.s.summarise.take.result", "$.s.fallback.take.result"}
+    assert {c["Variable"] for c in join["Choices"][0]["Or"]} == {
+        "$.s.summarise.take.result",
+        "$.s.fallback.take.result",
+    }
     # And the Parallel rebuilds the decisions its branches made
-    assert fork["ResultSelector"] == {"check.$": "$[0].s.check", "fallback.$": "$[1].s.fallback",
-                                      "summarise.$": "$[0].s.summarise"}
+    assert fork["ResultSelector"] == {
+        "check.$": "$[0].s.check",
+        "fallback.$": "$[1].s.fallback",
+        "summarise.$": "$[0].s.summarise",
+    }
 
 
 def test_unconditional_flows_carry_no_node_state():
     # Given a fan-out without conditions
     asl = compiled(fan_out(3))
     # Then no Task writes into the state and the Parallel discards its branch outputs
-    tasks = [s for s in asl["States"].values() if s["Type"] == "Task" and s.get("Parameters", {}).get("Payload", {}).get("node")]
+    tasks = [
+        s
+        for s in asl["States"].values()
+        if s["Type"] == "Task" and s.get("Parameters", {}).get("Payload", {}).get("node")
+    ]
     assert all(t["ResultPath"] is None for t in tasks)
     assert asl["States"]["fork-1"]["ResultPath"] is None
     assert len(asl["States"]["fork-1"]["Branches"]) == 3
@@ -106,8 +146,13 @@ def test_retry_timeout_and_catch_come_from_the_node_policy():
     states = compiled(golden_cases()["retry_wait_continue"])["States"]
     call = states["call"]
     assert call["TimeoutSeconds"] == 45
-    assert {"ErrorEquals": ["NodeRetryableError", "States.Timeout"], "IntervalSeconds": 3, "MaxAttempts": 4,
-            "BackoffRate": 1.5, "MaxDelaySeconds": 30} in call["Retry"]
+    assert {
+        "ErrorEquals": ["NodeRetryableError", "States.Timeout"],
+        "IntervalSeconds": 3,
+        "MaxAttempts": 4,
+        "BackoffRate": 1.5,
+        "MaxDelaySeconds": 30,
+    } in call["Retry"]
     # on_error=continue: a failure is caught and the flow continues without the node
     assert call["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": None, "Next": "failed-call"}]
     assert states["failed-call"]["Next"] == "gate-pause"

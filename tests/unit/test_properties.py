@@ -6,7 +6,6 @@ import json
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from nexod.domain.compiler import compile_flow
 from nexod.domain.graph import Par, Seq, Step, plan, plan_nodes
 from nexod.domain.validation import validate
@@ -28,8 +27,10 @@ def random_dags(draw: st.DrawFn) -> dict:
     nodes += [{"id": i, "type": "transform", "config": {"expression": "input"}} for i in ids[1:]]
     return {
         "nodes": nodes,
-        "edges": [{"from": a, "to": b, **({"condition": "input.go"} if (a, b) in conditional else {})}
-                  for a, b in sorted(edges)],
+        "edges": [
+            {"from": a, "to": b, **({"condition": "input.go"} if (a, b) in conditional else {})}
+            for a, b in sorted(edges)
+        ],
     }
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pytest
-
 from nexod.domain.templating import TemplateError, find_paths, render
 
-DATA = {"input": {"city": "Oslo", "tags": ["a", "b"]},
-        "nodes": {"fetch": {"output": {"status": 200, "body": {"title": "Hi", "items": [{"n": 1}]}}}},
-        "run": {"id": "r1"}}
+DATA = {
+    "input": {"city": "Oslo", "tags": ["a", "b"]},
+    "nodes": {"fetch": {"output": {"status": 200, "body": {"title": "Hi", "items": [{"n": 1}]}}}},
+    "run": {"id": "r1"},
+}
 
 
 def test_a_whole_template_keeps_the_value_type():
@@ -17,8 +18,7 @@ def test_a_whole_template_keeps_the_value_type():
 
 
 def test_templates_inside_text_are_interpolated():
-    assert render("City {{ input.city }} said {{ nodes.fetch.output.body.items }}", DATA) == \
-        'City Oslo said [{"n":1}]'
+    assert render("City {{ input.city }} said {{ nodes.fetch.output.body.items }}", DATA) == 'City Oslo said [{"n":1}]'
 
 
 def test_indexes_and_nested_structures_render():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from nexod.domain.errors import FlowInvalid, PayloadTooLarge
 from nexod.domain.validation import validate
 
@@ -42,19 +41,26 @@ def test_duplicate_node_ids_are_rejected():
 
 def test_edge_to_a_missing_node_names_edge_and_node():
     # Given an edge pointing nowhere
-    doc = {"nodes": [node("start", "input"), node("a")],
-           "edges": [edge("start", "a"), edge("a", "summarise")]}
+    doc = {
+        "nodes": [node("start", "input"), node("a")],
+        "edges": [edge("start", "a"), edge("a", "summarise")],
+    }
     # When validated
     [issue] = issues_of(doc)
     # Then the message says which edge points to which missing node
-    assert issue == {"code": "dangling_edge", "edge": "a->summarise",
-                     "message": "edge 'a->summarise' points to node 'summarise' which does not exist"}
+    assert issue == {
+        "code": "dangling_edge",
+        "edge": "a->summarise",
+        "message": "edge 'a->summarise' points to node 'summarise' which does not exist",
+    }
 
 
 def test_cycle_names_the_nodes_on_it():
     # Given a -> b -> c -> a behind the input
-    doc = {"nodes": [node("start", "input"), node("a"), node("b"), node("c")],
-           "edges": [edge("start", "a"), edge("a", "b"), edge("b", "c"), edge("c", "a")]}
+    doc = {
+        "nodes": [node("start", "input"), node("a"), node("b"), node("c")],
+        "edges": [edge("start", "a"), edge("a", "b"), edge("b", "c"), edge("c", "a")],
+    }
     # When validated
     [issue] = issues_of(doc)
     # Then the cycle is spelled out
@@ -89,8 +95,10 @@ def test_unreachable_node_is_named():
 
 def test_invalid_config_names_node_and_field():
     # Given an http node with a negative timeout and no url
-    doc = {"nodes": [node("start", "input"), node("fetch", "http", timeout_seconds=-1)],
-           "edges": [edge("start", "fetch")]}
+    doc = {
+        "nodes": [node("start", "input"), node("fetch", "http", timeout_seconds=-1)],
+        "edges": [edge("start", "fetch")],
+    }
     # When validated
     found = issues_of(doc)
     # Then both fields are named with the node
@@ -100,38 +108,48 @@ def test_invalid_config_names_node_and_field():
 
 
 def test_unknown_config_fields_are_rejected():
-    doc = {"nodes": [node("start", "input"), node("t", "transform", expression="input", expresion="typo")],
-           "edges": [edge("start", "t")]}
+    doc = {
+        "nodes": [node("start", "input"), node("t", "transform", expression="input", expresion="typo")],
+        "edges": [edge("start", "t")],
+    }
     [issue] = issues_of(doc)
     assert issue["field"] == "config.expresion"
 
 
 def test_condition_syntax_errors_name_the_edge():
     # Given an edge whose JMESPath does not parse
-    doc = {"nodes": [node("start", "input"), node("a"), node("b")],
-           "edges": [edge("start", "a"), edge("a", "b", "output.x ==")]}
+    doc = {
+        "nodes": [node("start", "input"), node("a"), node("b")],
+        "edges": [edge("start", "a"), edge("a", "b", "output.x ==")],
+    }
     # When validated / Then the edge is named
     [issue] = issues_of(doc)
     assert issue["code"] == "invalid_condition" and issue["edge"] == "a->b"
 
 
 def test_true_false_conditions_only_follow_condition_nodes():
-    doc = {"nodes": [node("start", "input"), node("a"), node("b")],
-           "edges": [edge("start", "a"), edge("a", "b", "true")]}
+    doc = {
+        "nodes": [node("start", "input"), node("a"), node("b")],
+        "edges": [edge("start", "a"), edge("a", "b", "true")],
+    }
     [issue] = issues_of(doc)
     assert issue["code"] == "invalid_condition" and "condition node" in issue["message"]
 
 
 def test_node_expression_errors_name_the_node():
-    doc = {"nodes": [node("start", "input"), node("t", "transform", expression="foo[")],
-           "edges": [edge("start", "t")]}
+    doc = {
+        "nodes": [node("start", "input"), node("t", "transform", expression="foo[")],
+        "edges": [edge("start", "t")],
+    }
     [issue] = issues_of(doc)
     assert issue["code"] == "invalid_expression" and issue["node"] == "t"
 
 
 def test_jsonata_expressions_are_checked():
-    doc = {"nodes": [node("start", "input"), node("t", "transform", language="jsonata", expression="$sum(")],
-           "edges": [edge("start", "t")]}
+    doc = {
+        "nodes": [node("start", "input"), node("t", "transform", language="jsonata", expression="$sum(")],
+        "edges": [edge("start", "t")],
+    }
     assert issues_of(doc)[0]["node"] == "t"
 
 

@@ -17,8 +17,9 @@ class LiteLLM:
     The orchestrator owns retries (ASL Retry), so LiteLLM's own retries are off: every attempt shows.
     """
 
-    def __init__(self, default_model: str, default_api_base: str | None = None,
-                 default_api_key: str | None = None) -> None:
+    def __init__(
+        self, default_model: str, default_api_base: str | None = None, default_api_key: str | None = None
+    ) -> None:
         self.default_model = default_model
         self.default_api_base = default_api_base
         self.default_api_key = default_api_key
@@ -50,7 +51,12 @@ class LiteLLM:
             kwargs["max_tokens"] = max_tokens
         try:
             response = litellm.completion(
-                model=model, messages=messages, temperature=temperature, timeout=timeout, num_retries=0, **kwargs
+                model=model,
+                messages=messages,
+                temperature=temperature,
+                timeout=timeout,
+                num_retries=0,
+                **kwargs,
             )
         except (
             litellm.RateLimitError,

@@ -140,7 +140,7 @@ class GuardedHttp:
                 resp = conn.getresponse()
                 raw = resp.read(MAX_BODY_BYTES + 1)
                 status, resp_headers = resp.status, {k.lower(): v for k, v in resp.getheaders()}
-            except (TimeoutError, socket.timeout) as exc:
+            except TimeoutError as exc:
                 raise NodeRetryableError(f"{method} {url} timed out after {timeout:g}s") from exc
             except ssl.SSLError as exc:
                 raise NodeFailedError(f"{method} {url}: TLS error: {exc}") from exc

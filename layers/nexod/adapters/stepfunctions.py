@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -42,8 +43,12 @@ class StepFunctionsOrchestrator:
         except self.client.exceptions.StateMachineAlreadyExists:
             arn = self._arn(name)
             updated = self.client.update_state_machine(
-                stateMachineArn=arn, definition=body, roleArn=self.role_arn, publish=True,
-                versionDescription=description[:256], **self._extra()
+                stateMachineArn=arn,
+                definition=body,
+                roleArn=self.role_arn,
+                publish=True,
+                versionDescription=description[:256],
+                **self._extra(),
             )
             return PublishedMachine(arn, updated["stateMachineVersionArn"])
 
@@ -72,10 +77,8 @@ class StepFunctionsOrchestrator:
         return str(response["executionArn"])
 
     def stop(self, execution_arn: str, cause: str) -> None:
-        try:
+        with contextlib.suppress(self.client.exceptions.ExecutionDoesNotExist):
             self.client.stop_execution(executionArn=execution_arn, cause=cause[:32_000])
-        except self.client.exceptions.ExecutionDoesNotExist:
-            pass
 
     def status(self, execution_arn: str) -> str:
         return str(self.client.describe_execution(executionArn=execution_arn)["status"])

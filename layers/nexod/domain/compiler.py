@@ -61,10 +61,7 @@ def gating(flow: ValidFlow) -> tuple[set[str], set[str]]:
     for n in flow.dag.topo_order():
         incoming = flow.edges_in[n]
         if incoming and all(
-            e.condition is not None
-            or e.source in gated
-            or flow.node(e.source).on_error == "continue"
-            for e in incoming
+            e.condition is not None or e.source in gated or flow.node(e.source).on_error == "continue" for e in incoming
         ):
             gated.add(n)
     carried = {e.source for n in gated for e in flow.edges_in[n]}
@@ -221,7 +218,10 @@ def _runner_task(op: str, nxt: str | None, extra: dict[str, Any] | None = None) 
     state: dict[str, Any] = {
         "Type": "Task",
         "Resource": LAMBDA_INVOKE,
-        "Parameters": {"FunctionName": NODE_RUNNER_ARN, "Payload": {"run.$": "$.run", "op": op, **(extra or {})}},
+        "Parameters": {
+            "FunctionName": NODE_RUNNER_ARN,
+            "Payload": {"run.$": "$.run", "op": op, **(extra or {})},
+        },
         "ResultPath": None,
         "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1, "MaxAttempts": 5, "BackoffRate": 2.0}],
     }
@@ -259,4 +259,5 @@ def substitute(asl: dict[str, Any], node_runner_arn: str) -> dict[str, Any]:
     """The deployable definition: the placeholder replaced by the node-runner function's ARN."""
     import json
 
-    return json.loads(json.dumps(asl).replace(NODE_RUNNER_ARN, node_runner_arn))
+    substituted: dict[str, Any] = json.loads(json.dumps(asl).replace(NODE_RUNNER_ARN, node_runner_arn))
+    return substituted

@@ -55,8 +55,7 @@ class Edge(BaseModel):
     condition: str | None = Field(
         None,
         max_length=10_000,
-        description='"true"/"false" after a condition node, or a JMESPath expression over '
-        "{output, input, nodes}",
+        description='"true"/"false" after a condition node, or a JMESPath expression over {output, input, nodes}',
     )
 
     @property
@@ -88,6 +87,4 @@ def config_hash(value: Any) -> str:
 
 def node_hash(node: Node) -> str:
     """What must be unchanged for a finished node run to be reused: type, config and error policy."""
-    return config_hash(
-        {"type": node.type, "config": node.config, "on_error": node.on_error}
-    )
+    return config_hash({"type": node.type, "config": node.config, "on_error": node.on_error})

@@ -21,9 +21,7 @@ class Dag:
         for a, b in edges:
             succ[a].append(b)
             pred[b].append(a)
-        return cls(
-            tuple(nodes), {k: tuple(v) for k, v in succ.items()}, {k: tuple(v) for k, v in pred.items()}
-        )
+        return cls(tuple(nodes), {k: tuple(v) for k, v in succ.items()}, {k: tuple(v) for k, v in pred.items()})
 
     def find_cycle(self) -> list[str] | None:
         """One cycle as a node list (first node repeated at the end), or None for a DAG."""

@@ -92,9 +92,7 @@ TEMPLATED_FIELDS: dict[str, tuple[str, ...]] = {
 
 DEFAULT_TIMEOUT_SECONDS: dict[str, int] = {"http": 960, "llm": 600}
 
-NODE_DESCRIPTIONS: dict[str, str] = {
-    name: (model.__doc__ or "").strip() for name, model in NODE_TYPES.items()
-}
+NODE_DESCRIPTIONS: dict[str, str] = {name: (model.__doc__ or "").strip() for name, model in NODE_TYPES.items()}
 
 
 def node_type_catalog() -> list[dict[str, Any]]:

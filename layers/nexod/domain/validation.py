@@ -48,9 +48,7 @@ def parse_document(raw: Any) -> FlowDocument:
     if isinstance(raw, dict | list):
         size = len(json.dumps(raw, separators=(",", ":")).encode())
         if size > MAX_DOCUMENT_BYTES:
-            raise PayloadTooLarge(
-                f"flow document is {size} bytes; the limit is {MAX_DOCUMENT_BYTES} (1 MiB)"
-            )
+            raise PayloadTooLarge(f"flow document is {size} bytes; the limit is {MAX_DOCUMENT_BYTES} (1 MiB)")
     try:
         return FlowDocument.model_validate(raw)
     except ValidationError as exc:
@@ -123,16 +121,18 @@ def validate(raw: Any) -> ValidFlow:
         for end, label in ((edge.source, "comes from"), (edge.target, "points to")):
             if end not in ids:
                 issues.append(
-                    _issue("dangling_edge", f"edge '{edge.key}' {label} node '{end}' which does not exist", edge=edge.key)
+                    _issue(
+                        "dangling_edge",
+                        f"edge '{edge.key}' {label} node '{end}' which does not exist",
+                        edge=edge.key,
+                    )
                 )
                 ok = False
         if edge.key in edge_keys or (edge.source, edge.target) in pairs:
             issues.append(_issue("duplicate_edge", f"edge '{edge.key}' is declared more than once", edge=edge.key))
             ok = False
         if edge.source == edge.target:
-            issues.append(
-                _issue("cycle", f"edge '{edge.key}' connects node '{edge.source}' to itself", edge=edge.key)
-            )
+            issues.append(_issue("cycle", f"edge '{edge.key}' connects node '{edge.source}' to itself", edge=edge.key))
             ok = False
         edge_keys.add(edge.key)
         pairs.add((edge.source, edge.target))
@@ -182,9 +182,7 @@ def validate(raw: Any) -> ValidFlow:
     cycle = dag.find_cycle()
     if cycle:
         path = " -> ".join(cycle)
-        raise FlowInvalid(
-            f"flow has a cycle: {path}", [_issue("cycle", f"flow has a cycle: {path}", nodes=cycle[:-1])]
-        )
+        raise FlowInvalid(f"flow has a cycle: {path}", [_issue("cycle", f"flow has a cycle: {path}", nodes=cycle[:-1])])
     inputs = [n.id for n in doc.nodes if n.type == "input"]
     sources = [n for n in dag.order if not dag.pred[n]]
     entry: str | None = None
@@ -193,9 +191,7 @@ def validate(raw: Any) -> ValidFlow:
     elif inputs:
         entry = inputs[0]
         if dag.pred[entry]:
-            issues.append(
-                _issue("input_has_parents", f"input node '{entry}' must not have incoming edges", node=entry)
-            )
+            issues.append(_issue("input_has_parents", f"input node '{entry}' must not have incoming edges", node=entry))
     elif len(sources) == 1:
         entry = sources[0]
     else:
@@ -231,18 +227,22 @@ def validate(raw: Any) -> ValidFlow:
                 paths = find_paths(value)
             except TemplateError as exc:
                 issues.append(
-                    _issue("invalid_template", f"node '{node.id}' config.{field}: {exc}", node=node.id, field=f"config.{field}")
+                    _issue(
+                        "invalid_template",
+                        f"node '{node.id}' config.{field}: {exc}",
+                        node=node.id,
+                        field=f"config.{field}",
+                    )
                 )
                 continue
-            for path in paths:
-                ref = path.node
+            for tpl in paths:
+                ref = tpl.node
                 if ref is not None and ref not in ancestors[node.id]:
                     why = "does not exist" if ref not in ids else f"is not upstream of '{node.id}'"
                     issues.append(
                         _issue(
                             "invalid_template",
-                            f"node '{node.id}' config.{field}: '{{{{ {path.text} }}}}' reads node '{ref}' "
-                            f"which {why}",
+                            f"node '{node.id}' config.{field}: '{{{{ {tpl.text} }}}}' reads node '{ref}' which {why}",
                             node=node.id,
                             field=f"config.{field}",
                         )

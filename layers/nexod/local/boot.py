@@ -27,8 +27,14 @@ class LocalStack:
         self.platform.close()
 
 
-def boot(state_dir: Path, port: int = 8000, static_dir: Path | None = None, settings: Settings | None = None,
-         with_seed: bool = True, jwks_client: Any = None) -> LocalStack:
+def boot(
+    state_dir: Path,
+    port: int = 8000,
+    static_dir: Path | None = None,
+    settings: Settings | None = None,
+    with_seed: bool = True,
+    jwks_client: Any = None,
+) -> LocalStack:
     from functions.api import handler as api
 
     server = LocalServer(None, None, static_dir, port=port)  # bind first: the issuer URL needs the port

@@ -33,7 +33,9 @@ class LocalIssuer:
             self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
             key_file.write_bytes(
                 self._key.private_bytes(
-                    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+                    serialization.Encoding.PEM,
+                    serialization.PrivateFormat.PKCS8,
+                    serialization.NoEncryption(),
                 )
             )
             key_file.chmod(0o600)
@@ -47,6 +49,13 @@ class LocalIssuer:
         """A signed token for a seeded user name (alice, bob, vera) or any other name."""
         profile = USERS.get(user, {"sub": f"local|{user}", "email": f"{user}@example.com", "name": user})
         now = int(time.time())
-        payload = {**profile, "iss": self.issuer, "aud": AUDIENCE, "iat": now, "nbf": now,
-                   "exp": now + ttl_seconds, **claims}
+        payload = {
+            **profile,
+            "iss": self.issuer,
+            "aud": AUDIENCE,
+            "iat": now,
+            "nbf": now,
+            "exp": now + ttl_seconds,
+            **claims,
+        }
         return jwt.encode(payload, self._key, algorithm="RS256", headers={"kid": self.kid})

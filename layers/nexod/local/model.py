@@ -44,9 +44,25 @@ class OfflineModel:
         log_file.parent.mkdir(parents=True, exist_ok=True)
         with log_file.open("ab") as sink:
             self.process = subprocess.Popen(  # noqa: S603 - fixed argv, our own interpreter
-                [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", MODEL_ALIAS,
-                 "--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", "2048", "--verbose", "false"],
-                stdout=sink, stderr=subprocess.STDOUT,
+                [
+                    sys.executable,
+                    "-m",
+                    "llama_cpp.server",
+                    "--model",
+                    str(model),
+                    "--model_alias",
+                    MODEL_ALIAS,
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    "--n_ctx",
+                    "2048",
+                    "--verbose",
+                    "false",
+                ],
+                stdout=sink,
+                stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -102,7 +102,9 @@ def _allow_starting_versions() -> None:
     from moto.stepfunctions.models import StateMachine, StateMachineVersion
 
     if not hasattr(StateMachineVersion, "_handle_name_input_idempotency"):
-        StateMachineVersion._handle_name_input_idempotency = StateMachine._handle_name_input_idempotency
+        StateMachineVersion._handle_name_input_idempotency = (  # type: ignore[attr-defined]
+            StateMachine._handle_name_input_idempotency
+        )
     original_publish = StateMachine.publish
 
     def publish(self: Any, description: str | None) -> None:
@@ -110,7 +112,7 @@ def _allow_starting_versions() -> None:
         self.latest_version.executions = self.executions
         self.latest_version.backend = self.backend  # the parser deep-copies with the backend memoised
 
-    StateMachine.publish = publish
+    StateMachine.publish = publish  # type: ignore[method-assign]
 
 
 def forget_finished_threads() -> int:

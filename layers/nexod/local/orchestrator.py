@@ -24,17 +24,26 @@ class LocalOrchestrator(StepFunctionsOrchestrator):
     "Execution Status Change" events the AWS deployment subscribes to.
     """
 
-    def __init__(self, handlers: dict[str, moto_glue.Handler], role_arn: str, region: str = "us-east-1",
-                 on_end: EndHook | None = None, poll_seconds: float = 0.5) -> None:
+    def __init__(
+        self,
+        handlers: dict[str, moto_glue.Handler],
+        role_arn: str,
+        region: str = "us-east-1",
+        on_end: EndHook | None = None,
+        poll_seconds: float = 0.5,
+    ) -> None:
         from moto import mock_aws
 
-        self._mock = mock_aws(config=moto_glue.MOTO_CONFIG)
+        self._mock = mock_aws(config=moto_glue.MOTO_CONFIG)  # type: ignore[call-overload]
         self._mock.start()
         moto_glue.install()
         for name, handler in handlers.items():
             moto_glue.register(name, handler)
         client = boto3.client(
-            "stepfunctions", region_name=region, aws_access_key_id="local", aws_secret_access_key="local"
+            "stepfunctions",
+            region_name=region,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",  # noqa: S106 - moto, in-process only
         )
         super().__init__(client, role_arn)
         self._on_end = on_end

@@ -41,21 +41,28 @@ class LocalPlatform:
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def start(cls, state_dir: Path, base_url: str = "http://127.0.0.1:8000",
-              settings: Settings | None = None, jwks_client: Any = None) -> LocalPlatform:
+    def start(
+        cls,
+        state_dir: Path,
+        base_url: str = "http://127.0.0.1:8000",
+        settings: Settings | None = None,
+        jwks_client: Any = None,
+    ) -> LocalPlatform:
         """Start Postgres (migrated), the orchestrator and the node runner; replay published machines."""
         from functions.steps import node_runner as node_runner_handler
 
         postgres = pg.start(state_dir / "pg")
         issuer_url = base_url.rstrip("/") + "/local-issuer"
-        settings = (settings or Settings()).model_copy(update={
-            "mode": "local",
-            "database_url": postgres.app_url,
-            "auth_issuer": issuer_url,
-            "auth_audience": AUDIENCE,
-            "node_runner_arn": NODE_RUNNER_ARN,
-            "state_machine_role_arn": ROLE_ARN,
-        })
+        settings = (settings or Settings()).model_copy(
+            update={
+                "mode": "local",
+                "database_url": postgres.app_url,
+                "auth_issuer": issuer_url,
+                "auth_audience": AUDIENCE,
+                "node_runner_arn": NODE_RUNNER_ARN,
+                "state_machine_role_arn": ROLE_ARN,
+            }
+        )
         store = PostgresStore(Database(postgres.app_url))
         http = GuardedHttp()
         tools = Toolbox(llm=lazy(lambda: llm_from_settings(settings)), outbound=lambda: http)
@@ -67,13 +74,25 @@ class LocalPlatform:
             reconcile_execution(holder["services"], execution_arn, status)
 
         orchestrator = LocalOrchestrator({NODE_RUNNER_ARN: node_runner_handler.run_event}, ROLE_ARN, on_end=on_end)
-        services = Services(store=store, orchestrator=orchestrator, node_runner_arn=NODE_RUNNER_ARN,
-                            state_machine_prefix=settings.state_machine_prefix)
+        services = Services(
+            store=store,
+            orchestrator=orchestrator,
+            node_runner_arn=NODE_RUNNER_ARN,
+            state_machine_prefix=settings.state_machine_prefix,
+        )
         holder["services"] = services
         issuer = LocalIssuer(state_dir / "keys", issuer_url)
         verifier = JwtVerifier(issuer_url, AUDIENCE, settings.jwks_url, jwks_client=jwks_client)
-        platform = cls(settings, postgres, services, runner, orchestrator, issuer, verifier,
-                       Database(postgres.admin_url, max_idle=2))
+        platform = cls(
+            settings,
+            postgres,
+            services,
+            runner,
+            orchestrator,
+            issuer,
+            verifier,
+            Database(postgres.admin_url, max_idle=2),
+        )
         platform.replay_machines()
         platform.interrupt_in_flight()
         return platform
@@ -93,9 +112,16 @@ class LocalPlatform:
 
         for row in rows:
             name = machine_name(self.services, str(row["workspace_id"]), str(row["flow_id"]))
-            machine = self.orchestrator.publish(name, substitute(row["asl"], NODE_RUNNER_ARN), f"version {row['version']}")
+            machine = self.orchestrator.publish(
+                name, substitute(row["asl"], NODE_RUNNER_ARN), f"version {row['version']}"
+            )
             if machine.version_arn != row["state_machine_version_arn"]:
-                log.warning("replayed %s as %s (stored %s)", name, machine.version_arn, row["state_machine_version_arn"])
+                log.warning(
+                    "replayed %s as %s (stored %s)",
+                    name,
+                    machine.version_arn,
+                    row["state_machine_version_arn"],
+                )
             if row["version"] == row["live_version"]:
                 self.orchestrator.set_live(machine.state_machine_arn, machine.version_arn)
         return len(rows)

@@ -23,7 +23,9 @@ def _principal(user: str) -> Principal:
 
 def example_flows() -> list[dict[str, Any]]:
     folder = resources.files("nexod") / "seed"
-    return [json.loads(f.read_text()) for f in sorted(folder.iterdir(), key=lambda f: f.name) if f.name.endswith(".json")]
+    return [
+        json.loads(f.read_text()) for f in sorted(folder.iterdir(), key=lambda f: f.name) if f.name.endswith(".json")
+    ]
 
 
 def seed(services: Services, base_url: str) -> dict[str, str] | None:

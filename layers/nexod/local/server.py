@@ -68,8 +68,13 @@ def apigw_v2_event(method: str, raw_path: str, headers: dict[str, str], body: by
             "apiId": "local",
             "domainName": headers.get("host", "127.0.0.1"),
             "domainPrefix": "local",
-            "http": {"method": method, "path": parts.path, "protocol": "HTTP/1.1", "sourceIp": source_ip,
-                     "userAgent": headers.get("user-agent", "")},
+            "http": {
+                "method": method,
+                "path": parts.path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": source_ip,
+                "userAgent": headers.get("user-agent", ""),
+            },
             "requestId": str(uuid.uuid4()),
             "routeKey": "$default",
             "stage": "$default",
@@ -90,8 +95,14 @@ def demo_weather(city: str) -> dict[str, Any]:
 
 
 class LocalServer:
-    def __init__(self, issuer: LocalIssuer | None, api_handler: Any, static_dir: Path | None,
-                 host: str = "127.0.0.1", port: int = 8000) -> None:
+    def __init__(
+        self,
+        issuer: LocalIssuer | None,
+        api_handler: Any,
+        static_dir: Path | None,
+        host: str = "127.0.0.1",
+        port: int = 8000,
+    ) -> None:
         self.issuer = issuer
         self.api_handler = api_handler
         self.static_dir = static_dir
@@ -143,8 +154,9 @@ class LocalServer:
                     self._json(500, {"error": {"code": "internal", "message": "internal error", "details": None}})
 
             def _api(self, body: bytes) -> None:
-                event = apigw_v2_event(self.command, self.path, dict(self.headers.items()), body,
-                                       self.client_address[0])
+                event = apigw_v2_event(
+                    self.command, self.path, dict(self.headers.items()), body, self.client_address[0]
+                )
                 with server._api_lock:
                     result = server.api_handler(event, LambdaContext())
                 payload = result.get("body") or ""
@@ -159,8 +171,16 @@ class LocalServer:
                 except json.JSONDecodeError:
                     user = ""
                 if user not in USERS or server.issuer is None:
-                    self._json(422, {"error": {"code": "invalid_request",
-                                               "message": f"user: one of {', '.join(USERS)}", "details": None}})
+                    self._json(
+                        422,
+                        {
+                            "error": {
+                                "code": "invalid_request",
+                                "message": f"user: one of {', '.join(USERS)}",
+                                "details": None,
+                            }
+                        },
+                    )
                     return
                 self._json(200, {"token": server.issuer.token(user), "user": USERS[user]})
 
@@ -173,8 +193,10 @@ class LocalServer:
                 if path == "/demo/weather":
                     self._json(200, demo_weather(query.get("city", "Lisbon")))
                 elif path == "/demo/echo":
-                    self._json(200, {"method": self.command, "query": query,
-                                     "body": json.loads(body) if body else None})
+                    self._json(
+                        200,
+                        {"method": self.command, "query": query, "body": json.loads(body) if body else None},
+                    )
                 elif path == "/demo/flaky":
                     # Answers 503 for the first `fail` calls of each `key`, then 200.
                     key = "flaky:" + query.get("key", "")

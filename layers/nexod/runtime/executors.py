@@ -107,7 +107,12 @@ def run_http(config: NodeConfig, ctx: NodeContext, tools: Toolbox) -> NodeResult
         max_redirects=config.max_redirects,
         allow_hosts=ctx.allow_hosts,
     )
-    output = {"status": response.status, "headers": response.headers, "body": response.body, "url": response.url}
+    output = {
+        "status": response.status,
+        "headers": response.headers,
+        "body": response.body,
+        "url": response.url,
+    }
     if config.fail_on_status and response.status >= 400:
         message = f"node '{ctx.node_id}': {config.method} {response.url} answered HTTP {response.status}"
         details = {"status": response.status, "body": response.body}

@@ -94,19 +94,17 @@ class NodeRunner:
         node = prepared.flow.node(node_id)
         try:
             result = EXECUTORS[node.type](prepared.config, ctx, self.tools)
-            take = {
-                e.target: edge_taken(e.condition, result.output, ctx) for e in prepared.flow.edges_out[node_id]
-            }
+            take = {e.target: edge_taken(e.condition, result.output, ctx) for e in prepared.flow.edges_out[node_id]}
         except NodeError as exc:
             self._record_failure(workspace_id, run_id, node_id, iteration, exc)
             raise
         except ExpressionError as exc:
-            err = NodeFailedError(f"node '{node_id}': edge condition failed: {exc}")
-            self._record_failure(workspace_id, run_id, node_id, iteration, err)
-            raise err from exc
+            failed = NodeFailedError(f"node '{node_id}': edge condition failed: {exc}")
+            self._record_failure(workspace_id, run_id, node_id, iteration, failed)
+            raise failed from exc
         except Exception as exc:  # an adapter bug or an unexpected library error: retry, then fail
             log.exception("node %s failed unexpectedly", node_id)
-            err = NodeRetryableError(f"node '{node_id}': {type(exc).__name__}: {exc}")
+            err: NodeError = NodeRetryableError(f"node '{node_id}': {type(exc).__name__}: {exc}")
             self._record_failure(workspace_id, run_id, node_id, iteration, err)
             raise err from exc
         self._record_success(workspace_id, run_id, node_id, iteration, result, take)
@@ -161,11 +159,25 @@ class NodeRunner:
         self._record_failure(workspace_id, run_id, node_id, iteration, error)
         raise error
 
-    def _record_success(self, workspace_id: str, run_id: str, node_id: str, iteration: int,
-                        result: NodeResult, take: dict[str, bool]) -> None:
+    def _record_success(
+        self,
+        workspace_id: str,
+        run_id: str,
+        node_id: str,
+        iteration: int,
+        result: NodeResult,
+        take: dict[str, bool],
+    ) -> None:
         with self.store.tx(workspace_id) as tx:
-            tx.finish_node(run_id, node_id, iteration, status="SUCCEEDED", output=result.output, take=take,
-                           usage=result.usage)
+            tx.finish_node(
+                run_id,
+                node_id,
+                iteration,
+                status="SUCCEEDED",
+                output=result.output,
+                take=take,
+                usage=result.usage,
+            )
 
     def _record_failure(self, workspace_id: str, run_id: str, node_id: str, iteration: int, exc: NodeError) -> None:
         error = {"type": type(exc).__name__, "message": exc.message, "details": exc.details}

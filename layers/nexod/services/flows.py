@@ -36,8 +36,14 @@ def check(definition: Any) -> dict[str, Any]:
     return {"valid": True, "state_count": compiled.state_count}
 
 
-def create(services: Services, principal: Principal, workspace_id: str, name: str, description: str,
-           definition: dict[str, Any]) -> dict[str, Any]:
+def create(
+    services: Services,
+    principal: Principal,
+    workspace_id: str,
+    name: str,
+    description: str,
+    definition: dict[str, Any],
+) -> dict[str, Any]:
     doc = validate(definition).document.canonical()  # drafts are valid flows: errors surface at save
     with services.store.tx(workspace_id, principal.sub) as tx:
         require(tx, principal, "member")
@@ -46,8 +52,9 @@ def create(services: Services, principal: Principal, workspace_id: str, name: st
     return _flow_view(row, with_definition=True)
 
 
-def list_flows(services: Services, principal: Principal, workspace_id: str, cursor: str | None,
-               limit: int = PAGE) -> dict[str, Any]:
+def list_flows(
+    services: Services, principal: Principal, workspace_id: str, cursor: str | None, limit: int = PAGE
+) -> dict[str, Any]:
     from ..adapters.postgres.store import encode_cursor
 
     with services.store.tx(workspace_id, principal.sub) as tx:
@@ -69,8 +76,9 @@ def get(services: Services, principal: Principal, workspace_id: str, flow_id: st
     return _flow_view(row, with_definition=True)
 
 
-def update(services: Services, principal: Principal, workspace_id: str, flow_id: str,
-           fields: dict[str, Any]) -> dict[str, Any]:
+def update(
+    services: Services, principal: Principal, workspace_id: str, flow_id: str, fields: dict[str, Any]
+) -> dict[str, Any]:
     flow_id = parse_id(flow_id, "flow")
     if "definition" in fields:
         fields["definition"] = validate(fields["definition"]).document.canonical()
@@ -112,8 +120,9 @@ def _version_view(row: dict[str, Any], live: int | None, full: bool = False) -> 
     return view
 
 
-def publish(services: Services, principal: Principal, workspace_id: str, flow_id: str,
-            description: str) -> dict[str, Any]:
+def publish(
+    services: Services, principal: Principal, workspace_id: str, flow_id: str, description: str
+) -> dict[str, Any]:
     """Freeze the draft as the next version, publish its state machine version and point `live` at it."""
     flow_id = parse_id(flow_id, "flow")
     with services.store.tx(workspace_id, principal.sub) as tx:
@@ -133,10 +142,15 @@ def publish(services: Services, principal: Principal, workspace_id: str, flow_id
             description or f"version {version}",
         )
         services.orchestrator.set_live(machine.state_machine_arn, machine.version_arn)
-        row = tx.insert_version(flow_id, version, doc, compiled.asl, config_hash(doc), machine.version_arn,
-                                description)
-        tx.update_flow(flow_id, {"latest_version": version, "live_version": version,
-                                 "state_machine_arn": machine.state_machine_arn})
+        row = tx.insert_version(flow_id, version, doc, compiled.asl, config_hash(doc), machine.version_arn, description)
+        tx.update_flow(
+            flow_id,
+            {
+                "latest_version": version,
+                "live_version": version,
+                "state_machine_arn": machine.state_machine_arn,
+            },
+        )
         tx.audit("flow.publish", "flow", flow_id, {"version": version})
     return _version_view(row, version, full=True)
 
@@ -152,8 +166,9 @@ def list_versions(services: Services, principal: Principal, workspace_id: str, f
     return {"items": [_version_view(r, flow["live_version"]) for r in rows]}
 
 
-def get_version(services: Services, principal: Principal, workspace_id: str, flow_id: str,
-                version: int) -> dict[str, Any]:
+def get_version(
+    services: Services, principal: Principal, workspace_id: str, flow_id: str, version: int
+) -> dict[str, Any]:
     flow_id = parse_id(flow_id, "flow")
     with services.store.tx(workspace_id, principal.sub) as tx:
         require(tx, principal, "viewer")
@@ -164,8 +179,7 @@ def get_version(services: Services, principal: Principal, workspace_id: str, flo
     return _version_view(row, flow["live_version"], full=True)
 
 
-def set_live(services: Services, principal: Principal, workspace_id: str, flow_id: str,
-             version: int) -> dict[str, Any]:
+def set_live(services: Services, principal: Principal, workspace_id: str, flow_id: str, version: int) -> dict[str, Any]:
     flow_id = parse_id(flow_id, "flow")
     with services.store.tx(workspace_id, principal.sub) as tx:
         require(tx, principal, "member")
@@ -174,8 +188,10 @@ def set_live(services: Services, principal: Principal, workspace_id: str, flow_i
             raise NotFound(f"flow '{flow_id}' not found")
         row = tx.get_version(flow_id, version)
         if row is None:
-            raise Conflict(f"flow has no version {version}; published versions are 1..{flow['latest_version']}",
-                           {"field": "version"})
+            raise Conflict(
+                f"flow has no version {version}; published versions are 1..{flow['latest_version']}",
+                {"field": "version"},
+            )
         services.orchestrator.set_live(flow["state_machine_arn"], row["state_machine_version_arn"])
         flow = tx.update_flow(flow_id, {"live_version": version})
         tx.audit("flow.live", "flow", flow_id, {"version": version})

@@ -44,8 +44,14 @@ def execution_input(workspace_id: str, run_id: str) -> dict[str, Any]:
     return {"run": {"id": run_id, "ws": workspace_id}, "s": {}}
 
 
-def _launch(services: Services, principal: Principal | None, workspace_id: str, run: dict[str, Any],
-            target_arn: str, execution_name: str) -> None:
+def _launch(
+    services: Services,
+    principal: Principal | None,
+    workspace_id: str,
+    run: dict[str, Any],
+    target_arn: str,
+    execution_name: str,
+) -> None:
     """Start the execution; if that fails the run is marked FAILED with the reason, never left QUEUED."""
     run_id = str(run["id"])
     try:
@@ -59,8 +65,15 @@ def _launch(services: Services, principal: Principal | None, workspace_id: str, 
         tx.start_attempt(run_id, arn)
 
 
-def start(services: Services, principal: Principal, workspace_id: str, flow_id: str, run_input: Any,
-          version: int | None, trigger: str = "manual") -> dict[str, Any]:
+def start(
+    services: Services,
+    principal: Principal,
+    workspace_id: str,
+    flow_id: str,
+    run_input: Any,
+    version: int | None,
+    trigger: str = "manual",
+) -> dict[str, Any]:
     flow_id = parse_id(flow_id, "flow")
     with services.store.tx(workspace_id, principal.sub) as tx:
         require(tx, principal, "member")
@@ -89,8 +102,15 @@ def get(services: Services, principal: Principal, workspace_id: str, run_id: str
     return run_view(row)
 
 
-def list_runs(services: Services, principal: Principal, workspace_id: str, flow_id: str | None,
-              status: str | None, cursor: str | None, limit: int = PAGE) -> dict[str, Any]:
+def list_runs(
+    services: Services,
+    principal: Principal,
+    workspace_id: str,
+    flow_id: str | None,
+    status: str | None,
+    cursor: str | None,
+    limit: int = PAGE,
+) -> dict[str, Any]:
     if status and status not in STATUSES:
         raise InvalidInput(f"status: must be one of {', '.join(STATUSES)}", {"field": "status"})
     if flow_id:
@@ -118,32 +138,42 @@ def nodes(services: Services, principal: Principal, workspace_id: str, run_id: s
         version = tx.get_version(str(run["flow_id"]), int(run["version"]))
         assert version is not None
         rows = {(r["node_id"], r["iteration"]): r for r in tx.node_runs(run_id)}
-    items = []
+    items: list[dict[str, Any]] = []
     for node in validate(version["definition"]).document.nodes:
         row = rows.get((node.id, 0))
         if row is None:
-            items.append({"node_id": node.id, "type": node.type, "name": node.name, "status": "PENDING",
-                          "attempts": 0, "executions": 0})
+            items.append(
+                {
+                    "node_id": node.id,
+                    "type": node.type,
+                    "name": node.name,
+                    "status": "PENDING",
+                    "attempts": 0,
+                    "executions": 0,
+                }
+            )
             continue
-        items.append({
-            "node_id": node.id,
-            "type": node.type,
-            "name": node.name,
-            "iteration": row["iteration"],
-            "status": row["status"],
-            "attempts": row["attempts"],
-            "executions": row["executions"],
-            "input": row["input"],
-            "output": row["output"],
-            "error": row["error"],
-            "started_at": row["started_at"],
-            "finished_at": row["finished_at"],
-            "duration_ms": row["duration_ms"],
-            "model": row["model"],
-            "tokens_in": row["tokens_in"],
-            "tokens_out": row["tokens_out"],
-            "cost_usd": float(row["cost_usd"]) if row["cost_usd"] is not None else None,
-        })
+        items.append(
+            {
+                "node_id": node.id,
+                "type": node.type,
+                "name": node.name,
+                "iteration": row["iteration"],
+                "status": row["status"],
+                "attempts": row["attempts"],
+                "executions": row["executions"],
+                "input": row["input"],
+                "output": row["output"],
+                "error": row["error"],
+                "started_at": row["started_at"],
+                "finished_at": row["finished_at"],
+                "duration_ms": row["duration_ms"],
+                "model": row["model"],
+                "tokens_in": row["tokens_in"],
+                "tokens_out": row["tokens_out"],
+                "cost_usd": float(row["cost_usd"]) if row["cost_usd"] is not None else None,
+            }
+        )
     return {"items": items}
 
 
@@ -184,8 +214,7 @@ def redrive(services: Services, principal: Principal, workspace_id: str, run_id:
     return get(services, principal, workspace_id, run_id)
 
 
-def reconcile(services: Services, workspace_id: str, run_id: str, execution_status: str,
-              execution_arn: str) -> None:
+def reconcile(services: Services, workspace_id: str, run_id: str, execution_status: str, execution_arn: str) -> None:
     """An execution ended outside the flow's own bookkeeping (timeout, abort, a failed fail-handler)."""
     with services.store.tx(workspace_id) as tx:
         run = tx.run_row(run_id)
@@ -194,8 +223,10 @@ def reconcile(services: Services, workspace_id: str, run_id: str, execution_stat
         if execution_status == "SUCCEEDED":
             return  # finish-run marks success itself; nothing to repair
         status = "CANCELLED" if execution_status == "ABORTED" else "FAILED"
-        error = {"code": f"Execution{execution_status.title().replace('_', '')}",
-                 "message": f"the execution ended {execution_status}"}
+        error = {
+            "code": f"Execution{execution_status.title().replace('_', '')}",
+            "message": f"the execution ended {execution_status}",
+        }
         tx.fail_running_nodes(run_id, error)
         tx.mark_run(run_id, status, error=error)
 
@@ -204,8 +235,10 @@ def interrupt_in_flight(services: Services, workspace_id: str) -> int:
     """Local mode start-up: runs whose execution died with the previous process become redrivable."""
     with services.store.tx(workspace_id) as tx:
         rows = tx.list_runs(10_000, None, None, "RUNNING") + tx.list_runs(10_000, None, None, "QUEUED")
-        error = {"code": "Interrupted",
-                 "message": "the local orchestrator stopped while this run was in flight; redrive it to resume"}
+        error = {
+            "code": "Interrupted",
+            "message": "the local orchestrator stopped while this run was in flight; redrive it to resume",
+        }
         for row in rows:
             tx.fail_running_nodes(str(row["id"]), error)
             tx.mark_run(str(row["id"]), "FAILED", error=error)

@@ -38,8 +38,15 @@ def list_members(services: Services, principal: Principal, workspace_id: str) ->
         return tx.list_members()
 
 
-def put_member(services: Services, principal: Principal, workspace_id: str, user_sub: str, role: str,
-               email: str | None, name: str | None) -> dict[str, Any]:
+def put_member(
+    services: Services,
+    principal: Principal,
+    workspace_id: str,
+    user_sub: str,
+    role: str,
+    email: str | None,
+    name: str | None,
+) -> dict[str, Any]:
     with services.store.tx(workspace_id, principal.sub) as tx:
         require(tx, principal, "admin")
         current = tx.role_of(user_sub)

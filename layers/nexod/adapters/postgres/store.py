@@ -67,7 +67,8 @@ class Tx:
 
     def role_of(self, user_sub: str) -> str | None:
         row = self._one(
-            "SELECT role FROM members WHERE workspace_id = %s AND user_sub = %s", (self.workspace_id, user_sub)
+            "SELECT role FROM members WHERE workspace_id = %s AND user_sub = %s",
+            (self.workspace_id, user_sub),
         )
         return row["role"] if row else None
 
@@ -100,7 +101,8 @@ class Tx:
 
     def count_admins(self) -> int:
         row = self._one(
-            "SELECT count(*) AS n FROM members WHERE workspace_id = %s AND role = 'admin'", (self.workspace_id,)
+            "SELECT count(*) AS n FROM members WHERE workspace_id = %s AND role = 'admin'",
+            (self.workspace_id,),
         )
         return int(row["n"]) if row else 0
 
@@ -158,14 +160,31 @@ class Tx:
         return cur.rowcount > 0
 
     # -- versions ----------------------------------------------------------------------------------
-    def insert_version(self, flow_id: str, version: int, definition: dict[str, Any], asl: dict[str, Any],
-                       config_hash: str, version_arn: str | None, description: str) -> Row:
+    def insert_version(
+        self,
+        flow_id: str,
+        version: int,
+        definition: dict[str, Any],
+        asl: dict[str, Any],
+        config_hash: str,
+        version_arn: str | None,
+        description: str,
+    ) -> Row:
         row = self._one(
             "INSERT INTO flow_versions (workspace_id, flow_id, version, definition, asl, config_hash,"
             " state_machine_version_arn, description, created_by)"
             " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING *",
-            (self.workspace_id, flow_id, version, Jsonb(definition), Jsonb(asl), config_hash, version_arn,
-             description, self.user_sub),
+            (
+                self.workspace_id,
+                flow_id,
+                version,
+                Jsonb(definition),
+                Jsonb(asl),
+                config_hash,
+                version_arn,
+                description,
+                self.user_sub,
+            ),
         )
         assert row is not None
         return row
@@ -214,7 +233,8 @@ class Tx:
     def get_run(self, run_id: str, for_update: bool = False) -> Row | None:
         if for_update:
             return self._one(
-                "SELECT * FROM runs WHERE id = %s AND workspace_id = %s FOR UPDATE", (run_id, self.workspace_id)
+                "SELECT * FROM runs WHERE id = %s AND workspace_id = %s FOR UPDATE",
+                (run_id, self.workspace_id),
             )
         return self._one(
             f"SELECT {self._RUN_COLUMNS} FROM runs r JOIN flows f ON f.id = r.flow_id"
@@ -241,8 +261,16 @@ class Tx:
             [*params, limit],
         )
 
-    def mark_run(self, run_id: str, status: str, *, execution_arn: str | None = None, output: Any = None,
-                 error: Any = None, only_from: tuple[str, ...] | None = None) -> Row | None:
+    def mark_run(
+        self,
+        run_id: str,
+        status: str,
+        *,
+        execution_arn: str | None = None,
+        output: Any = None,
+        error: Any = None,
+        only_from: tuple[str, ...] | None = None,
+    ) -> Row | None:
         """Move a run to `status` (only from `only_from` when given); stamps start and finish times."""
         sets = ["status = %s"]
         params: list[Any] = [status]
@@ -268,8 +296,7 @@ class Tx:
 
     def start_attempt(self, run_id: str, execution_arn: str) -> Row | None:
         return self._one(
-            "UPDATE runs SET attempt = attempt + 1, execution_arn = %s WHERE id = %s AND workspace_id = %s"
-            " RETURNING *",
+            "UPDATE runs SET attempt = attempt + 1, execution_arn = %s WHERE id = %s AND workspace_id = %s RETURNING *",
             (execution_arn, run_id, self.workspace_id),
         )
 
@@ -301,9 +328,19 @@ class Tx:
             (config_hash, Jsonb(node_input), run_id, node_id, iteration, self.workspace_id),
         )
 
-    def finish_node(self, run_id: str, node_id: str, iteration: int, *, status: str, output: Any = None,
-                    take: dict[str, bool] | None = None, error: Any = None, node_input: Any = None,
-                    usage: dict[str, Any] | None = None) -> None:
+    def finish_node(
+        self,
+        run_id: str,
+        node_id: str,
+        iteration: int,
+        *,
+        status: str,
+        output: Any = None,
+        take: dict[str, bool] | None = None,
+        error: Any = None,
+        node_input: Any = None,
+        usage: dict[str, Any] | None = None,
+    ) -> None:
         usage = usage or {}
         self.conn.execute(
             "UPDATE node_runs SET status = %s, output = %s, take = %s, error = %s,"
@@ -311,10 +348,21 @@ class Tx:
             " duration_ms = (extract(epoch FROM now() - started_at) * 1000)::int,"
             " model = %s, tokens_in = %s, tokens_out = %s, cost_usd = %s"
             " WHERE run_id = %s AND node_id = %s AND iteration = %s AND workspace_id = %s",
-            (status, Jsonb(output) if output is not None else None, Jsonb(take) if take is not None else None,
-             Jsonb(error) if error is not None else None, Jsonb(node_input) if node_input is not None else None,
-             usage.get("model"), usage.get("tokens_in"), usage.get("tokens_out"), usage.get("cost_usd"),
-             run_id, node_id, iteration, self.workspace_id),
+            (
+                status,
+                Jsonb(output) if output is not None else None,
+                Jsonb(take) if take is not None else None,
+                Jsonb(error) if error is not None else None,
+                Jsonb(node_input) if node_input is not None else None,
+                usage.get("model"),
+                usage.get("tokens_in"),
+                usage.get("tokens_out"),
+                usage.get("cost_usd"),
+                run_id,
+                node_id,
+                iteration,
+                self.workspace_id,
+            ),
         )
 
     def record_skipped(self, run_id: str, nodes: list[tuple[str, str]]) -> None:
@@ -357,7 +405,14 @@ class Tx:
         self.conn.execute(
             "INSERT INTO audit_log (workspace_id, actor, action, target_type, target_id, details)"
             " VALUES (%s, %s, %s, %s, %s, %s)",
-            (self.workspace_id, self.user_sub or "system", action, target_type, target_id, Jsonb(details or {})),
+            (
+                self.workspace_id,
+                self.user_sub or "system",
+                action,
+                target_type,
+                target_id,
+                Jsonb(details or {}),
+            ),
         )
 
 
