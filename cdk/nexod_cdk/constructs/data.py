@@ -118,5 +118,5 @@ class Data(Construct):
 
     @staticmethod
     def _engine() -> rds.IClusterEngine:
-        # 16.6 supports 0 ACU with auto-pause (needs >= 16.3).
-        return rds.DatabaseClusterEngine.aurora_postgres(version=rds.AuroraPostgresEngineVersion.VER_16_6)
+        # 0 ACU with auto-pause needs >= 16.3; cfn-lint flags older 16.x minors as deprecated for new clusters.
+        return rds.DatabaseClusterEngine.aurora_postgres(version=rds.AuroraPostgresEngineVersion.VER_16_13)
