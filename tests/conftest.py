@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.openai_stub import OpenAIStub
+from nexod.local.stub_llm import OpenAIStub
 
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")

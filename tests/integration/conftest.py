@@ -11,7 +11,7 @@ from nexod.local.boot import LocalStack, boot
 from nexod.settings import Settings
 
 from tests.support.api import Api
-from tests.support.openai_stub import OpenAIStub
+from nexod.local.stub_llm import OpenAIStub
 
 pytestmark = pytest.mark.integration
 

@@ -7,7 +7,7 @@ import pytest
 from nexod.adapters.llm_litellm import LiteLLM
 from nexod.runtime.errors import NodeFailedError, NodeRetryableError
 
-from tests.support.openai_stub import OpenAIStub
+from nexod.local.stub_llm import OpenAIStub
 
 
 @pytest.fixture

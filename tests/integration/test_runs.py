@@ -9,7 +9,7 @@ from typing import Any
 from nexod.local.boot import LocalStack
 
 from tests.support.api import Api
-from tests.support.openai_stub import OpenAIStub
+from nexod.local.stub_llm import OpenAIStub
 from tests.unit.flows import edge, node
 
 from .conftest import publish, run
