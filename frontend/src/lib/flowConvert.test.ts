@@ -6,6 +6,8 @@ import {
   groupIssues,
   layout,
   nextNodeId,
+  overlaps,
+  withLayout,
   toReactFlow,
   upstreamOf,
 } from "./flowConvert";
@@ -121,5 +123,21 @@ describe("exampleInput", () => {
   it("prefills the run input from the input node", () => {
     expect(exampleInput(flow)).toEqual({ name: "world" });
     expect(exampleInput({ nodes: [], edges: [] })).toEqual({});
+  });
+});
+
+describe("overlaps / withLayout", () => {
+  it("detects cramped positions and lays them out apart", () => {
+    const cramped: FlowDefinition = {
+      nodes: [
+        { id: "a", type: "input", config: {}, position: { x: 0, y: 0 } },
+        { id: "b", type: "output", config: {}, position: { x: 150, y: 10 } },
+      ],
+      edges: [{ from: "a", to: "b" }],
+    };
+    expect(overlaps(cramped)).toBe(true);
+    const tidy = withLayout(cramped);
+    expect(overlaps(tidy)).toBe(false);
+    expect(tidy.nodes[1].position!.x).toBeGreaterThan(tidy.nodes[0].position!.x);
   });
 });

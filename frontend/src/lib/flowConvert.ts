@@ -118,6 +118,22 @@ export function upstreamOf(id: string, edges: { from: string; to: string }[]): s
 }
 
 export const LAYOUT = { dx: 270, dy: 120 };
+const NODE_BOX = { w: 240, h: 76 }; // a node (208 x ~60) plus room for the edge between
+
+/** Whether any two saved positions would draw nodes on top of each other. */
+export function overlaps(def: FlowDefinition): boolean {
+  const ps = def.nodes.map((n) => n.position).filter((p): p is { x: number; y: number } => !!p);
+  for (let i = 0; i < ps.length; i++)
+    for (let j = i + 1; j < ps.length; j++)
+      if (Math.abs(ps[i].x - ps[j].x) < NODE_BOX.w && Math.abs(ps[i].y - ps[j].y) < NODE_BOX.h) return true;
+  return false;
+}
+
+/** The same document with every node placed by `layout` (for "Tidy up" and cramped saved positions). */
+export function withLayout(def: FlowDefinition): FlowDefinition {
+  const pos = layout(def);
+  return { ...def, nodes: def.nodes.map((n) => ({ ...n, position: pos[n.id] })) };
+}
 
 /**
  * Left-to-right layered positions: x by longest path from a root, y by order within the layer.

@@ -17,7 +17,9 @@ import {
   groupIssues,
   LAYOUT,
   nextNodeId,
+  overlaps,
   toReactFlow,
+  withLayout,
   upstreamOf,
   type CanvasEdge,
   type CanvasNode,
@@ -111,7 +113,9 @@ function Editor({ flowId }: { flowId: string }) {
       const f = await api.getFlow(workspace.id, flowId);
       setFlow(f);
       setMeta({ name: f.name, description: f.description ?? "" });
-      setSavedJson(applyDefinition(f.definition ?? { nodes: [], edges: [] }));
+      // Cramped saved positions are laid out for display; the next save keeps the new positions.
+      const def = f.definition ?? { nodes: [], edges: [] };
+      setSavedJson(applyDefinition(overlaps(def) ? withLayout(def) : def));
     } catch (e) {
       setLoadError(errorMessage(e));
     }
@@ -217,7 +221,7 @@ function Editor({ flowId }: { flowId: string }) {
     if (!flow) return;
     try {
       const run = await api.startRun(workspace.id, flow.id, input, version);
-      toast.success("Run started", run.id);
+      toast.success("Run started");
       navigate(paths.run(workspace.id, run.id));
     } catch (e) {
       toast.error("Could not start the run", errorMessage(e));
@@ -364,6 +368,16 @@ function Editor({ flowId }: { flowId: string }) {
           </button>
           {editable && (
             <>
+              <button
+                className="btn btn-ghost"
+                title="Arrange the nodes left to right by dependency"
+                onClick={() => {
+                  applyDefinition(withLayout(definition));
+                  window.setTimeout(() => rf.current?.fitView({ padding: 0.25, maxZoom: 1.1, duration: 250 }), 50);
+                }}
+              >
+                Tidy up
+              </button>
               <span className="toolbar-sep" />
               <button className="btn" onClick={() => void validateNow()} disabled={!!busy} data-testid="validate">Validate</button>
               <button className="btn" onClick={() => void save()} disabled={!!busy || !dirty} data-testid="save">{busy === "save" ? "Saving…" : "Save"}</button>

@@ -2,7 +2,7 @@
 import { applyNodeChanges, ReactFlowProvider, type NodeChange } from "@xyflow/react";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { api, errorMessage } from "../lib/api";
-import { toReactFlow, type CanvasEdge, type CanvasNode } from "../lib/flowConvert";
+import { overlaps, toReactFlow, withLayout, type CanvasEdge, type CanvasNode } from "../lib/flowConvert";
 import { absTime, duration, num, relTime, usd } from "../lib/format";
 import { paths } from "../lib/router";
 import { canEdit, useSession } from "../session";
@@ -176,7 +176,7 @@ function View({ runId }: { runId: string }) {
 
   const graph = useMemo(() => {
     if (!definition) return { nodes: [] as CanvasNode[], edges: [] as CanvasEdge[] };
-    const g = toReactFlow(definition);
+    const g = toReactFlow(overlaps(definition) ? withLayout(definition) : definition);
     const nodes = g.nodes.map((n) => {
       const nr = byNode.get(n.id);
       return { ...n, selected: n.id === selected, data: { ...n.data, status: nr?.status ?? (terminal ? undefined : "PENDING"), durationMs: nr?.duration_ms, readOnly: true } };
@@ -236,6 +236,7 @@ function View({ runId }: { runId: string }) {
   const selectedRun = selected ? byNode.get(selected) : undefined;
   const selectedDef = selected ? definition?.nodes.find((n) => n.id === selected) : undefined;
   const counts = nodeRuns.reduce<Record<string, number>>((acc, n) => ({ ...acc, [n.status]: (acc[n.status] ?? 0) + 1 }), {});
+  const label = (s: string) => (terminal && s === "PENDING" ? "not run" : s.toLowerCase());
 
   return (
     <div className="editor">
@@ -266,7 +267,7 @@ function View({ runId }: { runId: string }) {
         <div className="sum sum-grow"><span className="sum-l">Nodes</span>
           <span className="node-counts">
             {(["SUCCEEDED", "RUNNING", "FAILED", "SKIPPED", "PENDING"] as const).filter((s) => counts[s]).map((s) => (
-              <span key={s} className="nc"><span className={`dot-sm status-${s.toLowerCase()}`} />{counts[s]} {s.toLowerCase()}</span>
+              <span key={s} className="nc"><span className={`dot-sm status-${s.toLowerCase()}`} />{counts[s]} {label(s)}</span>
             ))}
             {!nodeRuns.length && <span className="muted">none yet</span>}
           </span>
