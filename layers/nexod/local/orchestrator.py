@@ -34,6 +34,8 @@ class LocalOrchestrator(StepFunctionsOrchestrator):
     ) -> None:
         from moto import mock_aws
 
+        # moto logs every failed state as a multi-kilobyte ERROR; node failures are recorded in node_runs.
+        logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
         self._mock = mock_aws(config=moto_glue.MOTO_CONFIG)  # type: ignore[call-overload]
         self._mock.start()
         moto_glue.install()

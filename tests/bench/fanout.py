@@ -1,0 +1,128 @@
+"""Benchmark: a 50-node fan-out/fan-in flow of no-op nodes, end to end, against LangGraph.
+
+    make bench        (python -m tests.bench.fanout [--runs 10])
+
+Nexod: the flow is created and published through the HTTP API of the local stack; each run is started
+with POST .../runs and observed with GET .../runs/{id} until SUCCEEDED, so the number includes the API,
+moto's Step Functions interpreter running the compiled ASL (one Parallel of 48 branches), 51 node-runner
+invocations and their Postgres writes. Peer: LangGraph with its Postgres checkpointer (PostgresSaver)
+running the same DAG (start -> 48 parallel nodes -> end) on the same embedded PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import operator
+import statistics
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Annotated, Any, TypedDict
+
+WIDTH = 48  # + input + output = 50 nodes
+
+
+def nexod_flow() -> dict[str, Any]:
+    nodes = [{"id": "start", "type": "input", "config": {}}]
+    nodes += [{"id": f"n{i}", "type": "transform", "config": {"expression": "`1`"}} for i in range(WIDTH)]
+    nodes.append({"id": "result", "type": "output", "config": {"value": "done"}})
+    edges = [{"from": "start", "to": f"n{i}"} for i in range(WIDTH)]
+    edges += [{"from": f"n{i}", "to": "result"} for i in range(WIDTH)]
+    return {"nodes": nodes, "edges": edges}
+
+
+def bench_nexod(state: Path, runs: int, warmup: int) -> tuple[list[float], str]:
+    from nexod.local.boot import boot
+    from tests.support.api import Api
+
+    stack = boot(state / "nexod", port=0, with_seed=False)
+    try:
+        api = Api(stack.url, stack.platform.issuer.token("alice"))
+        ws = api.ok("POST", "/v1/workspaces", {"name": "bench"})["id"]
+        flow = api.ok("POST", f"/v1/workspaces/{ws}/flows", {"name": "fanout", "definition": nexod_flow()})
+        api.ok("POST", f"/v1/workspaces/{ws}/flows/{flow['id']}/versions", {})
+        times = []
+        for i in range(warmup + runs):
+            t0 = time.perf_counter()
+            status, started = api.call("POST", f"/v1/workspaces/{ws}/flows/{flow['id']}/runs", {"input": {}})
+            assert status == 202, started
+            while True:
+                run = api.ok("GET", f"/v1/workspaces/{ws}/runs/{started['id']}")
+                if run["status"] in ("SUCCEEDED", "FAILED", "CANCELLED"):
+                    break
+                time.sleep(0.002)
+            elapsed = time.perf_counter() - t0
+            assert run["status"] == "SUCCEEDED", run
+            if i >= warmup:
+                times.append(elapsed)
+        return times, stack.platform.postgres.admin_url
+    finally:
+        stack.close()
+
+
+class GraphState(TypedDict):
+    results: Annotated[list[int], operator.add]
+
+
+def bench_langgraph(admin_url: str, state: Path, runs: int, warmup: int) -> list[float]:
+    from langgraph.checkpoint.postgres import PostgresSaver
+    from langgraph.graph import END, START, StateGraph
+
+    from nexod.local import pg
+
+    server = pg.start(state / "nexod" / "pg")  # the same embedded PostgreSQL data directory, restarted
+    try:
+        builder: StateGraph[GraphState] = StateGraph(GraphState)
+
+        def noop(_: GraphState) -> dict[str, list[int]]:
+            return {"results": [1]}
+
+        builder.add_node("start", noop)
+        builder.add_node("result", noop)
+        builder.add_edge(START, "start")
+        for i in range(WIDTH):
+            builder.add_node(f"n{i}", noop)
+            builder.add_edge("start", f"n{i}")
+        builder.add_edge([f"n{i}" for i in range(WIDTH)], "result")
+        builder.add_edge("result", END)
+        with PostgresSaver.from_conn_string(server.admin_url) as saver:
+            saver.setup()
+            graph = builder.compile(checkpointer=saver)
+            times = []
+            for i in range(warmup + runs):
+                t0 = time.perf_counter()
+                out = graph.invoke({"results": []}, {"configurable": {"thread_id": str(uuid.uuid4())}})
+                elapsed = time.perf_counter() - t0
+                assert len(out["results"]) == WIDTH + 2
+                if i >= warmup:
+                    times.append(elapsed)
+        return times
+    finally:
+        server.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--warmup", type=int, default=2)
+    args = parser.parse_args()
+    import logging
+
+    logging.basicConfig(level=logging.WARNING)
+    with tempfile.TemporaryDirectory(prefix="nexod-bench-") as tmp:
+        state = Path(tmp)
+        nexod_times, admin_url = bench_nexod(state, args.runs, args.warmup)
+        lg_times = bench_langgraph(admin_url, state, args.runs, args.warmup)
+    nodes = WIDTH + 2
+    n_med, l_med = statistics.median(nexod_times), statistics.median(lg_times)
+    print(f"\n50-node fan-out/fan-in, no-op nodes, {args.runs} runs after {args.warmup} warm-up (median)")
+    print(f"  {'':38}{'per run':>10}{'nodes/s':>10}")
+    print(f"  {'Nexod local (API + moto ASL + Postgres)':38}{n_med * 1000:>8.0f}ms{nodes / n_med:>10.0f}")
+    print(f"  {'LangGraph + PostgresSaver (peer)':38}{l_med * 1000:>8.0f}ms{nodes / l_med:>10.0f}")
+    print(f"  ratio Nexod / LangGraph: {n_med / l_med:.1f}x the time per run "
+          f"({nodes / n_med / (nodes / l_med):.2f}x the throughput)")
+
+
+if __name__ == "__main__":
+    main()
