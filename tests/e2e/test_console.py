@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -163,3 +164,60 @@ def test_viewer_is_offered_no_edit_or_run(page: Any, local_stack: str) -> None:
         assert page.get_by_test_id("cancel-run").count() == 0
         assert page.get_by_test_id("redrive-run").count() == 0
     assert page.page_errors == []
+
+
+def test_member_builds_validates_publishes_and_runs_a_new_flow(page: Any, local_stack: str) -> None:
+    # Given alice creates a new flow (it starts as input -> output)
+    sign_in(page, local_stack, "alice")
+    page.get_by_test_id("new-flow").click()
+    name = f"E2E editor {os.getpid()}-{int(time.time())}"
+    page.locator("#flow-name").fill(name)
+    page.get_by_role("button", name="Create and open").click()
+    page.locator(".fnode[data-node-id=input]").wait_for()
+
+    # When she selects the input node and adds a transform from the palette
+    page.locator(".fnode[data-node-id=input]").click()
+    page.get_by_test_id("palette-transform").click()
+    added = page.locator(".fnode[data-node-id=transform_1]")
+    added.wait_for()
+
+    # Then the API's validation names the new node, and the canvas highlights it
+    page.locator(".fnode[data-node-id=transform_1].has-issues").wait_for()
+    assert "problem" in page.get_by_test_id("validity").inner_text()
+    page.screenshot(path=str(SCREENSHOTS / "nexod_console_editor_issue.png"))
+
+    # And the transform was inserted on the input -> output edge
+    edge = ".react-flow__edge[data-id='{}']"
+    page.locator(edge.format("input->transform_1")).wait_for(state="attached")
+    page.locator(edge.format("transform_1->output")).wait_for(state="attached")
+    assert page.locator(edge.format("input->output")).count() == 0
+
+    # When she fills in the expression and also wires the input straight to the output by dragging
+    page.locator("[data-field=expression] textarea").fill("{echo: input}")
+    page.locator(".fnode[data-node-id=transform_1]:not(.has-issues)").wait_for()
+    drag_edge(page, "input", "output")
+    page.locator(edge.format("input->output")).wait_for(state="attached")
+
+    # Then the flow validates, saves, publishes and runs
+    page.get_by_test_id("validate").click()
+    page.get_by_test_id("toast-success").filter(has_text="valid").first.wait_for()
+    page.get_by_test_id("save").click()
+    page.get_by_test_id("toast-success").filter(has_text="saved").first.wait_for()
+    page.get_by_test_id("publish").click()
+    page.get_by_test_id("confirm-publish").click()
+    page.get_by_test_id("toast-success").filter(has_text="Published v1").first.wait_for()
+    page.get_by_test_id("run").click()
+    page.get_by_test_id("start-run").click()
+    page.locator("[data-testid=run-status] [data-status=SUCCEEDED]").wait_for(timeout=RUN_TIMEOUT_MS)
+    page.locator(".fnode[data-node-id=transform_1][data-status=SUCCEEDED]").wait_for()
+    assert page.page_errors == []
+
+
+def drag_edge(page: Any, source: str, target: str) -> None:
+    """Connect two nodes the way a user does: drag from the source handle to the target handle."""
+    src = page.locator(f".fnode[data-node-id={source}] .react-flow__handle.source").first.bounding_box()
+    dst = page.locator(f".fnode[data-node-id={target}] .react-flow__handle.target").first.bounding_box()
+    page.mouse.move(src["x"] + src["width"] / 2, src["y"] + src["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(dst["x"] + dst["width"] / 2, dst["y"] + dst["height"] / 2, steps=12)
+    page.mouse.up()

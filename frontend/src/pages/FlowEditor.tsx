@@ -72,7 +72,7 @@ function Palette({ types, onAdd }: { types: NodeType[] | null; onAdd: (type: str
           </div>
         ))}
       </div>
-      <div className="palette-tip">Drag to the canvas, or click to add after the selected node · <kbd>Del</kbd> removes</div>
+      <div className="palette-tip">Drag to the canvas, or click to insert after the selected node · <kbd>Del</kbd> removes</div>
     </aside>
   );
 }
@@ -256,15 +256,29 @@ function Editor({ flowId }: { flowId: string }) {
 
   const addNode = (type: string, at?: { x: number; y: number }, after?: string) => {
     const nt = typeMap.get(type);
-    const ns = nodes;
+    let ns = nodes;
     const id = nextNodeId(type, ns.map((n) => n.id));
     let position = at;
     const prev = after ? ns.find((n) => n.id === after) : undefined;
-    if (!position && prev) {
-      // Clicked in the palette with a node selected: append after it, wired to it.
-      const column = ns.filter((n) => Math.abs(n.position.x - (prev.position.x + LAYOUT.dx)) < 40 && n.position.y >= prev.position.y - 20);
-      position = { x: prev.position.x + LAYOUT.dx, y: prev.position.y + column.length * LAYOUT.dy };
-      if (type !== "input") setEdges((es) => addEdge<CanvasEdge>({ id: `${prev.id}->${id}`, source: prev.id, target: id, data: {} }, es));
+    if (!position && prev && type !== "input") {
+      // Clicked in the palette with a node selected. If it has exactly one plain outgoing edge, insert the new
+      // node on that edge (shifting what follows to the right); otherwise append it after the selected node.
+      const out = edges.filter((e) => e.source === prev.id);
+      const single = out.length === 1 && !out[0].data?.condition ? out[0] : undefined;
+      if (single) {
+        const shiftFrom = prev.position.x + LAYOUT.dx / 2;
+        ns = ns.map((n) => (n.position.x > shiftFrom ? { ...n, position: { ...n.position, x: n.position.x + LAYOUT.dx } } : n));
+        position = { x: prev.position.x + LAYOUT.dx, y: prev.position.y };
+        setEdges((es) => [
+          ...es.filter((e) => e.id !== single.id),
+          { id: `${prev.id}->${id}`, source: prev.id, target: id, data: {} },
+          { id: `${id}->${single.target}`, source: id, target: single.target, data: {} },
+        ]);
+      } else {
+        const column = ns.filter((n) => Math.abs(n.position.x - (prev.position.x + LAYOUT.dx)) < 40 && n.position.y >= prev.position.y - 20);
+        position = { x: prev.position.x + LAYOUT.dx, y: prev.position.y + column.length * LAYOUT.dy };
+        setEdges((es) => addEdge<CanvasEdge>({ id: `${prev.id}->${id}`, source: prev.id, target: id, data: {} }, es));
+      }
     }
     if (!position) {
       const inst = rf.current;

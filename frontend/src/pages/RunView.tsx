@@ -63,6 +63,9 @@ function NodeRunPanel({ nr, onClose }: { nr: NodeRun; onClose: () => void }) {
         </Section>
       )}
       <Section title="Output">
+        {typeof (nr.output as { text?: unknown } | null)?.text === "string" && (
+          <div className="response" data-testid="node-response">{(nr.output as { text: string }).text}</div>
+        )}
         <div data-testid="node-output"><JsonView value={nr.output} empty={nr.status === "SUCCEEDED" ? "null" : "No output yet"} maxHeight={320} /></div>
       </Section>
       <Section title="Input">
