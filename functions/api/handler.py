@@ -17,6 +17,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from nexod.auth import JwtVerifier
 from nexod.domain.errors import NexodError, PayloadTooLarge, Unauthorized
 from nexod.services.context import Principal, Services
@@ -96,6 +97,7 @@ def configure(services: Services, verifier: JwtVerifier) -> None:
 @lru_cache(maxsize=1)
 def _from_settings() -> tuple[Services, JwtVerifier]:
     import boto3
+
     from nexod.adapters.postgres import Database, PostgresStore
     from nexod.adapters.stepfunctions import StepFunctionsOrchestrator
     from nexod.settings import Settings

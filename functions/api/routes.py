@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
 from nexod.domain.nodes import node_type_catalog
 from nexod.services import flows, runs, workspaces
 from nexod.services.access import parse_id

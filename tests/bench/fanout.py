@@ -120,8 +120,10 @@ def main() -> None:
     print(f"  {'':38}{'per run':>10}{'nodes/s':>10}")
     print(f"  {'Nexod local (API + moto ASL + Postgres)':38}{n_med * 1000:>8.0f}ms{nodes / n_med:>10.0f}")
     print(f"  {'LangGraph + PostgresSaver (peer)':38}{l_med * 1000:>8.0f}ms{nodes / l_med:>10.0f}")
-    print(f"  ratio Nexod / LangGraph: {n_med / l_med:.1f}x the time per run "
-          f"({nodes / n_med / (nodes / l_med):.2f}x the throughput)")
+    print(
+        f"  ratio Nexod / LangGraph: {n_med / l_med:.1f}x the time per run "
+        f"({nodes / n_med / (nodes / l_med):.2f}x the throughput)"
+    )
 
 
 if __name__ == "__main__":

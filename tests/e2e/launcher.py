@@ -33,7 +33,9 @@ class Process:
     def token(self, user: str) -> str:
         out = subprocess.run(  # the documented CLI, not a library shortcut
             [*NEXOD, "dev-token", "--user", user, "--url", self.url, "--state-dir", str(self.state_dir)],
-            check=True, capture_output=True, cwd=ROOT,
+            check=True,
+            capture_output=True,
+            cwd=ROOT,
         )
         return out.stdout.decode().strip()
 
@@ -52,20 +54,30 @@ def launch(state_dir: Path, port: int | None = None, model: bool = True, timeout
     port = port or free_port()
     log = state_dir / f"up-{port}.log"
     state_dir.mkdir(parents=True, exist_ok=True)
-    args = [*NEXOD, "up", "--port", str(port), "--state-dir", str(state_dir),
-            "--static-dir", str(ROOT / "frontend" / "dist"), "--model-port", str(free_port())]
+    args = [
+        *NEXOD,
+        "up",
+        "--port",
+        str(port),
+        "--state-dir",
+        str(state_dir),
+        "--static-dir",
+        str(ROOT / "frontend" / "dist"),
+        "--model-port",
+        str(free_port()),
+    ]
     if not model:
         args.append("--no-model")
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
     with log.open("ab") as sink:
-        proc = subprocess.Popen(args, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT, env=env)  # noqa: S603
+        proc = subprocess.Popen(args, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"nexod up exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
         try:
-            with urllib.request.urlopen(url + "/v1/openapi.json", timeout=2) as resp:  # noqa: S310
+            with urllib.request.urlopen(url + "/v1/openapi.json", timeout=2) as resp:
                 json.loads(resp.read())
                 if "Nexod is running" in log.read_text():
                     return Process(proc, url, state_dir, log)

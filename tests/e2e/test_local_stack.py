@@ -23,16 +23,36 @@ def acceptance_flow(base: str) -> dict:
     return {
         "nodes": [
             {"id": "start", "type": "input", "config": {}},
-            {"id": "fetch", "type": "http", "config": {"url": f"{base}/demo/weather", "query": {"city": "{{ input.city }}"}}},
-            {"id": "hot", "type": "condition", "config": {"expression": "nodes.fetch.output.body.temperature_c > `25`"}},
-            {"id": "tip", "type": "llm", "config": {"model": "default", "max_tokens": 40,
-                                                  "prompt": "It is {{ nodes.fetch.output.body.temperature_c }}C. One heat tip."}},
+            {
+                "id": "fetch",
+                "type": "http",
+                "config": {"url": f"{base}/demo/weather", "query": {"city": "{{ input.city }}"}},
+            },
+            {
+                "id": "hot",
+                "type": "condition",
+                "config": {"expression": "nodes.fetch.output.body.temperature_c > `25`"},
+            },
+            {
+                "id": "tip",
+                "type": "llm",
+                "config": {
+                    "model": "default",
+                    "max_tokens": 40,
+                    "prompt": "It is {{ nodes.fetch.output.body.temperature_c }}C. One heat tip.",
+                },
+            },
             {"id": "calm", "type": "transform", "config": {"expression": "nodes.fetch.output.body"}},
             {"id": "result", "type": "output", "config": {}},
         ],
-        "edges": [{"from": "start", "to": "fetch"}, {"from": "fetch", "to": "hot"},
-                  {"from": "hot", "to": "tip", "condition": "true"}, {"from": "hot", "to": "calm", "condition": "false"},
-                  {"from": "tip", "to": "result"}, {"from": "calm", "to": "result"}],
+        "edges": [
+            {"from": "start", "to": "fetch"},
+            {"from": "fetch", "to": "hot"},
+            {"from": "hot", "to": "tip", "condition": "true"},
+            {"from": "hot", "to": "calm", "condition": "false"},
+            {"from": "tip", "to": "result"},
+            {"from": "calm", "to": "result"},
+        ],
     }
 
 
@@ -41,7 +61,9 @@ def test_build_publish_run_watch_and_roll_back(local_process: Process):
     api = Api(local_process.url, local_process.token("alice"))
     ws = api.ok("GET", "/v1/me")["workspaces"][0]["id"]
     # When alice creates the acceptance flow, publishes it and runs it on a hot city
-    flow = api.ok("POST", f"/v1/workspaces/{ws}/flows", {"name": "e2e", "definition": acceptance_flow(local_process.url)})
+    flow = api.ok(
+        "POST", f"/v1/workspaces/{ws}/flows", {"name": "e2e", "definition": acceptance_flow(local_process.url)}
+    )
     api.ok("POST", f"/v1/workspaces/{ws}/flows/{flow['id']}/versions", {"description": "v1"})
     status, started = api.call("POST", f"/v1/workspaces/{ws}/flows/{flow['id']}/runs", {"input": {"city": hot_city()}})
     assert status == 202
@@ -50,7 +72,13 @@ def test_build_publish_run_watch_and_roll_back(local_process: Process):
     assert done["status"] == "SUCCEEDED", done
     nodes = api.nodes(ws, started["id"])
     assert [nodes[n]["status"] for n in ("start", "fetch", "hot", "tip", "calm", "result")] == [
-        "SUCCEEDED", "SUCCEEDED", "SUCCEEDED", "SUCCEEDED", "SKIPPED", "SUCCEEDED"]
+        "SUCCEEDED",
+        "SUCCEEDED",
+        "SUCCEEDED",
+        "SUCCEEDED",
+        "SKIPPED",
+        "SUCCEEDED",
+    ]
     assert nodes["tip"]["model"] and nodes["tip"]["tokens_out"] > 0 and nodes["tip"]["output"]["text"].strip()
     assert all(nodes[n]["duration_ms"] is not None for n in ("start", "fetch", "hot", "tip", "result"))
 
@@ -69,8 +97,10 @@ def test_metadata_and_database_addresses_are_blocked(local_process: Process):
     api = Api(local_process.url, local_process.token("alice"))
     ws = api.ok("GET", "/v1/me")["workspaces"][0]["id"]
     for url in ("http://169.254.169.254/latest/meta-data/", "http://127.0.0.1:5432"):
-        doc = {"nodes": [{"id": "start", "type": "input"}, {"id": "call", "type": "http", "config": {"url": url}}],
-               "edges": [{"from": "start", "to": "call"}]}
+        doc = {
+            "nodes": [{"id": "start", "type": "input"}, {"id": "call", "type": "http", "config": {"url": url}}],
+            "edges": [{"from": "start", "to": "call"}],
+        }
         flow = api.ok("POST", f"/v1/workspaces/{ws}/flows", {"name": "blocked", "definition": doc})
         api.ok("POST", f"/v1/workspaces/{ws}/flows/{flow['id']}/versions", {})
         _, started = api.call("POST", f"/v1/workspaces/{ws}/flows/{flow['id']}/runs", {"input": {}})
@@ -85,14 +115,29 @@ def test_a_run_interrupted_by_stopping_make_up_is_redriven_after_restart(tmp_pat
         api = Api(process.url, process.token("alice"))
         ws = api.ok("GET", "/v1/me")["workspaces"][0]["id"]
         key = uuid.uuid4().hex
-        doc = {"nodes": [{"id": "start", "type": "input"},
-                         {"id": "charge", "type": "http", "config": {"method": "POST", "url": f"{process.url}/demo/echo?effect={key}",
-                                                                      "body": {"amount": 10}}},
-                         {"id": "pause", "type": "wait", "config": {"seconds": 4}},
-                         {"id": "notify", "type": "http", "config": {"url": f"{process.url}/demo/echo?effect={key}-notify"}},
-                         {"id": "result", "type": "output", "config": {}}],
-               "edges": [{"from": "start", "to": "charge"}, {"from": "charge", "to": "pause"},
-                         {"from": "pause", "to": "notify"}, {"from": "notify", "to": "result"}]}
+        doc = {
+            "nodes": [
+                {"id": "start", "type": "input"},
+                {
+                    "id": "charge",
+                    "type": "http",
+                    "config": {
+                        "method": "POST",
+                        "url": f"{process.url}/demo/echo?effect={key}",
+                        "body": {"amount": 10},
+                    },
+                },
+                {"id": "pause", "type": "wait", "config": {"seconds": 4}},
+                {"id": "notify", "type": "http", "config": {"url": f"{process.url}/demo/echo?effect={key}-notify"}},
+                {"id": "result", "type": "output", "config": {}},
+            ],
+            "edges": [
+                {"from": "start", "to": "charge"},
+                {"from": "charge", "to": "pause"},
+                {"from": "pause", "to": "notify"},
+                {"from": "notify", "to": "result"},
+            ],
+        }
         flow = api.ok("POST", f"/v1/workspaces/{ws}/flows", {"name": "interrupted", "definition": doc})
         api.ok("POST", f"/v1/workspaces/{ws}/flows/{flow['id']}/versions", {})
         _, started = api.call("POST", f"/v1/workspaces/{ws}/flows/{flow['id']}/runs", {"input": {}})

@@ -7,11 +7,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from nexod.local.boot import LocalStack, boot
-from nexod.settings import Settings
 
-from tests.support.api import Api
+from nexod.local.boot import LocalStack, boot
 from nexod.local.stub_llm import OpenAIStub
+from nexod.settings import Settings
+from tests.support.api import Api
 
 pytestmark = pytest.mark.integration
 

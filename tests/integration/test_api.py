@@ -6,8 +6,8 @@ import json
 import urllib.request
 
 import pytest
-from nexod.local.boot import LocalStack
 
+from nexod.local.boot import LocalStack
 from tests.support.api import Api
 from tests.unit.flows import demo_flow, edge, fan_out, node
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import psycopg
 import pytest
+
 from nexod.adapters.postgres import apply_migrations
 from nexod.local.boot import LocalStack
 

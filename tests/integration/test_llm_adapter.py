@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import litellm
 import pytest
-from nexod.adapters.llm_litellm import LiteLLM
-from nexod.runtime.errors import NodeFailedError, NodeRetryableError
 
+from nexod.adapters.llm_litellm import LiteLLM
 from nexod.local.stub_llm import OpenAIStub
+from nexod.runtime.errors import NodeFailedError, NodeRetryableError
 
 
 @pytest.fixture

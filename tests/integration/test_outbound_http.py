@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+
 from nexod.adapters.outbound_http import GuardedHttp
 from nexod.runtime.errors import BlockedDestinationError, NodeRetryableError
 

@@ -7,9 +7,8 @@ import uuid
 from typing import Any
 
 from nexod.local.boot import LocalStack
-
-from tests.support.api import Api
 from nexod.local.stub_llm import OpenAIStub
+from tests.support.api import Api
 from tests.unit.flows import edge, node
 
 from .conftest import publish, run

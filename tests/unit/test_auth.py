@@ -7,6 +7,7 @@ import time
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
+
 from nexod.auth import JwtVerifier
 from nexod.domain.errors import Unauthorized
 from nexod.local.issuer import AUDIENCE, LocalIssuer

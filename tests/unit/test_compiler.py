@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from nexod.domain.compiler import FINISH, RUN_FAILED, compile_flow, substitute
 from nexod.domain.validation import validate
 

@@ -6,6 +6,7 @@ import ipaddress
 import socket
 
 import pytest
+
 from nexod.adapters.outbound_http import GuardedHttp, blocked_reason
 from nexod.runtime.errors import BlockedDestinationError, NodeFailedError
 

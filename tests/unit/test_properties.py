@@ -6,6 +6,7 @@ import json
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from nexod.domain.compiler import compile_flow
 from nexod.domain.graph import Par, Seq, Step, plan, plan_nodes
 from nexod.domain.validation import validate

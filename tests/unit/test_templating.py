@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from nexod.domain.templating import TemplateError, find_paths, render
 
 DATA = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from nexod.domain.errors import FlowInvalid, PayloadTooLarge
 from nexod.domain.validation import validate
 

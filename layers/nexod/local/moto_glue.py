@@ -89,7 +89,39 @@ def install() -> None:
 
     lambda_eval_utils.exec_lambda_function = _exec_in_process
     _allow_starting_versions()
+    _cache_parse_trees()
     _installed = True
+
+
+def _cache_parse_trees(size: int = 256) -> None:
+    """moto re-parses a definition with ANTLR at every execution start (most of its start-up cost).
+
+    Published versions never change, so keep each definition's parse tree and only re-run the
+    preprocessor, which builds fresh evaluation components: executions never share component state.
+    """
+    import threading
+    from collections import OrderedDict
+
+    from moto.stepfunctions.parser.asl.parse import asl_parser
+
+    parser_cls = asl_parser.AmazonStateLanguageParser
+    original = parser_cls.parse
+    trees: OrderedDict[str, Any] = OrderedDict()
+    lock = threading.Lock()
+
+    def parse(definition: str) -> tuple[Any, Any]:
+        with lock:
+            tree = trees.get(definition)
+        if tree is None:
+            program, tree = original(definition)
+            with lock:
+                trees[definition] = tree
+                if len(trees) > size:
+                    trees.popitem(last=False)
+            return program, tree
+        return asl_parser.Preprocessor().visit(tree), tree
+
+    parser_cls.parse = staticmethod(parse)  # type: ignore[method-assign]
 
 
 def _allow_starting_versions() -> None:

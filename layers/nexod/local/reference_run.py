@@ -23,7 +23,8 @@ DEFAULT_FLOW = ROOT / "statemachines" / "examples" / "reference_10_node.json"
 
 
 def measure(flow_file: Path = DEFAULT_FLOW, runs: int = 3) -> dict[str, Any]:
-    from ..services import flows, runs as run_service, workspaces
+    from ..services import flows, workspaces
+    from ..services import runs as run_service
     from ..services.context import Principal
     from ..settings import Settings
     from .boot import boot
@@ -51,14 +52,16 @@ def measure(flow_file: Path = DEFAULT_FLOW, runs: int = 3) -> dict[str, Any]:
                 status = orchestrator.wait(arn, timeout=120)
                 events = orchestrator.client.get_execution_history(executionArn=arn, maxResults=1000)["events"]
                 nodes = run_service.nodes(services, principal, ws, str(started["id"]))["items"]
-                samples.append({
-                    "status": status,
-                    "transitions": sum(1 for e in events if e["type"].endswith("StateEntered")),
-                    "lambda_invocations": sum(1 for e in events if e["type"] == "TaskScheduled"),
-                    "node_durations_ms": [n["duration_ms"] for n in nodes if n.get("duration_ms") is not None],
-                    "nodes_run": sum(1 for n in nodes if n["status"] == "SUCCEEDED"),
-                    "nodes_skipped": sum(1 for n in nodes if n["status"] == "SKIPPED"),
-                })
+                samples.append(
+                    {
+                        "status": status,
+                        "transitions": sum(1 for e in events if e["type"].endswith("StateEntered")),
+                        "lambda_invocations": sum(1 for e in events if e["type"] == "TaskScheduled"),
+                        "node_durations_ms": [n["duration_ms"] for n in nodes if n.get("duration_ms") is not None],
+                        "nodes_run": sum(1 for n in nodes if n["status"] == "SUCCEEDED"),
+                        "nodes_skipped": sum(1 for n in nodes if n["status"] == "SKIPPED"),
+                    }
+                )
         finally:
             stack.close()
     if any(s["status"] != "SUCCEEDED" for s in samples):
