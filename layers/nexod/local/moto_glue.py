@@ -119,7 +119,7 @@ def _cache_parse_trees(size: int = 256) -> None:
                 if len(trees) > size:
                     trees.popitem(last=False)
             return program, tree
-        return asl_parser.Preprocessor().visit(tree), tree
+        return asl_parser.Preprocessor().visit(tree), tree  # type: ignore[attr-defined]
 
     parser_cls.parse = staticmethod(parse)  # type: ignore[method-assign]
 

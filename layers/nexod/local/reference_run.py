@@ -42,7 +42,7 @@ def measure(flow_file: Path = DEFAULT_FLOW, runs: int = 3) -> dict[str, Any]:
             flows.publish(services, principal, ws, str(flow["id"]), "reference")
             orchestrator = stack.platform.orchestrator
             example = next(n for n in document["definition"]["nodes"] if n["type"] == "input")["config"]["example"]
-            samples = []
+            samples: list[dict[str, Any]] = []
             for _ in range(runs):
                 started = run_service.start(services, principal, ws, str(flow["id"]), example, None)
                 with services.store.tx(ws) as tx:
@@ -76,7 +76,7 @@ def measure(flow_file: Path = DEFAULT_FLOW, runs: int = 3) -> dict[str, Any]:
         "nodes_run": first["nodes_run"],
         "nodes_skipped": first["nodes_skipped"],
         "node_durations_ms": first["node_durations_ms"],
-        "median_node_duration_ms": statistics.median(d for s in samples for d in s["node_durations_ms"]),
+        "median_node_duration_ms": statistics.median([d for s in samples for d in s["node_durations_ms"]]),
     }
 
 
