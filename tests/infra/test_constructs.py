@@ -1,0 +1,386 @@
+"""Per-construct assertions on the synthesized templates: what a security reviewer checks first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match, Template
+
+from .conftest import Synth, arn_text, as_list, resources, role_policies, statements
+
+pytestmark = pytest.mark.infra
+
+# Actions that may use Resource "*" because AWS offers no resource-level permission for them.
+STAR_RESOURCE_OK = (
+    "xray:",
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
+    "ecr:GetAuthorizationToken",
+    "logs:PutRetentionPolicy",  # CDK LogRetention helper (Aurora exported logs)
+    "logs:DeleteRetentionPolicy",
+    "logs:DeleteResourcePolicy",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeVpcs",
+    "ec2:DescribeSubnets",
+    "ec2:RevokeSecurityGroup",
+    "ec2:AuthorizeSecurityGroup",
+    "cloudfront:GetInvalidation",
+    "cloudfront:CreateInvalidation",
+)
+DATA_SERVICES = ("secretsmanager:", "rds", "s3:", "sqs:", "states:", "dynamodb:", "kms:", "events:", "scheduler:")
+
+
+def _t(synth: Synth, profile: str, stack: str) -> Template:
+    return Template.from_json(synth.template(profile, stack))
+
+
+# -- IAM across every template --------------------------------------------------------------------
+@pytest.mark.parametrize("profile", ["starter", "production"])
+@pytest.mark.parametrize("stack", ["Data", "App"])
+def test_no_wildcard_actions_and_no_star_resource_on_data(synth: Synth, profile: str, stack: str) -> None:
+    # Given every identity policy statement of the stack
+    for logical_id, st in statements(synth.template(profile, stack)):
+        if st.get("Effect") != "Allow":
+            continue
+        actions = as_list(st.get("Action", []))
+        # Then no action is "*" or "service:*"
+        assert not [a for a in actions if a == "*" or a.endswith(":*")], (logical_id, actions)
+        # And a "*" resource is only ever paired with actions that cannot be scoped
+        if "*" in as_list(st.get("Resource", [])):
+            bad = [a for a in actions if not a.startswith(STAR_RESOURCE_OK)]
+            assert not bad, f"{logical_id}: {bad} on Resource '*'"
+            assert not [a for a in actions if a.startswith(DATA_SERVICES)], (logical_id, actions)
+
+
+# -- network ---------------------------------------------------------------------------------------
+def test_starter_network_has_no_nat_and_egresses_over_ipv6(synth: Synth) -> None:
+    # Given the starter Data stack
+    t = _t(synth, "starter", "Data")
+    # Then there is no NAT gateway, no NAT instance, no internet gateway and no public IPv4
+    t.resource_count_is("AWS::EC2::NatGateway", 0)
+    t.resource_count_is("AWS::EC2::Instance", 0)
+    t.resource_count_is("AWS::EC2::InternetGateway", 0)
+    t.resource_count_is("AWS::EC2::EIP", 0)
+    # And an egress-only internet gateway routes ::/0 from the app subnets
+    t.resource_count_is("AWS::EC2::EgressOnlyInternetGateway", 1)
+    t.has_resource_properties("AWS::EC2::Route", {"DestinationIpv6CidrBlock": "::/0"})
+    t.has_resource_properties("AWS::EC2::FlowLog", {"TrafficType": "REJECT"})
+
+
+def test_production_network_has_a_nat_gateway_per_az(synth: Synth) -> None:
+    t = _t(synth, "production", "Data")
+    t.resource_count_is("AWS::EC2::NatGateway", 2)
+
+
+# -- data ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("profile", ["starter", "production"])
+def test_aurora_is_encrypted_private_tls_only_and_backed_up(synth: Synth, profile: str) -> None:
+    t = _t(synth, profile, "Data")
+    # Then the cluster is Aurora PostgreSQL, encrypted with our key, IAM auth on, backups kept
+    t.has_resource_properties(
+        "AWS::RDS::DBCluster",
+        {
+            "Engine": "aurora-postgresql",
+            "StorageEncrypted": True,
+            "KmsKeyId": Match.any_value(),
+            "BackupRetentionPeriod": Match.any_value(),
+            "EnableIAMDatabaseAuthentication": True,
+        },
+    )
+    t.has_resource("AWS::RDS::DBCluster", {"DeletionPolicy": "Snapshot", "UpdateReplacePolicy": "Snapshot"})
+    # And no instance is publicly accessible
+    for inst in resources(synth.template(profile, "Data"), "AWS::RDS::DBInstance").values():
+        assert inst["Properties"]["PubliclyAccessible"] is False
+    # And TLS is forced by the cluster parameter group
+    t.has_resource_properties(
+        "AWS::RDS::DBClusterParameterGroup", {"Parameters": Match.object_like({"rds.force_ssl": "1"})}
+    )
+    # And the key rotates and survives a teardown
+    t.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
+    t.has_resource("AWS::KMS::Key", {"DeletionPolicy": "Retain"})
+
+
+def test_starter_aurora_scales_to_zero_and_production_is_protected(synth: Synth) -> None:
+    starter = _t(synth, "starter", "Data")
+    starter.has_resource_properties(
+        "AWS::RDS::DBCluster",
+        {"ServerlessV2ScalingConfiguration": {"MinCapacity": 0, "MaxCapacity": 4, "SecondsUntilAutoPause": 600}},
+    )
+    prod = _t(synth, "production", "Data")
+    prod.has_resource_properties("AWS::RDS::DBCluster", {"DeletionProtection": True})
+    prod.resource_count_is("AWS::RDS::DBInstance", 2)  # writer + reader in another AZ
+    prod.resource_count_is("AWS::SecretsManager::RotationSchedule", 2)
+
+
+def test_database_accepts_postgres_only_from_the_functions_security_group(synth: Synth) -> None:
+    t = synth.template("starter", "Data")
+    ingress = resources(t, "AWS::EC2::SecurityGroupIngress")
+    assert len(ingress) == 1
+    (rule,) = ingress.values()
+    assert rule["Properties"]["FromPort"] == 5432 and "SourceSecurityGroupId" in rule["Properties"]
+    for sg in resources(t, "AWS::EC2::SecurityGroup").values():
+        for r in sg["Properties"].get("SecurityGroupIngress", []):
+            assert r.get("CidrIp") != "0.0.0.0/0" and r.get("CidrIpv6") != "::/0"
+
+
+# -- secrets ---------------------------------------------------------------------------------------
+def test_workspace_secrets_are_readable_only_through_the_tagged_reader_role(synth: Synth) -> None:
+    t = synth.template("starter", "App")
+    ws = synth.configs["starter"].workspace_secret_prefix
+    # Given the reader role: it reads exactly the workspace named by the session tag
+    reader = role_policies(t, "SecretsWorkspaceSecretsReader")
+    reads = [s for s in reader if "secretsmanager:GetSecretValue" in as_list(s["Action"])]
+    assert len(reads) == 1
+    (resource,) = as_list(reads[0]["Resource"])
+    assert arn_text(resource).endswith(f":secret:{ws}/${{aws:PrincipalTag/nexod:workspace}}/*")
+    # And it can only be assumed with that tag, by named roles (not the whole account)
+    role = resources(t, "AWS::IAM::Role")
+    trust = next(v for k, v in role.items() if k.startswith("SecretsWorkspaceSecretsReader"))
+    (stmt,) = trust["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert stmt["Condition"]["Null"] == {"aws:RequestTag/nexod:workspace": "false"}
+    assert all("GetAtt" in str(p) for p in as_list(stmt["Principal"]["AWS"]))
+    # Then no other role in the app may GetSecretValue under the workspace prefix
+    for logical_id, st in statements(t):
+        if logical_id.startswith("SecretsWorkspaceSecretsReader"):
+            continue
+        if "secretsmanager:GetSecretValue" in as_list(st.get("Action", [])):
+            assert ws not in arn_text(st["Resource"]), logical_id
+
+
+def test_agent_task_role_has_no_secrets_manager_rights_on_workspace_credentials(synth: Synth) -> None:
+    t = synth.template("starter", "App")
+    ws = synth.configs["starter"].workspace_secret_prefix
+    for st in role_policies(t, "OrchestrationAgentTaskTaskRole"):
+        assert ws not in arn_text(st["Resource"])
+
+
+def test_api_manages_workspace_secrets_write_only(synth: Synth) -> None:
+    t = synth.template("starter", "App")
+    stmts = role_policies(t, "RuntimeHandlerServiceRole")
+    (manage,) = [s for s in stmts if s.get("Sid") == "ManageWorkspaceSecretsWriteOnly"]
+    assert "secretsmanager:GetSecretValue" not in as_list(manage["Action"])
+
+
+# -- orchestration ---------------------------------------------------------------------------------
+def _invoke_targets(stmts: list[dict[str, Any]]) -> list[Any]:
+    return [r for s in stmts if "lambda:InvokeFunction" in as_list(s["Action"]) for r in as_list(s["Resource"])]
+
+
+def test_state_machine_role_may_invoke_only_the_node_runner(synth: Synth) -> None:
+    t = synth.template("starter", "App")
+    stmts = role_policies(t, "OrchestrationStateMachineRole")
+    targets = _invoke_targets(stmts)
+    assert targets and all("RuntimeNodeRunner" in str(r) for r in targets), targets
+    trust = next(
+        v for k, v in resources(t, "AWS::IAM::Role").items() if k.startswith("OrchestrationStateMachineRole")
+    )
+    (stmt,) = trust["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert stmt["Principal"] == {"Service": "states.amazonaws.com"}
+    assert "aws:SourceAccount" in stmt["Condition"]["StringEquals"]
+
+
+def test_api_publishes_only_prefixed_state_machines_and_passes_only_the_flow_role(synth: Synth) -> None:
+    t = synth.template("starter", "App")
+    prefix = synth.configs["starter"].state_machine_prefix
+    stmts = role_policies(t, "RuntimeHandlerServiceRole")
+    by_sid = {s.get("Sid"): s for s in stmts}
+    publish = by_sid["PublishAndRunFlows"]
+    for action in ("states:CreateStateMachine", "states:PublishStateMachineVersion", "states:UpdateStateMachineAlias"):
+        assert action in publish["Action"]
+    assert arn_text(publish["Resource"]).endswith(f":stateMachine:{prefix}-*")
+    pass_role = by_sid["PassOnlyTheFlowRoles"]
+    assert "OrchestrationStateMachineRole" in str(pass_role["Resource"])
+    assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "states.amazonaws.com"}}
+
+
+def test_only_the_node_runner_gets_the_llm_layer(synth: Synth) -> None:
+    t = synth.template("starter", "App")
+    fns = resources(t, "AWS::Lambda::Function")
+    ours = {k: v for k, v in fns.items() if k.startswith("Runtime")}
+    assert len(ours) == 4
+    for logical_id, fn in ours.items():
+        layers = fn["Properties"]["Layers"]
+        assert fn["Properties"]["Architectures"] == ["arm64"]
+        assert fn["Properties"]["TracingConfig"] == {"Mode": "Active"}
+        assert fn["Properties"]["VpcConfig"]["Ipv6AllowedForDualStack"] is True
+        has_llm = any("LlmLayer" in str(layer) for layer in layers)
+        assert has_llm == logical_id.startswith("RuntimeNodeRunner"), logical_id
+
+
+def test_functions_get_the_settings_contract(synth: Synth) -> None:
+    t = synth.template("starter", "App")
+    api = next(v for k, v in resources(t, "AWS::Lambda::Function").items() if k.startswith("RuntimeHandler"))
+    env = api["Properties"]["Environment"]["Variables"]
+    for key in (
+        "NEXOD_MODE", "NEXOD_DATABASE_SECRET_ARN", "NEXOD_AUTH_ISSUER", "NEXOD_AUTH_AUDIENCE",
+        "NEXOD_NODE_RUNNER_ARN", "NEXOD_STATE_MACHINE_ROLE_ARN", "NEXOD_STATE_MACHINE_PREFIX",
+        "NEXOD_STATE_MACHINE_LOG_GROUP_ARN", "NEXOD_EVENT_BUS_NAME", "NEXOD_DEFAULT_MODEL",
+    ):
+        assert key in env, key
+    assert env["NEXOD_MODE"] == "aws"
+    assert env["AWS_USE_DUALSTACK_ENDPOINT"] == "true"  # starter reaches AWS APIs over IPv6
+    migrate = next(v for k, v in resources(t, "AWS::Lambda::Function").items() if k.startswith("RuntimeMigrate"))
+    assert "NEXOD_ADMIN_DATABASE_SECRET_ARN" in migrate["Properties"]["Environment"]["Variables"]
+    assert "NEXOD_ADMIN_DATABASE_SECRET_ARN" not in env
+
+
+def test_agent_task_runs_as_non_root_with_a_read_only_root_filesystem(synth: Synth) -> None:
+    t = _t(synth, "starter", "App")
+    t.has_resource_properties(
+        "AWS::ECS::TaskDefinition",
+        {
+            "RequiresCompatibilities": ["FARGATE"],
+            "RuntimePlatform": {"CpuArchitecture": "ARM64", "OperatingSystemFamily": "LINUX"},
+            "ContainerDefinitions": [
+                Match.object_like({"User": "10001", "ReadonlyRootFilesystem": True, "Image": Match.any_value()})
+            ],
+        },
+    )
+    assets = (synth.outdir / "Nexod-starter-App.assets.json").read_text()
+    assert "ecs_tasks/agent_runner/Dockerfile" in assets
+
+
+def test_execution_events_rule_matches_only_our_state_machines(synth: Synth) -> None:
+    t = _t(synth, "starter", "App")
+    prefix = synth.configs["starter"].state_machine_prefix
+    t.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "EventPattern": Match.object_like(
+                {
+                    "source": ["aws.states"],
+                    "detail-type": ["Step Functions Execution Status Change"],
+                    "detail": {"stateMachineArn": [{"prefix": Match.any_value()}]},
+                }
+            ),
+            "Targets": [Match.object_like({"DeadLetterConfig": Match.any_value(), "RetryPolicy": Match.any_value()})],
+        },
+    )
+    rules = resources(synth.template("starter", "App"), "AWS::Events::Rule").values()
+    prefixes = {arn_text(r["Properties"]["EventPattern"]["detail"]["stateMachineArn"][0]["prefix"]) for r in rules}
+    assert prefixes == {f"arn:aws:states:us-east-1:123456789012:stateMachine:{prefix}-"}
+
+
+def test_every_log_group_has_a_retention(synth: Synth) -> None:
+    for profile in ("starter", "production"):
+        for stack in ("Data", "App"):
+            for logical_id, lg in resources(synth.template(profile, stack), "AWS::Logs::LogGroup").items():
+                assert lg["Properties"].get("RetentionInDays"), (profile, logical_id)
+
+
+# -- triggers --------------------------------------------------------------------------------------
+def test_scheduler_can_only_start_our_runs(synth: Synth) -> None:
+    t = synth.template("starter", "App")
+    prefix = synth.configs["starter"].state_machine_prefix
+    stmts = role_policies(t, "TriggersSchedulerRole")
+    states = [s for s in stmts if any(str(a).startswith("states:") for a in as_list(s["Action"]))]
+    assert len(states) == 1 and as_list(states[0]["Action"]) == ["states:StartExecution"]
+    assert arn_text(states[0]["Resource"]).endswith(f":stateMachine:{prefix}-*")
+    others = [a for s in stmts for a in as_list(s["Action"]) if not str(a).startswith(("states:", "sqs:"))]
+    assert not others, others
+    trust = next(v for k, v in resources(t, "AWS::IAM::Role").items() if k.startswith("TriggersSchedulerRole"))
+    (stmt,) = trust["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert stmt["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    assert "aws:SourceArn" in stmt["Condition"]["ArnEquals"]
+
+
+def test_ingress_queue_has_a_dlq_and_every_queue_enforces_tls(synth: Synth) -> None:
+    t = _t(synth, "starter", "App")
+    t.has_resource_properties(
+        "AWS::SQS::Queue", {"RedrivePolicy": {"deadLetterTargetArn": Match.any_value(), "maxReceiveCount": 5}}
+    )
+    queues = resources(synth.template("starter", "App"), "AWS::SQS::Queue")
+    policies = resources(synth.template("starter", "App"), "AWS::SQS::QueuePolicy")
+    assert len(policies) >= len(queues)
+    assert all("aws:SecureTransport" in str(p) for p in policies.values())
+    t.has_resource_properties("AWS::Scheduler::ScheduleGroup", {"Name": synth.configs["starter"].state_machine_prefix})
+    t.resource_count_is("AWS::Events::EventBus", 1)
+
+
+# -- api -------------------------------------------------------------------------------------------
+def test_http_api_uses_a_jwt_authorizer_throttling_and_access_logs(synth: Synth) -> None:
+    t = _t(synth, "starter", "App")
+    t.has_resource_properties(
+        "AWS::ApiGatewayV2::Authorizer",
+        {"AuthorizerType": "JWT", "JwtConfiguration": {"Issuer": Match.any_value(), "Audience": Match.any_value()}},
+    )
+    t.has_resource_properties(
+        "AWS::ApiGatewayV2::Stage",
+        {
+            "DefaultRouteSettings": {"ThrottlingBurstLimit": Match.any_value(), "ThrottlingRateLimit": Match.any_value()},
+            "AccessLogSettings": {"DestinationArn": Match.any_value(), "Format": Match.any_value()},
+        },
+    )
+    t.resource_count_is("AWS::Cognito::UserPool", 1)
+    t.has_resource_properties("AWS::Cognito::UserPoolClient", {"GenerateSecret": False})
+
+
+def test_clerk_profile_uses_the_issuer_from_context_and_creates_no_user_pool() -> None:
+    from nexod_cdk.app_builder import build_app
+
+    # Given Clerk chosen in context
+    app, stacks = build_app(
+        context={"nexod:auth": "clerk", "nexod:jwtIssuer": "https://clerk.example.com",
+                 "nexod:jwtAudience": "nexod", "aws:cdk:bundling-stacks": []},
+        profiles=["starter"],
+    )
+    # When we read the App stack (without running the nag plugins: the session fixture does that)
+    template = Template.from_stack(stacks["starter"][1])
+    # Then the authorizer trusts Clerk and no Cognito pool exists
+    template.resource_count_is("AWS::Cognito::UserPool", 0)
+    template.has_resource_properties(
+        "AWS::ApiGatewayV2::Authorizer",
+        {"JwtConfiguration": {"Issuer": "https://clerk.example.com", "Audience": ["nexod"]}},
+    )
+
+
+# -- console ---------------------------------------------------------------------------------------
+def test_console_is_private_s3_behind_cloudfront_with_oac_and_security_headers(synth: Synth) -> None:
+    t = _t(synth, "starter", "App")
+    t.resource_count_is("AWS::CloudFront::OriginAccessControl", 1)
+    t.has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "PublicAccessBlockConfiguration": {
+                "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True,
+            },
+            "BucketEncryption": Match.any_value(),
+        },
+    )
+    t.has_resource_properties(
+        "AWS::CloudFront::ResponseHeadersPolicy",
+        {"ResponseHeadersPolicyConfig": Match.object_like({"SecurityHeadersConfig": Match.object_like({
+            "StrictTransportSecurity": Match.any_value(), "ContentSecurityPolicy": Match.any_value(),
+            "FrameOptions": Match.any_value(), "ContentTypeOptions": Match.any_value(),
+        })})},
+    )
+    t.has_resource_properties(
+        "AWS::CloudFront::Distribution",
+        {"DistributionConfig": Match.object_like({
+            "DefaultCacheBehavior": Match.object_like({"ViewerProtocolPolicy": "redirect-to-https"}),
+            "Logging": Match.any_value(),
+        })},
+    )
+
+
+# -- observability ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("profile", ["starter", "production"])
+def test_alarms_cover_failed_runs_dlqs_errors_throttles_and_route_to_the_topic(synth: Synth, profile: str) -> None:
+    t = synth.template(profile, "App")
+    alarms = resources(t, "AWS::CloudWatch::Alarm")
+    text = str(alarms)
+    for needle in ("MatchedEvents", "ApproximateNumberOfMessagesVisible", "Errors", "Throttles", "5xx"):
+        assert needle in text, needle
+    for logical_id, alarm in alarms.items():
+        actions = alarm["Properties"]["AlarmActions"]
+        assert actions and all("ObservabilityAlarms" in str(a) for a in actions), logical_id
+    dashboards = resources(t, "AWS::CloudWatch::Dashboard")
+    assert len(dashboards) == (1 if profile == "production" else 0)
