@@ -35,7 +35,13 @@ function IdField({ id, taken, readOnly, onRename }: { id: string; taken: (id: st
 
 function NumberInput({ label, value, onChange, readOnly, help, placeholder }: { label: string; value: number | undefined; onChange: (v: number | undefined) => void; readOnly: boolean; help?: string; placeholder?: string }) {
   const [text, setText] = useState(value === undefined ? "" : String(value));
-  useEffect(() => setText(value === undefined ? "" : String(value)), [value]);
+  useEffect(() => {
+    setText((current) => {
+      const t = current.trim();
+      const same = t === "" ? value === undefined : Number(t) === value;
+      return same ? current : value === undefined ? "" : String(value);
+    });
+  }, [value]);
   const bad = text.trim() !== "" && !Number.isFinite(Number(text));
   return (
     <div className="field">

@@ -20,9 +20,15 @@ function Field({
   const [error, setError] = useState<string | null>(null);
   const inputId = `f-${spec.name}`;
 
-  // Follow outside changes (raw JSON edits, undo) unless the user is mid-edit with invalid text.
+  // Follow outside changes (raw JSON edits, renames) without reformatting what the user is typing: only when
+  // the text no longer means the value (so "0." or compact JSON stay as typed).
   useEffect(() => {
-    if (!error) setText(toText(spec, value));
+    if (error) return;
+    setText((current) => {
+      const p = parseField(spec, current);
+      const same = p.ok && (p.remove ? value === undefined || value === null : JSON.stringify(p.value) === JSON.stringify(value));
+      return same ? current : toText(spec, value);
+    });
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [value]);
 

@@ -158,22 +158,38 @@ function View({ runId }: { runId: string }) {
     else void fallback();
   }, [run, workspace.id]);
 
-  // Poll every second until the run is terminal, then once more for the final node states.
+  // Poll every second until the run is terminal, then once more for the final node states. After a cancel or
+  // redrive, keep polling for a few seconds even if the server still reports the old terminal status.
   const terminal = run ? TERMINAL_RUN.includes(run.status) : false;
+  const [forceUntil, setForceUntil] = useState(0);
+  const forcing = forceUntil > 0;
   useEffect(() => {
-    if (!run || terminal) return;
-    const t = window.setInterval(() => void refresh(), 1000);
-    return () => window.clearInterval(t);
-  }, [run, terminal, refresh]);
-  const wasTerminal = useRef<boolean | null>(null);
-  useEffect(() => {
-    if (wasTerminal.current === false && terminal) {
+    if (!run || (terminal && !forcing)) return;
+    const t = window.setInterval(() => {
+      if (forcing && Date.now() > forceUntil) setForceUntil(0);
       void refresh();
-      if (run?.status === "SUCCEEDED") toast.success("Run succeeded");
-      else if (run?.status === "FAILED") toast.error("Run failed", "Select the red node to see why.");
+    }, 1000);
+    return () => window.clearInterval(t);
+  }, [run, terminal, forcing, forceUntil, refresh]);
+  // Toast a run's outcome once, when a run we watched finishes (never for a stale status after a redrive).
+  const announced = useRef<string | null>(null);
+  const sawActive = useRef(false);
+  useEffect(() => {
+    if (!run) return;
+    if (!terminal) {
+      sawActive.current = true;
+      return;
     }
-    wasTerminal.current = terminal;
-  }, [terminal, refresh, run?.status, toast]);
+    const key = `${run.status}@${run.finished_at ?? ""}`;
+    if (sawActive.current && announced.current !== key) {
+      announced.current = key;
+      sawActive.current = false;
+      if (run.status === "SUCCEEDED") toast.success("Run succeeded");
+      else if (run.status === "FAILED") toast.error("Run failed", "Select the red node to see why.");
+      else toast.info("Run cancelled");
+      void refresh();
+    } else if (announced.current === null) announced.current = key;
+  }, [run, terminal, refresh, toast]);
 
   const byNode = useMemo(() => new Map(nodeRuns.map((n) => [n.node_id, n])), [nodeRuns]);
 
@@ -217,6 +233,8 @@ function View({ runId }: { runId: string }) {
     try {
       const r = what === "cancel" ? await api.cancelRun(workspace.id, runId) : await api.redriveRun(workspace.id, runId);
       setRun(r);
+      setForceUntil(Date.now() + 6000);
+      if (what === "redrive") sawActive.current = true;
       toast.success(what === "cancel" ? "Cancellation requested" : "Run redriven", what === "redrive" ? "Finished nodes are reused; failed ones run again." : undefined);
       setConfirm(null);
       void refresh();
