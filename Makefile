@@ -8,7 +8,8 @@ export CREWAI_DISABLE_TELEMETRY=true OTEL_SDK_DISABLED=true CREWAI_TRACING_ENABL
 export LITELLM_LOCAL_MODEL_COST_MAP=True
 export CDK_DISABLE_CLI_TELEMETRY=true AWS_EC2_METADATA_DISABLED=true JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
 
-.PHONY: up test lint typecheck unit integration e2e infra bench install console clean help
+.PHONY: up test lint typecheck unit integration e2e infra bench install console console-test browser clean help
+CHROMIUM ?= $(shell command -v chromium || command -v chromium-browser || command -v google-chrome || echo /usr/bin/chromium)
 
 help:
 	@echo "make up      - install, start embedded Postgres, API, orchestrator and console on http://127.0.0.1:8000"
@@ -27,9 +28,23 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-console: install
-	@if [ -f frontend/package.json ]; then \
-	  cd frontend && { [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error; } && npm run -s build; fi
+frontend/node_modules/.package-lock.json: frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error
+
+console: install frontend/node_modules/.package-lock.json
+	cd frontend && npm run -s build
+
+console-test: frontend/node_modules/.package-lock.json
+	cd frontend && npm test --silent
+
+# The e2e console test drives the OS's Chromium (Playwright never downloads a browser here).
+browser:
+	@if [ -x "$(CHROMIUM)" ]; then echo "chromium: $(CHROMIUM)"; \
+	elif command -v apt-get >/dev/null; then \
+	  echo "Installing chromium from the OS packages..."; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "Install Chromium (or Chrome) and set CHROMIUM=/path/to/it" && exit 1; fi
 
 up: install console
 	$(BIN)/nexod up
@@ -45,12 +60,13 @@ unit: install
 integration: install
 	$(BIN)/pytest tests/integration -q
 
-e2e: install console
-	$(BIN)/pytest tests/e2e -q
+e2e: install console browser
+	NEXOD_CHROMIUM=$(CHROMIUM) $(BIN)/pytest tests/e2e -q
 
-test: install console
+test: install console browser
 	$(MAKE) lint
-	$(BIN)/pytest tests -q -p no:cacheprovider
+	$(MAKE) console-test
+	NEXOD_CHROMIUM=$(CHROMIUM) $(BIN)/pytest tests -q -p no:cacheprovider
 
 bench: install
 	$(BIN)/python -m tests.bench.fanout
