@@ -69,6 +69,7 @@ test: install console browser
 	NEXOD_CHROMIUM=$(CHROMIUM) $(BIN)/pytest tests -q -p no:cacheprovider
 
 bench: install
+	$(BIN)/python -m tests.bench.imports
 	$(BIN)/python -m tests.bench.fanout
 
 clean:
