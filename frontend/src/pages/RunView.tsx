@@ -66,7 +66,7 @@ function NodeRunPanel({ nr, onClose }: { nr: NodeRun; onClose: () => void }) {
         {typeof (nr.output as { text?: unknown } | null)?.text === "string" && (
           <div className="response" data-testid="node-response">{(nr.output as { text: string }).text}</div>
         )}
-        <div data-testid="node-output"><JsonView value={nr.output} empty={nr.status === "SUCCEEDED" ? "null" : "No output yet"} maxHeight={320} /></div>
+        <div data-testid="node-output"><JsonView value={nr.output} empty={nr.status === "SUCCEEDED" ? "null" : nr.status === "PENDING" || nr.status === "RUNNING" ? "No output yet" : "No output"} maxHeight={320} /></div>
       </Section>
       <Section title="Input">
         <JsonView value={nr.input} empty="—" maxHeight={260} />
