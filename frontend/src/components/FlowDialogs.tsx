@@ -235,3 +235,67 @@ export function VersionsDrawer({
     </Drawer>
   );
 }
+
+/** The whole flow document as JSON: read it, copy it, or (editors) paste a new one and apply it to the canvas. */
+export function DefinitionDialog({
+  definition,
+  editable,
+  onClose,
+  onApply,
+}: {
+  definition: FlowDefinition;
+  editable: boolean;
+  onClose: () => void;
+  onApply: (def: FlowDefinition) => void;
+}) {
+  const [text, setText] = useState(() => JSON.stringify(definition, null, 2));
+  let error: string | null = null;
+  let parsed: FlowDefinition | null = null;
+  try {
+    const v = JSON.parse(text) as unknown;
+    const d = v as { nodes?: unknown; edges?: unknown };
+    if (!v || typeof v !== "object" || !Array.isArray(d.nodes) || (d.edges !== undefined && !Array.isArray(d.edges)))
+      error = 'A flow is an object {"nodes": [...], "edges": [...]}.';
+    else if ((d.nodes as unknown[]).some((n) => !n || typeof n !== "object" || typeof (n as { id?: unknown }).id !== "string" || typeof (n as { type?: unknown }).type !== "string"))
+      error = 'Every node needs a string "id" and "type".';
+    else if (((d.edges as unknown[]) ?? []).some((e) => !e || typeof e !== "object" || typeof (e as { from?: unknown }).from !== "string" || typeof (e as { to?: unknown }).to !== "string"))
+      error = 'Every edge needs string "from" and "to".';
+    else parsed = { nodes: d.nodes as FlowDefinition["nodes"], edges: (d.edges as FlowDefinition["edges"]) ?? [] };
+  } catch (e) {
+    error = `Invalid JSON: ${(e as Error).message}`;
+  }
+  return (
+    <Modal
+      title="Flow definition (JSON)"
+      onClose={onClose}
+      wide
+      footer={
+        <>
+          <button className="btn" onClick={() => void navigator.clipboard?.writeText(text)}>Copy</button>
+          <span className="spacer" />
+          <button className="btn" onClick={onClose}>{editable ? "Cancel" : "Close"}</button>
+          {editable && (
+            <button className="btn btn-primary" disabled={!parsed} onClick={() => parsed && onApply(parsed)} data-testid="apply-json">
+              Apply to canvas
+            </button>
+          )}
+        </>
+      }
+    >
+      <p className="muted small">
+        The document the API stores and compiles: <code>{"{nodes: [{id, type, config, …}], edges: [{from, to, condition?}]}"}</code>.
+        {editable ? " Applying replaces the canvas; save to keep it." : ""}
+      </p>
+      <textarea
+        className={`input mono ${error ? "invalid" : ""}`}
+        rows={24}
+        spellCheck={false}
+        readOnly={!editable}
+        value={text}
+        aria-label="Flow definition JSON"
+        onChange={(e) => setText(e.target.value)}
+      />
+      {error && <div className="field-error">{error}</div>}
+    </Modal>
+  );
+}

@@ -6,7 +6,30 @@ export function currentPath(): string {
   return h.startsWith("/") ? h : `/${h}`;
 }
 
+// A page with unsaved work registers a guard; in-app navigation asks it first.
+let guard: (() => boolean) | null = null;
+export function setNavigationGuard(fn: (() => boolean) | null): void {
+  guard = fn;
+}
+function allowed(): boolean {
+  return !guard || guard();
+}
+if (typeof document !== "undefined") {
+  document.addEventListener(
+    "click",
+    (e) => {
+      const a = (e.target as Element | null)?.closest?.("a[href^='#']");
+      if (a && !allowed()) {
+        e.preventDefault();
+        e.stopPropagation();
+      }
+    },
+    true,
+  );
+}
+
 export function navigate(path: string, replace = false): void {
+  if (!allowed()) return;
   const target = `#${path}`;
   if (replace) window.history.replaceState(null, "", target);
   else window.history.pushState(null, "", target);

@@ -26,12 +26,12 @@ import {
 } from "../lib/flowConvert";
 import { initialConfig } from "../lib/schemaForm";
 import { relTime } from "../lib/format";
-import { navigate, paths } from "../lib/router";
+import { navigate, paths, setNavigationGuard } from "../lib/router";
 import { canEdit, useSession } from "../session";
 import type { Flow, FlowDefinition, NodeType } from "../types";
 import { FlowCanvas } from "../components/FlowCanvas";
 import { EdgePanel, NodePanel } from "../components/NodePanel";
-import { PublishDialog, RunDialog, VersionsDrawer } from "../components/FlowDialogs";
+import { DefinitionDialog, PublishDialog, RunDialog, VersionsDrawer } from "../components/FlowDialogs";
 import { TypeIcon } from "../components/nodeStyle";
 import { useToast } from "../components/Toasts";
 import { ErrorState, Section, Spinner } from "../components/ui";
@@ -91,7 +91,7 @@ function Editor({ flowId }: { flowId: string }) {
   const [issues, setIssues] = useState<Issues>(NO_ISSUES);
   const [validity, setValidity] = useState<{ valid: boolean; states?: number; checking?: boolean } | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
-  const [dialog, setDialog] = useState<null | "run" | "publish" | "versions">(null);
+  const [dialog, setDialog] = useState<null | "run" | "publish" | "versions" | "json">(null);
   const [runVersion, setRunVersion] = useState<number | undefined>(undefined);
   const rf = useRef<ReactFlowInstance<CanvasNode, CanvasEdge> | null>(null);
 
@@ -134,6 +134,13 @@ function Editor({ flowId }: { flowId: string }) {
     };
     window.addEventListener("beforeunload", on);
     return () => window.removeEventListener("beforeunload", on);
+  }, [dirty]);
+
+  // Ask before leaving for another page of the console with unsaved work.
+  useEffect(() => {
+    if (!dirty) return;
+    setNavigationGuard(() => window.confirm("This flow has unsaved changes. Leave without saving?"));
+    return () => setNavigationGuard(null);
   }, [dirty]);
 
   // Validate as you build (debounced); only editors, only when something changed.
@@ -377,6 +384,9 @@ function Editor({ flowId }: { flowId: string }) {
         </div>
         <div className="toolbar-right">
           <a className="btn btn-ghost" href={`#${paths.runs(workspace.id, { flow: flow.id })}`}>Runs</a>
+          <button className="btn btn-ghost" onClick={() => setDialog("json")} data-testid="json" title="View or paste the flow document">
+            {"{ }"} JSON
+          </button>
           <button className="btn btn-ghost" onClick={() => setDialog("versions")} data-testid="versions">
             Versions{flow.latest_version ? ` (${flow.latest_version})` : ""}
           </button>
@@ -514,6 +524,19 @@ function Editor({ flowId }: { flowId: string }) {
       </div>
       {dialog === "run" && (
         <RunDialog flow={flow} initialInput={exampleInput(definition)} dirty={dirty} initialVersion={runVersion} onClose={() => setDialog(null)} onStart={startRun} />
+      )}
+      {dialog === "json" && (
+        <DefinitionDialog
+          definition={definition}
+          editable={editable}
+          onClose={() => setDialog(null)}
+          onApply={(def) => {
+            applyDefinition(overlaps(def) || def.nodes.some((n) => !n.position) ? withLayout(def) : def);
+            setSelection(null);
+            setDialog(null);
+            window.setTimeout(() => rf.current?.fitView({ padding: 0.25, maxZoom: 1.1, duration: 250 }), 50);
+          }}
+        />
       )}
       {dialog === "publish" && <PublishDialog flow={flow} dirty={dirty} onClose={() => setDialog(null)} onPublish={publish} />}
       {dialog === "versions" && (
