@@ -55,7 +55,7 @@ export function App() {
       .then((r) => setNodeTypes(r.items))
       .catch((e) => {
         setNodeTypesError(errorMessage(e));
-        toast.error("Could not load node types", errorMessage(e));
+        if (!(e instanceof ApiError && e.status === 401)) toast.error("Could not load node types", errorMessage(e));
       });
   }, [token, loadMe, toast]);
 

@@ -40,7 +40,7 @@ type Issues = ReturnType<typeof groupIssues>;
 const NO_ISSUES: Issues = groupIssues([]);
 const DND_TYPE = "application/x-nexod-node-type";
 
-function Palette({ types, onAdd }: { types: NodeType[] | null; onAdd: (type: string) => void }) {
+function Palette({ types, error, onAdd }: { types: NodeType[] | null; error: string | null; onAdd: (type: string) => void }) {
   const [q, setQ] = useState("");
   const shown = (types ?? []).filter((t) => !q || t.type.includes(q.toLowerCase()) || t.description.toLowerCase().includes(q.toLowerCase()));
   return (
@@ -50,7 +50,7 @@ function Palette({ types, onAdd }: { types: NodeType[] | null; onAdd: (type: str
         <input className="input input-sm" placeholder="Search…" value={q} onChange={(e) => setQ(e.target.value)} />
       </div>
       <div className="palette-list">
-        {types === null && <Spinner />}
+        {types === null && (error ? <div className="callout callout-error compact">Node types unavailable: {error}</div> : <Spinner />)}
         {shown.map((t) => (
           <div
             key={t.type}
@@ -78,7 +78,7 @@ function Palette({ types, onAdd }: { types: NodeType[] | null; onAdd: (type: str
 }
 
 function Editor({ flowId }: { flowId: string }) {
-  const { workspace, nodeTypes } = useSession();
+  const { workspace, nodeTypes, nodeTypesError } = useSession();
   const toast = useToast();
   const editable = canEdit(workspace.role);
   const [flow, setFlow] = useState<Flow | null>(null);
@@ -145,7 +145,12 @@ function Editor({ flowId }: { flowId: string }) {
 
   // Validate as you build (debounced); only editors, only when something changed.
   useEffect(() => {
-    if (!flow || !editable || !nodes.length) return;
+    if (!flow || !editable) return;
+    if (!nodes.length) {
+      setIssues(NO_ISSUES);
+      setValidity(null);
+      return;
+    }
     setValidity((v) => (v ? { ...v, checking: true } : { valid: true, checking: true }));
     const t = window.setTimeout(async () => {
       try {
@@ -418,6 +423,7 @@ function Editor({ flowId }: { flowId: string }) {
         {editable && (
           <Palette
             types={nodeTypes}
+            error={nodeTypesError}
             onAdd={(t) => {
               const sel = selectedNode;
               const canFollow = sel && sel.data.node.type !== "output" && sel.data.node.type !== "condition";
@@ -436,6 +442,12 @@ function Editor({ flowId }: { flowId: string }) {
           onInit={(i) => (rf.current = i)}
           onDrop={onDrop}
         />
+        {nodes.length === 0 && (
+          <div className="canvas-hint">
+            <div className="empty-title">This flow is empty</div>
+            <div className="muted">{editable ? "Drag an input node from the palette to start, or paste a document with { } JSON." : "Nothing to show yet."}</div>
+          </div>
+        )}
         <aside className="inspector">
           {selectedNode ? (
             <NodePanel

@@ -8,6 +8,7 @@ import { paths } from "../lib/router";
 import { canEdit, useSession } from "../session";
 import { TERMINAL_RUN, type FlowDefinition, type NodeRun, type Run } from "../types";
 import { FlowCanvas } from "../components/FlowCanvas";
+import { VersionViewer } from "../components/FlowDialogs";
 import { TypeIcon } from "../components/nodeStyle";
 import { useToast } from "../components/Toasts";
 import { ErrorState, JsonView, KV, Modal, Section, Spinner, StatusBadge } from "../components/ui";
@@ -117,6 +118,7 @@ function View({ runId }: { runId: string }) {
   const [pollError, setPollError] = useState<string | null>(null);
   const [selected, setSelected] = useState<string | null>(null);
   const [confirm, setConfirm] = useState<null | "cancel" | "redrive">(null);
+  const [showVersion, setShowVersion] = useState(false);
   const [busy, setBusy] = useState(false);
   const defKey = useRef<string>("");
 
@@ -280,7 +282,7 @@ function View({ runId }: { runId: string }) {
       </div>
       <div className="run-summary">
         <div className="sum"><span className="sum-l">Flow</span><a className="link" href={`#${paths.flow(workspace.id, run.flow_id)}`}>{run.flow_name ?? run.flow_id}</a></div>
-        <div className="sum"><span className="sum-l">Version</span><span className="mono">{run.version ? `v${run.version}` : "—"}</span></div>
+        <div className="sum"><span className="sum-l">Version</span>{run.version ? <button className="sum-link mono" title="View this version's definition and ASL" onClick={() => setShowVersion(true)}>v{run.version}</button> : <span>—</span>}</div>
         <div className="sum"><span className="sum-l">Started</span><span title={absTime(run.started_at ?? run.created_at)}>{relTime(run.started_at ?? run.created_at)}</span></div>
         <div className="sum"><span className="sum-l">Duration</span><span className="mono">{run.duration_ms != null ? duration(run.duration_ms) : run.started_at && !terminal ? duration(Date.now() - Date.parse(run.started_at)) : "—"}</span></div>
         <div className="sum"><span className="sum-l">Tokens</span><span className="mono">{num(run.tokens)}</span></div>
@@ -331,6 +333,7 @@ function View({ runId }: { runId: string }) {
           )}
         </aside>
       </div>
+      {showVersion && run.version && <VersionViewer ws={workspace.id} flowId={run.flow_id} version={run.version} onClose={() => setShowVersion(false)} />}
       {confirm && (
         <Modal
           title={confirm === "cancel" ? "Cancel this run?" : "Redrive this run?"}

@@ -83,7 +83,7 @@ export function SignIn({ notice, onSignedIn }: { notice: string | null; onSigned
             Sign in with token
           </button>
           {error && <div className="callout callout-error">{error}</div>}
-          <p className="muted small">
+          <p className="muted small signin-foot">
             Locally, <code>nexod dev-token --user alice</code> prints a token. The token is kept in this tab only.
           </p>
         </div>
