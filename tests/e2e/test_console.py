@@ -49,7 +49,7 @@ def page(browser: Any) -> Iterator[Any]:
     pg.set_default_timeout(15_000)
     errors: list[str] = []
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
-    pg.page_errors = errors  # type: ignore[attr-defined]
+    pg.page_errors = errors  # read by the tests: an uncaught error in the console fails them
     yield pg
     context.close()
 

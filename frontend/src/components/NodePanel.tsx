@@ -4,6 +4,7 @@ import { NODE_ID_RE } from "../lib/flowConvert";
 import type { FlowNode, NodeType, RetryPolicy } from "../types";
 import { SchemaForm } from "./SchemaForm";
 import { TypeIcon } from "./nodeStyle";
+import { useToast } from "./Toasts";
 import { Section } from "./ui";
 
 type NodeBody = Omit<FlowNode, "id" | "position">;
@@ -87,6 +88,13 @@ export function NodePanel({
   onDelete: () => void;
 }) {
   const [advanced, setAdvanced] = useState(Boolean(body.retry || body.timeout_seconds || body.on_error === "continue"));
+  const toast = useToast();
+  const copy = (text: string) => {
+    void navigator.clipboard?.writeText(text).then(
+      () => toast.info("Copied to the clipboard", text),
+      () => toast.info("Reference", text),
+    );
+  };
   const fieldIssues: Record<string, string[]> = {};
   const otherIssues: string[] = [];
   for (const i of issues) {
@@ -111,6 +119,9 @@ export function NodePanel({
         </div>
       </div>
       {nodeType?.description && <p className="side-desc">{nodeType.description}</p>}
+      {body.type === "condition" && (
+        <p className="side-desc">Wire the <b className="t-true">TRUE</b> and <b className="t-false">FALSE</b> handles to the branches to take when the expression is truthy or falsy.</p>
+      )}
       {issues.length > 0 && (
         <div className="callout callout-error compact">
           {issues.length} problem{issues.length > 1 ? "s" : ""} in this node
@@ -162,9 +173,9 @@ export function NodePanel({
               Fields marked <code>{"{{ }}"}</code> accept <code>{"{{ input.x }}"}</code> and <code>{"{{ nodes.<id>.output.… }}"}</code>.
             </div>
             <div className="chips">
-              <code className="chip" title="Copy" onClick={() => void navigator.clipboard?.writeText("{{ input }}")}>{"{{ input }}"}</code>
+              <code className="chip" title="Copy" onClick={() => copy("{{ input }}")}>{"{{ input }}"}</code>
               {upstream.map((u) => (
-                <code key={u} className="chip" title="Copy" onClick={() => void navigator.clipboard?.writeText(`{{ nodes.${u}.output }}`)}>
+                <code key={u} className="chip" title="Copy" onClick={() => copy(`{{ nodes.${u}.output }}`)}>
                   {`nodes.${u}.output`}
                 </code>
               ))}
