@@ -8,7 +8,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from nexod_cdk.app_builder import build_app  # noqa: E402
+from nexod_cdk.app_builder import build_app
 
 
 def main() -> None:

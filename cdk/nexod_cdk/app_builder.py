@@ -42,12 +42,19 @@ def build_app(
         config: DeploymentConfig = from_context(app.node, name)
         env = Environment(account=config.account, region=config.region)
         data = DataStack(
-            app, f"{config.stack_prefix}-Data", config=config, env=env,
+            app,
+            f"{config.stack_prefix}-Data",
+            config=config,
+            env=env,
             description=f"Nexod ({name}): network, encryption key, Aurora PostgreSQL",
             termination_protection=config.profile.deletion_protection,
         )
         application = AppStack(
-            app, f"{config.stack_prefix}-App", config=config, data=data, env=env,
+            app,
+            f"{config.stack_prefix}-App",
+            config=config,
+            data=data,
+            env=env,
             description=f"Nexod ({name}): API, orchestration, triggers, console, observability",
         )
         tag_all(data, config)

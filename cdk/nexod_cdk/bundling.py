@@ -22,7 +22,7 @@ from aws_cdk import aws_lambda as lambda_
 
 from . import constants as c
 
-BUNDLER_VERSION = "3"  # bump when the bundling logic changes: it is part of every cache key
+BUNDLER_VERSION = "4"  # bump when the bundling logic changes: it is part of every cache key
 _PLATFORM_TAGS = ("manylinux2014", "manylinux_2_28", "manylinux_2_34")  # Lambda python3.12: glibc 2.34
 
 
@@ -33,22 +33,24 @@ def _arch_tag(architecture: str) -> str:
 def _source_files() -> list[Path]:
     files = [c.REPO_ROOT / "pyproject.toml", c.REPO_ROOT / "README.md"]
     files += sorted(
-        p
-        for p in c.LAYER_SOURCE_DIR.rglob("*")
-        if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+        p for p in c.LAYER_SOURCE_DIR.rglob("*") if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
     )
     return [p for p in files if p.exists()]
 
 
-def layer_hash(kind: str, architecture: str) -> str:
-    """Content hash of everything that goes into a layer: sources, pins, platform, bundler version."""
+def _deps_hash(kind: str, architecture: str) -> str:
+    """What the pip-installed dependencies depend on: pins, platform, bundler version (not our source)."""
     h = hashlib.sha256()
     for part in (kind, architecture, c.PYTHON_VERSION, BUNDLER_VERSION, c.LITELLM_PIN, *c.RUNTIME_PROVIDED):
         h.update(part.encode() + b"\0")
-    if kind == "llm":
-        # The llm layer is "what LiteLLM adds on top of core": it depends on core's content too.
-        h.update(layer_hash("core", architecture).encode())
-    else:
+    h.update((c.REPO_ROOT / "pyproject.toml").read_bytes())
+    return h.hexdigest()
+
+
+def layer_hash(kind: str, architecture: str) -> str:
+    """Asset hash of a layer: its dependencies and, for core, the `nexod` source shipped in it."""
+    h = hashlib.sha256(_deps_hash(kind, architecture).encode())
+    if kind == "core":
         for path in _source_files():
             h.update(str(path.relative_to(c.REPO_ROOT)).encode() + b"\0" + path.read_bytes())
     return h.hexdigest()
@@ -111,9 +113,11 @@ def _copy_sources(dest: Path) -> Path:
 
 
 def _build_core(site: Path, architecture: str, work: Path) -> None:
+    """Dependencies only: the `nexod` package itself is copied from source at bundling time, so editing
+    the application never re-runs pip."""
     _pip(site, architecture, [str(_copy_sources(work))])
     installed = _dists(site)
-    for name in c.RUNTIME_PROVIDED:
+    for name in (*c.RUNTIME_PROVIDED, "nexod"):
         if name in installed:
             _remove_dist(site, installed[name][1])
 
@@ -126,7 +130,7 @@ def _build_llm(site: Path, architecture: str, work: Path) -> None:
     core_dists = _dists(core)
     site.mkdir(parents=True)
     for name, (version, info) in _dists(both).items():
-        if name in c.RUNTIME_PROVIDED:
+        if name in c.RUNTIME_PROVIDED or name == "nexod":
             continue
         if name in core_dists:
             if core_dists[name][0] != version:
@@ -146,7 +150,7 @@ def _build_llm(site: Path, architecture: str, work: Path) -> None:
 
 def build_layer(kind: str, architecture: str) -> Path:
     """The layer folder (containing `python/`), from the cache or built now."""
-    cached = c.BUNDLE_CACHE_DIR / f"{kind}-{layer_hash(kind, architecture)[:16]}"
+    cached = c.BUNDLE_CACHE_DIR / f"{kind}-deps-{_deps_hash(kind, architecture)[:16]}"
     if (cached / "python").is_dir():
         return cached
     c.BUNDLE_CACHE_DIR.mkdir(parents=True, exist_ok=True)
@@ -186,6 +190,13 @@ class PipLayerBundler:
         except OSError:
             shutil.rmtree(output_dir, ignore_errors=True)
             shutil.copytree(source, output_dir, dirs_exist_ok=True)
+        if self.kind == "core":
+            shutil.copytree(
+                c.LAYER_SOURCE_DIR,
+                Path(output_dir) / "python" / "nexod",
+                ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+                dirs_exist_ok=True,
+            )
         return True
 
 

@@ -73,9 +73,7 @@ def from_context(node: Node, profile_name: str | None = None) -> DeploymentConfi
     if egress not in EGRESS_MODES:
         raise ConfigError(f"nexod:egress is '{egress}'; use one of {list(EGRESS_MODES)}")
     overrides: dict[str, Any] = {"egress": egress}
-    if egress == "nat-instance":
-        overrides["nat_count"] = 1
-    elif egress == "nat-gateway" and profile.nat_count == 0:
+    if egress == "nat-instance" or (egress == "nat-gateway" and profile.nat_count == 0):
         overrides["nat_count"] = 1
     elif egress == "ipv6":
         overrides["nat_count"] = 0

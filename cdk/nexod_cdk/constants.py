@@ -38,7 +38,7 @@ DB_PORT = 5432
 
 # Workspace credentials: one secret per credential, `nexod/ws/<workspace_id>/<credential_id>`.
 # The reader role allows exactly `<prefix>/<its session tag>/*`.
-WORKSPACE_SECRET_ROOT = "ws"
+WORKSPACE_SECRET_ROOT = "ws"  # noqa: S105 - a name segment, not a password
 WORKSPACE_TAG_KEY = "nexod:workspace"
 
 STEP_FUNCTIONS_STATUS_EVENT = "Step Functions Execution Status Change"

@@ -57,105 +57,194 @@ def _acks() -> list[Ack]:
             "AwsSolutions-IAM5[Resource::<RuntimeMigrateD7A5C7BC.Arn>:*]",
         ):
             acks.append(Ack(helper, finding, CDK_HELPER_REASON))
-    acks.append(Ack("EventsLogGroupPolicy*", "AwsSolutions-IAM5[Resource::*]",
-                    "CDK's helper that writes the CloudWatch Logs resource policy letting EventBridge deliver "
-                    "failed-run events; logs:PutResourcePolicy has no resource-level permission."))
+    acks.append(
+        Ack(
+            "EventsLogGroupPolicy*",
+            "AwsSolutions-IAM5[Resource::*]",
+            "CDK's helper that writes the CloudWatch Logs resource policy letting EventBridge deliver "
+            "failed-run events; logs:PutResourcePolicy has no resource-level permission.",
+        )
+    )
     for fn in OUR_FUNCTIONS:
         acks += [
-            Ack(f"{fn}/ServiceRole/Resource",
+            Ack(
+                f"{fn}/ServiceRole/Resource",
                 "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
-                "AWS managed policy limited to writing the function's own CloudWatch logs."),
-            Ack(f"{fn}/ServiceRole/Resource",
+                "AWS managed policy limited to writing the function's own CloudWatch logs.",
+            ),
+            Ack(
+                f"{fn}/ServiceRole/Resource",
                 "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]",
                 "AWS managed policy Lambda needs to attach its ENIs in the VPC; ec2:*NetworkInterface* "
-                "has no resource-level scoping at create time."),
-            Ack(f"{fn}/ServiceRole/DefaultPolicy/Resource", "AwsSolutions-IAM5[Resource::*]",
+                "has no resource-level scoping at create time.",
+            ),
+            Ack(
+                f"{fn}/ServiceRole/DefaultPolicy/Resource",
+                "AwsSolutions-IAM5[Resource::*]",
                 "xray:PutTraceSegments/PutTelemetryRecords (active tracing) and, for the API, the CloudWatch "
                 "Logs vended-delivery APIs Step Functions logging requires: none supports resource-level "
-                "permissions. No data action has a wildcard resource (asserted in tests/infra)."),
-            Ack(f"{fn}/Resource", "AwsSolutions-L1",
+                "permissions. No data action has a wildcard resource (asserted in tests/infra).",
+            ),
+            Ack(
+                f"{fn}/Resource",
+                "AwsSolutions-L1",
                 "Pinned to python3.12 on purpose: the layers are built for CPython 3.12 wheels; moving the "
-                "runtime is a reviewed change to constants.PYTHON_VERSION, not a drift."),
+                "runtime is a reviewed change to constants.PYTHON_VERSION, not a drift.",
+            ),
             Ack(f"{fn}/Resource", "Serverless-LambdaLatestVersion", "Same as AwsSolutions-L1: runtime pinned to 3.12."),
         ]
     acks += [
-        Ack("Runtime/Handler/Resource", "Serverless-LambdaDLQ",
-            "Invoked synchronously by API Gateway: the caller gets the error; a DLQ never receives anything."),
-        Ack("Runtime/NodeRunner/Resource", "Serverless-LambdaDLQ",
-            "Invoked synchronously by Step Functions, whose Retry/Catch own failures (DESIGN §2)."),
-        Ack("Runtime/Migrate/Resource", "Serverless-LambdaDLQ",
-            "Invoked synchronously by the CloudFormation custom-resource provider: a failure fails the deploy."),
-        Ack("Runtime/ExecutionEvents/Resource", "Serverless-LambdaDLQ",
+        Ack(
+            "Runtime/Handler/Resource",
+            "Serverless-LambdaDLQ",
+            "Invoked synchronously by API Gateway: the caller gets the error; a DLQ never receives anything.",
+        ),
+        Ack(
+            "Runtime/NodeRunner/Resource",
+            "Serverless-LambdaDLQ",
+            "Invoked synchronously by Step Functions, whose Retry/Catch own failures (DESIGN §2).",
+        ),
+        Ack(
+            "Runtime/Migrate/Resource",
+            "Serverless-LambdaDLQ",
+            "Invoked synchronously by the CloudFormation custom-resource provider: a failure fails the deploy.",
+        ),
+        Ack(
+            "Runtime/ExecutionEvents/Resource",
+            "Serverless-LambdaDLQ",
             "Invoked asynchronously by EventBridge: the DLQ (ExecutionEventsDlq, alarmed) is on the rule target "
-            "with 8 retries over 6 hours, which is where undeliverable events land."),
-        Ack("Orchestration/StateMachineRole/DefaultPolicy/Resource", "AwsSolutions-IAM5[Resource::*]",
+            "with 8 retries over 6 hours, which is where undeliverable events land.",
+        ),
+        Ack(
+            "Orchestration/StateMachineRole/DefaultPolicy/Resource",
+            "AwsSolutions-IAM5[Resource::*]",
             "Step Functions logging (logs:*LogDelivery*, DescribeLogGroups, PutResourcePolicy) and X-Ray "
-            "trace APIs have no resource-level permissions (AWS Step Functions developer guide, IAM for logging)."),
-        Ack("Orchestration/InvokeTaskFunctions/Resource", "AwsSolutions-IAM5[Resource::<RuntimeNodeRunner7AFB261C.Arn>:*]",
-            "Versions/aliases of the node runner only (`<arn>:*`): state machines may pin a qualified ARN."),
-        Ack("Orchestration/AgentTask/ExecutionRole/DefaultPolicy/Resource", "AwsSolutions-IAM5[Resource::*]",
-            "ecr:GetAuthorizationToken is account-wide by design; image pulls are scoped to the asset repository."),
-        Ack("Orchestration/AgentTask/Resource", "AwsSolutions-ECS2",
+            "trace APIs have no resource-level permissions (AWS Step Functions developer guide, IAM for logging).",
+        ),
+        Ack(
+            "Orchestration/InvokeTaskFunctions/Resource",
+            "AwsSolutions-IAM5[Resource::<RuntimeNodeRunner7AFB261C.Arn>:*]",
+            "Versions/aliases of the node runner only (`<arn>:*`): state machines may pin a qualified ARN.",
+        ),
+        Ack(
+            "Orchestration/AgentTask/ExecutionRole/DefaultPolicy/Resource",
+            "AwsSolutions-IAM5[Resource::*]",
+            "ecr:GetAuthorizationToken is account-wide by design; image pulls are scoped to the asset repository.",
+        ),
+        Ack(
+            "Orchestration/AgentTask/Resource",
+            "AwsSolutions-ECS2",
             "Environment variables carry only ARNs, names and feature flags; secrets are fetched at run time "
-            "from Secrets Manager, never put in the task definition."),
-        Ack("Orchestration/AgentTask/TaskRole/DefaultPolicy/Resource",
+            "from Secrets Manager, never put in the task definition.",
+        ),
+        Ack(
+            "Orchestration/AgentTask/TaskRole/DefaultPolicy/Resource",
             "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:{region}:{account}:stateMachine:{sm}-*]",
             "SendTaskSuccess/Failure/Heartbeat on this deployment's state machines only (created at publish "
-            "time, so only the name prefix is known at deploy time)."),
-        Ack("Runtime/Handler/ServiceRole/DefaultPolicy/Resource",
+            "time, so only the name prefix is known at deploy time).",
+        ),
+        Ack(
+            "Runtime/Handler/ServiceRole/DefaultPolicy/Resource",
             "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:{region}:{account}:stateMachine:{sm}-*]",
             "The API creates, versions, aliases and starts per-flow state machines at publish time: scoped to "
-            "this deployment's name prefix, the narrowest possible before the flows exist."),
-        Ack("Runtime/Handler/ServiceRole/DefaultPolicy/Resource",
+            "this deployment's name prefix, the narrowest possible before the flows exist.",
+        ),
+        Ack(
+            "Runtime/Handler/ServiceRole/DefaultPolicy/Resource",
             "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:{region}:{account}:execution:{sm}-*]",
-            "Stop/describe/redrive runs of this deployment's state machines only (name prefix)."),
-        Ack("Runtime/Handler/ServiceRole/DefaultPolicy/Resource",
+            "Stop/describe/redrive runs of this deployment's state machines only (name prefix).",
+        ),
+        Ack(
+            "Runtime/Handler/ServiceRole/DefaultPolicy/Resource",
             "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:{region}:{account}:schedule/{group}/*]",
-            "Schedules of this deployment's schedule group only."),
-        Ack("Runtime/Handler/ServiceRole/DefaultPolicy/Resource",
+            "Schedules of this deployment's schedule group only.",
+        ),
+        Ack(
+            "Runtime/Handler/ServiceRole/DefaultPolicy/Resource",
             "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:{region}:{account}:secret:{ws}/*]",
             "Write-only management (create/put/update/delete/describe, never GetSecretValue) of workspace "
-            "credentials under this deployment's prefix; the API checks the caller's workspace role first."),
-        Ack("Triggers/SchedulerRole/DefaultPolicy/Resource",
+            "credentials under this deployment's prefix; the API checks the caller's workspace role first.",
+        ),
+        Ack(
+            "Triggers/SchedulerRole/DefaultPolicy/Resource",
             "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:{region}:{account}:stateMachine:{sm}-*]",
-            "EventBridge Scheduler may only StartExecution on this deployment's state machines (name prefix)."),
-        Ack("Secrets/WorkspaceSecretsReader/DefaultPolicy/Resource",
+            "EventBridge Scheduler may only StartExecution on this deployment's state machines (name prefix).",
+        ),
+        Ack(
+            "Secrets/WorkspaceSecretsReader/DefaultPolicy/Resource",
             "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:{region}:{account}:secret:{ws}/<aws:PrincipalTag/nexod:workspace>/*]",
-            "ABAC: the wildcard is the credential id inside the ONE workspace named by the session tag."),
-        Ack("Orchestration/ExecutionEventsDlq/Resource", "AwsSolutions-SQS3", "This queue is itself a dead-letter queue."),
+            "ABAC: the wildcard is the credential id inside the ONE workspace named by the session tag.",
+        ),
+        Ack(
+            "Orchestration/ExecutionEventsDlq/Resource",
+            "AwsSolutions-SQS3",
+            "This queue is itself a dead-letter queue.",
+        ),
         Ack("Triggers/IngressDlq/Resource", "AwsSolutions-SQS3", "This queue is itself a dead-letter queue."),
         Ack("Triggers/ScheduleDlq/Resource", "AwsSolutions-SQS3", "This queue is itself a dead-letter queue."),
-        Ack("Orchestration/ExecutionEventsDlq/Resource", "Serverless-SQSRedrivePolicy", "Dead-letter queue: nothing to redrive to."),
+        Ack(
+            "Orchestration/ExecutionEventsDlq/Resource",
+            "Serverless-SQSRedrivePolicy",
+            "Dead-letter queue: nothing to redrive to.",
+        ),
         Ack("Triggers/IngressDlq/Resource", "Serverless-SQSRedrivePolicy", "Dead-letter queue: nothing to redrive to."),
-        Ack("Triggers/ScheduleDlq/Resource", "Serverless-SQSRedrivePolicy", "Dead-letter queue: nothing to redrive to."),
-        Ack("Api/Http/GET--health/Resource", "AwsSolutions-APIG4",
-            "Health check: public on purpose, returns no data."),
-        Ack("Api/Http/POST--hooks--{proxy+}/Resource", "AwsSolutions-APIG4",
+        Ack(
+            "Triggers/ScheduleDlq/Resource", "Serverless-SQSRedrivePolicy", "Dead-letter queue: nothing to redrive to."
+        ),
+        Ack("Api/Http/GET--health/Resource", "AwsSolutions-APIG4", "Health check: public on purpose, returns no data."),
+        Ack(
+            "Api/Http/POST--hooks--{proxy+}/Resource",
+            "AwsSolutions-APIG4",
             "Webhook triggers are called by third parties without a Nexod JWT; each trigger verifies its own "
-            "HMAC signature/secret in the handler before starting a run."),
-        Ack("Api/Auth/Users/Resource", "AwsSolutions-COG8",
+            "HMAC signature/secret in the handler before starting a run.",
+        ),
+        Ack(
+            "Api/Auth/Users/Resource",
+            "AwsSolutions-COG8",
             "Cognito Plus tier (threat protection) costs $0.02/MAU; MFA and strong passwords are on. Enable "
-            "Plus in the console if your threat model needs adaptive authentication."),
+            "Plus in the console if your threat model needs adaptive authentication.",
+        ),
         Ack("Console/Cdn/Resource", "AwsSolutions-CFR1", "A global console: geo restriction is the customer's choice."),
-        Ack("Console/Cdn/Resource", "AwsSolutions-CFR2",
+        Ack(
+            "Console/Cdn/Resource",
+            "AwsSolutions-CFR2",
             "WAF costs $5+/month per web ACL (above the starter budget); the distribution serves static files "
-            "only, and the API has throttling and JWT auth. Attach a web ACL in production if required."),
-        Ack("Console/Cdn/Resource", "AwsSolutions-CFR4",
+            "only, and the API has throttling and JWT auth. Attach a web ACL in production if required.",
+        ),
+        Ack(
+            "Console/Cdn/Resource",
+            "AwsSolutions-CFR4",
             "Without a custom domain CloudFront's default *.cloudfront.net certificate allows TLSv1; with "
-            "-c nexod:domain + certificateArn the distribution enforces TLSv1.2_2021."),
+            "-c nexod:domain + certificateArn the distribution enforces TLSv1.2_2021.",
+        ),
         # Starter-only relaxations: each is on in production.
-        Ack("Data/Cluster/Secret/Resource", "AwsSolutions-SMG4",
+        Ack(
+            "Data/Cluster/Secret/Resource",
+            "AwsSolutions-SMG4",
             "Starter: the rotation Lambda needs IPv4 access to Secrets Manager (NAT or a $7/month endpoint); "
-            "production rotates every 30 days. Rotate by hand with `aws secretsmanager rotate-secret`.", STARTER),
+            "production rotates every 30 days. Rotate by hand with `aws secretsmanager rotate-secret`.",
+            STARTER,
+        ),
         Ack("Data/AppSecret/Resource", "AwsSolutions-SMG4", "Starter: see the admin secret.", STARTER),
-        Ack("Data/Cluster/Resource", "AwsSolutions-RDS10",
+        Ack(
+            "Data/Cluster/Resource",
+            "AwsSolutions-RDS10",
             "Starter is an evaluation profile: deletion protection off so teardown is one command; the cluster "
-            "still takes a final snapshot (RemovalPolicy.SNAPSHOT). On in production.", STARTER),
-        Ack("Orchestration/Cluster/Resource", "AwsSolutions-ECS4",
-            "Starter: Container Insights bills custom metrics per task; on in production.", STARTER),
-        Ack("Api/Auth/Users/Resource", "AwsSolutions-COG2",
+            "still takes a final snapshot (RemovalPolicy.SNAPSHOT). On in production.",
+            STARTER,
+        ),
+        Ack(
+            "Orchestration/Cluster/Resource",
+            "AwsSolutions-ECS4",
+            "Starter: Container Insights bills custom metrics per task; on in production.",
+            STARTER,
+        ),
+        Ack(
+            "Api/Auth/Users/Resource",
+            "AwsSolutions-COG2",
             "Starter: TOTP MFA is optional so the first admin can sign in before enrolling; required in production.",
-            STARTER),
+            STARTER,
+        ),
     ]
     return acks
 
@@ -164,13 +253,17 @@ ACKS = _acks()
 
 
 def _finding_id(ack: Ack, config: DeploymentConfig) -> str:
-    finding = ack.finding.format(
-        sm=config.state_machine_prefix,
-        ws=config.workspace_secret_prefix,
-        region=config.region,
-        account=config.account,
-        group=config.state_machine_prefix,
-    ) if "{" in ack.finding and "{proxy+}" not in ack.finding else ack.finding
+    finding = (
+        ack.finding.format(
+            sm=config.state_machine_prefix,
+            ws=config.workspace_secret_prefix,
+            region=config.region,
+            account=config.account,
+            group=config.state_machine_prefix,
+        )
+        if "{" in ack.finding and "{proxy+}" not in ack.finding
+        else ack.finding
+    )
     pack = "Serverless" if finding.startswith("Serverless-") else "AwsSolutions"
     return f"{pack}::{finding}"
 
@@ -180,17 +273,13 @@ def acknowledge_findings(stack: Stack, config: DeploymentConfig) -> None:
         path = construct.node.path.removeprefix(stack.node.path + "/")
         for ack in ACKS:
             if config.profile.name in ack.profiles and fnmatch.fnmatchcase(path, ack.path):
-                Validations.of(construct).acknowledge(
-                    Acknowledgment(id=_finding_id(ack, config), reason=ack.reason)
-                )
+                Validations.of(construct).acknowledge(Acknowledgment(id=_finding_id(ack, config), reason=ack.reason))
 
 
 def markdown() -> str:
     lines = ["| construct (below the stack) | finding | profiles | reason |", "|---|---|---|---|"]
     for ack in ACKS:
-        lines.append(
-            f"| `{ack.path}` | `{ack.finding}` | {', '.join(ack.profiles)} | {ack.reason.replace('|', '/')} |"
-        )
+        lines.append(f"| `{ack.path}` | `{ack.finding}` | {', '.join(ack.profiles)} | {ack.reason.replace('|', '/')} |")
     return "\n".join(lines)
 
 

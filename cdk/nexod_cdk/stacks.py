@@ -42,17 +42,33 @@ class AppStack(Stack):
         runtime = Runtime(self, "Runtime", config=config, network=network, key=db.key)
         secrets = Secrets(self, "Secrets", config=config, key=db.key)
         schema = Schema(
-            self, "Schema", config=config, runtime=runtime,
-            admin_secret_arn=db.admin_secret.secret_arn, app_secret_arn=app_secret_arn,
+            self,
+            "Schema",
+            config=config,
+            runtime=runtime,
+            admin_secret_arn=db.admin_secret.secret_arn,
+            app_secret_arn=app_secret_arn,
         )
         triggers = Triggers(self, "Triggers", config=config)
         orchestration = Orchestration(
-            self, "Orchestration", config=config, network=network, runtime=runtime, secrets=secrets,
-            triggers=triggers, database_secret_arn=app_secret_arn,
+            self,
+            "Orchestration",
+            config=config,
+            network=network,
+            runtime=runtime,
+            secrets=secrets,
+            triggers=triggers,
+            database_secret_arn=app_secret_arn,
         )
         api = Api(
-            self, "Api", config=config, runtime=runtime, secrets=secrets, triggers=triggers,
-            orchestration=orchestration, database_secret_arn=app_secret_arn,
+            self,
+            "Api",
+            config=config,
+            runtime=runtime,
+            secrets=secrets,
+            triggers=triggers,
+            orchestration=orchestration,
+            database_secret_arn=app_secret_arn,
         )
         # Nothing may run against the database before its schema exists.
         for fn in (api.function, orchestration.node_runner, orchestration.execution_events):

@@ -39,20 +39,18 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synth]:
     for var in ("CDK_DEFAULT_ACCOUNT", "CDK_DEFAULT_REGION", "CDK_CONTEXT_JSON", "CDK_OUTDIR"):
         os.environ.pop(var, None)
     outdir = tmp_path_factory.mktemp("cdk.out")
-    app, stacks = build_app(outdir=str(outdir), profiles=list(PROFILES))
+    app, _stacks = build_app(outdir=str(outdir), profiles=list(PROFILES))
     app.synth()
     templates = {}
     for profile in PROFILES:
         for kind in ("Data", "App"):
-            templates[f"{profile}-{kind}"] = json.loads(
-                (outdir / f"Nexod-{profile}-{kind}.template.json").read_text()
-            )
+            templates[f"{profile}-{kind}"] = json.loads((outdir / f"Nexod-{profile}-{kind}.template.json").read_text())
     report_file = outdir / "validation-report.json"
     report = json.loads(report_file.read_text()) if report_file.exists() else {"pluginReports": []}
     from nexod_cdk.config import from_context
 
     configs = {p: from_context(app.node, p) for p in PROFILES}
-    yield Synth(outdir=outdir, templates=templates, report=report, configs=configs)
+    return Synth(outdir=outdir, templates=templates, report=report, configs=configs)
 
 
 def resources(template: dict[str, Any], type_: str) -> dict[str, dict[str, Any]]:

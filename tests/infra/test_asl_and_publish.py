@@ -66,7 +66,11 @@ def test_publish_creates_versions_and_moves_the_live_alias() -> None:
         name = f"{PREFIX}-ws1234-flow5678"
         # Given a first publish: create the state machine with the role the stack passes, and version 1
         sm = sfn.create_state_machine(
-            name=name, definition=definition, roleArn=ROLE_ARN, type="STANDARD", publish=True,
+            name=name,
+            definition=definition,
+            roleArn=ROLE_ARN,
+            type="STANDARD",
+            publish=True,
             versionDescription="v1",
         )
         v1 = sm["stateMachineVersionArn"]
@@ -76,7 +80,10 @@ def test_publish_creates_versions_and_moves_the_live_alias() -> None:
         # When the flow is published again: update + publish version 2, then move the alias
         # (update with publish=True: moto 5.2 has no PublishStateMachineVersion; AWS accepts both)
         v2 = sfn.update_state_machine(
-            stateMachineArn=sm["stateMachineArn"], definition=definition, roleArn=ROLE_ARN, publish=True,
+            stateMachineArn=sm["stateMachineArn"],
+            definition=definition,
+            roleArn=ROLE_ARN,
+            publish=True,
             versionDescription="v2",
         )["stateMachineVersionArn"]
         sfn.update_state_machine_alias(

@@ -179,9 +179,7 @@ def test_state_machine_role_may_invoke_only_the_node_runner(synth: Synth) -> Non
     stmts = role_policies(t, "OrchestrationStateMachineRole")
     targets = _invoke_targets(stmts)
     assert targets and all("RuntimeNodeRunner" in str(r) for r in targets), targets
-    trust = next(
-        v for k, v in resources(t, "AWS::IAM::Role").items() if k.startswith("OrchestrationStateMachineRole")
-    )
+    trust = next(v for k, v in resources(t, "AWS::IAM::Role").items() if k.startswith("OrchestrationStateMachineRole"))
     (stmt,) = trust["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert stmt["Principal"] == {"Service": "states.amazonaws.com"}
     assert "aws:SourceAccount" in stmt["Condition"]["StringEquals"]
@@ -220,9 +218,16 @@ def test_functions_get_the_settings_contract(synth: Synth) -> None:
     api = next(v for k, v in resources(t, "AWS::Lambda::Function").items() if k.startswith("RuntimeHandler"))
     env = api["Properties"]["Environment"]["Variables"]
     for key in (
-        "NEXOD_MODE", "NEXOD_DATABASE_SECRET_ARN", "NEXOD_AUTH_ISSUER", "NEXOD_AUTH_AUDIENCE",
-        "NEXOD_NODE_RUNNER_ARN", "NEXOD_STATE_MACHINE_ROLE_ARN", "NEXOD_STATE_MACHINE_PREFIX",
-        "NEXOD_STATE_MACHINE_LOG_GROUP_ARN", "NEXOD_EVENT_BUS_NAME", "NEXOD_DEFAULT_MODEL",
+        "NEXOD_MODE",
+        "NEXOD_DATABASE_SECRET_ARN",
+        "NEXOD_AUTH_ISSUER",
+        "NEXOD_AUTH_AUDIENCE",
+        "NEXOD_NODE_RUNNER_ARN",
+        "NEXOD_STATE_MACHINE_ROLE_ARN",
+        "NEXOD_STATE_MACHINE_PREFIX",
+        "NEXOD_STATE_MACHINE_LOG_GROUP_ARN",
+        "NEXOD_EVENT_BUS_NAME",
+        "NEXOD_DEFAULT_MODEL",
     ):
         assert key in env, key
     assert env["NEXOD_MODE"] == "aws"
@@ -315,7 +320,10 @@ def test_http_api_uses_a_jwt_authorizer_throttling_and_access_logs(synth: Synth)
     t.has_resource_properties(
         "AWS::ApiGatewayV2::Stage",
         {
-            "DefaultRouteSettings": {"ThrottlingBurstLimit": Match.any_value(), "ThrottlingRateLimit": Match.any_value()},
+            "DefaultRouteSettings": {
+                "ThrottlingBurstLimit": Match.any_value(),
+                "ThrottlingRateLimit": Match.any_value(),
+            },
             "AccessLogSettings": {"DestinationArn": Match.any_value(), "Format": Match.any_value()},
         },
     )
@@ -327,9 +335,13 @@ def test_clerk_profile_uses_the_issuer_from_context_and_creates_no_user_pool() -
     from nexod_cdk.app_builder import build_app
 
     # Given Clerk chosen in context
-    app, stacks = build_app(
-        context={"nexod:auth": "clerk", "nexod:jwtIssuer": "https://clerk.example.com",
-                 "nexod:jwtAudience": "nexod", "aws:cdk:bundling-stacks": []},
+    _app, stacks = build_app(
+        context={
+            "nexod:auth": "clerk",
+            "nexod:jwtIssuer": "https://clerk.example.com",
+            "nexod:jwtAudience": "nexod",
+            "aws:cdk:bundling-stacks": [],
+        },
         profiles=["starter"],
     )
     # When we read the App stack (without running the nag plugins: the session fixture does that)
@@ -350,24 +362,41 @@ def test_console_is_private_s3_behind_cloudfront_with_oac_and_security_headers(s
         "AWS::S3::Bucket",
         {
             "PublicAccessBlockConfiguration": {
-                "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True,
+                "BlockPublicAcls": True,
+                "BlockPublicPolicy": True,
+                "IgnorePublicAcls": True,
+                "RestrictPublicBuckets": True,
             },
             "BucketEncryption": Match.any_value(),
         },
     )
     t.has_resource_properties(
         "AWS::CloudFront::ResponseHeadersPolicy",
-        {"ResponseHeadersPolicyConfig": Match.object_like({"SecurityHeadersConfig": Match.object_like({
-            "StrictTransportSecurity": Match.any_value(), "ContentSecurityPolicy": Match.any_value(),
-            "FrameOptions": Match.any_value(), "ContentTypeOptions": Match.any_value(),
-        })})},
+        {
+            "ResponseHeadersPolicyConfig": Match.object_like(
+                {
+                    "SecurityHeadersConfig": Match.object_like(
+                        {
+                            "StrictTransportSecurity": Match.any_value(),
+                            "ContentSecurityPolicy": Match.any_value(),
+                            "FrameOptions": Match.any_value(),
+                            "ContentTypeOptions": Match.any_value(),
+                        }
+                    )
+                }
+            )
+        },
     )
     t.has_resource_properties(
         "AWS::CloudFront::Distribution",
-        {"DistributionConfig": Match.object_like({
-            "DefaultCacheBehavior": Match.object_like({"ViewerProtocolPolicy": "redirect-to-https"}),
-            "Logging": Match.any_value(),
-        })},
+        {
+            "DistributionConfig": Match.object_like(
+                {
+                    "DefaultCacheBehavior": Match.object_like({"ViewerProtocolPolicy": "redirect-to-https"}),
+                    "Logging": Match.any_value(),
+                }
+            )
+        },
     )
 
 

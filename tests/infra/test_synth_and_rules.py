@@ -41,7 +41,14 @@ def test_cfn_lint_finds_no_error_in_any_template(synth: Synth) -> None:
     assert len(templates) == 4
     # When cfn-lint checks them (errors only: warnings are advisory)
     done = subprocess.run(
-        [str(Path(sys.executable).with_name("cfn-lint")), "--format", "parseable", "--non-zero-exit-code", "error", *templates],
+        [
+            str(Path(sys.executable).with_name("cfn-lint")),
+            "--format",
+            "parseable",
+            "--non-zero-exit-code",
+            "error",
+            *templates,
+        ],
         capture_output=True,
         text=True,
         check=False,

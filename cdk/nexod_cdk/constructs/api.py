@@ -37,7 +37,8 @@ class Auth(Construct):
         self.client: cognito.UserPoolClient | None = None
         self.domain: cognito.UserPoolDomain | None = None
         if config.auth_provider == "clerk":
-            assert config.jwt_issuer and config.jwt_audience
+            assert config.jwt_issuer
+            assert config.jwt_audience
             self.issuer: str = config.jwt_issuer.rstrip("/")
             self.audience: str = config.jwt_audience
             return
@@ -48,8 +49,12 @@ class Auth(Construct):
             sign_in_aliases=cognito.SignInAliases(email=True),
             auto_verify=cognito.AutoVerifiedAttrs(email=True),
             password_policy=cognito.PasswordPolicy(
-                min_length=12, require_digits=True, require_lowercase=True, require_uppercase=True,
-                require_symbols=True, temp_password_validity=Duration.days(3),
+                min_length=12,
+                require_digits=True,
+                require_lowercase=True,
+                require_uppercase=True,
+                require_symbols=True,
+                temp_password_validity=Duration.days(3),
             ),
             mfa=cognito.Mfa.REQUIRED if config.profile.mfa_required else cognito.Mfa.OPTIONAL,
             mfa_second_factor=cognito.MfaSecondFactor(sms=False, otp=True),
@@ -119,7 +124,10 @@ class Api(Construct):
         self._grant(runtime, secrets, triggers, orchestration, database_secret_arn)
 
         authorizer = authorizers.HttpJwtAuthorizer(
-            "Jwt", self.auth.issuer, jwt_audience=[self.auth.audience], identity_source=["$request.header.Authorization"]
+            "Jwt",
+            self.auth.issuer,
+            jwt_audience=[self.auth.audience],
+            identity_source=["$request.header.Authorization"],
         )
         self.http_api = apigw.HttpApi(
             self,
@@ -138,11 +146,15 @@ class Api(Construct):
         self.http_api.add_routes(path="/{proxy+}", methods=[apigw.HttpMethod.ANY], integration=integration)
         # Public on purpose: webhooks authenticate with a per-trigger signature, health with nothing.
         self.http_api.add_routes(
-            path="/hooks/{proxy+}", methods=[apigw.HttpMethod.POST], integration=integration,
+            path="/hooks/{proxy+}",
+            methods=[apigw.HttpMethod.POST],
+            integration=integration,
             authorizer=apigw.HttpNoneAuthorizer(),
         )
         self.http_api.add_routes(
-            path="/health", methods=[apigw.HttpMethod.GET], integration=integration,
+            path="/health",
+            methods=[apigw.HttpMethod.GET],
+            integration=integration,
             authorizer=apigw.HttpNoneAuthorizer(),
         )
         self.access_logs = logs.LogGroup(

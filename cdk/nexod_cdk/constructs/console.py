@@ -94,8 +94,12 @@ class Console(Construct):
             default_root_object="index.html",
             # Client-side routes: unknown paths serve the app, which shows its own 404.
             error_responses=[
-                cloudfront.ErrorResponse(http_status=code, response_http_status=200, response_page_path="/index.html",
-                                         ttl=Duration.seconds(0))
+                cloudfront.ErrorResponse(
+                    http_status=code,
+                    response_http_status=200,
+                    response_page_path="/index.html",
+                    ttl=Duration.seconds(0),
+                )
                 for code in (403, 404)
             ],
             domain_names=[config.domain_name] if config.domain_name else None,
@@ -122,6 +126,8 @@ class Console(Construct):
             distribution_paths=["/index.html", "/config.json"],
             memory_limit=512,
         )
-        self.url = f"https://{config.domain_name}" if config.domain_name else (
-            f"https://{self.distribution.distribution_domain_name}"
+        self.url = (
+            f"https://{config.domain_name}"
+            if config.domain_name
+            else (f"https://{self.distribution.distribution_domain_name}")
         )

@@ -77,8 +77,13 @@ class Observability(Construct):
             )
 
         def total(metric: str) -> cw.MathExpression:
-            using = {f"{metric.lower()}{i}": fn.metric(metric, period=PERIOD, statistic="Sum") for i, fn in enumerate(functions.values())}
-            return cw.MathExpression(expression="+".join(using), using_metrics=using, label=f"Lambda {metric}", period=PERIOD)
+            using = {
+                f"{metric.lower()}{i}": fn.metric(metric, period=PERIOD, statistic="Sum")
+                for i, fn in enumerate(functions.values())
+            }
+            return cw.MathExpression(
+                expression="+".join(using), using_metrics=using, label=f"Lambda {metric}", period=PERIOD
+            )
 
         alarm("LambdaErrors", total("Errors"), "A Nexod Lambda function raised errors (see its log group)")
         alarm("LambdaThrottles", total("Throttles"), "A Nexod Lambda function was throttled: raise concurrency")
@@ -104,7 +109,10 @@ class Observability(Construct):
                 cw.GraphWidget(title="API 5xx", left=[api_5xx], width=12),
                 cw.GraphWidget(
                     title="Dead letters",
-                    left=[q.metric_approximate_number_of_messages_visible(period=PERIOD) for q in dead_letter_queues.values()],
+                    left=[
+                        q.metric_approximate_number_of_messages_visible(period=PERIOD)
+                        for q in dead_letter_queues.values()
+                    ],
                     width=12,
                 ),
             )

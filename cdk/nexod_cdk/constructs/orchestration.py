@@ -123,8 +123,12 @@ class Orchestration(Construct):
         self.state_machine_role.add_to_policy(
             iam.PolicyStatement(
                 sid="XRayTraces",
-                actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules",
-                         "xray:GetSamplingTargets"],
+                actions=[
+                    "xray:PutTraceSegments",
+                    "xray:PutTelemetryRecords",
+                    "xray:GetSamplingRules",
+                    "xray:GetSamplingTargets",
+                ],
                 resources=["*"],
             )
         )
@@ -157,7 +161,9 @@ class Orchestration(Construct):
         )
         self.status_rule.add_target(
             targets.LambdaFunction(
-                self.execution_events, dead_letter_queue=self.events_dlq, retry_attempts=8,
+                self.execution_events,
+                dead_letter_queue=self.events_dlq,
+                retry_attempts=8,
                 max_event_age=Duration.hours(6),
             )
         )

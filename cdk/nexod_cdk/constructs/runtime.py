@@ -69,7 +69,7 @@ class Runtime(Construct):
         handler: str,
         description: str,
         memory_mb: int | None = None,
-        timeout: Duration = Duration.seconds(30),
+        timeout: Duration | None = None,
         with_llm: bool = False,
         environment: dict[str, str] | None = None,
     ) -> lambda_.Function:
@@ -89,7 +89,7 @@ class Runtime(Construct):
             code=self.code,
             layers=[self.core_layer, self.llm_layer] if with_llm else [self.core_layer],
             memory_size=memory_mb or self.config.profile.lambda_memory_mb,
-            timeout=timeout,
+            timeout=timeout or Duration.seconds(30),
             environment={**self.environment, **(environment or {})},
             tracing=lambda_.Tracing.ACTIVE,
             log_group=log_group,

@@ -38,9 +38,7 @@ class Triggers(Construct):
         self.bus = events.EventBus(self, "RunEvents", event_bus_name=f"{sm_prefix}-runs")
 
         self.ingress_dlq = _queue(self, "IngressDlq")
-        self.ingress_queue = _queue(
-            self, "Ingress", dlq=self.ingress_dlq, visibility_timeout=Duration.seconds(6 * 30)
-        )
+        self.ingress_queue = _queue(self, "Ingress", dlq=self.ingress_dlq, visibility_timeout=Duration.seconds(6 * 30))
         # Scheduler delivers here what it could not start (after its own retries).
         self.schedule_dlq = _queue(self, "ScheduleDlq")
 
@@ -62,9 +60,7 @@ class Triggers(Construct):
             iam.PolicyStatement(
                 sid="StartOurRunsOnly",
                 actions=["states:StartExecution"],
-                resources=[
-                    f"arn:{stack.partition}:states:{stack.region}:{stack.account}:stateMachine:{sm_prefix}-*"
-                ],
+                resources=[f"arn:{stack.partition}:states:{stack.region}:{stack.account}:stateMachine:{sm_prefix}-*"],
             )
         )
         self.schedule_dlq.grant_send_messages(self.scheduler_role)
@@ -73,9 +69,7 @@ class Triggers(Construct):
 
     def attach_ingress_consumer(self, fn: lambda_.IFunction) -> None:
         """Where the SQS trigger Lambda (later issue) plugs in: partial batch failures, small batches."""
-        fn.add_event_source(
-            sources.SqsEventSource(self.ingress_queue, batch_size=10, report_batch_item_failures=True)
-        )
+        fn.add_event_source(sources.SqsEventSource(self.ingress_queue, batch_size=10, report_batch_item_failures=True))
 
     def environment(self) -> dict[str, str]:
         return {

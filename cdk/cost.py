@@ -1,0 +1,396 @@
+#!/usr/bin/env python3
+"""Cost model: monthly idle cost of every always-on resource in the synthesized templates, and the cost
+of 1,000 runs of the reference 10-node flow (excluding LLM tokens), per profile.
+
+Usage: python cdk/cost.py [--outdir cdk.out] [--reference-json FILE]
+Prices: us-east-1 list prices, read from the AWS pricing pages named on each line on PRICE_DATE.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+PRICE_DATE = "2025-06-01"
+HOURS = 730  # hours per month, as AWS pricing pages use
+REGION = "us-east-1"
+
+
+@dataclass(frozen=True)
+class Price:
+    value: float
+    unit: str
+    source: str  # the AWS pricing page
+
+
+P = {
+    "kms_key": Price(1.00, "per key-month", "AWS KMS pricing"),
+    "secret": Price(0.40, "per secret-month", "AWS Secrets Manager pricing"),
+    "nat_gateway": Price(0.045, "per NAT gateway-hour", "Amazon VPC pricing (NAT gateway)"),
+    "public_ipv4": Price(0.005, "per public IPv4-hour", "Amazon VPC pricing (public IPv4 addresses)"),
+    "t4g_nano": Price(0.0042, "per instance-hour", "Amazon EC2 on-demand pricing (t4g.nano, Linux)"),
+    "gp3": Price(0.08, "per GB-month", "Amazon EBS pricing (gp3)"),
+    "interface_endpoint": Price(0.01, "per endpoint-AZ-hour", "AWS PrivateLink pricing"),
+    "acu": Price(0.12, "per ACU-hour", "Amazon Aurora pricing (Serverless v2, Aurora Standard, PostgreSQL)"),
+    "aurora_storage": Price(0.10, "per GB-month", "Amazon Aurora pricing (storage, Aurora Standard)"),
+    "aurora_io": Price(0.20, "per 1M I/O requests", "Amazon Aurora pricing (I/O, Aurora Standard)"),
+    "alarm_metric": Price(0.10, "per standard alarm metric-month", "Amazon CloudWatch pricing (alarms)"),
+    "dashboard": Price(3.00, "per dashboard-month", "Amazon CloudWatch pricing (dashboards)"),
+    "ecr_storage": Price(0.10, "per GB-month", "Amazon ECR pricing (storage)"),
+    "log_ingest": Price(0.50, "per GB ingested", "Amazon CloudWatch pricing (logs, standard)"),
+    "sfn_transition": Price(0.025, "per 1,000 state transitions", "AWS Step Functions pricing (Standard)"),
+    "lambda_gbs_arm": Price(0.0000133334, "per GB-second (arm64)", "AWS Lambda pricing"),
+    "lambda_request": Price(0.20, "per 1M requests", "AWS Lambda pricing"),
+    "http_api": Price(1.00, "per 1M requests", "Amazon API Gateway pricing (HTTP APIs)"),
+    "events_custom": Price(1.00, "per 1M custom events", "Amazon EventBridge pricing"),
+    "xray_trace": Price(5.00, "per 1M traces recorded", "AWS X-Ray pricing"),
+}
+
+# Assumptions that are not in the template (each printed next to its line).
+AURORA_STORAGE_GB = 1.0
+AGENT_IMAGE_GB = 0.6  # compressed CrewAI image in the CDK assets repository
+API_REQUESTS_PER_RUN = 6  # start + ~5 status polls from the console
+EVENTS_PER_RUN = 12  # run lifecycle events on the custom bus (per node + start/finish)
+LOG_KB_PER_RUN = 30
+IO_PER_NODE = 10
+RUNS_WINDOW_HOURS = 1.0  # the 1,000 runs happen within one hour ...
+ACTIVE_ACU = 0.5  # ... at 0.5 ACU average, plus the auto-pause tail
+DEFAULT_NODE_MS = {"llm": 1500, "http": 300}
+FALLBACK_NODE_MS = 80
+
+
+@dataclass
+class Line:
+    what: str
+    quantity: float
+    price: Price
+    monthly: float
+    note: str = ""
+
+
+def _resources(template: dict[str, Any], type_: str) -> list[dict[str, Any]]:
+    return [r for r in template["Resources"].values() if r["Type"] == type_]
+
+
+def idle_lines(data: dict[str, Any], app: dict[str, Any]) -> list[Line]:
+    both = {"Resources": {**data["Resources"], **app["Resources"]}}
+    lines: list[Line] = []
+    keys = len(_resources(both, "AWS::KMS::Key"))
+    lines.append(Line("KMS customer-managed keys", keys, P["kms_key"], keys * P["kms_key"].value))
+    secrets = len(_resources(both, "AWS::SecretsManager::Secret"))
+    lines.append(
+        Line(
+            "Secrets Manager secrets (db admin + app)",
+            secrets,
+            P["secret"],
+            secrets * P["secret"].value,
+            "workspace credentials add $0.40 each",
+        )
+    )
+    nats = len(_resources(both, "AWS::EC2::NatGateway"))
+    if nats:
+        lines.append(
+            Line("NAT gateways", nats, P["nat_gateway"], nats * P["nat_gateway"].value * HOURS, "+ $0.045/GB processed")
+        )
+    instances = _resources(both, "AWS::EC2::Instance")
+    if instances:
+        n = len(instances)
+        lines.append(Line("NAT instance t4g.nano", n, P["t4g_nano"], n * P["t4g_nano"].value * HOURS))
+        lines.append(Line("NAT instance root volume 8 GB gp3", n * 8, P["gp3"], n * 8 * P["gp3"].value))
+    public_ips = len(_resources(both, "AWS::EC2::EIP")) + len(instances)
+    if public_ips:
+        lines.append(
+            Line("public IPv4 addresses", public_ips, P["public_ipv4"], public_ips * P["public_ipv4"].value * HOURS)
+        )
+    endpoints = [
+        e for e in _resources(both, "AWS::EC2::VPCEndpoint") if e["Properties"].get("VpcEndpointType") == "Interface"
+    ]
+    if endpoints:
+        azs = sum(len(e["Properties"].get("SubnetIds", [])) for e in endpoints)
+        lines.append(
+            Line(
+                "interface VPC endpoints (endpoint-AZs)",
+                azs,
+                P["interface_endpoint"],
+                azs * P["interface_endpoint"].value * HOURS,
+            )
+        )
+    lines.append(
+        Line("VPC, subnets, egress-only IGW, S3 gateway endpoint", 0, Price(0, "free", "Amazon VPC pricing"), 0)
+    )
+    for cluster in _resources(both, "AWS::RDS::DBCluster"):
+        scaling = cluster["Properties"].get("ServerlessV2ScalingConfiguration", {})
+        min_acu = float(scaling.get("MinCapacity", 0.5))
+        instances_n = len(_resources(both, "AWS::RDS::DBInstance"))
+        note = "paused at 0 ACU when idle (auto-pause); resumes in ~15 s" if min_acu == 0 else "never pauses"
+        lines.append(
+            Line(
+                f"Aurora Serverless v2 compute ({instances_n} instance(s) x {min_acu} ACU min)",
+                instances_n * min_acu * HOURS,
+                P["acu"],
+                instances_n * min_acu * HOURS * P["acu"].value,
+                note,
+            )
+        )
+        lines.append(
+            Line(
+                f"Aurora storage (assumed {AURORA_STORAGE_GB:g} GB)",
+                AURORA_STORAGE_GB,
+                P["aurora_storage"],
+                AURORA_STORAGE_GB * P["aurora_storage"].value,
+                "backups free up to the cluster size",
+            )
+        )
+    metrics = 0
+    for alarm in _resources(both, "AWS::CloudWatch::Alarm"):
+        props = alarm["Properties"]
+        metrics += sum(1 for m in props.get("Metrics", []) if "MetricStat" in m) or 1
+    lines.append(
+        Line(
+            f"CloudWatch alarms ({len(_resources(both, 'AWS::CloudWatch::Alarm'))} alarms)",
+            metrics,
+            P["alarm_metric"],
+            metrics * P["alarm_metric"].value,
+            "list price; the first 10 alarm metrics are in the always-free tier",
+        )
+    )
+    dashboards = len(_resources(both, "AWS::CloudWatch::Dashboard"))
+    if dashboards:
+        lines.append(
+            Line(
+                "CloudWatch dashboards",
+                dashboards,
+                P["dashboard"],
+                dashboards * P["dashboard"].value,
+                "list price; 3 dashboards are in the always-free tier",
+            )
+        )
+    lines.append(
+        Line(
+            f"agent image in ECR (assumed {AGENT_IMAGE_GB:g} GB)",
+            AGENT_IMAGE_GB,
+            P["ecr_storage"],
+            AGENT_IMAGE_GB * P["ecr_storage"].value,
+        )
+    )
+    lines.append(
+        Line(
+            "Cognito (Essentials, < 10,000 MAU), API Gateway, CloudFront, Lambda, Step Functions, "
+            "SQS, EventBridge, Scheduler, ECS cluster",
+            0,
+            Price(0, "pay per use", "each service's pricing"),
+            0,
+            "no charge without traffic",
+        )
+    )
+    return lines
+
+
+# -- per-run model ---------------------------------------------------------------------------------
+def _walk(states: dict[str, Any], start: str) -> tuple[int, list[str]]:
+    """Transitions and Task comments along one run: Choice takes its first rule, Parallel runs all branches."""
+    transitions, tasks, name = 0, [], start
+    while name:
+        st = states[name]
+        transitions += 1
+        if st["Type"] == "Task":
+            tasks.append(st.get("Comment", "task"))
+        if st["Type"] == "Parallel":
+            for br in st["Branches"]:
+                t, k = _walk(br["States"], br["StartAt"])
+                transitions += t
+                tasks += k
+        if st["Type"] == "Choice":
+            name = st["Choices"][0]["Next"]
+            continue
+        if st["Type"] in ("Succeed", "Fail") or st.get("End"):
+            break
+        name = st.get("Next")
+        if name in ("run-failed",):
+            break
+    return transitions, tasks
+
+
+def reference_run(reference_json: str | None) -> dict[str, Any]:
+    if reference_json:
+        data = json.loads(Path(reference_json).read_text())
+        data["source"] = f"local run ({reference_json})"
+        return data
+    done = subprocess.run(  # the local orchestrator executing the reference flow (when it exists)
+        [sys.executable, "-m", "nexod.local.reference_run"], capture_output=True, text=True, check=False, cwd=REPO
+    )
+    if done.returncode == 0 and done.stdout.strip().startswith("{"):
+        data = json.loads(done.stdout[done.stdout.index("{") :])
+        data["source"] = "local run: python -m nexod.local.reference_run"
+        return data
+    golden = REPO / "statemachines" / "golden" / "example_reference_10_node.asl.json"
+    if golden.exists():
+        asl = json.loads(golden.read_text())
+        origin = f"ASL walk of {golden.relative_to(REPO)}"
+    else:
+        sys.path.insert(0, str(REPO / "layers"))
+        from nexod.domain.compiler import compile_flow
+        from nexod.domain.validation import validate
+
+        raw = (REPO / "statemachines" / "examples" / "reference_10_node.json").read_text()
+        doc = json.loads(raw.replace("{{BASE_URL}}", "https://example.com"))
+        asl = compile_flow(validate(doc.get("definition", doc))).asl
+        origin = "ASL walk of the compiled reference flow"
+    transitions, tasks = _walk(asl["States"], asl["StartAt"])
+    durations = [DEFAULT_NODE_MS.get(t.split(" ")[0], FALLBACK_NODE_MS) for t in tasks]
+    return {
+        "transitions": transitions,
+        "lambda_invocations": len(tasks),
+        "node_durations_ms": durations,
+        "source": f"{origin} (NOT a local run: `python -m nexod.local.reference_run` is not available yet; "
+        "Choice takes its first rule, every Parallel branch runs; durations assumed: llm 1.5 s, http 0.3 s, "
+        "others 80 ms)",
+    }
+
+
+def _memory(app: dict[str, Any], logical_prefix: str) -> int:
+    for k, r in app["Resources"].items():
+        if r["Type"] == "AWS::Lambda::Function" and k.startswith(logical_prefix):
+            return int(r["Properties"].get("MemorySize", 128))
+    return 1024
+
+
+def run_lines(app: dict[str, Any], ref: dict[str, Any], runs: int = 1000) -> list[Line]:
+    lines: list[Line] = []
+    transitions = ref["transitions"] * runs
+    lines.append(
+        Line(
+            f"Step Functions transitions ({ref['transitions']}/run)",
+            transitions,
+            P["sfn_transition"],
+            transitions / 1000 * P["sfn_transition"].value,
+        )
+    )
+    mem_gb = _memory(app, "RuntimeNodeRunner") / 1024
+    gbs = sum(max(d, 1) for d in ref["node_durations_ms"]) / 1000 * mem_gb * runs
+    invocations = ref["lambda_invocations"] * runs
+    lines.append(
+        Line(
+            f"node runner GB-seconds ({mem_gb:g} GB, {sum(ref['node_durations_ms'])} ms/run)",
+            gbs,
+            P["lambda_gbs_arm"],
+            gbs * P["lambda_gbs_arm"].value,
+            "LLM wait time is billed as duration",
+        )
+    )
+    api_mem = _memory(app, "RuntimeHandler") / 1024
+    other_inv = runs * (API_REQUESTS_PER_RUN + 2)  # API calls + 2 execution-status events
+    other_gbs = other_inv * 0.1 * api_mem
+    lines.append(
+        Line(
+            f"API + status-event Lambda GB-seconds ({other_inv // runs}/run x 100 ms)",
+            other_gbs,
+            P["lambda_gbs_arm"],
+            other_gbs * P["lambda_gbs_arm"].value,
+        )
+    )
+    all_inv = invocations + other_inv
+    lines.append(Line("Lambda requests", all_inv, P["lambda_request"], all_inv / 1e6 * P["lambda_request"].value))
+    lines.append(
+        Line(
+            f"HTTP API requests ({API_REQUESTS_PER_RUN}/run)",
+            runs * API_REQUESTS_PER_RUN,
+            P["http_api"],
+            runs * API_REQUESTS_PER_RUN / 1e6 * P["http_api"].value,
+        )
+    )
+    lines.append(
+        Line(
+            f"EventBridge custom events ({EVENTS_PER_RUN}/run)",
+            runs * EVENTS_PER_RUN,
+            P["events_custom"],
+            runs * EVENTS_PER_RUN / 1e6 * P["events_custom"].value,
+            "Step Functions status events on the default bus are free",
+        )
+    )
+    gb = runs * LOG_KB_PER_RUN / 1e6
+    lines.append(
+        Line(f"CloudWatch Logs ingestion ({LOG_KB_PER_RUN} KB/run)", gb, P["log_ingest"], gb * P["log_ingest"].value)
+    )
+    traces = invocations + other_inv
+    lines.append(
+        Line(
+            "X-Ray traces (every invocation sampled: upper bound)",
+            traces,
+            P["xray_trace"],
+            traces / 1e6 * P["xray_trace"].value,
+            "100,000 traces/month are free",
+        )
+    )
+    acu_h = ACTIVE_ACU * (RUNS_WINDOW_HOURS + 10 / 60)
+    lines.append(
+        Line(
+            f"Aurora compute woken by the runs ({ACTIVE_ACU} ACU x {RUNS_WINDOW_HOURS:g} h + 10 min pause tail)",
+            acu_h,
+            P["acu"],
+            acu_h * P["acu"].value,
+            "starter only: production's floor is in the idle cost",
+        )
+    )
+    ios = runs * ref["lambda_invocations"] * IO_PER_NODE
+    lines.append(Line(f"Aurora I/O ({IO_PER_NODE}/node)", ios, P["aurora_io"], ios / 1e6 * P["aurora_io"].value))
+    return lines
+
+
+def _print(title: str, lines: list[Line], target: float) -> float:
+    total = sum(line.monthly for line in lines)
+    print(f"\n  {title}")
+    for line in lines:
+        price = f"${line.price.value:g} {line.price.unit}"
+        note = f"  [{line.note}]" if line.note else ""
+        print(
+            f"    {line.what:<78} {line.quantity:>12,.2f}  x {price:<40} = ${line.monthly:>8.2f}"
+            f"   source: {line.price.source}, {REGION}, {PRICE_DATE}{note}"
+        )
+    verdict = "under" if total < target else "ABOVE"
+    print(f"    {'TOTAL':<78} {'':>12}    {'':<40} = ${total:>8.2f}   ({verdict} the ${target:.2f} target)")
+    return total
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--outdir", default=str(REPO / "cdk.out"))
+    parser.add_argument("--reference-json", help="output of `python -m nexod.local.reference_run` saved to a file")
+    args = parser.parse_args()
+    outdir = Path(args.outdir)
+    ref = reference_run(args.reference_json)
+    print(f"Nexod cost model: us-east-1 list prices as of {PRICE_DATE}; LLM tokens excluded.")
+    print(
+        f"Reference run: {ref['transitions']} transitions, {ref['lambda_invocations']} node-runner invocations "
+        f"-- source: {ref['source']}"
+    )
+    status = 0
+    for profile in ("starter", "production"):
+        data_file, app_file = (
+            outdir / f"Nexod-{profile}-Data.template.json",
+            outdir / f"Nexod-{profile}-App.template.json",
+        )
+        if not data_file.exists():
+            print(f"\n[{profile}] no template in {outdir}: run `make synth` first")
+            status = 1
+            continue
+        data, app = json.loads(data_file.read_text()), json.loads(app_file.read_text())
+        print(f"\n=== profile: {profile} ===")
+        idle = _print("monthly idle cost", idle_lines(data, app), 5.0 if profile == "starter" else float("inf"))
+        lines = run_lines(app, ref)
+        if profile == "production":
+            lines = [line for line in lines if not line.what.startswith("Aurora compute woken")]
+        per_runs = _print("1,000 runs of the reference 10-node flow (excluding LLM tokens)", lines, 0.50)
+        if profile == "starter" and (idle >= 5.0 or per_runs >= 0.50):
+            print("    -> above a target: see docs/cost.md for which line and what it would take")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
