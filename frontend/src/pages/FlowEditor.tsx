@@ -28,7 +28,7 @@ import { initialConfig } from "../lib/schemaForm";
 import { relTime } from "../lib/format";
 import { navigate, paths, setNavigationGuard } from "../lib/router";
 import { canEdit, useSession } from "../session";
-import type { Flow, FlowDefinition, NodeType } from "../types";
+import type { Flow, FlowDefinition, NodeType, Run } from "../types";
 import { FlowCanvas } from "../components/FlowCanvas";
 import { EdgePanel, NodePanel } from "../components/NodePanel";
 import { DefinitionDialog, PublishDialog, RunDialog, VersionsDrawer } from "../components/FlowDialogs";
@@ -74,6 +74,35 @@ function Palette({ types, error, onAdd }: { types: NodeType[] | null; error: str
       </div>
       <div className="palette-tip">Drag to the canvas, or click to insert after the selected node · <kbd>Del</kbd> removes</div>
     </aside>
+  );
+}
+
+function RecentRuns({ ws, flowId }: { ws: string; flowId: string }) {
+  const [runs, setRuns] = useState<Run[] | null>(null);
+  useEffect(() => {
+    api.listRuns(ws, { flow: flowId }).then((p) => setRuns(p.items.slice(0, 6)), () => setRuns([]));
+  }, [ws, flowId]);
+  return (
+    <Section title="Recent runs" right={<a className="link small" href={`#${paths.runs(ws, { flow: flowId })}`}>All runs</a>}>
+      {runs === null ? (
+        <div className="muted small">Loading…</div>
+      ) : runs.length === 0 ? (
+        <div className="muted small">No runs yet.</div>
+      ) : (
+        <ul className="recent-runs">
+          {runs.map((r) => (
+            <li key={r.id}>
+              <a className="recent-run" href={`#${paths.run(ws, r.id)}`}>
+                <span className={`dot-sm status-${r.status.toLowerCase()}`} title={r.status} />
+                <span className="mono">{r.id}</span>
+                <span className="muted">v{r.version ?? "?"}</span>
+                <span className="muted">{relTime(r.created_at)}</span>
+              </a>
+            </li>
+          ))}
+        </ul>
+      )}
+    </Section>
   );
 }
 
@@ -529,7 +558,8 @@ function Editor({ flowId }: { flowId: string }) {
                   </ul>
                 )}
               </Section>
-              <div className="panel-section muted small">Select a node or an edge to edit it.</div>
+              <RecentRuns ws={workspace.id} flowId={flow.id} />
+              <div className="panel-section muted small">Select a node or an edge to {editable ? "edit" : "inspect"} it.</div>
             </div>
           )}
         </aside>

@@ -4,7 +4,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { api, errorMessage } from "../lib/api";
 import { overlaps, toReactFlow, withLayout, type CanvasEdge, type CanvasNode } from "../lib/flowConvert";
 import { absTime, duration, num, relTime, usd } from "../lib/format";
-import { paths } from "../lib/router";
+import { navigate, paths } from "../lib/router";
 import { canEdit, useSession } from "../session";
 import { TERMINAL_RUN, type FlowDefinition, type NodeRun, type Run } from "../types";
 import { FlowCanvas } from "../components/FlowCanvas";
@@ -230,6 +230,20 @@ function View({ runId }: { runId: string }) {
     [],
   );
 
+  const runAgain = async () => {
+    if (!run) return;
+    setBusy(true);
+    try {
+      const r = await api.startRun(workspace.id, run.flow_id, run.input ?? {}, run.version ?? undefined);
+      toast.success("Run started", "Same version, same input.");
+      navigate(paths.run(workspace.id, r.id));
+    } catch (e) {
+      toast.error("Could not start the run", errorMessage(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
   const act = async (what: "cancel" | "redrive") => {
     setBusy(true);
     try {
@@ -274,6 +288,11 @@ function View({ runId }: { runId: string }) {
         </div>
         <div className="toolbar-right">
           <a className="btn btn-ghost" href={`#${paths.flow(workspace.id, run.flow_id)}`}>Open flow</a>
+          {editable && terminal && (
+            <button className="btn" disabled={busy} onClick={() => void runAgain()} data-testid="run-again" title="Start a new run of the same version with the same input">
+              Run again
+            </button>
+          )}
           {editable && !terminal && <button className="btn btn-danger-outline" disabled={busy} onClick={() => setConfirm("cancel")} data-testid="cancel-run">Cancel run</button>}
           {editable && (run.status === "FAILED" || run.status === "CANCELLED") && (
             <button className="btn btn-primary" disabled={busy} onClick={() => setConfirm("redrive")} data-testid="redrive-run">Redrive</button>
