@@ -283,3 +283,45 @@ def test_the_seeded_demo_flows_run(alice: Api, demo_ws: str):
     assert fan["output"] == {"total": 6, "sorted": [1, 2, 3], "title": "NUMBERS"}
     hello = run(alice, demo_ws, flows["Hello Nexod"], {"name": "Ada"})
     assert hello["status"] == "SUCCEEDED" and "Ada" in hello["output"]["greeting"]
+
+
+def test_a_late_end_event_of_the_previous_execution_does_not_fail_a_redriven_run(
+    alice: Api, workspace: str, stack: LocalStack, monkeypatch
+):
+    # Given a failed run
+    key = uuid.uuid4().hex
+    doc = {
+        "nodes": [
+            node("start", "input"),
+            {
+                "id": "flaky",
+                "type": "http",
+                "config": {"url": f"{stack.url}/demo/flaky?key={key}&fail=1"},
+                "retry": {"max_attempts": 0},
+            },
+            node("pause", "wait", seconds=30),
+        ],
+        "edges": [edge("start", "flaky"), edge("flaky", "pause")],
+    }
+    flow_id = publish(alice, workspace, doc)
+    failed = run(alice, workspace, flow_id)
+    with stack.platform.services.store.tx(workspace) as tx:
+        old_arn = tx.run_row(failed["id"])["execution_arn"]
+    # And the old execution's FAILED event arriving while the redrive is starting its new execution
+    # (EventBridge gives no ordering guarantee; locally the watcher polls)
+    from nexod.local.platform import reconcile_execution
+
+    orchestrator = stack.platform.services.orchestrator
+    real_start = orchestrator.start
+
+    def start_with_late_event(target_arn, execution_name, payload):
+        reconcile_execution(stack.platform.services, old_arn, "FAILED")
+        return real_start(target_arn, execution_name, payload)
+
+    monkeypatch.setattr(orchestrator, "start", start_with_late_event)
+    # When the run is redriven
+    status, redriven = alice.call("POST", f"/v1/workspaces/{workspace}/runs/{failed['id']}/redrive")
+    # Then the late event did not touch it: it is running its new execution
+    assert status == 202 and redriven["status"] == "RUNNING"
+    assert alice.ok("GET", f"/v1/workspaces/{workspace}/runs/{failed['id']}")["status"] == "RUNNING"
+    alice.ok("POST", f"/v1/workspaces/{workspace}/runs/{failed['id']}/cancel")

@@ -207,7 +207,7 @@ def redrive(services: Services, principal: Principal, workspace_id: str, run_id:
             raise Conflict(f"only FAILED or CANCELLED runs can be redriven; this one is {run['status']}")
         version = tx.get_version(str(run["flow_id"]), int(run["version"]))
         assert version is not None
-        tx.mark_run(run_id, "RUNNING")
+        tx.begin_redrive(run_id)
         tx.audit("run.redrive", "run", run_id, {"attempt": int(run["attempt"]) + 1})
     name = f"{run_id}-r{int(run['attempt']) + 1}"
     _launch(services, principal, workspace_id, run, version["state_machine_version_arn"], name)

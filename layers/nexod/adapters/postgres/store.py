@@ -294,6 +294,14 @@ class Tx:
             params.append(list(only_from))
         return self._one(query, params)
 
+    def begin_redrive(self, run_id: str) -> Row | None:
+        """Back to RUNNING, forgetting the previous execution: a late end event for it must not match."""
+        return self._one(
+            "UPDATE runs SET status = 'RUNNING', error = NULL, output = NULL, finished_at = NULL,"
+            " execution_arn = NULL WHERE id = %s AND workspace_id = %s RETURNING *",
+            (run_id, self.workspace_id),
+        )
+
     def start_attempt(self, run_id: str, execution_arn: str) -> Row | None:
         return self._one(
             "UPDATE runs SET attempt = attempt + 1, execution_arn = %s WHERE id = %s AND workspace_id = %s RETURNING *",
