@@ -63,7 +63,7 @@ integration: install
 e2e: install console browser
 	NEXOD_CHROMIUM=$(CHROMIUM) $(BIN)/pytest tests/e2e -q
 
-test: install console browser
+test: install console browser cdk-tools
 	$(MAKE) lint
 	$(MAKE) console-test
 	NEXOD_CHROMIUM=$(CHROMIUM) $(BIN)/pytest tests -q -p no:cacheprovider

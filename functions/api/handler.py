@@ -105,7 +105,7 @@ def _from_settings() -> tuple[Services, JwtVerifier]:
 
     settings = Settings()
     services = Services(
-        store=PostgresStore(Database(database_conninfo(settings), max_idle=1)),
+        store=PostgresStore(Database(lambda: database_conninfo(settings), max_idle=1)),
         orchestrator=StepFunctionsOrchestrator(
             boto3.client("stepfunctions", region_name=settings.region),
             settings.state_machine_role_arn,

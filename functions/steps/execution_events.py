@@ -24,7 +24,7 @@ def _store() -> Store:
     from nexod.settings import Settings
     from nexod.wiring import database_conninfo
 
-    return PostgresStore(Database(database_conninfo(Settings()), max_idle=1))
+    return PostgresStore(Database(lambda: database_conninfo(Settings()), max_idle=1))
 
 
 def reconcile_event(store: Store, event: dict[str, Any]) -> bool:

@@ -28,7 +28,7 @@ def _from_settings() -> NodeRunner:
     from nexod.wiring import database_conninfo, lazy, llm_from_settings
 
     settings = Settings()
-    store = PostgresStore(Database(database_conninfo(settings), max_idle=1))
+    store = PostgresStore(Database(lambda: database_conninfo(settings), max_idle=1))
     http = GuardedHttp()
     tools = Toolbox(llm=lazy(lambda: llm_from_settings(settings)), outbound=lambda: http)
     return NodeRunner(store, tools, settings.outbound_allow_hosts)

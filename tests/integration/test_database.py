@@ -92,3 +92,32 @@ def test_migrations_are_idempotent_and_edits_are_detected(stack: LocalStack):
                 "UPDATE schema_migrations SET checksum = %s WHERE name = '0001_initial.sql'",
                 (hashlib.sha256(text.encode()).hexdigest(),),
             )
+
+
+def test_connections_wait_for_a_database_that_is_resuming(tmp_path):
+    # Given a database that is not up yet (Aurora resuming from 0 ACU) and comes up 2 s later
+    import threading
+    import time
+
+    from nexod.adapters.postgres import Database
+    from nexod.local import pg
+
+    data = tmp_path / "late-pg"
+    holder: dict = {}
+
+    def start_later() -> None:
+        time.sleep(2)
+        holder["pg"] = pg.start(data)
+
+    url = f"postgresql://nexod_app:@/nexod?host={data}"
+    starter = threading.Thread(target=start_later)
+    starter.start()
+    # When the app connects / Then it retries until the server answers, instead of failing the request
+    db = Database(url, connect_retry_seconds=60)
+    try:
+        with db.tenant(None) as conn:
+            assert conn.execute("SELECT current_user AS u").fetchone()["u"] == "nexod_app"
+    finally:
+        starter.join()
+        db.close()
+        holder["pg"].stop()

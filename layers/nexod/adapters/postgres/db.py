@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
 from typing import Any
@@ -26,14 +27,36 @@ class Database:
     Lambda keeps one connection per container; the local server a handful shared by its threads.
     """
 
-    def __init__(self, conninfo: str, max_idle: int = 8) -> None:
-        self._conninfo = conninfo
+    def __init__(
+        self, conninfo: str | Callable[[], str], max_idle: int = 8, connect_retry_seconds: float = 30.0
+    ) -> None:
+        # A callable conninfo is re-read after an authentication failure (a rotated secret).
+        self._conninfo_source = conninfo
+        self._conninfo = conninfo if isinstance(conninfo, str) else conninfo()
         self._idle: list[psycopg.Connection[dict[str, Any]]] = []
         self._lock = threading.Lock()
         self._max_idle = max_idle
+        self._retry_seconds = connect_retry_seconds
 
     def _connect(self) -> psycopg.Connection[dict[str, Any]]:
-        return psycopg.connect(self._conninfo, row_factory=dict_row, autocommit=False, connect_timeout=10)
+        """Connect, waiting out an Aurora Serverless resume from 0 ACU (~15 s) and a rotated password."""
+        deadline = time.monotonic() + self._retry_seconds
+        delay = 0.5
+        refreshed = False
+        while True:
+            try:
+                return psycopg.connect(self._conninfo, row_factory=dict_row, autocommit=False, connect_timeout=10)
+            except psycopg.OperationalError as exc:
+                auth_failed = "password authentication failed" in str(exc)
+                if auth_failed and not refreshed and callable(self._conninfo_source):
+                    self._conninfo = self._conninfo_source()
+                    refreshed = True
+                    continue
+                if auth_failed or time.monotonic() + delay > deadline:
+                    raise
+                log.warning("database not reachable yet (%s); retrying in %.1fs", str(exc).strip()[:200], delay)
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
     @contextmanager
     def connection(self) -> Iterator[psycopg.Connection[dict[str, Any]]]:
