@@ -192,6 +192,14 @@ def test_member_builds_validates_publishes_and_runs_a_new_flow(page: Any, local_
     page.locator(edge.format("transform_1->output")).wait_for(state="attached")
     assert page.locator(edge.format("input->output")).count() == 0
 
+    # And the insertion can be undone and redone
+    page.get_by_test_id("undo").click()
+    added.wait_for(state="detached")
+    page.locator(edge.format("input->output")).wait_for(state="attached")
+    page.get_by_test_id("redo").click()
+    added.wait_for()
+    page.locator(".fnode[data-node-id=transform_1]").click()
+
     # When she fills in the expression and also wires the input straight to the output by dragging
     page.locator("[data-field=expression] textarea").fill("{echo: input}")
     page.locator(".fnode[data-node-id=transform_1]:not(.has-issues)").wait_for()

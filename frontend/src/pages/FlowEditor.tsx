@@ -144,7 +144,9 @@ function Editor({ flowId }: { flowId: string }) {
       setMeta({ name: f.name, description: f.description ?? "" });
       // Cramped saved positions are laid out for display; the next save keeps the new positions.
       const def = f.definition ?? { nodes: [], edges: [] };
-      setSavedJson(applyDefinition(overlaps(def) ? withLayout(def) : def));
+      const loaded = applyDefinition(overlaps(def) ? withLayout(def) : def);
+      setSavedJson(loaded);
+      hist.current = { past: [], future: [], last: loaded, restoring: false };
     } catch (e) {
       setLoadError(errorMessage(e));
     }
@@ -269,14 +271,72 @@ function Editor({ flowId }: { flowId: string }) {
     }
   };
 
-  // Ctrl/Cmd+S saves.
+  // Undo history of the document: edits settle for 400 ms (a drag is one step), at most 100 steps.
+  const hist = useRef({ past: [] as string[], future: [] as string[], last: "", restoring: false });
+  useEffect(() => {
+    const t = window.setTimeout(() => {
+      const h = hist.current;
+      if (h.restoring || !h.last) {
+        h.restoring = false;
+        h.last = defJson;
+        return;
+      }
+      if (defJson === h.last) return;
+      h.past.push(h.last);
+      if (h.past.length > 100) h.past.shift();
+      h.future = [];
+      h.last = defJson;
+    }, 400);
+    return () => window.clearTimeout(t);
+  }, [defJson]);
+  const restore = (snapshot: string) => {
+    hist.current.restoring = true;
+    hist.current.last = snapshot;
+    applyDefinition(JSON.parse(snapshot) as FlowDefinition);
+    setSelection(null);
+  };
+  const undo = () => {
+    const h = hist.current;
+    if (defJson !== h.last && h.last) {
+      h.future.push(defJson);
+      restore(h.last);
+      return;
+    }
+    const prev = h.past.pop();
+    if (prev === undefined) return;
+    h.future.push(defJson);
+    restore(prev);
+  };
+  const redo = () => {
+    const h = hist.current;
+    const next = h.future.pop();
+    if (next === undefined) return;
+    h.past.push(defJson);
+    restore(next);
+  };
+
+  // Ctrl/Cmd+S saves; Ctrl/Cmd+Z undoes and Ctrl/Cmd+Shift+Z (or Ctrl+Y) redoes outside text fields.
   const saveRef = useRef(save);
   saveRef.current = save;
+  const undoRef = useRef({ undo, redo });
+  undoRef.current = { undo, redo };
   useEffect(() => {
     const on = (e: KeyboardEvent) => {
-      if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "s") {
+      const mod = e.ctrlKey || e.metaKey;
+      const key = e.key.toLowerCase();
+      if (mod && key === "s") {
         e.preventDefault();
         if (editable) void saveRef.current();
+        return;
+      }
+      const inField = (e.target as HTMLElement | null)?.closest?.("input, textarea, select, [contenteditable]");
+      if (!editable || !mod || inField) return;
+      if (key === "z" && !e.shiftKey) {
+        e.preventDefault();
+        undoRef.current.undo();
+      } else if ((key === "z" && e.shiftKey) || key === "y") {
+        e.preventDefault();
+        undoRef.current.redo();
       }
     };
     window.addEventListener("keydown", on);
@@ -426,6 +486,8 @@ function Editor({ flowId }: { flowId: string }) {
           </button>
           {editable && (
             <>
+              <button className="btn btn-ghost btn-icon" title="Undo (Ctrl+Z)" aria-label="Undo" onClick={undo} data-testid="undo">↶</button>
+              <button className="btn btn-ghost btn-icon" title="Redo (Ctrl+Shift+Z)" aria-label="Redo" onClick={redo} data-testid="redo">↷</button>
               <button
                 className="btn btn-ghost"
                 title="Arrange the nodes left to right by dependency"
