@@ -204,7 +204,7 @@ def test_runs_need_a_published_version(alice: Api, workspace: str):
 def test_publishing_stores_immutable_versions_with_compiled_asl(alice: Api, workspace: str):
     flow_id = publish(alice, workspace, SIMPLE)
     v1 = alice.ok("GET", f"/v1/workspaces/{workspace}/flows/{flow_id}/versions/1")
-    assert v1["is_live"] and v1["asl"]["StartAt"] == "start"
+    assert v1["is_live"] and v1["asl"]["StartAt"] == "double"  # the input node is recorded with the run
     assert v1["state_machine_version_arn"].endswith(":1")
     assert "${NodeRunnerArn}" in json.dumps(v1["asl"])  # stored portable; substituted at publish
     # editing the draft does not touch v1

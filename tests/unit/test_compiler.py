@@ -90,34 +90,70 @@ def test_golden_asl(name: str):
 def test_state_names_are_node_ids_and_bookkeeping_states_use_dashes():
     # Given the demo flow
     states = compiled(demo_flow())["States"]
-    # Then top-level states are node ids plus finish/fail states whose names a node id cannot take
-    assert {"start", "fetch", "check", FINISH, RUN_FAILED, "failed"} <= set(states)
+    # Then states are node ids plus bookkeeping states whose names a node id cannot take
+    assert {"fetch", "check", "summarise", "fallback", "result", FINISH, RUN_FAILED, "failed"} == {
+        n for n in states if "-" not in n or n in (FINISH, RUN_FAILED)
+    }
+    assert all(n.split("-", 1)[0] in ("gate", "skip", "finish", "run") for n in states if "-" in n)
     assert states["failed"]["Type"] == "Fail"
 
 
-def test_conditional_branches_become_a_parallel_of_choices():
-    # Given a condition with true/false branches joining at the output
+def test_the_input_node_has_no_state_it_is_recorded_with_the_run():
+    flow = validate(demo_flow())
+    result = compile_flow(flow)
+    assert result.inline_entry == "start" and "start" not in result.asl["States"]
+    assert result.asl["StartAt"] == "fetch"
+
+
+def test_true_false_arms_of_one_condition_run_in_sequence_not_in_parallel():
+    # Given a condition whose true and false arms join again: at most one arm can ever run
     asl = compiled(demo_flow())
-    fork = asl["States"]["fork-1"]
-    # Then each branch starts with a Choice gate reading the condition's decision
-    assert fork["Type"] == "Parallel"
-    starts = [b["StartAt"] for b in fork["Branches"]]
-    assert starts == ["gate-summarise", "gate-fallback"]
-    gate = fork["Branches"][0]["States"]["gate-summarise"]
-    assert gate["Type"] == "Choice"
-    assert gate["Choices"][0]["Variable"] == "$.s.check.take.summarise"
-    # And the join node is gated on either branch having run
-    join = asl["States"]["gate-result"]
-    assert {c["Variable"] for c in join["Choices"][0]["Or"]} == {
+    states = asl["States"]
+    # Then no Parallel is spent on them: the gates follow each other
+    assert not any(s["Type"] == "Parallel" for s in states.values())
+    assert states["check"]["Next"] == "gate-summarise"
+    assert states["gate-summarise"]["Choices"][0] == {
+        "Variable": "$.s.check.take.summarise",
+        "BooleanEquals": True,
+        "Next": "summarise",
+    }
+    assert states["summarise"]["Next"] == states["skip-summarise"]["Next"] == "gate-fallback"
+    # And the join runs if either arm ran
+    assert {c["Variable"] for c in states["gate-result"]["Choices"][0]["Or"]} == {
         "$.s.summarise.take.result",
         "$.s.fallback.take.result",
     }
-    # And the Parallel rebuilds the decisions its branches made
-    assert fork["ResultSelector"] == {
-        "check.$": "$[0].s.check",
-        "fallback.$": "$[1].s.fallback",
-        "summarise.$": "$[0].s.summarise",
+
+
+def test_conditional_branches_that_may_both_run_stay_parallel():
+    # Given two expression conditions on the input: both may be true
+    doc = {
+        "nodes": [node("start", "input"), node("a"), node("b"), node("result", "output")],
+        "edges": [
+            edge("start", "a", "input.x"),
+            edge("start", "b", "input.y"),
+            edge("a", "result"),
+            edge("b", "result"),
+        ],
     }
+    asl = compiled(doc)
+    fork = asl["States"][asl["StartAt"]]
+    # Then they run as Parallel branches, each gated on the input node's decisions (seeded by the API)
+    assert fork["Type"] == "Parallel"
+    assert [b["StartAt"] for b in fork["Branches"]] == ["gate-a", "gate-b"]
+    assert fork["Branches"][0]["States"]["gate-a"]["Choices"][0]["Variable"] == "$.s.start.take.a"
+    # And the Parallel rebuilds the decisions the join reads from the branch that made them
+    assert fork["ResultSelector"] == {"a.$": "$[0].s.a", "b.$": "$[1].s.b", "start.$": "$[0].s.start"}
+
+
+def test_the_last_node_records_the_run_end_when_it_always_runs():
+    asl = compiled(fan_out(3))
+    states = asl["States"]
+    assert FINISH not in states
+    assert states["result"]["Parameters"]["Payload"]["finish"] is True and states["result"]["End"] is True
+    assert {"ErrorEquals": ["RunFinishError"], "IntervalSeconds": 1, "MaxAttempts": 5, "BackoffRate": 2.0} in states[
+        "result"
+    ]["Retry"]
 
 
 def test_unconditional_flows_carry_no_node_state():
@@ -136,7 +172,7 @@ def test_unconditional_flows_carry_no_node_state():
 
 def test_non_series_parallel_dags_fall_back_to_layers():
     asl = compiled(golden_cases()["not_series_parallel"])
-    fork = asl["States"][asl["States"]["start"]["Next"]]
+    fork = asl["States"][asl["StartAt"]]
     # Then a and b form the first layer, c and d the second
     assert [b["StartAt"] for b in fork["Branches"]] == ["a", "b"]
     second = asl["States"][fork["Next"]]

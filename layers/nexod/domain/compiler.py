@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .flow import Node, RetryPolicy
-from .graph import Par, Plan, Seq, Step, plan
-from .validation import ValidFlow
+from .graph import Par, Plan, Seq, Step, plan, plan_nodes
+from .validation import BRANCH_LITERALS, ValidFlow
 
 NODE_RUNNER_ARN = "${NodeRunnerArn}"
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
@@ -23,6 +23,7 @@ FINISH = "finish-run"
 RUN_FAILED = "run-failed"
 FAILED = "failed"
 RETRYABLE_ERROR = "NodeRetryableError"
+FINISH_ERROR = "RunFinishError"
 LAMBDA_TRANSIENT = [
     "Lambda.ServiceException",
     "Lambda.AWSLambdaException",
@@ -40,6 +41,10 @@ class CompiledFlow:
     asl: dict[str, Any]
     gated: set[str] = field(default_factory=set)
     carried: set[str] = field(default_factory=set)
+    # The input node is recorded by the API when it creates the run (no state, no invocation).
+    inline_entry: str | None = None
+    # The last node, when it also records the run's end (saving a separate finish task).
+    finisher: str | None = None
 
     @property
     def state_count(self) -> int:
@@ -73,6 +78,7 @@ class _Emitter:
         self.flow = flow
         self.gated, self.carried = gating(flow)
         self.fork_names: dict[int, str] = {}
+        self.finisher: str | None = None
 
     # -- naming ------------------------------------------------------------------------------------
     def name_forks(self, p: Plan) -> None:
@@ -104,6 +110,9 @@ class _Emitter:
         retry: list[dict[str, Any]] = [
             {"ErrorEquals": LAMBDA_TRANSIENT, "IntervalSeconds": 1, "MaxAttempts": 3, "BackoffRate": 2.0}
         ]
+        if node.id == self.finisher:
+            # The node itself is memoised; only recording the run's end is retried.
+            retry.append({"ErrorEquals": [FINISH_ERROR], "IntervalSeconds": 1, "MaxAttempts": 5, "BackoffRate": 2.0})
         policy = node.retry or DEFAULT_RETRY.get(node.type)
         if policy and policy.max_attempts > 0:
             rule: dict[str, Any] = {
@@ -122,7 +131,14 @@ class _Emitter:
             "Type": "Task",
             "Comment": f"{node.type} node" + (f": {node.name}" if node.name else ""),
             "Resource": LAMBDA_INVOKE,
-            "Parameters": {"FunctionName": NODE_RUNNER_ARN, "Payload": {"run.$": "$.run", "node": node.id}},
+            "Parameters": {
+                "FunctionName": NODE_RUNNER_ARN,
+                "Payload": {
+                    "run.$": "$.run",
+                    "node": node.id,
+                    **({"finish": True} if node.id == self.finisher else {}),
+                },
+            },
             "TimeoutSeconds": node.timeout_seconds or DEFAULT_TIMEOUT.get(node.type, FALLBACK_TIMEOUT),
             "Retry": self._retry(node),
         }
@@ -173,14 +189,17 @@ class _Emitter:
                 "Choices": [{**(rules[0] if len(rules) == 1 else {"Or": rules}), "Next": node_id}],
                 "Default": skip,
             }
-            states[skip] = self._link(
-                {
-                    "Type": "Pass",
-                    "Result": self._dead_result(node_id),
-                    "ResultPath": f"$.s.{node_id}" if node_id in self.carried else None,
-                },
-                nxt,
-            )
+            if node_id in self.carried or nxt is None:
+                states[skip] = self._link(
+                    {
+                        "Type": "Pass",
+                        "Result": self._dead_result(node_id),
+                        "ResultPath": f"$.s.{node_id}" if node_id in self.carried else None,
+                    },
+                    nxt,
+                )
+            else:  # nothing reads the skip and something follows: go straight on (one transition less)
+                states[f"gate-{node_id}"]["Default"] = nxt
         if node.type == "wait":
             seconds = self.flow.configs[node_id].seconds  # type: ignore[attr-defined]
             done_name = f"done-{node_id}"
@@ -232,16 +251,77 @@ def _runner_task(op: str, nxt: str | None, extra: dict[str, Any] | None = None) 
     return state
 
 
+def _exclusive_heads(flow: ValidFlow, gated: set[str], branch: Plan) -> tuple[str, str] | None:
+    """(condition node, literal) when a branch does anything only if that literal edge was taken."""
+    nodes = plan_nodes(branch)
+    inside = set(nodes)
+    head = nodes[0]
+    incoming = flow.edges_in[head]
+    if head not in gated or not incoming:
+        return None
+    sources = {e.source for e in incoming}
+    literals = {(e.condition or "").strip() for e in incoming}
+    if len(sources) != 1 or len(literals) != 1 or not literals <= set(BRANCH_LITERALS):
+        return None
+    for n in nodes[1:]:
+        if n not in gated or any(e.source not in inside for e in flow.edges_in[n]):
+            return None
+    return next(iter(sources)), next(iter(literals))
+
+
+def sequence_exclusive(flow: ValidFlow, gated: set[str], p: Plan) -> Plan:
+    """A Parallel whose branches are the true/false arms of one condition runs at most one of them: a
+    sequence of gated arms costs one transition less and no time."""
+    if isinstance(p, Step):
+        return p
+    if isinstance(p, Seq):
+        return Seq([sequence_exclusive(flow, gated, i) for i in p.items])
+    branches = [sequence_exclusive(flow, gated, b) for b in p.branches]
+    heads = [_exclusive_heads(flow, gated, b) for b in branches]
+    if all(heads) and len({h[0] for h in heads if h}) == 1 and len({h[1] for h in heads if h}) == len(heads):
+        items: list[Plan] = []
+        for b in branches:
+            items.extend(b.items if isinstance(b, Seq) else [b])
+        return Seq(items)
+    return Par(branches)
+
+
+def _without_entry(tree: Plan, entry: str) -> Plan | None:
+    """The plan minus the input node, which is always first (it is the only source)."""
+    if isinstance(tree, Step):
+        assert tree.node == entry
+        return None
+    assert isinstance(tree, Seq)
+    assert isinstance(tree.items[0], Step)
+    assert tree.items[0].node == entry
+    rest = tree.items[1:]
+    return rest[0] if len(rest) == 1 else Seq(rest)
+
+
 def compile_flow(flow: ValidFlow) -> CompiledFlow:
     emitter = _Emitter(flow)
-    tree = plan(flow.dag)
-    emitter.name_forks(tree)
+    full = sequence_exclusive(flow, emitter.gated, plan(flow.dag))
+    inline_entry = flow.entry if flow.node(flow.entry).type == "input" else None
+    tree = _without_entry(full, flow.entry) if inline_entry else full
     states: dict[str, Any] = {}
-    emitter.emit(tree, FINISH, states, True, set())
-    states[FINISH] = {
-        **_runner_task("finish", None),
-        "Comment": "record the run's output and mark it succeeded",
-    }
+    if tree is None:  # a flow that is only its input node
+        start = FINISH
+    else:
+        emitter.name_forks(tree)
+        last = tree.items[-1] if isinstance(tree, Seq) else tree
+        if isinstance(last, Step):
+            node = flow.node(last.node)
+            if last.node not in emitter.gated and node.type != "wait" and node.on_error == "fail":
+                emitter.finisher = last.node
+        emitter.emit(
+            tree, None if emitter.finisher else FINISH, states, True, {inline_entry} if inline_entry else set()
+        )
+        start = emitter.start_of(tree)
+    if emitter.finisher is None:
+        states[FINISH] = {
+            **_runner_task("finish", None),
+            "Comment": "record the run's output and mark it succeeded",
+        }
     states[RUN_FAILED] = {
         **_runner_task("fail", FAILED, {"error.$": "$.error"}),
         "Comment": "record why the run failed",
@@ -249,10 +329,12 @@ def compile_flow(flow: ValidFlow) -> CompiledFlow:
     states[FAILED] = {"Type": "Fail", "Error": "RunFailed", "Cause": "A node failed; see the run's nodes."}
     asl = {
         "Comment": "Nexod flow; state names are node ids. Node data lives in Postgres, not here.",
-        "StartAt": emitter.start_of(tree),
+        "StartAt": start,
         "States": states,
     }
-    return CompiledFlow(asl=asl, gated=emitter.gated, carried=emitter.carried)
+    return CompiledFlow(
+        asl=asl, gated=emitter.gated, carried=emitter.carried, inline_entry=inline_entry, finisher=emitter.finisher
+    )
 
 
 def substitute(asl: dict[str, Any], node_runner_arn: str) -> dict[str, Any]:

@@ -24,5 +24,9 @@ class BlockedDestinationError(NodeFailedError):
     """The outbound guard refused an address."""
 
 
+class RunFinishError(NodeError):
+    """Recording the run's end failed after its last node succeeded; retried (the node is memoised)."""
+
+
 class RunNotActiveError(NodeFailedError):
     """The run was cancelled or already finished: stop executing its nodes."""

@@ -19,7 +19,7 @@ from ..domain.nodes import NODE_TYPES, TEMPLATED_FIELDS
 from ..domain.templating import TemplateError, render
 from ..domain.validation import BRANCH_LITERALS, ValidFlow, validate
 from ..ports import Store
-from .errors import NodeError, NodeFailedError, NodeRetryableError, RunNotActiveError
+from .errors import NodeError, NodeFailedError, NodeRetryableError, RunFinishError, RunNotActiveError
 from .executors import EXECUTORS, NodeContext, NodeResult, Toolbox
 
 log = logging.getLogger(__name__)
@@ -64,6 +64,14 @@ def edge_taken(condition: str | None, output: Any, ctx: NodeContext) -> bool:
     return truthy(evaluate(cond, data))
 
 
+def entry_decisions(flow: ValidFlow, run_id: str, run_input: Any) -> dict[str, bool]:
+    """The input node's edge decisions, taken when the run is created (the input node has no Task)."""
+    ctx = NodeContext(
+        run_id=run_id, workspace_id="", node_id=flow.entry, run_input=run_input, upstream={}, predecessors=[]
+    )
+    return {e.target: edge_taken(e.condition, run_input, ctx) for e in flow.edges_out[flow.entry]}
+
+
 class NodeRunner:
     def __init__(self, store: Store, tools: Toolbox, global_allow_hosts: list[str] | None = None) -> None:
         self.store = store
@@ -82,7 +90,15 @@ class NodeRunner:
             return self.finish(workspace_id, run_id)
         if op == "fail":
             return self.fail(workspace_id, run_id, event.get("error") or {})
-        return self.execute(workspace_id, run_id, str(event["node"]), int(event.get("iteration", 0)))
+        result = self.execute(workspace_id, run_id, str(event["node"]), int(event.get("iteration", 0)))
+        if event.get("finish"):  # the flow's last node also records the run's end
+            try:
+                self.finish(workspace_id, run_id)
+            except NodeError:
+                raise
+            except Exception as exc:
+                raise RunFinishError(f"run {run_id}: recording its end failed: {exc}") from exc
+        return result
 
     # -- one node ----------------------------------------------------------------------------------
     def execute(self, workspace_id: str, run_id: str, node_id: str, iteration: int = 0) -> dict[str, Any]:

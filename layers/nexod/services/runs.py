@@ -5,9 +5,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ..adapters.postgres.store import TERMINAL, encode_cursor
+from ..adapters.postgres.store import TERMINAL, Tx, encode_cursor
 from ..domain.errors import Conflict, InvalidInput, NotFound
-from ..domain.validation import validate
+from ..domain.expressions import ExpressionError
+from ..domain.flow import node_hash
+from ..domain.validation import ValidFlow, validate
+from ..runtime.runner import entry_decisions
 from .access import parse_id, require
 from .context import Principal, Services
 
@@ -40,8 +43,39 @@ def run_view(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def execution_input(workspace_id: str, run_id: str) -> dict[str, Any]:
-    return {"run": {"id": run_id, "ws": workspace_id}, "s": {}}
+def execution_input(workspace_id: str, run_id: str, seed: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"run": {"id": run_id, "ws": workspace_id}, "s": seed or {}}
+
+
+_flows: dict[tuple[str, int], ValidFlow] = {}
+
+
+def _valid(version: dict[str, Any]) -> ValidFlow:
+    """Versions are immutable: validate each once per process."""
+    key = (str(version["flow_id"]), int(version["version"]))
+    if key not in _flows:
+        _flows[key] = validate(version["definition"])
+    return _flows[key]
+
+
+def _record_entry(tx: Tx, version: dict[str, Any], run_id: str, run_input: Any) -> dict[str, Any]:
+    """Write the input node's run and return the execution's initial `s` (its edge decisions)."""
+    flow = _valid(version)
+    entry = flow.node(flow.entry)
+    if entry.type != "input":
+        return {}
+    recorded = tx.node_run(run_id, entry.id)
+    if recorded is not None and recorded["take"] is not None:  # a redrive keeps the first decisions
+        return {entry.id: {"take": recorded["take"]}}
+    try:
+        take = entry_decisions(flow, run_id, run_input)
+    except ExpressionError as exc:
+        raise InvalidInput(
+            f"input: an edge condition leaving '{entry.id}' failed on this input: {exc}",
+            {"field": "input", "node": entry.id},
+        ) from exc
+    tx.record_entry(run_id, entry.id, node_hash(entry), run_input, take)
+    return {entry.id: {"take": take}}
 
 
 def _launch(
@@ -51,11 +85,12 @@ def _launch(
     run: dict[str, Any],
     target_arn: str,
     execution_name: str,
+    seed: dict[str, Any],
 ) -> None:
     """Start the execution; if that fails the run is marked FAILED with the reason, never left QUEUED."""
     run_id = str(run["id"])
     try:
-        arn = services.orchestrator.start(target_arn, execution_name, execution_input(workspace_id, run_id))
+        arn = services.orchestrator.start(target_arn, execution_name, execution_input(workspace_id, run_id, seed))
     except Exception as exc:
         log.exception("could not start execution for run %s", run_id)
         with services.store.tx(workspace_id, principal.sub if principal else None) as tx:
@@ -87,8 +122,9 @@ def start(
         if row is None:
             raise InvalidInput(f"version: flow has no version {chosen}", {"field": "version"})
         run = tx.create_run(flow_id, chosen, run_input, trigger)
+        seed = _record_entry(tx, row, str(run["id"]), run_input)
         tx.audit("run.start", "run", str(run["id"]), {"flow": flow_id, "version": chosen})
-    _launch(services, principal, workspace_id, run, row["state_machine_version_arn"], str(run["id"]))
+    _launch(services, principal, workspace_id, run, row["state_machine_version_arn"], str(run["id"]), seed)
     return get(services, principal, workspace_id, str(run["id"]))
 
 
@@ -207,10 +243,11 @@ def redrive(services: Services, principal: Principal, workspace_id: str, run_id:
             raise Conflict(f"only FAILED or CANCELLED runs can be redriven; this one is {run['status']}")
         version = tx.get_version(str(run["flow_id"]), int(run["version"]))
         assert version is not None
+        seed = _record_entry(tx, version, run_id, run["input"])
         tx.begin_redrive(run_id)
         tx.audit("run.redrive", "run", run_id, {"attempt": int(run["attempt"]) + 1})
     name = f"{run_id}-r{int(run['attempt']) + 1}"
-    _launch(services, principal, workspace_id, run, version["state_machine_version_arn"], name)
+    _launch(services, principal, workspace_id, run, version["state_machine_version_arn"], name, seed)
     return get(services, principal, workspace_id, run_id)
 
 

@@ -304,7 +304,9 @@ class Tx:
 
     def start_attempt(self, run_id: str, execution_arn: str) -> Row | None:
         return self._one(
-            "UPDATE runs SET attempt = attempt + 1, execution_arn = %s WHERE id = %s AND workspace_id = %s RETURNING *",
+            "UPDATE runs SET attempt = attempt + 1, execution_arn = %s,"
+            " status = CASE WHEN status = 'QUEUED' THEN 'RUNNING' ELSE status END,"
+            " started_at = COALESCE(started_at, now()) WHERE id = %s AND workspace_id = %s RETURNING *",
             (execution_arn, run_id, self.workspace_id),
         )
 
@@ -371,6 +373,16 @@ class Tx:
                 iteration,
                 self.workspace_id,
             ),
+        )
+
+    def record_entry(self, run_id: str, node_id: str, config_hash: str, run_input: Any, take: dict[str, bool]) -> None:
+        """The input node's run, written with the run itself: its output is the run input."""
+        self.conn.execute(
+            "INSERT INTO node_runs (workspace_id, run_id, node_id, iteration, node_type, status, attempts, executions,"
+            " config_hash, input, output, take, started_at, finished_at, duration_ms)"
+            " VALUES (%s, %s, %s, 0, 'input', 'SUCCEEDED', 1, 1, %s, %s, %s, %s, now(), now(), 0)"
+            " ON CONFLICT (run_id, node_id, iteration) DO NOTHING",
+            (self.workspace_id, run_id, node_id, config_hash, Jsonb(run_input), Jsonb(run_input), Jsonb(take)),
         )
 
     def record_skipped(self, run_id: str, nodes: list[tuple[str, str]]) -> None:
