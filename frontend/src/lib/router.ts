@@ -58,3 +58,10 @@ export const paths = {
     `/w/${encodeURIComponent(ws)}/runs${q && Object.keys(q).length ? `?${new URLSearchParams(q)}` : ""}`,
   run: (ws: string, id: string) => `/w/${encodeURIComponent(ws)}/runs/${encodeURIComponent(id)}`,
 };
+
+/** Sets the tab title while a page is shown. */
+export function useTitle(title: string | null | undefined): void {
+  useEffect(() => {
+    document.title = title ? `${title} · Nexod` : "Nexod console";
+  }, [title]);
+}

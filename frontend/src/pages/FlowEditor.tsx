@@ -26,7 +26,7 @@ import {
 } from "../lib/flowConvert";
 import { initialConfig } from "../lib/schemaForm";
 import { relTime } from "../lib/format";
-import { navigate, paths, setNavigationGuard } from "../lib/router";
+import { navigate, paths, setNavigationGuard, useTitle } from "../lib/router";
 import { canEdit, useSession } from "../session";
 import type { Flow, FlowDefinition, NodeType, Run } from "../types";
 import { FlowCanvas } from "../components/FlowCanvas";
@@ -128,6 +128,7 @@ function Editor({ flowId }: { flowId: string }) {
   const definition = useMemo(() => fromReactFlow(nodes, edges), [nodes, edges]);
   const defJson = useMemo(() => JSON.stringify(definition), [definition]);
   const dirty = flow !== null && (defJson !== savedJson || meta.name !== flow.name || meta.description !== (flow.description ?? ""));
+  useTitle(flow ? `${dirty ? "● " : ""}${meta.name || flow.name}` : "Flow");
 
   const applyDefinition = useCallback((def: FlowDefinition) => {
     const { nodes: n, edges: e } = toReactFlow(def);

@@ -2,7 +2,7 @@ import { useCallback, useEffect, useState } from "react";
 import { api, errorMessage } from "../lib/api";
 import { starterDefinition } from "../lib/flowConvert";
 import { relTime, absTime } from "../lib/format";
-import { navigate, paths } from "../lib/router";
+import { navigate, paths, useTitle } from "../lib/router";
 import { canEdit, useSession } from "../session";
 import type { FlowSummary } from "../types";
 import { useToast } from "../components/Toasts";
@@ -66,6 +66,7 @@ export function FlowsList() {
   const [filter, setFilter] = useState("");
   const [creating, setCreating] = useState(false);
   const [deleting, setDeleting] = useState<FlowSummary | null>(null);
+  useTitle(`Flows · ${workspace.name}`);
 
   const load = useCallback(async () => {
     setError(null);

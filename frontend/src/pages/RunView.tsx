@@ -4,7 +4,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { api, errorMessage } from "../lib/api";
 import { overlaps, toReactFlow, withLayout, type CanvasEdge, type CanvasNode } from "../lib/flowConvert";
 import { absTime, duration, num, relTime, usd } from "../lib/format";
-import { navigate, paths } from "../lib/router";
+import { navigate, paths, useTitle } from "../lib/router";
 import { canEdit, useSession } from "../session";
 import { TERMINAL_RUN, type FlowDefinition, type NodeRun, type Run } from "../types";
 import { FlowCanvas } from "../components/FlowCanvas";
@@ -121,6 +121,7 @@ function View({ runId }: { runId: string }) {
   const [showVersion, setShowVersion] = useState(false);
   const [busy, setBusy] = useState(false);
   const defKey = useRef<string>("");
+  useTitle(run ? `${run.status.charAt(0)}${run.status.slice(1).toLowerCase()} · ${run.flow_name ?? "run"}` : "Run");
 
   const refresh = useCallback(async () => {
     try {

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useState } from "react";
 import { api, errorMessage } from "../lib/api";
 import { absTime, duration, num, relTime, usd } from "../lib/format";
-import { navigate, paths } from "../lib/router";
+import { navigate, paths, useTitle } from "../lib/router";
 import { useSession } from "../session";
 import { TERMINAL_RUN, type FlowSummary, type Run } from "../types";
 import { useToast } from "../components/Toasts";
@@ -18,6 +18,7 @@ export function RunsList({ query }: { query: URLSearchParams }) {
   const [cursor, setCursor] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [flows, setFlows] = useState<FlowSummary[]>([]);
+  useTitle(`Runs · ${workspace.name}`);
 
   const setFilter = (patch: Record<string, string>) => {
     const q: Record<string, string> = { status, flow, ...patch };

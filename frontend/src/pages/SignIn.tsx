@@ -2,6 +2,7 @@ import { useState } from "react";
 import { api, ApiError, errorMessage } from "../lib/api";
 import { decodeJwt, tokenExpired } from "../lib/auth";
 import { Logo } from "../components/Header";
+import { useTitle } from "../lib/router";
 
 const LOCAL_USERS = [
   { user: "alice", label: "Alice", hint: "admin · Demo" },
@@ -14,6 +15,7 @@ export function SignIn({ notice, onSignedIn }: { notice: string | null; onSigned
   const [error, setError] = useState<string | null>(null);
   const [localUnavailable, setLocalUnavailable] = useState(false);
   const [pasted, setPasted] = useState("");
+  useTitle("Sign in");
 
   const signInLocal = async (user: string) => {
     setBusy(user);
