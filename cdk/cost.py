@@ -318,14 +318,16 @@ def run_lines(app: dict[str, Any], ref: dict[str, Any], runs: int = 1000) -> lis
     lines.append(
         Line(f"CloudWatch Logs ingestion ({LOG_KB_PER_RUN} KB/run)", gb, P["log_ingest"], gb * P["log_ingest"].value)
     )
-    traces = invocations + other_inv
+    # One trace per execution: Step Functions passes its trace header to the node-runner invocations,
+    # which become segments of that trace. Each API or status-event invocation starts a trace of its own.
+    traces = runs + other_inv
     lines.append(
         Line(
-            "X-Ray traces (every invocation sampled: upper bound)",
+            f"X-Ray traces (1 per execution + {other_inv // runs} API/event invocations per run, all sampled)",
             traces,
             P["xray_trace"],
             traces / 1e6 * P["xray_trace"].value,
-            "100,000 traces/month are free",
+            "node-runner calls are segments of the execution's trace; 100,000 traces/month are free",
         )
     )
     acu_h = ACTIVE_ACU * (RUNS_WINDOW_HOURS + 10 / 60)
