@@ -205,6 +205,11 @@ def test_cancel_stops_the_execution(alice: Api, workspace: str, stack: LocalStac
     )
     status, started = alice.call("POST", f"/v1/workspaces/{workspace}/flows/{flow_id}/runs", {"input": {}})
     alice.wait_run(workspace, started["id"], until=("RUNNING",))
+    deadline = time.monotonic() + 10
+    while alice.nodes(workspace, started["id"])["pause"]["status"] != "RUNNING":  # shown as waiting
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert alice.nodes(workspace, started["id"])["pause"]["waiting"] is True
     # When it is cancelled
     cancelled = alice.ok("POST", f"/v1/workspaces/{workspace}/runs/{started['id']}/cancel")
     # Then the run is CANCELLED, the execution aborted, and later nodes never run

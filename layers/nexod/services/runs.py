@@ -175,7 +175,8 @@ def nodes(services: Services, principal: Principal, workspace_id: str, run_id: s
         assert version is not None
         rows = {(r["node_id"], r["iteration"]): r for r in tx.node_runs(run_id)}
     items: list[dict[str, Any]] = []
-    for node in validate(version["definition"]).document.nodes:
+    flow = _valid(version)
+    for node in flow.document.nodes:
         row = rows.get((node.id, 0))
         if row is None:
             items.append(
@@ -186,6 +187,7 @@ def nodes(services: Services, principal: Principal, workspace_id: str, run_id: s
                     "status": "PENDING",
                     "attempts": 0,
                     "executions": 0,
+                    **(_waiting(flow, node.id, rows) if run["status"] == "RUNNING" and node.type == "wait" else {}),
                 }
             )
             continue
@@ -211,6 +213,19 @@ def nodes(services: Services, principal: Principal, workspace_id: str, run_id: s
             }
         )
     return {"items": items}
+
+
+def _waiting(flow: ValidFlow, node_id: str, rows: dict[tuple[str, int], dict[str, Any]]) -> dict[str, Any]:
+    """A wait node is a native Wait state with no row of its own until it ends: it is waiting once an
+    upstream node that finished took the edge into it (its start is that node's finish)."""
+    started = [
+        r["finished_at"]
+        for e in flow.edges_in[node_id]
+        if (r := rows.get((e.source, 0))) and r["status"] == "SUCCEEDED" and (r["take"] or {}).get(node_id)
+    ]
+    if not started:
+        return {}
+    return {"status": "RUNNING", "started_at": max(started), "waiting": True}
 
 
 def cancel(services: Services, principal: Principal, workspace_id: str, run_id: str) -> dict[str, Any]:
