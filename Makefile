@@ -28,8 +28,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-frontend/node_modules/.package-lock.json: frontend/package-lock.json
-	cd frontend && npm ci --no-audit --no-fund --loglevel=error
+# `npm install`, not `npm ci`: npm 11 leaves rollup's optional platform packages out of the lock it writes
+# and then `npm ci` rejects that lock. `npm install` honours the committed versions and leaves the lock as is.
+frontend/node_modules/.package-lock.json: frontend/package.json frontend/package-lock.json
+	cd frontend && npm install --no-audit --no-fund --loglevel=error
 
 console: install frontend/node_modules/.package-lock.json
 	cd frontend && npm run -s build
