@@ -245,8 +245,9 @@ def test_list_pagination_uses_opaque_cursors(alice: Api, workspace: str):
     assert len(page["items"]) == 2 and page["next_cursor"]
     rest = alice.ok("GET", f"/v1/workspaces/{workspace}/flows?limit=2&cursor={page['next_cursor']}")
     assert [f["name"] for f in page["items"] + rest["items"]] == ["f2", "f1", "f0"]
-    status, body = alice.get(f"/v1/workspaces/{workspace}/runs?cursor=garbage")
-    assert_error(status, body, 422, "invalid_input")
+    for listing in ("flows", "runs"):
+        status, body = alice.get(f"/v1/workspaces/{workspace}/{listing}?cursor=garbage")
+        assert assert_error(status, body, 422, "invalid_input")["details"] == {"field": "cursor"}
 
 
 def test_concurrent_requests_never_see_each_others_identity(alice: Api, bob: Api):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..adapters.postgres.store import page
 from ..domain.compiler import compile_flow, substitute
 from ..domain.errors import Conflict, NotFound
 from ..domain.flow import config_hash
@@ -55,14 +56,9 @@ def create(
 def list_flows(
     services: Services, principal: Principal, workspace_id: str, cursor: str | None, limit: int = PAGE
 ) -> dict[str, Any]:
-    from ..adapters.postgres.store import encode_cursor
-
     with services.store.tx(workspace_id, principal.sub) as tx:
         require(tx, principal, "viewer")
-        rows = tx.list_flows(limit + 1, cursor)
-    more = len(rows) > limit
-    rows = rows[:limit]
-    nxt = encode_cursor(rows[-1]["created_at"], rows[-1]["id"]) if more else None
+        rows, nxt = page(tx.list_flows(limit + 1, cursor), limit)
     return {"items": [_flow_view(r) for r in rows], "next_cursor": nxt}
 
 

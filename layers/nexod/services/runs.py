@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ..adapters.postgres.store import TERMINAL, Tx, encode_cursor
+from ..adapters.postgres.store import TERMINAL, Tx, page
 from ..domain.errors import Conflict, InvalidInput, NotFound
 from ..domain.expressions import ExpressionError
 from ..domain.flow import node_hash
@@ -153,13 +153,7 @@ def list_runs(
         flow_id = parse_id(flow_id, "flow")
     with services.store.tx(workspace_id, principal.sub) as tx:
         require(tx, principal, "viewer")
-        try:
-            rows = tx.list_runs(limit + 1, cursor, flow_id, status)
-        except ValueError as exc:
-            raise InvalidInput(f"cursor: {exc}", {"field": "cursor"}) from exc
-    more = len(rows) > limit
-    rows = rows[:limit]
-    nxt = encode_cursor(rows[-1]["created_at"], rows[-1]["id"]) if more else None
+        rows, nxt = page(tx.list_runs(limit + 1, cursor, flow_id, status), limit)
     return {"items": [run_view(r) for r in rows], "next_cursor": nxt}
 
 

@@ -12,10 +12,19 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from ...domain.errors import InvalidInput
 from .db import Database
 
 Row = dict[str, Any]
 TERMINAL = ("SUCCEEDED", "FAILED", "CANCELLED")
+
+
+def page(rows: list[Row], limit: int) -> tuple[list[Row], str | None]:
+    """Rows fetched with limit + 1 -> (at most `limit` rows, the cursor of the next page or None)."""
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    return rows, encode_cursor(rows[-1]["created_at"], rows[-1]["id"])
 
 
 def encode_cursor(created_at: datetime, row_id: Any) -> str:
@@ -30,7 +39,7 @@ def decode_cursor(cursor: str) -> tuple[str, str]:
         datetime.fromisoformat(created_at)
         return str(created_at), str(row_id)
     except (ValueError, TypeError) as exc:
-        raise ValueError("cursor is not one this API returned") from exc
+        raise InvalidInput("cursor: not a cursor this API returned", {"field": "cursor"}) from exc
 
 
 class Tx:
