@@ -18,6 +18,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from nexod.adapters.postgres.store import scrub_nul
 from nexod.auth import JwtVerifier
 from nexod.domain.errors import NexodError, PayloadTooLarge, Unauthorized
 from nexod.services.context import Principal, Services
@@ -134,6 +135,26 @@ def caller() -> Principal:
 routes.bind(services, caller)
 
 
+def _nul_in(event: dict[str, Any]) -> str | None:
+    """PostgreSQL cannot store U+0000 in text or jsonb: refuse it at the door, naming where it was."""
+    checks = (
+        ("path", event.get("rawPath") or ""),
+        ("query", event.get("rawQueryString") or ""),
+        ("body", event.get("body") or ""),
+    )
+    for where, text in checks:
+        if "\x00" in text or (where != "body" and "%00" in text):  # path and query are URL-encoded
+            return where
+        if where == "body" and "\\u0000" in text:  # cheap pre-check, then look at the decoded values
+            try:
+                decoded = json.loads(text)
+            except ValueError:
+                return None
+            if scrub_nul(decoded) != decoded:
+                return where
+    return None
+
+
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     body = event.get("body") or ""
@@ -145,6 +166,16 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             "headers": {"Content-Type": "application/json"},
             "body": dumps(error),
         }
+    where = _nul_in(event)
+    if where:
+        error = {
+            "error": {
+                "code": "invalid_request",
+                "details": {"field": where},
+                "message": f"{where}: text must not contain NUL (U+0000) characters",
+            }
+        }
+        return {"statusCode": 422, "headers": {"Content-Type": "application/json"}, "body": dumps(error)}
     headers = event.setdefault("headers", {}) or {}
     if body and "json" not in headers.get("content-type", ""):
         # `curl -d '{...}'` sends form-urlencoded; a body that is JSON is JSON, whatever the header says.

@@ -330,3 +330,16 @@ def test_a_late_end_event_of_the_previous_execution_does_not_fail_a_redriven_run
     assert status == 202 and redriven["status"] == "RUNNING"
     assert alice.ok("GET", f"/v1/workspaces/{workspace}/runs/{failed['id']}")["status"] == "RUNNING"
     alice.ok("POST", f"/v1/workspaces/{workspace}/runs/{failed['id']}/cancel")
+
+
+def test_a_nul_character_in_external_data_is_stored_not_fatal(alice: Api, workspace: str, stack: LocalStack):
+    # Given an endpoint whose JSON answer contains U+0000 (PostgreSQL cannot store it)
+    doc = {
+        "nodes": [node("start", "input"), node("call", "http", url=f"{stack.url}/demo/echo?text=a%00b")],
+        "edges": [edge("start", "call")],
+    }
+    flow_id = publish(alice, workspace, doc)
+    # When the node records that answer / Then the run succeeds with the character replaced
+    finished = run(alice, workspace, flow_id)
+    assert finished["status"] == "SUCCEEDED", finished
+    assert alice.nodes(workspace, finished["id"])["call"]["output"]["body"]["query"]["text"] == "a\ufffdb"

@@ -10,12 +10,34 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
-from psycopg.types.json import Jsonb
+from psycopg.types.json import Jsonb as _PsycopgJsonb
 
 from ...domain.errors import InvalidInput
 from .db import Database
 
 Row = dict[str, Any]
+
+
+def scrub_nul(value: Any) -> Any:
+    """Replace U+0000, which PostgreSQL's text and jsonb cannot hold, with U+FFFD, anywhere in a value."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd") if "\x00" in value else value
+    if isinstance(value, dict):
+        return {scrub_nul(k): scrub_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [scrub_nul(v) for v in value]
+    return value
+
+
+def _dumps(value: Any) -> str:
+    # External data (HTTP bodies, model output) may contain U+0000: store it as U+FFFD.
+    return json.dumps(scrub_nul(value), default=str)
+
+
+def Jsonb(value: Any) -> _PsycopgJsonb:
+    return _PsycopgJsonb(value, dumps=_dumps)
+
+
 TERMINAL = ("SUCCEEDED", "FAILED", "CANCELLED")
 
 
