@@ -43,6 +43,12 @@ def dumps(value: Any) -> str:
     return json.dumps(value, default=_default, separators=(",", ":"))
 
 
+def raw_error(status: int, code: str, message: str, details: Any = None) -> dict[str, Any]:
+    """An error answered before routing, in the Lambda proxy response format."""
+    body = {"error": {"code": code, "message": message, "details": details}}
+    return {"statusCode": status, "headers": {"Content-Type": "application/json"}, "body": dumps(body)}
+
+
 def error_response(status: int, code: str, message: str, details: Any = None) -> Response[str]:
     body = {"error": {"code": code, "message": message, "details": details}}
     return Response(status_code=status, content_type="application/json", body=dumps(body))
@@ -160,22 +166,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     body = event.get("body") or ""
     if len(body) > MAX_BODY_BYTES:
         exc = PayloadTooLarge(f"request body is {len(body)} bytes; the limit is {MAX_BODY_BYTES}")
-        error = {"error": {"code": exc.code, "message": exc.message, "details": None}}
-        return {
-            "statusCode": exc.status,
-            "headers": {"Content-Type": "application/json"},
-            "body": dumps(error),
-        }
+        return raw_error(exc.status, exc.code, exc.message)
     where = _nul_in(event)
     if where:
-        error = {
-            "error": {
-                "code": "invalid_request",
-                "details": {"field": where},
-                "message": f"{where}: text must not contain NUL (U+0000) characters",
-            }
-        }
-        return {"statusCode": 422, "headers": {"Content-Type": "application/json"}, "body": dumps(error)}
+        message = f"{where}: text must not contain NUL (U+0000) characters"
+        return raw_error(422, "invalid_request", message, {"field": where})
     headers = event.setdefault("headers", {}) or {}
     if body and "json" not in headers.get("content-type", ""):
         # `curl -d '{...}'` sends form-urlencoded; a body that is JSON is JSON, whatever the header says.
@@ -193,20 +188,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         try:
             principal = verifier.verify(headers.get("authorization"))
         except NexodError as exc:
-            error = {"error": {"code": exc.code, "message": exc.message, "details": exc.details}}
-            return {
-                "statusCode": exc.status,
-                "headers": {"Content-Type": "application/json"},
-                "body": dumps(error),
-            }
+            return raw_error(exc.status, exc.code, exc.message, exc.details)
         app.append_context(principal=principal)
         logger.append_keys(user=principal.sub)
     try:
         return app.resolve(event, context)
     except Exception:  # the last line of defence: log it, answer a JSON 500 without internals
         logging.getLogger(__name__).exception("unhandled error")
-        return {
-            "statusCode": 500,
-            "headers": {"Content-Type": "application/json"},
-            "body": dumps({"error": {"code": "internal", "message": "internal error", "details": None}}),
-        }
+        return raw_error(500, "internal", "internal error")
