@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -19,6 +19,9 @@ from ..domain.nodes import NODE_TYPES, TEMPLATED_FIELDS
 from ..domain.templating import TemplateError, render
 from ..domain.validation import BRANCH_LITERALS, ValidFlow, validate
 from ..ports import Store
+
+if TYPE_CHECKING:
+    from ..adapters.postgres.store import Tx
 from .errors import NodeError, NodeFailedError, NodeRetryableError, RunFinishError, RunNotActiveError
 from .executors import EXECUTORS, NodeContext, NodeResult, Toolbox
 
@@ -32,11 +35,14 @@ class _FlowCache:
         self._items: OrderedDict[tuple[str, int], ValidFlow] = OrderedDict()
         self._size = size
 
-    def get(self, flow_id: str, version: int, definition: Any) -> ValidFlow:
-        key = (str(flow_id), version)
+    def get(self, tx: Tx, run: dict[str, Any]) -> ValidFlow:
+        """The run's flow version, read from the database only on a miss."""
+        key = (str(run["flow_id"]), int(run["version"]))
         hit = self._items.get(key)
         if hit is None:
-            hit = validate(definition)
+            version = tx.get_version(*key)
+            assert version is not None, f"run {run['id']} names a missing version {key}"
+            hit = validate(version["definition"])
             self._items[key] = hit
             if len(self._items) > self._size:
                 self._items.popitem(last=False)
@@ -133,9 +139,7 @@ class NodeRunner:
                 raise NodeFailedError(f"run {run_id} does not exist in workspace {workspace_id}")
             if run["status"] in ("CANCELLED", "SUCCEEDED"):
                 raise RunNotActiveError(f"run {run_id} is {run['status']}; node '{node_id}' was not executed")
-            version = tx.get_version(str(run["flow_id"]), int(run["version"]))
-            assert version is not None
-            flow = self.flows.get(str(run["flow_id"]), int(run["version"]), version["definition"])
+            flow = self.flows.get(tx, run)
             node = flow.node(node_id)
             digest = node_hash(node)
             row = tx.claim_node(run_id, node_id, iteration, node.type, digest)
@@ -145,8 +149,10 @@ class NodeRunner:
                 tx.mark_run(run_id, "RUNNING", only_from=("QUEUED",))
             ancestors = flow.dag.ancestors()[node_id]
             upstream = tx.outputs(run_id, sorted(ancestors))
-            workspace = tx.get_workspace()
-            allow = [*self.global_allow_hosts, *((workspace or {}).get("allowed_hosts") or [])]
+            allow = list(self.global_allow_hosts)
+            if node.type == "http":  # only outbound calls need the workspace's allow-list
+                workspace = tx.get_workspace()
+                allow += (workspace or {}).get("allowed_hosts") or []
             ctx = NodeContext(
                 run_id=run_id,
                 workspace_id=workspace_id,
@@ -206,9 +212,7 @@ class NodeRunner:
             run = tx.get_run(run_id, for_update=True)
             if run is None:
                 raise NodeFailedError(f"run {run_id} does not exist")
-            version = tx.get_version(str(run["flow_id"]), int(run["version"]))
-            assert version is not None
-            flow = self.flows.get(str(run["flow_id"]), int(run["version"]), version["definition"])
+            flow = self.flows.get(tx, run)
             done = {r["node_id"] for r in tx.node_runs(run_id)}
             tx.record_skipped(run_id, [(n.id, n.type) for n in flow.document.nodes if n.id not in done])
             outputs_nodes = [n.id for n in flow.document.nodes if n.type == "output"]
