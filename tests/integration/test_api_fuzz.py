@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from nexod.local.boot import LocalStack
 
 
-def test_no_request_makes_the_api_answer_5xx(stack: LocalStack, demo_ws: str):
+def test_no_request_makes_the_api_answer_5xx(stack: LocalStack, workspace: str):
     # Given every operation of the published OpenAPI document
     schema = schemathesis.openapi.from_url(f"{stack.url}/v1/openapi.json")
     token = stack.platform.issuer.token("alice")
@@ -26,7 +26,8 @@ def test_no_request_makes_the_api_answer_5xx(stack: LocalStack, demo_ws: str):
         @given(case=operation.as_strategy())
         def check(case: Any) -> None:
             if "ws" in (case.path_parameters or {}):
-                case.path_parameters["ws"] = demo_ws  # a real workspace, so requests reach the handlers
+                # a real workspace of its own (fuzzed writes must not disturb the shared seed data)
+                case.path_parameters["ws"] = workspace
             # When a generated request is sent, authenticated
             response = case.call(base_url=stack.url, headers={"Authorization": f"Bearer {token}"})
             # Then the API answers a success or a JSON error, never a server error

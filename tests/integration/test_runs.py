@@ -283,7 +283,7 @@ def test_runs_list_filters_by_flow_and_status(alice: Api, workspace: str):
 def test_the_seeded_demo_flows_run(alice: Api, demo_ws: str):
     flows = {f["name"]: f["id"] for f in alice.ok("GET", f"/v1/workspaces/{demo_ws}/flows")["items"]}
     weather = run(alice, demo_ws, flows["Weather brief"], {"city": "Lisbon"})
-    assert weather["status"] == "SUCCEEDED", weather
+    assert weather["status"] == "SUCCEEDED", (weather["error"], alice.nodes(demo_ws, weather["id"]))
     fan = run(alice, demo_ws, flows["Parallel enrichment"], {"items": [3, 1, 2], "title": "numbers"})
     assert fan["output"] == {"total": 6, "sorted": [1, 2, 3], "title": "NUMBERS"}
     hello = run(alice, demo_ws, flows["Hello Nexod"], {"name": "Ada"})
