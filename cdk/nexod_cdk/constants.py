@@ -113,3 +113,16 @@ PROFILES: dict[str, Profile] = {
         node_runner_memory_mb=1769,  # one full vCPU
     ),
 }
+
+# CloudWatch Logs vended-delivery APIs (state machine logging). AWS offers no resource-level
+# permissions for them, so they are the one place a `Resource: "*"` is unavoidable.
+LOG_DELIVERY_ACTIONS = (
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
+)

@@ -257,16 +257,7 @@ class Api(Construct):
             iam.PolicyStatement(
                 sid="StateMachineLogDelivery",
                 # Creating a state machine with logging calls these; they have no resource-level permissions.
-                actions=[
-                    "logs:CreateLogDelivery",
-                    "logs:GetLogDelivery",
-                    "logs:UpdateLogDelivery",
-                    "logs:DeleteLogDelivery",
-                    "logs:ListLogDeliveries",
-                    "logs:PutResourcePolicy",
-                    "logs:DescribeResourcePolicies",
-                    "logs:DescribeLogGroups",
-                ],
+                actions=list(c.LOG_DELIVERY_ACTIONS),
                 resources=["*"],
             )
         )

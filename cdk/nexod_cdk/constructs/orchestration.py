@@ -107,16 +107,7 @@ class Orchestration(Construct):
             iam.PolicyStatement(
                 sid="VendedLogDelivery",
                 # These CloudWatch Logs delivery APIs have no resource-level permissions (documented).
-                actions=[
-                    "logs:CreateLogDelivery",
-                    "logs:GetLogDelivery",
-                    "logs:UpdateLogDelivery",
-                    "logs:DeleteLogDelivery",
-                    "logs:ListLogDeliveries",
-                    "logs:PutResourcePolicy",
-                    "logs:DescribeResourcePolicies",
-                    "logs:DescribeLogGroups",
-                ],
+                actions=list(c.LOG_DELIVERY_ACTIONS),
                 resources=["*"],
             )
         )
