@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Literal
 
 from pydantic import Field
@@ -14,7 +15,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NEXOD_", extra="ignore")
 
     mode: Literal["local", "aws"] = "local"
-    region: str = "us-east-1"
+    # Lambda sets AWS_REGION; NEXOD_REGION overrides it (local tools, tests).
+    region: str = Field(default_factory=lambda: os.environ.get("AWS_REGION") or "us-east-1")
 
     # Database: a URL (local mode) or a Secrets Manager secret in the RDS format
     # {host, port, username, password, dbname} for the app role (AWS). The app role is never the owner.
