@@ -49,6 +49,12 @@ class LivePut(Body):
     version: int = Field(..., ge=1)
 
 
+class RedriveBody(Body):
+    version: int | None = Field(
+        None, ge=1, description="Move the run to this version: changed nodes and their dependants run again"
+    )
+
+
 class RunCreate(Body):
     input: dict[str, Any] = Field(default_factory=dict)
     version: int | None = Field(None, ge=1)

@@ -22,6 +22,7 @@ from .models import (
     FlowValidate,
     LivePut,
     MemberPut,
+    RedriveBody,
     RunCreate,
     VersionCreate,
     WorkspaceCreate,
@@ -211,9 +212,10 @@ def cancel_run(ws: str, run: str) -> dict[str, Any]:
 
 
 @router.post("/v1/workspaces/<ws>/runs/<run>/redrive", tags=["runs"])
-def redrive_run(ws: str, run: str) -> Response[str]:
+def redrive_run(ws: str, run: str, body: RedriveBody | None = None) -> Response[str]:
     principal = _caller()
-    return _json(202, runs.redrive(_services(), principal, _ws(ws), run))
+    version = body.version if body else None
+    return _json(202, runs.redrive(_services(), principal, _ws(ws), run, version))
 
 
 __all__ = ["bind", "json", "router"]

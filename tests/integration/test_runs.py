@@ -343,3 +343,55 @@ def test_a_nul_character_in_external_data_is_stored_not_fatal(alice: Api, worksp
     finished = run(alice, workspace, flow_id)
     assert finished["status"] == "SUCCEEDED", finished
     assert alice.nodes(workspace, finished["id"])["call"]["output"]["body"]["query"]["text"] == "a\ufffdb"
+
+
+def test_a_failed_run_is_redriven_on_a_fixed_version_reusing_what_did_not_change(
+    alice: Api, workspace: str, stack: LocalStack
+):
+    # Given v1 whose second call points at a URL that answers 404, after a call with a side effect
+    key = uuid.uuid4().hex
+
+    def flow(path: str) -> dict:
+        return {
+            "nodes": [
+                node("start", "input"),
+                node("charge", "http", method="POST", url=f"{stack.url}/demo/echo?effect={key}", body={"n": 1}),
+                node("lookup", "http", url=f"{stack.url}{path}"),
+                node("result", "output", value={"ok": "{{ nodes.lookup.output.status }}"}),
+            ],
+            "edges": [edge("start", "charge"), edge("charge", "lookup"), edge("lookup", "result")],
+        }
+
+    flow_id = publish(alice, workspace, flow("/demo/missing"))
+    failed = run(alice, workspace, flow_id)
+    assert failed["status"] == "FAILED" and failed["error"]["node"] == "lookup"
+    # When the URL is fixed in v2 and the run is redriven on v2
+    alice.ok("PUT", f"/v1/workspaces/{workspace}/flows/{flow_id}", {"definition": flow("/demo/weather")})
+    alice.ok("POST", f"/v1/workspaces/{workspace}/flows/{flow_id}/versions", {})
+    status, body = alice.call("POST", f"/v1/workspaces/{workspace}/runs/{failed['id']}/redrive", {"version": 9})
+    assert status == 422 and body["error"]["details"] == {"field": "version"}  # and nothing changed
+    status, _ = alice.call("POST", f"/v1/workspaces/{workspace}/runs/{failed['id']}/redrive", {"version": 2})
+    assert status == 202
+    finished = alice.wait_run(workspace, failed["id"])
+    # Then it succeeds on v2; the unchanged side-effecting node was reused, the changed one and what
+    # depends on it ran again
+    assert (finished["status"], finished["version"], finished["output"]) == ("SUCCEEDED", 2, {"ok": 200})
+    nodes = alice.nodes(workspace, failed["id"])
+    assert nodes["charge"]["executions"] == 1 and stack.server.demo_hits[f"effect:{key}"] == 1
+    assert nodes["lookup"]["executions"] == 2
+
+
+def test_stale_nodes_are_the_changed_ones_and_everything_downstream():
+    from nexod.domain.validation import validate
+    from nexod.services.runs import stale_nodes
+
+    def doc(expr: str, cond: str) -> dict:
+        return {
+            "nodes": [node("start", "input"), node("a", "transform", expression=expr), node("b"), node("c"), node("d")],
+            "edges": [edge("start", "a"), edge("a", "b"), edge("start", "c", cond), edge("c", "d")],
+        }
+
+    old = validate(doc("input.x", "input.go"))
+    assert stale_nodes(old, validate(doc("input.y", "input.go"))) == {"a", "b"}
+    # A changed condition leaving the input node makes the input's recorded decision stale too
+    assert stale_nodes(old, validate(doc("input.x", "input.stop"))) == {"start", "a", "b", "c", "d"}

@@ -65,7 +65,8 @@ def _record_entry(tx: Tx, version: dict[str, Any], run_id: str, run_input: Any) 
     if entry.type != "input":
         return {}
     recorded = tx.node_run(run_id, entry.id)
-    if recorded is not None and recorded["take"] is not None:  # a redrive keeps the first decisions
+    current = recorded is not None and recorded["config_hash"] == node_hash(entry) and recorded["take"] is not None
+    if recorded is not None and current:  # a redrive keeps the first decisions, unless they went stale
         return {entry.id: {"take": recorded["take"]}}
     try:
         take = entry_decisions(flow, run_id, run_input)
@@ -240,8 +241,34 @@ def cancel(services: Services, principal: Principal, workspace_id: str, run_id: 
     return get(services, principal, workspace_id, run_id)
 
 
-def redrive(services: Services, principal: Principal, workspace_id: str, run_id: str) -> dict[str, Any]:
-    """Run a failed, cancelled or interrupted run again on its version; finished nodes are reused."""
+def _signature(flow: ValidFlow, node_id: str) -> tuple[Any, ...]:
+    """What a finished node run depends on: its config and error policy, the edges into it (its inputs)
+    and out of it (the decisions it recorded)."""
+    return (
+        node_hash(flow.node(node_id)),
+        tuple(sorted(e.source for e in flow.edges_in[node_id])),
+        tuple(sorted((e.target, e.condition or "") for e in flow.edges_out[node_id])),
+    )
+
+
+def stale_nodes(old: ValidFlow, new: ValidFlow) -> set[str]:
+    """Nodes of `new` whose earlier results cannot be reused: changed ones and everything downstream."""
+    old_ids = set(old.dag.order)
+    changed = {n for n in new.dag.order if n not in old_ids or _signature(old, n) != _signature(new, n)}
+    stale = set(changed)
+    for n in new.dag.topo_order():
+        if any(p in stale for p in new.dag.pred[n]):
+            stale.add(n)
+    return stale
+
+
+def redrive(
+    services: Services, principal: Principal, workspace_id: str, run_id: str, version: int | None = None
+) -> dict[str, Any]:
+    """Run a failed, cancelled or interrupted run again; finished nodes are reused.
+
+    With `version`, the run moves to that version of its flow: nodes that changed, and everything
+    downstream of them, run again; the rest keep their results (no side effect repeats)."""
     run_id = parse_id(run_id, "run")
     with services.store.tx(workspace_id, principal.sub) as tx:
         require(tx, principal, "member")
@@ -250,13 +277,27 @@ def redrive(services: Services, principal: Principal, workspace_id: str, run_id:
             raise NotFound(f"run '{run_id}' not found")
         if run["status"] not in ("FAILED", "CANCELLED"):
             raise Conflict(f"only FAILED or CANCELLED runs can be redriven; this one is {run['status']}")
-        version = tx.get_version(str(run["flow_id"]), int(run["version"]))
-        assert version is not None
-        seed = _record_entry(tx, version, run_id, run["input"])
+        current = tx.get_version(str(run["flow_id"]), int(run["version"]))
+        assert current is not None
+        version_row = current
+        if version is not None and version != run["version"]:
+            target = tx.get_version(str(run["flow_id"]), version)
+            if target is None:
+                raise InvalidInput(f"version: flow has no version {version}", {"field": "version"})
+            stale = stale_nodes(_valid(current), _valid(target))
+            tx.invalidate_node_runs(run_id, sorted(stale))
+            tx.set_run_version(run_id, version)
+            version_row = target
+        seed = _record_entry(tx, version_row, run_id, run["input"])
         tx.begin_redrive(run_id)
-        tx.audit("run.redrive", "run", run_id, {"attempt": int(run["attempt"]) + 1})
+        tx.audit(
+            "run.redrive",
+            "run",
+            run_id,
+            {"attempt": int(run["attempt"]) + 1, "from_version": run["version"], "version": version_row["version"]},
+        )
     name = f"{run_id}-r{int(run['attempt']) + 1}"
-    _launch(services, principal, workspace_id, run, version["state_machine_version_arn"], name, seed)
+    _launch(services, principal, workspace_id, run, version_row["state_machine_version_arn"], name, seed)
     return get(services, principal, workspace_id, run_id)
 
 

@@ -333,6 +333,20 @@ class Tx:
             (run_id, self.workspace_id),
         )
 
+    def set_run_version(self, run_id: str, version: int) -> None:
+        self.conn.execute(
+            "UPDATE runs SET version = %s WHERE id = %s AND workspace_id = %s", (version, run_id, self.workspace_id)
+        )
+
+    def invalidate_node_runs(self, run_id: str, node_ids: list[str]) -> None:
+        """Keep the history, lose the memo: these nodes execute again on the next attempt."""
+        if node_ids:
+            self.conn.execute(
+                "UPDATE node_runs SET config_hash = 'stale' WHERE run_id = %s AND workspace_id = %s"
+                " AND node_id = ANY(%s)",
+                (run_id, self.workspace_id, node_ids),
+            )
+
     def start_attempt(self, run_id: str, execution_arn: str) -> Row | None:
         return self._one(
             "UPDATE runs SET attempt = attempt + 1, execution_arn = %s,"
@@ -412,7 +426,8 @@ class Tx:
             "INSERT INTO node_runs (workspace_id, run_id, node_id, iteration, node_type, status, attempts, executions,"
             " config_hash, input, output, take, started_at, finished_at, duration_ms)"
             " VALUES (%s, %s, %s, 0, 'input', 'SUCCEEDED', 1, 1, %s, %s, %s, %s, now(), now(), 0)"
-            " ON CONFLICT (run_id, node_id, iteration) DO NOTHING",
+            " ON CONFLICT (run_id, node_id, iteration) DO UPDATE SET config_hash = EXCLUDED.config_hash,"
+            " take = EXCLUDED.take, status = 'SUCCEEDED', attempts = node_runs.attempts + 1",
             (self.workspace_id, run_id, node_id, config_hash, Jsonb(run_input), Jsonb(run_input), Jsonb(take)),
         )
 
