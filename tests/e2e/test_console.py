@@ -224,6 +224,47 @@ def test_member_builds_validates_publishes_and_runs_a_new_flow(page: Any, local_
     assert page.page_errors == []
 
 
+def test_a_failed_run_is_redriven_on_the_fixed_live_version(page: Any, local_process: Any) -> None:
+    from tests.support.api import Api
+
+    # Given a run that failed on v1 (its lookup answers 404) and a v2 that fixes the URL
+    api = Api(local_process.url, local_process.token("alice"))
+    ws = api.ok("GET", "/v1/me")["workspaces"][0]["id"]
+
+    def flow(path: str) -> dict:
+        return {
+            "nodes": [
+                {"id": "start", "type": "input"},
+                {"id": "lookup", "type": "http", "config": {"url": f"{local_process.url}{path}"}},
+                {"id": "result", "type": "output"},
+            ],
+            "edges": [{"from": "start", "to": "lookup"}, {"from": "lookup", "to": "result"}],
+        }
+
+    created = api.ok("POST", f"/v1/workspaces/{ws}/flows", {"name": "Redrive me", "definition": flow("/demo/missing")})
+    api.ok("POST", f"/v1/workspaces/{ws}/flows/{created['id']}/versions", {})
+    started = api.ok("POST", f"/v1/workspaces/{ws}/flows/{created['id']}/runs", {"input": {}})
+    assert api.wait_run(ws, started["id"])["status"] == "FAILED"
+    api.ok("PUT", f"/v1/workspaces/{ws}/flows/{created['id']}", {"definition": flow("/demo/weather")})
+    api.ok("POST", f"/v1/workspaces/{ws}/flows/{created['id']}/versions", {})
+
+    # When alice opens the run and redrives it on the live version
+    sign_in(page, local_process.url, "alice")
+    page.goto(f"{local_process.url}/#/w/{ws}/runs/{started['id']}")
+    page.locator("[data-testid=run-status] [data-status=FAILED]").wait_for()
+    page.get_by_test_id("redrive-run").click()
+    choice = page.get_by_test_id("redrive-version")
+    choice.wait_for()
+    choice.get_by_text("(live)").click()
+    page.get_by_test_id("confirm-action").click()
+
+    # Then the run finishes on v2, and the view says so
+    page.locator("[data-testid=run-status] [data-status=SUCCEEDED]").wait_for(timeout=RUN_TIMEOUT_MS)
+    page.get_by_role("button", name="v2").wait_for()
+    assert api.ok("GET", f"/v1/workspaces/{ws}/runs/{started['id']}")["version"] == 2
+    assert page.page_errors == []
+
+
 def drag_edge(page: Any, source: str, target: str) -> None:
     """Connect two nodes the way a user does: drag from the source handle to the target handle."""
     src = page.locator(f".fnode[data-node-id={source}] .react-flow__handle.source").first.bounding_box()

@@ -101,7 +101,8 @@ export const api = {
   getRun: (w: string, r: string) => request<Run>("GET", `${ws(w)}/runs/${enc(r)}`),
   runNodes: (w: string, r: string) => request<Page<NodeRun>>("GET", `${ws(w)}/runs/${enc(r)}/nodes`),
   cancelRun: (w: string, r: string) => request<Run>("POST", `${ws(w)}/runs/${enc(r)}/cancel`),
-  redriveRun: (w: string, r: string) => request<Run>("POST", `${ws(w)}/runs/${enc(r)}/redrive`),
+  redriveRun: (w: string, r: string, version?: number) =>
+    request<Run>("POST", `${ws(w)}/runs/${enc(r)}/redrive`, version ? { version } : undefined),
 };
 
 export function errorMessage(e: unknown): string {

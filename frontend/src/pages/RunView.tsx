@@ -119,6 +119,9 @@ function View({ runId }: { runId: string }) {
   const [selected, setSelected] = useState<string | null>(null);
   const [confirm, setConfirm] = useState<null | "cancel" | "redrive">(null);
   const [showVersion, setShowVersion] = useState(false);
+  // The flow's live version: a failed run can be redriven on it (changed nodes run again, the rest is reused).
+  const [liveVersion, setLiveVersion] = useState<number | null>(null);
+  const [redriveOnLive, setRedriveOnLive] = useState(false);
   const [busy, setBusy] = useState(false);
   const defKey = useRef<string>("");
   useTitle(run ? `${run.status.charAt(0)}${run.status.slice(1).toLowerCase()} · ${run.flow_name ?? "run"}` : "Run");
@@ -245,10 +248,21 @@ function View({ runId }: { runId: string }) {
     }
   };
 
+  const redrivable = run !== null && (run.status === "FAILED" || run.status === "CANCELLED");
+  useEffect(() => {
+    if (!redrivable || !run) return;
+    api.getFlow(workspace.id, run.flow_id).then(
+      (f) => setLiveVersion(f.live_version ?? null),
+      () => setLiveVersion(null),
+    );
+  }, [redrivable, run?.flow_id, workspace.id]); // eslint-disable-line react-hooks/exhaustive-deps
+  const newerLive = run && liveVersion && liveVersion !== run.version ? liveVersion : null;
+
   const act = async (what: "cancel" | "redrive") => {
     setBusy(true);
     try {
-      const r = what === "cancel" ? await api.cancelRun(workspace.id, runId) : await api.redriveRun(workspace.id, runId);
+      const onVersion = what === "redrive" && redriveOnLive && newerLive ? newerLive : undefined;
+      const r = what === "cancel" ? await api.cancelRun(workspace.id, runId) : await api.redriveRun(workspace.id, runId, onVersion);
       setRun(r);
       setForceUntil(Date.now() + 6000);
       if (what === "redrive") sawActive.current = true;
@@ -370,7 +384,21 @@ function View({ runId }: { runId: string }) {
           {confirm === "cancel" ? (
             <p>Running nodes are stopped and the run ends as <b>Cancelled</b>. You can redrive it later.</p>
           ) : (
-            <p>The run restarts from where it stopped. Nodes that already succeeded are <b>reused, not repeated</b>, so no side effect happens twice.</p>
+            <>
+              <p>The run restarts from where it stopped. Nodes that already succeeded are <b>reused, not repeated</b>, so no side effect happens twice.</p>
+              {newerLive && run && (
+                <div className="redrive-choice" data-testid="redrive-version">
+                  <label>
+                    <input type="radio" name="redrive-version" checked={!redriveOnLive} onChange={() => setRedriveOnLive(false)} />{" "}
+                    on <b>v{run.version}</b>, the version it ran
+                  </label>
+                  <label>
+                    <input type="radio" name="redrive-version" checked={redriveOnLive} onChange={() => setRedriveOnLive(true)} />{" "}
+                    on <b>v{newerLive}</b> (live): nodes that changed, and what depends on them, run again; the rest is reused
+                  </label>
+                </div>
+              )}
+            </>
           )}
         </Modal>
       )}
