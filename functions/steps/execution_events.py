@@ -28,7 +28,8 @@ def _store() -> Store:
 
 
 def reconcile_event(store: Store, event: dict[str, Any]) -> bool:
-    from nexod.adapters.postgres.store import TERMINAL
+    """Parse the event; the repair itself is `nexod.services.runs.reconcile`, shared with local mode."""
+    from nexod.services.runs import reconcile
 
     detail = event.get("detail") or {}
     status, arn = detail.get("status"), detail.get("executionArn")
@@ -36,20 +37,9 @@ def reconcile_event(store: Store, event: dict[str, Any]) -> bool:
         run = (json.loads(detail.get("input") or "{}") or {}).get("run") or {}
     except json.JSONDecodeError:
         return False
-    if not (status and arn and run.get("id") and run.get("ws")) or status in ("RUNNING", "SUCCEEDED"):
+    if not (status and arn and run.get("id") and run.get("ws")):
         return False
-    with store.tx(str(run["ws"])) as tx:
-        row = tx.run_row(str(run["id"]))
-        if row is None or row["status"] in TERMINAL or row["execution_arn"] != arn:
-            return False
-        new_status = "CANCELLED" if status == "ABORTED" else "FAILED"
-        error = {
-            "code": f"Execution{status.title().replace('_', '')}",
-            "message": f"the execution ended {status}",
-        }
-        tx.fail_running_nodes(str(run["id"]), error)
-        tx.mark_run(str(run["id"]), new_status, error=error)
-    return True
+    return reconcile(store, str(run["ws"]), str(run["id"]), str(status), str(arn))
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -395,3 +395,46 @@ def test_stale_nodes_are_the_changed_ones_and_everything_downstream():
     assert stale_nodes(old, validate(doc("input.y", "input.go"))) == {"a", "b"}
     # A changed condition leaving the input node makes the input's recorded decision stale too
     assert stale_nodes(old, validate(doc("input.x", "input.stop"))) == {"start", "a", "b", "c", "d"}
+
+
+def test_the_execution_events_lambda_repairs_a_run_whose_execution_timed_out(
+    alice: Api, workspace: str, stack: LocalStack
+):
+    import json
+
+    from functions.steps.execution_events import reconcile_event
+
+    # Given a run parked in a wait
+    flow_id = publish(
+        alice,
+        workspace,
+        {
+            "nodes": [node("start", "input"), node("pause", "wait", seconds=60), node("after", "output", value="x")],
+            "edges": [edge("start", "pause"), edge("pause", "after")],
+        },
+    )
+    _, started = alice.call("POST", f"/v1/workspaces/{workspace}/flows/{flow_id}/runs", {"input": {}})
+    alice.wait_run(workspace, started["id"], until=("RUNNING",))
+    with stack.platform.services.store.tx(workspace) as tx:
+        arn = tx.run_row(started["id"])["execution_arn"]
+    store = stack.platform.services.store
+
+    def event(status: str, execution_arn: str) -> dict:
+        return {
+            "detail-type": "Step Functions Execution Status Change",
+            "detail": {
+                "status": status,
+                "executionArn": execution_arn,
+                "input": json.dumps({"run": {"id": started["id"], "ws": workspace}, "s": {}}),
+            },
+        }
+
+    # When EventBridge reports an older execution's end, nothing changes
+    assert reconcile_event(store, event("FAILED", arn + "-old")) is False
+    # When it reports that this execution timed out
+    assert reconcile_event(store, event("TIMED_OUT", arn)) is True
+    stack.platform.orchestrator.stop(arn, "test cleanup")
+    # Then the run is FAILED with the reason, and a second delivery of the event is a no-op
+    failed = alice.ok("GET", f"/v1/workspaces/{workspace}/runs/{started['id']}")
+    assert (failed["status"], failed["error"]["code"]) == ("FAILED", "ExecutionTimedOut")
+    assert reconcile_event(store, event("TIMED_OUT", arn)) is False

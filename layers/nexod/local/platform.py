@@ -151,7 +151,7 @@ def reconcile_execution(services: Services, execution_arn: str, status: str) -> 
     except Exception:
         return
     if run.get("id") and run.get("ws"):
-        runs.reconcile(services, str(run["ws"]), str(run["id"]), status, execution_arn)
+        runs.reconcile(services.store, str(run["ws"]), str(run["id"]), status, execution_arn)
 
 
 def psql_admin(platform: LocalPlatform) -> psycopg.Connection[Any]:

@@ -7,7 +7,9 @@ whose config is unchanged is never executed again: retries, redrives and replays
 from __future__ import annotations
 
 import logging
+import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -28,25 +30,38 @@ from .executors import EXECUTORS, NodeContext, NodeResult, Toolbox
 log = logging.getLogger(__name__)
 
 
-class _FlowCache:
-    """Published versions are immutable, so a container validates each one once."""
+class FlowVersionCache:
+    """Published versions are immutable, so a process validates each one once (least recently used out)."""
 
-    def __init__(self, size: int = 64) -> None:
+    def __init__(self, size: int = 128) -> None:
         self._items: OrderedDict[tuple[str, int], ValidFlow] = OrderedDict()
         self._size = size
+        self._lock = threading.Lock()
 
-    def get(self, tx: Tx, run: dict[str, Any]) -> ValidFlow:
-        """The run's flow version, read from the database only on a miss."""
-        key = (str(run["flow_id"]), int(run["version"]))
-        hit = self._items.get(key)
-        if hit is None:
-            version = tx.get_version(*key)
-            assert version is not None, f"run {run['id']} names a missing version {key}"
-            hit = validate(version["definition"])
+    def get(self, flow_id: Any, version: int, definition: Callable[[], Any]) -> ValidFlow:
+        """The validated version; `definition()` is called only on a miss."""
+        key = (str(flow_id), int(version))
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None:
+                self._items.move_to_end(key)
+                return hit
+        hit = validate(definition())
+        with self._lock:
             self._items[key] = hit
             if len(self._items) > self._size:
                 self._items.popitem(last=False)
         return hit
+
+    def for_run(self, tx: Tx, run: dict[str, Any]) -> ValidFlow:
+        """The run's flow version, read from the database only on a miss."""
+
+        def load() -> Any:
+            version = tx.get_version(str(run["flow_id"]), int(run["version"]))
+            assert version is not None, f"run {run['id']} names a missing version"
+            return version["definition"]
+
+        return self.get(run["flow_id"], int(run["version"]), load)
 
 
 @dataclass
@@ -83,7 +98,7 @@ class NodeRunner:
         self.store = store
         self.tools = tools
         self.global_allow_hosts = global_allow_hosts or []
-        self.flows = _FlowCache()
+        self.flows = FlowVersionCache()
 
     # -- entry -------------------------------------------------------------------------------------
     def handle(self, event: dict[str, Any]) -> dict[str, Any]:
@@ -139,7 +154,7 @@ class NodeRunner:
                 raise NodeFailedError(f"run {run_id} does not exist in workspace {workspace_id}")
             if run["status"] in ("CANCELLED", "SUCCEEDED"):
                 raise RunNotActiveError(f"run {run_id} is {run['status']}; node '{node_id}' was not executed")
-            flow = self.flows.get(tx, run)
+            flow = self.flows.for_run(tx, run)
             node = flow.node(node_id)
             digest = node_hash(node)
             row = tx.claim_node(run_id, node_id, iteration, node.type, digest)
@@ -212,7 +227,7 @@ class NodeRunner:
             run = tx.get_run(run_id, for_update=True)
             if run is None:
                 raise NodeFailedError(f"run {run_id} does not exist")
-            flow = self.flows.get(tx, run)
+            flow = self.flows.for_run(tx, run)
             done = {r["node_id"] for r in tx.node_runs(run_id)}
             tx.record_skipped(run_id, [(n.id, n.type) for n in flow.document.nodes if n.id not in done])
             outputs_nodes = [n.id for n in flow.document.nodes if n.type == "output"]

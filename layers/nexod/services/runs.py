@@ -9,8 +9,9 @@ from ..adapters.postgres.store import TERMINAL, Tx, page
 from ..domain.errors import Conflict, InvalidInput, NotFound
 from ..domain.expressions import ExpressionError
 from ..domain.flow import node_hash
-from ..domain.validation import ValidFlow, validate
-from ..runtime.runner import entry_decisions
+from ..domain.validation import ValidFlow
+from ..ports import Store
+from ..runtime.runner import FlowVersionCache, entry_decisions
 from .access import parse_id, require
 from .context import Principal, Services
 
@@ -47,15 +48,12 @@ def execution_input(workspace_id: str, run_id: str, seed: dict[str, Any] | None 
     return {"run": {"id": run_id, "ws": workspace_id}, "s": seed or {}}
 
 
-_flows: dict[tuple[str, int], ValidFlow] = {}
+_flows = FlowVersionCache()
 
 
 def _valid(version: dict[str, Any]) -> ValidFlow:
-    """Versions are immutable: validate each once per process."""
-    key = (str(version["flow_id"]), int(version["version"]))
-    if key not in _flows:
-        _flows[key] = validate(version["definition"])
-    return _flows[key]
+    """A version row, validated once per process."""
+    return _flows.get(version["flow_id"], int(version["version"]), lambda: version["definition"])
 
 
 def _record_entry(tx: Tx, version: dict[str, Any], run_id: str, run_input: Any) -> dict[str, Any]:
@@ -301,14 +299,16 @@ def redrive(
     return get(services, principal, workspace_id, run_id)
 
 
-def reconcile(services: Services, workspace_id: str, run_id: str, execution_status: str, execution_arn: str) -> None:
-    """An execution ended outside the flow's own bookkeeping (timeout, abort, a failed fail-handler)."""
-    with services.store.tx(workspace_id) as tx:
+def reconcile(store: Store, workspace_id: str, run_id: str, execution_status: str, execution_arn: str) -> bool:
+    """An execution ended outside the flow's own bookkeeping (timeout, abort, a failed fail-handler).
+
+    Shared by the EventBridge handler (AWS) and the local orchestrator's watcher. True if it repaired a run."""
+    if execution_status in ("RUNNING", "SUCCEEDED"):
+        return False  # still going, or the flow recorded its own success
+    with store.tx(workspace_id) as tx:
         run = tx.run_row(run_id)
         if run is None or run["status"] in TERMINAL or run["execution_arn"] != execution_arn:
-            return
-        if execution_status == "SUCCEEDED":
-            return  # finish-run marks success itself; nothing to repair
+            return False
         status = "CANCELLED" if execution_status == "ABORTED" else "FAILED"
         error = {
             "code": f"Execution{execution_status.title().replace('_', '')}",
@@ -316,6 +316,7 @@ def reconcile(services: Services, workspace_id: str, run_id: str, execution_stat
         }
         tx.fail_running_nodes(run_id, error)
         tx.mark_run(run_id, status, error=error)
+    return True
 
 
 def interrupt_in_flight(services: Services, workspace_id: str) -> int:
