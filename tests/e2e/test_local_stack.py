@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from nexod.local.server import demo_weather
+from nexod.local.demo import demo_weather
 from tests.support.api import Api
 
 from .launcher import Process, launch

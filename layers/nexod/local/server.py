@@ -8,7 +8,6 @@ Routes:  /v1/*  -> functions.api.handler (exactly the deployed code path)
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import mimetypes
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from .demo import demo_weather
 from .issuer import USERS, LocalIssuer
 
 log = logging.getLogger(__name__)
@@ -84,14 +84,6 @@ def apigw_v2_event(method: str, raw_path: str, headers: dict[str, str], body: by
         "body": text,
         "isBase64Encoded": False,
     }
-
-
-def demo_weather(city: str) -> dict[str, Any]:
-    """Deterministic weather: the same city always gets the same numbers."""
-    digest = int(hashlib.sha256(city.strip().lower().encode()).hexdigest(), 16)
-    temperature = 5 + digest % 31
-    conditions = ["sunny", "cloudy", "rain", "windy", "clear"][digest % 5]
-    return {"city": city, "temperature_c": temperature, "conditions": conditions}
 
 
 class LocalServer:
