@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -71,7 +72,11 @@ class HttpResponse:
 
 
 class Outbound(Protocol):
-    """Guarded outbound HTTP: refuses private, loopback and metadata destinations unless allow-listed."""
+    """Guarded outbound HTTP: refuses private, loopback and metadata destinations unless allow-listed.
+
+    A redirect to another origin drops credentials and the headers named in `secret_headers` (rendered
+    from secrets), and refuses to re-send a body there unless `redirect_body_to_other_origins`.
+    """
 
     def request(
         self,
@@ -84,4 +89,6 @@ class Outbound(Protocol):
         follow_redirects: bool,
         max_redirects: int,
         allow_hosts: list[str],
+        secret_headers: Collection[str] = (),
+        redirect_body_to_other_origins: bool = False,
     ) -> HttpResponse: ...

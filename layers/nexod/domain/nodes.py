@@ -43,7 +43,11 @@ class ConditionConfig(NodeConfig):
 
 
 class HttpConfig(NodeConfig):
-    """An outbound HTTP request. Private, loopback and metadata addresses are refused unless allow-listed."""
+    """An outbound HTTP request. Private, loopback and metadata addresses are refused unless allow-listed.
+
+    Credential headers (Authorization, Cookie, X-Api-Key, names containing token/secret/key/password/auth)
+    are recorded redacted and never follow a redirect to another origin.
+    """
 
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"] = "GET"
     url: str = Field(..., min_length=1, max_length=8192, description="http(s) URL; may be templated")
@@ -53,6 +57,11 @@ class HttpConfig(NodeConfig):
     timeout_seconds: float = Field(30.0, gt=0, le=900)
     follow_redirects: bool = True
     max_redirects: int = Field(5, ge=0, le=20)
+    redirect_body_to_other_origins: bool = Field(
+        False,
+        description="Follow a 307/308 redirect that re-sends the request body to another scheme, host or port"
+        " (credential headers are dropped on any redirect to another origin either way)",
+    )
     fail_on_status: bool = Field(True, description="Fail the node on a 4xx/5xx response")
 
 

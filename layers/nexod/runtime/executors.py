@@ -18,7 +18,9 @@ from ..domain.nodes import (
     WaitConfig,
 )
 from ..ports import LLM, Outbound
-from .errors import NodeFailedError, NodeRetryableError
+from .egress import egress_scope
+from .errors import NodeError, NodeFailedError, NodeRetryableError
+from .redaction import redact_mapping, redact_url
 
 
 @dataclass
@@ -32,6 +34,9 @@ class NodeContext:
     upstream: dict[str, Any]
     predecessors: list[str]
     allow_hosts: list[str] = field(default_factory=list)
+    # Names of headers/query parameters whose value was rendered from a secret: redacted when recorded,
+    # never sent to another origin.
+    secret_names: frozenset[str] = frozenset()
 
     @property
     def data(self) -> dict[str, Any]:
@@ -90,6 +95,15 @@ def run_wait(config: NodeConfig, _: NodeContext, __: Toolbox) -> NodeResult:
     return NodeResult({"waited_seconds": config.seconds})
 
 
+def _in_node(ctx: NodeContext, exc: NodeError, field_name: str | None = None) -> None:
+    """Prefix an adapter's error with the node (and field) it concerns: the user's starting point."""
+    prefix = f"node '{ctx.node_id}'"
+    if not exc.message.startswith(prefix):
+        where = f"{prefix} config.{field_name}" if field_name else prefix
+        exc.message = f"{where}: {exc.message}"
+        exc.args = (exc.message,)
+
+
 def run_http(config: NodeConfig, ctx: NodeContext, tools: Toolbox) -> NodeResult:
     assert isinstance(config, HttpConfig)
     url = config.url
@@ -97,24 +111,33 @@ def run_http(config: NodeConfig, ctx: NodeContext, tools: Toolbox) -> NodeResult
         from urllib.parse import urlencode
 
         url += ("&" if "?" in url else "?") + urlencode(config.query)
-    response = tools.outbound().request(
-        config.method,
-        url,
-        headers=config.headers,
-        body=config.body,
-        timeout=config.timeout_seconds,
-        follow_redirects=config.follow_redirects,
-        max_redirects=config.max_redirects,
-        allow_hosts=ctx.allow_hosts,
-    )
+    try:
+        response = tools.outbound().request(
+            config.method,
+            url,
+            headers=config.headers,
+            body=config.body,
+            timeout=config.timeout_seconds,
+            follow_redirects=config.follow_redirects,
+            max_redirects=config.max_redirects,
+            allow_hosts=ctx.allow_hosts,
+            secret_headers=ctx.secret_names,
+            redirect_body_to_other_origins=config.redirect_body_to_other_origins,
+        )
+    except NodeError as exc:
+        _in_node(ctx, exc)
+        raise
+    shown_url = redact_url(response.url, ctx.secret_names)
     output = {
         "status": response.status,
-        "headers": response.headers,
+        # Set-Cookie and other credential-like response headers are not kept: downstream nodes and viewers
+        # read the stored output.
+        "headers": redact_mapping(response.headers),
         "body": response.body,
-        "url": response.url,
+        "url": shown_url,
     }
     if config.fail_on_status and response.status >= 400:
-        message = f"node '{ctx.node_id}': {config.method} {response.url} answered HTTP {response.status}"
+        message = f"node '{ctx.node_id}': {config.method} {shown_url} answered HTTP {response.status}"
         details = {"status": response.status, "body": response.body}
         if response.status in (408, 425, 429) or response.status >= 500:
             raise NodeRetryableError(message, details)
@@ -124,15 +147,21 @@ def run_http(config: NodeConfig, ctx: NodeContext, tools: Toolbox) -> NodeResult
 
 def run_llm(config: NodeConfig, ctx: NodeContext, tools: Toolbox) -> NodeResult:
     assert isinstance(config, LlmConfig)
-    completion = tools.llm().complete(
-        model=config.model,
-        system=config.system,
-        prompt=config.prompt,
-        temperature=config.temperature,
-        max_tokens=config.max_tokens,
-        json_mode=config.json_mode,
-        timeout=600.0,
-    )
+    # The LLM port takes no allow-list: its adapter's guarded transport reads this scope (see egress.py).
+    with egress_scope(ctx.node_id, ctx.allow_hosts):
+        try:
+            completion = tools.llm().complete(
+                model=config.model,
+                system=config.system,
+                prompt=config.prompt,
+                temperature=config.temperature,
+                max_tokens=config.max_tokens,
+                json_mode=config.json_mode,
+                timeout=600.0,
+            )
+        except NodeError as exc:
+            _in_node(ctx, exc, "model")
+            raise
     output: dict[str, Any] = {"text": completion.text, "model": completion.model}
     if config.json_mode:
         try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import traceback
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from ..adapters.postgres.store import Tx
 from .errors import NodeError, NodeFailedError, NodeRetryableError, RunFinishError, RunNotActiveError
 from .executors import EXECUTORS, NodeContext, NodeResult, Toolbox
+from .redaction import Scrubber, redact_http_config, secret_templated_names
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +74,7 @@ class _Prepared:
     context: NodeContext | None = None
     config: Any = None
     rendered: Any = None
+    scrubber: Scrubber | None = None
 
 
 def edge_taken(condition: str | None, output: Any, ctx: NodeContext) -> bool:
@@ -129,10 +132,12 @@ class NodeRunner:
         assert prepared.context is not None
         ctx = prepared.context
         node = prepared.flow.node(node_id)
+        scrub = prepared.scrubber or Scrubber()
         try:
             result = EXECUTORS[node.type](prepared.config, ctx, self.tools)
             take = {e.target: edge_taken(e.condition, result.output, ctx) for e in prepared.flow.edges_out[node_id]}
         except NodeError as exc:
+            _scrub_error(exc, scrub)
             self._record_failure(workspace_id, run_id, node_id, iteration, exc)
             raise
         except ExpressionError as exc:
@@ -140,10 +145,15 @@ class NodeRunner:
             self._record_failure(workspace_id, run_id, node_id, iteration, failed)
             raise failed from exc
         except Exception as exc:  # an adapter bug or an unexpected library error: retry, then fail
-            log.exception("node %s failed unexpectedly", node_id)
-            err: NodeError = NodeRetryableError(f"node '{node_id}': {type(exc).__name__}: {exc}")
+            # A library's message may quote what it was given (a header value): log and record it scrubbed,
+            # and do not chain it, so the orchestrator's error Cause cannot carry it either.
+            trace = "".join(traceback.format_exception(exc))
+            log.error("node %s failed unexpectedly: %s", node_id, scrub.text(trace))
+            err: NodeError = NodeRetryableError(scrub.text(f"node '{node_id}': {type(exc).__name__}: {exc}"))
             self._record_failure(workspace_id, run_id, node_id, iteration, err)
-            raise err from exc
+            raise err from None
+        if scrub:  # a response echoing the node's credentials (DESIGN §7: secrets never enter run outputs)
+            result.output = scrub.value(result.output)
         self._record_success(workspace_id, run_id, node_id, iteration, result, take)
         return {"take": take}
 
@@ -165,9 +175,15 @@ class NodeRunner:
             ancestors = flow.dag.ancestors()[node_id]
             upstream = tx.outputs(run_id, sorted(ancestors))
             allow = list(self.global_allow_hosts)
-            if node.type == "http":  # only outbound calls need the workspace's allow-list
+            if node.type in ("http", "llm"):  # only nodes that call out need the workspace's allow-list
                 workspace = tx.get_workspace()
                 allow += (workspace or {}).get("allowed_hosts") or []
+            secret_names: frozenset[str] = frozenset()
+            if node.type == "http":
+                secret_names = frozenset(
+                    secret_templated_names(node.config.get("headers"))
+                    | secret_templated_names(node.config.get("query"))
+                )
             ctx = NodeContext(
                 run_id=run_id,
                 workspace_id=workspace_id,
@@ -176,6 +192,7 @@ class NodeRunner:
                 upstream=upstream,
                 predecessors=list(flow.dag.pred[node_id]),
                 allow_hosts=allow,
+                secret_names=secret_names,
             )
             try:
                 rendered = dict(node.config)
@@ -190,9 +207,11 @@ class NodeRunner:
                 field = ".".join(str(p) for p in first["loc"])
                 error = NodeFailedError(f"node '{node_id}' config.{field} after templating: {first['msg']}")
             else:
-                tx.begin_execution(run_id, node_id, iteration, digest, rendered)
-                return _Prepared(flow, run, memo=None, context=ctx, config=config, rendered=rendered)
-            tx.begin_execution(run_id, node_id, iteration, digest, node.config)
+                # The recorded input is what viewers read: credentials redacted; the executor gets the real ones.
+                tx.begin_execution(run_id, node_id, iteration, digest, _recorded(node.type, rendered, secret_names))
+                scrubber = Scrubber.for_http(rendered, secret_names) if node.type == "http" else Scrubber()
+                return _Prepared(flow, run, memo=None, context=ctx, config=config, rendered=rendered, scrubber=scrubber)
+            tx.begin_execution(run_id, node_id, iteration, digest, _recorded(node.type, node.config, secret_names))
         self._record_failure(workspace_id, run_id, node_id, iteration, error)
         raise error
 
@@ -251,6 +270,21 @@ class NodeRunner:
             tx.fail_running_nodes(run_id, {"type": summary["code"], "message": summary["message"]})
             tx.mark_run(run_id, "FAILED", error=summary, only_from=("QUEUED", "RUNNING"))
         return {}
+
+
+def _recorded(node_type: str, config: Any, secret_names: frozenset[str]) -> Any:
+    """A node's config as it is stored for viewers: an http node's credentials redacted."""
+    if node_type == "http" and isinstance(config, dict):
+        return redact_http_config(config, secret_names)
+    return config
+
+
+def _scrub_error(exc: NodeError, scrub: Scrubber) -> None:
+    """Remove the node's secret values from an error before it is recorded, logged or raised."""
+    if scrub:
+        exc.message = scrub.text(exc.message)
+        exc.args = (exc.message,)
+        exc.details = scrub.value(exc.details)
 
 
 def describe_failure(error: dict[str, Any]) -> dict[str, Any]:
