@@ -8,6 +8,26 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# LiteLLM provider prefixes flows may use unless the operator says otherwise: hosted APIs that take an API
+# key. Providers that default to this machine (ollama, llamafile, lm_studio...) or sign with the runtime's
+# cloud role (bedrock, sagemaker, vertex_ai...) are off until an operator enables them.
+DEFAULT_LLM_PROVIDERS = (
+    "openai",
+    "anthropic",
+    "gemini",
+    "mistral",
+    "groq",
+    "cohere",
+    "cohere_chat",
+    "azure",
+    "deepseek",
+    "xai",
+    "together_ai",
+    "fireworks_ai",
+    "openrouter",
+    "perplexity",
+)
+
 
 class Settings(BaseSettings):
     """Everything an entry point needs to choose its adapters. Domain code never reads the environment."""
@@ -41,6 +61,15 @@ class Settings(BaseSettings):
     default_model: str = "openai/gpt-4o-mini"
     # Local mode only: an OpenAI-compatible server standing in for the default model (offline SmolLM2).
     local_model_base_url: str | None = None
+
+    # LLM providers flows may call (LiteLLM prefixes: "openai" for "openai/gpt-4o-mini"), as JSON:
+    # NEXOD_LLM_PROVIDERS='["openai","anthropic","ollama"]'. Their endpoints still pass the outbound guard
+    # (a provider defaulting to localhost also needs its host allow-listed).
+    llm_providers: list[str] = Field(default_factory=lambda: list(DEFAULT_LLM_PROVIDERS))
+    # Providers that sign with ambient cloud credentials need a dedicated role, never the runner's own:
+    # NEXOD_LLM_PROVIDER_ROLES='{"bedrock": "arn:aws:iam::123456789012:role/nexod-bedrock"}' (an IAM role
+    # ARN LiteLLM assumes for AWS providers; a service-account key file for vertex_ai).
+    llm_provider_roles: dict[str, str] = Field(default_factory=dict)
 
     # Outbound HTTP guard: hosts (host or host:port) allowed despite resolving to private addresses,
     # on top of each workspace's own allow-list.

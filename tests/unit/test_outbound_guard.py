@@ -93,7 +93,14 @@ def test_blocked_ranges(address: str, reason: str):
 
 @pytest.mark.parametrize(
     "address",
-    ["93.184.216.34", "8.8.8.8", "2606:4700:4700::1111", "::ffff:93.184.216.34", "64:ff9b::5db8:d822", "2002:5db8:d822::"],
+    [
+        "93.184.216.34",
+        "8.8.8.8",
+        "2606:4700:4700::1111",
+        "::ffff:93.184.216.34",
+        "64:ff9b::5db8:d822",
+        "2002:5db8:d822::",
+    ],
 )
 def test_public_addresses_pass(address: str):
     assert blocked_reason(ipaddress.ip_address(address)) is None
@@ -227,7 +234,7 @@ def test_resolution_failures_are_retryable():
     def fails(host, port, type=0):
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
-    with pytest.raises(NodeRetryableError, match="cannot resolve host 'nowhere.example'"):
+    with pytest.raises(NodeRetryableError, match=r"cannot resolve host 'nowhere\.example'"):
         GuardedHttp(resolver=fails).check("http://nowhere.example/", [])
     with pytest.raises(NodeRetryableError, match="has no address"):
         GuardedHttp(resolver=lambda host, port, type=0: []).check("http://empty.example/", [])
