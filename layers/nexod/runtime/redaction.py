@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 REDACTED = "[redacted]"
 SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "api-key"})
-SENSITIVE_NAME_PARTS = ("token", "secret", "key", "password", "passwd", "auth", "credential", "cookie")
+SENSITIVE_NAME_PARTS = ("token", "secret", "key", "password", "passwd", "auth", "credential", "cookie", "signature")
 # A header (or query) value rendered from `{{ secrets.name }}`: secrets are the one template root whose
 # values must never be recorded, whatever the header is called.
 _SECRET_TEMPLATE = re.compile(r"\{\{\s*secrets\b")
@@ -57,7 +57,7 @@ def redact_url(url: str, tracked: Collection[str] = ()) -> str:
     if query:
         pairs = parse_qsl(query, keep_blank_values=True)
         if any(is_sensitive_name(k, tracked) for k, _ in pairs):
-            query = urlencode([(k, REDACTED if is_sensitive_name(k, tracked) else v) for k, v in pairs])
+            query = urlencode([(k, REDACTED if is_sensitive_name(k, tracked) else v) for k, v in pairs], safe="[]")
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
