@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 from nexod.adapters.outbound_http import GuardedHttp
 from nexod.runtime.errors import BlockedDestinationError, NodeFailedError, NodeRetryableError
 from tests.support.recording_server import Recorder, serving
+from tests.support.tls import LocalAuthority
 
 
 @pytest.fixture
@@ -48,9 +50,86 @@ def test_redirects_are_followed_and_each_hop_is_checked(target: Recorder):
         request(f"{target.origin}/to-metadata", [target.hostport])
 
 
-def test_timeouts_are_retryable(target: Recorder):
-    with pytest.raises(NodeRetryableError, match="timed out"):
+def test_timeouts_are_retryable_and_on_time(target: Recorder):
+    started = time.monotonic()
+    with pytest.raises(NodeRetryableError, match=r"^GET http://127\.0\.0\.1:\d+/slow timed out after 0\.5s$"):
         request(f"{target.origin}/slow", [target.hostport], timeout=0.5)
+    assert time.monotonic() - started < 1.5  # the server answers after 2 s
+
+
+def test_a_prompt_answer_within_a_short_timeout_is_read(target: Recorder):
+    assert request(f"{target.origin}/json", [target.hostport], timeout=0.5).status == 200
+
+
+def test_a_stalled_body_cannot_outlast_the_node_timeout(target: Recorder):
+    # Given a server that sends a byte, pauses 0.6 s, sends another, then goes silent
+    started = time.monotonic()
+    with pytest.raises(NodeRetryableError, match="timed out after 1s"):
+        request(f"{target.origin}/stall", [target.hostport], timeout=1.0)
+    # Then the node gives up at its deadline, not a full timeout after the last byte
+    assert time.monotonic() - started < 1.4
+
+
+def test_when_every_checked_address_refuses_the_failure_is_retryable():
+    def resolver(host, port, type=0):
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port)) for a in ("127.0.0.3", "127.0.0.4")]
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(NodeRetryableError, match=r"connection failed: \[Errno 111\] Connection refused"):
+        request(f"http://down.test:{port}/", ["down.test"], GuardedHttp(resolver=resolver))
+
+
+def test_a_response_that_is_not_http_is_retryable(target: Recorder):
+    with pytest.raises(NodeRetryableError, match=r"/garbage: invalid HTTP response: BadStatusLine$"):
+        request(f"{target.origin}/garbage", [target.hostport])
+
+
+def test_undecodable_text_is_replaced_not_fatal(target: Recorder):
+    assert request(f"{target.origin}/badutf8", [target.hostport]).body == "\ufffd\ufffdok"
+
+
+# -- what is sent ----------------------------------------------------------------------------------------
+
+
+def test_default_headers_are_sent_unless_the_node_sets_them(target: Recorder):
+    request(f"{target.origin}/json", [target.hostport])
+    request(f"{target.origin}/json", [target.hostport], headers={"user-agent": "mine/1", "ACCEPT": "text/csv"})
+    defaults, overridden = (r["all_headers"] for r in target.requests)
+    assert ("User-Agent", "Nexod/0.1") in defaults and ("Accept", "application/json, */*;q=0.5") in defaults
+    assert [v for k, v in overridden if k.lower() == "user-agent"] == ["mine/1"]
+    assert [v for k, v in overridden if k.lower() == "accept"] == ["text/csv"]
+
+
+def test_bodies_are_encoded_and_typed(target: Recorder):
+    allow = [target.hostport]
+    request(f"{target.origin}/json", allow, method="POST", body={"caf\u00e9": "\u20ac"})
+    request(f"{target.origin}/json", allow, method="POST", body="h\u00e9llo \u20ac")
+    request(f"{target.origin}/json", allow, method="POST", body=b"\x00raw")
+    request(f"{target.origin}/json", allow, method="POST", body={"a": 1}, headers={"content-type": "text/x"})
+    as_json, as_text, as_bytes, typed = target.requests
+    assert (
+        json.loads(as_json["body"]) == {"caf\u00e9": "\u20ac"}
+        and as_json["headers"]["Content-Type"] == "application/json"
+    )
+    assert as_text["body"] == "h\u00e9llo \u20ac".encode() and "Content-Type" not in as_text["headers"]
+    assert as_bytes["body"] == b"\x00raw"
+    assert [v for k, v in typed["all_headers"] if k.lower() == "content-type"] == ["text/x"]
+
+
+def test_a_head_request_stays_a_head_request_across_a_redirect(target: Recorder):
+    request(f"{target.origin}/same/302", [target.hostport], method="HEAD")
+    assert [(r["method"], r["path"]) for r in target.requests] == [("HEAD", "/same/302"), ("HEAD", "/landed")]
+
+
+def test_error_messages_name_the_request_without_secret_query_values(target: Recorder):
+    guard = GuardedHttp(max_body_bytes=10)
+    with pytest.raises(NodeFailedError) as caught:
+        request(f"{target.origin}/json?sig=s3cr3t-value&page=2", [target.hostport], guard, secret_headers={"sig"})
+    assert caught.value.message.startswith(f"GET {target.origin}/json?sig=[redacted]&page=2: the response is larger")
+    assert caught.value.message.endswith("ask for less data (a page, a range, a filter)")
+    assert "s3cr3t-value" not in caught.value.message
 
 
 # -- DNS pinning ---------------------------------------------------------------------------------------
@@ -59,8 +138,8 @@ def test_timeouts_are_retryable(target: Recorder):
 def test_the_connection_goes_to_the_address_the_guard_checked_not_a_second_lookup(monkeypatch):
     # Given two servers on the same port of two loopback addresses, and a DNS name whose answer changes
     # after the first lookup (DNS rebinding) -- for the guard's resolver and the system's alike
-    with serving("127.0.0.1", name="checked") as checked, serving("127.0.0.2", checked.server_address[1], "rebound"):
-        answers = iter(["127.0.0.1"] + ["127.0.0.2"] * 10)
+    with serving("127.0.0.2", name="checked") as checked, serving("127.0.0.1", checked.server_address[1], "rebound"):
+        answers = iter(["127.0.0.2"] + ["127.0.0.1"] * 10)
         lookups: list[str] = []
         real_getaddrinfo = socket.getaddrinfo
 
@@ -114,9 +193,11 @@ def test_redirects_stop_at_the_hop_limit(target: Recorder, limit: int):
     # When a node allows `limit` redirects
     with pytest.raises(NodeFailedError, match=f"stopped after {limit} redirects") as caught:
         request(f"{target.origin}/loop/0", [target.hostport], max_redirects=limit)
-    # Then exactly limit + 1 requests were made
+    # Then exactly limit + 1 requests were made, and the error says what to do
     assert [r["path"] for r in target.requests] == [f"/loop/{n}" for n in range(limit + 1)]
-    assert caught.value.details["redirects"] == limit
+    assert caught.value.details == {"redirects": limit, "location": f"/loop/{limit + 1}"}
+    assert caught.value.message.endswith("call the final URL directly or raise max_redirects (up to 20)")
+    assert caught.value.message.startswith(f"GET {target.origin}/loop/{limit}: ")
 
 
 def test_the_last_allowed_hop_is_followed(target: Recorder):
@@ -139,7 +220,7 @@ CREDENTIALS = {
     "X-Api-Key": "key-0123456789",
     "X-Auth-Token": "tok-0123456789",
 }
-KEPT = {"Accept": "text/plain", "X-Trace": "trace-1"}
+KEPT = {"Accept": "text/plain", "X-Trace": "XYZ-trace-1"}
 
 
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
@@ -148,19 +229,19 @@ def test_a_redirect_to_another_origin_drops_credentials_and_secret_headers(
 ):
     # Given an allow-listed host that redirects to another origin (another port)
     target.redirect_to = other.origin
-    headers = {**CREDENTIALS, **KEPT, "X-From-Secret": "from-a-secret-0123456789"}
-    # When a node sends credentials and a header rendered from a secret
+    headers = {**CREDENTIALS, **KEPT, "X-Vendor": "from-a-secret-0123456789", "Host": target.hostport}
+    # When a node sends credentials, its own Host, and a header rendered from a secret (an ordinary name)
     response = request(
         f"{target.origin}/away/{status}",
         [target.hostport, other.hostport],
         headers=headers,
-        secret_headers={"x-from-secret"},
+        secret_headers={"x-vendor"},
     )
     # Then the first origin got everything, the second none of the credentials but the rest
     assert response.url == f"{other.origin}/landed"
     first, landed = target.requests[0]["headers"], other.requests[0]["headers"]
     assert all(first[name] == value for name, value in headers.items())
-    assert not {n.lower() for n in landed} & {n.lower() for n in [*CREDENTIALS, "X-From-Secret"]}
+    assert not {n.lower() for n in landed} & {n.lower() for n in [*CREDENTIALS, "X-Vendor"]}
     assert all(landed[name] == value for name, value in KEPT.items())
     assert landed["Host"] == other.hostport
 
@@ -189,7 +270,9 @@ def test_a_body_is_not_resent_to_another_origin_unless_the_node_allows_it(
     # When a POST is answered with a 307/308 to another origin / Then it is refused, naming the flag
     with pytest.raises(NodeFailedError, match="redirect_body_to_other_origins") as caught:
         request(f"{target.origin}/away/{status}", allow, method="POST", body={"card": "4111"})
-    assert other.requests == [] and caught.value.details["status"] == status
+    assert other.requests == []
+    assert caught.value.details == {"status": status, "location": f"{other.origin}/landed"}
+    assert f"to another origin ({other.origin}); set redirect_body_to_other_origins: true" in caught.value.message
     # And with the flag set, the body follows (still without credentials)
     request(
         f"{target.origin}/away/{status}",
@@ -212,10 +295,17 @@ def test_a_body_follows_a_same_origin_307(target: Recorder, status: int):
 @pytest.mark.parametrize("status", [301, 302, 303])
 def test_a_post_redirected_with_301_302_303_becomes_a_get_without_body(target: Recorder, other: Recorder, status: int):
     target.redirect_to = other.origin
-    request(f"{target.origin}/away/{status}", [target.hostport, other.hostport], method="POST", body={"a": 1})
+    headers = {"Content-Length": "6"}  # set by the node: must not announce a body the GET does not have
+    request(
+        f"{target.origin}/away/{status}",
+        [target.hostport, other.hostport],
+        method="POST",
+        body="{a: 1}",
+        headers=headers,
+    )
     landed = other.requests[0]
     assert (landed["method"], landed["body"]) == ("GET", b"")
-    assert "Content-Type" not in landed["headers"]
+    assert "Content-Type" not in landed["headers"] and "Content-Length" not in landed["headers"]
 
 
 # -- response size cap and deadline ---------------------------------------------------------------------
@@ -263,3 +353,50 @@ def test_response_headers_are_returned_lowercased(target: Recorder):
     response = request(f"{target.origin}/cookie", [target.hostport])
     assert response.headers["set-cookie"] == "session=abc123secret"
     assert response.headers["content-type"] == "application/json"
+
+
+# -- TLS: pinned to the checked address, verified against the URL's name ---------------------------------
+
+
+@pytest.fixture(scope="module")
+def authority(tmp_path_factory: pytest.TempPathFactory) -> LocalAuthority:
+    return LocalAuthority(tmp_path_factory.mktemp("ca"))
+
+
+def tls_server(authority: LocalAuthority, certificate_for: str, names: list[str]) -> ssl.SSLContext:
+    context = authority.server_context(certificate_for)
+    context.sni_callback = lambda _sock, name, _ctx: names.append(str(name))
+    return context
+
+
+def pinned_to_loopback(host, port, type=0):
+    return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+
+
+def test_https_connects_to_the_checked_address_and_verifies_the_url_host(authority: LocalAuthority):
+    # Given a TLS server with a certificate for pinned.test, known only to the injected resolver
+    names: list[str] = []
+    with serving(tls=tls_server(authority, "pinned.test", names)) as server:
+        guard = GuardedHttp(resolver=pinned_to_loopback, ssl_context=authority.client_context())
+        port = server.server_address[1]
+        # When the node calls it by name
+        response = request(f"https://pinned.test:{port}/json", ["pinned.test"], guard)
+    # Then TLS used the name (SNI and certificate), and the request reached the server
+    assert (response.status, response.body["server"]) == (200, "a")
+    assert names == ["pinned.test"]
+    assert server.requests[0]["headers"]["Host"] == f"pinned.test:{port}"
+
+
+def test_https_refuses_a_certificate_for_another_name(authority: LocalAuthority):
+    with serving(tls=tls_server(authority, "other.test", [])) as server:
+        guard = GuardedHttp(resolver=pinned_to_loopback, ssl_context=authority.client_context())
+        with pytest.raises(NodeFailedError, match=r"TLS error: .*(Hostname mismatch|not valid for)") as caught:
+            request(f"https://pinned.test:{server.server_address[1]}/json", ["pinned.test"], guard)
+    assert not isinstance(caught.value, NodeRetryableError) and server.requests == []
+
+
+def test_https_trusts_the_system_authorities_by_default(authority: LocalAuthority):
+    with serving(tls=tls_server(authority, "pinned.test", [])) as server:
+        guard = GuardedHttp(resolver=pinned_to_loopback)
+        with pytest.raises(NodeFailedError, match="certificate verify failed"):
+            request(f"https://pinned.test:{server.server_address[1]}/json", ["pinned.test"], guard)

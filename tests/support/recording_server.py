@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -47,7 +48,13 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         self.server.requests.append(
-            {"method": self.command, "path": self.path, "headers": dict(self.headers.items()), "body": body}
+            {
+                "method": self.command,
+                "path": self.path,
+                "headers": dict(self.headers.items()),
+                "all_headers": list(self.headers.items()),
+                "body": body,
+            }
         )
 
     def _send(self, status: int, body: bytes = b"", **headers: str) -> None:
@@ -59,6 +66,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_POST(self) -> None:
+        self.do_GET()
+
+    def do_HEAD(self) -> None:
         self.do_GET()
 
     def do_GET(self) -> None:
@@ -108,6 +118,23 @@ class _Handler(BaseHTTPRequestHandler):
                     time.sleep(0.2)
             except OSError:
                 pass
+        elif path == "/stall":  # a byte, a pause, a byte, then silence: each read must respect the deadline
+            self.send_response(200)
+            self.send_header("Content-Length", "1000")
+            self.end_headers()
+            try:
+                self.wfile.write(b"x")
+                self.wfile.flush()
+                time.sleep(0.6)
+                self.wfile.write(b"x")
+                self.wfile.flush()
+                time.sleep(5)
+            except OSError:
+                pass
+        elif path == "/garbage":
+            self.wfile.write(b"NOT HTTP AT ALL\r\n\r\n")
+        elif path == "/badutf8":
+            self._send(200, b"\xff\xfeok", Content_Type="text/plain")
         elif path == "/slow":
             time.sleep(2)
             self._send(200)
@@ -123,8 +150,12 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @contextlib.contextmanager
-def serving(host: str = "127.0.0.1", port: int = 0, name: str = "a") -> Iterator[Recorder]:
+def serving(
+    host: str = "127.0.0.1", port: int = 0, name: str = "a", tls: ssl.SSLContext | None = None
+) -> Iterator[Recorder]:
     server = Recorder((host, port), name)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     try:

@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from nexod.adapters.outbound_http import GuardedHttp, blocked_reason, host_allowed, ip_literal
+from nexod.adapters.outbound_http import GuardedHttp, blocked_reason, host_allowed, ip_literal, normalize_host
 from nexod.runtime.errors import BlockedDestinationError, NodeFailedError, NodeRetryableError
 
 
@@ -49,33 +49,36 @@ def refused(guard: GuardedHttp, url: str, allow: list[str] | None = None) -> Blo
     return caught.value
 
 
+LINK_LOCAL = "link-local (cloud metadata)"
+
+
 @pytest.mark.parametrize(
     ("address", "reason"),
     [
-        ("169.254.169.254", "link-local"),  # EC2 instance metadata
-        ("169.254.170.2", "link-local"),  # ECS task metadata
+        ("169.254.169.254", LINK_LOCAL),  # EC2 instance metadata
+        ("169.254.170.2", LINK_LOCAL),  # ECS task metadata
         ("127.0.0.1", "loopback"),
         ("127.255.255.254", "loopback"),
         ("10.1.2.3", "private"),
         ("172.16.0.1", "private"),
         ("192.168.1.1", "private"),
         ("100.64.0.1", "carrier-grade NAT"),
-        ("0.0.0.0", "unspecified"),
+        ("0.0.0.0", "unspecified (this host)"),
         ("0.1.2.3", "private"),  # "this network": Linux connects 0.x to the local host
-        ("::", "unspecified"),
+        ("::", "unspecified (this host)"),
         ("::1", "loopback"),
-        ("fd00::1", "unique-local"),
-        ("fc00::1", "unique-local"),
-        ("fec0::1", "site-local"),  # deprecated, but Python calls it global
-        ("fe80::1", "link-local"),
-        ("fd00:ec2::254", "unique-local"),  # EC2 metadata over IPv6
-        ("::ffff:169.254.169.254", "link-local"),  # IPv4-mapped IPv6
-        ("::ffff:127.0.0.1", "loopback"),
-        ("::ffff:10.0.0.1", "private"),
-        ("64:ff9b::a9fe:a9fe", "link-local"),  # NAT64 of the metadata address
-        ("64:ff9b:1::7f00:1", "loopback"),  # local-use NAT64 prefix
-        ("2002:a9fe:a9fe::", "link-local"),  # 6to4 of the metadata address
-        ("2002:7f00:1::", "loopback"),
+        ("fd00::1", "private (unique-local)"),
+        ("fc00::1", "private (unique-local)"),
+        ("fec0::1", "private (site-local)"),  # deprecated, but Python calls it global
+        ("fe80::1", LINK_LOCAL),
+        ("fd00:ec2::254", "private (unique-local)"),  # EC2 metadata over IPv6
+        ("::ffff:169.254.169.254", f"{LINK_LOCAL}, embedded in ::ffff:a9fe:a9fe"),  # IPv4-mapped IPv6
+        ("::ffff:127.0.0.1", "loopback, embedded in ::ffff:7f00:1"),
+        ("::ffff:10.0.0.1", "private, embedded in ::ffff:a00:1"),
+        ("64:ff9b::a9fe:a9fe", f"{LINK_LOCAL}, embedded in 64:ff9b::a9fe:a9fe"),  # NAT64 of the metadata address
+        ("64:ff9b:1::7f00:1", "loopback, embedded in 64:ff9b:1::7f00:1"),  # local-use NAT64 prefix
+        ("2002:a9fe:a9fe::", f"{LINK_LOCAL}, embedded in 2002:a9fe:a9fe::"),  # 6to4 of the metadata address
+        ("2002:7f00:1::", "loopback, embedded in 2002:7f00:1::"),
         ("::7f00:1", "reserved"),  # IPv4-compatible (deprecated)
         ("224.0.0.1", "multicast"),
         ("ff02::1", "multicast"),
@@ -88,7 +91,7 @@ def refused(guard: GuardedHttp, url: str, allow: list[str] | None = None) -> Blo
     ],
 )
 def test_blocked_ranges(address: str, reason: str):
-    assert reason in (blocked_reason(ipaddress.ip_address(address)) or "")
+    assert blocked_reason(ipaddress.ip_address(address)) == reason
 
 
 @pytest.mark.parametrize(
@@ -155,6 +158,22 @@ def test_names_resolving_to_blocked_addresses_are_refused(no_connections, url: s
     assert len(calls) == 1
 
 
+def test_a_refusal_explains_itself_and_asks_dns_once_for_a_stream_to_the_port(no_connections):
+    calls: list[tuple[object, ...]] = []
+
+    def resolver(host, port, type=0):
+        calls.append((host, port, type))
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.0.0.7", port))]
+
+    error = refused(GuardedHttp(resolver=resolver), "http://internal.example.com/x")
+    assert calls == [("internal.example.com", 80, socket.SOCK_STREAM)]
+    assert error.details == {"host": "internal.example.com", "port": 80, "address": "10.0.0.7", "reason": "private"}
+    assert error.message == (
+        "blocked destination: internal.example.com:80 resolves to 10.0.0.7 (private); no connection was made."
+        " A workspace admin can allow-list the host if this is intended."
+    )
+
+
 def test_public_numeric_hosts_are_read_as_addresses_not_names():
     guard = GuardedHttp(resolver=no_resolver)
     assert guard.check("http://1572395042/", []).addresses == ("93.184.216.34",)
@@ -170,6 +189,20 @@ def test_hosts_that_look_numeric_but_are_not_addresses_are_rejected(host: str):
 def test_dns_names_are_not_literals():
     assert ip_literal("example.com") is None
     assert ip_literal("a1.example") is None
+    assert ip_literal("1a") is None
+
+
+@pytest.mark.parametrize(
+    ("host", "address"),
+    [("[::1]", "::1"), ("[fe80::1%eth0]", "fe80::1"), ("fe80::1%25eth0", "fe80::1"), ("127.0.0.1.", "127.0.0.1")],
+)
+def test_bracketed_and_scoped_literals_are_read(host: str, address: str):
+    assert ip_literal(host) == ipaddress.ip_address(address)
+
+
+@pytest.mark.parametrize(("host", "normal"), [("[::1]", "::1"), ("Example.COM.", "example.com"), ("a.b", "a.b")])
+def test_host_normalisation(host: str, normal: str):
+    assert normalize_host(host) == normal
 
 
 def test_any_blocked_address_among_several_blocks_the_host(no_connections):
@@ -211,14 +244,35 @@ def test_allow_listed_host_and_port_pass_the_guard():
         ("other", 8000, ["localhost:8000"], False),
         ("localhost", 8000, [], False),
         ("localhost", 8000, ["localhost.evil.com"], False),
+        ("localhost", 8000, ["localhost."], True),
+        ("localhost", 8000, [".localhost"], False),
+        ("::1", 8000, ["[::1]"], True),
+        ("[::1]", 8000, ["::1"], True),
     ],
 )
 def test_allow_list_matching(host: str, port: int, entries: list[str], allowed: bool):
     assert host_allowed(host, port, entries) is allowed
 
 
+def test_urls_default_their_port_and_path():
+    guard = GuardedHttp(resolver=resolver_to("93.184.216.34"))
+    assert (guard.check("http://example.com", []).port, guard.check("http://example.com", []).path) == (80, "/")
+    assert guard.check("https://example.com?q=1", []).port == 443
+    assert guard.check("https://example.com?q=1", []).path == "/?q=1"
+    assert guard.check("http://example.com:8080/", []).port == 8080
+
+
+def test_international_host_names_are_resolved_in_their_ascii_form():
+    calls: list[str] = []
+    guard = GuardedHttp(resolver=resolver_to("93.184.216.34", calls=calls))
+    assert guard.check("http://b\u00fccher.example/", []).host == "xn--bcher-kva.example"
+    assert calls == ["xn--bcher-kva.example"]
+    with pytest.raises(NodeFailedError, match="invalid international host name"):
+        guard.check("http://" + "\u00fc" * 70 + ".example/", [])
+
+
 def test_only_http_and_https_are_allowed():
-    with pytest.raises(NodeFailedError, match="only http and https"):
+    with pytest.raises(NodeFailedError, match="only http and https URLs are allowed, not 'file'"):
         GuardedHttp().check("file:///etc/passwd", [])
     with pytest.raises(NodeFailedError, match="only http and https"):
         GuardedHttp().check("gopher://127.0.0.1:70/", [])

@@ -89,16 +89,15 @@ def ip_literal(host: str) -> IpAddress | None:
         return ipaddress.ip_address(bare)
     except ValueError:
         pass
-    labels = bare.rstrip(".").split(".")
-    if _NUMERIC_LABEL.fullmatch(labels[-1]):
-        # The resolver would read it as an address, so must the guard; mixed forms ("a.1") are not hosts.
-        if len(labels) <= 4 and all(_NUMERIC_LABEL.fullmatch(label) for label in labels):
-            try:
-                return ipaddress.IPv4Address(socket.inet_aton(".".join(labels)))
-            except OSError:
-                pass
-        raise NodeFailedError(f"host '{host}' is neither a valid IPv4 address nor a DNS name")
-    return None
+    bare = bare.removesuffix(".")
+    if not _NUMERIC_LABEL.fullmatch(bare.rsplit(".", 1)[-1]):
+        return None
+    # The resolver would read it as an address (inet_aton rules), so must the guard; anything else
+    # ending in a number ("a.1", "1.2.3.4.5") is neither an address nor a host name.
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(bare))
+    except OSError:
+        raise NodeFailedError(f"host '{host}' is neither a valid IPv4 address nor a DNS name") from None
 
 
 def normalize_host(host: str) -> str:
@@ -108,7 +107,7 @@ def normalize_host(host: str) -> str:
 def host_allowed(host: str, port: int, allow_hosts: Collection[str]) -> bool:
     """An allow-list entry is a host (any port) or host:port; IPv6 hosts may be written in brackets."""
     name = normalize_host(host)
-    wanted = {name, f"{name}:{port}", f"[{name}]:{port}"}
+    wanted = {name, f"[{name}]", f"{name}:{port}", f"[{name}]:{port}"}
     return any(entry.strip().lower().rstrip(".") in wanted for entry in allow_hosts)
 
 
@@ -197,9 +196,9 @@ class _PinnedHTTPConnection(http.client.HTTPConnection):
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
     """TLS to the checked address, verified against the URL's host name (SNI and certificate)."""
 
-    def __init__(self, host: str, port: int, ip: str, timeout: float) -> None:
-        self._ctx = ssl.create_default_context()
-        super().__init__(host, port, timeout=timeout, context=self._ctx)
+    def __init__(self, host: str, port: int, ip: str, timeout: float, context: ssl.SSLContext) -> None:
+        self._ctx = context
+        super().__init__(host, port, timeout=timeout, context=context)
         self._ip = ip
         self.raw: socket.socket | None = None
 
@@ -234,10 +233,13 @@ class GuardedHttp:
         resolver: Resolver = socket.getaddrinfo,
         user_agent: str = "Nexod/0.1",
         max_body_bytes: int = MAX_BODY_BYTES,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self._resolve = resolver
         self._user_agent = user_agent
         self.max_body_bytes = max_body_bytes
+        # Verifies certificates and host names (a private CA can be given instead of the system's).
+        self._ssl = ssl_context or ssl.create_default_context()
 
     def check(self, url: str, allow_hosts: Collection[str]) -> Target:
         """Validate a URL and resolve it to the checked addresses to connect to."""
@@ -325,13 +327,16 @@ class GuardedHttp:
         shown: str,
         timeout: float,
     ) -> tuple[int, dict[str, str], bytes]:
-        cls = _PinnedHTTPSConnection if target.scheme == "https" else _PinnedHTTPConnection
         last_error: OSError | None = None
         for ip in target.addresses:  # every one of them was checked; try them in the resolver's order
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
-            conn = cls(target.host, target.port, ip, remaining)
+            conn: _PinnedHTTPConnection | _PinnedHTTPSConnection
+            if target.scheme == "https":
+                conn = _PinnedHTTPSConnection(target.host, target.port, ip, remaining, self._ssl)
+            else:
+                conn = _PinnedHTTPConnection(target.host, target.port, ip, remaining)
             try:
                 conn.request(method, target.path, body=payload, headers=headers)
                 resp = conn.getresponse()
