@@ -57,6 +57,12 @@ def test_timeouts_are_retryable_and_on_time(target: Recorder):
     assert time.monotonic() - started < 1.5  # the server answers after 2 s
 
 
+def test_a_deadline_spent_before_connecting_is_a_timeout(target: Recorder):
+    with pytest.raises(NodeRetryableError, match=r"timed out after 1e-06s$"):
+        request(f"{target.origin}/json", [target.hostport], timeout=1e-6)
+    assert target.requests == []
+
+
 def test_a_prompt_answer_within_a_short_timeout_is_read(target: Recorder):
     assert request(f"{target.origin}/json", [target.hostport], timeout=0.5).status == 200
 
@@ -295,7 +301,8 @@ def test_a_body_follows_a_same_origin_307(target: Recorder, status: int):
 @pytest.mark.parametrize("status", [301, 302, 303])
 def test_a_post_redirected_with_301_302_303_becomes_a_get_without_body(target: Recorder, other: Recorder, status: int):
     target.redirect_to = other.origin
-    headers = {"Content-Length": "6"}  # set by the node: must not announce a body the GET does not have
+    # set by the node: must not announce a body, or a type, the GET does not have
+    headers = {"Content-Length": "6", "content-type": "application/json"}
     request(
         f"{target.origin}/away/{status}",
         [target.hostport, other.hostport],
@@ -318,6 +325,7 @@ def test_a_response_beyond_the_size_cap_is_cut_off_not_read_to_the_end(target: R
     # When a node reads it / Then it fails clearly, naming the limit
     with pytest.raises(NodeFailedError, match="larger than the 262144-byte limit") as caught:
         request(f"{target.origin}/stream", [target.hostport], guard)
+    assert caught.value.message.startswith(f"GET {target.origin}/stream: the response is larger")
     assert "stopped reading after" in caught.value.message and caught.value.details == {"limit_bytes": 262144}
     # And the connection was dropped early: the server could not send the rest (socket buffers aside)
     assert target.finished_streaming.wait(10)
@@ -326,7 +334,7 @@ def test_a_response_beyond_the_size_cap_is_cut_off_not_read_to_the_end(target: R
 
 
 def test_a_declared_length_beyond_the_cap_is_refused_before_reading(target: Recorder):
-    with pytest.raises(NodeFailedError, match=r"it declares 1099511627776 bytes"):
+    with pytest.raises(NodeFailedError, match=r"larger than the 1024-byte limit \(it declares 1099511627776 bytes\)"):
         request(f"{target.origin}/declared-huge", [target.hostport], GuardedHttp(max_body_bytes=1024))
 
 
@@ -370,13 +378,14 @@ def tls_server(authority: LocalAuthority, certificate_for: str, names: list[str]
 
 
 def pinned_to_loopback(host, port, type=0):
-    return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+    # 127.0.0.2: a connection made to anything but the checked address (such as "localhost") misses it
+    return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.2", port))]
 
 
 def test_https_connects_to_the_checked_address_and_verifies_the_url_host(authority: LocalAuthority):
     # Given a TLS server with a certificate for pinned.test, known only to the injected resolver
     names: list[str] = []
-    with serving(tls=tls_server(authority, "pinned.test", names)) as server:
+    with serving("127.0.0.2", tls=tls_server(authority, "pinned.test", names)) as server:
         guard = GuardedHttp(resolver=pinned_to_loopback, ssl_context=authority.client_context())
         port = server.server_address[1]
         # When the node calls it by name
@@ -388,7 +397,7 @@ def test_https_connects_to_the_checked_address_and_verifies_the_url_host(authori
 
 
 def test_https_refuses_a_certificate_for_another_name(authority: LocalAuthority):
-    with serving(tls=tls_server(authority, "other.test", [])) as server:
+    with serving("127.0.0.2", tls=tls_server(authority, "other.test", [])) as server:
         guard = GuardedHttp(resolver=pinned_to_loopback, ssl_context=authority.client_context())
         with pytest.raises(NodeFailedError, match=r"TLS error: .*(Hostname mismatch|not valid for)") as caught:
             request(f"https://pinned.test:{server.server_address[1]}/json", ["pinned.test"], guard)
@@ -396,7 +405,16 @@ def test_https_refuses_a_certificate_for_another_name(authority: LocalAuthority)
 
 
 def test_https_trusts_the_system_authorities_by_default(authority: LocalAuthority):
-    with serving(tls=tls_server(authority, "pinned.test", [])) as server:
+    with serving("127.0.0.2", tls=tls_server(authority, "pinned.test", [])) as server:
         guard = GuardedHttp(resolver=pinned_to_loopback)
         with pytest.raises(NodeFailedError, match="certificate verify failed"):
             request(f"https://pinned.test:{server.server_address[1]}/json", ["pinned.test"], guard)
+
+
+def test_https_timeouts_are_on_time(authority: LocalAuthority):
+    with serving("127.0.0.2", tls=tls_server(authority, "pinned.test", [])) as server:
+        guard = GuardedHttp(resolver=pinned_to_loopback, ssl_context=authority.client_context())
+        started = time.monotonic()
+        with pytest.raises(NodeRetryableError, match=r"timed out after 0\.5s"):
+            request(f"https://pinned.test:{server.server_address[1]}/slow", ["pinned.test"], guard, timeout=0.5)
+    assert time.monotonic() - started < 1.5

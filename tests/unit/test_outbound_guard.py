@@ -274,6 +274,8 @@ def test_international_host_names_are_resolved_in_their_ascii_form():
 def test_only_http_and_https_are_allowed():
     with pytest.raises(NodeFailedError, match="only http and https URLs are allowed, not 'file'"):
         GuardedHttp().check("file:///etc/passwd", [])
+    with pytest.raises(NodeFailedError, match=r"only http and https URLs are allowed, not 'example\.com/path'"):
+        GuardedHttp().check("example.com/path", [])
     with pytest.raises(NodeFailedError, match="only http and https"):
         GuardedHttp().check("gopher://127.0.0.1:70/", [])
 

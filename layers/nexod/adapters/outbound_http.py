@@ -84,13 +84,13 @@ def blocked_reason(ip: IpAddress) -> str | None:
 
 def ip_literal(host: str) -> IpAddress | None:
     """The address a URL host spells by itself (in any notation a resolver accepts), or None for a name."""
-    bare = host.strip("[]").split("%", 1)[0]
+    bare = host.removeprefix("[").removesuffix("]").partition("%")[0]
     try:
         return ipaddress.ip_address(bare)
     except ValueError:
         pass
     bare = bare.removesuffix(".")
-    if not _NUMERIC_LABEL.fullmatch(bare.rsplit(".", 1)[-1]):
+    if not _NUMERIC_LABEL.fullmatch(bare.rpartition(".")[2]):
         return None
     # The resolver would read it as an address (inet_aton rules), so must the guard; anything else
     # ending in a number ("a.1", "1.2.3.4.5") is neither an address nor a host name.
@@ -127,7 +127,7 @@ def resolve_checked(host: str, port: int, allow_hosts: Collection[str], resolver
             raise NodeRetryableError(f"cannot resolve host '{host}': {exc}") from exc
         addresses = []
         for info in infos:
-            ip = ipaddress.ip_address(str(info[4][0]).split("%")[0])
+            ip = ipaddress.ip_address(str(info[4][0]))  # a scoped fe80::1%eth0 keeps its zone
             if ip not in addresses:
                 addresses.append(ip)
     if not addresses:
@@ -184,10 +184,11 @@ def _split(url: str) -> tuple[str, str, int, str]:
 class _PinnedHTTPConnection(http.client.HTTPConnection):
     """Connects to the checked address, whatever DNS says now; the Host header keeps the name."""
 
+    raw: socket.socket | None = None  # the connected socket, kept for per-read deadlines
+
     def __init__(self, host: str, port: int, ip: str, timeout: float) -> None:
         super().__init__(host, port, timeout=timeout)
         self._ip = ip
-        self.raw: socket.socket | None = None
 
     def connect(self) -> None:
         self.sock = self.raw = socket.create_connection((self._ip, self.port), self.timeout)
@@ -196,11 +197,12 @@ class _PinnedHTTPConnection(http.client.HTTPConnection):
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
     """TLS to the checked address, verified against the URL's host name (SNI and certificate)."""
 
+    raw: socket.socket | None = None
+
     def __init__(self, host: str, port: int, ip: str, timeout: float, context: ssl.SSLContext) -> None:
         self._ctx = context
         super().__init__(host, port, timeout=timeout, context=context)
         self._ip = ip
-        self.raw: socket.socket | None = None
 
     def connect(self) -> None:
         sock = socket.create_connection((self._ip, self.port), self.timeout)
