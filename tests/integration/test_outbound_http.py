@@ -312,7 +312,13 @@ def test_a_post_redirected_with_301_302_303_becomes_a_get_without_body(target: R
     )
     landed = other.requests[0]
     assert (landed["method"], landed["body"]) == ("GET", b"")
-    assert "Content-Type" not in landed["headers"] and "Content-Length" not in landed["headers"]
+    assert not {name.lower() for name in landed["headers"]} & {"content-type", "content-length"}
+
+
+@pytest.mark.parametrize("status", [301, 302, 303])
+def test_a_get_with_a_body_loses_it_on_a_301_302_303(target: Recorder, status: int):
+    request(f"{target.origin}/same/{status}", [target.hostport], body={"q": 1})
+    assert [(r["method"], r["body"]) for r in target.requests] == [("GET", b'{"q": 1}'), ("GET", b"")]
 
 
 # -- response size cap and deadline ---------------------------------------------------------------------

@@ -298,9 +298,10 @@ class GuardedHttp:
             next_url = urljoin(url, resp_headers["location"])
             next_origin = _split(next_url)
             cross_origin = (next_origin[0], normalize_host(next_origin[1]), next_origin[2]) != target.origin
-            if status in (301, 302, 303) and method not in ("GET", "HEAD"):
-                # What browsers and `requests` do: the follow-up is a GET without the body.
-                method, payload = "GET", None
+            if status in (301, 302, 303):
+                # As `requests` does: the follow-up is a GET (a HEAD stays a HEAD) and never carries the body.
+                method = "HEAD" if method == "HEAD" else "GET"
+                payload = None
                 for name in [k for k in send_headers if k.lower() in ("content-type", "content-length")]:
                     del send_headers[name]
             elif payload is not None and cross_origin and not redirect_body_to_other_origins:
