@@ -22,8 +22,9 @@ from nexod.adapters.postgres.store import scrub_nul
 from nexod.auth import JwtVerifier
 from nexod.domain.errors import NexodError, PayloadTooLarge, Unauthorized
 from nexod.services.context import Principal, Services
+from nexod.services.health import HealthBoard
 
-from . import routes
+from . import health, routes
 
 logger = Logger(service="nexod-api")
 MAX_BODY_BYTES = 2 * 1024 * 1024  # a 1 MiB flow document plus its JSON envelope
@@ -56,6 +57,7 @@ def error_response(status: int, code: str, message: str, details: Any = None) ->
 
 app = APIGatewayHttpResolver(enable_validation=True, serializer=dumps)
 app.include_router(routes.router)
+app.include_router(health.router)
 app.configure_openapi(
     title="Nexod API",
     version="0.1.0",
@@ -93,12 +95,24 @@ def _not_found(_: Exception) -> Response[str]:
 # -- composition root ------------------------------------------------------------------------------
 _services: Services | None = None
 _verifier: JwtVerifier | None = None
+_health: HealthBoard | None = None
 
 
-def configure(services: Services, verifier: JwtVerifier) -> None:
+def configure(services: Services, verifier: JwtVerifier, health: HealthBoard | None = None) -> None:
     """Inject adapters (local server, tests). Without it, the AWS adapters are built from settings."""
-    global _services, _verifier
-    _services, _verifier = services, verifier
+    global _services, _verifier, _health
+    _services, _verifier, _health = services, verifier, health
+
+
+@lru_cache(maxsize=1)
+def _api_only_board() -> HealthBoard:
+    board = HealthBoard()
+    board.report("api", "ready", "the API answered this request")
+    return board
+
+
+def health_board() -> HealthBoard:
+    return _health if _health is not None else _api_only_board()
 
 
 @lru_cache(maxsize=1)
@@ -128,7 +142,7 @@ def services() -> Services:
     return _services if _services is not None else _from_settings()[0]
 
 
-PUBLIC_PATHS = frozenset({"/v1/openapi.json"})
+PUBLIC_PATHS = frozenset({"/v1/openapi.json", "/v1/health"})
 
 
 def caller() -> Principal:
@@ -139,6 +153,7 @@ def caller() -> Principal:
 
 
 routes.bind(services, caller)
+health.bind(health_board)
 
 
 def _nul_in(event: dict[str, Any]) -> str | None:
