@@ -216,7 +216,9 @@ def main(argv: list[str] | None = None) -> int:
     up.set_defaults(func=_up)
     token = sub.add_parser("dev-token", help="print a JWT from the local issuer")
     token.add_argument("--user", default="alice")
-    token.add_argument("--url", default="http://127.0.0.1:8000")
+    token.add_argument(
+        "--url", default=os.environ.get("NEXOD_URL", "http://127.0.0.1:8000"), help="the URL `nexod up` serves"
+    )
     token.add_argument("--state-dir", type=Path, default=DEFAULT_STATE)
     token.add_argument("--ttl", type=int, default=12 * 3600)
     token.set_defaults(func=_dev_token)

@@ -149,7 +149,7 @@ class OfflineDefaultLLM:
         if health is None or health.status == "ready":
             return None
         if health.status == "starting":
-            return f"the offline model is starting ({health.detail}); the node will retry"
+            return "the offline model is still starting; the node will retry"
         return f"the offline model is not running: it {health.detail}"
 
     def _client(self) -> LLM:

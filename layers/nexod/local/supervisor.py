@@ -3,8 +3,10 @@
 Each `Supervised` part runs in a thread of its own:
 
     starting -- start() + prove() --> ready -- poll exit_reason(), check() every few seconds --> ...
-        ^                               |
-        +---- backoff (1 s, 2 s, ... 60 s) <-- failed (why: signal or exit code, last lines of its log)
+                    ^                                 |
+                    +-- backoff (1 s, 2 s, ... 60 s) -- failed (why: signal or exit code, its log's tail)
+
+A part that failed stays `failed` (its detail says it is restarting) until it proves itself again.
 
 `prove()` is a real request (the offline model answers a completion, Postgres a query), so "ready" means
 it answered, not that a process exists. Three failed checks in a row count as a crash (a hung process
@@ -138,8 +140,14 @@ class Supervisor:
         restarts = 0
         reason = ""
         while not self._stopping.is_set():
-            detail = "starting" if not reason else f"restarting after it {reason}"
-            self.board.report(part.name, "starting", detail, restarts=restarts)
+            if reason:  # a part that failed stays `failed` until it proves itself again: no flapping
+                previous = self.board.get(part.name)
+                detail = previous.detail if previous else reason
+                self.board.report(
+                    part.name, "failed", f"{detail} (restarting, attempt {attempt + 1})", restarts=restarts
+                )
+            else:
+                self.board.report(part.name, "starting", "starting", restarts=restarts)
             try:
                 part.start()
                 what = part.prove(self.prove_timeout)
