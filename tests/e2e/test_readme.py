@@ -10,17 +10,21 @@ the data folder differ from what a reader types: the README's `:8000` becomes th
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import signal
 import subprocess
 import tempfile
+import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from .launcher import ROOT, Process
+from .launcher import ROOT, Process, free_port
 
 pytestmark = pytest.mark.e2e
 EXPECT = re.compile(r"#\s*→\s*(.+?)\s*$")
@@ -142,3 +146,51 @@ def test_the_readme_walkthrough_does_what_it_says(local_process: Process):
                 assert any(pattern.fullmatch(line) for line in lines), f"expected {expected!r} at {where}"
     finally:
         shell.close()
+
+
+@pytest.mark.timeout(600)
+def test_the_console_readme_commands_work(local_process: Process):
+    # Given the console's README and a running `nexod up` for the dev server to proxy to
+    folder = ROOT / "frontend"
+    text = (folder / "README.md").read_text()
+    (_, block), *_ = bash_blocks(text, "# Nexod console")
+    commands = [line.split("#", 1)[0].strip() for line in block.splitlines() if line.split("#", 1)[0].strip()]
+    assert commands == ["npm ci", "npm run dev", "npm run build", "npm test"], commands
+    env = {**os.environ, "NEXOD_API": local_process.url}
+    for command in commands:
+        if command == "npm run dev":
+            # When the dev server runs (on a free port rather than 5173, which a developer may be using)
+            port = free_port()
+            dev = subprocess.Popen(
+                ["npm", "run", "dev", "--", "--port", str(port), "--strictPort", "--host", "127.0.0.1"],
+                cwd=folder,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+            try:
+                # Then it serves the console and proxies the API to NEXOD_API
+                page = wait_http(f"http://127.0.0.1:{port}/", timeout=60)
+                assert '<div id="root">' in page
+                assert json.loads(wait_http(f"http://127.0.0.1:{port}/v1/health", timeout=10))["status"] == "ready"
+            finally:
+                os.killpg(dev.pid, signal.SIGTERM)
+                dev.wait(timeout=20)
+            continue
+        # When each other command runs / Then it succeeds
+        done = subprocess.run(command.split(), cwd=folder, env=env, capture_output=True, text=True, check=False)
+        assert done.returncode == 0, f"`{command}` failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
+    assert (folder / "dist" / "index.html").exists()
+
+
+def wait_http(url: str, timeout: float) -> str:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as resp:
+                return str(resp.read().decode())
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.3)
