@@ -144,7 +144,7 @@ class Supervisor:
                 previous = self.board.get(part.name)
                 detail = previous.detail if previous else reason
                 self.board.report(
-                    part.name, "failed", f"{detail} (restarting, attempt {attempt + 1})", restarts=restarts
+                    part.name, "failed", f"{detail} (restarting, attempt {restarts})", restarts=restarts
                 )
             else:
                 self.board.report(part.name, "starting", "starting", restarts=restarts)
