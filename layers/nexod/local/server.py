@@ -62,6 +62,45 @@ def _raw_refusal(status: int, message: str) -> bytes:
     return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
 
 
+LINGER_SECONDS = 2.0
+
+
+class _LingeringTransport:
+    """The connection's transport, closing the way HTTP servers must after refusing a request early.
+
+    A refusal (413, 431, 408, ...) is often sent while the client is still sending: closing the socket
+    with unread data makes the kernel answer with a reset, and the client loses the answer. So `close()`
+    sends the response and a FIN, discards whatever still arrives, and closes for good when the client
+    closes or after LINGER_SECONDS (what Apache and nginx call a lingering close).
+    """
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self.lingering = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+    def is_closing(self) -> bool:
+        return self.lingering or self._transport.is_closing()
+
+    def close(self) -> None:
+        if self.is_closing():
+            return
+        if not self._transport.can_write_eof():
+            self._transport.close()
+            return
+        try:
+            self._transport.write_eof()
+        except OSError:  # the client is already gone: nothing to linger for
+            self._transport.close()
+            return
+        self.lingering = True
+        self._transport.resume_reading()  # uvicorn may have paused reading: drain instead
+        self._loop.call_later(LINGER_SECONDS, self._transport.close)
+
+
 class _Protocol(H11Protocol):
     """uvicorn's h11 protocol plus a header deadline and JSON refusals (`Config(http=...)` takes a class)."""
 
@@ -73,8 +112,14 @@ class _Protocol(H11Protocol):
         self._header_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+        self._lingering = _LingeringTransport(transport, self.loop)
+        super().connection_made(self._lingering)  # type: ignore[arg-type]
         self._arm_header_timer()
+
+    def data_received(self, data: bytes) -> None:
+        if self._lingering.lingering:
+            return  # the answer is sent: what the client still sends is read only to be discarded
+        super().data_received(data)
 
     def on_response_complete(self) -> None:
         # Arm before uvicorn resumes a pipelined request: that request replaces `self.cycle`, which disarms.
