@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 
-playwright_sync = pytest.importorskip("playwright.sync_api")
+from tests.support.ci import missing, require_module
+
+playwright_sync = require_module("playwright.sync_api", "`make install` installs it (it drives the OS Chromium)")
 
 CHROMIUM = os.environ.get("NEXOD_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -35,10 +37,7 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
-        message = f"Chromium not found at {CHROMIUM}: `make test` installs it (apt-get install -y chromium)"
-        if os.environ.get("CI"):  # in CI a missing browser is a broken setup, not a reason to skip
-            pytest.fail(message)
-        pytest.skip(message)
+        missing(f"Chromium not found at {CHROMIUM}: `make test` installs it (apt-get install -y chromium)")
     with playwright_sync.sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,8 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+
+from tests.support.ci import require_tool
 
 from .conftest import REPO
 
@@ -39,9 +40,10 @@ def _definitions() -> list[tuple[str, dict[str, Any]]]:
     return found or [("reference_10_node (compiled now)", _compiled_reference())]
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="node is needed for asl-validator")
 def test_every_golden_asl_passes_the_independent_validator(tmp_path: Path) -> None:
+    require_tool("node", "Node 20 runs asl-validator (see README: prerequisites)")
     if not VALIDATOR.exists():
+        require_tool("npm", "npm installs asl-validator into cdk/node_modules")
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=REPO / "cdk", check=True)
     for name, asl in _definitions():
         # Given a compiled definition with the node runner placeholder substituted, as at publish time
