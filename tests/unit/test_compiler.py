@@ -247,3 +247,17 @@ def test_node_runner_placeholder_is_substituted_at_publish():
 def test_a_500_node_flow_compiles_within_the_definition_size_limit():
     asl = compiled(fan_out(498))
     assert len(json.dumps(asl, separators=(",", ":"))) < 1_000_000  # Step Functions' 1 MB definition limit
+
+
+def test_a_flow_that_cannot_fail_has_no_unreachable_failure_states():
+    # Given a flow whose only task continues on error (found by the structural property test)
+    doc = {
+        "nodes": [node("start", "input"), {**node("only"), "on_error": "continue"}],
+        "edges": [edge("start", "only")],
+    }
+    # When compiled
+    states = compiled(doc)["States"]
+    # Then no state records a run failure that nothing can reach (Step Functions refuses unreachable states)
+    assert states["only"]["Catch"][0]["Next"] == "failed-only"
+    assert RUN_FAILED not in states and "failed" not in states
+    assert set(states) == {"only", "failed-only", FINISH}

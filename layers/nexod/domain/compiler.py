@@ -322,11 +322,14 @@ def compile_flow(flow: ValidFlow) -> CompiledFlow:
             **_runner_task("finish", None),
             "Comment": "record the run's output and mark it succeeded",
         }
-    states[RUN_FAILED] = {
-        **_runner_task("fail", FAILED, {"error.$": "$.error"}),
-        "Comment": "record why the run failed",
-    }
-    states[FAILED] = {"Type": "Fail", "Error": "RunFailed", "Cause": "A node failed; see the run's nodes."}
+    # Only when a failure can reach them: if every top-level node has `on_error: continue`, nothing fails
+    # the run, and Step Functions refuses a definition with states no transition reaches.
+    if any(c.get("Next") == RUN_FAILED for state in states.values() for c in state.get("Catch", ())):
+        states[RUN_FAILED] = {
+            **_runner_task("fail", FAILED, {"error.$": "$.error"}),
+            "Comment": "record why the run failed",
+        }
+        states[FAILED] = {"Type": "Fail", "Error": "RunFailed", "Cause": "A node failed; see the run's nodes."}
     asl = {
         "Comment": "Nexod flow; state names are node ids. Node data lives in Postgres, not here.",
         "StartAt": start,
