@@ -66,7 +66,8 @@ def random_flows(
     for i in ids[1:]:
         node: dict[str, Any] = {"id": i, "type": kinds[i]}
         if kinds[i] == "wait":
-            node["config"] = {"seconds": draw(wait_seconds or st.sampled_from([0, 1, 30, 3600]))}
+            seconds = wait_seconds if wait_seconds is not None else st.sampled_from([0, 1, 30, 3600])
+            node["config"] = {"seconds": draw(seconds)}
         else:
             node["config"] = {"expression": "input.go" if kinds[i] == "condition" else "input"}
         if features:
