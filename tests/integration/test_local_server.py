@@ -220,6 +220,18 @@ def test_a_declared_body_over_the_limit_is_refused_before_it_is_read(server: Loc
     assert_envelope(status, headers, body, 413, "payload_too_large")
 
 
+def test_a_client_still_sending_a_refused_body_receives_the_refusal(server: LocalServer):
+    # Given a client that sends a 1 MiB body in one go, far over the limit, without waiting for an answer
+    body = b"x" * (1024 * 1024)
+    head = f"POST /v1/runs HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+
+    # When the server refuses it before reading it
+    status, headers, answer = exchange(server.port, head + body)
+
+    # Then the client reads the 413 instead of a connection reset (the server drains before closing)
+    assert_envelope(status, headers, answer, 413, "payload_too_large")
+
+
 def test_a_chunked_body_is_counted_as_it_arrives(server: LocalServer):
     # Given a chunked body (no Content-Length) that grows past the limit
     chunk = b"a" * 1024

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import http
+import logging
 import socket
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -71,12 +73,16 @@ class _LingeringTransport:
     A refusal (413, 431, 408, ...) is often sent while the client is still sending: closing the socket
     with unread data makes the kernel answer with a reset, and the client loses the answer. So `close()`
     sends the response and a FIN, discards whatever still arrives, and closes for good when the client
-    closes or after LINGER_SECONDS (what Apache and nginx call a lingering close).
+    closes or after LINGER_SECONDS (what Apache and nginx call a lingering close). Only while the client
+    may still be sending: an idle or finished connection closes at once (so stopping stays fast).
     """
 
-    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop, client_sending: Callable[[], bool]
+    ) -> None:
         self._transport = transport
         self._loop = loop
+        self._client_sending = client_sending
         self.lingering = False
 
     def __getattr__(self, name: str) -> Any:
@@ -88,7 +94,7 @@ class _LingeringTransport:
     def close(self) -> None:
         if self.is_closing():
             return
-        if not self._transport.can_write_eof():
+        if not self._client_sending() or not self._transport.can_write_eof():
             self._transport.close()
             return
         try:
@@ -112,9 +118,13 @@ class _Protocol(H11Protocol):
         self._header_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        self._lingering = _LingeringTransport(transport, self.loop)
+        self._lingering = _LingeringTransport(transport, self.loop, self._client_sending)
         super().connection_made(self._lingering)  # type: ignore[arg-type]
         self._arm_header_timer()
+
+    def _client_sending(self) -> bool:
+        """Whether part of a request is still on its way: an unread body, a refused or unfinished head."""
+        return self.conn.their_state in (h11.SEND_BODY, h11.ERROR) or bool(self.conn.trailing_data[0])
 
     def data_received(self, data: bytes) -> None:
         if self._lingering.lingering:
@@ -198,6 +208,9 @@ class LocalServer:
             timeout_graceful_shutdown=5,
             h11_max_incomplete_event_size=self.limits.max_header_bytes,
         )
+        uvicorn_log = logging.getLogger("uvicorn.error")
+        if uvicorn_log.level == logging.NOTSET:  # its "server process started/finished" lines mislead here
+            uvicorn_log.setLevel(logging.WARNING)
         self._uvicorn = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
         self._closed = False
