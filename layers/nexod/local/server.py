@@ -241,11 +241,3 @@ class LocalServer:
             self._thread.join(timeout=15)
         self._sock.close()  # uvicorn closes it too; closing twice is harmless and covers "never started"
         self.app.close()
-
-    # boot.py's failure path calls `server.httpd.server_close()`; `stop()` does that job now.
-    @property
-    def httpd(self) -> LocalServer:
-        return self
-
-    def server_close(self) -> None:
-        self.stop()
