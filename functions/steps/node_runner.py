@@ -33,7 +33,8 @@ def _from_settings() -> NodeRunner:
     from nexod.wiring import database_conninfo, lazy, llm_from_settings
 
     settings = Settings()
-    store = PostgresStore(Database(lambda: database_conninfo(settings), max_idle=1))
+    # Its Task may wait for Aurora to resume (timeout 900 s); giving up early would fail the node.
+    store = PostgresStore(Database(lambda: database_conninfo(settings), max_idle=1, connect_retry_seconds=120))
     http = GuardedHttp()
     tools = Toolbox(llm=lazy(lambda: llm_from_settings(settings)), outbound=lambda: http)
     return NodeRunner(store, tools, settings.outbound_allow_hosts)
