@@ -91,6 +91,8 @@ class Resolver:
             "AWS::Region": self.region,
             "AWS::AccountId": self.account,
             "AWS::URLSuffix": "amazonaws.com",
+            "AWS::StackId": f"arn:aws:cloudformation:{self.region}:{self.account}:stack/Test/0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9",
+            "AWS::StackName": "Test",
         }
         if logical in pseudo:
             return pseudo[logical]
@@ -283,24 +285,22 @@ def decide(statements: list[dict[str, Any]], need: Need, principal_context: dict
 # -- what each AWS call needs ----------------------------------------------------------------------
 
 # Calls to CloudWatch Logs that Step Functions makes with the caller's rights when a state machine is
-# created or updated with logging (AWS: "IAM policies for logging to CloudWatch Logs"). PutResourcePolicy
-# is needed only when the log group's resource policy does not already admit delivery.logs.amazonaws.com.
+# created or updated with logging (AWS: "IAM policies for logging to CloudWatch Logs" and "Logs sent to
+# CloudWatch Logs"): the delivery APIs have no resource type; the resource-policy and log-group reads
+# (and the policy write, when the group has none yet) are evaluated on the account's `log-group:*`.
 LOG_DELIVERY_SETUP = (
     "logs:CreateLogDelivery",
     "logs:GetLogDelivery",
     "logs:UpdateLogDelivery",
     "logs:ListLogDeliveries",
-    "logs:DescribeResourcePolicies",
-    "logs:DescribeLogGroups",
 )
+LOG_GROUP_POLICY_SETUP = ("logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups")
 
 
 @dataclass
 class Account:
     account: str
     region: str
-    # Log group ARNs (without ':*') whose resource policy already lets log delivery write to them.
-    delivery_ready_log_groups: set[str] = field(default_factory=set)
     # KMS key of each secret ARN (decrypting goes through Secrets Manager with the caller's rights).
     secret_keys: dict[str, str] = field(default_factory=dict)
 
@@ -312,12 +312,8 @@ def _log_delivery(account: Account, params: dict[str, Any]) -> list[Need]:
     logging = params.get("loggingConfiguration")
     if not logging or logging.get("level", "OFF") == "OFF":
         return []
-    needs = [Need(a, "*") for a in LOG_DELIVERY_SETUP]
-    for dest in logging.get("destinations", []):
-        group = dest["cloudWatchLogsLogGroup"]["logGroupArn"].removesuffix(":*")
-        if group not in account.delivery_ready_log_groups:
-            needs.append(Need("logs:PutResourcePolicy", "*"))
-    return needs
+    groups = account.arn("logs", "log-group:*")
+    return [Need(a, "*") for a in LOG_DELIVERY_SETUP] + [Need(a, groups) for a in LOG_GROUP_POLICY_SETUP]
 
 
 def _pass_role(role_arn: str | None, service: str) -> list[Need]:

@@ -56,23 +56,6 @@ class World:
     resolver: Resolver
 
 
-def _delivery_ready_log_groups(template: dict[str, Any], resolver: Resolver) -> set[str]:
-    """Log groups whose resource policy already lets CloudWatch log delivery write to them."""
-    ready: set[str] = set()
-    for res in template["Resources"].values():
-        if res["Type"] != "AWS::Logs::ResourcePolicy":
-            continue
-        doc = resolver.value(res["Properties"]["PolicyDocument"])
-        doc = json.loads(doc) if isinstance(doc, str) else doc
-        for st in doc["Statement"]:
-            services = st.get("Principal", {}).get("Service", [])
-            actions = st.get("Action", [])
-            if "delivery.logs.amazonaws.com" in services and "logs:PutLogEvents" in actions:
-                for r in st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]:
-                    ready.add(r.split(":log-stream:")[0].removesuffix(":*"))
-    return ready
-
-
 @pytest.fixture(params=PROFILES)
 def world(synth: Synth, request: pytest.FixtureRequest) -> Iterator[World]:
     profile = str(request.param)
@@ -99,12 +82,7 @@ def world(synth: Synth, request: pytest.FixtureRequest) -> Iterator[World]:
             if res["Type"] == "AWS::SecretsManager::Secret" and "KmsKeyId" in res["Properties"]
         }
         resolver = Resolver(app, account=ACCOUNT, region=REGION, others=[data], overrides=overrides)
-        account = Account(
-            ACCOUNT,
-            REGION,
-            delivery_ready_log_groups=_delivery_ready_log_groups(app, resolver),
-            secret_keys=secret_keys,
-        )
+        account = Account(ACCOUNT, REGION, secret_keys=secret_keys)
         functions = {}
         for name, (fn_prefix, role_prefix) in FUNCTIONS.items():
             fn = app["Resources"][function_logical_id(app, fn_prefix)]

@@ -76,8 +76,10 @@ class Auth(Construct):
             o_auth=cognito.OAuthSettings(
                 flows=cognito.OAuthFlows(authorization_code_grant=True),
                 scopes=[cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL, cognito.OAuthScope.PROFILE],
-                callback_urls=["http://localhost:8000/auth/callback"],
-                logout_urls=["http://localhost:8000/"],
+                # Placeholders: the stack sets the console's URLs once CloudFront exists (and localhost
+                # only where the profile allows it).
+                callback_urls=["https://example.invalid/auth/callback"],
+                logout_urls=["https://example.invalid/"],
             ),
             prevent_user_existence_errors=True,
             access_token_validity=Duration.hours(1),
@@ -143,25 +145,21 @@ class Api(Construct):
             ),
         )
         integration = integrations.HttpLambdaIntegration("Lambda", self.function)
-        self.http_api.add_routes(path="/{proxy+}", methods=[apigw.HttpMethod.ANY], integration=integration)
-        # Public on purpose: webhooks authenticate with a per-trigger signature, health with nothing.
+        # Route only what the handler serves: everything under /v1 behind the JWT authorizer, and the
+        # one public route. Any other path is API Gateway's own 404 and never invokes the VPC Lambda.
+        self.http_api.add_routes(path=c.API_ROUTE_PATH, methods=[apigw.HttpMethod.ANY], integration=integration)
+        method, health_path = c.HEALTH_ROUTE.split(" ", 1)
         self.http_api.add_routes(
-            path="/hooks/{proxy+}",
-            methods=[apigw.HttpMethod.POST],
+            path=health_path,
+            methods=[apigw.HttpMethod(method)],
             integration=integration,
-            authorizer=apigw.HttpNoneAuthorizer(),
-        )
-        self.http_api.add_routes(
-            path="/health",
-            methods=[apigw.HttpMethod.GET],
-            integration=integration,
-            authorizer=apigw.HttpNoneAuthorizer(),
+            authorizer=apigw.HttpNoneAuthorizer(),  # load balancers and uptime checks carry no JWT
         )
         self.access_logs = logs.LogGroup(
             self,
             "AccessLogs",
             retention=log_retention(config.profile),
-            removal_policy=RemovalPolicy.DESTROY,
+            removal_policy=RemovalPolicy.RETAIN,  # an audit record: outlives a teardown until it expires
         )
         self.stage = apigw.HttpStage(
             self,
@@ -176,6 +174,18 @@ class Api(Construct):
         cfn_stage.access_log_settings = apigw.CfnStage.AccessLogSettingsProperty(
             destination_arn=self.access_logs.log_group_arn, format=ACCESS_LOG_FORMAT
         )
+        # Per-route limits: the public health route gets its own small budget; the stage default above
+        # applies to the authenticated routes.
+        cfn_stage.route_settings = {
+            c.HEALTH_ROUTE: {
+                "ThrottlingRateLimit": c.HEALTH_THROTTLE_RATE,
+                "ThrottlingBurstLimit": c.HEALTH_THROTTLE_BURST,
+            },
+            f"ANY {c.API_ROUTE_PATH}": {
+                "ThrottlingRateLimit": c.API_THROTTLE_RATE,
+                "ThrottlingBurstLimit": c.API_THROTTLE_BURST,
+            },
+        }
         self.url = self.http_api.api_endpoint
 
     def _grant(
@@ -188,7 +198,8 @@ class Api(Construct):
     ) -> None:
         fn = self.function
         runtime.allow_secret_read(fn, database_secret_arn)
-        secrets.allow_manage(fn)
+        # No right on workspace credentials yet: the API has no credentials routes. When they exist, grant
+        # write-only management (never GetSecretValue) with them, as docs/security.md describes.
         triggers.bus.grant_put_events_to(fn)
         fn.add_to_role_policy(
             iam.PolicyStatement(
@@ -253,12 +264,6 @@ class Api(Construct):
                 ],
             )
         )
-        fn.add_to_role_policy(
-            iam.PolicyStatement(
-                sid="StateMachineLogDelivery",
-                # Creating a state machine with logging calls these; they have no resource-level permissions.
-                actions=list(c.LOG_DELIVERY_ACTIONS),
-                resources=["*"],
-            )
-        )
+        # Creating a state machine with logging asks the caller for log delivery rights.
+        orchestration.allow_log_delivery(fn)
         triggers.ingress_queue.grant_send_messages(fn)

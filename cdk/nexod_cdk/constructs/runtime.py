@@ -77,7 +77,7 @@ class Runtime(Construct):
             self,
             f"{construct_id}Logs",
             retention=log_retention(self.config.profile),
-            removal_policy=RemovalPolicy.DESTROY,
+            removal_policy=RemovalPolicy.RETAIN,  # records outlive a teardown; the retention expires them
         )
         fn = lambda_.Function(
             self,
