@@ -91,7 +91,10 @@ class Data(Construct):
         self.admin_secret = self.cluster.secret
         assert self.admin_secret is not None
         # Kept on teardown with the key and the snapshot (docs/deploy.md): the snapshot needs its owner.
-        self.admin_secret.apply_removal_policy(RemovalPolicy.RETAIN)
+        # (`cluster.secret` is the attachment; the generated secret is the cluster's child "Secret".)
+        generated = self.cluster.node.find_child("Secret")
+        assert isinstance(generated, rds.DatabaseSecret)
+        generated.apply_removal_policy(RemovalPolicy.RETAIN)
         app_secret = rds.DatabaseSecret(
             self,
             "AppSecret",
