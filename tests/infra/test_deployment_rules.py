@@ -288,3 +288,23 @@ def test_security_doc_lists_the_current_acknowledgements() -> None:
     from nexod_cdk.nag import markdown
 
     assert markdown() in (REPO / "docs" / "security.md").read_text(), "regenerate the table in docs/security.md"
+
+
+# -- the cost model's promise --------------------------------------------------------------------------
+def test_the_starter_idle_figure_states_its_assumptions_and_stays_under_5_dollars(synth: Synth) -> None:
+    import sys
+
+    sys.path.insert(0, str(REPO / "cdk"))
+    import cost
+
+    # Given the starter templates as synthesized
+    lines = cost.idle_lines(synth.template("starter", "Data"), synth.template("starter", "App"))
+    by_what = {line.what: line for line in lines}
+    # Then the ECR line is the lifecycle rule's upper bound, not one image
+    (ecr,) = [line for what, line in by_what.items() if what.startswith("agent images in ECR")]
+    assert "lifecycle keeps" in ecr.what and ecr.quantity == pytest.approx(5 * cost.AGENT_IMAGE_GB)
+    # And the Aurora awake-hours assumption is a line of its own, with what breaking it costs
+    (awake,) = [line for what, line in by_what.items() if what.startswith("Aurora awake outside runs")]
+    assert "ASSUMPTION" in awake.note and "never pausing" in awake.note
+    # And the total keeps the starter promise
+    assert sum(line.monthly for line in lines) < 5.0
