@@ -165,11 +165,6 @@ def _acks() -> list[Ack]:
             "Stop/describe/redrive runs of this deployment's state machines only (name prefix).",
         ),
         Ack(
-            "Runtime/Handler/ServiceRole/DefaultPolicy/Resource",
-            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:{region}:{account}:schedule/{group}/*]",
-            "Schedules of this deployment's schedule group only.",
-        ),
-        Ack(
             "Triggers/SchedulerRole/DefaultPolicy/Resource",
             "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:{region}:{account}:stateMachine:{sm}-*]",
             "EventBridge Scheduler may only StartExecution on this deployment's state machines (name prefix).",

@@ -251,3 +251,40 @@ def test_the_api_role_may_not_list_every_state_machine_of_the_account(world: Wor
     decision = decide(api.statements, Need("states:ListStateMachines", "*"), {})
     # Then it is denied, which is why the adapter builds the ARN from the name
     assert not decision.allowed
+
+
+# Actions a role holds for a reason no code path of the function shows, each with that reason.
+NOT_FROM_CODE: dict[str, dict[str, str]] = {
+    "*": {
+        "xray:PutTraceSegments": "active tracing: the Lambda runtime sends the segments with the role",
+        "xray:PutTelemetryRecords": "active tracing, as above",
+    },
+    "Api": {
+        "logs:DeleteLogDelivery": "AWS lists it among the rights state machine logging needs (a changed destination)",
+    },
+    "NodeRunner": {
+        "sts:AssumeRole": "the workspace-secrets reader (DESIGN §7): only the node runner may assume it, tagged "
+        "with the execution-bound workspace; its trust policy names this role",
+        "sts:TagSession": "as above",
+    },
+}
+
+
+@pytest.mark.parametrize("function", sorted(PATHS))
+def test_each_function_is_granted_no_action_its_code_does_not_need(world: World, function: str) -> None:
+    # Given what the function's paths were allowed, statement by statement
+    fn = world.functions[function]
+    with world.enforcer.acting_as(fn.principal()):
+        PATHS[function](fn.env, "2b3c4d5e-0000-4000-8000-000000000001")
+    used = {(i, d.need.action.lower()) for d in world.enforcer.decisions if d.allowed for i in d.granted_by}
+    reasons = {**NOT_FROM_CODE["*"], **NOT_FROM_CODE.get(function, {})}
+    # When every action of every Allow statement of its role is looked up
+    unused = [
+        (st.get("Sid"), action)
+        for i, st in enumerate(fn.statements)
+        if st["Effect"] == "Allow"
+        for action in (st["Action"] if isinstance(st["Action"], list) else [st["Action"]])
+        if (i, action.lower()) not in used and action not in reasons
+    ]
+    # Then none is granted without a path that needs it (or a stated reason)
+    assert not unused, unused

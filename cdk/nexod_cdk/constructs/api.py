@@ -198,24 +198,20 @@ class Api(Construct):
     ) -> None:
         fn = self.function
         runtime.allow_secret_read(fn, database_secret_arn)
-        # No right on workspace credentials yet: the API has no credentials routes. When they exist, grant
-        # write-only management (never GetSecretValue) with them, as docs/security.md describes.
-        triggers.bus.grant_put_events_to(fn)
+        # Rights arrive with the code that uses them (tests/infra/test_iam_enforced.py fails on a granted
+        # action no path needs). Not yet: workspace credentials (no credentials routes: write-only
+        # management, never GetSecretValue, when they exist), schedules, the run-events bus, the ingress
+        # queue (the triggers issue adds them with their code).
         fn.add_to_role_policy(
             iam.PolicyStatement(
                 sid="PublishAndRunFlows",
                 actions=[
                     "states:CreateStateMachine",
                     "states:UpdateStateMachine",
-                    "states:DescribeStateMachine",
                     "states:PublishStateMachineVersion",
-                    "states:ListStateMachineVersions",
                     "states:CreateStateMachineAlias",
                     "states:UpdateStateMachineAlias",
-                    "states:DescribeStateMachineAlias",
                     "states:StartExecution",
-                    "states:ListExecutions",
-                    "states:TagResource",
                 ],
                 resources=[orchestration.state_machine_arn_pattern],
             )
@@ -223,12 +219,7 @@ class Api(Construct):
         fn.add_to_role_policy(
             iam.PolicyStatement(
                 sid="ManageRuns",
-                actions=[
-                    "states:StopExecution",
-                    "states:DescribeExecution",
-                    "states:GetExecutionHistory",
-                    "states:RedriveExecution",
-                ],
+                actions=["states:StopExecution", "states:DescribeExecution"],
                 resources=[orchestration.execution_arn_pattern],
             )
         )
@@ -240,30 +231,5 @@ class Api(Construct):
                 conditions={"StringEquals": {"iam:PassedToService": "states.amazonaws.com"}},
             )
         )
-        fn.add_to_role_policy(
-            iam.PolicyStatement(
-                sid="PassSchedulerRole",
-                actions=["iam:PassRole"],
-                resources=[triggers.scheduler_role.role_arn],
-                conditions={"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}},
-            )
-        )
-        stack = Stack.of(self)
-        fn.add_to_role_policy(
-            iam.PolicyStatement(
-                sid="ManageOurSchedules",
-                actions=[
-                    "scheduler:CreateSchedule",
-                    "scheduler:UpdateSchedule",
-                    "scheduler:DeleteSchedule",
-                    "scheduler:GetSchedule",
-                ],
-                resources=[
-                    f"arn:{stack.partition}:scheduler:{stack.region}:{stack.account}:schedule/"
-                    f"{triggers.schedule_group_name}/*"
-                ],
-            )
-        )
         # Creating a state machine with logging asks the caller for log delivery rights.
         orchestration.allow_log_delivery(fn)
-        triggers.ingress_queue.grant_send_messages(fn)

@@ -86,7 +86,6 @@ class Orchestration(Construct):
             },
         )
         runtime.allow_secret_read(self.node_runner, database_secret_arn)
-        triggers.bus.grant_put_events_to(self.node_runner)
         assert self.node_runner.role is not None
         secrets.allow_assume(self.node_runner.role)
 
@@ -129,7 +128,6 @@ class Orchestration(Construct):
             environment={"NEXOD_DATABASE_SECRET_ARN": database_secret_arn, **triggers.environment()},
         )
         runtime.allow_secret_read(self.execution_events, database_secret_arn)
-        triggers.bus.grant_put_events_to(self.execution_events)
         self.events_dlq = sqs.Queue(
             self,
             "ExecutionEventsDlq",
@@ -225,7 +223,6 @@ class Orchestration(Construct):
             ecs.MountPoint(container_path="/tmp", source_volume="tmp", read_only=False),  # noqa: S108
         )
         task_role = self.agent_task.task_role
-        triggers.bus.grant_put_events_to(task_role)
         task_role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="ReportTaskResult",

@@ -105,7 +105,7 @@ class Runtime(Construct):
         """GetSecretValue on exactly these secrets, and decrypt through Secrets Manager only."""
         role.grant_principal.add_to_principal_policy(
             iam.PolicyStatement(
-                actions=["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+                actions=["secretsmanager:GetSecretValue"],
                 resources=list(secret_arns),
             )
         )
