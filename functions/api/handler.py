@@ -72,7 +72,11 @@ def openapi() -> Response[str]:
 
 @app.exception_handler(NexodError)
 def _domain_error(exc: NexodError) -> Response[str]:
-    return error_response(exc.status, exc.code, exc.message, exc.details)
+    response = error_response(exc.status, exc.code, exc.message, exc.details)
+    retry_after = getattr(exc, "retry_after", None)  # 503 while the database resumes
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 @app.exception_handler(RequestValidationError)
