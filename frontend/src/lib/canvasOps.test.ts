@@ -15,6 +15,7 @@ import {
   setEdgeCondition,
   tidy,
   updateNode,
+  withIssues,
   type Canvas,
 } from "./canvasOps";
 import { fromReactFlow, LAYOUT, toReactFlow } from "./flowConvert";
@@ -277,5 +278,22 @@ describe("parseDocument", () => {
     expect(parseDocument("[]").error).toBe('A flow is an object {"nodes": [...], "edges": [...]}.');
     expect(parseDocument('{"nodes": [{"id": 1, "type": "x"}]}').error).toBe('Every node needs a string "id" and "type".');
     expect(parseDocument('{"nodes": [], "edges": [{"from": "a"}]}').error).toBe('Every edge needs string "from" and "to".');
+  });
+});
+
+describe("withIssues", () => {
+  it("puts the validator's issues on their nodes and edges and labels expression conditions", () => {
+    // Given a branch whose yes node and check->no edge have issues, and an expression on check->yes
+    const c = setEdgeCondition(branch(), "check->yes", "input.n > 2");
+    // When drawn with the issues
+    const drawn = withIssues(c, { byNode: { yes: ["bad expression"] }, byEdge: { "check->no": ["duplicate"] } });
+    // Then yes carries its issue, the bad edge is marked, and the expression is written on its edge
+    expect(drawn.nodes.find((n) => n.id === "yes")?.data.issues).toEqual(["bad expression"]);
+    expect(drawn.nodes.find((n) => n.id === "no")?.data.issues).toBeUndefined();
+    const edge = (id: string) => drawn.edges.find((e) => e.id === id);
+    expect(edge("check->no")?.className).toBe("edge-invalid");
+    expect(edge("check->yes")).toMatchObject({ className: "edge-conditional", label: "input.n > 2" });
+    // And a fixed node loses its old issues
+    expect(withIssues(drawn, { byNode: {}, byEdge: {} }).nodes.find((n) => n.id === "yes")?.data.issues).toBeUndefined();
   });
 });

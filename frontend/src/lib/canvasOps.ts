@@ -15,6 +15,7 @@ import {
   withLayout,
   type CanvasEdge,
   type CanvasNode,
+  type IssueGroups,
   type NodeData,
 } from "./flowConvert";
 
@@ -241,6 +242,25 @@ export function pasteDocument(canvas: Canvas, doc: FlowDefinition, offset: Point
 /** Copies of the given nodes (and the edges between them) next to the originals, selected. */
 export function duplicateNodes(canvas: Canvas, ids: Iterable<string>): { canvas: Canvas; ids: string[] } {
   return pasteDocument(canvas, copyNodes(canvas, ids));
+}
+
+/**
+ * The canvas as drawn: nodes carry the validator's issues, invalid edges are marked, and a condition that is
+ * not shown by a true/false handle is written on its edge.
+ */
+export function withIssues(canvas: Canvas, issues: Pick<IssueGroups, "byNode" | "byEdge">): Canvas {
+  return {
+    nodes: canvas.nodes.map((n) => (issues.byNode[n.id] || n.data.issues ? { ...n, data: { ...n.data, issues: issues.byNode[n.id] } } : n)),
+    edges: canvas.edges.map((e) => {
+      const cond = e.data?.condition;
+      const fromHandle = e.sourceHandle === "true" || e.sourceHandle === "false";
+      return {
+        ...e,
+        className: issues.byEdge[e.id] ? "edge-invalid" : cond ? "edge-conditional" : undefined,
+        label: cond && !fromHandle ? cond : undefined,
+      };
+    }),
+  };
 }
 
 type Parsed = { doc: FlowDefinition; error?: undefined } | { doc?: undefined; error: string };

@@ -184,6 +184,8 @@ export function starterDefinition(): FlowDefinition {
   };
 }
 
+export type IssueGroups = ReturnType<typeof groupIssues>;
+
 /** Issues of a 422 response grouped by the node and the edge they name. */
 export function groupIssues(details: unknown): {
   byNode: Record<string, string[]>;
