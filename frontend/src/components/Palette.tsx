@@ -110,7 +110,7 @@ export function Palette({ types, error, onAdd }: { types: NodeType[] | null; err
           </div>
         ))}
       </div>
-      <div className="palette-tip">Drag to the canvas, or click to insert after the selected node · <kbd>Del</kbd> removes</div>
+      <div className="palette-tip" title="Ctrl+Z undo · Ctrl+Shift+Z redo · Ctrl+D duplicate · Ctrl+C / Ctrl+V copy and paste nodes as JSON · Ctrl+S save">Drag to the canvas, or click to insert after the selected node · <kbd>Del</kbd> removes</div>
     </aside>
   );
 }
