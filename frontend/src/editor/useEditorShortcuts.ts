@@ -1,5 +1,5 @@
 // The editor's keyboard: Ctrl/Cmd+S saves (also from a text field), Ctrl/Cmd+Z undoes, Ctrl/Cmd+Shift+Z or
-// Ctrl+Y redoes, Ctrl/Cmd+D duplicates the selected nodes, and Ctrl/Cmd+C / Ctrl/Cmd+V copy and paste nodes
+// Ctrl/Cmd+Y redoes, Ctrl/Cmd+D duplicates the selected nodes, and Ctrl/Cmd+C / Ctrl/Cmd+V copy and paste nodes
 // as flow JSON. Outside of Save they leave text fields to the browser. Delete and arrow keys are React Flow's.
 import { useEffect, useRef } from "react";
 import { useHotkeys, type Options } from "react-hotkeys-hook";
@@ -39,7 +39,7 @@ export function useEditorShortcuts(keys: EditorKeys): void {
   // Saving is always caught so the browser never offers to save the page; a viewer's Ctrl+S does nothing.
   useHotkeys(both("s"), () => editable && latest.current.save(), { ...OUTSIDE_FIELDS, enableOnFormTags: true, enableOnContentEditable: true }, [editable]);
   useHotkeys(both("z"), () => latest.current.undo(), on, []);
-  useHotkeys([...both("shift+z"), "ctrl+y"], () => latest.current.redo(), on, []);
+  useHotkeys([...both("shift+z"), ...both("y")], () => latest.current.redo(), on, []);
   useHotkeys(both("d"), () => latest.current.duplicate(), on, []);
 
   // The clipboard events, unlike key presses, let a page read and write the clipboard without a permission

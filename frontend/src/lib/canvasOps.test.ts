@@ -18,7 +18,7 @@ import {
   withIssues,
   type Canvas,
 } from "./canvasOps";
-import { fromReactFlow, LAYOUT, toReactFlow } from "./flowConvert";
+import { fromReactFlow, LAYOUT, overlaps, toReactFlow } from "./flowConvert";
 import type { FlowDefinition } from "../types";
 
 const CENTER = { x: 500, y: 300 };
@@ -212,12 +212,22 @@ describe("copy, paste and duplicate", () => {
     // Then the copies get free ids, are offset, wired together and selected alone
     expect(ids).toEqual(["summarise_1", "output_1"]);
     expect(edgeIds(canvas)).toContain("summarise_1->output_1");
-    expect(pos(canvas, "summarise_1")).toEqual({ x: 310, y: 40 });
+    expect(pos(canvas, "summarise_1")).toEqual({ x: 310, y: LAYOUT.dy });
     expect(canvas.nodes.filter((n) => n.selected).map((n) => n.id)).toEqual(ids);
     // And the copied output reads the copied summarise, the original output the original
     const config = (id: string) => canvas.nodes.find((n) => n.id === id)?.data.node.config;
     expect(config("output_1")).toEqual({ value: "{{ nodes.summarise_1.output.text }}" });
     expect(config("output")).toEqual({ value: "{{ nodes.summarise.output.text }}" });
+  });
+
+  it("moves a copy down until it covers no node, so a second copy does not hide the first", () => {
+    // Given summarise duplicated once / When duplicated again
+    const once = duplicateNodes(line(), ["summarise"]).canvas;
+    const twice = duplicateNodes(once, ["summarise"]).canvas;
+    // Then the copies sit one row and two rows below it, and no two nodes overlap
+    expect(pos(twice, "summarise_1")).toEqual({ x: 310, y: LAYOUT.dy });
+    expect(pos(twice, "summarise_2")).toEqual({ x: 310, y: 2 * LAYOUT.dy });
+    expect(overlaps(doc(twice))).toBe(false);
   });
 
   it("numbers copies of numbered ids onward", () => {

@@ -8,6 +8,7 @@ import {
   LAYOUT,
   layout,
   nextNodeId,
+  NODE_BOX,
   NODE_ID_RE,
   overlaps,
   sourceHandleFor,
@@ -28,8 +29,8 @@ export type Point = { x: number; y: number };
 /** A node as the side panel edits it: everything but its id and position. */
 export type NodeBody = NodeData["node"];
 
-/** Where pasted and duplicated nodes land relative to their originals, so both stay visible. */
-export const PASTE_OFFSET: Point = { x: 40, y: 40 };
+/** How far pasted and duplicated nodes move from where they were copied, one row down at a time. */
+export const PASTE_STEP: Point = { x: 40, y: LAYOUT.dy };
 
 /** A document as the canvas draws it; cramped or missing positions are laid out so no node hides another. */
 export function fromDocument(def: FlowDefinition): Canvas {
@@ -207,10 +208,10 @@ function freeIdLike(id: string, taken: Set<string>): string {
 
 /**
  * Adds a flow document (copied nodes, or JSON from the clipboard) to the canvas and selects what it added.
- * Ids already on the canvas are renamed (templates inside the pasted nodes follow), positions move by
- * `offset`, and only edges between pasted nodes are kept.
+ * Ids already on the canvas are renamed (templates inside the pasted nodes follow), the nodes move down
+ * (see `freeOffset`) and only edges between pasted nodes are kept.
  */
-export function pasteDocument(canvas: Canvas, doc: FlowDefinition, offset: Point = PASTE_OFFSET): { canvas: Canvas; ids: string[] } {
+export function pasteDocument(canvas: Canvas, doc: FlowDefinition): { canvas: Canvas; ids: string[] } {
   const taken = new Set(canvas.nodes.map((n) => n.id));
   const renames = new Map<string, string>();
   for (const n of doc.nodes) {
@@ -219,6 +220,7 @@ export function pasteDocument(canvas: Canvas, doc: FlowDefinition, offset: Point
     renames.set(n.id, id);
   }
   const placed = doc.nodes.some((n) => !n.position) ? withLayout(doc) : doc;
+  const offset = freeOffset(canvas, placed.nodes.map((n) => n.position ?? { x: 0, y: 0 }));
   const changed = new Map([...renames].filter(([a, b]) => a !== b));
   const nodes: FlowNode[] = placed.nodes.map((n) => ({
     ...n,
@@ -237,6 +239,20 @@ export function pasteDocument(canvas: Canvas, doc: FlowDefinition, offset: Point
   const added = toReactFlow({ nodes, edges });
   const ids = nodes.map((n) => n.id);
   return { canvas: selectNodes({ nodes: [...canvas.nodes, ...added.nodes], edges: [...canvas.edges, ...added.edges] }, ids), ids };
+}
+
+/**
+ * The first offset, one `PASTE_STEP` after another, at which no pasted node would cover a node already on the
+ * canvas: a copy is never hidden under its original, and a saved flow never loads as "cramped" and re-laid out.
+ */
+export function freeOffset(canvas: Canvas, positions: Point[]): Point {
+  const covers = (a: Point, b: Point) => Math.abs(a.x - b.x) < NODE_BOX.w && Math.abs(a.y - b.y) < NODE_BOX.h;
+  for (let k = 1; k < 100; k++) {
+    const offset = { x: PASTE_STEP.x, y: k * PASTE_STEP.y };
+    const moved = positions.map((p) => ({ x: p.x + offset.x, y: p.y + offset.y }));
+    if (!moved.some((p) => canvas.nodes.some((n) => covers(p, n.position)))) return offset;
+  }
+  return PASTE_STEP;
 }
 
 /** Copies of the given nodes (and the edges between them) next to the originals, selected. */
