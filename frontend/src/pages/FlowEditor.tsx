@@ -2,7 +2,7 @@
 // in a store (editor/draftStore.ts) whose edits are the pure functions of lib/canvasOps.ts; loading and saving,
 // live validation, API actions and the keyboard are hooks in editor/.
 import { ReactFlowProvider, type ReactFlowInstance } from "@xyflow/react";
-import { useMemo, useRef, useState, type DragEvent } from "react";
+import { useMemo, useRef, useState, type DragEvent, type ReactNode } from "react";
 import { useStore } from "zustand";
 import { api } from "../lib/api";
 import { withIssues, type Point } from "../lib/canvasOps";
@@ -30,7 +30,7 @@ import { ErrorState, Spinner } from "../components/ui";
 function Inspector(props: {
   store: DraftStore;
   definition: FlowDefinition;
-  overview: JSX.Element;
+  overview: ReactNode;
   issues: IssueGroups;
   typeOf: (type: string) => NodeType | undefined;
   editable: boolean;
