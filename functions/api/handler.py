@@ -10,23 +10,26 @@ import logging
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
+from http import HTTPStatus
 from typing import Any
 from uuid import UUID
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.exceptions import ServiceError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from nexod.adapters.postgres.store import scrub_nul
 from nexod.auth import JwtVerifier
-from nexod.domain.errors import NexodError, PayloadTooLarge, Unauthorized
+from nexod.domain.errors import NexodError, Unauthorized
 from nexod.services.context import Principal, Services
 
-from . import routes
+from . import door, routes
 
 logger = Logger(service="nexod-api")
-MAX_BODY_BYTES = 2 * 1024 * 1024  # a 1 MiB flow document plus its JSON envelope
 
 
 def _default(value: Any) -> Any:
@@ -85,9 +88,45 @@ def _validation_error(exc: RequestValidationError) -> Response[str]:
     return error_response(422, "invalid_request", f"{first['field']}: {first['message']}", details)
 
 
+@app.exception_handler(RequestUnsupportedContentType)
+def _unsupported_type(exc: RequestUnsupportedContentType) -> Response[str]:
+    # The door refuses other media types first; this keeps Powertools' own 415 in our envelope too.
+    details = {"field": "content-type", "in": "header", "supported": ["application/json"]}
+    return error_response(415, "unsupported_media_type", "send the body as application/json", details)
+
+
+@app.exception_handler(ServiceError)
+def _service_error(exc: ServiceError) -> Response[str]:
+    try:
+        phrase = HTTPStatus(exc.status_code).phrase
+    except ValueError:
+        phrase = "error"
+    return error_response(exc.status_code, phrase.lower().replace(" ", "_"), str(exc.msg or phrase))
+
+
+def allowed_methods(path: str) -> list[str]:
+    """Methods the API serves on `path` (Powertools answers 404 for a known path with another method).
+
+    Reads the resolver's route table: Powertools is pinned and a test covers this against its routes."""
+    routes = [*app._static_routes, *app._dynamic_routes]
+    return sorted({route.method for route in routes if route.rule.match(path)})
+
+
 @app.not_found
 def _not_found(_: Exception) -> Response[str]:
-    return error_response(404, "not_found", f"no route {app.current_event.http_method} {app.current_event.path}")
+    method, path = app.current_event.http_method, app.current_event.path
+    allowed = allowed_methods(path)
+    if allowed:
+        body = {
+            "error": {
+                "code": "method_not_allowed",
+                "message": f"{method} is not allowed on {path}; allowed: {', '.join(allowed)}",
+                "details": {"allowed": allowed},
+            }
+        }
+        headers = {"Allow": ", ".join(allowed)}
+        return Response(status_code=405, content_type="application/json", body=dumps(body), headers=headers)
+    return error_response(404, "not_found", f"no route {method} {path}")
 
 
 # -- composition root ------------------------------------------------------------------------------
@@ -141,45 +180,12 @@ def caller() -> Principal:
 routes.bind(services, caller)
 
 
-def _nul_in(event: dict[str, Any]) -> str | None:
-    """PostgreSQL cannot store U+0000 in text or jsonb: refuse it at the door, naming where it was."""
-    checks = (
-        ("path", event.get("rawPath") or ""),
-        ("query", event.get("rawQueryString") or ""),
-        ("body", event.get("body") or ""),
-    )
-    for where, text in checks:
-        if "\x00" in text or (where != "body" and "%00" in text):  # path and query are URL-encoded
-            return where
-        if where == "body" and "\\u0000" in text:  # cheap pre-check, then look at the decoded values
-            try:
-                decoded = json.loads(text)
-            except ValueError:
-                return None
-            if scrub_nul(decoded) != decoded:
-                return where
-    return None
-
-
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    body = event.get("body") or ""
-    if len(body) > MAX_BODY_BYTES:
-        exc = PayloadTooLarge(f"request body is {len(body)} bytes; the limit is {MAX_BODY_BYTES}")
-        return raw_error(exc.status, exc.code, exc.message)
-    where = _nul_in(event)
-    if where:
-        message = f"{where}: text must not contain NUL (U+0000) characters"
-        return raw_error(422, "invalid_request", message, {"field": where})
-    headers = event.setdefault("headers", {}) or {}
-    if body and "json" not in headers.get("content-type", ""):
-        # `curl -d '{...}'` sends form-urlencoded; a body that is JSON is JSON, whatever the header says.
-        try:
-            json.loads(body)
-            headers["content-type"] = "application/json"
-            event["headers"] = headers
-        except ValueError:
-            pass
+    refused = door.check(event)
+    if refused is not None:
+        return raw_error(refused.status, refused.code, refused.message, refused.details)
+    headers = event["headers"]
     # Authenticate before routing: Powertools validates bodies before any middleware runs, and an
     # anonymous caller must learn nothing but "401".
     path = event.get("rawPath") or event.get("path") or ""

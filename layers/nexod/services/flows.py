@@ -6,11 +6,12 @@ from typing import Any
 
 from ..adapters.postgres.store import page
 from ..domain.compiler import compile_flow, substitute
-from ..domain.errors import Conflict, NotFound
+from ..domain.errors import Conflict, InvalidInput, NotFound
 from ..domain.flow import config_hash
 from ..domain.validation import validate
 from .access import parse_id, require
 from .context import Principal, Services
+from .json_limits import MAX_STORED_DEPTH, find_problem, readable, serve
 
 PAGE = 50
 
@@ -28,6 +29,7 @@ def _flow_view(row: dict[str, Any], with_definition: bool = False) -> dict[str, 
     if with_definition:
         view["definition"] = row["definition"]
         view["state_machine_arn"] = row.get("state_machine_arn")
+        serve(view, ("definition",))
     return view
 
 
@@ -113,6 +115,7 @@ def _version_view(row: dict[str, Any], live: int | None, full: bool = False) -> 
     if full:
         view["definition"] = row["definition"]
         view["asl"] = row["asl"]
+        serve(view, ("definition", "asl"))
     return view
 
 
@@ -126,8 +129,17 @@ def publish(
         flow = tx.get_flow(flow_id, for_update=True)
         if flow is None:
             raise NotFound(f"flow '{flow_id}' not found")
+        _, problem = readable(flow["definition"])
+        if problem is not None:
+            raise Conflict(f"the stored draft cannot be read ({problem}); replace its definition (PUT) first")
         valid = validate(flow["definition"])
         compiled = compile_flow(valid)
+        if find_problem(compiled.asl, MAX_STORED_DEPTH) is not None:  # stored and replayed: it must read back
+            raise InvalidInput(
+                f"definition: this flow compiles to a state machine nested deeper than {MAX_STORED_DEPTH} levels;"
+                " nest fewer parallel branches inside each other",
+                {"field": "definition"},
+            )
         version = int(flow["latest_version"]) + 1
         doc = valid.document.canonical()
         # The orchestrator call happens inside the transaction: if it fails nothing is recorded, and
