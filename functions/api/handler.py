@@ -28,6 +28,7 @@ from nexod.domain.errors import NexodError, Unauthorized
 from nexod.services.context import Principal, Services
 
 from . import door, routes
+from .openapi import document
 
 logger = Logger(service="nexod-api")
 
@@ -66,9 +67,15 @@ app.configure_openapi(
 )
 
 
+@lru_cache(maxsize=1)
+def openapi_document() -> str:
+    """Generated once per process (the routes do not change after import)."""
+    return dumps(document(json.loads(app.get_openapi_json_schema()), PUBLIC_PATHS))
+
+
 @app.get("/v1/openapi.json", include_in_schema=False)
 def openapi() -> Response[str]:
-    return Response(status_code=200, content_type="application/json", body=app.get_openapi_json_schema())
+    return Response(status_code=200, content_type="application/json", body=openapi_document())
 
 
 @app.exception_handler(NexodError)

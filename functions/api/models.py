@@ -8,7 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # strict: a JSON body says what it means ("1" is not 1, true is not 1), as the OpenAPI schema states.
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class WorkspaceCreate(Body):

@@ -59,7 +59,7 @@ def list_workspaces() -> dict[str, Any]:
     return {"items": workspaces.me(_services(), _caller())["workspaces"]}
 
 
-@router.post("/v1/workspaces", tags=["workspaces"])
+@router.post("/v1/workspaces", tags=["workspaces"], status_code=201)
 def create_workspace(body: WorkspaceCreate) -> Response[str]:
     return _json(201, workspaces.create_workspace(_services(), _caller(), body.name))
 
@@ -88,7 +88,7 @@ def put_member(ws: str, user: str, body: MemberPut) -> dict[str, Any]:
     return workspaces.put_member(_services(), principal, _ws(ws), user, body.role, body.email, body.name)
 
 
-@router.delete("/v1/workspaces/<ws>/members/<user>", tags=["workspaces"])
+@router.delete("/v1/workspaces/<ws>/members/<user>", tags=["workspaces"], status_code=204)
 def delete_member(ws: str, user: str) -> Response[str]:
     principal = _caller()
     workspaces.remove_member(_services(), principal, _ws(ws), user)
@@ -109,7 +109,7 @@ def validate_flow(ws: str, body: FlowValidate) -> dict[str, Any]:
     return flows.check(body.definition)
 
 
-@router.post("/v1/workspaces/<ws>/flows", tags=["flows"])
+@router.post("/v1/workspaces/<ws>/flows", tags=["flows"], status_code=201)
 def create_flow(ws: str, body: FlowCreate) -> Response[str]:
     principal = _caller()
     flow = flows.create(_services(), principal, _ws(ws), body.name, body.description, body.definition)
@@ -137,14 +137,14 @@ def put_flow(ws: str, flow: str, body: FlowUpdate) -> dict[str, Any]:
     return flows.update(_services(), principal, _ws(ws), flow, fields)
 
 
-@router.delete("/v1/workspaces/<ws>/flows/<flow>", tags=["flows"])
+@router.delete("/v1/workspaces/<ws>/flows/<flow>", tags=["flows"], status_code=204)
 def delete_flow(ws: str, flow: str) -> Response[str]:
     principal = _caller()
     flows.delete(_services(), principal, _ws(ws), flow)
     return Response(status_code=204, body="")
 
 
-@router.post("/v1/workspaces/<ws>/flows/<flow>/versions", tags=["versions"])
+@router.post("/v1/workspaces/<ws>/flows/<flow>/versions", tags=["versions"], status_code=201)
 def publish_version(ws: str, flow: str, body: VersionCreate | None = None) -> Response[str]:
     principal = _caller()
     description = body.description if body else ""
@@ -174,7 +174,7 @@ def put_live(ws: str, flow: str, body: LivePut) -> dict[str, Any]:
 
 
 # -- runs ------------------------------------------------------------------------------------------
-@router.post("/v1/workspaces/<ws>/flows/<flow>/runs", tags=["runs"])
+@router.post("/v1/workspaces/<ws>/flows/<flow>/runs", tags=["runs"], status_code=202)
 def start_run(ws: str, flow: str, body: RunCreate | None = None) -> Response[str]:
     principal = _caller()
     body = body or RunCreate()
@@ -211,7 +211,7 @@ def cancel_run(ws: str, run: str) -> dict[str, Any]:
     return runs.cancel(_services(), principal, _ws(ws), run)
 
 
-@router.post("/v1/workspaces/<ws>/runs/<run>/redrive", tags=["runs"])
+@router.post("/v1/workspaces/<ws>/runs/<run>/redrive", tags=["runs"], status_code=202)
 def redrive_run(ws: str, run: str, body: RedriveBody | None = None) -> Response[str]:
     principal = _caller()
     version = body.version if body else None

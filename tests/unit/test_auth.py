@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import jwt
@@ -104,3 +105,140 @@ def test_a_token_signed_by_another_key_with_the_same_kid_is_refused(issuer, veri
     )
     with pytest.raises(Unauthorized, match="invalid token"):
         verifier.verify(f"Bearer {token}")
+
+
+# -- every claim the verifier relies on -------------------------------------------------------------
+def signed(issuer: LocalIssuer, payload: dict) -> str:
+    """A token signed with the issuer's real key, carrying exactly `payload` as JSON (no checks, no defaults:
+    jwt.encode itself refuses some of the shapes tested here)."""
+    raw = json.dumps(payload).encode()
+    return jwt.PyJWS().encode(raw, issuer._key, algorithm="RS256", headers={"kid": issuer.kid})
+
+
+def good_claims(**changes) -> dict:
+    now = int(time.time())
+    claims = {"sub": "local|alice", "iss": ISSUER, "aud": AUDIENCE, "iat": now, "nbf": now, "exp": now + 600}
+    claims.update(changes)
+    return claims
+
+
+def test_the_reference_claims_are_accepted(issuer, verifier):
+    # Given the claim set the refusals below each change in one place
+    # When it is verified
+    principal = verifier.verify(f"Bearer {signed(issuer, good_claims())}")
+    # Then it is accepted: each refusal below is caused by its one change
+    assert principal.sub == "local|alice"
+
+
+@pytest.mark.parametrize("claim", ["exp", "iss", "sub"])
+@pytest.mark.parametrize("how", ["missing", "null"])
+def test_each_required_claim_is_required(issuer, verifier, claim, how):
+    # Given a token without one required claim (absent, or null)
+    claims = good_claims()
+    if how == "missing":
+        del claims[claim]
+    else:
+        claims[claim] = None
+    # Then it is refused
+    with pytest.raises(Unauthorized):
+        verifier.verify(f"Bearer {signed(issuer, claims)}")
+
+
+@pytest.mark.parametrize("claim", ["exp", "nbf", "iat"])
+@pytest.mark.parametrize(
+    "value",
+    ["9999999999", "1", True, False, [9999999999], {"t": 1}, float("nan"), float("inf"), "NaN"],
+    ids=["numeric-string", "small-string", "true", "false", "list", "object", "nan", "inf", "nan-string"],
+)
+def test_time_claims_must_be_numbers(issuer, verifier, claim, value):
+    # Given a token whose time claim is not a number (PyJWT would take int() of it)
+    token = signed(issuer, good_claims(**{claim: value}))
+    # Then it is refused
+    with pytest.raises(Unauthorized):
+        verifier.verify(f"Bearer {token}")
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [{"exp": "9999999999"}, {"nbf": True}, {"nbf": "0"}, {"iat": False}, {"iat": "0"}],
+    ids=["exp-string", "nbf-true", "nbf-string", "iat-false", "iat-string"],
+)
+def test_time_claims_pyjwt_would_convert_are_refused(issuer, verifier, claims):
+    # Given time claims that PyJWT turns into valid times with int() ("9999999999", True -> 1, "0")
+    token = signed(issuer, good_claims(**claims))
+    # Then our own check refuses them, naming the claim
+    with pytest.raises(Unauthorized, match="must be a number"):
+        verifier.verify(f"Bearer {token}")
+
+
+def test_time_claims_may_be_fractional(issuer, verifier):
+    # Given RFC 7519 NumericDate values with fractions
+    now = time.time()
+    token = signed(issuer, good_claims(iat=now, nbf=now, exp=now + 600.5))
+    # Then they are accepted
+    assert verifier.verify(f"Bearer {token}").sub == "local|alice"
+
+
+@pytest.mark.parametrize(
+    ("claim", "offset", "message"),
+    [("exp", -120, "expired"), ("nbf", 600, "not yet valid"), ("iat", 600, "not yet valid")],
+)
+def test_time_claims_are_enforced(issuer, verifier, claim, offset, message):
+    # Given a token expired, or not valid until 10 minutes from now (beyond the 30 s leeway)
+    token = signed(issuer, good_claims(**{claim: int(time.time()) + offset}))
+    # Then it is refused
+    with pytest.raises(Unauthorized, match=message):
+        verifier.verify(f"Bearer {token}")
+
+
+def test_the_leeway_is_30_seconds(issuer, verifier):
+    # Given a token that expired 20 s ago and one that becomes valid in 20 s
+    now = int(time.time())
+    for claims in (good_claims(exp=now - 20), good_claims(nbf=now + 20, iat=now + 20)):
+        # Then both are still accepted (clock skew), unlike the ones 120 s off above
+        assert verifier.verify(f"Bearer {signed(issuer, claims)}").sub == "local|alice"
+
+
+@pytest.mark.parametrize(
+    "sub",
+    ["", " ", "\t\n", 42, True, ["local|alice"], {"id": "x"}, "a\x00b", "a\ud800", "x" * 256, "new\nline"],
+    ids=["empty", "space", "blank", "number", "bool", "list", "object", "nul", "surrogate", "too-long", "control"],
+)
+def test_the_subject_must_be_ordinary_non_blank_text(issuer, verifier, sub):
+    # Given a token whose subject is empty, blank, not a string, or not storable text
+    token = signed(issuer, good_claims(sub=sub))
+    # Then it is refused
+    with pytest.raises(Unauthorized, match="invalid token"):
+        verifier.verify(f"Bearer {token}")
+
+
+def test_a_subject_of_255_characters_is_accepted(issuer, verifier):
+    token = signed(issuer, good_claims(sub="u" * 255))
+    assert verifier.verify(f"Bearer {token}").sub == "u" * 255
+
+
+def test_profile_claims_that_are_not_ordinary_text_are_dropped(issuer, verifier):
+    # Given a valid token whose email and name claims are not storable text
+    token = signed(issuer, good_claims(email={"x": 1}, name="bad\x00name"))
+    # When it is verified
+    principal = verifier.verify(f"Bearer {token}")
+    # Then the caller is known by subject only
+    assert (principal.sub, principal.email, principal.name) == ("local|alice", None, None)
+
+
+def test_a_header_nested_deeply_is_malformed_not_a_crash(verifier):
+    # Given a token whose header is JSON nested 5,000 deep
+    import base64
+
+    header = base64.urlsafe_b64encode(b"[" * 5000 + b"]" * 5000).decode().rstrip("=")
+    # Then it is refused as malformed
+    with pytest.raises(Unauthorized, match="malformed"):
+        verifier.verify(f"Bearer {header}.e30.c2ln")
+
+
+def test_a_token_for_another_audience_list_is_refused_and_a_matching_list_accepted(issuer, verifier):
+    assert verifier.verify(f"Bearer {signed(issuer, good_claims(aud=['x', AUDIENCE]))}").sub == "local|alice"
+    with pytest.raises(Unauthorized, match="audience"):
+        verifier.verify(f"Bearer {signed(issuer, good_claims(aud=['x', 'y']))}")
+    with pytest.raises(Unauthorized, match="audience"):
+        verifier.verify(f"Bearer {signed(issuer, good_claims(aud=None))}")
