@@ -55,8 +55,7 @@ def field_name(path: Path, limit: int = 0) -> str:
     With `limit`, a longer path keeps its first and last parts: `input.a.a...a.a (64 parts)`."""
     parts = [str(p) for p in path]
     if limit and len(parts) > limit:
-        parts = [*parts[: limit - 2], "...", *parts[-2:]]
-        return ".".join(parts).replace("....", "...") + f" ({len(path)} parts)"
+        return f"{'.'.join(parts[: limit - 2])}...{'.'.join(parts[-2:])} ({len(parts)} parts)"
     return ".".join(parts) or "(body)"
 
 
