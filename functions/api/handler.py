@@ -17,6 +17,7 @@ from uuid import UUID
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import ServiceError
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
@@ -109,6 +110,23 @@ def _service_error(exc: ServiceError) -> Response[str]:
     except ValueError:
         phrase = "error"
     return error_response(exc.status_code, phrase.lower().replace(" ", "_"), str(exc.msg or phrase))
+
+
+def _refuse_unknown_query(resolver: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    """A query parameter no route reads is a typo the caller should hear about (`?limt=5`), not ignore."""
+    route = resolver.context.get("_route")
+    if route is None or not any(route is r for r in (*resolver._static_routes, *resolver._dynamic_routes)):
+        return next_middleware(resolver)  # the not-found route: it answers 404 or 405
+    known = {param.alias for param in route.dependant.query_params}
+    unknown = sorted(set(resolver.current_event.query_string_parameters or {}) - known)
+    if unknown:
+        details = [{"field": name, "in": "query", "message": "unknown query parameter"} for name in unknown]
+        expected = f" (this route reads: {', '.join(sorted(known))})" if known else " (this route reads none)"
+        return error_response(422, "invalid_request", f"{unknown[0]}: unknown query parameter{expected}", details)
+    return next_middleware(resolver)
+
+
+app.use(middlewares=[_refuse_unknown_query])
 
 
 def allowed_methods(path: str) -> list[str]:
