@@ -104,9 +104,7 @@ def list_node_types() -> dict[str, Any]:
 
 @router.post("/v1/workspaces/<ws>/flows/validate", tags=["flows"])
 def validate_flow(ws: str, body: FlowValidate) -> dict[str, Any]:
-    principal = _caller()
-    workspaces.get_workspace(_services(), principal, _ws(ws))
-    return flows.check(body.definition)
+    return flows.check_in(_services(), _caller(), _ws(ws), body.definition)
 
 
 @router.post("/v1/workspaces/<ws>/flows", tags=["flows"], status_code=201)

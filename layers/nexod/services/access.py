@@ -1,4 +1,9 @@
-"""Roles: viewers read, members build and run, admins manage members. Unknown workspaces are 404."""
+"""Roles: viewers read, members build and run, admins manage the workspace. Unknown workspaces are 404.
+
+Every permission the API checks is declared once, in ACTIONS: a service names the action it performs,
+never a role, so what each role may do is decided here and tested here (tests/unit/test_access.py) as
+well as route by route (tests/integration/test_api_matrix.py).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,23 @@ from .context import Principal
 RANK = {"viewer": 0, "member": 1, "admin": 2}
 WHAT = {"viewer": "read", "member": "build and run flows", "admin": "manage the workspace"}
 
+# action -> the least role allowed to perform it
+ACTIONS: dict[str, str] = {
+    "workspace.read": "viewer",
+    "workspace.allowed_hosts": "admin",  # egress of every http node: an admin decision
+    "members.read": "viewer",
+    "members.manage": "admin",
+    "flows.read": "viewer",
+    "flows.validate": "viewer",  # checks a document, saves nothing
+    "flows.write": "member",  # create, edit, delete
+    "flows.publish": "member",
+    "flows.live": "member",
+    "runs.read": "viewer",
+    "runs.start": "member",
+    "runs.cancel": "member",
+    "runs.redrive": "member",
+}
+
 
 def parse_id(value: str, what: str) -> str:
     """Ids are UUIDs; anything else cannot exist, so it is a 404 like another workspace's id."""
@@ -21,9 +43,15 @@ def parse_id(value: str, what: str) -> str:
 
 
 def require(tx: Tx, principal: Principal, needed: str) -> str:
+    """The caller's role in the transaction's workspace, if it is at least `needed`."""
     role = tx.role_of(principal.sub)
-    if role is None:
+    if role is None:  # not a member: the workspace does not exist for them
         raise NotFound(f"workspace '{tx.workspace_id}' not found")
     if RANK[role] < RANK[needed]:
         raise Forbidden(f"your role in this workspace is {role}; you need {needed} to {WHAT[needed]}")
     return role
+
+
+def authorize(tx: Tx, principal: Principal, action: str) -> str:
+    """Allow `action` (a key of ACTIONS) to the caller, or refuse: 404 to outsiders, 403 to lesser roles."""
+    return require(tx, principal, ACTIONS[action])

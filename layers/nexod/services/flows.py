@@ -9,7 +9,7 @@ from ..domain.compiler import compile_flow, substitute
 from ..domain.errors import Conflict, InvalidInput, NotFound
 from ..domain.flow import config_hash
 from ..domain.validation import validate
-from .access import parse_id, require
+from .access import authorize, parse_id
 from .context import Principal, Services
 from .json_limits import MAX_STORED_DEPTH, find_problem, readable, serve
 
@@ -39,6 +39,13 @@ def check(definition: Any) -> dict[str, Any]:
     return {"valid": True, "state_count": compiled.state_count}
 
 
+def check_in(services: Services, principal: Principal, workspace_id: str, definition: Any) -> dict[str, Any]:
+    """`check`, for a caller of the workspace (the API's validate route)."""
+    with services.store.tx(workspace_id, principal.sub) as tx:
+        authorize(tx, principal, "flows.validate")
+    return check(definition)
+
+
 def create(
     services: Services,
     principal: Principal,
@@ -49,7 +56,7 @@ def create(
 ) -> dict[str, Any]:
     doc = validate(definition).document.canonical()  # drafts are valid flows: errors surface at save
     with services.store.tx(workspace_id, principal.sub) as tx:
-        require(tx, principal, "member")
+        authorize(tx, principal, "flows.write")
         row = tx.create_flow(name, description, doc)
         tx.audit("flow.create", "flow", str(row["id"]), {"name": name})
     return _flow_view(row, with_definition=True)
@@ -59,7 +66,7 @@ def list_flows(
     services: Services, principal: Principal, workspace_id: str, cursor: str | None, limit: int = PAGE
 ) -> dict[str, Any]:
     with services.store.tx(workspace_id, principal.sub) as tx:
-        require(tx, principal, "viewer")
+        authorize(tx, principal, "flows.read")
         rows, nxt = page(tx.list_flows(limit + 1, cursor), limit)
     return {"items": [_flow_view(r) for r in rows], "next_cursor": nxt}
 
@@ -67,7 +74,7 @@ def list_flows(
 def get(services: Services, principal: Principal, workspace_id: str, flow_id: str) -> dict[str, Any]:
     flow_id = parse_id(flow_id, "flow")
     with services.store.tx(workspace_id, principal.sub) as tx:
-        require(tx, principal, "viewer")
+        authorize(tx, principal, "flows.read")
         row = tx.get_flow(flow_id)
     if row is None:
         raise NotFound(f"flow '{flow_id}' not found")
@@ -81,7 +88,7 @@ def update(
     if "definition" in fields:
         fields["definition"] = validate(fields["definition"]).document.canonical()
     with services.store.tx(workspace_id, principal.sub) as tx:
-        require(tx, principal, "member")
+        authorize(tx, principal, "flows.write")
         row = tx.update_flow(flow_id, fields) if fields else tx.get_flow(flow_id)
         if row is None:
             raise NotFound(f"flow '{flow_id}' not found")
@@ -92,7 +99,7 @@ def update(
 def delete(services: Services, principal: Principal, workspace_id: str, flow_id: str) -> None:
     flow_id = parse_id(flow_id, "flow")
     with services.store.tx(workspace_id, principal.sub) as tx:
-        require(tx, principal, "member")
+        authorize(tx, principal, "flows.write")
         if not tx.delete_flow(flow_id):
             raise NotFound(f"flow '{flow_id}' not found")
         tx.audit("flow.delete", "flow", flow_id)
@@ -125,7 +132,7 @@ def publish(
     """Freeze the draft as the next version, publish its state machine version and point `live` at it."""
     flow_id = parse_id(flow_id, "flow")
     with services.store.tx(workspace_id, principal.sub) as tx:
-        require(tx, principal, "member")
+        authorize(tx, principal, "flows.publish")
         flow = tx.get_flow(flow_id, for_update=True)
         if flow is None:
             raise NotFound(f"flow '{flow_id}' not found")
@@ -166,7 +173,7 @@ def publish(
 def list_versions(services: Services, principal: Principal, workspace_id: str, flow_id: str) -> dict[str, Any]:
     flow_id = parse_id(flow_id, "flow")
     with services.store.tx(workspace_id, principal.sub) as tx:
-        require(tx, principal, "viewer")
+        authorize(tx, principal, "flows.read")
         flow = tx.get_flow(flow_id)
         if flow is None:
             raise NotFound(f"flow '{flow_id}' not found")
@@ -179,7 +186,7 @@ def get_version(
 ) -> dict[str, Any]:
     flow_id = parse_id(flow_id, "flow")
     with services.store.tx(workspace_id, principal.sub) as tx:
-        require(tx, principal, "viewer")
+        authorize(tx, principal, "flows.read")
         flow = tx.get_flow(flow_id)
         row = tx.get_version(flow_id, version) if flow else None
     if flow is None or row is None:
@@ -190,7 +197,7 @@ def get_version(
 def set_live(services: Services, principal: Principal, workspace_id: str, flow_id: str, version: int) -> dict[str, Any]:
     flow_id = parse_id(flow_id, "flow")
     with services.store.tx(workspace_id, principal.sub) as tx:
-        require(tx, principal, "member")
+        authorize(tx, principal, "flows.live")
         flow = tx.get_flow(flow_id, for_update=True)
         if flow is None:
             raise NotFound(f"flow '{flow_id}' not found")

@@ -12,7 +12,7 @@ from ..domain.flow import node_hash
 from ..domain.validation import ValidFlow
 from ..ports import Store
 from ..runtime.runner import FlowVersionCache, entry_decisions
-from .access import parse_id, require
+from .access import authorize, parse_id
 from .context import Principal, Services
 from .json_limits import readable, serve
 
@@ -121,7 +121,7 @@ def start(
 ) -> dict[str, Any]:
     flow_id = parse_id(flow_id, "flow")
     with services.store.tx(workspace_id, principal.sub) as tx:
-        require(tx, principal, "member")
+        authorize(tx, principal, "runs.start")
         flow = tx.get_flow(flow_id)
         if flow is None:
             raise NotFound(f"flow '{flow_id}' not found")
@@ -141,7 +141,7 @@ def start(
 def get(services: Services, principal: Principal, workspace_id: str, run_id: str) -> dict[str, Any]:
     run_id = parse_id(run_id, "run")
     with services.store.tx(workspace_id, principal.sub) as tx:
-        require(tx, principal, "viewer")
+        authorize(tx, principal, "runs.read")
         row = tx.get_run(run_id)
     if row is None:
         raise NotFound(f"run '{run_id}' not found")
@@ -162,7 +162,7 @@ def list_runs(
     if flow_id:
         flow_id = parse_id(flow_id, "flow")
     with services.store.tx(workspace_id, principal.sub) as tx:
-        require(tx, principal, "viewer")
+        authorize(tx, principal, "runs.read")
         rows, nxt = page(tx.list_runs(limit + 1, cursor, flow_id, status), limit)
     return {"items": [run_view(r) for r in rows], "next_cursor": nxt}
 
@@ -171,7 +171,7 @@ def nodes(services: Services, principal: Principal, workspace_id: str, run_id: s
     """Every node of the run's flow version, in flow order, with what happened to it."""
     run_id = parse_id(run_id, "run")
     with services.store.tx(workspace_id, principal.sub) as tx:
-        require(tx, principal, "viewer")
+        authorize(tx, principal, "runs.read")
         run = tx.run_row(run_id)
         if run is None:
             raise NotFound(f"run '{run_id}' not found")
@@ -244,7 +244,7 @@ def _waiting(flow: ValidFlow, node_id: str, rows: dict[tuple[str, int], dict[str
 def cancel(services: Services, principal: Principal, workspace_id: str, run_id: str) -> dict[str, Any]:
     run_id = parse_id(run_id, "run")
     with services.store.tx(workspace_id, principal.sub) as tx:
-        require(tx, principal, "member")
+        authorize(tx, principal, "runs.cancel")
         run = tx.get_run(run_id, for_update=True)
         if run is None:
             raise NotFound(f"run '{run_id}' not found")
@@ -289,7 +289,7 @@ def redrive(
     downstream of them, run again; the rest keep their results (no side effect repeats)."""
     run_id = parse_id(run_id, "run")
     with services.store.tx(workspace_id, principal.sub) as tx:
-        require(tx, principal, "member")
+        authorize(tx, principal, "runs.redrive")
         run = tx.get_run(run_id, for_update=True)
         if run is None:
             raise NotFound(f"run '{run_id}' not found")
