@@ -242,3 +242,111 @@ def test_a_token_for_another_audience_list_is_refused_and_a_matching_list_accept
         verifier.verify(f"Bearer {signed(issuer, good_claims(aud=['x', 'y']))}")
     with pytest.raises(Unauthorized, match="audience"):
         verifier.verify(f"Bearer {signed(issuer, good_claims(aud=None))}")
+
+
+# -- what mutation testing found untested ---------------------------------------------------------
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        (None, "^missing Authorization header: send 'Authorization: Bearer <JWT>'$"),
+        ("", "^missing Authorization header"),
+        ("Basic dXNlcjpwdw==", "^Authorization header must be 'Bearer <JWT>'$"),
+        ("Bearer ", "^Authorization header must be 'Bearer <JWT>'$"),
+        ("Bearer    ", "^Authorization header must be 'Bearer <JWT>'$"),
+        ("Bearer e30", "^malformed token: its header is not a JSON object$"),
+    ],
+)
+def test_each_refusal_of_the_header_says_what_to_send(verifier, header, message):
+    with pytest.raises(Unauthorized, match=message):
+        verifier.verify(header)
+
+
+def test_the_scheme_is_case_insensitive_and_extra_spaces_are_tolerated(issuer, verifier):
+    token = signed(issuer, good_claims())
+    for header in (f"bearer {token}", f"BEARER {token}", f"Bearer   {token}  "):
+        assert verifier.verify(header).sub == "local|alice"
+
+
+def test_an_unsigned_token_is_refused_by_algorithm(issuer, verifier):
+    none = jwt.encode(good_claims(), None, algorithm="none")
+    with pytest.raises(Unauthorized, match=r"^only RS256-signed tokens are accepted$"):
+        verifier.verify(f"Bearer {none}")
+
+
+def test_an_unknown_key_id_is_refused_naming_the_jwks(issuer, verifier):
+    token = jwt.PyJWS().encode(json.dumps(good_claims()).encode(), issuer._key, algorithm="RS256", headers={"kid": "x"})
+    with pytest.raises(Unauthorized, match=r"^token signing key not found at the issuer's JWKS: no key x$"):
+        verifier.verify(f"Bearer {token}")
+
+
+def test_refusals_of_claims_name_the_claim(issuer, verifier):
+    cases = [
+        (good_claims(exp=int(time.time()) - 120), "^token expired$"),
+        (good_claims(aud="someone-else"), "^token was issued for another audience$"),
+        (good_claims(sub=" "), "^invalid token: the sub claim must be a non-empty string$"),
+        (good_claims(sub="x" * 256), "^invalid token: the sub claim must be at most 255 printable characters$"),
+        (good_claims(nbf="0"), "^invalid token: the nbf claim must be a number of seconds since the epoch$"),
+    ]
+    for claims, message in cases:
+        with pytest.raises(Unauthorized, match=message):
+            verifier.verify(f"Bearer {signed(issuer, claims)}")
+
+
+def test_a_payload_that_is_not_an_object_is_refused(issuer, verifier):
+    for payload in (b"[1, 2]", b'"sub"', b"123"):
+        token = jwt.PyJWS().encode(payload, issuer._key, algorithm="RS256", headers={"kid": issuer.kid})
+        with pytest.raises(Unauthorized, match=r"^invalid token"):
+            verifier.verify(f"Bearer {token}")
+
+
+def test_every_time_claim_is_checked_even_when_an_earlier_one_is_absent(issuer, verifier):
+    # Given a token without nbf whose iat is a string (PyJWT reads int("0"))
+    claims = good_claims(iat="0")
+    del claims["nbf"]
+    # Then iat is still checked
+    with pytest.raises(Unauthorized, match="the iat claim must be a number"):
+        verifier.verify(f"Bearer {signed(issuer, claims)}")
+
+
+def test_the_leeway_is_exactly_30_seconds(issuer, verifier):
+    # Given a token that expired 30.5 s ago (a fractional NumericDate)
+    expired = good_claims(exp=time.time() - 30.5)
+    # Then it is just outside the 30 s leeway
+    with pytest.raises(Unauthorized, match="expired"):
+        verifier.verify(f"Bearer {signed(issuer, expired)}")
+
+
+@pytest.mark.parametrize(
+    ("claims", "name"),
+    [
+        ({"name": "Alice", "username": "alice1", "cognito:username": "alice2"}, "Alice"),
+        ({"username": "alice1", "cognito:username": "alice2"}, "alice1"),
+        ({"cognito:username": "alice2"}, "alice2"),
+        ({"name": "", "username": "alice1"}, "alice1"),
+        ({}, None),
+    ],
+    ids=["name", "username", "cognito-username", "empty-name", "none"],
+)
+def test_the_display_name_comes_from_name_then_username_then_cognito_username(issuer, verifier, claims, name):
+    base = good_claims()
+    base.pop("name", None)
+    principal = verifier.verify(f"Bearer {signed(issuer, {**base, **claims})}")
+    assert principal.name == name
+
+
+def test_profile_claims_up_to_320_characters_are_kept(issuer, verifier):
+    email = "a" * 308 + "@example.com"
+    assert len(email) == 320
+    assert verifier.verify(f"Bearer {signed(issuer, good_claims(email=email))}").email == email
+    assert verifier.verify(f"Bearer {signed(issuer, good_claims(email=email + 'x'))}").email is None
+
+
+def test_the_jwks_client_caches_keys_for_an_hour_and_times_out_after_5_seconds():
+    # Given a verifier built the way the API builds it (no injected client)
+    verifier = JwtVerifier(ISSUER, AUDIENCE, "https://issuer.example.com/.well-known/jwks.json")
+    client = verifier._jwks
+    # Then it fetches the issuer's JWKS with a bounded wait, keeps the set an hour and caches signing keys
+    assert client.uri == "https://issuer.example.com/.well-known/jwks.json"
+    assert client.timeout == 5
+    assert client.jwk_set_cache is not None and client.jwk_set_cache.lifespan == 3600
+    assert hasattr(client.get_signing_key, "cache_info")
