@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Any
 
@@ -54,8 +53,6 @@ class JwtVerifier:
             raise Unauthorized("token expired") from exc
         except jwt.PyJWTError as exc:
             raise Unauthorized(f"invalid token: {exc}") from exc
-        except (ValueError, TypeError, RecursionError, OverflowError) as exc:  # a payload PyJWT cannot judge
-            raise Unauthorized("invalid token: malformed claims") from exc
         _check_claims(claims)
         if self.audience:
             aud = claims.get("aud")
@@ -75,7 +72,8 @@ def _check_claims(claims: dict[str, Any]) -> None:
         if claim not in claims:
             continue
         value = claims[claim]
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        # (NaN and infinities never get here: PyJWT's int() refuses them.)
+        if isinstance(value, bool) or not isinstance(value, int | float):
             raise Unauthorized(f"invalid token: the {claim} claim must be a number of seconds since the epoch")
     sub = claims.get("sub")
     if not isinstance(sub, str) or not sub.strip():

@@ -171,6 +171,13 @@ def test_time_claims_pyjwt_would_convert_are_refused(issuer, verifier, claims):
         verifier.verify(f"Bearer {token}")
 
 
+def test_an_integer_time_beyond_a_double_is_a_number_not_a_crash(issuer, verifier):
+    # Given a token valid until a time too large for a float (math.isfinite would overflow on it)
+    token = signed(issuer, good_claims(exp=10**400))
+    # Then it is judged like any far-future expiry
+    assert verifier.verify(f"Bearer {token}").sub == "local|alice"
+
+
 def test_time_claims_may_be_fractional(issuer, verifier):
     # Given RFC 7519 NumericDate values with fractions
     now = time.time()
@@ -350,3 +357,12 @@ def test_the_jwks_client_caches_keys_for_an_hour_and_times_out_after_5_seconds()
     assert client.timeout == 5
     assert client.jwk_set_cache is not None and client.jwk_set_cache.lifespan == 3600
     assert hasattr(client.get_signing_key, "cache_info")
+
+
+def test_a_payload_too_deep_to_decode_is_refused_not_a_crash(issuer, verifier):
+    # Given a correctly signed token whose payload nests beyond Python's recursion limit
+    payload = b'{"a": ' * 5000 + b"1" + b"}" * 5000
+    token = jwt.PyJWS().encode(payload, issuer._key, algorithm="RS256", headers={"kid": issuer.kid})
+    # Then it is refused as invalid
+    with pytest.raises(Unauthorized, match=r"^invalid token: "):
+        verifier.verify(f"Bearer {token}")
