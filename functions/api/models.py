@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -16,8 +16,11 @@ class WorkspaceCreate(Body):
     name: str = Field(..., min_length=1, max_length=200)
 
 
+Host = Annotated[str, Field(min_length=1, max_length=261, pattern=r"^[^\s/]+$")]
+
+
 class AllowedHostsPut(Body):
-    allowed_hosts: list[str] = Field(..., max_length=200, description="host or host:port entries")
+    allowed_hosts: list[Host] = Field(..., max_length=200, description="host or host:port entries")
 
 
 class MemberPut(Body):

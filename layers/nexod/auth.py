@@ -75,11 +75,18 @@ def _check_claims(claims: dict[str, Any]) -> None:
         # (NaN and infinities never get here: PyJWT's int() refuses them.)
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise Unauthorized(f"invalid token: the {claim} claim must be a number of seconds since the epoch")
-    sub = claims.get("sub")
+    problem = subject_problem(claims.get("sub"))
+    if problem is not None:
+        raise Unauthorized(f"invalid token: the sub claim {problem}")
+
+
+def subject_problem(sub: Any) -> str | None:
+    """Why `sub` cannot identify a user (it is stored as members.user_sub and created_by), or None."""
     if not isinstance(sub, str) or not sub.strip():
-        raise Unauthorized("invalid token: the sub claim must be a non-empty string")
+        return "must be a non-empty string"
     if len(sub) > MAX_SUB or _CONTROL.search(sub):
-        raise Unauthorized(f"invalid token: the sub claim must be at most {MAX_SUB} printable characters")
+        return f"must be at most {MAX_SUB} printable characters"
+    return None
 
 
 def _text_claim(value: Any) -> str | None:

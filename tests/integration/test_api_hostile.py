@@ -429,3 +429,21 @@ def test_hostile_json_never_makes_a_server_error_and_the_run_list_keeps_working(
         assert listed == 200, page
 
     check()
+
+
+def test_a_member_id_follows_the_rules_of_a_token_subject(alice: Api, world: dict[str, str]):
+    # Given a member id no token could carry (over 255 characters)
+    status, body = alice.put(f"/v1/workspaces/{world['ws']}/members/{'u' * 256}", {"role": "viewer"})
+    # Then it is refused naming the path parameter, and no member is added
+    error = assert_envelope(status, body, 422, "invalid_input")
+    assert error["details"] == {"field": "user", "in": "path"}
+    members = alice.ok("GET", f"/v1/workspaces/{world['ws']}/members")["items"]
+    assert all(len(m["user_sub"]) <= 255 for m in members)
+    assert alice.put(f"/v1/workspaces/{world['ws']}/members/{'u' * 255}", {"role": "viewer"})[0] == 200
+
+
+def test_unknown_query_parameters_are_named(alice: Api, world: dict[str, str]):
+    status, body = alice.get(f"/v1/workspaces/{world['ws']}/runs?limt=5&status=FAILED")
+    error = assert_envelope(status, body, 422, "invalid_request")
+    assert error["details"] == [{"field": "limt", "in": "query", "message": "unknown query parameter"}]
+    assert "cursor, flow, limit, status" in error["message"]

@@ -153,15 +153,15 @@ def world(stack: LocalStack, alice: Api, bob: Api, lab_ws: str) -> Iterator[Worl
     apis = {
         "admin": alice,
         "member": Api(stack.url, issuer.token("carol")),
-        "viewer": Api(stack.url, issuer.token("vera")),
+        "viewer": Api(stack.url, issuer.token("valerie")),
         "outsider": bob,
         "outsider-at-home": bob,
         "anonymous": Api(stack.url, None),
     }
     ws = alice.ok("POST", "/v1/workspaces", {"name": "matrix"})["id"]
     alice.ok("PUT", f"/v1/workspaces/{ws}/members/local|carol", {"role": "member"})
-    alice.ok("PUT", f"/v1/workspaces/{ws}/members/local|vera", {"role": "viewer"})
-    world = World(stack, apis, {"ws": ws, "n": "1", "user": "local|vera"}, home=lab_ws)
+    alice.ok("PUT", f"/v1/workspaces/{ws}/members/local|valerie", {"role": "viewer"})
+    world = World(stack, apis, {"ws": ws, "n": "1", "user": "local|valerie"}, home=lab_ws)
     world.ids["flow"] = publish(alice, ws, SIMPLE, name="shared")
     world.ids["waiting_flow"] = publish(alice, ws, WAITING, name="waits")
     world.ids["failing_flow"] = publish(alice, ws, FAILING, name="fails")
@@ -247,13 +247,13 @@ def test_refused_calls_change_nothing(world: World):
         world.apis[role].call("PUT", f"/v1/workspaces/{ws}/allowed-hosts", {"allowed_hosts": ["evil.example"]})
         world.apis[role].call("PUT", f"/v1/workspaces/{ws}/members/local|mallory", {"role": "admin"})
     world.apis["member"].call("PUT", f"/v1/workspaces/{ws}/members/local|mallory", {"role": "admin"})
-    world.apis["member"].call("DELETE", f"/v1/workspaces/{ws}/members/local|vera")
+    world.apis["member"].call("DELETE", f"/v1/workspaces/{ws}/members/local|valerie")
     # Then the runs kept their state, and neither the allow-list nor the members changed
     assert world.admin.ok("GET", f"/v1/workspaces/{ws}/runs/{world.ids['running_run']}")["status"] == "RUNNING"
     assert world.admin.ok("GET", f"/v1/workspaces/{ws}/runs/{world.ids['failed_run']}")["status"] == "FAILED"
     assert "evil.example" not in world.admin.ok("GET", f"/v1/workspaces/{ws}")["allowed_hosts"]
     members = {m["user_sub"]: m["role"] for m in world.admin.ok("GET", f"/v1/workspaces/{ws}/members")["items"]}
-    assert "local|mallory" not in members and members["local|vera"] == "viewer"
+    assert "local|mallory" not in members and members["local|valerie"] == "viewer"
 
 
 def test_redriving_a_running_run_is_a_conflict(world: World):

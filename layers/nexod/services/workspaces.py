@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from ..auth import subject_problem
 from ..domain.errors import Conflict, InvalidInput, NotFound
 from .access import authorize
 from .context import Principal, Services
@@ -47,6 +48,9 @@ def put_member(
     email: str | None,
     name: str | None,
 ) -> dict[str, Any]:
+    problem = subject_problem(user_sub)  # the subject a token will carry: the same rules
+    if problem is not None:
+        raise InvalidInput(f"user: {problem}", {"field": "user", "in": "path"})
     with services.store.tx(workspace_id, principal.sub) as tx:
         authorize(tx, principal, "members.manage")
         current = tx.role_of(user_sub)
