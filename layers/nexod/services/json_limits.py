@@ -109,10 +109,52 @@ def _number_problem(value: float | int) -> str | None:
     return None
 
 
+def _fine(value: Any, max_depth: int) -> bool:
+    """A fast yes/no of find_problem (no paths kept): the common case of a value that is fine.
+
+    Scalars are checked where they are met; only containers go on the stack (a 2 MB body: ~0.2 s)."""
+    bad_text = _BAD_TEXT.search
+    low_float, high_float, low_int, high_int = -LARGEST_NUMBER, LARGEST_NUMBER, -_LARGEST_INT, _LARGEST_INT
+
+    def scalar_fine(item: Any) -> bool:
+        kind = type(item)
+        if kind is str:
+            return bad_text(item) is None
+        if kind is float:
+            return low_float <= item <= high_float  # false for NaN too
+        if kind is int:
+            return low_int <= item <= high_int
+        return item is None or kind is bool or not isinstance(item, _Bad | str | float | int)
+
+    if type(value) not in (dict, list, tuple):
+        return scalar_fine(value) and not isinstance(value, dict | list | tuple)
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth >= max_depth:
+            return False
+        if type(item) is dict:
+            for key in item:
+                if type(key) is not str or bad_text(key):
+                    return False
+            children: Any = item.values()
+        else:
+            children = item
+        for child in children:
+            kind = type(child)
+            if kind is dict or kind is list or kind is tuple:
+                stack.append((child, depth + 1))
+            elif not scalar_fine(child) or isinstance(child, dict | list | tuple):
+                return False  # (subclasses of containers: left to the full walk)
+    return True
+
+
 def find_problem(value: Any, max_depth: int = MAX_DEPTH) -> tuple[Path, str, str] | None:
     """The first place where `value` cannot be stored and served: (path, problem, reason); None if none.
 
     `reason` is one of too_deep, number, text."""
+    if _fine(value, max_depth):
+        return None
     # Depth-first with parent links, so a path is only built for the one place that is reported.
     trail: list[tuple[int, str | int]] = []  # (parent's trail index, key) per visited container child
     stack: list[tuple[Any, int, int]] = [(value, 0, -1)]  # (value, depth of containers above, trail index)
