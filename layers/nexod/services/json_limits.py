@@ -121,9 +121,9 @@ def _fine(value: Any, max_depth: int) -> bool:
         if kind is str:
             return bad_text(item) is None
         if kind is float:
-            return low_float <= item <= high_float  # false for NaN too
+            return bool(low_float <= item <= high_float)  # false for NaN too
         if kind is int:
-            return low_int <= item <= high_int
+            return bool(low_int <= item <= high_int)
         return item is None or kind is bool or not isinstance(item, _Bad | str | float | int)
 
     if type(value) not in (dict, list, tuple):
