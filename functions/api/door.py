@@ -67,20 +67,26 @@ def _detail(path: tuple[str | int, ...], message: str, reason: str = "malformed"
     return {"field": ".".join(str(p) for p in path) or "(body)", "in": "body", "message": message, "reason": reason}
 
 
-def check(event: dict[str, Any]) -> Refusal | None:
-    """None if the request may proceed (the event normalised in place), else the refusal to answer."""
-    headers = {str(k).lower(): v for k, v in (event.get("headers") or {}).items()}
-    event["headers"] = headers
-    for where, text in (("path", event.get("rawPath") or ""), ("query", event.get("rawQueryString") or "")):
-        if "\x00" in text or "%00" in text:  # PostgreSQL cannot store U+0000 in text
-            message = f"{where}: text must not contain NUL (U+0000) characters"
-            return Refusal(422, "invalid_request", message, [{"field": where, "in": where, "message": message}])
+def prepare(event: dict[str, Any]) -> Refusal | None:
+    """Before authentication: header names lower-cased, a base64 body decoded, and its size bounded."""
+    event["headers"] = {str(k).lower(): v for k, v in (event.get("headers") or {}).items()}
     body = _body_text(event)
     if isinstance(body, Refusal):
         return body
     size = len(body.encode("utf-8", "surrogatepass"))
-    if size > MAX_BODY_BYTES:
-        return _too_large(size)
+    return _too_large(size) if size > MAX_BODY_BYTES else None
+
+
+def check(event: dict[str, Any]) -> Refusal | None:
+    """After authentication, before routing: None if the request may proceed, else the refusal to answer.
+
+    Run on a `prepare`d event (headers lower-cased, body text)."""
+    headers: dict[str, str] = event["headers"]
+    for where, text in (("path", event.get("rawPath") or ""), ("query", event.get("rawQueryString") or "")):
+        if "\x00" in text or "%00" in text:  # PostgreSQL cannot store U+0000 in text
+            message = f"{where}: text must not contain NUL (U+0000) characters"
+            return Refusal(422, "invalid_request", message, [{"field": where, "in": where, "message": message}])
+    body = event.get("body") or ""
     if not body:
         return None
     media = media_type(headers)

@@ -207,12 +207,12 @@ routes.bind(services, caller)
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    refused = door.check(event)
+    refused = door.prepare(event)
     if refused is not None:
         return raw_error(refused.status, refused.code, refused.message, refused.details)
     headers = event["headers"]
     # Authenticate before routing: Powertools validates bodies before any middleware runs, and an
-    # anonymous caller must learn nothing but "401".
+    # anonymous caller must learn nothing but "401" (nor make the API parse its body).
     path = event.get("rawPath") or event.get("path") or ""
     if path not in PUBLIC_PATHS:
         verifier = _verifier if _verifier is not None else _from_settings()[1]
@@ -222,6 +222,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             return raw_error(exc.status, exc.code, exc.message, exc.details)
         app.append_context(principal=principal)
         logger.append_keys(user=principal.sub)
+    refused = door.check(event)  # the body's media type and JSON limits, before Powertools parses it
+    if refused is not None:
+        return raw_error(refused.status, refused.code, refused.message, refused.details)
     try:
         return app.resolve(event, context)
     except Exception:  # the last line of defence: log it, answer a JSON 500 without internals

@@ -98,6 +98,15 @@ def test_hostile_json_is_refused_on_every_route_naming_the_place(
     assert alice.ok("GET", f"/v1/workspaces/{world['ws']}/runs")["items"] == runs_before
 
 
+def test_an_anonymous_caller_learns_nothing_but_401_whatever_the_body(stack: LocalStack, world: dict[str, str]):
+    anonymous = Api(stack.url, None)
+    for raw, _field in HOSTILE_BODIES.values():
+        status, body = anonymous.call("POST", f"/v1/workspaces/{world['ws']}/flows", raw=raw)
+        assert_envelope(status, body, 401, "unauthorized")
+    status, body = anonymous.call("POST", "/v1/workspaces", raw=b"<xml/>", headers={"Content-Type": "text/xml"})
+    assert_envelope(status, body, 401, "unauthorized")
+
+
 def test_a_run_input_at_the_depth_limit_is_accepted_and_listed(alice: Api, world: dict[str, str]):
     # Given a run input nested to the documented limit (the body adds one level: {"input": ...})
     deep: Any = 1
