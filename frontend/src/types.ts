@@ -152,3 +152,18 @@ export interface ValidationIssue {
 }
 
 export const TERMINAL_RUN: RunStatus[] = ["SUCCEEDED", "FAILED", "CANCELLED"];
+
+/** `GET /v1/health`: each component says `ready`, `starting` or `failed`, with the reason. */
+export type HealthStatus = "ready" | "starting" | "failed";
+export interface ComponentHealth {
+  name: string;
+  status: HealthStatus;
+  detail: string;
+  since: string;
+  restarts: number;
+  checked_at: string | null;
+}
+export interface Health {
+  status: HealthStatus;
+  components: ComponentHealth[];
+}

@@ -27,8 +27,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from nexod.auth import JwtVerifier
 from nexod.domain.errors import NexodError, Unauthorized
 from nexod.services.context import Principal, Services
+from nexod.services.health import HealthBoard
 
-from . import door, routes
+from . import door, health, routes
 from .openapi import document
 
 logger = Logger(service="nexod-api")
@@ -61,6 +62,7 @@ def error_response(status: int, code: str, message: str, details: Any = None) ->
 
 app = APIGatewayHttpResolver(enable_validation=True, serializer=dumps)
 app.include_router(routes.router)
+app.include_router(health.router)
 app.configure_openapi(
     title="Nexod API",
     version="0.1.0",
@@ -81,7 +83,11 @@ def openapi() -> Response[str]:
 
 @app.exception_handler(NexodError)
 def _domain_error(exc: NexodError) -> Response[str]:
-    return error_response(exc.status, exc.code, exc.message, exc.details)
+    response = error_response(exc.status, exc.code, exc.message, exc.details)
+    retry_after = getattr(exc, "retry_after", None)  # 503 while the database resumes
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 @app.exception_handler(RequestValidationError)
@@ -157,12 +163,24 @@ def _not_found(_: Exception) -> Response[str]:
 # -- composition root ------------------------------------------------------------------------------
 _services: Services | None = None
 _verifier: JwtVerifier | None = None
+_health: HealthBoard | None = None
 
 
-def configure(services: Services, verifier: JwtVerifier) -> None:
+def configure(services: Services, verifier: JwtVerifier, health: HealthBoard | None = None) -> None:
     """Inject adapters (local server, tests). Without it, the AWS adapters are built from settings."""
-    global _services, _verifier
-    _services, _verifier = services, verifier
+    global _services, _verifier, _health
+    _services, _verifier, _health = services, verifier, health
+
+
+@lru_cache(maxsize=1)
+def _api_only_board() -> HealthBoard:
+    board = HealthBoard()
+    board.report("api", "ready", "the API answered this request")
+    return board
+
+
+def health_board() -> HealthBoard:
+    return _health if _health is not None else _api_only_board()
 
 
 @lru_cache(maxsize=1)
@@ -192,7 +210,7 @@ def services() -> Services:
     return _services if _services is not None else _from_settings()[0]
 
 
-PUBLIC_PATHS = frozenset({"/v1/openapi.json"})
+PUBLIC_PATHS = frozenset({"/v1/openapi.json", "/v1/health"})
 
 
 def caller() -> Principal:
@@ -203,6 +221,7 @@ def caller() -> Principal:
 
 
 routes.bind(services, caller)
+health.bind(health_board)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -47,6 +47,7 @@ _REASONS = {
     413: "Request body too large",
     415: "Request body is not application/json",
     422: "Invalid request: the fields concerned are named in details",
+    503: "The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds",
 }
 # Operations whose service refuses some states with 409 (everything else never answers 409).
 CONFLICTS = frozenset(
@@ -94,7 +95,7 @@ def document(spec: dict[str, Any], public_paths: frozenset[str]) -> dict[str, An
             if path in public_paths:
                 operation["security"] = []
             else:
-                codes.add(401)
+                codes |= {401, 503}  # every authenticated route reads the database
             if "{ws}" in path:
                 codes |= {403, 404}
             if "requestBody" in operation:

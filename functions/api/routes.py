@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from typing import Annotated, Any
+from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
+from nexod.domain.errors import InvalidInput
 from nexod.domain.nodes import node_type_catalog
 from nexod.services import flows, runs, workspaces
 from nexod.services.access import parse_id
@@ -46,6 +48,15 @@ def _json(status: int, body: Any) -> Response[str]:
 
 def _ws(ws: str) -> str:
     return parse_id(ws, "workspace")
+
+
+def _user(user: str) -> str:
+    """A member's subject from the path. Powertools matches the raw, percent-encoded path and hands the
+    segment over as sent: `local%7Calice` (what encodeURIComponent sends) must mean `local|alice`."""
+    try:
+        return unquote(user, errors="strict")
+    except UnicodeDecodeError:
+        raise InvalidInput("user: percent-encoded bytes that are not UTF-8", {"field": "user", "in": "path"}) from None
 
 
 # -- identity and workspaces -----------------------------------------------------------------------
@@ -85,13 +96,13 @@ def list_members(ws: str) -> dict[str, Any]:
 @router.put("/v1/workspaces/<ws>/members/<user>", tags=["workspaces"])
 def put_member(ws: str, user: str, body: MemberPut) -> dict[str, Any]:
     principal = _caller()
-    return workspaces.put_member(_services(), principal, _ws(ws), user, body.role, body.email, body.name)
+    return workspaces.put_member(_services(), principal, _ws(ws), _user(user), body.role, body.email, body.name)
 
 
 @router.delete("/v1/workspaces/<ws>/members/<user>", tags=["workspaces"], status_code=204)
 def delete_member(ws: str, user: str) -> Response[str]:
     principal = _caller()
-    workspaces.remove_member(_services(), principal, _ws(ws), user)
+    workspaces.remove_member(_services(), principal, _ws(ws), _user(user))
     return Response(status_code=204, body="")
 
 

@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 
-playwright_sync = pytest.importorskip("playwright.sync_api")
+from tests.support.ci import missing, require_module
+
+playwright_sync = require_module("playwright.sync_api", "`make install` installs it (it drives the OS Chromium)")
 
 CHROMIUM = os.environ.get("NEXOD_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -35,10 +37,7 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
-        message = f"Chromium not found at {CHROMIUM}: `make test` installs it (apt-get install -y chromium)"
-        if os.environ.get("CI"):  # in CI a missing browser is a broken setup, not a reason to skip
-            pytest.fail(message)
-        pytest.skip(message)
+        missing(f"Chromium not found at {CHROMIUM}: `make test` installs it (apt-get install -y chromium)")
     with playwright_sync.sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
@@ -273,3 +272,37 @@ def drag_edge(page: Any, source: str, target: str) -> None:
     page.mouse.down()
     page.mouse.move(dst["x"] + dst["width"] / 2, dst["y"] + dst["height"] / 2, steps=12)
     page.mouse.up()
+
+
+def test_the_console_says_when_the_default_model_is_unavailable(page: Any, tmp_path: Path) -> None:
+    import socket
+
+    from .launcher import launch
+
+    # Given a `nexod up` whose offline model cannot run (its port is taken)
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        process = launch(tmp_path / "state", model_port=squatter.getsockname()[1])
+        try:
+            # When alice opens the console
+            sign_in(page, process.url, "alice")
+            notice = page.get_by_test_id("health-notice")
+            # Then a notice says the default model is unavailable, why, and what it means for llm nodes
+            notice.wait_for()
+            text = notice.inner_text()
+            assert "The default model is unavailable." in text and "is in use" in text, text
+            assert 'LLM nodes using model "default" fail' in text
+            page.screenshot(path=str(SCREENSHOTS / "console-model-unavailable.png"))
+            assert not page.page_errors
+        finally:
+            process.stop()
+
+
+def test_the_console_shows_no_health_notice_when_everything_answers(page: Any, local_stack: str) -> None:
+    # Given the healthy local stack
+    sign_in(page, local_stack, "alice")
+    page.get_by_test_id("flow-row").first.wait_for()
+    # When the console has polled /v1/health / Then it shows no notice
+    page.wait_for_timeout(500)
+    assert page.get_by_test_id("health-notice").count() == 0

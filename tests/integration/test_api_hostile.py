@@ -19,9 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from functions.api import handler as api_handler
+from nexod.local.asgi import LambdaContext, apigw_v2_event
 from nexod.local.boot import LocalStack
 from nexod.local.platform import psql_admin
-from nexod.local.server import LambdaContext, apigw_v2_event
 from nexod.services.json_limits import MAX_DEPTH, MAX_STORED_DEPTH
 from tests.support.api import Api
 from tests.unit.flows import edge, node
@@ -175,7 +175,7 @@ def test_undeclared_methods_on_existing_paths_are_405_with_allow(
             status, headers, body = alice.exchange(method, url, body={})
             # Then it is a 405 in the envelope, naming the methods that are served
             error = assert_envelope(status, body, 405, "method_not_allowed")
-            assert error["details"]["allowed"] == allowed and headers["Allow"] == ", ".join(allowed), (path, method)
+            assert error["details"]["allowed"] == allowed and headers["allow"] == ", ".join(allowed), (path, method)
             checked += 1
     assert checked >= 60
 
@@ -456,3 +456,15 @@ def test_unknown_query_parameters_are_named(alice: Api, world: dict[str, str]):
     error = assert_envelope(status, body, 422, "invalid_request")
     assert error["details"] == [{"field": "limt", "in": "query", "message": "unknown query parameter"}]
     assert "cursor, flow, limit, status" in error["message"]
+
+
+def test_member_ids_in_the_path_are_percent_decoded(alice: Api, world: dict[str, str]):
+    # Given a member id with a character clients percent-encode (encodeURIComponent("local|pat"))
+    base = f"/v1/workspaces/{world['ws']}/members"
+    # When it is added and removed through its encoded form
+    assert alice.put(f"{base}/local%7Cpat", {"role": "viewer"})[1]["user_sub"] == "local|pat"
+    assert "local|pat" in {m["user_sub"] for m in alice.ok("GET", base)["items"]}
+    assert alice.delete(f"{base}/local%7Cpat")[0] == 204
+    # Then bytes that do not decode as UTF-8 are a 422 naming the parameter
+    status, body = alice.put(f"{base}/local%FFpat", {"role": "viewer"})
+    assert assert_envelope(status, body, 422, "invalid_input")["details"] == {"field": "user", "in": "path"}
