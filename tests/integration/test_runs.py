@@ -467,7 +467,10 @@ def test_the_node_runner_refuses_a_node_of_a_cancelled_run(alice: Api, workspace
     assert alice.ok("POST", f"/v1/workspaces/{workspace}/runs/{started['id']}/cancel")["status"] == "CANCELLED"
 
     # When the node runner is invoked for the next node anyway (a Task already dispatched, a late retry)
-    event = {"run": {"id": started["id"], "ws": workspace}, "node": "effect"}
+    with stack.platform.admin_db.connection() as conn:
+        row = conn.execute("SELECT execution_arn FROM runs WHERE id = %s", (started["id"],)).fetchone()
+    assert row is not None and row["execution_arn"]
+    event = {"run": {"id": started["id"], "ws": workspace}, "node": "effect", "exec": row["execution_arn"]}
     with pytest.raises(RunNotActiveError, match="CANCELLED"):
         node_runner.handler(event, LambdaContext())
 
