@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from functions.api.handler import MAX_BODY_BYTES
+from functions.api.door import MAX_BODY_BYTES
 from nexod.local.boot import LocalStack
 from nexod.local.issuer import LocalIssuer
 from nexod.local.server import SECURITY_HEADERS, Limits, LocalServer
