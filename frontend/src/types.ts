@@ -43,6 +43,8 @@ export interface NodeType {
   description: string;
   templated_fields: string[];
   config_schema: JsonSchema;
+  /** The palette group from the node-kind registry (e.g. "Flow", "AI"); older APIs leave it out. */
+  category?: string | null;
 }
 
 export interface RetryPolicy {

@@ -163,3 +163,29 @@ def test_stopping_leaves_no_model_process_behind(tmp_path):
     while subprocess.run(["kill", "-0", str(pid)], capture_output=True).returncode == 0:
         assert time.monotonic() < deadline, "the model process outlived nexod up"
         time.sleep(0.1)
+
+
+def test_a_killed_database_is_restarted_and_the_api_answers_again(tmp_path):
+    # Given a running `nexod up` (no model needed) and its Postgres
+    process = launch(tmp_path / "state", model=False)
+    try:
+        api = Api(process.url, process.token("alice"))
+        ws = api.ok("GET", "/v1/me")["workspaces"][0]["id"]
+        (pid_file,) = (process.state_dir / "pg").rglob("postmaster.pid")
+        postmaster = int(pid_file.read_text().splitlines()[0])
+        # When the postmaster is killed with SIGKILL
+        subprocess.run(["kill", "-KILL", str(postmaster)], check=True)
+        # Then /v1/health says the database failed, then ready again once the supervisor restarted it
+        seen: list[str] = []
+        deadline = time.monotonic() + 60
+        while not seen or seen[-1] != "ready" or "failed" not in seen:
+            assert time.monotonic() < deadline, seen
+            part = component(process.url, "database")
+            if not seen or seen[-1] != part["status"]:
+                seen.append(part["status"])
+            time.sleep(0.05)
+        # And the API serves data again (pooled connections to the dead server are replaced)
+        assert api.ok("GET", f"/v1/workspaces/{ws}/flows")["items"]
+        assert "stopped (postmaster pid" in (process.state_dir / "logs" / "supervisor.log").read_text()
+    finally:
+        process.stop()

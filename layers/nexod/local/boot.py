@@ -52,7 +52,7 @@ def boot(
             offline=offline,
         )
     except BaseException:
-        server.httpd.server_close()
+        server.stop()
         raise
     server.issuer = platform.issuer
     api.configure(platform.services, platform.verifier, health=platform.health)

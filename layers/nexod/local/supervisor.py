@@ -143,9 +143,7 @@ class Supervisor:
             if reason:  # a part that failed stays `failed` until it proves itself again: no flapping
                 previous = self.board.get(part.name)
                 detail = previous.detail if previous else reason
-                self.board.report(
-                    part.name, "failed", f"{detail} (restarting, attempt {restarts})", restarts=restarts
-                )
+                self.board.report(part.name, "failed", f"{detail} (restarting, attempt {restarts})", restarts=restarts)
             else:
                 self.board.report(part.name, "starting", "starting", restarts=restarts)
             try:
