@@ -27,6 +27,7 @@ from .orchestrator import LocalOrchestrator
 from .supervisor import Supervisor
 
 log = logging.getLogger(__name__)
+LOCAL_POOL_IDLE = 56  # embedded Postgres allows 100 connections; the admin pool and psql keep the rest
 NODE_RUNNER_ARN = "arn:aws:lambda:us-east-1:123456789012:function:nexod-node-runner"
 ROLE_ARN = "arn:aws:iam::123456789012:role/nexod-state-machine"
 
@@ -84,7 +85,9 @@ class LocalPlatform:
                 "state_machine_role_arn": ROLE_ARN,
             }
         )
-        store = PostgresStore(Database(postgres.app_url))
+        # One process runs every branch of a Parallel at once: keep as many idle connections as the widest
+        # fan-out we expect, or each run opens dozens of new ones (measured: 41 per 50-node run with 8).
+        store = PostgresStore(Database(postgres.app_url, max_idle=LOCAL_POOL_IDLE))
         http = GuardedHttp()
         if offline is not None:
             model = offline
