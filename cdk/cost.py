@@ -54,7 +54,9 @@ P = {
 
 # Assumptions that are not in the template (each printed next to its line).
 AURORA_STORAGE_GB = 1.0
-AGENT_IMAGE_GB = 0.6  # compressed CrewAI image in the CDK assets repository
+AGENT_IMAGE_GB = 0.6  # compressed CrewAI image, per version kept in the agent image repository
+AURORA_AWAKE_HOURS_IDLE = 0.0  # outside runs; the "never paused" alarm (starter) says when this is false
+AURORA_AWAKE_MIN_ACU = 0.5  # a resumed instance runs at 0.5 ACU or more
 API_REQUESTS_PER_RUN = 6  # start + ~5 status polls from the console
 EVENTS_PER_RUN = 12  # run lifecycle events on the custom bus (per node + start/finish)
 LOG_KB_PER_RUN = 30
@@ -138,6 +140,20 @@ def idle_lines(data: dict[str, Any], app: dict[str, Any]) -> list[Line]:
                 note,
             )
         )
+        if min_acu == 0:
+            awake = instances_n * AURORA_AWAKE_MIN_ACU * AURORA_AWAKE_HOURS_IDLE
+            never = instances_n * AURORA_AWAKE_MIN_ACU * HOURS * P["acu"].value
+            lines.append(
+                Line(
+                    f"Aurora awake outside runs (assumed {AURORA_AWAKE_HOURS_IDLE:g} h/month)",
+                    awake,
+                    P["acu"],
+                    awake * P["acu"].value,
+                    f"ASSUMPTION: it pauses 10 min after the last connection closes (the app's close after "
+                    f"2 min idle); each awake hour >= ${AURORA_AWAKE_MIN_ACU * P['acu'].value:.2f}, never "
+                    f"pausing ${never:.2f}/month; alarm DatabaseNeverPaused fires after 24 h awake",
+                )
+            )
         lines.append(
             Line(
                 f"Aurora storage (assumed {AURORA_STORAGE_GB:g} GB)",
@@ -171,14 +187,27 @@ def idle_lines(data: dict[str, Any], app: dict[str, Any]) -> list[Line]:
                 "list price; 3 dashboards are in the always-free tier",
             )
         )
-    lines.append(
-        Line(
-            f"agent image in ECR (assumed {AGENT_IMAGE_GB:g} GB)",
-            AGENT_IMAGE_GB,
-            P["ecr_storage"],
-            AGENT_IMAGE_GB * P["ecr_storage"].value,
+    kept = _images_kept(data)
+    if kept is None:
+        lines.append(
+            Line(
+                f"agent images in ECR (one assumed, {AGENT_IMAGE_GB:g} GB)",
+                AGENT_IMAGE_GB,
+                P["ecr_storage"],
+                AGENT_IMAGE_GB * P["ecr_storage"].value,
+                "NO LIFECYCLE RULE: every deploy that changes the image adds one, forever",
+            )
         )
-    )
+    else:
+        lines.append(
+            Line(
+                f"agent images in ECR (lifecycle keeps <= {kept} x {AGENT_IMAGE_GB:g} GB)",
+                kept * AGENT_IMAGE_GB,
+                P["ecr_storage"],
+                kept * AGENT_IMAGE_GB * P["ecr_storage"].value,
+                "upper bound: the repository's lifecycle rule expires older images",
+            )
+        )
     lines.append(
         Line(
             "Cognito (Essentials, < 10,000 MAU), API Gateway, CloudFront, Lambda, Step Functions, "
@@ -190,6 +219,30 @@ def idle_lines(data: dict[str, Any], app: dict[str, Any]) -> list[Line]:
         )
     )
     return lines
+
+
+def _images_kept(data: dict[str, Any]) -> int | None:
+    """How many images the agent image repository's lifecycle rule keeps (None: no rule, no bound)."""
+    counts = []
+    for repo in _resources(data, "AWS::ECR::Repository"):
+        text = repo["Properties"].get("LifecyclePolicy", {}).get("LifecyclePolicyText")
+        for rule in json.loads(text)["rules"] if text else []:
+            if rule["selection"].get("countType") == "imageCountMoreThan":
+                counts.append(int(rule["selection"]["countNumber"]))
+    return max(counts) if counts else None
+
+
+# What the figures leave out, printed with them so that a reader knows what the idle total promises.
+LEFT_OUT = (
+    "LLM tokens (the provider bills them; each node run records its cost in the console)",
+    "workspace credentials: $0.40 per secret-month each",
+    "log storage ($0.03/GB-month within the retention) and logs kept after a teardown until they expire",
+    "CDK's bootstrap bucket keeps every uploaded layer zip (~0.1 GB per deploy that changes a layer, "
+    "$0.0023/month each) until `cdk gc` removes unused ones",
+    "KMS and Secrets Manager API requests (a secret read per Lambda cold start: cents per million)",
+    "data transfer out (console downloads, LLM calls over NAT in production: $0.045/GB processed)",
+    "free tiers: every line is at list price",
+)
 
 
 # -- per-run model ---------------------------------------------------------------------------------
@@ -391,6 +444,9 @@ def main() -> int:
         per_runs = _print("1,000 runs of the reference 10-node flow (excluding LLM tokens)", lines, 0.50)
         if profile == "starter" and (idle >= 5.0 or per_runs >= 0.50):
             print("    -> above a target: see docs/cost.md for which line and what it would take")
+    print("\nNot in these figures:")
+    for item in LEFT_OUT:
+        print(f"  - {item}")
     return status
 
 

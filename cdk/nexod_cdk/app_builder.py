@@ -6,7 +6,7 @@ import json
 import os
 from typing import Any
 
-from aws_cdk import App, Environment, Validations
+from aws_cdk import App, DefaultStackSynthesizer, Environment, Validations
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 
 from . import constants as c
@@ -56,6 +56,10 @@ def build_app(
             data=data,
             env=env,
             description=f"Nexod ({name}): API, orchestration, triggers, console, observability",
+            # The agent image goes to the Data stack's repository (lifecycle rule), not the bootstrap's.
+            synthesizer=DefaultStackSynthesizer(
+                qualifier=c.CDK_QUALIFIER, image_assets_repository_name=config.image_repository_name
+            ),
         )
         tag_all(data, config)
         tag_all(application, config)

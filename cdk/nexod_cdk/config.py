@@ -12,7 +12,10 @@ from constructs import Node
 
 from . import constants as c
 
-_PREFIX = re.compile(r"^[a-z][a-z0-9-]{1,15}$")
+# No '-' (nor '/'): names are `<prefix>-<profile>-...` and IAM grants `<prefix>-<profile>-*`, so a prefix
+# with a dash could fall inside another deployment's rights (`nexod` + `starter-x` vs `nexod-starter` + `x`).
+_PREFIX = re.compile(r"^[a-z][a-z0-9]{1,15}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 EGRESS_MODES = ("ipv6", "nat-instance", "nat-gateway")
 
 
@@ -49,6 +52,11 @@ class DeploymentConfig:
         return f"{self.prefix}/{self.profile.name}"
 
     @property
+    def image_repository_name(self) -> str:
+        """ECR repository of the agent runner images (Data stack; the App stack's synthesizer pushes there)."""
+        return f"{self.prefix}-{self.profile.name}-agent"
+
+    @property
     def workspace_secret_prefix(self) -> str:
         return f"{self.secret_prefix}/{c.WORKSPACE_SECRET_ROOT}"
 
@@ -83,7 +91,10 @@ def from_context(node: Node, profile_name: str | None = None) -> DeploymentConfi
 
     prefix = _get(node, "prefix", "nexod")
     if not _PREFIX.match(prefix):
-        raise ConfigError(f"nexod:prefix is '{prefix}'; use 2-16 lowercase letters, digits or '-'")
+        raise ConfigError(
+            f"nexod:prefix is '{prefix}'; use 2-16 lowercase letters or digits, starting with a letter "
+            "(no '-': names are '<prefix>-<profile>-…' and another deployment's rights must not cover them)"
+        )
 
     arch = _get(node, "architecture", "arm64")
     if arch not in ("arm64", "x86_64"):
@@ -110,7 +121,19 @@ def from_context(node: Node, profile_name: str | None = None) -> DeploymentConfi
             "nexod:domain needs -c nexod:certificateArn=<ACM certificate in us-east-1 covering the domain>"
         )
 
+    alarm_email = _get(node, "alarmEmail")
+    if alarm_email is not None and not _EMAIL.match(str(alarm_email)):
+        raise ConfigError(f"nexod:alarmEmail is '{alarm_email}'; pass an email address")
     account = _get(node, "account") or os.environ.get("CDK_DEFAULT_ACCOUNT") or c.FAKE_ACCOUNT
+    offline = str(account) == c.FAKE_ACCOUNT  # synthesis without an AWS account: nothing is deployed
+    if alarm_email is None and profile.alarm_email_required and offline:
+        alarm_email = c.OFFLINE_ALARM_EMAIL
+    if alarm_email is None and profile.alarm_email_required:
+        raise ConfigError(
+            f"nexod:profile '{profile.name}' needs somewhere to send alarms: pass -c nexod:alarmEmail=<address> "
+            "(make deploy ... ALARM_EMAIL=ops@example.com); AWS emails a confirmation link to it"
+        )
+
     region = _get(node, "region") or os.environ.get("CDK_DEFAULT_REGION") or c.FAKE_REGION
     return DeploymentConfig(
         profile=profile,
@@ -121,7 +144,7 @@ def from_context(node: Node, profile_name: str | None = None) -> DeploymentConfi
         auth_provider=auth,
         jwt_issuer=issuer,
         jwt_audience=audience,
-        alarm_email=_get(node, "alarmEmail"),
+        alarm_email=alarm_email,
         domain_name=domain,
         certificate_arn=cert,
         default_model=_get(node, "defaultModel", "openai/gpt-4o-mini"),

@@ -17,6 +17,11 @@ BUNDLE_CACHE_DIR = REPO_ROOT / ".nexod" / "cdk-bundles"
 # Offline synth: a fake environment. A real deploy takes the CLI's account and region instead.
 FAKE_ACCOUNT = "123456789012"
 FAKE_REGION = "us-east-1"
+# `make synth`, `make cost` and tests/infra synthesize production offline with this (reserved domain).
+OFFLINE_ALARM_EMAIL = "alarms@example.invalid"
+# ECR keeps this many agent images; older ones expire (a rollback further back rebuilds and pushes).
+AGENT_IMAGES_KEPT = 5
+CDK_QUALIFIER = "hnb659fds"  # the default bootstrap qualifier (`cdk bootstrap` without --qualifier)
 
 PYTHON_VERSION = "3.12"
 LITELLM_PIN = "litellm==1.102.4"
@@ -46,6 +51,13 @@ LIVE_ALIAS = "live"
 
 API_THROTTLE_RATE = 50
 API_THROTTLE_BURST = 100
+# The only route without a JWT: answered by the API Lambda, throttled on its own so that anonymous
+# polling can neither run up the bill nor eat the authenticated routes' share of the stage limit.
+HEALTH_ROUTE = "GET /v1/health"
+HEALTH_THROTTLE_RATE = 2
+HEALTH_THROTTLE_BURST = 5
+# Everything the API serves lives under /v1; nothing else is routed (API Gateway answers 404 itself).
+API_ROUTE_PATH = "/v1/{proxy+}"
 NODE_RUNNER_TIMEOUT_SECONDS = 900
 API_TIMEOUT_SECONDS = 29
 
@@ -73,6 +85,13 @@ class Profile:
     mfa_required: bool
     lambda_memory_mb: int
     node_runner_memory_mb: int
+    # Production refuses to synthesize without an alarm email; starter may (alarms then only reach the
+    # topic, whose ARN is an output: subscribe to it later). See docs/deploy.md.
+    alarm_email_required: bool
+    # Alarm when this many connections are open (Aurora's max_connections follows max ACU).
+    db_connections_alarm: int
+    # Cognito may redirect to the console on localhost (a developer running `npm run dev` against it).
+    allow_localhost_callback: bool
 
 
 PROFILES: dict[str, Profile] = {
@@ -93,6 +112,9 @@ PROFILES: dict[str, Profile] = {
         mfa_required=False,
         lambda_memory_mb=512,
         node_runner_memory_mb=1024,
+        alarm_email_required=False,
+        db_connections_alarm=100,
+        allow_localhost_callback=True,
     ),
     "production": Profile(
         name="production",
@@ -111,6 +133,9 @@ PROFILES: dict[str, Profile] = {
         mfa_required=True,
         lambda_memory_mb=1024,
         node_runner_memory_mb=1769,  # one full vCPU
+        alarm_email_required=True,
+        db_connections_alarm=500,
+        allow_localhost_callback=False,
     ),
 }
 
@@ -122,6 +147,11 @@ LOG_DELIVERY_ACTIONS = (
     "logs:UpdateLogDelivery",
     "logs:DeleteLogDelivery",
     "logs:ListLogDeliveries",
+)
+# What setting up delivery may also need: reading log groups and resource policies, and writing the log
+# group's resource policy when it lacks one. AWS documents these on `log-group:*` ARNs, so they are
+# scoped to this account and region instead of `*` ("Logs sent to CloudWatch Logs", user permissions).
+LOG_DELIVERY_POLICY_ACTIONS = (
     "logs:PutResourcePolicy",
     "logs:DescribeResourcePolicies",
     "logs:DescribeLogGroups",

@@ -118,13 +118,21 @@ def _acks() -> list[Ack]:
         Ack(
             "Orchestration/StateMachineRole/DefaultPolicy/Resource",
             "AwsSolutions-IAM5[Resource::*]",
-            "Step Functions logging (logs:*LogDelivery*, DescribeLogGroups, PutResourcePolicy) and X-Ray "
-            "trace APIs have no resource-level permissions (AWS Step Functions developer guide, IAM for logging).",
+            "Step Functions logging (logs:*LogDelivery) and X-Ray trace APIs have no resource-level "
+            "permissions (AWS Step Functions developer guide, IAM for logging).",
         ),
-        Ack(
-            "Orchestration/InvokeTaskFunctions/Resource",
-            "AwsSolutions-IAM5[Resource::<RuntimeNodeRunner7AFB261C.Arn>:*]",
-            "Versions/aliases of the node runner only (`<arn>:*`): state machines may pin a qualified ARN.",
+        *(
+            Ack(
+                path,
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:{region}:{account}:log-group:*]",
+                "PutResourcePolicy, DescribeResourcePolicies and DescribeLogGroups for state machine log delivery, "
+                "on this account's and region's log groups only: AWS documents them on `log-group:*` "
+                "(CloudWatch Logs, 'Logs sent to CloudWatch Logs'), not on one group.",
+            )
+            for path in (
+                "Orchestration/StateMachineRole/DefaultPolicy/Resource",
+                "Runtime/Handler/ServiceRole/DefaultPolicy/Resource",
+            )
         ),
         Ack(
             "Orchestration/AgentTask/ExecutionRole/DefaultPolicy/Resource",
@@ -140,8 +148,10 @@ def _acks() -> list[Ack]:
         Ack(
             "Orchestration/AgentTask/TaskRole/DefaultPolicy/Resource",
             "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:{region}:{account}:stateMachine:{sm}-*]",
-            "SendTaskSuccess/Failure/Heartbeat on this deployment's state machines only (created at publish "
-            "time, so only the name prefix is known at deploy time).",
+            "The agent runner's contract (DESIGN §3): it reports its callback task with SendTaskSuccess/Failure/"
+            "Heartbeat, on this deployment's state machines only (created at publish time, so only the name "
+            "prefix is known at deploy time). Until the runner module ships, the image's entrypoint exits 2 "
+            "and calls nothing.",
         ),
         Ack(
             "Runtime/Handler/ServiceRole/DefaultPolicy/Resource",
@@ -153,17 +163,6 @@ def _acks() -> list[Ack]:
             "Runtime/Handler/ServiceRole/DefaultPolicy/Resource",
             "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:{region}:{account}:execution:{sm}-*]",
             "Stop/describe/redrive runs of this deployment's state machines only (name prefix).",
-        ),
-        Ack(
-            "Runtime/Handler/ServiceRole/DefaultPolicy/Resource",
-            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:{region}:{account}:schedule/{group}/*]",
-            "Schedules of this deployment's schedule group only.",
-        ),
-        Ack(
-            "Runtime/Handler/ServiceRole/DefaultPolicy/Resource",
-            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:{region}:{account}:secret:{ws}/*]",
-            "Write-only management (create/put/update/delete/describe, never GetSecretValue) of workspace "
-            "credentials under this deployment's prefix; the API checks the caller's workspace role first.",
         ),
         Ack(
             "Triggers/SchedulerRole/DefaultPolicy/Resource",
@@ -191,12 +190,18 @@ def _acks() -> list[Ack]:
         Ack(
             "Triggers/ScheduleDlq/Resource", "Serverless-SQSRedrivePolicy", "Dead-letter queue: nothing to redrive to."
         ),
-        Ack("Api/Http/GET--health/Resource", "AwsSolutions-APIG4", "Health check: public on purpose, returns no data."),
         Ack(
-            "Api/Http/POST--hooks--{proxy+}/Resource",
+            "Api/Http/GET--v1--health/Resource",
             "AwsSolutions-APIG4",
-            "Webhook triggers are called by third parties without a Nexod JWT; each trigger verifies its own "
-            "HMAC signature/secret in the handler before starting a run.",
+            "GET /v1/health is public on purpose (load balancers, uptime checks): it answers without reading "
+            "data, and has its own route throttle (constants.HEALTH_THROTTLE_*). Every other route needs a JWT.",
+        ),
+        Ack(
+            "Observability/Alarms/*/Resource",
+            "Serverless-SNSRedrivePolicy",
+            "The alarm email subscription: SNS retries email delivery itself, and an alarm that was not "
+            "delivered stays visible in CloudWatch (state ALARM); a dead-letter queue of alarm emails would be "
+            "one more thing nobody reads.",
         ),
         Ack(
             "Api/Auth/Users/Resource",

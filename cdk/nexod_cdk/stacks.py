@@ -21,6 +21,10 @@ from .constructs.schema import Schema
 from .constructs.secrets import Secrets
 from .constructs.triggers import Triggers
 
+# A developer's console (`npm run dev`) signing in against a starter deployment.
+LOCAL_CALLBACK = "http://localhost:8000/auth/callback"
+LOCAL_LOGOUT = "http://localhost:8000/"
+
 
 class DataStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, *, config: DeploymentConfig, **kwargs: Any) -> None:
@@ -86,10 +90,11 @@ class AppStack(Stack):
         if auth.client is not None:
             cfn_client = auth.client.node.default_child
             assert isinstance(cfn_client, cognito.CfnUserPoolClient)
-            cfn_client.callback_ur_ls = [f"{console.url}/auth/callback", "http://localhost:8000/auth/callback"]
-            cfn_client.logout_ur_ls = [f"{console.url}/", "http://localhost:8000/"]
+            local = config.profile.allow_localhost_callback  # production: the deployed console only
+            cfn_client.callback_ur_ls = [f"{console.url}/auth/callback"] + ([LOCAL_CALLBACK] if local else [])
+            cfn_client.logout_ur_ls = [f"{console.url}/"] + ([LOCAL_LOGOUT] if local else [])
 
-        Observability(
+        observability = Observability(
             self,
             "Observability",
             config=config,
@@ -105,6 +110,7 @@ class AppStack(Stack):
             },
             failed_runs_rule=orchestration.failed_runs_rule,
             http_api=api.http_api,
+            cluster=db.cluster,
         )
         self.api = api
         self.orchestration = orchestration
@@ -115,6 +121,7 @@ class AppStack(Stack):
         CfnOutput(self, "ConsoleUrl", value=console.url)
         CfnOutput(self, "StateMachineRoleArn", value=orchestration.state_machine_role.role_arn)
         CfnOutput(self, "NodeRunnerArn", value=orchestration.node_runner.function_arn)
+        CfnOutput(self, "AlarmTopicArn", value=observability.topic.topic_arn)
         if auth.user_pool is not None:
             CfnOutput(self, "UserPoolId", value=auth.user_pool.user_pool_id)
 

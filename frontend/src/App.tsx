@@ -13,6 +13,7 @@ import { FlowEditor } from "./pages/FlowEditor";
 import { RunsList } from "./pages/RunsList";
 import { RunView } from "./pages/RunView";
 import { CreateWorkspaceButton } from "./components/CreateWorkspace";
+import { HealthNotice } from "./components/HealthNotice";
 
 export function App() {
   const [token, setTok] = useState<string | null>(getToken());
@@ -122,6 +123,7 @@ export function App() {
     <SessionCtx.Provider value={session}>
       <div className="app">
         <Header me={me} workspace={workspace} section={section ?? "flows"} onSignOut={() => signOut()} reloadMe={loadMe} />
+        <HealthNotice />
         <main className="main">{body}</main>
       </div>
     </SessionCtx.Provider>

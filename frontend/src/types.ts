@@ -43,6 +43,8 @@ export interface NodeType {
   description: string;
   templated_fields: string[];
   config_schema: JsonSchema;
+  /** The palette group from the node-kind registry (e.g. "Flow", "AI"); older APIs leave it out. */
+  category?: string | null;
 }
 
 export interface RetryPolicy {
@@ -152,3 +154,18 @@ export interface ValidationIssue {
 }
 
 export const TERMINAL_RUN: RunStatus[] = ["SUCCEEDED", "FAILED", "CANCELLED"];
+
+/** `GET /v1/health`: each component says `ready`, `starting` or `failed`, with the reason. */
+export type HealthStatus = "ready" | "starting" | "failed";
+export interface ComponentHealth {
+  name: string;
+  status: HealthStatus;
+  detail: string;
+  since: string;
+  restarts: number;
+  checked_at: string | null;
+}
+export interface Health {
+  status: HealthStatus;
+  components: ComponentHealth[];
+}

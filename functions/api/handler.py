@@ -10,23 +10,29 @@ import logging
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
+from http import HTTPStatus
 from typing import Any
 from uuid import UUID
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.exceptions import ServiceError
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from nexod.adapters.postgres.store import scrub_nul
 from nexod.auth import JwtVerifier
-from nexod.domain.errors import NexodError, PayloadTooLarge, Unauthorized
+from nexod.domain.errors import NexodError, Unauthorized
 from nexod.services.context import Principal, Services
+from nexod.services.health import HealthBoard
 
-from . import routes
+from . import door, health, routes
+from .openapi import document
 
 logger = Logger(service="nexod-api")
-MAX_BODY_BYTES = 2 * 1024 * 1024  # a 1 MiB flow document plus its JSON envelope
 
 
 def _default(value: Any) -> Any:
@@ -56,6 +62,7 @@ def error_response(status: int, code: str, message: str, details: Any = None) ->
 
 app = APIGatewayHttpResolver(enable_validation=True, serializer=dumps)
 app.include_router(routes.router)
+app.include_router(health.router)
 app.configure_openapi(
     title="Nexod API",
     version="0.1.0",
@@ -63,14 +70,24 @@ app.configure_openapi(
 )
 
 
+@lru_cache(maxsize=1)
+def openapi_document() -> str:
+    """Generated once per process (the routes do not change after import)."""
+    return dumps(document(json.loads(app.get_openapi_json_schema()), PUBLIC_PATHS))
+
+
 @app.get("/v1/openapi.json", include_in_schema=False)
 def openapi() -> Response[str]:
-    return Response(status_code=200, content_type="application/json", body=app.get_openapi_json_schema())
+    return Response(status_code=200, content_type="application/json", body=openapi_document())
 
 
 @app.exception_handler(NexodError)
 def _domain_error(exc: NexodError) -> Response[str]:
-    return error_response(exc.status, exc.code, exc.message, exc.details)
+    response = error_response(exc.status, exc.code, exc.message, exc.details)
+    retry_after = getattr(exc, "retry_after", None)  # 503 while the database resumes
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 @app.exception_handler(RequestValidationError)
@@ -85,20 +102,85 @@ def _validation_error(exc: RequestValidationError) -> Response[str]:
     return error_response(422, "invalid_request", f"{first['field']}: {first['message']}", details)
 
 
+@app.exception_handler(RequestUnsupportedContentType)
+def _unsupported_type(exc: RequestUnsupportedContentType) -> Response[str]:
+    # The door refuses other media types first; this keeps Powertools' own 415 in our envelope too.
+    details = {"field": "content-type", "in": "header", "supported": ["application/json"]}
+    return error_response(415, "unsupported_media_type", "send the body as application/json", details)
+
+
+@app.exception_handler(ServiceError)
+def _service_error(exc: ServiceError) -> Response[str]:
+    try:
+        phrase = HTTPStatus(exc.status_code).phrase
+    except ValueError:
+        phrase = "error"
+    return error_response(exc.status_code, phrase.lower().replace(" ", "_"), str(exc.msg or phrase))
+
+
+def _refuse_unknown_query(resolver: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    """A query parameter no route reads is a typo the caller should hear about (`?limt=5`), not ignore."""
+    route = resolver.context.get("_route")
+    if route is None or not any(route is r for r in (*resolver._static_routes, *resolver._dynamic_routes)):
+        return next_middleware(resolver)  # the not-found route: it answers 404 or 405
+    known = {param.alias for param in route.dependant.query_params}
+    unknown = sorted(set(resolver.current_event.query_string_parameters or {}) - known)
+    if unknown:
+        details = [{"field": name, "in": "query", "message": "unknown query parameter"} for name in unknown]
+        expected = f" (this route reads: {', '.join(sorted(known))})" if known else " (this route reads none)"
+        return error_response(422, "invalid_request", f"{unknown[0]}: unknown query parameter{expected}", details)
+    return next_middleware(resolver)
+
+
+app.use(middlewares=[_refuse_unknown_query])
+
+
+def allowed_methods(path: str) -> list[str]:
+    """Methods the API serves on `path` (Powertools answers 404 for a known path with another method).
+
+    Reads the resolver's route table: Powertools is pinned and a test covers this against its routes."""
+    routes = [*app._static_routes, *app._dynamic_routes]
+    return sorted({route.method for route in routes if route.rule.match(path)})
+
+
 @app.not_found
 def _not_found(_: Exception) -> Response[str]:
-    return error_response(404, "not_found", f"no route {app.current_event.http_method} {app.current_event.path}")
+    method, path = app.current_event.http_method, app.current_event.path
+    allowed = allowed_methods(path)
+    if allowed:
+        body = {
+            "error": {
+                "code": "method_not_allowed",
+                "message": f"{method} is not allowed on {path}; allowed: {', '.join(allowed)}",
+                "details": {"allowed": allowed},
+            }
+        }
+        headers = {"Allow": ", ".join(allowed)}
+        return Response(status_code=405, content_type="application/json", body=dumps(body), headers=headers)
+    return error_response(404, "not_found", f"no route {method} {path}")
 
 
 # -- composition root ------------------------------------------------------------------------------
 _services: Services | None = None
 _verifier: JwtVerifier | None = None
+_health: HealthBoard | None = None
 
 
-def configure(services: Services, verifier: JwtVerifier) -> None:
+def configure(services: Services, verifier: JwtVerifier, health: HealthBoard | None = None) -> None:
     """Inject adapters (local server, tests). Without it, the AWS adapters are built from settings."""
-    global _services, _verifier
-    _services, _verifier = services, verifier
+    global _services, _verifier, _health
+    _services, _verifier, _health = services, verifier, health
+
+
+@lru_cache(maxsize=1)
+def _api_only_board() -> HealthBoard:
+    board = HealthBoard()
+    board.report("api", "ready", "the API answered this request")
+    return board
+
+
+def health_board() -> HealthBoard:
+    return _health if _health is not None else _api_only_board()
 
 
 @lru_cache(maxsize=1)
@@ -128,7 +210,7 @@ def services() -> Services:
     return _services if _services is not None else _from_settings()[0]
 
 
-PUBLIC_PATHS = frozenset({"/v1/openapi.json"})
+PUBLIC_PATHS = frozenset({"/v1/openapi.json", "/v1/health"})
 
 
 def caller() -> Principal:
@@ -139,49 +221,17 @@ def caller() -> Principal:
 
 
 routes.bind(services, caller)
-
-
-def _nul_in(event: dict[str, Any]) -> str | None:
-    """PostgreSQL cannot store U+0000 in text or jsonb: refuse it at the door, naming where it was."""
-    checks = (
-        ("path", event.get("rawPath") or ""),
-        ("query", event.get("rawQueryString") or ""),
-        ("body", event.get("body") or ""),
-    )
-    for where, text in checks:
-        if "\x00" in text or (where != "body" and "%00" in text):  # path and query are URL-encoded
-            return where
-        if where == "body" and "\\u0000" in text:  # cheap pre-check, then look at the decoded values
-            try:
-                decoded = json.loads(text)
-            except ValueError:
-                return None
-            if scrub_nul(decoded) != decoded:
-                return where
-    return None
+health.bind(health_board)
 
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    body = event.get("body") or ""
-    if len(body) > MAX_BODY_BYTES:
-        exc = PayloadTooLarge(f"request body is {len(body)} bytes; the limit is {MAX_BODY_BYTES}")
-        return raw_error(exc.status, exc.code, exc.message)
-    where = _nul_in(event)
-    if where:
-        message = f"{where}: text must not contain NUL (U+0000) characters"
-        return raw_error(422, "invalid_request", message, {"field": where})
-    headers = event.setdefault("headers", {}) or {}
-    if body and "json" not in headers.get("content-type", ""):
-        # `curl -d '{...}'` sends form-urlencoded; a body that is JSON is JSON, whatever the header says.
-        try:
-            json.loads(body)
-            headers["content-type"] = "application/json"
-            event["headers"] = headers
-        except ValueError:
-            pass
+    refused = door.prepare(event)
+    if refused is not None:
+        return raw_error(refused.status, refused.code, refused.message, refused.details)
+    headers = event["headers"]
     # Authenticate before routing: Powertools validates bodies before any middleware runs, and an
-    # anonymous caller must learn nothing but "401".
+    # anonymous caller must learn nothing but "401" (nor make the API parse its body).
     path = event.get("rawPath") or event.get("path") or ""
     if path not in PUBLIC_PATHS:
         verifier = _verifier if _verifier is not None else _from_settings()[1]
@@ -191,6 +241,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             return raw_error(exc.status, exc.code, exc.message, exc.details)
         app.append_context(principal=principal)
         logger.append_keys(user=principal.sub)
+    refused = door.check(event)  # the body's media type and JSON limits, before Powertools parses it
+    if refused is not None:
+        return raw_error(refused.status, refused.code, refused.message, refused.details)
     try:
         return app.resolve(event, context)
     except Exception:  # the last line of defence: log it, answer a JSON 500 without internals

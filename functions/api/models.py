@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # strict: a JSON body says what it means ("1" is not 1, true is not 1), as the OpenAPI schema states.
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class WorkspaceCreate(Body):
     name: str = Field(..., min_length=1, max_length=200)
 
 
+Host = Annotated[str, Field(min_length=1, max_length=261, pattern=r"^[^\s/]+$")]
+
+
 class AllowedHostsPut(Body):
-    allowed_hosts: list[str] = Field(..., max_length=200, description="host or host:port entries")
+    allowed_hosts: list[Host] = Field(..., max_length=200, description="host or host:port entries")
 
 
 class MemberPut(Body):

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from typing import Annotated, Any
+from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
+from nexod.domain.errors import InvalidInput
 from nexod.domain.nodes import node_type_catalog
 from nexod.services import flows, runs, workspaces
 from nexod.services.access import parse_id
@@ -48,6 +50,15 @@ def _ws(ws: str) -> str:
     return parse_id(ws, "workspace")
 
 
+def _user(user: str) -> str:
+    """A member's subject from the path. Powertools matches the raw, percent-encoded path and hands the
+    segment over as sent: `local%7Calice` (what encodeURIComponent sends) must mean `local|alice`."""
+    try:
+        return unquote(user, errors="strict")
+    except UnicodeDecodeError:
+        raise InvalidInput("user: percent-encoded bytes that are not UTF-8", {"field": "user", "in": "path"}) from None
+
+
 # -- identity and workspaces -----------------------------------------------------------------------
 @router.get("/v1/me", tags=["workspaces"])
 def get_me() -> dict[str, Any]:
@@ -59,7 +70,7 @@ def list_workspaces() -> dict[str, Any]:
     return {"items": workspaces.me(_services(), _caller())["workspaces"]}
 
 
-@router.post("/v1/workspaces", tags=["workspaces"])
+@router.post("/v1/workspaces", tags=["workspaces"], status_code=201)
 def create_workspace(body: WorkspaceCreate) -> Response[str]:
     return _json(201, workspaces.create_workspace(_services(), _caller(), body.name))
 
@@ -85,13 +96,13 @@ def list_members(ws: str) -> dict[str, Any]:
 @router.put("/v1/workspaces/<ws>/members/<user>", tags=["workspaces"])
 def put_member(ws: str, user: str, body: MemberPut) -> dict[str, Any]:
     principal = _caller()
-    return workspaces.put_member(_services(), principal, _ws(ws), user, body.role, body.email, body.name)
+    return workspaces.put_member(_services(), principal, _ws(ws), _user(user), body.role, body.email, body.name)
 
 
-@router.delete("/v1/workspaces/<ws>/members/<user>", tags=["workspaces"])
+@router.delete("/v1/workspaces/<ws>/members/<user>", tags=["workspaces"], status_code=204)
 def delete_member(ws: str, user: str) -> Response[str]:
     principal = _caller()
-    workspaces.remove_member(_services(), principal, _ws(ws), user)
+    workspaces.remove_member(_services(), principal, _ws(ws), _user(user))
     return Response(status_code=204, body="")
 
 
@@ -104,12 +115,10 @@ def list_node_types() -> dict[str, Any]:
 
 @router.post("/v1/workspaces/<ws>/flows/validate", tags=["flows"])
 def validate_flow(ws: str, body: FlowValidate) -> dict[str, Any]:
-    principal = _caller()
-    workspaces.get_workspace(_services(), principal, _ws(ws))
-    return flows.check(body.definition)
+    return flows.check_in(_services(), _caller(), _ws(ws), body.definition)
 
 
-@router.post("/v1/workspaces/<ws>/flows", tags=["flows"])
+@router.post("/v1/workspaces/<ws>/flows", tags=["flows"], status_code=201)
 def create_flow(ws: str, body: FlowCreate) -> Response[str]:
     principal = _caller()
     flow = flows.create(_services(), principal, _ws(ws), body.name, body.description, body.definition)
@@ -137,14 +146,14 @@ def put_flow(ws: str, flow: str, body: FlowUpdate) -> dict[str, Any]:
     return flows.update(_services(), principal, _ws(ws), flow, fields)
 
 
-@router.delete("/v1/workspaces/<ws>/flows/<flow>", tags=["flows"])
+@router.delete("/v1/workspaces/<ws>/flows/<flow>", tags=["flows"], status_code=204)
 def delete_flow(ws: str, flow: str) -> Response[str]:
     principal = _caller()
     flows.delete(_services(), principal, _ws(ws), flow)
     return Response(status_code=204, body="")
 
 
-@router.post("/v1/workspaces/<ws>/flows/<flow>/versions", tags=["versions"])
+@router.post("/v1/workspaces/<ws>/flows/<flow>/versions", tags=["versions"], status_code=201)
 def publish_version(ws: str, flow: str, body: VersionCreate | None = None) -> Response[str]:
     principal = _caller()
     description = body.description if body else ""
@@ -174,7 +183,7 @@ def put_live(ws: str, flow: str, body: LivePut) -> dict[str, Any]:
 
 
 # -- runs ------------------------------------------------------------------------------------------
-@router.post("/v1/workspaces/<ws>/flows/<flow>/runs", tags=["runs"])
+@router.post("/v1/workspaces/<ws>/flows/<flow>/runs", tags=["runs"], status_code=202)
 def start_run(ws: str, flow: str, body: RunCreate | None = None) -> Response[str]:
     principal = _caller()
     body = body or RunCreate()
@@ -211,7 +220,7 @@ def cancel_run(ws: str, run: str) -> dict[str, Any]:
     return runs.cancel(_services(), principal, _ws(ws), run)
 
 
-@router.post("/v1/workspaces/<ws>/runs/<run>/redrive", tags=["runs"])
+@router.post("/v1/workspaces/<ws>/runs/<run>/redrive", tags=["runs"], status_code=202)
 def redrive_run(ws: str, run: str, body: RedriveBody | None = None) -> Response[str]:
     principal = _caller()
     version = body.version if body else None

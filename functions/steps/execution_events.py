@@ -24,7 +24,8 @@ def _store() -> Store:
     from nexod.settings import Settings
     from nexod.wiring import database_conninfo
 
-    return PostgresStore(Database(lambda: database_conninfo(Settings()), max_idle=1))
+    # Timeout 60 s: wait out an Aurora resume; EventBridge retries the event after a failure anyway.
+    return PostgresStore(Database(lambda: database_conninfo(Settings()), max_idle=1, connect_retry_seconds=45))
 
 
 def reconcile_event(store: Store, event: dict[str, Any]) -> bool:

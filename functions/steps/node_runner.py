@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import threading
+import uuid
+from collections import OrderedDict
 from functools import lru_cache
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from nexod.ports import Store
+from nexod.runtime.errors import NodeFailedError
 from nexod.runtime.runner import NodeRunner
 
 logger = Logger(service="nexod-node-runner")
@@ -28,7 +33,8 @@ def _from_settings() -> NodeRunner:
     from nexod.wiring import database_conninfo, lazy, llm_from_settings
 
     settings = Settings()
-    store = PostgresStore(Database(lambda: database_conninfo(settings), max_idle=1))
+    # Its Task may wait for Aurora to resume (timeout 900 s); giving up early would fail the node.
+    store = PostgresStore(Database(lambda: database_conninfo(settings), max_idle=1, connect_retry_seconds=120))
     http = GuardedHttp()
     tools = Toolbox(llm=lazy(lambda: llm_from_settings(settings)), outbound=lambda: http)
     return NodeRunner(store, tools, settings.outbound_allow_hosts)
@@ -38,8 +44,65 @@ def runner() -> NodeRunner:
     return _runner if _runner is not None else _from_settings()
 
 
-def run_event(event: dict[str, Any]) -> dict[str, Any]:
-    """The handler body without Lambda's context object (the local orchestrator calls this)."""
+# -- which workspace this invocation acts for --------------------------------------------------------
+# `run.ws` comes from the execution's input, which anything allowed to StartExecution writes. The
+# state machine an execution belongs to is not: only the API creates them, named
+# `<prefix>-<workspace[:8]>-<flow id>`, and Step Functions itself puts the execution ARN (`exec`,
+# `$$.Execution.Id`) in the payload. A run is trusted for this invocation only if the run row, read
+# under row-level security for `run.ws`, belongs to the flow that state machine runs. Everything the
+# node does for a workspace (its rows, and the secrets session tag) then names a verified workspace.
+
+_BOUND: OrderedDict[tuple[str, str, str], None] = OrderedDict()
+_BOUND_LOCK = threading.Lock()
+_BOUND_SIZE = 1024
+
+
+def state_machine_name(execution_arn: str) -> str:
+    """`arn:<p>:states:<region>:<account>:execution:<state machine>:<execution>` -> the state machine."""
+    parts = execution_arn.split(":")
+    if len(parts) < 8 or parts[0] != "arn" or parts[2] != "states" or parts[5] != "execution":
+        raise NodeFailedError("the node runner was not invoked by a Step Functions execution")
+    return parts[6]
+
+
+def bind_execution(store: Store, event: dict[str, Any], required: bool) -> None:
+    """Refuse an event whose run is not the run of the execution that sent it (see above)."""
+    run = event.get("run") or {}
+    workspace_id, run_id = str(run.get("ws") or ""), str(run.get("id") or "")
+    execution = event.get("exec")
+    if not execution:
+        if required:
+            # Versions compiled before the payload carried `exec`: republishing the flow fixes them.
+            raise NodeFailedError("node runner event lacks exec ($$.Execution.Id): publish the flow again")
+        return
+    key = (str(execution), workspace_id, run_id)
+    with _BOUND_LOCK:
+        if key in _BOUND:
+            _BOUND.move_to_end(key)
+            return
+    machine = state_machine_name(str(execution))
+    refused = NodeFailedError(f"execution {execution} does not run run {run_id}: refused")
+    try:
+        uuid.UUID(workspace_id)
+        uuid.UUID(run_id)
+    except ValueError:
+        raise refused from None
+    with store.tx(workspace_id) as tx:
+        row = tx.run_row(run_id)
+    # The same answer whether the run exists elsewhere or not at all: nothing to learn by probing.
+    if row is None or not machine.endswith(f"-{workspace_id[:8]}-{row['flow_id']}"):
+        logger.warning("refused a node event bound to another run", extra={"execution": execution, "run": run_id})
+        raise refused
+    with _BOUND_LOCK:
+        _BOUND[key] = None
+        if len(_BOUND) > _BOUND_SIZE:
+            _BOUND.popitem(last=False)
+
+
+def run_event(event: dict[str, Any], require_execution: bool = False) -> dict[str, Any]:
+    """The handler body without Lambda's context object (the local orchestrator calls this).
+
+    Local mode also replays versions compiled before payloads carried `exec`; in AWS it is required."""
     run = event.get("run") or {}
     logger.append_keys(
         workspace_id=run.get("ws"),
@@ -47,9 +110,11 @@ def run_event(event: dict[str, Any]) -> dict[str, Any]:
         node_id=event.get("node"),
         op=event.get("op", "node"),
     )
-    return runner().handle(event)
+    active = runner()
+    bind_execution(active.store, event, required=require_execution)
+    return active.handle(event)
 
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return run_event(event)
+    return run_event(event, require_execution=True)

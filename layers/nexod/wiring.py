@@ -5,18 +5,32 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
 
 from .settings import Settings
 
 
+def rds_ca_bundle() -> Path:
+    """The Amazon RDS certificate authorities shipped in the package (cdk/rds_ca.py writes them)."""
+    return Path(str(resources.files("nexod") / "adapters" / "postgres" / "rds-ca-bundle.pem"))
+
+
 def conninfo_from_secret(secret: dict[str, Any]) -> str:
-    """An RDS-format secret {host, port, username, password, dbname} as a libpq URL (TLS required)."""
+    """An RDS-format secret {host, port, username, password, dbname} as a libpq URL.
+
+    TLS with the server's certificate verified against the RDS CAs and its name against the host
+    (`verify-full`): `require` would encrypt to whoever answers on that address."""
     user = quote(str(secret["username"]), safe="")
     password = quote(str(secret["password"]), safe="")
     dbname = quote(str(secret.get("dbname") or "nexod"), safe="")
-    return f"postgresql://{user}:{password}@{secret['host']}:{secret.get('port', 5432)}/{dbname}?sslmode=require"
+    ca = quote(str(rds_ca_bundle()), safe="/")
+    return (
+        f"postgresql://{user}:{password}@{secret['host']}:{secret.get('port', 5432)}/{dbname}"
+        f"?sslmode=verify-full&sslrootcert={ca}"
+    )
 
 
 def _secret(arn: str, region: str) -> dict[str, Any]:

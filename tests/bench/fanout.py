@@ -13,14 +13,60 @@ from __future__ import annotations
 
 import argparse
 import operator
+import os
 import statistics
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, TypedDict
 
 WIDTH = 48  # + input + output = 50 nodes
+
+
+@dataclass
+class Timings:
+    """Wall time of each measured run, and the CPU they took in this process and in PostgreSQL.
+
+    On a shared machine the wall times move with everyone else's load (a single-threaded client loses
+    more of them than Nexod's many threads do), while the CPU a run costs barely does: compare both.
+    """
+
+    wall: list[float]
+    cpu: float  # seconds per run: this process (API, moto, node runner or LangGraph) + PostgreSQL
+    pg_cpu: float | None  # of which PostgreSQL, when /proc can tell
+
+
+def _postgres_cpu(pgdata: str) -> float | None:
+    """CPU seconds of the postmaster and its backends so far (exited backends count in its children's time)."""
+    try:
+        postmaster = int((Path(pgdata) / "postmaster.pid").read_text().splitlines()[0])
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            pid, ppid = int(stat.parent.name), int(fields[1])
+            if pid == postmaster:  # utime, stime, cutime, cstime
+                total += sum(int(f) for f in fields[11:15])
+            elif ppid == postmaster:
+                total += int(fields[11]) + int(fields[12])
+        return total / tick
+    except (OSError, ValueError, IndexError):  # not Linux, or the server is gone
+        return None
+
+
+class _CpuMeter:
+    def __init__(self, pgdata: str) -> None:
+        self.pgdata = pgdata
+        self.process = time.process_time()
+        self.pg = _postgres_cpu(pgdata)
+
+    def per_run(self, runs: int) -> tuple[float, float | None]:
+        process = time.process_time() - self.process
+        pg_now = _postgres_cpu(self.pgdata)
+        pg = None if pg_now is None or self.pg is None else pg_now - self.pg
+        return (process + (pg or 0.0)) / runs, None if pg is None else pg / runs
 
 
 def nexod_flow() -> dict[str, Any]:
@@ -32,7 +78,7 @@ def nexod_flow() -> dict[str, Any]:
     return {"nodes": nodes, "edges": edges}
 
 
-def bench_nexod(state: Path, runs: int, warmup: int) -> tuple[list[float], str]:
+def bench_nexod(state: Path, runs: int, warmup: int) -> tuple[Timings, str]:
     from nexod.local.boot import boot
     from tests.support.api import Api
 
@@ -43,7 +89,10 @@ def bench_nexod(state: Path, runs: int, warmup: int) -> tuple[list[float], str]:
         flow = api.ok("POST", f"/v1/workspaces/{ws}/flows", {"name": "fanout", "definition": nexod_flow()})
         api.ok("POST", f"/v1/workspaces/{ws}/flows/{flow['id']}/versions", {})
         times = []
+        meter = _CpuMeter(stack.platform.postgres.server.pgdata)
         for i in range(warmup + runs):
+            if i == warmup:
+                meter = _CpuMeter(stack.platform.postgres.server.pgdata)
             t0 = time.perf_counter()
             status, started = api.call("POST", f"/v1/workspaces/{ws}/flows/{flow['id']}/runs", {"input": {}})
             assert status == 202, started
@@ -56,7 +105,8 @@ def bench_nexod(state: Path, runs: int, warmup: int) -> tuple[list[float], str]:
             assert run["status"] == "SUCCEEDED", run
             if i >= warmup:
                 times.append(elapsed)
-        return times, stack.platform.postgres.admin_url
+        cpu, pg_cpu = meter.per_run(runs)
+        return Timings(times, cpu, pg_cpu), stack.platform.postgres.admin_url
     finally:
         stack.close()
 
@@ -65,7 +115,7 @@ class GraphState(TypedDict):
     results: Annotated[list[int], operator.add]
 
 
-def bench_langgraph(admin_url: str, state: Path, runs: int, warmup: int) -> list[float]:
+def bench_langgraph(admin_url: str, state: Path, runs: int, warmup: int) -> Timings:
     from langgraph.checkpoint.postgres import PostgresSaver
     from langgraph.graph import END, START, StateGraph
 
@@ -90,14 +140,18 @@ def bench_langgraph(admin_url: str, state: Path, runs: int, warmup: int) -> list
             saver.setup()
             graph = builder.compile(checkpointer=saver)
             times = []
+            meter = _CpuMeter(server.server.pgdata)
             for i in range(warmup + runs):
+                if i == warmup:
+                    meter = _CpuMeter(server.server.pgdata)
                 t0 = time.perf_counter()
                 out = graph.invoke({"results": []}, {"configurable": {"thread_id": str(uuid.uuid4())}})
                 elapsed = time.perf_counter() - t0
                 assert len(out["results"]) == WIDTH + 2
                 if i >= warmup:
                     times.append(elapsed)
-        return times
+            cpu, pg_cpu = meter.per_run(runs)
+        return Timings(times, cpu, pg_cpu)
     finally:
         server.stop()
 
@@ -115,15 +169,21 @@ def main() -> None:
         nexod_times, admin_url = bench_nexod(state, args.runs, args.warmup)
         lg_times = bench_langgraph(admin_url, state, args.runs, args.warmup)
     nodes = WIDTH + 2
-    n_med, l_med = statistics.median(nexod_times), statistics.median(lg_times)
+    n_med, l_med = statistics.median(nexod_times.wall), statistics.median(lg_times.wall)
     print(f"\n50-node fan-out/fan-in, no-op nodes, {args.runs} runs after {args.warmup} warm-up (median)")
-    print(f"  {'':38}{'per run':>10}{'nodes/s':>10}")
-    print(f"  {'Nexod local (API + moto ASL + Postgres)':38}{n_med * 1000:>8.0f}ms{nodes / n_med:>10.0f}")
-    print(f"  {'LangGraph + PostgresSaver (peer)':38}{l_med * 1000:>8.0f}ms{nodes / l_med:>10.0f}")
+    print(f"  {'':38}{'per run':>10}{'nodes/s':>10}{'CPU/run':>10}{'of it PG':>10}")
+    for label, med, t in (
+        ("Nexod local (API + moto ASL + Postgres)", n_med, nexod_times),
+        ("LangGraph + PostgresSaver (peer)", l_med, lg_times),
+    ):
+        pg = "n/a" if t.pg_cpu is None else f"{t.pg_cpu * 1000:.0f}ms"
+        print(f"  {label:38}{med * 1000:>8.0f}ms{nodes / med:>10.0f}{t.cpu * 1000:>8.0f}ms{pg:>10}")
     print(
         f"  ratio Nexod / LangGraph: {n_med / l_med:.1f}x the time per run "
-        f"({nodes / n_med / (nodes / l_med):.2f}x the throughput)"
+        f"({nodes / n_med / (nodes / l_med):.2f}x the throughput), "
+        f"{nexod_times.cpu / lg_times.cpu:.1f}x the CPU per run"
     )
+    print(f"  load average when done: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (wall times move with it)")
 
 
 if __name__ == "__main__":

@@ -39,6 +39,11 @@ class Process:
         )
         return out.stdout.decode().strip()
 
+    def children(self, pattern: str) -> list[int]:
+        """Pids of this `nexod up`'s child processes whose command line matches `pattern`."""
+        found = subprocess.run(["pgrep", "-P", str(self.proc.pid), "-f", pattern], capture_output=True, check=False)
+        return [int(pid) for pid in found.stdout.split()]
+
     def stop(self, sig: int = signal.SIGINT, timeout: float = 30) -> int:
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
@@ -50,7 +55,13 @@ class Process:
         return int(self.proc.returncode)
 
 
-def launch(state_dir: Path, port: int | None = None, model: bool = True, timeout: float = 120) -> Process:
+def launch(
+    state_dir: Path,
+    port: int | None = None,
+    model: bool = True,
+    timeout: float = 180,
+    model_port: int | None = None,
+) -> Process:
     port = port or free_port()
     log = state_dir / f"up-{port}.log"
     state_dir.mkdir(parents=True, exist_ok=True)
@@ -64,7 +75,7 @@ def launch(state_dir: Path, port: int | None = None, model: bool = True, timeout
         "--static-dir",
         str(ROOT / "frontend" / "dist"),
         "--model-port",
-        str(free_port()),
+        str(model_port or 0),
     ]
     if not model:
         args.append("--no-model")

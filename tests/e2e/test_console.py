@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 
-playwright_sync = pytest.importorskip("playwright.sync_api")
+from tests.support.ci import missing, require_module
+
+playwright_sync = require_module("playwright.sync_api", "`make install` installs it (it drives the OS Chromium)")
 
 CHROMIUM = os.environ.get("NEXOD_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -35,10 +37,7 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
-        message = f"Chromium not found at {CHROMIUM}: `make test` installs it (apt-get install -y chromium)"
-        if os.environ.get("CI"):  # in CI a missing browser is a broken setup, not a reason to skip
-            pytest.fail(message)
-        pytest.skip(message)
+        missing(f"Chromium not found at {CHROMIUM}: `make test` installs it (apt-get install -y chromium)")
     with playwright_sync.sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
@@ -169,6 +168,59 @@ def test_viewer_is_offered_no_edit_or_run(page: Any, local_stack: str) -> None:
     assert page.page_errors == []
 
 
+def test_palette_groups_node_types_by_category_and_search_narrows_them(page: Any, local_stack: str) -> None:
+    expect = playwright_sync.expect
+    # Given alice in the editor of the seeded flow
+    sign_in(page, local_stack, "alice")
+    open_flow(page, SEEDED_FLOW)
+    items = page.locator(".palette-item")
+    items.first.wait_for()
+    total = items.count()
+
+    # Then the palette shows the node types under category headers (the registry's categories, or the
+    # console's grouping by name), input first
+    headers = page.get_by_test_id("palette-category").all_text_contents()
+    assert len(headers) >= 2 and len(set(headers)) == len(headers), headers
+    assert page.locator(".palette-group").first.get_by_test_id("palette-input").count() == 1
+    http_group = page.locator(".palette-group").filter(has=page.get_by_test_id("palette-http"))
+    http_category = http_group.get_by_test_id("palette-category").text_content()
+    assert http_category in headers
+
+    # When she searches by a type name
+    search = page.get_by_test_id("palette-search")
+    search.fill("HTTP")
+    # Then only that type is left, under its category
+    expect(items).to_have_count(1)
+    expect(page.get_by_test_id("palette-http")).to_be_visible()
+    assert page.get_by_test_id("palette-category").all_text_contents() == [http_category]
+
+    # When she searches by words of a description
+    search.fill("step functions waits")
+    expect(items).to_have_count(1)
+    expect(page.get_by_test_id("palette-wait")).to_be_visible()
+
+    # When nothing matches / Then the palette says so
+    search.fill("no such node kind")
+    expect(items).to_have_count(0)
+    expect(page.get_by_test_id("palette-empty")).to_contain_text("No node type matches")
+
+    # When she clears the search with Escape / Then every type is back
+    search.press("Escape")
+    expect(items).to_have_count(total)
+
+    # When she picks a type with the keyboard alone: search, arrow down to it, Enter
+    nodes = page.locator(".fnode")
+    before = nodes.count()
+    search.fill("wait")
+    search.press("ArrowDown")
+    expect(page.get_by_test_id("palette-wait")).to_be_focused()
+    page.keyboard.press("Enter")
+    # Then it is on the canvas
+    page.locator(".fnode[data-node-id=wait_1]").wait_for()
+    expect(nodes).to_have_count(before + 1)
+    assert page.page_errors == []
+
+
 def test_member_builds_validates_publishes_and_runs_a_new_flow(page: Any, local_stack: str) -> None:
     # Given alice creates a new flow (it starts as input -> output)
     sign_in(page, local_stack, "alice")
@@ -273,3 +325,37 @@ def drag_edge(page: Any, source: str, target: str) -> None:
     page.mouse.down()
     page.mouse.move(dst["x"] + dst["width"] / 2, dst["y"] + dst["height"] / 2, steps=12)
     page.mouse.up()
+
+
+def test_the_console_says_when_the_default_model_is_unavailable(page: Any, tmp_path: Path) -> None:
+    import socket
+
+    from .launcher import launch
+
+    # Given a `nexod up` whose offline model cannot run (its port is taken)
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        process = launch(tmp_path / "state", model_port=squatter.getsockname()[1])
+        try:
+            # When alice opens the console
+            sign_in(page, process.url, "alice")
+            notice = page.get_by_test_id("health-notice")
+            # Then a notice says the default model is unavailable, why, and what it means for llm nodes
+            notice.wait_for()
+            text = notice.inner_text()
+            assert "The default model is unavailable." in text and "is in use" in text, text
+            assert 'LLM nodes using model "default" fail' in text
+            page.screenshot(path=str(SCREENSHOTS / "console-model-unavailable.png"))
+            assert not page.page_errors
+        finally:
+            process.stop()
+
+
+def test_the_console_shows_no_health_notice_when_everything_answers(page: Any, local_stack: str) -> None:
+    # Given the healthy local stack
+    sign_in(page, local_stack, "alice")
+    page.get_by_test_id("flow-row").first.wait_for()
+    # When the console has polled /v1/health / Then it shows no notice
+    page.wait_for_timeout(500)
+    assert page.get_by_test_id("health-notice").count() == 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,8 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+
+from tests.support.ci import require_tool
 
 from .conftest import REPO
 
@@ -39,9 +40,10 @@ def _definitions() -> list[tuple[str, dict[str, Any]]]:
     return found or [("reference_10_node (compiled now)", _compiled_reference())]
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="node is needed for asl-validator")
 def test_every_golden_asl_passes_the_independent_validator(tmp_path: Path) -> None:
+    require_tool("node", "Node 20 runs asl-validator (see README: prerequisites)")
     if not VALIDATOR.exists():
+        require_tool("npm", "npm installs asl-validator into cdk/node_modules")
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=REPO / "cdk", check=True)
     for name, asl in _definitions():
         # Given a compiled definition with the node runner placeholder substituted, as at publish time
@@ -56,48 +58,29 @@ def test_every_golden_asl_passes_the_independent_validator(tmp_path: Path) -> No
 
 
 def test_publish_creates_versions_and_moves_the_live_alias() -> None:
+    from nexod.adapters.stepfunctions import StepFunctionsOrchestrator
     from nexod.domain.compiler import substitute
 
     golden = {name: asl for name, asl in _definitions()}
     asl = golden.get("example_reference_10_node.asl.json") or next(iter(golden.values()))
-    definition = json.dumps(substitute(asl, NODE_RUNNER_ARN))
+    changed = json.loads(json.dumps(asl))
+    changed["Comment"] = "version 2"
     with mock_aws():
+        # Given the project's own adapter, with the role and log group the stack passes
         sfn = boto3.client("stepfunctions", region_name=REGION)
+        orchestrator = StepFunctionsOrchestrator(sfn, ROLE_ARN)
         name = f"{PREFIX}-ws1234-flow5678"
-        # Given a first publish: create the state machine with the role the stack passes, and version 1
-        sm = sfn.create_state_machine(
-            name=name,
-            definition=definition,
-            roleArn=ROLE_ARN,
-            type="STANDARD",
-            publish=True,
-            versionDescription="v1",
-        )
-        v1 = sm["stateMachineVersionArn"]
-        alias = sfn.create_state_machine_alias(
-            name="live", routingConfiguration=[{"stateMachineVersionArn": v1, "weight": 100}]
-        )["stateMachineAliasArn"]
-        # When the flow is published again: update + publish version 2, then move the alias
-        # (update with publish=True: moto 5.2 has no PublishStateMachineVersion; AWS accepts both)
-        v2 = sfn.update_state_machine(
-            stateMachineArn=sm["stateMachineArn"],
-            definition=definition,
-            roleArn=ROLE_ARN,
-            publish=True,
-            versionDescription="v2",
-        )["stateMachineVersionArn"]
-        sfn.update_state_machine_alias(
-            stateMachineAliasArn=alias, routingConfiguration=[{"stateMachineVersionArn": v2, "weight": 100}]
-        )
-        # Then the alias points at v2, both versions exist, and the names fit the IAM prefix scope
-        described = sfn.describe_state_machine_alias(stateMachineAliasArn=alias)
-        assert described["routingConfiguration"] == [{"stateMachineVersionArn": v2, "weight": 100}]
-        assert v1 != v2 and v1.endswith(":1") and v2.endswith(":2")
-        assert sfn.describe_state_machine(stateMachineArn=v1)["stateMachineArn"] == v1
-        assert alias.endswith(f":stateMachine:{name}:live") and name.startswith(f"{PREFIX}-")
-        # And a run starts (moto 5.2 starts only unqualified ARNs, not `:live` or `:2`; on AWS the API
-        # starts the alias, which the IAM scope `<prefix>-*` covers)
-        run = sfn.start_execution(
-            stateMachineArn=sm["stateMachineArn"], name="run-1", input=json.dumps({"run": {"id": "r1"}})
-        )
-        assert run["executionArn"]
+        # When a flow is published, then published again with a changed definition
+        first = orchestrator.publish(name, substitute(asl, NODE_RUNNER_ARN), "v1")
+        orchestrator.set_live(first.state_machine_arn, first.version_arn)
+        second = orchestrator.publish(name, substitute(changed, NODE_RUNNER_ARN), "v2")
+        orchestrator.set_live(second.state_machine_arn, second.version_arn)
+        # Then the second publish is a new version of the same machine, holding the new definition
+        assert second.state_machine_arn == first.state_machine_arn
+        assert first.version_arn.endswith(":1") and second.version_arn.endswith(":2")
+        described = json.loads(sfn.describe_state_machine(stateMachineArn=second.version_arn)["definition"])
+        assert described["Comment"] == "version 2"
+        # And `live` points at it, and the names fit the IAM prefix scope
+        alias = sfn.describe_state_machine_alias(stateMachineAliasArn=f"{first.state_machine_arn}:live")
+        assert alias["routingConfiguration"] == [{"stateMachineVersionArn": second.version_arn, "weight": 100}]
+        assert name.startswith(f"{PREFIX}-")

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from .conftest import Synth, arn_text, as_list, resources, role_policies, statements
+from .conftest import PROFILES, Synth, arn_text, as_list, resources, role_policies, statements
 
 pytestmark = pytest.mark.infra
 
@@ -162,11 +162,17 @@ def test_agent_task_role_has_no_secrets_manager_rights_on_workspace_credentials(
         assert ws not in arn_text(st["Resource"])
 
 
-def test_api_manages_workspace_secrets_write_only(synth: Synth) -> None:
-    t = synth.template("starter", "App")
-    stmts = role_policies(t, "RuntimeHandlerServiceRole")
-    (manage,) = [s for s in stmts if s.get("Sid") == "ManageWorkspaceSecretsWriteOnly"]
-    assert "secretsmanager:GetSecretValue" not in as_list(manage["Action"])
+@pytest.mark.parametrize("profile", PROFILES)
+def test_the_api_has_no_right_on_workspace_credentials_while_it_has_no_credentials_routes(
+    synth: Synth, profile: str
+) -> None:
+    # Given the API role (no route stores or reads credentials yet: rights arrive with the code)
+    t = synth.template(profile, "App")
+    ws = synth.configs[profile].workspace_secret_prefix
+    # When we look for any statement naming the workspace credentials
+    naming = [st for st in role_policies(t, "RuntimeHandlerServiceRole") if ws in arn_text(st["Resource"])]
+    # Then there is none
+    assert not naming
 
 
 # -- orchestration ---------------------------------------------------------------------------------

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import inspect
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import boto3
 import pytest
@@ -83,3 +85,376 @@ def test_tasks_dispatch_in_process_and_retry_on_function_errors():
 def test_unknown_functions_fail_the_task_clearly():
     with pytest.raises(KeyError, match="no in-process handler"):
         moto_glue.invoke({"FunctionName": "arn:aws:lambda:us-east-1:1:function:nobody", "Payload": b"{}"})
+
+
+# --- The speed patches (decisions.md, 2026-11-26). Each guard fails first if a moto upgrade moves what it
+# relies on; each behaviour test shows the patched interpreter still does what moto did.
+
+SFN_ROLE = "arn:aws:iam::123456789012:role/r"
+
+
+def _run_to_end(sfn, target_arn: str, name: str, payload: dict, timeout: float = 20.0) -> dict:
+    import time
+
+    arn = sfn.start_execution(stateMachineArn=target_arn, name=name, input=json.dumps(payload))["executionArn"]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        desc = sfn.describe_execution(executionArn=arn)
+        if desc["status"] != "RUNNING":
+            return desc
+        time.sleep(0.01)
+    raise AssertionError(f"{name} still running after {timeout}s")
+
+
+def _snapshot(component: object) -> object:
+    """Everything reachable from a component tree, as plain values (to see whether evaluating changed it)."""
+    from moto.stepfunctions.parser.asl.component.component import Component
+
+    if isinstance(component, Component):
+        return (type(component).__name__, {k: _snapshot(v) for k, v in sorted(vars(component).items())})
+    if isinstance(component, list | tuple):
+        return [_snapshot(v) for v in component]
+    if isinstance(component, dict):
+        return {repr(k): _snapshot(v) for k, v in component.items()}
+    return repr(component)
+
+
+def _component_classes() -> list[type]:
+    import importlib
+    import pkgutil
+
+    import moto.stepfunctions.parser.asl.component as package
+    from moto.stepfunctions.parser.asl.component.component import Component
+
+    classes = []
+    for info in pkgutil.walk_packages(package.__path__, prefix=package.__name__ + "."):
+        module = importlib.import_module(info.name)
+        classes += [
+            c
+            for c in vars(module).values()
+            if inspect.isclass(c) and issubclass(c, Component) and c.__module__ == module.__name__
+        ]
+    return classes
+
+
+MUTATING_METHODS = {"append", "extend", "insert", "pop", "remove", "clear", "update", "setdefault", "add", "discard"}
+
+
+def _self_writes_and_pushes(cls: type) -> tuple[set[tuple[str, str]], set[str]]:
+    """What a component class's methods (after construction) write on `self`, and which of its own
+    attributes they push onto the evaluation stack."""
+    import ast
+    import textwrap
+
+    tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+    writes: set[tuple[str, str]] = set()
+    pushes: set[str] = set()
+
+    def on_self(node: ast.AST) -> str | None:
+        while isinstance(node, ast.Subscript):
+            node = node.value
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self":
+            return node.attr
+        return None
+
+    for method in (n for n in tree.body[0].body if isinstance(n, ast.FunctionDef)):  # type: ignore[attr-defined]
+        built = method.name in ("__init__", "from_state_props")  # construction, done by the preprocessor
+        for node in ast.walk(method):
+            targets: list[ast.AST] = []
+            if isinstance(node, ast.Assign | ast.Delete):
+                targets = list(node.targets)
+            elif isinstance(node, ast.AugAssign | ast.AnnAssign):
+                targets = [node.target]
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                if node.func.attr in MUTATING_METHODS and (attr := on_self(node.func.value)):
+                    targets = [node.func.value]
+                if node.func.attr == "append" and node.args and (attr := on_self(node.args[0])):
+                    pushes.add(attr)
+            for target in targets:
+                if (attr := on_self(target)) and not built:
+                    writes.add((method.name, attr))
+    return writes, pushes
+
+
+def test_moto_components_keep_no_evaluation_state_so_executions_can_share_them():
+    # Given every evaluation component class of moto's interpreter
+    classes = _component_classes()
+    assert len(classes) > 200, "moto moved its ASL components"
+    # When we read what their methods write on the component itself
+    audit = {cls.__name__: _self_writes_and_pushes(cls) for cls in classes}
+    writes = {(name, *w) for name, (ws, _) in audit.items() for w in ws}
+    pushes = {(name, p) for name, (_, ps) in audit.items() for p in ps}
+    # Then the only state is the lazily drawn heap key (drawn before sharing, see _cache_programs) ...
+    assert writes == {("EvalComponent", "heap_key", "__heap_key")}, (
+        "a moto component now keeps evaluation state on itself: sharing programs between executions "
+        f"(moto_glue._cache_programs) is no longer safe: {writes}"
+    )
+    # ... and the values components hand out are immutable literals, except Pass's Result, which every
+    # ResultPath deep-copies (test_shared_programs_run_concurrently_and_stay_unchanged checks that).
+    assert pushes == {
+        ("AssignTemplateValueTerminalLit", "value"),
+        ("ConditionJSONataLit", "literal"),
+        ("IntervalSecondsDecl", "seconds"),
+        ("JSONataTemplateValueTerminalLit", "value"),
+        ("PayloadValueLit", "val"),
+        ("Result", "result_obj"),
+        ("StringLiteral", "literal_value"),
+    }, f"a moto component now hands out its own values: audit them before sharing programs: {pushes}"
+    from moto.stepfunctions.parser.asl.component.common.path.result_path import ResultPath
+    from moto.stepfunctions.parser.asl.component.state.state_pass.state_pass import StatePass
+
+    assert "copy.deepcopy(current_output)" in inspect.getsource(ResultPath._eval_body), (
+        "ResultPath no longer copies what it places: Pass's Result would leak between executions"
+    )
+    assert "self.result_path.eval(env)" in inspect.getsource(StatePass._eval_state)
+
+
+def test_executions_share_the_program_built_once_per_definition():
+    from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+    assert "AmazonStateLanguageParser.parse(" in inspect.getsource(ExecutionWorker._get_evaluation_entrypoint), (
+        "moto no longer builds an execution's program through AmazonStateLanguageParser.parse"
+    )
+    assert "__heap_key" in inspect.getsource(EvalComponent), "moto moved the heap key"
+    # Given the glue installed and a definition
+    moto_glue.install()
+    definition = json.dumps({"StartAt": "p", "States": {"p": {"Type": "Pass", "Result": {"a": 1}, "End": True}}})
+    # When it is parsed twice (a first execution, then a second one)
+    first, _ = AmazonStateLanguageParser.parse(definition)
+    second, _ = AmazonStateLanguageParser.parse(definition)
+    # Then the second reuses the first's components, whose heap keys were all drawn before sharing
+    assert second is first
+    assert moto_glue._draw_heap_keys(first) >= 3
+    assert all(getattr(c, "_EvalComponent__heap_key", None) for c in _walk(first) if isinstance(c, EvalComponent))
+    # And a definition moto rejects is still rejected, every time
+    for _ in range(2):
+        with pytest.raises(Exception, match="ASLParserException"):
+            AmazonStateLanguageParser.parse('{"StartAt": "x", "States": {"x": {"Type": "Nope"}}')
+
+
+def _walk(component: object) -> list[object]:
+    from moto.stepfunctions.parser.asl.component.component import Component
+
+    found, todo, seen = [], [component], set()
+    while todo:
+        item = todo.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, Component):
+            found.append(item)
+            todo.extend(vars(item).values())
+        elif isinstance(item, list | tuple):
+            todo.extend(item)
+        elif isinstance(item, dict):
+            todo.extend(item.values())
+    return found
+
+
+def test_shared_programs_run_concurrently_and_stay_unchanged():
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+    # Given a definition with a Pass Result that a later state writes into, a Parallel, and a Retry that
+    # counts attempts in the heap (every handler call fails once, then succeeds)
+    seen: dict[str, int] = {}
+    lock = threading.Lock()
+
+    def handler(event: dict) -> dict:
+        with lock:
+            seen[event["key"]] = seen.get(event["key"], 0) + 1
+            attempt = seen[event["key"]]
+        if attempt == 1:
+            raise RuntimeError("first attempt fails")
+        return {"attempt": attempt}
+
+    def task(branch: str) -> dict:
+        return {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": ARN, "Payload": {"key.$": f"States.Format('{{}}-{branch}', $.n)"}},
+            "ResultSelector": {"attempt.$": "$.Payload.attempt"},
+            "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1, "MaxAttempts": 2, "BackoffRate": 1}],
+            "End": True,
+        }
+
+    asl = {
+        "StartAt": "seed",
+        "States": {
+            "seed": {"Type": "Pass", "Result": {"tags": ["t"]}, "ResultPath": "$.box", "Next": "write"},
+            "write": {"Type": "Pass", "Parameters": {"n.$": "$.n"}, "ResultPath": "$.box.tags[0]", "Next": "fan"},
+            "fan": {
+                "Type": "Parallel",
+                "Branches": [{"StartAt": b, "States": {b: task(b)}} for b in ("a", "b", "c")],
+                "ResultPath": "$.fan",
+                "End": True,
+            },
+        },
+    }
+    with mock_aws(config=moto_glue.MOTO_CONFIG):
+        moto_glue.install()
+        moto_glue.register(ARN, handler)
+        sfn = boto3.client("stepfunctions", region_name="us-east-1")
+        sm = sfn.create_state_machine(name="shared", definition=json.dumps(asl), roleArn=SFN_ROLE, publish=True)
+        program, _ = AmazonStateLanguageParser.parse(json.dumps(asl))
+        before = _snapshot(program)
+        # When six executions of it run at the same time
+        with ThreadPoolExecutor(6) as pool:
+            results = list(
+                pool.map(lambda n: _run_to_end(sfn, sm["stateMachineVersionArn"], f"s{n}", {"n": n}), range(6))
+            )
+    # Then each got its own fresh Result, and its own retry count per branch (one failure, one retry)
+    for n, desc in enumerate(results):
+        assert desc["status"] == "SUCCEEDED", desc
+        out = json.loads(desc["output"])
+        assert out["box"] == {"tags": [{"n": n}]}
+        assert out["fan"] == [{"attempt": 2}] * 3
+    assert len(seen) == 18 and set(seen.values()) == {2}
+    # And the shared program is exactly as built
+    assert _snapshot(program) == before
+
+
+def test_json_paths_are_compiled_once_and_still_resolve():
+    from moto.stepfunctions.parser.asl.component.common.path import result_path
+    from moto.stepfunctions.parser.asl.utils import json_path
+
+    assert "parse" in json_path.extract_json.__code__.co_names, "moto's extract_json no longer calls parse"
+    assert "parse" in result_path.ResultPath._eval_body.__code__.co_names, "moto's ResultPath no longer calls parse"
+    # Given the glue installed
+    moto_glue.install()
+    # When the same path is compiled twice
+    # Then it is compiled once, resolves as before, and a bad path still fails every time
+    assert json_path.parse("$.run") is json_path.parse("$.run")
+    assert result_path.parse("$.x") is result_path.parse("$.x")
+    assert json_path.extract_json("$.run.id", {"run": {"id": "r1"}}) == "r1"
+    assert json_path.extract_json("$.xs[1]", {"xs": [1, 2]}) == 2
+    with pytest.raises(json_path.NoSuchJsonPathError):
+        json_path.extract_json("$.missing", {"run": {}})
+    for _ in range(2):
+        with pytest.raises(Exception):  # noqa: B017 - whatever jsonpath_ng raises, it raises each time
+            json_path.parse("$.[")
+
+
+def test_every_thread_moto_starts_during_an_execution_comes_from_the_pool():
+    import pathlib
+    import re
+
+    import moto.stepfunctions.parser as package
+
+    # Given moto's interpreter source
+    root = pathlib.Path(package.__file__).parent
+    sites = {
+        str(path.relative_to(root.parent.parent.parent))[:-3].replace("/", ".")
+        for path in root.rglob("*.py")
+        if re.search(r"\bThread\(", path.read_text())
+    }
+    # Then the places that start threads are the ones the glue pools (TestState is not used by Nexod)
+    assert sites - {"moto.stepfunctions.parser.asl.component.test_state.program.test_state_program"} == {
+        module for module, _ in moto_glue.THREAD_SITES
+    }, "moto starts threads somewhere new: add it to moto_glue.THREAD_SITES"
+    # When the glue is installed
+    moto_glue.install()
+    # Then each of them starts pooled threads
+    import importlib
+
+    for module_name, name in moto_glue.THREAD_SITES:
+        calls_through = getattr(importlib.import_module(module_name), name)
+        assert (calls_through if name == "Thread" else calls_through.Thread) is moto_glue._PooledThread
+
+
+def test_parallel_branches_that_wait_still_run_at_the_same_time_on_reused_threads():
+    # Given 8 branches whose tasks each wait until all 8 are running (a barrier fails if one is queued)
+    width = 8
+    barrier = threading.Barrier(width, timeout=10)
+
+    def handler(event: dict) -> dict:
+        barrier.wait()
+        return {"i": event["i"]}
+
+    asl = {
+        "StartAt": "fan",
+        "States": {
+            "fan": {
+                "Type": "Parallel",
+                "Branches": [
+                    {
+                        "StartAt": f"b{i}",
+                        "States": {
+                            f"b{i}": {
+                                "Type": "Task",
+                                "Resource": "arn:aws:states:::lambda:invoke",
+                                "Parameters": {"FunctionName": ARN, "Payload": {"i": i}},
+                                "ResultSelector": {"i.$": "$.Payload.i"},
+                                "End": True,
+                            }
+                        },
+                    }
+                    for i in range(width)
+                ],
+                "End": True,
+            }
+        },
+    }
+    with mock_aws(config=moto_glue.MOTO_CONFIG):
+        moto_glue.install()
+        moto_glue.register(ARN, handler)
+        sfn = boto3.client("stepfunctions", region_name="us-east-1")
+        sm = sfn.create_state_machine(name="barrier", definition=json.dumps(asl), roleArn=SFN_ROLE)
+        # When it runs twice
+        first = _run_to_end(sfn, sm["stateMachineArn"], "b1", {})
+        started = moto_glue._pool.started
+        second = _run_to_end(sfn, sm["stateMachineArn"], "b2", {})
+    # Then both succeed with the branches' results in order, and the second starts no new threads
+    for desc in (first, second):
+        assert desc["status"] == "SUCCEEDED", desc
+        assert json.loads(desc["output"]) == [{"i": i} for i in range(width)]
+    assert moto_glue._pool.started == started
+
+
+def test_a_pooled_thread_behaves_like_a_thread_for_what_moto_uses():
+    import contextvars
+
+    var: contextvars.ContextVar[str] = contextvars.ContextVar("var", default="unset")
+    release = threading.Event()
+    seen: list[str] = []
+
+    def slow() -> None:
+        var.set("set by slow")
+        release.wait(5)
+
+    # Given a pooled thread whose target is still running
+    slow_thread = moto_glue._PooledThread(target=slow, name="slow", daemon=True)
+    slow_thread.start()
+    # When it is joined with a timeout (how moto's Program enforces TimeoutSeconds)
+    slow_thread.join(timeout=0.05)
+    # Then the join returns and the thread is still alive, then ends when released
+    assert slow_thread.is_alive()
+    release.set()
+    slow_thread.join(timeout=5)
+    assert not slow_thread.is_alive()
+    assert slow_thread.native_id is not None
+    with pytest.raises(RuntimeError):
+        slow_thread.start()
+    # And the next target on that worker does not see the context variables of the previous one
+    reader = moto_glue._PooledThread(target=lambda: seen.append(var.get()), daemon=True)
+    reader.start()
+    reader.join(timeout=5)
+    assert seen == ["unset"]
+
+
+def test_a_program_text_is_rendered_once_and_unchanged():
+    from moto.stepfunctions.parser.asl.component.component import Component
+    from moto.stepfunctions.parser.asl.component.program.program import Program
+    from moto.stepfunctions.parser.asl.component.state.exec.state_parallel.branch_worker import BranchWorker
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+    assert "${self._program}" in inspect.getsource(BranchWorker.start), "moto no longer names branch threads"
+    # Given the glue installed and a program
+    moto_glue.install()
+    program, _ = AmazonStateLanguageParser.parse(json.dumps({"StartAt": "w", "States": {"w": {"Type": "Succeed"}}}))
+    assert isinstance(program, Program)
+    # When its text is asked for twice
+    # Then it is moto's own text, rendered once
+    assert str(program) == Component.__str__(program)
+    assert str(program) is str(program)

@@ -6,6 +6,8 @@ import time
 import uuid
 from typing import Any
 
+import pytest
+
 from nexod.local.boot import LocalStack
 from nexod.local.stub_llm import OpenAIStub
 from tests.support.api import Api
@@ -438,3 +440,42 @@ def test_the_execution_events_lambda_repairs_a_run_whose_execution_timed_out(
     failed = alice.ok("GET", f"/v1/workspaces/{workspace}/runs/{started['id']}")
     assert (failed["status"], failed["error"]["code"]) == ("FAILED", "ExecutionTimedOut")
     assert reconcile_event(store, event("TIMED_OUT", arn)) is False
+
+
+def test_the_node_runner_refuses_a_node_of_a_cancelled_run(alice: Api, workspace: str, stack: LocalStack):
+    from functions.steps import node_runner
+    from nexod.local.server import LambdaContext
+    from nexod.runtime.errors import RunNotActiveError
+
+    # Given a run parked in a wait before a node with an outside side effect, and then cancelled
+    key = uuid.uuid4().hex
+    flow_id = publish(
+        alice,
+        workspace,
+        {
+            "nodes": [
+                node("start", "input"),
+                node("pause", "wait", seconds=60),
+                node("effect", "http", url=f"{stack.url}/demo/echo?effect={key}"),
+            ],
+            "edges": [edge("start", "pause"), edge("pause", "effect")],
+        },
+    )
+    status, started = alice.call("POST", f"/v1/workspaces/{workspace}/flows/{flow_id}/runs", {"input": {}})
+    assert status == 202
+    alice.wait_run(workspace, started["id"], until=("RUNNING",))
+    assert alice.ok("POST", f"/v1/workspaces/{workspace}/runs/{started['id']}/cancel")["status"] == "CANCELLED"
+
+    # When the node runner is invoked for the next node anyway (a Task already dispatched, a late retry)
+    with stack.platform.admin_db.connection() as conn:
+        row = conn.execute("SELECT execution_arn FROM runs WHERE id = %s", (started["id"],)).fetchone()
+    assert row is not None and row["execution_arn"]
+    event = {"run": {"id": started["id"], "ws": workspace}, "node": "effect", "exec": row["execution_arn"]}
+    with pytest.raises(RunNotActiveError, match="CANCELLED"):
+        node_runner.handler(event, LambdaContext())
+
+    # Then the node did not run: no side effect outside, no execution recorded, and the run stays cancelled
+    assert stack.server.demo_hits.get(f"effect:{key}", 0) == 0
+    effect = alice.nodes(workspace, started["id"])["effect"]
+    assert effect["status"] == "PENDING" and not effect.get("executions")
+    assert alice.ok("GET", f"/v1/workspaces/{workspace}/runs/{started['id']}")["status"] == "CANCELLED"

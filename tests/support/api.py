@@ -9,6 +9,10 @@ import urllib.request
 from typing import Any
 
 
+def _lower(items: Any) -> dict[str, str]:
+    return {str(k).lower(): str(v) for k, v in items}
+
+
 class Api:
     def __init__(self, base_url: str, token: str | None) -> None:
         self.base_url = base_url.rstrip("/")
@@ -20,25 +24,42 @@ class Api:
         path: str,
         body: Any = None,
         raw: bytes | None = None,
-        headers: dict[str, str] | None = None,
+        headers: dict[str, str | None] | None = None,
     ) -> tuple[int, Any]:
+        status, _headers, payload = self.exchange(method, path, body, raw, headers)
+        return status, payload
+
+    def exchange(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        raw: bytes | None = None,
+        headers: dict[str, str | None] | None = None,
+    ) -> tuple[int, dict[str, str], Any]:
+        """One request: (status, response headers with lower-case names, JSON body or text).
+
+        `headers` override the defaults; a None value removes one."""
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
         request = urllib.request.Request(self.base_url + path, data=data, method=method)
         request.add_header("Content-Type", "application/json")
         if self.token:
             request.add_header("Authorization", f"Bearer {self.token}")
         for key, value in (headers or {}).items():
-            request.add_header(key, value)
+            if value is None:
+                request.remove_header(key.capitalize())
+            else:
+                request.add_header(key, value)
         try:
             with urllib.request.urlopen(request, timeout=60) as resp:
                 text = resp.read()
-                return resp.status, json.loads(text) if text else None
+                return resp.status, _lower(resp.headers.items()), json.loads(text) if text else None
         except urllib.error.HTTPError as err:
             text = err.read()
             try:
-                return err.code, json.loads(text) if text else None
+                return err.code, _lower(err.headers.items()), json.loads(text) if text else None
             except json.JSONDecodeError:
-                return err.code, text.decode()
+                return err.code, _lower(err.headers.items()), text.decode()
 
     def get(self, path: str) -> tuple[int, Any]:
         return self.call("GET", path)

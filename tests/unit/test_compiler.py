@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
 from nexod.domain.compiler import FINISH, RUN_FAILED, compile_flow, substitute
 from nexod.domain.validation import validate
+from tests.support.ci import in_ci
 
 from .flows import demo_flow, edge, fan_out, node
 
@@ -74,17 +76,56 @@ def golden_cases() -> dict[str, dict]:
     return cases
 
 
+UPDATE_FLAG = "NEXOD_UPDATE_GOLDEN"
+
+
+def updating_golden() -> bool:
+    """Golden files are written only when a developer asks for it, and never in CI (where they are checked)."""
+    if os.environ.get(UPDATE_FLAG) != "1":
+        return False
+    if in_ci():
+        pytest.fail(f"{UPDATE_FLAG}=1 under CI=true: golden files are reviewed and committed, not regenerated")
+    return True
+
+
 @pytest.mark.parametrize("name", sorted(golden_cases()))
 def test_golden_asl(name: str):
     # Given a flow whose compiled ASL is reviewed and kept in the repository
     asl = compiled(golden_cases()[name])
     path = GOLDEN / f"{name}.asl.json"
     text = json.dumps(asl, indent=2, sort_keys=True) + "\n"
-    if os.environ.get("UPDATE_GOLDEN") or not path.exists():
+    if updating_golden():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     # When compiled again / Then the output is byte-identical (compilation is deterministic)
-    assert path.read_text() == text, f"{name} changed: rerun with UPDATE_GOLDEN=1 if intended"
+    assert path.exists(), f"{path.name} is missing: run with {UPDATE_FLAG}=1, review the file, commit it"
+    assert path.read_text() == text, f"{name} changed: rerun with {UPDATE_FLAG}=1 if intended, review the diff"
+
+
+def test_every_golden_file_belongs_to_a_case():
+    # A golden file whose case was renamed or removed would be checked by nothing (and validated as if current).
+    orphans = {p.name.removesuffix(".asl.json") for p in GOLDEN.glob("*.asl.json")} - set(golden_cases())
+    assert orphans == set(), f"golden files without a case: {sorted(orphans)}"
+
+
+def test_a_missing_golden_file_fails_unless_an_update_is_asked_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    # Given a case whose golden file does not exist
+    monkeypatch.setattr(sys.modules[__name__], "GOLDEN", tmp_path)
+    name = sorted(golden_cases())[0]
+    monkeypatch.delenv(UPDATE_FLAG, raising=False)
+    # When the golden test runs without the flag, Then it fails and writes nothing
+    with pytest.raises(AssertionError, match="is missing"):
+        test_golden_asl(name)
+    assert list(tmp_path.iterdir()) == []
+    # When the flag is set outside CI, Then the file is written and the test passes
+    monkeypatch.setenv(UPDATE_FLAG, "1")
+    monkeypatch.setenv("CI", "false")
+    test_golden_asl(name)
+    assert (tmp_path / f"{name}.asl.json").exists()
+    # When the flag is set under CI, Then the test fails instead of regenerating
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="under CI=true"):
+        test_golden_asl(name)
 
 
 def test_state_names_are_node_ids_and_bookkeeping_states_use_dashes():
@@ -206,3 +247,17 @@ def test_node_runner_placeholder_is_substituted_at_publish():
 def test_a_500_node_flow_compiles_within_the_definition_size_limit():
     asl = compiled(fan_out(498))
     assert len(json.dumps(asl, separators=(",", ":"))) < 1_000_000  # Step Functions' 1 MB definition limit
+
+
+def test_a_flow_that_cannot_fail_has_no_unreachable_failure_states():
+    # Given a flow whose only task continues on error (found by the structural property test)
+    doc = {
+        "nodes": [node("start", "input"), {**node("only"), "on_error": "continue"}],
+        "edges": [edge("start", "only")],
+    }
+    # When compiled
+    states = compiled(doc)["States"]
+    # Then no state records a run failure that nothing can reach (Step Functions refuses unreachable states)
+    assert states["only"]["Catch"][0]["Next"] == "failed-only"
+    assert RUN_FAILED not in states and "failed" not in states
+    assert set(states) == {"only", "failed-only", FINISH}

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_rds as rds
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -42,6 +44,9 @@ class Data(Construct):
                 "rds.force_ssl": "1",
                 "log_min_duration_statement": "1000",
                 "idle_in_transaction_session_timeout": "60000",
+                # No client may keep the cluster awake by holding an idle session (auto-pause needs zero
+                # connections); the app sets the same per connection and on its role.
+                "idle_session_timeout": "120000",
             },
         )
         retention = log_retention(profile)
@@ -85,6 +90,11 @@ class Data(Construct):
         )
         self.admin_secret = self.cluster.secret
         assert self.admin_secret is not None
+        # Kept on teardown with the key and the snapshot (docs/deploy.md): the snapshot needs its owner.
+        # (`cluster.secret` is the attachment; the generated secret is the cluster's child "Secret".)
+        generated = self.cluster.node.find_child("Secret")
+        assert isinstance(generated, rds.DatabaseSecret)
+        generated.apply_removal_policy(RemovalPolicy.RETAIN)
         app_secret = rds.DatabaseSecret(
             self,
             "AppSecret",
@@ -114,6 +124,35 @@ class Data(Construct):
                 vpc_subnets=network.app_subnets,
                 automatically_after=Duration.days(30),
             )
+
+        # The agent runner's images. Here, not in the App stack, because it must exist before the App
+        # stack's image asset is published into it (make deploy deploys this stack first); its lifecycle
+        # rule bounds what ECR bills (CDK's shared bootstrap repository keeps every image forever).
+        self.images = ecr.Repository(
+            self,
+            "AgentImages",
+            repository_name=config.image_repository_name,
+            image_scan_on_push=True,
+            image_tag_mutability=ecr.TagMutability.IMMUTABLE,
+            encryption=ecr.RepositoryEncryption.AES_256,
+            lifecycle_rules=[
+                ecr.LifecycleRule(
+                    description=f"keep the last {c.AGENT_IMAGES_KEPT} agent images",
+                    tag_status=ecr.TagStatus.ANY,
+                    max_image_count=c.AGENT_IMAGES_KEPT,
+                )
+            ],
+            removal_policy=RemovalPolicy.DESTROY,
+            empty_on_delete=True,  # images are rebuilt from source; nothing in them is data
+        )
+        stack = Stack.of(self)
+        # `cdk deploy` pushes image assets with the bootstrap's publishing role, whose own policy names
+        # only the bootstrap repository: this repository lets that role push here.
+        publisher = iam.ArnPrincipal(
+            f"arn:{stack.partition}:iam::{stack.account}:role/"
+            f"cdk-{c.CDK_QUALIFIER}-image-publishing-role-{stack.account}-{stack.region}"
+        )
+        self.images.grant_pull_push(publisher)
 
     @staticmethod
     def _engine() -> rds.IClusterEngine:

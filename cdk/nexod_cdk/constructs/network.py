@@ -61,7 +61,7 @@ class Network(Construct):
             self,
             "FlowLogs",
             retention=log_retention(profile),
-            removal_policy=RemovalPolicy.DESTROY,
+            removal_policy=RemovalPolicy.RETAIN,  # records outlive a teardown; the retention expires them
         )
         self.vpc.add_flow_log(
             "FlowLog",
@@ -78,6 +78,16 @@ class Network(Construct):
             "FunctionsSg",
             vpc=self.vpc,
             description="Nexod Lambda functions and agent tasks: outbound only",
+            allow_all_outbound=True,
+            allow_all_ipv6_outbound=True,
+        )
+        # Agent tasks run tools a model chose (DESIGN §3): outbound only, and no rule of the database's
+        # security group names this one, so they have no network path to Aurora.
+        self.agent_sg = ec2.SecurityGroup(
+            self,
+            "AgentSg",
+            vpc=self.vpc,
+            description="Nexod agent tasks (untrusted tools): outbound only, no database access",
             allow_all_outbound=True,
             allow_all_ipv6_outbound=True,
         )

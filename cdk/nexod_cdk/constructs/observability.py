@@ -1,9 +1,10 @@
-"""Observability: alarms on failed runs, dead letters, Lambda errors and throttles and API 5xx, routed to
-an SNS topic (email from context), and a dashboard when the profile pays for one."""
+"""Observability: alarms on failed runs, dead letters, Lambda errors and throttles, API 5xx and the
+database (capacity, connections, and in starter a cluster that stopped pausing), routed to a KMS-encrypted
+SNS topic with an email subscription (required in production), and a dashboard when the profile pays for one."""
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import Annotations, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_apigatewayv2 as apigw
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
@@ -11,6 +12,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_rds as rds
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subs
 from aws_cdk import aws_sqs as sqs
@@ -32,15 +34,37 @@ class Observability(Construct):
         dead_letter_queues: dict[str, sqs.IQueue],
         failed_runs_rule: events.IRule,
         http_api: apigw.IHttpApi,
+        cluster: rds.IDatabaseCluster,
     ) -> None:
         super().__init__(scope, construct_id)
-        key: kms.IKey | None = None
-        if config.profile.name == "production":
-            key = kms.Key(self, "TopicKey", enable_key_rotation=True, description="Nexod alarm topic")
-            key.grant_encrypt_decrypt(iam.ServicePrincipal("cloudwatch.amazonaws.com"))
+        stack = Stack.of(self)
+        # Its own key (CloudWatch must be allowed to use it, which the data key must not allow): $1/month.
+        key = kms.Key(
+            self,
+            "TopicKey",
+            enable_key_rotation=True,
+            description="Nexod alarm topic",
+            removal_policy=RemovalPolicy.DESTROY,
+            pending_window=Duration.days(7),
+        )
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchAlarmsPublish",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],  # in a key policy, "*" is this key
+                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+            )
+        )
         self.topic = sns.Topic(self, "Alarms", display_name="Nexod alarms", master_key=key, enforce_ssl=True)
         if config.alarm_email:
             self.topic.add_subscription(subs.EmailSubscription(config.alarm_email))
+        else:  # starter only (production refuses to synthesize without one: config.py)
+            Annotations.of(self).add_warning_v2(
+                "nexod:alarms-unrouted",
+                "No -c nexod:alarmEmail: alarms reach the topic (output AlarmTopicArn) and nobody else; "
+                "subscribe to it or redeploy with ALARM_EMAIL=<address>",
+            )
         action = cw_actions.SnsAction(self.topic)
         self.alarms: list[cw.Alarm] = []
 
@@ -95,6 +119,39 @@ class Observability(Construct):
             period=PERIOD,
         )
         alarm("Api5xx", api_5xx, "The API answered 5xx", threshold=5)
+
+        # -- the database ---------------------------------------------------------------------------
+        capacity = cluster.metric_serverless_database_capacity(period=PERIOD, statistic="Maximum")
+        alarm(
+            "DatabaseCapacity",
+            capacity,
+            f"Aurora ran at its maximum capacity ({config.profile.db_max_acu:g} ACU): queries queue; raise "
+            "the profile's max ACU or find the expensive statements (slow-query log)",
+            threshold=config.profile.db_max_acu,
+        )
+        alarm(
+            "DatabaseConnections",
+            cluster.metric_database_connections(period=PERIOD, statistic="Maximum"),
+            "Many database connections are open: a leak, or more concurrent Lambdas than Aurora's "
+            "max_connections allows at this capacity",
+            threshold=config.profile.db_connections_alarm,
+        )
+        if config.profile.db_auto_pause_minutes:
+            # The starter idle cost assumes the cluster pauses when unused (docs/cost.md): say so when it
+            # has not paused (capacity never 0) for a whole day.
+            awake = cw.Alarm(
+                self,
+                "DatabaseNeverPaused",
+                metric=cluster.metric_serverless_database_capacity(period=Duration.hours(1), statistic="Minimum"),
+                threshold=0,
+                evaluation_periods=24,
+                comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+                alarm_description="Aurora has not paused for 24 hours: something holds a connection or polls it, "
+                "and the idle cost is above the starter figure (see docs/cost.md)",
+            )
+            awake.add_alarm_action(action)
+            self.alarms.append(awake)
 
         if config.profile.dashboard:
             dashboard = cw.Dashboard(self, "Dashboard", dashboard_name=f"{config.state_machine_prefix}")

@@ -8,7 +8,7 @@ Approval and launcher Lambdas (later issues) attach with `allow_task_function()`
 
 from __future__ import annotations
 
-from aws_cdk import Duration, IgnoreMode, RemovalPolicy, Stack
+from aws_cdk import Duration, Fn, IgnoreMode, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_ecs as ecs
@@ -60,12 +60,15 @@ class Orchestration(Construct):
         self.execution_arn_pattern = f"{arn}:execution:{self.prefix}-*"
         retention = log_retention(config.profile)
 
+        # Under /aws/vendedlogs/ so log delivery's resource policy stays one wildcard. Retained on teardown
+        # like every log group; the stack's id in the name lets a redeploy create a fresh one.
+        stack_uuid = Fn.select(2, Fn.split("/", stack.stack_id))
         self.log_group = logs.LogGroup(
             self,
             "StateMachineLogs",
-            log_group_name=f"/aws/vendedlogs/states/{self.prefix}",
+            log_group_name=f"/aws/vendedlogs/states/{self.prefix}-{stack_uuid}",
             retention=retention,
-            removal_policy=RemovalPolicy.DESTROY,
+            removal_policy=RemovalPolicy.RETAIN,
         )
 
         # -- node runner: executes every node of every flow -----------------------------------------
@@ -83,7 +86,6 @@ class Orchestration(Construct):
             },
         )
         runtime.allow_secret_read(self.node_runner, database_secret_arn)
-        triggers.bus.grant_put_events_to(self.node_runner)
         assert self.node_runner.role is not None
         secrets.allow_assume(self.node_runner.role)
 
@@ -103,14 +105,7 @@ class Orchestration(Construct):
         self._invocable: list[str] = []
         self._invoke_policy = iam.Policy(self, "InvokeTaskFunctions", roles=[self.state_machine_role])
         self.allow_task_function(self.node_runner)
-        self.state_machine_role.add_to_policy(
-            iam.PolicyStatement(
-                sid="VendedLogDelivery",
-                # These CloudWatch Logs delivery APIs have no resource-level permissions (documented).
-                actions=list(c.LOG_DELIVERY_ACTIONS),
-                resources=["*"],
-            )
-        )
+        self.allow_log_delivery(self.state_machine_role)
         self.state_machine_role.add_to_policy(
             iam.PolicyStatement(
                 sid="XRayTraces",
@@ -133,7 +128,6 @@ class Orchestration(Construct):
             environment={"NEXOD_DATABASE_SECRET_ARN": database_secret_arn, **triggers.environment()},
         )
         runtime.allow_secret_read(self.execution_events, database_secret_arn)
-        triggers.bus.grant_put_events_to(self.execution_events)
         self.events_dlq = sqs.Queue(
             self,
             "ExecutionEventsDlq",
@@ -159,7 +153,7 @@ class Orchestration(Construct):
             )
         )
         self.failed_runs_logs = logs.LogGroup(
-            self, "FailedRunsLog", retention=retention, removal_policy=RemovalPolicy.DESTROY
+            self, "FailedRunsLog", retention=retention, removal_policy=RemovalPolicy.RETAIN
         )
         self.failed_runs_rule = events.Rule(
             self,
@@ -211,11 +205,12 @@ class Orchestration(Construct):
             user="10001",
             logging=ecs.LogDrivers.aws_logs(
                 stream_prefix="agent",
-                log_group=logs.LogGroup(self, "AgentLogs", retention=retention, removal_policy=RemovalPolicy.DESTROY),
+                log_group=logs.LogGroup(self, "AgentLogs", retention=retention, removal_policy=RemovalPolicy.RETAIN),
             ),
+            # No database secret and no route to the database (DESIGN §3): the runner exchanges inputs
+            # and outputs through the launcher, never with Aurora.
             environment={
                 **runtime.environment,
-                "NEXOD_DATABASE_SECRET_ARN": database_secret_arn,
                 "NEXOD_EVENT_BUS_NAME": triggers.bus.event_bus_name,
                 "HOME": "/home/nexod",
                 "CREWAI_DISABLE_TELEMETRY": "true",
@@ -228,8 +223,6 @@ class Orchestration(Construct):
             ecs.MountPoint(container_path="/tmp", source_volume="tmp", read_only=False),  # noqa: S108
         )
         task_role = self.agent_task.task_role
-        runtime.allow_secret_read(task_role, database_secret_arn)
-        triggers.bus.grant_put_events_to(task_role)
         task_role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="ReportTaskResult",
@@ -237,14 +230,34 @@ class Orchestration(Construct):
                 resources=[self.state_machine_arn_pattern],
             )
         )
-        self.agent_security_group = network.functions_sg
+        self.agent_security_group = network.agent_sg
         self.agent_subnets: ec2.SubnetSelection = network.app_subnets
+
+    def allow_log_delivery(self, grantable: iam.IGrantable) -> None:
+        """What creating/updating a state machine with logging asks of the caller (and of the role)."""
+        stack = Stack.of(self)
+        grantable.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="VendedLogDelivery",
+                # These CloudWatch Logs delivery APIs have no resource-level permissions (documented).
+                actions=list(c.LOG_DELIVERY_ACTIONS),
+                resources=["*"],
+            )
+        )
+        grantable.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="VendedLogGroupPolicy",
+                actions=list(c.LOG_DELIVERY_POLICY_ACTIONS),
+                resources=[f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:*"],
+            )
+        )
 
     def allow_task_function(self, fn: lambda_.IFunction) -> None:
         """Let per-flow state machines invoke `fn` (node runner now; launcher and approval later)."""
-        self._invocable += [fn.function_arn, f"{fn.function_arn}:*"]
+        # The compiled ASL names the unqualified function ARN (compiler.substitute): no version or alias.
+        self._invocable.append(fn.function_arn)
         self._invoke_policy.document.add_statements(
-            iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[fn.function_arn, f"{fn.function_arn}:*"])
+            iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[fn.function_arn])
         )
 
     def environment(self) -> dict[str, str]:

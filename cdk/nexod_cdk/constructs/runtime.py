@@ -77,7 +77,7 @@ class Runtime(Construct):
             self,
             f"{construct_id}Logs",
             retention=log_retention(self.config.profile),
-            removal_policy=RemovalPolicy.DESTROY,
+            removal_policy=RemovalPolicy.RETAIN,  # records outlive a teardown; the retention expires them
         )
         fn = lambda_.Function(
             self,
@@ -105,7 +105,7 @@ class Runtime(Construct):
         """GetSecretValue on exactly these secrets, and decrypt through Secrets Manager only."""
         role.grant_principal.add_to_principal_policy(
             iam.PolicyStatement(
-                actions=["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+                actions=["secretsmanager:GetSecretValue"],
                 resources=list(secret_arns),
             )
         )

@@ -45,7 +45,7 @@ class Schema(Construct):
                 self,
                 "ProviderLogs",
                 retention=log_retention(config.profile),
-                removal_policy=RemovalPolicy.DESTROY,
+                removal_policy=RemovalPolicy.RETAIN,  # the retention expires them
             ),
         )
         self.resource = CustomResource(

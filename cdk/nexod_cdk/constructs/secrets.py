@@ -80,32 +80,6 @@ class Secrets(Construct):
             )
         )
 
-    def allow_manage(self, role: iam.IGrantable) -> None:
-        """The API stores, replaces, lists and deletes credentials: write-only, never GetSecretValue."""
-        stack = Stack.of(self)
-        role.grant_principal.add_to_principal_policy(
-            iam.PolicyStatement(
-                sid="ManageWorkspaceSecretsWriteOnly",
-                actions=[
-                    "secretsmanager:CreateSecret",
-                    "secretsmanager:PutSecretValue",
-                    "secretsmanager:UpdateSecret",
-                    "secretsmanager:DeleteSecret",
-                    "secretsmanager:DescribeSecret",
-                    "secretsmanager:TagResource",
-                ],
-                resources=[self.workspace_secrets_arn_pattern],
-            )
-        )
-        role.grant_principal.add_to_principal_policy(
-            iam.PolicyStatement(
-                sid="EncryptWorkspaceSecrets",
-                actions=["kms:GenerateDataKey", "kms:Encrypt"],
-                resources=[self.key.key_arn],
-                conditions={"StringEquals": {"kms:ViaService": f"secretsmanager.{stack.region}.amazonaws.com"}},
-            )
-        )
-
     def environment(self) -> dict[str, str]:
         return {
             "NEXOD_WORKSPACE_SECRET_PREFIX": self.prefix,

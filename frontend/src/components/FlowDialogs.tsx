@@ -1,6 +1,7 @@
 // Dialogs of the flow editor: run input, publish, and the versions drawer with ASL viewer.
 import { useCallback, useEffect, useState } from "react";
 import { api, errorMessage } from "../lib/api";
+import { parseDocument } from "../lib/canvasOps";
 import { absTime, relTime } from "../lib/format";
 import type { Flow, FlowDefinition, FlowVersion } from "../types";
 import { useToast } from "./Toasts";
@@ -249,21 +250,7 @@ export function DefinitionDialog({
   onApply: (def: FlowDefinition) => void;
 }) {
   const [text, setText] = useState(() => JSON.stringify(definition, null, 2));
-  let error: string | null = null;
-  let parsed: FlowDefinition | null = null;
-  try {
-    const v = JSON.parse(text) as unknown;
-    const d = v as { nodes?: unknown; edges?: unknown };
-    if (!v || typeof v !== "object" || !Array.isArray(d.nodes) || (d.edges !== undefined && !Array.isArray(d.edges)))
-      error = 'A flow is an object {"nodes": [...], "edges": [...]}.';
-    else if ((d.nodes as unknown[]).some((n) => !n || typeof n !== "object" || typeof (n as { id?: unknown }).id !== "string" || typeof (n as { type?: unknown }).type !== "string"))
-      error = 'Every node needs a string "id" and "type".';
-    else if (((d.edges as unknown[]) ?? []).some((e) => !e || typeof e !== "object" || typeof (e as { from?: unknown }).from !== "string" || typeof (e as { to?: unknown }).to !== "string"))
-      error = 'Every edge needs string "from" and "to".';
-    else parsed = { nodes: d.nodes as FlowDefinition["nodes"], edges: (d.edges as FlowDefinition["edges"]) ?? [] };
-  } catch (e) {
-    error = `Invalid JSON: ${(e as Error).message}`;
-  }
+  const { doc: parsed, error } = parseDocument(text);
   return (
     <Modal
       title="Flow definition (JSON)"

@@ -5,6 +5,7 @@ import type {
   FlowDefinition,
   FlowSummary,
   FlowVersion,
+  Health,
   Me,
   NodeRun,
   NodeType,
@@ -77,6 +78,7 @@ export const api = {
   me: () => request<Me>("GET", "/v1/me"),
   createWorkspace: (name: string) => request<Workspace>("POST", "/v1/workspaces", { name }),
   nodeTypes: () => request<{ items: NodeType[] }>("GET", "/v1/node-types"),
+  health: () => request<Health>("GET", "/v1/health"),
 
   listFlows: (w: string, cursor?: string | null) => request<Page<FlowSummary>>("GET", `${ws(w)}/flows${qs({ cursor })}`),
   createFlow: (w: string, body: { name: string; description?: string; definition: FlowDefinition }) =>

@@ -118,7 +118,7 @@ export function upstreamOf(id: string, edges: { from: string; to: string }[]): s
 }
 
 export const LAYOUT = { dx: 270, dy: 120 };
-const NODE_BOX = { w: 240, h: 76 }; // a node (208 x ~60) plus room for the edge between
+export const NODE_BOX = { w: 240, h: 76 }; // a node (208 x ~60) plus room for the edge between
 
 /** Whether any two saved positions would draw nodes on top of each other. */
 export function overlaps(def: FlowDefinition): boolean {
@@ -183,6 +183,8 @@ export function starterDefinition(): FlowDefinition {
     edges: [{ from: "input", to: "output" }],
   };
 }
+
+export type IssueGroups = ReturnType<typeof groupIssues>;
 
 /** Issues of a 422 response grouped by the node and the edge they name. */
 export function groupIssues(details: unknown): {

@@ -28,7 +28,19 @@ class StepFunctionsOrchestrator:
         return extra
 
     def publish(self, name: str, definition: dict[str, Any], description: str) -> PublishedMachine:
+        """Publish `definition` as a new version of the state machine `name`, creating it the first time.
+
+        Update first, create on StateMachineDoesNotExist: the ARN is built from the name, so nothing
+        needs ListStateMachines (account-wide, not granted). Create-first would also rely on
+        CreateStateMachine refusing an existing name with another definition, which moto does not do
+        (it returns the existing machine and its old version), so a second version was never tested.
+        """
         body = json.dumps(definition, separators=(",", ":"))
+        arn = self._arn(name)
+        try:
+            return self._update(arn, body, description)
+        except self.client.exceptions.StateMachineDoesNotExist:
+            pass
         try:
             created = self.client.create_state_machine(
                 name=name,
@@ -39,26 +51,31 @@ class StepFunctionsOrchestrator:
                 versionDescription=description[:256],
                 **self._extra(),
             )
-            return PublishedMachine(created["stateMachineArn"], created["stateMachineVersionArn"])
-        except self.client.exceptions.StateMachineAlreadyExists:
-            arn = self._arn(name)
-            updated = self.client.update_state_machine(
-                stateMachineArn=arn,
-                definition=body,
-                roleArn=self.role_arn,
-                publish=True,
-                versionDescription=description[:256],
-                **self._extra(),
-            )
-            return PublishedMachine(arn, updated["stateMachineVersionArn"])
+        except self.client.exceptions.StateMachineAlreadyExists:  # created meanwhile by another publish
+            return self._update(arn, body, description)
+        return PublishedMachine(created["stateMachineArn"], created["stateMachineVersionArn"])
+
+    def _update(self, arn: str, body: str, description: str) -> PublishedMachine:
+        updated = self.client.update_state_machine(
+            stateMachineArn=arn,
+            definition=body,
+            roleArn=self.role_arn,
+            publish=True,
+            versionDescription=description[:256],
+            **self._extra(),
+        )
+        return PublishedMachine(arn, updated["stateMachineVersionArn"])
 
     def _arn(self, name: str) -> str:
-        paginator = self.client.get_paginator("list_state_machines")
-        for page in paginator.paginate():
-            for sm in page["stateMachines"]:
-                if sm["name"] == name:
-                    return str(sm["stateMachineArn"])
-        raise LookupError(f"state machine {name} not found")
+        """The ARN of our state machine `name`, built, not looked up: ListStateMachines is account-wide
+        (no resource-level permission), so the API role is not granted it. Partition and account come
+        from the flow role's ARN (same account: the role is passed to the machine), region from the client.
+        """
+        parts = self.role_arn.split(":")
+        if len(parts) < 6 or parts[0] != "arn" or not parts[4]:
+            raise ValueError(f"state machine role '{self.role_arn}' is not an IAM role ARN")
+        partition, account = parts[1], parts[4]
+        return f"arn:{partition}:states:{self.client.meta.region_name}:{account}:stateMachine:{name}"
 
     def set_live(self, state_machine_arn: str, version_arn: str) -> None:
         routing = [{"stateMachineVersionArn": version_arn, "weight": 100}]

@@ -29,7 +29,13 @@ LAMBDA_TRANSIENT = [
     "Lambda.AWSLambdaException",
     "Lambda.SdkClientException",
     "Lambda.TooManyRequestsException",
+    # A function idle for weeks goes Inactive; the first invoke answers this while Lambda restores it.
+    "Lambda.ResourceNotReadyException",
 ]
+# Every node-runner payload names the execution from Step Functions' context object, which the
+# execution's input cannot forge: the runner checks that this execution's state machine belongs to
+# the run's flow before trusting `run.ws` (the workspace whose secrets a node may read).
+EXECUTION_REF = {"exec.$": "$$.Execution.Id"}
 # Nodes that talk to the outside world retry transient failures by default.
 DEFAULT_RETRY: dict[str, RetryPolicy] = {"http": RetryPolicy(), "llm": RetryPolicy()}
 DEFAULT_TIMEOUT: dict[str, int] = {"http": 900, "llm": 900}
@@ -135,6 +141,7 @@ class _Emitter:
                 "FunctionName": NODE_RUNNER_ARN,
                 "Payload": {
                     "run.$": "$.run",
+                    **EXECUTION_REF,
                     "node": node.id,
                     **({"finish": True} if node.id == self.finisher else {}),
                 },
@@ -239,7 +246,7 @@ def _runner_task(op: str, nxt: str | None, extra: dict[str, Any] | None = None) 
         "Resource": LAMBDA_INVOKE,
         "Parameters": {
             "FunctionName": NODE_RUNNER_ARN,
-            "Payload": {"run.$": "$.run", "op": op, **(extra or {})},
+            "Payload": {"run.$": "$.run", **EXECUTION_REF, "op": op, **(extra or {})},
         },
         "ResultPath": None,
         "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1, "MaxAttempts": 5, "BackoffRate": 2.0}],
@@ -322,11 +329,14 @@ def compile_flow(flow: ValidFlow) -> CompiledFlow:
             **_runner_task("finish", None),
             "Comment": "record the run's output and mark it succeeded",
         }
-    states[RUN_FAILED] = {
-        **_runner_task("fail", FAILED, {"error.$": "$.error"}),
-        "Comment": "record why the run failed",
-    }
-    states[FAILED] = {"Type": "Fail", "Error": "RunFailed", "Cause": "A node failed; see the run's nodes."}
+    # Only when a failure can reach them: if every top-level node has `on_error: continue`, nothing fails
+    # the run, and Step Functions refuses a definition with states no transition reaches.
+    if any(c.get("Next") == RUN_FAILED for state in states.values() for c in state.get("Catch", ())):
+        states[RUN_FAILED] = {
+            **_runner_task("fail", FAILED, {"error.$": "$.error"}),
+            "Comment": "record why the run failed",
+        }
+        states[FAILED] = {"Type": "Fail", "Error": "RunFailed", "Cause": "A node failed; see the run's nodes."}
     asl = {
         "Comment": "Nexod flow; state names are node ids. Node data lives in Postgres, not here.",
         "StartAt": start,

@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from ..settings import Settings
+from .model import OfflineModel
 from .platform import LocalPlatform
 from .seed import seed
 from .server import LocalServer
+from .supervisor import Supervisor
 
 
 @dataclass
@@ -34,17 +36,26 @@ def boot(
     settings: Settings | None = None,
     with_seed: bool = True,
     jwks_client: Any = None,
+    supervisor: Supervisor | None = None,
+    offline: OfflineModel | None = None,
 ) -> LocalStack:
     from functions.api import handler as api
 
     server = LocalServer(None, None, static_dir, port=port)  # bind first: the issuer URL needs the port
     try:
-        platform = LocalPlatform.start(state_dir, base_url=server.url, settings=settings, jwks_client=jwks_client)
+        platform = LocalPlatform.start(
+            state_dir,
+            base_url=server.url,
+            settings=settings,
+            jwks_client=jwks_client,
+            supervisor=supervisor,
+            offline=offline,
+        )
     except BaseException:
-        server.httpd.server_close()
+        server.stop()
         raise
     server.issuer = platform.issuer
-    api.configure(platform.services, platform.verifier)
+    api.configure(platform.services, platform.verifier, health=platform.health)
     server.api_handler = api.handler
     server.start()
     seeded = seed(platform.services, server.url) if with_seed else None

@@ -1,16 +1,23 @@
-"""Everything moto-specific lives here: the in-process Lambda dispatch and the thread-list housekeeping.
+"""Everything moto-specific lives here: the in-process Lambda dispatch, speed patches, thread housekeeping.
 
 moto 5.2.x's Step Functions interpreter (a port of LocalStack's) calls
 `lambda_eval_utils._invoke_lambda_function(parameters, region, state_credentials)` for every
 `arn:aws:states:::lambda:invoke` Task. We replace that one function so Tasks call our handlers in this
 process, with the same error contract as AWS Lambda (FunctionError + {errorType, errorMessage}), which is
-what drives the ASL Retry/Catch. `tests/integration/test_moto_glue.py` fails loudly if an upgrade moves it.
+what drives the ASL Retry/Catch.
+
+The rest makes the interpreter cheaper without changing what it does (docs/decisions.md, "moto glue"):
+one program per definition shared by its executions, compiled JSONPaths, pooled threads, and program
+text rendered once. `tests/integration/test_moto_glue.py` fails first if an upgrade moves any of it.
 """
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
+import queue
+import threading
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -62,7 +69,7 @@ def invoke(parameters: dict[str, Any]) -> dict[str, Any]:
 
 
 def install() -> None:
-    """Patch moto's Lambda integration to dispatch in-process. Idempotent."""
+    """Patch moto's Lambda integration to dispatch in-process, and its interpreter to run cheaper. Idempotent."""
     global _installed
     if _installed:
         return
@@ -89,15 +96,28 @@ def install() -> None:
 
     lambda_eval_utils.exec_lambda_function = _exec_in_process
     _allow_starting_versions()
-    _cache_parse_trees()
+    _cache_programs()
+    _cache_json_paths()
+    _pool_threads()
+    _memoize_program_text()
     _installed = True
 
 
-def _cache_parse_trees(size: int = 256) -> None:
-    """moto re-parses a definition with ANTLR at every execution start (most of its start-up cost).
+def _cache_programs(size: int = 256) -> None:
+    """moto parses and preprocesses a definition at every execution start (about 22% of the bench's CPU).
 
-    Published versions never change, so keep each definition's parse tree and only re-run the
-    preprocessor, which builds fresh evaluation components: executions never share component state.
+    `AmazonStateLanguageParser.parse` runs ANTLR, then a Preprocessor that turns the tree into evaluation
+    components and, on the way, renders `ctx.getText()` into messages for errors it never raises (for
+    every state, once per nesting level). Published versions never change, so build the components once
+    per definition and let every execution evaluate the same ones. moto itself does this for a Map: all
+    its iterations evaluate one component tree at once. Components keep no state of an evaluation (that
+    lives in the Environment: stack, heap, frames), which `tests/integration/test_moto_glue.py` checks in
+    moto's source. The one exception is the lazily drawn `heap_key` under which Retry counts attempts in
+    a frame's heap: two threads drawing it at once could each get a different key, so every key is drawn
+    here, before any sharing. (A deep copy per execution instead cost 25-40 ms a run.)
+
+    Parsing runs under a lock because moto's Preprocessor keeps its query-language scope stack in a
+    class attribute, which two threads preprocessing at once would interleave.
     """
     import threading
     from collections import OrderedDict
@@ -106,22 +126,232 @@ def _cache_parse_trees(size: int = 256) -> None:
 
     parser_cls = asl_parser.AmazonStateLanguageParser
     original = parser_cls.parse
-    trees: OrderedDict[str, Any] = OrderedDict()
+    programs: OrderedDict[str, tuple[Any, Any]] = OrderedDict()
     lock = threading.Lock()
 
     def parse(definition: str) -> tuple[Any, Any]:
         with lock:
-            tree = trees.get(definition)
-        if tree is None:
-            program, tree = original(definition)
-            with lock:
-                trees[definition] = tree
-                if len(trees) > size:
-                    trees.popitem(last=False)
-            return program, tree
-        return asl_parser.Preprocessor().visit(tree), tree  # type: ignore[attr-defined]
+            entry = programs.get(definition)
+            if entry is None:
+                entry = original(definition)  # raises on a bad definition, which is then not cached
+                _draw_heap_keys(entry[0])
+                programs[definition] = entry
+                if len(programs) > size:
+                    programs.popitem(last=False)
+            else:
+                programs.move_to_end(definition)
+        return entry
 
     parser_cls.parse = staticmethod(parse)  # type: ignore[method-assign]
+
+
+def _draw_heap_keys(program: Any) -> int:
+    """Give every evaluation component of a program its heap key now; returns how many got one."""
+    from moto.stepfunctions.parser.asl.component.component import Component
+    from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
+
+    keyed = 0
+    seen: set[int] = set()
+    todo: list[Any] = [program]
+    while todo:
+        item = todo.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, EvalComponent):
+            keyed += 1
+            _ = item.heap_key
+        if isinstance(item, Component):
+            todo.extend(vars(item).values())
+        elif isinstance(item, list | tuple | set | frozenset):
+            todo.extend(item)
+        elif isinstance(item, dict):
+            todo.extend(item.values())
+    return keyed
+
+
+def _cache_json_paths(size: int = 4096) -> None:
+    """moto compiles each JSONPath (`$.run`, `$.s.x`) with a new PLY parser at every use (~1 ms each).
+
+    jsonpath_ng expressions are immutable once parsed (`find` and `update_or_create` only touch the
+    data), so one compiled expression per path string serves every execution and thread.
+    """
+    import functools
+
+    from moto.stepfunctions.parser.asl.component.common.path import result_path
+    from moto.stepfunctions.parser.asl.utils import json_path
+
+    for module in (json_path, result_path):
+        compile_path = module.parse
+        if not hasattr(compile_path, "cache_info"):  # already cached: install() ran before
+            module.parse = functools.lru_cache(maxsize=size)(compile_path)  # type: ignore[attr-defined]
+
+
+# moto starts a thread per execution, per Parallel branch (two: the branch and its program), per Task
+# attempt (to time it out) and per Map iteration: about 148 for the bench's 48-branch flow. Each
+# `Thread.start` blocks its caller until the new thread has run, so the 48 branches of a Parallel start
+# one after the other, each waiting for the GIL. `_PooledThread` keeps the calls moto makes on a
+# thread and runs the target on a parked worker instead: `start` hands the work over without waiting,
+# and there is always a worker for every started thread (the pool grows on demand and never queues),
+# so everything moto runs in parallel, including branches that wait, still runs at the same time.
+_POOL_IDLE_SECONDS = 60.0  # a worker idle this long exits, so an idle server sheds threads
+
+
+class _WorkerPool:
+    def __init__(self, idle_seconds: float) -> None:
+        self._idle_seconds = idle_seconds
+        self._lock = threading.Lock()
+        self._idle: list[queue.SimpleQueue[Callable[[], None]]] = []
+        self.started = 0  # worker threads ever started (tests)
+
+    def submit(self, job: Callable[[], None]) -> None:
+        with self._lock:
+            inbox = self._idle.pop() if self._idle else None
+            if inbox is None:
+                self.started += 1
+        if inbox is not None:
+            inbox.put(job)
+            return
+        worker = threading.Thread(target=self._work, args=(job,), name="nexod-moto-worker", daemon=True)
+        worker.start()
+
+    def _work(self, job: Callable[[], None]) -> None:
+        inbox: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        while True:
+            job()
+            with self._lock:
+                self._idle.append(inbox)
+            while True:
+                try:
+                    job = inbox.get(timeout=self._idle_seconds)
+                    break
+                except queue.Empty:
+                    with self._lock:
+                        if inbox in self._idle:
+                            self._idle.remove(inbox)
+                            return
+                    # a submitter has just taken this worker: its job is on the way
+
+
+_pool = _WorkerPool(_POOL_IDLE_SECONDS)
+
+
+class _PooledThread:
+    """What moto does with `threading.Thread` (start, join, is_alive, name, native_id), on a pooled worker.
+
+    Each target runs in a fresh `contextvars.Context`, as in a new thread, so nothing set by one
+    target (Powertools' logger keys, botocore's context) is seen by the next one on the same worker.
+    """
+
+    def __init__(
+        self,
+        group: None = None,
+        target: Callable[..., object] | None = None,
+        name: str | None = None,
+        args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any] | None = None,
+        *,
+        daemon: bool | None = None,
+    ) -> None:
+        self._target = target
+        self._args = args
+        self._kwargs = kwargs or {}
+        self.name = name or "moto-thread"
+        self.daemon = True if daemon is None else daemon
+        self.ident: int | None = None
+        self.native_id: int | None = None
+        self._started = False
+        self._done = threading.Event()
+
+    def start(self) -> None:
+        if self._started:
+            raise RuntimeError("threads can only be started once")
+        self._started = True
+        _pool.submit(self._run)
+
+    def _run(self) -> None:
+        self.ident = threading.get_ident()
+        self.native_id = threading.get_native_id()
+        try:
+            if self._target is not None:
+                contextvars.Context().run(self._target, *self._args, **self._kwargs)
+        except BaseException as exc:  # what threading.Thread does with an escaping exception
+            threading.excepthook(threading.ExceptHookArgs((type(exc), exc, exc.__traceback__, self)))
+        finally:
+            self._target = None  # like Thread: drop references to the work once it is done
+            self._args, self._kwargs = (), {}
+            self._done.set()
+
+    def join(self, timeout: float | None = None) -> None:
+        if not self._started:
+            raise RuntimeError("cannot join thread before it is started")
+        self._done.wait(timeout)
+
+    def is_alive(self) -> bool:
+        return self._started and not self._done.is_set()
+
+
+class _ThreadingWithPool:
+    """Stands in for the `threading` module inside a moto module: `Thread` is pooled, the rest is real."""
+
+    Thread = _PooledThread
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(threading, name)
+
+
+# Where moto 5.2.5 starts threads during an execution: (module, the global it calls `Thread` through).
+THREAD_SITES: tuple[tuple[str, str], ...] = (
+    ("moto.stepfunctions.parser.backend.execution_worker", "Thread"),
+    ("moto.stepfunctions.parser.asl.component.program.program", "threading"),
+    ("moto.stepfunctions.parser.asl.component.state.exec.state_parallel.branch_worker", "threading"),
+    ("moto.stepfunctions.parser.asl.component.state.exec.execute_state", "Thread"),
+    ("moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback", "threading"),
+    ("moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.inline_iteration_component", "threading"),
+)
+
+
+def _pool_threads() -> None:
+    import importlib
+
+    for module_name, name in THREAD_SITES:
+        module = importlib.import_module(module_name)
+        current = getattr(module, name)
+        if name == "Thread" and current is threading.Thread:
+            setattr(module, name, _PooledThread)
+        elif name == "threading" and current is threading:
+            setattr(module, name, _ThreadingWithPool())
+        elif current is not _PooledThread and not isinstance(current, _ThreadingWithPool):
+            raise RuntimeError(f"moto's {module_name}.{name} is not threading's; update nexod.local.moto_glue")
+
+
+def _memoize_program_text() -> None:
+    """Starting a Parallel branch names its thread `f"BranchWorker_${program}"`, and a component's text
+    is the repr of everything in it: 48 renderings of the branch programs per run, each thrown away.
+
+    Programs are shared and never change once built (see `_cache_programs`), so each one's text is
+    computed once and remembered: the same text, computed once.
+    """
+    import weakref
+
+    from moto.stepfunctions.parser.asl.component.component import Component
+    from moto.stepfunctions.parser.asl.component.program.program import Program
+
+    if "__str__" in vars(Program):
+        if getattr(Program.__str__, "_nexod_memo", False):
+            return
+        raise RuntimeError("moto's Program has its own __str__ now; update nexod.local.moto_glue")
+    texts: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+    render: Callable[[Any], str] = Component.__str__
+
+    def text(self: Any) -> str:
+        cached = texts.get(self)
+        if cached is None:
+            cached = texts[self] = render(self)
+        return cached
+
+    text._nexod_memo = True  # type: ignore[attr-defined]
+    Program.__str__ = text  # type: ignore[method-assign]
 
 
 def _allow_starting_versions() -> None:

@@ -17,13 +17,17 @@ from ..runtime.executors import Toolbox
 from ..runtime.runner import NodeRunner
 from ..services import runs
 from ..services.context import Services
+from ..services.health import HealthBoard
 from ..settings import Settings
 from ..wiring import lazy, llm_from_settings
 from . import pg
 from .issuer import AUDIENCE, LocalIssuer
+from .model import OfflineDefaultLLM, OfflineModel
 from .orchestrator import LocalOrchestrator
+from .supervisor import Supervisor
 
 log = logging.getLogger(__name__)
+LOCAL_POOL_IDLE = 56  # embedded Postgres allows 100 connections; the admin pool and psql keep the rest
 NODE_RUNNER_ARN = "arn:aws:lambda:us-east-1:123456789012:function:nexod-node-runner"
 ROLE_ARN = "arn:aws:iam::123456789012:role/nexod-state-machine"
 
@@ -38,7 +42,13 @@ class LocalPlatform:
     issuer: LocalIssuer
     verifier: JwtVerifier
     admin_db: Database
+    supervisor: Supervisor
+    timings: dict[str, float] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def health(self) -> HealthBoard:
+        return self.supervisor.board
 
     @classmethod
     def start(
@@ -47,11 +57,23 @@ class LocalPlatform:
         base_url: str = "http://127.0.0.1:8000",
         settings: Settings | None = None,
         jwks_client: Any = None,
+        supervisor: Supervisor | None = None,
+        offline: OfflineModel | None = None,
     ) -> LocalPlatform:
-        """Start Postgres (migrated), the orchestrator and the node runner; replay published machines."""
+        """Start Postgres (migrated), the orchestrator and the node runner; replay published machines.
+
+        `supervisor` watches what the platform owns (Postgres here; the caller may already supervise
+        more, such as the offline model). `offline` makes model `default` the offline model.
+        """
+        import time
+
         from functions.steps import node_runner as node_runner_handler
 
+        supervisor = supervisor or Supervisor(HealthBoard())
+        started = time.monotonic()
         postgres = pg.start(state_dir / "pg")
+        timings = {"database": time.monotonic() - started}
+        supervisor.supervise(pg.PostgresPart(postgres))
         issuer_url = base_url.rstrip("/") + "/local-issuer"
         settings = (settings or Settings()).model_copy(
             update={
@@ -63,9 +85,16 @@ class LocalPlatform:
                 "state_machine_role_arn": ROLE_ARN,
             }
         )
-        store = PostgresStore(Database(postgres.app_url))
+        # One process runs every branch of a Parallel at once: keep as many idle connections as the widest
+        # fan-out we expect, or each run opens dozens of new ones (measured: 41 per 50-node run with 8).
+        store = PostgresStore(Database(postgres.app_url, max_idle=LOCAL_POOL_IDLE))
         http = GuardedHttp()
-        tools = Toolbox(llm=lazy(lambda: llm_from_settings(settings)), outbound=lambda: http)
+        if offline is not None:
+            model = offline
+            llm = lazy(lambda: OfflineDefaultLLM(model, supervisor.board, llm_from_settings(settings)))
+        else:
+            llm = lazy(lambda: llm_from_settings(settings))
+        tools = Toolbox(llm=llm, outbound=lambda: http)
         runner = NodeRunner(store, tools, settings.outbound_allow_hosts)
         node_runner_handler.configure(runner)
         holder: dict[str, Services] = {}
@@ -74,6 +103,7 @@ class LocalPlatform:
             reconcile_execution(holder["services"], execution_arn, status)
 
         orchestrator = LocalOrchestrator({NODE_RUNNER_ARN: node_runner_handler.run_event}, ROLE_ARN, on_end=on_end)
+        supervisor.board.report("orchestrator", "ready", "moto's Step Functions interpreter, in this process")
         services = Services(
             store=store,
             orchestrator=orchestrator,
@@ -92,6 +122,8 @@ class LocalPlatform:
             issuer,
             verifier,
             Database(postgres.admin_url, max_idle=2),
+            supervisor,
+            timings,
         )
         platform.replay_machines()
         platform.interrupt_in_flight()
@@ -130,6 +162,7 @@ class LocalPlatform:
         return sum(runs.interrupt_in_flight(self.services, ws) for ws in self.workspace_ids())
 
     def close(self) -> None:
+        self.supervisor.stop()
         self.orchestrator.close()
         for db in (self.admin_db,):
             db.close()

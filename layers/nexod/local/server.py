@@ -1,235 +1,243 @@
-"""The local HTTP server: API Gateway HTTP API (v2) events for the real Lambda handler, plus local extras.
+"""The local HTTP server: uvicorn (h11) serving the ASGI adapter in `asgi.py` on a thread of its own.
 
-Routes:  /v1/*  -> functions.api.handler (exactly the deployed code path)
-         /local-issuer/.well-known/jwks.json, POST /local/dev-token   (local sign-in)
-         /demo/*  sample endpoints the example flows call
-         /*  the console (frontend/dist) with single-page-app fallback
+uvicorn brings what the hand-written `ThreadingHTTPServer` lacked: a real listen backlog, a request parser
+that refuses bad framing (non-numeric, negative or conflicting Content-Length) instead of waiting or
+closing, and an event loop that reads every connection concurrently. What uvicorn leaves open is added here
+and in the app, nothing more: a deadline for the request headers (uvicorn has none, only a keep-alive
+timer that the first byte cancels), a deadline and a size limit for the body, and the JSON error envelope
+on the parser's own refusals (uvicorn answers those in plain text).
 """
 
 from __future__ import annotations
 
-import json
+import asyncio
+import http
 import logging
-import mimetypes
+import socket
 import threading
 import time
-import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
-from .demo import demo_weather
-from .issuer import USERS, LocalIssuer
+import h11
+import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
-log = logging.getLogger(__name__)
-SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline';"
-    " connect-src 'self'; frame-ancestors 'none'",
-}
+from .asgi import (
+    SECURITY_HEADERS,
+    ApiHandler,
+    LambdaContext,
+    Limits,
+    LocalApp,
+    apigw_v2_event,
+    error_body,
+)
+from .issuer import LocalIssuer
 
+__all__ = ["SECURITY_HEADERS", "LambdaContext", "Limits", "LocalServer", "apigw_v2_event"]
 
-class LambdaContext:
-    """Enough of Lambda's context object for Powertools."""
-
-    function_name = "nexod-api-local"
-    function_version = "$LATEST"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:nexod-api-local"
-
-    def __init__(self) -> None:
-        self.aws_request_id = str(uuid.uuid4())
-        self.log_group_name = "/local/nexod-api"
-        self.log_stream_name = "local"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 29_000
+# h11's hint for each refusal, named for the error envelope.
+_CODES = {400: "bad_request", 408: "request_timeout", 431: "headers_too_large", 501: "not_implemented"}
 
 
-def apigw_v2_event(method: str, raw_path: str, headers: dict[str, str], body: bytes, source_ip: str) -> dict[str, Any]:
-    parts = urlsplit(raw_path)
-    query: dict[str, str] = {}
-    for key, value in parse_qsl(parts.query, keep_blank_values=True):
-        query[key] = f"{query[key]},{value}" if key in query else value
-    text = body.decode("utf-8", errors="replace") if body else None
-    now = time.time()
-    return {
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": parts.path,
-        "rawQueryString": parts.query,
-        "headers": {k.lower(): v for k, v in headers.items()},
-        "queryStringParameters": query or None,
-        "requestContext": {
-            "accountId": "local",
-            "apiId": "local",
-            "domainName": headers.get("host", "127.0.0.1"),
-            "domainPrefix": "local",
-            "http": {
-                "method": method,
-                "path": parts.path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": source_ip,
-                "userAgent": headers.get("user-agent", ""),
-            },
-            "requestId": str(uuid.uuid4()),
-            "routeKey": "$default",
-            "stage": "$default",
-            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
-            "timeEpoch": int(now * 1000),
-        },
-        "body": text,
-        "isBase64Encoded": False,
-    }
+class _Connection(h11.Connection):
+    """h11's connection, remembering why it refused a request so the answer can carry its status."""
+
+    refusal: h11.RemoteProtocolError | None = None
+
+    def next_event(self) -> Any:
+        try:
+            return super().next_event()
+        except h11.RemoteProtocolError as exc:
+            self.refusal = exc
+            raise
+
+
+def _raw_refusal(status: int, message: str) -> bytes:
+    """A whole HTTP/1.1 response that closes the connection, written without h11: a request that never
+    finished its headers leaves h11 in a state where it will not send a response."""
+    body = error_body(_CODES.get(status, "bad_request"), message)
+    head = [f"HTTP/1.1 {status} {http.HTTPStatus(status).phrase}", "content-type: application/json"]
+    head += [f"content-length: {len(body)}", "connection: close"]
+    head += [f"{k.lower()}: {v}" for k, v in SECURITY_HEADERS.items()]
+    return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
+
+
+LINGER_SECONDS = 2.0
+
+
+class _LingeringTransport:
+    """The connection's transport, closing the way HTTP servers must after refusing a request early.
+
+    A refusal (413, 431, 408, ...) is often sent while the client is still sending: closing the socket
+    with unread data makes the kernel answer with a reset, and the client loses the answer. So `close()`
+    sends the response and a FIN, discards whatever still arrives, and closes for good when the client
+    closes or after LINGER_SECONDS (what Apache and nginx call a lingering close). Only while the client
+    may still be sending: an idle or finished connection closes at once (so stopping stays fast).
+    """
+
+    def __init__(
+        self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop, client_sending: Callable[[], bool]
+    ) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._client_sending = client_sending
+        self.lingering = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+    def is_closing(self) -> bool:
+        return self.lingering or self._transport.is_closing()
+
+    def close(self) -> None:
+        if self.is_closing():
+            return
+        if not self._client_sending() or not self._transport.can_write_eof():
+            self._transport.close()
+            return
+        try:
+            self._transport.write_eof()
+        except OSError:  # the client is already gone: nothing to linger for
+            self._transport.close()
+            return
+        self.lingering = True
+        self._transport.resume_reading()  # uvicorn may have paused reading: drain instead
+        self._loop.call_later(LINGER_SECONDS, self._transport.close)
+
+
+class _Protocol(H11Protocol):
+    """uvicorn's h11 protocol plus a header deadline and JSON refusals (`Config(http=...)` takes a class)."""
+
+    limits: Limits  # set on the subclass LocalServer builds
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.conn = _Connection(h11.SERVER, self.limits.max_header_bytes)
+        self._header_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        self._lingering = _LingeringTransport(transport, self.loop, self._client_sending)
+        super().connection_made(self._lingering)  # type: ignore[arg-type]
+        self._arm_header_timer()
+
+    def _client_sending(self) -> bool:
+        """Whether part of a request is still on its way: an unread body, a refused or unfinished head."""
+        return self.conn.their_state in (h11.SEND_BODY, h11.ERROR) or bool(self.conn.trailing_data[0])
+
+    def data_received(self, data: bytes) -> None:
+        if self._lingering.lingering:
+            return  # the answer is sent: what the client still sends is read only to be discarded
+        super().data_received(data)
+
+    def on_response_complete(self) -> None:
+        # Arm before uvicorn resumes a pipelined request: that request replaces `self.cycle`, which disarms.
+        self._arm_header_timer()
+        super().on_response_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_header_timer()
+        super().connection_lost(exc)
+
+    def _arm_header_timer(self) -> None:
+        self._disarm_header_timer()
+        if not self.transport.is_closing():
+            cycle = self.cycle  # the next request's headers must arrive before the deadline
+            self._header_timer = self.loop.call_later(self.limits.header_timeout, self._headers_late, cycle)
+
+    def _disarm_header_timer(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _headers_late(self, cycle: object) -> None:
+        if self.cycle is not cycle or self.transport.is_closing():
+            return  # the headers arrived (a new request cycle began), or the connection is gone
+        if self.conn.trailing_data[0]:  # part of a request is waiting for the rest: say why it failed
+            message = f"request headers not received within {self.limits.header_timeout:g}s"
+            self.transport.write(_raw_refusal(408, message))
+        self.transport.close()  # nothing sent at all: close quietly, as an idle keep-alive connection is
+
+    def send_400_response(self, msg: str) -> None:
+        refusal = self.conn.refusal if isinstance(self.conn, _Connection) else None
+        status = refusal.error_status_hint if refusal is not None else 400
+        if status == 431:
+            message = f"request line and headers exceed {self.limits.max_header_bytes} bytes"
+        else:
+            message = f"invalid HTTP request: {refusal}" if refusal is not None else msg
+        self._disarm_header_timer()
+        self.transport.write(_raw_refusal(status, message))
+        self.transport.close()
 
 
 class LocalServer:
+    """Binds at construction (the issuer URL needs the port), serves after `start()`, frees it at `stop()`."""
+
     def __init__(
         self,
         issuer: LocalIssuer | None,
-        api_handler: Any,
+        api_handler: ApiHandler | None,
         static_dir: Path | None,
         host: str = "127.0.0.1",
         port: int = 8000,
+        limits: Limits | None = None,
     ) -> None:
         self.issuer = issuer
         self.api_handler = api_handler
         self.static_dir = static_dir
         self.demo_hits: dict[str, int] = {}
-        # A Lambda container serves one request at a time, and Powertools' resolver keeps the current
-        # event and context on a module-level object: serialise calls into the handler the same way.
-        self._api_lock = threading.Lock()
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            server_version = "nexod-local"
-
-            def log_message(self, fmt: str, *args: Any) -> None:
-                log.debug("%s " + fmt, self.address_string(), *args)
-
-            def _send(self, status: int, body: bytes, content_type: str, extra: dict[str, str] | None = None) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                for key, value in {**SECURITY_HEADERS, **(extra or {})}.items():
-                    self.send_header(key, value)
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(body)
-
-            def _json(self, status: int, value: Any) -> None:
-                self._send(status, json.dumps(value).encode(), "application/json")
-
-            def _handle(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                path = urlsplit(self.path).path
-                try:
-                    if path.startswith("/v1/") or path == "/v1":
-                        self._api(body)
-                    elif path == "/local-issuer/.well-known/jwks.json" and server.issuer is not None:
-                        self._json(200, server.issuer.jwks)
-                    elif path == "/local/dev-token" and self.command == "POST":
-                        self._dev_token(body)
-                    elif path.startswith("/demo/"):
-                        self._demo(path, body)
-                    elif self.command in ("GET", "HEAD"):
-                        self._static(path)
-                    else:
-                        self._json(404, {"error": {"code": "not_found", "message": f"no route {path}"}})
-                except Exception:
-                    log.exception("local server error on %s %s", self.command, path)
-                    self._json(500, {"error": {"code": "internal", "message": "internal error", "details": None}})
-
-            def _api(self, body: bytes) -> None:
-                event = apigw_v2_event(
-                    self.command, self.path, dict(self.headers.items()), body, self.client_address[0]
-                )
-                with server._api_lock:
-                    result = server.api_handler(event, LambdaContext())
-                payload = result.get("body") or ""
-                data = payload.encode() if isinstance(payload, str) else payload
-                headers = {k: v for k, v in (result.get("headers") or {}).items() if k.lower() != "content-length"}
-                content_type = headers.pop("Content-Type", headers.pop("content-type", "application/json"))
-                self._send(int(result.get("statusCode", 200)), data, content_type, headers)
-
-            def _dev_token(self, body: bytes) -> None:
-                try:
-                    user = str(json.loads(body or b"{}").get("user", ""))
-                except json.JSONDecodeError:
-                    user = ""
-                if user not in USERS or server.issuer is None:
-                    self._json(
-                        422,
-                        {
-                            "error": {
-                                "code": "invalid_request",
-                                "message": f"user: one of {', '.join(USERS)}",
-                                "details": None,
-                            }
-                        },
-                    )
-                    return
-                self._json(200, {"token": server.issuer.token(user), "user": USERS[user]})
-
-            def _demo(self, path: str, body: bytes) -> None:
-                server.demo_hits[path] = server.demo_hits.get(path, 0) + 1
-                query = dict(parse_qsl(urlsplit(self.path).query))
-                if "effect" in query:  # lets tests count one caller's side effects exactly
-                    effect = "effect:" + query["effect"]
-                    server.demo_hits[effect] = server.demo_hits.get(effect, 0) + 1
-                if path == "/demo/weather":
-                    self._json(200, demo_weather(query.get("city", "Lisbon")))
-                elif path == "/demo/echo":
-                    self._json(
-                        200,
-                        {"method": self.command, "query": query, "body": json.loads(body) if body else None},
-                    )
-                elif path == "/demo/flaky":
-                    # Answers 503 for the first `fail` calls of each `key`, then 200.
-                    key = "flaky:" + query.get("key", "")
-                    server.demo_hits[key] = server.demo_hits.get(key, 0) + 1
-                    if server.demo_hits[key] <= int(query.get("fail", "1") or 1):
-                        self._json(503, {"error": "temporarily unavailable", "call": server.demo_hits[key]})
-                    else:
-                        self._json(200, {"ok": True, "call": server.demo_hits[key]})
-                elif path == "/demo/hits":
-                    self._json(200, server.demo_hits)
-                else:
-                    self._json(404, {"error": {"code": "not_found", "message": f"no demo endpoint {path}"}})
-
-            def _static(self, path: str) -> None:
-                root = server.static_dir
-                if root is None or not (root / "index.html").exists():
-                    message = b"Nexod API is running. The console is not built: run `make console`.\n"
-                    self._send(200, message, "text/plain; charset=utf-8")
-                    return
-                target = (root / path.lstrip("/")).resolve()
-                if not target.is_relative_to(root.resolve()) or not target.is_file():
-                    target = root / "index.html"
-                content_type = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
-                cache = "public, max-age=31536000, immutable" if "/assets/" in path else "no-cache"
-                self._send(200, target.read_bytes(), content_type, {"Cache-Control": cache})
-
-            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _handle
-
-        self.httpd = ThreadingHTTPServer((host, port), Handler)
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_address[1]
+        self.limits = limits or Limits()
+        self._sock = socket.create_server((host, port), backlog=self.limits.backlog, reuse_port=False)
+        self.port = int(self._sock.getsockname()[1])
+        self.app = LocalApp(self, self.limits)
+        protocol = type("LocalProtocol", (_Protocol,), {"limits": self.limits})
+        config = uvicorn.Config(
+            self.app,
+            http=protocol,
+            ws="none",
+            lifespan="off",
+            interface="asgi3",
+            loop="asyncio",
+            log_config=None,  # leave the process's logging as the entry point configured it
+            access_log=False,
+            proxy_headers=False,  # the caller's address is the socket's: no X-Forwarded-For from anyone
+            server_header=False,
+            backlog=self.limits.backlog,
+            timeout_keep_alive=self.limits.keep_alive,
+            timeout_graceful_shutdown=5,
+            h11_max_incomplete_event_size=self.limits.max_header_bytes,
+        )
+        uvicorn_log = logging.getLogger("uvicorn.error")
+        if uvicorn_log.level == logging.NOTSET:  # its "server process started/finished" lines mislead here
+            uvicorn_log.setLevel(logging.WARNING)
+        self._uvicorn = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
+        self._closed = False
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self.httpd.serve_forever, name="nexod-http", daemon=True)
+    def start(self, timeout: float = 10.0) -> None:
+        self._thread = threading.Thread(
+            target=self._uvicorn.run, kwargs={"sockets": [self._sock]}, name="nexod-http", daemon=True
+        )
         self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._uvicorn.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"the local HTTP server did not start on port {self.port}")
+            time.sleep(0.005)
 
     def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        """Stop serving (in-flight requests finish, up to 5 s), close the socket, join every thread."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._thread is not None:
+            self._uvicorn.should_exit = True
+            self._thread.join(timeout=15)
+        self._sock.close()  # uvicorn closes it too; closing twice is harmless and covers "never started"
+        self.app.close()

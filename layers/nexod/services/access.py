@@ -1,4 +1,9 @@
-"""Roles: viewers read, members build and run, admins manage members. Unknown workspaces are 404."""
+"""Roles: viewers read, members build and run, admins manage the workspace. Unknown workspaces are 404.
+
+Every permission the API checks is declared once, in permissions(): a service names the action it performs,
+never a role, so what each role may do is decided here and tested here (tests/unit/test_access.py) as
+well as route by route (tests/integration/test_api_matrix.py).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,33 @@ from ..adapters.postgres.store import Tx
 from ..domain.errors import Forbidden, NotFound
 from .context import Principal
 
-RANK = {"viewer": 0, "member": 1, "admin": 2}
-WHAT = {"viewer": "read", "member": "build and run flows", "admin": "manage the workspace"}
+ROLES = ("viewer", "member", "admin")  # in order: each role may do all that the ones before it may
+
+
+def permissions() -> dict[str, str]:
+    """Each action the API checks -> the least role allowed to perform it."""
+    # A function rather than a module constant so that mutation testing (`make mutation`) mutates every
+    # entry: a viewer allowed to change the allow-list must fail a test.
+    return {
+        "workspace.read": "viewer",
+        "workspace.allowed_hosts": "admin",  # egress of every http node: an admin decision
+        "members.read": "viewer",
+        "members.manage": "admin",
+        "flows.read": "viewer",
+        "flows.validate": "viewer",  # checks a document, saves nothing
+        "flows.write": "member",  # create, edit, delete
+        "flows.publish": "member",
+        "flows.live": "member",
+        "runs.read": "viewer",
+        "runs.start": "member",
+        "runs.cancel": "member",
+        "runs.redrive": "member",
+    }
+
+
+def _allows(role: str) -> str:
+    # Only member and admin are ever needed and missing: nobody is refused what a viewer may do.
+    return {"member": "build and run flows", "admin": "manage the workspace"}[role]
 
 
 def parse_id(value: str, what: str) -> str:
@@ -21,9 +51,15 @@ def parse_id(value: str, what: str) -> str:
 
 
 def require(tx: Tx, principal: Principal, needed: str) -> str:
+    """The caller's role in the transaction's workspace, if it is at least `needed`."""
     role = tx.role_of(principal.sub)
-    if role is None:
+    if role is None:  # not a member: the workspace does not exist for them
         raise NotFound(f"workspace '{tx.workspace_id}' not found")
-    if RANK[role] < RANK[needed]:
-        raise Forbidden(f"your role in this workspace is {role}; you need {needed} to {WHAT[needed]}")
+    if ROLES.index(role) < ROLES.index(needed):
+        raise Forbidden(f"your role in this workspace is {role}; you need {needed} to {_allows(needed)}")
     return role
+
+
+def authorize(tx: Tx, principal: Principal, action: str) -> str:
+    """Allow `action` (a key of permissions()) to the caller, or refuse: 404 to outsiders, 403 to lesser roles."""
+    return require(tx, principal, permissions()[action])

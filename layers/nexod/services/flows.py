@@ -6,11 +6,12 @@ from typing import Any
 
 from ..adapters.postgres.store import page
 from ..domain.compiler import compile_flow, substitute
-from ..domain.errors import Conflict, NotFound
+from ..domain.errors import Conflict, InvalidInput, NotFound
 from ..domain.flow import config_hash
 from ..domain.validation import validate
-from .access import parse_id, require
+from .access import authorize, parse_id
 from .context import Principal, Services
+from .json_limits import MAX_STORED_DEPTH, find_problem, readable, serve
 
 PAGE = 50
 
@@ -28,6 +29,7 @@ def _flow_view(row: dict[str, Any], with_definition: bool = False) -> dict[str, 
     if with_definition:
         view["definition"] = row["definition"]
         view["state_machine_arn"] = row.get("state_machine_arn")
+        serve(view, ("definition",))
     return view
 
 
@@ -35,6 +37,13 @@ def check(definition: Any) -> dict[str, Any]:
     """Validate and compile without saving."""
     compiled = compile_flow(validate(definition))
     return {"valid": True, "state_count": compiled.state_count}
+
+
+def check_in(services: Services, principal: Principal, workspace_id: str, definition: Any) -> dict[str, Any]:
+    """`check`, for a caller of the workspace (the API's validate route)."""
+    with services.store.tx(workspace_id, principal.sub) as tx:
+        authorize(tx, principal, "flows.validate")
+    return check(definition)
 
 
 def create(
@@ -47,7 +56,7 @@ def create(
 ) -> dict[str, Any]:
     doc = validate(definition).document.canonical()  # drafts are valid flows: errors surface at save
     with services.store.tx(workspace_id, principal.sub) as tx:
-        require(tx, principal, "member")
+        authorize(tx, principal, "flows.write")
         row = tx.create_flow(name, description, doc)
         tx.audit("flow.create", "flow", str(row["id"]), {"name": name})
     return _flow_view(row, with_definition=True)
@@ -57,7 +66,7 @@ def list_flows(
     services: Services, principal: Principal, workspace_id: str, cursor: str | None, limit: int = PAGE
 ) -> dict[str, Any]:
     with services.store.tx(workspace_id, principal.sub) as tx:
-        require(tx, principal, "viewer")
+        authorize(tx, principal, "flows.read")
         rows, nxt = page(tx.list_flows(limit + 1, cursor), limit)
     return {"items": [_flow_view(r) for r in rows], "next_cursor": nxt}
 
@@ -65,7 +74,7 @@ def list_flows(
 def get(services: Services, principal: Principal, workspace_id: str, flow_id: str) -> dict[str, Any]:
     flow_id = parse_id(flow_id, "flow")
     with services.store.tx(workspace_id, principal.sub) as tx:
-        require(tx, principal, "viewer")
+        authorize(tx, principal, "flows.read")
         row = tx.get_flow(flow_id)
     if row is None:
         raise NotFound(f"flow '{flow_id}' not found")
@@ -79,7 +88,7 @@ def update(
     if "definition" in fields:
         fields["definition"] = validate(fields["definition"]).document.canonical()
     with services.store.tx(workspace_id, principal.sub) as tx:
-        require(tx, principal, "member")
+        authorize(tx, principal, "flows.write")
         row = tx.update_flow(flow_id, fields) if fields else tx.get_flow(flow_id)
         if row is None:
             raise NotFound(f"flow '{flow_id}' not found")
@@ -90,7 +99,7 @@ def update(
 def delete(services: Services, principal: Principal, workspace_id: str, flow_id: str) -> None:
     flow_id = parse_id(flow_id, "flow")
     with services.store.tx(workspace_id, principal.sub) as tx:
-        require(tx, principal, "member")
+        authorize(tx, principal, "flows.write")
         if not tx.delete_flow(flow_id):
             raise NotFound(f"flow '{flow_id}' not found")
         tx.audit("flow.delete", "flow", flow_id)
@@ -113,6 +122,7 @@ def _version_view(row: dict[str, Any], live: int | None, full: bool = False) -> 
     if full:
         view["definition"] = row["definition"]
         view["asl"] = row["asl"]
+        serve(view, ("definition", "asl"))
     return view
 
 
@@ -122,12 +132,21 @@ def publish(
     """Freeze the draft as the next version, publish its state machine version and point `live` at it."""
     flow_id = parse_id(flow_id, "flow")
     with services.store.tx(workspace_id, principal.sub) as tx:
-        require(tx, principal, "member")
+        authorize(tx, principal, "flows.publish")
         flow = tx.get_flow(flow_id, for_update=True)
         if flow is None:
             raise NotFound(f"flow '{flow_id}' not found")
+        _, problem = readable(flow["definition"])
+        if problem is not None:
+            raise Conflict(f"the stored draft cannot be read ({problem}); replace its definition (PUT) first")
         valid = validate(flow["definition"])
         compiled = compile_flow(valid)
+        if find_problem(compiled.asl, MAX_STORED_DEPTH) is not None:  # stored and replayed: it must read back
+            raise InvalidInput(
+                f"definition: this flow compiles to a state machine nested deeper than {MAX_STORED_DEPTH} levels;"
+                " nest fewer parallel branches inside each other",
+                {"field": "definition"},
+            )
         version = int(flow["latest_version"]) + 1
         doc = valid.document.canonical()
         # The orchestrator call happens inside the transaction: if it fails nothing is recorded, and
@@ -154,7 +173,7 @@ def publish(
 def list_versions(services: Services, principal: Principal, workspace_id: str, flow_id: str) -> dict[str, Any]:
     flow_id = parse_id(flow_id, "flow")
     with services.store.tx(workspace_id, principal.sub) as tx:
-        require(tx, principal, "viewer")
+        authorize(tx, principal, "flows.read")
         flow = tx.get_flow(flow_id)
         if flow is None:
             raise NotFound(f"flow '{flow_id}' not found")
@@ -167,7 +186,7 @@ def get_version(
 ) -> dict[str, Any]:
     flow_id = parse_id(flow_id, "flow")
     with services.store.tx(workspace_id, principal.sub) as tx:
-        require(tx, principal, "viewer")
+        authorize(tx, principal, "flows.read")
         flow = tx.get_flow(flow_id)
         row = tx.get_version(flow_id, version) if flow else None
     if flow is None or row is None:
@@ -178,7 +197,7 @@ def get_version(
 def set_live(services: Services, principal: Principal, workspace_id: str, flow_id: str, version: int) -> dict[str, Any]:
     flow_id = parse_id(flow_id, "flow")
     with services.store.tx(workspace_id, principal.sub) as tx:
-        require(tx, principal, "member")
+        authorize(tx, principal, "flows.live")
         flow = tx.get_flow(flow_id, for_update=True)
         if flow is None:
             raise NotFound(f"flow '{flow_id}' not found")

@@ -12,18 +12,23 @@ from ..domain.flow import node_hash
 from ..domain.validation import ValidFlow
 from ..ports import Store
 from ..runtime.runner import FlowVersionCache, entry_decisions
-from .access import parse_id, require
+from .access import authorize, parse_id
 from .context import Principal, Services
+from .json_limits import readable, serve
 
 log = logging.getLogger(__name__)
 PAGE = 50
 STATUSES = ("QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED")
 
 
+RUN_JSON = ("input", "output", "error")
+NODE_JSON = ("input", "output", "error")
+
+
 def run_view(row: dict[str, Any]) -> dict[str, Any]:
     started, finished = row.get("started_at"), row.get("finished_at")
     duration = int((finished - started).total_seconds() * 1000) if started and finished else None
-    return {
+    view = {
         "id": row["id"],
         "flow_id": row["flow_id"],
         "flow_name": row.get("flow_name"),
@@ -42,6 +47,7 @@ def run_view(row: dict[str, Any]) -> dict[str, Any]:
         "cost_usd": float(row.get("cost_usd") or 0),
         "tokens": int(row.get("tokens") or 0),
     }
+    return serve(view, RUN_JSON)
 
 
 def execution_input(workspace_id: str, run_id: str, seed: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -53,6 +59,9 @@ _flows = FlowVersionCache()
 
 def _valid(version: dict[str, Any]) -> ValidFlow:
     """A version row, validated once per process."""
+    _, problem = readable(version["definition"])
+    if problem is not None:
+        raise Conflict(f"version {version['version']} of this flow cannot be read ({problem}); publish a new one")
     return _flows.get(version["flow_id"], int(version["version"]), lambda: version["definition"])
 
 
@@ -63,7 +72,9 @@ def _record_entry(tx: Tx, version: dict[str, Any], run_id: str, run_input: Any) 
     if entry.type != "input":
         return {}
     recorded = tx.node_run(run_id, entry.id)
-    current = recorded is not None and recorded["config_hash"] == node_hash(entry) and recorded["take"] is not None
+    current = (
+        recorded is not None and recorded["config_hash"] == node_hash(entry) and isinstance(recorded["take"], dict)
+    )
     if recorded is not None and current:  # a redrive keeps the first decisions, unless they went stale
         return {entry.id: {"take": recorded["take"]}}
     try:
@@ -110,7 +121,7 @@ def start(
 ) -> dict[str, Any]:
     flow_id = parse_id(flow_id, "flow")
     with services.store.tx(workspace_id, principal.sub) as tx:
-        require(tx, principal, "member")
+        authorize(tx, principal, "runs.start")
         flow = tx.get_flow(flow_id)
         if flow is None:
             raise NotFound(f"flow '{flow_id}' not found")
@@ -130,7 +141,7 @@ def start(
 def get(services: Services, principal: Principal, workspace_id: str, run_id: str) -> dict[str, Any]:
     run_id = parse_id(run_id, "run")
     with services.store.tx(workspace_id, principal.sub) as tx:
-        require(tx, principal, "viewer")
+        authorize(tx, principal, "runs.read")
         row = tx.get_run(run_id)
     if row is None:
         raise NotFound(f"run '{run_id}' not found")
@@ -151,7 +162,7 @@ def list_runs(
     if flow_id:
         flow_id = parse_id(flow_id, "flow")
     with services.store.tx(workspace_id, principal.sub) as tx:
-        require(tx, principal, "viewer")
+        authorize(tx, principal, "runs.read")
         rows, nxt = page(tx.list_runs(limit + 1, cursor, flow_id, status), limit)
     return {"items": [run_view(r) for r in rows], "next_cursor": nxt}
 
@@ -160,7 +171,7 @@ def nodes(services: Services, principal: Principal, workspace_id: str, run_id: s
     """Every node of the run's flow version, in flow order, with what happened to it."""
     run_id = parse_id(run_id, "run")
     with services.store.tx(workspace_id, principal.sub) as tx:
-        require(tx, principal, "viewer")
+        authorize(tx, principal, "runs.read")
         run = tx.run_row(run_id)
         if run is None:
             raise NotFound(f"run '{run_id}' not found")
@@ -168,6 +179,13 @@ def nodes(services: Services, principal: Principal, workspace_id: str, run_id: s
         assert version is not None
         rows = {(r["node_id"], r["iteration"]): r for r in tx.node_runs(run_id)}
     items: list[dict[str, Any]] = []
+    _, problem = readable(version["definition"])
+    if problem is not None:  # without the flow's order and kinds, list what was recorded
+        for recorded in rows.values():
+            keys = ("node_id", "iteration", "status", "attempts", "executions", *NODE_JSON)
+            view = {k: recorded[k] for k in keys}
+            items.append(serve({**view, "type": recorded["node_type"]}, NODE_JSON))
+        return {"items": items, "unreadable": [{"field": "definition", "message": problem}]}
     flow = _valid(version)
     for node in flow.document.nodes:
         row = rows.get((node.id, 0))
@@ -184,27 +202,26 @@ def nodes(services: Services, principal: Principal, workspace_id: str, run_id: s
                 }
             )
             continue
-        items.append(
-            {
-                "node_id": node.id,
-                "type": node.type,
-                "name": node.name,
-                "iteration": row["iteration"],
-                "status": row["status"],
-                "attempts": row["attempts"],
-                "executions": row["executions"],
-                "input": row["input"],
-                "output": row["output"],
-                "error": row["error"],
-                "started_at": row["started_at"],
-                "finished_at": row["finished_at"],
-                "duration_ms": row["duration_ms"],
-                "model": row["model"],
-                "tokens_in": row["tokens_in"],
-                "tokens_out": row["tokens_out"],
-                "cost_usd": float(row["cost_usd"]) if row["cost_usd"] is not None else None,
-            }
-        )
+        view = {
+            "node_id": node.id,
+            "type": node.type,
+            "name": node.name,
+            "iteration": row["iteration"],
+            "status": row["status"],
+            "attempts": row["attempts"],
+            "executions": row["executions"],
+            "input": row["input"],
+            "output": row["output"],
+            "error": row["error"],
+            "started_at": row["started_at"],
+            "finished_at": row["finished_at"],
+            "duration_ms": row["duration_ms"],
+            "model": row["model"],
+            "tokens_in": row["tokens_in"],
+            "tokens_out": row["tokens_out"],
+            "cost_usd": float(row["cost_usd"]) if row["cost_usd"] is not None else None,
+        }
+        items.append(serve(view, NODE_JSON))
     return {"items": items}
 
 
@@ -214,7 +231,10 @@ def _waiting(flow: ValidFlow, node_id: str, rows: dict[tuple[str, int], dict[str
     started = [
         r["finished_at"]
         for e in flow.edges_in[node_id]
-        if (r := rows.get((e.source, 0))) and r["status"] == "SUCCEEDED" and (r["take"] or {}).get(node_id)
+        if (r := rows.get((e.source, 0)))
+        and r["status"] == "SUCCEEDED"
+        and isinstance(r["take"], dict)
+        and r["take"].get(node_id)
     ]
     if not started:
         return {}
@@ -224,7 +244,7 @@ def _waiting(flow: ValidFlow, node_id: str, rows: dict[tuple[str, int], dict[str
 def cancel(services: Services, principal: Principal, workspace_id: str, run_id: str) -> dict[str, Any]:
     run_id = parse_id(run_id, "run")
     with services.store.tx(workspace_id, principal.sub) as tx:
-        require(tx, principal, "member")
+        authorize(tx, principal, "runs.cancel")
         run = tx.get_run(run_id, for_update=True)
         if run is None:
             raise NotFound(f"run '{run_id}' not found")
@@ -269,12 +289,15 @@ def redrive(
     downstream of them, run again; the rest keep their results (no side effect repeats)."""
     run_id = parse_id(run_id, "run")
     with services.store.tx(workspace_id, principal.sub) as tx:
-        require(tx, principal, "member")
+        authorize(tx, principal, "runs.redrive")
         run = tx.get_run(run_id, for_update=True)
         if run is None:
             raise NotFound(f"run '{run_id}' not found")
         if run["status"] not in ("FAILED", "CANCELLED"):
             raise Conflict(f"only FAILED or CANCELLED runs can be redriven; this one is {run['status']}")
+        _, problem = readable(run["input"])
+        if problem is not None:
+            raise Conflict(f"this run's stored input cannot be read ({problem}); start a new run instead")
         current = tx.get_version(str(run["flow_id"]), int(run["version"]))
         assert current is not None
         version_row = current

@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from ..auth import subject_problem
 from ..domain.errors import Conflict, InvalidInput, NotFound
-from .access import require
+from .access import authorize
 from .context import Principal, Services
 
 
@@ -26,7 +27,7 @@ def create_workspace(services: Services, principal: Principal, name: str) -> dic
 
 def get_workspace(services: Services, principal: Principal, workspace_id: str) -> dict[str, Any]:
     with services.store.tx(workspace_id, principal.sub) as tx:
-        role = require(tx, principal, "viewer")
+        role = authorize(tx, principal, "workspace.read")
         ws = tx.get_workspace()
         assert ws is not None
     return {**ws, "role": role}
@@ -34,7 +35,7 @@ def get_workspace(services: Services, principal: Principal, workspace_id: str) -
 
 def list_members(services: Services, principal: Principal, workspace_id: str) -> list[dict[str, Any]]:
     with services.store.tx(workspace_id, principal.sub) as tx:
-        require(tx, principal, "viewer")
+        authorize(tx, principal, "members.read")
         return tx.list_members()
 
 
@@ -47,8 +48,11 @@ def put_member(
     email: str | None,
     name: str | None,
 ) -> dict[str, Any]:
+    problem = subject_problem(user_sub)  # the subject a token will carry: the same rules
+    if problem is not None:
+        raise InvalidInput(f"user: {problem}", {"field": "user", "in": "path"})
     with services.store.tx(workspace_id, principal.sub) as tx:
-        require(tx, principal, "admin")
+        authorize(tx, principal, "members.manage")
         current = tx.role_of(user_sub)
         if current == "admin" and role != "admin" and tx.count_admins() == 1:
             raise Conflict("a workspace keeps at least one admin; make someone else admin first")
@@ -59,7 +63,7 @@ def put_member(
 
 def remove_member(services: Services, principal: Principal, workspace_id: str, user_sub: str) -> None:
     with services.store.tx(workspace_id, principal.sub) as tx:
-        require(tx, principal, "admin")
+        authorize(tx, principal, "members.manage")
         role = tx.role_of(user_sub)
         if role is None:
             raise NotFound(f"member '{user_sub}' not found")
@@ -77,7 +81,7 @@ def set_allowed_hosts(services: Services, principal: Principal, workspace_id: st
             raise InvalidInput(f"allowed_hosts: '{host}' is not a host or host:port", {"field": "allowed_hosts"})
         cleaned.append(h)
     with services.store.tx(workspace_id, principal.sub) as tx:
-        require(tx, principal, "admin")
+        authorize(tx, principal, "workspace.allowed_hosts")
         ws = tx.set_allowed_hosts(sorted(set(cleaned)))
         tx.audit("workspace.allowed_hosts", "workspace", workspace_id, {"allowed_hosts": cleaned})
     assert ws is not None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -11,27 +12,19 @@ from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb as _PsycopgJsonb
+from psycopg.types.json import set_json_loads
 
 from ...domain.errors import InvalidInput
+from ...services.json_limits import load_stored, storable
 from .db import Database
 
 Row = dict[str, Any]
 
 
-def scrub_nul(value: Any) -> Any:
-    """Replace U+0000, which PostgreSQL's text and jsonb cannot hold, with U+FFFD, anywhere in a value."""
-    if isinstance(value, str):
-        return value.replace("\x00", "\ufffd") if "\x00" in value else value
-    if isinstance(value, dict):
-        return {scrub_nul(k): scrub_nul(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [scrub_nul(v) for v in value]
-    return value
-
-
 def _dumps(value: Any) -> str:
-    # External data (HTTP bodies, model output) may contain U+0000: store it as U+FFFD.
-    return json.dumps(scrub_nul(value), default=str)
+    # External data (HTTP bodies, model output) may hold what jsonb cannot (U+0000, lone surrogates, NaN,
+    # numbers beyond a double) or nest too deep to read back: store a readable copy (json_limits.storable).
+    return json.dumps(storable(value), default=str, allow_nan=False)
 
 
 def Jsonb(value: Any) -> _PsycopgJsonb:
@@ -55,12 +48,19 @@ def encode_cursor(created_at: datetime, row_id: Any) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[str, str]:
+    """A cursor from `encode_cursor`, type-checked before it reaches a query (else a 422, never a 500)."""
     try:
+        if len(cursor) > 200:
+            raise ValueError("too long")
         padded = cursor + "=" * (-len(cursor) % 4)
-        created_at, row_id = json.loads(base64.urlsafe_b64decode(padded))
-        datetime.fromisoformat(created_at)
-        return str(created_at), str(row_id)
-    except (ValueError, TypeError) as exc:
+        decoded = json.loads(base64.b64decode(padded, altchars=b"-_", validate=True))
+        if not (isinstance(decoded, list) and len(decoded) == 2 and all(isinstance(v, str) for v in decoded)):
+            raise ValueError("not a [timestamp, id] pair")
+        created_at = datetime.fromisoformat(decoded[0])
+        if created_at.tzinfo is None:
+            raise ValueError("timestamp without a time zone")
+        return created_at.isoformat(), str(uuid.UUID(decoded[1]))
+    except (ValueError, TypeError, RecursionError, OverflowError) as exc:
         raise InvalidInput("cursor: not a cursor this API returned", {"field": "cursor"}) from exc
 
 
@@ -68,6 +68,9 @@ class Tx:
     """Queries inside one transaction. Row-level security limits every statement to the workspace."""
 
     def __init__(self, conn: psycopg.Connection[Row], workspace_id: str | None, user_sub: str | None) -> None:
+        # A stored value that cannot be decoded becomes an `Unreadable` marker for its row alone, instead of
+        # an exception that fails every listing it appears in (psycopg caches these loader classes).
+        set_json_loads(load_stored, conn)
         self.conn = conn
         self.workspace_id = workspace_id
         self.user_sub = user_sub

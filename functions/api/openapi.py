@@ -1,0 +1,107 @@
+"""The OpenAPI document the API serves: Powertools' generated one, completed with what it cannot know.
+
+Powertools documents each operation's 200 and its own 422 format. The API answers every refusal in one
+envelope, some successes with 201/202/204, and bodies within the JSON limits of the door: document them,
+so that clients (and the schema-driven tests) can rely on the document for every answer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nexod.services.json_limits import MAX_DEPTH, MAX_STORED_DEPTH
+
+from .door import MAX_BODY_BYTES
+
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "title": "Error",
+    "required": ["error"],
+    "additionalProperties": False,
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "details"],
+            "properties": {
+                "code": {"type": "string", "description": "machine-readable, e.g. not_found, invalid_request"},
+                "message": {"type": "string", "description": "what went wrong and, where it helps, what to do"},
+                "details": {"description": "the fields concerned (field, in, message), or null"},
+            },
+        }
+    },
+}
+
+LIMITS = f"""Every request body is JSON (Content-Type application/json) of at most {MAX_BODY_BYTES} bytes, nested at
+most {MAX_DEPTH} levels of objects and arrays, whose numbers are finite and within ±1.7976931348623157e308 (no NaN
+or Infinity) and whose text holds neither NUL (U+0000) nor lone surrogates. Anything else is refused with 422 naming
+the place (`details[].field`, e.g. `input.a.b`). A stored value that cannot be served (nested deeper than
+{MAX_STORED_DEPTH} levels, or written before these limits) is returned as null and named under the item's
+`unreadable` list. Every error answers `{{"error": {{"code", "message", "details"}}}}`."""
+
+_REASONS = {
+    400: "The request could not be read",
+    401: "Missing, expired or invalid bearer token",
+    403: "Your role in this workspace does not allow this",
+    404: "Not found (another workspace's ids are not found either)",
+    409: "The resource is not in a state that allows this",
+    413: "Request body too large",
+    415: "Request body is not application/json",
+    422: "Invalid request: the fields concerned are named in details",
+    503: "The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds",
+}
+# Operations whose service refuses some states with 409 (everything else never answers 409).
+CONFLICTS = frozenset(
+    {
+        ("put", "/v1/workspaces/{ws}/members/{user}"),
+        ("delete", "/v1/workspaces/{ws}/members/{user}"),
+        ("post", "/v1/workspaces/{ws}/flows/{flow}/versions"),
+        ("put", "/v1/workspaces/{ws}/flows/{flow}/live"),
+        ("post", "/v1/workspaces/{ws}/flows/{flow}/runs"),
+        ("post", "/v1/workspaces/{ws}/runs/{run}/cancel"),
+        ("post", "/v1/workspaces/{ws}/runs/{run}/redrive"),
+    }
+)
+
+
+def _error(code: int) -> dict[str, Any]:
+    return {
+        "description": _REASONS[code],
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+
+
+def document(spec: dict[str, Any], public_paths: frozenset[str]) -> dict[str, Any]:
+    """Complete Powertools' document in place and return it."""
+    info = spec.setdefault("info", {})
+    info["description"] = LIMITS
+    components = spec.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    schemas["Error"] = ERROR_SCHEMA
+    for unused in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
+        schemas.pop(unused, None)  # Powertools' own 422 format, which this API never answers
+    components["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
+    spec["security"] = [{"bearer": []}]
+    for path, operations in spec.get("paths", {}).items():
+        for method, operation in operations.items():
+            responses = operation.setdefault("responses", {})
+            for status, response in responses.items():
+                schema = response.get("content", {}).get("application/json", {}).get("schema")
+                if status.startswith("2") and schema == {"type": "string", "title": "Return"}:
+                    # Routes that return a Response (for 201/202/204) are typed str: they answer JSON objects.
+                    response["content"]["application/json"]["schema"] = {"type": "object"}
+            if "204" in responses:
+                responses["204"].pop("content", None)  # No Content
+            codes = {422}
+            if path in public_paths:
+                operation["security"] = []
+            else:
+                codes |= {401, 503}  # every authenticated route reads the database
+            if "{ws}" in path:
+                codes |= {403, 404}
+            if "requestBody" in operation:
+                codes |= {400, 413, 415}
+            if (method, path) in CONFLICTS:
+                codes.add(409)
+            for code in sorted(codes):
+                responses[str(code)] = _error(code)
+    return spec

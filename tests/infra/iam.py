@@ -1,0 +1,504 @@
+"""IAM as AWS would apply it, offline: the policies CDK synthesized for a function's role, resolved to
+concrete ARNs, evaluated for every AWS call the function's own code makes while moto serves the call.
+
+Why not moto's own IAM enforcement (`set_initial_no_auth_action_count`): moto authorizes Step Functions,
+Secrets Manager, EventBridge, Scheduler and STS calls against `Resource: "*"` only, so every statement
+scoped to an ARN (all of ours) would deny, and it evaluates no `iam:PassRole`, `kms:ViaService` or log
+delivery side-permissions. This module evaluates Allow/Deny, Action/NotAction, Resource/NotResource,
+policy variables and the condition operators our policies use, and refuses to guess about anything else
+(an unknown operator or an AWS call it has no rule for fails the test instead of passing it).
+
+A denied call gets the same answer AWS gives (`AccessDeniedException` / `AccessDenied`), raised by the
+real boto3 client, so the code under test sees exactly what it would see in the account.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from botocore.awsrequest import AWSResponse
+
+# -- resolving CloudFormation expressions ---------------------------------------------------------
+
+
+class Resolver:
+    """Turns Ref / Fn::GetAtt / Fn::Join / Fn::ImportValue into the names the test created in moto."""
+
+    def __init__(
+        self,
+        template: dict[str, Any],
+        *,
+        account: str,
+        region: str,
+        others: list[dict[str, Any]] | None = None,
+        overrides: dict[str, str] | None = None,
+    ) -> None:
+        self.template = template
+        self.account = account
+        self.region = region
+        self.others = others or []
+        # "LogicalId" (Ref) or "LogicalId.Arn" (GetAtt) -> what moto really created
+        self.overrides = overrides or {}
+
+    def value(self, expr: Any) -> Any:
+        if isinstance(expr, str | int | float | bool) or expr is None:
+            return expr
+        if isinstance(expr, list):
+            return [self.value(e) for e in expr]
+        if not isinstance(expr, dict) or len(expr) != 1:
+            return {k: self.value(v) for k, v in expr.items()} if isinstance(expr, dict) else expr
+        ((fn, arg),) = expr.items()
+        if fn == "Ref":
+            return self._ref(arg)
+        if fn == "Fn::GetAtt":
+            logical, attr = arg if isinstance(arg, list) else arg.split(".", 1)
+            return self._get_att(logical, attr)
+        if fn == "Fn::Join":
+            sep, parts = arg
+            return sep.join(str(self.value(p)) for p in parts)
+        if fn == "Fn::Select":
+            index, items = arg
+            return self.value(items)[int(self.value(index))]
+        if fn == "Fn::Split":
+            sep, text = arg
+            return str(self.value(text)).split(sep)
+        if fn == "Fn::ImportValue":
+            return self._import(str(self.value(arg)))
+        if fn.startswith("Fn::") or fn == "Ref":
+            raise NotImplementedError(f"cannot resolve {fn} in {expr}")
+        return {k: self.value(v) for k, v in expr.items()}
+
+    def _import(self, name: str) -> Any:
+        for other in self.others:
+            for output in other.get("Outputs", {}).values():
+                if output.get("Export", {}).get("Name") == name:
+                    return Resolver(other, account=self.account, region=self.region, overrides=self.overrides).value(
+                        output["Value"]
+                    )
+        raise KeyError(f"no stack exports {name}")
+
+    def _resource(self, logical: str) -> dict[str, Any]:
+        return self.template["Resources"][logical]  # type: ignore[no-any-return]
+
+    def _ref(self, logical: str) -> Any:
+        pseudo = {
+            "AWS::Partition": "aws",
+            "AWS::Region": self.region,
+            "AWS::AccountId": self.account,
+            "AWS::URLSuffix": "amazonaws.com",
+            "AWS::StackId": f"arn:aws:cloudformation:{self.region}:{self.account}:stack/Test/0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9",
+            "AWS::StackName": "Test",
+        }
+        if logical in pseudo:
+            return pseudo[logical]
+        if logical in self.overrides:
+            return self.overrides[logical]
+        res = self._resource(logical)
+        props = res.get("Properties", {})
+        kind = res["Type"]
+        if kind == "AWS::IAM::Role":
+            return self.value(props.get("RoleName", logical))
+        if kind == "AWS::Lambda::Function":
+            return self.value(props.get("FunctionName", logical))
+        if kind == "AWS::SecretsManager::Secret":
+            name = self.value(props.get("Name", logical))
+            return f"arn:aws:secretsmanager:{self.region}:{self.account}:secret:{name}-AbCdEf"
+        if kind == "AWS::SecretsManager::SecretTargetAttachment":
+            return self.value(props["SecretId"])
+        if kind == "AWS::Logs::LogGroup":
+            return self.value(props.get("LogGroupName", logical))
+        if kind == "AWS::Events::EventBus":
+            return self.value(props.get("Name", logical))
+        if kind == "AWS::SQS::Queue":
+            return f"https://sqs.{self.region}.amazonaws.com/{self.account}/{logical}"
+        return logical
+
+    def _get_att(self, logical: str, attr: str) -> Any:
+        key = f"{logical}.{attr}"
+        if key in self.overrides:
+            return self.overrides[key]
+        if attr != "Arn":
+            return f"<{key}>"
+        kind = self._resource(logical)["Type"]
+        name = self._ref(logical)
+        acct, region = self.account, self.region
+        arns = {
+            "AWS::IAM::Role": f"arn:aws:iam::{acct}:role/{name}",
+            "AWS::Lambda::Function": f"arn:aws:lambda:{region}:{acct}:function:{name}",
+            "AWS::KMS::Key": f"arn:aws:kms:{region}:{acct}:key/{logical}",
+            "AWS::Logs::LogGroup": f"arn:aws:logs:{region}:{acct}:log-group:{name}:*",
+            "AWS::Events::EventBus": f"arn:aws:events:{region}:{acct}:event-bus/{name}",
+            "AWS::SQS::Queue": f"arn:aws:sqs:{region}:{acct}:{logical}",
+            "AWS::SecretsManager::Secret": str(name),
+        }
+        if kind in arns:
+            return arns[kind]
+        service = kind.split("::")[1].lower()
+        return f"arn:aws:{service}:{region}:{acct}:{logical}"
+
+
+def role_statements(template: dict[str, Any], role_logical_prefix: str) -> tuple[str, list[dict[str, Any]]]:
+    """(role logical id, raw statements of every identity policy attached to it) as synthesized."""
+    roles = [
+        k
+        for k, v in template["Resources"].items()
+        if v["Type"] == "AWS::IAM::Role" and k.startswith(role_logical_prefix)
+    ]
+    assert len(roles) == 1, f"expected one role starting with {role_logical_prefix}, found {roles}"
+    role = roles[0]
+    found: list[dict[str, Any]] = []
+    for policy in template["Resources"][role].get("Properties", {}).get("Policies", []):
+        found += policy["PolicyDocument"]["Statement"]
+    for res in template["Resources"].values():
+        attached = {"Ref": role} in res.get("Properties", {}).get("Roles", [])
+        if res["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy") and attached:
+            found += res["Properties"]["PolicyDocument"]["Statement"]
+    return role, found
+
+
+def function_logical_id(template: dict[str, Any], prefix: str) -> str:
+    found = [
+        k for k, v in template["Resources"].items() if v["Type"] == "AWS::Lambda::Function" and k.startswith(prefix)
+    ]
+    assert len(found) == 1, f"expected one function starting with {prefix}, found {found}"
+    return found[0]
+
+
+# -- evaluating a policy ---------------------------------------------------------------------------
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _wildcard(pattern: str, value: str, *, ignore_case: bool = False) -> bool:
+    regex = "^" + "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern) + "$"
+    return re.match(regex, value, re.IGNORECASE | re.DOTALL if ignore_case else re.DOTALL) is not None
+
+
+_VARIABLE = re.compile(r"\$\{([^}]+)\}")
+
+
+def _substitute(pattern: str, context: dict[str, Any]) -> str | None:
+    """Policy variables (`${aws:PrincipalTag/x}`); None when one has no value (the statement cannot match)."""
+    missing = False
+
+    def repl(m: re.Match[str]) -> str:
+        nonlocal missing
+        key = m.group(1)
+        if key in ("*", "?", "$"):
+            return key
+        value = context.get(key)
+        if value is None or isinstance(value, list):
+            missing = True
+            return ""
+        return str(value)
+
+    out = _VARIABLE.sub(repl, pattern)
+    return None if missing else out
+
+
+def _condition_holds(operator: str, key: str, expected: Any, context: dict[str, Any]) -> bool:
+    qualifier = ""
+    if ":" in operator:
+        qualifier, operator = operator.split(":", 1)
+    if_exists = operator.endswith("IfExists")
+    operator = operator.removesuffix("IfExists")
+    wanted = [str(v).lower() if isinstance(v, bool) else str(v) for v in _as_list(expected)]
+    present = key in context and context[key] is not None
+    if operator == "Null":
+        return (not present) == (wanted[0] == "true")
+    if not present:
+        return if_exists or qualifier == "ForAllValues"
+    actual = [str(v).lower() if isinstance(v, bool) else str(v) for v in _as_list(context[key])]
+
+    def one(value: str) -> bool:
+        if operator in ("StringEquals", "ArnEquals", "Bool"):
+            return value in wanted
+        if operator == "StringEqualsIgnoreCase":
+            return value.lower() in [w.lower() for w in wanted]
+        if operator in ("StringLike", "ArnLike"):
+            return any(_wildcard(w, value) for w in wanted)
+        if operator in ("StringNotEquals", "ArnNotEquals"):
+            return value not in wanted
+        if operator in ("StringNotLike", "ArnNotLike"):
+            return not any(_wildcard(w, value) for w in wanted)
+        raise NotImplementedError(f"condition operator {operator} is not evaluated here: add it")
+
+    if qualifier == "ForAllValues":
+        return all(one(v) for v in actual)
+    if qualifier in ("ForAnyValue", ""):
+        return any(one(v) for v in actual)
+    raise NotImplementedError(f"condition qualifier {qualifier}")
+
+
+def statement_applies(st: dict[str, Any], action: str, resource: str, context: dict[str, Any]) -> bool:
+    if "Action" in st:
+        if not any(_wildcard(a, action, ignore_case=True) for a in _as_list(st["Action"])):
+            return False
+    elif any(_wildcard(a, action, ignore_case=True) for a in _as_list(st["NotAction"])):
+        return False
+    patterns = [_substitute(str(r), context) for r in _as_list(st.get("Resource", st.get("NotResource", "*")))]
+    hit = any(p is not None and _wildcard(p, resource) for p in patterns)
+    if ("Resource" in st) != hit:  # Resource must match; NotResource must not
+        return False
+    for operator, keys in (st.get("Condition") or {}).items():
+        for key, expected in keys.items():
+            if not _condition_holds(operator, key, expected, context):
+                return False
+    return True
+
+
+@dataclass(frozen=True)
+class Need:
+    """One permission a call needs: an IAM action on a resource ARN, with its request context."""
+
+    action: str
+    resource: str
+    context: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+
+@dataclass
+class Decision:
+    need: Need
+    allowed: bool
+    granted_by: list[int]  # indexes of the Allow statements that matched
+
+
+def decide(statements: list[dict[str, Any]], need: Need, principal_context: dict[str, Any]) -> Decision:
+    ctx = {**principal_context, **need.context}
+    allows, denied = [], False
+    for i, st in enumerate(statements):
+        if statement_applies(st, need.action, need.resource, ctx):
+            if st["Effect"] == "Deny":
+                denied = True
+            else:
+                allows.append(i)
+    return Decision(need, bool(allows) and not denied, allows)
+
+
+# -- what each AWS call needs ----------------------------------------------------------------------
+
+# Calls to CloudWatch Logs that Step Functions makes with the caller's rights when a state machine is
+# created or updated with logging (AWS: "IAM policies for logging to CloudWatch Logs" and "Logs sent to
+# CloudWatch Logs"): the delivery APIs have no resource type; the resource-policy and log-group reads
+# (and the policy write, when the group has none yet) are evaluated on the account's `log-group:*`.
+LOG_DELIVERY_SETUP = (
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:ListLogDeliveries",
+)
+LOG_GROUP_POLICY_SETUP = ("logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups")
+
+
+@dataclass
+class Account:
+    account: str
+    region: str
+    # KMS key of each secret ARN (decrypting goes through Secrets Manager with the caller's rights).
+    secret_keys: dict[str, str] = field(default_factory=dict)
+
+    def arn(self, service: str, rest: str) -> str:
+        return f"arn:aws:{service}:{self.region}:{self.account}:{rest}"
+
+
+def _log_delivery(account: Account, params: dict[str, Any]) -> list[Need]:
+    logging = params.get("loggingConfiguration")
+    if not logging or logging.get("level", "OFF") == "OFF":
+        return []
+    groups = account.arn("logs", "log-group:*")
+    return [Need(a, "*") for a in LOG_DELIVERY_SETUP] + [Need(a, groups) for a in LOG_GROUP_POLICY_SETUP]
+
+
+def _pass_role(role_arn: str | None, service: str) -> list[Need]:
+    return [Need("iam:PassRole", role_arn, {"iam:PassedToService": service})] if role_arn else []
+
+
+def _sfn(account: Account, op: str, p: dict[str, Any]) -> list[Need]:
+    machine = account.arn("states", "stateMachine:")
+    if op == "CreateStateMachine":
+        arn = machine + p["name"]
+        needs = [Need("states:CreateStateMachine", arn), *_pass_role(p.get("roleArn"), "states.amazonaws.com")]
+        if p.get("publish"):
+            needs.append(Need("states:PublishStateMachineVersion", arn))
+        if p.get("tags"):
+            needs.append(Need("states:TagResource", arn))
+        return needs + _log_delivery(account, p)
+    if op == "UpdateStateMachine":
+        arn = p["stateMachineArn"]
+        needs = [Need("states:UpdateStateMachine", arn), *_pass_role(p.get("roleArn"), "states.amazonaws.com")]
+        if p.get("publish"):
+            needs.append(Need("states:PublishStateMachineVersion", arn))
+        return needs + _log_delivery(account, p)
+    if op == "CreateStateMachineAlias":
+        version = p["routingConfiguration"][0]["stateMachineVersionArn"]
+        alias = version.rsplit(":", 1)[0] + ":" + p["name"]
+        return [Need("states:CreateStateMachineAlias", alias)] + [
+            Need("states:CreateStateMachineAlias", r["stateMachineVersionArn"]) for r in p["routingConfiguration"]
+        ]
+    if op == "UpdateStateMachineAlias":
+        return [Need("states:UpdateStateMachineAlias", p["stateMachineAliasArn"])] + [
+            Need("states:UpdateStateMachineAlias", r["stateMachineVersionArn"])
+            for r in p.get("routingConfiguration", [])
+        ]
+    by_arn = {
+        "DescribeStateMachine": "stateMachineArn",
+        "DescribeStateMachineAlias": "stateMachineAliasArn",
+        "PublishStateMachineVersion": "stateMachineArn",
+        "ListStateMachineVersions": "stateMachineArn",
+        "StartExecution": "stateMachineArn",
+        "ListExecutions": "stateMachineArn",
+        "StopExecution": "executionArn",
+        "DescribeExecution": "executionArn",
+        "GetExecutionHistory": "executionArn",
+        "RedriveExecution": "executionArn",
+        "SendTaskSuccess": None,
+    }
+    if by_arn.get(op):
+        return [Need(f"states:{op}", p[str(by_arn[op])])]
+    if op in ("ListStateMachines", "ListActivities"):
+        return [Need(f"states:{op}", "*")]
+    raise NotImplementedError(f"no IAM rule for states:{op}: add it to tests/infra/iam.py")
+
+
+def _secret_arn(account: Account, secret_id: str) -> str:
+    return secret_id if secret_id.startswith("arn:") else account.arn("secretsmanager", f"secret:{secret_id}-??????")
+
+
+def _secretsmanager(account: Account, op: str, p: dict[str, Any]) -> list[Need]:
+    if op in ("GetSecretValue", "DescribeSecret", "PutSecretValue", "UpdateSecret", "DeleteSecret"):
+        arn = _secret_arn(account, p["SecretId"])
+        needs = [Need(f"secretsmanager:{op}", arn)]
+        key = account.secret_keys.get(arn)
+        if key and op == "GetSecretValue":
+            via = {"kms:ViaService": f"secretsmanager.{account.region}.amazonaws.com"}
+            needs.append(Need("kms:Decrypt", key, via))
+        return needs
+    if op == "CreateSecret":
+        return [Need("secretsmanager:CreateSecret", _secret_arn(account, p["Name"]))]
+    raise NotImplementedError(f"no IAM rule for secretsmanager:{op}: add it to tests/infra/iam.py")
+
+
+def _events(account: Account, op: str, p: dict[str, Any]) -> list[Need]:
+    if op == "PutEvents":
+        buses = {e.get("EventBusName", "default") for e in p["Entries"]}
+        return [
+            Need("events:PutEvents", b if b.startswith("arn:") else account.arn("events", f"event-bus/{b}"))
+            for b in sorted(buses)
+        ]
+    raise NotImplementedError(f"no IAM rule for events:{op}: add it to tests/infra/iam.py")
+
+
+def _sts(account: Account, op: str, p: dict[str, Any]) -> list[Need]:
+    if op == "AssumeRole":
+        tags = {t["Key"]: t["Value"] for t in p.get("Tags", [])}
+        ctx: dict[str, Any] = {f"aws:RequestTag/{k}": v for k, v in tags.items()}
+        if tags:
+            ctx["aws:TagKeys"] = sorted(tags)
+        needs = [Need("sts:AssumeRole", p["RoleArn"], ctx)]
+        if tags:
+            needs.append(Need("sts:TagSession", p["RoleArn"], ctx))
+        return needs
+    if op == "GetCallerIdentity":
+        return []
+    raise NotImplementedError(f"no IAM rule for sts:{op}: add it to tests/infra/iam.py")
+
+
+RULES: dict[str, Callable[[Account, str, dict[str, Any]], list[Need]]] = {
+    "sfn": _sfn,
+    "secrets-manager": _secretsmanager,
+    "eventbridge": _events,
+    "sts": _sts,
+}
+
+# -- enforcing on real boto3 clients ---------------------------------------------------------------
+
+
+@dataclass
+class Principal:
+    name: str
+    statements: list[dict[str, Any]]
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Enforcer:
+    """A botocore hook: each call made while a principal is active is allowed or answered AccessDenied."""
+
+    account: Account
+    principal: Principal | None = None
+    decisions: list[Decision] = field(default_factory=list)
+
+    def needs(self, service_id: str, op: str, params: dict[str, Any]) -> list[Need]:
+        rule = RULES.get(service_id)
+        if rule is None:
+            raise NotImplementedError(f"no IAM rules for service {service_id} ({op}): add them to tests/infra/iam.py")
+        return rule(self.account, op, params)
+
+    def _before_parameter_build(self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+        if self.principal is None:
+            return
+        service_id = model.service_model.service_id.hyphenize()
+        denied = []
+        for need in self.needs(service_id, model.name, params):
+            decision = decide(self.principal.statements, need, self.principal.context)
+            self.decisions.append(decision)
+            if not decision.allowed:
+                denied.append(need)
+        if denied:
+            context["nexod_iam_denied"] = denied
+
+    def _before_call(self, model: Any, context: dict[str, Any], **_: Any) -> Any:
+        denied: list[Need] | None = context.get("nexod_iam_denied")
+        if not denied:
+            return None
+        assert self.principal is not None
+        first = denied[0]
+        code = "AccessDenied" if model.service_model.protocol == "query" else "AccessDeniedException"
+        message = (
+            f"User: {self.principal.name} is not authorized to perform: {first.action} on resource: "
+            f"{first.resource} because no identity-based policy allows the {first.action} action"
+        )
+        http = AWSResponse("https://iam.offline", 400, {}, None)  # type: ignore[arg-type]
+        return http, {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": 400}}
+
+    def attach(self, events: Any) -> None:
+        events.register("before-parameter-build", self._before_parameter_build, unique_id="nexod-iam-params")
+        events.register("before-call", self._before_call, unique_id="nexod-iam-call")
+
+    def detach(self, events: Any) -> None:
+        events.unregister("before-parameter-build", unique_id="nexod-iam-params")
+        events.unregister("before-call", unique_id="nexod-iam-call")
+
+    @contextmanager
+    def acting_as(self, principal: Principal) -> Iterator[Principal]:
+        previous, self.principal = self.principal, principal
+        try:
+            yield principal
+        finally:
+            self.principal = previous
+
+    def granted(self) -> set[int]:
+        """Statements (indexes) that granted at least one allowed call so far."""
+        return {i for d in self.decisions if d.allowed for i in d.granted_by}
+
+
+@contextmanager
+def enforced(account: Account) -> Iterator[Enforcer]:
+    """IAM enforcement on every boto3 client created from the default session from now on."""
+    boto3.setup_default_session(region_name=account.region)
+    session = boto3.DEFAULT_SESSION
+    assert session is not None
+    enforcer = Enforcer(account)
+    enforcer.attach(session.events)
+    try:
+        yield enforcer
+    finally:
+        enforcer.detach(session.events)
+        boto3.DEFAULT_SESSION = None

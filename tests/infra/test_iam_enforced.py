@@ -1,0 +1,290 @@
+"""Each function's own AWS calls, made by the project's adapters against moto, under the IAM policy CDK
+synthesized for that function's role (tests/infra/iam.py evaluates it as AWS would).
+
+A call the role does not allow fails here with the AccessDenied error AWS would answer, so "works in
+moto, denied in the account" (publishing a second version called ListStateMachines) cannot pass again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from .conftest import PROFILES, Synth
+from .iam import Account, Enforcer, Need, Principal, Resolver, decide, enforced, function_logical_id, role_statements
+
+pytestmark = pytest.mark.infra
+
+ACCOUNT, REGION = "123456789012", "us-east-1"  # the offline synth's environment, and moto's default
+WORKSPACE = "3f0c2a9e-5b7d-4c1e-9a2f-0d6b8e4c7a11"
+
+# Function (logical id prefix of the function and of its role) -> what its code does with AWS.
+FUNCTIONS = {
+    "Api": ("RuntimeHandler", "RuntimeHandlerServiceRole"),
+    "NodeRunner": ("RuntimeNodeRunner", "RuntimeNodeRunnerServiceRole"),
+    "ExecutionEvents": ("RuntimeExecutionEvents", "RuntimeExecutionEventsServiceRole"),
+    "Migrate": ("RuntimeMigrate", "RuntimeMigrateServiceRole"),
+}
+
+
+@dataclass
+class Function:
+    name: str
+    env: dict[str, str]
+    statements: list[dict[str, Any]]
+
+    def principal(self, drop: int | None = None) -> Principal:
+        kept = [st for i, st in enumerate(self.statements) if i != drop]
+        return Principal(f"arn:aws:sts::{ACCOUNT}:assumed-role/{self.name}/test", kept)
+
+
+@dataclass
+class World:
+    enforcer: Enforcer
+    functions: dict[str, Function]
+    app: dict[str, Any]
+    resolver: Resolver
+
+
+@pytest.fixture(params=PROFILES)
+def world(synth: Synth, request: pytest.FixtureRequest) -> Iterator[World]:
+    profile = str(request.param)
+    app, data = synth.template(profile, "App"), synth.template(profile, "Data")
+    from nexod.local import moto_glue
+
+    # moto executes the ASL (version ARNs can be started, as on AWS); Tasks reach a no-op node runner.
+    with mock_aws(config=moto_glue.MOTO_CONFIG):  # type: ignore[call-overload]
+        moto_glue.install()
+        logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
+        # Given the database secrets the Data stack creates, created in moto under the same names
+        sm = boto3.client("secretsmanager", region_name=REGION)
+        overrides: dict[str, str] = {}
+        base = Resolver(data, account=ACCOUNT, region=REGION)
+        for logical, res in data["Resources"].items():
+            if res["Type"] == "AWS::SecretsManager::Secret":
+                name = base.value(res["Properties"]["Name"])
+                secret = {"username": "nexod_app", "password": "pw", "host": "db.example", "port": 5432}
+                overrides[logical] = sm.create_secret(Name=name, SecretString=json.dumps(secret))["ARN"]
+        data_resolver = Resolver(data, account=ACCOUNT, region=REGION, overrides=overrides)
+        secret_keys = {
+            data_resolver.value({"Ref": logical}): data_resolver.value(res["Properties"]["KmsKeyId"])
+            for logical, res in data["Resources"].items()
+            if res["Type"] == "AWS::SecretsManager::Secret" and "KmsKeyId" in res["Properties"]
+        }
+        resolver = Resolver(app, account=ACCOUNT, region=REGION, others=[data], overrides=overrides)
+        account = Account(ACCOUNT, REGION, secret_keys=secret_keys)
+        functions = {}
+        for name, (fn_prefix, role_prefix) in FUNCTIONS.items():
+            fn = app["Resources"][function_logical_id(app, fn_prefix)]
+            _, raw = role_statements(app, role_prefix)
+            functions[name] = Function(
+                name=name,
+                env={k: str(v) for k, v in resolver.value(fn["Properties"]["Environment"]["Variables"]).items()},
+                statements=resolver.value(raw),
+            )
+        moto_glue.register(functions["Api"].env["NEXOD_NODE_RUNNER_ARN"], _node_runner)
+        with enforced(account) as enforcer:
+            yield World(enforcer, functions, app, resolver)
+
+
+# A node runner that holds a run's Tasks until that run was cancelled (moto cannot stop an execution
+# whose worker has not started yet; AWS can): the cancel path then stops a RUNNING execution.
+_GATES: dict[str, tuple[threading.Event, threading.Event]] = {}
+_GATES_LOCK = threading.Lock()
+
+
+def _gate(run_id: str) -> tuple[threading.Event, threading.Event]:
+    """(entered, release) of one run."""
+    with _GATES_LOCK:
+        return _GATES.setdefault(run_id, (threading.Event(), threading.Event()))
+
+
+def _node_runner(event: dict[str, Any]) -> dict[str, Any]:
+    entered, release = _gate(str(event["run"]["id"]))
+    entered.set()
+    release.wait(10)
+    return {"take": {}}
+
+
+# -- what each function does with AWS (the project's own code, not hand-written boto3 calls) --------
+
+
+def _definition(version: int) -> dict[str, Any]:
+    """A small linear flow; each version differs (a changed definition publishes a new version)."""
+    from nexod.domain.compiler import compile_flow
+    from nexod.domain.validation import validate
+
+    doc = {
+        "nodes": [
+            {"id": "start", "type": "input", "config": {}},
+            {
+                "id": "call",
+                "type": "http",
+                "name": f"call (version {version})",
+                "config": {"url": "https://example.com"},
+            },
+            {"id": "done", "type": "output", "config": {}},
+        ],
+        "edges": [{"from": "start", "to": "call"}, {"from": "call", "to": "done"}],
+    }
+    return compile_flow(validate(doc)).asl
+
+
+def api_paths(env: dict[str, str], flow_id: str) -> None:
+    """Publish twice (create, then new version of an existing machine), move `live`, start a run, cancel
+    it, read its status, redrive it (a new execution of the run), and read the database secret."""
+    from nexod.adapters.stepfunctions import StepFunctionsOrchestrator
+    from nexod.domain.compiler import substitute
+    from nexod.services.flows import machine_name
+    from nexod.services.runs import execution_input
+    from nexod.settings import Settings
+    from nexod.wiring import database_conninfo
+
+    orchestrator = StepFunctionsOrchestrator(
+        boto3.client("stepfunctions", region_name=REGION),
+        env["NEXOD_STATE_MACHINE_ROLE_ARN"],
+        env["NEXOD_STATE_MACHINE_LOG_GROUP_ARN"],
+    )
+
+    class Prefix:
+        state_machine_prefix = env["NEXOD_STATE_MACHINE_PREFIX"]
+
+    name = machine_name(Prefix(), WORKSPACE, flow_id)  # type: ignore[arg-type]
+    runner = env["NEXOD_NODE_RUNNER_ARN"]
+    first = orchestrator.publish(name, substitute(_definition(1), runner), "version 1")
+    orchestrator.set_live(first.state_machine_arn, first.version_arn)
+    second = orchestrator.publish(name, substitute(_definition(2), runner), "version 2")
+    assert second.state_machine_arn == first.state_machine_arn and second.version_arn != first.version_arn
+    orchestrator.set_live(second.state_machine_arn, second.version_arn)
+
+    run_id = str(uuid.uuid4())
+    entered, release = _gate(run_id)
+    execution = orchestrator.start(second.version_arn, run_id, execution_input(WORKSPACE, run_id))
+    try:
+        assert entered.wait(10), "the execution never reached the node runner"
+        orchestrator.stop(execution, "cancelled by a test")
+        # moto aborts asynchronously (and may report the stopped Task as FAILED): the status is readable
+        assert orchestrator.status(execution) in ("ABORTED", "RUNNING", "FAILED")
+    finally:
+        release.set()
+    again = orchestrator.start(second.version_arn, f"{run_id}-r1", execution_input(WORKSPACE, run_id))
+    assert again != execution
+    database_conninfo(Settings(database_secret_arn=env["NEXOD_DATABASE_SECRET_ARN"], region=REGION))
+
+
+def app_secret_path(env: dict[str, str], _flow_id: str) -> None:
+    """Node runner and execution-events handler: their only AWS call is reading the app DB secret."""
+    from nexod.settings import Settings
+    from nexod.wiring import database_conninfo
+
+    conninfo = database_conninfo(Settings(database_secret_arn=env["NEXOD_DATABASE_SECRET_ARN"], region=REGION))
+    assert conninfo.startswith("postgresql://")
+
+
+def migrate_path(env: dict[str, str], _flow_id: str) -> None:
+    """Migrations: the owner secret, then the app secret (its password becomes the app role's)."""
+    from nexod.settings import Settings
+    from nexod.wiring import _secret, database_conninfo
+
+    settings = Settings(
+        admin_database_secret_arn=env["NEXOD_ADMIN_DATABASE_SECRET_ARN"],
+        database_secret_arn=env["NEXOD_DATABASE_SECRET_ARN"],
+        region=REGION,
+    )
+    database_conninfo(settings, admin=True)
+    assert _secret(env["NEXOD_DATABASE_SECRET_ARN"], REGION)["password"]
+
+
+PATHS: dict[str, Callable[[dict[str, str], str], None]] = {
+    "Api": api_paths,
+    "NodeRunner": app_secret_path,
+    "ExecutionEvents": app_secret_path,
+    "Migrate": migrate_path,
+}
+
+
+@pytest.mark.parametrize("function", sorted(PATHS))
+def test_each_function_s_aws_calls_pass_under_its_synthesized_policy(world: World, function: str) -> None:
+    # Given the function's role policy as synthesized, enforced on every boto3 call
+    fn = world.functions[function]
+    # When its code paths run against moto
+    with world.enforcer.acting_as(fn.principal()):
+        PATHS[function](fn.env, "0b7e4c1a-6d2f-4e8a-9c3b-5f1d2e3a4b5c")
+    # Then every call was allowed, and calls were really checked
+    decisions = world.enforcer.decisions
+    assert decisions, "no AWS call was evaluated: the hook is not attached"
+    denied = [(d.need.action, d.need.resource) for d in decisions if not d.allowed]
+    assert not denied, denied
+
+
+@pytest.mark.parametrize("function", sorted(PATHS))
+def test_removing_any_statement_the_function_uses_makes_its_path_fail(world: World, function: str) -> None:
+    # Given the statements that granted the function's calls on a full run
+    fn = world.functions[function]
+    with world.enforcer.acting_as(fn.principal()):
+        PATHS[function](fn.env, "1a2b3c4d-0000-4000-8000-000000000001")
+    used = sorted(world.enforcer.granted())
+    assert used
+    for n, index in enumerate(used):
+        # When one of them is removed from the synthesized policy
+        world.enforcer.decisions.clear()
+        with world.enforcer.acting_as(fn.principal(drop=index)), pytest.raises(ClientError) as denied:
+            PATHS[function](fn.env, f"1a2b3c4d-0000-4000-8000-{n + 2:012d}")
+        # Then the same path fails with the error AWS answers
+        assert "AccessDenied" in denied.value.response["Error"]["Code"], fn.statements[index]
+
+
+def test_the_api_role_may_not_list_every_state_machine_of_the_account(world: World) -> None:
+    # Given the API role (ListStateMachines has no resource-level scoping: it would list other tenants')
+    api = world.functions["Api"]
+    # When the old lookup-by-listing is evaluated against it
+    decision = decide(api.statements, Need("states:ListStateMachines", "*"), {})
+    # Then it is denied, which is why the adapter builds the ARN from the name
+    assert not decision.allowed
+
+
+# Actions a role holds for a reason no code path of the function shows, each with that reason.
+NOT_FROM_CODE: dict[str, dict[str, str]] = {
+    "*": {
+        "xray:PutTraceSegments": "active tracing: the Lambda runtime sends the segments with the role",
+        "xray:PutTelemetryRecords": "active tracing, as above",
+    },
+    "Api": {
+        "logs:DeleteLogDelivery": "AWS lists it among the rights state machine logging needs (a changed destination)",
+    },
+    "NodeRunner": {
+        "sts:AssumeRole": "the workspace-secrets reader (DESIGN §7): only the node runner may assume it, tagged "
+        "with the execution-bound workspace; its trust policy names this role",
+        "sts:TagSession": "as above",
+    },
+}
+
+
+@pytest.mark.parametrize("function", sorted(PATHS))
+def test_each_function_is_granted_no_action_its_code_does_not_need(world: World, function: str) -> None:
+    # Given what the function's paths were allowed, statement by statement
+    fn = world.functions[function]
+    with world.enforcer.acting_as(fn.principal()):
+        PATHS[function](fn.env, "2b3c4d5e-0000-4000-8000-000000000001")
+    used = {(i, d.need.action.lower()) for d in world.enforcer.decisions if d.allowed for i in d.granted_by}
+    reasons = {**NOT_FROM_CODE["*"], **NOT_FROM_CODE.get(function, {})}
+    # When every action of every Allow statement of its role is looked up
+    unused = [
+        (st.get("Sid"), action)
+        for i, st in enumerate(fn.statements)
+        if st["Effect"] == "Allow"
+        for action in (st["Action"] if isinstance(st["Action"], list) else [st["Action"]])
+        if (i, action.lower()) not in used and action not in reasons
+    ]
+    # Then none is granted without a path that needs it (or a stated reason)
+    assert not unused, unused
