@@ -87,6 +87,13 @@ def llm_from_settings(settings: Settings) -> Any:
     from .adapters.llm_litellm import LiteLLM
 
     if settings.mode == "local" and settings.local_model_base_url and not has_provider_key():
-        # Offline default: SmolLM2 served by llama.cpp's OpenAI-compatible server (see README).
-        return LiteLLM("openai/smollm2-135m-instruct", settings.local_model_base_url, "local")
-    return LiteLLM(settings.default_model)
+        # An operator-set stand-in for `default` (tests' stub server); `nexod up` wraps its offline model
+        # in `nexod.local.model.OfflineDefaultLLM` instead. The base URL is the operator's, never a flow's.
+        return LiteLLM(
+            "openai/smollm2-135m-instruct",
+            settings.local_model_base_url,
+            "local",
+            providers=settings.llm_providers,
+            provider_roles=settings.llm_provider_roles,
+        )
+    return LiteLLM(settings.default_model, providers=settings.llm_providers, provider_roles=settings.llm_provider_roles)
