@@ -10,7 +10,9 @@ from typing import Any
 
 import psycopg
 
+from ..adapters.moto_glue import Handler
 from ..adapters.postgres import Database, PostgresStore
+from ..adapters.stepfunctions_moto import MotoStepFunctionsOrchestrator
 from ..auth import JwtVerifier
 from ..domain.compiler import substitute
 from ..ports import LLM
@@ -23,7 +25,6 @@ from ..wiring import build_node_runner, llm_from_settings
 from . import pg
 from .issuer import AUDIENCE, LocalIssuer
 from .model import OfflineDefaultLLM, OfflineModel
-from .orchestrator import LocalOrchestrator
 from .supervisor import Supervisor
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ class LocalPlatform:
     postgres: pg.LocalPostgres
     services: Services
     runner: NodeRunner
-    orchestrator: LocalOrchestrator
+    orchestrator: MotoStepFunctionsOrchestrator
     issuer: LocalIssuer
     verifier: JwtVerifier
     admin_db: Database
@@ -102,7 +103,8 @@ class LocalPlatform:
         def on_end(execution_arn: str, status: str) -> None:
             reconcile_execution(holder["services"], execution_arn, status)
 
-        orchestrator = LocalOrchestrator({NODE_RUNNER_ARN: node_runner_handler.run_event}, ROLE_ARN, on_end=on_end)
+        handlers: dict[str, Handler] = {NODE_RUNNER_ARN: node_runner_handler.run_event}
+        orchestrator = MotoStepFunctionsOrchestrator(handlers, ROLE_ARN, on_end=on_end)
         supervisor.board.report("orchestrator", "ready", "moto's Step Functions interpreter, in this process")
         services = Services(
             store=store,
