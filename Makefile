@@ -63,6 +63,7 @@ lint: install
 	$(BIN)/ruff check layers functions cdk tests
 	$(BIN)/ruff format --check layers functions cdk tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-logo
 
 unit: install
 	$(BIN)/pytest tests/unit -q

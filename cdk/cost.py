@@ -276,11 +276,11 @@ def reference_run(reference_json: str | None) -> dict[str, Any]:
         data["source"] = f"local run ({reference_json})"
         return data
     done = subprocess.run(  # the local orchestrator executing the reference flow (when it exists)
-        [sys.executable, "-m", "nexod.local.reference_run"], capture_output=True, text=True, check=False, cwd=REPO
+        [sys.executable, "-m", "nexod.testing.reference_run"], capture_output=True, text=True, check=False, cwd=REPO
     )
     if done.returncode == 0 and done.stdout.strip().startswith("{"):
         data = json.loads(done.stdout[done.stdout.index("{") :])
-        data["source"] = "local run: python -m nexod.local.reference_run"
+        data["source"] = "local run: python -m nexod.testing.reference_run"
         return data
     golden = REPO / "statemachines" / "golden" / "example_reference_10_node.asl.json"
     if golden.exists():
@@ -301,7 +301,7 @@ def reference_run(reference_json: str | None) -> dict[str, Any]:
         "transitions": transitions,
         "lambda_invocations": len(tasks),
         "node_durations_ms": durations,
-        "source": f"{origin} (NOT a local run: `python -m nexod.local.reference_run` is not available yet; "
+        "source": f"{origin} (NOT a local run: `python -m nexod.testing.reference_run` is not available yet; "
         "Choice takes its first rule, every Parallel branch runs; durations assumed: llm 1.5 s, http 0.3 s, "
         "others 80 ms)",
     }
@@ -416,7 +416,7 @@ def _print(title: str, lines: list[Line], target: float) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--outdir", default=str(REPO / "cdk.out"))
-    parser.add_argument("--reference-json", help="output of `python -m nexod.local.reference_run` saved to a file")
+    parser.add_argument("--reference-json", help="output of `python -m nexod.testing.reference_run` saved to a file")
     args = parser.parse_args()
     outdir = Path(args.outdir)
     ref = reference_run(args.reference_json)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from nexod.local.stub_llm import OpenAIStub
+from nexod.testing.stub_llm import OpenAIStub
 from tests.support.ci import in_ci
 
 ROOT = Path(__file__).resolve().parents[1]

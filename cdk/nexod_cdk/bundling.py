@@ -23,6 +23,10 @@ from aws_cdk import aws_lambda as lambda_
 from . import constants as c
 
 BUNDLER_VERSION = "4"  # bump when the bundling logic changes: it is part of every cache key
+# Subpackages of `nexod` that never ship: test doubles and benchmark helpers (`nexod.testing`). An
+# import-linter contract keeps shipped code from importing them.
+LAYER_EXCLUDED = ("testing",)
+_IGNORED = ("__pycache__", "*.pyc")
 _PLATFORM_TAGS = ("manylinux2014", "manylinux_2_28", "manylinux_2_34")  # Lambda python3.12: glibc 2.34
 
 
@@ -30,12 +34,29 @@ def _arch_tag(architecture: str) -> str:
     return "aarch64" if architecture == "arm64" else "x86_64"
 
 
+def _shipped(path: Path) -> bool:
+    """Whether a file under the `nexod` source goes into the core layer."""
+    parts = path.relative_to(c.LAYER_SOURCE_DIR).parts
+    return "__pycache__" not in parts and path.suffix != ".pyc" and parts[0] not in LAYER_EXCLUDED
+
+
 def _source_files() -> list[Path]:
     files = [c.REPO_ROOT / "pyproject.toml", c.REPO_ROOT / "README.md"]
-    files += sorted(
-        p for p in c.LAYER_SOURCE_DIR.rglob("*") if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
-    )
+    files += sorted(p for p in c.LAYER_SOURCE_DIR.rglob("*") if p.is_file() and _shipped(p))
     return [p for p in files if p.exists()]
+
+
+def _ignore_unshipped(directory: str, names: list[str]) -> set[str]:
+    """`shutil.copytree` ignore hook: caches everywhere, and the excluded subpackages at the top."""
+    ignored = set(shutil.ignore_patterns(*_IGNORED)(directory, names))
+    if Path(directory) == c.LAYER_SOURCE_DIR:
+        ignored |= set(LAYER_EXCLUDED) & set(names)
+    return ignored
+
+
+def copy_layer_source(dest: Path) -> None:
+    """The `nexod` package as the core layer ships it: without `nexod.testing` or caches."""
+    shutil.copytree(c.LAYER_SOURCE_DIR, dest, ignore=_ignore_unshipped, dirs_exist_ok=True)
 
 
 def _deps_hash(kind: str, architecture: str) -> str:
@@ -105,7 +126,7 @@ def _copy_sources(dest: Path) -> Path:
     """A clean copy of what `pip install .` needs, so the build never writes into the repository."""
     src = dest / "src"
     (src / "layers").mkdir(parents=True)
-    shutil.copytree(c.LAYER_SOURCE_DIR, src / "layers" / "nexod", ignore=shutil.ignore_patterns("__pycache__"))
+    copy_layer_source(src / "layers" / "nexod")
     for name in ("pyproject.toml", "README.md"):
         if (c.REPO_ROOT / name).exists():
             shutil.copy2(c.REPO_ROOT / name, src / name)
@@ -191,12 +212,7 @@ class PipLayerBundler:
             shutil.rmtree(output_dir, ignore_errors=True)
             shutil.copytree(source, output_dir, dirs_exist_ok=True)
         if self.kind == "core":
-            shutil.copytree(
-                c.LAYER_SOURCE_DIR,
-                Path(output_dir) / "python" / "nexod",
-                ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
-                dirs_exist_ok=True,
-            )
+            copy_layer_source(Path(output_dir) / "python" / "nexod")
         return True
 
 

@@ -7,12 +7,9 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import date, datetime
-from decimal import Decimal
 from functools import lru_cache
 from http import HTTPStatus
 from typing import Any
-from uuid import UUID
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -30,23 +27,10 @@ from nexod.services.context import Principal, Services
 from nexod.services.health import HealthBoard
 
 from . import door, health, routes
+from .encoding import dumps
 from .openapi import document
 
 logger = Logger(service="nexod-api")
-
-
-def _default(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, UUID):
-        return str(value)
-    if isinstance(value, Decimal):
-        return float(value)
-    raise TypeError(f"cannot serialise {type(value).__name__}")
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, default=_default, separators=(",", ":"))
 
 
 def raw_error(status: int, code: str, message: str, details: Any = None) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from nexod.services import flows, runs, workspaces
 from nexod.services.access import parse_id
 from nexod.services.context import Principal, Services
 
+from .encoding import dumps
 from .models import (
     AllowedHostsPut,
     FlowCreate,
@@ -41,8 +42,6 @@ def bind(services: Callable[[], Services], caller: Callable[[], Principal]) -> N
 
 
 def _json(status: int, body: Any) -> Response[str]:
-    from .handler import dumps
-
     return Response(status_code=status, content_type="application/json", body=dumps(body))
 
 

@@ -26,18 +26,10 @@ def configure(runner: NodeRunner) -> None:
 
 @lru_cache(maxsize=1)
 def _from_settings() -> NodeRunner:
-    from nexod.adapters.outbound_http import GuardedHttp
-    from nexod.adapters.postgres import Database, PostgresStore
-    from nexod.runtime.executors import Toolbox
     from nexod.settings import Settings
-    from nexod.wiring import database_conninfo, lazy, llm_from_settings
+    from nexod.wiring import build_node_runner
 
-    settings = Settings()
-    # Its Task may wait for Aurora to resume (timeout 900 s); giving up early would fail the node.
-    store = PostgresStore(Database(lambda: database_conninfo(settings), max_idle=1, connect_retry_seconds=120))
-    http = GuardedHttp()
-    tools = Toolbox(llm=lazy(lambda: llm_from_settings(settings)), outbound=lambda: http)
-    return NodeRunner(store, tools, settings.outbound_allow_hosts)
+    return build_node_runner(Settings())
 
 
 def runner() -> NodeRunner:

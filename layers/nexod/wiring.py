@@ -1,4 +1,4 @@
-"""Shared pieces of the composition roots: database credentials and the node runner's toolbox."""
+"""Shared pieces of the composition roots: database credentials, the LLM and the node runner."""
 
 from __future__ import annotations
 
@@ -7,10 +7,14 @@ import os
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from .ports import LLM, Store
+    from .runtime.runner import NodeRunner
 
 
 def rds_ca_bundle() -> Path:
@@ -97,3 +101,25 @@ def llm_from_settings(settings: Settings) -> Any:
             provider_roles=settings.llm_provider_roles,
         )
     return LiteLLM(settings.default_model, providers=settings.llm_providers, provider_roles=settings.llm_provider_roles)
+
+
+def build_node_runner(
+    settings: Settings, store: Store | None = None, llm: Callable[[], LLM] | None = None
+) -> NodeRunner:
+    """The node runner of every composition root (the step Lambda, local mode): store, LLM, guarded HTTP.
+
+    `store` defaults to the deployment's Postgres with one idle connection, which waits up to 120 s for
+    Aurora to resume (the Task's timeout is 900 s: giving up early would fail the node). Local mode passes
+    its own, sized for a whole run in one process. `llm` builds the model client on the first LLM node
+    (LiteLLM from settings unless given: local mode wraps its offline model)."""
+    from .adapters.outbound_http import GuardedHttp
+    from .runtime.executors import Toolbox
+    from .runtime.runner import NodeRunner
+
+    if store is None:
+        from .adapters.postgres import Database, PostgresStore
+
+        store = PostgresStore(Database(lambda: database_conninfo(settings), max_idle=1, connect_retry_seconds=120))
+    http = GuardedHttp()
+    tools = Toolbox(llm=lazy(llm or (lambda: llm_from_settings(settings))), outbound=lambda: http)
+    return NodeRunner(store, tools, settings.outbound_allow_hosts)

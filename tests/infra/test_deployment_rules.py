@@ -198,6 +198,12 @@ def test_the_core_layer_ships_the_rds_ca_bundle(synth: Synth) -> None:
     assert found, "the core layer has no RDS CA bundle"
 
 
+def test_the_core_layer_ships_no_test_doubles(synth: Synth) -> None:
+    # Given the synthesized core layer / Then it has the package but not `nexod.testing` (stub LLM, benchmarks)
+    assert list(synth.outdir.glob("asset.*/python/nexod/domain/compiler.py")), "no core layer in the assembly"
+    assert not list(synth.outdir.glob("asset.*/python/nexod/testing"))
+
+
 # -- images ------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("profile", PROFILES)
 def test_agent_images_go_to_a_repository_with_a_lifecycle_rule(synth: Synth, profile: str) -> None:

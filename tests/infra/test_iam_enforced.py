@@ -60,7 +60,7 @@ class World:
 def world(synth: Synth, request: pytest.FixtureRequest) -> Iterator[World]:
     profile = str(request.param)
     app, data = synth.template(profile, "App"), synth.template(profile, "Data")
-    from nexod.local import moto_glue
+    from nexod.adapters import moto_glue
 
     # moto executes the ASL (version ARNs can be started, as on AWS); Tasks reach a no-op node runner.
     with mock_aws(config=moto_glue.MOTO_CONFIG):  # type: ignore[call-overload]

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from nexod.local.boot import LocalStack, boot
-from nexod.local.stub_llm import OpenAIStub
 from nexod.settings import Settings
+from nexod.testing.stub_llm import OpenAIStub
 from tests.support.api import Api
 
 pytestmark = pytest.mark.integration

@@ -22,9 +22,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
+from nexod.adapters import moto_glue
 from nexod.domain.compiler import RETRYABLE_ERROR, compile_flow, substitute
 from nexod.domain.validation import ValidFlow, validate
-from nexod.local import moto_glue
 from tests.unit.test_properties import check_structure, random_flows
 
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:asl-semantics"

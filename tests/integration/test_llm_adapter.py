@@ -14,9 +14,9 @@ import pytest
 
 from nexod.adapters.llm_egress import guarded_call
 from nexod.adapters.llm_litellm import LiteLLM
-from nexod.local.stub_llm import OpenAIStub
 from nexod.runtime.egress import egress_scope
 from nexod.runtime.errors import BlockedDestinationError, NodeFailedError, NodeRetryableError
+from nexod.testing.stub_llm import OpenAIStub
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from nexod.local import moto_glue
+from nexod.adapters import moto_glue
 
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:glue-probe"
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from nexod.local.boot import LocalStack
-from nexod.local.stub_llm import OpenAIStub
+from nexod.testing.stub_llm import OpenAIStub
 from tests.support.api import Api
 from tests.unit.flows import edge, node
 

@@ -1,12 +1,15 @@
-"""The composition roots hand the deployment's LLM provider policy to the adapter they build."""
+"""The composition roots hand the deployment's LLM provider policy to the adapter they build, and share one
+node-runner builder."""
 
 from __future__ import annotations
 
 import pytest
 
+from nexod.adapters.outbound_http import GuardedHttp
+from nexod.adapters.postgres import PostgresStore
 from nexod.runtime.errors import NodeFailedError
 from nexod.settings import Settings
-from nexod.wiring import llm_from_settings
+from nexod.wiring import build_node_runner, llm_from_settings
 
 
 def ask(llm, model: str):
@@ -27,3 +30,35 @@ def test_a_provider_that_signs_with_the_runner_role_is_refused_without_an_operat
     # When a flow names a bedrock model / Then it is refused (it would act with the node runner's IAM role)
     with pytest.raises(NodeFailedError, match="bedrock"):
         ask(llm, "bedrock/anthropic.claude-3-haiku-20240307-v1:0")
+
+
+class NoStore:
+    """The node runner only keeps the store until a node runs: nothing here runs one."""
+
+
+def test_the_node_runner_builds_the_llm_it_is_given_once_on_first_use():
+    # Given a composition root with its own model client (local mode's offline model)
+    built = []
+
+    def offline():
+        built.append(object())
+        return built[-1]
+
+    runner = build_node_runner(Settings(mode="local"), NoStore(), offline)
+    # When no LLM node has run yet / Then nothing was built (litellm stays off the cold path)
+    assert built == []
+    # When LLM nodes ask for the model twice / Then the same client, built once, answers both
+    assert runner.tools.llm() is runner.tools.llm() is built[0]
+    assert len(built) == 1
+
+
+def test_the_node_runner_defaults_to_the_deployment_s_postgres_litellm_and_guarded_http():
+    # Given the Lambda's settings (no connection is opened until a node runs)
+    settings = Settings(mode="aws", database_url="postgresql://nexod@127.0.0.1:9/nexod", llm_providers=["anthropic"])
+    # When the node runner is built from settings alone
+    runner = build_node_runner(settings)
+    # Then it uses the Postgres store, guarded outbound HTTP and the policy-bound LiteLLM
+    assert isinstance(runner.store, PostgresStore)
+    assert isinstance(runner.tools.outbound(), GuardedHttp)
+    with pytest.raises(NodeFailedError, match="provider 'openai'"):
+        ask(runner.tools.llm(), "openai/gpt-4o-mini")

@@ -3,27 +3,28 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
-from ..adapters.outbound_http import GuardedHttp
+from ..adapters.moto_glue import Handler
 from ..adapters.postgres import Database, PostgresStore
+from ..adapters.stepfunctions_moto import MotoStepFunctionsOrchestrator
 from ..auth import JwtVerifier
 from ..domain.compiler import substitute
-from ..runtime.executors import Toolbox
+from ..ports import LLM
 from ..runtime.runner import NodeRunner
 from ..services import runs
 from ..services.context import Services
 from ..services.health import HealthBoard
 from ..settings import Settings
-from ..wiring import lazy, llm_from_settings
+from ..wiring import build_node_runner, llm_from_settings
 from . import pg
 from .issuer import AUDIENCE, LocalIssuer
 from .model import OfflineDefaultLLM, OfflineModel
-from .orchestrator import LocalOrchestrator
 from .supervisor import Supervisor
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ class LocalPlatform:
     postgres: pg.LocalPostgres
     services: Services
     runner: NodeRunner
-    orchestrator: LocalOrchestrator
+    orchestrator: MotoStepFunctionsOrchestrator
     issuer: LocalIssuer
     verifier: JwtVerifier
     admin_db: Database
@@ -88,21 +89,22 @@ class LocalPlatform:
         # One process runs every branch of a Parallel at once: keep as many idle connections as the widest
         # fan-out we expect, or each run opens dozens of new ones (measured: 41 per 50-node run with 8).
         store = PostgresStore(Database(postgres.app_url, max_idle=LOCAL_POOL_IDLE))
-        http = GuardedHttp()
+        llm: Callable[[], LLM] | None = None
         if offline is not None:
             model = offline
-            llm = lazy(lambda: OfflineDefaultLLM(model, supervisor.board, llm_from_settings(settings)))
-        else:
-            llm = lazy(lambda: llm_from_settings(settings))
-        tools = Toolbox(llm=llm, outbound=lambda: http)
-        runner = NodeRunner(store, tools, settings.outbound_allow_hosts)
+
+            def llm() -> LLM:
+                return OfflineDefaultLLM(model, supervisor.board, llm_from_settings(settings))
+
+        runner = build_node_runner(settings, store, llm)
         node_runner_handler.configure(runner)
         holder: dict[str, Services] = {}
 
         def on_end(execution_arn: str, status: str) -> None:
             reconcile_execution(holder["services"], execution_arn, status)
 
-        orchestrator = LocalOrchestrator({NODE_RUNNER_ARN: node_runner_handler.run_event}, ROLE_ARN, on_end=on_end)
+        handlers: dict[str, Handler] = {NODE_RUNNER_ARN: node_runner_handler.run_event}
+        orchestrator = MotoStepFunctionsOrchestrator(handlers, ROLE_ARN, on_end=on_end)
         supervisor.board.report("orchestrator", "ready", "moto's Step Functions interpreter, in this process")
         services = Services(
             store=store,

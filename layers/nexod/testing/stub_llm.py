@@ -1,6 +1,6 @@
 """A deterministic OpenAI-compatible chat server (stdlib only) for tests and cost measurements.
 
-Never a default: only tests and `nexod.local.reference_run` start it, explicitly.
+Never a default: only tests and `nexod.testing.reference_run` start it, explicitly.
 
 Behaviour is driven by the last user message:
   contains "FAIL500" -> HTTP 500;  "FAIL401" -> HTTP 401;  otherwise a completion.

@@ -1,4 +1,5 @@
-"""Local orchestrator: the deployed ASL executed by moto's Step Functions interpreter, in this process."""
+"""The `Orchestrator` adapter of local mode: the deployed ASL executed by moto's Step Functions interpreter,
+in this process (the moto-specific patches are in `moto_glue`)."""
 
 from __future__ import annotations
 
@@ -9,15 +10,15 @@ from typing import Any
 
 import boto3
 
-from ..adapters.stepfunctions import StepFunctionsOrchestrator
 from . import moto_glue
+from .stepfunctions import StepFunctionsOrchestrator
 
 log = logging.getLogger(__name__)
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 EndHook = Callable[[str, str], None]
 
 
-class LocalOrchestrator(StepFunctionsOrchestrator):
+class MotoStepFunctionsOrchestrator(StepFunctionsOrchestrator):
     """Same adapter as in AWS, pointed at moto; Lambda Tasks dispatch to in-process handlers.
 
     `on_end(execution_arn, status)` is called once per execution that ends, like the EventBridge

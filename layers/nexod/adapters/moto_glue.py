@@ -78,7 +78,7 @@ def install() -> None:
     original = lambda_eval_utils._invoke_lambda_function
     if "parameters" not in original.__code__.co_varnames:
         raise RuntimeError(
-            "moto's lambda_eval_utils._invoke_lambda_function changed shape; update nexod.local.moto_glue"
+            "moto's lambda_eval_utils._invoke_lambda_function changed shape; update nexod.adapters.moto_glue"
         )
 
     def _invoke_in_process(parameters: dict[str, Any], region: str, state_credentials: Any) -> dict[str, Any]:
@@ -322,7 +322,7 @@ def _pool_threads() -> None:
         elif name == "threading" and current is threading:
             setattr(module, name, _ThreadingWithPool())
         elif current is not _PooledThread and not isinstance(current, _ThreadingWithPool):
-            raise RuntimeError(f"moto's {module_name}.{name} is not threading's; update nexod.local.moto_glue")
+            raise RuntimeError(f"moto's {module_name}.{name} is not threading's; update nexod.adapters.moto_glue")
 
 
 def _memoize_program_text() -> None:
@@ -340,7 +340,7 @@ def _memoize_program_text() -> None:
     if "__str__" in vars(Program):
         if getattr(Program.__str__, "_nexod_memo", False):
             return
-        raise RuntimeError("moto's Program has its own __str__ now; update nexod.local.moto_glue")
+        raise RuntimeError("moto's Program has its own __str__ now; update nexod.adapters.moto_glue")
     texts: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
     render: Callable[[Any], str] = Component.__str__
 

@@ -1,6 +1,6 @@
 """Run the reference 10-node flow on the local stack and report what Step Functions would bill.
 
-    python -m nexod.local.reference_run [--runs 3] [--flow statemachines/examples/reference_10_node.json]
+    python -m nexod.testing.reference_run [--runs 3] [--flow statemachines/examples/reference_10_node.json]
 
 Prints JSON: state transitions per run (counted from the execution history: every state entered, which
 is what Standard workflows bill), Lambda invocations, and node durations. LLM nodes are answered by the
@@ -23,11 +23,11 @@ DEFAULT_FLOW = ROOT / "statemachines" / "examples" / "reference_10_node.json"
 
 
 def measure(flow_file: Path = DEFAULT_FLOW, runs: int = 3) -> dict[str, Any]:
+    from ..local.boot import boot
     from ..services import flows, workspaces
     from ..services import runs as run_service
     from ..services.context import Principal
     from ..settings import Settings
-    from .boot import boot
     from .stub_llm import OpenAIStub
 
     principal = Principal("local|cost-model", "cost@example.com", "Cost model")
