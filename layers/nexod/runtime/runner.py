@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from ..domain.expressions import ExpressionError, evaluate, truthy
 from ..domain.flow import node_hash
-from ..domain.nodes import NODE_TYPES, TEMPLATED_FIELDS
+from ..domain.nodes import REGISTRY
 from ..domain.templating import TemplateError, render
 from ..domain.validation import BRANCH_LITERALS, ValidFlow, validate
 from ..ports import Store
@@ -196,10 +196,11 @@ class NodeRunner:
             )
             try:
                 rendered = dict(node.config)
-                for field in TEMPLATED_FIELDS.get(node.type, ()):
+                kind = REGISTRY[node.type]
+                for field in kind.templated_fields:
                     if field in rendered:
                         rendered[field] = render(rendered[field], ctx.data)
-                config = NODE_TYPES[node.type].model_validate(rendered)
+                config = kind.config.model_validate(rendered)
             except TemplateError as exc:
                 error: NodeError = NodeFailedError(f"node '{node_id}' config: {exc}")
             except ValidationError as exc:
