@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from .errors import FlowInvalid
 from .flow import Node
 from .graph import Par, Plan, Seq, Step, plan, plan_nodes
 from .nodes import REGISTRY, AslShape, NodeKind
+from .payload import NodeRunnerPayload
 from .validation import BRANCH_LITERALS, ValidFlow
 
 NODE_RUNNER_ARN = "${NodeRunnerArn}"
@@ -35,10 +36,6 @@ LAMBDA_TRANSIENT = [
     # A function idle for weeks goes Inactive; the first invoke answers this while Lambda restores it.
     "Lambda.ResourceNotReadyException",
 ]
-# Every node-runner payload names the execution from Step Functions' context object, which the
-# execution's input cannot forge: the runner checks that this execution's state machine belongs to
-# the run's flow before trusting `run.ws` (the workspace whose secrets a node may read).
-EXECUTION_REF = {"exec.$": "$$.Execution.Id"}
 
 
 @dataclass
@@ -138,12 +135,7 @@ class _Emitter:
             "Resource": LAMBDA_INVOKE,
             "Parameters": {
                 "FunctionName": NODE_RUNNER_ARN,
-                "Payload": {
-                    "run.$": "$.run",
-                    **EXECUTION_REF,
-                    "node": node.id,
-                    **({"finish": True} if node.id == self.finisher else {}),
-                },
+                "Payload": NodeRunnerPayload.for_node(node.id, finish=node.id == self.finisher),
             },
             "TimeoutSeconds": node.timeout_seconds or REGISTRY[node.type].default_timeout_seconds,
             "Retry": self._retry(node),
@@ -258,13 +250,13 @@ class _Emitter:
         return completed
 
 
-def _runner_task(op: str, nxt: str | None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def _runner_task(op: Literal["finish", "fail"], nxt: str | None, error_path: str | None = None) -> dict[str, Any]:
     state: dict[str, Any] = {
         "Type": "Task",
         "Resource": LAMBDA_INVOKE,
         "Parameters": {
             "FunctionName": NODE_RUNNER_ARN,
-            "Payload": {"run.$": "$.run", **EXECUTION_REF, "op": op, **(extra or {})},
+            "Payload": NodeRunnerPayload.for_bookkeeping(op, error_path),
         },
         "ResultPath": None,
         "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1, "MaxAttempts": 5, "BackoffRate": 2.0}],
@@ -353,7 +345,7 @@ def compile_flow(flow: ValidFlow) -> CompiledFlow:
     # the run, and Step Functions refuses a definition with states no transition reaches.
     if any(c.get("Next") == RUN_FAILED for state in states.values() for c in state.get("Catch", ())):
         states[RUN_FAILED] = {
-            **_runner_task("fail", FAILED, {"error.$": "$.error"}),
+            **_runner_task("fail", FAILED, "$.error"),
             "Comment": "record why the run failed",
         }
         states[FAILED] = {"Type": "Fail", "Error": "RunFailed", "Cause": "A node failed; see the run's nodes."}

@@ -16,9 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from ..domain.errors import InvalidInput
 from ..domain.expressions import ExpressionError, evaluate, truthy
 from ..domain.flow import node_hash
 from ..domain.nodes import REGISTRY
+from ..domain.payload import NodeRunnerPayload
 from ..domain.templating import TemplateError, render
 from ..domain.validation import BRANCH_LITERALS, ValidFlow, validate
 from ..ports import Store
@@ -104,18 +106,19 @@ class NodeRunner:
         self.flows = FlowVersionCache()
 
     # -- entry -------------------------------------------------------------------------------------
-    def handle(self, event: dict[str, Any]) -> dict[str, Any]:
-        run = event.get("run") or {}
-        workspace_id, run_id = str(run.get("ws", "")), str(run.get("id", ""))
-        if not workspace_id or not run_id:
-            raise NodeFailedError("node runner event lacks run.id / run.ws")
-        op = event.get("op", "node")
-        if op == "finish":
+    def handle(self, event: dict[str, Any] | NodeRunnerPayload) -> dict[str, Any]:
+        try:
+            payload = NodeRunnerPayload.parse_event(event)
+        except InvalidInput as exc:
+            raise NodeFailedError(exc.message) from None
+        workspace_id, run_id = payload.run.ws, payload.run.id
+        if payload.op == "finish":
             return self.finish(workspace_id, run_id)
-        if op == "fail":
-            return self.fail(workspace_id, run_id, event.get("error") or {})
-        result = self.execute(workspace_id, run_id, str(event["node"]), int(event.get("iteration", 0)))
-        if event.get("finish"):  # the flow's last node also records the run's end
+        if payload.op == "fail":
+            return self.fail(workspace_id, run_id, payload.error or {})
+        assert payload.node is not None  # parse_event refuses a node op without one
+        result = self.execute(workspace_id, run_id, payload.node, payload.iteration)
+        if payload.finish:  # the flow's last node also records the run's end
             try:
                 self.finish(workspace_id, run_id)
             except NodeError:

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import condition, http, input, llm, output, transform, wait  # noqa: F401  (registers the built-in kinds)
+# isort: off
+# Each module registers its kind when imported, and the registry keeps that order: the palette's order.
+from . import input, output, transform, condition, http, llm, wait  # noqa: F401
+
+# isort: on
 from .condition import ConditionConfig
 from .expression import ExpressionLanguage
 from .http import HttpConfig
