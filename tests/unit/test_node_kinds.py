@@ -14,7 +14,7 @@ from nexod.domain.flow import RetryPolicy
 from nexod.domain.nodes import REGISTRY, AslShape, NodeKind, Runtime, node_type_catalog
 from nexod.domain.payload import NodeRunnerPayload
 from nexod.domain.validation import validate
-from nexod.runtime.executors import EXECUTORS
+from nexod.runtime.executors import CREDENTIALS, EXECUTORS
 from tests.support.noop_kind import NoopConfig, noop_kind
 
 from .flows import demo_flow, edge, fan_out, node
@@ -56,6 +56,10 @@ def test_every_built_in_kind_has_one_executor_and_its_palette_metadata() -> None
     assert all(k.category and k.icon and k.description for k in kinds)
     assert {k.name for k in kinds if k.runtime is Runtime.LLM} == {"llm"}
     assert {k.name for k in kinds if k.shape is AslShape.WAIT} == {"wait"}
+    # ...only the kinds that reach the network get the workspace's allowed hosts, and only http's config
+    # carries credentials the runner must redact
+    assert {k.name for k in kinds if k.calls_out} == {"http", "llm"}
+    assert set(CREDENTIALS) == {"http"}
 
 
 def test_the_catalog_is_the_registry() -> None:

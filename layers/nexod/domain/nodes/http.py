@@ -55,5 +55,6 @@ KIND = REGISTRY.register(
         },
         default_retry=RetryPolicy(),
         default_timeout_seconds=TIMEOUT_SECONDS,
+        calls_out=True,
     )
 )

@@ -55,6 +55,8 @@ class NodeKind:
     # Retries Step Functions makes when the flow sets none: kinds that talk to the outside world have one.
     default_retry: RetryPolicy | None = None
     default_timeout_seconds: int = FALLBACK_TIMEOUT_SECONDS
+    # Whether it reaches the network: only such nodes get the workspace's allowed hosts.
+    calls_out: bool = False
     description: str = field(default="")
 
     def __post_init__(self) -> None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ...domain.nodes import NodeConfig
 from ...ports import LLM, Outbound
 from ..errors import NodeError
+from ..redaction import Scrubber
 
 
 @dataclass
@@ -52,6 +53,23 @@ class Toolbox:
 Executor = Callable[[NodeConfig, NodeContext, Toolbox], NodeResult]
 
 EXECUTORS: dict[str, Executor] = {}
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """How a kind's config carries credentials, for kinds whose config may hold them.
+
+    `secret_names` reads the raw config (before templating) for the names whose value comes from a
+    secret; `recorded` is the config as viewers may read it; `scrubber` removes the rendered secret
+    values from errors. Kinds without an entry are recorded as they are and scrub nothing.
+    """
+
+    secret_names: Callable[[Mapping[str, Any]], frozenset[str]]
+    recorded: Callable[[Any, frozenset[str]], Any]
+    scrubber: Callable[[Mapping[str, Any], frozenset[str]], Scrubber]
+
+
+CREDENTIALS: dict[str, Credentials] = {}
 
 
 def executor(kind: str) -> Callable[[Executor], Executor]:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from ...domain.nodes import HttpConfig, NodeConfig
 from ..errors import NodeError, NodeFailedError, NodeRetryableError
-from ..redaction import redact_mapping, redact_url
-from .base import NodeContext, NodeResult, Toolbox, executor, in_node
+from ..redaction import Scrubber, redact_http_config, redact_mapping, redact_url, secret_templated_names
+from .base import CREDENTIALS, Credentials, NodeContext, NodeResult, Toolbox, executor, in_node
 
 
 @executor("http")
@@ -48,3 +51,14 @@ def run_http(config: NodeConfig, ctx: NodeContext, tools: Toolbox) -> NodeResult
             raise NodeRetryableError(message, details)
         raise NodeFailedError(message, details)
     return NodeResult(output)
+
+
+def _secret_names(config: Mapping[str, Any]) -> frozenset[str]:
+    return frozenset(secret_templated_names(config.get("headers")) | secret_templated_names(config.get("query")))
+
+
+def _recorded(config: Any, secret_names: frozenset[str]) -> Any:
+    return redact_http_config(config, secret_names) if isinstance(config, Mapping) else config
+
+
+CREDENTIALS["http"] = Credentials(secret_names=_secret_names, recorded=_recorded, scrubber=Scrubber.for_http)
