@@ -14,7 +14,9 @@ from nexod.domain.flow import RetryPolicy
 from nexod.domain.nodes import REGISTRY, AslShape, NodeKind, Runtime, node_type_catalog
 from nexod.domain.payload import NodeRunnerPayload
 from nexod.domain.validation import validate
+from nexod.runtime.errors import NodeFailedError
 from nexod.runtime.executors import CREDENTIALS, EXECUTORS
+from nexod.runtime.runner import NodeRunner
 from tests.support.noop_kind import NoopConfig, noop_kind
 
 from .flows import demo_flow, edge, fan_out, node
@@ -191,3 +193,12 @@ def test_a_payload_keeps_its_callback_token_and_iteration() -> None:
     payload = NodeRunnerPayload.parse_event(event)
     # Then the runner sees the iteration and the token
     assert (payload.iteration, payload.task_token, payload.execution) == (3, "tok", "e")
+
+
+def test_the_runner_refuses_a_malformed_payload_as_a_node_failure() -> None:
+    # Given a runner (the payload is refused before the store or the tools are touched)
+    runner = NodeRunner(store=None, tools=None)  # type: ignore[arg-type]
+    # When it is invoked with an event that names no run
+    # Then it fails with the error name Step Functions' Catch sees for a failed node, naming the field
+    with pytest.raises(NodeFailedError, match="node runner event: run: Field required"):
+        runner.handle({"node": "n"})

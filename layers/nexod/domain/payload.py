@@ -62,13 +62,12 @@ class NodeRunnerPayload(BaseModel):
 
     # -- what the compiler emits: `Parameters.Payload` of a Task ----------------------------------------
     @staticmethod
-    def for_node(node_id: str, *, finish: bool = False, iteration_path: str | None = None) -> dict[str, Any]:
+    def for_node(node_id: str, *, finish: bool = False) -> dict[str, Any]:
         """The Payload of a node's Task (`finish` when it also records the run's end)."""
         return {
             "run.$": "$.run",
             "exec.$": EXECUTION_PATH,
             "node": node_id,
-            **({"iteration.$": iteration_path} if iteration_path else {}),
             **({"finish": True} if finish else {}),
         }
 
