@@ -214,7 +214,8 @@ class _Emitter:
         self._task(node, node.id, nxt, top, states)
 
     def _emit_wait(self, node: Node, _: NodeKind, nxt: str | None, top: bool, states: dict[str, Any]) -> None:
-        """A native Wait (free while it waits), then a Task that records the node."""
+        """A native Wait (free while it waits), then a Task that records the node. Kinds of this shape have a
+        `seconds` config field."""
         seconds = self.flow.configs[node.id].seconds  # type: ignore[attr-defined]
         done_name = f"done-{node.id}"
         states[node.id] = {"Type": "Wait", "Comment": "wait node", "Seconds": seconds, "Next": done_name}
@@ -328,7 +329,7 @@ def compile_flow(flow: ValidFlow) -> CompiledFlow:
         last = tree.items[-1] if isinstance(tree, Seq) else tree
         if isinstance(last, Step):
             node = flow.node(last.node)
-            # A Wait state has no Task of its own to finish the run from.
+            # Only a node that is one Task and nothing else also records the run's end (a wait node never has).
             shape = REGISTRY[node.type].shape
             if last.node not in emitter.gated and shape is AslShape.INVOKE and node.on_error == "fail":
                 emitter.finisher = last.node
