@@ -10,11 +10,15 @@ nodes that may be skipped) is guarded by a `Choice` that skips it when none of i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar, Literal
 
-from .flow import Node, RetryPolicy
+from .errors import FlowInvalid
+from .flow import Node
 from .graph import Par, Plan, Seq, Step, plan, plan_nodes
+from .nodes import REGISTRY, AslShape, NodeKind
+from .payload import NodeRunnerPayload
 from .validation import BRANCH_LITERALS, ValidFlow
 
 NODE_RUNNER_ARN = "${NodeRunnerArn}"
@@ -32,14 +36,6 @@ LAMBDA_TRANSIENT = [
     # A function idle for weeks goes Inactive; the first invoke answers this while Lambda restores it.
     "Lambda.ResourceNotReadyException",
 ]
-# Every node-runner payload names the execution from Step Functions' context object, which the
-# execution's input cannot forge: the runner checks that this execution's state machine belongs to
-# the run's flow before trusting `run.ws` (the workspace whose secrets a node may read).
-EXECUTION_REF = {"exec.$": "$$.Execution.Id"}
-# Nodes that talk to the outside world retry transient failures by default.
-DEFAULT_RETRY: dict[str, RetryPolicy] = {"http": RetryPolicy(), "llm": RetryPolicy()}
-DEFAULT_TIMEOUT: dict[str, int] = {"http": 900, "llm": 900}
-FALLBACK_TIMEOUT = 300
 
 
 @dataclass
@@ -119,7 +115,7 @@ class _Emitter:
         if node.id == self.finisher:
             # The node itself is memoised; only recording the run's end is retried.
             retry.append({"ErrorEquals": [FINISH_ERROR], "IntervalSeconds": 1, "MaxAttempts": 5, "BackoffRate": 2.0})
-        policy = node.retry or DEFAULT_RETRY.get(node.type)
+        policy = node.retry or REGISTRY[node.type].default_retry
         if policy and policy.max_attempts > 0:
             rule: dict[str, Any] = {
                 "ErrorEquals": [RETRYABLE_ERROR, "States.Timeout"],
@@ -139,14 +135,9 @@ class _Emitter:
             "Resource": LAMBDA_INVOKE,
             "Parameters": {
                 "FunctionName": NODE_RUNNER_ARN,
-                "Payload": {
-                    "run.$": "$.run",
-                    **EXECUTION_REF,
-                    "node": node.id,
-                    **({"finish": True} if node.id == self.finisher else {}),
-                },
+                "Payload": NodeRunnerPayload.for_node(node.id, finish=node.id == self.finisher),
             },
-            "TimeoutSeconds": node.timeout_seconds or DEFAULT_TIMEOUT.get(node.type, FALLBACK_TIMEOUT),
+            "TimeoutSeconds": node.timeout_seconds or REGISTRY[node.type].default_timeout_seconds,
             "Retry": self._retry(node),
         }
         if node.id in self.carried:
@@ -207,14 +198,34 @@ class _Emitter:
                 )
             else:  # nothing reads the skip and something follows: go straight on (one transition less)
                 states[f"gate-{node_id}"]["Default"] = nxt
-        if node.type == "wait":
-            seconds = self.flow.configs[node_id].seconds  # type: ignore[attr-defined]
-            done_name = f"done-{node_id}"
-            states[node_id] = {"Type": "Wait", "Comment": "wait node", "Seconds": seconds, "Next": done_name}
-            self._task(node, done_name, nxt, top, states)
-        else:
-            self._task(node, node_id, nxt, top, states)
+        kind = REGISTRY[node.type]
+        emit = self._shapes.get(kind.shape)
+        if emit is None:
+            message = (
+                f"node '{node_id}' is a '{kind.name}' node, whose ASL shape '{kind.shape.value}' this compiler"
+                " cannot emit yet"
+            )
+            raise FlowInvalid(message, [{"code": "shape_not_compiled", "message": message, "node": node_id}])
+        emit(self, node, kind, nxt, top, states)
         return {node_id}
+
+    # -- one emitter per ASL shape ------------------------------------------------------------------
+    def _emit_invoke(self, node: Node, _: NodeKind, nxt: str | None, top: bool, states: dict[str, Any]) -> None:
+        self._task(node, node.id, nxt, top, states)
+
+    def _emit_wait(self, node: Node, _: NodeKind, nxt: str | None, top: bool, states: dict[str, Any]) -> None:
+        """A native Wait (free while it waits), then a Task that records the node. Kinds of this shape have a
+        `seconds` config field."""
+        seconds = self.flow.configs[node.id].seconds  # type: ignore[attr-defined]
+        done_name = f"done-{node.id}"
+        states[node.id] = {"Type": "Wait", "Comment": "wait node", "Seconds": seconds, "Next": done_name}
+        self._task(node, done_name, nxt, top, states)
+
+    # `callback`, `map` and `subflow` are declared by AslShape and refused until their emitters exist.
+    _shapes: ClassVar[dict[AslShape, Callable[[_Emitter, Node, NodeKind, str | None, bool, dict[str, Any]], None]]] = {
+        AslShape.INVOKE: _emit_invoke,
+        AslShape.WAIT: _emit_wait,
+    }
 
     def _emit_par(self, p: Par, nxt: str | None, states: dict[str, Any], top: bool, done: set[str]) -> set[str]:
         branches = []
@@ -240,13 +251,13 @@ class _Emitter:
         return completed
 
 
-def _runner_task(op: str, nxt: str | None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def _runner_task(op: Literal["finish", "fail"], nxt: str | None, error_path: str | None = None) -> dict[str, Any]:
     state: dict[str, Any] = {
         "Type": "Task",
         "Resource": LAMBDA_INVOKE,
         "Parameters": {
             "FunctionName": NODE_RUNNER_ARN,
-            "Payload": {"run.$": "$.run", **EXECUTION_REF, "op": op, **(extra or {})},
+            "Payload": NodeRunnerPayload.for_bookkeeping(op, error_path),
         },
         "ResultPath": None,
         "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1, "MaxAttempts": 5, "BackoffRate": 2.0}],
@@ -318,7 +329,9 @@ def compile_flow(flow: ValidFlow) -> CompiledFlow:
         last = tree.items[-1] if isinstance(tree, Seq) else tree
         if isinstance(last, Step):
             node = flow.node(last.node)
-            if last.node not in emitter.gated and node.type != "wait" and node.on_error == "fail":
+            # Only a node that is one Task and nothing else also records the run's end (a wait node never has).
+            shape = REGISTRY[node.type].shape
+            if last.node not in emitter.gated and shape is AslShape.INVOKE and node.on_error == "fail":
                 emitter.finisher = last.node
         emitter.emit(
             tree, None if emitter.finisher else FINISH, states, True, {inline_entry} if inline_entry else set()
@@ -333,7 +346,7 @@ def compile_flow(flow: ValidFlow) -> CompiledFlow:
     # the run, and Step Functions refuses a definition with states no transition reaches.
     if any(c.get("Next") == RUN_FAILED for state in states.values() for c in state.get("Catch", ())):
         states[RUN_FAILED] = {
-            **_runner_task("fail", FAILED, {"error.$": "$.error"}),
+            **_runner_task("fail", FAILED, "$.error"),
             "Comment": "record why the run failed",
         }
         states[FAILED] = {"Type": "Fail", "Error": "RunFailed", "Cause": "A node failed; see the run's nodes."}

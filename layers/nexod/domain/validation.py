@@ -13,7 +13,7 @@ from .errors import FlowInvalid, PayloadTooLarge
 from .expressions import ExpressionError, check
 from .flow import MAX_DOCUMENT_BYTES, MAX_NODES, NODE_ID_PATTERN, Edge, FlowDocument, Node
 from .graph import Dag
-from .nodes import NODE_TYPES, TEMPLATED_FIELDS, NodeConfig
+from .nodes import REGISTRY, NodeConfig
 from .templating import TemplateError, find_paths
 
 _NODE_ID = re.compile(NODE_ID_PATTERN)
@@ -92,18 +92,18 @@ def validate(raw: Any) -> ValidFlow:
         if node.id in seen:
             issues.append(_issue("duplicate_node", f"node id '{node.id}' is used more than once", node=node.id))
         seen.add(node.id)
-        model = NODE_TYPES.get(node.type)
-        if model is None:
+        kind = REGISTRY.get(node.type)
+        if kind is None:
             issues.append(
                 _issue(
                     "unknown_node_type",
-                    f"node '{node.id}' has unknown type '{node.type}' (known: {', '.join(NODE_TYPES)})",
+                    f"node '{node.id}' has unknown type '{node.type}' (known: {', '.join(REGISTRY.types())})",
                     node=node.id,
                 )
             )
             continue
         try:
-            configs[node.id] = model.model_validate(node.config)
+            configs[node.id] = kind.config.model_validate(node.config)
         except ValidationError as exc:
             for err in exc.errors():
                 field = "config." + _loc(tuple(err["loc"]))
@@ -219,7 +219,8 @@ def validate(raw: Any) -> ValidFlow:
     # Templates: parse, and only read from nodes upstream of the node using them.
     ancestors = dag.ancestors()
     for node in doc.nodes:
-        for field in TEMPLATED_FIELDS.get(node.type, ()):
+        known = REGISTRY.get(node.type)
+        for field in known.templated_fields if known else ():
             value = node.config.get(field)
             if value is None:
                 continue

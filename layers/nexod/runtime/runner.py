@@ -16,9 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from ..domain.errors import InvalidInput
 from ..domain.expressions import ExpressionError, evaluate, truthy
 from ..domain.flow import node_hash
-from ..domain.nodes import NODE_TYPES, TEMPLATED_FIELDS
+from ..domain.nodes import REGISTRY
+from ..domain.payload import NodeRunnerPayload
 from ..domain.templating import TemplateError, render
 from ..domain.validation import BRANCH_LITERALS, ValidFlow, validate
 from ..ports import Store
@@ -26,8 +28,8 @@ from ..ports import Store
 if TYPE_CHECKING:
     from ..adapters.postgres.store import Tx
 from .errors import NodeError, NodeFailedError, NodeRetryableError, RunFinishError, RunNotActiveError
-from .executors import EXECUTORS, NodeContext, NodeResult, Toolbox
-from .redaction import Scrubber, redact_http_config, secret_templated_names
+from .executors import CREDENTIALS, EXECUTORS, Credentials, NodeContext, NodeResult, Toolbox
+from .redaction import Scrubber
 
 log = logging.getLogger(__name__)
 
@@ -104,18 +106,19 @@ class NodeRunner:
         self.flows = FlowVersionCache()
 
     # -- entry -------------------------------------------------------------------------------------
-    def handle(self, event: dict[str, Any]) -> dict[str, Any]:
-        run = event.get("run") or {}
-        workspace_id, run_id = str(run.get("ws", "")), str(run.get("id", ""))
-        if not workspace_id or not run_id:
-            raise NodeFailedError("node runner event lacks run.id / run.ws")
-        op = event.get("op", "node")
-        if op == "finish":
+    def handle(self, event: dict[str, Any] | NodeRunnerPayload) -> dict[str, Any]:
+        try:
+            payload = NodeRunnerPayload.parse_event(event)
+        except InvalidInput as exc:
+            raise NodeFailedError(exc.message) from None
+        workspace_id, run_id = payload.run.ws, payload.run.id
+        if payload.op == "finish":
             return self.finish(workspace_id, run_id)
-        if op == "fail":
-            return self.fail(workspace_id, run_id, event.get("error") or {})
-        result = self.execute(workspace_id, run_id, str(event["node"]), int(event.get("iteration", 0)))
-        if event.get("finish"):  # the flow's last node also records the run's end
+        if payload.op == "fail":
+            return self.fail(workspace_id, run_id, payload.error or {})
+        assert payload.node is not None  # parse_event refuses a node op without one
+        result = self.execute(workspace_id, run_id, payload.node, payload.iteration)
+        if payload.finish:  # the flow's last node also records the run's end
             try:
                 self.finish(workspace_id, run_id)
             except NodeError:
@@ -175,15 +178,12 @@ class NodeRunner:
             ancestors = flow.dag.ancestors()[node_id]
             upstream = tx.outputs(run_id, sorted(ancestors))
             allow = list(self.global_allow_hosts)
-            if node.type in ("http", "llm"):  # only nodes that call out need the workspace's allow-list
+            kind = REGISTRY[node.type]
+            if kind.calls_out:  # only nodes that call out need the workspace's allow-list
                 workspace = tx.get_workspace()
                 allow += (workspace or {}).get("allowed_hosts") or []
-            secret_names: frozenset[str] = frozenset()
-            if node.type == "http":
-                secret_names = frozenset(
-                    secret_templated_names(node.config.get("headers"))
-                    | secret_templated_names(node.config.get("query"))
-                )
+            credentials = CREDENTIALS.get(node.type)
+            secret_names = credentials.secret_names(node.config) if credentials else frozenset()
             ctx = NodeContext(
                 run_id=run_id,
                 workspace_id=workspace_id,
@@ -196,10 +196,10 @@ class NodeRunner:
             )
             try:
                 rendered = dict(node.config)
-                for field in TEMPLATED_FIELDS.get(node.type, ()):
+                for field in kind.templated_fields:
                     if field in rendered:
                         rendered[field] = render(rendered[field], ctx.data)
-                config = NODE_TYPES[node.type].model_validate(rendered)
+                config = kind.config.model_validate(rendered)
             except TemplateError as exc:
                 error: NodeError = NodeFailedError(f"node '{node_id}' config: {exc}")
             except ValidationError as exc:
@@ -208,10 +208,10 @@ class NodeRunner:
                 error = NodeFailedError(f"node '{node_id}' config.{field} after templating: {first['msg']}")
             else:
                 # The recorded input is what viewers read: credentials redacted; the executor gets the real ones.
-                tx.begin_execution(run_id, node_id, iteration, digest, _recorded(node.type, rendered, secret_names))
-                scrubber = Scrubber.for_http(rendered, secret_names) if node.type == "http" else Scrubber()
+                tx.begin_execution(run_id, node_id, iteration, digest, _recorded(credentials, rendered, secret_names))
+                scrubber = credentials.scrubber(rendered, secret_names) if credentials else Scrubber()
                 return _Prepared(flow, run, memo=None, context=ctx, config=config, rendered=rendered, scrubber=scrubber)
-            tx.begin_execution(run_id, node_id, iteration, digest, _recorded(node.type, node.config, secret_names))
+            tx.begin_execution(run_id, node_id, iteration, digest, _recorded(credentials, node.config, secret_names))
         self._record_failure(workspace_id, run_id, node_id, iteration, error)
         raise error
 
@@ -272,11 +272,9 @@ class NodeRunner:
         return {}
 
 
-def _recorded(node_type: str, config: Any, secret_names: frozenset[str]) -> Any:
-    """A node's config as it is stored for viewers: an http node's credentials redacted."""
-    if node_type == "http" and isinstance(config, dict):
-        return redact_http_config(config, secret_names)
-    return config
+def _recorded(credentials: Credentials | None, config: Any, secret_names: frozenset[str]) -> Any:
+    """A node's config as it is stored for viewers: credentials redacted for kinds whose config holds them."""
+    return credentials.recorded(config, secret_names) if credentials else config
 
 
 def _scrub_error(exc: NodeError, scrub: Scrubber) -> None:

@@ -9,6 +9,7 @@ from ..adapters.postgres.store import TERMINAL, Tx, page
 from ..domain.errors import Conflict, InvalidInput, NotFound
 from ..domain.expressions import ExpressionError
 from ..domain.flow import node_hash
+from ..domain.nodes import REGISTRY, AslShape
 from ..domain.validation import ValidFlow
 from ..ports import Store
 from ..runtime.runner import FlowVersionCache, entry_decisions
@@ -198,7 +199,7 @@ def nodes(services: Services, principal: Principal, workspace_id: str, run_id: s
                     "status": "PENDING",
                     "attempts": 0,
                     "executions": 0,
-                    **(_waiting(flow, node.id, rows) if run["status"] == "RUNNING" and node.type == "wait" else {}),
+                    **(_waiting(flow, node.id, rows) if run["status"] == "RUNNING" and _waits(node.type) else {}),
                 }
             )
             continue
@@ -223,6 +224,11 @@ def nodes(services: Services, principal: Principal, workspace_id: str, run_id: s
         }
         items.append(serve(view, NODE_JSON))
     return {"items": items}
+
+
+def _waits(node_type: str) -> bool:
+    """A node whose state is a native Wait: it has no row until the wait ends."""
+    return REGISTRY[node_type].shape is AslShape.WAIT
 
 
 def _waiting(flow: ValidFlow, node_id: str, rows: dict[tuple[str, int], dict[str, Any]]) -> dict[str, Any]:

@@ -1,0 +1,112 @@
+"""What a node kind is: everything the compiler, the runner, the API and the console know about one type."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from ..flow import RetryPolicy
+
+
+class NodeConfig(BaseModel):
+    """Base of every node config: unknown fields are rejected so typos surface at save time."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class AslShape(StrEnum):
+    """How the compiler turns a node of this kind into states."""
+
+    INVOKE = "invoke"  # a lambda:invoke Task on the kind's runner
+    CALLBACK = "callback"  # lambda:invoke.waitForTaskToken: the handler parks the token, something else completes it
+    WAIT = "wait"  # a native Wait state, then a Task that records the node
+    MAP = "map"  # a Map state whose iterations run a sub-plan with `iteration` set
+    SUBFLOW = "subflow"  # a callback that starts a child run
+
+
+class Runtime(StrEnum):
+    """The compute that runs a kind: light kinds stay out of the function that carries LiteLLM."""
+
+    CORE = "core"
+    LLM = "llm"
+
+
+# Task timeout of kinds that name none: the node runner's own work (render, evaluate, record) is short.
+FALLBACK_TIMEOUT_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class NodeKind:
+    """One node type, declared in one place (see "How to add a node kind" in docs/architecture.md)."""
+
+    name: str
+    config: type[NodeConfig]
+    category: str
+    icon: str
+    shape: AslShape = AslShape.INVOKE
+    runtime: Runtime = Runtime.CORE
+    # Config fields whose strings are templates over upstream outputs ({{ nodes.x.output... }}).
+    templated_fields: tuple[str, ...] = ()
+    # JSON Schema of the node's output, where it is known before the node runs.
+    output_schema: dict[str, Any] | None = None
+    # Retries Step Functions makes when the flow sets none: kinds that talk to the outside world have one.
+    default_retry: RetryPolicy | None = None
+    default_timeout_seconds: int = FALLBACK_TIMEOUT_SECONDS
+    # Whether it reaches the network: only such nodes get the workspace's allowed hosts.
+    calls_out: bool = False
+    description: str = field(default="")
+
+    def __post_init__(self) -> None:
+        if not self.description:
+            # The config model's docstring is the description the palette shows.
+            object.__setattr__(self, "description", (self.config.__doc__ or "").strip())
+
+    def catalog_entry(self) -> dict[str, Any]:
+        """What `GET /v1/node-types` says about this kind."""
+        return {
+            "type": self.name,
+            "description": self.description,
+            "category": self.category,
+            "icon": self.icon,
+            "templated_fields": list(self.templated_fields),
+            "config_schema": self.config.model_json_schema(),
+            **({"output_schema": self.output_schema} if self.output_schema is not None else {}),
+        }
+
+
+class KindRegistry:
+    """Node kinds by type, in the order they were registered (the palette's order)."""
+
+    def __init__(self) -> None:
+        self._kinds: dict[str, NodeKind] = {}
+
+    def register(self, kind: NodeKind) -> NodeKind:
+        if kind.name in self._kinds:
+            raise ValueError(f"node kind '{kind.name}' is already registered")
+        self._kinds[kind.name] = kind
+        return kind
+
+    def unregister(self, type_: str) -> None:
+        """Forget a kind (tests register kinds of their own and must leave the registry as they found it)."""
+        self._kinds.pop(type_, None)
+
+    def get(self, type_: str) -> NodeKind | None:
+        return self._kinds.get(type_)
+
+    def __getitem__(self, type_: str) -> NodeKind:
+        return self._kinds[type_]
+
+    def __contains__(self, type_: object) -> bool:
+        return type_ in self._kinds
+
+    def types(self) -> list[str]:
+        return list(self._kinds)
+
+    def all(self) -> list[NodeKind]:
+        return list(self._kinds.values())
+
+
+REGISTRY = KindRegistry()

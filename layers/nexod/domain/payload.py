@@ -1,0 +1,82 @@
+"""The node-runner payload: what every Task the compiler emits sends, and what the runner parses.
+
+The compiler writes it as ASL `Parameters.Payload` (JSONPath references resolved by Step Functions);
+the runner, the Lambda handler and local mode read it through `NodeRunnerPayload`, so the two sides
+cannot drift apart key by key.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import InvalidInput
+
+RunnerOp = Literal["node", "finish", "fail"]
+
+# Every payload names the execution from Step Functions' context object, which the execution's input
+# cannot forge: the runner checks that this execution's state machine belongs to the run's flow before
+# trusting `run.ws` (the workspace whose secrets a node may read).
+EXECUTION_PATH = "$$.Execution.Id"
+
+
+class RunRef(BaseModel):
+    """The execution's `$.run`: set by the API when it starts the execution."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(..., min_length=1)
+    ws: str = Field(..., min_length=1)
+
+
+class NodeRunnerPayload(BaseModel):
+    """One invocation of a node runner: run one node, or record the run's end (`finish`) or failure (`fail`)."""
+
+    # Step Functions adds nothing, so an unknown key is a compiler/runner mismatch worth failing on.
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    run: RunRef
+    execution: str | None = Field(None, alias="exec", description="$$.Execution.Id: the execution the runner binds to")
+    op: RunnerOp = "node"
+    node: str | None = None
+    iteration: int = Field(0, ge=0, description="The Map iteration a node runs in; 0 outside any Map")
+    finish: bool = Field(False, description="The flow's last node also records the run's end")
+    task_token: str | None = Field(None, description="$$.Task.Token when the kind's ASL shape is `callback`")
+    error: dict[str, Any] | None = Field(None, description="The caught error, for op `fail`")
+
+    @classmethod
+    def parse_event(cls, event: dict[str, Any] | NodeRunnerPayload) -> NodeRunnerPayload:
+        """The payload of a Lambda event; `InvalidInput` naming the first problem otherwise."""
+        if isinstance(event, NodeRunnerPayload):
+            return event
+        try:
+            payload = cls.model_validate(event)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise InvalidInput(f"node runner event: {where}: {first['msg']}") from None
+        if payload.op == "node" and not payload.node:
+            raise InvalidInput("node runner event: op 'node' names no node")
+        return payload
+
+    # -- what the compiler emits: `Parameters.Payload` of a Task ----------------------------------------
+    @staticmethod
+    def for_node(node_id: str, *, finish: bool = False) -> dict[str, Any]:
+        """The Payload of a node's Task (`finish` when it also records the run's end)."""
+        return {
+            "run.$": "$.run",
+            "exec.$": EXECUTION_PATH,
+            "node": node_id,
+            **({"finish": True} if finish else {}),
+        }
+
+    @staticmethod
+    def for_bookkeeping(op: Literal["finish", "fail"], error_path: str | None = None) -> dict[str, Any]:
+        """The Payload of the run's finish or fail Task."""
+        return {
+            "run.$": "$.run",
+            "exec.$": EXECUTION_PATH,
+            "op": op,
+            **({"error.$": error_path} if error_path else {}),
+        }

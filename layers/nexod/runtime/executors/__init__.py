@@ -1,0 +1,22 @@
+"""Executors: what each node kind does once its config is rendered, one module per kind.
+
+Side effects go through ports only. Importing this package registers the built-in kinds' executors in
+`EXECUTORS`; a new kind adds a module here that decorates its function with `@executor("<kind>")`.
+"""
+
+from __future__ import annotations
+
+from . import condition, http, input, llm, output, transform, wait  # noqa: F401  (registers the executors)
+from .base import CREDENTIALS, EXECUTORS, Credentials, Executor, NodeContext, NodeResult, Toolbox, executor, in_node
+
+__all__ = [
+    "CREDENTIALS",
+    "EXECUTORS",
+    "Credentials",
+    "Executor",
+    "NodeContext",
+    "NodeResult",
+    "Toolbox",
+    "executor",
+    "in_node",
+]

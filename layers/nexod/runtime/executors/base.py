@@ -1,0 +1,93 @@
+"""What every executor sees and returns, and the registry of executors by node kind."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ...domain.nodes import NodeConfig
+from ...ports import LLM, Outbound
+from ..errors import NodeError
+from ..redaction import Scrubber
+
+
+@dataclass
+class NodeContext:
+    """What a node can see: the run input, upstream outputs, and workspace policy."""
+
+    run_id: str
+    workspace_id: str
+    node_id: str
+    run_input: Any
+    upstream: dict[str, Any]
+    predecessors: list[str]
+    allow_hosts: list[str] = field(default_factory=list)
+    # Names of headers/query parameters whose value was rendered from a secret: redacted when recorded,
+    # never sent to another origin.
+    secret_names: frozenset[str] = frozenset()
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return {
+            "input": self.run_input,
+            "nodes": {k: {"output": v} for k, v in self.upstream.items()},
+            "run": {"id": self.run_id},
+        }
+
+
+@dataclass
+class NodeResult:
+    output: Any
+    usage: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Toolbox:
+    """Adapters the executors may use, built once per container by the composition root."""
+
+    llm: Callable[[], LLM]
+    outbound: Callable[[], Outbound]
+
+
+Executor = Callable[[NodeConfig, NodeContext, Toolbox], NodeResult]
+
+EXECUTORS: dict[str, Executor] = {}
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """How a kind's config carries credentials, for kinds whose config may hold them.
+
+    `secret_names` reads the raw config (before templating) for the names whose value comes from a
+    secret; `recorded` is the config as viewers may read it; `scrubber` removes the rendered secret
+    values from errors. Kinds without an entry are recorded as they are and scrub nothing.
+    """
+
+    secret_names: Callable[[Mapping[str, Any]], frozenset[str]]
+    recorded: Callable[[Any, frozenset[str]], Any]
+    scrubber: Callable[[Mapping[str, Any], frozenset[str]], Scrubber]
+
+
+CREDENTIALS: dict[str, Credentials] = {}
+
+
+def executor(kind: str) -> Callable[[Executor], Executor]:
+    """Register the decorated function as what a node of `kind` does once its config is rendered."""
+
+    def register(fn: Executor) -> Executor:
+        if kind in EXECUTORS:
+            raise ValueError(f"node kind '{kind}' already has an executor")
+        EXECUTORS[kind] = fn
+        return fn
+
+    return register
+
+
+def in_node(ctx: NodeContext, exc: NodeError, field_name: str | None = None) -> None:
+    """Prefix an adapter's error with the node (and field) it concerns: the user's starting point."""
+    prefix = f"node '{ctx.node_id}'"
+    if not exc.message.startswith(prefix):
+        where = f"{prefix} config.{field_name}" if field_name else prefix
+        exc.message = f"{where}: {exc.message}"
+        exc.args = (exc.message,)
