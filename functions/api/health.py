@@ -13,6 +13,8 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from nexod.services.health import HealthBoard
 
+from .encoding import dumps
+
 router = APIGatewayHttpRouter()
 _board: Callable[[], HealthBoard]
 
@@ -30,11 +32,9 @@ def bind(board: Callable[[], HealthBoard]) -> None:
     tags=["health"],
 )
 def health() -> Response[str]:
-    import json
-
     return Response(
         status_code=200,
         content_type="application/json",
-        body=json.dumps(_board().as_json()),
+        body=dumps(_board().as_json()),
         headers={"Cache-Control": "no-store"},
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,14 +12,10 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from nexod.local.model import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 NEXOD = [sys.executable, "-m", "nexod.cli"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

@@ -25,6 +25,22 @@ def component(base_url: str, name: str) -> dict[str, Any]:
     return next(c for c in health["components"] if c["name"] == name)
 
 
+def failed_then_ready(base_url: str, name: str, timeout: float = 60) -> dict[str, Any]:
+    """Watch /v1/health until `name` has been `failed` and is `ready` again; return it as it first failed."""
+    seen: list[str] = []
+    failed: dict[str, Any] | None = None
+    deadline = time.monotonic() + timeout
+    while not seen or seen[-1] != "ready" or failed is None:
+        assert time.monotonic() < deadline, seen
+        part = component(base_url, name)
+        if not seen or seen[-1] != part["status"]:
+            seen.append(part["status"])
+            if part["status"] == "failed" and failed is None:
+                failed = part
+        time.sleep(0.05)
+    return failed
+
+
 def run_llm(api: Api, ws: str, name: str) -> dict[str, Any]:
     doc = {
         "nodes": [
@@ -83,16 +99,8 @@ def test_a_killed_model_is_restarted_and_the_next_llm_node_succeeds(local_proces
     # When it is killed with SIGKILL
     subprocess.run(["kill", "-KILL", str(pid)], check=True)
     # Then within seconds /v1/health says failed (with the signal), then ready again after the restart
-    seen: list[str] = []
-    deadline = time.monotonic() + 60
-    while not seen or seen[-1] != "ready" or "failed" not in seen:
-        assert time.monotonic() < deadline, seen
-        part = component(local_process.url, "model")
-        if not seen or seen[-1] != part["status"]:
-            seen.append(part["status"])
-            if part["status"] == "failed":
-                assert "SIGKILL" in part["detail"]
-        time.sleep(0.05)
+    failed = failed_then_ready(local_process.url, "model")
+    assert "SIGKILL" in failed["detail"]
     assert component(local_process.url, "model")["restarts"] >= 1
     assert local_process.children("nexod.local.model_server") != [pid]
     # And the next llm node succeeds on the restarted model
@@ -176,14 +184,7 @@ def test_a_killed_database_is_restarted_and_the_api_answers_again(tmp_path):
         # When the postmaster is killed with SIGKILL
         subprocess.run(["kill", "-KILL", str(postmaster)], check=True)
         # Then /v1/health says the database failed, then ready again once the supervisor restarted it
-        seen: list[str] = []
-        deadline = time.monotonic() + 60
-        while not seen or seen[-1] != "ready" or "failed" not in seen:
-            assert time.monotonic() < deadline, seen
-            part = component(process.url, "database")
-            if not seen or seen[-1] != part["status"]:
-                seen.append(part["status"])
-            time.sleep(0.05)
+        failed_then_ready(process.url, "database")
         # And the API serves data again (pooled connections to the dead server are replaced)
         assert api.ok("GET", f"/v1/workspaces/{ws}/flows")["items"]
         assert "stopped (postmaster pid" in (process.state_dir / "logs" / "supervisor.log").read_text()

@@ -171,8 +171,11 @@ class OfflineDefaultLLM:
         json_mode: bool,
         timeout: float,
     ) -> Completion:
-        if model != "default":
-            return self.other.complete(
+        offline = model == "default"
+        if offline and (down := self._unavailable()):
+            raise NodeRetryableError(f"model 'default': {down}")
+        try:
+            completion = (self._client() if offline else self.other).complete(
                 model=model,
                 system=system,
                 prompt=prompt,
@@ -181,23 +184,13 @@ class OfflineDefaultLLM:
                 json_mode=json_mode,
                 timeout=timeout,
             )
-        down = self._unavailable()
-        if down:
-            raise NodeRetryableError(f"model 'default': {down}")
-        try:
-            completion = self._client().complete(
-                model="default",
-                system=system,
-                prompt=prompt,
-                temperature=temperature,
-                max_tokens=max_tokens,
-                json_mode=json_mode,
-                timeout=timeout,
-            )
         except NodeRetryableError as exc:
+            if not offline:
+                raise
             # A connection error while the model restarts says nothing useful; say what happened to it.
             time.sleep(0.5)  # the supervisor notices a dead child within a poll
             down = self._unavailable()
             raise NodeRetryableError(f"model 'default': {down}" if down else exc.message, exc.details) from exc
-        completion.model = f"offline/{MODEL_ALIAS}"
+        if offline:
+            completion.model = f"offline/{MODEL_ALIAS}"
         return completion
