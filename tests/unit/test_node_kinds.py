@@ -133,14 +133,28 @@ def test_shapes_without_an_emitter_are_refused_by_name(shape: AslShape, temporar
         compile_flow(flow)
 
 
+@pytest.mark.parametrize("runtime", [Runtime.FARGATE, Runtime.SANDBOX])
+def test_runtimes_without_a_function_are_refused_by_name(runtime: Runtime, temporary_kind: list[str]) -> None:
+    # Given a kind whose runtime no function of the deployment runs yet
+    REGISTRY.register(NodeKind(name="later", config=NoopConfig, category="Testing", icon="later", runtime=runtime))
+    temporary_kind.append("later")
+    flow = validate(_flow_with("later"))
+    # When a flow using it is compiled
+    # Then the compiler refuses it, naming the node, its kind and the runtime
+    with pytest.raises(FlowInvalid, match=f"node 'k' is a 'later' node, whose runtime '{runtime.value}'") as refused:
+        compile_flow(flow)
+    assert refused.value.details[0]["code"] == "runtime_not_compiled"
+
+
 def test_a_kind_registered_in_a_test_compiles_to_an_invoke_task() -> None:
     # Given `noop`, registered only here
     with noop_kind():
         # When a flow using it is validated and compiled
         asl = compile_flow(validate(_flow_with("noop", note="{{ input.x }}"))).asl
-    # Then it is one lambda:invoke Task on the node runner, like any invoke-shaped kind
+    # Then it is one lambda:invoke Task on the core runner (the runtime a kind gets unless it names one)
     task = asl["States"]["k"]
     assert task["Resource"] == "arn:aws:states:::lambda:invoke"
+    assert task["Parameters"]["FunctionName"] == "${NodeRunnerArn}"
     assert task["Parameters"]["Payload"]["node"] == "k"
     assert "noop" not in REGISTRY
 
