@@ -17,8 +17,10 @@ from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, WrapSerializer
 from pydantic.experimental.missing_sentinel import MISSING
+
+from nexod.services.json_limits import Unreadable
 
 Role = Literal["admin", "member", "viewer"]
 RunStatus = Literal["QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"]
@@ -26,7 +28,16 @@ NodeStatus = Literal["PENDING", "RUNNING", "SUCCEEDED", "FAILED", "SKIPPED"]
 HealthStatus = Literal["ready", "starting", "failed"]
 
 STORED = "stored JSON as written; null when it cannot be served (see `unreadable`)"
-Stored = Annotated[Any, Field(description=STORED)]
+
+
+def _served(value: Any, handler: SerializerFunctionWrapHandler) -> Any:
+    """A stored value the database could not decode is null in the answer (the services name it under
+    `unreadable`): never a failed response."""
+    return None if isinstance(value, Unreadable) else handler(value)
+
+
+Json = Annotated[Any, WrapSerializer(_served)]
+Stored = Annotated[Json, Field(description=STORED)]
 
 
 class Out(BaseModel):
@@ -209,9 +220,9 @@ class NodeRun(Out):
     executions: int
     name: str | None | MISSING = MISSING
     iteration: int | MISSING = MISSING
-    input: Any = Field(MISSING, description=STORED)
-    output: Any = Field(MISSING, description=STORED)
-    error: Any = Field(MISSING, description=STORED)
+    input: Json = Field(MISSING, description=STORED)
+    output: Json = Field(MISSING, description=STORED)
+    error: Json = Field(MISSING, description=STORED)
     started_at: datetime | None | MISSING = MISSING
     finished_at: datetime | None | MISSING = MISSING
     duration_ms: int | None | MISSING = MISSING
