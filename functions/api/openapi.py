@@ -1,16 +1,14 @@
 """The OpenAPI document the API serves: Powertools' generated one, completed with what it cannot know.
 
-Powertools documents each operation's 200 and its own 422 format. The API answers every refusal in one
-envelope, some successes with 201/202/204, and bodies within the JSON limits of the door: document them,
-so that clients (and the schema-driven tests) can rely on the document for every answer.
+Powertools documents each operation's success from the route's response model (`responses.py`, also for
+201/202 routes, which return `Response[Model]`) and its own 422 format. The API answers every refusal and
+failure in one envelope (`responses.Error`), 204s with no body, and takes bodies within the JSON limits of
+the door: document them, so that clients, the console's generated types (`openapi_export.py`) and the
+schema-driven tests can rely on the document for every answer.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
-from pathlib import Path
 from typing import Any
 
 from nexod.services.json_limits import MAX_DEPTH, MAX_STORED_DEPTH
@@ -92,23 +90,3 @@ def document(spec: dict[str, Any], public_paths: frozenset[str]) -> dict[str, An
             for code in sorted(codes):
                 responses[str(code)] = _error(code)
     return spec
-
-
-def main(argv: list[str] | None = None) -> None:
-    """`python -m functions.api.openapi --out FILE`: the document `/v1/openapi.json` serves, for the
-    console's generated types (`npm run gen:api`) and any other client."""
-    parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("--out", type=Path, help="write here instead of standard output")
-    args = parser.parse_args(argv)
-    from .handler import openapi_document  # the handler imports this module: import it only when run
-
-    text = json.dumps(json.loads(openapi_document()), indent=2, ensure_ascii=False) + "\n"
-    if args.out is None:
-        sys.stdout.write(text)
-    else:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text, encoding="utf-8")
-
-
-if __name__ == "__main__":
-    main()

@@ -218,18 +218,18 @@ class NodeRun(Out):
     status: NodeStatus
     attempts: int
     executions: int
-    name: str | None | MISSING = MISSING
+    name: str | MISSING | None = MISSING
     iteration: int | MISSING = MISSING
     input: Json = Field(MISSING, description=STORED)
     output: Json = Field(MISSING, description=STORED)
     error: Json = Field(MISSING, description=STORED)
-    started_at: datetime | None | MISSING = MISSING
-    finished_at: datetime | None | MISSING = MISSING
-    duration_ms: int | None | MISSING = MISSING
-    model: str | None | MISSING = MISSING
-    tokens_in: int | None | MISSING = MISSING
-    tokens_out: int | None | MISSING = MISSING
-    cost_usd: float | None | MISSING = MISSING
+    started_at: datetime | MISSING | None = MISSING
+    finished_at: datetime | MISSING | None = MISSING
+    duration_ms: int | MISSING | None = MISSING
+    model: str | MISSING | None = MISSING
+    tokens_in: int | MISSING | None = MISSING
+    tokens_out: int | MISSING | None = MISSING
+    cost_usd: float | MISSING | None = MISSING
     waiting: bool | MISSING = Field(MISSING, description="a wait node that is waiting (status RUNNING)")
     unreadable: list[UnreadableField] | MISSING = MISSING
 

@@ -12,7 +12,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from functions.api import handler
-from functions.api.openapi import main as export_openapi
+from functions.api.openapi_export import main as export_openapi
 from tests.conftest import ROOT
 from tests.support.ci import missing
 
@@ -60,7 +60,9 @@ def test_every_documented_error_is_the_error_envelope(spec: dict[str, Any]):
             assert response["description"], (method, path, code)
             assert response["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
     # And no schema of Powertools' own error formats is left in the document
-    assert not {"HTTPValidationError", "ValidationError", "ResponseValidationError"} & set(spec["components"]["schemas"])
+    assert not {"HTTPValidationError", "ValidationError", "ResponseValidationError"} & set(
+        spec["components"]["schemas"]
+    )
 
 
 def test_the_error_schema_is_what_the_handler_answers(spec: dict[str, Any]):
@@ -95,4 +97,6 @@ def test_the_committed_console_types_are_generated_from_this_document(tmp_path: 
     # Then they are the committed ones
     fresh, committed = out.read_text(), GENERATED.read_text()
     diff = "".join(difflib.unified_diff(committed.splitlines(True), fresh.splitlines(True), "committed", "generated"))
-    assert fresh == committed, f"{GENERATED.relative_to(ROOT)} is stale: run `make api-types` and commit it\n{diff[:4000]}"
+    assert fresh == committed, (
+        f"{GENERATED.relative_to(ROOT)} is stale: run `make api-types` and commit it\n{diff[:4000]}"
+    )
