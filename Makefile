@@ -16,6 +16,7 @@ help:
 	@echo "make test    - install and run every suite (lint, types, unit, integration, e2e, infra)"
 	@echo "make bench   - benchmarks (50-node fan-out/fan-in vs LangGraph + Postgres checkpointer)"
 	@echo "make synth   - synthesize the CDK app offline;  make cost - idle and per-run cost model"
+	@echo "make api-types - regenerate the console's API types (frontend/src/lib/api-schema.d.ts) from /v1/openapi.json"
 
 # Each setup phase writes how long it took next to what it built; the first `nexod up` prints them.
 $(STAMP): pyproject.toml
