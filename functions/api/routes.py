@@ -1,4 +1,5 @@
-"""Routes of the v1 API. Each authenticates, calls one service function and maps the result."""
+"""Routes of the v1 API. Each authenticates, calls one service function and returns its response model
+(`responses.py`), which Powertools serialises and documents in `/v1/openapi.json`."""
 
 from __future__ import annotations
 
@@ -60,7 +61,7 @@ def bind(services: Callable[[], Services], caller: Callable[[], Principal]) -> N
     _services, _caller = services, caller
 
 
-def _created(status: int, body: M) -> Response[M]:
+def _answer(status: int, body: M) -> Response[M]:
     """A 201/202 answer; Powertools serialises and documents the model like a 200's return value."""
     return Response(status_code=status, content_type="application/json", body=body)
 
@@ -91,7 +92,7 @@ def list_workspaces() -> WorkspaceList:
 
 @router.post("/v1/workspaces", tags=["workspaces"], status_code=201)
 def create_workspace(body: WorkspaceCreate) -> Response[WorkspaceSummary]:
-    return _created(201, reply(WorkspaceSummary, workspaces.create_workspace(_services(), _caller(), body.name)))
+    return _answer(201, reply(WorkspaceSummary, workspaces.create_workspace(_services(), _caller(), body.name)))
 
 
 @router.get("/v1/workspaces/<ws>", tags=["workspaces"])
@@ -142,7 +143,7 @@ def validate_flow(ws: str, body: FlowValidate) -> ValidationResult:
 def create_flow(ws: str, body: FlowCreate) -> Response[Flow]:
     principal = _caller()
     flow = flows.create(_services(), principal, _ws(ws), body.name, body.description, body.definition)
-    return _created(201, reply(Flow, flow))
+    return _answer(201, reply(Flow, flow))
 
 
 @router.get("/v1/workspaces/<ws>/flows", tags=["flows"])
@@ -177,7 +178,7 @@ def delete_flow(ws: str, flow: str) -> Response[str]:
 def publish_version(ws: str, flow: str, body: VersionCreate | None = None) -> Response[Version]:
     principal = _caller()
     description = body.description if body else ""
-    return _created(201, reply(Version, flows.publish(_services(), principal, _ws(ws), flow, description)))
+    return _answer(201, reply(Version, flows.publish(_services(), principal, _ws(ws), flow, description)))
 
 
 @router.get("/v1/workspaces/<ws>/flows/<flow>/versions", tags=["versions"])
@@ -207,7 +208,7 @@ def put_live(ws: str, flow: str, body: LivePut) -> FlowSummary:
 def start_run(ws: str, flow: str, body: RunCreate | None = None) -> Response[Run]:
     principal = _caller()
     body = body or RunCreate()
-    return _created(202, reply(Run, runs.start(_services(), principal, _ws(ws), flow, body.input, body.version)))
+    return _answer(202, reply(Run, runs.start(_services(), principal, _ws(ws), flow, body.input, body.version)))
 
 
 @router.get("/v1/workspaces/<ws>/runs", tags=["runs"])
@@ -244,7 +245,7 @@ def cancel_run(ws: str, run: str) -> Run:
 def redrive_run(ws: str, run: str, body: RedriveBody | None = None) -> Response[Run]:
     principal = _caller()
     version = body.version if body else None
-    return _created(202, reply(Run, runs.redrive(_services(), principal, _ws(ws), run, version)))
+    return _answer(202, reply(Run, runs.redrive(_services(), principal, _ws(ws), run, version)))
 
 
 __all__ = ["bind", "json", "router"]
