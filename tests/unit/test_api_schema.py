@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, ValidationError
 
 from functions.api import handler
 from functions.api.openapi_export import main as export_openapi
 from tests.conftest import ROOT
 from tests.support.ci import missing
+from tests.support.openapi_check import PublishedSchemas
 
 GENERATED = ROOT / "frontend/src/lib/api-schema.d.ts"
 OPENAPI_TYPESCRIPT = ROOT / "frontend/node_modules/.bin/openapi-typescript"
@@ -100,3 +101,18 @@ def test_the_committed_console_types_are_generated_from_this_document(tmp_path: 
     assert fresh == committed, (
         f"{GENERATED.relative_to(ROOT)} is stale: run `make api-types` and commit it\n{diff[:4000]}"
     )
+
+
+def test_the_answer_checker_refuses_what_the_document_does_not_say(spec: dict[str, Any]):
+    # Given the checker the integration suites' clients use, on this document
+    schemas = PublishedSchemas(spec)
+    good = {"valid": True, "state_count": 3}
+    path = "/v1/workspaces/6f1c1e7e-8d8e-4b8e-9f8e-1c1e7e8d8e4b/flows/validate"
+    # Then a documented answer passes, naming its operation
+    assert schemas.check("POST", path, 200, good) == "/v1/workspaces/{ws}/flows/validate"
+    # And a key the schema does not name, a wrong type, or an undocumented status is refused
+    for status, body in [(200, {**good, "extra": 1}), (200, {**good, "valid": "yes"}), (418, good)]:
+        with pytest.raises((AssertionError, ValidationError)):
+            schemas.check("POST", path, status, body)
+    # And a route the API does not have is left to the tests that expect its 404/405
+    assert schemas.check("GET", "/v1/nothing-here", 404, {"error": {}}) is None
