@@ -29,7 +29,7 @@ class LocalBlobStore:
 
     def put(self, key: str, data: bytes) -> None:
         path = self._path(key)
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self._folders(path.parent)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")  # mkstemp creates it 0600
         try:
             with os.fdopen(fd, "wb") as handle:
@@ -41,6 +41,17 @@ class LocalBlobStore:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise
+
+    def _folders(self, folder: Path) -> None:
+        """Create `folder` and its missing parents below the root, each 0700 whatever the umask."""
+        missing = []
+        while folder != self.root and not folder.is_dir():
+            missing.append(folder)
+            folder = folder.parent
+        for created in reversed(missing):
+            with contextlib.suppress(FileExistsError):  # another writer made it meanwhile
+                created.mkdir(mode=0o700)
+                os.chmod(created, 0o700)
 
     def get(self, key: str) -> bytes:
         try:
