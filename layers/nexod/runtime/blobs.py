@@ -129,6 +129,11 @@ def hydrate_upstream(
                 f"node '{node_id}': the output of '{source}' cannot be read: {exc.problem}",
                 {"upstream": source, "key": value.key},
             ) from None
+        except Exception as exc:  # the blob store itself failed (network, throttling): Step Functions retries
+            raise NodeRetryableError(
+                f"node '{node_id}': the output of '{source}' could not be read from the blob store:"
+                f" {type(exc).__name__}: {exc}"
+            ) from None
 
 
 def offload_output(
