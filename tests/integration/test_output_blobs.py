@@ -92,6 +92,13 @@ def test_a_one_mib_output_goes_to_the_blob_store_and_reads_back_everywhere(
         run_row = conn.execute("SELECT output, output_ref FROM runs WHERE id = %s", (run_id,)).fetchone()
     assert run_row is not None and run_row[0] is None
     assert run_row[1] == stored(stack, run_id)["result"][1]
+    # And the execution's state never carried it (Step Functions' 256 KiB limit): the runner returns `take`
+    with psql_admin(stack.platform) as conn:
+        arn = conn.execute("SELECT execution_arn FROM runs WHERE id = %s", (run_id,)).fetchone()
+    assert arn is not None
+    described = stack.platform.orchestrator.client.describe_execution(executionArn=arn[0])
+    assert described["status"] == "SUCCEEDED"
+    assert len(described["input"]) + len(described.get("output") or "") < 4096, described.get("output")
     # And the run list leaves it in the blob store, saying so
     listed = alice.ok("GET", f"/v1/workspaces/{workspace}/runs?flow={flow_id}")["items"][0]
     assert listed["output"] is None
