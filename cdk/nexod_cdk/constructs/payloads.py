@@ -30,7 +30,9 @@ class Payloads(Construct):
             encryption=s3.BucketEncryption.S3_MANAGED,  # the log delivery service cannot use a customer key
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             enforce_ssl=True,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            # S3 server access logs are delivered with the log-delivery ACL unless the app's context turns on
+            # bucket-policy delivery (`make synth` runs without cdk.json): the console's log bucket does the same.
+            object_ownership=s3.ObjectOwnership.OBJECT_WRITER,
             lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(profile.log_retention_days))],
             removal_policy=RemovalPolicy.RETAIN,
         )
