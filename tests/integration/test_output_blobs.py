@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import stat
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -143,3 +144,39 @@ def test_a_damaged_or_missing_blob_shows_a_marker_not_a_500(
     assert fetch["output"] is None and "missing" in fetch["unreadable"][0]["message"]
     detail = alice.ok("GET", f"/v1/workspaces/{workspace}/runs/{run_id}")
     assert detail["output"] is None and "missing" in detail["unreadable"][0]["message"]
+
+
+def test_a_node_whose_upstream_blob_is_gone_fails_naming_it(
+    alice: Api, workspace: str, stack: LocalStack, origin: Recorder
+):
+    # Given a run whose big output was stored and whose next node failed once (no retries)
+    key = uuid.uuid4().hex
+    doc = big_flow(origin.origin, MIB)
+    doc["nodes"].insert(
+        2,
+        {
+            "id": "flaky",
+            "type": "http",
+            "config": {"url": f"{stack.url}/demo/flaky?key={key}&fail=1"},
+            "retry": {"max_attempts": 0},
+        },
+    )
+    doc["edges"] = [edge("start", "fetch"), edge("fetch", "flaky"), edge("flaky", "measure"), edge("measure", "result")]
+    alice.ok(
+        "PUT",
+        f"/v1/workspaces/{workspace}/allowed-hosts",
+        {"allowed_hosts": [origin.hostport, stack.url.split("://", 1)[1]]},
+    )
+    failed = run(alice, workspace, publish(alice, workspace, doc))
+    assert failed["status"] == "FAILED" and failed["error"]["node"] == "flaky", failed
+    # When the stored output is lost and the run is redriven (fetch is a memo hit and does not run again)
+    (blob_dir(stack) / stored(stack, failed["id"])["fetch"][1]["key"]).unlink()
+    assert alice.call("POST", f"/v1/workspaces/{workspace}/runs/{failed['id']}/redrive")[0] == 202
+    again = alice.wait_run(workspace, failed["id"])
+    # Then the next node fails before calling out, recorded with a message naming the lost output
+    assert again["status"] == "FAILED" and again["error"]["node"] == "flaky", again
+    assert stack.server.demo_hits[f"flaky:{key}"] == 1  # only the first run's call
+    flaky = alice.nodes(workspace, failed["id"])["flaky"]
+    assert flaky["status"] == "FAILED", flaky
+    message = flaky["error"]["message"]
+    assert "the output of 'fetch' cannot be read" in message and "missing from the blob store" in message
