@@ -180,3 +180,23 @@ def test_a_node_whose_upstream_blob_is_gone_fails_naming_it(
     assert flaky["status"] == "FAILED", flaky
     message = flaky["error"]["message"]
     assert "the output of 'fetch' cannot be read" in message and "missing from the blob store" in message
+
+
+def test_the_database_keeps_pointers_inside_their_own_workspace(
+    alice: Api, workspace: str, stack: LocalStack, origin: Recorder
+):
+    import psycopg
+
+    # Given a finished run with a stored pointer
+    finished = run(alice, workspace, publish(alice, workspace, big_flow(origin.origin, MIB)))
+    ref = stored(stack, finished["id"])["fetch"][1]
+    other = dict(ref, key=ref["key"].replace(workspace, "00000000-0000-4000-8000-000000000000"))
+    update = "UPDATE node_runs SET output = %s, output_ref = %s WHERE run_id = %s AND node_id = 'fetch'"
+    for output, pointer in [
+        (None, other),  # When a pointer names another workspace's prefix
+        ('{"also": "a value"}', ref),  # or sits next to a value
+        (None, dict(ref, sha256="not-a-digest")),  # or is not a pointer
+    ]:
+        # Then the database refuses it
+        with psql_admin(stack.platform) as conn, pytest.raises(psycopg.errors.CheckViolation):
+            conn.execute(update, (output, json.dumps(pointer), finished["id"]))
