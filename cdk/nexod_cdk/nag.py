@@ -186,7 +186,7 @@ def _acks() -> list[Ack]:
         ),
         # Large node outputs (DESIGN §2): the payload bucket, in the Data stack (constructs/payloads.py).
         Ack(
-            "Runtime/NodeRunner/ServiceRole/DefaultPolicy/Resource",
+            "Runtime/*Runner/ServiceRole/DefaultPolicy/Resource",
             "AwsSolutions-IAM5[Resource::{data}:ExportsOutputFnGetAttPayloadsBucket1715615AArnE0969AA1/ws/*]",
             "Put/Get of large node outputs under the payload bucket's `ws/` prefix only: the wildcard is "
             "<workspace>/runs/<run>/<node>/<iteration>/<sha256>.json, written for runs the runner has "

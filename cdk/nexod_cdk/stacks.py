@@ -77,9 +77,10 @@ class AppStack(Stack):
             database_secret_arn=app_secret_arn,
         )
         # Large node outputs (DESIGN §2): the node runner writes and reads them, the API reads them.
-        data.payloads.allow_write(orchestration.node_runner)
+        for runner in (orchestration.node_runner, orchestration.llm_runner):
+            data.payloads.allow_write(runner)
         data.payloads.allow_read(api.function)
-        for fn in (orchestration.node_runner, api.function):
+        for fn in (orchestration.node_runner, orchestration.llm_runner, api.function):
             for name, value in data.payloads.environment().items():
                 fn.add_environment(name, value)
         # Nothing may run against the database before its schema exists.

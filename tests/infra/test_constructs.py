@@ -471,16 +471,17 @@ def test_the_payload_bucket_is_private_tls_only_encrypted_with_the_data_key_and_
     assert any(s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} and s["Action"] == "s3:*" for s in denies)
 
 
-def test_only_the_node_runner_writes_payloads_and_the_api_only_reads_them(synth: Synth) -> None:
+def test_only_the_node_runners_write_payloads_and_the_api_only_reads_them(synth: Synth) -> None:
     # Given every identity policy statement naming the payload bucket's objects
     app = synth.template("starter", "App")
     granted: dict[str, set[str]] = {}
     for logical, st in statements(app):
         if "PayloadsBucket" in json.dumps(st.get("Resource")) and st.get("Effect") == "Allow":
             granted.setdefault(logical.split("ServiceRole")[0], set()).update(as_list(st["Action"]))
-    # Then the node runner may put, get and list under ws/, the API get and list, and nobody else anything
+    # Then the node runners may put, get and list under ws/, the API get and list, and nobody else anything
     assert granted == {
         "RuntimeNodeRunner": {"s3:PutObject", "s3:GetObject", "s3:ListBucket"},
+        "RuntimeLlmRunner": {"s3:PutObject", "s3:GetObject", "s3:ListBucket"},
         "RuntimeHandler": {"s3:GetObject", "s3:ListBucket"},
     }
     for _, st in statements(app):

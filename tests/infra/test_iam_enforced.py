@@ -330,6 +330,9 @@ NOT_FROM_CODE: dict[str, dict[str, str]] = {
         "sts:TagSession": "as above",
         "s3:ListBucket": "under ws/ only: S3 then answers 404 (a missing payload) instead of 403 for an absent key",
     },
+    "LlmRunner": {
+        "s3:ListBucket": "under ws/ only: S3 then answers 404 (a missing payload) instead of 403 for an absent key",
+    },
 }
 
 

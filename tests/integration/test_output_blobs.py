@@ -100,10 +100,9 @@ def test_a_one_mib_output_goes_to_the_blob_store_and_reads_back_everywhere(
     described = stack.platform.orchestrator.client.describe_execution(executionArn=arn[0])
     assert described["status"] == "SUCCEEDED"
     assert len(described["input"]) + len(described.get("output") or "") < 4096, described.get("output")
-    # And the run list leaves it in the blob store, saying so
+    # And the run list does not read blobs (a page of 50 such runs would exceed Lambda's 6 MB answer)
     listed = alice.ok("GET", f"/v1/workspaces/{workspace}/runs?flow={flow_id}")["items"][0]
-    assert listed["output"] is None
-    assert listed["output_blob"] == {"size": run_row[1]["size"], "sha256": run_row[1]["sha256"]}
+    assert listed["id"] == run_id and listed["output"] is None
 
 
 def test_an_output_under_the_threshold_stays_in_postgres(

@@ -27,11 +27,3 @@ def stored_output(blobs: BlobStore | None, workspace_id: str, run_id: str, row: 
     except Exception as exc:  # the blob store itself failed (network, throttling, permissions)
         log.exception("run %s: the blob store could not be read", run_id)
         return Unreadable(f"the blob store could not be read ({type(exc).__name__}); try again")
-
-
-def blob_summary(row: dict[str, Any]) -> dict[str, Any]:
-    """`{"output_blob": {size, sha256}}` for a row whose output is in the blob store, else {}."""
-    ref = row.get("output_ref")
-    if not isinstance(ref, dict):
-        return {}
-    return {"output_blob": {"size": ref.get("size"), "sha256": ref.get("sha256")}}

@@ -16,7 +16,7 @@ from ..runtime.runner import FlowVersionCache, entry_decisions
 from .access import authorize, parse_id
 from .context import Principal, Services
 from .json_limits import readable, serve
-from .outputs import blob_summary, stored_output
+from .outputs import stored_output
 
 log = logging.getLogger(__name__)
 PAGE = 50
@@ -48,7 +48,6 @@ def run_view(row: dict[str, Any]) -> dict[str, Any]:
         "duration_ms": duration,
         "cost_usd": float(row.get("cost_usd") or 0),
         "tokens": int(row.get("tokens") or 0),
-        **blob_summary(row),  # a large output: listings leave it in the blob store, the run's detail reads it
     }
     return serve(view, RUN_JSON)
 
