@@ -50,6 +50,8 @@ P = {
     "http_api": Price(1.00, "per 1M requests", "Amazon API Gateway pricing (HTTP APIs)"),
     "events_custom": Price(1.00, "per 1M custom events", "Amazon EventBridge pricing"),
     "xray_trace": Price(5.00, "per 1M traces recorded", "AWS X-Ray pricing"),
+    "s3_standard": Price(0.023, "per GB-month", "Amazon S3 pricing (S3 Standard, first 50 TB)"),
+    "s3_put": Price(0.005, "per 1,000 PUT requests", "Amazon S3 pricing (requests, S3 Standard)"),
 }
 
 # Assumptions that are not in the template (each printed next to its line).
@@ -64,6 +66,10 @@ IO_PER_NODE = 10
 RUNS_WINDOW_HOURS = 1.0  # the 1,000 runs happen within one hour ...
 ACTIVE_ACU = 0.5  # ... at 0.5 ACU average, plus the auto-pause tail
 DEFAULT_NODE_MS = {"llm": 1500, "http": 300}
+# Large node outputs (> 256 KiB) in the payload bucket: assumed 1 GB held within the lifecycle's expiry
+# (e.g. ~1,000 outputs of 1 MiB); the reference flow itself writes none (all its outputs are small).
+PAYLOAD_GB_STORED = 1.0
+PAYLOAD_PUTS_PER_RUN = 0
 FALLBACK_NODE_MS = 80
 
 
@@ -208,6 +214,18 @@ def idle_lines(data: dict[str, Any], app: dict[str, Any]) -> list[Line]:
                 "upper bound: the repository's lifecycle rule expires older images",
             )
         )
+    expiry = _payload_expiry_days(data)
+    lines.append(
+        Line(
+            f"S3 payload bucket: large node outputs (assumed {PAYLOAD_GB_STORED:g} GB, expire after "
+            f"{expiry if expiry is not None else 'NEVER'} days)",
+            PAYLOAD_GB_STORED,
+            P["s3_standard"],
+            PAYLOAD_GB_STORED * P["s3_standard"].value,
+            "ASSUMPTION: only outputs > 256 KiB; writes $0.005/1,000, reads $0.0004/1,000; SSE-KMS with a "
+            "bucket key: a few KMS requests per hour of activity ($0.03/10,000); access logs in a second bucket",
+        )
+    )
     lines.append(
         Line(
             "Cognito (Essentials, < 10,000 MAU), API Gateway, CloudFront, Lambda, Step Functions, "
@@ -219,6 +237,15 @@ def idle_lines(data: dict[str, Any], app: dict[str, Any]) -> list[Line]:
         )
     )
     return lines
+
+
+def _payload_expiry_days(data: dict[str, Any]) -> int | None:
+    """Days after which the payload bucket's lifecycle rule expires `ws/` objects (None: never)."""
+    for bucket in _resources(data, "AWS::S3::Bucket"):
+        for rule in bucket["Properties"].get("LifecycleConfiguration", {}).get("Rules", []):
+            if rule.get("Id") == "expire-run-payloads" and "ExpirationInDays" in rule:
+                return int(rule["ExpirationInDays"])
+    return None
 
 
 def _images_kept(data: dict[str, Any]) -> int | None:
@@ -393,6 +420,16 @@ def run_lines(app: dict[str, Any], ref: dict[str, Any], runs: int = 1000) -> lis
             P["acu"],
             acu_h * P["acu"].value,
             "starter only: production's floor is in the idle cost",
+        )
+    )
+    puts = runs * PAYLOAD_PUTS_PER_RUN
+    lines.append(
+        Line(
+            f"S3 payload writes ({PAYLOAD_PUTS_PER_RUN}/run: no reference node output exceeds 256 KiB)",
+            puts,
+            P["s3_put"],
+            puts / 1000 * P["s3_put"].value,
+            "a flow with one 1 MiB output adds $0.005 per 1,000 runs, plus $0.023/GB-month while kept",
         )
     )
     ios = runs * ref["lambda_invocations"] * IO_PER_NODE

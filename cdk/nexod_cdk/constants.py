@@ -46,6 +46,7 @@ DB_PORT = 5432
 # The reader role allows exactly `<prefix>/<its session tag>/*`.
 WORKSPACE_SECRET_ROOT = "ws"  # noqa: S105 - a name segment, not a password
 WORKSPACE_TAG_KEY = "nexod:workspace"
+PAYLOAD_PREFIX = "ws"  # large node outputs: ws/<workspace>/runs/<run>/... in the payload bucket
 
 STEP_FUNCTIONS_STATUS_EVENT = "Step Functions Execution Status Change"
 LIVE_ALIAS = "live"
@@ -84,6 +85,7 @@ class Profile:
     db_backup_days: int
     deletion_protection: bool
     log_retention_days: int
+    payload_retention_days: int  # large node outputs in S3 expire after this (the rows keep a pointer)
     rotate_secrets: bool
     dashboard: bool
     mfa_required: bool
@@ -111,6 +113,7 @@ PROFILES: dict[str, Profile] = {
         db_backup_days=7,
         deletion_protection=False,
         log_retention_days=30,
+        payload_retention_days=90,
         rotate_secrets=False,
         dashboard=False,
         mfa_required=False,
@@ -132,6 +135,7 @@ PROFILES: dict[str, Profile] = {
         db_backup_days=30,
         deletion_protection=True,
         log_retention_days=365,
+        payload_retention_days=365,
         rotate_secrets=True,
         dashboard=True,
         mfa_required=True,

@@ -37,7 +37,8 @@ OUR_FUNCTIONS = (
 @dataclass(frozen=True)
 class Ack:
     path: str  # fnmatch pattern over the construct path below the stack
-    finding: str  # cdk-nag finding id; {sm}, {ws}, {region}, {account}, {group} are filled from the config
+    finding: str  # cdk-nag finding id; {sm}, {ws}, {region}, {account}, {group}, {data} are filled
+    # from the config
     reason: str
     profiles: tuple[str, ...] = BOTH
 
@@ -183,6 +184,20 @@ def _acks() -> list[Ack]:
             "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:{region}:{account}:secret:{ws}/<aws:PrincipalTag/nexod:workspace>/*]",
             "ABAC: the wildcard is the credential id inside the ONE workspace named by the session tag.",
         ),
+        # Large node outputs (DESIGN §2): the payload bucket, in the Data stack (constructs/payloads.py).
+        Ack(
+            "Runtime/*Runner/ServiceRole/DefaultPolicy/Resource",
+            "AwsSolutions-IAM5[Resource::{data}:ExportsOutputFnGetAttPayloadsBucket1715615AArnE0969AA1/ws/*]",
+            "Put/Get of large node outputs under the payload bucket's `ws/` prefix only: the wildcard is "
+            "<workspace>/runs/<run>/<node>/<iteration>/<sha256>.json, written for runs the runner has "
+            "verified against the execution that invoked it.",
+        ),
+        Ack(
+            "Runtime/Handler/ServiceRole/DefaultPolicy/Resource",
+            "AwsSolutions-IAM5[Resource::{data}:ExportsOutputFnGetAttPayloadsBucket1715615AArnE0969AA1/ws/*]",
+            "Get (read only) of large node outputs under the payload bucket's `ws/` prefix, for runs the "
+            "caller may read; the key comes from the database row, never from the request.",
+        ),
         Ack(
             "Orchestration/ExecutionEventsDlq/Resource",
             "AwsSolutions-SQS3",
@@ -274,6 +289,7 @@ def _finding_id(ack: Ack, config: DeploymentConfig) -> str:
             region=config.region,
             account=config.account,
             group=config.state_machine_prefix,
+            data=f"{config.stack_prefix}-Data",
         )
         if "{" in ack.finding and "{proxy+}" not in ack.finding
         else ack.finding

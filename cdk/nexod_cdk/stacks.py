@@ -16,6 +16,7 @@ from .constructs.data import Data
 from .constructs.network import Network
 from .constructs.observability import Observability
 from .constructs.orchestration import Orchestration
+from .constructs.payloads import Payloads
 from .constructs.runtime import Runtime
 from .constructs.schema import Schema
 from .constructs.secrets import Secrets
@@ -31,6 +32,7 @@ class DataStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         self.network = Network(self, "Network", config=config)
         self.data = Data(self, "Data", config=config, network=self.network)
+        self.payloads = Payloads(self, "Payloads", config=config, key=self.data.key)
         CfnOutput(self, "ClusterEndpoint", value=self.data.cluster.cluster_endpoint.hostname)
 
 
@@ -74,6 +76,13 @@ class AppStack(Stack):
             orchestration=orchestration,
             database_secret_arn=app_secret_arn,
         )
+        # Large node outputs (DESIGN §2): the node runner writes and reads them, the API reads them.
+        for runner in (orchestration.node_runner, orchestration.llm_runner):
+            data.payloads.allow_write(runner)
+        data.payloads.allow_read(api.function)
+        for fn in (orchestration.node_runner, orchestration.llm_runner, api.function):
+            for name, value in data.payloads.environment().items():
+                fn.add_environment(name, value)
         # Nothing may run against the database before its schema exists.
         for fn in (api.function, orchestration.node_runner, orchestration.llm_runner, orchestration.execution_events):
             fn.node.add_dependency(schema.resource)

@@ -174,7 +174,7 @@ def _from_settings() -> tuple[Services, JwtVerifier]:
     from nexod.adapters.postgres import Database, PostgresStore
     from nexod.adapters.stepfunctions import StepFunctionsOrchestrator
     from nexod.settings import Settings
-    from nexod.wiring import database_conninfo, runner_arns
+    from nexod.wiring import blob_store_from_settings, database_conninfo, runner_arns
 
     settings = Settings()
     services = Services(
@@ -186,6 +186,7 @@ def _from_settings() -> tuple[Services, JwtVerifier]:
         ),
         runner_arns=runner_arns(settings),
         state_machine_prefix=settings.state_machine_prefix,
+        blobs=blob_store_from_settings(settings),
     )
     return services, JwtVerifier(settings.auth_issuer, settings.auth_audience, settings.jwks_url)
 

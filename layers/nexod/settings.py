@@ -77,6 +77,14 @@ class Settings(BaseSettings):
     # on top of each workspace's own allow-list.
     outbound_allow_hosts: list[str] = Field(default_factory=list)
 
+    # Large outputs (DESIGN §2): a node output whose JSON exceeds `blob_threshold_bytes` goes to the blob
+    # store and its row keeps a pointer. AWS: the payload bucket (and the deployment's KMS key for SSE-KMS);
+    # local mode: a folder (`.localdb/blobs`). Neither set: every output stays in PostgreSQL.
+    blob_threshold_bytes: int = Field(256 * 1024, ge=1024)
+    blob_bucket: str | None = None
+    blob_kms_key_arn: str | None = None
+    blob_dir: str | None = None
+
     event_bus_name: str | None = None
     log_level: str = "INFO"
 

@@ -14,7 +14,8 @@ from .domain.nodes import Runtime
 from .settings import Settings
 
 if TYPE_CHECKING:
-    from .ports import LLM, Store
+    from .ports import LLM, BlobStore, Store
+    from .runtime.blobs import OutputBlobs
     from .runtime.runner import NodeRunner
 
 
@@ -113,8 +114,39 @@ def runner_arns(settings: Settings) -> dict[Runtime, str]:
     return {Runtime.CORE: settings.node_runner_arn, Runtime.LLM: settings.llm_runner_arn}
 
 
+def blob_store_from_settings(settings: Settings) -> BlobStore | None:
+    """The deployment's blob store: the S3 payload bucket, a local folder, or none (all outputs in Postgres)."""
+    if settings.blob_bucket:
+        import boto3
+
+        from .adapters.blobs_s3 import S3BlobStore
+
+        client = boto3.client("s3", region_name=settings.region)
+        return S3BlobStore(client, settings.blob_bucket, settings.blob_kms_key_arn)
+    if settings.blob_dir:
+        from .adapters.blobs_local import LocalBlobStore
+
+        return LocalBlobStore(Path(settings.blob_dir))
+    return None
+
+
+def output_blobs(settings: Settings, blobs: BlobStore | None) -> OutputBlobs | None:
+    """The node runner's offload policy over `blobs` (the same storable step as the database adapter)."""
+    if blobs is None:
+        return None
+    from .runtime.blobs import OutputBlobs
+    from .services.json_limits import storable
+
+    return OutputBlobs(blobs, storable, settings.blob_threshold_bytes)
+
+
 def build_node_runner(
-    settings: Settings, store: Store | None = None, llm: Callable[[], LLM] | None = None, *, runtime: Runtime
+    settings: Settings,
+    store: Store | None = None,
+    llm: Callable[[], LLM] | None = None,
+    *,
+    runtime: Runtime,
+    blobs: BlobStore | None = None,
 ) -> NodeRunner:
     """The node runner of every composition root (the step Lambdas, local mode) for one runtime.
 
@@ -124,7 +156,8 @@ def build_node_runner(
 
     `store` defaults to the deployment's Postgres with one idle connection, which waits up to 120 s for
     Aurora to resume (the Task's timeout is 900 s: giving up early would fail the node). Local mode passes
-    its own, sized for a whole run in one process."""
+    its own, sized for a whole run in one process. `blobs` (where large outputs go, DESIGN §2) defaults to
+    the settings' blob store (`blob_store_from_settings`)."""
     from .adapters.outbound_http import GuardedHttp
     from .runtime.executors import Toolbox
     from .runtime.runner import NodeRunner
@@ -140,4 +173,5 @@ def build_node_runner(
     http = GuardedHttp()
     model = lazy(llm or (lambda: llm_from_settings(settings))) if runtime is Runtime.LLM else None
     tools = Toolbox(runtime=runtime, outbound=lambda: http, llm=model)
-    return NodeRunner(store, tools, settings.outbound_allow_hosts)
+    outputs = output_blobs(settings, blobs if blobs is not None else blob_store_from_settings(settings))
+    return NodeRunner(store, tools, settings.outbound_allow_hosts, outputs)

@@ -303,6 +303,8 @@ class Account:
     region: str
     # KMS key of each secret ARN (decrypting goes through Secrets Manager with the caller's rights).
     secret_keys: dict[str, str] = field(default_factory=dict)
+    # Default SSE-KMS key of each bucket (reading or writing its objects uses the key with the caller's rights).
+    bucket_keys: dict[str, str] = field(default_factory=dict)
 
     def arn(self, service: str, rest: str) -> str:
         return f"arn:aws:{service}:{self.region}:{self.account}:{rest}"
@@ -410,7 +412,27 @@ def _sts(account: Account, op: str, p: dict[str, Any]) -> list[Need]:
     raise NotImplementedError(f"no IAM rule for sts:{op}: add it to tests/infra/iam.py")
 
 
+def _s3(account: Account, op: str, p: dict[str, Any]) -> list[Need]:
+    """Object calls (AWS: "Actions, resources, and condition keys for Amazon S3"; SSE-KMS needs the caller's
+    kms:GenerateDataKey to write and kms:Decrypt to read, requested through S3)."""
+    bucket = p["Bucket"]
+    via = {"kms:ViaService": f"s3.{account.region}.amazonaws.com"}
+    key = p.get("SSEKMSKeyId") or account.bucket_keys.get(bucket)
+    if op == "PutObject":
+        needs = [Need("s3:PutObject", f"arn:aws:s3:::{bucket}/{p['Key']}")]
+        return needs + ([Need("kms:GenerateDataKey", key, via)] if key else [])
+    if op in ("GetObject", "HeadObject"):
+        needs = [Need("s3:GetObject", f"arn:aws:s3:::{bucket}/{p['Key']}")]
+        return needs + ([Need("kms:Decrypt", key, via)] if key else [])
+    if op == "ListObjectsV2":
+        return [Need("s3:ListBucket", f"arn:aws:s3:::{bucket}", {"s3:prefix": p.get("Prefix", "")})]
+    if op == "DeleteObjects":
+        return [Need("s3:DeleteObject", f"arn:aws:s3:::{bucket}/{o['Key']}") for o in p["Delete"]["Objects"]]
+    raise NotImplementedError(f"no IAM rule for s3:{op}: add it to tests/infra/iam.py")
+
+
 RULES: dict[str, Callable[[Account, str, dict[str, Any]], list[Need]]] = {
+    "s3": _s3,
     "sfn": _sfn,
     "secrets-manager": _secretsmanager,
     "eventbridge": _events,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -427,3 +428,65 @@ def test_alarms_cover_failed_runs_dlqs_errors_throttles_and_route_to_the_topic(s
         assert actions and all("ObservabilityAlarms" in str(a) for a in actions), logical_id
     dashboards = resources(t, "AWS::CloudWatch::Dashboard")
     assert len(dashboards) == (1 if profile == "production" else 0)
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_the_payload_bucket_is_private_tls_only_encrypted_with_the_data_key_and_expires(
+    synth: Synth, profile: str
+) -> None:
+    # Given the Data stack's payload bucket (large node outputs, DESIGN §2)
+    data = synth.template(profile, "Data")
+    (logical, bucket), *rest = [
+        (k, v) for k, v in resources(data, "AWS::S3::Bucket").items() if k.startswith("PayloadsBucket")
+    ]
+    assert not rest
+    props = bucket["Properties"]
+    # Then it is SSE-KMS with the deployment's data key and an S3 Bucket Key, and kept on teardown
+    (rule,) = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    (key,) = resources(data, "AWS::KMS::Key")
+    assert rule["ServerSideEncryptionByDefault"]["KMSMasterKeyID"] == {"Fn::GetAtt": [key, "Arn"]}
+    assert rule["BucketKeyEnabled"] is True
+    assert bucket["DeletionPolicy"] == "Retain"
+    # And no public access, owner-enforced objects, access logs
+    assert props["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert props["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    assert props["LoggingConfiguration"]["LogFilePrefix"] == "payloads/"
+    # And payloads under ws/ expire after the profile's retention
+    rules = {r["Id"]: r for r in props["LifecycleConfiguration"]["Rules"]}
+    expire = rules["expire-run-payloads"]
+    days = synth.configs[profile].profile.payload_retention_days
+    assert (expire["Prefix"], expire["ExpirationInDays"], expire["Status"]) == ("ws/", days, "Enabled")
+    # And its policy denies every request that is not TLS
+    policies = [
+        p for p in resources(data, "AWS::S3::BucketPolicy").values() if p["Properties"]["Bucket"] == {"Ref": logical}
+    ]
+    (policy,) = policies
+    denies = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
+    assert any(s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} and s["Action"] == "s3:*" for s in denies)
+
+
+def test_only_the_node_runners_write_payloads_and_the_api_only_reads_them(synth: Synth) -> None:
+    # Given every identity policy statement naming the payload bucket's objects
+    app = synth.template("starter", "App")
+    granted: dict[str, set[str]] = {}
+    for logical, st in statements(app):
+        if "PayloadsBucket" in json.dumps(st.get("Resource")) and st.get("Effect") == "Allow":
+            granted.setdefault(logical.split("ServiceRole")[0], set()).update(as_list(st["Action"]))
+    # Then the node runners may put, get and list under ws/, the API get and list, and nobody else anything
+    assert granted == {
+        "RuntimeNodeRunner": {"s3:PutObject", "s3:GetObject", "s3:ListBucket"},
+        "RuntimeLlmRunner": {"s3:PutObject", "s3:GetObject", "s3:ListBucket"},
+        "RuntimeHandler": {"s3:GetObject", "s3:ListBucket"},
+    }
+    for _, st in statements(app):
+        if "PayloadsBucket" in json.dumps(st.get("Resource")):
+            if "s3:ListBucket" in as_list(st["Action"]):
+                assert st["Condition"] == {"StringLike": {"s3:prefix": ["ws/*"]}}
+            else:
+                assert arn_text(st["Resource"]).endswith("/ws/*")

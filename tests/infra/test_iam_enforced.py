@@ -27,6 +27,8 @@ pytestmark = pytest.mark.infra
 
 ACCOUNT, REGION = "123456789012", "us-east-1"  # the offline synth's environment, and moto's default
 WORKSPACE = "3f0c2a9e-5b7d-4c1e-9a2f-0d6b8e4c7a11"
+PAYLOAD_RUN = "5e6f7a8b-0000-4000-8000-00000000a11e"  # a run whose large output the API reads back
+PAYLOAD = b'{"body":"' + b"x" * 300_000 + b'"}'
 
 # Function (logical id prefix of the function and of its role) -> what its code does with AWS.
 FUNCTIONS = {
@@ -76,14 +78,26 @@ def world(synth: Synth, request: pytest.FixtureRequest) -> Iterator[World]:
                 name = base.value(res["Properties"]["Name"])
                 secret = {"username": "nexod_app", "password": "pw", "host": "db.example", "port": 5432}
                 overrides[logical] = sm.create_secret(Name=name, SecretString=json.dumps(secret))["ARN"]
+        # And the payload bucket, created in moto under a valid name (its logical id is not one)
+        s3 = boto3.client("s3", region_name=REGION)
+        bucket_keys: dict[str, str] = {}
+        for logical, res in data["Resources"].items():
+            if res["Type"] == "AWS::S3::Bucket" and logical.startswith("PayloadsBucket"):
+                name = f"nexod-payloads-{profile}"
+                s3.create_bucket(Bucket=name)
+                overrides[logical], overrides[f"{logical}.Arn"] = name, f"arn:aws:s3:::{name}"
+                rule = res["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+                bucket_keys[name] = rule["ServerSideEncryptionByDefault"]["KMSMasterKeyID"]
+        assert bucket_keys, "the Data stack has no payload bucket"
         data_resolver = Resolver(data, account=ACCOUNT, region=REGION, overrides=overrides)
+        bucket_keys = {name: data_resolver.value(key) for name, key in bucket_keys.items()}
         secret_keys = {
             data_resolver.value({"Ref": logical}): data_resolver.value(res["Properties"]["KmsKeyId"])
             for logical, res in data["Resources"].items()
             if res["Type"] == "AWS::SecretsManager::Secret" and "KmsKeyId" in res["Properties"]
         }
         resolver = Resolver(app, account=ACCOUNT, region=REGION, others=[data], overrides=overrides)
-        account = Account(ACCOUNT, REGION, secret_keys=secret_keys)
+        account = Account(ACCOUNT, REGION, secret_keys=secret_keys, bucket_keys=bucket_keys)
         functions = {}
         for name, (fn_prefix, role_prefix) in FUNCTIONS.items():
             fn = app["Resources"][function_logical_id(app, fn_prefix)]
@@ -95,6 +109,10 @@ def world(synth: Synth, request: pytest.FixtureRequest) -> Iterator[World]:
             )
         moto_glue.register(functions["Api"].env["NEXOD_NODE_RUNNER_ARN"], _node_runner)
         moto_glue.register(functions["Api"].env["NEXOD_LLM_RUNNER_ARN"], _node_runner)
+        (bucket,) = bucket_keys
+        for runner in ("NodeRunner", "LlmRunner", "Api"):
+            assert functions[runner].env["NEXOD_BLOB_BUCKET"] == bucket
+        s3.put_object(Bucket=bucket, Key=_payload_key(PAYLOAD_RUN), Body=PAYLOAD)  # written by a node runner
         with enforced(account) as enforcer:
             yield World(enforcer, functions, app, resolver)
 
@@ -186,6 +204,44 @@ def api_paths(env: dict[str, str], flow_id: str) -> None:
     database_conninfo(Settings(database_secret_arn=env["NEXOD_DATABASE_SECRET_ARN"], region=REGION))
 
 
+def _payload_key(run_id: str) -> str:
+    import hashlib
+
+    from nexod.runtime.blobs import blob_key
+
+    return blob_key(WORKSPACE, run_id, "fetch", 0, hashlib.sha256(PAYLOAD).hexdigest())
+
+
+def _blob_store(env: dict[str, str]) -> Any:
+    from nexod.settings import Settings
+    from nexod.wiring import blob_store_from_settings
+
+    settings = Settings(
+        blob_bucket=env["NEXOD_BLOB_BUCKET"], blob_kms_key_arn=env["NEXOD_BLOB_KMS_KEY_ARN"], region=REGION
+    )
+    return blob_store_from_settings(settings)
+
+
+def api_and_payload_paths(env: dict[str, str], flow_id: str) -> None:
+    """The API's state machine paths, then reading a large node output back for GET .../nodes."""
+    from nexod.ports import BlobRef
+    from nexod.runtime.blobs import hydrate
+
+    api_paths(env, flow_id)
+    key = _payload_key(PAYLOAD_RUN)
+    ref = BlobRef(key, len(PAYLOAD), key.rsplit("/", 1)[1].removesuffix(".json"))
+    assert hydrate(_blob_store(env), WORKSPACE, PAYLOAD_RUN, ref) == {"body": "x" * 300_000}
+
+
+def node_runner_path(env: dict[str, str], run_id: str) -> None:
+    """The app secret, then a large node output written (SSE-KMS with the deployment key) and read back."""
+    app_secret_path(env, run_id)
+    store = _blob_store(env)
+    key = _payload_key(run_id)
+    store.put(key, PAYLOAD)
+    assert store.get(key) == PAYLOAD
+
+
 def app_secret_path(env: dict[str, str], _flow_id: str) -> None:
     """Node runners and execution-events handler: their only AWS call is reading the app DB secret."""
     from nexod.settings import Settings
@@ -210,9 +266,9 @@ def migrate_path(env: dict[str, str], _flow_id: str) -> None:
 
 
 PATHS: dict[str, Callable[[dict[str, str], str], None]] = {
-    "Api": api_paths,
-    "NodeRunner": app_secret_path,
-    "LlmRunner": app_secret_path,
+    "Api": api_and_payload_paths,
+    "NodeRunner": node_runner_path,
+    "LlmRunner": node_runner_path,
     "ExecutionEvents": app_secret_path,
     "Migrate": migrate_path,
 }
@@ -266,11 +322,16 @@ NOT_FROM_CODE: dict[str, dict[str, str]] = {
     },
     "Api": {
         "logs:DeleteLogDelivery": "AWS lists it among the rights state machine logging needs (a changed destination)",
+        "s3:ListBucket": "under ws/ only: S3 then answers 404 (a missing payload) instead of 403 for an absent key",
     },
     "NodeRunner": {
         "sts:AssumeRole": "the workspace-secrets reader (DESIGN §7): only the node runner may assume it, tagged "
         "with the execution-bound workspace; its trust policy names this role",
         "sts:TagSession": "as above",
+        "s3:ListBucket": "under ws/ only: S3 then answers 404 (a missing payload) instead of 403 for an absent key",
+    },
+    "LlmRunner": {
+        "s3:ListBucket": "under ws/ only: S3 then answers 404 (a missing payload) instead of 403 for an absent key",
     },
 }
 

@@ -142,6 +142,10 @@ class _Handler(BaseHTTPRequestHandler):
             body = json.dumps({"received": dict(self.headers.items())}).encode()
             status = 401 if path.endswith("/401") else 200
             self._send(status, body, Content_Type="application/json", Set_Cookie="session=abc123secret")
+        elif path.startswith("/big/"):  # a JSON document with an n-character string: a large node output
+            n = int(path.rsplit("/", 1)[1])
+            body = json.dumps({"n": n, "blob": "".join(chr(97 + i % 26) for i in range(n))}).encode()
+            self._send(200, body, Content_Type="application/json")
         elif path == "/cookie":
             self._send(200, b"{}", Content_Type="application/json", Set_Cookie="session=abc123secret")
         else:

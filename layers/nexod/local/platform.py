@@ -22,7 +22,7 @@ from ..services import runs
 from ..services.context import Services
 from ..services.health import HealthBoard
 from ..settings import Settings
-from ..wiring import build_node_runner, llm_from_settings
+from ..wiring import blob_store_from_settings, build_node_runner, llm_from_settings
 from . import pg
 from .issuer import AUDIENCE, LocalIssuer
 from .model import OfflineDefaultLLM, OfflineModel
@@ -89,6 +89,7 @@ class LocalPlatform:
                 "node_runner_arn": NODE_RUNNER_ARN,
                 "llm_runner_arn": LLM_RUNNER_ARN,
                 "state_machine_role_arn": ROLE_ARN,
+                "blob_dir": str(state_dir / "blobs"),
             }
         )
         # One process runs every branch of a Parallel at once: keep as many idle connections as the widest
@@ -102,9 +103,10 @@ class LocalPlatform:
                 return OfflineDefaultLLM(model, supervisor.board, llm_from_settings(settings))
 
         # The two runner functions, as in AWS: each Task reaches the runner of its kind's runtime.
-        runner = build_node_runner(settings, store, runtime=Runtime.CORE)
+        blobs = blob_store_from_settings(settings)  # .localdb/blobs: large node outputs (DESIGN §2)
+        runner = build_node_runner(settings, store, runtime=Runtime.CORE, blobs=blobs)
         node_runner_handler.configure(runner)
-        llm_runner_handler.configure(build_node_runner(settings, store, llm, runtime=Runtime.LLM))
+        llm_runner_handler.configure(build_node_runner(settings, store, llm, runtime=Runtime.LLM, blobs=blobs))
         holder: dict[str, Services] = {}
 
         def on_end(execution_arn: str, status: str) -> None:
@@ -121,6 +123,7 @@ class LocalPlatform:
             orchestrator=orchestrator,
             runner_arns=RUNNER_ARNS,
             state_machine_prefix=settings.state_machine_prefix,
+            blobs=blobs,
         )
         holder["services"] = services
         issuer = LocalIssuer(state_dir / "keys", issuer_url)

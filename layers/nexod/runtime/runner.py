@@ -27,6 +27,7 @@ from ..ports import Store
 
 if TYPE_CHECKING:
     from ..adapters.postgres.store import Tx
+from .blobs import OutputBlobs, hydrate_upstream, offload_output, run_output
 from .errors import NodeError, NodeFailedError, NodeRetryableError, RunFinishError, RunNotActiveError
 from .executors import CREDENTIALS, EXECUTORS, Credentials, NodeContext, NodeResult, Toolbox
 from .redaction import Scrubber
@@ -99,8 +100,15 @@ def entry_decisions(flow: ValidFlow, run_id: str, run_input: Any) -> dict[str, b
 
 
 class NodeRunner:
-    def __init__(self, store: Store, tools: Toolbox, global_allow_hosts: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        tools: Toolbox,
+        global_allow_hosts: list[str] | None = None,
+        outputs: OutputBlobs | None = None,
+    ) -> None:
         self.store = store
+        self.outputs = outputs  # large outputs go to the blob store (nexod.runtime.blobs)
         self.tools = tools
         self.global_allow_hosts = global_allow_hosts or []
         self.flows = FlowVersionCache()
@@ -195,13 +203,16 @@ class NodeRunner:
                 secret_names=secret_names,
             )
             try:
+                hydrate_upstream(self.outputs, workspace_id, run_id, node_id, upstream)  # blob pointers -> values
                 rendered = dict(node.config)
                 for field in kind.templated_fields:
                     if field in rendered:
                         rendered[field] = render(rendered[field], ctx.data)
                 config = kind.config.model_validate(rendered)
+            except NodeFailedError as exc:  # an upstream output in the blob store cannot be read
+                error: NodeError = exc
             except TemplateError as exc:
-                error: NodeError = NodeFailedError(f"node '{node_id}' config: {exc}")
+                error = NodeFailedError(f"node '{node_id}' config: {exc}")
             except ValidationError as exc:
                 first = exc.errors()[0]
                 field = ".".join(str(p) for p in first["loc"])
@@ -224,13 +235,15 @@ class NodeRunner:
         result: NodeResult,
         take: dict[str, bool],
     ) -> None:
+        output, output_ref = offload_output(self.outputs, workspace_id, run_id, node_id, iteration, result.output)
         with self.store.tx(workspace_id) as tx:
             tx.finish_node(
                 run_id,
                 node_id,
                 iteration,
                 status="SUCCEEDED",
-                output=result.output,
+                output=output,
+                output_ref=output_ref,
                 take=take,
                 usage=result.usage,
             )
@@ -253,12 +266,8 @@ class NodeRunner:
             if not outputs_nodes:
                 outputs_nodes = [n for n in flow.dag.order if not flow.dag.succ[n]]
             outputs = tx.outputs(run_id, outputs_nodes)
-            output: Any
-            if len(outputs_nodes) == 1:
-                output = outputs.get(outputs_nodes[0])
-            else:
-                output = {k: outputs[k] for k in outputs_nodes if k in outputs}
-            tx.mark_run(run_id, "SUCCEEDED", output=output, only_from=("QUEUED", "RUNNING"))
+            output, output_ref = run_output(self.outputs, workspace_id, run_id, outputs_nodes, outputs)
+            tx.mark_run(run_id, "SUCCEEDED", output=output, output_ref=output_ref, only_from=("QUEUED", "RUNNING"))
         return {}
 
     def fail(self, workspace_id: str, run_id: str, error: dict[str, Any]) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..domain.nodes import Runtime
-from ..ports import Orchestrator, Store
+from ..ports import BlobStore, Orchestrator, Store
 
 
 @dataclass(frozen=True)
@@ -29,3 +29,4 @@ class Services:
     # The function of each runner runtime, put into the ASL at publish (`compiler.substitute`).
     runner_arns: Mapping[Runtime, str]
     state_machine_prefix: str = "nexod"
+    blobs: BlobStore | None = None  # where large outputs live (DESIGN §2); the API hydrates their pointers

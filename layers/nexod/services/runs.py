@@ -16,6 +16,7 @@ from ..runtime.runner import FlowVersionCache, entry_decisions
 from .access import authorize, parse_id
 from .context import Principal, Services
 from .json_limits import readable, serve
+from .outputs import stored_output
 
 log = logging.getLogger(__name__)
 PAGE = 50
@@ -146,7 +147,7 @@ def get(services: Services, principal: Principal, workspace_id: str, run_id: str
         row = tx.get_run(run_id)
     if row is None:
         raise NotFound(f"run '{run_id}' not found")
-    return run_view(row)
+    return run_view({**row, "output": stored_output(services.blobs, workspace_id, run_id, row)})
 
 
 def list_runs(
@@ -185,6 +186,7 @@ def nodes(services: Services, principal: Principal, workspace_id: str, run_id: s
         for recorded in rows.values():
             keys = ("node_id", "iteration", "status", "attempts", "executions", *NODE_JSON)
             view = {k: recorded[k] for k in keys}
+            view["output"] = stored_output(services.blobs, workspace_id, run_id, recorded)
             items.append(serve({**view, "type": recorded["node_type"]}, NODE_JSON))
         return {"items": items, "unreadable": [{"field": "definition", "message": problem}]}
     flow = _valid(version)
@@ -212,7 +214,7 @@ def nodes(services: Services, principal: Principal, workspace_id: str, run_id: s
             "attempts": row["attempts"],
             "executions": row["executions"],
             "input": row["input"],
-            "output": row["output"],
+            "output": stored_output(services.blobs, workspace_id, run_id, row),  # a blob pointer is read back
             "error": row["error"],
             "started_at": row["started_at"],
             "finished_at": row["finished_at"],

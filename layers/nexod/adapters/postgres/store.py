@@ -15,6 +15,7 @@ from psycopg.types.json import Jsonb as _PsycopgJsonb
 from psycopg.types.json import set_json_loads
 
 from ...domain.errors import InvalidInput
+from ...ports import BlobRef
 from ...services.json_limits import load_stored, storable
 from .db import Database
 
@@ -304,6 +305,7 @@ class Tx:
         output: Any = None,
         error: Any = None,
         only_from: tuple[str, ...] | None = None,
+        output_ref: BlobRef | None = None,
     ) -> Row | None:
         """Move a run to `status` (only from `only_from` when given); stamps start and finish times."""
         sets = ["status = %s"]
@@ -317,6 +319,8 @@ class Tx:
             sets.append("finished_at = now()")
             sets.append("output = %s")
             params.append(Jsonb(output) if output is not None else None)
+            sets.append("output_ref = %s")  # a large output lives in the blob store (0004_output_blobs.sql)
+            params.append(Jsonb(output_ref.as_json()) if output_ref is not None else None)
             sets.append("error = %s")
             params.append(Jsonb(error) if error is not None else None)
         guard = ""
@@ -331,7 +335,7 @@ class Tx:
     def begin_redrive(self, run_id: str) -> Row | None:
         """Back to RUNNING, forgetting the previous execution: a late end event for it must not match."""
         return self._one(
-            "UPDATE runs SET status = 'RUNNING', error = NULL, output = NULL, finished_at = NULL,"
+            "UPDATE runs SET status = 'RUNNING', error = NULL, output = NULL, output_ref = NULL, finished_at = NULL,"
             " execution_arn = NULL WHERE id = %s AND workspace_id = %s RETURNING *",
             (run_id, self.workspace_id),
         )
@@ -398,10 +402,11 @@ class Tx:
         error: Any = None,
         node_input: Any = None,
         usage: dict[str, Any] | None = None,
+        output_ref: BlobRef | None = None,
     ) -> None:
         usage = usage or {}
         self.conn.execute(
-            "UPDATE node_runs SET status = %s, output = %s, take = %s, error = %s,"
+            "UPDATE node_runs SET status = %s, output = %s, output_ref = %s, take = %s, error = %s,"
             " input = COALESCE(%s, input), finished_at = now(),"
             " duration_ms = (extract(epoch FROM now() - started_at) * 1000)::int,"
             " model = %s, tokens_in = %s, tokens_out = %s, cost_usd = %s"
@@ -409,6 +414,7 @@ class Tx:
             (
                 status,
                 Jsonb(output) if output is not None else None,
+                Jsonb(output_ref.as_json()) if output_ref is not None else None,
                 Jsonb(take) if take is not None else None,
                 Jsonb(error) if error is not None else None,
                 Jsonb(node_input) if node_input is not None else None,
@@ -459,15 +465,19 @@ class Tx:
         )
 
     def outputs(self, run_id: str, node_ids: list[str]) -> dict[str, Any]:
-        """Outputs of finished node runs (iteration 0), keyed by node id."""
+        """Outputs of finished node runs (iteration 0), keyed by node id; a `BlobRef` for one kept in the blob
+        store (nexod.runtime.blobs hydrates it)."""
         if not node_ids:
             return {}
         rows = self._all(
-            "SELECT node_id, output FROM node_runs WHERE run_id = %s AND workspace_id = %s AND iteration = 0"
+            "SELECT node_id, output, output_ref FROM node_runs WHERE run_id = %s AND workspace_id = %s"
+            " AND iteration = 0"
             " AND status = 'SUCCEEDED' AND node_id = ANY(%s)",
             (run_id, self.workspace_id, node_ids),
         )
-        return {r["node_id"]: r["output"] for r in rows}
+        return {
+            r["node_id"]: r["output"] if r["output_ref"] is None else BlobRef.from_json(r["output_ref"]) for r in rows
+        }
 
     # -- audit -------------------------------------------------------------------------------------
     def audit(self, action: str, target_type: str, target_id: str, details: dict[str, Any] | None = None) -> None:
