@@ -186,7 +186,7 @@ def put_live(ws: str, flow: str, body: LivePut) -> dict[str, Any]:
 def start_run(ws: str, flow: str, body: RunCreate | None = None) -> Response[str]:
     principal = _caller()
     body = body or RunCreate()
-    return _json(202, runs.start(_services(), principal, _ws(ws), flow, body.input, body.version))
+    return _json(202, runs.start(_services(), principal.actor(), _ws(ws), flow, body.input, body.version))
 
 
 @router.get("/v1/workspaces/<ws>/runs", tags=["runs"])

@@ -12,7 +12,7 @@ import traceback
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -21,12 +21,10 @@ from ..domain.expressions import ExpressionError, evaluate, truthy
 from ..domain.flow import node_hash
 from ..domain.nodes import REGISTRY
 from ..domain.payload import NodeRunnerPayload
+from ..domain.records import NodeRun, Run, Usage
 from ..domain.templating import TemplateError, render
 from ..domain.validation import BRANCH_LITERALS, ValidFlow, validate
-from ..ports import Store
-
-if TYPE_CHECKING:
-    from ..adapters.postgres.store import Tx
+from ..ports import Store, UnitOfWork
 from .errors import NodeError, NodeFailedError, NodeRetryableError, RunFinishError, RunNotActiveError
 from .executors import CREDENTIALS, EXECUTORS, Credentials, NodeContext, NodeResult, Toolbox
 from .redaction import Scrubber
@@ -57,22 +55,49 @@ class FlowVersionCache:
                 self._items.popitem(last=False)
         return hit
 
-    def for_run(self, tx: Tx, run: dict[str, Any]) -> ValidFlow:
-        """The run's flow version, read from the database only on a miss."""
+    def of(self, uow: UnitOfWork, flow_id: str, version: int) -> ValidFlow:
+        """A version of a flow, read from the store only on a miss."""
 
         def load() -> Any:
-            version = tx.get_version(str(run["flow_id"]), int(run["version"]))
-            assert version is not None, f"run {run['id']} names a missing version"
-            return version["definition"]
+            stored = uow.versions.get(flow_id, version)
+            assert stored is not None, f"flow {flow_id} has no version {version}"
+            return stored.definition
 
-        return self.get(run["flow_id"], int(run["version"]), load)
+        return self.get(flow_id, version, load)
+
+    def for_run(self, uow: UnitOfWork, run: Run) -> ValidFlow:
+        """The run's flow version, read from the store only on a miss."""
+        return self.of(uow, run.flow_id, run.version)
+
+
+class RunVersions:
+    """Which (flow, version) each recent run executes, so that a node's claim needs no read before it.
+
+    Only a hint: the claim checks it and refuses to claim on a mismatch (a run redriven onto another
+    version), and the runner then reads the run and claims again."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self._items: OrderedDict[str, tuple[str, int]] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, run_id: str) -> tuple[str, int] | None:
+        with self._lock:
+            return self._items.get(run_id)
+
+    def put(self, run_id: str, flow_id: str, version: int) -> None:
+        with self._lock:
+            self._items[run_id] = (flow_id, version)
+            self._items.move_to_end(run_id)
+            if len(self._items) > self._size:
+                self._items.popitem(last=False)
 
 
 @dataclass
 class _Prepared:
     flow: ValidFlow
-    run: dict[str, Any]
-    memo: dict[str, Any] | None
+    run: Run
+    memo: NodeRun | None
     context: NodeContext | None = None
     config: Any = None
     rendered: Any = None
@@ -104,6 +129,7 @@ class NodeRunner:
         self.tools = tools
         self.global_allow_hosts = global_allow_hosts or []
         self.flows = FlowVersionCache()
+        self.run_versions = RunVersions()
 
     # -- entry -------------------------------------------------------------------------------------
     def handle(self, event: dict[str, Any] | NodeRunnerPayload) -> dict[str, Any]:
@@ -131,7 +157,7 @@ class NodeRunner:
     def execute(self, workspace_id: str, run_id: str, node_id: str, iteration: int = 0) -> dict[str, Any]:
         prepared = self._prepare(workspace_id, run_id, node_id, iteration)
         if prepared.memo is not None:
-            return {"take": prepared.memo.get("take") or {}, "memo": True}
+            return {"take": prepared.memo.take or {}, "memo": True}
         assert prepared.context is not None
         ctx = prepared.context
         node = prepared.flow.node(node_id)
@@ -161,34 +187,50 @@ class NodeRunner:
         return {"take": take}
 
     def _prepare(self, workspace_id: str, run_id: str, node_id: str, iteration: int) -> _Prepared:
-        with self.store.tx(workspace_id) as tx:
-            run = tx.run_row(run_id)
-            if run is None:
-                raise NodeFailedError(f"run {run_id} does not exist in workspace {workspace_id}")
-            if run["status"] in ("CANCELLED", "SUCCEEDED"):
-                raise RunNotActiveError(f"run {run_id} is {run['status']}; node '{node_id}' was not executed")
-            flow = self.flows.for_run(tx, run)
-            node = flow.node(node_id)
-            digest = node_hash(node)
-            row = tx.claim_node(run_id, node_id, iteration, node.type, digest)
-            if row["status"] == "SUCCEEDED" and row["config_hash"] == digest:
+        with self.store.tx(workspace_id) as uow:
+            # One round trip when this process already saw the run (its flow version is a hint the claim
+            # checks); otherwise, or when the hint is stale, the run is read first.
+            hint = self.run_versions.get(run_id)
+            for _ in range(2):
+                if hint is None:
+                    found = uow.runs.get(run_id)
+                    if found is None:
+                        raise NodeFailedError(f"run {run_id} does not exist in workspace {workspace_id}")
+                    _refuse_inactive(found, node_id)
+                    hint = (found.flow_id, found.version)
+                flow = self.flows.of(uow, *hint)
+                node = flow.node(node_id)
+                digest = node_hash(node)
+                ancestors = sorted(flow.dag.ancestors()[node_id])
+                claim = uow.node_runs.claim(
+                    run_id, node_id, iteration, node.type, digest, flow_id=hint[0], version=hint[1], upstream=ancestors
+                )
+                if claim.run is None:
+                    raise NodeFailedError(f"run {run_id} does not exist in workspace {workspace_id}")
+                _refuse_inactive(claim.run, node_id)
+                if claim.node_run is not None:
+                    break
+                hint = None  # the run moved to another version: read it and claim again
+            else:
+                raise NodeFailedError(f"run {run_id}: its flow version kept changing; node '{node_id}' not claimed")
+            run, row = claim.run, claim.node_run
+            assert row is not None
+            self.run_versions.put(run_id, run.flow_id, run.version)
+            if row.status == "SUCCEEDED" and row.config_hash == digest:
                 return _Prepared(flow, run, memo=row)
-            if run["status"] == "QUEUED":
-                tx.mark_run(run_id, "RUNNING", only_from=("QUEUED",))
-            ancestors = flow.dag.ancestors()[node_id]
-            upstream = tx.outputs(run_id, sorted(ancestors))
+            upstream = claim.upstream
             allow = list(self.global_allow_hosts)
             kind = REGISTRY[node.type]
             if kind.calls_out:  # only nodes that call out need the workspace's allow-list
-                workspace = tx.get_workspace()
-                allow += (workspace or {}).get("allowed_hosts") or []
+                workspace = uow.workspaces.current()
+                allow += list(workspace.allowed_hosts) if workspace else []
             credentials = CREDENTIALS.get(node.type)
             secret_names = credentials.secret_names(node.config) if credentials else frozenset()
             ctx = NodeContext(
                 run_id=run_id,
                 workspace_id=workspace_id,
                 node_id=node_id,
-                run_input=run["input"],
+                run_input=run.input,
                 upstream=upstream,
                 predecessors=list(flow.dag.pred[node_id]),
                 allow_hosts=allow,
@@ -208,10 +250,14 @@ class NodeRunner:
                 error = NodeFailedError(f"node '{node_id}' config.{field} after templating: {first['msg']}")
             else:
                 # The recorded input is what viewers read: credentials redacted; the executor gets the real ones.
-                tx.begin_execution(run_id, node_id, iteration, digest, _recorded(credentials, rendered, secret_names))
+                uow.node_runs.begin_execution(
+                    run_id, node_id, iteration, digest, _recorded(credentials, rendered, secret_names)
+                )
                 scrubber = credentials.scrubber(rendered, secret_names) if credentials else Scrubber()
                 return _Prepared(flow, run, memo=None, context=ctx, config=config, rendered=rendered, scrubber=scrubber)
-            tx.begin_execution(run_id, node_id, iteration, digest, _recorded(credentials, node.config, secret_names))
+            uow.node_runs.begin_execution(
+                run_id, node_id, iteration, digest, _recorded(credentials, node.config, secret_names)
+            )
         self._record_failure(workspace_id, run_id, node_id, iteration, error)
         raise error
 
@@ -224,52 +270,57 @@ class NodeRunner:
         result: NodeResult,
         take: dict[str, bool],
     ) -> None:
-        with self.store.tx(workspace_id) as tx:
-            tx.finish_node(
+        with self.store.tx(workspace_id) as uow:
+            uow.node_runs.finish(
                 run_id,
                 node_id,
                 iteration,
                 status="SUCCEEDED",
                 output=result.output,
                 take=take,
-                usage=result.usage,
+                usage=Usage.of(result.usage),
             )
 
     def _record_failure(self, workspace_id: str, run_id: str, node_id: str, iteration: int, exc: NodeError) -> None:
         error = {"type": type(exc).__name__, "message": exc.message, "details": exc.details}
-        with self.store.tx(workspace_id) as tx:
-            tx.finish_node(run_id, node_id, iteration, status="FAILED", error=error)
+        with self.store.tx(workspace_id) as uow:
+            uow.node_runs.finish(run_id, node_id, iteration, status="FAILED", error=error)
 
     # -- run bookkeeping ---------------------------------------------------------------------------
     def finish(self, workspace_id: str, run_id: str) -> dict[str, Any]:
-        with self.store.tx(workspace_id) as tx:
-            run = tx.get_run(run_id, for_update=True)
+        with self.store.tx(workspace_id) as uow:
+            run = uow.runs.get(run_id, for_update=True)
             if run is None:
                 raise NodeFailedError(f"run {run_id} does not exist")
-            flow = self.flows.for_run(tx, run)
-            done = {r["node_id"] for r in tx.node_runs(run_id)}
-            tx.record_skipped(run_id, [(n.id, n.type) for n in flow.document.nodes if n.id not in done])
+            flow = self.flows.for_run(uow, run)
+            done = {r.node_id for r in uow.node_runs.of_run(run_id)}
+            uow.node_runs.record_skipped(run_id, [(n.id, n.type) for n in flow.document.nodes if n.id not in done])
             outputs_nodes = [n.id for n in flow.document.nodes if n.type == "output"]
             if not outputs_nodes:
                 outputs_nodes = [n for n in flow.dag.order if not flow.dag.succ[n]]
-            outputs = tx.outputs(run_id, outputs_nodes)
+            outputs = uow.node_runs.outputs(run_id, outputs_nodes)
             output: Any
             if len(outputs_nodes) == 1:
                 output = outputs.get(outputs_nodes[0])
             else:
                 output = {k: outputs[k] for k in outputs_nodes if k in outputs}
-            tx.mark_run(run_id, "SUCCEEDED", output=output, only_from=("QUEUED", "RUNNING"))
+            uow.runs.mark(run_id, "SUCCEEDED", output=output, only_from=("QUEUED", "RUNNING"))
         return {}
 
     def fail(self, workspace_id: str, run_id: str, error: dict[str, Any]) -> dict[str, Any]:
         summary = describe_failure(error)
-        with self.store.tx(workspace_id) as tx:
-            failed = [r for r in tx.node_runs(run_id) if r["status"] == "FAILED"]
+        with self.store.tx(workspace_id) as uow:
+            failed = [r for r in uow.node_runs.of_run(run_id) if r.status == "FAILED"]
             if failed and "node" not in summary:
-                summary["node"] = failed[-1]["node_id"]
-            tx.fail_running_nodes(run_id, {"type": summary["code"], "message": summary["message"]})
-            tx.mark_run(run_id, "FAILED", error=summary, only_from=("QUEUED", "RUNNING"))
+                summary["node"] = failed[-1].node_id
+            uow.node_runs.fail_running(run_id, {"type": summary["code"], "message": summary["message"]})
+            uow.runs.mark(run_id, "FAILED", error=summary, only_from=("QUEUED", "RUNNING"))
         return {}
+
+
+def _refuse_inactive(run: Run, node_id: str) -> None:
+    if run.status in ("CANCELLED", "SUCCEEDED"):
+        raise RunNotActiveError(f"run {run.id} is {run.status}; node '{node_id}' was not executed")
 
 
 def _recorded(credentials: Credentials | None, config: Any, secret_names: frozenset[str]) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..domain.actor import UserActor
 from ..ports import Orchestrator, Store
 
 
@@ -18,6 +19,10 @@ class Principal:
 
     def as_user(self) -> dict[str, Any]:
         return {"sub": self.sub, "email": self.email, "name": self.name}
+
+    def actor(self, role: str | None = None) -> UserActor:
+        """The caller as the actor of what they start or change (with their role, once it is known)."""
+        return UserActor(self.sub, role)
 
 
 @dataclass

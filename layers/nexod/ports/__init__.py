@@ -3,18 +3,40 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from .adapters.postgres.store import Tx
+from .store import (
+    AuditLog,
+    FlowChanges,
+    FlowRepository,
+    MemberRepository,
+    NodeRunRepository,
+    RunRepository,
+    Store,
+    UnitOfWork,
+    VersionRepository,
+    WorkspaceRepository,
+)
 
-
-class Store(Protocol):
-    """Durable records, one workspace-scoped transaction at a time."""
-
-    def tx(self, workspace_id: str | None, user_sub: str | None = None) -> AbstractContextManager[Tx]: ...
+__all__ = [
+    "LLM",
+    "AuditLog",
+    "Completion",
+    "FlowChanges",
+    "FlowRepository",
+    "HttpResponse",
+    "MemberRepository",
+    "NodeRunRepository",
+    "Orchestrator",
+    "Outbound",
+    "PublishedMachine",
+    "RunRepository",
+    "Store",
+    "UnitOfWork",
+    "VersionRepository",
+    "WorkspaceRepository",
+]
 
 
 @dataclass(frozen=True)
