@@ -442,7 +442,7 @@ class MemoryNodeRuns(_Repo):
         upstream: Sequence[str],
     ) -> NodeClaim:
         runs = self.uow.runs
-        run = runs.get(run_id)
+        run = runs._mine(run_id)
         if run is None:
             return NodeClaim(run=None, node_run=None)
         if run.status in ("CANCELLED", "SUCCEEDED") or (run.flow_id, run.version) != (flow_id, version):

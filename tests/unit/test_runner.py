@@ -9,7 +9,9 @@ import pytest
 
 from nexod.runtime.errors import NodeFailedError, NodeRetryableError, RunNotActiveError
 from nexod.runtime.executors import EXECUTORS, NodeResult
+from nexod.runtime.runner import NodeRunner
 from nexod.services import flows, runs
+from tests.support.fakes import MemoryRuns
 from tests.support.world import World
 from tests.unit.flows import edge, node
 
@@ -173,3 +175,43 @@ def test_a_node_that_ran_before_a_redrive_onto_another_version_runs_that_version
     # Then it executed again, with version 2's config (not the memo of version 1)
     assert world.nodes(ws, run_id)["double"]["output"] == "v2"
     assert calls["double"] == 2
+
+
+def test_a_runner_that_never_saw_the_run_claims_without_reading_it_first(
+    world: World, monkeypatch: pytest.MonkeyPatch, calls: Counter[str]
+):
+    # Given a run whose execution input names its flow version (the API records it when it starts one)
+    ws = world.workspace()
+    flow_id = world.published(ws, LINE)
+    run_id = world.start(ws, flow_id, {"n": 2})
+    event = {"run": world.orchestrator.started[0][2]["run"], "exec": "e", "node": "double"}
+    assert event["run"] == {"id": run_id, "ws": ws, "flow": flow_id, "version": 1}
+    # And a fresh runner (another Lambda container)
+    fresh = NodeRunner(world.store, world.runner.tools)
+    reads: list[str] = []
+    real_get = MemoryRuns.get
+    monkeypatch.setattr(
+        MemoryRuns,
+        "get",
+        lambda self, run_id, for_update=False: reads.append(run_id) or real_get(self, run_id, for_update),
+    )
+    # When it runs the node
+    fresh.handle(event)
+    # Then it claimed straight away: the run was never read on its own
+    assert reads == []
+    assert calls["double"] == 1
+
+
+def test_a_stale_version_in_the_execution_input_is_checked_and_the_runs_version_runs(world: World, calls: Counter[str]):
+    # Given a run on version 1 and an event whose input claims version 2 (there is one, with another config)
+    ws = world.workspace()
+    flow_id = world.published(ws, LINE)
+    run_id = world.start(ws, flow_id, {"n": 7})
+    fixed = {**LINE, "nodes": [LINE["nodes"][0], node("double", "transform", expression="'v2'"), LINE["nodes"][2]]}
+    flows.update(world.services, world.alice, ws, flow_id, {"definition": fixed})
+    flows.publish(world.services, world.alice, ws, flow_id, "v2")
+    # When the node runs with that hint
+    world.runner.handle({"run": {"id": run_id, "ws": ws, "flow": flow_id, "version": 2}, "node": "double"})
+    # Then the claim refused the hint, and the run's own version 1 ran
+    assert world.nodes(ws, run_id)["double"]["output"] == 7
+    assert calls["double"] == 1

@@ -98,7 +98,10 @@ def test_starting_a_run_records_who_started_it_and_starts_the_live_version(world
     assert started["created_by"] == "alice"
     target, name, payload = world.orchestrator.started[0]
     assert target.endswith(":1") and name == started["id"]
-    assert payload == {"run": {"id": started["id"], "ws": ws}, "s": {"start": {"take": {"work": True}}}}
+    assert payload == {
+        "run": {"id": started["id"], "ws": ws, "flow": flow_id, "version": 1},
+        "s": {"start": {"take": {"work": True}}},
+    }
     assert world.nodes(ws, started["id"])["start"]["status"] == "SUCCEEDED"
 
 

@@ -143,7 +143,8 @@ class NodeRunner:
         if payload.op == "fail":
             return self.fail(workspace_id, run_id, payload.error or {})
         assert payload.node is not None  # parse_event refuses a node op without one
-        result = self.execute(workspace_id, run_id, payload.node, payload.iteration)
+        hint = (payload.run.flow, payload.run.version) if payload.run.flow and payload.run.version else None
+        result = self.execute(workspace_id, run_id, payload.node, payload.iteration, hint)
         if payload.finish:  # the flow's last node also records the run's end
             try:
                 self.finish(workspace_id, run_id)
@@ -154,8 +155,11 @@ class NodeRunner:
         return result
 
     # -- one node ----------------------------------------------------------------------------------
-    def execute(self, workspace_id: str, run_id: str, node_id: str, iteration: int = 0) -> dict[str, Any]:
-        prepared = self._prepare(workspace_id, run_id, node_id, iteration)
+    def execute(
+        self, workspace_id: str, run_id: str, node_id: str, iteration: int = 0, hint: tuple[str, int] | None = None
+    ) -> dict[str, Any]:
+        """Run one node once. `hint`: the (flow, version) the run executes, when the execution says so."""
+        prepared = self._prepare(workspace_id, run_id, node_id, iteration, hint)
         if prepared.memo is not None:
             return {"take": prepared.memo.take or {}, "memo": True}
         assert prepared.context is not None
@@ -186,11 +190,14 @@ class NodeRunner:
         self._record_success(workspace_id, run_id, node_id, iteration, result, take)
         return {"take": take}
 
-    def _prepare(self, workspace_id: str, run_id: str, node_id: str, iteration: int) -> _Prepared:
+    def _prepare(
+        self, workspace_id: str, run_id: str, node_id: str, iteration: int, hint: tuple[str, int] | None
+    ) -> _Prepared:
         with self.store.tx(workspace_id) as uow:
-            # One round trip when this process already saw the run (its flow version is a hint the claim
-            # checks); otherwise, or when the hint is stale, the run is read first.
-            hint = self.run_versions.get(run_id)
+            # One round trip when the run's flow version is known, from the execution's input or because this
+            # process saw the run before: the claim checks it. Otherwise, or when it is stale (a redrive moved
+            # the run to another version), the run is read first.
+            hint = hint or self.run_versions.get(run_id)
             for _ in range(2):
                 if hint is None:
                     found = uow.runs.get(run_id)

@@ -54,8 +54,19 @@ def run_view(run: RunDetail) -> dict[str, Any]:
     return serve(view, RUN_JSON)
 
 
-def execution_input(workspace_id: str, run_id: str, seed: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"run": {"id": run_id, "ws": workspace_id}, "s": seed or {}}
+def execution_input(
+    workspace_id: str,
+    run_id: str,
+    seed: dict[str, Any] | None = None,
+    *,
+    flow_id: str | None = None,
+    version: int | None = None,
+) -> dict[str, Any]:
+    """An execution's input: the run it executes (with its flow version, the node runner's hint) and `s`."""
+    run: dict[str, Any] = {"id": run_id, "ws": workspace_id}
+    if flow_id is not None and version is not None:
+        run |= {"flow": flow_id, "version": version}
+    return {"run": run, "s": seed or {}}
 
 
 _flows = FlowVersionCache()
@@ -99,13 +110,14 @@ def _launch(
     actor: Actor,
     workspace_id: str,
     run_id: str,
-    target_arn: str | None,
+    version: FlowVersion,
     execution_name: str,
     seed: dict[str, Any],
 ) -> None:
     """Start the execution; if that fails the run is marked FAILED with the reason, never left QUEUED."""
+    payload = execution_input(workspace_id, run_id, seed, flow_id=version.flow_id, version=version.version)
     try:
-        arn = services.orchestrator.start(target_arn or "", execution_name, execution_input(workspace_id, run_id, seed))
+        arn = services.orchestrator.start(version.state_machine_version_arn or "", execution_name, payload)
     except Exception as exc:
         log.exception("could not start execution for run %s", run_id)
         with services.store.tx(workspace_id, _user_of(actor)) as uow:
@@ -142,7 +154,7 @@ def start(
         run = uow.runs.create(flow_id, chosen, run_input, trigger, actor)
         seed = _record_entry(uow, stored, run.id, run_input)
         uow.audit.record("run.start", "run", run.id, {"flow": flow_id, "version": chosen}, actor=actor)
-    _launch(services, actor, workspace_id, run.id, stored.state_machine_version_arn, run.id, seed)
+    _launch(services, actor, workspace_id, run.id, stored, run.id, seed)
     with services.store.tx(workspace_id, _user_of(actor)) as uow:
         detail = uow.runs.detail(run.id)
     assert detail is not None
@@ -353,7 +365,7 @@ def redrive(
             {"attempt": run.attempt + 1, "from_version": run.version, "version": target.version},
         )
     name = f"{run_id}-r{run.attempt + 1}"
-    _launch(services, principal.actor(), workspace_id, run_id, target.state_machine_version_arn, name, seed)
+    _launch(services, principal.actor(), workspace_id, run_id, target, name, seed)
     return get(services, principal, workspace_id, run_id)
 
 
