@@ -215,3 +215,19 @@ def test_a_stale_version_in_the_execution_input_is_checked_and_the_runs_version_
     # Then the claim refused the hint, and the run's own version 1 ran
     assert world.nodes(ws, run_id)["double"]["output"] == 7
     assert calls["double"] == 1
+
+
+@pytest.mark.parametrize("version", [9, 2])
+def test_a_hint_naming_no_version_or_one_without_the_node_is_ignored(world: World, calls: Counter[str], version: int):
+    # Given a run on version 1, and a version 2 without the node `double`
+    ws = world.workspace()
+    flow_id = world.published(ws, LINE)
+    run_id = world.start(ws, flow_id, {"n": 8})
+    other = {"nodes": [node("start", "input"), node("result", "output")], "edges": [edge("start", "result")]}
+    flows.update(world.services, world.alice, ws, flow_id, {"definition": other})
+    flows.publish(world.services, world.alice, ws, flow_id, "v2")
+    # When an event's hint names a version that does not exist, or one without the node
+    world.runner.handle({"run": {"id": run_id, "ws": ws, "flow": flow_id, "version": version}, "node": "double"})
+    # Then the runner read the run and ran its version's node
+    assert world.nodes(ws, run_id)["double"]["output"] == 8
+    assert calls["double"] == 1

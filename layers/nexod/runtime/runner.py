@@ -40,14 +40,19 @@ class FlowVersionCache:
         self._size = size
         self._lock = threading.Lock()
 
-    def get(self, flow_id: Any, version: int, definition: Callable[[], Any]) -> ValidFlow:
-        """The validated version; `definition()` is called only on a miss."""
-        key = (str(flow_id), int(version))
+    def _cached(self, key: tuple[str, int]) -> ValidFlow | None:
         with self._lock:
             hit = self._items.get(key)
             if hit is not None:
                 self._items.move_to_end(key)
-                return hit
+            return hit
+
+    def get(self, flow_id: Any, version: int, definition: Callable[[], Any]) -> ValidFlow:
+        """The validated version; `definition()` is called only on a miss."""
+        key = (str(flow_id), int(version))
+        hit = self._cached(key)
+        if hit is not None:
+            return hit
         hit = validate(definition())
         with self._lock:
             self._items[key] = hit
@@ -55,15 +60,19 @@ class FlowVersionCache:
                 self._items.popitem(last=False)
         return hit
 
+    def find(self, uow: UnitOfWork, flow_id: str, version: int) -> ValidFlow | None:
+        """A version of a flow, read from the store only on a miss; None if the workspace has no such version."""
+        hit = self._cached((flow_id, version))
+        if hit is not None:
+            return hit
+        stored = uow.versions.get(flow_id, version)
+        return None if stored is None else self.get(flow_id, version, lambda: stored.definition)
+
     def of(self, uow: UnitOfWork, flow_id: str, version: int) -> ValidFlow:
-        """A version of a flow, read from the store only on a miss."""
-
-        def load() -> Any:
-            stored = uow.versions.get(flow_id, version)
-            assert stored is not None, f"flow {flow_id} has no version {version}"
-            return stored.definition
-
-        return self.get(flow_id, version, load)
+        """A version of a flow that exists (a run's)."""
+        found = self.find(uow, flow_id, version)
+        assert found is not None, f"flow {flow_id} has no version {version}"
+        return found
 
     def for_run(self, uow: UnitOfWork, run: Run) -> ValidFlow:
         """The run's flow version, read from the store only on a miss."""
@@ -204,8 +213,14 @@ class NodeRunner:
                     if found is None:
                         raise NodeFailedError(f"run {run_id} does not exist in workspace {workspace_id}")
                     _refuse_inactive(found, node_id)
+                    flow = self.flows.of(uow, found.flow_id, found.version)
                     hint = (found.flow_id, found.version)
-                flow = self.flows.of(uow, *hint)
+                else:
+                    known = self.flows.find(uow, *hint)
+                    if known is None or node_id not in known.dag.pred:  # not this run's version: read the run
+                        hint = None
+                        continue
+                    flow = known
                 node = flow.node(node_id)
                 digest = node_hash(node)
                 ancestors = sorted(flow.dag.ancestors()[node_id])
