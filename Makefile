@@ -14,7 +14,7 @@ CHROMIUM ?= $(shell command -v chromium || command -v chromium-browser || comman
 help:
 	@echo "make up      - install, start embedded Postgres, API, orchestrator and console on http://127.0.0.1:8000"
 	@echo "make test    - install and run every suite (lint, types, unit, integration, e2e, infra)"
-	@echo "make bench   - benchmarks (50-node fan-out/fan-in vs LangGraph + Postgres checkpointer)"
+	@echo "make bench   - benchmarks (Lambda sizes, cold imports, 50-node fan-out/fan-in vs LangGraph + Postgres checkpointer)"
 	@echo "make synth   - synthesize the CDK app offline;  make cost - idle and per-run cost model"
 
 # Each setup phase writes how long it took next to what it built; the first `nexod up` prints them.
@@ -89,6 +89,7 @@ mutation: install
 	cd build/mutation && ../../$(BIN)/mutmut run --max-children 2 && ../../$(BIN)/mutmut results
 
 bench: install
+	$(BIN)/python -m tests.bench.sizes
 	$(BIN)/python -m tests.bench.imports
 	$(BIN)/python -m tests.bench.fanout
 

@@ -325,16 +325,18 @@ def run_lines(app: dict[str, Any], ref: dict[str, Any], runs: int = 1000) -> lis
             transitions / 1000 * P["sfn_transition"].value,
         )
     )
-    mem_gb = _memory(app, "RuntimeNodeRunner") / 1024
+    # The core runner and the LLM runner (one function per runtime) run the reference flow's nodes between
+    # them; the larger of their memory sizes bills every node (an upper bound when they differ).
+    mem_gb = max(_memory(app, "RuntimeNodeRunner"), _memory(app, "RuntimeLlmRunner")) / 1024
     gbs = sum(max(d, 1) for d in ref["node_durations_ms"]) / 1000 * mem_gb * runs
     invocations = ref["lambda_invocations"] * runs
     lines.append(
         Line(
-            f"node runner GB-seconds ({mem_gb:g} GB, {sum(ref['node_durations_ms'])} ms/run)",
+            f"node runners (core + LLM) GB-seconds ({mem_gb:g} GB, {sum(ref['node_durations_ms'])} ms/run)",
             gbs,
             P["lambda_gbs_arm"],
             gbs * P["lambda_gbs_arm"].value,
-            "LLM wait time is billed as duration",
+            "LLM wait time is billed as duration; an idle runner function costs nothing",
         )
     )
     api_mem = _memory(app, "RuntimeHandler") / 1024

@@ -32,7 +32,8 @@ LLM_LAYER_PRUNE = ("litellm/proxy/_experimental", "litellm/proxy/swagger")
 
 # Handlers of the contract with the application code (functions/ is the code asset root).
 API_HANDLER = "api.handler.handler"
-NODE_RUNNER_HANDLER = "steps.node_runner.handler"
+NODE_RUNNER_HANDLER = "steps.node_runner.handler"  # the core runner: nodes of the `core` runtime, no LiteLLM
+LLM_RUNNER_HANDLER = "steps.llm_runner.handler"  # nodes of the `llm` runtime: the only function with the LLM layer
 EXECUTION_EVENTS_HANDLER = "steps.execution_events.handler"
 MIGRATE_HANDLER = "ops.migrate.handler"
 
@@ -58,7 +59,10 @@ HEALTH_THROTTLE_RATE = 2
 HEALTH_THROTTLE_BURST = 5
 # Everything the API serves lives under /v1; nothing else is routed (API Gateway answers 404 itself).
 API_ROUTE_PATH = "/v1/{proxy+}"
-NODE_RUNNER_TIMEOUT_SECONDS = 900
+NODE_RUNNER_TIMEOUT_SECONDS = 900  # both runner functions
+# Unzipped size cap (function code + its layers, nexod_cdk.sizes) of the functions without LiteLLM: the API
+# and the core runner. tests/infra checks it, and Lambda's own 250 MB limit for every function.
+SMALL_FUNCTION_CAP_MB = 50
 API_TIMEOUT_SECONDS = 29
 
 

@@ -25,7 +25,13 @@ CDK_HELPER_REASON = (
     "CDK-managed helper Lambda (runs only during deployments); its runtime, memory, tracing, managed "
     "policy and wildcard rights are set by aws-cdk-lib 2.275 and move with CDK upgrades."
 )
-OUR_FUNCTIONS = ("Runtime/Handler", "Runtime/NodeRunner", "Runtime/ExecutionEvents", "Runtime/Migrate")
+OUR_FUNCTIONS = (
+    "Runtime/Handler",
+    "Runtime/NodeRunner",
+    "Runtime/LlmRunner",
+    "Runtime/ExecutionEvents",
+    "Runtime/Migrate",
+)
 
 
 @dataclass(frozen=True)
@@ -99,10 +105,13 @@ def _acks() -> list[Ack]:
             "Serverless-LambdaDLQ",
             "Invoked synchronously by API Gateway: the caller gets the error; a DLQ never receives anything.",
         ),
-        Ack(
-            "Runtime/NodeRunner/Resource",
-            "Serverless-LambdaDLQ",
-            "Invoked synchronously by Step Functions, whose Retry/Catch own failures (DESIGN §2).",
+        *(
+            Ack(
+                f"{runner}/Resource",
+                "Serverless-LambdaDLQ",
+                "Invoked synchronously by Step Functions, whose Retry/Catch own failures (DESIGN §2).",
+            )
+            for runner in ("Runtime/NodeRunner", "Runtime/LlmRunner")
         ),
         Ack(
             "Runtime/Migrate/Resource",

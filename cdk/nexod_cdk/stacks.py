@@ -75,7 +75,7 @@ class AppStack(Stack):
             database_secret_arn=app_secret_arn,
         )
         # Nothing may run against the database before its schema exists.
-        for fn in (api.function, orchestration.node_runner, orchestration.execution_events):
+        for fn in (api.function, orchestration.node_runner, orchestration.llm_runner, orchestration.execution_events):
             fn.node.add_dependency(schema.resource)
 
         auth = api.auth
@@ -101,6 +101,7 @@ class AppStack(Stack):
             functions={
                 "Api": api.function,
                 "NodeRunner": orchestration.node_runner,
+                "LlmRunner": orchestration.llm_runner,
                 "ExecutionEvents": orchestration.execution_events,
             },
             dead_letter_queues={
@@ -121,6 +122,7 @@ class AppStack(Stack):
         CfnOutput(self, "ConsoleUrl", value=console.url)
         CfnOutput(self, "StateMachineRoleArn", value=orchestration.state_machine_role.role_arn)
         CfnOutput(self, "NodeRunnerArn", value=orchestration.node_runner.function_arn)
+        CfnOutput(self, "LlmRunnerArn", value=orchestration.llm_runner.function_arn)
         CfnOutput(self, "AlarmTopicArn", value=observability.topic.topic_arn)
         if auth.user_pool is not None:
             CfnOutput(self, "UserPoolId", value=auth.user_pool.user_pool_id)

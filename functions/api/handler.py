@@ -174,7 +174,7 @@ def _from_settings() -> tuple[Services, JwtVerifier]:
     from nexod.adapters.postgres import Database, PostgresStore
     from nexod.adapters.stepfunctions import StepFunctionsOrchestrator
     from nexod.settings import Settings
-    from nexod.wiring import database_conninfo
+    from nexod.wiring import database_conninfo, runner_arns
 
     settings = Settings()
     services = Services(
@@ -184,7 +184,7 @@ def _from_settings() -> tuple[Services, JwtVerifier]:
             settings.state_machine_role_arn,
             settings.state_machine_log_group_arn,
         ),
-        node_runner_arn=settings.node_runner_arn,
+        runner_arns=runner_arns(settings),
         state_machine_prefix=settings.state_machine_prefix,
     )
     return services, JwtVerifier(settings.auth_issuer, settings.auth_audience, settings.jwks_url)

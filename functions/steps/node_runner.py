@@ -1,39 +1,70 @@
-"""Node-runner Lambda: Step Functions invokes it for every node Task (and the run's finish/fail)."""
+"""Core node-runner Lambda: Step Functions invokes it for the Tasks of `core`-runtime nodes and the run's
+finish/fail. It ships without LiteLLM; `llm_runner.py` is the same code for `llm` nodes, with the LLM layer.
+"""
 
 from __future__ import annotations
 
 import threading
 import uuid
 from collections import OrderedDict
-from functools import lru_cache
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from nexod.domain.nodes import Runtime
 from nexod.ports import Store
 from nexod.runtime.errors import NodeFailedError
 from nexod.runtime.runner import NodeRunner
 
 logger = Logger(service="nexod-node-runner")
-_runner: NodeRunner | None = None
 
 
-def configure(runner: NodeRunner) -> None:
-    global _runner
-    _runner = runner
+class RunnerFunction:
+    """One node-runner function: the runner of one runtime, built from the settings on first use unless a
+    composition root (local mode) configured its own."""
+
+    def __init__(self, runtime: Runtime, log: Logger) -> None:
+        self.runtime = runtime
+        self.logger = log
+        self._runner: NodeRunner | None = None
+        self._lock = threading.Lock()
+
+    def configure(self, runner: NodeRunner) -> None:
+        if runner.tools.runtime is not self.runtime:
+            raise ValueError(f"the {self.runtime.value} function was given a {runner.tools.runtime.value} runner")
+        self._runner = runner
+
+    def runner(self) -> NodeRunner:
+        if self._runner is None:
+            with self._lock:
+                if self._runner is None:
+                    from nexod.settings import Settings
+                    from nexod.wiring import build_node_runner
+
+                    self._runner = build_node_runner(Settings(), runtime=self.runtime)
+        return self._runner
+
+    def run_event(self, event: dict[str, Any], require_execution: bool = False) -> dict[str, Any]:
+        """The handler body without Lambda's context object (the local orchestrator calls this).
+
+        Local mode also replays versions compiled before payloads carried `exec`; in AWS it is required."""
+        run = event.get("run") or {}
+        self.logger.append_keys(
+            workspace_id=run.get("ws"),
+            run_id=run.get("id"),
+            node_id=event.get("node"),
+            op=event.get("op", "node"),
+        )
+        active = self.runner()
+        bind_execution(active.store, event, required=require_execution)
+        return active.handle(event)
 
 
-@lru_cache(maxsize=1)
-def _from_settings() -> NodeRunner:
-    from nexod.settings import Settings
-    from nexod.wiring import build_node_runner
-
-    return build_node_runner(Settings())
-
-
-def runner() -> NodeRunner:
-    return _runner if _runner is not None else _from_settings()
+CORE = RunnerFunction(Runtime.CORE, logger)
+configure = CORE.configure
+runner = CORE.runner
+run_event = CORE.run_event
 
 
 # -- which workspace this invocation acts for --------------------------------------------------------
@@ -89,22 +120,6 @@ def bind_execution(store: Store, event: dict[str, Any], required: bool) -> None:
         _BOUND[key] = None
         if len(_BOUND) > _BOUND_SIZE:
             _BOUND.popitem(last=False)
-
-
-def run_event(event: dict[str, Any], require_execution: bool = False) -> dict[str, Any]:
-    """The handler body without Lambda's context object (the local orchestrator calls this).
-
-    Local mode also replays versions compiled before payloads carried `exec`; in AWS it is required."""
-    run = event.get("run") or {}
-    logger.append_keys(
-        workspace_id=run.get("ws"),
-        run_id=run.get("id"),
-        node_id=event.get("node"),
-        op=event.get("op", "node"),
-    )
-    active = runner()
-    bind_execution(active.store, event, required=require_execution)
-    return active.handle(event)
 
 
 @logger.inject_lambda_context(clear_state=True)

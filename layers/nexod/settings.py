@@ -52,7 +52,9 @@ class Settings(BaseSettings):
     auth_jwks_url: str | None = None
 
     # Orchestration.
+    # The runner functions the compiled ASL invokes: the core runner (no LiteLLM) and the LLM runner.
     node_runner_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:nexod-node-runner"
+    llm_runner_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:nexod-llm-runner"
     state_machine_role_arn: str = "arn:aws:iam::123456789012:role/nexod-state-machine"
     state_machine_prefix: str = "nexod"
     state_machine_log_group_arn: str | None = None

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
+from .domain.nodes import Runtime
 from .settings import Settings
 
 if TYPE_CHECKING:
@@ -103,23 +104,40 @@ def llm_from_settings(settings: Settings) -> Any:
     return LiteLLM(settings.default_model, providers=settings.llm_providers, provider_roles=settings.llm_provider_roles)
 
 
+# The runtimes whose nodes a node-runner function runs (the others are not Lambda functions).
+RUNNER_RUNTIMES = (Runtime.CORE, Runtime.LLM)
+
+
+def runner_arns(settings: Settings) -> dict[Runtime, str]:
+    """The function ARN of each runner runtime, which `compiler.substitute` puts in published ASL."""
+    return {Runtime.CORE: settings.node_runner_arn, Runtime.LLM: settings.llm_runner_arn}
+
+
 def build_node_runner(
-    settings: Settings, store: Store | None = None, llm: Callable[[], LLM] | None = None
+    settings: Settings, store: Store | None = None, llm: Callable[[], LLM] | None = None, *, runtime: Runtime
 ) -> NodeRunner:
-    """The node runner of every composition root (the step Lambda, local mode): store, LLM, guarded HTTP.
+    """The node runner of every composition root (the step Lambdas, local mode) for one runtime.
+
+    `core` gets the store and guarded HTTP and never a model client: its function ships without LiteLLM.
+    `llm` also gets the model client, built on the first LLM node (LiteLLM from settings unless `llm` is
+    given: local mode wraps its offline model).
 
     `store` defaults to the deployment's Postgres with one idle connection, which waits up to 120 s for
     Aurora to resume (the Task's timeout is 900 s: giving up early would fail the node). Local mode passes
-    its own, sized for a whole run in one process. `llm` builds the model client on the first LLM node
-    (LiteLLM from settings unless given: local mode wraps its offline model)."""
+    its own, sized for a whole run in one process."""
     from .adapters.outbound_http import GuardedHttp
     from .runtime.executors import Toolbox
     from .runtime.runner import NodeRunner
 
+    if runtime not in RUNNER_RUNTIMES:
+        raise ValueError(f"runtime '{runtime.value}' has no node-runner function")
+    if llm is not None and runtime is not Runtime.LLM:
+        raise ValueError(f"the '{runtime.value}' runner carries no model client")
     if store is None:
         from .adapters.postgres import Database, PostgresStore
 
         store = PostgresStore(Database(lambda: database_conninfo(settings), max_idle=1, connect_retry_seconds=120))
     http = GuardedHttp()
-    tools = Toolbox(llm=lazy(llm or (lambda: llm_from_settings(settings))), outbound=lambda: http)
+    model = lazy(llm or (lambda: llm_from_settings(settings))) if runtime is Runtime.LLM else None
+    tools = Toolbox(runtime=runtime, outbound=lambda: http, llm=model)
     return NodeRunner(store, tools, settings.outbound_allow_hosts)

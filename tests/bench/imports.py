@@ -15,7 +15,8 @@ import sys
 FLOOR = "import aws_lambda_powertools.event_handler, pydantic, psycopg, boto3"
 TARGETS = {
     "api handler (functions.api.handler)": "import functions.api.handler",
-    "node runner (functions.steps.node_runner)": "import functions.steps.node_runner",
+    "core runner (functions.steps.node_runner)": "import functions.steps.node_runner",
+    "LLM runner (functions.steps.llm_runner)": "import functions.steps.llm_runner",
 }
 
 

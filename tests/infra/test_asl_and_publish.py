@@ -22,6 +22,15 @@ GOLDEN = sorted((REPO / "statemachines" / "golden").glob("*.asl.json"))
 ACCOUNT, REGION = "123456789012", "us-east-1"
 PREFIX = "nexod-starter"
 NODE_RUNNER_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:nexod-node-runner"
+LLM_RUNNER_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:nexod-llm-runner"
+
+
+def _runners() -> dict[Any, str]:
+    from nexod.domain.nodes import Runtime
+
+    return {Runtime.CORE: NODE_RUNNER_ARN, Runtime.LLM: LLM_RUNNER_ARN}
+
+
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/nexod-state-machine"
 
 
@@ -46,11 +55,11 @@ def test_every_golden_asl_passes_the_independent_validator(tmp_path: Path) -> No
         require_tool("npm", "npm installs asl-validator into cdk/node_modules")
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=REPO / "cdk", check=True)
     for name, asl in _definitions():
-        # Given a compiled definition with the node runner placeholder substituted, as at publish time
+        # Given a compiled definition with the runner placeholders substituted, as at publish time
         from nexod.domain.compiler import substitute
 
         path = tmp_path / name.replace(" ", "_")
-        path.write_text(json.dumps(substitute(asl, NODE_RUNNER_ARN)))
+        path.write_text(json.dumps(substitute(asl, _runners())))
         # When asl-validator (npm, independent of our compiler and of moto) checks it
         done = subprocess.run([str(VALIDATOR), "--json-path", str(path)], capture_output=True, text=True, check=False)
         # Then it is valid
@@ -71,9 +80,9 @@ def test_publish_creates_versions_and_moves_the_live_alias() -> None:
         orchestrator = StepFunctionsOrchestrator(sfn, ROLE_ARN)
         name = f"{PREFIX}-ws1234-flow5678"
         # When a flow is published, then published again with a changed definition
-        first = orchestrator.publish(name, substitute(asl, NODE_RUNNER_ARN), "v1")
+        first = orchestrator.publish(name, substitute(asl, _runners()), "v1")
         orchestrator.set_live(first.state_machine_arn, first.version_arn)
-        second = orchestrator.publish(name, substitute(changed, NODE_RUNNER_ARN), "v2")
+        second = orchestrator.publish(name, substitute(changed, _runners()), "v2")
         orchestrator.set_live(second.state_machine_arn, second.version_arn)
         # Then the second publish is a new version of the same machine, holding the new definition
         assert second.state_machine_arn == first.state_machine_arn

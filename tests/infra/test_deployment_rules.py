@@ -252,18 +252,28 @@ def test_the_flow_role_may_invoke_what_the_compiled_asl_calls_and_nothing_else(s
     resolver = Resolver(app, account=ACCOUNT, region=REGION, others=[data])
     _, raw = role_statements(app, "OrchestrationStateMachineRole")
     statements = resolver.value(raw)
-    runner = resolver.value({"Fn::GetAtt": [_logical(app, "RuntimeNodeRunner"), "Arn"]})
-    # Given every golden ASL, as published (node runner ARN substituted)
+    from nexod.domain.nodes import Runtime
+
+    runners = {
+        Runtime.CORE: resolver.value({"Fn::GetAtt": [_logical(app, "RuntimeNodeRunner"), "Arn"]}),
+        Runtime.LLM: resolver.value({"Fn::GetAtt": [_logical(app, "RuntimeLlmRunner"), "Arn"]}),
+    }
+    # Given every golden ASL, as published (each runtime's runner ARN substituted)
+    invoked = set()
     for path in sorted((REPO / "statemachines" / "golden").glob("*.asl.json")):
-        asl = substitute(json.loads(path.read_text()), runner)
+        asl = substitute(json.loads(path.read_text()), runners)
         for task in _tasks(asl["States"]):
             # Then each Task's function invocation is allowed to the flow role
             need = Need("lambda:InvokeFunction", task["Parameters"]["FunctionName"])
+            invoked.add(need.resource)
             assert decide(statements, need, {}).allowed, (path.name, need)
-    # And another function of the account is not
+    # And the goldens reach both runners, so both grants were checked
+    assert invoked == set(runners.values())
+    # And another function of the account, or a runner's alias, is not
     other = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:someone-else"
     assert not decide(statements, Need("lambda:InvokeFunction", other), {}).allowed
-    assert not decide(statements, Need("lambda:InvokeFunction", f"{runner}:live"), {}).allowed
+    for runner in runners.values():
+        assert not decide(statements, Need("lambda:InvokeFunction", f"{runner}:live"), {}).allowed
 
 
 def _logical(template: dict[str, Any], prefix: str) -> str:

@@ -32,6 +32,7 @@ WORKSPACE = "3f0c2a9e-5b7d-4c1e-9a2f-0d6b8e4c7a11"
 FUNCTIONS = {
     "Api": ("RuntimeHandler", "RuntimeHandlerServiceRole"),
     "NodeRunner": ("RuntimeNodeRunner", "RuntimeNodeRunnerServiceRole"),
+    "LlmRunner": ("RuntimeLlmRunner", "RuntimeLlmRunnerServiceRole"),
     "ExecutionEvents": ("RuntimeExecutionEvents", "RuntimeExecutionEventsServiceRole"),
     "Migrate": ("RuntimeMigrate", "RuntimeMigrateServiceRole"),
 }
@@ -93,6 +94,7 @@ def world(synth: Synth, request: pytest.FixtureRequest) -> Iterator[World]:
                 statements=resolver.value(raw),
             )
         moto_glue.register(functions["Api"].env["NEXOD_NODE_RUNNER_ARN"], _node_runner)
+        moto_glue.register(functions["Api"].env["NEXOD_LLM_RUNNER_ARN"], _node_runner)
         with enforced(account) as enforcer:
             yield World(enforcer, functions, app, resolver)
 
@@ -148,7 +150,7 @@ def api_paths(env: dict[str, str], flow_id: str) -> None:
     from nexod.services.flows import machine_name
     from nexod.services.runs import execution_input
     from nexod.settings import Settings
-    from nexod.wiring import database_conninfo
+    from nexod.wiring import database_conninfo, runner_arns
 
     orchestrator = StepFunctionsOrchestrator(
         boto3.client("stepfunctions", region_name=REGION),
@@ -160,10 +162,12 @@ def api_paths(env: dict[str, str], flow_id: str) -> None:
         state_machine_prefix = env["NEXOD_STATE_MACHINE_PREFIX"]
 
     name = machine_name(Prefix(), WORKSPACE, flow_id)  # type: ignore[arg-type]
-    runner = env["NEXOD_NODE_RUNNER_ARN"]
-    first = orchestrator.publish(name, substitute(_definition(1), runner), "version 1")
+    runners = runner_arns(
+        Settings(node_runner_arn=env["NEXOD_NODE_RUNNER_ARN"], llm_runner_arn=env["NEXOD_LLM_RUNNER_ARN"])
+    )
+    first = orchestrator.publish(name, substitute(_definition(1), runners), "version 1")
     orchestrator.set_live(first.state_machine_arn, first.version_arn)
-    second = orchestrator.publish(name, substitute(_definition(2), runner), "version 2")
+    second = orchestrator.publish(name, substitute(_definition(2), runners), "version 2")
     assert second.state_machine_arn == first.state_machine_arn and second.version_arn != first.version_arn
     orchestrator.set_live(second.state_machine_arn, second.version_arn)
 
@@ -183,7 +187,7 @@ def api_paths(env: dict[str, str], flow_id: str) -> None:
 
 
 def app_secret_path(env: dict[str, str], _flow_id: str) -> None:
-    """Node runner and execution-events handler: their only AWS call is reading the app DB secret."""
+    """Node runners and execution-events handler: their only AWS call is reading the app DB secret."""
     from nexod.settings import Settings
     from nexod.wiring import database_conninfo
 
@@ -208,6 +212,7 @@ def migrate_path(env: dict[str, str], _flow_id: str) -> None:
 PATHS: dict[str, Callable[[dict[str, str], str], None]] = {
     "Api": api_paths,
     "NodeRunner": app_secret_path,
+    "LlmRunner": app_secret_path,
     "ExecutionEvents": app_secret_path,
     "Migrate": migrate_path,
 }

@@ -24,6 +24,7 @@ from moto import mock_aws
 
 from nexod.adapters import moto_glue
 from nexod.domain.compiler import RETRYABLE_ERROR, compile_flow, substitute
+from nexod.domain.nodes import Runtime
 from nexod.domain.validation import ValidFlow, validate
 from tests.unit.test_properties import check_structure, random_flows
 
@@ -111,7 +112,7 @@ def test_compiled_asl_executes_random_flows_with_dead_path_elimination(doc: dict
             raise NodeError(f"{node}: failed for good")
         return {"take": outcomes.takes(node)}
 
-    asl = substitute(compiled.asl, ARN)
+    asl = substitute(compiled.asl, {Runtime.CORE: ARN, Runtime.LLM: ARN})  # one handler answers every Task
     seed = {}
     if compiled.inline_entry:  # what the API does when it creates the run
         entry = compiled.inline_entry

@@ -110,7 +110,7 @@ def test_the_api_answers_503_with_retry_after_while_the_database_resumes(stack: 
     services = Services(
         store=PostgresStore(Database(NOWHERE, connect_retry_seconds=1)),
         orchestrator=stack.platform.services.orchestrator,
-        node_runner_arn=stack.platform.services.node_runner_arn,
+        runner_arns=stack.platform.services.runner_arns,
         state_machine_prefix="nexod",
     )
     previous = (api._services, api._verifier)

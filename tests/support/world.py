@@ -5,13 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from nexod.domain.nodes import Runtime
 from nexod.runtime.executors import Toolbox
 from nexod.runtime.runner import NodeRunner
 from nexod.services import flows, runs, workspaces
 from nexod.services.context import Principal, Services
 from tests.support.fakes import FakeOrchestrator, MemoryStore
 
-RUNNER_ARN = "arn:aws:lambda:us-east-1:000000000000:function:node-runner"
+RUNNER_ARNS = {
+    Runtime.CORE: "arn:aws:lambda:us-east-1:000000000000:function:node-runner",
+    Runtime.LLM: "arn:aws:lambda:us-east-1:000000000000:function:llm-runner",
+}
 
 
 def _no_port(name: str) -> Any:
@@ -28,8 +32,8 @@ class World:
     alice: Principal = field(default_factory=lambda: Principal("alice", "alice@example.com", "Alice"))
 
     def __post_init__(self) -> None:
-        self.services = Services(store=self.store, orchestrator=self.orchestrator, node_runner_arn=RUNNER_ARN)
-        self.runner = NodeRunner(self.store, Toolbox(llm=_no_port("LLM"), outbound=_no_port("Outbound")))
+        self.services = Services(store=self.store, orchestrator=self.orchestrator, runner_arns=RUNNER_ARNS)
+        self.runner = NodeRunner(self.store, Toolbox(runtime=Runtime.CORE, outbound=_no_port("Outbound")))
 
     def workspace(self, principal: Principal | None = None) -> str:
         return str(workspaces.create_workspace(self.services, principal or self.alice, "test")["id"])

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from nexod.domain.compiler import FINISH, RUN_FAILED, compile_flow, substitute
+from nexod.domain.nodes import Runtime
 from nexod.domain.validation import validate
 from tests.support.ci import in_ci
 
@@ -238,10 +239,50 @@ def test_retry_timeout_and_catch_come_from_the_node_policy():
     assert states["pause"] == {"Type": "Wait", "Comment": "wait node", "Seconds": 5, "Next": "done-pause"}
 
 
-def test_node_runner_placeholder_is_substituted_at_publish():
-    asl = substitute(compiled(demo_flow()), "arn:aws:lambda:eu-west-1:1:function:runner")
-    assert "${NodeRunnerArn}" not in json.dumps(asl)
-    assert asl["States"]["fetch"]["Parameters"]["FunctionName"] == "arn:aws:lambda:eu-west-1:1:function:runner"
+CORE_ARN = "arn:aws:lambda:eu-west-1:1:function:runner"
+LLM_ARN = "arn:aws:lambda:eu-west-1:1:function:llm-runner"
+
+
+def _function_names(states: dict) -> dict[str, str]:
+    """Task state name -> the function it invokes, in every branch."""
+    found = {}
+    for name, state in states.items():
+        if state["Type"] == "Task":
+            found[name] = state["Parameters"]["FunctionName"]
+        for branch in state.get("Branches", ()):
+            found |= _function_names(branch["States"])
+    return found
+
+
+def test_each_task_targets_the_runner_of_its_kind_s_runtime():
+    # Given the demo flow: http, condition, llm, transform, output (and the run's bookkeeping tasks)
+    # When it is compiled
+    targets = _function_names(compiled(demo_flow())["States"])
+    # Then only the llm node invokes the LLM runner; every other Task, bookkeeping included, the core runner
+    assert {name for name, fn in targets.items() if fn == "${LlmRunnerArn}"} == {"summarise"}
+    assert {name for name, fn in targets.items() if fn == "${NodeRunnerArn}"} == set(targets) - {"summarise"}
+    assert RUN_FAILED in targets
+
+
+def test_runner_placeholders_are_substituted_at_publish():
+    # Given a compiled flow with core and llm Tasks
+    # When it is published with each runtime's function ARN
+    asl = substitute(compiled(demo_flow()), {Runtime.CORE: CORE_ARN, Runtime.LLM: LLM_ARN})
+    # Then no placeholder is left, and each Task names its runtime's function
+    assert "RunnerArn}" not in json.dumps(asl)
+    targets = _function_names(asl["States"])
+    assert targets["fetch"] == CORE_ARN and targets["summarise"] == LLM_ARN
+
+
+def test_substitution_refuses_a_definition_naming_a_runner_it_has_no_arn_for():
+    # Given a compiled flow with an llm Task, and only the core runner's ARN
+    asl = compiled(demo_flow())
+    # When it is substituted / Then it is refused, naming the missing placeholder
+    with pytest.raises(ValueError, match=r"\$\{LlmRunnerArn\}"):
+        substitute(asl, {Runtime.CORE: CORE_ARN})
+    # While a flow without llm nodes needs only the core runner
+    only_core = compiled({"nodes": [node("start", "input"), node("end", "output")], "edges": [edge("start", "end")]})
+    assert "RunnerArn}" not in json.dumps(substitute(only_core, {Runtime.CORE: CORE_ARN}))
 
 
 def test_a_500_node_flow_compiles_within_the_definition_size_limit():

@@ -11,11 +11,21 @@ import pytest
 from nexod.domain.compiler import compile_flow
 from nexod.domain.errors import FlowInvalid, InvalidInput
 from nexod.domain.flow import RetryPolicy
-from nexod.domain.nodes import REGISTRY, AslShape, NodeKind, Runtime, node_type_catalog
+from nexod.domain.nodes import (
+    REGISTRY,
+    AslShape,
+    HttpConfig,
+    LlmConfig,
+    NodeConfig,
+    NodeKind,
+    Runtime,
+    TransformConfig,
+    node_type_catalog,
+)
 from nexod.domain.payload import NodeRunnerPayload
 from nexod.domain.validation import validate
 from nexod.runtime.errors import NodeFailedError
-from nexod.runtime.executors import CREDENTIALS, EXECUTORS
+from nexod.runtime.executors import CREDENTIALS, EXECUTORS, NodeContext, Toolbox
 from nexod.runtime.runner import NodeRunner
 from tests.support.noop_kind import NoopConfig, noop_kind
 
@@ -133,14 +143,28 @@ def test_shapes_without_an_emitter_are_refused_by_name(shape: AslShape, temporar
         compile_flow(flow)
 
 
+@pytest.mark.parametrize("runtime", [Runtime.FARGATE, Runtime.SANDBOX])
+def test_runtimes_without_a_function_are_refused_by_name(runtime: Runtime, temporary_kind: list[str]) -> None:
+    # Given a kind whose runtime no function of the deployment runs yet
+    REGISTRY.register(NodeKind(name="later", config=NoopConfig, category="Testing", icon="later", runtime=runtime))
+    temporary_kind.append("later")
+    flow = validate(_flow_with("later"))
+    # When a flow using it is compiled
+    # Then the compiler refuses it, naming the node, its kind and the runtime
+    with pytest.raises(FlowInvalid, match=f"node 'k' is a 'later' node, whose runtime '{runtime.value}'") as refused:
+        compile_flow(flow)
+    assert refused.value.details[0]["code"] == "runtime_not_compiled"
+
+
 def test_a_kind_registered_in_a_test_compiles_to_an_invoke_task() -> None:
     # Given `noop`, registered only here
     with noop_kind():
         # When a flow using it is validated and compiled
         asl = compile_flow(validate(_flow_with("noop", note="{{ input.x }}"))).asl
-    # Then it is one lambda:invoke Task on the node runner, like any invoke-shaped kind
+    # Then it is one lambda:invoke Task on the core runner (the runtime a kind gets unless it names one)
     task = asl["States"]["k"]
     assert task["Resource"] == "arn:aws:states:::lambda:invoke"
+    assert task["Parameters"]["FunctionName"] == "${NodeRunnerArn}"
     assert task["Parameters"]["Payload"]["node"] == "k"
     assert "noop" not in REGISTRY
 
@@ -193,6 +217,53 @@ def test_a_payload_keeps_its_callback_token_and_iteration() -> None:
     payload = NodeRunnerPayload.parse_event(event)
     # Then the runner sees the iteration and the token
     assert (payload.iteration, payload.task_token, payload.execution) == (3, "tok", "e")
+
+
+def _never() -> Any:
+    raise AssertionError("no port may be used by a node its runner refuses")
+
+
+def _context() -> NodeContext:
+    return NodeContext(run_id="r", workspace_id="w", node_id="n", run_input={"x": 2}, upstream={}, predecessors=[])
+
+
+@pytest.mark.parametrize(
+    ("kind", "config", "runner"),
+    [
+        ("llm", LlmConfig(prompt="hi"), Runtime.CORE),
+        ("transform", TransformConfig(expression="input.x"), Runtime.LLM),
+        ("http", HttpConfig(url="https://example.com"), Runtime.LLM),
+    ],
+)
+def test_a_runner_fails_a_node_of_another_runtime_saying_what_to_do(
+    kind: str, config: NodeConfig, runner: Runtime
+) -> None:
+    # Given the toolbox of one runner runtime, and a node whose kind runs on the other one
+    tools = Toolbox(runtime=runner, outbound=_never, llm=_never if runner is Runtime.LLM else None)
+    wanted = REGISTRY[kind].runtime.value
+    # When the runner executes it
+    # Then the node fails (no retry would help) before any port is used, naming both runtimes and the fix
+    with pytest.raises(NodeFailedError) as refused:
+        EXECUTORS[kind](config, _context(), tools)
+    assert refused.value.message == (
+        f"node 'n' is a '{kind}' node, which runs on the '{wanted}' runtime, but it reached the"
+        f" '{runner.value}' runner: publish the flow again so that its Task invokes the '{wanted}' runner"
+    )
+
+
+def test_a_runner_runs_the_nodes_of_its_own_runtime() -> None:
+    # Given the core runner's toolbox
+    tools = Toolbox(runtime=Runtime.CORE, outbound=_never)
+    # When it executes a transform node / Then the node runs
+    assert EXECUTORS["transform"](TransformConfig(expression="input.x"), _context(), tools).output == 2
+
+
+@pytest.mark.parametrize(("runtime", "llm"), [(Runtime.CORE, _never), (Runtime.LLM, None)])
+def test_a_toolbox_has_a_model_client_exactly_when_it_is_the_llm_runtime_s(runtime: Runtime, llm: Any) -> None:
+    # Given a composition root mixing up a runtime and its model client
+    # When it builds the toolbox / Then it is refused
+    with pytest.raises(ValueError, match="exactly when its runtime is 'llm'"):
+        Toolbox(runtime=runtime, outbound=_never, llm=llm)
 
 
 def test_the_runner_refuses_a_malformed_payload_as_a_node_failure() -> None:

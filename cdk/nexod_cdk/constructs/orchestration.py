@@ -1,5 +1,5 @@
-"""Orchestration: the node runner, the role every per-flow state machine runs as, run-status events,
-and the ECS cluster + Fargate task definition of the agent runner.
+"""Orchestration: the node runners (one function per runtime), the role every per-flow state machine runs
+as, run-status events, and the ECS cluster + Fargate task definition of the agent runner.
 
 Per-flow state machines are NOT defined here: the API creates them at publish time, named
 `<prefix>-<workspace>-<flow>`, and they may call only what this construct lets the role invoke.
@@ -71,14 +71,14 @@ class Orchestration(Construct):
             removal_policy=RemovalPolicy.RETAIN,
         )
 
-        # -- node runner: executes every node of every flow -----------------------------------------
+        # -- node runners: one function per runtime a node kind names (domain/nodes, `runtime`) -------
+        # The core runner runs every kind but `llm`, and the run's finish/fail: no LiteLLM, so it stays small.
         self.node_runner = runtime.function(
             "NodeRunner",
             handler=c.NODE_RUNNER_HANDLER,
-            description="Nexod: runs one flow node (invoked by the per-flow state machines)",
+            description="Nexod: runs one flow node of the core runtime (invoked by the per-flow state machines)",
             memory_mb=config.profile.node_runner_memory_mb,
             timeout=Duration.seconds(c.NODE_RUNNER_TIMEOUT_SECONDS),
-            with_llm=True,
             environment={
                 "NEXOD_DATABASE_SECRET_ARN": database_secret_arn,
                 **triggers.environment(),
@@ -88,12 +88,24 @@ class Orchestration(Construct):
         runtime.allow_secret_read(self.node_runner, database_secret_arn)
         assert self.node_runner.role is not None
         secrets.allow_assume(self.node_runner.role)
+        # The LLM runner carries the LLM layer and runs `llm` nodes only. It reads no workspace credential
+        # (provider keys come from the deployment), so it may not assume the workspace-secrets reader.
+        self.llm_runner = runtime.function(
+            "LlmRunner",
+            handler=c.LLM_RUNNER_HANDLER,
+            description="Nexod: runs one LLM node (invoked by the per-flow state machines)",
+            memory_mb=config.profile.node_runner_memory_mb,
+            timeout=Duration.seconds(c.NODE_RUNNER_TIMEOUT_SECONDS),
+            with_llm=True,
+            environment={"NEXOD_DATABASE_SECRET_ARN": database_secret_arn, **triggers.environment()},
+        )
+        runtime.allow_secret_read(self.llm_runner, database_secret_arn)
 
         # -- the role of every per-flow state machine -----------------------------------------------
         self.state_machine_role = iam.Role(
             self,
             "StateMachineRole",
-            description="Per-flow Nexod state machines: invoke the node runner (+ launcher/approval), log, trace",
+            description="Per-flow Nexod state machines: invoke the node runners (+ launcher/approval), log, trace",
             assumed_by=iam.ServicePrincipal(
                 "states.amazonaws.com",
                 conditions={
@@ -105,6 +117,7 @@ class Orchestration(Construct):
         self._invocable: list[str] = []
         self._invoke_policy = iam.Policy(self, "InvokeTaskFunctions", roles=[self.state_machine_role])
         self.allow_task_function(self.node_runner)
+        self.allow_task_function(self.llm_runner)
         self.allow_log_delivery(self.state_machine_role)
         self.state_machine_role.add_to_policy(
             iam.PolicyStatement(
@@ -253,7 +266,7 @@ class Orchestration(Construct):
         )
 
     def allow_task_function(self, fn: lambda_.IFunction) -> None:
-        """Let per-flow state machines invoke `fn` (node runner now; launcher and approval later)."""
+        """Let per-flow state machines invoke `fn` (the node runners now; launcher and approval later)."""
         # The compiled ASL names the unqualified function ARN (compiler.substitute): no version or alias.
         self._invocable.append(fn.function_arn)
         self._invoke_policy.document.add_statements(
@@ -263,6 +276,7 @@ class Orchestration(Construct):
     def environment(self) -> dict[str, str]:
         return {
             "NEXOD_NODE_RUNNER_ARN": self.node_runner.function_arn,
+            "NEXOD_LLM_RUNNER_ARN": self.llm_runner.function_arn,
             "NEXOD_STATE_MACHINE_ROLE_ARN": self.state_machine_role.role_arn,
             "NEXOD_STATE_MACHINE_PREFIX": self.prefix,
             "NEXOD_STATE_MACHINE_LOG_GROUP_ARN": self.log_group.log_group_arn,

@@ -16,7 +16,7 @@ from .network import Network
 
 
 class Runtime(Construct):
-    """Layers (`core` on every function; `llm` only on the node runner) and a function factory that puts
+    """Layers (`core` on every function; `llm` only on the LLM runner) and a function factory that puts
     each function in the app subnets with tracing, its own retained log group and the NEXOD_* settings."""
 
     def __init__(
@@ -45,7 +45,7 @@ class Runtime(Construct):
             code=bundling.layer_code("llm", config.architecture),
             compatible_runtimes=[self.python],
             compatible_architectures=[self.architecture],
-            description=f"{c.LITELLM_PIN} and what it adds on top of the core layer (node runner only)",
+            description=f"{c.LITELLM_PIN} and what it adds on top of the core layer (LLM runner only)",
             removal_policy=RemovalPolicy.RETAIN,
         )
         self.code = bundling.functions_code()

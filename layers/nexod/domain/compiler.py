@@ -10,18 +10,25 @@ nodes that may be skipped) is guarded by a `Choice` that skips it when none of i
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 from .errors import FlowInvalid
 from .flow import Node
 from .graph import Par, Plan, Seq, Step, plan, plan_nodes
-from .nodes import REGISTRY, AslShape, NodeKind
+from .nodes import REGISTRY, AslShape, NodeKind, Runtime
 from .payload import NodeRunnerPayload
 from .validation import BRANCH_LITERALS, ValidFlow
 
+# Each runtime's function, as a placeholder in the stored ASL; `substitute` fills in the ARNs at publish.
+# `${NodeRunnerArn}` (the core runner) is the placeholder every Task used before kinds named a runtime.
 NODE_RUNNER_ARN = "${NodeRunnerArn}"
+LLM_RUNNER_ARN = "${LlmRunnerArn}"
+RUNNER_TARGETS: dict[Runtime, str] = {Runtime.CORE: NODE_RUNNER_ARN, Runtime.LLM: LLM_RUNNER_ARN}
+_PLACEHOLDER = re.compile(r"\$\{[A-Za-z]+RunnerArn\}")
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
 FINISH = "finish-run"
 RUN_FAILED = "run-failed"
@@ -134,7 +141,7 @@ class _Emitter:
             "Comment": f"{node.type} node" + (f": {node.name}" if node.name else ""),
             "Resource": LAMBDA_INVOKE,
             "Parameters": {
-                "FunctionName": NODE_RUNNER_ARN,
+                "FunctionName": RUNNER_TARGETS[REGISTRY[node.type].runtime],
                 "Payload": NodeRunnerPayload.for_node(node.id, finish=node.id == self.finisher),
             },
             "TimeoutSeconds": node.timeout_seconds or REGISTRY[node.type].default_timeout_seconds,
@@ -206,6 +213,12 @@ class _Emitter:
                 " cannot emit yet"
             )
             raise FlowInvalid(message, [{"code": "shape_not_compiled", "message": message, "node": node_id}])
+        if kind.runtime not in RUNNER_TARGETS:
+            message = (
+                f"node '{node_id}' is a '{kind.name}' node, whose runtime '{kind.runtime.value}' no function of this"
+                " deployment runs yet"
+            )
+            raise FlowInvalid(message, [{"code": "runtime_not_compiled", "message": message, "node": node_id}])
         emit(self, node, kind, nxt, top, states)
         return {node_id}
 
@@ -252,11 +265,12 @@ class _Emitter:
 
 
 def _runner_task(op: Literal["finish", "fail"], nxt: str | None, error_path: str | None = None) -> dict[str, Any]:
+    """The run's own bookkeeping (record its end, or why it failed): the core runner's work."""
     state: dict[str, Any] = {
         "Type": "Task",
         "Resource": LAMBDA_INVOKE,
         "Parameters": {
-            "FunctionName": NODE_RUNNER_ARN,
+            "FunctionName": RUNNER_TARGETS[Runtime.CORE],
             "Payload": NodeRunnerPayload.for_bookkeeping(op, error_path),
         },
         "ResultPath": None,
@@ -360,9 +374,17 @@ def compile_flow(flow: ValidFlow) -> CompiledFlow:
     )
 
 
-def substitute(asl: dict[str, Any], node_runner_arn: str) -> dict[str, Any]:
-    """The deployable definition: the placeholder replaced by the node-runner function's ARN."""
-    import json
+def substitute(asl: dict[str, Any], runner_arns: Mapping[Runtime, str]) -> dict[str, Any]:
+    """The deployable definition: each runtime's placeholder replaced by the ARN of the function that runs it.
 
-    substituted: dict[str, Any] = json.loads(json.dumps(asl).replace(NODE_RUNNER_ARN, node_runner_arn))
+    Refuses a definition that names a runner `runner_arns` lacks (a deployment without that function), so
+    no state machine is published with a placeholder Step Functions would reject at run time."""
+    text = json.dumps(asl)
+    for runtime, placeholder in RUNNER_TARGETS.items():
+        if runtime in runner_arns:
+            text = text.replace(placeholder, runner_arns[runtime])
+    missing = sorted(set(_PLACEHOLDER.findall(text)))
+    if missing:
+        raise ValueError(f"no function ARN for {', '.join(missing)}: the deployment lacks that runner")
+    substituted: dict[str, Any] = json.loads(text)
     return substituted

@@ -15,6 +15,7 @@ from ..adapters.postgres import Database, PostgresStore
 from ..adapters.stepfunctions_moto import MotoStepFunctionsOrchestrator
 from ..auth import JwtVerifier
 from ..domain.compiler import substitute
+from ..domain.nodes import Runtime
 from ..ports import LLM
 from ..runtime.runner import NodeRunner
 from ..services import runs
@@ -30,6 +31,8 @@ from .supervisor import Supervisor
 log = logging.getLogger(__name__)
 LOCAL_POOL_IDLE = 56  # embedded Postgres allows 100 connections; the admin pool and psql keep the rest
 NODE_RUNNER_ARN = "arn:aws:lambda:us-east-1:123456789012:function:nexod-node-runner"
+LLM_RUNNER_ARN = "arn:aws:lambda:us-east-1:123456789012:function:nexod-llm-runner"
+RUNNER_ARNS = {Runtime.CORE: NODE_RUNNER_ARN, Runtime.LLM: LLM_RUNNER_ARN}
 ROLE_ARN = "arn:aws:iam::123456789012:role/nexod-state-machine"
 
 
@@ -68,6 +71,7 @@ class LocalPlatform:
         """
         import time
 
+        from functions.steps import llm_runner as llm_runner_handler
         from functions.steps import node_runner as node_runner_handler
 
         supervisor = supervisor or Supervisor(HealthBoard())
@@ -83,6 +87,7 @@ class LocalPlatform:
                 "auth_issuer": issuer_url,
                 "auth_audience": AUDIENCE,
                 "node_runner_arn": NODE_RUNNER_ARN,
+                "llm_runner_arn": LLM_RUNNER_ARN,
                 "state_machine_role_arn": ROLE_ARN,
             }
         )
@@ -96,20 +101,25 @@ class LocalPlatform:
             def llm() -> LLM:
                 return OfflineDefaultLLM(model, supervisor.board, llm_from_settings(settings))
 
-        runner = build_node_runner(settings, store, llm)
+        # The two runner functions, as in AWS: each Task reaches the runner of its kind's runtime.
+        runner = build_node_runner(settings, store, runtime=Runtime.CORE)
         node_runner_handler.configure(runner)
+        llm_runner_handler.configure(build_node_runner(settings, store, llm, runtime=Runtime.LLM))
         holder: dict[str, Services] = {}
 
         def on_end(execution_arn: str, status: str) -> None:
             reconcile_execution(holder["services"], execution_arn, status)
 
-        handlers: dict[str, Handler] = {NODE_RUNNER_ARN: node_runner_handler.run_event}
+        handlers: dict[str, Handler] = {
+            NODE_RUNNER_ARN: node_runner_handler.run_event,
+            LLM_RUNNER_ARN: llm_runner_handler.run_event,
+        }
         orchestrator = MotoStepFunctionsOrchestrator(handlers, ROLE_ARN, on_end=on_end)
         supervisor.board.report("orchestrator", "ready", "moto's Step Functions interpreter, in this process")
         services = Services(
             store=store,
             orchestrator=orchestrator,
-            node_runner_arn=NODE_RUNNER_ARN,
+            runner_arns=RUNNER_ARNS,
             state_machine_prefix=settings.state_machine_prefix,
         )
         holder["services"] = services
@@ -146,9 +156,7 @@ class LocalPlatform:
 
         for row in rows:
             name = machine_name(self.services, str(row["workspace_id"]), str(row["flow_id"]))
-            machine = self.orchestrator.publish(
-                name, substitute(row["asl"], NODE_RUNNER_ARN), f"version {row['version']}"
-            )
+            machine = self.orchestrator.publish(name, substitute(row["asl"], RUNNER_ARNS), f"version {row['version']}")
             if machine.version_arn != row["state_machine_version_arn"]:
                 log.warning(
                     "replayed %s as %s (stored %s)",

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ..domain.actor import UserActor
+from ..domain.nodes import Runtime
 from ..ports import Orchestrator, Store
 
 
@@ -29,5 +31,6 @@ class Principal:
 class Services:
     store: Store
     orchestrator: Orchestrator
-    node_runner_arn: str
+    # The function of each runner runtime, put into the ASL at publish (`compiler.substitute`).
+    runner_arns: Mapping[Runtime, str]
     state_machine_prefix: str = "nexod"

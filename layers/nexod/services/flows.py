@@ -163,7 +163,7 @@ def publish(
         # an orphaned state machine version (commit failing afterwards) is harmless and never live.
         machine = services.orchestrator.publish(
             machine_name(services, workspace_id, flow_id),
-            substitute(compiled.asl, services.node_runner_arn),
+            substitute(compiled.asl, services.runner_arns),
             description or f"version {version}",
         )
         services.orchestrator.set_live(machine.state_machine_arn, machine.version_arn)

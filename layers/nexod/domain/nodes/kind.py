@@ -28,10 +28,16 @@ class AslShape(StrEnum):
 
 
 class Runtime(StrEnum):
-    """The compute that runs a kind: light kinds stay out of the function that carries LiteLLM."""
+    """The compute that runs a kind's Tasks: light kinds stay out of the function that carries LiteLLM.
 
-    CORE = "core"
-    LLM = "llm"
+    The compiler targets each runtime's function through its own ASL placeholder (`compiler.RUNNER_TARGETS`)
+    and refuses a kind whose runtime has none yet.
+    """
+
+    CORE = "core"  # the small node runner: no LiteLLM (input, output, transform, condition, http, wait)
+    LLM = "llm"  # the node runner that also carries the LLM layer
+    FARGATE = "fargate"  # long agent and crew steps in an ECS task (declared; no kind and no target yet)
+    SANDBOX = "sandbox"  # isolated code execution (declared; no kind and no target yet)
 
 
 # Task timeout of kinds that name none: the node runner's own work (render, evaluate, record) is short.

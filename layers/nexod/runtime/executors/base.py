@@ -6,9 +6,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...domain.nodes import NodeConfig
+from ...domain.nodes import REGISTRY, NodeConfig, Runtime
 from ...ports import LLM, Outbound
-from ..errors import NodeError
+from ..errors import NodeError, NodeFailedError
 from ..redaction import Scrubber
 
 
@@ -44,10 +44,17 @@ class NodeResult:
 
 @dataclass
 class Toolbox:
-    """Adapters the executors may use, built once per container by the composition root."""
+    """Adapters the executors may use, built once per container by the composition root for one runtime.
 
-    llm: Callable[[], LLM]
+    Only the `llm` runtime's function carries LiteLLM, so only its toolbox has a model client."""
+
+    runtime: Runtime
     outbound: Callable[[], Outbound]
+    llm: Callable[[], LLM] | None = None
+
+    def __post_init__(self) -> None:
+        if (self.llm is not None) != (self.runtime is Runtime.LLM):
+            raise ValueError(f"a '{self.runtime.value}' toolbox has a model client exactly when its runtime is 'llm'")
 
 
 Executor = Callable[[NodeConfig, NodeContext, Toolbox], NodeResult]
@@ -73,12 +80,27 @@ CREDENTIALS: dict[str, Credentials] = {}
 
 
 def executor(kind: str) -> Callable[[Executor], Executor]:
-    """Register the decorated function as what a node of `kind` does once its config is rendered."""
+    """Register the decorated function as what a node of `kind` does once its config is rendered.
+
+    The registered executor first checks that this process is the function of the kind's runtime: a Task
+    that reached another runner (a state machine compiled before its kind named that runtime) fails the
+    node with what to do, instead of running it without the libraries it needs."""
 
     def register(fn: Executor) -> Executor:
         if kind in EXECUTORS:
             raise ValueError(f"node kind '{kind}' already has an executor")
-        EXECUTORS[kind] = fn
+
+        def on_its_runtime(config: NodeConfig, ctx: NodeContext, tools: Toolbox) -> NodeResult:
+            wanted = REGISTRY[kind].runtime
+            if tools.runtime is not wanted:
+                raise NodeFailedError(
+                    f"node '{ctx.node_id}' is a '{kind}' node, which runs on the '{wanted.value}' runtime, but it"
+                    f" reached the '{tools.runtime.value}' runner: publish the flow again so that its Task invokes"
+                    f" the '{wanted.value}' runner"
+                )
+            return fn(config, ctx, tools)
+
+        EXECUTORS[kind] = on_its_runtime
         return fn
 
     return register

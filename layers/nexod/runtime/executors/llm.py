@@ -15,6 +15,7 @@ from .base import NodeContext, NodeResult, Toolbox, executor, in_node
 @executor("llm")
 def run_llm(config: NodeConfig, ctx: NodeContext, tools: Toolbox) -> NodeResult:
     assert isinstance(config, LlmConfig)
+    assert tools.llm is not None  # the llm runtime's toolbox always has one (Toolbox checks it)
     # The LLM port takes no allow-list: its adapter's guarded transport reads this scope (see egress.py).
     with egress_scope(ctx.node_id, ctx.allow_hosts):
         try:

@@ -1,0 +1,27 @@
+"""LLM node-runner Lambda: Step Functions invokes it for the Tasks of `llm`-runtime nodes.
+
+The same code as the core runner (`node_runner.py`: execution binding, memo, record); this function also
+carries the LLM layer, and its runner is the only one with a model client.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from nexod.domain.nodes import Runtime
+
+from .node_runner import RunnerFunction
+
+logger = Logger(service="nexod-llm-runner")
+LLM = RunnerFunction(Runtime.LLM, logger)
+configure = LLM.configure
+runner = LLM.runner
+run_event = LLM.run_event
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return run_event(event, require_execution=True)
