@@ -8,7 +8,7 @@ export CREWAI_DISABLE_TELEMETRY=true OTEL_SDK_DISABLED=true CREWAI_TRACING_ENABL
 export LITELLM_LOCAL_MODEL_COST_MAP=True
 export CDK_DISABLE_CLI_TELEMETRY=true AWS_EC2_METADATA_DISABLED=true JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
 
-.PHONY: up test lint typecheck unit integration e2e infra bench install console console-test browser clean help mutation
+.PHONY: up test lint typecheck unit integration e2e infra bench install console console-test browser clean help mutation api-types
 CHROMIUM ?= $(shell command -v chromium || command -v chromium-browser || command -v google-chrome || echo /usr/bin/chromium)
 
 help:
@@ -16,6 +16,7 @@ help:
 	@echo "make test    - install and run every suite (lint, types, unit, integration, e2e, infra)"
 	@echo "make bench   - benchmarks (Lambda sizes, cold imports, 50-node fan-out/fan-in vs LangGraph + Postgres checkpointer)"
 	@echo "make synth   - synthesize the CDK app offline;  make cost - idle and per-run cost model"
+	@echo "make api-types - regenerate the console's API types (frontend/src/lib/api-schema.d.ts) from /v1/openapi.json"
 
 # Each setup phase writes how long it took next to what it built; the first `nexod up` prints them.
 $(STAMP): pyproject.toml
@@ -38,8 +39,23 @@ frontend/node_modules/.package-lock.json: frontend/package.json frontend/package
 	@began=$$(date +%s); cd frontend && npm ci --no-audit --no-fund --loglevel=error && \
 	  echo $$(( $$(date +%s) - began )) > node_modules/.phase-npm
 
+# The console's types of API responses are generated from the OpenAPI document the Python API serves
+# (functions/api/responses.py) and committed. A developer's build regenerates them whenever the API's code
+# changed; under CI the build only checks them, so a stale committed file fails (as does
+# tests/unit/test_api_schema.py anywhere).
+API_SCHEMA := frontend/src/lib/api-schema.d.ts
+$(API_SCHEMA): $(STAMP) frontend/node_modules/.package-lock.json $(shell find functions/api -name '*.py' 2>/dev/null)
+ifneq ($(filter true 1 yes,$(CI)),)
+	@cd frontend && PYTHON=$(CURDIR)/$(BIN)/python npm run -s gen:api -- --check || \
+	  { echo "$(API_SCHEMA) is stale: run 'make api-types' and commit it"; exit 1; }
+else
+	cd frontend && PYTHON=$(CURDIR)/$(BIN)/python npm run -s gen:api
+endif
+
+api-types: $(API_SCHEMA)
+
 frontend/dist/index.html: frontend/node_modules/.package-lock.json frontend/index.html frontend/vite.config.ts \
-		frontend/tsconfig.json $(shell find frontend/src frontend/public -type f 2>/dev/null)
+		frontend/tsconfig.json $(API_SCHEMA) $(shell find frontend/src frontend/public -type f 2>/dev/null)
 	@began=$$(date +%s); cd frontend && npm run -s build && echo $$(( $$(date +%s) - began )) > dist/.phase-build
 
 console: install frontend/dist/index.html

@@ -1,17 +1,17 @@
-// The API's shapes, as documented in the contract (issue 2).
+// The API's shapes. Response bodies are generated from the OpenAPI document the API serves
+// (`npm run gen:api` writes lib/api-schema.d.ts from functions/api/responses.py); only the flow document
+// (which the API stores as JSON) and the JSON Schema of node configs are written here by hand.
+import type { components } from "./lib/api-schema";
 
-export type Role = "admin" | "member" | "viewer";
+type Schemas = components["schemas"];
 
-export interface Workspace {
-  id: string;
-  name: string;
-  role: Role;
-}
-
-export interface Me {
-  user: { sub: string; email?: string | null; name?: string | null };
-  workspaces: Workspace[];
-}
+export type Role = Schemas["Member"]["role"];
+export type Workspace = Schemas["WorkspaceSummary"];
+export type WorkspaceDetail = Schemas["Workspace"];
+export type Member = Schemas["Member"];
+export type Me = Schemas["Me"];
+export type ApiErrorBody = Schemas["Error"];
+export type ValidationResult = Schemas["ValidationResult"];
 
 export type JsonSchema = {
   type?: string | string[];
@@ -38,14 +38,8 @@ export type JsonSchema = {
   [key: string]: unknown;
 };
 
-export interface NodeType {
-  type: string;
-  description: string;
-  templated_fields: string[];
-  config_schema: JsonSchema;
-  /** The palette group from the node-kind registry (e.g. "Flow", "AI"); older APIs leave it out. */
-  category?: string | null;
-}
+/** A node kind of `GET /v1/node-types`; its config schema is read by the config form. */
+export type NodeType = Omit<Schemas["NodeType"], "config_schema"> & { config_schema: JsonSchema };
 
 export interface RetryPolicy {
   max_attempts: number;
@@ -77,73 +71,19 @@ export interface FlowDefinition {
   edges: FlowEdge[];
 }
 
-export interface FlowSummary {
-  id: string;
-  name: string;
-  description?: string | null;
-  live_version: number | null;
-  latest_version: number | null;
-  updated_at: string;
-}
+export type FlowSummary = Schemas["FlowSummary"];
+export type FlowPage = Schemas["FlowPage"];
+/** A flow with its draft. The API types `definition` as stored JSON; drafts are saved valid flows. */
+export type Flow = Omit<Schemas["Flow"], "definition"> & { definition: FlowDefinition };
+export type FlowVersionSummary = Schemas["VersionSummary"];
+export type FlowVersion = Omit<Schemas["Version"], "definition"> & { definition: FlowDefinition };
 
-export interface Flow extends FlowSummary {
-  definition: FlowDefinition;
-}
-
-export interface FlowVersion {
-  version: number;
-  created_at: string;
-  created_by?: string | null;
-  description?: string | null;
-  is_live?: boolean;
-  definition?: FlowDefinition;
-  asl?: unknown;
-}
-
-export type RunStatus = "QUEUED" | "RUNNING" | "SUCCEEDED" | "FAILED" | "CANCELLED";
-export type NodeStatus = "PENDING" | "RUNNING" | "SUCCEEDED" | "FAILED" | "SKIPPED";
-
-export interface Run {
-  id: string;
-  flow_id: string;
-  flow_name?: string | null;
-  version: number | null;
-  status: RunStatus;
-  input: unknown;
-  output: unknown;
-  error: unknown;
-  created_at: string;
-  started_at?: string | null;
-  finished_at?: string | null;
-  duration_ms?: number | null;
-  cost_usd?: number | string | null;
-  tokens?: number | null;
-}
-
-export interface NodeRun {
-  node_id: string;
-  type: string;
-  name?: string | null;
-  iteration?: number;
-  executions?: number;
-  status: NodeStatus;
-  attempts: number;
-  input: unknown;
-  output: unknown;
-  error: unknown;
-  started_at?: string | null;
-  finished_at?: string | null;
-  duration_ms?: number | null;
-  model?: string | null;
-  tokens_in?: number | null;
-  tokens_out?: number | null;
-  cost_usd?: number | string | null;
-}
-
-export interface Page<T> {
-  items: T[];
-  next_cursor?: string | null;
-}
+export type Run = Schemas["Run"];
+export type RunPage = Schemas["RunPage"];
+export type RunStatus = Run["status"];
+export type NodeRun = Schemas["NodeRun"];
+export type NodeRunList = Schemas["NodeRunList"];
+export type NodeStatus = NodeRun["status"];
 
 export interface ValidationIssue {
   code: string;
@@ -156,16 +96,6 @@ export interface ValidationIssue {
 export const TERMINAL_RUN: RunStatus[] = ["SUCCEEDED", "FAILED", "CANCELLED"];
 
 /** `GET /v1/health`: each component says `ready`, `starting` or `failed`, with the reason. */
-export type HealthStatus = "ready" | "starting" | "failed";
-export interface ComponentHealth {
-  name: string;
-  status: HealthStatus;
-  detail: string;
-  since: string;
-  restarts: number;
-  checked_at: string | null;
-}
-export interface Health {
-  status: HealthStatus;
-  components: ComponentHealth[];
-}
+export type Health = Schemas["Health"];
+export type ComponentHealth = Schemas["ComponentHealth"];
+export type HealthStatus = Health["status"];

@@ -13,7 +13,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from nexod.services.health import HealthBoard
 
-from .encoding import dumps
+from .responses import Health, reply
 
 router = APIGatewayHttpRouter()
 _board: Callable[[], HealthBoard]
@@ -31,10 +31,10 @@ def bind(board: Callable[[], HealthBoard]) -> None:
     " Always 200 while the API answers; read `status`.",
     tags=["health"],
 )
-def health() -> Response[str]:
+def health() -> Response[Health]:
     return Response(
         status_code=200,
         content_type="application/json",
-        body=dumps(_board().as_json()),
+        body=reply(Health, _board().as_json()),
         headers={"Cache-Control": "no-store"},
     )

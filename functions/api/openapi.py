@@ -1,8 +1,10 @@
 """The OpenAPI document the API serves: Powertools' generated one, completed with what it cannot know.
 
-Powertools documents each operation's 200 and its own 422 format. The API answers every refusal in one
-envelope, some successes with 201/202/204, and bodies within the JSON limits of the door: document them,
-so that clients (and the schema-driven tests) can rely on the document for every answer.
+Powertools documents each operation's success from the route's response model (`responses.py`, also for
+201/202 routes, which return `Response[Model]`) and its own 422 format. The API answers every refusal and
+failure in one envelope (`responses.Error`), 204s with no body, and takes bodies within the JSON limits of
+the door: document them, so that clients, the console's generated types (`openapi_export.py`) and the
+schema-driven tests can rely on the document for every answer.
 """
 
 from __future__ import annotations
@@ -12,24 +14,9 @@ from typing import Any
 from nexod.services.json_limits import MAX_DEPTH, MAX_STORED_DEPTH
 
 from .door import MAX_BODY_BYTES
+from .responses import Error
 
-ERROR_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "title": "Error",
-    "required": ["error"],
-    "additionalProperties": False,
-    "properties": {
-        "error": {
-            "type": "object",
-            "required": ["code", "message", "details"],
-            "properties": {
-                "code": {"type": "string", "description": "machine-readable, e.g. not_found, invalid_request"},
-                "message": {"type": "string", "description": "what went wrong and, where it helps, what to do"},
-                "details": {"description": "the fields concerned (field, in, message), or null"},
-            },
-        }
-    },
-}
+REF = "#/components/schemas/{model}"
 
 LIMITS = f"""Every request body is JSON (Content-Type application/json) of at most {MAX_BODY_BYTES} bytes, nested at
 most {MAX_DEPTH} levels of objects and arrays, whose numbers are finite and within ±1.7976931348623157e308 (no NaN
@@ -47,6 +34,7 @@ _REASONS = {
     413: "Request body too large",
     415: "Request body is not application/json",
     422: "Invalid request: the fields concerned are named in details",
+    500: "Internal error: nothing about it is disclosed (it is logged)",
     503: "The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds",
 }
 # Operations whose service refuses some states with 409 (everything else never answers 409).
@@ -76,7 +64,9 @@ def document(spec: dict[str, Any], public_paths: frozenset[str]) -> dict[str, An
     info["description"] = LIMITS
     components = spec.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
-    schemas["Error"] = ERROR_SCHEMA
+    error = Error.model_json_schema(ref_template=REF, mode="serialization")
+    schemas.update(error.pop("$defs", {}))
+    schemas["Error"] = error
     for unused in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
         schemas.pop(unused, None)  # Powertools' own 422 format, which this API never answers
     components["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
@@ -84,14 +74,9 @@ def document(spec: dict[str, Any], public_paths: frozenset[str]) -> dict[str, An
     for path, operations in spec.get("paths", {}).items():
         for method, operation in operations.items():
             responses = operation.setdefault("responses", {})
-            for status, response in responses.items():
-                schema = response.get("content", {}).get("application/json", {}).get("schema")
-                if status.startswith("2") and schema == {"type": "string", "title": "Return"}:
-                    # Routes that return a Response (for 201/202/204) are typed str: they answer JSON objects.
-                    response["content"]["application/json"]["schema"] = {"type": "object"}
             if "204" in responses:
                 responses["204"].pop("content", None)  # No Content
-            codes = {422}
+            codes = {422, 500}  # every route validates its request; the handler's last line of defence
             if path in public_paths:
                 operation["security"] = []
             else:

@@ -1,10 +1,11 @@
-"""Routes of the v1 API. Each authenticates, calls one service function and maps the result."""
+"""Routes of the v1 API. Each authenticates, calls one service function and returns its response model
+(`responses.py`), which Powertools serialises and documents in `/v1/openapi.json`."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, TypeVar
 from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import Response
@@ -17,7 +18,6 @@ from nexod.services import flows, runs, workspaces
 from nexod.services.access import parse_id
 from nexod.services.context import Principal, Services
 
-from .encoding import dumps
 from .models import (
     AllowedHostsPut,
     FlowCreate,
@@ -30,7 +30,27 @@ from .models import (
     VersionCreate,
     WorkspaceCreate,
 )
+from .responses import (
+    Flow,
+    FlowPage,
+    FlowSummary,
+    Me,
+    Member,
+    MemberList,
+    NodeRunList,
+    NodeTypeList,
+    Run,
+    RunPage,
+    ValidationResult,
+    Version,
+    VersionList,
+    Workspace,
+    WorkspaceList,
+    WorkspaceSummary,
+    reply,
+)
 
+M = TypeVar("M")
 router = APIGatewayHttpRouter()
 _services: Callable[[], Services]
 _caller: Callable[[], Principal]
@@ -41,8 +61,9 @@ def bind(services: Callable[[], Services], caller: Callable[[], Principal]) -> N
     _services, _caller = services, caller
 
 
-def _json(status: int, body: Any) -> Response[str]:
-    return Response(status_code=status, content_type="application/json", body=dumps(body))
+def _answer(status: int, body: M) -> Response[M]:
+    """A 201/202 answer; Powertools serialises and documents the model like a 200's return value."""
+    return Response(status_code=status, content_type="application/json", body=body)
 
 
 def _ws(ws: str) -> str:
@@ -60,42 +81,43 @@ def _user(user: str) -> str:
 
 # -- identity and workspaces -----------------------------------------------------------------------
 @router.get("/v1/me", tags=["workspaces"])
-def get_me() -> dict[str, Any]:
-    return workspaces.me(_services(), _caller())
+def get_me() -> Me:
+    return reply(Me, workspaces.me(_services(), _caller()))
 
 
 @router.get("/v1/workspaces", tags=["workspaces"])
-def list_workspaces() -> dict[str, Any]:
-    return {"items": workspaces.me(_services(), _caller())["workspaces"]}
+def list_workspaces() -> WorkspaceList:
+    return WorkspaceList(items=reply(Me, workspaces.me(_services(), _caller())).workspaces)
 
 
 @router.post("/v1/workspaces", tags=["workspaces"], status_code=201)
-def create_workspace(body: WorkspaceCreate) -> Response[str]:
-    return _json(201, workspaces.create_workspace(_services(), _caller(), body.name))
+def create_workspace(body: WorkspaceCreate) -> Response[WorkspaceSummary]:
+    return _answer(201, reply(WorkspaceSummary, workspaces.create_workspace(_services(), _caller(), body.name)))
 
 
 @router.get("/v1/workspaces/<ws>", tags=["workspaces"])
-def get_workspace(ws: str) -> dict[str, Any]:
+def get_workspace(ws: str) -> Workspace:
     principal = _caller()
-    return workspaces.get_workspace(_services(), principal, _ws(ws))
+    return reply(Workspace, workspaces.get_workspace(_services(), principal, _ws(ws)))
 
 
 @router.put("/v1/workspaces/<ws>/allowed-hosts", tags=["workspaces"])
-def put_allowed_hosts(ws: str, body: AllowedHostsPut) -> dict[str, Any]:
+def put_allowed_hosts(ws: str, body: AllowedHostsPut) -> Workspace:
     principal = _caller()
-    return workspaces.set_allowed_hosts(_services(), principal, _ws(ws), body.allowed_hosts)
+    return reply(Workspace, workspaces.set_allowed_hosts(_services(), principal, _ws(ws), body.allowed_hosts))
 
 
 @router.get("/v1/workspaces/<ws>/members", tags=["workspaces"])
-def list_members(ws: str) -> dict[str, Any]:
+def list_members(ws: str) -> MemberList:
     principal = _caller()
-    return {"items": workspaces.list_members(_services(), principal, _ws(ws))}
+    return reply(MemberList, {"items": workspaces.list_members(_services(), principal, _ws(ws))})
 
 
 @router.put("/v1/workspaces/<ws>/members/<user>", tags=["workspaces"])
-def put_member(ws: str, user: str, body: MemberPut) -> dict[str, Any]:
+def put_member(ws: str, user: str, body: MemberPut) -> Member:
     principal = _caller()
-    return workspaces.put_member(_services(), principal, _ws(ws), _user(user), body.role, body.email, body.name)
+    member = workspaces.put_member(_services(), principal, _ws(ws), _user(user), body.role, body.email, body.name)
+    return reply(Member, member)
 
 
 @router.delete("/v1/workspaces/<ws>/members/<user>", tags=["workspaces"], status_code=204)
@@ -107,42 +129,42 @@ def delete_member(ws: str, user: str) -> Response[str]:
 
 # -- node types and flows --------------------------------------------------------------------------
 @router.get("/v1/node-types", tags=["flows"])
-def list_node_types() -> dict[str, Any]:
+def list_node_types() -> NodeTypeList:
     _caller()
-    return {"items": node_type_catalog()}
+    return reply(NodeTypeList, {"items": node_type_catalog()})
 
 
 @router.post("/v1/workspaces/<ws>/flows/validate", tags=["flows"])
-def validate_flow(ws: str, body: FlowValidate) -> dict[str, Any]:
-    return flows.check_in(_services(), _caller(), _ws(ws), body.definition)
+def validate_flow(ws: str, body: FlowValidate) -> ValidationResult:
+    return reply(ValidationResult, flows.check_in(_services(), _caller(), _ws(ws), body.definition))
 
 
 @router.post("/v1/workspaces/<ws>/flows", tags=["flows"], status_code=201)
-def create_flow(ws: str, body: FlowCreate) -> Response[str]:
+def create_flow(ws: str, body: FlowCreate) -> Response[Flow]:
     principal = _caller()
     flow = flows.create(_services(), principal, _ws(ws), body.name, body.description, body.definition)
-    return _json(201, flow)
+    return _answer(201, reply(Flow, flow))
 
 
 @router.get("/v1/workspaces/<ws>/flows", tags=["flows"])
 def list_flows(
     ws: str, cursor: Annotated[str | None, Query()] = None, limit: Annotated[int, Query(ge=1, le=200)] = 50
-) -> dict[str, Any]:
+) -> FlowPage:
     principal = _caller()
-    return flows.list_flows(_services(), principal, _ws(ws), cursor, limit)
+    return reply(FlowPage, flows.list_flows(_services(), principal, _ws(ws), cursor, limit))
 
 
 @router.get("/v1/workspaces/<ws>/flows/<flow>", tags=["flows"])
-def get_flow(ws: str, flow: str) -> dict[str, Any]:
+def get_flow(ws: str, flow: str) -> Flow:
     principal = _caller()
-    return flows.get(_services(), principal, _ws(ws), flow)
+    return reply(Flow, flows.get(_services(), principal, _ws(ws), flow))
 
 
 @router.put("/v1/workspaces/<ws>/flows/<flow>", tags=["flows"])
-def put_flow(ws: str, flow: str, body: FlowUpdate) -> dict[str, Any]:
+def put_flow(ws: str, flow: str, body: FlowUpdate) -> Flow:
     principal = _caller()
     fields = body.model_dump(exclude_none=True)
-    return flows.update(_services(), principal, _ws(ws), flow, fields)
+    return reply(Flow, flows.update(_services(), principal, _ws(ws), flow, fields))
 
 
 @router.delete("/v1/workspaces/<ws>/flows/<flow>", tags=["flows"], status_code=204)
@@ -153,40 +175,40 @@ def delete_flow(ws: str, flow: str) -> Response[str]:
 
 
 @router.post("/v1/workspaces/<ws>/flows/<flow>/versions", tags=["versions"], status_code=201)
-def publish_version(ws: str, flow: str, body: VersionCreate | None = None) -> Response[str]:
+def publish_version(ws: str, flow: str, body: VersionCreate | None = None) -> Response[Version]:
     principal = _caller()
     description = body.description if body else ""
-    return _json(201, flows.publish(_services(), principal, _ws(ws), flow, description))
+    return _answer(201, reply(Version, flows.publish(_services(), principal, _ws(ws), flow, description)))
 
 
 @router.get("/v1/workspaces/<ws>/flows/<flow>/versions", tags=["versions"])
-def list_versions(ws: str, flow: str) -> dict[str, Any]:
+def list_versions(ws: str, flow: str) -> VersionList:
     principal = _caller()
-    return flows.list_versions(_services(), principal, _ws(ws), flow)
+    return reply(VersionList, flows.list_versions(_services(), principal, _ws(ws), flow))
 
 
 @router.get("/v1/workspaces/<ws>/flows/<flow>/versions/<n>", tags=["versions"])
-def get_version(ws: str, flow: str, n: str) -> dict[str, Any]:
+def get_version(ws: str, flow: str, n: str) -> Version:
     principal = _caller()
     if not n.isdigit():
         from nexod.domain.errors import NotFound
 
         raise NotFound(f"version '{n}' not found")
-    return flows.get_version(_services(), principal, _ws(ws), flow, int(n))
+    return reply(Version, flows.get_version(_services(), principal, _ws(ws), flow, int(n)))
 
 
 @router.put("/v1/workspaces/<ws>/flows/<flow>/live", tags=["versions"])
-def put_live(ws: str, flow: str, body: LivePut) -> dict[str, Any]:
+def put_live(ws: str, flow: str, body: LivePut) -> FlowSummary:
     principal = _caller()
-    return flows.set_live(_services(), principal, _ws(ws), flow, body.version)
+    return reply(FlowSummary, flows.set_live(_services(), principal, _ws(ws), flow, body.version))
 
 
 # -- runs ------------------------------------------------------------------------------------------
 @router.post("/v1/workspaces/<ws>/flows/<flow>/runs", tags=["runs"], status_code=202)
-def start_run(ws: str, flow: str, body: RunCreate | None = None) -> Response[str]:
+def start_run(ws: str, flow: str, body: RunCreate | None = None) -> Response[Run]:
     principal = _caller()
     body = body or RunCreate()
-    return _json(202, runs.start(_services(), principal.actor(), _ws(ws), flow, body.input, body.version))
+    return _answer(202, reply(Run, runs.start(_services(), principal.actor(), _ws(ws), flow, body.input, body.version)))
 
 
 @router.get("/v1/workspaces/<ws>/runs", tags=["runs"])
@@ -196,34 +218,34 @@ def list_runs(
     status: Annotated[str | None, Query()] = None,
     cursor: Annotated[str | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> dict[str, Any]:
+) -> RunPage:
     principal = _caller()
-    return runs.list_runs(_services(), principal, _ws(ws), flow, status, cursor, limit)
+    return reply(RunPage, runs.list_runs(_services(), principal, _ws(ws), flow, status, cursor, limit))
 
 
 @router.get("/v1/workspaces/<ws>/runs/<run>", tags=["runs"])
-def get_run(ws: str, run: str) -> dict[str, Any]:
+def get_run(ws: str, run: str) -> Run:
     principal = _caller()
-    return runs.get(_services(), principal, _ws(ws), run)
+    return reply(Run, runs.get(_services(), principal, _ws(ws), run))
 
 
 @router.get("/v1/workspaces/<ws>/runs/<run>/nodes", tags=["runs"])
-def get_run_nodes(ws: str, run: str) -> dict[str, Any]:
+def get_run_nodes(ws: str, run: str) -> NodeRunList:
     principal = _caller()
-    return runs.nodes(_services(), principal, _ws(ws), run)
+    return reply(NodeRunList, runs.nodes(_services(), principal, _ws(ws), run))
 
 
 @router.post("/v1/workspaces/<ws>/runs/<run>/cancel", tags=["runs"])
-def cancel_run(ws: str, run: str) -> dict[str, Any]:
+def cancel_run(ws: str, run: str) -> Run:
     principal = _caller()
-    return runs.cancel(_services(), principal, _ws(ws), run)
+    return reply(Run, runs.cancel(_services(), principal, _ws(ws), run))
 
 
 @router.post("/v1/workspaces/<ws>/runs/<run>/redrive", tags=["runs"], status_code=202)
-def redrive_run(ws: str, run: str, body: RedriveBody | None = None) -> Response[str]:
+def redrive_run(ws: str, run: str, body: RedriveBody | None = None) -> Response[Run]:
     principal = _caller()
     version = body.version if body else None
-    return _json(202, runs.redrive(_services(), principal, _ws(ws), run, version))
+    return _answer(202, reply(Run, runs.redrive(_services(), principal, _ws(ws), run, version)))
 
 
 __all__ = ["bind", "json", "router"]

@@ -12,6 +12,7 @@ from nexod.local.boot import LocalStack, boot
 from nexod.settings import Settings
 from nexod.testing.stub_llm import OpenAIStub
 from tests.support.api import Api
+from tests.support.openapi_check import CheckedApi, PublishedSchemas
 
 pytestmark = pytest.mark.integration
 
@@ -26,18 +27,24 @@ def stack(tmp_path_factory: pytest.TempPathFactory, openai_stub: OpenAIStub) -> 
 
 
 @pytest.fixture(scope="session")
-def alice(stack: LocalStack) -> Api:
-    return Api(stack.url, stack.platform.issuer.token("alice"))
+def published(stack: LocalStack) -> PublishedSchemas:
+    """The response schemas /v1/openapi.json publishes: the users' clients check every answer against them."""
+    return PublishedSchemas.of(stack.url)
 
 
 @pytest.fixture(scope="session")
-def bob(stack: LocalStack) -> Api:
-    return Api(stack.url, stack.platform.issuer.token("bob"))
+def alice(stack: LocalStack, published: PublishedSchemas) -> Api:
+    return CheckedApi(stack.url, stack.platform.issuer.token("alice"), published)
 
 
 @pytest.fixture(scope="session")
-def vera(stack: LocalStack) -> Api:
-    return Api(stack.url, stack.platform.issuer.token("vera"))
+def bob(stack: LocalStack, published: PublishedSchemas) -> Api:
+    return CheckedApi(stack.url, stack.platform.issuer.token("bob"), published)
+
+
+@pytest.fixture(scope="session")
+def vera(stack: LocalStack, published: PublishedSchemas) -> Api:
+    return CheckedApi(stack.url, stack.platform.issuer.token("vera"), published)
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,7 @@ import { useCallback, useEffect, useState } from "react";
 import { api, errorMessage } from "../lib/api";
 import { parseDocument } from "../lib/canvasOps";
 import { absTime, relTime } from "../lib/format";
-import type { Flow, FlowDefinition, FlowVersion } from "../types";
+import type { Flow, FlowDefinition, FlowVersion, FlowVersionSummary } from "../types";
 import { useToast } from "./Toasts";
 import { Drawer, Empty, ErrorState, JsonView, Modal, Spinner } from "./ui";
 
@@ -171,7 +171,7 @@ export function VersionsDrawer({
   onRunVersion: (version: number) => void;
 }) {
   const toast = useToast();
-  const [items, setItems] = useState<FlowVersion[] | null>(null);
+  const [items, setItems] = useState<FlowVersionSummary[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [viewing, setViewing] = useState<number | null>(null);
   const load = useCallback(() => {

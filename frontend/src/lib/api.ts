@@ -1,16 +1,20 @@
 // A thin typed client of the Nexod HTTP API. Every error becomes an ApiError carrying the JSON error body.
 import { getToken } from "./auth";
 import type {
+  ApiErrorBody,
   Flow,
   FlowDefinition,
+  FlowPage,
   FlowSummary,
   FlowVersion,
+  FlowVersionSummary,
   Health,
   Me,
-  NodeRun,
+  NodeRunList,
   NodeType,
-  Page,
   Run,
+  RunPage,
+  ValidationResult,
   Workspace,
 } from "../types";
 
@@ -51,7 +55,8 @@ export async function request<T>(method: string, path: string, body?: unknown): 
     }
   }
   if (!res.ok) {
-    const err = (data as { error?: { code?: string; message?: string; details?: unknown } } | null)?.error;
+    // Every refusal is the API's error envelope; a proxy in between may answer something else.
+    const err = (data as Partial<ApiErrorBody> | null)?.error;
     if (res.status === 401 && onUnauthorized) onUnauthorized();
     throw new ApiError(
       res.status,
@@ -80,7 +85,7 @@ export const api = {
   nodeTypes: () => request<{ items: NodeType[] }>("GET", "/v1/node-types"),
   health: () => request<Health>("GET", "/v1/health"),
 
-  listFlows: (w: string, cursor?: string | null) => request<Page<FlowSummary>>("GET", `${ws(w)}/flows${qs({ cursor })}`),
+  listFlows: (w: string, cursor?: string | null) => request<FlowPage>("GET", `${ws(w)}/flows${qs({ cursor })}`),
   createFlow: (w: string, body: { name: string; description?: string; definition: FlowDefinition }) =>
     request<Flow>("POST", `${ws(w)}/flows`, body),
   getFlow: (w: string, f: string) => request<Flow>("GET", `${ws(w)}/flows/${enc(f)}`),
@@ -88,20 +93,20 @@ export const api = {
     request<Flow>("PUT", `${ws(w)}/flows/${enc(f)}`, body),
   deleteFlow: (w: string, f: string) => request<unknown>("DELETE", `${ws(w)}/flows/${enc(f)}`),
   validate: (w: string, definition: FlowDefinition) =>
-    request<{ valid: boolean; state_count?: number }>("POST", `${ws(w)}/flows/validate`, { definition }),
+    request<ValidationResult>("POST", `${ws(w)}/flows/validate`, { definition }),
 
   publish: (w: string, f: string, description?: string) =>
     request<FlowVersion>("POST", `${ws(w)}/flows/${enc(f)}/versions`, description ? { description } : {}),
-  listVersions: (w: string, f: string) => request<Page<FlowVersion>>("GET", `${ws(w)}/flows/${enc(f)}/versions`),
+  listVersions: (w: string, f: string) => request<{ items: FlowVersionSummary[] }>("GET", `${ws(w)}/flows/${enc(f)}/versions`),
   getVersion: (w: string, f: string, n: number) => request<FlowVersion>("GET", `${ws(w)}/flows/${enc(f)}/versions/${n}`),
-  setLive: (w: string, f: string, version: number) => request<unknown>("PUT", `${ws(w)}/flows/${enc(f)}/live`, { version }),
+  setLive: (w: string, f: string, version: number) => request<FlowSummary>("PUT", `${ws(w)}/flows/${enc(f)}/live`, { version }),
 
   startRun: (w: string, f: string, input: unknown, version?: number) =>
     request<Run>("POST", `${ws(w)}/flows/${enc(f)}/runs`, version ? { input, version } : { input }),
   listRuns: (w: string, p: { flow?: string; status?: string; cursor?: string | null }) =>
-    request<Page<Run>>("GET", `${ws(w)}/runs${qs(p)}`),
+    request<RunPage>("GET", `${ws(w)}/runs${qs(p)}`),
   getRun: (w: string, r: string) => request<Run>("GET", `${ws(w)}/runs/${enc(r)}`),
-  runNodes: (w: string, r: string) => request<Page<NodeRun>>("GET", `${ws(w)}/runs/${enc(r)}/nodes`),
+  runNodes: (w: string, r: string) => request<NodeRunList>("GET", `${ws(w)}/runs/${enc(r)}/nodes`),
   cancelRun: (w: string, r: string) => request<Run>("POST", `${ws(w)}/runs/${enc(r)}/cancel`),
   redriveRun: (w: string, r: string, version?: number) =>
     request<Run>("POST", `${ws(w)}/runs/${enc(r)}/redrive`, version ? { version } : undefined),

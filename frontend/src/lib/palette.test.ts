@@ -42,7 +42,9 @@ describe("paletteGroups", () => {
   });
 
   it("puts categories it does not know after the known ones, and Other last", () => {
-    const mk = (type: string, category?: string): NodeType => ({ type, category, description: "", templated_fields: [], config_schema: {} });
+    // (without a category: as an older API answers)
+    const mk = (type: string, category?: string) =>
+      ({ type, category, description: "", icon: "", templated_fields: [], config_schema: {} }) as unknown as NodeType;
     const groups = paletteGroups([mk("sms"), mk("approval", "Human"), mk("db", "Data"), mk("input")]);
     expect(groups.map((g) => g.category)).toEqual(["Flow", "Data", "Human", "Other"]);
   });

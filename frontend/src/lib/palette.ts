@@ -17,8 +17,9 @@ const BY_TYPE: Record<string, string> = {
 };
 const KNOWN = new Map<string, string>(CATEGORY_ORDER.map((c) => [c.toLowerCase(), c]));
 
-/** The palette category of a node type: the registry's `category` when given, else one guessed from its name. */
-export function categoryOf(t: Pick<NodeType, "type" | "category">): string {
+/** The palette category of a node type: the registry's `category` when given, else one guessed from its name
+ * (an older API answers without it). */
+export function categoryOf(t: { type: string; category?: string | null }): string {
   const given = t.category?.trim();
   if (given) return KNOWN.get(given.toLowerCase()) ?? given.charAt(0).toUpperCase() + given.slice(1);
   return BY_TYPE[t.type] ?? OTHER;

@@ -1,0 +1,264 @@
+"""Response bodies of the HTTPS API: what each route answers, as the OpenAPI document publishes it.
+
+Routes validate what a service returns with `model_validate(value, from_attributes=True)`, which takes
+today's dict rows and typed records alike, and Powertools serialises the model and documents its schema.
+The wire format is the services' own: a key a service leaves out (a node that has not run has no
+`output`; only an item with a stored value that cannot be served has `unreadable`) is left out of the
+answer too (pydantic's `MISSING` sentinel), and a key it sends as null stays null.
+
+Stored JSON (a flow's definition, a run's input, output and error, compiled ASL) is `Any`: the API serves
+what was stored, and a value that cannot be served is null and named under `unreadable` (see
+`nexod.services.json_limits.serve`), so a stored value can never fail response validation.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal, TypeVar
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, WrapSerializer
+from pydantic.experimental.missing_sentinel import MISSING
+
+from nexod.services.json_limits import Unreadable
+
+Role = Literal["admin", "member", "viewer"]
+RunStatus = Literal["QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"]
+NodeStatus = Literal["PENDING", "RUNNING", "SUCCEEDED", "FAILED", "SKIPPED"]
+HealthStatus = Literal["ready", "starting", "failed"]
+
+STORED = "stored JSON as written; null when it cannot be served (see `unreadable`)"
+
+
+def _served(value: Any, handler: SerializerFunctionWrapHandler) -> Any:
+    """A stored value the database could not decode is null in the answer (the services name it under
+    `unreadable`): never a failed response."""
+    return None if isinstance(value, Unreadable) else handler(value)
+
+
+Json = Annotated[Any, WrapSerializer(_served)]
+Stored = Annotated[Json, Field(description=STORED)]
+
+
+class Out(BaseModel):
+    """A response body. Unknown attributes of what a service returns are not served."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+M = TypeVar("M", bound=Out)
+
+
+def reply(model: type[M], value: Any) -> M:
+    """A service's result (dict or typed record) as the response model of its route."""
+    return model.model_validate(value, from_attributes=True)
+
+
+# -- errors -------------------------------------------------------------------------------------------
+class ErrorBody(Out):
+    code: str = Field(description="machine-readable, e.g. not_found, invalid_request")
+    message: str = Field(description="what went wrong and, where it helps, what to do")
+    details: Any = Field(description="the fields concerned (field, in, message), or null")
+
+
+class Error(Out):
+    """Every refusal and failure (4xx, 5xx), from the door, the handler and the services alike."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    error: ErrorBody
+
+
+class UnreadableField(Out):
+    """A stored value that cannot be served: it is null in the item, and named here with the reason."""
+
+    field: str
+    message: str
+
+
+# -- identity and workspaces ------------------------------------------------------------------------
+class User(Out):
+    sub: str
+    email: str | None
+    name: str | None
+
+
+class WorkspaceSummary(Out):
+    """A workspace as its member sees it in listings: with the caller's role."""
+
+    id: UUID
+    name: str
+    role: Role
+    created_at: datetime
+
+
+class Me(Out):
+    user: User
+    workspaces: list[WorkspaceSummary]
+
+
+class WorkspaceList(Out):
+    items: list[WorkspaceSummary]
+
+
+class Workspace(Out):
+    id: UUID
+    name: str
+    allowed_hosts: list[str] = Field(description="hosts (or host:port) that http nodes may call although private")
+    created_by: str
+    created_at: datetime
+    role: Role | MISSING = Field(MISSING, description="the caller's role (GET only)")
+
+
+class Member(Out):
+    user_sub: str
+    email: str | None
+    name: str | None
+    role: Role
+    created_at: datetime
+
+
+class MemberList(Out):
+    items: list[Member]
+
+
+# -- node types and flows -----------------------------------------------------------------------------
+class NodeType(Out):
+    type: str
+    description: str
+    category: str = Field(description="the palette group, e.g. Flow, AI")
+    icon: str
+    templated_fields: list[str]
+    config_schema: dict[str, Any] = Field(description="JSON Schema of the node's config")
+    output_schema: dict[str, Any] | MISSING = Field(MISSING, description="JSON Schema of its output, where known")
+
+
+class NodeTypeList(Out):
+    items: list[NodeType]
+
+
+class ValidationResult(Out):
+    valid: bool
+    state_count: int = Field(description="states of the compiled state machine")
+
+
+class FlowSummary(Out):
+    id: UUID
+    name: str
+    description: str
+    live_version: int | None
+    latest_version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class Flow(FlowSummary):
+    definition: Stored
+    state_machine_arn: str | None
+    unreadable: list[UnreadableField] | MISSING = MISSING
+
+
+class FlowPage(Out):
+    items: list[FlowSummary]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last page")
+
+
+class VersionSummary(Out):
+    version: int
+    description: str
+    config_hash: str
+    created_by: str
+    created_at: datetime
+    is_live: bool
+    state_machine_version_arn: str | None
+
+
+class Version(VersionSummary):
+    definition: Stored
+    asl: Stored
+    unreadable: list[UnreadableField] | MISSING = MISSING
+
+
+class VersionList(Out):
+    items: list[VersionSummary]
+
+
+# -- runs ---------------------------------------------------------------------------------------------
+class StartedBy(Out):
+    """Who started a run: a user (`id` is their subject), a trigger (its id) or the system (the reason)."""
+
+    kind: Literal["user", "trigger", "system"]
+    id: str
+
+
+class Run(Out):
+    id: UUID
+    flow_id: UUID
+    flow_name: str | None
+    version: int
+    status: RunStatus
+    trigger: str
+    input: Stored
+    output: Stored
+    error: Stored
+    attempt: int
+    created_by: str
+    started_by: StartedBy
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    duration_ms: int | None
+    cost_usd: float
+    tokens: int
+    unreadable: list[UnreadableField] | MISSING = MISSING
+
+
+class RunPage(Out):
+    items: list[Run]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last page")
+
+
+class NodeRun(Out):
+    """A node of the run's flow version. A node that has not run (PENDING) has only the first keys."""
+
+    node_id: str
+    type: str
+    status: NodeStatus
+    attempts: int
+    executions: int
+    name: str | MISSING | None = MISSING
+    iteration: int | MISSING = MISSING
+    input: Json = Field(MISSING, description=STORED)
+    output: Json = Field(MISSING, description=STORED)
+    error: Json = Field(MISSING, description=STORED)
+    started_at: datetime | MISSING | None = MISSING
+    finished_at: datetime | MISSING | None = MISSING
+    duration_ms: int | MISSING | None = MISSING
+    model: str | MISSING | None = MISSING
+    tokens_in: int | MISSING | None = MISSING
+    tokens_out: int | MISSING | None = MISSING
+    cost_usd: float | MISSING | None = MISSING
+    waiting: bool | MISSING = Field(MISSING, description="a wait node that is waiting (status RUNNING)")
+    unreadable: list[UnreadableField] | MISSING = MISSING
+
+
+class NodeRunList(Out):
+    items: list[NodeRun]
+    unreadable: list[UnreadableField] | MISSING = Field(
+        MISSING, description="the flow version cannot be read: items are the recorded node runs only"
+    )
+
+
+# -- health -------------------------------------------------------------------------------------------
+class ComponentHealth(Out):
+    name: str
+    status: HealthStatus
+    detail: str
+    since: datetime
+    restarts: int
+    checked_at: datetime | None
+
+
+class Health(Out):
+    status: HealthStatus
+    components: list[ComponentHealth]

@@ -1,0 +1,77 @@
+"""Real answers of a whole flow's life validate against the response schemas the API publishes.
+
+(The suite's `alice`, `bob` and `vera` check every answer the same way; this test also covers every
+operation's success and the refusals, in one place.)"""
+
+from __future__ import annotations
+
+from nexod.local.boot import LocalStack
+from tests.support.openapi_check import CheckedApi, PublishedSchemas
+from tests.unit.flows import edge, node
+
+from .conftest import publish
+
+FINISHING = {
+    "nodes": [node("start", "input"), node("double", "transform", expression="{n: input.n}"), node("end", "output")],
+    "edges": [edge("start", "double"), edge("double", "end")],
+}
+WAITING = {"nodes": [node("start", "input"), node("pause", "wait", seconds=30)], "edges": [edge("start", "pause")]}
+
+
+def test_a_flows_whole_life_answers_within_the_published_schemas(stack: LocalStack, published: PublishedSchemas):
+    # Given a client that checks every answer against the document /v1/openapi.json publishes
+    api = CheckedApi(stack.url, stack.platform.issuer.token("alice"), published)
+    # When it goes through a workspace, its members, a flow, its versions and its runs
+    api.ok("GET", "/v1/health")
+    api.ok("GET", "/v1/node-types")
+    ws = api.ok("POST", "/v1/workspaces", {"name": "typed answers"})["id"]
+    api.ok("GET", "/v1/me")
+    api.ok("GET", "/v1/workspaces")
+    api.ok("GET", f"/v1/workspaces/{ws}")
+    api.ok("PUT", f"/v1/workspaces/{ws}/allowed-hosts", {"allowed_hosts": ["example.com"]})
+    api.ok("PUT", f"/v1/workspaces/{ws}/members/local|carol", {"role": "member", "email": "carol@example.com"})
+    api.ok("GET", f"/v1/workspaces/{ws}/members")
+    api.ok("POST", f"/v1/workspaces/{ws}/flows/validate", {"definition": FINISHING})
+    flow = api.ok("POST", f"/v1/workspaces/{ws}/flows", {"name": "finishes", "definition": FINISHING})["id"]
+    api.ok("PUT", f"/v1/workspaces/{ws}/flows/{flow}", {"description": "doubles n"})
+    api.ok("GET", f"/v1/workspaces/{ws}/flows/{flow}")
+    api.ok("POST", f"/v1/workspaces/{ws}/flows/{flow}/versions", {"description": "first"})
+    api.ok("POST", f"/v1/workspaces/{ws}/flows/{flow}/versions", {})
+    api.ok("GET", f"/v1/workspaces/{ws}/flows/{flow}/versions")
+    api.ok("GET", f"/v1/workspaces/{ws}/flows/{flow}/versions/1")
+    api.ok("PUT", f"/v1/workspaces/{ws}/flows/{flow}/live", {"version": 2})
+    api.ok("GET", f"/v1/workspaces/{ws}/flows?limit=1")
+    finished = api.wait_run(ws, api.ok("POST", f"/v1/workspaces/{ws}/flows/{flow}/runs", {"input": {"n": 2}})["id"])
+    assert finished["status"] == "SUCCEEDED" and finished["output"], finished
+    api.ok("GET", f"/v1/workspaces/{ws}/runs/{finished['id']}/nodes")
+    # (a wait node that is waiting, a cancelled run and its redrive)
+    waits = publish(api, ws, WAITING, name="waits")
+    started = api.ok("POST", f"/v1/workspaces/{ws}/flows/{waits}/runs", {"input": {}})["id"]
+    api.wait_run(ws, started, until=("RUNNING",))
+    api.ok("GET", f"/v1/workspaces/{ws}/runs/{started}/nodes")
+    api.ok("POST", f"/v1/workspaces/{ws}/runs/{started}/cancel")
+    api.ok("POST", f"/v1/workspaces/{ws}/runs/{started}/redrive", {})
+    api.ok("POST", f"/v1/workspaces/{ws}/runs/{started}/cancel")
+    api.ok("GET", f"/v1/workspaces/{ws}/runs?limit=5")
+    api.ok("DELETE", f"/v1/workspaces/{ws}/members/local|carol")
+    # (and refusals: another workspace's ids, bad bodies, states that do not allow it, no token)
+    draft = api.ok("POST", f"/v1/workspaces/{ws}/flows", {"name": "draft", "definition": FINISHING})["id"]
+    refusals = [
+        api.call("GET", f"/v1/workspaces/{ws}/flows/{'0' * 8}-0000-4000-8000-{'0' * 12}"),
+        api.call("POST", f"/v1/workspaces/{ws}/flows", {"name": "x"}),
+        api.call("POST", f"/v1/workspaces/{ws}/flows/{draft}/runs", {"input": {}}),
+        api.call("POST", f"/v1/workspaces/{ws}/runs/{finished['id']}/cancel"),
+        CheckedApi(stack.url, None, published).call("GET", "/v1/me"),
+    ]
+    api.ok("DELETE", f"/v1/workspaces/{ws}/flows/{draft}")
+    # Then every answer validated against its schema (the client asserts it), refusals included
+    assert [status for status, _ in refusals] == [404, 422, 409, 409, 401]
+    # And every operation of the document was seen answering its success
+    documented = {
+        (method.upper(), path, int(code))
+        for path, ops in published.spec["paths"].items()
+        for method, op in ops.items()
+        for code in op["responses"]
+        if code.startswith("2")
+    }
+    assert documented - api.seen == set()
