@@ -4,6 +4,7 @@ Its own module so that routes never import the handler that includes them (an im
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import date, datetime
 from decimal import Decimal
@@ -18,6 +19,10 @@ def _default(value: Any) -> Any:
         return str(value)
     if isinstance(value, Decimal):
         return float(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        # The domain's records (nexod.domain.records): their field names are the API's keys. Shallow, so
+        # that JSON columns are encoded as they are (no deep copy of a large output).
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 

@@ -184,6 +184,13 @@ class VersionList(Out):
 
 
 # -- runs ---------------------------------------------------------------------------------------------
+class StartedBy(Out):
+    """Who started a run: a user (`id` is their subject), a trigger (its id) or the system (the reason)."""
+
+    kind: Literal["user", "trigger", "system"]
+    id: str
+
+
 class Run(Out):
     id: UUID
     flow_id: UUID
@@ -196,6 +203,7 @@ class Run(Out):
     error: Stored
     attempt: int
     created_by: str
+    started_by: StartedBy
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None

@@ -208,7 +208,7 @@ def put_live(ws: str, flow: str, body: LivePut) -> FlowSummary:
 def start_run(ws: str, flow: str, body: RunCreate | None = None) -> Response[Run]:
     principal = _caller()
     body = body or RunCreate()
-    return _answer(202, reply(Run, runs.start(_services(), principal, _ws(ws), flow, body.input, body.version)))
+    return _answer(202, reply(Run, runs.start(_services(), principal.actor(), _ws(ws), flow, body.input, body.version)))
 
 
 @router.get("/v1/workspaces/<ws>/runs", tags=["runs"])

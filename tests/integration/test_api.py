@@ -201,6 +201,19 @@ def test_runs_need_a_published_version(alice: Api, workspace: str):
     assert "publish it first" in assert_error(status, body, 409, "conflict")["message"]
 
 
+def test_a_run_says_who_started_it(alice: Api, workspace: str):
+    # Given a published flow
+    flow_id = publish(alice, workspace, SIMPLE)
+    me = alice.ok("GET", "/v1/me")["user"]["sub"]
+    # When alice starts a run through the API
+    started = alice.ok("POST", f"/v1/workspaces/{workspace}/flows/{flow_id}/runs", {"input": {"n": 1}})
+    # Then the run, as started and as listed, names her as a user (created_by keeps her subject)
+    listed = alice.ok("GET", f"/v1/workspaces/{workspace}/runs?flow={flow_id}")["items"]
+    for run in (started, alice.ok("GET", f"/v1/workspaces/{workspace}/runs/{started['id']}"), *listed):
+        assert run["started_by"] == {"kind": "user", "id": me}
+        assert run["created_by"] == me
+
+
 def test_publishing_stores_immutable_versions_with_compiled_asl(alice: Api, workspace: str):
     flow_id = publish(alice, workspace, SIMPLE)
     v1 = alice.ok("GET", f"/v1/workspaces/{workspace}/flows/{flow_id}/versions/1")

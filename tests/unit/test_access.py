@@ -9,6 +9,7 @@ import pytest
 from nexod.domain.errors import Forbidden, NotFound
 from nexod.services.access import authorize, parse_id, permissions, require
 from nexod.services.context import Principal
+from tests.support.fakes import MemoryStore, MemoryUnitOfWork
 
 # The product's rule, written independently of the code: viewers read (and check a flow document),
 # members build and run flows, admins also manage members and the egress allow-list.
@@ -33,20 +34,16 @@ POLICY = {
 WS = "0b7e7a8e-2d2a-4f5c-9d55-6a8f3f1f0c11"
 
 
-class FakeTx:
-    """The one query access control makes: the caller's role in the transaction's workspace."""
-
-    def __init__(self, roles: dict[str, str]) -> None:
-        self.workspace_id = WS
-        self.roles = roles
-
-    def role_of(self, user_sub: str) -> str | None:
-        return self.roles.get(user_sub)
-
-
-def as_role(role: str | None) -> tuple[FakeTx, Principal]:
-    tx = FakeTx({"someone|else": "admin", **({"me": role} if role else {})})
-    return tx, Principal(sub="me")
+def as_role(role: str | None) -> tuple[MemoryUnitOfWork, Principal]:
+    """A unit of work in a workspace where `me` has `role` (None: not a member) and someone else is admin."""
+    store = MemoryStore()
+    with store.tx(WS, "someone|else") as uow:
+        uow.workspaces.create("access", "someone|else")
+        uow.members.put("someone|else", "admin")
+        if role:
+            uow.members.put("me", role)
+    with store.tx(WS, "me") as uow:
+        return uow, Principal(sub="me")
 
 
 def test_the_permission_table_covers_exactly_the_policy():

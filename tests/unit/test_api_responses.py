@@ -24,6 +24,7 @@ RUN: dict[str, Any] = {
     "error": None,
     "attempt": 1,
     "created_by": "local|alice",
+    "started_by": {"kind": "user", "id": "local|alice"},
     "created_at": AT,
     "started_at": AT,
     "finished_at": None,

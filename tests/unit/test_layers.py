@@ -56,11 +56,11 @@ def test_the_project_keeps_every_contract(project: Path) -> None:
 @pytest.mark.parametrize(
     ("module", "source", "contract"),
     [
-        ("layers/nexod/domain/_bad.py", "from nexod.adapters.postgres import store\n", "The domain imports no"),
+        ("layers/nexod/domain/_bad.py", "from nexod.adapters.postgres import uow\n", "The domain imports no"),
         ("layers/nexod/domain/_bad.py", "import boto3\n", "The domain imports no"),
         ("layers/nexod/domain/_bad.py", "from nexod.services import runs\n", "The domain imports no"),
         ("layers/nexod/services/_bad.py", "from nexod.adapters import stepfunctions\n", "Services, runtime and the"),
-        ("layers/nexod/runtime/_bad.py", "from nexod.adapters.postgres import store\n", "Services, runtime and the"),
+        ("layers/nexod/runtime/_bad.py", "from nexod.adapters.postgres import uow\n", "Services, runtime and the"),
         ("layers/nexod/local/_bad.py", "from nexod.testing import stub_llm\n", "Shipped code imports no test"),
     ],
 )

@@ -703,6 +703,7 @@ export interface components {
             attempt: number;
             /** Created By */
             created_by: string;
+            started_by: components["schemas"]["StartedBy"];
             /**
              * Created At
              * Format: date-time
@@ -739,6 +740,19 @@ export interface components {
              * @description pass as `cursor` for the next page; null on the last page
              */
             next_cursor: string | null;
+        };
+        /**
+         * StartedBy
+         * @description Who started a run: a user (`id` is their subject), a trigger (its id) or the system (the reason).
+         */
+        StartedBy: {
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "user" | "trigger" | "system";
+            /** Id */
+            id: string;
         };
         /**
          * UnreadableField

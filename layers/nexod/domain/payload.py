@@ -28,6 +28,10 @@ class RunRef(BaseModel):
 
     id: str = Field(..., min_length=1)
     ws: str = Field(..., min_length=1)
+    # The flow version this execution runs, when the API recorded it (executions started before it did
+    # not): a hint that spares the node runner a read before its claim, which checks it.
+    flow: str | None = Field(None, min_length=1)
+    version: int | None = Field(None, ge=1)
 
 
 class NodeRunnerPayload(BaseModel):

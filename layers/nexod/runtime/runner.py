@@ -12,7 +12,7 @@ import traceback
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -21,12 +21,10 @@ from ..domain.expressions import ExpressionError, evaluate, truthy
 from ..domain.flow import node_hash
 from ..domain.nodes import REGISTRY
 from ..domain.payload import NodeRunnerPayload
+from ..domain.records import NodeRun, Run, Usage
 from ..domain.templating import TemplateError, render
 from ..domain.validation import BRANCH_LITERALS, ValidFlow, validate
-from ..ports import Store
-
-if TYPE_CHECKING:
-    from ..adapters.postgres.store import Tx
+from ..ports import Store, UnitOfWork
 from .blobs import OutputBlobs, hydrate_upstream, offload_output, run_output
 from .errors import NodeError, NodeFailedError, NodeRetryableError, RunFinishError, RunNotActiveError
 from .executors import CREDENTIALS, EXECUTORS, Credentials, NodeContext, NodeResult, Toolbox
@@ -43,14 +41,19 @@ class FlowVersionCache:
         self._size = size
         self._lock = threading.Lock()
 
-    def get(self, flow_id: Any, version: int, definition: Callable[[], Any]) -> ValidFlow:
-        """The validated version; `definition()` is called only on a miss."""
-        key = (str(flow_id), int(version))
+    def _cached(self, key: tuple[str, int]) -> ValidFlow | None:
         with self._lock:
             hit = self._items.get(key)
             if hit is not None:
                 self._items.move_to_end(key)
-                return hit
+            return hit
+
+    def get(self, flow_id: Any, version: int, definition: Callable[[], Any]) -> ValidFlow:
+        """The validated version; `definition()` is called only on a miss."""
+        key = (str(flow_id), int(version))
+        hit = self._cached(key)
+        if hit is not None:
+            return hit
         hit = validate(definition())
         with self._lock:
             self._items[key] = hit
@@ -58,22 +61,53 @@ class FlowVersionCache:
                 self._items.popitem(last=False)
         return hit
 
-    def for_run(self, tx: Tx, run: dict[str, Any]) -> ValidFlow:
-        """The run's flow version, read from the database only on a miss."""
+    def find(self, uow: UnitOfWork, flow_id: str, version: int) -> ValidFlow | None:
+        """A version of a flow, read from the store only on a miss; None if the workspace has no such version."""
+        hit = self._cached((flow_id, version))
+        if hit is not None:
+            return hit
+        stored = uow.versions.get(flow_id, version)
+        return None if stored is None else self.get(flow_id, version, lambda: stored.definition)
 
-        def load() -> Any:
-            version = tx.get_version(str(run["flow_id"]), int(run["version"]))
-            assert version is not None, f"run {run['id']} names a missing version"
-            return version["definition"]
+    def of(self, uow: UnitOfWork, flow_id: str, version: int) -> ValidFlow:
+        """A version of a flow that exists (a run's)."""
+        found = self.find(uow, flow_id, version)
+        assert found is not None, f"flow {flow_id} has no version {version}"
+        return found
 
-        return self.get(run["flow_id"], int(run["version"]), load)
+    def for_run(self, uow: UnitOfWork, run: Run) -> ValidFlow:
+        """The run's flow version, read from the store only on a miss."""
+        return self.of(uow, run.flow_id, run.version)
+
+
+class RunVersions:
+    """Which (flow, version) each recent run executes, so that a node's claim needs no read before it.
+
+    Only a hint: the claim checks it and refuses to claim on a mismatch (a run redriven onto another
+    version), and the runner then reads the run and claims again."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self._items: OrderedDict[str, tuple[str, int]] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, run_id: str) -> tuple[str, int] | None:
+        with self._lock:
+            return self._items.get(run_id)
+
+    def put(self, run_id: str, flow_id: str, version: int) -> None:
+        with self._lock:
+            self._items[run_id] = (flow_id, version)
+            self._items.move_to_end(run_id)
+            if len(self._items) > self._size:
+                self._items.popitem(last=False)
 
 
 @dataclass
 class _Prepared:
     flow: ValidFlow
-    run: dict[str, Any]
-    memo: dict[str, Any] | None
+    run: Run
+    memo: NodeRun | None
     context: NodeContext | None = None
     config: Any = None
     rendered: Any = None
@@ -112,6 +146,7 @@ class NodeRunner:
         self.tools = tools
         self.global_allow_hosts = global_allow_hosts or []
         self.flows = FlowVersionCache()
+        self.run_versions = RunVersions()
 
     # -- entry -------------------------------------------------------------------------------------
     def handle(self, event: dict[str, Any] | NodeRunnerPayload) -> dict[str, Any]:
@@ -125,7 +160,8 @@ class NodeRunner:
         if payload.op == "fail":
             return self.fail(workspace_id, run_id, payload.error or {})
         assert payload.node is not None  # parse_event refuses a node op without one
-        result = self.execute(workspace_id, run_id, payload.node, payload.iteration)
+        hint = (payload.run.flow, payload.run.version) if payload.run.flow and payload.run.version else None
+        result = self.execute(workspace_id, run_id, payload.node, payload.iteration, hint)
         if payload.finish:  # the flow's last node also records the run's end
             try:
                 self.finish(workspace_id, run_id)
@@ -136,10 +172,13 @@ class NodeRunner:
         return result
 
     # -- one node ----------------------------------------------------------------------------------
-    def execute(self, workspace_id: str, run_id: str, node_id: str, iteration: int = 0) -> dict[str, Any]:
-        prepared = self._prepare(workspace_id, run_id, node_id, iteration)
+    def execute(
+        self, workspace_id: str, run_id: str, node_id: str, iteration: int = 0, hint: tuple[str, int] | None = None
+    ) -> dict[str, Any]:
+        """Run one node once. `hint`: the (flow, version) the run executes, when the execution says so."""
+        prepared = self._prepare(workspace_id, run_id, node_id, iteration, hint)
         if prepared.memo is not None:
-            return {"take": prepared.memo.get("take") or {}, "memo": True}
+            return {"take": prepared.memo.take or {}, "memo": True}
         assert prepared.context is not None
         ctx = prepared.context
         node = prepared.flow.node(node_id)
@@ -168,35 +207,60 @@ class NodeRunner:
         self._record_success(workspace_id, run_id, node_id, iteration, result, take)
         return {"take": take}
 
-    def _prepare(self, workspace_id: str, run_id: str, node_id: str, iteration: int) -> _Prepared:
-        with self.store.tx(workspace_id) as tx:
-            run = tx.run_row(run_id)
-            if run is None:
-                raise NodeFailedError(f"run {run_id} does not exist in workspace {workspace_id}")
-            if run["status"] in ("CANCELLED", "SUCCEEDED"):
-                raise RunNotActiveError(f"run {run_id} is {run['status']}; node '{node_id}' was not executed")
-            flow = self.flows.for_run(tx, run)
-            node = flow.node(node_id)
-            digest = node_hash(node)
-            row = tx.claim_node(run_id, node_id, iteration, node.type, digest)
-            if row["status"] == "SUCCEEDED" and row["config_hash"] == digest:
+    def _prepare(
+        self, workspace_id: str, run_id: str, node_id: str, iteration: int, hint: tuple[str, int] | None
+    ) -> _Prepared:
+        with self.store.tx(workspace_id) as uow:
+            # One round trip when the run's flow version is known, from the execution's input or because this
+            # process saw the run before: the claim checks it. Otherwise, or when it is stale (a redrive moved
+            # the run to another version), the run is read first.
+            hint = hint or self.run_versions.get(run_id)
+            for _ in range(2):
+                if hint is None:
+                    found = uow.runs.get(run_id)
+                    if found is None:
+                        raise NodeFailedError(f"run {run_id} does not exist in workspace {workspace_id}")
+                    _refuse_inactive(found, node_id)
+                    flow = self.flows.of(uow, found.flow_id, found.version)
+                    hint = (found.flow_id, found.version)
+                else:
+                    known = self.flows.find(uow, *hint)
+                    if known is None or node_id not in known.dag.pred:  # not this run's version: read the run
+                        hint = None
+                        continue
+                    flow = known
+                node = flow.node(node_id)
+                digest = node_hash(node)
+                ancestors = sorted(flow.dag.ancestors()[node_id])
+                claim = uow.node_runs.claim(
+                    run_id, node_id, iteration, node.type, digest, flow_id=hint[0], version=hint[1], upstream=ancestors
+                )
+                if claim.run is None:
+                    raise NodeFailedError(f"run {run_id} does not exist in workspace {workspace_id}")
+                _refuse_inactive(claim.run, node_id)
+                if claim.node_run is not None:
+                    break
+                hint = None  # the run moved to another version: read it and claim again
+            else:
+                raise NodeFailedError(f"run {run_id}: its flow version kept changing; node '{node_id}' not claimed")
+            run, row = claim.run, claim.node_run
+            assert row is not None
+            self.run_versions.put(run_id, run.flow_id, run.version)
+            if row.status == "SUCCEEDED" and row.config_hash == digest:
                 return _Prepared(flow, run, memo=row)
-            if run["status"] == "QUEUED":
-                tx.mark_run(run_id, "RUNNING", only_from=("QUEUED",))
-            ancestors = flow.dag.ancestors()[node_id]
-            upstream = tx.outputs(run_id, sorted(ancestors))
+            upstream = claim.upstream
             allow = list(self.global_allow_hosts)
             kind = REGISTRY[node.type]
             if kind.calls_out:  # only nodes that call out need the workspace's allow-list
-                workspace = tx.get_workspace()
-                allow += (workspace or {}).get("allowed_hosts") or []
+                workspace = uow.workspaces.current()
+                allow += list(workspace.allowed_hosts) if workspace else []
             credentials = CREDENTIALS.get(node.type)
             secret_names = credentials.secret_names(node.config) if credentials else frozenset()
             ctx = NodeContext(
                 run_id=run_id,
                 workspace_id=workspace_id,
                 node_id=node_id,
-                run_input=run["input"],
+                run_input=run.input,
                 upstream=upstream,
                 predecessors=list(flow.dag.pred[node_id]),
                 allow_hosts=allow,
@@ -219,10 +283,14 @@ class NodeRunner:
                 error = NodeFailedError(f"node '{node_id}' config.{field} after templating: {first['msg']}")
             else:
                 # The recorded input is what viewers read: credentials redacted; the executor gets the real ones.
-                tx.begin_execution(run_id, node_id, iteration, digest, _recorded(credentials, rendered, secret_names))
+                uow.node_runs.begin_execution(
+                    run_id, node_id, iteration, digest, _recorded(credentials, rendered, secret_names)
+                )
                 scrubber = credentials.scrubber(rendered, secret_names) if credentials else Scrubber()
                 return _Prepared(flow, run, memo=None, context=ctx, config=config, rendered=rendered, scrubber=scrubber)
-            tx.begin_execution(run_id, node_id, iteration, digest, _recorded(credentials, node.config, secret_names))
+            uow.node_runs.begin_execution(
+                run_id, node_id, iteration, digest, _recorded(credentials, node.config, secret_names)
+            )
         self._record_failure(workspace_id, run_id, node_id, iteration, error)
         raise error
 
@@ -236,8 +304,8 @@ class NodeRunner:
         take: dict[str, bool],
     ) -> None:
         output, output_ref = offload_output(self.outputs, workspace_id, run_id, node_id, iteration, result.output)
-        with self.store.tx(workspace_id) as tx:
-            tx.finish_node(
+        with self.store.tx(workspace_id) as uow:
+            uow.node_runs.finish(
                 run_id,
                 node_id,
                 iteration,
@@ -245,40 +313,45 @@ class NodeRunner:
                 output=output,
                 output_ref=output_ref,
                 take=take,
-                usage=result.usage,
+                usage=Usage.of(result.usage),
             )
 
     def _record_failure(self, workspace_id: str, run_id: str, node_id: str, iteration: int, exc: NodeError) -> None:
         error = {"type": type(exc).__name__, "message": exc.message, "details": exc.details}
-        with self.store.tx(workspace_id) as tx:
-            tx.finish_node(run_id, node_id, iteration, status="FAILED", error=error)
+        with self.store.tx(workspace_id) as uow:
+            uow.node_runs.finish(run_id, node_id, iteration, status="FAILED", error=error)
 
     # -- run bookkeeping ---------------------------------------------------------------------------
     def finish(self, workspace_id: str, run_id: str) -> dict[str, Any]:
-        with self.store.tx(workspace_id) as tx:
-            run = tx.get_run(run_id, for_update=True)
+        with self.store.tx(workspace_id) as uow:
+            run = uow.runs.get(run_id, for_update=True)
             if run is None:
                 raise NodeFailedError(f"run {run_id} does not exist")
-            flow = self.flows.for_run(tx, run)
-            done = {r["node_id"] for r in tx.node_runs(run_id)}
-            tx.record_skipped(run_id, [(n.id, n.type) for n in flow.document.nodes if n.id not in done])
+            flow = self.flows.for_run(uow, run)
+            done = {r.node_id for r in uow.node_runs.of_run(run_id)}
+            uow.node_runs.record_skipped(run_id, [(n.id, n.type) for n in flow.document.nodes if n.id not in done])
             outputs_nodes = [n.id for n in flow.document.nodes if n.type == "output"]
             if not outputs_nodes:
                 outputs_nodes = [n for n in flow.dag.order if not flow.dag.succ[n]]
-            outputs = tx.outputs(run_id, outputs_nodes)
+            outputs = uow.node_runs.outputs(run_id, outputs_nodes)
             output, output_ref = run_output(self.outputs, workspace_id, run_id, outputs_nodes, outputs)
-            tx.mark_run(run_id, "SUCCEEDED", output=output, output_ref=output_ref, only_from=("QUEUED", "RUNNING"))
+            uow.runs.mark(run_id, "SUCCEEDED", output=output, output_ref=output_ref, only_from=("QUEUED", "RUNNING"))
         return {}
 
     def fail(self, workspace_id: str, run_id: str, error: dict[str, Any]) -> dict[str, Any]:
         summary = describe_failure(error)
-        with self.store.tx(workspace_id) as tx:
-            failed = [r for r in tx.node_runs(run_id) if r["status"] == "FAILED"]
+        with self.store.tx(workspace_id) as uow:
+            failed = [r for r in uow.node_runs.of_run(run_id) if r.status == "FAILED"]
             if failed and "node" not in summary:
-                summary["node"] = failed[-1]["node_id"]
-            tx.fail_running_nodes(run_id, {"type": summary["code"], "message": summary["message"]})
-            tx.mark_run(run_id, "FAILED", error=summary, only_from=("QUEUED", "RUNNING"))
+                summary["node"] = failed[-1].node_id
+            uow.node_runs.fail_running(run_id, {"type": summary["code"], "message": summary["message"]})
+            uow.runs.mark(run_id, "FAILED", error=summary, only_from=("QUEUED", "RUNNING"))
         return {}
+
+
+def _refuse_inactive(run: Run, node_id: str) -> None:
+    if run.status in ("CANCELLED", "SUCCEEDED"):
+        raise RunNotActiveError(f"run {run.id} is {run.status}; node '{node_id}' was not executed")
 
 
 def _recorded(credentials: Credentials | None, config: Any, secret_names: frozenset[str]) -> Any:

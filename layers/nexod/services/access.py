@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import uuid
 
-from ..adapters.postgres.store import Tx
 from ..domain.errors import Forbidden, NotFound
+from ..ports import UnitOfWork
 from .context import Principal
 
 ROLES = ("viewer", "member", "admin")  # in order: each role may do all that the ones before it may
@@ -50,16 +50,16 @@ def parse_id(value: str, what: str) -> str:
         raise NotFound(f"{what} '{value}' not found") from None
 
 
-def require(tx: Tx, principal: Principal, needed: str) -> str:
-    """The caller's role in the transaction's workspace, if it is at least `needed`."""
-    role = tx.role_of(principal.sub)
+def require(uow: UnitOfWork, principal: Principal, needed: str) -> str:
+    """The caller's role in the unit of work's workspace, if it is at least `needed`."""
+    role = uow.members.role_of(principal.sub)
     if role is None:  # not a member: the workspace does not exist for them
-        raise NotFound(f"workspace '{tx.workspace_id}' not found")
+        raise NotFound(f"workspace '{uow.workspace_id}' not found")
     if ROLES.index(role) < ROLES.index(needed):
         raise Forbidden(f"your role in this workspace is {role}; you need {needed} to {_allows(needed)}")
     return role
 
 
-def authorize(tx: Tx, principal: Principal, action: str) -> str:
+def authorize(uow: UnitOfWork, principal: Principal, action: str) -> str:
     """Allow `action` (a key of permissions()) to the caller, or refuse: 404 to outsiders, 403 to lesser roles."""
-    return require(tx, principal, permissions()[action])
+    return require(uow, principal, permissions()[action])

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..domain.actor import UserActor
 from ..domain.nodes import Runtime
 from ..ports import BlobStore, Orchestrator, Store
 
@@ -20,6 +21,10 @@ class Principal:
 
     def as_user(self) -> dict[str, Any]:
         return {"sub": self.sub, "email": self.email, "name": self.name}
+
+    def actor(self, role: str | None = None) -> UserActor:
+        """The caller as the actor of what they start or change (with their role, once it is known)."""
+        return UserActor(self.sub, role)
 
 
 @dataclass

@@ -4,7 +4,7 @@ transparently, and one that cannot be read becomes the item's `unreadable` marke
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Protocol
 
 from ..ports import BlobStore
 from ..runtime.blobs import BlobUnreadable, hydrate
@@ -13,12 +13,20 @@ from .json_limits import Unreadable
 log = logging.getLogger(__name__)
 
 
-def stored_output(blobs: BlobStore | None, workspace_id: str, run_id: str, row: dict[str, Any]) -> Any:
-    """A `runs` or `node_runs` row's output: the column, the blob its `output_ref` points to, or an
+class HasOutput(Protocol):
+    @property
+    def output(self) -> Any: ...
+
+    @property
+    def output_ref(self) -> Any: ...
+
+
+def stored_output(blobs: BlobStore | None, workspace_id: str, run_id: str, record: HasOutput) -> Any:
+    """A run's or node run's output: the stored value, the blob its `output_ref` points to, or an
     `Unreadable` marker saying why not (`json_limits.serve` renders it as null plus `unreadable`)."""
-    ref = row.get("output_ref")
+    ref = record.output_ref
     if ref is None:
-        return row.get("output")
+        return record.output
     try:
         return hydrate(blobs, workspace_id, run_id, ref)
     except BlobUnreadable as exc:

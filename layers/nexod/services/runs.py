@@ -5,80 +5,94 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ..adapters.postgres.store import TERMINAL, Tx, page
+from ..domain.actor import Actor, UserActor
 from ..domain.errors import Conflict, InvalidInput, NotFound
 from ..domain.expressions import ExpressionError
 from ..domain.flow import node_hash
 from ..domain.nodes import REGISTRY, AslShape
+from ..domain.records import RUN_STATUSES, FlowVersion, NodeRun, Run, RunDetail, RunStatus
 from ..domain.validation import ValidFlow
-from ..ports import Store
+from ..ports import Store, UnitOfWork
 from ..runtime.runner import FlowVersionCache, entry_decisions
 from .access import authorize, parse_id
 from .context import Principal, Services
 from .json_limits import readable, serve
 from .outputs import stored_output
+from .paging import decode_cursor, page
 
 log = logging.getLogger(__name__)
 PAGE = 50
-STATUSES = ("QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED")
+STATUSES = RUN_STATUSES
 
 
 RUN_JSON = ("input", "output", "error")
 NODE_JSON = ("input", "output", "error")
 
 
-def run_view(row: dict[str, Any]) -> dict[str, Any]:
-    started, finished = row.get("started_at"), row.get("finished_at")
+def run_view(run: RunDetail, *, output: Any = None) -> dict[str, Any]:
+    """A run as the API serves it. `output`: the value read back from the blob store, when the run's
+    output lives there (listings leave it unread: null)."""
+    started, finished = run.started_at, run.finished_at
     duration = int((finished - started).total_seconds() * 1000) if started and finished else None
     view = {
-        "id": row["id"],
-        "flow_id": row["flow_id"],
-        "flow_name": row.get("flow_name"),
-        "version": row["version"],
-        "status": row["status"],
-        "trigger": row["trigger"],
-        "input": row["input"],
-        "output": row["output"],
-        "error": row["error"],
-        "attempt": row["attempt"],
-        "created_by": row["created_by"],
-        "created_at": row["created_at"],
+        "id": run.id,
+        "flow_id": run.flow_id,
+        "flow_name": run.flow_name,
+        "version": run.version,
+        "status": run.status,
+        "trigger": run.trigger,
+        "input": run.input,
+        "output": output if run.output_ref is not None else run.output,
+        "error": run.error,
+        "attempt": run.attempt,
+        "created_by": run.created_by,
+        "started_by": run.started_by.as_json(),
+        "created_at": run.created_at,
         "started_at": started,
         "finished_at": finished,
         "duration_ms": duration,
-        "cost_usd": float(row.get("cost_usd") or 0),
-        "tokens": int(row.get("tokens") or 0),
+        "cost_usd": run.cost_usd,
+        "tokens": run.tokens,
     }
     return serve(view, RUN_JSON)
 
 
-def execution_input(workspace_id: str, run_id: str, seed: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"run": {"id": run_id, "ws": workspace_id}, "s": seed or {}}
+def execution_input(
+    workspace_id: str,
+    run_id: str,
+    seed: dict[str, Any] | None = None,
+    *,
+    flow_id: str | None = None,
+    version: int | None = None,
+) -> dict[str, Any]:
+    """An execution's input: the run it executes (with its flow version, the node runner's hint) and `s`."""
+    run: dict[str, Any] = {"id": run_id, "ws": workspace_id}
+    if flow_id is not None and version is not None:
+        run |= {"flow": flow_id, "version": version}
+    return {"run": run, "s": seed or {}}
 
 
 _flows = FlowVersionCache()
 
 
-def _valid(version: dict[str, Any]) -> ValidFlow:
-    """A version row, validated once per process."""
-    _, problem = readable(version["definition"])
+def _valid(version: FlowVersion) -> ValidFlow:
+    """A stored version, validated once per process."""
+    _, problem = readable(version.definition)
     if problem is not None:
-        raise Conflict(f"version {version['version']} of this flow cannot be read ({problem}); publish a new one")
-    return _flows.get(version["flow_id"], int(version["version"]), lambda: version["definition"])
+        raise Conflict(f"version {version.version} of this flow cannot be read ({problem}); publish a new one")
+    return _flows.get(version.flow_id, version.version, lambda: version.definition)
 
 
-def _record_entry(tx: Tx, version: dict[str, Any], run_id: str, run_input: Any) -> dict[str, Any]:
+def _record_entry(uow: UnitOfWork, version: FlowVersion, run_id: str, run_input: Any) -> dict[str, Any]:
     """Write the input node's run and return the execution's initial `s` (its edge decisions)."""
     flow = _valid(version)
     entry = flow.node(flow.entry)
     if entry.type != "input":
         return {}
-    recorded = tx.node_run(run_id, entry.id)
-    current = (
-        recorded is not None and recorded["config_hash"] == node_hash(entry) and isinstance(recorded["take"], dict)
-    )
+    recorded = uow.node_runs.get(run_id, entry.id)
+    current = recorded is not None and recorded.config_hash == node_hash(entry) and isinstance(recorded.take, dict)
     if recorded is not None and current:  # a redrive keeps the first decisions, unless they went stale
-        return {entry.id: {"take": recorded["take"]}}
+        return {entry.id: {"take": recorded.take}}
     try:
         take = entry_decisions(flow, run_id, run_input)
     except ExpressionError as exc:
@@ -86,68 +100,78 @@ def _record_entry(tx: Tx, version: dict[str, Any], run_id: str, run_input: Any) 
             f"input: an edge condition leaving '{entry.id}' failed on this input: {exc}",
             {"field": "input", "node": entry.id},
         ) from exc
-    tx.record_entry(run_id, entry.id, node_hash(entry), run_input, take)
+    uow.node_runs.record_entry(run_id, entry.id, node_hash(entry), run_input, take)
     return {entry.id: {"take": take}}
+
+
+def _user_of(actor: Actor) -> str | None:
+    return actor.sub if isinstance(actor, UserActor) else None
 
 
 def _launch(
     services: Services,
-    principal: Principal | None,
+    actor: Actor,
     workspace_id: str,
-    run: dict[str, Any],
-    target_arn: str,
+    run_id: str,
+    version: FlowVersion,
     execution_name: str,
     seed: dict[str, Any],
 ) -> None:
     """Start the execution; if that fails the run is marked FAILED with the reason, never left QUEUED."""
-    run_id = str(run["id"])
+    payload = execution_input(workspace_id, run_id, seed, flow_id=version.flow_id, version=version.version)
     try:
-        arn = services.orchestrator.start(target_arn, execution_name, execution_input(workspace_id, run_id, seed))
+        arn = services.orchestrator.start(version.state_machine_version_arn or "", execution_name, payload)
     except Exception as exc:
         log.exception("could not start execution for run %s", run_id)
-        with services.store.tx(workspace_id, principal.sub if principal else None) as tx:
-            tx.mark_run(run_id, "FAILED", error={"code": "StartFailed", "message": f"could not start: {exc}"})
+        with services.store.tx(workspace_id, _user_of(actor)) as uow:
+            uow.runs.mark(run_id, "FAILED", error={"code": "StartFailed", "message": f"could not start: {exc}"})
         return
-    with services.store.tx(workspace_id, principal.sub if principal else None) as tx:
-        tx.start_attempt(run_id, arn)
+    with services.store.tx(workspace_id, _user_of(actor)) as uow:
+        uow.runs.start_attempt(run_id, arn)
 
 
 def start(
     services: Services,
-    principal: Principal,
+    actor: Actor,
     workspace_id: str,
     flow_id: str,
     run_input: Any,
     version: int | None,
     trigger: str = "manual",
 ) -> dict[str, Any]:
+    """Start a run of `version` (else the live one). A user needs a role that may start runs; a trigger or
+    the system acts for the workspace that owns it."""
     flow_id = parse_id(flow_id, "flow")
-    with services.store.tx(workspace_id, principal.sub) as tx:
-        authorize(tx, principal, "runs.start")
-        flow = tx.get_flow(flow_id)
+    with services.store.tx(workspace_id, _user_of(actor)) as uow:
+        if isinstance(actor, UserActor):
+            actor = UserActor(actor.sub, authorize(uow, Principal(actor.sub), "runs.start"))
+        flow = uow.flows.get(flow_id)
         if flow is None:
             raise NotFound(f"flow '{flow_id}' not found")
-        chosen = version if version is not None else flow["live_version"]
+        chosen = version if version is not None else flow.live_version
         if chosen is None:
             raise Conflict("this flow has no published version yet: publish it first (POST .../versions)")
-        row = tx.get_version(flow_id, chosen)
-        if row is None:
+        stored = uow.versions.get(flow_id, chosen)
+        if stored is None:
             raise InvalidInput(f"version: flow has no version {chosen}", {"field": "version"})
-        run = tx.create_run(flow_id, chosen, run_input, trigger)
-        seed = _record_entry(tx, row, str(run["id"]), run_input)
-        tx.audit("run.start", "run", str(run["id"]), {"flow": flow_id, "version": chosen})
-    _launch(services, principal, workspace_id, run, row["state_machine_version_arn"], str(run["id"]), seed)
-    return get(services, principal, workspace_id, str(run["id"]))
+        run = uow.runs.create(flow_id, chosen, run_input, trigger, actor)
+        seed = _record_entry(uow, stored, run.id, run_input)
+        uow.audit.record("run.start", "run", run.id, {"flow": flow_id, "version": chosen}, actor=actor)
+    _launch(services, actor, workspace_id, run.id, stored, run.id, seed)
+    with services.store.tx(workspace_id, _user_of(actor)) as uow:
+        detail = uow.runs.detail(run.id)
+    assert detail is not None
+    return run_view(detail)
 
 
 def get(services: Services, principal: Principal, workspace_id: str, run_id: str) -> dict[str, Any]:
     run_id = parse_id(run_id, "run")
-    with services.store.tx(workspace_id, principal.sub) as tx:
-        authorize(tx, principal, "runs.read")
-        row = tx.get_run(run_id)
-    if row is None:
+    with services.store.tx(workspace_id, principal.sub) as uow:
+        authorize(uow, principal, "runs.read")
+        run = uow.runs.detail(run_id)
+    if run is None:
         raise NotFound(f"run '{run_id}' not found")
-    return run_view({**row, "output": stored_output(services.blobs, workspace_id, run_id, row)})
+    return run_view(run, output=stored_output(services.blobs, workspace_id, run_id, run))
 
 
 def list_runs(
@@ -159,35 +183,52 @@ def list_runs(
     cursor: str | None,
     limit: int = PAGE,
 ) -> dict[str, Any]:
-    if status and status not in STATUSES:
-        raise InvalidInput(f"status: must be one of {', '.join(STATUSES)}", {"field": "status"})
+    wanted = _status(status)
     if flow_id:
         flow_id = parse_id(flow_id, "flow")
-    with services.store.tx(workspace_id, principal.sub) as tx:
-        authorize(tx, principal, "runs.read")
-        rows, nxt = page(tx.list_runs(limit + 1, cursor, flow_id, status), limit)
-    return {"items": [run_view(r) for r in rows], "next_cursor": nxt}
+    after = decode_cursor(cursor) if cursor else None
+    with services.store.tx(workspace_id, principal.sub) as uow:
+        authorize(uow, principal, "runs.read")
+        runs, nxt = page(uow.runs.newest(limit + 1, after, flow_id, wanted), limit)
+    return {"items": [run_view(r) for r in runs], "next_cursor": nxt}
+
+
+def _status(status: str | None) -> RunStatus | None:
+    for known in STATUSES:
+        if status == known:
+            return known
+    if status:
+        raise InvalidInput(f"status: must be one of {', '.join(STATUSES)}", {"field": "status"})
+    return None
 
 
 def nodes(services: Services, principal: Principal, workspace_id: str, run_id: str) -> dict[str, Any]:
     """Every node of the run's flow version, in flow order, with what happened to it."""
     run_id = parse_id(run_id, "run")
-    with services.store.tx(workspace_id, principal.sub) as tx:
-        authorize(tx, principal, "runs.read")
-        run = tx.run_row(run_id)
+    with services.store.tx(workspace_id, principal.sub) as uow:
+        authorize(uow, principal, "runs.read")
+        run = uow.runs.get(run_id)
         if run is None:
             raise NotFound(f"run '{run_id}' not found")
-        version = tx.get_version(str(run["flow_id"]), int(run["version"]))
+        version = uow.versions.get(run.flow_id, run.version)
         assert version is not None
-        rows = {(r["node_id"], r["iteration"]): r for r in tx.node_runs(run_id)}
+        rows = {(r.node_id, r.iteration): r for r in uow.node_runs.of_run(run_id)}
     items: list[dict[str, Any]] = []
-    _, problem = readable(version["definition"])
+    _, problem = readable(version.definition)
     if problem is not None:  # without the flow's order and kinds, list what was recorded
         for recorded in rows.values():
-            keys = ("node_id", "iteration", "status", "attempts", "executions", *NODE_JSON)
-            view = {k: recorded[k] for k in keys}
-            view["output"] = stored_output(services.blobs, workspace_id, run_id, recorded)
-            items.append(serve({**view, "type": recorded["node_type"]}, NODE_JSON))
+            view = {
+                "node_id": recorded.node_id,
+                "iteration": recorded.iteration,
+                "status": recorded.status,
+                "attempts": recorded.attempts,
+                "executions": recorded.executions,
+                "input": recorded.input,
+                "output": stored_output(services.blobs, workspace_id, run_id, recorded),
+                "error": recorded.error,
+                "type": recorded.node_type,
+            }
+            items.append(serve(view, NODE_JSON))
         return {"items": items, "unreadable": [{"field": "definition", "message": problem}]}
     flow = _valid(version)
     for node in flow.document.nodes:
@@ -201,7 +242,7 @@ def nodes(services: Services, principal: Principal, workspace_id: str, run_id: s
                     "status": "PENDING",
                     "attempts": 0,
                     "executions": 0,
-                    **(_waiting(flow, node.id, rows) if run["status"] == "RUNNING" and _waits(node.type) else {}),
+                    **(_waiting(flow, node.id, rows) if run.status == "RUNNING" and _waits(node.type) else {}),
                 }
             )
             continue
@@ -209,20 +250,20 @@ def nodes(services: Services, principal: Principal, workspace_id: str, run_id: s
             "node_id": node.id,
             "type": node.type,
             "name": node.name,
-            "iteration": row["iteration"],
-            "status": row["status"],
-            "attempts": row["attempts"],
-            "executions": row["executions"],
-            "input": row["input"],
+            "iteration": row.iteration,
+            "status": row.status,
+            "attempts": row.attempts,
+            "executions": row.executions,
+            "input": row.input,
             "output": stored_output(services.blobs, workspace_id, run_id, row),  # a blob pointer is read back
-            "error": row["error"],
-            "started_at": row["started_at"],
-            "finished_at": row["finished_at"],
-            "duration_ms": row["duration_ms"],
-            "model": row["model"],
-            "tokens_in": row["tokens_in"],
-            "tokens_out": row["tokens_out"],
-            "cost_usd": float(row["cost_usd"]) if row["cost_usd"] is not None else None,
+            "error": row.error,
+            "started_at": row.started_at,
+            "finished_at": row.finished_at,
+            "duration_ms": row.duration_ms,
+            "model": row.model,
+            "tokens_in": row.tokens_in,
+            "tokens_out": row.tokens_out,
+            "cost_usd": row.cost_usd,
         }
         items.append(serve(view, NODE_JSON))
     return {"items": items}
@@ -233,16 +274,17 @@ def _waits(node_type: str) -> bool:
     return REGISTRY[node_type].shape is AslShape.WAIT
 
 
-def _waiting(flow: ValidFlow, node_id: str, rows: dict[tuple[str, int], dict[str, Any]]) -> dict[str, Any]:
+def _waiting(flow: ValidFlow, node_id: str, rows: dict[tuple[str, int], NodeRun]) -> dict[str, Any]:
     """A wait node is a native Wait state with no row of its own until it ends: it is waiting once an
     upstream node that finished took the edge into it (its start is that node's finish)."""
     started = [
-        r["finished_at"]
+        r.finished_at
         for e in flow.edges_in[node_id]
         if (r := rows.get((e.source, 0)))
-        and r["status"] == "SUCCEEDED"
-        and isinstance(r["take"], dict)
-        and r["take"].get(node_id)
+        and r.status == "SUCCEEDED"
+        and r.finished_at is not None
+        and isinstance(r.take, dict)
+        and r.take.get(node_id)
     ]
     if not started:
         return {}
@@ -251,19 +293,19 @@ def _waiting(flow: ValidFlow, node_id: str, rows: dict[tuple[str, int], dict[str
 
 def cancel(services: Services, principal: Principal, workspace_id: str, run_id: str) -> dict[str, Any]:
     run_id = parse_id(run_id, "run")
-    with services.store.tx(workspace_id, principal.sub) as tx:
-        authorize(tx, principal, "runs.cancel")
-        run = tx.get_run(run_id, for_update=True)
+    with services.store.tx(workspace_id, principal.sub) as uow:
+        authorize(uow, principal, "runs.cancel")
+        run = uow.runs.get(run_id, for_update=True)
         if run is None:
             raise NotFound(f"run '{run_id}' not found")
-        if run["status"] in TERMINAL:
-            raise Conflict(f"run is already {run['status']}")
-        if run["execution_arn"]:
-            services.orchestrator.stop(run["execution_arn"], f"cancelled by {principal.sub}")
+        if run.is_terminal:
+            raise Conflict(f"run is already {run.status}")
+        if run.execution_arn:
+            services.orchestrator.stop(run.execution_arn, f"cancelled by {principal.sub}")
         error = {"code": "Cancelled", "message": f"cancelled by {principal.sub}"}
-        tx.fail_running_nodes(run_id, error)
-        tx.mark_run(run_id, "CANCELLED", error=error)
-        tx.audit("run.cancel", "run", run_id)
+        uow.node_runs.fail_running(run_id, error)
+        uow.runs.mark(run_id, "CANCELLED", error=error)
+        uow.audit.record("run.cancel", "run", run_id)
     return get(services, principal, workspace_id, run_id)
 
 
@@ -296,37 +338,37 @@ def redrive(
     With `version`, the run moves to that version of its flow: nodes that changed, and everything
     downstream of them, run again; the rest keep their results (no side effect repeats)."""
     run_id = parse_id(run_id, "run")
-    with services.store.tx(workspace_id, principal.sub) as tx:
-        authorize(tx, principal, "runs.redrive")
-        run = tx.get_run(run_id, for_update=True)
+    with services.store.tx(workspace_id, principal.sub) as uow:
+        authorize(uow, principal, "runs.redrive")
+        run = uow.runs.get(run_id, for_update=True)
         if run is None:
             raise NotFound(f"run '{run_id}' not found")
-        if run["status"] not in ("FAILED", "CANCELLED"):
-            raise Conflict(f"only FAILED or CANCELLED runs can be redriven; this one is {run['status']}")
-        _, problem = readable(run["input"])
+        if run.status not in ("FAILED", "CANCELLED"):
+            raise Conflict(f"only FAILED or CANCELLED runs can be redriven; this one is {run.status}")
+        _, problem = readable(run.input)
         if problem is not None:
             raise Conflict(f"this run's stored input cannot be read ({problem}); start a new run instead")
-        current = tx.get_version(str(run["flow_id"]), int(run["version"]))
+        current = uow.versions.get(run.flow_id, run.version)
         assert current is not None
-        version_row = current
-        if version is not None and version != run["version"]:
-            target = tx.get_version(str(run["flow_id"]), version)
-            if target is None:
+        target = current
+        if version is not None and version != run.version:
+            moved = uow.versions.get(run.flow_id, version)
+            if moved is None:
                 raise InvalidInput(f"version: flow has no version {version}", {"field": "version"})
-            stale = stale_nodes(_valid(current), _valid(target))
-            tx.invalidate_node_runs(run_id, sorted(stale))
-            tx.set_run_version(run_id, version)
-            version_row = target
-        seed = _record_entry(tx, version_row, run_id, run["input"])
-        tx.begin_redrive(run_id)
-        tx.audit(
+            stale = stale_nodes(_valid(current), _valid(moved))
+            uow.node_runs.invalidate(run_id, sorted(stale))
+            uow.runs.set_version(run_id, version)
+            target = moved
+        seed = _record_entry(uow, target, run_id, run.input)
+        uow.runs.begin_redrive(run_id)
+        uow.audit.record(
             "run.redrive",
             "run",
             run_id,
-            {"attempt": int(run["attempt"]) + 1, "from_version": run["version"], "version": version_row["version"]},
+            {"attempt": run.attempt + 1, "from_version": run.version, "version": target.version},
         )
-    name = f"{run_id}-r{int(run['attempt']) + 1}"
-    _launch(services, principal, workspace_id, run, version_row["state_machine_version_arn"], name, seed)
+    name = f"{run_id}-r{run.attempt + 1}"
+    _launch(services, principal.actor(), workspace_id, run_id, target, name, seed)
     return get(services, principal, workspace_id, run_id)
 
 
@@ -336,29 +378,29 @@ def reconcile(store: Store, workspace_id: str, run_id: str, execution_status: st
     Shared by the EventBridge handler (AWS) and the local orchestrator's watcher. True if it repaired a run."""
     if execution_status in ("RUNNING", "SUCCEEDED"):
         return False  # still going, or the flow recorded its own success
-    with store.tx(workspace_id) as tx:
-        run = tx.run_row(run_id)
-        if run is None or run["status"] in TERMINAL or run["execution_arn"] != execution_arn:
+    with store.tx(workspace_id) as uow:
+        run = uow.runs.get(run_id)
+        if run is None or run.is_terminal or run.execution_arn != execution_arn:
             return False
-        status = "CANCELLED" if execution_status == "ABORTED" else "FAILED"
+        status: RunStatus = "CANCELLED" if execution_status == "ABORTED" else "FAILED"
         error = {
             "code": f"Execution{execution_status.title().replace('_', '')}",
             "message": f"the execution ended {execution_status}",
         }
-        tx.fail_running_nodes(run_id, error)
-        tx.mark_run(run_id, status, error=error)
+        uow.node_runs.fail_running(run_id, error)
+        uow.runs.mark(run_id, status, error=error)
     return True
 
 
 def interrupt_in_flight(services: Services, workspace_id: str) -> int:
     """Local mode start-up: runs whose execution died with the previous process become redrivable."""
-    with services.store.tx(workspace_id) as tx:
-        rows = tx.list_runs(10_000, None, None, "RUNNING") + tx.list_runs(10_000, None, None, "QUEUED")
+    with services.store.tx(workspace_id) as uow:
+        in_flight: list[Run] = [*uow.runs.newest(10_000, status="RUNNING"), *uow.runs.newest(10_000, status="QUEUED")]
         error = {
             "code": "Interrupted",
             "message": "the local orchestrator stopped while this run was in flight; redrive it to resume",
         }
-        for row in rows:
-            tx.fail_running_nodes(str(row["id"]), error)
-            tx.mark_run(str(row["id"]), "FAILED", error=error)
-    return len(rows)
+        for run in in_flight:
+            uow.node_runs.fail_running(run.id, error)
+            uow.runs.mark(run.id, "FAILED", error=error)
+    return len(in_flight)

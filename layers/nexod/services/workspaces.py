@@ -3,40 +3,51 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 from typing import Any
 
 from ..auth import subject_problem
 from ..domain.errors import Conflict, InvalidInput, NotFound
+from ..domain.records import Member, Workspace
 from .access import authorize
 from .context import Principal, Services
 
 
+def _workspace_view(ws: Workspace) -> dict[str, Any]:
+    return asdict(ws)
+
+
+def _member_view(member: Member) -> dict[str, Any]:
+    return asdict(member)
+
+
 def me(services: Services, principal: Principal) -> dict[str, Any]:
-    with services.store.tx(None, principal.sub) as tx:
-        workspaces = tx.workspaces_of_user()
-    return {"user": principal.as_user(), "workspaces": workspaces}
+    with services.store.tx(None, principal.sub) as uow:
+        workspaces = uow.workspaces.of_user()
+    return {"user": principal.as_user(), "workspaces": [asdict(w) for w in workspaces]}
 
 
 def create_workspace(services: Services, principal: Principal, name: str) -> dict[str, Any]:
     workspace_id = str(uuid.uuid4())
-    with services.store.tx(workspace_id, principal.sub) as tx:
-        ws = tx.create_workspace(workspace_id, name, principal.as_user())
-        tx.audit("workspace.create", "workspace", workspace_id, {"name": name})
-    return {"id": ws["id"], "name": ws["name"], "role": "admin", "created_at": ws["created_at"]}
+    with services.store.tx(workspace_id, principal.sub) as uow:
+        ws = uow.workspaces.create(name, principal.sub)
+        uow.members.put(principal.sub, "admin", principal.email, principal.name)
+        uow.audit.record("workspace.create", "workspace", workspace_id, {"name": name})
+    return {"id": ws.id, "name": ws.name, "role": "admin", "created_at": ws.created_at}
 
 
 def get_workspace(services: Services, principal: Principal, workspace_id: str) -> dict[str, Any]:
-    with services.store.tx(workspace_id, principal.sub) as tx:
-        role = authorize(tx, principal, "workspace.read")
-        ws = tx.get_workspace()
+    with services.store.tx(workspace_id, principal.sub) as uow:
+        role = authorize(uow, principal, "workspace.read")
+        ws = uow.workspaces.current()
         assert ws is not None
-    return {**ws, "role": role}
+    return {**_workspace_view(ws), "role": role}
 
 
 def list_members(services: Services, principal: Principal, workspace_id: str) -> list[dict[str, Any]]:
-    with services.store.tx(workspace_id, principal.sub) as tx:
-        authorize(tx, principal, "members.read")
-        return tx.list_members()
+    with services.store.tx(workspace_id, principal.sub) as uow:
+        authorize(uow, principal, "members.read")
+        return [_member_view(m) for m in uow.members.all()]
 
 
 def put_member(
@@ -51,26 +62,26 @@ def put_member(
     problem = subject_problem(user_sub)  # the subject a token will carry: the same rules
     if problem is not None:
         raise InvalidInput(f"user: {problem}", {"field": "user", "in": "path"})
-    with services.store.tx(workspace_id, principal.sub) as tx:
-        authorize(tx, principal, "members.manage")
-        current = tx.role_of(user_sub)
-        if current == "admin" and role != "admin" and tx.count_admins() == 1:
+    with services.store.tx(workspace_id, principal.sub) as uow:
+        authorize(uow, principal, "members.manage")
+        current = uow.members.role_of(user_sub)
+        if current == "admin" and role != "admin" and uow.members.count_admins() == 1:
             raise Conflict("a workspace keeps at least one admin; make someone else admin first")
-        member = tx.add_member(user_sub, role, email, name)
-        tx.audit("member.put", "member", user_sub, {"role": role})
-    return member
+        member = uow.members.put(user_sub, role, email, name)
+        uow.audit.record("member.put", "member", user_sub, {"role": role})
+    return _member_view(member)
 
 
 def remove_member(services: Services, principal: Principal, workspace_id: str, user_sub: str) -> None:
-    with services.store.tx(workspace_id, principal.sub) as tx:
-        authorize(tx, principal, "members.manage")
-        role = tx.role_of(user_sub)
+    with services.store.tx(workspace_id, principal.sub) as uow:
+        authorize(uow, principal, "members.manage")
+        role = uow.members.role_of(user_sub)
         if role is None:
             raise NotFound(f"member '{user_sub}' not found")
-        if role == "admin" and tx.count_admins() == 1:
+        if role == "admin" and uow.members.count_admins() == 1:
             raise Conflict("cannot remove the last admin of a workspace")
-        tx.remove_member(user_sub)
-        tx.audit("member.remove", "member", user_sub)
+        uow.members.remove(user_sub)
+        uow.audit.record("member.remove", "member", user_sub)
 
 
 def set_allowed_hosts(services: Services, principal: Principal, workspace_id: str, hosts: list[str]) -> dict[str, Any]:
@@ -80,9 +91,9 @@ def set_allowed_hosts(services: Services, principal: Principal, workspace_id: st
         if not h or "/" in h or " " in h:
             raise InvalidInput(f"allowed_hosts: '{host}' is not a host or host:port", {"field": "allowed_hosts"})
         cleaned.append(h)
-    with services.store.tx(workspace_id, principal.sub) as tx:
-        authorize(tx, principal, "workspace.allowed_hosts")
-        ws = tx.set_allowed_hosts(sorted(set(cleaned)))
-        tx.audit("workspace.allowed_hosts", "workspace", workspace_id, {"allowed_hosts": cleaned})
+    with services.store.tx(workspace_id, principal.sub) as uow:
+        authorize(uow, principal, "workspace.allowed_hosts")
+        ws = uow.workspaces.set_allowed_hosts(sorted(set(cleaned)))
+        uow.audit.record("workspace.allowed_hosts", "workspace", workspace_id, {"allowed_hosts": cleaned})
     assert ws is not None
-    return ws
+    return _workspace_view(ws)

@@ -44,11 +44,11 @@ def measure(flow_file: Path = DEFAULT_FLOW, runs: int = 3) -> dict[str, Any]:
             example = next(n for n in document["definition"]["nodes"] if n["type"] == "input")["config"]["example"]
             samples: list[dict[str, Any]] = []
             for _ in range(runs):
-                started = run_service.start(services, principal, ws, str(flow["id"]), example, None)
-                with services.store.tx(ws) as tx:
-                    row = tx.run_row(str(started["id"]))
-                assert row is not None
-                arn = str(row["execution_arn"])
+                started = run_service.start(services, principal.actor(), ws, str(flow["id"]), example, None)
+                with services.store.tx(ws) as uow:
+                    run = uow.runs.get(str(started["id"]))
+                assert run is not None
+                arn = str(run.execution_arn)
                 status = orchestrator.wait(arn, timeout=120)
                 events = orchestrator.client.get_execution_history(executionArn=arn, maxResults=1000)["events"]
                 nodes = run_service.nodes(services, principal, ws, str(started["id"]))["items"]

@@ -1,0 +1,187 @@
+"""Node runs: one row per (run, node, iteration), the memo of every node execution."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import fields
+from typing import Any
+
+from ...domain.records import NodeClaim, NodeRun, NodeRunStatus, Usage
+from ...ports import BlobRef
+from .rows import Jsonb, JsonbOrNull, Queries, node_run_record, run_record
+
+_NODE_COLUMNS = tuple(f.name for f in fields(NodeRun))
+
+# The node runner's claim in one statement (one round trip; the steps of NodeRunRepository.claim). The CTEs
+# share one snapshot: `run` is the run as it was before `started` moved a QUEUED run to RUNNING, and the
+# upstream outputs are those committed before this statement (the claimed row is never among them). The
+# upstream is not read on a memo hit (the claimed row already SUCCEEDED with the same config hash).
+_CLAIM = (
+    "WITH run AS (SELECT * FROM runs WHERE id = %(run)s AND workspace_id = %(ws)s),"
+    " active AS (SELECT id FROM run WHERE status NOT IN ('CANCELLED', 'SUCCEEDED')"
+    "  AND flow_id = %(flow)s AND version = %(version)s),"
+    " started AS (UPDATE runs SET status = 'RUNNING', started_at = COALESCE(started_at, now()),"
+    "  finished_at = NULL, error = NULL WHERE id IN (SELECT id FROM active) AND workspace_id = %(ws)s"
+    "  AND status = 'QUEUED' RETURNING id),"
+    " claimed AS (INSERT INTO node_runs (workspace_id, run_id, node_id, iteration, node_type, status, attempts,"
+    "  config_hash, started_at) SELECT %(ws)s, id, %(node)s, %(iteration)s, %(type)s, 'RUNNING', 1, %(hash)s, now()"
+    "  FROM active ON CONFLICT (run_id, node_id, iteration) DO UPDATE SET attempts = node_runs.attempts + 1"
+    "  RETURNING *),"
+    " upstream AS (SELECT array_agg(n.node_id) AS ids, array_agg(n.output) AS outputs,"
+    "  array_agg(n.output_ref) AS refs FROM node_runs n"
+    "  WHERE n.run_id = %(run)s AND n.workspace_id = %(ws)s AND n.iteration = 0 AND n.status = 'SUCCEEDED'"
+    "  AND n.node_id = ANY(%(upstream)s)"
+    "  AND EXISTS (SELECT 1 FROM claimed c WHERE NOT (c.status = 'SUCCEEDED' AND c.config_hash = %(hash)s)))"
+    " SELECT r.*, "
+    + ", ".join(f"c.{name} AS claimed_{name}" for name in _NODE_COLUMNS)
+    + ", c.node_id IS NOT NULL AS claimed, u.ids AS upstream_ids, u.outputs AS upstream_outputs,"
+    " u.refs AS upstream_refs"
+    " FROM run r LEFT JOIN claimed c ON true CROSS JOIN upstream u"
+)
+
+
+class PostgresNodeRuns(Queries):
+    def get(self, run_id: str, node_id: str, iteration: int = 0) -> NodeRun | None:
+        row = self._one(
+            "SELECT * FROM node_runs WHERE run_id = %s AND node_id = %s AND iteration = %s AND workspace_id = %s",
+            (run_id, node_id, iteration, self.workspace_id),
+        )
+        return None if row is None else node_run_record(row)
+
+    def of_run(self, run_id: str) -> list[NodeRun]:
+        rows = self._all(
+            "SELECT * FROM node_runs WHERE run_id = %s AND workspace_id = %s ORDER BY started_at NULLS LAST,"
+            " node_id, iteration",
+            (run_id, self.workspace_id),
+        )
+        return [node_run_record(r) for r in rows]
+
+    def claim(
+        self,
+        run_id: str,
+        node_id: str,
+        iteration: int,
+        node_type: str,
+        config_hash: str,
+        *,
+        flow_id: str,
+        version: int,
+        upstream: Sequence[str],
+    ) -> NodeClaim:
+        row = self._one(
+            _CLAIM,
+            {
+                "run": run_id,
+                "ws": self.workspace_id,
+                "flow": flow_id,
+                "version": version,
+                "node": node_id,
+                "iteration": iteration,
+                "type": node_type,
+                "hash": config_hash,
+                "upstream": list(upstream),
+            },
+        )
+        if row is None:
+            return NodeClaim(run=None, node_run=None)
+        run = run_record(row)
+        if not row["claimed"]:
+            return NodeClaim(run=run, node_run=None)
+        node_run = node_run_record({name: row[f"claimed_{name}"] for name in _NODE_COLUMNS})
+        outputs = {
+            node: value if ref is None else BlobRef.from_json(ref)  # a large output: nexod.runtime.blobs reads it
+            for node, value, ref in zip(
+                row["upstream_ids"] or [], row["upstream_outputs"] or [], row["upstream_refs"] or [], strict=True
+            )
+        }
+        return NodeClaim(run=run, node_run=node_run, upstream=outputs)
+
+    def begin_execution(self, run_id: str, node_id: str, iteration: int, config_hash: str, node_input: Any) -> None:
+        self._run(
+            "UPDATE node_runs SET status = 'RUNNING', executions = executions + 1, config_hash = %s,"
+            " input = %s, error = NULL, started_at = COALESCE(started_at, now()), finished_at = NULL"
+            " WHERE run_id = %s AND node_id = %s AND iteration = %s AND workspace_id = %s",
+            (config_hash, Jsonb(node_input), run_id, node_id, iteration, self.workspace_id),
+        )
+
+    def finish(
+        self,
+        run_id: str,
+        node_id: str,
+        iteration: int,
+        *,
+        status: NodeRunStatus,
+        output: Any = None,
+        take: dict[str, bool] | None = None,
+        error: Any = None,
+        usage: Usage | None = None,
+        output_ref: BlobRef | None = None,
+    ) -> None:
+        usage = usage or Usage()
+        self._run(
+            "UPDATE node_runs SET status = %s, output = %s, output_ref = %s, take = %s, error = %s,"
+            " finished_at = now(), duration_ms = (extract(epoch FROM now() - started_at) * 1000)::int,"
+            " model = %s, tokens_in = %s, tokens_out = %s, cost_usd = %s"
+            " WHERE run_id = %s AND node_id = %s AND iteration = %s AND workspace_id = %s",
+            (
+                status,
+                JsonbOrNull(output),
+                JsonbOrNull(output_ref.as_json() if output_ref is not None else None),
+                JsonbOrNull(take),
+                JsonbOrNull(error),
+                usage.model,
+                usage.tokens_in,
+                usage.tokens_out,
+                usage.cost_usd,
+                run_id,
+                node_id,
+                iteration,
+                self.workspace_id,
+            ),
+        )
+
+    def record_entry(self, run_id: str, node_id: str, config_hash: str, run_input: Any, take: dict[str, bool]) -> None:
+        self._run(
+            "INSERT INTO node_runs (workspace_id, run_id, node_id, iteration, node_type, status, attempts, executions,"
+            " config_hash, input, output, take, started_at, finished_at, duration_ms)"
+            " VALUES (%s, %s, %s, 0, 'input', 'SUCCEEDED', 1, 1, %s, %s, %s, %s, now(), now(), 0)"
+            " ON CONFLICT (run_id, node_id, iteration) DO UPDATE SET config_hash = EXCLUDED.config_hash,"
+            " take = EXCLUDED.take, status = 'SUCCEEDED', attempts = node_runs.attempts + 1",
+            (self.workspace_id, run_id, node_id, config_hash, Jsonb(run_input), Jsonb(run_input), Jsonb(take)),
+        )
+
+    def record_skipped(self, run_id: str, nodes: Sequence[tuple[str, str]]) -> None:
+        for node_id, node_type in nodes:
+            self._run(
+                "INSERT INTO node_runs (workspace_id, run_id, node_id, iteration, node_type, status, config_hash)"
+                " VALUES (%s, %s, %s, 0, %s, 'SKIPPED', '') ON CONFLICT DO NOTHING",
+                (self.workspace_id, run_id, node_id, node_type),
+            )
+
+    def fail_running(self, run_id: str, error: Any) -> None:
+        self._run(
+            "UPDATE node_runs SET status = 'FAILED', error = COALESCE(error, %s), finished_at = now(),"
+            " duration_ms = (extract(epoch FROM now() - started_at) * 1000)::int"
+            " WHERE run_id = %s AND workspace_id = %s AND status = 'RUNNING'",
+            (Jsonb(error), run_id, self.workspace_id),
+        )
+
+    def outputs(self, run_id: str, node_ids: Sequence[str]) -> dict[str, Any]:
+        if not node_ids:
+            return {}
+        rows = self._all(
+            "SELECT node_id, output, output_ref FROM node_runs WHERE run_id = %s AND workspace_id = %s"
+            " AND iteration = 0 AND status = 'SUCCEEDED' AND node_id = ANY(%s)",
+            (run_id, self.workspace_id, list(node_ids)),
+        )
+        return {
+            r["node_id"]: r["output"] if r["output_ref"] is None else BlobRef.from_json(r["output_ref"]) for r in rows
+        }
+
+    def invalidate(self, run_id: str, node_ids: Sequence[str]) -> None:
+        if node_ids:
+            self._run(
+                "UPDATE node_runs SET config_hash = 'stale' WHERE run_id = %s AND workspace_id = %s"
+                " AND node_id = ANY(%s)",
+                (run_id, self.workspace_id, list(node_ids)),
+            )

@@ -1,0 +1,95 @@
+"""What every repository of the Postgres adapter shares: JSON on the way in, records on the way out."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import fields
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg.types.json import Jsonb as _PsycopgJsonb
+
+from ...domain.actor import ActorRef
+from ...domain.records import NodeRun, Run, RunDetail
+from ...services.json_limits import storable
+
+Row = dict[str, Any]
+R = TypeVar("R")
+
+
+def _dumps(value: Any) -> str:
+    # External data (HTTP bodies, model output) may hold what jsonb cannot (U+0000, lone surrogates, NaN,
+    # numbers beyond a double) or nest too deep to read back: store a readable copy (json_limits.storable).
+    return json.dumps(storable(value), default=str, allow_nan=False)
+
+
+def Jsonb(value: Any) -> _PsycopgJsonb:
+    return _PsycopgJsonb(value, dumps=_dumps)
+
+
+def JsonbOrNull(value: Any) -> _PsycopgJsonb | None:
+    return None if value is None else Jsonb(value)
+
+
+_FIELDS: dict[type[Any], tuple[str, ...]] = {}
+
+
+def _names(cls: type[Any]) -> tuple[str, ...]:
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(f.name for f in fields(cls))
+    return names
+
+
+def _plain(value: Any) -> Any:
+    """Column values as records hold them: ids as strings, numerics as floats."""
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+def record(cls: type[R], row: Row) -> R:
+    """A record from a row that has (at least) every one of its fields as a column."""
+    return cls(**{name: _plain(row[name]) for name in _names(cls)})
+
+
+def maybe(cls: type[R], row: Row | None) -> R | None:
+    return None if row is None else record(cls, row)
+
+
+def run_record(row: Row) -> Run:
+    values = {name: _plain(row[name]) for name in _names(Run) if name != "started_by"}
+    return Run(**values, started_by=ActorRef(row["started_by_kind"], row["started_by_id"]))
+
+
+def run_detail(row: Row) -> RunDetail:
+    values = {name: _plain(row[name]) for name in _names(RunDetail) if name != "started_by"}
+    values["cost_usd"] = float(row["cost_usd"] or 0)
+    values["tokens"] = int(row["tokens"] or 0)
+    return RunDetail(**values, started_by=ActorRef(row["started_by_kind"], row["started_by_id"]))
+
+
+def node_run_record(row: Row) -> NodeRun:
+    return record(NodeRun, row)
+
+
+class Queries:
+    """Statements inside one transaction; row-level security limits each to the workspace."""
+
+    def __init__(self, conn: psycopg.Connection[Row], workspace_id: str | None, user_sub: str | None) -> None:
+        self.conn = conn
+        self.workspace_id = workspace_id
+        self.user_sub = user_sub
+
+    def _one(self, query: str, params: Any = ()) -> Row | None:
+        return self.conn.execute(query.encode(), params).fetchone()
+
+    def _all(self, query: str, params: Any = ()) -> list[Row]:
+        return self.conn.execute(query.encode(), params).fetchall()
+
+    def _run(self, query: str, params: Any = ()) -> int:
+        return self.conn.execute(query.encode(), params).rowcount

@@ -1,0 +1,119 @@
+"""Runs: one row per run of a flow version, with its status, input, output and who started it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...domain.actor import Actor
+from ...domain.records import TERMINAL, Cursor, Run, RunDetail, RunStatus
+from ...ports import BlobRef
+from .rows import Jsonb, JsonbOrNull, Queries, run_detail, run_record
+
+_DETAIL = (
+    "r.*, f.name AS flow_name,"
+    " (SELECT COALESCE(sum(n.cost_usd), 0) FROM node_runs n WHERE n.run_id = r.id) AS cost_usd,"
+    " (SELECT COALESCE(sum(n.tokens_in), 0) + COALESCE(sum(n.tokens_out), 0)"
+    "  FROM node_runs n WHERE n.run_id = r.id) AS tokens"
+)
+
+
+class PostgresRuns(Queries):
+    def create(self, flow_id: str, version: int, run_input: Any, trigger: str, started_by: Actor) -> Run:
+        ref = started_by.ref
+        row = self._one(
+            "INSERT INTO runs (workspace_id, flow_id, version, status, input, trigger, created_by,"
+            " started_by_kind, started_by_id) VALUES (%s, %s, %s, 'QUEUED', %s, %s, %s, %s, %s) RETURNING *",
+            (self.workspace_id, flow_id, version, Jsonb(run_input), trigger, ref.label, ref.kind, ref.id),
+        )
+        assert row is not None
+        return run_record(row)
+
+    def get(self, run_id: str, for_update: bool = False) -> Run | None:
+        lock = " FOR UPDATE" if for_update else ""
+        row = self._one(f"SELECT * FROM runs WHERE id = %s AND workspace_id = %s{lock}", (run_id, self.workspace_id))
+        return None if row is None else run_record(row)
+
+    def detail(self, run_id: str) -> RunDetail | None:
+        row = self._one(
+            f"SELECT {_DETAIL} FROM runs r JOIN flows f ON f.id = r.flow_id WHERE r.id = %s AND r.workspace_id = %s",
+            (run_id, self.workspace_id),
+        )
+        return None if row is None else run_detail(row)
+
+    def newest(
+        self, limit: int, after: Cursor | None = None, flow_id: str | None = None, status: RunStatus | None = None
+    ) -> list[RunDetail]:
+        where = ["r.workspace_id = %s"]
+        params: list[Any] = [self.workspace_id]
+        if flow_id:
+            where.append("r.flow_id = %s")
+            params.append(flow_id)
+        if status:
+            where.append("r.status = %s")
+            params.append(status)
+        if after is not None:
+            where.append("(r.created_at, r.id) < (%s::timestamptz, %s::uuid)")
+            params += [after.created_at, after.id]
+        rows = self._all(
+            f"SELECT {_DETAIL} FROM runs r JOIN flows f ON f.id = r.flow_id"
+            f" WHERE {' AND '.join(where)} ORDER BY r.created_at DESC, r.id DESC LIMIT %s",
+            [*params, limit],
+        )
+        return [run_detail(r) for r in rows]
+
+    def mark(
+        self,
+        run_id: str,
+        status: RunStatus,
+        *,
+        execution_arn: str | None = None,
+        output: Any = None,
+        error: Any = None,
+        only_from: tuple[RunStatus, ...] | None = None,
+        output_ref: BlobRef | None = None,
+    ) -> Run | None:
+        sets = ["status = %s"]
+        params: list[Any] = [status]
+        if execution_arn is not None:
+            sets.append("execution_arn = %s")
+            params.append(execution_arn)
+        if status == "RUNNING":
+            sets.append("started_at = COALESCE(started_at, now()), finished_at = NULL, error = NULL")
+        if status in TERMINAL:
+            sets.append("finished_at = now()")
+            sets.append("output = %s")
+            params.append(JsonbOrNull(output))
+            sets.append("output_ref = %s")  # a large output lives in the blob store (0004_output_blobs.sql)
+            params.append(JsonbOrNull(output_ref.as_json() if output_ref is not None else None))
+            sets.append("error = %s")
+            params.append(JsonbOrNull(error))
+        guard = " AND status = ANY(%s)" if only_from else ""
+        params += [run_id, self.workspace_id]
+        if only_from:
+            params.append(list(only_from))
+        row = self._one(
+            f"UPDATE runs SET {', '.join(sets)} WHERE id = %s AND workspace_id = %s{guard} RETURNING *", params
+        )
+        return None if row is None else run_record(row)
+
+    def begin_redrive(self, run_id: str) -> Run | None:
+        row = self._one(
+            "UPDATE runs SET status = 'RUNNING', error = NULL, output = NULL, output_ref = NULL, finished_at = NULL,"
+            " execution_arn = NULL WHERE id = %s AND workspace_id = %s RETURNING *",
+            (run_id, self.workspace_id),
+        )
+        return None if row is None else run_record(row)
+
+    def set_version(self, run_id: str, version: int) -> None:
+        self._run(
+            "UPDATE runs SET version = %s WHERE id = %s AND workspace_id = %s", (version, run_id, self.workspace_id)
+        )
+
+    def start_attempt(self, run_id: str, execution_arn: str) -> Run | None:
+        row = self._one(
+            "UPDATE runs SET attempt = attempt + 1, execution_arn = %s,"
+            " status = CASE WHEN status = 'QUEUED' THEN 'RUNNING' ELSE status END,"
+            " started_at = COALESCE(started_at, now()) WHERE id = %s AND workspace_id = %s RETURNING *",
+            (execution_arn, run_id, self.workspace_id),
+        )
+        return None if row is None else run_record(row)

@@ -1,0 +1,92 @@
+"""The `Store` port over PostgreSQL: one unit of work is one transaction scoped to a workspace."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from typing import Any
+
+import psycopg
+from psycopg.types.json import set_json_loads
+
+from ...services.json_limits import load_stored
+from .audit import PostgresAudit
+from .db import Database
+from .flows import PostgresFlows, PostgresVersions
+from .node_runs import PostgresNodeRuns
+from .rows import Row
+from .runs import PostgresRuns
+from .workspaces import PostgresMembers, PostgresWorkspaces
+
+
+class PostgresUnitOfWork:
+    """Repositories over one transaction. Row-level security limits every statement to the workspace."""
+
+    def __init__(self, conn: psycopg.Connection[Row], workspace_id: str | None, user_sub: str | None) -> None:
+        # A stored value that cannot be decoded becomes an `Unreadable` marker for its row alone, instead of
+        # an exception that fails every listing it appears in (psycopg caches these loader classes).
+        set_json_loads(load_stored, conn)
+        self.conn = conn
+        self._workspace_id = workspace_id
+        self._user_sub = user_sub
+        scope = (conn, workspace_id, user_sub)
+        self._workspaces = PostgresWorkspaces(*scope)
+        self._members = PostgresMembers(*scope)
+        self._flows = PostgresFlows(*scope)
+        self._versions = PostgresVersions(*scope)
+        self._runs = PostgresRuns(*scope)
+        self._node_runs = PostgresNodeRuns(*scope)
+        self._audit = PostgresAudit(*scope)
+
+    @property
+    def workspace_id(self) -> str | None:
+        return self._workspace_id
+
+    @property
+    def user_sub(self) -> str | None:
+        return self._user_sub
+
+    @property
+    def workspaces(self) -> PostgresWorkspaces:
+        return self._workspaces
+
+    @property
+    def members(self) -> PostgresMembers:
+        return self._members
+
+    @property
+    def flows(self) -> PostgresFlows:
+        return self._flows
+
+    @property
+    def versions(self) -> PostgresVersions:
+        return self._versions
+
+    @property
+    def runs(self) -> PostgresRuns:
+        return self._runs
+
+    @property
+    def node_runs(self) -> PostgresNodeRuns:
+        return self._node_runs
+
+    @property
+    def audit(self) -> PostgresAudit:
+        return self._audit
+
+    def run_row(self, run_id: str) -> dict[str, Any] | None:
+        run = self._runs.get(run_id)
+        return None if run is None else asdict(run)
+
+
+class PostgresStore:
+    """The `Store` port over PostgreSQL."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @contextmanager
+    def tx(self, workspace_id: str | None, user_sub: str | None = None) -> Iterator[PostgresUnitOfWork]:
+        with self.db.tenant(workspace_id, user_sub) as conn:
+            yield PostgresUnitOfWork(conn, workspace_id, user_sub)

@@ -1,0 +1,184 @@
+"""What the repositories return: one frozen dataclass per stored thing.
+
+Field names are the JSON keys the API serves for them (the API's views and response models read them by
+attribute). JSON columns are `Any`: they hold what was stored, or the `Unreadable` marker of
+`services.json_limits` when a stored value cannot be decoded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, NamedTuple
+
+from .actor import ActorRef
+
+RunStatus = Literal["QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"]
+RUN_STATUSES: tuple[RunStatus, ...] = ("QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED")
+# A run in one of these statuses is over: nothing moves it again except a redrive.
+TERMINAL: tuple[RunStatus, ...] = ("SUCCEEDED", "FAILED", "CANCELLED")
+NodeRunStatus = Literal["RUNNING", "SUCCEEDED", "FAILED", "SKIPPED"]
+
+
+class Cursor(NamedTuple):
+    """Where a page of a listing ended: the next page holds what sorts after (created_at, id), newest first."""
+
+    created_at: datetime
+    id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Workspace:
+    id: str
+    name: str
+    allowed_hosts: list[str]
+    created_by: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Membership:
+    """A workspace as one of its members sees it in their list: with their role there."""
+
+    id: str
+    name: str
+    role: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Member:
+    user_sub: str
+    email: str | None
+    name: str | None
+    role: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FlowSummary:
+    """A flow in a listing: everything but its (possibly large) draft definition."""
+
+    id: str
+    name: str
+    description: str
+    live_version: int | None
+    latest_version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Flow(FlowSummary):
+    definition: Any
+    state_machine_arn: str | None
+    created_by: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FlowVersionSummary:
+    flow_id: str
+    version: int
+    config_hash: str
+    description: str
+    created_by: str
+    created_at: datetime
+    state_machine_version_arn: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FlowVersion(FlowVersionSummary):
+    definition: Any
+    asl: Any
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Run:
+    id: str
+    workspace_id: str
+    flow_id: str
+    version: int
+    status: RunStatus
+    input: Any
+    output: Any
+    error: Any
+    execution_arn: str | None
+    trigger: str
+    attempt: int
+    created_by: str
+    started_by: ActorRef
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    # Where `output` lives when it is too large for the row (a blob store pointer {key, size, sha256}).
+    output_ref: Any = None
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunDetail(Run):
+    """A run as the API lists it: with its flow's name and the cost and tokens of its node runs."""
+
+    flow_name: str | None = None
+    cost_usd: float = 0.0
+    tokens: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NodeRun:
+    run_id: str
+    node_id: str
+    iteration: int
+    node_type: str
+    status: NodeRunStatus
+    attempts: int
+    executions: int
+    config_hash: str
+    input: Any
+    output: Any
+    take: Any
+    error: Any
+    started_at: datetime | None
+    finished_at: datetime | None
+    duration_ms: int | None
+    model: str | None
+    tokens_in: int | None
+    tokens_out: int | None
+    cost_usd: float | None
+    output_ref: Any = None  # as on Run
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Usage:
+    """What one node execution consumed (LLM kinds); empty for the rest."""
+
+    model: str | None = None
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    cost_usd: float | None = None
+
+    @classmethod
+    def of(cls, usage: dict[str, Any] | None) -> Usage:
+        usage = usage or {}
+        return cls(
+            model=usage.get("model"),
+            tokens_in=usage.get("tokens_in"),
+            tokens_out=usage.get("tokens_out"),
+            cost_usd=usage.get("cost_usd"),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NodeClaim:
+    """The node runner's claim on one node run, read in one round trip with what it needs to go on.
+
+    `run` is None when the run does not exist (in this workspace); `node_run` is None when the run is not
+    active (CANCELLED or SUCCEEDED: nothing was claimed); `upstream` holds the finished outputs of the
+    requested upstream nodes (iteration 0)."""
+
+    run: Run | None
+    node_run: NodeRun | None
+    upstream: dict[str, Any] = field(default_factory=dict)

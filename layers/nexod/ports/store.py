@@ -1,0 +1,282 @@
+"""The `Store` port: durable records, one workspace-scoped unit of work at a time.
+
+A unit of work is one transaction. Its repositories are named for the domain (`uow.runs.get(id)`) and
+return the records of `nexod.domain.records`; everything they read or write is limited to the unit of
+work's workspace (PostgreSQL enforces it with row-level security, the in-memory fake of the tests by
+filtering), so another workspace's ids read as absent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Protocol, TypedDict
+
+from ..domain.actor import Actor
+from ..domain.records import (
+    Cursor,
+    Flow,
+    FlowSummary,
+    FlowVersion,
+    FlowVersionSummary,
+    Member,
+    Membership,
+    NodeClaim,
+    NodeRun,
+    NodeRunStatus,
+    Run,
+    RunDetail,
+    RunStatus,
+    Usage,
+    Workspace,
+)
+from .blobs import BlobRef
+
+
+class FlowChanges(TypedDict, total=False):
+    """What `FlowRepository.update` may change; keys left out stay as they are."""
+
+    name: str
+    description: str
+    definition: dict[str, Any]
+    live_version: int
+    latest_version: int
+    state_machine_arn: str
+
+
+class WorkspaceRepository(Protocol):
+    def create(self, name: str, created_by: str) -> Workspace:
+        """The unit of work's workspace itself (its id is the unit of work's `workspace_id`)."""
+        ...
+
+    def current(self) -> Workspace | None:
+        """The unit of work's workspace."""
+        ...
+
+    def of_user(self) -> list[Membership]:
+        """The workspaces the unit of work's user belongs to, with their role, oldest first."""
+        ...
+
+    def set_allowed_hosts(self, hosts: Sequence[str]) -> Workspace | None: ...
+
+
+class MemberRepository(Protocol):
+    def role_of(self, user_sub: str) -> str | None: ...
+
+    def all(self) -> list[Member]:
+        """Members in the order they joined."""
+        ...
+
+    def put(self, user_sub: str, role: str, email: str | None = None, name: str | None = None) -> Member:
+        """Add a member, or change their role (email and name are kept unless given)."""
+        ...
+
+    def remove(self, user_sub: str) -> bool: ...
+
+    def count_admins(self) -> int: ...
+
+
+class FlowRepository(Protocol):
+    def create(self, name: str, description: str, definition: dict[str, Any]) -> Flow: ...
+
+    def newest(self, limit: int, after: Cursor | None = None) -> list[FlowSummary]:
+        """Flows not deleted, newest first, at most `limit`, after `after` when given."""
+        ...
+
+    def get(self, flow_id: str, for_update: bool = False) -> Flow | None:
+        """A flow not deleted; `for_update` locks it until the unit of work ends."""
+        ...
+
+    def update(self, flow_id: str, changes: FlowChanges) -> Flow | None: ...
+
+    def delete(self, flow_id: str) -> bool:
+        """Soft delete: the flow's versions and runs stay."""
+        ...
+
+
+class VersionRepository(Protocol):
+    def add(
+        self,
+        flow_id: str,
+        version: int,
+        definition: dict[str, Any],
+        asl: dict[str, Any],
+        config_hash: str,
+        version_arn: str | None,
+        description: str,
+    ) -> FlowVersion:
+        """Store an immutable version (nothing may change it afterwards)."""
+        ...
+
+    def of_flow(self, flow_id: str) -> list[FlowVersionSummary]:
+        """A flow's versions, newest first."""
+        ...
+
+    def get(self, flow_id: str, version: int) -> FlowVersion | None: ...
+
+
+class RunRepository(Protocol):
+    def create(self, flow_id: str, version: int, run_input: Any, trigger: str, started_by: Actor) -> Run:
+        """A QUEUED run."""
+        ...
+
+    def get(self, run_id: str, for_update: bool = False) -> Run | None: ...
+
+    def detail(self, run_id: str) -> RunDetail | None:
+        """The run with its flow's name and its node runs' cost and tokens."""
+        ...
+
+    def newest(
+        self, limit: int, after: Cursor | None = None, flow_id: str | None = None, status: RunStatus | None = None
+    ) -> list[RunDetail]:
+        """Runs newest first, at most `limit`, after `after` when given."""
+        ...
+
+    def mark(
+        self,
+        run_id: str,
+        status: RunStatus,
+        *,
+        execution_arn: str | None = None,
+        output: Any = None,
+        error: Any = None,
+        only_from: tuple[RunStatus, ...] | None = None,
+        output_ref: BlobRef | None = None,
+    ) -> Run | None:
+        """Move a run to `status` (only from `only_from` when given); stamps start and finish times, and
+        a terminal status records `output` (or `output_ref`, a large one's blob) and `error`."""
+        ...
+
+    def begin_redrive(self, run_id: str) -> Run | None:
+        """Back to RUNNING, forgetting the previous execution: a late end event for it must not match."""
+        ...
+
+    def set_version(self, run_id: str, version: int) -> None: ...
+
+    def start_attempt(self, run_id: str, execution_arn: str) -> Run | None:
+        """Its execution started: one more attempt, QUEUED becomes RUNNING."""
+        ...
+
+
+class NodeRunRepository(Protocol):
+    def get(self, run_id: str, node_id: str, iteration: int = 0) -> NodeRun | None: ...
+
+    def of_run(self, run_id: str) -> list[NodeRun]:
+        """A run's node runs in the order they started (not started last)."""
+        ...
+
+    def claim(
+        self,
+        run_id: str,
+        node_id: str,
+        iteration: int,
+        node_type: str,
+        config_hash: str,
+        *,
+        flow_id: str,
+        version: int,
+        upstream: Sequence[str],
+    ) -> NodeClaim:
+        """The node runner's claim, in one round trip: read the run; if it is active (neither CANCELLED nor
+        SUCCEEDED) and still runs `version` of `flow_id`, insert or lock the node run counting one more
+        attempt, move a QUEUED run to RUNNING, and read the finished outputs of `upstream`.
+
+        A run that is absent, not active or on another version comes back unclaimed (`node_run` None)."""
+        ...
+
+    def begin_execution(self, run_id: str, node_id: str, iteration: int, config_hash: str, node_input: Any) -> None:
+        """The node's side effect is about to run: RUNNING, one more execution, its rendered input."""
+        ...
+
+    def finish(
+        self,
+        run_id: str,
+        node_id: str,
+        iteration: int,
+        *,
+        status: NodeRunStatus,
+        output: Any = None,
+        take: dict[str, bool] | None = None,
+        error: Any = None,
+        usage: Usage | None = None,
+        output_ref: BlobRef | None = None,
+    ) -> None:
+        """Record how the node run ended; a large output is in the blob store and `output_ref` points to it."""
+        ...
+
+    def record_entry(self, run_id: str, node_id: str, config_hash: str, run_input: Any, take: dict[str, bool]) -> None:
+        """The input node's run, written with the run itself: its output is the run input."""
+        ...
+
+    def record_skipped(self, run_id: str, nodes: Sequence[tuple[str, str]]) -> None:
+        """Mark (node id, node type) that never ran in a finished run as SKIPPED."""
+        ...
+
+    def fail_running(self, run_id: str, error: Any) -> None:
+        """Every RUNNING node run of the run becomes FAILED (keeping an error it already had)."""
+        ...
+
+    def outputs(self, run_id: str, node_ids: Sequence[str]) -> dict[str, Any]:
+        """Outputs of finished node runs (iteration 0), keyed by node id: a `BlobRef` for one in the blob store."""
+        ...
+
+    def invalidate(self, run_id: str, node_ids: Sequence[str]) -> None:
+        """Keep the history, lose the memo: these nodes execute again on the next attempt."""
+        ...
+
+
+class AuditLog(Protocol):
+    def record(
+        self,
+        action: str,
+        target_type: str,
+        target_id: str,
+        details: dict[str, Any] | None = None,
+        actor: Actor | None = None,
+    ) -> None:
+        """Append an entry; the actor defaults to the unit of work's user (else the system)."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction in one workspace: committed when its block ends, rolled back if it raises."""
+
+    @property
+    def workspace_id(self) -> str | None: ...
+
+    @property
+    def user_sub(self) -> str | None: ...
+
+    @property
+    def workspaces(self) -> WorkspaceRepository: ...
+
+    @property
+    def members(self) -> MemberRepository: ...
+
+    @property
+    def flows(self) -> FlowRepository: ...
+
+    @property
+    def versions(self) -> VersionRepository: ...
+
+    @property
+    def runs(self) -> RunRepository: ...
+
+    @property
+    def node_runs(self) -> NodeRunRepository: ...
+
+    @property
+    def audit(self) -> AuditLog: ...
+
+    def run_row(self, run_id: str) -> dict[str, Any] | None:
+        """Deprecated: the run as the old dict row, for callers not yet on `runs.get` (the step Lambda's
+        execution binding). Remove once they move."""
+        ...
+
+
+class Store(Protocol):
+    """Durable records, one workspace-scoped unit of work at a time."""
+
+    def tx(self, workspace_id: str | None, user_sub: str | None = None) -> AbstractContextManager[UnitOfWork]:
+        """A unit of work in `workspace_id` (None: no workspace, only the user's memberships are visible)."""
+        ...

@@ -1,0 +1,668 @@
+"""In-memory adapters of the ports, for unit tests without a database.
+
+`MemoryStore` implements the `Store` port the way the Postgres adapter does, within what the tests need:
+each unit of work is a transaction (committed when its block ends, rolled back when it raises; units of
+work run one at a time), every repository is limited to the unit of work's workspace as row-level
+security limits the real one, and the same statements have the same effects. The repository contract
+tests (tests/integration/test_repositories.py) run the same scenarios against both, so this cannot drift.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from nexod.domain.actor import Actor
+from nexod.domain.records import (
+    TERMINAL,
+    Cursor,
+    Flow,
+    FlowSummary,
+    FlowVersion,
+    FlowVersionSummary,
+    Member,
+    Membership,
+    NodeClaim,
+    NodeRun,
+    NodeRunStatus,
+    Run,
+    RunDetail,
+    RunStatus,
+    Usage,
+    Workspace,
+)
+from nexod.ports import BlobRef, FlowChanges, PublishedMachine
+
+
+class RowLevelSecurity(PermissionError):
+    """What PostgreSQL raises for a write outside the unit of work's workspace (InsufficientPrivilege)."""
+
+
+@dataclass
+class _Flow:
+    workspace_id: str
+    flow: Flow
+    deleted: bool = False
+
+
+@dataclass
+class _Audit:
+    workspace_id: str
+    actor: str
+    action: str
+    target_type: str
+    target_id: str
+    details: dict[str, Any]
+
+
+@dataclass
+class _Tables:
+    workspaces: dict[str, Workspace] = field(default_factory=dict)
+    members: dict[tuple[str, str], Member] = field(default_factory=dict)
+    flows: dict[str, _Flow] = field(default_factory=dict)
+    versions: dict[tuple[str, int], tuple[str, FlowVersion]] = field(default_factory=dict)
+    runs: dict[str, Run] = field(default_factory=dict)
+    node_runs: dict[tuple[str, str, int], tuple[str, NodeRun]] = field(default_factory=dict)
+    audit: list[_Audit] = field(default_factory=list)
+
+    def copy(self) -> _Tables:
+        # Records are immutable and replaced on change, so copying the tables is a snapshot.
+        return _Tables(
+            dict(self.workspaces),
+            dict(self.members),
+            {k: replace(v) for k, v in self.flows.items()},
+            dict(self.versions),
+            dict(self.runs),
+            dict(self.node_runs),
+            list(self.audit),
+        )
+
+
+class _Repo:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self.uow = uow
+        self.t = uow.tables
+
+    @property
+    def ws(self) -> str | None:
+        return self.uow.workspace_id
+
+    def _writable_ws(self) -> str:
+        if self.ws is None:
+            raise RowLevelSecurity("no workspace in scope: writes are refused")
+        return self.ws
+
+    @property
+    def now(self) -> datetime:
+        return self.uow.now
+
+
+class MemoryWorkspaces(_Repo):
+    def create(self, name: str, created_by: str) -> Workspace:
+        ws = self._writable_ws()
+        if ws in self.t.workspaces:
+            raise ValueError(f"workspace {ws} exists")
+        created = Workspace(id=ws, name=name, allowed_hosts=[], created_by=created_by, created_at=self.now)
+        self.t.workspaces[ws] = created
+        return created
+
+    def current(self) -> Workspace | None:
+        return self.t.workspaces.get(self.ws) if self.ws else None
+
+    def of_user(self) -> list[Membership]:
+        found = [
+            Membership(id=w.id, name=w.name, role=m.role, created_at=w.created_at)
+            for (ws, sub), m in self.t.members.items()
+            if sub == self.uow.user_sub and (w := self.t.workspaces.get(ws)) is not None
+        ]
+        return sorted(found, key=lambda m: (m.created_at, m.id))
+
+    def set_allowed_hosts(self, hosts: Sequence[str]) -> Workspace | None:
+        current = self.current()
+        if current is None:
+            return None
+        changed = replace(current, allowed_hosts=list(hosts))
+        self.t.workspaces[current.id] = changed
+        return changed
+
+
+class MemoryMembers(_Repo):
+    def role_of(self, user_sub: str) -> str | None:
+        member = self.t.members.get((self.ws or "", user_sub))
+        return member.role if member else None
+
+    def all(self) -> list[Member]:
+        mine = [m for (ws, _), m in self.t.members.items() if ws == self.ws]
+        return sorted(mine, key=lambda m: (m.created_at, m.user_sub))
+
+    def put(self, user_sub: str, role: str, email: str | None = None, name: str | None = None) -> Member:
+        ws = self._writable_ws()
+        if ws not in self.t.workspaces:
+            raise LookupError(f"workspace {ws} does not exist")
+        old = self.t.members.get((ws, user_sub))
+        if old is None:
+            member = Member(user_sub=user_sub, email=email, name=name, role=role, created_at=self.now)
+        else:
+            member = replace(old, role=role, email=email or old.email, name=name or old.name)
+        self.t.members[(ws, user_sub)] = member
+        return member
+
+    def remove(self, user_sub: str) -> bool:
+        return self.t.members.pop((self.ws or "", user_sub), None) is not None
+
+    def count_admins(self) -> int:
+        return sum(1 for (ws, _), m in self.t.members.items() if ws == self.ws and m.role == "admin")
+
+
+class MemoryFlows(_Repo):
+    def _mine(self, flow_id: str) -> _Flow | None:
+        row = self.t.flows.get(flow_id)
+        return row if row is not None and row.workspace_id == self.ws and not row.deleted else None
+
+    def create(self, name: str, description: str, definition: dict[str, Any]) -> Flow:
+        ws = self._writable_ws()
+        flow = Flow(
+            id=str(uuid.uuid4()),
+            name=name,
+            description=description,
+            live_version=None,
+            latest_version=0,
+            created_at=self.now,
+            updated_at=self.now,
+            definition=definition,
+            state_machine_arn=None,
+            created_by=self.uow.user_sub or "",
+        )
+        self.t.flows[flow.id] = _Flow(ws, flow)
+        return flow
+
+    def newest(self, limit: int, after: Cursor | None = None) -> list[FlowSummary]:
+        rows = [r.flow for r in self.t.flows.values() if r.workspace_id == self.ws and not r.deleted]
+        rows.sort(key=lambda f: (f.created_at, uuid.UUID(f.id)), reverse=True)
+        if after is not None:
+            rows = [f for f in rows if (f.created_at, uuid.UUID(f.id)) < (after.created_at, uuid.UUID(after.id))]
+        return [_summary(f) for f in rows[:limit]]
+
+    def get(self, flow_id: str, for_update: bool = False) -> Flow | None:
+        row = self._mine(flow_id)
+        return row.flow if row else None
+
+    def update(self, flow_id: str, changes: FlowChanges) -> Flow | None:
+        row = self._mine(flow_id)
+        if row is None:
+            return None
+        if not changes:
+            return row.flow
+        row.flow = replace(row.flow, **changes, updated_at=self.now)
+        return row.flow
+
+    def delete(self, flow_id: str) -> bool:
+        row = self._mine(flow_id)
+        if row is None:
+            return False
+        row.deleted = True
+        return True
+
+
+def _summary(flow: Flow) -> FlowSummary:
+    return FlowSummary(
+        id=flow.id,
+        name=flow.name,
+        description=flow.description,
+        live_version=flow.live_version,
+        latest_version=flow.latest_version,
+        created_at=flow.created_at,
+        updated_at=flow.updated_at,
+    )
+
+
+class MemoryVersions(_Repo):
+    def add(
+        self,
+        flow_id: str,
+        version: int,
+        definition: dict[str, Any],
+        asl: dict[str, Any],
+        config_hash: str,
+        version_arn: str | None,
+        description: str,
+    ) -> FlowVersion:
+        ws = self._writable_ws()
+        owner = self.t.flows.get(flow_id)
+        if owner is None or owner.workspace_id != ws:
+            raise LookupError(f"flow {flow_id} does not exist")
+        if (flow_id, version) in self.t.versions:
+            raise ValueError(f"flow {flow_id} already has version {version}")
+        stored = FlowVersion(
+            flow_id=flow_id,
+            version=version,
+            config_hash=config_hash,
+            description=description,
+            created_by=self.uow.user_sub or "",
+            created_at=self.now,
+            state_machine_version_arn=version_arn,
+            definition=definition,
+            asl=asl,
+        )
+        self.t.versions[(flow_id, version)] = (ws, stored)
+        return stored
+
+    def of_flow(self, flow_id: str) -> list[FlowVersionSummary]:
+        mine = [v for (f, _), (ws, v) in self.t.versions.items() if f == flow_id and ws == self.ws]
+        return [
+            FlowVersionSummary(
+                flow_id=v.flow_id,
+                version=v.version,
+                config_hash=v.config_hash,
+                description=v.description,
+                created_by=v.created_by,
+                created_at=v.created_at,
+                state_machine_version_arn=v.state_machine_version_arn,
+            )
+            for v in sorted(mine, key=lambda v: v.version, reverse=True)
+        ]
+
+    def get(self, flow_id: str, version: int) -> FlowVersion | None:
+        found = self.t.versions.get((flow_id, version))
+        return found[1] if found and found[0] == self.ws else None
+
+
+class MemoryRuns(_Repo):
+    def _mine(self, run_id: str) -> Run | None:
+        run = self.t.runs.get(run_id)
+        return run if run is not None and run.workspace_id == self.ws else None
+
+    def _put(self, run: Run) -> Run:
+        self.t.runs[run.id] = run
+        return run
+
+    def create(self, flow_id: str, version: int, run_input: Any, trigger: str, started_by: Actor) -> Run:
+        ws = self._writable_ws()
+        found = self.t.versions.get((flow_id, version))
+        if found is None or found[0] != ws:
+            raise LookupError(f"flow {flow_id} has no version {version}")
+        ref = started_by.ref
+        return self._put(
+            Run(
+                id=str(uuid.uuid4()),
+                workspace_id=ws,
+                flow_id=flow_id,
+                version=version,
+                status="QUEUED",
+                input=run_input,
+                output=None,
+                error=None,
+                execution_arn=None,
+                trigger=trigger,
+                attempt=0,
+                created_by=ref.label,
+                started_by=ref,
+                created_at=self.now,
+                started_at=None,
+                finished_at=None,
+            )
+        )
+
+    def get(self, run_id: str, for_update: bool = False) -> Run | None:
+        return self._mine(run_id)
+
+    def _detail(self, run: Run) -> RunDetail:
+        flow = self.t.flows.get(run.flow_id)
+        mine = [n for (r, _, _), (_, n) in self.t.node_runs.items() if r == run.id]
+        return RunDetail(
+            **{k: v for k, v in asdict(run).items() if k != "started_by"},
+            started_by=run.started_by,
+            flow_name=flow.flow.name if flow else None,
+            cost_usd=float(sum(n.cost_usd or 0 for n in mine)),
+            tokens=sum((n.tokens_in or 0) + (n.tokens_out or 0) for n in mine),
+        )
+
+    def detail(self, run_id: str) -> RunDetail | None:
+        run = self._mine(run_id)
+        return self._detail(run) if run else None
+
+    def newest(
+        self, limit: int, after: Cursor | None = None, flow_id: str | None = None, status: RunStatus | None = None
+    ) -> list[RunDetail]:
+        rows = [
+            r
+            for r in self.t.runs.values()
+            if r.workspace_id == self.ws
+            and (not flow_id or r.flow_id == flow_id)
+            and (not status or r.status == status)
+        ]
+        rows.sort(key=lambda r: (r.created_at, uuid.UUID(r.id)), reverse=True)
+        if after is not None:
+            rows = [r for r in rows if (r.created_at, uuid.UUID(r.id)) < (after.created_at, uuid.UUID(after.id))]
+        return [self._detail(r) for r in rows[:limit]]
+
+    def mark(
+        self,
+        run_id: str,
+        status: RunStatus,
+        *,
+        execution_arn: str | None = None,
+        output: Any = None,
+        error: Any = None,
+        only_from: tuple[RunStatus, ...] | None = None,
+        output_ref: BlobRef | None = None,
+    ) -> Run | None:
+        run = self._mine(run_id)
+        if run is None or (only_from and run.status not in only_from):
+            return None
+        changes: dict[str, Any] = {"status": status}
+        if execution_arn is not None:
+            changes["execution_arn"] = execution_arn
+        if status == "RUNNING":
+            changes.update(started_at=run.started_at or self.now, finished_at=None, error=None)
+        if status in TERMINAL:
+            ref = output_ref.as_json() if output_ref is not None else None
+            changes.update(finished_at=self.now, output=output, output_ref=ref, error=error)
+        return self._put(replace(run, **changes))
+
+    def begin_redrive(self, run_id: str) -> Run | None:
+        run = self._mine(run_id)
+        if run is None:
+            return None
+        return self._put(
+            replace(
+                run, status="RUNNING", error=None, output=None, output_ref=None, finished_at=None, execution_arn=None
+            )
+        )
+
+    def set_version(self, run_id: str, version: int) -> None:
+        run = self._mine(run_id)
+        if run is not None:
+            self._put(replace(run, version=version))
+
+    def start_attempt(self, run_id: str, execution_arn: str) -> Run | None:
+        run = self._mine(run_id)
+        if run is None:
+            return None
+        return self._put(
+            replace(
+                run,
+                attempt=run.attempt + 1,
+                execution_arn=execution_arn,
+                status="RUNNING" if run.status == "QUEUED" else run.status,
+                started_at=run.started_at or self.now,
+            )
+        )
+
+
+class MemoryNodeRuns(_Repo):
+    def _mine(self, key: tuple[str, str, int]) -> NodeRun | None:
+        found = self.t.node_runs.get(key)
+        return found[1] if found and found[0] == self.ws else None
+
+    def _put(self, node_run: NodeRun) -> NodeRun:
+        self.t.node_runs[(node_run.run_id, node_run.node_id, node_run.iteration)] = (self._writable_ws(), node_run)
+        return node_run
+
+    def _new(self, run_id: str, node_id: str, iteration: int, node_type: str, **values: Any) -> NodeRun:
+        run = self.t.runs.get(run_id)
+        if run is None or run.workspace_id != self._writable_ws():
+            raise LookupError(f"run {run_id} does not exist")
+        base: dict[str, Any] = {
+            "status": "RUNNING",
+            "attempts": 0,
+            "executions": 0,
+            "config_hash": "",
+            "input": None,
+            "output": None,
+            "take": None,
+            "error": None,
+            "started_at": None,
+            "finished_at": None,
+            "duration_ms": None,
+            "model": None,
+            "tokens_in": None,
+            "tokens_out": None,
+            "cost_usd": None,
+        }
+        return NodeRun(run_id=run_id, node_id=node_id, iteration=iteration, node_type=node_type, **{**base, **values})
+
+    def get(self, run_id: str, node_id: str, iteration: int = 0) -> NodeRun | None:
+        return self._mine((run_id, node_id, iteration))
+
+    def of_run(self, run_id: str) -> list[NodeRun]:
+        mine = [n for (r, _, _), (ws, n) in self.t.node_runs.items() if r == run_id and ws == self.ws]
+        far = datetime.max.replace(tzinfo=UTC)
+        return sorted(mine, key=lambda n: (n.started_at or far, n.node_id, n.iteration))
+
+    def claim(
+        self,
+        run_id: str,
+        node_id: str,
+        iteration: int,
+        node_type: str,
+        config_hash: str,
+        *,
+        flow_id: str,
+        version: int,
+        upstream: Sequence[str],
+    ) -> NodeClaim:
+        runs = self.uow.runs
+        run = runs._mine(run_id)
+        if run is None:
+            return NodeClaim(run=None, node_run=None)
+        if run.status in ("CANCELLED", "SUCCEEDED") or (run.flow_id, run.version) != (flow_id, version):
+            return NodeClaim(run=run, node_run=None)
+        if run.status == "QUEUED":
+            runs.mark(run_id, "RUNNING", only_from=("QUEUED",))
+        old = self.get(run_id, node_id, iteration)
+        if old is None:
+            claimed = self._put(
+                self._new(
+                    run_id, node_id, iteration, node_type, attempts=1, config_hash=config_hash, started_at=self.now
+                )
+            )
+        else:
+            claimed = self._put(replace(old, attempts=old.attempts + 1))
+        memo = claimed.status == "SUCCEEDED" and claimed.config_hash == config_hash
+        outputs = {} if memo else self.outputs(run_id, upstream)
+        return NodeClaim(run=run, node_run=claimed, upstream=outputs)
+
+    def begin_execution(self, run_id: str, node_id: str, iteration: int, config_hash: str, node_input: Any) -> None:
+        old = self.get(run_id, node_id, iteration)
+        if old is not None:
+            self._put(
+                replace(
+                    old,
+                    status="RUNNING",
+                    executions=old.executions + 1,
+                    config_hash=config_hash,
+                    input=node_input,
+                    error=None,
+                    started_at=old.started_at or self.now,
+                    finished_at=None,
+                )
+            )
+
+    def finish(
+        self,
+        run_id: str,
+        node_id: str,
+        iteration: int,
+        *,
+        status: NodeRunStatus,
+        output: Any = None,
+        take: dict[str, bool] | None = None,
+        error: Any = None,
+        usage: Usage | None = None,
+        output_ref: BlobRef | None = None,
+    ) -> None:
+        old = self.get(run_id, node_id, iteration)
+        if old is None:
+            return
+        usage = usage or Usage()
+        self._put(
+            replace(
+                old,
+                status=status,
+                output=output,
+                output_ref=output_ref.as_json() if output_ref is not None else None,
+                take=take,
+                error=error,
+                finished_at=self.now,
+                duration_ms=_ms(self.now - old.started_at) if old.started_at else None,
+                model=usage.model,
+                tokens_in=usage.tokens_in,
+                tokens_out=usage.tokens_out,
+                cost_usd=usage.cost_usd,
+            )
+        )
+
+    def record_entry(self, run_id: str, node_id: str, config_hash: str, run_input: Any, take: dict[str, bool]) -> None:
+        old = self.get(run_id, node_id, 0)
+        if old is not None:
+            self._put(replace(old, config_hash=config_hash, take=take, status="SUCCEEDED", attempts=old.attempts + 1))
+            return
+        self._put(
+            self._new(
+                run_id,
+                node_id,
+                0,
+                "input",
+                status="SUCCEEDED",
+                attempts=1,
+                executions=1,
+                config_hash=config_hash,
+                input=run_input,
+                output=run_input,
+                take=take,
+                started_at=self.now,
+                finished_at=self.now,
+                duration_ms=0,
+            )
+        )
+
+    def record_skipped(self, run_id: str, nodes: Sequence[tuple[str, str]]) -> None:
+        for node_id, node_type in nodes:
+            if (run_id, node_id, 0) not in self.t.node_runs:
+                self._put(self._new(run_id, node_id, 0, node_type, status="SKIPPED"))
+
+    def fail_running(self, run_id: str, error: Any) -> None:
+        for n in self.of_run(run_id):
+            if n.status == "RUNNING":
+                self._put(
+                    replace(
+                        n,
+                        status="FAILED",
+                        error=n.error if n.error is not None else error,
+                        finished_at=self.now,
+                        duration_ms=_ms(self.now - n.started_at) if n.started_at else None,
+                    )
+                )
+
+    def outputs(self, run_id: str, node_ids: Sequence[str]) -> dict[str, Any]:
+        found = {}
+        for node_id in node_ids:
+            n = self.get(run_id, node_id, 0)
+            if n is not None and n.status == "SUCCEEDED":
+                found[node_id] = n.output if n.output_ref is None else BlobRef.from_json(n.output_ref)
+        return found
+
+    def invalidate(self, run_id: str, node_ids: Sequence[str]) -> None:
+        for n in self.of_run(run_id):
+            if n.node_id in node_ids:
+                self._put(replace(n, config_hash="stale"))
+
+
+def _ms(delta: timedelta) -> int:
+    return int(delta.total_seconds() * 1000)
+
+
+class MemoryAudit(_Repo):
+    def record(
+        self,
+        action: str,
+        target_type: str,
+        target_id: str,
+        details: dict[str, Any] | None = None,
+        actor: Actor | None = None,
+    ) -> None:
+        who = actor.ref.label if actor is not None else (self.uow.user_sub or "system")
+        self.t.audit.append(_Audit(self._writable_ws(), who, action, target_type, target_id, details or {}))
+
+    def entries(self) -> list[_Audit]:
+        """What the workspace's log holds (the Postgres adapter has no reader: tests look through this)."""
+        return [a for a in self.t.audit if a.workspace_id == self.ws]
+
+
+class MemoryUnitOfWork:
+    def __init__(self, tables: _Tables, workspace_id: str | None, user_sub: str | None, now: datetime) -> None:
+        self.tables = tables
+        self.workspace_id = workspace_id
+        self.user_sub = user_sub
+        self.now = now  # like PostgreSQL's now(): the time the transaction started
+        self.workspaces = MemoryWorkspaces(self)
+        self.members = MemoryMembers(self)
+        self.flows = MemoryFlows(self)
+        self.versions = MemoryVersions(self)
+        self.runs = MemoryRuns(self)
+        self.node_runs = MemoryNodeRuns(self)
+        self.audit = MemoryAudit(self)
+
+    def run_row(self, run_id: str) -> dict[str, Any] | None:
+        run = self.runs.get(run_id)
+        return None if run is None else asdict(run)
+
+
+class MemoryStore:
+    """The `Store` port in memory: one unit of work at a time, each a transaction."""
+
+    def __init__(self) -> None:
+        self.tables = _Tables()
+        self._lock = threading.RLock()
+        self._clock = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+        self.units = 0  # how many units of work were opened
+
+    def _tick(self) -> datetime:
+        self._clock += timedelta(milliseconds=1)
+        return self._clock
+
+    @contextmanager
+    def tx(self, workspace_id: str | None, user_sub: str | None = None) -> Iterator[MemoryUnitOfWork]:
+        with self._lock:
+            self.units += 1
+            working = self.tables.copy()
+            yield MemoryUnitOfWork(working, workspace_id, user_sub, self._tick())
+            self.tables = working  # reached only when the block did not raise: commit
+
+
+class FakeOrchestrator:
+    """The `Orchestrator` port without Step Functions: it records what it was asked to do."""
+
+    def __init__(self) -> None:
+        self.published: list[tuple[str, dict[str, Any], str]] = []
+        self.live: dict[str, str] = {}
+        self.started: list[tuple[str, str, dict[str, Any]]] = []
+        self.stopped: list[tuple[str, str]] = []
+        self.fail_start: Exception | None = None
+
+    def publish(self, name: str, definition: dict[str, Any], description: str) -> PublishedMachine:
+        self.published.append((name, definition, description))
+        machine = f"arn:aws:states:us-east-1:000000000000:stateMachine:{name}"
+        count = sum(1 for n, _, _ in self.published if n == name)
+        return PublishedMachine(machine, f"{machine}:{count}")
+
+    def set_live(self, state_machine_arn: str, version_arn: str) -> None:
+        self.live[state_machine_arn] = version_arn
+
+    def start(self, target_arn: str, execution_name: str, payload: dict[str, Any]) -> str:
+        if self.fail_start is not None:
+            raise self.fail_start
+        self.started.append((target_arn, execution_name, payload))
+        return f"{target_arn}:execution:{execution_name}"
+
+    def stop(self, execution_arn: str, cause: str) -> None:
+        self.stopped.append((execution_arn, cause))
+
+    def status(self, execution_arn: str) -> str:
+        return "ABORTED" if any(arn == execution_arn for arn, _ in self.stopped) else "RUNNING"
