@@ -69,12 +69,12 @@ class DatabaseConninfo:
     Called for every new connection, so it must stay cheap: Secrets Manager is asked at most once per
     `SECRET_MAX_AGE_SECONDS`, plus once after each refused password."""
 
-    def __init__(self, settings: Settings, admin: bool = False) -> None:
+    def __init__(self, settings: Settings, admin: bool = False, secrets: SecretsProvider | None = None) -> None:
         self.url = settings.admin_database_url if admin else settings.database_url
         self.arn = settings.admin_database_secret_arn if admin else settings.database_secret_arn
         self.region = settings.region
         self.admin = admin
-        self._provider: SecretsProvider | None = None
+        self._provider = secrets  # built on first use otherwise (no boto3 client unless a secret is read)
 
     def __call__(self, refresh: bool = False) -> str:
         if self.url:

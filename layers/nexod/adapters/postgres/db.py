@@ -50,6 +50,9 @@ IDLE_SESSION_TIMEOUT_MS = 120_000
 CONNECT_TIMEOUT_SECONDS = 10
 
 
+_SCOPE = "SELECT set_config('app.workspace_id', %s, true), set_config('app.user_sub', %s, true)"
+
+
 def _auth_failed(exc: psycopg.OperationalError) -> bool:
     # libpq reports a refused password as text only (no SQLSTATE on a failed connection).
     return "password authentication failed" in str(exc)
@@ -162,7 +165,12 @@ class Database:
             ) from exc
 
     def _give_back(self, conn: Connection) -> None:
-        # The pool rolls back a connection returned inside a transaction and replaces a broken one.
+        """Return a connection outside any transaction; the pool replaces a broken one."""
+        if not (conn.closed or conn.broken) and conn.info.transaction_status != TransactionStatus.IDLE:
+            try:
+                conn.rollback()  # a `connection()` user's reads; the pool would roll back too, with a warning
+            except psycopg.Error:
+                conn.close()
         self.pool.putconn(conn)
 
     @contextmanager
@@ -178,23 +186,23 @@ class Database:
     def tenant(self, workspace_id: str | None, user_sub: str | None = None) -> Iterator[Connection]:
         """One transaction scoped to a workspace (and user, for listing their memberships)."""
         scope = (workspace_id or "", user_sub or "")
-        conn = self._checkout(self._retry_seconds)
-        try:
-            # Opens the transaction (autocommit is off); settings are local to it.
-            conn.execute("SELECT set_config('app.workspace_id', %s, true), set_config('app.user_sub', %s, true)", scope)
-        except psycopg.OperationalError:
-            # Dead without a trace on the socket (a silent network drop): nothing was done yet, so start
-            # again once, on another connection.
-            self._give_back(conn)
-            log.info("database connection died before its first statement; reconnecting")
+        for attempt in range(2):
             conn = self._checkout(self._retry_seconds)
             try:
-                conn.execute(
-                    "SELECT set_config('app.workspace_id', %s, true), set_config('app.user_sub', %s, true)", scope
-                )
+                # Opens the transaction (autocommit is off); settings are local to it.
+                conn.execute(_SCOPE, scope)
+            except psycopg.OperationalError:
+                self._give_back(conn)
+                if attempt == 0:
+                    # Dead without a trace on the socket (a silent network drop): nothing was done in it
+                    # yet, so start again once, on another connection.
+                    log.info("database connection died before its first statement; reconnecting")
+                    continue
+                raise
             except BaseException:
                 self._give_back(conn)
                 raise
+            break
         try:
             yield conn
         except BaseException:
