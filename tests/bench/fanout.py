@@ -110,8 +110,10 @@ def bench_nexod(state: Path, runs: int, warmup: int) -> tuple[Timings, str]:
         api.ok("POST", f"/v1/workspaces/{ws}/flows/{flow['id']}/versions", {})
         times = []
         pgdata, admin_url = stack.platform.postgres.server.pgdata, stack.platform.postgres.admin_url
-        meter = _CpuMeter(pgdata)
+        meter = _CpuMeter(pgdata, admin_url)
         for i in range(warmup + runs):
+            if i == 1:
+                print(f"  first run opened {meter.sessions_per_run(1):.0f} PostgreSQL connections")
             if i == warmup:
                 meter = _CpuMeter(pgdata, admin_url)
             t0 = time.perf_counter()
@@ -127,6 +129,9 @@ def bench_nexod(state: Path, runs: int, warmup: int) -> tuple[Timings, str]:
             if i >= warmup:
                 times.append(elapsed)
         cpu, pg_cpu = meter.per_run(runs)
+        pool = getattr(getattr(stack.platform.services.store, "db", None), "pool", None)
+        if pool is not None:  # psycopg_pool's own counters: connections made, held, lost
+            print(f"  app pool: {pool.get_stats()}")
         return Timings(times, cpu, pg_cpu, meter.sessions_per_run(runs)), admin_url
     finally:
         stack.close()
