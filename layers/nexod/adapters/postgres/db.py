@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import select
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -148,12 +149,15 @@ class Database:
             return False
         return not readable
 
-    def _checkout(self, deadline_seconds: float) -> Connection:
-        """A live connection from the pool; dead ones are closed (the pool then replaces them)."""
+    def _checkout(self) -> Connection:
+        """A live connection from the pool within the budget; dead ones are closed (the pool replaces them,
+        and this waits for the replacement: psycopg_pool's own `check` would back off 1 s, 2 s, ... after
+        the second dead one, which idle timeouts make common)."""
         pool = self._open()
+        deadline = time.monotonic() + self._retry_seconds
         try:
             while True:
-                conn = pool.getconn(timeout=deadline_seconds)
+                conn = pool.getconn(timeout=deadline - time.monotonic())
                 if self._looks_alive(conn):
                     return conn
                 log.info("pooled database connection was dead; reconnecting")
@@ -176,7 +180,7 @@ class Database:
     @contextmanager
     def connection(self) -> Iterator[Connection]:
         """A connection for the caller's own statements (no workspace scope); rolled back when returned."""
-        conn = self._checkout(self._retry_seconds)
+        conn = self._checkout()
         try:
             yield conn
         finally:
@@ -187,7 +191,7 @@ class Database:
         """One transaction scoped to a workspace (and user, for listing their memberships)."""
         scope = (workspace_id or "", user_sub or "")
         for attempt in range(2):
-            conn = self._checkout(self._retry_seconds)
+            conn = self._checkout()
             try:
                 # Opens the transaction (autocommit is off); settings are local to it.
                 conn.execute(_SCOPE, scope)
