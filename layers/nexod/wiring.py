@@ -80,7 +80,11 @@ class DatabaseConninfo:
         if self.url:
             return self.url
         if not self.arn:
-            which = "NEXOD_ADMIN_DATABASE_URL / _SECRET_ARN" if self.admin else "NEXOD_DATABASE_URL / _SECRET_ARN"
+            which = (
+                "NEXOD_ADMIN_DATABASE_URL / _SECRET_ARN"
+                if self.admin
+                else "NEXOD_DATABASE_URL / NEXOD_DATABASE_SECRET_ARN"
+            )
             raise RuntimeError(f"no database configured: set {which}")
         if self._provider is None:
             self._provider = _secrets_provider(self.region)
