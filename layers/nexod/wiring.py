@@ -46,17 +46,27 @@ SECRET_MAX_AGE_SECONDS = 300
 
 
 def _secrets_provider(region: str) -> SecretsProvider:
+    import boto3
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
-    from botocore.config import Config
 
-    return SecretsProvider(boto_config=Config(region_name=region))
+    # A client from boto3's default session, like every other AWS client here (Powertools would build its
+    # own session otherwise, out of reach of the session-level hooks tests attach: IAM enforcement).
+    return SecretsProvider(boto3_client=boto3.client("secretsmanager", region_name=region))
 
 
 def _secret(arn: str, region: str, refresh: bool = False, provider: SecretsProvider | None = None) -> dict[str, Any]:
     """The secret's JSON value through Powertools parameters (cached `SECRET_MAX_AGE_SECONDS` per provider;
     `refresh` fetches it again)."""
+    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
     provider = provider or _secrets_provider(region)
-    value = provider.get(arn, max_age=SECRET_MAX_AGE_SECONDS, transform="json", force_fetch=refresh)
+    try:
+        value = provider.get(arn, max_age=SECRET_MAX_AGE_SECONDS, transform="json", force_fetch=refresh)
+    except GetParameterError as exc:
+        # Powertools wraps AWS's error in a generic one: callers (and logs) get what AWS answered.
+        if exc.__context__ is not None:
+            raise exc.__context__ from None
+        raise
     if not isinstance(value, dict):
         raise RuntimeError(f"secret {arn} is not a JSON object: expected an RDS secret {{host, username, ...}}")
     return value
