@@ -174,11 +174,11 @@ def _from_settings() -> tuple[Services, JwtVerifier]:
     from nexod.adapters.postgres import Database, PostgresStore
     from nexod.adapters.stepfunctions import StepFunctionsOrchestrator
     from nexod.settings import Settings
-    from nexod.wiring import blob_store_from_settings, database_conninfo, runner_arns
+    from nexod.wiring import DatabaseConninfo, blob_store_from_settings, runner_arns
 
     settings = Settings()
     services = Services(
-        store=PostgresStore(Database(lambda: database_conninfo(settings), max_idle=1)),
+        store=PostgresStore(Database(DatabaseConninfo(settings), max_size=1)),
         orchestrator=StepFunctionsOrchestrator(
             boto3.client("stepfunctions", region_name=settings.region),
             settings.state_machine_role_arn,

@@ -22,10 +22,10 @@ logger = Logger(service="nexod-execution-events")
 def _store() -> Store:
     from nexod.adapters.postgres import Database, PostgresStore
     from nexod.settings import Settings
-    from nexod.wiring import database_conninfo
+    from nexod.wiring import DatabaseConninfo
 
     # Timeout 60 s: wait out an Aurora resume; EventBridge retries the event after a failure anyway.
-    return PostgresStore(Database(lambda: database_conninfo(Settings()), max_idle=1, connect_retry_seconds=45))
+    return PostgresStore(Database(DatabaseConninfo(Settings()), max_size=1, connect_retry_seconds=45))
 
 
 def reconcile_event(store: Store, event: dict[str, Any]) -> bool:

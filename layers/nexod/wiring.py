@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from importlib import resources
@@ -14,6 +13,8 @@ from .domain.nodes import Runtime
 from .settings import Settings
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
     from .ports import LLM, BlobStore, Store
     from .runtime.blobs import OutputBlobs
     from .runtime.runner import NodeRunner
@@ -31,31 +32,79 @@ def conninfo_from_secret(secret: dict[str, Any]) -> str:
     (`verify-full`): `require` would encrypt to whoever answers on that address."""
     user = quote(str(secret["username"]), safe="")
     password = quote(str(secret["password"]), safe="")
+    host = quote(str(secret["host"]), safe="")  # a name or an address as is; a socket directory encoded
     dbname = quote(str(secret.get("dbname") or "nexod"), safe="")
     ca = quote(str(rds_ca_bundle()), safe="/")
     return (
-        f"postgresql://{user}:{password}@{secret['host']}:{secret.get('port', 5432)}/{dbname}"
+        f"postgresql://{user}:{password}@{host}:{secret.get('port', 5432)}/{dbname}"
         f"?sslmode=verify-full&sslrootcert={ca}"
     )
 
 
-def _secret(arn: str, region: str) -> dict[str, Any]:
-    import boto3
+# A cached secret is used this long before Secrets Manager is asked again; an authentication failure (a
+# rotated password) re-reads it at once, so this only bounds how stale an unused value may get.
+SECRET_MAX_AGE_SECONDS = 300
 
-    value = boto3.client("secretsmanager", region_name=region).get_secret_value(SecretId=arn)["SecretString"]
-    parsed: dict[str, Any] = json.loads(value)
-    return parsed
+
+def _secrets_provider(region: str) -> SecretsProvider:
+    import boto3
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+    # A client from boto3's default session, like every other AWS client here (Powertools would build its
+    # own session otherwise, out of reach of the session-level hooks tests attach: IAM enforcement).
+    return SecretsProvider(boto3_client=boto3.client("secretsmanager", region_name=region))
+
+
+def _secret(arn: str, region: str, refresh: bool = False, provider: SecretsProvider | None = None) -> dict[str, Any]:
+    """The secret's JSON value through Powertools parameters (cached `SECRET_MAX_AGE_SECONDS` per provider;
+    `refresh` fetches it again)."""
+    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
+    provider = provider or _secrets_provider(region)
+    try:
+        value = provider.get(arn, max_age=SECRET_MAX_AGE_SECONDS, transform="json", force_fetch=refresh)
+    except GetParameterError as exc:
+        # Powertools wraps AWS's error in a generic one: callers (and logs) get what AWS answered.
+        if exc.__context__ is not None:
+            raise exc.__context__ from None
+        raise
+    if not isinstance(value, dict):
+        raise RuntimeError(f"secret {arn} is not a JSON object: expected an RDS secret {{host, username, ...}}")
+    return value
+
+
+class DatabaseConninfo:
+    """The conninfo a `Database` connects with: the URL from settings, or the deployment's Secrets Manager
+    secret read through one Powertools provider (cached; re-read when the server refused the password).
+
+    Called for every new connection, so it must stay cheap: Secrets Manager is asked at most once per
+    `SECRET_MAX_AGE_SECONDS`, plus once after each refused password."""
+
+    def __init__(self, settings: Settings, admin: bool = False, secrets: SecretsProvider | None = None) -> None:
+        self.url = settings.admin_database_url if admin else settings.database_url
+        self.arn = settings.admin_database_secret_arn if admin else settings.database_secret_arn
+        self.region = settings.region
+        self.admin = admin
+        self._provider = secrets  # built on first use otherwise (no boto3 client unless a secret is read)
+
+    def __call__(self, refresh: bool = False) -> str:
+        if self.url:
+            return self.url
+        if not self.arn:
+            which = (
+                "NEXOD_ADMIN_DATABASE_URL / _SECRET_ARN"
+                if self.admin
+                else "NEXOD_DATABASE_URL / NEXOD_DATABASE_SECRET_ARN"
+            )
+            raise RuntimeError(f"no database configured: set {which}")
+        if self._provider is None:
+            self._provider = _secrets_provider(self.region)
+        return conninfo_from_secret(_secret(self.arn, self.region, refresh, self._provider))
 
 
 def database_conninfo(settings: Settings, admin: bool = False) -> str:
-    url = settings.admin_database_url if admin else settings.database_url
-    arn = settings.admin_database_secret_arn if admin else settings.database_secret_arn
-    if url:
-        return url
-    if arn:
-        return conninfo_from_secret(_secret(arn, settings.region))
-    which = "NEXOD_ADMIN_DATABASE_URL / _SECRET_ARN" if admin else "NEXOD_DATABASE_URL / NEXOD_DATABASE_SECRET_ARN"
-    raise RuntimeError(f"no database configured: set {which}")
+    """The conninfo once (migrations, the CLI); long-lived pools take a `DatabaseConninfo`."""
+    return DatabaseConninfo(settings, admin)()
 
 
 PROVIDER_KEYS = (
@@ -154,7 +203,7 @@ def build_node_runner(
     `llm` also gets the model client, built on the first LLM node (LiteLLM from settings unless `llm` is
     given: local mode wraps its offline model).
 
-    `store` defaults to the deployment's Postgres with one idle connection, which waits up to 120 s for
+    `store` defaults to the deployment's Postgres with at most one connection, which waits up to 120 s for
     Aurora to resume (the Task's timeout is 900 s: giving up early would fail the node). Local mode passes
     its own, sized for a whole run in one process. `blobs` (where large outputs go, DESIGN §2) defaults to
     the settings' blob store (`blob_store_from_settings`)."""
@@ -169,7 +218,7 @@ def build_node_runner(
     if store is None:
         from .adapters.postgres import Database, PostgresStore
 
-        store = PostgresStore(Database(lambda: database_conninfo(settings), max_idle=1, connect_retry_seconds=120))
+        store = PostgresStore(Database(DatabaseConninfo(settings), max_size=1, connect_retry_seconds=120))
     http = GuardedHttp()
     model = lazy(llm or (lambda: llm_from_settings(settings))) if runtime is Runtime.LLM else None
     tools = Toolbox(runtime=runtime, outbound=lambda: http, llm=model)

@@ -36,6 +36,7 @@ class Timings:
     wall: list[float]
     cpu: float  # seconds per run: this process (API, moto, node runner or LangGraph) + PostgreSQL
     pg_cpu: float | None  # of which PostgreSQL, when /proc can tell
+    sessions: float | None = None  # new PostgreSQL connections per run (pg_stat_database.sessions)
 
 
 def _postgres_cpu(pgdata: str) -> float | None:
@@ -56,11 +57,30 @@ def _postgres_cpu(pgdata: str) -> float | None:
         return None
 
 
+def _sessions(admin_url: str) -> int:
+    """Connections ever opened to the database. Backends report them at most once a second, so wait."""
+    import psycopg
+
+    time.sleep(1.5)
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute("SET stats_fetch_consistency = none")
+        row = conn.execute("SELECT sessions FROM pg_stat_database WHERE datname = current_database()").fetchone()
+    assert row is not None
+    return int(row[0]) - 1  # not this one
+
+
 class _CpuMeter:
-    def __init__(self, pgdata: str) -> None:
+    def __init__(self, pgdata: str, admin_url: str | None = None) -> None:
         self.pgdata = pgdata
+        self.admin_url = admin_url
+        self.opened = _sessions(admin_url) if admin_url else None
         self.process = time.process_time()
         self.pg = _postgres_cpu(pgdata)
+
+    def sessions_per_run(self, runs: int) -> float | None:
+        if self.admin_url is None or self.opened is None:
+            return None
+        return (_sessions(self.admin_url) - self.opened) / runs
 
     def per_run(self, runs: int) -> tuple[float, float | None]:
         process = time.process_time() - self.process
@@ -89,10 +109,13 @@ def bench_nexod(state: Path, runs: int, warmup: int) -> tuple[Timings, str]:
         flow = api.ok("POST", f"/v1/workspaces/{ws}/flows", {"name": "fanout", "definition": nexod_flow()})
         api.ok("POST", f"/v1/workspaces/{ws}/flows/{flow['id']}/versions", {})
         times = []
-        meter = _CpuMeter(stack.platform.postgres.server.pgdata)
+        pgdata, admin_url = stack.platform.postgres.server.pgdata, stack.platform.postgres.admin_url
+        meter = _CpuMeter(pgdata, admin_url)
         for i in range(warmup + runs):
+            if i == 1:
+                print(f"  first run opened {meter.sessions_per_run(1):.0f} PostgreSQL connections")
             if i == warmup:
-                meter = _CpuMeter(stack.platform.postgres.server.pgdata)
+                meter = _CpuMeter(pgdata, admin_url)
             t0 = time.perf_counter()
             status, started = api.call("POST", f"/v1/workspaces/{ws}/flows/{flow['id']}/runs", {"input": {}})
             assert status == 202, started
@@ -106,7 +129,10 @@ def bench_nexod(state: Path, runs: int, warmup: int) -> tuple[Timings, str]:
             if i >= warmup:
                 times.append(elapsed)
         cpu, pg_cpu = meter.per_run(runs)
-        return Timings(times, cpu, pg_cpu), stack.platform.postgres.admin_url
+        pool = getattr(getattr(stack.platform.services.store, "db", None), "pool", None)
+        if pool is not None:  # psycopg_pool's own counters: connections made, held, lost
+            print(f"  app pool: {pool.get_stats()}")
+        return Timings(times, cpu, pg_cpu, meter.sessions_per_run(runs)), admin_url
     finally:
         stack.close()
 
@@ -171,13 +197,14 @@ def main() -> None:
     nodes = WIDTH + 2
     n_med, l_med = statistics.median(nexod_times.wall), statistics.median(lg_times.wall)
     print(f"\n50-node fan-out/fan-in, no-op nodes, {args.runs} runs after {args.warmup} warm-up (median)")
-    print(f"  {'':38}{'per run':>10}{'nodes/s':>10}{'CPU/run':>10}{'of it PG':>10}")
+    print(f"  {'':38}{'per run':>10}{'nodes/s':>10}{'CPU/run':>10}{'of it PG':>10}{'new conns':>10}")
     for label, med, t in (
         ("Nexod local (API + moto ASL + Postgres)", n_med, nexod_times),
         ("LangGraph + PostgresSaver (peer)", l_med, lg_times),
     ):
         pg = "n/a" if t.pg_cpu is None else f"{t.pg_cpu * 1000:.0f}ms"
-        print(f"  {label:38}{med * 1000:>8.0f}ms{nodes / med:>10.0f}{t.cpu * 1000:>8.0f}ms{pg:>10}")
+        conns = "n/a" if t.sessions is None else f"{t.sessions:.1f}"
+        print(f"  {label:38}{med * 1000:>8.0f}ms{nodes / med:>10.0f}{t.cpu * 1000:>8.0f}ms{pg:>10}{conns:>10}")
     print(
         f"  ratio Nexod / LangGraph: {n_med / l_med:.1f}x the time per run "
         f"({nodes / n_med / (nodes / l_med):.2f}x the throughput), "

@@ -198,6 +198,11 @@ def test_the_core_layer_ships_the_rds_ca_bundle(synth: Synth) -> None:
     assert found, "the core layer has no RDS CA bundle"
 
 
+def test_the_core_layer_ships_the_connection_pool(synth: Synth) -> None:
+    # Given the synthesized core layer / Then psycopg_pool (a main dependency, pure Python) is in it
+    assert list(synth.outdir.glob("asset.*/python/psycopg_pool/pool.py")), "the core layer has no psycopg_pool"
+
+
 def test_the_core_layer_ships_no_test_doubles(synth: Synth) -> None:
     # Given the synthesized core layer / Then it has the package but not `nexod.testing` (stub LLM, benchmarks)
     assert list(synth.outdir.glob("asset.*/python/nexod/domain/compiler.py")), "no core layer in the assembly"

@@ -4,6 +4,7 @@ transparently when dead, and a 503 with Retry-After while the database does not 
 from __future__ import annotations
 
 import json
+import threading
 import time
 from typing import Any
 
@@ -33,7 +34,7 @@ def _terminate(admin_url: str, pid: int) -> None:
 def test_a_pooled_connection_killed_by_the_server_is_replaced_transparently(stack: LocalStack) -> None:
     # Given a pool holding one idle connection
     pg = stack.platform.postgres
-    db = Database(pg.app_url, max_idle=1)
+    db = Database(pg.app_url, max_size=1)
     first = _pid(db)
     # When an admin terminates its backend (as a failover or an idle timeout would)
     _terminate(pg.admin_url, first)
@@ -48,7 +49,7 @@ def test_a_dead_connection_the_liveness_check_cannot_see_is_retried_once(
 ) -> None:
     # Given a pooled connection whose death leaves no trace on the socket (a silent network drop)
     pg = stack.platform.postgres
-    db = Database(pg.app_url, max_idle=1)
+    db = Database(pg.app_url, max_size=1)
     first = _pid(db)
     _terminate(pg.admin_url, first)
     time.sleep(0.1)
@@ -62,7 +63,7 @@ def test_a_dead_connection_the_liveness_check_cannot_see_is_retried_once(
 def test_idle_connections_are_closed_by_the_server_and_reconnected(stack: LocalStack) -> None:
     # Given a pool whose connections the server closes after 300 ms idle
     pg = stack.platform.postgres
-    db = Database(pg.app_url, max_idle=1, idle_session_timeout_ms=300)
+    db = Database(pg.app_url, max_size=1, idle_session_timeout_ms=300)
     with db.tenant(None) as conn:
         shown = conn.execute("SHOW idle_session_timeout").fetchone()
     assert shown == {"idle_session_timeout": "300ms"}
@@ -84,6 +85,54 @@ def test_the_app_role_itself_carries_the_idle_session_timeout(stack: LocalStack)
         shown = conn.execute("SHOW idle_session_timeout").fetchone()
     # Then idle sessions are still closed
     assert shown == (f"{IDLE_SESSION_TIMEOUT_MS // 60_000}min",)
+
+
+def test_a_lambda_pool_holds_one_connection_and_starts_no_thread_before_it_is_used(stack: LocalStack) -> None:
+    # Given a Lambda's pool (at most one connection), built at cold start
+    before = {t.name for t in threading.enumerate()}
+    db = Database(stack.platform.postgres.app_url, max_size=1, name="lambda-test")
+    # Then nothing runs or connects until a transaction needs it
+    assert {t.name for t in threading.enumerate()} == before
+    # When four threads start transactions at once
+    pids: list[int] = []
+
+    def work() -> None:
+        with db.tenant(None) as conn:
+            row = conn.execute("SELECT pg_backend_pid() AS pid, pg_sleep(0.05)").fetchone()
+        assert row is not None
+        pids.append(int(row["pid"]))
+
+    workers = [threading.Thread(target=work) for _ in range(4)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    # Then they took turns on one connection, and the pool runs two idle threads (its scheduler and worker)
+    assert len(pids) == 4 and len(set(pids)) == 1
+    assert sorted(t.name for t in threading.enumerate() if t.name.startswith("lambda-test")) == [
+        "lambda-test-scheduler",
+        "lambda-test-worker-0",
+    ]
+    db.close()
+    assert not [t for t in threading.enumerate() if t.name.startswith("lambda-test")]
+
+
+def test_the_local_pool_fits_the_widest_fan_out_the_server_accepts(stack: LocalStack) -> None:
+    from nexod.domain.flow import MAX_NODES
+    from nexod.local.platform import LOCAL_POOL_HEADROOM, local_pool_size
+
+    # Given the embedded server's connection limit
+    with psycopg.connect(stack.platform.postgres.admin_url) as conn:
+        row = conn.execute("SELECT current_setting('max_connections')::int AS m").fetchone()
+    assert row is not None
+    # When the local composition root sizes the app's pool
+    store = stack.platform.services.store
+    assert isinstance(store, PostgresStore)
+    size = store.db.pool.max_size
+    # Then it is as wide as a flow can fan out, less what the server keeps for others
+    assert size == local_pool_size(stack.platform.postgres.admin_url)
+    assert size == min(MAX_NODES, row[0] - 3 - LOCAL_POOL_HEADROOM)
+    assert store.db.pool.min_size == 0
 
 
 def test_an_unreachable_database_is_a_503_within_the_budget() -> None:

@@ -15,6 +15,7 @@ from ..adapters.postgres import Database, PostgresStore
 from ..adapters.stepfunctions_moto import MotoStepFunctionsOrchestrator
 from ..auth import JwtVerifier
 from ..domain.compiler import substitute
+from ..domain.flow import MAX_NODES
 from ..domain.nodes import Runtime
 from ..ports import LLM
 from ..runtime.runner import NodeRunner
@@ -29,7 +30,9 @@ from .model import OfflineDefaultLLM, OfflineModel
 from .supervisor import Supervisor
 
 log = logging.getLogger(__name__)
-LOCAL_POOL_IDLE = 56  # embedded Postgres allows 100 connections; the admin pool and psql keep the rest
+# Connections to the embedded server that the app's pool leaves to others: the admin pool (2), the
+# supervisor's check, `psql`, the CLI and tests.
+LOCAL_POOL_HEADROOM = 16
 NODE_RUNNER_ARN = "arn:aws:lambda:us-east-1:123456789012:function:nexod-node-runner"
 LLM_RUNNER_ARN = "arn:aws:lambda:us-east-1:123456789012:function:nexod-llm-runner"
 RUNNER_ARNS = {Runtime.CORE: NODE_RUNNER_ARN, Runtime.LLM: LLM_RUNNER_ARN}
@@ -92,9 +95,9 @@ class LocalPlatform:
                 "blob_dir": str(state_dir / "blobs"),
             }
         )
-        # One process runs every branch of a Parallel at once: keep as many idle connections as the widest
-        # fan-out we expect, or each run opens dozens of new ones (measured: 41 per 50-node run with 8).
-        store = PostgresStore(Database(postgres.app_url, max_idle=LOCAL_POOL_IDLE))
+        # One process runs every branch of a Parallel at once: the pool may grow to the widest fan-out a flow
+        # can have, bounded by what the server accepts (branches beyond it wait for a connection).
+        store = PostgresStore(Database(postgres.app_url, max_size=local_pool_size(postgres.admin_url)))
         llm: Callable[[], LLM] | None = None
         if offline is not None:
             model = offline
@@ -136,7 +139,7 @@ class LocalPlatform:
             orchestrator,
             issuer,
             verifier,
-            Database(postgres.admin_url, max_idle=2),
+            Database(postgres.admin_url, max_size=2, name="nexod-admin"),
             supervisor,
             timings,
         )
@@ -183,6 +186,18 @@ class LocalPlatform:
         if isinstance(store, PostgresStore):
             store.db.close()
         self.postgres.stop()
+
+
+def local_pool_size(admin_url: str) -> int:
+    """The app pool's size: the widest `Parallel` a flow can compile to (every node a branch), at most the
+    connections the embedded server accepts from ordinary roles, less `LOCAL_POOL_HEADROOM`."""
+    with psycopg.connect(admin_url) as conn:
+        row = conn.execute(
+            "SELECT current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int"
+            " - coalesce(current_setting('reserved_connections', true)::int, 0)"
+        ).fetchone()
+    assert row is not None
+    return max(1, min(MAX_NODES, int(row[0]) - LOCAL_POOL_HEADROOM))
 
 
 def reconcile_execution(services: Services, execution_arn: str, status: str) -> None:

@@ -5,17 +5,17 @@ from __future__ import annotations
 import hashlib
 import logging
 import select
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
-from typing import Any
+from typing import Any, Self
 
 import psycopg
 from psycopg import sql
 from psycopg.pq import TransactionStatus
-from psycopg.rows import dict_row
+from psycopg.rows import DictRow, dict_row
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ...domain.errors import NexodError
 
@@ -23,6 +23,11 @@ log = logging.getLogger(__name__)
 
 APP_ROLE = "nexod_app"
 _MIGRATION_LOCK = 7_315_201  # pg_advisory_xact_lock key: one migrator at a time
+
+Connection = psycopg.Connection[DictRow]
+# Where a conninfo comes from when it can change (a rotated secret): called for every new connection with
+# `refresh=False` (a cached value is fine), and with `refresh=True` after the server refused the password.
+ConninfoSource = Callable[[bool], str]
 
 
 class DatabaseUnavailable(NexodError):
@@ -42,73 +47,100 @@ class DatabaseUnavailable(NexodError):
 # that keep Aurora Serverless from pausing (starter's idle cost assumes it pauses). Reconnecting costs
 # one TLS handshake; set per connection (and on the app role, see ensure_app_role).
 IDLE_SESSION_TIMEOUT_MS = 120_000
+# Each connection attempt may wait this long: Aurora holds a connection while it resumes from 0 ACU (~15 s).
+CONNECT_TIMEOUT_SECONDS = 10
+
+
+_SCOPE = "SELECT set_config('app.workspace_id', %s, true), set_config('app.user_sub', %s, true)"
+
+
+def _auth_failed(exc: psycopg.OperationalError) -> bool:
+    # libpq reports a refused password as text only (no SQLSTATE on a failed connection).
+    return "password authentication failed" in str(exc)
 
 
 class Database:
-    """A small connection pool (a list of idle connections) that survives dropped connections.
+    """A psycopg_pool `ConnectionPool` that survives dropped connections and rotated passwords.
 
-    Lambda keeps one connection per container; the local server a handful shared by its threads. A pooled
-    connection the server closed meanwhile (idle timeout, pg_terminate_backend, failover) is replaced
-    transparently: it is checked without a round trip before reuse, and a transaction whose first
-    statement finds it dead starts again on a fresh one (nothing had been done in it yet).
+    Lambda holds at most one connection per container (`max_size=1`) and none once it has been idle
+    (`min_size=0`; the server ends idle sessions after `idle_session_timeout`); the local server shares a
+    pool sized for its widest fan-out between its threads. A pooled connection the server closed meanwhile
+    (idle timeout, pg_terminate_backend, failover) is replaced transparently: it is checked without a round
+    trip before use, and a transaction whose first statement finds it dead starts again on another one
+    (nothing had been done in it yet). No connection within `connect_retry_seconds` (the pool keeps trying
+    meanwhile, with backoff) is `DatabaseUnavailable`: the API's 503 with Retry-After.
     """
 
     def __init__(
         self,
-        conninfo: str | Callable[[], str],
-        max_idle: int = 8,
+        conninfo: str | ConninfoSource,
+        max_size: int = 8,
         # The API's budget by default: it answers 503 well inside API Gateway's 29 s. Callers with more
         # time (node runner, execution events) pass more.
         connect_retry_seconds: float = 20.0,
         idle_session_timeout_ms: int | None = IDLE_SESSION_TIMEOUT_MS,
+        name: str = "nexod",
     ) -> None:
-        # A callable conninfo is re-read after an authentication failure (a rotated secret).
-        self._conninfo_source = conninfo
-        self._conninfo = conninfo if isinstance(conninfo, str) else conninfo()
-        self._idle: list[psycopg.Connection[dict[str, Any]]] = []
-        self._lock = threading.Lock()
-        self._max_idle = max_idle
+        self._source = conninfo
         self._retry_seconds = connect_retry_seconds
-        self._options = f"-c idle_session_timeout={idle_session_timeout_ms}" if idle_session_timeout_ms else None
+        kwargs: dict[str, Any] = {
+            "row_factory": dict_row,
+            "autocommit": False,
+            "connect_timeout": max(2, min(CONNECT_TIMEOUT_SECONDS, int(connect_retry_seconds))),
+        }
+        if idle_session_timeout_ms:
+            kwargs["options"] = f"-c idle_session_timeout={idle_session_timeout_ms}"
+        self.pool: ConnectionPool[Connection] = ConnectionPool(
+            conninfo if isinstance(conninfo, str) else (lambda: conninfo(False)),
+            connection_class=self._connection_class(),
+            kwargs=kwargs,
+            min_size=0,  # nothing is connected before it is needed, nor kept once idle
+            max_size=max_size,
+            # Let go of connections unused this long, as the server would (one per interval, above min_size).
+            max_idle=(idle_session_timeout_ms or 600_000) / 1000,
+            timeout=connect_retry_seconds,
+            # The workers keep connecting (backoff 1 s doubling) as long as a caller may still be waiting.
+            reconnect_timeout=connect_retry_seconds,
+            # One worker per connection up to three: a Lambda's pool starts two threads (scheduler + worker),
+            # blocked on a queue between requests; they never delay a response or keep the container busy.
+            num_workers=min(3, max_size),
+            name=name,
+            open=False,
+        )
+        self._opened = False
 
-    def _connect(self) -> psycopg.Connection[dict[str, Any]]:
-        """Connect, waiting out an Aurora Serverless resume from 0 ACU (~15 s) and a rotated password,
-        within `connect_retry_seconds` in all (each attempt's timeout fits in what is left)."""
-        deadline = time.monotonic() + self._retry_seconds
-        delay = 0.5
-        refreshed = False
-        while True:
-            left = deadline - time.monotonic()
-            extra: dict[str, Any] = {"options": self._options} if self._options else {}
-            try:
-                return psycopg.connect(
-                    self._conninfo,
-                    row_factory=dict_row,
-                    autocommit=False,
-                    connect_timeout=max(2, min(10, int(left))),
-                    **extra,
-                )
-            except psycopg.OperationalError as exc:
-                auth_failed = "password authentication failed" in str(exc)
-                if auth_failed and not refreshed and callable(self._conninfo_source):
-                    self._conninfo = self._conninfo_source()
-                    refreshed = True
-                    continue
-                if auth_failed:
-                    raise
-                if time.monotonic() + delay > deadline:
-                    raise DatabaseUnavailable(
-                        "the database is not accepting connections (it may be resuming from pause): "
-                        "retry in a few seconds"
-                    ) from exc
-                log.warning("database not reachable yet (%s); retrying in %.1fs", str(exc).strip()[:200], delay)
-                time.sleep(delay)
-                delay = min(delay * 2, 5.0)
+    def _connection_class(self) -> type[Connection]:
+        source = self._source
+
+        class _Connection(psycopg.Connection[DictRow]):
+            """Connects again at once with a re-read conninfo when the server refused the password."""
+
+            @classmethod
+            def connect(cls, conninfo: str = "", **kwargs: Any) -> Self:
+                try:
+                    return super().connect(conninfo, **kwargs)
+                except psycopg.OperationalError as exc:
+                    if isinstance(source, str) or not _auth_failed(exc):
+                        raise
+                    fresh = source(True)
+                    if fresh == conninfo:
+                        raise
+                    log.warning("database password refused; connecting again with the re-read secret")
+                    return super().connect(fresh, **kwargs)
+
+        return _Connection
+
+    def _open(self) -> ConnectionPool[Connection]:
+        # Opening starts the pool's threads: only when a first connection is wanted, never at import.
+        if not self._opened:
+            self.pool.open()
+            self._opened = True
+        return self.pool
 
     @staticmethod
-    def _looks_alive(conn: psycopg.Connection[dict[str, Any]]) -> bool:
+    def _looks_alive(conn: Connection) -> bool:
         """An idle connection has nothing to read; if the server wrote (a FATAL before closing) or the
-        socket closed, it is dead. No round trip."""
+        socket closed, it is dead. No round trip (psycopg_pool's `check_connection` costs one per use)."""
         if conn.closed or conn.broken or conn.info.transaction_status != TransactionStatus.IDLE:
             return False
         try:
@@ -117,55 +149,62 @@ class Database:
             return False
         return not readable
 
-    def _checkout(self) -> tuple[psycopg.Connection[dict[str, Any]], bool]:
-        """(connection, came from the pool)."""
-        while True:
-            with self._lock:
-                conn = self._idle.pop() if self._idle else None
-            if conn is None:
-                return self._connect(), False
-            if self._looks_alive(conn):
-                return conn, True
-            conn.close()
+    def _checkout(self) -> Connection:
+        """A live connection from the pool within the budget; dead ones are closed (the pool replaces them,
+        and this waits for the replacement: psycopg_pool's own `check` would back off 1 s, 2 s, ... after
+        the second dead one, which idle timeouts make common)."""
+        pool = self._open()
+        deadline = time.monotonic() + self._retry_seconds
+        try:
+            while True:
+                conn = pool.getconn(timeout=deadline - time.monotonic())
+                if self._looks_alive(conn):
+                    return conn
+                log.info("pooled database connection was dead; reconnecting")
+                conn.close()
+                pool.putconn(conn)
+        except PoolTimeout as exc:
+            raise DatabaseUnavailable(
+                "the database is not accepting connections (it may be resuming from pause): retry in a few seconds"
+            ) from exc
+
+    def _give_back(self, conn: Connection) -> None:
+        """Return a connection outside any transaction; the pool replaces a broken one."""
+        if not (conn.closed or conn.broken) and conn.info.transaction_status != TransactionStatus.IDLE:
+            try:
+                conn.rollback()  # a `connection()` user's reads; the pool would roll back too, with a warning
+            except psycopg.Error:
+                conn.close()
+        self.pool.putconn(conn)
 
     @contextmanager
-    def connection(self) -> Iterator[psycopg.Connection[dict[str, Any]]]:
-        conn, _ = self._checkout()
+    def connection(self) -> Iterator[Connection]:
+        """A connection for the caller's own statements (no workspace scope); rolled back when returned."""
+        conn = self._checkout()
         try:
             yield conn
         finally:
             self._give_back(conn)
 
-    def _give_back(self, conn: psycopg.Connection[dict[str, Any]]) -> None:
-        if not (conn.closed or conn.broken):
-            try:
-                conn.rollback()  # no-op when idle; never hand out a connection inside a transaction
-                with self._lock:
-                    if len(self._idle) < self._max_idle:
-                        self._idle.append(conn)
-                        return
-            except psycopg.Error:
-                pass
-        conn.close()
-
     @contextmanager
-    def tenant(
-        self, workspace_id: str | None, user_sub: str | None = None
-    ) -> Iterator[psycopg.Connection[dict[str, Any]]]:
+    def tenant(self, workspace_id: str | None, user_sub: str | None = None) -> Iterator[Connection]:
         """One transaction scoped to a workspace (and user, for listing their memberships)."""
         scope = (workspace_id or "", user_sub or "")
         for attempt in range(2):
-            conn, pooled = self._checkout()
+            conn = self._checkout()
             try:
                 # Opens the transaction (autocommit is off); settings are local to it.
-                conn.execute(
-                    "SELECT set_config('app.workspace_id', %s, true), set_config('app.user_sub', %s, true)", scope
-                )
+                conn.execute(_SCOPE, scope)
             except psycopg.OperationalError:
-                conn.close()
-                if pooled and attempt == 0:
-                    log.info("pooled database connection was dead; reconnecting")
+                self._give_back(conn)
+                if attempt == 0:
+                    # Dead without a trace on the socket (a silent network drop): nothing was done in it
+                    # yet, so start again once, on another connection.
+                    log.info("database connection died before its first statement; reconnecting")
                     continue
+                raise
+            except BaseException:
+                self._give_back(conn)
                 raise
             break
         try:
@@ -180,10 +219,8 @@ class Database:
             self._give_back(conn)
 
     def close(self) -> None:
-        with self._lock:
-            idle, self._idle = self._idle, []
-        for conn in idle:
-            conn.close()
+        if self._opened:
+            self.pool.close()
 
 
 def _migrations() -> list[tuple[str, str]]:
