@@ -54,7 +54,7 @@ def _up(args: argparse.Namespace) -> int:
     began = time.monotonic()
     # Each line names the workspace, run and node it concerns, as in Lambda (nexod.observability).
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s%(log_context)s: %(message)s")
-    install_log_context(*logging.getLogger().handlers)
+    install_log_context(*logging.getLogger().handlers, text=True)
     # Metrics are EMF documents on stdout, which CloudWatch reads in Lambda; here they would only bury the
     # log. POWERTOOLS_METRICS_DISABLED=false shows them.
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")

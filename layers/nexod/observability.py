@@ -55,23 +55,30 @@ def current_log_context() -> LogContext:
 
 
 class LogContextFilter(logging.Filter):
-    """Copies the current ids onto every record (keys a caller passed in `extra=` win)."""
+    """Copies the current ids onto every record (keys a caller passed in `extra=` win).
+
+    With `text`, also `log_context`: the ids as ` workspace_id=… run_id=… node_id=…` (or ""), for a
+    text format string; a JSON formatter prints the separate keys and needs no copy of them."""
+
+    def __init__(self, text: bool = False) -> None:
+        super().__init__()
+        self.text = text
 
     def filter(self, record: logging.LogRecord) -> bool:
         known = current_log_context().fields()
         for key, value in known.items():
             if not hasattr(record, key):
                 setattr(record, key, value)
-        if not hasattr(record, "log_context"):
+        if self.text and not hasattr(record, "log_context"):
             record.log_context = "".join(f" {key}={value}" for key, value in known.items())
         return True
 
 
-def install_log_context(*handlers: logging.Handler) -> None:
+def install_log_context(*handlers: logging.Handler, text: bool = False) -> None:
     """Put the filter on these handlers once (a filter on a handler sees records of every logger)."""
     for handler in handlers:
         if not any(isinstance(f, LogContextFilter) for f in handler.filters):
-            handler.addFilter(LogContextFilter())
+            handler.addFilter(LogContextFilter(text))
 
 
 # -- what a node's model calls spent ----------------------------------------------------------------
