@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from nexod.adapters.powertools import NODE_METRICS
 from nexod.domain.nodes import REGISTRY, NodeConfig, NodeKind
 from nexod.local.boot import LocalStack
 from nexod.observability import install_log_context
@@ -65,7 +66,7 @@ def test_a_node_run_reports_its_duration_tokens_and_cost_as_emf(
     # And the model node carries its duration, the tokens the server counted and the cost recorded on it
     recorded = alice.nodes(workspace, finished["id"])["ask"]
     metrics = metrics_of(ask)
-    assert set(metrics) == {"NodeDuration", "LLMTokensIn", "LLMTokensOut", "LLMCostUSD"}
+    assert set(metrics) == set(NODE_METRICS) == {"NodeDuration", "LLMTokensIn", "LLMTokensOut", "LLMCostUSD"}
     assert metrics["NodeDuration"][0] == "Milliseconds" and metrics["NodeDuration"][1] > 0
     assert metrics["LLMTokensIn"] == ("Count", recorded["tokens_in"]) == ("Count", 2)
     assert metrics["LLMTokensOut"] == ("Count", recorded["tokens_out"]) == ("Count", 3)

@@ -158,3 +158,22 @@ def test_an_event_that_is_not_a_status_change_of_a_run_is_refused_and_logged(
     assert warning.getMessage().startswith("refused an event that is not a Step Functions execution status change")
     problems = warning.problems  # type: ignore[attr-defined]
     assert any(field in problem["field"] for problem in problems), problems
+
+
+def test_the_deployment_and_the_cost_model_name_the_metrics_the_functions_emit() -> None:
+    import sys
+
+    sys.path.insert(0, str(REPO / "cdk"))
+    import cost
+
+    from functions.steps import execution_events, node_runner
+    from nexod.adapters.powertools import NAMESPACE, NODE_METRICS, RUN_METRICS
+    from nexod_cdk import constants
+
+    # Given the metric names the node runner and the execution-events handler emit
+    emitted = set(NODE_METRICS) | set(RUN_METRICS.values())
+    # Then the cost model counts each once (one dimension set each), and the dashboard reads the same names
+    assert len(emitted) == cost.CUSTOM_METRICS == 8
+    assert constants.METRICS_NAMESPACE == NAMESPACE
+    assert constants.NODE_RUNNER_SERVICE == node_runner.SERVICE
+    assert constants.EXECUTION_EVENTS_SERVICE == execution_events.SERVICE

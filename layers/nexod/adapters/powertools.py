@@ -28,6 +28,7 @@ from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from ..observability import LogContext, Usage, install_log_context
 
 NAMESPACE = "Nexod"
+NODE_METRICS = ("NodeDuration", "LLMTokensIn", "LLMTokensOut", "LLMCostUSD")
 PATCHED_MODULES = ("botocore",)
 
 # Step Functions execution statuses -> the run metric each counts towards. A redrive starts a new
