@@ -175,5 +175,5 @@ def test_the_deployment_and_the_cost_model_name_the_metrics_the_functions_emit()
     # Then the cost model counts each once (one dimension set each), and the dashboard reads the same names
     assert len(emitted) == cost.CUSTOM_METRICS == 8
     assert constants.METRICS_NAMESPACE == NAMESPACE
-    assert constants.NODE_RUNNER_SERVICE == node_runner.SERVICE
+    assert constants.NODE_RUNNER_SERVICE == node_runner.METRICS_SERVICE
     assert constants.EXECUTION_EVENTS_SERVICE == execution_events.SERVICE
