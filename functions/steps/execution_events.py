@@ -89,7 +89,7 @@ def reconcile_event(store: Store, event: dict[str, Any]) -> bool:
 
 
 def handle(event: dict[str, Any], store: Callable[[], Store]) -> dict[str, Any]:
-    """The handler body: count the run's status change, then reconcile (`store` is built only if needed)."""
+    """The handler body: count the run's status change, then reconcile (a refused event never builds `store`)."""
     change = parse_change(event)
     if change is None:
         # Not retried: EventBridge would redeliver the same malformed event eight times, then dead-letter it.
@@ -99,9 +99,6 @@ def handle(event: dict[str, Any], store: Callable[[], Store]) -> dict[str, Any]:
         telemetry.annotate(tracer, ids, status=change.status)
         arn = change.execution_arn
         telemetry.emit_run_status(service=SERVICE, status=change.status, context=ids, execution_arn=arn)
-        if change.status in ("RUNNING", "SUCCEEDED", "PENDING_REDRIVE"):
-            # Still going, or the flow recorded its own ending (services.runs.reconcile agrees): no connection.
-            return {"reconciled": False}
         return {"reconciled": _reconcile(store(), change)}
 
 
