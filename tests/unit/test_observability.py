@@ -108,12 +108,13 @@ logger = Logger(service="nexod-node-runner")
 lambda_logging(logger)
 with log_context(workspace_id="w-1", run_id="r-1", node_id="n-1"):
     logging.getLogger("nexod.runtime.runner").warning("inside the node")
+    logging.getLogger("steps.node_runner").warning("the function's own line")  # a top-level package in Lambda
 logging.getLogger("nexod.runtime.runner").warning("after it")
 """
     env = {**os.environ, "PYTHONPATH": f"{REPO / 'layers'}{os.pathsep}{REPO}", "LAMBDA_TASK_ROOT": str(REPO)}
     # When the runtime logs during a node run and after it
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60, check=True)
-    inside, after = (json.loads(line) for line in done.stdout.strip().splitlines())
+    inside, own, after = (json.loads(line) for line in done.stdout.strip().splitlines())
     # Then both are the Powertools JSON of the node runner, and only the first names the node run
     assert "log_context" not in inside
     assert (inside["message"], inside["service"], inside["name"]) == (
@@ -122,6 +123,7 @@ logging.getLogger("nexod.runtime.runner").warning("after it")
         "nexod.runtime.runner",
     )
     assert (inside["workspace_id"], inside["run_id"], inside["node_id"]) == ("w-1", "r-1", "n-1")
+    assert (own["name"], own["node_id"]) == ("steps.node_runner", "n-1")
     assert after["message"] == "after it" and not {"workspace_id", "run_id", "node_id"} & set(after)
 
 

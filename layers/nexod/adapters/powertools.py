@@ -10,7 +10,7 @@
   thread-safe). Dimensions are `service` and `profile` only; workspace, run and node ids go in the
   document's metadata (searchable with Logs Insights), never in dimensions, which CloudWatch bills per
   distinct combination.
-- **Logging.** `lambda_logging(logger)` makes the `nexod` and `functions` loggers write through the
+- **Logging.** `lambda_logging(logger)` makes our loggers (`nexod.*` and the functions') write through the
   Powertools logger, whose handler carries `nexod.observability.LogContextFilter`.
 """
 
@@ -54,7 +54,7 @@ def annotate(active: Tracer, context: LogContext, **more: str | None) -> None:
 
 
 def lambda_logging(logger: Logger) -> None:
-    """In a Lambda: every `nexod.*` and `functions.*` line as Powertools JSON, with the log context keys.
+    """In a Lambda: every line of our code as Powertools JSON, with the log context keys.
 
     It acts only inside Lambda (`LAMBDA_TASK_ROOT`, Powertools' own signal): it stops those loggers
     propagating to the root logger, which local mode and tests keep for their own handlers."""
@@ -63,14 +63,17 @@ def lambda_logging(logger: Logger) -> None:
         _copy_once(logger)
 
 
+# Top-level logger names of our code in a Lambda: the layer's `nexod`, and the function packages, which the
+# code asset's root makes top-level there (`api`, `steps`, `ops`; `functions.*` elsewhere).
+OUR_LOGGERS = frozenset({"nexod", "functions", "api", "steps", "ops"})
 _copied: set[int] = set()
 
 
 def _copy_once(logger: Logger) -> None:
     if id(logger) not in _copied:
-        for name in ("nexod", "functions"):
-            logging.getLogger(name)  # make sure both are registered before Powertools looks for them
-        copy_config_to_registered_loggers(source_logger=logger, include={"nexod", "functions"})
+        for name in OUR_LOGGERS:
+            logging.getLogger(name)  # registered before Powertools looks for them
+        copy_config_to_registered_loggers(source_logger=logger, include=set(OUR_LOGGERS))
         _copied.add(id(logger))
 
 
