@@ -18,6 +18,12 @@ from typing import Any
 
 import pytest
 
+from nexod.local.boot import LocalStack
+from tests.support.api import Api
+from tests.unit.flows import edge, node
+
+from .conftest import publish
+
 REPO = Path(__file__).resolve().parents[2]
 TRACE_ID = "1-5759e988-bd862e3fe1be46a994272793"
 
@@ -41,6 +47,12 @@ event = {
 print(json.dumps(handler(event, Context())))
 """
 
+NODE_RUNNER = """
+import json, sys
+from functions.steps.node_runner import handler
+print(json.dumps(handler(json.loads(sys.argv[1]), Context())))
+"""
+
 CONTEXT = """
 class Context:
     function_name = "nexod-test"
@@ -59,8 +71,10 @@ def daemon() -> Iterator[socket.socket]:
     listener.close()
 
 
-def invoke(code: str, daemon: socket.socket, in_lambda: bool) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Run `code` in a child process; its printed answer, and the trace documents the daemon received."""
+def invoke(
+    code: str, daemon: socket.socket, in_lambda: bool, args: tuple[str, ...] = (), **more_env: str
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Run `code` (with `args`) in a child process; its printed answer, and the trace documents the daemon got."""
     env = {
         **os.environ,
         "PYTHONPATH": f"{REPO / 'layers'}{os.pathsep}{REPO}",
@@ -68,14 +82,14 @@ def invoke(code: str, daemon: socket.socket, in_lambda: bool) -> tuple[dict[str,
         "_X_AMZN_TRACE_ID": f"Root={TRACE_ID};Parent=53995c3f42cd8ad8;Sampled=1",
         "NEXOD_DATABASE_URL": "postgresql://nexod@127.0.0.1:9/nexod",  # never connected to
         "POWERTOOLS_METRICS_DISABLED": "true",
+        **more_env,
     }
     for key in ("LAMBDA_TASK_ROOT", "POWERTOOLS_TRACE_DISABLED", "AWS_SAM_LOCAL", "AWS_CHALICE_CLI_MODE"):
         env.pop(key, None)
     if in_lambda:
         env.update({"LAMBDA_TASK_ROOT": str(REPO), "AWS_LAMBDA_FUNCTION_NAME": "nexod-test"})
-    done = subprocess.run(
-        [sys.executable, "-c", CONTEXT + code], env=env, cwd=REPO, capture_output=True, text=True, timeout=60
-    )
+    argv = [sys.executable, "-c", CONTEXT + code, *args]
+    done = subprocess.run(argv, env=env, cwd=REPO, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     answer = json.loads(done.stdout.strip().splitlines()[-1])
     documents = []
@@ -124,3 +138,42 @@ def test_outside_lambda_nothing_is_traced(daemon: socket.socket) -> None:
     # Then it answers the same and the daemon hears nothing
     assert answer == {"reconciled": False}
     assert documents == []
+
+
+def test_a_node_run_is_traced_with_its_workspace_run_node_and_kind(
+    alice: Api, workspace: str, stack: LocalStack, daemon: socket.socket
+) -> None:
+    # Given a run parked in a wait before its output node, and its execution
+    definition = {
+        "nodes": [node("start", "input"), node("pause", "wait", seconds=60), node("after", "output", value="x")],
+        "edges": [edge("start", "pause"), edge("pause", "after")],
+    }
+    flow_id = publish(alice, workspace, definition, name="traced")
+    _, started = alice.call("POST", f"/v1/workspaces/{workspace}/flows/{flow_id}/runs", {"input": {}})
+    alice.wait_run(workspace, started["id"], until=("RUNNING",))
+    with stack.platform.services.store.tx(workspace) as tx:
+        arn = tx.run_row(started["id"])["execution_arn"]
+    event = {"run": {"id": started["id"], "ws": workspace}, "exec": arn, "node": "after"}
+    # When the core node-runner Lambda, with a sampled trace, runs the output node (on the same database)
+    try:
+        answer, documents = invoke(
+            NODE_RUNNER,
+            daemon,
+            in_lambda=True,
+            args=(json.dumps(event),),
+            NEXOD_DATABASE_URL=stack.platform.postgres.app_url,
+        )
+    finally:
+        stack.platform.orchestrator.stop(arn, "test cleanup")
+    # Then the node ran, and its handler subsegment names the workspace, run, node, kind and runtime
+    assert answer == {"take": {}}
+    (handler,) = [d for d in documents if d["name"] == "## handler"]
+    annotations = handler["annotations"]
+    assert {k: annotations.get(k) for k in ("workspace_id", "run_id", "node_id", "node_kind", "op", "runtime")} == {
+        "workspace_id": workspace,
+        "run_id": started["id"],
+        "node_id": "after",
+        "node_kind": "output",
+        "op": "node",
+        "runtime": "core",
+    }
