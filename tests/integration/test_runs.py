@@ -402,9 +402,8 @@ def test_stale_nodes_are_the_changed_ones_and_everything_downstream():
 def test_the_execution_events_lambda_repairs_a_run_whose_execution_timed_out(
     alice: Api, workspace: str, stack: LocalStack
 ):
-    import json
-
     from functions.steps.execution_events import reconcile_event
+    from tests.support.events import execution_status_change
 
     # Given a run parked in a wait
     flow_id = publish(
@@ -422,14 +421,7 @@ def test_the_execution_events_lambda_repairs_a_run_whose_execution_timed_out(
     store = stack.platform.services.store
 
     def event(status: str, execution_arn: str) -> dict:
-        return {
-            "detail-type": "Step Functions Execution Status Change",
-            "detail": {
-                "status": status,
-                "executionArn": execution_arn,
-                "input": json.dumps({"run": {"id": started["id"], "ws": workspace}, "s": {}}),
-            },
-        }
+        return execution_status_change(status, execution_arn, {"id": started["id"], "ws": workspace})
 
     # When EventBridge reports an older execution's end, nothing changes
     assert reconcile_event(store, event("FAILED", arn + "-old")) is False
