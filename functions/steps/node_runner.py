@@ -171,13 +171,13 @@ def bind_execution(store: Store, event: dict[str, Any], required: bool) -> tuple
         uuid.UUID(run_id)
     except ValueError:
         raise refused from None
-    with store.tx(workspace_id) as tx:
-        row = tx.run_row(run_id)
+    with store.tx(workspace_id) as uow:
+        run = uow.runs.get(run_id)
     # The same answer whether the run exists elsewhere or not at all: nothing to learn by probing.
-    if row is None or not machine.endswith(f"-{workspace_id[:8]}-{row['flow_id']}"):
+    if run is None or not machine.endswith(f"-{workspace_id[:8]}-{run.flow_id}"):
         logger.warning("refused a node event bound to another run", extra={"execution": execution, "run": run_id})
         raise refused
-    bound = (str(row["flow_id"]), int(row["version"]))
+    bound = (run.flow_id, run.version)
     with _BOUND_LOCK:
         _BOUND[key] = bound
         if len(_BOUND) > _BOUND_SIZE:

@@ -148,7 +148,7 @@ def test_execution_status_changes_count_runs_started_and_failed(
     _, started = alice.call("POST", f"/v1/workspaces/{workspace}/flows/{flow_id}/runs", {"input": {}})
     alice.wait_run(workspace, started["id"], until=("RUNNING",))
     with stack.platform.services.store.tx(workspace) as tx:
-        arn = tx.run_row(started["id"])["execution_arn"]
+        arn = tx.runs.get(started["id"]).execution_arn
     ref = {"id": started["id"], "ws": workspace}
     capsys.readouterr()
     # When EventBridge delivers its start, then its timeout, to the handler

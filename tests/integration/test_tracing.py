@@ -152,7 +152,7 @@ def test_a_node_run_is_traced_with_its_workspace_run_node_and_kind(
     _, started = alice.call("POST", f"/v1/workspaces/{workspace}/flows/{flow_id}/runs", {"input": {}})
     alice.wait_run(workspace, started["id"], until=("RUNNING",))
     with stack.platform.services.store.tx(workspace) as tx:
-        arn = tx.run_row(started["id"])["execution_arn"]
+        arn = tx.runs.get(started["id"]).execution_arn
     event = {"run": {"id": started["id"], "ws": workspace}, "exec": arn, "node": "after"}
     # When the core node-runner Lambda, with a sampled trace, runs the output node (on the same database)
     try:
