@@ -190,6 +190,8 @@ def main() -> None:
     import logging
 
     logging.basicConfig(level=logging.WARNING)
+    # As `nexod up` does: local mode prints no EMF documents (CloudWatch reads them in Lambda only).
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     with tempfile.TemporaryDirectory(prefix="nexod-bench-") as tmp:
         state = Path(tmp)
         nexod_times, admin_url = bench_nexod(state, args.runs, args.warmup)
