@@ -10,7 +10,7 @@ from typing import Any
 _TAG = re.compile(r"\{\{\s*(.*?)\s*\}\}", re.DOTALL)
 _SEGMENT = re.compile(r"\.([A-Za-z_][A-Za-z0-9_\-]*)|\[(-?\d+)\]|\[\s*'([^']*)'\s*\]|\[\s*\"([^\"]*)\"\s*\]")
 _ROOT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-ROOTS = ("input", "nodes", "run")
+ROOTS = ("input", "nodes", "run", "secrets")
 
 
 class TemplateError(ValueError):

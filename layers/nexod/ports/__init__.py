@@ -118,3 +118,15 @@ class Outbound(Protocol):
         secret_headers: Collection[str] = (),
         redirect_body_to_other_origins: bool = False,
     ) -> HttpResponse: ...
+
+
+class Vault(Protocol):
+    """Credential values (DESIGN §7). The API writes them and never reads them back; the node runner reads
+    one at the moment of use. Metadata (type, which fields are set, who rotated it) lives in the database.
+    Implementations raise `VaultUnavailable` when the value store cannot be reached."""
+
+    def put(self, workspace_id: str, name: str, value: dict[str, Any]) -> None: ...
+
+    def get(self, workspace_id: str, name: str) -> dict[str, Any] | None: ...
+
+    def delete(self, workspace_id: str, name: str) -> None: ...
