@@ -56,7 +56,7 @@ def test_a_missing_credential_fails_naming_it():
 
 def test_a_field_the_credential_lacks_fails_naming_the_fields_it_has():
     resolver = CredentialResolver(loader([]))
-    with pytest.raises(TemplateError, match="no field 'pass'.*password, username"):
+    with pytest.raises(TemplateError, match=r"no field 'pass'.*password, username"):
         render("{{ secrets.db.pass }}", {}, resolver)
     with pytest.raises(TemplateError, match="several fields"):
         render("{{ secrets.db }}", {}, resolver)
