@@ -130,3 +130,15 @@ class Vault(Protocol):
     def get(self, workspace_id: str, name: str) -> dict[str, Any] | None: ...
 
     def delete(self, workspace_id: str, name: str) -> None: ...
+
+
+class RateLimiter(Protocol):
+    """Limits shared by every process of a deployment (LLM requests and tokens per minute per workspace)."""
+
+    def acquire(self, workspace_id: str, bucket: str, amount: float, per_minute: float) -> float:
+        """Spend `amount` if the bucket allows it now: 0.0; else spend nothing and return seconds to wait."""
+        ...
+
+    def settle(self, workspace_id: str, bucket: str, delta: float, per_minute: float) -> None:
+        """Correct an earlier spend by `delta` units (negative gives back)."""
+        ...
