@@ -19,7 +19,7 @@ def ws(alice: Api) -> str:
 
 @pytest.fixture
 def limiter(stack: LocalStack) -> PostgresRateLimiter:
-    return PostgresRateLimiter(Database(stack.platform.postgres.app_url, max_idle=24))
+    return PostgresRateLimiter(Database(stack.platform.postgres.app_url, max_size=24))
 
 
 def test_a_minutes_allowance_passes_at_once_then_each_unit_waits_its_share(limiter, ws):

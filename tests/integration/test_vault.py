@@ -62,7 +62,7 @@ def two_workspaces(alice: Api) -> tuple[str, str]:
 
 @pytest.fixture
 def vault(stack: LocalStack, tmp_path: Path) -> PostgresVault:
-    return PostgresVault(Database(stack.platform.postgres.app_url, max_idle=1), load_or_create_key(tmp_path / "k"))
+    return PostgresVault(Database(stack.platform.postgres.app_url, max_size=1), load_or_create_key(tmp_path / "k"))
 
 
 def test_a_value_round_trips_and_is_stored_only_as_ciphertext(stack: LocalStack, vault, two_workspaces):
@@ -120,7 +120,7 @@ def test_a_ciphertext_moved_to_another_workspace_does_not_decrypt(stack: LocalSt
 def test_a_replaced_key_gives_a_clear_error(stack: LocalStack, vault, two_workspaces, tmp_path: Path):
     ws, _ = two_workspaces
     vault.put(ws, "gh", {"token": CANARY})
-    other_key = PostgresVault(Database(stack.platform.postgres.app_url, max_idle=1), os.urandom(32))
+    other_key = PostgresVault(Database(stack.platform.postgres.app_url, max_size=1), os.urandom(32))
     with pytest.raises(VaultUnavailable, match="sealed with another vault key"):
         other_key.get(ws, "gh")
 

@@ -35,9 +35,11 @@ __all__ = [
     "Orchestrator",
     "Outbound",
     "PublishedMachine",
+    "RateLimiter",
     "RunRepository",
     "Store",
     "UnitOfWork",
+    "Vault",
     "VersionRepository",
     "WorkspaceRepository",
 ]
