@@ -149,7 +149,7 @@ class CredentialType:
             "title": self.title,
             "description": self.description,
             "default_field": self.default_field,
-            "schema": self.json_schema(),
+            "value_schema": self.json_schema(),
         }
 
 

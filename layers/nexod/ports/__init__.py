@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from .blobs import BlobNotFound, BlobRef, BlobStore
 from .store import (
     AuditLog,
+    CredentialRepository,
     FlowChanges,
     FlowRepository,
     MemberRepository,
@@ -27,6 +28,7 @@ __all__ = [
     "BlobRef",
     "BlobStore",
     "Completion",
+    "CredentialRepository",
     "FlowChanges",
     "FlowRepository",
     "HttpResponse",

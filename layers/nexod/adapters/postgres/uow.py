@@ -12,6 +12,7 @@ from psycopg.types.json import set_json_loads
 
 from ...services.json_limits import load_stored
 from .audit import PostgresAudit
+from .credentials import PostgresCredentials
 from .db import Database
 from .flows import PostgresFlows, PostgresVersions
 from .node_runs import PostgresNodeRuns
@@ -38,6 +39,7 @@ class PostgresUnitOfWork:
         self._runs = PostgresRuns(*scope)
         self._node_runs = PostgresNodeRuns(*scope)
         self._audit = PostgresAudit(*scope)
+        self._credentials = PostgresCredentials(*scope)
 
     @property
     def workspace_id(self) -> str | None:
@@ -74,6 +76,10 @@ class PostgresUnitOfWork:
     @property
     def audit(self) -> PostgresAudit:
         return self._audit
+
+    @property
+    def credentials(self) -> PostgresCredentials:
+        return self._credentials
 
     def run_row(self, run_id: str) -> dict[str, Any] | None:
         run = self._runs.get(run_id)
