@@ -496,3 +496,36 @@ def test_functions_that_use_no_credential_may_not_assume_the_reader(world: World
             role_arn,
             lambda **creds: boto3.client("secretsmanager", region_name=REGION, **creds),
         )(WORKSPACE)
+
+
+@pytest.mark.parametrize("function", ["NodeRunner", "LlmRunner"])
+def test_the_reader_role_holds_only_what_its_sessions_use_and_needs_all_of_it(world: World, function: str) -> None:
+    # Given the reader role as synthesized, and a runner reading a credential through it
+    fn = world.functions[function]
+    reader = world.enforcer.account.roles[fn.env["NEXOD_WORKSPACE_SECRETS_ROLE_ARN"]]
+    full = list(reader.statements)
+    with world.enforcer.acting_as(fn.principal()):
+        runner_credentials_path(fn.env, "")
+    used = {(i, d.need.action.lower()) for d in world.enforcer.session_decisions if d.allowed for i in d.granted_by}
+    # When every action of every statement of the role is looked up
+    unused = [
+        (st.get("Sid"), action)
+        for i, st in enumerate(full)
+        for action in as_actions(st)
+        if (i, action.lower()) not in used
+    ]
+    # Then each one was used by the session
+    assert not unused, unused
+    # And removing any statement makes the read fail with AccessDenied
+    try:
+        for index in sorted({i for i, _ in used}):
+            reader.statements = [st for i, st in enumerate(full) if i != index]
+            with world.enforcer.acting_as(fn.principal()), pytest.raises(VaultUnavailable) as failed:
+                runner_credentials_path(fn.env, "")
+            assert _access_denied(failed.value), full[index]
+    finally:
+        reader.statements = full
+
+
+def as_actions(st: dict[str, Any]) -> list[str]:
+    return st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
