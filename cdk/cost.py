@@ -54,6 +54,7 @@ P = {
     "s3_put": Price(0.005, "per 1,000 PUT requests", "Amazon S3 pricing (requests, S3 Standard)"),
     "secrets_api": Price(0.05, "per 10,000 API calls", "AWS Secrets Manager pricing"),
     "kms_request": Price(0.03, "per 10,000 requests", "AWS KMS pricing (symmetric key requests)"),
+    "custom_metric": Price(0.30, "per metric-month (first 10,000; prorated by the hour)", "Amazon CloudWatch pricing"),
 }
 
 # Assumptions that are not in the template (each printed next to its line).
@@ -72,6 +73,12 @@ DEFAULT_NODE_MS = {"llm": 1500, "http": 300}
 # (e.g. ~1,000 outputs of 1 MiB); the reference flow itself writes none (all its outputs are small).
 PAYLOAD_GB_STORED = 1.0
 PAYLOAD_PUTS_PER_RUN = 0
+# Custom metrics (nexod.adapters.powertools): RunsStarted/Succeeded/Failed/Cancelled, NodeDuration,
+# LLMTokensIn/Out, LLMCostUSD, each with one dimension set {service, profile}: 8 metrics per deployment.
+# CloudWatch bills a metric only for the hours in which it receives data, so an idle deployment pays nothing.
+CUSTOM_METRICS = 8
+EMF_BYTES_PER_NODE = 500  # measured: 423 B for a node without a model call, 650 B with one (uuid ids)
+EMF_BYTES_PER_STATUS = 530  # measured: one RunsStarted/RunsSucceeded document; 2 status changes per run
 FALLBACK_NODE_MS = 80
 # Workspace credentials (one secret each, DESIGN §7): they come with use, not with the deployment, so they
 # are a section of their own and not in the idle total. ASSUMPTION per profile: credentials stored, and
@@ -438,6 +445,26 @@ def run_lines(app: dict[str, Any], ref: dict[str, Any], runs: int = 1000) -> lis
     gb = runs * LOG_KB_PER_RUN / 1e6
     lines.append(
         Line(f"CloudWatch Logs ingestion ({LOG_KB_PER_RUN} KB/run)", gb, P["log_ingest"], gb * P["log_ingest"].value)
+    )
+    emf_bytes = ref["lambda_invocations"] * EMF_BYTES_PER_NODE + 2 * EMF_BYTES_PER_STATUS
+    emf_gb = runs * emf_bytes / 1e9
+    lines.append(
+        Line(
+            f"EMF metric documents in the logs ({emf_bytes / 1000:.1f} KB/run: 1 per node run + 2 status changes)",
+            emf_gb,
+            P["log_ingest"],
+            emf_gb * P["log_ingest"].value,
+        )
+    )
+    metric_months = CUSTOM_METRICS * RUNS_WINDOW_HOURS / HOURS
+    lines.append(
+        Line(
+            f"custom metrics ({CUSTOM_METRICS} metrics x 1 dimension set, {RUNS_WINDOW_HOURS:g} h with data)",
+            metric_months,
+            P["custom_metric"],
+            metric_months * P["custom_metric"].value,
+            f"none while idle; at most ${CUSTOM_METRICS * P['custom_metric'].value:.2f}/month when runs never stop",
+        )
     )
     # One trace per execution: Step Functions passes its trace header to the node-runner invocations,
     # which become segments of that trace. Each API or status-event invocation starts a trace of its own.

@@ -49,6 +49,12 @@ WORKSPACE_TAG_KEY = "nexod:workspace"
 CREDENTIAL_TAG_KEY = "nexod:credential"  # the vault's second tag (adapters/vault_secretsmanager.py)
 PAYLOAD_PREFIX = "ws"  # large node outputs: ws/<workspace>/runs/<run>/... in the payload bucket
 
+# Custom metrics (EMF, nexod.adapters.powertools): namespace and the `service` dimension of each emitter;
+# the other dimension is `profile` (NEXOD_PROFILE).
+METRICS_NAMESPACE = "Nexod"
+NODE_RUNNER_SERVICE = "nexod-node-runner"
+EXECUTION_EVENTS_SERVICE = "nexod-execution-events"
+
 STEP_FUNCTIONS_STATUS_EVENT = "Step Functions Execution Status Change"
 LIVE_ALIAS = "live"
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from functools import lru_cache
 from http import HTTPStatus
 from typing import Any
@@ -21,8 +22,10 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from nexod.adapters import powertools as telemetry
 from nexod.auth import JwtVerifier
 from nexod.domain.errors import NexodError, Unauthorized
+from nexod.observability import install_log_context, log_context
 from nexod.services.context import Principal, Services
 from nexod.services.health import HealthBoard
 
@@ -30,7 +33,12 @@ from . import door, health, routes
 from .encoding import dumps
 from .openapi import document
 
-logger = Logger(service="nexod-api")
+SERVICE = "nexod-api"
+logger = Logger(service=SERVICE)
+install_log_context(logger.registered_handler)
+tracer = telemetry.tracer(SERVICE)
+# The ids a request is about, read from its path (before routing: log lines of a refused request carry them too).
+_IDS_IN_PATH = re.compile(r"^/v1/workspaces/(?P<workspace_id>[^/]+)(?:/runs/(?P<run_id>[^/]+))?")
 
 
 def raw_error(status: int, code: str, message: str, details: Any = None) -> dict[str, Any]:
@@ -210,8 +218,23 @@ routes.bind(services, caller)
 health.bind(health_board)
 
 
+def ids_in_path(path: str) -> dict[str, str]:
+    """{workspace_id, run_id} named by an API path, where it names them."""
+    found = _IDS_IN_PATH.match(path)
+    return {k: v for k, v in found.groupdict().items() if v} if found else {}
+
+
+@tracer.capture_lambda_handler(capture_response=False)  # a response is user data: never in a trace
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    telemetry.lambda_logging(logger)
+    path = str(event.get("rawPath") or event.get("path") or "")
+    with log_context(**ids_in_path(path)) as ids:
+        telemetry.annotate(tracer, ids)
+        return _handle(event, context)
+
+
+def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     refused = door.prepare(event)
     if refused is not None:
         return raw_error(refused.status, refused.code, refused.message, refused.details)

@@ -1,21 +1,67 @@
-"""EventBridge "Step Functions Execution Status Change" -> reconcile runs whose execution ended abnormally.
+"""EventBridge "Step Functions Execution Status Change" -> run metrics, and reconcile runs whose execution
+ended abnormally.
 
 A flow's own finish/fail states record normal endings; this catches timeouts, aborts and a fail handler
-that could not run, so no run stays RUNNING forever.
+that could not run, so no run stays RUNNING forever. The rule delivers every status change of our state
+machines, so this is also where RunsStarted/Succeeded/Failed/Cancelled are counted.
 """
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.parser import ValidationError, parse
+from aws_lambda_powertools.utilities.parser.envelopes import EventBridgeEnvelope
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ConfigDict, Field, Json
 
+from nexod.adapters import powertools as telemetry
+from nexod.domain.payload import RunRef
+from nexod.observability import install_log_context, log_context
 from nexod.ports import Store
 
-logger = Logger(service="nexod-execution-events")
+SERVICE = "nexod-execution-events"
+logger = Logger(service=SERVICE)
+install_log_context(logger.registered_handler)
+tracer = telemetry.tracer(SERVICE)
+
+
+class ExecutionInput(BaseModel):
+    """The execution's input as the API starts it: `{"run": {"id", "ws"}, "s": {...}}`."""
+
+    run: RunRef
+
+
+class ExecutionStatusChange(BaseModel):
+    """The `detail` of a "Step Functions Execution Status Change" event (the fields Nexod reads)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    execution_arn: str = Field(..., alias="executionArn", min_length=1)
+    state_machine_arn: str | None = Field(None, alias="stateMachineArn")
+    status: Literal["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE"]
+    # A JSON string in the event; Step Functions leaves it out when the input is too large, which ours never is.
+    input: Json[ExecutionInput]
+
+
+def parse_change(event: dict[str, Any]) -> ExecutionStatusChange | None:
+    """The event's detail, or None (logged, with what was wrong) for an event that is not one."""
+    try:
+        change = parse(event=event, model=ExecutionStatusChange, envelope=EventBridgeEnvelope)
+    except ValidationError as exc:
+        problems = [
+            {"field": ".".join(str(p) for p in err.get("loc", ())) or "(event)", "problem": err.get("msg", "")}
+            for err in exc.errors(include_url=False, include_input=False)
+        ]
+        logger.warning(
+            "refused an event that is not a Step Functions execution status change of a Nexod run",
+            extra={"problems": problems[:10], "detail_type": str(event.get("detail-type"))},
+        )
+        return None
+    return change if isinstance(change, ExecutionStatusChange) else None
 
 
 @lru_cache(maxsize=1)
@@ -28,21 +74,36 @@ def _store() -> Store:
     return PostgresStore(Database(DatabaseConninfo(Settings()), max_size=1, connect_retry_seconds=45))
 
 
-def reconcile_event(store: Store, event: dict[str, Any]) -> bool:
-    """Parse the event; the repair itself is `nexod.services.runs.reconcile`, shared with local mode."""
+def _reconcile(store: Store, change: ExecutionStatusChange) -> bool:
+    """The repair itself is `nexod.services.runs.reconcile`, shared with local mode."""
     from nexod.services.runs import reconcile
 
-    detail = event.get("detail") or {}
-    status, arn = detail.get("status"), detail.get("executionArn")
-    try:
-        run = (json.loads(detail.get("input") or "{}") or {}).get("run") or {}
-    except json.JSONDecodeError:
-        return False
-    if not (status and arn and run.get("id") and run.get("ws")):
-        return False
-    return reconcile(store, str(run["ws"]), str(run["id"]), str(status), str(arn))
+    run = change.input.run
+    return reconcile(store, run.ws, run.id, change.status, change.execution_arn)
 
 
+def reconcile_event(store: Store, event: dict[str, Any]) -> bool:
+    """Parse the event and repair its run if it needs it; False for a refused event or nothing to repair."""
+    change = parse_change(event)
+    return change is not None and _reconcile(store, change)
+
+
+def handle(event: dict[str, Any], store: Callable[[], Store]) -> dict[str, Any]:
+    """The handler body: count the run's status change, then reconcile (a refused event never builds `store`)."""
+    change = parse_change(event)
+    if change is None:
+        # Not retried: EventBridge would redeliver the same malformed event eight times, then dead-letter it.
+        return {"reconciled": False, "refused": True}
+    run = change.input.run
+    with log_context(workspace_id=run.ws, run_id=run.id) as ids:
+        telemetry.annotate(tracer, ids, status=change.status)
+        arn = change.execution_arn
+        telemetry.emit_run_status(service=SERVICE, status=change.status, context=ids, execution_arn=arn)
+        return {"reconciled": _reconcile(store(), change)}
+
+
+@tracer.capture_lambda_handler(capture_response=False)
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return {"reconciled": reconcile_event(_store(), event)}
+    telemetry.lambda_logging(logger)
+    return handle(event, _store)

@@ -11,17 +11,20 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from nexod.adapters import powertools as telemetry
 from nexod.domain.nodes import Runtime
 
 from .node_runner import RunnerFunction
 
 logger = Logger(service="nexod-llm-runner")
-LLM = RunnerFunction(Runtime.LLM, logger)
+tracer = telemetry.tracer("nexod-llm-runner")
+LLM = RunnerFunction(Runtime.LLM, logger, tracer)
 configure = LLM.configure
 runner = LLM.runner
 run_event = LLM.run_event
 
 
+@tracer.capture_lambda_handler(capture_response=False)  # a response is run data: never in a trace
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return run_event(event, require_execution=True)
+    return LLM.lambda_event(event)

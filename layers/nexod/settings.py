@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NEXOD_", extra="ignore")
 
     mode: Literal["local", "aws"] = "local"
+    # The deployment profile (starter, production; "local" on one machine): the one dimension besides the
+    # service that Nexod's custom metrics carry (docs/decisions.md: metric dimensions).
+    profile: str = "local"
     # Lambda sets AWS_REGION; NEXOD_REGION overrides it (local tools, tests).
     region: str = Field(default_factory=lambda: os.environ.get("AWS_REGION") or "us-east-1")
 

@@ -235,8 +235,10 @@ def build_node_runner(
     `store` defaults to the deployment's Postgres with at most one connection, which waits up to 120 s for
     Aurora to resume (the Task's timeout is 900 s: giving up early would fail the node). Local mode passes
     its own, sized for a whole run in one process. `blobs` (where large outputs go, DESIGN §2) defaults to
-    the settings' blob store (`blob_store_from_settings`)."""
+    the settings' blob store (`blob_store_from_settings`). The model client is metered, so that the root can
+    report each node run's tokens and cost (`nexod.observability.metered`)."""
     from .adapters.outbound_http import GuardedHttp
+    from .observability import MeteredLLM
     from .runtime.executors import Toolbox
     from .runtime.runner import NodeRunner
 
@@ -251,7 +253,8 @@ def build_node_runner(
     if vault is None:
         vault = vault_from_settings(settings, reads=True, writes=False)
     http = GuardedHttp()
-    model = lazy(llm or (lambda: llm_from_settings(settings))) if runtime is Runtime.LLM else None
+    client = llm or (lambda: llm_from_settings(settings))
+    model = lazy(lambda: MeteredLLM(client())) if runtime is Runtime.LLM else None
     tools = Toolbox(runtime=runtime, outbound=lambda: http, llm=model)
     outputs = output_blobs(settings, blobs if blobs is not None else blob_store_from_settings(settings))
     return NodeRunner(store, tools, settings.outbound_allow_hosts, outputs, vault)

@@ -155,7 +155,7 @@ def test_the_console_readme_commands_work(local_process: Process):
     text = (folder / "README.md").read_text()
     (_, block), *_ = bash_blocks(text, "# Nexod console")
     commands = [line.split("#", 1)[0].strip() for line in block.splitlines() if line.split("#", 1)[0].strip()]
-    assert commands == ["npm ci", "npm run dev", "npm run build", "npm test"], commands
+    assert commands == ["npm ci", "npm run dev", "npm run build", "npm test", "npm run gen:api"], commands
     env = {**os.environ, "NEXOD_API": local_process.url}
     for command in commands:
         if command == "npm run dev":
@@ -182,6 +182,11 @@ def test_the_console_readme_commands_work(local_process: Process):
         done = subprocess.run(command.split(), cwd=folder, env=env, capture_output=True, text=True, check=False)
         assert done.returncode == 0, f"`{command}` failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
     assert (folder / "dist" / "index.html").exists()
+    # And regenerating the API types leaves the committed file as it was (it is current)
+    diff = subprocess.run(
+        ["git", "diff", "--exit-code", "--", "src/lib/api-schema.d.ts"], cwd=folder, capture_output=True, text=True
+    )
+    assert diff.returncode == 0, diff.stdout[-2000:]
 
 
 def wait_http(url: str, timeout: float) -> str:

@@ -516,3 +516,39 @@ def test_only_the_node_runners_write_payloads_and_the_api_only_reads_them(synth:
                 assert st["Condition"] == {"StringLike": {"s3:prefix": ["ws/*"]}}
             else:
                 assert arn_text(st["Resource"]).endswith("/ws/*")
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_every_function_is_traced_without_responses_and_names_its_profile_for_metrics(
+    synth: Synth, profile: str
+) -> None:
+    # Given the synthesized functions of a profile
+    fns = resources(synth.template(profile, "App"), "AWS::Lambda::Function")
+    ours = {k: v for k, v in fns.items() if k.startswith("Runtime")}
+    for logical_id, fn in ours.items():
+        env = fn["Properties"]["Environment"]["Variables"]
+        # Then each sends X-Ray segments, never records a handler's response in them, and carries the
+        # `profile` dimension and namespace of its metrics
+        assert fn["Properties"]["TracingConfig"] == {"Mode": "Active"}, logical_id
+        assert env["POWERTOOLS_TRACER_CAPTURE_RESPONSE"] == "false", logical_id
+        assert (env["NEXOD_PROFILE"], env["POWERTOOLS_METRICS_NAMESPACE"]) == (profile, "Nexod"), logical_id
+
+
+def test_the_production_dashboard_graphs_runs_node_duration_and_llm_spend(synth: Synth) -> None:
+    # Given the production dashboard
+    (dashboard,) = resources(synth.template("production", "App"), "AWS::CloudWatch::Dashboard").values()
+    body = str(dashboard["Properties"]["DashboardBody"])
+    # Then it reads every custom metric, by the same service and profile dimensions the functions emit
+    for name in (
+        "RunsStarted",
+        "RunsSucceeded",
+        "RunsFailed",
+        "RunsCancelled",
+        "NodeDuration",
+        "LLMTokensIn",
+        "LLMTokensOut",
+        "LLMCostUSD",
+    ):
+        assert f'"{name}"' in body, name
+    assert '"Nexod","LLMCostUSD","profile","production","service","nexod-node-runner"' in body
+    assert '"Nexod","RunsFailed","profile","production","service","nexod-execution-events"' in body

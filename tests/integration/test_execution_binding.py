@@ -134,19 +134,14 @@ def test_an_execution_status_event_cannot_end_another_workspace_s_run(
     alice: Api, workspace: str, stack: LocalStack
 ) -> None:
     from functions.steps.execution_events import reconcile_event
+    from tests.support.events import execution_status_change
 
     # Given a victim's parked run, and an execution of another flow whose input names that run
     victim_ws = str(alice.ok("POST", "/v1/workspaces", {"name": f"victim-{uuid.uuid4().hex[:6]}"})["id"])
     _, victim_run = _parked_run(alice, victim_ws)
     forged_arn = f"arn:aws:states:us-east-1:123456789012:execution:nexod-{workspace[:8]}-{uuid.uuid4()}:forged"
-    event = {
-        "detail-type": "Step Functions Execution Status Change",
-        "detail": {
-            "status": "ABORTED",
-            "executionArn": forged_arn,  # EventBridge reports the real execution; the input is the forger's
-            "input": json.dumps({"run": {"id": victim_run, "ws": victim_ws}, "s": {}}),
-        },
-    }
+    # EventBridge reports the real execution; the input is the forger's
+    event = execution_status_change("ABORTED", forged_arn, {"id": victim_run, "ws": victim_ws})
     # When EventBridge delivers that execution's end
     # Then the victim's run is not touched: only the execution recorded on the run may end it
     assert reconcile_event(stack.platform.services.store, event) is False

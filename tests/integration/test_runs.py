@@ -221,7 +221,7 @@ def test_cancel_stops_the_execution(alice: Api, workspace: str, stack: LocalStac
     deadline = time.monotonic() + 10
     arn = None
     with stack.platform.services.store.tx(workspace) as tx:
-        arn = tx.run_row(started["id"])["execution_arn"]
+        arn = tx.runs.get(started["id"]).execution_arn
     while sfn.describe_execution(executionArn=arn)["status"] == "RUNNING" and time.monotonic() < deadline:
         time.sleep(0.1)
     assert sfn.describe_execution(executionArn=arn)["status"] == "ABORTED"
@@ -313,7 +313,7 @@ def test_a_late_end_event_of_the_previous_execution_does_not_fail_a_redriven_run
     flow_id = publish(alice, workspace, doc)
     failed = run(alice, workspace, flow_id)
     with stack.platform.services.store.tx(workspace) as tx:
-        old_arn = tx.run_row(failed["id"])["execution_arn"]
+        old_arn = tx.runs.get(failed["id"]).execution_arn
     # And the old execution's FAILED event arriving while the redrive is starting its new execution
     # (EventBridge gives no ordering guarantee; locally the watcher polls)
     from nexod.local.platform import reconcile_execution
@@ -402,9 +402,8 @@ def test_stale_nodes_are_the_changed_ones_and_everything_downstream():
 def test_the_execution_events_lambda_repairs_a_run_whose_execution_timed_out(
     alice: Api, workspace: str, stack: LocalStack
 ):
-    import json
-
     from functions.steps.execution_events import reconcile_event
+    from tests.support.events import execution_status_change
 
     # Given a run parked in a wait
     flow_id = publish(
@@ -418,18 +417,11 @@ def test_the_execution_events_lambda_repairs_a_run_whose_execution_timed_out(
     _, started = alice.call("POST", f"/v1/workspaces/{workspace}/flows/{flow_id}/runs", {"input": {}})
     alice.wait_run(workspace, started["id"], until=("RUNNING",))
     with stack.platform.services.store.tx(workspace) as tx:
-        arn = tx.run_row(started["id"])["execution_arn"]
+        arn = tx.runs.get(started["id"]).execution_arn
     store = stack.platform.services.store
 
     def event(status: str, execution_arn: str) -> dict:
-        return {
-            "detail-type": "Step Functions Execution Status Change",
-            "detail": {
-                "status": status,
-                "executionArn": execution_arn,
-                "input": json.dumps({"run": {"id": started["id"], "ws": workspace}, "s": {}}),
-            },
-        }
+        return execution_status_change(status, execution_arn, {"id": started["id"], "ws": workspace})
 
     # When EventBridge reports an older execution's end, nothing changes
     assert reconcile_event(store, event("FAILED", arn + "-old")) is False

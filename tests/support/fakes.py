@@ -681,10 +681,6 @@ class MemoryUnitOfWork:
         self.audit = MemoryAudit(self)
         self.credentials = MemoryCredentials(self)
 
-    def run_row(self, run_id: str) -> dict[str, Any] | None:
-        run = self.runs.get(run_id)
-        return None if run is None else asdict(run)
-
 
 class MemoryStore:
     """The `Store` port in memory: one unit of work at a time, each a transaction."""

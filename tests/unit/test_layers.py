@@ -50,7 +50,7 @@ def test_the_project_keeps_every_contract(project: Path) -> None:
     done = lint(project)
     # Then every contract is kept, and there are contracts to keep
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "4 kept, 0 broken" in done.stdout
+    assert "5 kept, 0 broken" in done.stdout
 
 
 @pytest.mark.parametrize(
@@ -73,6 +73,18 @@ def test_a_forbidden_import_fails_lint(project: Path, module: str, source: str, 
     assert done.returncode != 0
     broken = done.stdout.split("Broken contracts", 1)[-1]
     assert contract in broken and "_bad" in broken, done.stdout
+
+
+def test_the_log_context_importing_powertools_fails_lint(project: Path) -> None:
+    # Given nexod.observability (the runtime's log context and usage meter) importing Powertools
+    observability = project / "layers" / "nexod" / "observability.py"
+    observability.write_text(observability.read_text() + "\nimport aws_lambda_powertools  # noqa: E402\n")
+    # When the copy is linted
+    done = lint(project)
+    # Then the contract that keeps it technology-free is broken
+    assert done.returncode != 0
+    broken = done.stdout.split("Broken contracts", 1)[-1]
+    assert "nexod.observability -> aws_lambda_powertools" in broken, done.stdout
 
 
 def test_routes_importing_the_handler_again_is_a_cycle(project: Path) -> None:

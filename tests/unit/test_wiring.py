@@ -48,8 +48,9 @@ def test_the_llm_runner_builds_the_llm_it_is_given_once_on_first_use():
     runner = build_node_runner(Settings(mode="local"), NoStore(), offline, runtime=Runtime.LLM)
     # When no LLM node has run yet / Then nothing was built (litellm stays off the cold path)
     assert built == []
-    # When LLM nodes ask for the model twice / Then the same client, built once, answers both
-    assert runner.tools.llm() is runner.tools.llm() is built[0]
+    # When LLM nodes ask for the model twice / Then the same client, built once and metered, answers both
+    assert runner.tools.llm() is runner.tools.llm()
+    assert runner.tools.llm().inner is built[0]
     assert len(built) == 1
 
 

@@ -18,6 +18,7 @@ from aws_cdk import aws_sns_subscriptions as subs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from .. import constants as c
 from ..config import DeploymentConfig
 
 PERIOD = Duration.minutes(5)
@@ -164,6 +165,7 @@ class Observability(Construct):
                     width=12,
                 ),
                 cw.GraphWidget(title="API 5xx", left=[api_5xx], width=12),
+                *self._run_widgets(config),
                 cw.GraphWidget(
                     title="Dead letters",
                     left=[
@@ -173,3 +175,35 @@ class Observability(Construct):
                     width=12,
                 ),
             )
+
+    @staticmethod
+    def _run_widgets(config: DeploymentConfig) -> list[cw.IWidget]:
+        """The custom metrics the functions publish as EMF (no alarm on them: each alarm metric is billed)."""
+
+        def custom(service: str, name: str, statistic: str) -> cw.Metric:
+            return cw.Metric(
+                namespace=c.METRICS_NAMESPACE,
+                metric_name=name,
+                dimensions_map={"service": service, "profile": config.profile.name},
+                statistic=statistic,
+                period=PERIOD,
+            )
+
+        runs = [
+            custom(c.EXECUTION_EVENTS_SERVICE, name, "Sum")
+            for name in ("RunsStarted", "RunsSucceeded", "RunsFailed", "RunsCancelled")
+        ]
+        return [
+            cw.GraphWidget(title="Runs", left=runs, width=12),
+            cw.GraphWidget(
+                title="Node duration (p50, p95)",
+                left=[custom(c.NODE_RUNNER_SERVICE, "NodeDuration", s) for s in ("p50", "p95")],
+                width=12,
+            ),
+            cw.GraphWidget(
+                title="LLM tokens and cost",
+                left=[custom(c.NODE_RUNNER_SERVICE, n, "Sum") for n in ("LLMTokensIn", "LLMTokensOut")],
+                right=[custom(c.NODE_RUNNER_SERVICE, "LLMCostUSD", "Sum")],
+                width=12,
+            ),
+        ]

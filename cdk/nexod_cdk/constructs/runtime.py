@@ -54,8 +54,11 @@ class Runtime(Construct):
             "NEXOD_REGION": Stack.of(self).region,
             "NEXOD_DEFAULT_MODEL": config.default_model,
             "NEXOD_LOG_LEVEL": "INFO",
+            "NEXOD_PROFILE": config.profile.name,  # the metrics' `profile` dimension
             "POWERTOOLS_SERVICE_NAME": "nexod",
-            "POWERTOOLS_METRICS_NAMESPACE": "Nexod",
+            "POWERTOOLS_METRICS_NAMESPACE": c.METRICS_NAMESPACE,
+            # A handler's response is user data (run outputs, flows): never recorded as trace metadata.
+            "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
             "LITELLM_LOCAL_MODEL_COST_MAP": "True",
         }
         if not network.ipv4_egress:

@@ -309,11 +309,6 @@ class UnitOfWork(Protocol):
     @property
     def credentials(self) -> CredentialRepository: ...
 
-    def run_row(self, run_id: str) -> dict[str, Any] | None:
-        """Deprecated: the run as the old dict row, for callers not yet on `runs.get` (the step Lambda's
-        execution binding). Remove once they move."""
-        ...
-
 
 class Store(Protocol):
     """Durable records, one workspace-scoped unit of work at a time."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import statistics
 import sys
 import tempfile
@@ -91,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--flow", type=Path, default=DEFAULT_FLOW)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
+    # Stdout is this tool's answer (`make cost` parses it): the node runner's EMF documents stay out of it.
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     print(json.dumps(measure(args.flow, args.runs), indent=2))
     return 0
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
-from typing import Any
 
 import psycopg
 from psycopg.types.json import set_json_loads
@@ -80,10 +78,6 @@ class PostgresUnitOfWork:
     @property
     def credentials(self) -> PostgresCredentials:
         return self._credentials
-
-    def run_row(self, run_id: str) -> dict[str, Any] | None:
-        run = self._runs.get(run_id)
-        return None if run is None else asdict(run)
 
 
 class PostgresStore:
