@@ -138,6 +138,22 @@ class NodeTypeList(Out):
     items: list[NodeType]
 
 
+# -- audit log ----------------------------------------------------------------------------------------
+class AuditEntry(Out):
+    id: int
+    actor: str = Field(description="a user's subject, `trigger:<id>` or `system:<reason>`")
+    action: str = Field(description="e.g. member.put, credential.rotate, flow.publish, flow.live")
+    target_type: str
+    target_id: str
+    details: Stored = Field(description="a summary of the change; never a secret value")
+    created_at: datetime
+
+
+class AuditPage(Out):
+    items: list[AuditEntry]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next (older) page; null on the last")
+
+
 # -- credentials --------------------------------------------------------------------------------------
 class CredentialType(Out):
     type: str

@@ -15,7 +15,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from nexod.domain.credentials import check_name
 from nexod.domain.errors import InvalidInput, NotFound
 from nexod.domain.nodes import node_type_catalog
-from nexod.services import credentials, flows, runs, workspaces
+from nexod.services import audit, credentials, flows, runs, workspaces
 from nexod.services.access import parse_id
 from nexod.services.context import Principal, Services
 
@@ -34,6 +34,7 @@ from .models import (
     WorkspaceCreate,
 )
 from .responses import (
+    AuditPage,
     Credential,
     CredentialList,
     CredentialTypeList,
@@ -252,6 +253,18 @@ def redrive_run(ws: str, run: str, body: RedriveBody | None = None) -> Response[
     principal = _caller()
     version = body.version if body else None
     return _answer(202, reply(Run, runs.redrive(_services(), principal, _ws(ws), run, version)))
+
+
+# -- audit log (admins) ------------------------------------------------------------------------------------
+@router.get("/v1/workspaces/<ws>/audit", tags=["workspaces"])
+def list_audit(
+    ws: str,
+    cursor: Annotated[str | None, Query()] = None,
+    action: Annotated[str | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> AuditPage:
+    principal = _caller()
+    return reply(AuditPage, audit.list_entries(_services(), principal, _ws(ws), cursor, action, limit))
 
 
 # -- credentials (write-only values: no route answers one) -------------------------------------------------

@@ -147,6 +147,7 @@ EXPECTED: dict[tuple[str, str], Op] = {
     ("POST", "/v1/workspaces/{ws}/runs/{run}/redrive"): Op(
         "member", 202, lambda w, allowed: ({"run": w.failed_run() if allowed else w.ids["failed_run"]}, {})
     ),
+    ("GET", "/v1/workspaces/{ws}/audit"): Op("admin", 200),
     # credentials: metadata for viewers, values for nobody
     ("GET", "/v1/credential-types"): Op("user", 200),
     ("GET", "/v1/workspaces/{ws}/credentials"): Op("viewer", 200),

@@ -65,6 +65,7 @@ def test_a_flows_whole_life_answers_within_the_published_schemas(stack: LocalSta
     ]
     api.ok("DELETE", f"/v1/workspaces/{ws}/flows/{draft}")
     # (and its credentials: created, listed, read, rotated and deleted; the types they may have)
+    api.ok("GET", f"/v1/workspaces/{ws}/audit")
     api.ok("GET", "/v1/credential-types")
     api.ok("POST", f"/v1/workspaces/{ws}/credentials", {"name": "k", "type": "api_key", "value": {"key": "k-0123456"}})
     api.ok("GET", f"/v1/workspaces/{ws}/credentials")

@@ -21,6 +21,7 @@ from typing import Any
 from nexod.domain.actor import Actor
 from nexod.domain.records import (
     TERMINAL,
+    AuditEntry,
     Credential,
     Cursor,
     DefinitionUse,
@@ -594,6 +595,24 @@ class MemoryAudit(_Repo):
     ) -> None:
         who = actor.ref.label if actor is not None else (self.uow.user_sub or "system")
         self.t.audit.append(_Audit(self._writable_ws(), who, action, target_type, target_id, details or {}))
+
+    def newest(self, limit: int, before: int | None = None, action: str | None = None) -> list[AuditEntry]:
+        mine = [(i + 1, a) for i, a in enumerate(self.t.audit) if a.workspace_id == self.ws]
+        found = [
+            AuditEntry(
+                id=i,
+                actor=a.actor,
+                action=a.action,
+                target_type=a.target_type,
+                target_id=a.target_id,
+                details=a.details,
+                created_at=self.now,
+            )
+            for i, a in reversed(mine)
+            if (before is None or i < before)
+            and (not action or (a.action.startswith(action) if action.endswith(".") else a.action == action))
+        ]
+        return found[:limit]
 
     def entries(self) -> list[_Audit]:
         """What the workspace's log holds (the Postgres adapter has no reader: tests look through this)."""

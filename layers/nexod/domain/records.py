@@ -36,6 +36,20 @@ class Credential:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AuditEntry:
+    """One line of a workspace's audit log: who did what to which target, with a summary of the change
+    (never a secret value)."""
+
+    id: int
+    actor: str
+    action: str
+    target_type: str
+    target_id: str
+    details: Any
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DefinitionUse:
     """A flow definition that may name credentials: a flow's draft, or its live version (`live`)."""
 

@@ -14,6 +14,7 @@ from typing import Any, Protocol, TypedDict
 
 from ..domain.actor import Actor
 from ..domain.records import (
+    AuditEntry,
     Credential,
     Cursor,
     DefinitionUse,
@@ -273,6 +274,11 @@ class AuditLog(Protocol):
         actor: Actor | None = None,
     ) -> None:
         """Append an entry; the actor defaults to the unit of work's user (else the system)."""
+        ...
+
+    def newest(self, limit: int, before: int | None = None, action: str | None = None) -> list[AuditEntry]:
+        """Entries newest first, at most `limit`, with ids below `before`; only `action` (or every action
+        starting with it, when it ends in '.', e.g. 'credential.') when given."""
         ...
 
 

@@ -36,6 +36,7 @@ def permissions() -> dict[str, str]:
         "runs.redrive": "member",
         "credentials.read": "viewer",  # metadata only: no role can read a value
         "credentials.write": "member",  # create, rotate, delete
+        "audit.read": "admin",
     }
 
 
