@@ -1,0 +1,104 @@
+// Pure helpers of the Credentials, Members and allow-list pages: template snippets, which value fields are
+// typed as passwords, what a value form sends, and the API's 422 errors placed next to the field they name.
+import { ApiError } from "./api";
+import type { CredentialType } from "../types";
+
+/** The `{{ secrets.… }}` references a flow may use for a credential: the short form first when its type has one. */
+export function secretSnippets(name: string, fields: string[], type?: Pick<CredentialType, "default_field"> | null): string[] {
+  const out: string[] = [];
+  if (type?.default_field && fields.includes(type.default_field)) out.push(`{{ secrets.${name} }}`);
+  for (const f of fields) out.push(`{{ secrets.${name}.${f} }}`);
+  return out;
+}
+
+// Value fields that locate or name something rather than authenticate: shown as plain text while typed.
+// Every other field (key, token, password, value, a database url that embeds a password, generic pairs) is a
+// password input. Either way the console never shows a stored value: the API never returns one.
+const PLAIN_FIELDS = new Set([
+  "host",
+  "port",
+  "database",
+  "username",
+  "provider",
+  "base_url",
+  "api_version",
+  "region",
+  "role_arn",
+  "sslmode",
+  "security",
+  "from_address",
+  "name",
+]);
+
+export function isSecretField(field: string): boolean {
+  return !PLAIN_FIELDS.has(field);
+}
+
+/** A value as the form holds it, without unset fields (so the type's defaults apply). */
+export function cleanValue(value: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) if (v !== undefined && v !== null && v !== "") out[k] = v;
+  return out;
+}
+
+export interface Pair {
+  key: string;
+  value: string;
+}
+
+/** Key/value rows of a generic credential as its value: blank rows are dropped, keys trimmed. */
+export function pairsToValue(pairs: Pair[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const p of pairs) {
+    const key = p.key.trim();
+    if (!key && !p.value) continue;
+    out[key] = p.value;
+  }
+  return out;
+}
+
+/** True when the type's value is free key/value pairs (no declared fields). */
+export function isPairsType(type: Pick<CredentialType, "value_schema">): boolean {
+  return !type.value_schema.properties && type.value_schema.additionalProperties !== undefined;
+}
+
+export interface PlacedErrors {
+  /** Messages for the page's own inputs (`name`, `type`, `description`, `allowed_hosts`…). */
+  fields: Record<string, string[]>;
+  /** Messages for the value form, by value field (`value.key` -> `key`). */
+  value: Record<string, string[]>;
+  /** What could not be placed next to a field. */
+  other: string | null;
+}
+
+/** Places an API error (`details.field` names the field; its message starts with `field: `) next to its field. */
+export function placeError(e: unknown): PlacedErrors {
+  const out: PlacedErrors = { fields: {}, value: {}, other: null };
+  const field = e instanceof ApiError && e.details && typeof e.details === "object" ? (e.details as { field?: unknown }).field : undefined;
+  const message = e instanceof Error ? e.message : String(e);
+  if (typeof field !== "string" || !field) {
+    out.other = message;
+    return out;
+  }
+  const text = message.startsWith(`${field}: `) ? message.slice(field.length + 2) : message;
+  if (field.startsWith("value.")) out.value[field.slice("value.".length).split(".")[0]] = [text];
+  else out.fields[field] = [text];
+  return out;
+}
+
+/** An allow-list as typed (one host or host:port per line, or separated by commas or spaces): trimmed, unique. */
+export function parseHosts(text: string): string[] {
+  const seen = new Set<string>();
+  for (const h of text.split(/[\s,]+/)) {
+    const t = h.trim().toLowerCase();
+    if (t) seen.add(t);
+  }
+  return [...seen];
+}
+
+/** Flows whose live version uses a credential, from a 409 of DELETE (`details.flows`). */
+export function blockingFlows(e: unknown): { flow_id: string; flow_name: string }[] | null {
+  if (!(e instanceof ApiError) || e.status !== 409) return null;
+  const flows = (e.details as { flows?: unknown } | null)?.flows;
+  return Array.isArray(flows) ? (flows as { flow_id: string; flow_name: string }[]) : [];
+}
