@@ -52,6 +52,15 @@ describe("API errors next to their field", () => {
     const e = new ApiError(403, "forbidden", "members and admins only");
     expect(placeError(e)).toEqual({ fields: {}, value: {}, other: "members and admins only" });
   });
+  it("places each entry of a request-validation list, naming a list item by what was sent", () => {
+    // Given the API's 422 for the third host of an allow-list
+    const e = new ApiError(422, "invalid_request", "allowed_hosts.2: String should match pattern", [
+      { field: "allowed_hosts.2", in: "body", message: "String should match pattern" },
+    ]);
+    // When it is placed with the hosts sent / Then it names the host, next to the list
+    expect(placeError(e, { allowed_hosts: ["a", "b", "http://x/y"] }).fields).toEqual({ allowed_hosts: ["'http://x/y': String should match pattern"] });
+    expect(placeError(e).fields).toEqual({ allowed_hosts: ["item 3: String should match pattern"] });
+  });
   it("reads the flows that block a delete from a 409, and nothing from other errors", () => {
     const flows = [{ flow_id: "f1", flow_name: "Billing" }];
     expect(blockingFlows(new ApiError(409, "in_use", "used", { flows }))).toEqual(flows);

@@ -71,18 +71,36 @@ export interface PlacedErrors {
   other: string | null;
 }
 
-/** Places an API error (`details.field` names the field; its message starts with `field: `) next to its field. */
-export function placeError(e: unknown): PlacedErrors {
+/**
+ * Places an API error next to the field it names. The API names it in `details.field` (domain refusals:
+ * `value.key`) or in each entry of a `details` list (request validation: `allowed_hosts.2`); its message starts
+ * with `field: `. `lists` gives what was sent for list fields, so an entry is named by its text, not its index.
+ */
+export function placeError(e: unknown, lists: Record<string, string[]> = {}): PlacedErrors {
   const out: PlacedErrors = { fields: {}, value: {}, other: null };
-  const field = e instanceof ApiError && e.details && typeof e.details === "object" ? (e.details as { field?: unknown }).field : undefined;
   const message = e instanceof Error ? e.message : String(e);
-  if (typeof field !== "string" || !field) {
+  const details = e instanceof ApiError ? e.details : null;
+  const found: { field: string; message: string }[] = [];
+  if (Array.isArray(details)) {
+    for (const d of details as { field?: unknown; message?: unknown }[])
+      if (typeof d?.field === "string" && d.field !== "(body)") found.push({ field: d.field, message: typeof d.message === "string" ? d.message : message });
+  } else if (details && typeof details === "object") {
+    const field = (details as { field?: unknown }).field;
+    if (typeof field === "string" && field) found.push({ field, message: message.startsWith(`${field}: `) ? message.slice(field.length + 2) : message });
+  }
+  if (!found.length) {
     out.other = message;
     return out;
   }
-  const text = message.startsWith(`${field}: `) ? message.slice(field.length + 2) : message;
-  if (field.startsWith("value.")) out.value[field.slice("value.".length).split(".")[0]] = [text];
-  else out.fields[field] = [text];
+  for (const f of found) {
+    const [head, next, ...rest] = f.field.split(".");
+    const push = (into: Record<string, string[]>, key: string, text: string) => (into[key] = [...(into[key] ?? []), text]);
+    if (head === "value" && next !== undefined) push(out.value, next, f.message);
+    else if (next !== undefined && /^\d+$/.test(next) && !rest.length) {
+      const sent = lists[head]?.[Number(next)];
+      push(out.fields, head, `${sent !== undefined ? `'${sent}'` : `item ${Number(next) + 1}`}: ${f.message}`);
+    } else push(out.fields, head, f.message);
+  }
   return out;
 }
 

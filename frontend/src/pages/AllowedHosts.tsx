@@ -45,7 +45,7 @@ export function AllowedHosts() {
       setText(w.allowed_hosts.join("\n"));
       toast.success("Allow-list saved", w.allowed_hosts.length ? `${w.allowed_hosts.length} host${w.allowed_hosts.length === 1 ? "" : "s"}` : "No private host may be called.");
     } catch (e) {
-      const p = placeError(e);
+      const p = placeError(e, { allowed_hosts: parsed });
       setFieldError(p.fields.allowed_hosts?.[0] ?? p.other);
     } finally {
       setBusy(false);
