@@ -402,6 +402,7 @@ def test_member_creates_rotates_and_deletes_a_credential_whose_value_never_reach
     expect(snippets.first).to_have_text("{{ secrets." + name + " }}")
     expect(snippets.nth(1)).to_have_text("{{ secrets." + name + ".key }}")
     assert canary not in page.content()
+    page.screenshot(path=str(SCREENSHOTS / "nexod_console_credential_created.png"))
     page.get_by_role("button", name="Done").click()
     row = page.locator(f"[data-testid=credential-row][data-name='{name}']")
     expect(row.get_by_test_id("credential-fields")).to_have_text("key")
@@ -434,6 +435,7 @@ def test_member_creates_rotates_and_deletes_a_credential_whose_value_never_reach
     page.reload()
     # Then the list links the flow as a live user
     expect(row.get_by_role("link", name=f"Uses {name}")).to_be_visible()
+    page.screenshot(path=str(SCREENSHOTS / "nexod_console_credentials.png"))
 
     # When he rotates it to a new value
     rotated = f"sk-rotated-{os.urandom(8).hex()}"
@@ -467,6 +469,7 @@ def test_member_creates_rotates_and_deletes_a_credential_whose_value_never_reach
     # Then the editor warns (without blocking) that the credential is missing, with a way to create it
     warning = page.get_by_test_id("save-warning")
     expect(warning).to_contain_text(name)
+    page.screenshot(path=str(SCREENSHOTS / "nexod_console_save_warning.png"))
     page.get_by_role("link", name=f"Create {name} in Credentials").click()
     page.get_by_test_id("new-credential").wait_for()
     assert page.page_errors == []
@@ -526,6 +529,7 @@ def test_admin_adds_a_member_changes_the_role_and_edits_the_allow_list(page: Any
     row = page.locator(f"[data-testid=member-row][data-user='{user}']")
     expect(row).to_contain_text("Carol Tester")
     expect(row.get_by_test_id("member-role")).to_have_value("viewer")
+    page.screenshot(path=str(SCREENSHOTS / "nexod_console_members.png"))
 
     # When she makes the user a member
     row.get_by_test_id("member-role").select_option("member")

@@ -25,6 +25,12 @@ describe("value form", () => {
     for (const f of ["key", "token", "password", "value", "url", "external_id", "anything_else"]) expect(isSecretField(f), f).toBe(true);
     for (const f of ["host", "port", "username", "provider", "base_url", "role_arn"]) expect(isSecretField(f), f).toBe(false);
   });
+  it("follows the value schema where it marks a field write-only or a password", () => {
+    const schema = { properties: { username: { type: "string", format: "password" }, host: { type: "string", writeOnly: true }, port: { type: "integer" } } };
+    expect(isSecretField("username", schema)).toBe(true);
+    expect(isSecretField("host", schema)).toBe(true);
+    expect(isSecretField("port", schema)).toBe(false);
+  });
   it("drops unset fields so the type's defaults apply", () => {
     expect(cleanValue({ key: "k", base_url: "", api_version: undefined, port: 0, tls: false, x: null })).toEqual({ key: "k", port: 0, tls: false });
   });

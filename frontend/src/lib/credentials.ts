@@ -1,7 +1,7 @@
 // Pure helpers of the Credentials, Members and allow-list pages: template snippets, which value fields are
 // typed as passwords, what a value form sends, and the API's 422 errors placed next to the field they name.
 import { ApiError } from "./api";
-import type { CredentialType } from "../types";
+import type { CredentialType, JsonSchema } from "../types";
 
 /** The `{{ secrets.… }}` references a flow may use for a credential: the short form first when its type has one. */
 export function secretSnippets(name: string, fields: string[], type?: Pick<CredentialType, "default_field"> | null): string[] {
@@ -30,7 +30,11 @@ const PLAIN_FIELDS = new Set([
   "name",
 ]);
 
-export function isSecretField(field: string): boolean {
+/** A field marked `writeOnly` or `format: password` in the value schema (pydantic's SecretStr) is secret;
+ * unmarked fields are secret unless they only locate or name something. */
+export function isSecretField(field: string, schema?: JsonSchema): boolean {
+  const prop = schema?.properties?.[field];
+  if (prop && (prop.writeOnly === true || prop.format === "password")) return true;
   return !PLAIN_FIELDS.has(field);
 }
 

@@ -88,7 +88,7 @@ function ValueForm({
       readOnly={false}
       formOnly
       idPrefix={idPrefix}
-      isSecret={isSecretField}
+      isSecret={(f) => isSecretField(f, type.value_schema)}
       fieldIssues={errors}
       onChange={(c) => {
         setConfig(c);

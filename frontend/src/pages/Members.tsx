@@ -65,7 +65,7 @@ function AddMember({ onAdded }: { onAdded: (m: Member) => void }) {
       </div>
       {errors.other && <div className="callout callout-error">{errors.other}</div>}
       <button className="btn btn-primary" type="submit" data-testid="add-member" disabled={!user.trim() || busy}>Add member</button>
-      <div className="field-help">The user id is the `sub` of their sign-in token. Adding someone already here changes their role.</div>
+      <div className="field-help">The user id is the <code>sub</code> of their sign-in token. Adding someone already here changes their role.</div>
     </form>
   );
 }
