@@ -411,6 +411,15 @@ def test_member_creates_rotates_and_deletes_a_credential_whose_value_never_reach
     expect(row).to_contain_text("API key")
     assert canary not in page.content()
 
+    # When he tries to create another credential with the same name
+    page.get_by_test_id("new-credential").click()
+    page.locator("#cred-name").fill(name)
+    page.locator("#cred-value-key").fill("another")
+    page.get_by_test_id("create-credential").click()
+    # Then the conflict is shown next to the name
+    expect(page.locator("#cred-name + .field-error")).to_contain_text("exists")
+    page.get_by_role("button", name="Cancel").click()
+
     # Given a flow whose live version uses it
     flow = admin.ok(
         "POST",
