@@ -182,7 +182,7 @@ function CreatedModal({ credential, type, onClose }: { credential: Credential; t
   );
 }
 
-function RotateModal({ credential, type, onClose, onDone }: { credential: Credential; type?: CredentialType; onClose: () => void; onDone: (c: Credential) => void }) {
+function RotateModal({ credential, type, onClose, onDone }: { credential: Credential; type?: CredentialType; onClose: () => void; onDone: (c: Credential, rotated: boolean) => void }) {
   const { workspace } = useSession();
   const [value, setValue] = useState<Record<string, unknown>>({});
   const [description, setDescription] = useState(credential.description);
@@ -196,7 +196,7 @@ function RotateModal({ credential, type, onClose, onDone }: { credential: Creden
       const body: { description?: string; value?: Record<string, unknown> } = {};
       if (hasValue) body.value = value;
       if (description !== credential.description) body.description = description;
-      onDone(await api.rotateCredential(workspace.id, credential.name, body));
+      onDone(await api.rotateCredential(workspace.id, credential.name, body), hasValue);
     } catch (e) {
       setErrors(placeError(e));
     } finally {
@@ -413,9 +413,9 @@ export function Credentials() {
           credential={rotating}
           type={typeOf.get(rotating.type)}
           onClose={() => setRotating(null)}
-          onDone={(c) => {
+          onDone={(c, rotated) => {
             setRotating(null);
-            toast.success(c.rotated_at && c.rotated_at !== rotating.rotated_at ? `Rotated ${c.name}` : `Saved ${c.name}`);
+            toast.success(rotated ? `Rotated ${c.name}` : `Saved ${c.name}`, rotated ? "Runs from now on use the new value." : undefined);
             void load();
           }}
         />
