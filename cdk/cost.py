@@ -52,6 +52,8 @@ P = {
     "xray_trace": Price(5.00, "per 1M traces recorded", "AWS X-Ray pricing"),
     "s3_standard": Price(0.023, "per GB-month", "Amazon S3 pricing (S3 Standard, first 50 TB)"),
     "s3_put": Price(0.005, "per 1,000 PUT requests", "Amazon S3 pricing (requests, S3 Standard)"),
+    "secrets_api": Price(0.05, "per 10,000 API calls", "AWS Secrets Manager pricing"),
+    "kms_request": Price(0.03, "per 10,000 requests", "AWS KMS pricing (symmetric key requests)"),
     "custom_metric": Price(0.30, "per metric-month (first 10,000; prorated by the hour)", "Amazon CloudWatch pricing"),
 }
 
@@ -78,6 +80,13 @@ CUSTOM_METRICS = 8
 EMF_BYTES_PER_NODE = 500  # measured: 423 B for a node without a model call, 650 B with one (uuid ids)
 EMF_BYTES_PER_STATUS = 530  # measured: one RunsStarted/RunsSucceeded document; 2 status changes per run
 FALLBACK_NODE_MS = 80
+# Workspace credentials (one secret each, DESIGN §7): they come with use, not with the deployment, so they
+# are a section of their own and not in the idle total. ASSUMPTION per profile: credentials stored, and
+# reads per month (each node that uses one reads it at the moment of use: GetSecretValue + a KMS Decrypt
+# through Secrets Manager; the reader role's AssumeRole is free and cached for 10 minutes per workspace).
+CREDENTIALS = {"starter": 10, "production": 100}
+CREDENTIAL_READS_PER_MONTH = {"starter": 10_000, "production": 1_000_000}
+CREDENTIAL_WRITES_PER_MONTH = {"starter": 20, "production": 200}  # creates + rotations (CreateSecret/PutSecretValue)
 
 
 @dataclass
@@ -105,7 +114,7 @@ def idle_lines(data: dict[str, Any], app: dict[str, Any]) -> list[Line]:
             secrets,
             P["secret"],
             secrets * P["secret"].value,
-            "workspace credentials add $0.40 each",
+            "workspace credentials: their own section below",
         )
     )
     nats = len(_resources(both, "AWS::EC2::NatGateway"))
@@ -246,6 +255,37 @@ def idle_lines(data: dict[str, Any], app: dict[str, Any]) -> list[Line]:
     return lines
 
 
+def credential_lines(profile: str) -> list[Line]:
+    """Workspace credentials: secrets held, and the API calls that store and read them."""
+    n, reads, writes = CREDENTIALS[profile], CREDENTIAL_READS_PER_MONTH[profile], CREDENTIAL_WRITES_PER_MONTH[profile]
+    calls = reads + 2 * writes  # a write is CreateSecret, or DescribeSecret + PutSecretValue
+    kms = reads + 2 * writes  # Decrypt per read; GenerateDataKey (+ Decrypt when a key is established) per write
+    return [
+        Line(
+            f"Secrets Manager: workspace credentials (assumed {n})",
+            n,
+            P["secret"],
+            n * P["secret"].value,
+            "ASSUMPTION; one secret per credential, billed per month pro rata; a deleted one stays billed "
+            "for its 7-day recovery window",
+        ),
+        Line(
+            f"Secrets Manager API calls (assumed {reads:,} reads + {writes} writes/month)",
+            calls,
+            P["secrets_api"],
+            calls / 10_000 * P["secrets_api"].value,
+            "ASSUMPTION: one GetSecretValue per node run that uses a credential",
+        ),
+        Line(
+            "KMS requests made by Secrets Manager with the caller's rights",
+            kms,
+            P["kms_request"],
+            kms / 10_000 * P["kms_request"].value,
+            "Decrypt per read, GenerateDataKey per write; 20,000 requests/month are free",
+        ),
+    ]
+
+
 def _payload_expiry_days(data: dict[str, Any]) -> int | None:
     """Days after which the payload bucket's lifecycle rule expires `ws/` objects (None: never)."""
     for bucket in _resources(data, "AWS::S3::Bucket"):
@@ -269,11 +309,10 @@ def _images_kept(data: dict[str, Any]) -> int | None:
 # What the figures leave out, printed with them so that a reader knows what the idle total promises.
 LEFT_OUT = (
     "LLM tokens (the provider bills them; each node run records its cost in the console)",
-    "workspace credentials: $0.40 per secret-month each",
     "log storage ($0.03/GB-month within the retention) and logs kept after a teardown until they expire",
     "CDK's bootstrap bucket keeps every uploaded layer zip (~0.1 GB per deploy that changes a layer, "
     "$0.0023/month each) until `cdk gc` removes unused ones",
-    "KMS and Secrets Manager API requests (a secret read per Lambda cold start: cents per million)",
+    "KMS and Secrets Manager API requests for the database secrets (a read per Lambda cold start: cents)",
     "data transfer out (console downloads, LLM calls over NAT in production: $0.045/GB processed)",
     "free tiers: every line is at list price",
 )
@@ -474,8 +513,10 @@ def _print(title: str, lines: list[Line], target: float) -> float:
             f"    {line.what:<78} {line.quantity:>12,.2f}  x {price:<40} = ${line.monthly:>8.2f}"
             f"   source: {line.price.source}, {REGION}, {PRICE_DATE}{note}"
         )
-    verdict = "under" if total < target else "ABOVE"
-    print(f"    {'TOTAL':<78} {'':>12}    {'':<40} = ${total:>8.2f}   ({verdict} the ${target:.2f} target)")
+    verdict = ""
+    if target != float("inf"):
+        verdict = f"   ({'under' if total < target else 'ABOVE'} the ${target:.2f} target)"
+    print(f"    {'TOTAL':<78} {'':>12}    {'':<40} = ${total:>8.2f}{verdict}")
     return total
 
 
@@ -508,6 +549,11 @@ def main() -> int:
         if profile == "production":
             lines = [line for line in lines if not line.what.startswith("Aurora compute woken")]
         per_runs = _print("1,000 runs of the reference 10-node flow (excluding LLM tokens)", lines, 0.50)
+        _print(
+            f"workspace credentials, as used (assumed {CREDENTIALS[profile]}; not in the idle total)",
+            credential_lines(profile),
+            float("inf"),
+        )
         if profile == "starter" and (idle >= 5.0 or per_runs >= 0.50):
             print("    -> above a target: see docs/cost.md for which line and what it would take")
     print("\nNot in these figures:")

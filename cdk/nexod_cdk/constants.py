@@ -46,6 +46,7 @@ DB_PORT = 5432
 # The reader role allows exactly `<prefix>/<its session tag>/*`.
 WORKSPACE_SECRET_ROOT = "ws"  # noqa: S105 - a name segment, not a password
 WORKSPACE_TAG_KEY = "nexod:workspace"
+CREDENTIAL_TAG_KEY = "nexod:credential"  # the vault's second tag (adapters/vault_secretsmanager.py)
 PAYLOAD_PREFIX = "ws"  # large node outputs: ws/<workspace>/runs/<run>/... in the payload bucket
 
 # Custom metrics (EMF, nexod.adapters.powertools): namespace and the `service` dimension of each emitter;

@@ -184,6 +184,14 @@ def _acks() -> list[Ack]:
             "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:{region}:{account}:secret:{ws}/<aws:PrincipalTag/nexod:workspace>/*]",
             "ABAC: the wildcard is the credential id inside the ONE workspace named by the session tag.",
         ),
+        Ack(
+            "Runtime/Handler/ServiceRole/DefaultPolicy/Resource",
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:{region}:{account}:secret:{ws}/*]",
+            "Write-only credential management (DESIGN §7): create (only with the nexod:workspace tag and no "
+            "other tags than the vault's two), rotate, delete and restore secrets under this deployment's "
+            "workspace prefix, whose names are <workspace>/<credential> chosen at run time. No GetSecretValue; "
+            "the data key only through Secrets Manager for secrets under the prefix.",
+        ),
         # Large node outputs (DESIGN §2): the payload bucket, in the Data stack (constructs/payloads.py).
         Ack(
             "Runtime/*Runner/ServiceRole/DefaultPolicy/Resource",

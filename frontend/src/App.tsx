@@ -12,6 +12,9 @@ import { FlowsList } from "./pages/FlowsList";
 import { FlowEditor } from "./pages/FlowEditor";
 import { RunsList } from "./pages/RunsList";
 import { RunView } from "./pages/RunView";
+import { Credentials } from "./pages/Credentials";
+import { Members } from "./pages/Members";
+import { AllowedHosts } from "./pages/AllowedHosts";
 import { CreateWorkspaceButton } from "./components/CreateWorkspace";
 import { HealthNotice } from "./components/HealthNotice";
 
@@ -115,6 +118,12 @@ export function App() {
     body = <RunView key={itemId} runId={itemId} />;
   } else if (section === "runs") {
     body = <RunsList query={route.query} />;
+  } else if (section === "credentials") {
+    body = <Credentials key={workspace!.id} />;
+  } else if (section === "members") {
+    body = <Members key={workspace!.id} />;
+  } else if (section === "allowed-hosts") {
+    body = <AllowedHosts key={workspace!.id} />;
   } else {
     body = <FlowsList />;
   }

@@ -12,6 +12,16 @@ export type Member = Schemas["Member"];
 export type Me = Schemas["Me"];
 export type ApiErrorBody = Schemas["Error"];
 export type ValidationResult = Schemas["ValidationResult"];
+export type MemberList = Schemas["MemberList"];
+
+/** Credentials: metadata only; the API never answers a value (write-only, DESIGN §7). */
+export type Credential = Schemas["Credential"];
+export type CredentialList = Schemas["CredentialList"];
+export type CredentialUse = Schemas["CredentialUse"];
+/** A credential type; its value schema is read by the value form. */
+export type CredentialType = Omit<Schemas["CredentialType"], "value_schema"> & { value_schema: JsonSchema };
+/** Saved, but a run would fail (e.g. `missing_credential`). */
+export type FlowWarning = Schemas["FlowWarning"];
 
 export type JsonSchema = {
   type?: string | string[];

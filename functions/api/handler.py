@@ -182,7 +182,7 @@ def _from_settings() -> tuple[Services, JwtVerifier]:
     from nexod.adapters.postgres import Database, PostgresStore
     from nexod.adapters.stepfunctions import StepFunctionsOrchestrator
     from nexod.settings import Settings
-    from nexod.wiring import DatabaseConninfo, blob_store_from_settings, runner_arns
+    from nexod.wiring import DatabaseConninfo, blob_store_from_settings, runner_arns, vault_from_settings
 
     settings = Settings()
     services = Services(
@@ -195,6 +195,7 @@ def _from_settings() -> tuple[Services, JwtVerifier]:
         runner_arns=runner_arns(settings),
         state_machine_prefix=settings.state_machine_prefix,
         blobs=blob_store_from_settings(settings),
+        vault=vault_from_settings(settings, reads=False, writes=True),  # write-only: never GetSecretValue
     )
     return services, JwtVerifier(settings.auth_issuer, settings.auth_audience, settings.jwks_url)
 

@@ -62,3 +62,15 @@ class RedriveBody(Body):
 class RunCreate(Body):
     input: dict[str, Any] = Field(default_factory=dict)
     version: int | None = Field(None, ge=1)
+
+
+class CredentialCreate(Body):
+    name: str = Field(..., min_length=1, max_length=64, description="letters, digits, _ and -; starts with a letter")
+    type: str = Field(..., description="one of GET /v1/credential-types")
+    description: str = Field("", max_length=1000)
+    value: dict[str, Any] = Field(..., description="the type's fields (write-only: never returned)")
+
+
+class CredentialUpdate(Body):
+    description: str | None = Field(None, max_length=1000)
+    value: dict[str, Any] | None = Field(None, description="a new value replaces the old one in full (rotation)")

@@ -47,6 +47,8 @@ CONFLICTS = frozenset(
         ("post", "/v1/workspaces/{ws}/flows/{flow}/runs"),
         ("post", "/v1/workspaces/{ws}/runs/{run}/cancel"),
         ("post", "/v1/workspaces/{ws}/runs/{run}/redrive"),
+        ("post", "/v1/workspaces/{ws}/credentials"),  # the name exists
+        ("delete", "/v1/workspaces/{ws}/credentials/{name}"),  # a live version uses it
     }
 )
 

@@ -129,12 +129,68 @@ class NodeType(Out):
     category: str = Field(description="the palette group, e.g. Flow, AI")
     icon: str
     templated_fields: list[str]
+    secret_fields: list[str] = Field(description="templated fields where `{{ secrets.NAME.field }}` resolves")
     config_schema: dict[str, Any] = Field(description="JSON Schema of the node's config")
     output_schema: dict[str, Any] | MISSING = Field(MISSING, description="JSON Schema of its output, where known")
 
 
 class NodeTypeList(Out):
     items: list[NodeType]
+
+
+# -- audit log ----------------------------------------------------------------------------------------
+class AuditEntry(Out):
+    id: int
+    actor: str = Field(description="a user's subject, `trigger:<id>` or `system:<reason>`")
+    action: str = Field(description="e.g. member.put, credential.rotate, flow.publish, flow.live")
+    target_type: str
+    target_id: str
+    details: Stored = Field(description="a summary of the change; never a secret value")
+    created_at: datetime
+
+
+class AuditPage(Out):
+    items: list[AuditEntry]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next (older) page; null on the last")
+
+
+# -- credentials --------------------------------------------------------------------------------------
+class CredentialType(Out):
+    type: str
+    title: str
+    description: str
+    default_field: str | None = Field(description="the field `{{ secrets.NAME }}` stands for; null: name one")
+    value_schema: dict[str, Any] = Field(description="JSON Schema of the value's fields")
+
+
+class CredentialTypeList(Out):
+    items: list[CredentialType]
+
+
+class CredentialUse(Out):
+    flow_id: UUID
+    flow_name: str
+    draft: bool = Field(description="the flow's draft names it")
+    live: bool = Field(description="the flow's live version names it (deleting it would fail their runs)")
+
+
+class Credential(Out):
+    """A credential's metadata. Its value is write-only: no answer ever carries it."""
+
+    name: str
+    type: str
+    description: str
+    fields: list[str] = Field(description="the fields its value has")
+    created_by: str
+    created_at: datetime
+    rotated_by: str | None
+    rotated_at: datetime | None
+    last_used_at: datetime | None = Field(description="when a node last resolved it")
+    used_by: list[CredentialUse]
+
+
+class CredentialList(Out):
+    items: list[Credential]
 
 
 class ValidationResult(Out):
@@ -152,10 +208,19 @@ class FlowSummary(Out):
     updated_at: datetime
 
 
+class FlowWarning(Out):
+    code: str = Field(description="e.g. missing_credential")
+    credential: str | MISSING = MISSING
+    message: str
+
+
 class Flow(FlowSummary):
     definition: Stored
     state_machine_arn: str | None
     unreadable: list[UnreadableField] | MISSING = MISSING
+    warnings: list[FlowWarning] | MISSING = Field(
+        MISSING, description="saved, but a run would fail: e.g. a credential the workspace does not have"
+    )
 
 
 class FlowPage(Out):

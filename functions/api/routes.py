@@ -12,14 +12,17 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from nexod.domain.errors import InvalidInput
+from nexod.domain.credentials import check_name
+from nexod.domain.errors import InvalidInput, NotFound
 from nexod.domain.nodes import node_type_catalog
-from nexod.services import flows, runs, workspaces
+from nexod.services import audit, credentials, flows, runs, workspaces
 from nexod.services.access import parse_id
 from nexod.services.context import Principal, Services
 
 from .models import (
     AllowedHostsPut,
+    CredentialCreate,
+    CredentialUpdate,
     FlowCreate,
     FlowUpdate,
     FlowValidate,
@@ -31,6 +34,10 @@ from .models import (
     WorkspaceCreate,
 )
 from .responses import (
+    AuditPage,
+    Credential,
+    CredentialList,
+    CredentialTypeList,
     Flow,
     FlowPage,
     FlowSummary,
@@ -246,6 +253,70 @@ def redrive_run(ws: str, run: str, body: RedriveBody | None = None) -> Response[
     principal = _caller()
     version = body.version if body else None
     return _answer(202, reply(Run, runs.redrive(_services(), principal, _ws(ws), run, version)))
+
+
+# -- audit log (admins) ------------------------------------------------------------------------------------
+@router.get("/v1/workspaces/<ws>/audit", tags=["workspaces"])
+def list_audit(
+    ws: str,
+    cursor: Annotated[str | None, Query()] = None,
+    action: Annotated[str | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> AuditPage:
+    principal = _caller()
+    return reply(AuditPage, audit.list_entries(_services(), principal, _ws(ws), cursor, action, limit))
+
+
+# -- credentials (write-only values: no route answers one) -------------------------------------------------
+def _credential(name: str) -> str:
+    """A credential name from the path: one that breaks the naming rules cannot exist (404)."""
+    try:
+        return check_name(unquote(name, errors="strict"))
+    except (InvalidInput, UnicodeDecodeError):
+        raise NotFound(f"credential '{name}' not found") from None
+
+
+@router.get("/v1/credential-types", tags=["credentials"])
+def list_credential_types() -> CredentialTypeList:
+    _caller()
+    return reply(CredentialTypeList, credentials.credential_types())
+
+
+@router.get("/v1/workspaces/<ws>/credentials", tags=["credentials"])
+def list_credentials(ws: str) -> CredentialList:
+    principal = _caller()
+    return reply(CredentialList, credentials.list_credentials(_services(), principal, _ws(ws)))
+
+
+@router.post("/v1/workspaces/<ws>/credentials", tags=["credentials"], status_code=201)
+def create_credential(ws: str, body: CredentialCreate) -> Response[Credential]:
+    principal = _caller()
+    created = credentials.create_credential(
+        _services(), principal, _ws(ws), body.name, body.type, body.description, body.value
+    )
+    return _answer(201, reply(Credential, created))
+
+
+@router.get("/v1/workspaces/<ws>/credentials/<name>", tags=["credentials"])
+def get_credential(ws: str, name: str) -> Credential:
+    principal = _caller()
+    return reply(Credential, credentials.get_credential(_services(), principal, _ws(ws), _credential(name)))
+
+
+@router.put("/v1/workspaces/<ws>/credentials/<name>", tags=["credentials"])
+def update_credential(ws: str, name: str, body: CredentialUpdate) -> Credential:
+    principal = _caller()
+    changed = credentials.update_credential(
+        _services(), principal, _ws(ws), _credential(name), body.description, body.value
+    )
+    return reply(Credential, changed)
+
+
+@router.delete("/v1/workspaces/<ws>/credentials/<name>", tags=["credentials"], status_code=204)
+def delete_credential(ws: str, name: str, force: Annotated[bool, Query()] = False) -> Response[str]:
+    principal = _caller()
+    credentials.delete_credential(_services(), principal, _ws(ws), _credential(name), force)
+    return Response(status_code=204, body="")
 
 
 __all__ = ["bind", "json", "router"]

@@ -68,6 +68,17 @@ def _up(args: argparse.Namespace) -> int:
     supervision_log.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.getLogger("nexod.local.supervisor").addHandler(supervision_log)
 
+    # The vault key seals every credential's value: refuse to start with one that others can read (as ssh
+    # refuses such a private key), before anything else starts.
+    from .adapters.vault_local import load_or_create_key
+    from .domain.errors import VaultUnavailable
+
+    try:
+        load_or_create_key(state / "keys" / "vault.key")
+    except VaultUnavailable as exc:
+        print(f"nexod up: {exc.message}", file=sys.stderr)
+        return 1
+
     board = HealthBoard()
     supervisor = Supervisor(board)
     settings = Settings()

@@ -87,6 +87,13 @@ class Settings(BaseSettings):
     blob_bucket: str | None = None
     blob_kms_key_arn: str | None = None
     blob_dir: str | None = None
+    # Credential values (DESIGN §7). AWS: one Secrets Manager secret per credential under this prefix
+    # (the CDK's `Secrets.environment()`), read through the tag-scoped reader role, encrypted with the key.
+    # Local mode: AES-256-GCM in PostgreSQL with the key in `vault_key_file` (created 0600 on first use).
+    workspace_secret_prefix: str | None = None
+    workspace_secrets_role_arn: str | None = None
+    secrets_kms_key_arn: str | None = None
+    vault_key_file: str | None = None
 
     event_bus_name: str | None = None
     log_level: str = "INFO"

@@ -15,7 +15,8 @@ from .settings import Settings
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
-    from .ports import LLM, BlobStore, Store
+    from .adapters.postgres import Database
+    from .ports import LLM, BlobStore, Store, Vault
     from .runtime.blobs import OutputBlobs
     from .runtime.runner import NodeRunner
 
@@ -179,6 +180,33 @@ def blob_store_from_settings(settings: Settings) -> BlobStore | None:
     return None
 
 
+def vault_from_settings(settings: Settings, *, reads: bool, writes: bool, db: Database | None = None) -> Vault | None:
+    """The deployment's credential vault, with only the rights the caller has: the API writes and never
+    reads values (`reads=False`), the node runners read them through the tag-scoped role (`writes=False`)."""
+    if settings.workspace_secret_prefix:
+        import boto3
+
+        from .adapters.vault_secretsmanager import SecretsManagerVault, TaggedReaders
+
+        readers = None
+        if reads:
+            if not settings.workspace_secrets_role_arn:
+                raise ValueError("NEXOD_WORKSPACE_SECRETS_ROLE_ARN is required to read credentials")
+            session = boto3.session.Session(region_name=settings.region)
+            readers = TaggedReaders(
+                session.client("sts"),
+                settings.workspace_secrets_role_arn,
+                lambda **creds: session.client("secretsmanager", **creds),
+            )
+        manager = boto3.client("secretsmanager", region_name=settings.region) if writes else None
+        return SecretsManagerVault(settings.workspace_secret_prefix, manager, readers, settings.secrets_kms_key_arn)
+    if settings.vault_key_file and db is not None:
+        from .adapters.vault_local import PostgresVault, load_or_create_key
+
+        return PostgresVault(db, load_or_create_key(Path(settings.vault_key_file)))
+    return None
+
+
 def output_blobs(settings: Settings, blobs: BlobStore | None) -> OutputBlobs | None:
     """The node runner's offload policy over `blobs` (the same storable step as the database adapter)."""
     if blobs is None:
@@ -196,6 +224,7 @@ def build_node_runner(
     *,
     runtime: Runtime,
     blobs: BlobStore | None = None,
+    vault: Vault | None = None,
 ) -> NodeRunner:
     """The node runner of every composition root (the step Lambdas, local mode) for one runtime.
 
@@ -221,9 +250,11 @@ def build_node_runner(
         from .adapters.postgres import Database, PostgresStore
 
         store = PostgresStore(Database(DatabaseConninfo(settings), max_size=1, connect_retry_seconds=120))
+    if vault is None:
+        vault = vault_from_settings(settings, reads=True, writes=False)
     http = GuardedHttp()
     client = llm or (lambda: llm_from_settings(settings))
     model = lazy(lambda: MeteredLLM(client())) if runtime is Runtime.LLM else None
     tools = Toolbox(runtime=runtime, outbound=lambda: http, llm=model)
     outputs = output_blobs(settings, blobs if blobs is not None else blob_store_from_settings(settings))
-    return NodeRunner(store, tools, settings.outbound_allow_hosts, outputs)
+    return NodeRunner(store, tools, settings.outbound_allow_hosts, outputs, vault)

@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -359,3 +360,210 @@ def test_the_console_shows_no_health_notice_when_everything_answers(page: Any, l
     # When the console has polled /v1/health / Then it shows no notice
     page.wait_for_timeout(500)
     assert page.get_by_test_id("health-notice").count() == 0
+
+
+# -- credentials, members and the HTTP allow-list -------------------------------------------------------------
+def demo_workspace(api: Any) -> str:
+    return next(w["id"] for w in api.ok("GET", "/v1/me")["workspaces"] if w["name"] == "Demo")
+
+
+def test_member_creates_rotates_and_deletes_a_credential_whose_value_never_reaches_the_page(
+    page: Any, local_process: Any
+) -> None:
+    from tests.support.api import Api
+
+    expect = playwright_sync.expect
+    admin = Api(local_process.url, local_process.token("alice"))
+    ws = demo_workspace(admin)
+    # Given bob, a member of Demo, on its Credentials page
+    admin.ok("PUT", f"/v1/workspaces/{ws}/members/{quote('local|bob', safe='')}", {"role": "member"})
+    name = f"E2E_KEY_{os.getpid()}_{int(time.time())}"
+    canary = f"sk-canary-{os.urandom(8).hex()}"
+    sign_in(page, local_process.url, "bob")
+    page.goto(f"{local_process.url}/#/w/{ws}/flows")
+    page.get_by_role("link", name="Credentials", exact=True).click()
+    page.get_by_test_id("new-credential").click()
+
+    # When he picks the API key type and submits without a key
+    page.locator("#cred-name").fill(name)
+    page.locator("#cred-type").select_option("api_key")
+    key = page.locator("#cred-value-key")
+    assert key.get_attribute("type") == "password"
+    page.get_by_test_id("create-credential").click()
+    # Then the API's refusal is shown next to the key field
+    expect(page.locator("[data-field=key] + .field-error")).to_contain_text("required")
+
+    # When he types the key and creates it
+    key.fill(canary)
+    page.get_by_test_id("create-credential").click()
+
+    # Then the snippets to use it are offered, and the value is nowhere in the page
+    snippets = page.get_by_test_id("credential-snippet")
+    expect(snippets.first).to_have_text("{{ secrets." + name + " }}")
+    expect(snippets.nth(1)).to_have_text("{{ secrets." + name + ".key }}")
+    assert canary not in page.content()
+    page.screenshot(path=str(SCREENSHOTS / "nexod_console_credential_created.png"))
+    page.get_by_role("button", name="Done").click()
+    row = page.locator(f"[data-testid=credential-row][data-name='{name}']")
+    expect(row.get_by_test_id("credential-fields")).to_have_text("key")
+    assert canary not in page.content()
+    page.reload()
+    expect(row).to_contain_text("API key")
+    assert canary not in page.content()
+
+    # When he tries to create another credential with the same name
+    page.get_by_test_id("new-credential").click()
+    page.locator("#cred-name").fill(name)
+    page.locator("#cred-value-key").fill("another")
+    page.get_by_test_id("create-credential").click()
+    # Then the conflict is shown next to the name
+    expect(page.locator("#cred-name + .field-error")).to_contain_text("exists")
+    page.get_by_role("button", name="Cancel").click()
+
+    # Given a flow whose live version uses it
+    flow = admin.ok(
+        "POST",
+        f"/v1/workspaces/{ws}/flows",
+        {
+            "name": f"Uses {name}",
+            "definition": {
+                "nodes": [
+                    {"id": "start", "type": "input"},
+                    {
+                        "id": "call",
+                        "type": "http",
+                        "config": {"url": local_process.url + "/demo/weather?k={{ secrets." + name + " }}"},
+                    },
+                    {"id": "result", "type": "output"},
+                ],
+                "edges": [{"from": "start", "to": "call"}, {"from": "call", "to": "result"}],
+            },
+        },
+    )
+    admin.ok("POST", f"/v1/workspaces/{ws}/flows/{flow['id']}/versions", {})
+    page.reload()
+    # Then the list links the flow as a live user
+    expect(row.get_by_role("link", name=f"Uses {name}")).to_be_visible()
+    page.screenshot(path=str(SCREENSHOTS / "nexod_console_credentials.png"))
+
+    # When he rotates it to a new value
+    rotated = f"sk-rotated-{os.urandom(8).hex()}"
+    row.get_by_test_id("rotate-credential").click()
+    new_key = page.locator("#rotate-value-key")
+    assert new_key.input_value() == ""  # the old value is never shown
+    new_key.fill(rotated)
+    page.get_by_test_id("confirm-rotate").click()
+    # Then the list says who rotated it, and neither value is in the page
+    page.get_by_test_id("toast-success").filter(has_text=f"Rotated {name}").wait_for()
+    expect(row).to_contain_text("local|bob")
+    html = page.content()
+    assert canary not in html and rotated not in html
+
+    # When he deletes it, the live flow blocks the delete and is named
+    row.get_by_test_id("delete-credential").click()
+    page.get_by_test_id("confirm-delete").click()
+    blocked = page.get_by_test_id("delete-blocked")
+    expect(blocked.get_by_role("link", name=f"Uses {name}")).to_be_visible()
+    # And "delete anyway" deletes it
+    page.get_by_test_id("force-delete").click()
+    expect(row).to_have_count(0)
+    assert admin.call("GET", f"/v1/workspaces/{ws}/credentials/{name}")[0] == 404
+
+    # When he saves the flow that still names it
+    page.goto(f"{local_process.url}/#/w/{ws}/flows/{flow['id']}")
+    page.locator(".fnode[data-node-id=call]").click()
+    url = page.locator("[data-field=url] input")
+    url.fill(url.input_value() + "&v=2")
+    page.get_by_test_id("save").click()
+    # Then the editor warns (without blocking) that the credential is missing, with a way to create it
+    warning = page.get_by_test_id("save-warning")
+    expect(warning).to_contain_text(name)
+    page.screenshot(path=str(SCREENSHOTS / "nexod_console_save_warning.png"))
+    page.get_by_role("link", name=f"Create {name} in Credentials").click()
+    page.get_by_test_id("new-credential").wait_for()
+    assert page.page_errors == []
+
+
+def test_viewer_reads_credentials_members_and_allow_list_without_controls(page: Any, local_process: Any) -> None:
+    from tests.support.api import Api
+
+    expect = playwright_sync.expect
+    admin = Api(local_process.url, local_process.token("alice"))
+    ws = demo_workspace(admin)
+    # Given a credential in Demo
+    name = f"VIEWED_{os.getpid()}_{int(time.time())}"
+    admin.ok(
+        "POST", f"/v1/workspaces/{ws}/credentials", {"name": name, "type": "bearer", "value": {"token": "t0k3n-canary"}}
+    )
+
+    # When vera (a viewer) opens the Credentials page
+    sign_in(page, local_process.url, "vera")
+    page.get_by_role("link", name="Credentials", exact=True).click()
+    row = page.locator(f"[data-testid=credential-row][data-name='{name}']")
+    # Then she sees it listed, but no way to create, rotate or delete
+    expect(row).to_contain_text("token")
+    assert page.get_by_test_id("new-credential").count() == 0
+    assert page.get_by_test_id("rotate-credential").count() == 0
+    assert page.get_by_test_id("delete-credential").count() == 0
+    assert "t0k3n-canary" not in page.content()
+
+    # And the members and the allow-list are read-only for her
+    page.get_by_role("link", name="Members", exact=True).click()
+    expect(page.locator("[data-testid=member-row][data-user='local|vera']")).to_contain_text("viewer")
+    assert page.get_by_test_id("add-member").count() == 0 and page.get_by_test_id("member-role").count() == 0
+    page.get_by_role("link", name="Allow-list", exact=True).click()
+    page.get_by_test_id("allowed-hosts-list").wait_for()
+    assert page.locator("#allowed-hosts").count() == 0
+    assert page.page_errors == []
+
+
+def test_admin_adds_a_member_changes_the_role_and_edits_the_allow_list(page: Any, local_process: Any) -> None:
+    from tests.support.api import Api
+
+    expect = playwright_sync.expect
+    admin = Api(local_process.url, local_process.token("alice"))
+    ws = demo_workspace(admin)
+    user = f"local|carol-{os.getpid()}-{int(time.time())}"
+    # Given alice, admin of Demo, on its Members page
+    sign_in(page, local_process.url, "alice")
+    page.goto(f"{local_process.url}/#/w/{ws}/members")
+
+    # When she adds a user as a viewer, with email and name
+    page.locator("#member-user").fill(user)
+    page.locator("#member-role").select_option("viewer")
+    page.locator("#member-email").fill("carol@example.com")
+    page.locator("#member-name").fill("Carol Tester")
+    page.get_by_test_id("add-member").click()
+    # Then the user is listed as a viewer
+    row = page.locator(f"[data-testid=member-row][data-user='{user}']")
+    expect(row).to_contain_text("Carol Tester")
+    expect(row.get_by_test_id("member-role")).to_have_value("viewer")
+    page.screenshot(path=str(SCREENSHOTS / "nexod_console_members.png"))
+
+    # When she makes the user a member
+    row.get_by_test_id("member-role").select_option("member")
+    page.get_by_test_id("toast-success").filter(has_text="is now a member").wait_for()
+    # Then the API has the new role
+    members = admin.ok("GET", f"/v1/workspaces/{ws}/members")["items"]
+    assert next(m["role"] for m in members if m["user_sub"] == user) == "member"
+
+    # When she opens the allow-list and adds an entry that is no host
+    page.get_by_role("link", name="Allow-list", exact=True).click()
+    hosts = page.locator("#allowed-hosts")
+    before = hosts.input_value()
+    assert before.strip(), "the seeded allow-list names the local server"
+    hosts.fill(before + "\nhttp://not/a/host")
+    page.get_by_test_id("save-allowed-hosts").click()
+    # Then the refusal is shown next to the list
+    expect(page.locator("#allowed-hosts + .field-error")).to_contain_text("'http://not/a/host'")
+
+    # When she adds a host:port instead and saves
+    hosts.fill(before + "\nApi.Internal:8443")
+    page.get_by_test_id("save-allowed-hosts").click()
+    page.get_by_test_id("toast-success").filter(has_text="Allow-list saved").wait_for()
+    # Then it is stored (lower-cased) next to the seeded hosts, and shown after a reload
+    stored = admin.ok("GET", f"/v1/workspaces/{ws}")["allowed_hosts"]
+    assert "api.internal:8443" in stored and all(h in stored for h in before.split())
+    page.reload()
+    expect(page.locator("#allowed-hosts")).to_contain_text("api.internal:8443")
+    assert page.page_errors == []

@@ -190,3 +190,26 @@ def test_a_killed_database_is_restarted_and_the_api_answers_again(tmp_path):
         assert "stopped (postmaster pid" in (process.state_dir / "logs" / "supervisor.log").read_text()
     finally:
         process.stop()
+
+
+def test_up_refuses_a_vault_key_that_others_can_read(tmp_path):
+    # Given a state folder whose vault key was made readable by others (a careless copy, a wide umask)
+    from nexod.adapters.vault_local import load_or_create_key
+
+    key = tmp_path / "state" / "keys" / "vault.key"
+    load_or_create_key(key)
+    key.chmod(0o644)
+    # When `nexod up` starts
+    from .launcher import NEXOD
+
+    done = subprocess.run(
+        [*NEXOD, "up", "--state-dir", str(tmp_path / "state"), "--no-model", "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    # Then it refuses before starting anything, saying how to fix it
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"run `chmod 600 {key}`" in done.stderr
+    assert not (tmp_path / "state" / "pg").exists()

@@ -150,7 +150,11 @@ def role_statements(template: dict[str, Any], role_logical_prefix: str) -> tuple
         if v["Type"] == "AWS::IAM::Role" and k.startswith(role_logical_prefix)
     ]
     assert len(roles) == 1, f"expected one role starting with {role_logical_prefix}, found {roles}"
-    role = roles[0]
+    return roles[0], identity_statements(template, roles[0])
+
+
+def identity_statements(template: dict[str, Any], role: str) -> list[dict[str, Any]]:
+    """Raw statements of every identity policy attached to the role with exactly this logical id."""
     found: list[dict[str, Any]] = []
     for policy in template["Resources"][role].get("Properties", {}).get("Policies", []):
         found += policy["PolicyDocument"]["Statement"]
@@ -158,7 +162,24 @@ def role_statements(template: dict[str, Any], role_logical_prefix: str) -> tuple
         attached = {"Ref": role} in res.get("Properties", {}).get("Roles", [])
         if res["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy") and attached:
             found += res["Properties"]["PolicyDocument"]["Statement"]
-    return role, found
+    return found
+
+
+def template_roles(template: dict[str, Any], resolver: Resolver) -> dict[str, Role]:
+    """Every role of the template by its resolved ARN, with its trust policy, identity policies and tags."""
+    roles = {}
+    for logical, res in template["Resources"].items():
+        if res["Type"] != "AWS::IAM::Role":
+            continue
+        props = res.get("Properties", {})
+        arn = str(resolver.value({"Fn::GetAtt": [logical, "Arn"]}))
+        roles[arn] = Role(
+            arn=arn,
+            trust=resolver.value(props.get("AssumeRolePolicyDocument", {}).get("Statement", [])),
+            statements=resolver.value(identity_statements(template, logical)),
+            tags={t["Key"]: str(resolver.value(t["Value"])) for t in props.get("Tags", [])},
+        )
+    return roles
 
 
 def function_logical_id(template: dict[str, Any], prefix: str) -> str:
@@ -298,6 +319,16 @@ LOG_GROUP_POLICY_SETUP = ("logs:PutResourcePolicy", "logs:DescribeResourcePolici
 
 
 @dataclass
+class Role:
+    """A role of the template: who may assume it (trust policy) and what its sessions may do."""
+
+    arn: str
+    trust: list[dict[str, Any]]
+    statements: list[dict[str, Any]]
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
 class Account:
     account: str
     region: str
@@ -305,6 +336,10 @@ class Account:
     secret_keys: dict[str, str] = field(default_factory=dict)
     # Default SSE-KMS key of each bucket (reading or writing its objects uses the key with the caller's rights).
     bucket_keys: dict[str, str] = field(default_factory=dict)
+    # Roles a principal may assume (sts:AssumeRole is checked against the identity policy AND the trust policy).
+    roles: dict[str, Role] = field(default_factory=dict)
+    # Secrets created while the test runs: name -> ARN (a call by name is evaluated on the real ARN).
+    secret_names: dict[str, str] = field(default_factory=dict)
 
     def arn(self, service: str, rest: str) -> str:
         return f"arn:aws:{service}:{self.region}:{self.account}:{rest}"
@@ -370,21 +405,57 @@ def _sfn(account: Account, op: str, p: dict[str, Any]) -> list[Need]:
 
 
 def _secret_arn(account: Account, secret_id: str) -> str:
-    return secret_id if secret_id.startswith("arn:") else account.arn("secretsmanager", f"secret:{secret_id}-??????")
+    if secret_id.startswith("arn:"):
+        return secret_id
+    return account.secret_names.get(secret_id) or account.arn("secretsmanager", f"secret:{secret_id}-??????")
+
+
+def _tag_context(tags: list[dict[str, str]]) -> dict[str, Any]:
+    """aws:RequestTag/<key> and aws:TagKeys of a request that attaches tags."""
+    pairs = {t["Key"]: t["Value"] for t in tags}
+    ctx: dict[str, Any] = {f"aws:RequestTag/{k}": v for k, v in pairs.items()}
+    if pairs:
+        ctx["aws:TagKeys"] = sorted(pairs)
+    return ctx
+
+
+def _secret_key_use(account: Account, actions: tuple[str, ...], key: str | None, arn: str) -> list[Need]:
+    """Secrets Manager uses a customer managed key with the caller's rights, through itself, with the
+    secret's ARN in the encryption context (user guide, "Secret encryption and decryption")."""
+    if not key:
+        return []  # aws/secretsmanager: its key policy allows every principal of the account through the service
+    ctx = {"kms:ViaService": f"secretsmanager.{account.region}.amazonaws.com", "kms:EncryptionContext:SecretARN": arn}
+    return [Need(action, key, ctx) for action in actions]
 
 
 def _secretsmanager(account: Account, op: str, p: dict[str, Any]) -> list[Need]:
-    if op in ("GetSecretValue", "DescribeSecret", "PutSecretValue", "UpdateSecret", "DeleteSecret"):
+    if op in ("GetSecretValue", "DescribeSecret", "PutSecretValue", "DeleteSecret", "RestoreSecret"):
         arn = _secret_arn(account, p["SecretId"])
         needs = [Need(f"secretsmanager:{op}", arn)]
         key = account.secret_keys.get(arn)
-        if key and op == "GetSecretValue":
-            via = {"kms:ViaService": f"secretsmanager.{account.region}.amazonaws.com"}
-            needs.append(Need("kms:Decrypt", key, via))
+        if op == "GetSecretValue":  # Decrypt of the version's data key
+            needs += _secret_key_use(account, ("kms:Decrypt",), key, arn)
+        if op == "PutSecretValue":  # a data key for the new version (a new ClientRequestToken: no Decrypt)
+            needs += _secret_key_use(account, ("kms:GenerateDataKey",), key, arn)
         return needs
     if op == "CreateSecret":
-        return [Need("secretsmanager:CreateSecret", _secret_arn(account, p["Name"]))]
+        arn = _secret_arn(account, p["Name"])
+        tags = _tag_context(p.get("Tags", []))
+        needs = [Need("secretsmanager:CreateSecret", arn, tags)]
+        if p.get("Tags"):  # API reference, CreateSecret: tags also need secretsmanager:TagResource
+            needs.append(Need("secretsmanager:TagResource", arn, tags))
+        # Establishing the key: GenerateDataKey for the value, and both calls validate the caller's access.
+        return needs + _secret_key_use(account, ("kms:GenerateDataKey", "kms:Decrypt"), p.get("KmsKeyId"), arn)
     raise NotImplementedError(f"no IAM rule for secretsmanager:{op}: add it to tests/infra/iam.py")
+
+
+def _record_secret(account: Account, params: dict[str, Any], parsed: dict[str, Any]) -> None:
+    """After a CreateSecret the account holds the secret: later calls by name resolve to its ARN and key."""
+    arn = parsed.get("ARN")
+    if arn:
+        account.secret_names[params["Name"]] = arn
+        if params.get("KmsKeyId"):
+            account.secret_keys[arn] = params["KmsKeyId"]
 
 
 def _events(account: Account, op: str, p: dict[str, Any]) -> list[Need]:
@@ -399,12 +470,9 @@ def _events(account: Account, op: str, p: dict[str, Any]) -> list[Need]:
 
 def _sts(account: Account, op: str, p: dict[str, Any]) -> list[Need]:
     if op == "AssumeRole":
-        tags = {t["Key"]: t["Value"] for t in p.get("Tags", [])}
-        ctx: dict[str, Any] = {f"aws:RequestTag/{k}": v for k, v in tags.items()}
-        if tags:
-            ctx["aws:TagKeys"] = sorted(tags)
+        ctx = _tag_context(p.get("Tags", []))
         needs = [Need("sts:AssumeRole", p["RoleArn"], ctx)]
-        if tags:
+        if p.get("Tags"):
             needs.append(Need("sts:TagSession", p["RoleArn"], ctx))
         return needs
     if op == "GetCallerIdentity":
@@ -447,15 +515,45 @@ class Principal:
     name: str
     statements: list[dict[str, Any]]
     context: dict[str, Any] = field(default_factory=dict)
+    role_arn: str = ""  # the role whose session this is (trust policies name it)
+
+
+def trusts(role: Role, caller: Principal, need: Need) -> bool:
+    """The role's trust policy allows `caller` (by its role ARN, or the account root) the need's action.
+
+    Same-account AWS would also accept a trust policy naming the caller's ARN with no identity grant; the
+    enforcer requires both sides, which is how our roles are written (allow_assume grants both)."""
+    account = role.arn.split(":")[4]
+    allowed = False
+    for st in role.trust:
+        named = _as_list((st.get("Principal") or {}).get("AWS", []))
+        if caller.role_arn not in named and f"arn:aws:iam::{account}:root" not in named:
+            continue
+        if statement_applies({**st, "Resource": "*"}, need.action, need.resource, {**caller.context, **need.context}):
+            if st["Effect"] == "Deny":
+                return False
+            allowed = True
+    return allowed
+
+
+def _access_key(request_signer: Any) -> str | None:
+    credentials = getattr(request_signer, "_credentials", None)
+    return None if credentials is None else str(credentials.get_frozen_credentials().access_key)
 
 
 @dataclass
 class Enforcer:
-    """A botocore hook: each call made while a principal is active is allowed or answered AccessDenied."""
+    """A botocore hook: each call made while a principal is active is allowed or answered AccessDenied.
+
+    Calls signed with credentials an evaluated sts:AssumeRole returned act as that role's session (its
+    policies, and its session tags as `aws:PrincipalTag/<key>`); every other call acts as `principal`.
+    `decisions` records the function principal's decisions only."""
 
     account: Account
     principal: Principal | None = None
     decisions: list[Decision] = field(default_factory=list)
+    sessions: dict[str, Principal] = field(default_factory=dict)  # access key id -> assumed-role session
+    session_decisions: list[Decision] = field(default_factory=list)
 
     def needs(self, service_id: str, op: str, params: dict[str, Any]) -> list[Need]:
         rule = RULES.get(service_id)
@@ -464,39 +562,71 @@ class Enforcer:
         return rule(self.account, op, params)
 
     def _before_parameter_build(self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
-        if self.principal is None:
+        if self.principal is None and not self.sessions:
             return
-        service_id = model.service_model.service_id.hyphenize()
-        denied = []
-        for need in self.needs(service_id, model.name, params):
-            decision = decide(self.principal.statements, need, self.principal.context)
-            self.decisions.append(decision)
-            if not decision.allowed:
-                denied.append(need)
-        if denied:
-            context["nexod_iam_denied"] = denied
+        context["nexod_iam_params"] = dict(params)
+        context["nexod_iam_needs"] = self.needs(model.service_model.service_id.hyphenize(), model.name, params)
 
-    def _before_call(self, model: Any, context: dict[str, Any], **_: Any) -> Any:
-        denied: list[Need] | None = context.get("nexod_iam_denied")
+    def _acting(self, request_signer: Any) -> Principal | None:
+        key = _access_key(request_signer)
+        return self.sessions.get(key, self.principal) if key else self.principal
+
+    def _before_call(self, model: Any, context: dict[str, Any], request_signer: Any = None, **_: Any) -> Any:
+        needs: list[Need] | None = context.get("nexod_iam_needs")
+        principal = self._acting(request_signer)
+        if needs is None or principal is None:
+            return None
+        context["nexod_iam_principal"] = principal
+        record = self.decisions if principal is self.principal else self.session_decisions
+        denied: list[tuple[Need, str]] = []
+        for need in needs:
+            decision = decide(principal.statements, need, principal.context)
+            record.append(decision)
+            if not decision.allowed:
+                denied.append((need, "no identity-based policy allows"))
+            elif need.action in ("sts:AssumeRole", "sts:TagSession"):
+                role = self.account.roles.get(need.resource)
+                if role is None or not trusts(role, principal, need):
+                    denied.append((need, "the role's trust policy does not allow"))
         if not denied:
             return None
-        assert self.principal is not None
-        first = denied[0]
+        first, why = denied[0]
         code = "AccessDenied" if model.service_model.protocol == "query" else "AccessDeniedException"
         message = (
-            f"User: {self.principal.name} is not authorized to perform: {first.action} on resource: "
-            f"{first.resource} because no identity-based policy allows the {first.action} action"
+            f"User: {principal.name} is not authorized to perform: {first.action} on resource: "
+            f"{first.resource} because {why} the {first.action} action"
         )
         http = AWSResponse("https://iam.offline", 400, {}, None)  # type: ignore[arg-type]
         return http, {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": 400}}
 
+    def _after_call(self, model: Any, parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        if "Error" in parsed:
+            return
+        params: dict[str, Any] = context.get("nexod_iam_params") or {}
+        service_id = model.service_model.service_id.hyphenize()
+        if service_id == "secrets-manager" and model.name == "CreateSecret" and params:
+            _record_secret(self.account, params, parsed)
+        caller: Principal | None = context.get("nexod_iam_principal")
+        if service_id == "sts" and model.name == "AssumeRole" and caller is not None:
+            role = self.account.roles[params["RoleArn"]]
+            tags = {**role.tags, **{t["Key"]: t["Value"] for t in params.get("Tags", [])}}
+            session = f"{role.arn.replace(':iam::', ':sts::').replace(':role/', ':assumed-role/')}/{params['RoleSessionName']}"
+            self.sessions[parsed["Credentials"]["AccessKeyId"]] = Principal(
+                name=session,
+                statements=role.statements,
+                context={f"aws:PrincipalTag/{k}": v for k, v in tags.items()},
+                role_arn=role.arn,
+            )
+
     def attach(self, events: Any) -> None:
         events.register("before-parameter-build", self._before_parameter_build, unique_id="nexod-iam-params")
         events.register("before-call", self._before_call, unique_id="nexod-iam-call")
+        events.register("after-call", self._after_call, unique_id="nexod-iam-after")
 
     def detach(self, events: Any) -> None:
         events.unregister("before-parameter-build", unique_id="nexod-iam-params")
         events.unregister("before-call", unique_id="nexod-iam-call")
+        events.unregister("after-call", unique_id="nexod-iam-after")
 
     @contextmanager
     def acting_as(self, principal: Principal) -> Iterator[Principal]:

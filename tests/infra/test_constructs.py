@@ -164,16 +164,42 @@ def test_agent_task_role_has_no_secrets_manager_rights_on_workspace_credentials(
 
 
 @pytest.mark.parametrize("profile", PROFILES)
-def test_the_api_has_no_right_on_workspace_credentials_while_it_has_no_credentials_routes(
-    synth: Synth, profile: str
-) -> None:
-    # Given the API role (no route stores or reads credentials yet: rights arrive with the code)
+def test_the_api_manages_workspace_credentials_write_only(synth: Synth, profile: str) -> None:
+    # Given the API role (its credentials routes store, rotate and delete; DESIGN §7: values are write-only)
     t = synth.template(profile, "App")
     ws = synth.configs[profile].workspace_secret_prefix
-    # When we look for any statement naming the workspace credentials
-    naming = [st for st in role_policies(t, "RuntimeHandlerServiceRole") if ws in arn_text(st["Resource"])]
-    # Then there is none
-    assert not naming
+    stmts = role_policies(t, "RuntimeHandlerServiceRole")
+    # When we collect the statements naming the workspace credentials
+    naming = [st for st in stmts if ws in arn_text(st["Resource"])]
+    actions = {a for st in naming for a in as_list(st["Action"])}
+    # Then they manage secrets under the prefix and never read a value
+    assert actions == {
+        "secretsmanager:CreateSecret",
+        "secretsmanager:TagResource",
+        "secretsmanager:DescribeSecret",
+        "secretsmanager:PutSecretValue",
+        "secretsmanager:RestoreSecret",
+        "secretsmanager:DeleteSecret",
+    }
+    assert all(arn_text(r).endswith(f":secret:{ws}/*") for st in naming for r in as_list(st["Resource"]))
+    # And a new secret must carry the workspace tag, and no tag but the vault's two
+    for st in naming:
+        if "secretsmanager:CreateSecret" in as_list(st["Action"]) or "secretsmanager:TagResource" in as_list(
+            st["Action"]
+        ):
+            assert st["Condition"]["Null"] == {"aws:RequestTag/nexod:workspace": "false"}
+            assert st["Condition"]["ForAllValues:StringEquals"] == {
+                "aws:TagKeys": ["nexod:workspace", "nexod:credential"]
+            }
+    # And the data key serves it only through Secrets Manager, for secrets under the prefix
+    (kms,) = [st for st in stmts if "kms:GenerateDataKey" in as_list(st["Action"])]
+    assert sorted(as_list(kms["Action"])) == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert kms["Condition"]["StringEquals"]["kms:ViaService"].startswith("secretsmanager.")
+    assert arn_text(kms["Condition"]["StringLike"]["kms:EncryptionContext:SecretARN"]).endswith(f":secret:{ws}/*")
+    # And no statement of the API role grants GetSecretValue on anything but the database secret
+    for st in stmts:
+        if "secretsmanager:GetSecretValue" in as_list(st["Action"]):
+            assert ws not in arn_text(st["Resource"])
 
 
 # -- orchestration ---------------------------------------------------------------------------------

@@ -20,8 +20,22 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
+from nexod.adapters.vault_secretsmanager import SecretsManagerVault, TaggedReaders
+from nexod.domain.errors import VaultUnavailable
+
 from .conftest import PROFILES, Synth
-from .iam import Account, Enforcer, Need, Principal, Resolver, decide, enforced, function_logical_id, role_statements
+from .iam import (
+    Account,
+    Enforcer,
+    Need,
+    Principal,
+    Resolver,
+    decide,
+    enforced,
+    function_logical_id,
+    role_statements,
+    template_roles,
+)
 
 pytestmark = pytest.mark.infra
 
@@ -29,6 +43,9 @@ ACCOUNT, REGION = "123456789012", "us-east-1"  # the offline synth's environment
 WORKSPACE = "3f0c2a9e-5b7d-4c1e-9a2f-0d6b8e4c7a11"
 PAYLOAD_RUN = "5e6f7a8b-0000-4000-8000-00000000a11e"  # a run whose large output the API reads back
 PAYLOAD = b'{"body":"' + b"x" * 300_000 + b'"}'
+OTHER_WORKSPACE = "9d8c7b6a-1e2f-4a3b-8c4d-5e6f7a8b9c0d"
+STORED = "provider-key"  # a credential the API stored in both workspaces before the runners read it
+STORED_VALUES = {WORKSPACE: {"api_key": "sk-own"}, OTHER_WORKSPACE: {"api_key": "sk-other-tenant"}}
 
 # Function (logical id prefix of the function and of its role) -> what its code does with AWS.
 FUNCTIONS = {
@@ -45,10 +62,11 @@ class Function:
     name: str
     env: dict[str, str]
     statements: list[dict[str, Any]]
+    role_arn: str
 
     def principal(self, drop: int | None = None) -> Principal:
         kept = [st for i, st in enumerate(self.statements) if i != drop]
-        return Principal(f"arn:aws:sts::{ACCOUNT}:assumed-role/{self.name}/test", kept)
+        return Principal(f"arn:aws:sts::{ACCOUNT}:assumed-role/{self.name}/test", kept, role_arn=self.role_arn)
 
 
 @dataclass
@@ -97,15 +115,18 @@ def world(synth: Synth, request: pytest.FixtureRequest) -> Iterator[World]:
             if res["Type"] == "AWS::SecretsManager::Secret" and "KmsKeyId" in res["Properties"]
         }
         resolver = Resolver(app, account=ACCOUNT, region=REGION, others=[data], overrides=overrides)
-        account = Account(ACCOUNT, REGION, secret_keys=secret_keys, bucket_keys=bucket_keys)
+        account = Account(
+            ACCOUNT, REGION, secret_keys=secret_keys, bucket_keys=bucket_keys, roles=template_roles(app, resolver)
+        )
         functions = {}
         for name, (fn_prefix, role_prefix) in FUNCTIONS.items():
             fn = app["Resources"][function_logical_id(app, fn_prefix)]
-            _, raw = role_statements(app, role_prefix)
+            role, raw = role_statements(app, role_prefix)
             functions[name] = Function(
                 name=name,
                 env={k: str(v) for k, v in resolver.value(fn["Properties"]["Environment"]["Variables"]).items()},
                 statements=resolver.value(raw),
+                role_arn=str(resolver.value({"Fn::GetAtt": [role, "Arn"]})),
             )
         moto_glue.register(functions["Api"].env["NEXOD_NODE_RUNNER_ARN"], _node_runner)
         moto_glue.register(functions["Api"].env["NEXOD_LLM_RUNNER_ARN"], _node_runner)
@@ -114,6 +135,12 @@ def world(synth: Synth, request: pytest.FixtureRequest) -> Iterator[World]:
             assert functions[runner].env["NEXOD_BLOB_BUCKET"] == bucket
         s3.put_object(Bucket=bucket, Key=_payload_key(PAYLOAD_RUN), Body=PAYLOAD)  # written by a node runner
         with enforced(account) as enforcer:
+            # And a credential in each of two workspaces, stored by the API (under its own policy)
+            api = functions["Api"]
+            with enforcer.acting_as(api.principal()):
+                for workspace, value in STORED_VALUES.items():
+                    _api_vault(api.env).put(workspace, STORED, value)
+            enforcer.decisions.clear()
             yield World(enforcer, functions, app, resolver)
 
 
@@ -233,13 +260,57 @@ def api_and_payload_paths(env: dict[str, str], flow_id: str) -> None:
     assert hydrate(_blob_store(env), WORKSPACE, PAYLOAD_RUN, ref) == {"body": "x" * 300_000}
 
 
+def _api_vault(env: dict[str, str]) -> SecretsManagerVault:
+    """The API's vault: manages credentials with its own client, has no reader (DESIGN §7)."""
+    return SecretsManagerVault(
+        env["NEXOD_WORKSPACE_SECRET_PREFIX"],
+        boto3.client("secretsmanager", region_name=REGION),
+        None,
+        kms_key_id=env["NEXOD_SECRETS_KMS_KEY_ARN"],
+    )
+
+
+def _readers(env: dict[str, str]) -> TaggedReaders:
+    """A runner's readers: the workspace-secrets reader role assumed with the workspace session tag."""
+    return TaggedReaders(
+        boto3.client("sts", region_name=REGION),
+        env["NEXOD_WORKSPACE_SECRETS_ROLE_ARN"],
+        lambda **creds: boto3.client("secretsmanager", region_name=REGION, **creds),
+    )
+
+
+def _runner_vault(env: dict[str, str]) -> SecretsManagerVault:
+    return SecretsManagerVault(env["NEXOD_WORKSPACE_SECRET_PREFIX"], None, _readers(env))
+
+
+def api_credentials_path(env: dict[str, str], flow_id: str) -> None:
+    """Credentials routes: create, rotate, delete, and create again under the same name (a restore)."""
+    vault, name = _api_vault(env), f"cred-{flow_id}"
+    vault.put(WORKSPACE, name, {"token": "one"})
+    vault.put(WORKSPACE, name, {"token": "two"})
+    vault.delete(WORKSPACE, name)
+    vault.put(WORKSPACE, name, {"token": "three"})
+
+
+def api_all_paths(env: dict[str, str], flow_id: str) -> None:
+    api_and_payload_paths(env, flow_id)
+    api_credentials_path(env, flow_id)
+
+
+def runner_credentials_path(env: dict[str, str], _run_id: str) -> None:
+    """A node that uses a credential reads it at the moment of use, through its workspace's reader."""
+    assert _runner_vault(env).get(WORKSPACE, STORED) == STORED_VALUES[WORKSPACE]
+
+
 def node_runner_path(env: dict[str, str], run_id: str) -> None:
-    """The app secret, then a large node output written (SSE-KMS with the deployment key) and read back."""
+    """The app secret, a large node output written (SSE-KMS with the deployment key) and read back, and a
+    workspace credential read through the tagged reader."""
     app_secret_path(env, run_id)
     store = _blob_store(env)
     key = _payload_key(run_id)
     store.put(key, PAYLOAD)
     assert store.get(key) == PAYLOAD
+    runner_credentials_path(env, run_id)
 
 
 def app_secret_path(env: dict[str, str], _flow_id: str) -> None:
@@ -266,7 +337,7 @@ def migrate_path(env: dict[str, str], _flow_id: str) -> None:
 
 
 PATHS: dict[str, Callable[[dict[str, str], str], None]] = {
-    "Api": api_and_payload_paths,
+    "Api": api_all_paths,
     "NodeRunner": node_runner_path,
     "LlmRunner": node_runner_path,
     "ExecutionEvents": app_secret_path,
@@ -299,10 +370,21 @@ def test_removing_any_statement_the_function_uses_makes_its_path_fail(world: Wor
     for n, index in enumerate(used):
         # When one of them is removed from the synthesized policy
         world.enforcer.decisions.clear()
-        with world.enforcer.acting_as(fn.principal(drop=index)), pytest.raises(ClientError) as denied:
+        with world.enforcer.acting_as(fn.principal(drop=index)), pytest.raises(Exception) as failed:
             PATHS[function](fn.env, f"1a2b3c4d-0000-4000-8000-{n + 2:012d}")
-        # Then the same path fails with the error AWS answers
-        assert "AccessDenied" in denied.value.response["Error"]["Code"], fn.statements[index]
+        # Then the same path fails with the error AWS answers (the vault reports it as VaultUnavailable)
+        assert _access_denied(failed.value), (fn.statements[index], failed.value)
+
+
+def _access_denied(exc: BaseException | None) -> bool:
+    """A ClientError AccessDenied*, raised directly or behind the adapter's own error (its __context__)."""
+    while exc is not None:
+        if isinstance(exc, ClientError):
+            return "AccessDenied" in exc.response["Error"]["Code"]
+        if not isinstance(exc, VaultUnavailable):
+            return False
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def test_the_api_role_may_not_list_every_state_machine_of_the_account(world: World) -> None:
@@ -325,9 +407,6 @@ NOT_FROM_CODE: dict[str, dict[str, str]] = {
         "s3:ListBucket": "under ws/ only: S3 then answers 404 (a missing payload) instead of 403 for an absent key",
     },
     "NodeRunner": {
-        "sts:AssumeRole": "the workspace-secrets reader (DESIGN §7): only the node runner may assume it, tagged "
-        "with the execution-bound workspace; its trust policy names this role",
-        "sts:TagSession": "as above",
         "s3:ListBucket": "under ws/ only: S3 then answers 404 (a missing payload) instead of 403 for an absent key",
     },
     "LlmRunner": {
@@ -354,3 +433,99 @@ def test_each_function_is_granted_no_action_its_code_does_not_need(world: World,
     ]
     # Then none is granted without a path that needs it (or a stated reason)
     assert not unused, unused
+
+
+# -- workspace credentials (DESIGN §7: write-only for the API, read per workspace by the runners) ----
+
+
+def test_the_api_role_cannot_read_a_workspace_credential(world: World) -> None:
+    # Given the API role, which stored the credential
+    api = world.functions["Api"]
+    name = SecretsManagerVault(api.env["NEXOD_WORKSPACE_SECRET_PREFIX"], None, None).secret_name(WORKSPACE, STORED)
+    with world.enforcer.acting_as(api.principal()):
+        # When it asks Secrets Manager for the value
+        with pytest.raises(ClientError) as denied:
+            boto3.client("secretsmanager", region_name=REGION).get_secret_value(SecretId=name)
+        # Then AWS answers AccessDenied
+        assert "AccessDenied" in denied.value.response["Error"]["Code"]
+        # And it cannot take the reader's way round either: it may not assume the reader role
+        with pytest.raises(VaultUnavailable, match="cannot assume the workspace secrets reader: AccessDenied"):
+            _readers(api.env)(WORKSPACE)
+
+
+@pytest.mark.parametrize("function", ["NodeRunner", "LlmRunner"])
+def test_a_runner_s_workspace_session_reads_only_its_own_workspace(world: World, function: str) -> None:
+    # Given a runner's session of the reader role, tagged with WORKSPACE
+    fn = world.functions[function]
+    other = SecretsManagerVault(fn.env["NEXOD_WORKSPACE_SECRET_PREFIX"], None, None).secret_name(
+        OTHER_WORKSPACE, STORED
+    )
+    with world.enforcer.acting_as(fn.principal()):
+        session = _readers(fn.env)(WORKSPACE)
+        # When it asks for the other workspace's credential of the same name
+        with pytest.raises(ClientError) as denied:
+            session.get_secret_value(SecretId=other)
+        # Then AWS answers AccessDenied (the resource is `${aws:PrincipalTag/nexod:workspace}/*`)
+        assert "AccessDenied" in denied.value.response["Error"]["Code"]
+        assert OTHER_WORKSPACE in denied.value.response["Error"]["Message"]
+        # And a session tagged with the other workspace does read it: the tag alone decided
+        assert _runner_vault(fn.env).get(OTHER_WORKSPACE, STORED) == STORED_VALUES[OTHER_WORKSPACE]
+
+
+@pytest.mark.parametrize("function", ["NodeRunner", "LlmRunner"])
+def test_a_runner_cannot_assume_the_reader_without_a_workspace_tag(world: World, function: str) -> None:
+    # Given a runner role
+    fn = world.functions[function]
+    with world.enforcer.acting_as(fn.principal()), pytest.raises(ClientError) as denied:
+        # When it assumes the reader role with no session tag (a session that would read no workspace)
+        boto3.client("sts", region_name=REGION).assume_role(
+            RoleArn=fn.env["NEXOD_WORKSPACE_SECRETS_ROLE_ARN"], RoleSessionName="untagged"
+        )
+    # Then AWS answers AccessDenied
+    assert "AccessDenied" in denied.value.response["Error"]["Code"]
+
+
+@pytest.mark.parametrize("function", ["ExecutionEvents", "Migrate"])
+def test_functions_that_use_no_credential_may_not_assume_the_reader(world: World, function: str) -> None:
+    fn = world.functions[function]
+    assert "NEXOD_WORKSPACE_SECRETS_ROLE_ARN" not in fn.env
+    role_arn = world.functions["NodeRunner"].env["NEXOD_WORKSPACE_SECRETS_ROLE_ARN"]
+    with world.enforcer.acting_as(fn.principal()), pytest.raises(VaultUnavailable, match="AccessDenied"):
+        TaggedReaders(
+            boto3.client("sts", region_name=REGION),
+            role_arn,
+            lambda **creds: boto3.client("secretsmanager", region_name=REGION, **creds),
+        )(WORKSPACE)
+
+
+@pytest.mark.parametrize("function", ["NodeRunner", "LlmRunner"])
+def test_the_reader_role_holds_only_what_its_sessions_use_and_needs_all_of_it(world: World, function: str) -> None:
+    # Given the reader role as synthesized, and a runner reading a credential through it
+    fn = world.functions[function]
+    reader = world.enforcer.account.roles[fn.env["NEXOD_WORKSPACE_SECRETS_ROLE_ARN"]]
+    full = list(reader.statements)
+    with world.enforcer.acting_as(fn.principal()):
+        runner_credentials_path(fn.env, "")
+    used = {(i, d.need.action.lower()) for d in world.enforcer.session_decisions if d.allowed for i in d.granted_by}
+    # When every action of every statement of the role is looked up
+    unused = [
+        (st.get("Sid"), action)
+        for i, st in enumerate(full)
+        for action in as_actions(st)
+        if (i, action.lower()) not in used
+    ]
+    # Then each one was used by the session
+    assert not unused, unused
+    # And removing any statement makes the read fail with AccessDenied
+    try:
+        for index in sorted({i for i, _ in used}):
+            reader.statements = [st for i, st in enumerate(full) if i != index]
+            with world.enforcer.acting_as(fn.principal()), pytest.raises(VaultUnavailable) as failed:
+                runner_credentials_path(fn.env, "")
+            assert _access_denied(failed.value), full[index]
+    finally:
+        reader.statements = full
+
+
+def as_actions(st: dict[str, Any]) -> list[str]:
+    return st["Action"] if isinstance(st["Action"], list) else [st["Action"]]

@@ -51,6 +51,8 @@ REAL_BODIES: dict[tuple[str, str], Any] = {
     ("PUT", "/v1/workspaces/{ws}/flows/{flow}/live"): {"version": 1},
     ("POST", "/v1/workspaces/{ws}/flows/{flow}/runs"): {"input": {"n": 1}},
     ("POST", "/v1/workspaces/{ws}/runs/{run}/redrive"): {},
+    ("POST", "/v1/workspaces/{ws}/credentials"): {"name": "fuzzed", "type": "api_key", "value": {"key": "fz-0123456"}},
+    ("PUT", "/v1/workspaces/{ws}/credentials/{name}"): {"value": {"key": "fz-6543210"}},
 }
 
 
@@ -65,7 +67,14 @@ class RealIds:
         finished = run(alice, workspace, flow, {"n": 1})
         alice.ok("PUT", f"/v1/workspaces/{workspace}/members/local|fuzz-member", {"role": "member"})
         self.ids = {"ws": workspace, "flow": flow, "run": finished["id"], "n": "1", "user": "local|fuzz-member"}
+        self.ids["name"] = self.credential()
         self.started: list[str] = []
+
+    def credential(self) -> str:
+        name = f"fz{uuid.uuid4().hex[:8]}"
+        body = {"name": name, "type": "api_key", "value": {"key": "fz-0123456789"}}
+        self.alice.ok("POST", f"/v1/workspaces/{self.ws}/credentials", body)
+        return name
 
     def run(self, flow: str, until: str) -> str:
         status, started = self.alice.call("POST", f"/v1/workspaces/{self.ws}/flows/{flow}/runs", {"input": {}})
@@ -80,6 +89,8 @@ class RealIds:
         if method == "DELETE" and "{user}" in path:
             ids["user"] = f"local|gone-{uuid.uuid4().hex[:6]}"
             self.alice.ok("PUT", f"/v1/workspaces/{self.ws}/members/{ids['user']}", {"role": "viewer"})
+        if method == "DELETE" and "{name}" in path:
+            ids["name"] = self.credential()
         if path.endswith("/cancel"):
             ids["run"] = self.run(self.waiting, "RUNNING")
         if path.endswith("/redrive"):

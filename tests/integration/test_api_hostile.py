@@ -56,7 +56,9 @@ def world(alice: Api) -> dict[str, str]:
     flow = publish(alice, ws, SIMPLE, name="target")
     done = run(alice, ws, flow, {"n": 1})
     alice.ok("PUT", f"/v1/workspaces/{ws}/members/local|carol", {"role": "member"})
-    return {"ws": ws, "flow": flow, "run": done["id"], "n": "1", "user": "local|carol"}
+    key = {"name": "hostile-key", "type": "api_key", "value": {"key": "hostile-0123456"}}
+    alice.ok("POST", f"/v1/workspaces/{ws}/credentials", key)
+    return {"ws": ws, "flow": flow, "run": done["id"], "n": "1", "user": "local|carol", "name": "hostile-key"}
 
 
 def concrete(path: str, ids: dict[str, str]) -> str:

@@ -78,6 +78,12 @@ class World:
     def failed_run(self) -> str:
         return self.start(self.ids["failing_flow"], ("FAILED",))
 
+    def fresh_credential(self) -> str:
+        name = f"c{uuid.uuid4().hex[:8]}"
+        body = {"name": name, "type": "api_key", "value": {"key": "matrix-key-0123"}}
+        self.admin.ok("POST", f"/v1/workspaces/{self.ws()}/credentials", body)
+        return name
+
     def fresh_member(self) -> str:
         user = f"local|tmp-{uuid.uuid4().hex[:8]}"
         self.admin.ok("PUT", f"/v1/workspaces/{self.ws()}/members/{user}", {"role": "viewer"})
@@ -141,6 +147,20 @@ EXPECTED: dict[tuple[str, str], Op] = {
     ("POST", "/v1/workspaces/{ws}/runs/{run}/redrive"): Op(
         "member", 202, lambda w, allowed: ({"run": w.failed_run() if allowed else w.ids["failed_run"]}, {})
     ),
+    ("GET", "/v1/workspaces/{ws}/audit"): Op("admin", 200),
+    # credentials: metadata for viewers, values for nobody
+    ("GET", "/v1/credential-types"): Op("user", 200),
+    ("GET", "/v1/workspaces/{ws}/credentials"): Op("viewer", 200),
+    ("POST", "/v1/workspaces/{ws}/credentials"): Op(
+        "member",
+        201,
+        lambda w, allowed: ({}, {"name": f"c{uuid.uuid4().hex[:8]}", "type": "api_key", "value": {"key": "k-0123"}}),
+    ),
+    ("GET", "/v1/workspaces/{ws}/credentials/{name}"): Op("viewer", 200),
+    ("PUT", "/v1/workspaces/{ws}/credentials/{name}"): Op("member", 200, body({"value": {"key": "rotated-0123"}})),
+    ("DELETE", "/v1/workspaces/{ws}/credentials/{name}"): Op(
+        "member", 204, lambda w, allowed: ({"name": w.fresh_credential() if allowed else w.ids["name"]}, None)
+    ),
 }
 
 ROLES = ("admin", "member", "viewer", "outsider", "outsider-at-home", "anonymous")
@@ -167,6 +187,7 @@ def world(stack: LocalStack, alice: Api, bob: Api, lab_ws: str) -> Iterator[Worl
     world.ids["run"] = world.start(world.ids["flow"], ("SUCCEEDED",))
     world.ids["running_run"] = world.running_run()
     world.ids["failed_run"] = world.failed_run()
+    world.ids["name"] = world.fresh_credential()
     yield world
     for run_id in world.started:  # stop the executions still parked in their wait
         alice.call("POST", f"/v1/workspaces/{ws}/runs/{run_id}/cancel")

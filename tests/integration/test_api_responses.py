@@ -64,6 +64,14 @@ def test_a_flows_whole_life_answers_within_the_published_schemas(stack: LocalSta
         CheckedApi(stack.url, None, published).call("GET", "/v1/me"),
     ]
     api.ok("DELETE", f"/v1/workspaces/{ws}/flows/{draft}")
+    # (and its credentials: created, listed, read, rotated and deleted; the types they may have)
+    api.ok("GET", f"/v1/workspaces/{ws}/audit")
+    api.ok("GET", "/v1/credential-types")
+    api.ok("POST", f"/v1/workspaces/{ws}/credentials", {"name": "k", "type": "api_key", "value": {"key": "k-0123456"}})
+    api.ok("GET", f"/v1/workspaces/{ws}/credentials")
+    api.ok("GET", f"/v1/workspaces/{ws}/credentials/k")
+    api.ok("PUT", f"/v1/workspaces/{ws}/credentials/k", {"description": "rotated", "value": {"key": "k-6543210"}})
+    api.ok("DELETE", f"/v1/workspaces/{ws}/credentials/k")
     # Then every answer validated against its schema (the client asserts it), refusals included
     assert [status for status, _ in refusals] == [404, 422, 409, 409, 401]
     # And every operation of the document was seen answering its success

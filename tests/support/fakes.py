@@ -9,6 +9,7 @@ tests (tests/integration/test_repositories.py) run the same scenarios against bo
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from collections.abc import Iterator, Sequence
@@ -20,7 +21,10 @@ from typing import Any
 from nexod.domain.actor import Actor
 from nexod.domain.records import (
     TERMINAL,
+    AuditEntry,
+    Credential,
     Cursor,
+    DefinitionUse,
     Flow,
     FlowSummary,
     FlowVersion,
@@ -69,6 +73,7 @@ class _Tables:
     runs: dict[str, Run] = field(default_factory=dict)
     node_runs: dict[tuple[str, str, int], tuple[str, NodeRun]] = field(default_factory=dict)
     audit: list[_Audit] = field(default_factory=list)
+    credentials: dict[tuple[str, str], Credential] = field(default_factory=dict)
 
     def copy(self) -> _Tables:
         # Records are immutable and replaced on change, so copying the tables is a snapshot.
@@ -80,6 +85,7 @@ class _Tables:
             dict(self.runs),
             dict(self.node_runs),
             list(self.audit),
+            dict(self.credentials),
         )
 
 
@@ -590,9 +596,93 @@ class MemoryAudit(_Repo):
         who = actor.ref.label if actor is not None else (self.uow.user_sub or "system")
         self.t.audit.append(_Audit(self._writable_ws(), who, action, target_type, target_id, details or {}))
 
+    def newest(self, limit: int, before: int | None = None, action: str | None = None) -> list[AuditEntry]:
+        mine = [(i + 1, a) for i, a in enumerate(self.t.audit) if a.workspace_id == self.ws]
+        found = [
+            AuditEntry(
+                id=i,
+                actor=a.actor,
+                action=a.action,
+                target_type=a.target_type,
+                target_id=a.target_id,
+                details=a.details,
+                created_at=self.now,
+            )
+            for i, a in reversed(mine)
+            if (before is None or i < before)
+            and (not action or (a.action.startswith(action) if action.endswith(".") else a.action == action))
+        ]
+        return found[:limit]
+
     def entries(self) -> list[_Audit]:
         """What the workspace's log holds (the Postgres adapter has no reader: tests look through this)."""
         return [a for a in self.t.audit if a.workspace_id == self.ws]
+
+
+class MemoryCredentials(_Repo):
+    def create(self, name: str, type_name: str, description: str, fields: Sequence[str], created_by: str) -> bool:
+        ws = self._writable_ws()
+        if (ws, name) in self.t.credentials:
+            return False
+        self.t.credentials[(ws, name)] = Credential(
+            name=name,
+            type=type_name,
+            description=description,
+            fields=list(fields),
+            created_by=created_by,
+            created_at=self.now,
+            rotated_by=None,
+            rotated_at=None,
+            last_used_at=None,
+        )
+        return True
+
+    def get(self, name: str, for_update: bool = False) -> Credential | None:
+        return self.t.credentials.get((self.ws or "", name))
+
+    def all(self) -> list[Credential]:
+        return sorted((c for (ws, _), c in self.t.credentials.items() if ws == self.ws), key=lambda c: c.name)
+
+    def update(
+        self, name: str, *, description: str | None = None, fields: Sequence[str] | None = None, rotated_by: str | None
+    ) -> Credential | None:
+        old = self.get(name)
+        if old is None:
+            return None
+        new = replace(old, description=old.description if description is None else description)
+        if fields is not None:
+            new = replace(new, fields=list(fields), rotated_by=rotated_by, rotated_at=self.now)
+        self.t.credentials[(self._writable_ws(), name)] = new
+        return new
+
+    def delete(self, name: str) -> bool:
+        return self.t.credentials.pop((self._writable_ws(), name), None) is not None
+
+    def types_of(self, names: Sequence[str]) -> dict[str, str]:
+        return {n: c.type for n in names if (c := self.get(n)) is not None}
+
+    def definitions_naming_secrets(self) -> list[DefinitionUse]:
+        found: list[DefinitionUse] = []
+        for entry in self.t.flows.values():
+            flow = entry.flow
+            if entry.workspace_id != self.ws or entry.deleted:
+                continue
+            if "secrets." in json.dumps(flow.definition):
+                found.append(
+                    DefinitionUse(flow_id=flow.id, flow_name=flow.name, live=False, definition=flow.definition)
+                )
+            live = self.t.versions.get((flow.id, flow.live_version)) if flow.live_version else None
+            if live is not None and "secrets." in json.dumps(live[1].definition):
+                found.append(
+                    DefinitionUse(flow_id=flow.id, flow_name=flow.name, live=True, definition=live[1].definition)
+                )
+        return sorted(found, key=lambda d: (d.flow_name, d.flow_id, d.live))
+
+    def touch(self, names: Sequence[str]) -> None:
+        for name in names:
+            old = self.get(name)
+            if old is not None:
+                self.t.credentials[(self._writable_ws(), name)] = replace(old, last_used_at=self.now)
 
 
 class MemoryUnitOfWork:
@@ -608,6 +698,7 @@ class MemoryUnitOfWork:
         self.runs = MemoryRuns(self)
         self.node_runs = MemoryNodeRuns(self)
         self.audit = MemoryAudit(self)
+        self.credentials = MemoryCredentials(self)
 
 
 class MemoryStore:
@@ -662,3 +753,20 @@ class FakeOrchestrator:
 
     def status(self, execution_arn: str) -> str:
         return "ABORTED" if any(arn == execution_arn for arn, _ in self.stopped) else "RUNNING"
+
+
+class MemoryVault:
+    """The `Vault` port in memory (values keyed by workspace and name)."""
+
+    def __init__(self) -> None:
+        self.values: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def put(self, workspace_id: str, name: str, value: dict[str, Any]) -> None:
+        self.values[(workspace_id, name)] = dict(value)
+
+    def get(self, workspace_id: str, name: str) -> dict[str, Any] | None:
+        found = self.values.get((workspace_id, name))
+        return None if found is None else dict(found)
+
+    def delete(self, workspace_id: str, name: str) -> None:
+        self.values.pop((workspace_id, name), None)

@@ -3,6 +3,7 @@ streams, trickles), for the outbound guard's tests."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import ssl
@@ -11,6 +12,7 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import quote
 
 
 class Recorder(ThreadingHTTPServer):
@@ -142,6 +144,14 @@ class _Handler(BaseHTTPRequestHandler):
             body = json.dumps({"received": dict(self.headers.items())}).encode()
             status = 401 if path.endswith("/401") else 200
             self._send(status, body, Content_Type="application/json", Set_Cookie="session=abc123secret")
+        elif path.startswith("/echo-encoded"):  # reflects X-Api-Key as base64 and URL-encoded text, and the query
+            key = self.headers.get("X-Api-Key", "")
+            reflected = {
+                "b64": base64.b64encode(key.encode()).decode(),
+                "urlencoded": quote(key, safe=""),
+                "query": self.path.partition("?")[2],
+            }
+            self._send(200, json.dumps(reflected).encode(), Content_Type="application/json")
         elif path.startswith("/big/"):  # a JSON document with an n-character string: a large node output
             n = int(path.rsplit("/", 1)[1])
             body = json.dumps({"n": n, "blob": "".join(chr(97 + i % 26) for i in range(n))}).encode()

@@ -12,7 +12,8 @@ from nexod.services.context import Principal
 from tests.support.fakes import MemoryStore, MemoryUnitOfWork
 
 # The product's rule, written independently of the code: viewers read (and check a flow document),
-# members build and run flows, admins also manage members and the egress allow-list.
+# members build and run flows and manage credentials, admins also manage members and the egress
+# allow-list and read the audit log.
 READ = {"viewer", "member", "admin"}
 BUILD = {"member", "admin"}
 MANAGE = {"admin"}
@@ -30,6 +31,9 @@ POLICY = {
     "runs.start": BUILD,
     "runs.cancel": BUILD,
     "runs.redrive": BUILD,
+    "credentials.read": READ,  # metadata: names, types, fields set; no role ever reads a value
+    "credentials.write": BUILD,
+    "audit.read": MANAGE,
 }
 WS = "0b7e7a8e-2d2a-4f5c-9d55-6a8f3f1f0c11"
 

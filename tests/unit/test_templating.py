@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nexod.domain.templating import TemplateError, find_paths, render
+from nexod.domain.templating import TemplateError, as_reference, find_paths, render
 
 DATA = {
     "input": {"city": "Oslo", "tags": ["a", "b"]},
@@ -46,7 +46,24 @@ def test_out_of_range_index():
 
 
 def test_unknown_roots_and_bad_paths_are_rejected_at_parse_time():
-    with pytest.raises(TemplateError, match="unknown root 'secrets'"):
-        find_paths("{{ secrets.key }}")
+    with pytest.raises(TemplateError, match="unknown root 'vault'"):
+        find_paths("{{ vault.key }}")
     with pytest.raises(TemplateError, match="cannot parse"):
         find_paths("{{ input.a b }}")
+
+
+def test_secrets_resolve_only_through_a_resolver():
+    # Given a template naming a credential inside a longer string and alone
+    template = {"url": "https://x/{{ secrets.gh.token }}?q={{ input.q }}", "key": "{{ secrets.k }}"}
+    data = {"input": {"q": "nexod"}}
+    # When rendered without a resolver / Then it is an error naming the reference
+    with pytest.raises(TemplateError, match=r"'\{\{ secrets.gh.token \}\}': credentials cannot be used here"):
+        render(template, data)
+    # When rendered with one / Then each reference gets its value
+    values = {"secrets.gh.token": "T0KEN", "secrets.k": "K3Y"}
+    assert render(template, data, lambda p: values[p.text]) == {"url": "https://x/T0KEN?q=nexod", "key": "K3Y"}
+    # And with the recording resolver the references stay as written
+    assert render(template, data, as_reference) == {
+        "url": "https://x/{{ secrets.gh.token }}?q=nexod",
+        "key": "{{ secrets.k }}",
+    }

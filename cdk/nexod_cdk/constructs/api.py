@@ -199,9 +199,10 @@ class Api(Construct):
         fn = self.function
         runtime.allow_secret_read(fn, database_secret_arn)
         # Rights arrive with the code that uses them (tests/infra/test_iam_enforced.py fails on a granted
-        # action no path needs). Not yet: workspace credentials (no credentials routes: write-only
-        # management, never GetSecretValue, when they exist), schedules, the run-events bus, the ingress
-        # queue (the triggers issue adds them with their code).
+        # action no path needs). Workspace credentials are write-only here (DESIGN §7): create, rotate,
+        # delete, restore, never GetSecretValue. Not yet: schedules, the run-events bus, the ingress queue
+        # (the triggers issue adds them with their code).
+        secrets.allow_manage(fn)
         fn.add_to_role_policy(
             iam.PolicyStatement(
                 sid="PublishAndRunFlows",

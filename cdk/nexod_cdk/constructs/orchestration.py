@@ -88,8 +88,8 @@ class Orchestration(Construct):
         runtime.allow_secret_read(self.node_runner, database_secret_arn)
         assert self.node_runner.role is not None
         secrets.allow_assume(self.node_runner.role)
-        # The LLM runner carries the LLM layer and runs `llm` nodes only. It reads no workspace credential
-        # (provider keys come from the deployment), so it may not assume the workspace-secrets reader.
+        # The LLM runner carries the LLM layer and runs `llm` nodes only. Its provider keys are workspace
+        # credentials, read at the moment of use through the workspace-secrets reader like the core runner.
         self.llm_runner = runtime.function(
             "LlmRunner",
             handler=c.LLM_RUNNER_HANDLER,
@@ -97,9 +97,15 @@ class Orchestration(Construct):
             memory_mb=config.profile.node_runner_memory_mb,
             timeout=Duration.seconds(c.NODE_RUNNER_TIMEOUT_SECONDS),
             with_llm=True,
-            environment={"NEXOD_DATABASE_SECRET_ARN": database_secret_arn, **triggers.environment()},
+            environment={
+                "NEXOD_DATABASE_SECRET_ARN": database_secret_arn,
+                **triggers.environment(),
+                **secrets.environment(),
+            },
         )
         runtime.allow_secret_read(self.llm_runner, database_secret_arn)
+        assert self.llm_runner.role is not None
+        secrets.allow_assume(self.llm_runner.role)
 
         # -- the role of every per-flow state machine -----------------------------------------------
         self.state_machine_role = iam.Role(

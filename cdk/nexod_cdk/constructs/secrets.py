@@ -5,6 +5,9 @@ with the data key. Nothing holds a standing right to read those values: a caller
 `WorkspaceSecretsReader` with the session tag `nexod:workspace=<workspace_id>`, and the role's policy
 allows `GetSecretValue` only under `.../ws/${aws:PrincipalTag/nexod:workspace}/*`. A bug that mixes up
 workspaces therefore gets AccessDenied, never another tenant's key.
+
+Secrets are write-only for the API (DESIGN §7): `allow_manage()` lets it create, rotate, delete and restore
+secrets under the prefix, encrypting with the data key through Secrets Manager, and never read a value.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ class Secrets(Construct):
         self.reader.add_to_policy(
             iam.PolicyStatement(
                 sid="ReadOwnWorkspaceSecrets",
-                actions=["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+                actions=["secretsmanager:GetSecretValue"],
                 resources=[f"{base}/${{aws:PrincipalTag/{c.WORKSPACE_TAG_KEY}}}/*"],
             )
         )
@@ -77,6 +80,53 @@ class Secrets(Construct):
                 actions=["sts:AssumeRole", "sts:TagSession"],
                 resources=[self.reader.role_arn],
                 conditions={"Null": {f"aws:RequestTag/{c.WORKSPACE_TAG_KEY}": "false"}},
+            )
+        )
+
+    def allow_manage(self, grantable: iam.IGrantable) -> None:
+        """Create, rotate, delete and restore workspace credentials (SecretsManagerVault.put/delete), never
+        read them: no GetSecretValue, and the data key only through Secrets Manager for secrets under the
+        prefix (its encryption context names the secret)."""
+        stack = Stack.of(self)
+        principal = grantable.grant_principal
+        principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ManageWorkspaceCredentials",
+                actions=[
+                    "secretsmanager:DescribeSecret",
+                    "secretsmanager:PutSecretValue",
+                    "secretsmanager:RestoreSecret",
+                    "secretsmanager:DeleteSecret",
+                ],
+                resources=[self.workspace_secrets_arn_pattern],
+            )
+        )
+        # A new credential must carry its workspace tag and no other tag than the vault's two: tags can
+        # grant rights (ABAC), so the API may not attach arbitrary ones.
+        principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="CreateTaggedWorkspaceCredentials",
+                actions=["secretsmanager:CreateSecret", "secretsmanager:TagResource"],
+                resources=[self.workspace_secrets_arn_pattern],
+                conditions={
+                    "Null": {f"aws:RequestTag/{c.WORKSPACE_TAG_KEY}": "false"},
+                    "ForAllValues:StringEquals": {"aws:TagKeys": [c.WORKSPACE_TAG_KEY, c.CREDENTIAL_TAG_KEY]},
+                },
+            )
+        )
+        # Secrets Manager encrypts a new value with the caller's kms:GenerateDataKey, and validates the key
+        # it is given at CreateSecret with kms:Decrypt too (Secrets Manager user guide, "Secret encryption
+        # and decryption": permissions for the KMS key). kms:Encrypt is needed only to re-encrypt existing
+        # versions under another key (UpdateSecret), which the vault never does.
+        principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="EncryptWorkspaceCredentials",
+                actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                resources=[self.key.key_arn],
+                conditions={
+                    "StringEquals": {"kms:ViaService": f"secretsmanager.{stack.region}.amazonaws.com"},
+                    "StringLike": {"kms:EncryptionContext:SecretARN": self.workspace_secrets_arn_pattern},
+                },
             )
         )
 

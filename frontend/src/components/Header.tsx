@@ -17,6 +17,22 @@ function useOutsideClose(open: boolean, close: () => void) {
   return ref;
 }
 
+/** The same page in another workspace (a flow or a run belongs to one workspace: those go to the list). */
+function sectionPath(section: string, ws: string): string {
+  switch (section) {
+    case "runs":
+      return paths.runs(ws);
+    case "credentials":
+      return paths.credentials(ws);
+    case "members":
+      return paths.members(ws);
+    case "allowed-hosts":
+      return paths.allowedHosts(ws);
+    default:
+      return paths.flows(ws);
+  }
+}
+
 export function Logo() {
   return (
     <span className="logo">
@@ -65,6 +81,9 @@ export function Header({
         <nav className="topnav">
           <a className={section === "flows" ? "active" : ""} href={`#${paths.flows(workspace.id)}`}>Flows</a>
           <a className={section === "runs" ? "active" : ""} href={`#${paths.runs(workspace.id)}`}>Runs</a>
+          <a className={section === "credentials" ? "active" : ""} href={`#${paths.credentials(workspace.id)}`}>Credentials</a>
+          <a className={section === "members" ? "active" : ""} href={`#${paths.members(workspace.id)}`}>Members</a>
+          <a className={section === "allowed-hosts" ? "active" : ""} href={`#${paths.allowedHosts(workspace.id)}`}>Allow-list</a>
         </nav>
       )}
       <div className="spacer" />
@@ -85,7 +104,7 @@ export function Header({
                 className={`menu-item ${w.id === workspace?.id ? "current" : ""}`}
                 onClick={() => {
                   setWsOpen(false);
-                  navigate(section === "runs" ? paths.runs(w.id) : paths.flows(w.id));
+                  navigate(sectionPath(section, w.id));
                 }}
               >
                 <span>{w.name}</span>

@@ -9,16 +9,21 @@ function Field({
   spec,
   value,
   readOnly,
+  secret,
+  idPrefix = "f",
   onChange,
 }: {
   spec: FieldSpec;
   value: unknown;
   readOnly: boolean;
+  /** A write-only secret: a password input the browser does not autofill. */
+  secret?: boolean;
+  idPrefix?: string;
   onChange: (value: unknown, remove: boolean) => void;
 }) {
   const [text, setText] = useState(() => toText(spec, value));
   const [error, setError] = useState<string | null>(null);
-  const inputId = `f-${spec.name}`;
+  const inputId = `${idPrefix}-${spec.name}`;
 
   // Follow outside changes (raw JSON edits, renames) without reformatting what the user is typing: only when
   // the text no longer means the value (so "0." or compact JSON stay as typed).
@@ -90,7 +95,8 @@ function Field({
         <input
           id={inputId}
           className={`input ${spec.kind !== "string" ? "mono" : ""} ${error ? "invalid" : ""}`}
-          type="text"
+          type={secret && spec.kind === "string" ? "password" : "text"}
+          autoComplete={secret ? "new-password" : undefined}
           inputMode={spec.kind === "number" || spec.kind === "integer" ? "decimal" : undefined}
           value={text}
           placeholder={placeholder}
@@ -121,6 +127,9 @@ export function SchemaForm({
   readOnly,
   onChange,
   fieldIssues,
+  isSecret,
+  formOnly,
+  idPrefix,
 }: {
   schema: JsonSchema;
   templated: string[];
@@ -128,6 +137,12 @@ export function SchemaForm({
   readOnly: boolean;
   onChange: (config: Config) => void;
   fieldIssues?: Record<string, string[]>;
+  /** Fields typed as write-only secrets (password inputs). */
+  isSecret?: (field: string) => boolean;
+  /** No raw-JSON mode (a credential value must not be echoed back as text). */
+  formOnly?: boolean;
+  /** Prefix of the inputs' ids, so two forms on a page do not share ids. */
+  idPrefix?: string;
 }) {
   const fields = useMemo(() => fieldsFor(schema, templated), [schema, templated]);
   const [raw, setRaw] = useState(false);
@@ -144,15 +159,15 @@ export function SchemaForm({
 
   return (
     <div className="schema-form">
-      <div className="seg" role="tablist">
+      {!formOnly && <div className="seg" role="tablist">
         <button role="tab" className={!raw ? "on" : ""} aria-selected={!raw} onClick={() => setRaw(false)} disabled={raw && !!rawError}>
           Form
         </button>
         <button role="tab" className={raw ? "on" : ""} aria-selected={raw} onClick={openRaw}>
           Raw JSON
         </button>
-      </div>
-      {raw ? (
+      </div>}
+      {raw && !formOnly ? (
         <div className="field">
           <textarea
             className={`input mono ${rawError ? "invalid" : ""}`}
@@ -184,6 +199,8 @@ export function SchemaForm({
                 spec={f}
                 value={config[f.name]}
                 readOnly={readOnly}
+                secret={isSecret?.(f.name)}
+                idPrefix={idPrefix}
                 onChange={(v, remove) => {
                   const next = { ...config };
                   if (remove) delete next[f.name];

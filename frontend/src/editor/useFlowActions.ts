@@ -4,7 +4,7 @@ import { useState } from "react";
 import { api, errorMessage } from "../lib/api";
 import { navigate, paths } from "../lib/router";
 import { useToast } from "../components/Toasts";
-import type { Flow } from "../types";
+import type { Flow, FlowWarning } from "../types";
 import type { FlowDraft } from "./useFlowDraft";
 import type { LiveValidation } from "./useLiveValidation";
 
@@ -13,6 +13,8 @@ export type Busy = "save" | "validate" | "publish" | null;
 export function useFlowActions(ws: string, draft: FlowDraft, validation: LiveValidation) {
   const toast = useToast();
   const [busy, setBusy] = useState<Busy>(null);
+  // What the last save answered as `warnings` (saved, but a run would fail): shown until dismissed or the next save.
+  const [warnings, setWarnings] = useState<FlowWarning[]>([]);
   const { flow } = draft;
 
   /** True when `e` was an invalid flow (now shown on the canvas); other errors are the caller's to report. */
@@ -29,6 +31,7 @@ export function useFlowActions(ws: string, draft: FlowDraft, validation: LiveVal
     setBusy("save");
     try {
       const f = await draft.save();
+      setWarnings(f.warnings ?? []);
       if (!quiet) toast.success("Draft saved");
       return f;
     } catch (e) {
@@ -82,5 +85,5 @@ export function useFlowActions(ws: string, draft: FlowDraft, validation: LiveVal
     }
   };
 
-  return { busy, save, validate, publish, startRun };
+  return { busy, save, validate, publish, startRun, warnings, dismissWarnings: () => setWarnings([]) };
 }

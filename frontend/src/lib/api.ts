@@ -2,6 +2,13 @@
 import { getToken } from "./auth";
 import type {
   ApiErrorBody,
+  Credential,
+  CredentialList,
+  CredentialType,
+  Member,
+  MemberList,
+  Role,
+  WorkspaceDetail,
   Flow,
   FlowDefinition,
   FlowPage,
@@ -110,6 +117,24 @@ export const api = {
   cancelRun: (w: string, r: string) => request<Run>("POST", `${ws(w)}/runs/${enc(r)}/cancel`),
   redriveRun: (w: string, r: string, version?: number) =>
     request<Run>("POST", `${ws(w)}/runs/${enc(r)}/redrive`, version ? { version } : undefined),
+
+  getWorkspace: (w: string) => request<WorkspaceDetail>("GET", ws(w)),
+  setAllowedHosts: (w: string, allowed_hosts: string[]) =>
+    request<WorkspaceDetail>("PUT", `${ws(w)}/allowed-hosts`, { allowed_hosts }),
+  listMembers: (w: string) => request<MemberList>("GET", `${ws(w)}/members`),
+  putMember: (w: string, user: string, body: { role: Role; email?: string; name?: string }) =>
+    request<Member>("PUT", `${ws(w)}/members/${enc(user)}`, body),
+  removeMember: (w: string, user: string) => request<unknown>("DELETE", `${ws(w)}/members/${enc(user)}`),
+
+  // Credential values are write-only: they go out in create/rotate bodies and never come back.
+  credentialTypes: () => request<{ items: CredentialType[] }>("GET", "/v1/credential-types"),
+  listCredentials: (w: string) => request<CredentialList>("GET", `${ws(w)}/credentials`),
+  createCredential: (w: string, body: { name: string; type: string; description?: string; value: Record<string, unknown> }) =>
+    request<Credential>("POST", `${ws(w)}/credentials`, body),
+  rotateCredential: (w: string, name: string, body: { description?: string; value?: Record<string, unknown> }) =>
+    request<Credential>("PUT", `${ws(w)}/credentials/${enc(name)}`, body),
+  deleteCredential: (w: string, name: string, force = false) =>
+    request<unknown>("DELETE", `${ws(w)}/credentials/${enc(name)}${force ? "?force=true" : ""}`),
 };
 
 export function errorMessage(e: unknown): string {

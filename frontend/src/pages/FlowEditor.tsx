@@ -10,7 +10,7 @@ import { exampleInput, upstreamOf, type CanvasEdge, type CanvasNode, type IssueG
 import { initialConfig } from "../lib/schemaForm";
 import { paths, useTitle } from "../lib/router";
 import { canEdit, useSession } from "../session";
-import type { FlowDefinition, NodeType } from "../types";
+import type { FlowDefinition, FlowWarning, NodeType } from "../types";
 import type { DraftStore } from "../editor/draftStore";
 import { useEditorShortcuts } from "../editor/useEditorShortcuts";
 import { useFlowActions } from "../editor/useFlowActions";
@@ -73,6 +73,32 @@ function Inspector(props: {
       />
     );
   return props.overview;
+}
+
+/** Non-blocking notes from the last save, e.g. a `{{ secrets.NAME }}` the workspace has no credential for. */
+function SaveWarnings({ ws, warnings, onDismiss }: { ws: string; warnings: FlowWarning[]; onDismiss: () => void }) {
+  return (
+    <div className="callout callout-warn save-warnings" role="alert" data-testid="save-warnings">
+      <div className="row">
+        <b>Saved, but runs will fail:</b>
+        <div className="spacer" />
+        <button className="icon-btn" aria-label="Dismiss warnings" onClick={onDismiss}>×</button>
+      </div>
+      <ul>
+        {warnings.map((w, i) => (
+          <li key={i} data-testid="save-warning" data-code={w.code}>
+            {w.message}
+            {w.code === "missing_credential" && w.credential && (
+              <>
+                {" "}
+                <a className="link" href={`#${paths.credentials(ws)}`}>Create {w.credential} in Credentials</a>
+              </>
+            )}
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
 }
 
 function Editor({ flowId }: { flowId: string }) {
@@ -164,6 +190,7 @@ function Editor({ flowId }: { flowId: string }) {
         onValidate={() => void actions.validate()}
         onSave={() => void actions.save()}
       />
+      {actions.warnings.length > 0 && <SaveWarnings ws={ws} warnings={actions.warnings} onDismiss={actions.dismissWarnings} />}
       {!editable && <div className="readonly-bar">Read-only — you are a <b>{workspace.role}</b> in {workspace.name}.</div>}
       <div className="editor-body">
         {editable && <Palette types={nodeTypes} error={nodeTypesError} onAdd={(t) => addNode(t)} />}

@@ -51,3 +51,10 @@ class Unauthorized(NexodError):
 class Conflict(NexodError):
     code = "conflict"
     status = 409
+
+
+class VaultUnavailable(NexodError):
+    """The credential store could not be reached or could not decrypt a value (never includes the value)."""
+
+    code = "vault_unavailable"
+    status = 503

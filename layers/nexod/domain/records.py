@@ -20,6 +20,45 @@ TERMINAL: tuple[RunStatus, ...] = ("SUCCEEDED", "FAILED", "CANCELLED")
 NodeRunStatus = Literal["RUNNING", "SUCCEEDED", "FAILED", "SKIPPED"]
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Credential:
+    """A credential's metadata. Its value is only in the vault and is never a field of any record."""
+
+    name: str
+    type: str
+    description: str
+    fields: list[str]
+    created_by: str
+    created_at: datetime
+    rotated_by: str | None
+    rotated_at: datetime | None
+    last_used_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditEntry:
+    """One line of a workspace's audit log: who did what to which target, with a summary of the change
+    (never a secret value)."""
+
+    id: int
+    actor: str
+    action: str
+    target_type: str
+    target_id: str
+    details: Any
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DefinitionUse:
+    """A flow definition that may name credentials: a flow's draft, or its live version (`live`)."""
+
+    flow_id: str
+    flow_name: str
+    live: bool
+    definition: Any
+
+
 class Cursor(NamedTuple):
     """Where a page of a listing ended: the next page holds what sorts after (created_at, id), newest first."""
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 _TAG = re.compile(r"\{\{\s*(.*?)\s*\}\}", re.DOTALL)
 _SEGMENT = re.compile(r"\.([A-Za-z_][A-Za-z0-9_\-]*)|\[(-?\d+)\]|\[\s*'([^']*)'\s*\]|\[\s*\"([^\"]*)\"\s*\]")
 _ROOT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-ROOTS = ("input", "nodes", "run")
+ROOTS = ("input", "nodes", "run", "secrets")
 
 
 class TemplateError(ValueError):
@@ -68,7 +69,16 @@ def find_paths(value: Any) -> list[TemplatePath]:
     return found
 
 
-def resolve(path: TemplatePath, data: dict[str, Any]) -> Any:
+# Resolves a `secrets.NAME[.field]` path to the credential's value, at the moment of use (the runtime's
+# resolver; or one that writes the reference back, for the recorded copy of a node's input).
+SecretResolver = Callable[[TemplatePath], str]
+
+
+def resolve(path: TemplatePath, data: dict[str, Any], secrets: SecretResolver | None = None) -> Any:
+    if path.parts[0] == "secrets":
+        if secrets is None:
+            raise TemplateError(f"'{{{{ {path.text} }}}}': credentials cannot be used here")
+        return secrets(path)
     current: Any = data
     walked = str(path.parts[0])
     for j, part in enumerate(path.parts):
@@ -94,24 +104,30 @@ def resolve(path: TemplatePath, data: dict[str, Any]) -> Any:
     return current
 
 
-def render(value: Any, data: dict[str, Any]) -> Any:
+def render(value: Any, data: dict[str, Any], secrets: SecretResolver | None = None) -> Any:
     """Render every template in a JSON value.
 
     A string that is exactly one `{{ path }}` becomes the value itself (object, number, ...); templates
-    inside longer strings are interpolated, non-strings as compact JSON.
+    inside longer strings are interpolated, non-strings as compact JSON. `secrets` resolves
+    `{{ secrets... }}` paths; without it they are an error.
     """
     if isinstance(value, str):
         whole = _TAG.fullmatch(value.strip()) if "{{" in value else None
         if whole and value.strip().count("{{") == 1:
-            return resolve(parse_path(whole.group(1)), data)
+            return resolve(parse_path(whole.group(1)), data, secrets)
 
         def sub(m: re.Match[str]) -> str:
-            v = resolve(parse_path(m.group(1)), data)
+            v = resolve(parse_path(m.group(1)), data, secrets)
             return v if isinstance(v, str) else json.dumps(v, separators=(",", ":"), default=str)
 
         return _TAG.sub(sub, value) if "{{" in value else value
     if isinstance(value, dict):
-        return {render(k, data): render(v, data) for k, v in value.items()}
+        return {render(k, data, secrets): render(v, data, secrets) for k, v in value.items()}
     if isinstance(value, list):
-        return [render(v, data) for v in value]
+        return [render(v, data, secrets) for v in value]
     return value
+
+
+def as_reference(path: TemplatePath) -> str:
+    """A secret resolver for recorded copies: the reference itself stands where the value would."""
+    return f"{{{{ {path.text} }}}}"

@@ -9,12 +9,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .errors import FlowInvalid, PayloadTooLarge
+from .credentials import secret_ref
+from .errors import FlowInvalid, InvalidInput, PayloadTooLarge
 from .expressions import ExpressionError, check
 from .flow import MAX_DOCUMENT_BYTES, MAX_NODES, NODE_ID_PATTERN, Edge, FlowDocument, Node
 from .graph import Dag
 from .nodes import REGISTRY, NodeConfig
-from .templating import TemplateError, find_paths
+from .templating import TemplateError, TemplatePath, find_paths
 
 _NODE_ID = re.compile(NODE_ID_PATTERN)
 BRANCH_LITERALS = ("true", "false")
@@ -237,6 +238,18 @@ def validate(raw: Any) -> ValidFlow:
                 )
                 continue
             for tpl in paths:
+                if tpl.parts[0] == "secrets":
+                    problem = _secret_problem(tpl, node.type, field, known.secret_fields if known else ())
+                    if problem:
+                        issues.append(
+                            _issue(
+                                "invalid_template",
+                                f"node '{node.id}' config.{field}: {problem}",
+                                node=node.id,
+                                field=f"config.{field}",
+                            )
+                        )
+                    continue
                 ref = tpl.node
                 if ref is not None and ref not in ancestors[node.id]:
                     why = "does not exist" if ref not in ids else f"is not upstream of '{node.id}'"
@@ -264,3 +277,17 @@ def validate(raw: Any) -> ValidFlow:
         edges_in={k: tuple(v) for k, v in edges_in.items()},
         edges_out={k: tuple(v) for k, v in edges_out.items()},
     )
+
+
+def _secret_problem(tpl: TemplatePath, node_type: str, field: str, secret_fields: tuple[str, ...]) -> str | None:
+    """Why a `{{ secrets... }}` reference cannot stand here, or None (values must never reach a prompt, an
+    output or a log, so only fields that send them somewhere may name them)."""
+    if not secret_fields:
+        return f"'{{{{ {tpl.text} }}}}': a {node_type} node cannot use credentials"
+    if field not in secret_fields:
+        return f"'{{{{ {tpl.text} }}}}': a {node_type} node resolves credentials only in {', '.join(secret_fields)}"
+    try:
+        secret_ref(tpl)
+    except InvalidInput as exc:
+        return exc.message
+    return None

@@ -23,7 +23,7 @@ from ..services import runs
 from ..services.context import Services
 from ..services.health import HealthBoard
 from ..settings import Settings
-from ..wiring import blob_store_from_settings, build_node_runner, llm_from_settings
+from ..wiring import blob_store_from_settings, build_node_runner, llm_from_settings, vault_from_settings
 from . import pg
 from .issuer import AUDIENCE, LocalIssuer
 from .model import OfflineDefaultLLM, OfflineModel
@@ -93,11 +93,16 @@ class LocalPlatform:
                 "llm_runner_arn": LLM_RUNNER_ARN,
                 "state_machine_role_arn": ROLE_ARN,
                 "blob_dir": str(state_dir / "blobs"),
+                "vault_key_file": str(state_dir / "keys" / "vault.key"),
             }
         )
         # One process runs every branch of a Parallel at once: the pool may grow to the widest fan-out a flow
         # can have, bounded by what the server accepts (branches beyond it wait for a connection).
-        store = PostgresStore(Database(postgres.app_url, max_size=local_pool_size(postgres.admin_url)))
+        database = Database(postgres.app_url, max_size=local_pool_size(postgres.admin_url))
+        store = PostgresStore(database)
+        # Credential values: AES-256-GCM in this Postgres, the key in .localdb/keys/vault.key (refused when
+        # others can read it).
+        vault = vault_from_settings(settings, reads=True, writes=True, db=database)
         llm: Callable[[], LLM] | None = None
         if offline is not None:
             model = offline
@@ -107,9 +112,11 @@ class LocalPlatform:
 
         # The two runner functions, as in AWS: each Task reaches the runner of its kind's runtime.
         blobs = blob_store_from_settings(settings)  # .localdb/blobs: large node outputs (DESIGN §2)
-        runner = build_node_runner(settings, store, runtime=Runtime.CORE, blobs=blobs)
+        runner = build_node_runner(settings, store, runtime=Runtime.CORE, blobs=blobs, vault=vault)
         node_runner_handler.configure(runner)
-        llm_runner_handler.configure(build_node_runner(settings, store, llm, runtime=Runtime.LLM, blobs=blobs))
+        llm_runner_handler.configure(
+            build_node_runner(settings, store, llm, runtime=Runtime.LLM, blobs=blobs, vault=vault)
+        )
         holder: dict[str, Services] = {}
 
         def on_end(execution_arn: str, status: str) -> None:
@@ -127,6 +134,7 @@ class LocalPlatform:
             runner_arns=RUNNER_ARNS,
             state_machine_prefix=settings.state_machine_prefix,
             blobs=blobs,
+            vault=vault,
         )
         holder["services"] = services
         issuer = LocalIssuer(state_dir / "keys", issuer_url)

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from .blobs import BlobNotFound, BlobRef, BlobStore
 from .store import (
     AuditLog,
+    CredentialRepository,
     FlowChanges,
     FlowRepository,
     MemberRepository,
@@ -27,6 +28,7 @@ __all__ = [
     "BlobRef",
     "BlobStore",
     "Completion",
+    "CredentialRepository",
     "FlowChanges",
     "FlowRepository",
     "HttpResponse",
@@ -35,9 +37,11 @@ __all__ = [
     "Orchestrator",
     "Outbound",
     "PublishedMachine",
+    "RateLimiter",
     "RunRepository",
     "Store",
     "UnitOfWork",
+    "Vault",
     "VersionRepository",
     "WorkspaceRepository",
 ]
@@ -118,3 +122,27 @@ class Outbound(Protocol):
         secret_headers: Collection[str] = (),
         redirect_body_to_other_origins: bool = False,
     ) -> HttpResponse: ...
+
+
+class Vault(Protocol):
+    """Credential values (DESIGN §7). The API writes them and never reads them back; the node runner reads
+    one at the moment of use. Metadata (type, which fields are set, who rotated it) lives in the database.
+    Implementations raise `VaultUnavailable` when the value store cannot be reached."""
+
+    def put(self, workspace_id: str, name: str, value: dict[str, Any]) -> None: ...
+
+    def get(self, workspace_id: str, name: str) -> dict[str, Any] | None: ...
+
+    def delete(self, workspace_id: str, name: str) -> None: ...
+
+
+class RateLimiter(Protocol):
+    """Limits shared by every process of a deployment (LLM requests and tokens per minute per workspace)."""
+
+    def acquire(self, workspace_id: str, bucket: str, amount: float, per_minute: float) -> float:
+        """Spend `amount` if the bucket allows it now: 0.0; else spend nothing and return seconds to wait."""
+        ...
+
+    def settle(self, workspace_id: str, bucket: str, delta: float, per_minute: float) -> None:
+        """Correct an earlier spend by `delta` units (negative gives back)."""
+        ...

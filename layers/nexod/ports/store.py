@@ -14,7 +14,10 @@ from typing import Any, Protocol, TypedDict
 
 from ..domain.actor import Actor
 from ..domain.records import (
+    AuditEntry,
+    Credential,
     Cursor,
+    DefinitionUse,
     Flow,
     FlowSummary,
     FlowVersion,
@@ -225,6 +228,42 @@ class NodeRunRepository(Protocol):
         ...
 
 
+class CredentialRepository(Protocol):
+    """Credential metadata (name, type, which fields are set, who created and rotated it); values live
+    behind the `Vault` port, never here."""
+
+    def create(self, name: str, type_name: str, description: str, fields: Sequence[str], created_by: str) -> bool:
+        """Add one; False when the workspace already has a credential of that name."""
+        ...
+
+    def get(self, name: str, for_update: bool = False) -> Credential | None: ...
+
+    def all(self) -> list[Credential]:
+        """Every credential of the workspace, by name."""
+        ...
+
+    def update(
+        self, name: str, *, description: str | None = None, fields: Sequence[str] | None = None, rotated_by: str | None
+    ) -> Credential | None:
+        """Change the description and/or record a rotation (new `fields`, by `rotated_by`, now)."""
+        ...
+
+    def delete(self, name: str) -> bool: ...
+
+    def types_of(self, names: Sequence[str]) -> dict[str, str]:
+        """name -> type for those of `names` that exist (what the node runner needs to resolve references)."""
+        ...
+
+    def touch(self, names: Sequence[str]) -> None:
+        """They were just used by a node: `last_used_at` = now."""
+        ...
+
+    def definitions_naming_secrets(self) -> list[DefinitionUse]:
+        """Drafts and live versions of the workspace's flows whose text mentions `secrets.` (a superset of
+        those that reference a credential: callers parse them)."""
+        ...
+
+
 class AuditLog(Protocol):
     def record(
         self,
@@ -235,6 +274,11 @@ class AuditLog(Protocol):
         actor: Actor | None = None,
     ) -> None:
         """Append an entry; the actor defaults to the unit of work's user (else the system)."""
+        ...
+
+    def newest(self, limit: int, before: int | None = None, action: str | None = None) -> list[AuditEntry]:
+        """Entries newest first, at most `limit`, with ids below `before`; only `action` (or every action
+        starting with it, when it ends in '.', e.g. 'credential.') when given."""
         ...
 
 
@@ -267,6 +311,9 @@ class UnitOfWork(Protocol):
 
     @property
     def audit(self) -> AuditLog: ...
+
+    @property
+    def credentials(self) -> CredentialRepository: ...
 
 
 class Store(Protocol):

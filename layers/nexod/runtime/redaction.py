@@ -8,10 +8,12 @@ headers whose value came from a secret reference (`{{ secrets.x }}`), which are 
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlunsplit
 
 REDACTED = "[redacted]"
 SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "api-key"})
@@ -104,6 +106,11 @@ class Scrubber:
                 pass
         return cls(values)
 
+    def including(self, values: Iterable[str]) -> Scrubber:
+        """This scrubber plus `values` in every form a request may carry them: as they are, URL-encoded
+        (path and form style), base64 (standard and URL-safe, padded or not) and JSON-escaped."""
+        return Scrubber([*self._values, *(form for v in values for form in encoded_forms(v))])
+
     def __bool__(self) -> bool:
         return bool(self._values)
 
@@ -123,3 +130,13 @@ class Scrubber:
         if isinstance(value, list | tuple):
             return [self.value(v) for v in value]
         return value
+
+
+def encoded_forms(value: str) -> set[str]:
+    """`value` and the encodings it may be echoed back in (an API that reflects a query string or a
+    decoded header must not leak it either)."""
+    raw = value.encode()
+    forms = {value, quote(value, safe=""), quote_plus(value), json.dumps(value)[1:-1]}
+    for encoded in (base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode()):
+        forms |= {encoded, encoded.rstrip("=")}
+    return forms

@@ -16,19 +16,20 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..domain.errors import InvalidInput
+from ..domain.errors import InvalidInput, VaultUnavailable
 from ..domain.expressions import ExpressionError, evaluate, truthy
 from ..domain.flow import node_hash
 from ..domain.nodes import REGISTRY
 from ..domain.payload import NodeRunnerPayload
 from ..domain.records import NodeRun, Run, Usage
-from ..domain.templating import TemplateError, render
+from ..domain.templating import TemplateError, as_reference, render
 from ..domain.validation import BRANCH_LITERALS, ValidFlow, validate
-from ..ports import Store, UnitOfWork
+from ..ports import Store, UnitOfWork, Vault
 from .blobs import OutputBlobs, hydrate_upstream, offload_output, run_output
 from .errors import NodeError, NodeFailedError, NodeRetryableError, RunFinishError, RunNotActiveError
 from .executors import CREDENTIALS, EXECUTORS, Credentials, NodeContext, NodeResult, Toolbox
 from .redaction import Scrubber
+from .secrets import CredentialResolver
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +141,9 @@ class NodeRunner:
         tools: Toolbox,
         global_allow_hosts: list[str] | None = None,
         outputs: OutputBlobs | None = None,
+        vault: Vault | None = None,
     ) -> None:
+        self.vault = vault  # credential values, read at the moment of use (DESIGN §7)
         self.store = store
         self.outputs = outputs  # large outputs go to the blob store (nexod.runtime.blobs)
         self.tools = tools
@@ -266,14 +269,20 @@ class NodeRunner:
                 allow_hosts=allow,
                 secret_names=secret_names,
             )
+            resolver = CredentialResolver(self._credential_loader(uow, workspace_id))
+            recorded_input: dict[str, Any] | None = None
             try:
                 hydrate_upstream(self.outputs, workspace_id, run_id, node_id, upstream)  # blob pointers -> values
                 rendered = dict(node.config)
+                recorded_input = dict(node.config)
                 for field in kind.templated_fields:
                     if field in rendered:
-                        rendered[field] = render(rendered[field], ctx.data)
+                        # `{{ secrets.x }}`: the executor gets the value, the record keeps the reference.
+                        secrets = resolver if field in kind.secret_fields else None
+                        recorded_input[field] = render(rendered[field], ctx.data, as_reference if secrets else None)
+                        rendered[field] = render(rendered[field], ctx.data, secrets)
                 config = kind.config.model_validate(rendered)
-            except NodeFailedError as exc:  # an upstream output in the blob store cannot be read
+            except NodeError as exc:  # an upstream blob that cannot be read; the vault unreachable
                 error: NodeError = exc
             except TemplateError as exc:
                 error = NodeFailedError(f"node '{node_id}' config: {exc}")
@@ -283,16 +292,38 @@ class NodeRunner:
                 error = NodeFailedError(f"node '{node_id}' config.{field} after templating: {first['msg']}")
             else:
                 # The recorded input is what viewers read: credentials redacted; the executor gets the real ones.
+                assert recorded_input is not None
                 uow.node_runs.begin_execution(
-                    run_id, node_id, iteration, digest, _recorded(credentials, rendered, secret_names)
+                    run_id, node_id, iteration, digest, _recorded(credentials, recorded_input, secret_names)
                 )
+                uow.credentials.touch(resolver.used)
                 scrubber = credentials.scrubber(rendered, secret_names) if credentials else Scrubber()
+                scrubber = scrubber.including(resolver.resolved)
                 return _Prepared(flow, run, memo=None, context=ctx, config=config, rendered=rendered, scrubber=scrubber)
             uow.node_runs.begin_execution(
                 run_id, node_id, iteration, digest, _recorded(credentials, node.config, secret_names)
             )
         self._record_failure(workspace_id, run_id, node_id, iteration, error)
         raise error
+
+    def _credential_loader(
+        self, uow: UnitOfWork, workspace_id: str
+    ) -> Callable[[str], tuple[str, dict[str, object]] | None]:
+        """What `{{ secrets.NAME }}` needs: the credential's type (metadata) and value (the vault)."""
+
+        def load(name: str) -> tuple[str, dict[str, object]] | None:
+            type_name = uow.credentials.types_of([name]).get(name)
+            if type_name is None:
+                return None
+            if self.vault is None:
+                raise NodeFailedError(f"credential '{name}': this deployment has no credential vault configured")
+            try:
+                value = self.vault.get(workspace_id, name)
+            except VaultUnavailable as exc:
+                raise NodeRetryableError(f"credential '{name}': {exc.message}") from None
+            return None if value is None else (type_name, value)
+
+        return load
 
     def _record_success(
         self,

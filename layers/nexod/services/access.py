@@ -34,6 +34,9 @@ def permissions() -> dict[str, str]:
         "runs.start": "member",
         "runs.cancel": "member",
         "runs.redrive": "member",
+        "credentials.read": "viewer",  # metadata only: no role can read a value
+        "credentials.write": "member",  # create, rotate, delete
+        "audit.read": "admin",
     }
 
 

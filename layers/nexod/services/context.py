@@ -8,7 +8,7 @@ from typing import Any
 
 from ..domain.actor import UserActor
 from ..domain.nodes import Runtime
-from ..ports import BlobStore, Orchestrator, Store
+from ..ports import BlobStore, Orchestrator, Store, Vault
 
 
 @dataclass(frozen=True)
@@ -35,3 +35,4 @@ class Services:
     runner_arns: Mapping[Runtime, str]
     state_machine_prefix: str = "nexod"
     blobs: BlobStore | None = None  # where large outputs live (DESIGN §2); the API hydrates their pointers
+    vault: Vault | None = None  # credential values: the API writes them, never reads them (DESIGN §7)

@@ -12,6 +12,7 @@ from ..domain.validation import validate
 from ..ports import FlowChanges
 from .access import authorize, parse_id
 from .context import Principal, Services
+from .credentials import missing_credentials
 from .json_limits import MAX_STORED_DEPTH, find_problem, readable, serve
 from .paging import decode_cursor, page
 
@@ -62,7 +63,8 @@ def create(
         authorize(uow, principal, "flows.write")
         flow = uow.flows.create(name, description, doc)
         uow.audit.record("flow.create", "flow", flow.id, {"name": name})
-    return _flow_view(flow, with_definition=True)
+        warnings = missing_credentials(uow, doc)
+    return _with_warnings(_flow_view(flow, with_definition=True), warnings)
 
 
 def list_flows(
@@ -102,7 +104,13 @@ def update(
         if flow is None:
             raise NotFound(f"flow '{flow_id}' not found")
         uow.audit.record("flow.update", "flow", flow_id, {"fields": sorted(fields)})
-    return _flow_view(flow, with_definition=True)
+        warnings = missing_credentials(uow, changes["definition"]) if "definition" in changes else []
+    return _with_warnings(_flow_view(flow, with_definition=True), warnings)
+
+
+def _with_warnings(view: dict[str, Any], warnings: list[dict[str, Any]]) -> dict[str, Any]:
+    """What saving succeeded with but a run would trip on (a credential the workspace lacks)."""
+    return {**view, "warnings": warnings} if warnings else view
 
 
 def delete(services: Services, principal: Principal, workspace_id: str, flow_id: str) -> None:

@@ -68,7 +68,7 @@ def put_member(
         if current == "admin" and role != "admin" and uow.members.count_admins() == 1:
             raise Conflict("a workspace keeps at least one admin; make someone else admin first")
         member = uow.members.put(user_sub, role, email, name)
-        uow.audit.record("member.put", "member", user_sub, {"role": role})
+        uow.audit.record("member.put", "member", user_sub, {"role": role, "previous_role": current})
     return _member_view(member)
 
 
@@ -93,7 +93,18 @@ def set_allowed_hosts(services: Services, principal: Principal, workspace_id: st
         cleaned.append(h)
     with services.store.tx(workspace_id, principal.sub) as uow:
         authorize(uow, principal, "workspace.allowed_hosts")
+        before = uow.workspaces.current()
         ws = uow.workspaces.set_allowed_hosts(sorted(set(cleaned)))
-        uow.audit.record("workspace.allowed_hosts", "workspace", workspace_id, {"allowed_hosts": cleaned})
+        previous = sorted(before.allowed_hosts) if before else []
+        uow.audit.record(
+            "workspace.allowed_hosts",
+            "workspace",
+            workspace_id,
+            {
+                "allowed_hosts": cleaned,
+                "added": sorted(set(cleaned) - set(previous)),
+                "removed": sorted(set(previous) - set(cleaned)),
+            },
+        )
     assert ws is not None
     return _workspace_view(ws)

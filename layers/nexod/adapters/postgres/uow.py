@@ -10,6 +10,7 @@ from psycopg.types.json import set_json_loads
 
 from ...services.json_limits import load_stored
 from .audit import PostgresAudit
+from .credentials import PostgresCredentials
 from .db import Database
 from .flows import PostgresFlows, PostgresVersions
 from .node_runs import PostgresNodeRuns
@@ -36,6 +37,7 @@ class PostgresUnitOfWork:
         self._runs = PostgresRuns(*scope)
         self._node_runs = PostgresNodeRuns(*scope)
         self._audit = PostgresAudit(*scope)
+        self._credentials = PostgresCredentials(*scope)
 
     @property
     def workspace_id(self) -> str | None:
@@ -72,6 +74,10 @@ class PostgresUnitOfWork:
     @property
     def audit(self) -> PostgresAudit:
         return self._audit
+
+    @property
+    def credentials(self) -> PostgresCredentials:
+        return self._credentials
 
 
 class PostgresStore:

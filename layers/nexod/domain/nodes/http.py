@@ -43,6 +43,7 @@ KIND = REGISTRY.register(
         category="Connectors",
         icon="http",
         templated_fields=("url", "headers", "query", "body"),
+        secret_fields=("url", "headers", "query", "body"),
         output_schema={
             "type": "object",
             "properties": {

@@ -56,6 +56,8 @@ class NodeKind:
     runtime: Runtime = Runtime.CORE
     # Config fields whose strings are templates over upstream outputs ({{ nodes.x.output... }}).
     templated_fields: tuple[str, ...] = ()
+    # Templated fields where `{{ secrets.NAME.field }}` is resolved at the moment of use (never recorded).
+    secret_fields: tuple[str, ...] = ()
     # JSON Schema of the node's output, where it is known before the node runs.
     output_schema: dict[str, Any] | None = None
     # Retries Step Functions makes when the flow sets none: kinds that talk to the outside world have one.
@@ -78,6 +80,7 @@ class NodeKind:
             "category": self.category,
             "icon": self.icon,
             "templated_fields": list(self.templated_fields),
+            "secret_fields": list(self.secret_fields),
             "config_schema": self.config.model_json_schema(),
             **({"output_schema": self.output_schema} if self.output_schema is not None else {}),
         }
