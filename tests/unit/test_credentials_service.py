@@ -66,7 +66,7 @@ def test_rotation_replaces_the_value_and_records_who(world: World):
     assert world.services.vault.get(ws, "svc") == {"username": "u", "password": "p2"}
     assert rotated["rotated_by"] == "alice" and rotated["rotated_at"] is not None
     # A value of the wrong shape for the type is refused naming the field, and the old value stays
-    with pytest.raises(InvalidInput, match="value.password"):
+    with pytest.raises(InvalidInput, match=r"value\.password"):
         credentials.update_credential(world.services, world.alice, ws, "svc", None, {"username": "u"})
     assert world.services.vault.get(ws, "svc") == {"username": "u", "password": "p2"}
 
