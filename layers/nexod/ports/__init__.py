@@ -27,6 +27,7 @@ __all__ = [
     "BlobNotFound",
     "BlobRef",
     "BlobStore",
+    "BudgetGuard",
     "Completion",
     "CredentialRepository",
     "FlowChanges",
@@ -145,4 +146,12 @@ class RateLimiter(Protocol):
 
     def settle(self, workspace_id: str, bucket: str, delta: float, per_minute: float) -> None:
         """Correct an earlier spend by `delta` units (negative gives back)."""
+        ...
+
+
+class BudgetGuard(Protocol):
+    """Spending limits the LLM gateway consults before every call (issue 9)."""
+
+    def check(self, workspace_id: str) -> None:
+        """Raise `runtime.errors.BudgetExceeded` when the workspace's hard monthly budget is spent."""
         ...

@@ -30,3 +30,28 @@ class RunFinishError(NodeError):
 
 class RunNotActiveError(NodeFailedError):
     """The run was cancelled or already finished: stop executing its nodes."""
+
+
+# -- the LLM gateway's errors (issue 9). Their names are what the state machine's Retry and Catch match. ---------
+class LLMRateLimited(NodeRetryableError):
+    """The workspace's rate limit (or the provider's) says wait: `retry_after_seconds` in details."""
+
+    def __init__(self, message: str, retry_after_seconds: float, details: Any = None) -> None:
+        super().__init__(message, {**(details or {}), "retry_after_seconds": round(retry_after_seconds, 3)})
+        self.retry_after_seconds = retry_after_seconds
+
+
+class LLMTimeout(NodeRetryableError):
+    """The provider did not answer in time."""
+
+
+class LLMProviderError(NodeRetryableError):
+    """The provider failed (5xx, overloaded, connection): another attempt or a fallback model may work."""
+
+
+class LLMBadRequest(NodeFailedError):
+    """The request itself is wrong (unknown model, context too long, a model the workspace does not allow)."""
+
+
+class BudgetExceeded(NodeFailedError):
+    """The workspace's hard monthly budget is spent: no provider is called."""
