@@ -294,7 +294,13 @@ class NodeRunner:
                 # The recorded input is what viewers read: credentials redacted; the executor gets the real ones.
                 assert recorded_input is not None
                 uow.node_runs.begin_execution(
-                    run_id, node_id, iteration, digest, _recorded(credentials, recorded_input, secret_names)
+                    # The record holds `{{ secrets.x }}` references, not their values: only names that are
+                    # sensitive in themselves (Authorization, Cookie, ...) are redacted in it.
+                    run_id,
+                    node_id,
+                    iteration,
+                    digest,
+                    _recorded(credentials, recorded_input, frozenset()),
                 )
                 uow.credentials.touch(resolver.used)
                 scrubber = credentials.scrubber(rendered, secret_names) if credentials else Scrubber()
