@@ -302,3 +302,29 @@ def test_a_flow_that_cannot_fail_has_no_unreachable_failure_states():
     assert states["only"]["Catch"][0]["Next"] == "failed-only"
     assert RUN_FAILED not in states and "failed" not in states
     assert set(states) == {"only", "failed-only", FINISH}
+
+
+def test_an_llm_task_retries_the_gateway_s_retryable_errors_by_their_class_names():
+    import nexod.runtime.errors as errors
+
+    # Given a flow with an llm node
+    asl = compiled(
+        {"nodes": [node("start", "input"), node("ask", "llm", prompt="hi")], "edges": [edge("start", "ask")]}
+    )
+    # Then its Task's node retry names each retryable LLM error, since Step Functions matches the exact type
+    retry = asl["States"]["ask"]["Retry"][-1]
+    assert retry["ErrorEquals"] == [
+        "NodeRetryableError",
+        "LLMRateLimited",
+        "LLMTimeout",
+        "LLMProviderError",
+        "States.Timeout",
+    ]
+    # And every retryable NodeRetryableError subclass in the errors module is covered, the non-retryable are not
+    llm_retryable = {
+        name
+        for name, cls in vars(errors).items()
+        if name.startswith("LLM") and isinstance(cls, type) and issubclass(cls, errors.NodeRetryableError)
+    }
+    assert llm_retryable == set(retry["ErrorEquals"][1:-1])
+    assert "LLMBadRequest" not in retry["ErrorEquals"] and "BudgetExceeded" not in retry["ErrorEquals"]

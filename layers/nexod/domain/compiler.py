@@ -125,7 +125,7 @@ class _Emitter:
         policy = node.retry or REGISTRY[node.type].default_retry
         if policy and policy.max_attempts > 0:
             rule: dict[str, Any] = {
-                "ErrorEquals": [RETRYABLE_ERROR, "States.Timeout"],
+                "ErrorEquals": [RETRYABLE_ERROR, *REGISTRY[node.type].retry_errors, "States.Timeout"],
                 "IntervalSeconds": policy.interval_seconds,
                 "MaxAttempts": policy.max_attempts,
                 "BackoffRate": policy.backoff_rate,

@@ -43,6 +43,8 @@ KIND = REGISTRY.register(
             "required": ["text", "model"],
         },
         default_retry=RetryPolicy(),
+        # The gateway's retryable errors (nexod.runtime.errors), by class name as Step Functions matches them.
+        retry_errors=("LLMRateLimited", "LLMTimeout", "LLMProviderError"),
         default_timeout_seconds=TIMEOUT_SECONDS,
         calls_out=True,
     )

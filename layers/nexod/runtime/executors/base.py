@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...domain.nodes import REGISTRY, NodeConfig, Runtime
 from ...ports import LLM, Outbound
 from ..errors import NodeError, NodeFailedError
 from ..redaction import Scrubber
+
+if TYPE_CHECKING:
+    from ..llm_gateway import LlmGateway
 
 
 @dataclass
@@ -51,10 +54,14 @@ class Toolbox:
     runtime: Runtime
     outbound: Callable[[], Outbound]
     llm: Callable[[], LLM] | None = None
+    # Every model call goes through the gateway (workspace keys, budgets): built by the composition root.
+    gateway: LlmGateway | None = None
 
     def __post_init__(self) -> None:
         if (self.llm is not None) != (self.runtime is Runtime.LLM):
             raise ValueError(f"a '{self.runtime.value}' toolbox has a model client exactly when its runtime is 'llm'")
+        if self.gateway is not None and self.runtime is not Runtime.LLM:
+            raise ValueError(f"a '{self.runtime.value}' toolbox has no LLM gateway")
 
 
 Executor = Callable[[NodeConfig, NodeContext, Toolbox], NodeResult]

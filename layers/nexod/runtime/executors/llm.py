@@ -8,25 +8,30 @@ from typing import Any
 from ...domain.nodes import LlmConfig, NodeConfig
 from ...domain.nodes.llm import CALL_TIMEOUT_SECONDS
 from ..egress import egress_scope
-from ..errors import NodeError, NodeRetryableError
+from ..errors import NodeError, NodeFailedError, NodeRetryableError
+from ..llm_gateway import Call
 from .base import NodeContext, NodeResult, Toolbox, executor, in_node
 
 
 @executor("llm")
 def run_llm(config: NodeConfig, ctx: NodeContext, tools: Toolbox) -> NodeResult:
     assert isinstance(config, LlmConfig)
-    assert tools.llm is not None  # the llm runtime's toolbox always has one (Toolbox checks it)
+    if tools.gateway is None:
+        raise NodeFailedError(f"node '{ctx.node_id}': this runner has no LLM gateway (a deployment error)")
     # The LLM port takes no allow-list: its adapter's guarded transport reads this scope (see egress.py).
     with egress_scope(ctx.node_id, ctx.allow_hosts):
         try:
-            completion = tools.llm().complete(
-                model=config.model,
-                system=config.system,
-                prompt=config.prompt,
-                temperature=config.temperature,
-                max_tokens=config.max_tokens,
-                json_mode=config.json_mode,
-                timeout=float(CALL_TIMEOUT_SECONDS),
+            completion = tools.gateway.complete(
+                ctx.workspace_id,
+                Call(
+                    model=config.model,
+                    system=config.system,
+                    prompt=config.prompt,
+                    temperature=config.temperature,
+                    max_tokens=config.max_tokens,
+                    json_mode=config.json_mode,
+                    timeout=float(CALL_TIMEOUT_SECONDS),
+                ),
             )
         except NodeError as exc:
             in_node(ctx, exc, "model")

@@ -1,0 +1,171 @@
+"""The LLM gateway: every model call of every node goes through here, on its way to the `LLM` port.
+
+It decides, per workspace, which key a call uses (DESIGN table, "LLMs: keys per workspace from the vault"):
+the model's provider is read from its LiteLLM prefix (`openai/gpt-4o-mini` -> `openai`), and the workspace's
+`llm_provider` credential for that provider (metadata from the store, value from the vault) is passed to the
+port for this one call. Keys never come from the request or the flow. Where the deployment allows no
+environment keys (AWS), a provider without a credential is refused before anything is called; local mode
+lets the port fall back to its own configuration (environment keys, then the offline model for `default`).
+
+A hard budget is checked before every provider call (`BudgetGuard`). The resolved key never leaves this
+module in an error or an answer: both are scrubbed of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from ..domain.errors import VaultUnavailable
+from ..ports import LLM, BudgetGuard, Completion, ProviderKey, Store, Vault
+from .errors import LLMBadRequest, NodeError, NodeRetryableError
+from .redaction import Scrubber
+
+LLM_PROVIDER_TYPE = "llm_provider"
+
+# Unprefixed model names LiteLLM maps to a provider by their family (the common ones; anything else must be
+# named provider/model to use a workspace key).
+_FAMILIES = (
+    (("gpt-", "o1", "o3", "o4", "chatgpt-", "text-embedding-", "dall-e"), "openai"),
+    (("claude",), "anthropic"),
+    (("gemini",), "gemini"),
+    (("mistral", "codestral", "open-mistral", "open-mixtral"), "mistral"),
+    (("command",), "cohere"),
+)
+
+
+def provider_of(model: str) -> str | None:
+    """The LiteLLM provider a model name selects, or None when the name does not say."""
+    prefix, slash, _ = model.partition("/")
+    if slash and prefix:
+        return prefix
+    for starts, provider in _FAMILIES:
+        if model.startswith(starts):
+            return provider
+    return None
+
+
+@dataclass(frozen=True)
+class Call:
+    """One chat completion as a node asks for it (the gateway adds the workspace's key)."""
+
+    model: str
+    system: str | None
+    prompt: str
+    temperature: float
+    max_tokens: int | None
+    json_mode: bool
+    timeout: float
+
+
+class LlmGateway:
+    """The workspace-aware front of the `LLM` port.
+
+    `environment_keys`: whether the port may use keys of its own process (local mode) when the workspace has
+    no credential for a provider; in AWS it is False and such a call is an `LLMBadRequest`.
+    `default_model`: the deployment's model behind `default`, whose provider needs a key when environment keys
+    are off."""
+
+    def __init__(
+        self,
+        store: Store,
+        vault: Vault | None,
+        llm: Callable[[], LLM],
+        *,
+        environment_keys: bool,
+        default_model: str,
+        budget: BudgetGuard | None = None,
+    ) -> None:
+        self.store = store
+        self.vault = vault
+        self.llm = llm
+        self.environment_keys = environment_keys
+        self.default_model = default_model
+        self.budget = budget
+
+    def complete(self, workspace_id: str, call: Call) -> Completion:
+        key = self.key_for(workspace_id, call.model)
+        scrub = Scrubber([key.key]) if key else Scrubber()
+        if self.budget is not None:
+            self.budget.check(workspace_id)  # BudgetExceeded before any provider is called
+        try:
+            completion = self.llm().complete(
+                model=call.model,
+                system=call.system,
+                prompt=call.prompt,
+                temperature=call.temperature,
+                max_tokens=call.max_tokens,
+                json_mode=call.json_mode,
+                timeout=call.timeout,
+                credentials=key,
+            )
+        except NodeError as exc:
+            if scrub:
+                exc.message = scrub.text(exc.message)
+                exc.args = (exc.message,)
+                exc.details = scrub.value(exc.details)
+            raise
+        except Exception as exc:  # a library error may quote its request: never let the key travel on
+            if scrub and key and key.key in str(exc):
+                raise NodeRetryableError(scrub.text(f"model '{call.model}': {type(exc).__name__}: {exc}")) from None
+            raise
+        if scrub:
+            completion = replace(
+                completion, text=scrub.text(completion.text), tool_calls=scrub.value(completion.tool_calls)
+            )
+        return completion
+
+    def key_for(self, workspace_id: str, model: str) -> ProviderKey | None:
+        """The workspace's key for the model's provider; None lets the port use its own configuration."""
+        if model == "default":
+            if self.environment_keys:
+                return None  # local mode: the offline model, or the operator's endpoint
+            model = self.default_model
+        provider = provider_of(model)
+        if provider is None:
+            if self.environment_keys:
+                return None
+            raise LLMBadRequest(
+                f"model '{model}': name it as provider/model (e.g. openai/gpt-4o-mini) so the workspace's key for"
+                " that provider can be used",
+                {"model": model},
+            )
+        key = self._workspace_key(workspace_id, provider)
+        if key is None and not self.environment_keys:
+            raise LLMBadRequest(
+                f"model '{model}': this workspace has no '{LLM_PROVIDER_TYPE}' credential for the provider"
+                f" '{provider}'; a member can add one (type {LLM_PROVIDER_TYPE}, provider '{provider}')",
+                {"model": model, "provider": provider},
+            )
+        return key
+
+    def _workspace_key(self, workspace_id: str, provider: str) -> ProviderKey | None:
+        with self.store.tx(workspace_id) as uow:
+            names = [c.name for c in uow.credentials.all() if c.type == LLM_PROVIDER_TYPE]
+            if not names:
+                return None
+            if self.vault is None:
+                raise LLMBadRequest(
+                    f"the workspace's {LLM_PROVIDER_TYPE} credentials cannot be read: this deployment has no vault"
+                )
+            # A credential named after its provider is the likely one: read it first (one vault read).
+            names.sort(key=lambda name: (name != provider, name))
+            for name in names:
+                try:
+                    value = self.vault.get(workspace_id, name)
+                except VaultUnavailable as exc:
+                    raise NodeRetryableError(f"credential '{name}': {exc.message}") from None
+                if value is None or value.get("provider") != provider:
+                    continue
+                uow.credentials.touch([name])
+                return ProviderKey(
+                    provider=provider,
+                    key=str(value["key"]),
+                    base_url=_optional(value.get("base_url")),
+                    api_version=_optional(value.get("api_version")),
+                )
+        return None
+
+
+def _optional(value: object) -> str | None:
+    return str(value) if value else None

@@ -1,0 +1,124 @@
+"""The LLM gateway: each workspace's llm nodes use that workspace's own provider key, from the vault."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import replace
+from urllib.parse import urlsplit
+
+import pytest
+
+from nexod.adapters.llm_litellm import LiteLLM
+from nexod.local.boot import LocalStack
+from nexod.runtime.egress import egress_scope
+from nexod.runtime.errors import LLMBadRequest
+from nexod.runtime.llm_gateway import Call, LlmGateway, provider_of
+from nexod.testing.stub_llm import OpenAIStub
+from tests.support.api import Api
+from tests.unit.flows import edge, node
+
+from .conftest import publish, run
+
+KEY_A = "sk-gateway-a-0123456789abcdef"
+KEY_B = "sk-gateway-b-fedcba9876543210"
+
+
+def _workspace_with_key(alice: Api, stub: OpenAIStub, key: str) -> str:
+    ws = str(alice.ok("POST", "/v1/workspaces", {"name": f"gw-{uuid.uuid4().hex[:6]}"})["id"])
+    host = urlsplit(stub.base_url).netloc
+    alice.ok("PUT", f"/v1/workspaces/{ws}/allowed-hosts", {"allowed_hosts": [host]})
+    value = {"provider": "openai", "key": key, "base_url": stub.base_url}
+    alice.ok("POST", f"/v1/workspaces/{ws}/credentials", {"name": "openai", "type": "llm_provider", "value": value})
+    return ws
+
+
+def _ask(alice: Api, ws: str, prompt: str) -> dict[str, object]:
+    flow_id = publish(
+        alice,
+        ws,
+        {
+            "nodes": [node("start", "input"), node("ask", "llm", model="openai/stub-model", prompt=prompt)],
+            "edges": [edge("start", "ask")],
+        },
+    )
+    return run(alice, ws, flow_id)
+
+
+def test_each_workspace_reaches_the_provider_with_its_own_key(alice: Api, openai_stub: OpenAIStub) -> None:
+    # Given two workspaces, each with its own llm_provider credential for openai pointing at the test server
+    first = _workspace_with_key(alice, openai_stub, KEY_A)
+    second = _workspace_with_key(alice, openai_stub, KEY_B)
+    # When each runs an llm node naming an openai model
+    prompts = {first: f"from-first-{uuid.uuid4().hex[:6]}", second: f"from-second-{uuid.uuid4().hex[:6]}"}
+    finished = {ws: _ask(alice, ws, prompt) for ws, prompt in prompts.items()}
+    # Then both succeed, and the server received each workspace's request with that workspace's key
+    for ws, done in finished.items():
+        assert done["status"] == "SUCCEEDED", (done.get("error"), alice.nodes(ws, str(done["id"])))
+    received = {}
+    for request, authorization in zip(openai_stub.requests, openai_stub.authorizations, strict=True):
+        said = request["messages"][-1]["content"]
+        received[said] = authorization
+    assert received[prompts[first]] == f"Bearer {KEY_A}"
+    assert received[prompts[second]] == f"Bearer {KEY_B}"
+    # And no key appears in what the API shows about the runs
+    for ws, done in finished.items():
+        shown = json.dumps(
+            [done, alice.nodes(ws, str(done["id"])), alice.ok("GET", f"/v1/workspaces/{ws}/credentials")]
+        )
+        assert KEY_A not in shown and KEY_B not in shown
+        assert alice.nodes(ws, str(done["id"]))["ask"]["output"]["text"] == f"echo: {prompts[ws]}"
+
+
+def test_a_key_the_provider_echoes_in_an_error_is_scrubbed(alice: Api, openai_stub: OpenAIStub) -> None:
+    # Given a workspace whose key the provider rejects
+    ws = _workspace_with_key(alice, openai_stub, KEY_A)
+    # When its llm node runs and the provider answers 401
+    done = _ask(alice, ws, "FAIL401 please")
+    # Then the node fails without retrying (a bad request), and the key the provider quoted is not in its error
+    assert done["status"] == "FAILED"
+    ask = alice.nodes(ws, str(done["id"]))["ask"]
+    assert ask["attempts"] == 1
+    assert "bad key: [redacted]" in ask["error"]["message"]
+    assert openai_stub.authorizations[-1] == f"Bearer {KEY_A}"
+    assert KEY_A not in json.dumps([done, ask])
+
+
+def test_without_environment_keys_a_provider_without_a_credential_is_refused_before_any_call(
+    alice: Api, stack: LocalStack, openai_stub: OpenAIStub
+) -> None:
+    # Given the gateway as AWS builds it (no environment keys), over the real store and vault
+    services = stack.platform.services
+    host = urlsplit(openai_stub.base_url).netloc
+    gateway = LlmGateway(
+        services.store,
+        services.vault,
+        lambda: LiteLLM("openai/gpt-4o-mini"),
+        environment_keys=False,
+        default_model="openai/gpt-4o-mini",
+    )
+    bare = str(alice.ok("POST", "/v1/workspaces", {"name": f"gw-{uuid.uuid4().hex[:6]}"})["id"])
+    keyed = _workspace_with_key(alice, openai_stub, KEY_B)
+    call = Call("openai/stub-model", None, "aws-mode hello", 0.0, None, False, 10.0)
+    before = len(openai_stub.requests)
+    # When a workspace without an llm_provider credential calls openai (or the default model)
+    for model in ("openai/stub-model", "default", "stub-model"):
+        with pytest.raises(LLMBadRequest) as refused:
+            gateway.complete(bare, replace(call, model=model))
+        # Then it is refused, naming what to configure, and nothing reaches any server
+        assert "llm_provider" in refused.value.message or "provider/model" in refused.value.message
+    assert len(openai_stub.requests) == before
+    # And a workspace with one reaches the server with its key
+    with egress_scope("ask", [host]):
+        answer = gateway.complete(keyed, call)
+    assert answer.text == "echo: aws-mode hello"
+    assert openai_stub.authorizations[-1] == f"Bearer {KEY_B}"
+
+
+def test_provider_of_reads_the_litellm_prefix_or_the_model_family() -> None:
+    assert provider_of("openai/gpt-4o-mini") == "openai"
+    assert provider_of("anthropic/claude-3-5-haiku") == "anthropic"
+    assert provider_of("azure/my-deployment") == "azure"
+    assert provider_of("gpt-4o") == "openai"
+    assert provider_of("claude-3-opus") == "anthropic"
+    assert provider_of("my-local-model") is None
