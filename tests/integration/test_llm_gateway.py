@@ -34,11 +34,15 @@ def _workspace_with_key(alice: Api, stub: OpenAIStub, key: str) -> str:
 
 
 def _ask(alice: Api, ws: str, prompt: str) -> dict[str, object]:
+    return _ask_model(alice, ws, "openai/stub-model", prompt)
+
+
+def _ask_model(alice: Api, ws: str, model: str, prompt: str) -> dict[str, object]:
     flow_id = publish(
         alice,
         ws,
         {
-            "nodes": [node("start", "input"), node("ask", "llm", model="openai/stub-model", prompt=prompt)],
+            "nodes": [node("start", "input"), node("ask", "llm", model=model, prompt=prompt)],
             "edges": [edge("start", "ask")],
         },
     )
@@ -122,3 +126,51 @@ def test_provider_of_reads_the_litellm_prefix_or_the_model_family() -> None:
     assert provider_of("gpt-4o") == "openai"
     assert provider_of("claude-3-opus") == "anthropic"
     assert provider_of("my-local-model") is None
+
+
+def test_the_workspace_policy_decides_which_models_run_and_what_default_means(
+    alice: Api, vera: Api, openai_stub: OpenAIStub
+) -> None:
+    # Given a workspace with an openai key that allows one model and makes it its default
+    ws = _workspace_with_key(alice, openai_stub, KEY_A)
+    settings = {
+        "allowed_models": ["openai/stub-model"],
+        "default_model": "openai/stub-model",
+        "requests_per_minute": None,
+        "tokens_per_minute": None,
+    }
+    assert alice.ok("PUT", f"/v1/workspaces/{ws}/llm-settings", settings) == {**settings, "providers": ["openai"]}
+    # And a viewer may read it but not change it
+    alice.ok("PUT", f"/v1/workspaces/{ws}/members/local|vera", {"role": "viewer"})
+    assert vera.ok("GET", f"/v1/workspaces/{ws}/llm-settings")["allowed_models"] == ["openai/stub-model"]
+    assert vera.call("PUT", f"/v1/workspaces/{ws}/llm-settings", settings)[0] == 403
+    # When a node names another model
+    refused = _ask_model(alice, ws, "openai/other-model", "not allowed")
+    # Then it fails once, naming the model and the allowed list
+    assert refused["status"] == "FAILED"
+    ask = alice.nodes(ws, str(refused["id"]))["ask"]
+    assert ask["attempts"] == 1
+    message = ask["error"]["message"]
+    assert "'openai/other-model' is not allowed" in message and "openai/stub-model" in message
+    # When a node says "default", Then the workspace's default model answers, with the workspace's key
+    prompt = f"by-default-{uuid.uuid4().hex[:6]}"
+    done = _ask_model(alice, ws, "default", prompt)
+    assert done["status"] == "SUCCEEDED", alice.nodes(ws, str(done["id"]))
+    assert openai_stub.requests[-1]["model"] == "stub-model"
+    assert openai_stub.requests[-1]["messages"][-1]["content"] == prompt
+    assert openai_stub.authorizations[-1] == f"Bearer {KEY_A}"
+    # And the change is in the audit log
+    entries = alice.ok("GET", f"/v1/workspaces/{ws}/audit?action=workspace.llm_settings")["items"]
+    assert entries[0]["details"]["allowed_models"] == {"from": [], "to": ["openai/stub-model"]}
+
+
+def test_llm_settings_refuse_a_default_outside_the_allowed_models(alice: Api, workspace: str) -> None:
+    body = {
+        "allowed_models": ["openai/a"],
+        "default_model": "openai/b",
+        "requests_per_minute": None,
+        "tokens_per_minute": None,
+    }
+    status, answer = alice.call("PUT", f"/v1/workspaces/{workspace}/llm-settings", body)
+    assert status == 422
+    assert "openai/b" in json.dumps(answer)

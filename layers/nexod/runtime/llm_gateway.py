@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from ..domain.errors import VaultUnavailable
-from ..ports import LLM, BudgetGuard, Completion, ProviderKey, Store, Vault
+from ..ports import LLM, BudgetGuard, Completion, ProviderKey, Store, UnitOfWork, Vault
 from .errors import LLMBadRequest, NodeError, NodeRetryableError
 from .redaction import Scrubber
 
@@ -84,13 +84,13 @@ class LlmGateway:
         self.budget = budget
 
     def complete(self, workspace_id: str, call: Call) -> Completion:
-        key = self.key_for(workspace_id, call.model)
+        model, key = self.route(workspace_id, call.model)
         scrub = Scrubber([key.key]) if key else Scrubber()
         if self.budget is not None:
             self.budget.check(workspace_id)  # BudgetExceeded before any provider is called
         try:
             completion = self.llm().complete(
-                model=call.model,
+                model=model,
                 system=call.system,
                 prompt=call.prompt,
                 temperature=call.temperature,
@@ -106,8 +106,8 @@ class LlmGateway:
                 exc.details = scrub.value(exc.details)
             raise
         except Exception as exc:  # a library error may quote its request: never let the key travel on
-            if scrub and key and key.key in str(exc):
-                raise NodeRetryableError(scrub.text(f"model '{call.model}': {type(exc).__name__}: {exc}")) from None
+            if key and key.key in str(exc):
+                raise NodeRetryableError(scrub.text(f"model '{model}': {type(exc).__name__}: {exc}")) from None
             raise
         if scrub:
             completion = replace(
@@ -115,7 +115,24 @@ class LlmGateway:
             )
         return completion
 
-    def key_for(self, workspace_id: str, model: str) -> ProviderKey | None:
+    def route(self, workspace_id: str, model: str) -> tuple[str, ProviderKey | None]:
+        """The model the call uses (the workspace's policy applied) and the key it uses; refused with
+        `LLMBadRequest` when the workspace does not allow the model or has no key where one is required."""
+        with self.store.tx(workspace_id) as uow:
+            ws = uow.workspaces.current()
+            allowed = list(ws.llm_allowed_models) if ws else []
+            if model == "default" and ws and ws.llm_default_model:
+                model = ws.llm_default_model
+            named = self.default_model if model == "default" else model
+            if allowed and named not in allowed:
+                shown = "'default' (the deployment's default, " + named + ")" if model == "default" else f"'{model}'"
+                raise LLMBadRequest(
+                    f"model {shown} is not allowed in this workspace (allowed: {', '.join(allowed)})",
+                    {"model": named, "allowed_models": allowed},
+                )
+            return model, self._key_for(uow, workspace_id, model)
+
+    def _key_for(self, uow: UnitOfWork, workspace_id: str, model: str) -> ProviderKey | None:
         """The workspace's key for the model's provider; None lets the port use its own configuration."""
         if model == "default":
             if self.environment_keys:
@@ -130,7 +147,7 @@ class LlmGateway:
                 " that provider can be used",
                 {"model": model},
             )
-        key = self._workspace_key(workspace_id, provider)
+        key = self._workspace_key(uow, workspace_id, provider)
         if key is None and not self.environment_keys:
             raise LLMBadRequest(
                 f"model '{model}': this workspace has no '{LLM_PROVIDER_TYPE}' credential for the provider"
@@ -139,31 +156,31 @@ class LlmGateway:
             )
         return key
 
-    def _workspace_key(self, workspace_id: str, provider: str) -> ProviderKey | None:
-        with self.store.tx(workspace_id) as uow:
-            names = [c.name for c in uow.credentials.all() if c.type == LLM_PROVIDER_TYPE]
-            if not names:
-                return None
-            if self.vault is None:
-                raise LLMBadRequest(
-                    f"the workspace's {LLM_PROVIDER_TYPE} credentials cannot be read: this deployment has no vault"
-                )
-            # A credential named after its provider is the likely one: read it first (one vault read).
-            names.sort(key=lambda name: (name != provider, name))
-            for name in names:
-                try:
-                    value = self.vault.get(workspace_id, name)
-                except VaultUnavailable as exc:
-                    raise NodeRetryableError(f"credential '{name}': {exc.message}") from None
-                if value is None or value.get("provider") != provider:
-                    continue
-                uow.credentials.touch([name])
-                return ProviderKey(
-                    provider=provider,
-                    key=str(value["key"]),
-                    base_url=_optional(value.get("base_url")),
-                    api_version=_optional(value.get("api_version")),
-                )
+    def _workspace_key(self, uow: UnitOfWork, workspace_id: str, provider: str) -> ProviderKey | None:
+        # Credentials that say their provider are matched by metadata (one vault read); those created before
+        # the provider was kept with the metadata are read until one matches.
+        found = [c for c in uow.credentials.all() if c.type == LLM_PROVIDER_TYPE and c.provider in (provider, None)]
+        if not found:
+            return None
+        if self.vault is None:
+            raise LLMBadRequest(
+                f"the workspace's {LLM_PROVIDER_TYPE} credentials cannot be read: this deployment has no vault"
+            )
+        found.sort(key=lambda c: (c.provider != provider, c.name != provider, c.name))
+        for credential in found:
+            try:
+                value = self.vault.get(workspace_id, credential.name)
+            except VaultUnavailable as exc:
+                raise NodeRetryableError(f"credential '{credential.name}': {exc.message}") from None
+            if value is None or value.get("provider") != provider:
+                continue
+            uow.credentials.touch([credential.name])
+            return ProviderKey(
+                provider=provider,
+                key=str(value["key"]),
+                base_url=_optional(value.get("base_url")),
+                api_version=_optional(value.get("api_version")),
+            )
         return None
 
 
