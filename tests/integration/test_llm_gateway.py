@@ -174,3 +174,86 @@ def test_llm_settings_refuse_a_default_outside_the_allowed_models(alice: Api, wo
     status, answer = alice.call("PUT", f"/v1/workspaces/{workspace}/llm-settings", body)
     assert status == 422
     assert "openai/b" in json.dumps(answer)
+
+
+def _run_llm(
+    alice: Api, ws: str, retry: dict[str, object] | None = None, **config: object
+) -> tuple[dict[str, object], dict[str, object]]:
+    ask = node("ask", "llm", **config)
+    if retry is not None:
+        ask["retry"] = retry
+    flow_id = publish(alice, ws, {"nodes": [node("start", "input"), ask], "edges": [edge("start", "ask")]})
+    done = run(alice, ws, flow_id)
+    return done, alice.nodes(ws, str(done["id"]))["ask"]
+
+
+def test_fallback_models_are_tried_in_order_on_provider_errors(alice: Api, openai_stub: OpenAIStub) -> None:
+    ws = _workspace_with_key(alice, openai_stub, KEY_A)
+    # Given a node whose model fails at the provider (HTTP 500) and a fallback that works
+    done, ask = _run_llm(
+        alice, ws, model="openai/broken-fail500", fallback_models=["openai/stub-model"], prompt="fall back"
+    )
+    # Then the node succeeds with the fallback, and both attempts are in its output
+    assert done["status"] == "SUCCEEDED", ask
+    attempts = ask["output"]["attempts"]
+    assert [a["model"] for a in attempts] == ["openai/broken-fail500", "openai/stub-model"]
+    assert "InternalServerError" in attempts[0]["error"] and attempts[1]["error"] is None
+    assert ask["output"]["text"] == "echo: fall back"
+    assert ask["attempts"] == 1  # one Task attempt: the fallback happened inside it
+
+
+def test_a_non_retryable_error_does_not_fall_back(alice: Api, openai_stub: OpenAIStub) -> None:
+    ws = _workspace_with_key(alice, openai_stub, KEY_A)
+    before = len(openai_stub.requests)
+    done, ask = _run_llm(alice, ws, model="openai/stub-model", fallback_models=["openai/other"], prompt="FAIL400")
+    assert done["status"] == "FAILED"
+    assert ask["attempts"] == 1
+    assert [r["model"] for r in openai_stub.requests[before:]] == ["stub-model"]
+
+
+SCHEMA = {"type": "object", "required": ["answer"], "properties": {"answer": {"type": "string"}}}
+
+
+def test_output_schema_parses_a_valid_answer_and_repairs_an_invalid_one_once(
+    alice: Api, openai_stub: OpenAIStub
+) -> None:
+    ws = _workspace_with_key(alice, openai_stub, KEY_A)
+    # Given a node with an output schema whose first answer is not JSON
+    before = len(openai_stub.requests)
+    done, ask = _run_llm(alice, ws, model="openai/stub-model", output_schema=SCHEMA, prompt="REPAIRABLE question")
+    # Then one repair prompt follows, naming the problem, and the repaired answer is output.json
+    assert done["status"] == "SUCCEEDED", ask
+    assert ask["output"]["json"] == {"answer": "fixed"}
+    sent = openai_stub.requests[before:]
+    assert len(sent) == 2
+    assert "JSON Schema" in sent[0]["messages"][0]["content"]  # the schema is in the system prompt
+    assert "not JSON" in sent[1]["messages"][-1]["content"]
+    assert sent[0]["response_format"] == {"type": "json_object"}
+
+
+def test_an_answer_that_stays_invalid_is_a_retryable_error(alice: Api, openai_stub: OpenAIStub) -> None:
+    ws = _workspace_with_key(alice, openai_stub, KEY_A)
+    # Given a node whose answers never match (the server answers {"echo", "words"})
+    done, ask = _run_llm(
+        alice,
+        ws,
+        model="openai/stub-model",
+        output_schema=SCHEMA,
+        prompt="plain",
+        retry={"max_attempts": 1, "interval_seconds": 1},
+    )
+    # Then it fails after the repair prompt, retried by the state machine, naming what does not match
+    assert done["status"] == "FAILED"
+    assert ask["attempts"] == 2
+    assert "does not match config.output_schema" in ask["error"]["message"]
+    assert "'answer' is a required property" in ask["error"]["message"]
+
+
+def test_an_invalid_output_schema_is_refused_when_the_flow_is_saved(alice: Api, workspace: str) -> None:
+    definition = {
+        "nodes": [node("start", "input"), node("ask", "llm", prompt="x", output_schema={"type": "no-such-type"})],
+        "edges": [edge("start", "ask")],
+    }
+    status, answer = alice.call("POST", f"/v1/workspaces/{workspace}/flows", {"name": "bad", "definition": definition})
+    assert status == 422
+    assert "not a valid JSON Schema" in json.dumps(answer)

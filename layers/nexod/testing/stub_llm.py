@@ -5,6 +5,9 @@ Never a default: only tests and `nexod.testing.reference_run` start it, explicit
 Behaviour is driven by the last user message:
   contains "FAIL500" -> HTTP 500;  "FAIL401" -> HTTP 401 quoting the key it received, as some providers
   do ("bad key: <key>");  "FAIL429" -> HTTP 429 with `Retry-After: 7`;  "FAIL400" -> HTTP 400;
+  a model name containing "fail500" -> HTTP 500 (for fallback models);
+  "REPAIRABLE" -> an answer that is not JSON, unless the message also mentions "JSON Schema" (a repair
+  prompt), then {"answer": "fixed"};
   otherwise a completion.
   request has tools  -> the first tool is called with {"query": <prompt>} (finish_reason tool_calls)
   response_format json_object -> {"echo": <prompt>, "words": <n>}
@@ -57,7 +60,7 @@ class OpenAIStub:
                     (m["content"] for m in reversed(request.get("messages", [])) if m.get("role") == "user"),
                     "",
                 )
-                if "FAIL500" in prompt:
+                if "fail500" in str(request.get("model", "")) or "FAIL500" in prompt:
                     self._reply(500, {"error": {"message": "stub exploded", "type": "server_error"}})
                     return
                 if "FAIL429" in prompt:
@@ -94,6 +97,9 @@ class OpenAIStub:
                     ]
                     finish = "tool_calls"
                     answer = ""
+                elif "REPAIRABLE" in prompt:
+                    answer = json.dumps({"answer": "fixed"}) if "JSON Schema" in prompt else "sure! here it is"
+                    message["content"] = answer
                 elif (request.get("response_format") or {}).get("type") == "json_object":
                     answer = json.dumps({"echo": prompt, "words": len(prompt.split())})
                     message["content"] = answer
