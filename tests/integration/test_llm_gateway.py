@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from dataclasses import replace
 from urllib.parse import urlsplit
@@ -10,9 +11,11 @@ from urllib.parse import urlsplit
 import pytest
 
 from nexod.adapters.llm_litellm import LiteLLM
+from nexod.adapters.postgres import Database
+from nexod.adapters.postgres.rate_limits import PostgresRateLimiter
 from nexod.local.boot import LocalStack
 from nexod.runtime.egress import egress_scope
-from nexod.runtime.errors import LLMBadRequest
+from nexod.runtime.errors import LLMBadRequest, LLMRateLimited
 from nexod.runtime.llm_gateway import Call, LlmGateway, provider_of
 from nexod.testing.stub_llm import OpenAIStub
 from tests.support.api import Api
@@ -257,3 +260,69 @@ def test_an_invalid_output_schema_is_refused_when_the_flow_is_saved(alice: Api, 
     status, answer = alice.call("POST", f"/v1/workspaces/{workspace}/flows", {"name": "bad", "definition": definition})
     assert status == 422
     assert "not a valid JSON Schema" in json.dumps(answer)
+
+
+def test_over_the_request_limit_llm_nodes_wait_and_all_finish(alice: Api, openai_stub: OpenAIStub) -> None:
+    # Given a workspace allowing 5 LLM requests per minute and a flow of 6 llm nodes in parallel (one more than the minute allows: each further one adds 12 s)
+    ws = _workspace_with_key(alice, openai_stub, KEY_A)
+    settings = {"allowed_models": [], "default_model": None, "requests_per_minute": 5, "tokens_per_minute": None}
+    alice.ok("PUT", f"/v1/workspaces/{ws}/llm-settings", settings)
+    asks = [f"ask{i}" for i in range(6)]
+    tag = uuid.uuid4().hex[:6]
+    definition = {
+        "nodes": [
+            node("start", "input"),
+            *(node(a, "llm", model="openai/stub-model", prompt=f"{tag} {a}") for a in asks),
+        ],
+        "edges": [edge("start", a) for a in asks],
+    }
+    flow_id = publish(alice, ws, definition)
+    # When it runs
+    started = time.monotonic()
+    done = run(alice, ws, flow_id)
+    elapsed = time.monotonic() - started
+    # Then every node finishes; the one beyond the minute's allowance waited (an attempt per wait), once the
+    # limit's spacing (60 s / 5 = 12 s) had passed
+    nodes = alice.nodes(ws, str(done["id"]))
+    assert done["status"] == "SUCCEEDED", (done.get("error"), nodes)
+    assert all(nodes[a]["status"] == "SUCCEEDED" for a in asks)
+    waited = sorted(nodes[a]["attempts"] for a in asks)
+    assert waited[:5] == [1, 1, 1, 1, 1] and all(n > 1 for n in waited[5:]), waited
+    assert elapsed >= 12, elapsed
+    # And the server saw each node's call exactly once (a refused call never reached it)
+    sent = [r["messages"][-1]["content"] for r in openai_stub.requests if r["messages"][-1]["content"].startswith(tag)]
+    assert sorted(sent) == sorted(f"{tag} {a}" for a in asks)
+
+
+def test_tokens_are_reserved_by_estimate_and_settled_with_the_provider_count(
+    alice: Api, stack: LocalStack, openai_stub: OpenAIStub
+) -> None:
+    # Given a workspace allowing 100 tokens per minute and the gateway over the real store and rate limiter
+    ws = _workspace_with_key(alice, openai_stub, KEY_A)
+    settings = {"allowed_models": [], "default_model": None, "requests_per_minute": None, "tokens_per_minute": 100}
+    alice.ok("PUT", f"/v1/workspaces/{ws}/llm-settings", settings)
+    services = stack.platform.services
+    gateway = LlmGateway(
+        services.store,
+        services.vault,
+        lambda: LiteLLM("openai/gpt-4o-mini"),
+        environment_keys=True,
+        default_model="openai/gpt-4o-mini",
+        limiter=PostgresRateLimiter(Database(stack.platform.postgres.app_url, max_size=2)),
+    )
+    call = Call("openai/stub-model", None, "count me", 0.0, 90, False, 10.0)
+    host = urlsplit(openai_stub.base_url).netloc
+    with egress_scope("ask", [host]):
+        # When two calls each reserve about 92 tokens (prompt/4 + max_tokens) but use about 6
+        gateway.complete(ws, call)
+        gateway.complete(ws, call)  # Then the second is granted: the first's unused estimate was given back
+        before = len(openai_stub.requests)
+        # When a call needs more than the minute has left
+        with pytest.raises(LLMRateLimited) as limited:
+            gateway.complete(ws, replace(call, max_tokens=500))
+    # Then it is told to wait, by the workspace's tokens limit, and nothing reached the server
+    assert limited.value.details["source"] == "workspace"
+    assert limited.value.details["limit"] == "tokens_per_minute"
+    assert 0 < limited.value.retry_after_seconds <= 60
+    assert len(openai_stub.requests) == before
+    assert json.loads(str(limited.value))["wait_seconds"] >= 1  # what the state machine's Wait reads

@@ -7,8 +7,13 @@ port for this one call. Keys never come from the request or the flow. Where the 
 environment keys (AWS), a provider without a credential is refused before anything is called; local mode
 lets the port fall back to its own configuration (environment keys, then the offline model for `default`).
 
-A hard budget is checked before every provider call (`BudgetGuard`). The resolved key never leaves this
-module in an error or an answer: both are scrubbed of it.
+A hard budget is checked before every provider call (`BudgetGuard`), and the workspace's requests and
+tokens per minute through the `RateLimiter` (GCRA rows in Postgres): one request and an estimate of the
+tokens (prompt characters / 4 + max_tokens) are spent before the call and the estimate is settled with the
+provider's count after it; over a limit the call raises `LLMRateLimited` with the wait, which the state
+machine honours in a Wait state (compiler `_wait_loop`) before running the node again.
+
+The resolved key never leaves this module in an error or an answer: both are scrubbed of it.
 """
 
 from __future__ import annotations
@@ -17,11 +22,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from ..domain.errors import VaultUnavailable
-from ..ports import LLM, BudgetGuard, Completion, ProviderKey, Store, UnitOfWork, Vault
-from .errors import LLMBadRequest, NodeError, NodeRetryableError
+from ..ports import LLM, BudgetGuard, Completion, ProviderKey, RateLimiter, Store, UnitOfWork, Vault
+from .errors import LLMBadRequest, LLMRateLimited, NodeError, NodeRetryableError
 from .redaction import Scrubber
 
 LLM_PROVIDER_TYPE = "llm_provider"
+REQUESTS_BUCKET = "llm.requests"
+TOKENS_BUCKET = "llm.tokens"
 
 # Unprefixed model names LiteLLM maps to a provider by their family (the common ones; anything else must be
 # named provider/model to use a workspace key).
@@ -58,6 +65,14 @@ class Call:
     timeout: float
 
 
+@dataclass(frozen=True)
+class Limits:
+    """The workspace's LLM rates (None: unlimited)."""
+
+    requests_per_minute: int | None
+    tokens_per_minute: int | None
+
+
 class LlmGateway:
     """The workspace-aware front of the `LLM` port.
 
@@ -75,6 +90,7 @@ class LlmGateway:
         environment_keys: bool,
         default_model: str,
         budget: BudgetGuard | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self.store = store
         self.vault = vault
@@ -82,12 +98,14 @@ class LlmGateway:
         self.environment_keys = environment_keys
         self.default_model = default_model
         self.budget = budget
+        self.limiter = limiter
 
     def complete(self, workspace_id: str, call: Call) -> Completion:
-        model, key = self.route(workspace_id, call.model)
+        model, key, limits = self.route(workspace_id, call.model)
         scrub = Scrubber([key.key]) if key else Scrubber()
         if self.budget is not None:
             self.budget.check(workspace_id)  # BudgetExceeded before any provider is called
+        reserved = self._admit(workspace_id, limits, call)
         try:
             completion = self.llm().complete(
                 model=model,
@@ -100,6 +118,7 @@ class LlmGateway:
                 credentials=key,
             )
         except NodeError as exc:
+            self._settle(workspace_id, limits, -reserved)  # the provider counted nothing we know of
             if scrub:
                 exc.message = scrub.text(exc.message)
                 exc.args = (exc.message,)
@@ -109,13 +128,48 @@ class LlmGateway:
             if key and key.key in str(exc):
                 raise NodeRetryableError(scrub.text(f"model '{model}': {type(exc).__name__}: {exc}")) from None
             raise
+        self._settle(workspace_id, limits, completion.tokens_in + completion.tokens_out - reserved)
         if scrub:
             completion = replace(
                 completion, text=scrub.text(completion.text), tool_calls=scrub.value(completion.tool_calls)
             )
         return completion
 
-    def route(self, workspace_id: str, model: str) -> tuple[str, ProviderKey | None]:
+    def _admit(self, workspace_id: str, limits: Limits, call: Call) -> float:
+        """Spend one request and the call's estimated tokens, or raise `LLMRateLimited` with the wait.
+
+        Returns the tokens reserved (settled against the provider's count after the call)."""
+        if self.limiter is None:
+            return 0.0
+        if limits.requests_per_minute:
+            wait = self.limiter.acquire(workspace_id, REQUESTS_BUCKET, 1, limits.requests_per_minute)
+            if wait > 0:
+                raise LLMRateLimited(
+                    f"the workspace's limit of {limits.requests_per_minute} LLM requests per minute is reached;"
+                    f" waiting {wait:.1f} s",
+                    wait,
+                    {"source": "workspace", "limit": "requests_per_minute"},
+                )
+        if not limits.tokens_per_minute:
+            return 0.0
+        estimate = float(len(call.system or "") + len(call.prompt)) / 4 + (call.max_tokens or 0)
+        wait = self.limiter.acquire(workspace_id, TOKENS_BUCKET, estimate, limits.tokens_per_minute)
+        if wait > 0:
+            if limits.requests_per_minute:  # the request was not made: give its slot back
+                self.limiter.settle(workspace_id, REQUESTS_BUCKET, -1, limits.requests_per_minute)
+            raise LLMRateLimited(
+                f"the workspace's limit of {limits.tokens_per_minute} LLM tokens per minute is reached (this call"
+                f" needs about {estimate:.0f}); waiting {wait:.1f} s",
+                wait,
+                {"source": "workspace", "limit": "tokens_per_minute"},
+            )
+        return estimate
+
+    def _settle(self, workspace_id: str, limits: Limits, delta: float) -> None:
+        if self.limiter is not None and limits.tokens_per_minute and delta:
+            self.limiter.settle(workspace_id, TOKENS_BUCKET, delta, limits.tokens_per_minute)
+
+    def route(self, workspace_id: str, model: str) -> tuple[str, ProviderKey | None, Limits]:
         """The model the call uses (the workspace's policy applied) and the key it uses; refused with
         `LLMBadRequest` when the workspace does not allow the model or has no key where one is required."""
         with self.store.tx(workspace_id) as uow:
@@ -130,7 +184,8 @@ class LlmGateway:
                     f"model {shown} is not allowed in this workspace (allowed: {', '.join(allowed)})",
                     {"model": named, "allowed_models": allowed},
                 )
-            return model, self._key_for(uow, workspace_id, model)
+            limits = Limits(ws.llm_requests_per_minute, ws.llm_tokens_per_minute) if ws else Limits(None, None)
+            return model, self._key_for(uow, workspace_id, model), limits
 
     def _key_for(self, uow: UnitOfWork, workspace_id: str, model: str) -> ProviderKey | None:
         """The workspace's key for the model's provider; None lets the port use its own configuration."""

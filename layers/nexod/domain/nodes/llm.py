@@ -84,7 +84,8 @@ KIND = REGISTRY.register(
         },
         default_retry=RetryPolicy(),
         # The gateway's retryable errors (nexod.runtime.errors), by class name as Step Functions matches them.
-        retry_errors=("LLMRateLimited", "LLMTimeout", "LLMProviderError"),
+        retry_errors=("LLMTimeout", "LLMProviderError"),
+        wait_error="LLMRateLimited",  # the workspace's (or provider's) rate limit: wait as told, then again
         default_timeout_seconds=TIMEOUT_SECONDS,
         calls_out=True,
     )

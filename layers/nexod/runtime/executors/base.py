@@ -29,6 +29,8 @@ class NodeContext:
     # Names of headers/query parameters whose value was rendered from a secret: redacted when recorded,
     # never sent to another origin.
     secret_names: frozenset[str] = frozenset()
+    # Which claim of this node run this is (1 the first time; each retry and each rate-limit wait adds one).
+    attempt: int = 1
 
     @property
     def data(self) -> dict[str, Any]:

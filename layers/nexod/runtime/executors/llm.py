@@ -17,6 +17,9 @@ from ..llm_gateway import Call, LlmGateway
 from .base import NodeContext, NodeResult, Toolbox, executor, in_node
 
 MAX_SCHEMA_ERRORS = 5
+# A node told to wait by a rate limit this many times fails instead: the bound on the state machine's wait
+# loop (each wait is one more claim of the node run, so one more attempt).
+WAIT_LIMIT = 60
 
 
 @executor("llm")
@@ -42,7 +45,14 @@ def run_llm(config: NodeConfig, ctx: NodeContext, tools: Toolbox) -> NodeResult:
     usage: dict[str, Any] = {"tokens_in": 0, "tokens_out": 0, "cost_usd": 0.0}
     # The LLM port takes no allow-list: its adapter's guarded transport reads this scope (see egress.py).
     with egress_scope(ctx.node_id, ctx.allow_hosts):
-        completion, attempts = _with_fallbacks(gateway, ctx, call, config.fallback_models, usage)
+        try:
+            completion, attempts = _with_fallbacks(gateway, ctx, call, config.fallback_models, usage)
+        except LLMRateLimited as exc:
+            if ctx.attempt >= WAIT_LIMIT:
+                raise NodeFailedError(
+                    f"{exc.message} (still rate limited after {ctx.attempt} attempts: the node gives up)", exc.details
+                ) from None
+            raise
         answered = replace(call, model=attempts[-1]["model"])
         output: dict[str, Any] = {"text": completion.text, "model": completion.model}
         if config.output_schema is not None:
