@@ -46,7 +46,7 @@ def set_llm_settings(
             "allowed_models: name models (provider/model); 'default' always means the default model",
             {"field": "allowed_models"},
         )
-    default = default_model.strip() if default_model else None
+    default = (default_model or "").strip() or None
     if default == "default":
         raise InvalidInput("default_model: name a model, not 'default'", {"field": "default_model"})
     if default and models and default not in models:
