@@ -326,3 +326,26 @@ def test_tokens_are_reserved_by_estimate_and_settled_with_the_provider_count(
     assert 0 < limited.value.retry_after_seconds <= 60
     assert len(openai_stub.requests) == before
     assert json.loads(str(limited.value))["wait_seconds"] >= 1  # what the state machine's Wait reads
+
+
+def test_default_is_refused_when_the_allowed_models_leave_out_the_deployment_default(
+    alice: Api, stack: LocalStack, openai_stub: OpenAIStub
+) -> None:
+    # Given a workspace that allows one model and sets no default of its own
+    ws = _workspace_with_key(alice, openai_stub, KEY_A)
+    settings = {"allowed_models": ["openai/stub-model"], "default_model": None}
+    alice.ok(
+        "PUT", f"/v1/workspaces/{ws}/llm-settings", {**settings, "requests_per_minute": None, "tokens_per_minute": None}
+    )
+    services = stack.platform.services
+    gateway = LlmGateway(
+        services.store,
+        services.vault,
+        lambda: LiteLLM("openai/gpt-4o-mini"),
+        environment_keys=True,
+        default_model="openai/gpt-4o-mini",
+    )
+    # When a node asks for "default", Then it is refused, naming the deployment's default and the allowed list
+    with pytest.raises(LLMBadRequest) as refused:
+        gateway.complete(ws, Call("default", None, "hi", 0.0, None, False, 10.0))
+    assert "openai/gpt-4o-mini" in refused.value.message and "allowed: openai/stub-model" in refused.value.message
