@@ -23,6 +23,16 @@ class AllowedHostsPut(Body):
     allowed_hosts: list[Host] = Field(..., max_length=200, description="host or host:port entries")
 
 
+Model = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class LlmSettingsPut(Body):
+    allowed_models: list[Model] = Field(..., max_length=200, description="models nodes may name; empty: any")
+    default_model: Model | None = Field(None, description="the model behind 'default'; null: the deployment's")
+    requests_per_minute: int | None = Field(None, ge=1, le=1_000_000, description="null: unlimited")
+    tokens_per_minute: int | None = Field(None, ge=1, le=1_000_000_000, description="null: unlimited")
+
+
 class MemberPut(Body):
     role: Literal["admin", "member", "viewer"]
     email: str | None = Field(None, max_length=320)

@@ -189,6 +189,14 @@ class Credential(Out):
     used_by: list[CredentialUse]
 
 
+class LlmSettings(Out):
+    allowed_models: list[str] = Field(description="models the workspace's nodes may name; empty: any")
+    default_model: str | None = Field(description="the model behind 'default'; null: the deployment's")
+    requests_per_minute: int | None
+    tokens_per_minute: int | None
+    providers: list[str] = Field(description="providers the workspace has an llm_provider credential for")
+
+
 class CredentialList(Out):
     items: list[Credential]
 

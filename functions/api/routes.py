@@ -15,7 +15,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from nexod.domain.credentials import check_name
 from nexod.domain.errors import InvalidInput, NotFound
 from nexod.domain.nodes import node_type_catalog
-from nexod.services import audit, credentials, flows, runs, workspaces
+from nexod.services import audit, credentials, flows, llm_settings, runs, workspaces
 from nexod.services.access import parse_id
 from nexod.services.context import Principal, Services
 
@@ -27,6 +27,7 @@ from .models import (
     FlowUpdate,
     FlowValidate,
     LivePut,
+    LlmSettingsPut,
     MemberPut,
     RedriveBody,
     RunCreate,
@@ -41,6 +42,7 @@ from .responses import (
     Flow,
     FlowPage,
     FlowSummary,
+    LlmSettings,
     Me,
     Member,
     MemberList,
@@ -112,6 +114,27 @@ def get_workspace(ws: str) -> Workspace:
 def put_allowed_hosts(ws: str, body: AllowedHostsPut) -> Workspace:
     principal = _caller()
     return reply(Workspace, workspaces.set_allowed_hosts(_services(), principal, _ws(ws), body.allowed_hosts))
+
+
+@router.get("/v1/workspaces/<ws>/llm-settings", tags=["workspaces"])
+def get_llm_settings(ws: str) -> LlmSettings:
+    principal = _caller()
+    return reply(LlmSettings, llm_settings.get_llm_settings(_services(), principal, _ws(ws)))
+
+
+@router.put("/v1/workspaces/<ws>/llm-settings", tags=["workspaces"])
+def put_llm_settings(ws: str, body: LlmSettingsPut) -> LlmSettings:
+    principal = _caller()
+    answer = llm_settings.set_llm_settings(
+        _services(),
+        principal,
+        _ws(ws),
+        body.allowed_models,
+        body.default_model,
+        body.requests_per_minute,
+        body.tokens_per_minute,
+    )
+    return reply(LlmSettings, answer)
 
 
 @router.get("/v1/workspaces/<ws>/members", tags=["workspaces"])

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 
-from .ports import LLM, Completion
+from .ports import LLM, Completion, ProviderKey
 
 LOG_KEYS = ("workspace_id", "run_id", "node_id")
 
@@ -129,6 +129,7 @@ class MeteredLLM:
         max_tokens: int | None,
         json_mode: bool,
         timeout: float,
+        credentials: ProviderKey | None = None,
     ) -> Completion:
         completion = self.inner.complete(
             model=model,
@@ -138,6 +139,7 @@ class MeteredLLM:
             max_tokens=max_tokens,
             json_mode=json_mode,
             timeout=timeout,
+            credentials=credentials,
         )
         usage = _USAGE.get()
         if usage is not None:

@@ -255,6 +255,23 @@ def build_node_runner(
     http = GuardedHttp()
     client = llm or (lambda: llm_from_settings(settings))
     model = lazy(lambda: MeteredLLM(client())) if runtime is Runtime.LLM else None
-    tools = Toolbox(runtime=runtime, outbound=lambda: http, llm=model)
+    gateway = None
+    if model is not None:
+        # Keys per workspace from the vault; in AWS never from the process environment.
+        from .adapters.postgres import PostgresStore
+        from .adapters.postgres.rate_limits import PostgresRateLimiter
+        from .runtime.llm_gateway import LlmGateway
+
+        # The rate limits' shared counters live in the same database (one short transaction per call).
+        limiter = PostgresRateLimiter(store.db) if isinstance(store, PostgresStore) else None
+        gateway = LlmGateway(
+            store,
+            vault,
+            model,
+            environment_keys=settings.mode != "aws",
+            default_model=settings.default_model,
+            limiter=limiter,
+        )
+    tools = Toolbox(runtime=runtime, outbound=lambda: http, llm=model, gateway=gateway)
     outputs = output_blobs(settings, blobs if blobs is not None else blob_store_from_settings(settings))
     return NodeRunner(store, tools, settings.outbound_allow_hosts, outputs, vault)

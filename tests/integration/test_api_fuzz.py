@@ -43,6 +43,12 @@ FAILING = {  # loopback is not on the workspace's allow-list for this host and p
 REAL_BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/v1/workspaces"): {"name": "fuzzed"},
     ("PUT", "/v1/workspaces/{ws}/allowed-hosts"): {"allowed_hosts": ["example.com"]},
+    ("PUT", "/v1/workspaces/{ws}/llm-settings"): {
+        "allowed_models": ["openai/gpt-4o-mini"],
+        "default_model": "openai/gpt-4o-mini",
+        "requests_per_minute": 60,
+        "tokens_per_minute": None,
+    },
     ("PUT", "/v1/workspaces/{ws}/members/{user}"): {"role": "member"},
     ("POST", "/v1/workspaces/{ws}/flows"): {"name": "fuzzed", "definition": SIMPLE},
     ("POST", "/v1/workspaces/{ws}/flows/validate"): {"definition": SIMPLE},

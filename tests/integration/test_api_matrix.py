@@ -117,6 +117,19 @@ EXPECTED: dict[tuple[str, str], Op] = {
     ("GET", "/v1/workspaces/{ws}"): Op("viewer", 200),
     ("GET", "/v1/workspaces/{ws}/members"): Op("viewer", 200),
     ("PUT", "/v1/workspaces/{ws}/allowed-hosts"): Op("admin", 200, body({"allowed_hosts": ["example.com"]})),
+    ("GET", "/v1/workspaces/{ws}/llm-settings"): Op("viewer", 200),
+    ("PUT", "/v1/workspaces/{ws}/llm-settings"): Op(
+        "admin",
+        200,
+        body(
+            {
+                "allowed_models": ["openai/gpt-4o-mini"],
+                "default_model": "openai/gpt-4o-mini",
+                "requests_per_minute": 60,
+                "tokens_per_minute": None,
+            }
+        ),
+    ),
     ("PUT", "/v1/workspaces/{ws}/members/{user}"): Op(
         "admin", 200, lambda w, allowed: ({"user": f"local|new-{uuid.uuid4().hex[:8]}"}, {"role": "admin"})
     ),

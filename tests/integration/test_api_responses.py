@@ -29,6 +29,17 @@ def test_a_flows_whole_life_answers_within_the_published_schemas(stack: LocalSta
     api.ok("GET", "/v1/workspaces")
     api.ok("GET", f"/v1/workspaces/{ws}")
     api.ok("PUT", f"/v1/workspaces/{ws}/allowed-hosts", {"allowed_hosts": ["example.com"]})
+    api.ok(
+        "PUT",
+        f"/v1/workspaces/{ws}/llm-settings",
+        {
+            "allowed_models": ["openai/gpt-4o-mini"],
+            "default_model": "openai/gpt-4o-mini",
+            "requests_per_minute": 60,
+            "tokens_per_minute": None,
+        },
+    )
+    api.ok("GET", f"/v1/workspaces/{ws}/llm-settings")
     api.ok("PUT", f"/v1/workspaces/{ws}/members/local|carol", {"role": "member", "email": "carol@example.com"})
     api.ok("GET", f"/v1/workspaces/{ws}/members")
     api.ok("POST", f"/v1/workspaces/{ws}/flows/validate", {"definition": FINISHING})

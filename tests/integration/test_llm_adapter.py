@@ -15,7 +15,15 @@ import pytest
 from nexod.adapters.llm_egress import guarded_call
 from nexod.adapters.llm_litellm import LiteLLM
 from nexod.runtime.egress import egress_scope
-from nexod.runtime.errors import BlockedDestinationError, NodeFailedError, NodeRetryableError
+from nexod.runtime.errors import (
+    BlockedDestinationError,
+    LLMBadRequest,
+    LLMProviderError,
+    LLMRateLimited,
+    LLMTimeout,
+    NodeFailedError,
+    NodeRetryableError,
+)
 from nexod.testing.stub_llm import OpenAIStub
 
 
@@ -93,6 +101,36 @@ def test_server_errors_are_retryable_and_auth_errors_are_not(llm: LiteLLM):
     with pytest.raises(NodeFailedError, match="bad key") as caught:
         complete(llm, "FAIL401 please")
     assert not isinstance(caught.value, NodeRetryableError)  # retrying a rejected key cannot help
+
+
+def test_provider_errors_become_the_typed_errors_the_state_machine_retries(llm: LiteLLM):
+    # Given the provider answers 500, 429 with Retry-After, 400 and 401
+    # Then each is the typed error Step Functions matches by class name
+    with pytest.raises(LLMProviderError, match="stub-model"):
+        complete(llm, "FAIL500 please")
+    with pytest.raises(LLMRateLimited) as limited:
+        complete(llm, "FAIL429 please")
+    assert limited.value.retry_after_seconds == 7.0  # the provider's Retry-After
+    assert limited.value.details["retry_after_seconds"] == 7.0
+    with pytest.raises(LLMBadRequest, match="bad request"):
+        complete(llm, "FAIL400 please")
+    with pytest.raises(LLMBadRequest, match="bad key"):
+        complete(llm, "FAIL401 please")
+
+
+def test_a_timeout_is_llm_timeout(openai_stub: OpenAIStub):
+    # Given a server that accepts the connection and never answers
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(1)
+    try:
+        base = f"http://127.0.0.1:{silent.getsockname()[1]}/v1"
+        llm = LiteLLM("openai/stub-model", base, "k")
+        # When the call's timeout passes, Then it is an LLMTimeout (retryable), not a generic error
+        with pytest.raises(LLMTimeout):
+            complete(llm, "hello", timeout=0.5)
+    finally:
+        silent.close()
 
 
 def test_unknown_provider_fails_clearly():

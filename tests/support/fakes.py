@@ -136,6 +136,26 @@ class MemoryWorkspaces(_Repo):
         self.t.workspaces[current.id] = changed
         return changed
 
+    def set_llm_settings(
+        self,
+        allowed_models: Sequence[str],
+        default_model: str | None,
+        requests_per_minute: int | None,
+        tokens_per_minute: int | None,
+    ) -> Workspace | None:
+        current = self.current()
+        if current is None:
+            return None
+        changed = replace(
+            current,
+            llm_allowed_models=list(allowed_models),
+            llm_default_model=default_model,
+            llm_requests_per_minute=requests_per_minute,
+            llm_tokens_per_minute=tokens_per_minute,
+        )
+        self.t.workspaces[current.id] = changed
+        return changed
+
 
 class MemoryMembers(_Repo):
     def role_of(self, user_sub: str) -> str | None:
@@ -620,7 +640,15 @@ class MemoryAudit(_Repo):
 
 
 class MemoryCredentials(_Repo):
-    def create(self, name: str, type_name: str, description: str, fields: Sequence[str], created_by: str) -> bool:
+    def create(
+        self,
+        name: str,
+        type_name: str,
+        description: str,
+        fields: Sequence[str],
+        created_by: str,
+        provider: str | None = None,
+    ) -> bool:
         ws = self._writable_ws()
         if (ws, name) in self.t.credentials:
             return False
@@ -634,6 +662,7 @@ class MemoryCredentials(_Repo):
             rotated_by=None,
             rotated_at=None,
             last_used_at=None,
+            provider=provider,
         )
         return True
 
@@ -644,7 +673,13 @@ class MemoryCredentials(_Repo):
         return sorted((c for (ws, _), c in self.t.credentials.items() if ws == self.ws), key=lambda c: c.name)
 
     def update(
-        self, name: str, *, description: str | None = None, fields: Sequence[str] | None = None, rotated_by: str | None
+        self,
+        name: str,
+        *,
+        description: str | None = None,
+        fields: Sequence[str] | None = None,
+        rotated_by: str | None,
+        provider: str | None = None,
     ) -> Credential | None:
         old = self.get(name)
         if old is None:
@@ -652,6 +687,8 @@ class MemoryCredentials(_Repo):
         new = replace(old, description=old.description if description is None else description)
         if fields is not None:
             new = replace(new, fields=list(fields), rotated_by=rotated_by, rotated_at=self.now)
+        if provider is not None:
+            new = replace(new, provider=provider)
         self.t.credentials[(self._writable_ws(), name)] = new
         return new
 

@@ -20,6 +20,7 @@ MANAGE = {"admin"}
 POLICY = {
     "workspace.read": READ,
     "workspace.allowed_hosts": MANAGE,
+    "workspace.llm_settings": MANAGE,
     "members.read": READ,
     "members.manage": MANAGE,
     "flows.read": READ,

@@ -136,7 +136,7 @@ def test_state_names_are_node_ids_and_bookkeeping_states_use_dashes():
     assert {"fetch", "check", "summarise", "fallback", "result", FINISH, RUN_FAILED, "failed"} == {
         n for n in states if "-" not in n or n in (FINISH, RUN_FAILED)
     }
-    assert all(n.split("-", 1)[0] in ("gate", "skip", "finish", "run") for n in states if "-" in n)
+    assert all(n.split("-", 1)[0] in ("gate", "skip", "finish", "run", "wait") for n in states if "-" in n)
     assert states["failed"]["Type"] == "Fail"
 
 
@@ -302,3 +302,29 @@ def test_a_flow_that_cannot_fail_has_no_unreachable_failure_states():
     assert states["only"]["Catch"][0]["Next"] == "failed-only"
     assert RUN_FAILED not in states and "failed" not in states
     assert set(states) == {"only", "failed-only", FINISH}
+
+
+def test_an_llm_task_retries_the_gateway_s_retryable_errors_by_their_class_names():
+    import nexod.runtime.errors as errors
+
+    # Given a flow with an llm node
+    asl = compiled(
+        {"nodes": [node("start", "input"), node("ask", "llm", prompt="hi")], "edges": [edge("start", "ask")]}
+    )
+    # Then its Task's node retry names each retryable LLM error, since Step Functions matches the exact type
+    retry = asl["States"]["ask"]["Retry"][-1]
+    assert retry["ErrorEquals"] == ["NodeRetryableError", "LLMTimeout", "LLMProviderError", "States.Timeout"]
+    # And a rate limit is caught first into a wait loop: parse the Cause, Wait as told, run the Task again
+    catch = asl["States"]["ask"]["Catch"]
+    assert catch[0] == {"ErrorEquals": ["LLMRateLimited"], "ResultPath": "$.waiting", "Next": "wait-cause-ask"}
+    assert catch[1]["ErrorEquals"] == ["States.ALL"]
+    assert asl["States"]["wait-ask"]["SecondsPath"] == "$.waiting.told.wait_seconds"
+    assert asl["States"]["wait-ask"]["Next"] == "ask"
+    # And every retryable LLM error in the errors module is either retried or waited for; the others neither
+    llm_retryable = {
+        name
+        for name, cls in vars(errors).items()
+        if name.startswith("LLM") and isinstance(cls, type) and issubclass(cls, errors.NodeRetryableError)
+    }
+    assert llm_retryable == {*retry["ErrorEquals"][1:-1], "LLMRateLimited"}
+    assert "LLMBadRequest" not in retry["ErrorEquals"] and "BudgetExceeded" not in retry["ErrorEquals"]

@@ -24,9 +24,15 @@ from collections.abc import Collection, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..ports import Completion
+from ..ports import Completion, ProviderKey
 from ..runtime.egress import current_egress_scope
-from ..runtime.errors import NodeFailedError, NodeRetryableError
+from ..runtime.errors import (
+    LLMBadRequest,
+    LLMProviderError,
+    LLMRateLimited,
+    LLMTimeout,
+    NodeFailedError,
+)
 from ..settings import DEFAULT_LLM_PROVIDERS
 from .outbound_http import Resolver
 
@@ -90,6 +96,7 @@ class LiteLLM:
         max_tokens: int | None,
         json_mode: bool,
         timeout: float,
+        credentials: ProviderKey | None = None,
     ) -> Completion:
         import litellm
 
@@ -113,7 +120,19 @@ class LiteLLM:
             kwargs["max_tokens"] = max_tokens
         with guarded_call(allow, self._resolver) as call:
             provider = self._provider(litellm, model, is_default)
-            kwargs.update(self._credentials(model, provider))
+            if credentials is not None:
+                # The workspace's own key (the gateway's choice): its base URL is checked by the guard like any
+                # other endpoint, with the workspace's allow-list, and never trusted as the operator's.
+                if is_default and self.default_api_base:
+                    allow = [a for a in allow if a not in self._trusted]
+                    kwargs.pop("api_base", None)
+                kwargs["api_key"] = credentials.key
+                if credentials.base_url:
+                    kwargs["api_base"] = credentials.base_url
+                if credentials.api_version:
+                    kwargs["api_version"] = credentials.api_version
+            else:
+                kwargs.update(self._credentials(model, provider))
             try:
                 response = litellm.completion(
                     model=model,
@@ -197,24 +216,51 @@ class LiteLLM:
 
 
 def _node_error(litellm: Any, model: str, exc: Exception) -> Exception:
+    """LiteLLM's exception as the typed error the state machine's Retry/Catch match by class name."""
+    where = f"model '{model}': {type(exc).__name__}: {_short(exc)}"
+    if isinstance(exc, litellm.RateLimitError):
+        return LLMRateLimited(where, _retry_after(exc), {"model": model, "source": "provider"})
+    if isinstance(exc, litellm.Timeout):
+        return LLMTimeout(where, {"model": model})
+    if isinstance(exc, litellm.AuthenticationError):
+        return LLMBadRequest(
+            f"model '{model}': the provider rejected the credentials ({_short(exc)}); configure the workspace's"
+            " llm_provider credential for it",
+            {"model": model},
+        )
+    bad_request = (
+        litellm.ContextWindowExceededError,
+        litellm.BadRequestError,
+        litellm.NotFoundError,
+        litellm.PermissionDeniedError,
+        litellm.UnprocessableEntityError,
+    )
+    if isinstance(exc, bad_request):
+        return LLMBadRequest(where, {"model": model})
     retryable = (
-        litellm.RateLimitError,
-        litellm.Timeout,
         litellm.APIConnectionError,
         litellm.ServiceUnavailableError,
         litellm.InternalServerError,
+        litellm.APIError,
     )
     if isinstance(exc, retryable):
-        return NodeRetryableError(f"model '{model}': {type(exc).__name__}: {_short(exc)}")
-    if isinstance(exc, litellm.AuthenticationError):
-        return NodeFailedError(
-            f"model '{model}': the provider rejected the credentials ({_short(exc)}); configure its API key"
-        )
-    if isinstance(exc, litellm.BadRequestError | litellm.NotFoundError):
-        return NodeFailedError(f"model '{model}': {type(exc).__name__}: {_short(exc)}")
-    if isinstance(exc, litellm.APIError):
-        return NodeRetryableError(f"model '{model}': {type(exc).__name__}: {_short(exc)}")
+        return LLMProviderError(where, {"model": model})
     return exc  # not LiteLLM's: the runner records it as an unexpected failure
+
+
+def _retry_after(exc: Exception, default: float = 20.0) -> float:
+    """The provider's Retry-After (seconds or retry-after-ms), else `default`."""
+    # LiteLLM keeps the provider's headers on the exception (its `response` is a rebuilt one without them).
+    headers = getattr(exc, "litellm_response_headers", None) or getattr(getattr(exc, "response", None), "headers", None)
+    headers = headers or {}
+    try:
+        if (ms := headers.get("retry-after-ms")) is not None:
+            return max(0.0, float(ms) / 1000)
+        if (value := headers.get("retry-after")) is not None:
+            return max(0.0, float(value))
+    except (TypeError, ValueError):
+        pass
+    return default
 
 
 def _completion(litellm: Any, response: Any, model: str) -> Completion:

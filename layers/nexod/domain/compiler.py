@@ -125,7 +125,7 @@ class _Emitter:
         policy = node.retry or REGISTRY[node.type].default_retry
         if policy and policy.max_attempts > 0:
             rule: dict[str, Any] = {
-                "ErrorEquals": [RETRYABLE_ERROR, "States.Timeout"],
+                "ErrorEquals": [RETRYABLE_ERROR, *REGISTRY[node.type].retry_errors, "States.Timeout"],
                 "IntervalSeconds": policy.interval_seconds,
                 "MaxAttempts": policy.max_attempts,
                 "BackoffRate": policy.backoff_rate,
@@ -166,7 +166,37 @@ class _Emitter:
             )
         elif top:
             task["Catch"] = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": RUN_FAILED}]
+        wait_error = REGISTRY[node.type].wait_error
+        if wait_error:
+            task["Catch"] = [self._wait_loop(node, state_name, wait_error, states), *task.get("Catch", [])]
         states[state_name] = self._link(task, nxt)
+
+    @staticmethod
+    def _wait_loop(node: Node, state_name: str, error: str, states: dict[str, Any]) -> dict[str, Any]:
+        """Catch `error`, read `wait_seconds` from its Lambda errorMessage (JSON inside the Cause JSON), Wait,
+        and run the Task again. Bounded by the node runner, which stops raising `error` after
+        WAIT_LIMIT attempts of the node. Costs three transitions per wait and none otherwise."""
+        cause, wait = f"wait-cause-{node.id}", f"wait-{node.id}"
+        states[cause] = {
+            "Type": "Pass",
+            "Comment": f"'{node.id}' was told to wait: parse the error's Cause, then its message",
+            "Parameters": {"cause.$": "States.StringToJson($.waiting.Cause)"},
+            "ResultPath": "$.waiting",
+            "Next": f"{wait}-seconds",
+        }
+        states[f"{wait}-seconds"] = {
+            "Type": "Pass",
+            "Parameters": {"told.$": "States.StringToJson($.waiting.cause.errorMessage)"},
+            "ResultPath": "$.waiting",
+            "Next": wait,
+        }
+        states[wait] = {
+            "Type": "Wait",
+            "Comment": f"'{node.id}' waits as its rate limit says, then runs again",
+            "SecondsPath": "$.waiting.told.wait_seconds",
+            "Next": state_name,
+        }
+        return {"ErrorEquals": [error], "ResultPath": "$.waiting", "Next": cause}
 
     def emit(self, p: Plan, nxt: str | None, states: dict[str, Any], top: bool, done: set[str]) -> set[str]:
         """Add the states of `p` to `states`, continuing at `nxt`; return the nodes it completes."""

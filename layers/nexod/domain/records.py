@@ -33,6 +33,8 @@ class Credential:
     rotated_by: str | None
     rotated_at: datetime | None
     last_used_at: datetime | None
+    # For llm_provider credentials: the provider its key is for (not secret; None for other types).
+    provider: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -73,6 +75,12 @@ class Workspace:
     allowed_hosts: list[str]
     created_by: str
     created_at: datetime
+    # The LLM gateway's policy: allowed models (empty = any), the model behind "default" (None: the
+    # deployment's), requests and tokens per minute (None: unlimited).
+    llm_allowed_models: list[str] = field(default_factory=list)
+    llm_default_model: str | None = None
+    llm_requests_per_minute: int | None = None
+    llm_tokens_per_minute: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

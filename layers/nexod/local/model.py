@@ -18,7 +18,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from ..ports import LLM, Completion
+from ..ports import LLM, Completion, ProviderKey
 from ..runtime.errors import NodeRetryableError
 from ..services.health import HealthBoard
 from .supervisor import ChildProcess
@@ -170,6 +170,7 @@ class OfflineDefaultLLM:
         max_tokens: int | None,
         json_mode: bool,
         timeout: float,
+        credentials: ProviderKey | None = None,
     ) -> Completion:
         offline = model == "default"
         if offline and (down := self._unavailable()):
@@ -183,6 +184,7 @@ class OfflineDefaultLLM:
                 max_tokens=max_tokens,
                 json_mode=json_mode,
                 timeout=timeout,
+                credentials=None if offline else credentials,
             )
         except NodeRetryableError as exc:
             if not offline:

@@ -37,6 +37,7 @@ __all__ = [
     "NodeRunRepository",
     "Orchestrator",
     "Outbound",
+    "ProviderKey",
     "PublishedMachine",
     "RateLimiter",
     "RunRepository",
@@ -78,8 +79,23 @@ class Completion:
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class ProviderKey:
+    """A workspace's key for one LLM provider (from its `llm_provider` credential), passed per call.
+
+    Never printed: its repr hides the key, so a log line or an error quoting the object cannot leak it."""
+
+    provider: str
+    key: str = field(repr=False)
+    base_url: str | None = None
+    api_version: str | None = None
+
+
 class LLM(Protocol):
-    """One chat completion. Implementations raise NodeRetryableError / NodeFailedError."""
+    """One chat completion. Implementations raise NodeRetryableError / NodeFailedError (the typed LLM errors).
+
+    `credentials`: the workspace's key for the model's provider (the gateway's choice); None means the
+    implementation's own configuration (local mode: environment keys or the offline model)."""
 
     def complete(
         self,
@@ -91,6 +107,7 @@ class LLM(Protocol):
         max_tokens: int | None,
         json_mode: bool,
         timeout: float,
+        credentials: ProviderKey | None = None,
     ) -> Completion: ...
 
 

@@ -62,6 +62,16 @@ class WorkspaceRepository(Protocol):
 
     def set_allowed_hosts(self, hosts: Sequence[str]) -> Workspace | None: ...
 
+    def set_llm_settings(
+        self,
+        allowed_models: Sequence[str],
+        default_model: str | None,
+        requests_per_minute: int | None,
+        tokens_per_minute: int | None,
+    ) -> Workspace | None:
+        """The LLM gateway's policy for the workspace, replaced as a whole."""
+        ...
+
 
 class MemberRepository(Protocol):
     def role_of(self, user_sub: str) -> str | None: ...
@@ -232,8 +242,17 @@ class CredentialRepository(Protocol):
     """Credential metadata (name, type, which fields are set, who created and rotated it); values live
     behind the `Vault` port, never here."""
 
-    def create(self, name: str, type_name: str, description: str, fields: Sequence[str], created_by: str) -> bool:
-        """Add one; False when the workspace already has a credential of that name."""
+    def create(
+        self,
+        name: str,
+        type_name: str,
+        description: str,
+        fields: Sequence[str],
+        created_by: str,
+        provider: str | None = None,
+    ) -> bool:
+        """Add one; False when the workspace already has a credential of that name. `provider`: an
+        llm_provider credential's provider (metadata, not secret)."""
         ...
 
     def get(self, name: str, for_update: bool = False) -> Credential | None: ...
@@ -243,9 +262,15 @@ class CredentialRepository(Protocol):
         ...
 
     def update(
-        self, name: str, *, description: str | None = None, fields: Sequence[str] | None = None, rotated_by: str | None
+        self,
+        name: str,
+        *,
+        description: str | None = None,
+        fields: Sequence[str] | None = None,
+        rotated_by: str | None,
+        provider: str | None = None,
     ) -> Credential | None:
-        """Change the description and/or record a rotation (new `fields`, by `rotated_by`, now)."""
+        """Change the description and/or record a rotation (new `fields` and `provider`, by `rotated_by`, now)."""
         ...
 
     def delete(self, name: str) -> bool: ...

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 from typing import Any
 
 
@@ -39,6 +41,12 @@ class LLMRateLimited(NodeRetryableError):
     def __init__(self, message: str, retry_after_seconds: float, details: Any = None) -> None:
         super().__init__(message, {**(details or {}), "retry_after_seconds": round(retry_after_seconds, 3)})
         self.retry_after_seconds = retry_after_seconds
+
+    def __str__(self) -> str:
+        # What Lambda reports as the error's `errorMessage`: JSON, so that the state machine can read the wait
+        # (`States.StringToJson`) and honour it in a Wait state (compiler: rate-limit states).
+        wait = max(1, math.ceil(self.retry_after_seconds))
+        return json.dumps({"wait_seconds": wait, "message": self.message})
 
 
 class LLMTimeout(NodeRetryableError):

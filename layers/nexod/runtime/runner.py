@@ -268,6 +268,7 @@ class NodeRunner:
                 predecessors=list(flow.dag.pred[node_id]),
                 allow_hosts=allow,
                 secret_names=secret_names,
+                attempt=row.attempts,
             )
             resolver = CredentialResolver(self._credential_loader(uow, workspace_id))
             recorded_input: dict[str, Any] | None = None

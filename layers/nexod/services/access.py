@@ -23,6 +23,7 @@ def permissions() -> dict[str, str]:
     return {
         "workspace.read": "viewer",
         "workspace.allowed_hosts": "admin",  # egress of every http node: an admin decision
+        "workspace.llm_settings": "admin",  # which models, at what rate: spends the workspace's money
         "members.read": "viewer",
         "members.manage": "admin",
         "flows.read": "viewer",

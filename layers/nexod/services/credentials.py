@@ -30,6 +30,11 @@ def _vault(services: Services) -> Vault:
     return services.vault
 
 
+def _provider(type_name: str, value: dict[str, Any]) -> str | None:
+    """An llm_provider credential's provider, kept with its metadata (it locates the key, it is not secret)."""
+    return str(value["provider"]) if type_name == "llm_provider" and value.get("provider") else None
+
+
 def usage(uow: UnitOfWork) -> dict[str, list[dict[str, Any]]]:
     """Credential name -> the flows naming it, each once, saying whether the draft and/or the live
     version does."""
@@ -94,7 +99,8 @@ def create_credential(
     with services.store.tx(workspace_id, principal.sub) as uow:
         authorize(uow, principal, "credentials.write")
         cleaned = validate_value(type_name, value)
-        if not uow.credentials.create(name, type_name, description, fields_set(cleaned), principal.sub):
+        provider = _provider(type_name, cleaned)
+        if not uow.credentials.create(name, type_name, description, fields_set(cleaned), principal.sub, provider):
             raise Conflict(f"credential '{name}' exists; PUT .../credentials/{name} with a new value rotates it")
         _vault(services).put(workspace_id, name, cleaned)  # raising here rolls the metadata back
         uow.audit.record("credential.create", "credential", name, {"type": type_name, "fields": fields_set(cleaned)})
@@ -122,7 +128,13 @@ def update_credential(
             cleaned = validate_value(current.type, value)
             fields = fields_set(cleaned)
             _vault(services).put(workspace_id, name, cleaned)
-        changed = uow.credentials.update(name, description=description, fields=fields, rotated_by=principal.sub)
+        changed = uow.credentials.update(
+            name,
+            description=description,
+            fields=fields,
+            rotated_by=principal.sub,
+            provider=_provider(current.type, cleaned) if fields is not None else None,
+        )
         assert changed is not None
         if fields is not None:
             uow.audit.record("credential.rotate", "credential", name, {"type": current.type, "fields": fields})

@@ -3,7 +3,12 @@
 Never a default: only tests and `nexod.testing.reference_run` start it, explicitly.
 
 Behaviour is driven by the last user message:
-  contains "FAIL500" -> HTTP 500;  "FAIL401" -> HTTP 401;  otherwise a completion.
+  contains "FAIL500" -> HTTP 500;  "FAIL401" -> HTTP 401 quoting the key it received, as some providers
+  do ("bad key: <key>");  "FAIL429" -> HTTP 429 with `Retry-After: 7`;  "FAIL400" -> HTTP 400;
+  a model name containing "fail500" -> HTTP 500 (for fallback models);
+  "REPAIRABLE" -> an answer that is not JSON, unless the message also mentions "JSON Schema" (a repair
+  prompt), then {"answer": "fixed"};
+  otherwise a completion.
   request has tools  -> the first tool is called with {"query": <prompt>} (finish_reason tool_calls)
   response_format json_object -> {"echo": <prompt>, "words": <n>}
   otherwise -> "echo: <prompt>"
@@ -23,6 +28,8 @@ from typing import Any
 class OpenAIStub:
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
+        # The Authorization header of each POST, in order (tests check which key reached the server).
+        self.authorizations: list[str | None] = []
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -31,9 +38,11 @@ class OpenAIStub:
             def log_message(self, *_: Any) -> None:
                 pass
 
-            def _reply(self, status: int, body: dict[str, Any]) -> None:
+            def _reply(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
                 data = json.dumps(body).encode()
                 self.send_response(status)
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
@@ -46,19 +55,28 @@ class OpenAIStub:
                 length = int(self.headers.get("Content-Length") or 0)
                 request = json.loads(self.rfile.read(length) or b"{}")
                 stub.requests.append(request)
+                stub.authorizations.append(self.headers.get("Authorization"))
                 prompt = next(
                     (m["content"] for m in reversed(request.get("messages", [])) if m.get("role") == "user"),
                     "",
                 )
-                if "FAIL500" in prompt:
+                if "fail500" in str(request.get("model", "")) or "FAIL500" in prompt:
                     self._reply(500, {"error": {"message": "stub exploded", "type": "server_error"}})
+                    return
+                if "FAIL429" in prompt:
+                    error = {"message": "slow down", "type": "rate_limit_exceeded"}
+                    self._reply(429, {"error": error}, {"Retry-After": "7"})
+                    return
+                if "FAIL400" in prompt:
+                    self._reply(400, {"error": {"message": "bad request", "type": "invalid_request_error"}})
                     return
                 if "FAIL401" in prompt:
                     self._reply(
                         401,
                         {
                             "error": {
-                                "message": "bad key",
+                                "message": "bad key: "
+                                + str(self.headers.get("Authorization") or "").removeprefix("Bearer "),
                                 "type": "invalid_request_error",
                                 "code": "invalid_api_key",
                             }
@@ -79,6 +97,9 @@ class OpenAIStub:
                     ]
                     finish = "tool_calls"
                     answer = ""
+                elif "REPAIRABLE" in prompt:
+                    answer = json.dumps({"answer": "fixed"}) if "JSON Schema" in prompt else "sure! here it is"
+                    message["content"] = answer
                 elif (request.get("response_format") or {}).get("type") == "json_object":
                     answer = json.dumps({"echo": prompt, "words": len(prompt.split())})
                     message["content"] = answer

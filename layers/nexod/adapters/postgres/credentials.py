@@ -9,17 +9,25 @@ import psycopg
 from ...domain.records import Credential, DefinitionUse
 from .rows import Queries, maybe, record
 
-_COLUMNS = "name, type, description, fields, created_by, created_at, rotated_by, rotated_at, last_used_at"
+_COLUMNS = "name, type, description, fields, created_by, created_at, rotated_by, rotated_at, last_used_at, provider"
 
 
 class PostgresCredentials(Queries):
-    def create(self, name: str, type_name: str, description: str, fields: Sequence[str], created_by: str) -> bool:
+    def create(
+        self,
+        name: str,
+        type_name: str,
+        description: str,
+        fields: Sequence[str],
+        created_by: str,
+        provider: str | None = None,
+    ) -> bool:
         try:
             with self.conn.transaction():  # a savepoint: a duplicate must not abort the caller's transaction
                 self._run(
-                    "INSERT INTO credentials (workspace_id, name, type, description, fields, created_by)"
-                    " VALUES (%s, %s, %s, %s, %s, %s)",
-                    (self.workspace_id, name, type_name, description, list(fields), created_by),
+                    "INSERT INTO credentials (workspace_id, name, type, description, fields, created_by, provider)"
+                    " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                    (self.workspace_id, name, type_name, description, list(fields), created_by, provider),
                 )
         except psycopg.errors.UniqueViolation:
             return False
@@ -42,20 +50,27 @@ class PostgresCredentials(Queries):
         return [record(Credential, r) for r in rows]
 
     def update(
-        self, name: str, *, description: str | None = None, fields: Sequence[str] | None = None, rotated_by: str | None
+        self,
+        name: str,
+        *,
+        description: str | None = None,
+        fields: Sequence[str] | None = None,
+        rotated_by: str | None,
+        provider: str | None = None,
     ) -> Credential | None:
         rotated = fields is not None
         return maybe(
             Credential,
             self._one(
                 "UPDATE credentials SET description = COALESCE(%s, description),"
-                " fields = COALESCE(%s, fields),"
+                " fields = COALESCE(%s, fields), provider = COALESCE(%s, provider),"
                 " rotated_by = CASE WHEN %s THEN %s ELSE rotated_by END,"
                 " rotated_at = CASE WHEN %s THEN now() ELSE rotated_at END"
                 f" WHERE workspace_id = %s AND name = %s RETURNING {_COLUMNS}",
                 (
                     description,
                     list(fields) if fields is not None else None,
+                    provider,
                     rotated,
                     rotated_by,
                     rotated,

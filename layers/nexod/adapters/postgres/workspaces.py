@@ -38,6 +38,22 @@ class PostgresWorkspaces(Queries):
             ),
         )
 
+    def set_llm_settings(
+        self,
+        allowed_models: Sequence[str],
+        default_model: str | None,
+        requests_per_minute: int | None,
+        tokens_per_minute: int | None,
+    ) -> Workspace | None:
+        return maybe(
+            Workspace,
+            self._one(
+                "UPDATE workspaces SET llm_allowed_models = %s, llm_default_model = %s, llm_requests_per_minute = %s,"
+                " llm_tokens_per_minute = %s WHERE id = %s RETURNING *",
+                (list(allowed_models), default_model, requests_per_minute, tokens_per_minute, self.workspace_id),
+            ),
+        )
+
 
 class PostgresMembers(Queries):
     def role_of(self, user_sub: str) -> str | None:

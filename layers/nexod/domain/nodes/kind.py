@@ -62,6 +62,12 @@ class NodeKind:
     output_schema: dict[str, Any] | None = None
     # Retries Step Functions makes when the flow sets none: kinds that talk to the outside world have one.
     default_retry: RetryPolicy | None = None
+    # Further error names (exception class names) the retry policy covers besides NodeRetryableError:
+    # Step Functions matches the Lambda error type exactly, not its base classes.
+    retry_errors: tuple[str, ...] = ()
+    # An error (class name) whose Lambda errorMessage is JSON with `wait_seconds`: the compiled Task catches
+    # it, waits that long in a Wait state and runs again, so a rate limit delays the run instead of failing it.
+    wait_error: str | None = None
     default_timeout_seconds: int = FALLBACK_TIMEOUT_SECONDS
     # Whether it reaches the network: only such nodes get the workspace's allowed hosts.
     calls_out: bool = False

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...domain.nodes import REGISTRY, NodeConfig, Runtime
 from ...ports import LLM, Outbound
 from ..errors import NodeError, NodeFailedError
 from ..redaction import Scrubber
+
+if TYPE_CHECKING:
+    from ..llm_gateway import LlmGateway
 
 
 @dataclass
@@ -26,6 +29,8 @@ class NodeContext:
     # Names of headers/query parameters whose value was rendered from a secret: redacted when recorded,
     # never sent to another origin.
     secret_names: frozenset[str] = frozenset()
+    # Which claim of this node run this is (1 the first time; each retry and each rate-limit wait adds one).
+    attempt: int = 1
 
     @property
     def data(self) -> dict[str, Any]:
@@ -51,10 +56,14 @@ class Toolbox:
     runtime: Runtime
     outbound: Callable[[], Outbound]
     llm: Callable[[], LLM] | None = None
+    # Every model call goes through the gateway (workspace keys, budgets): built by the composition root.
+    gateway: LlmGateway | None = None
 
     def __post_init__(self) -> None:
         if (self.llm is not None) != (self.runtime is Runtime.LLM):
             raise ValueError(f"a '{self.runtime.value}' toolbox has a model client exactly when its runtime is 'llm'")
+        if self.gateway is not None and self.runtime is not Runtime.LLM:
+            raise ValueError(f"a '{self.runtime.value}' toolbox has no LLM gateway")
 
 
 Executor = Callable[[NodeConfig, NodeContext, Toolbox], NodeResult]
