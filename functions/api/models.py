@@ -23,6 +23,16 @@ class AllowedHostsPut(Body):
     allowed_hosts: list[Host] = Field(..., max_length=200, description="host or host:port entries")
 
 
+Dollars = Annotated[float, Field(ge=0, le=1e12, allow_inf_nan=False)]
+
+
+class BudgetPut(Body):
+    """Monthly limits in dollars (calendar month, UTC); null or absent: no limit. Hard >= soft when both set."""
+
+    monthly_soft_usd: Dollars | None = Field(None, description="crossing it is recorded once a month in the audit log")
+    monthly_hard_usd: Dollars | None = Field(None, description="once spent, LLM calls fail with BudgetExceeded")
+
+
 class MemberPut(Body):
     role: Literal["admin", "member", "viewer"]
     email: str | None = Field(None, max_length=320)

@@ -239,6 +239,7 @@ def build_node_runner(
     report each node run's tokens and cost (`nexod.observability.metered`)."""
     from .adapters.outbound_http import GuardedHttp
     from .observability import MeteredLLM
+    from .runtime.budget import StoreBudgetGuard
     from .runtime.executors import Toolbox
     from .runtime.runner import NodeRunner
 
@@ -255,6 +256,7 @@ def build_node_runner(
     http = GuardedHttp()
     client = llm or (lambda: llm_from_settings(settings))
     model = lazy(lambda: MeteredLLM(client())) if runtime is Runtime.LLM else None
-    tools = Toolbox(runtime=runtime, outbound=lambda: http, llm=model)
+    budget = StoreBudgetGuard(store) if runtime is Runtime.LLM else None  # the gateway checks it per call
+    tools = Toolbox(runtime=runtime, outbound=lambda: http, llm=model, budget=budget)
     outputs = output_blobs(settings, blobs if blobs is not None else blob_store_from_settings(settings))
-    return NodeRunner(store, tools, settings.outbound_allow_hosts, outputs, vault)
+    return NodeRunner(store, tools, settings.outbound_allow_hosts, outputs, vault, memory_mb=settings.runner_memory_mb)

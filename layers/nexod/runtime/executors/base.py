@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...domain.nodes import REGISTRY, NodeConfig, Runtime
-from ...ports import LLM, Outbound
+from ...ports import LLM, BudgetGuard, Outbound
 from ..errors import NodeError, NodeFailedError
 from ..redaction import Scrubber
 
@@ -51,6 +51,8 @@ class Toolbox:
     runtime: Runtime
     outbound: Callable[[], Outbound]
     llm: Callable[[], LLM] | None = None
+    # Consulted by the LLM gateway before every provider call (issue 9); raises BudgetExceeded. None: no budgets.
+    budget: BudgetGuard | None = None
 
     def __post_init__(self) -> None:
         if (self.llm is not None) != (self.runtime is Runtime.LLM):
