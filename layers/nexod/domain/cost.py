@@ -1,13 +1,14 @@
 """What a node run costs (DESIGN §9): LLM, compute and orchestration, from one price table.
 
-The AWS prices are us-east-1 list prices; `cdk/cost.py` (the monthly estimate) holds the same two
-numbers and `tests/unit/test_cost_model.py` fails when they drift apart.
+The AWS prices are us-east-1 list prices; `cdk/cost.py` (the monthly estimate) imports them from here,
+so the estimate and the recorded costs use one price table.
 
 - LLM: LiteLLM's price table (`cost_usd` from the gateway). A model LiteLLM has no price for reports
   tokens but a cost of 0: its `cost_source` is `unknown` (its LLM cost counts as 0, never as a guess).
 - Compute: Lambda GB-seconds, the node run's measured duration times the runner's configured memory
-  (`NEXOD_RUNNER_MEMORY_MB`), at the arm64 price. The measured duration is the node run's wall time as
-  the runner records it (claim to finish), a little under what Lambda bills (init, rounding to 1 ms).
+  (`NEXOD_RUNNER_MEMORY_MB`), at the arm64 price. The measured duration is the node run's `duration_ms`:
+  from its first claim to its finish. For a first-attempt success that is a little under what Lambda bills
+  (no init); a retried node also counts the waits between attempts, an overestimate.
 - Orchestration: Step Functions Standard state transitions attributable to the node. The model is one
   transition per Task attempt (the node's Task state entered once per attempt, retries included), which
   is what `attempts` counts; Choice/Pass/Map bookkeeping states are not attributed to nodes.
@@ -18,7 +19,8 @@ from __future__ import annotations
 from typing import Literal
 
 LAMBDA_GB_SECOND_ARM64_USD = 0.0000133334  # AWS Lambda pricing, per GB-second (arm64)
-SFN_TRANSITION_USD = 0.025 / 1000  # AWS Step Functions pricing, Standard, per state transition
+SFN_1000_TRANSITIONS_USD = 0.025  # AWS Step Functions pricing, Standard, per 1,000 state transitions
+SFN_TRANSITION_USD = SFN_1000_TRANSITIONS_USD / 1000
 DEFAULT_RUNNER_MEMORY_MB = 1024
 
 CostSource = Literal["price_table", "unknown"]
