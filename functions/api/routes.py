@@ -274,8 +274,10 @@ def list_audit(
 @router.get("/v1/workspaces/<ws>/usage", tags=["workspaces"])
 def get_usage(
     ws: str,
-    from_: Annotated[str | None, Query(alias="from", description="first day, YYYY-MM-DD in `tz`; default the month's first")] = None,
-    to: Annotated[str | None, Query(description="last day (included), YYYY-MM-DD in `tz`; default today; at most 366 days")] = None,
+    from_: Annotated[
+        str | None, Query(alias="from", description="first day, YYYY-MM-DD in `tz`; default the 1st")
+    ] = None,
+    to: Annotated[str | None, Query(description="last day (included) in `tz`; default today; at most 366 days")] = None,
     tz: Annotated[str | None, Query(description="IANA time zone of the days; default UTC")] = None,
     group_by: Annotated[str | None, Query(description="day (default), flow, model or node_type")] = None,
 ) -> Usage:
