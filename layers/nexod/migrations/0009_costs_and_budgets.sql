@@ -35,3 +35,6 @@ BEGIN
                        'WITH CHECK (workspace_id = app_workspace())', t);
     END LOOP;
 END $$;
+
+-- Usage reads a workspace's node runs by when they finished (GET /v1/workspaces/{ws}/usage).
+CREATE INDEX node_runs_workspace_finished ON node_runs (workspace_id, finished_at);
