@@ -414,5 +414,9 @@ def test_usage_groups_finished_node_runs_by_day_flow_model_and_node_type(store: 
     from zoneinfo import ZoneInfo
 
     assert grouped["day"][0].key == finished.astimezone(ZoneInfo("Pacific/Auckland")).strftime("%Y-%m-%d")
-    # And a window without node runs has no groups
+    # And a window without node runs has no groups, and a zone the store does not know is refused by name
     assert empty == []
+    from nexod.domain.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="tz: 'Nowhere/Zone'"), store.tx(ws) as uow:
+        uow.budgets.usage(*window, "Nowhere/Zone", "day")

@@ -17,10 +17,11 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from nexod.domain.actor import Actor
 from nexod.domain.cost import DEFAULT_RUNNER_MEMORY_MB, SFN_TRANSITION_USD, cost_source, usd_per_ms
+from nexod.domain.errors import InvalidInput
 from nexod.domain.records import (
     TERMINAL,
     AuditEntry,
@@ -739,12 +740,16 @@ class MemoryBudgets(_Repo):
     def usage(self, start: datetime, end: datetime, tz: str, group_by: str) -> list[UsageRow]:
         groups: dict[str, list[NodeRun]] = {}
         labels: dict[str, str] = {}
+        try:
+            zone = ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise InvalidInput(f"tz: '{tz}' is not a time zone this database knows", {"field": "tz"}) from None
         for (_, _, _), (ws, n) in self.t.node_runs.items():
             if ws != self.ws or n.finished_at is None or not start <= n.finished_at < end:
                 continue
             run = self.t.runs[n.run_id]
             if group_by == "day":
-                key = n.finished_at.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d")
+                key = n.finished_at.astimezone(zone).strftime("%Y-%m-%d")
             elif group_by == "flow":
                 key = run.flow_id
                 labels[key] = self.t.flows[run.flow_id].flow.name

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import math
 from datetime import date, datetime, timedelta
+from functools import cache
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from ..domain.errors import InvalidInput
 from ..domain.records import Budget, UsageRow
@@ -30,13 +31,19 @@ def _day(value: str, name: str) -> date:
 def _zone(tz: str | None) -> ZoneInfo:
     name = tz or "UTC"
     try:
-        if len(name) > 64 or name.startswith(("/", ".")) or ".." in name:
+        # IANA names only: not a path, not the host's `localtime`, nor tzdata's `posix/` and `right/` copies.
+        if name not in _zones() or name in ("localtime", "Factory"):
             raise ValueError(name)
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise InvalidInput(
             f"tz: '{name[:64]}' is not an IANA time zone such as Europe/Paris", {"field": "tz"}
         ) from None
+
+
+@cache
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())
 
 
 def _amounts(rows: list[UsageRow]) -> dict[str, Any]:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import psycopg
+
+from ...domain.errors import InvalidInput
 from ...domain.records import Budget, UsageRow
 from .rows import Queries
 
@@ -54,17 +57,20 @@ class PostgresBudgets(Queries):
 
     def usage(self, start: datetime, end: datetime, tz: str, group_by: str) -> list[UsageRow]:
         key, label = _GROUPS[group_by]
-        rows = self._all(
-            f"SELECT {key} AS key, {label or key} AS label,"
-            " COALESCE(sum(n.cost_usd), 0) AS llm, COALESCE(sum(n.compute_cost_usd), 0) AS compute,"
-            " COALESCE(sum(n.orchestration_cost_usd), 0) AS orchestration,"
-            " COALESCE(sum(n.tokens_in), 0) AS tokens_in, COALESCE(sum(n.tokens_out), 0) AS tokens_out,"
-            " count(*) AS node_runs"
-            " FROM node_runs n JOIN runs r ON r.id = n.run_id JOIN flows f ON f.id = r.flow_id"
-            " WHERE n.workspace_id = %(ws)s AND n.finished_at >= %(start)s AND n.finished_at < %(end)s"
-            f" GROUP BY {key} ORDER BY {key}",
-            {"ws": self.workspace_id, "start": start, "end": end, "tz": tz},
-        )
+        try:
+            rows = self._all(
+                f"SELECT {key} AS key, {label or key} AS label,"
+                " COALESCE(sum(n.cost_usd), 0) AS llm, COALESCE(sum(n.compute_cost_usd), 0) AS compute,"
+                " COALESCE(sum(n.orchestration_cost_usd), 0) AS orchestration,"
+                " COALESCE(sum(n.tokens_in), 0) AS tokens_in, COALESCE(sum(n.tokens_out), 0) AS tokens_out,"
+                " count(*) AS node_runs"
+                " FROM node_runs n JOIN runs r ON r.id = n.run_id JOIN flows f ON f.id = r.flow_id"
+                " WHERE n.workspace_id = %(ws)s AND n.finished_at >= %(start)s AND n.finished_at < %(end)s"
+                f" GROUP BY {key} ORDER BY {key}",
+                {"ws": self.workspace_id, "start": start, "end": end, "tz": tz},
+            )
+        except psycopg.errors.InvalidParameterValue:  # a zone Python knows and this server's tzdata does not
+            raise InvalidInput(f"tz: '{tz}' is not a time zone this database knows", {"field": "tz"}) from None
         return [
             UsageRow(
                 key=r["key"],
