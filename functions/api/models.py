@@ -23,7 +23,7 @@ class AllowedHostsPut(Body):
     allowed_hosts: list[Host] = Field(..., max_length=200, description="host or host:port entries")
 
 
-Dollars = Annotated[float, Field(ge=0, le=1e12, allow_inf_nan=False)]
+Dollars = Annotated[float, Field(ge=0, le=1e9, allow_inf_nan=False)]  # up to $1bn a month
 
 
 class BudgetPut(Body):

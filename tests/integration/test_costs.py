@@ -132,6 +132,7 @@ def test_admins_set_budgets_viewers_read_them_and_bad_limits_are_refused(alice: 
         ({"monthly_hard_usd": "10"}, "monthly_hard_usd"),
         ({"monthly_soft_usd": 10, "monthly_hard_usd": 5}, "monthly_hard_usd"),
         ({"monthly_hard_usd": 1e13}, "monthly_hard_usd"),
+        ({"monthly_hard_usd": 999999999999.9999}, "monthly_hard_usd"),  # what the column cannot hold: never a 500
         ({"monthly": 1}, "monthly"),
     ]:
         status, body = alice.put(f"/v1/workspaces/{workspace}/budget", bad)

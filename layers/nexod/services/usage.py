@@ -119,7 +119,7 @@ def get_budget(services: Services, principal: Principal, workspace_id: str) -> d
 def _limit(value: float | None, name: str) -> float | None:
     if value is None:
         return None
-    if not math.isfinite(value) or value < 0 or value > 1e12:
+    if not math.isfinite(value) or value < 0 or value > 1e9:
         raise InvalidInput(f"{name}: a non-negative number of dollars (or null for no limit)", {"field": name})
     return round(value, 2)
 
