@@ -17,6 +17,9 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "layers"))  # the per-node-run prices live in the domain (one source of truth)
+from nexod.domain.cost import LAMBDA_GB_SECOND_ARM64_USD, SFN_1000_TRANSITIONS_USD  # noqa: E402
+
 PRICE_DATE = "2025-06-01"
 HOURS = 730  # hours per month, as AWS pricing pages use
 REGION = "us-east-1"
@@ -44,8 +47,10 @@ P = {
     "dashboard": Price(3.00, "per dashboard-month", "Amazon CloudWatch pricing (dashboards)"),
     "ecr_storage": Price(0.10, "per GB-month", "Amazon ECR pricing (storage)"),
     "log_ingest": Price(0.50, "per GB ingested", "Amazon CloudWatch pricing (logs, standard)"),
-    "sfn_transition": Price(0.025, "per 1,000 state transitions", "AWS Step Functions pricing (Standard)"),
-    "lambda_gbs_arm": Price(0.0000133334, "per GB-second (arm64)", "AWS Lambda pricing"),
+    "sfn_transition": Price(
+        SFN_1000_TRANSITIONS_USD, "per 1,000 state transitions", "AWS Step Functions pricing (Standard)"
+    ),
+    "lambda_gbs_arm": Price(LAMBDA_GB_SECOND_ARM64_USD, "per GB-second (arm64)", "AWS Lambda pricing"),
     "lambda_request": Price(0.20, "per 1M requests", "AWS Lambda pricing"),
     "http_api": Price(1.00, "per 1M requests", "Amazon API Gateway pricing (HTTP APIs)"),
     "events_custom": Price(1.00, "per 1M custom events", "Amazon EventBridge pricing"),

@@ -33,6 +33,16 @@ class LlmSettingsPut(Body):
     tokens_per_minute: int | None = Field(None, ge=1, le=1_000_000_000, description="null: unlimited")
 
 
+Dollars = Annotated[float, Field(ge=0, le=1e9, allow_inf_nan=False)]  # up to $1bn a month
+
+
+class BudgetPut(Body):
+    """Monthly limits in dollars (calendar month, UTC); null or absent: no limit. Hard >= soft when both set."""
+
+    monthly_soft_usd: Dollars | None = Field(None, description="crossing it is recorded once a month in the audit log")
+    monthly_hard_usd: Dollars | None = Field(None, description="once spent, LLM calls fail with BudgetExceeded")
+
+
 class MemberPut(Body):
     role: Literal["admin", "member", "viewer"]
     email: str | None = Field(None, max_length=320)

@@ -13,7 +13,7 @@ what was stored, and a value that cannot be served is null and named under `unre
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal, TypeVar
 from uuid import UUID
 
@@ -154,6 +154,42 @@ class AuditPage(Out):
     next_cursor: str | None = Field(description="pass as `cursor` for the next (older) page; null on the last")
 
 
+# -- usage and budgets -----------------------------------------------------------------------------
+class UsageAmounts(Out):
+    """Dollars rounded to millionths from exact sums: items add up to the total to the cent."""
+
+    llm_usd: float
+    compute_usd: float
+    orchestration_usd: float
+    total_usd: float
+    tokens_in: int
+    tokens_out: int
+    node_runs: int
+
+
+class UsageItem(UsageAmounts):
+    key: str = Field(description="a date YYYY-MM-DD in `tz`, a flow id, a model ('' for none) or a node type")
+    label: str = Field(description="the flow's name for group_by=flow, else the key")
+
+
+class Usage(Out):
+    model_config = ConfigDict(from_attributes=True, populate_by_name=True)
+
+    from_: date = Field(alias="from", serialization_alias="from")
+    to: date
+    tz: str
+    group_by: Literal["day", "flow", "model", "node_type"]
+    items: list[UsageItem]
+    total: UsageAmounts
+
+
+class Budget(Out):
+    monthly_soft_usd: float | None
+    monthly_hard_usd: float | None
+    month_to_date_usd: float = Field(description="spent in the current calendar month (UTC), every execution counted")
+    soft_crossed_at: datetime | None = Field(description="when this month's spend reached the soft limit")
+
+
 # -- credentials --------------------------------------------------------------------------------------
 class CredentialType(Out):
     type: str
@@ -264,6 +300,15 @@ class StartedBy(Out):
     id: str
 
 
+class RunCost(Out):
+    """Dollars, rounded to millionths; `total` is the sum of the three parts."""
+
+    llm: float
+    compute: float
+    orchestration: float
+    total: float
+
+
 class Run(Out):
     id: UUID
     flow_id: UUID
@@ -281,8 +326,9 @@ class Run(Out):
     started_at: datetime | None
     finished_at: datetime | None
     duration_ms: int | None
-    cost_usd: float
+    cost_usd: float = Field(description="the LLM cost (as `cost.llm`), kept for existing clients")
     tokens: int
+    cost: RunCost
     unreadable: list[UnreadableField] | MISSING = MISSING
 
 
@@ -310,7 +356,17 @@ class NodeRun(Out):
     model: str | MISSING | None = MISSING
     tokens_in: int | MISSING | None = MISSING
     tokens_out: int | MISSING | None = MISSING
-    cost_usd: float | MISSING | None = MISSING
+    cost_usd: float | MISSING | None = Field(MISSING, description="the LLM cost, from LiteLLM's price table")
+    cost_source: Literal["price_table", "unknown"] | MISSING | None = Field(
+        MISSING, description="`unknown`: the model reported tokens but has no price (its LLM cost counts as 0)"
+    )
+    compute_cost_usd: float | MISSING | None = Field(
+        MISSING, description="Lambda GB-seconds of the measured duration at the runner's memory (arm64 price)"
+    )
+    transitions: int | MISSING | None = Field(
+        MISSING, description="Step Functions state transitions attributed to the node: one per Task attempt"
+    )
+    orchestration_cost_usd: float | MISSING | None = MISSING
     waiting: bool | MISSING = Field(MISSING, description="a wait node that is waiting (status RUNNING)")
     unreadable: list[UnreadableField] | MISSING = MISSING
 

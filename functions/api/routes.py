@@ -15,12 +15,13 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from nexod.domain.credentials import check_name
 from nexod.domain.errors import InvalidInput, NotFound
 from nexod.domain.nodes import node_type_catalog
-from nexod.services import audit, credentials, flows, llm_settings, runs, workspaces
+from nexod.services import audit, credentials, flows, llm_settings, runs, usage, workspaces
 from nexod.services.access import parse_id
 from nexod.services.context import Principal, Services
 
 from .models import (
     AllowedHostsPut,
+    BudgetPut,
     CredentialCreate,
     CredentialUpdate,
     FlowCreate,
@@ -36,6 +37,7 @@ from .models import (
 )
 from .responses import (
     AuditPage,
+    Budget,
     Credential,
     CredentialList,
     CredentialTypeList,
@@ -50,6 +52,7 @@ from .responses import (
     NodeTypeList,
     Run,
     RunPage,
+    Usage,
     ValidationResult,
     Version,
     VersionList,
@@ -288,6 +291,35 @@ def list_audit(
 ) -> AuditPage:
     principal = _caller()
     return reply(AuditPage, audit.list_entries(_services(), principal, _ws(ws), cursor, action, limit))
+
+
+# -- usage and budgets (DESIGN §9) -------------------------------------------------------------------------
+@router.get("/v1/workspaces/<ws>/usage", tags=["workspaces"])
+def get_usage(
+    ws: str,
+    from_: Annotated[
+        str | None, Query(alias="from", description="first day, YYYY-MM-DD in `tz`; default the 1st")
+    ] = None,
+    to: Annotated[str | None, Query(description="last day (included) in `tz`; default today; at most 366 days")] = None,
+    tz: Annotated[str | None, Query(description="IANA time zone of the days; default UTC")] = None,
+    group_by: Annotated[str | None, Query(description="day (default), flow, model or node_type")] = None,
+) -> Usage:
+    principal = _caller()
+    return reply(Usage, usage.usage(_services(), principal, _ws(ws), from_, to, tz, group_by))
+
+
+@router.get("/v1/workspaces/<ws>/budget", tags=["workspaces"])
+def get_budget(ws: str) -> Budget:
+    principal = _caller()
+    return reply(Budget, usage.get_budget(_services(), principal, _ws(ws)))
+
+
+@router.put("/v1/workspaces/<ws>/budget", tags=["workspaces"])
+def put_budget(ws: str, body: BudgetPut) -> Budget:
+    principal = _caller()
+    return reply(
+        Budget, usage.put_budget(_services(), principal, _ws(ws), body.monthly_soft_usd, body.monthly_hard_usd)
+    )
 
 
 # -- credentials (write-only values: no route answers one) -------------------------------------------------

@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     # store and its row keeps a pointer. AWS: the payload bucket (and the deployment's KMS key for SSE-KMS);
     # local mode: a folder (`.localdb/blobs`). Neither set: every output stays in PostgreSQL.
     blob_threshold_bytes: int = Field(256 * 1024, ge=1024)
+    # The node runner functions' configured memory (CDK sets it from the profile): each node run's compute
+    # cost is its measured duration at this many MB (nexod.domain.cost).
+    runner_memory_mb: int = Field(1024, ge=128, le=10240)
     blob_bucket: str | None = None
     blob_kms_key_arn: str | None = None
     blob_dir: str | None = None

@@ -239,6 +239,7 @@ def build_node_runner(
     report each node run's tokens and cost (`nexod.observability.metered`)."""
     from .adapters.outbound_http import GuardedHttp
     from .observability import MeteredLLM
+    from .runtime.budget import StoreBudgetGuard
     from .runtime.executors import Toolbox
     from .runtime.runner import NodeRunner
 
@@ -271,7 +272,8 @@ def build_node_runner(
             environment_keys=settings.mode != "aws",
             default_model=settings.default_model,
             limiter=limiter,
+            budget=StoreBudgetGuard(store),  # the hard monthly budget, checked before every provider call
         )
     tools = Toolbox(runtime=runtime, outbound=lambda: http, llm=model, gateway=gateway)
     outputs = output_blobs(settings, blobs if blobs is not None else blob_store_from_settings(settings))
-    return NodeRunner(store, tools, settings.outbound_allow_hosts, outputs, vault)
+    return NodeRunner(store, tools, settings.outbound_allow_hosts, outputs, vault, memory_mb=settings.runner_memory_mb)

@@ -59,6 +59,7 @@ REAL_BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/v1/workspaces/{ws}/runs/{run}/redrive"): {},
     ("POST", "/v1/workspaces/{ws}/credentials"): {"name": "fuzzed", "type": "api_key", "value": {"key": "fz-0123456"}},
     ("PUT", "/v1/workspaces/{ws}/credentials/{name}"): {"value": {"key": "fz-6543210"}},
+    ("PUT", "/v1/workspaces/{ws}/budget"): {"monthly_soft_usd": 50, "monthly_hard_usd": 100.5},
 }
 
 

@@ -161,6 +161,10 @@ EXPECTED: dict[tuple[str, str], Op] = {
         "member", 202, lambda w, allowed: ({"run": w.failed_run() if allowed else w.ids["failed_run"]}, {})
     ),
     ("GET", "/v1/workspaces/{ws}/audit"): Op("admin", 200),
+    # usage and budgets
+    ("GET", "/v1/workspaces/{ws}/usage"): Op("viewer", 200),
+    ("GET", "/v1/workspaces/{ws}/budget"): Op("viewer", 200),
+    ("PUT", "/v1/workspaces/{ws}/budget"): Op("admin", 200, body({"monthly_soft_usd": 500, "monthly_hard_usd": 1000})),
     # credentials: metadata for viewers, values for nobody
     ("GET", "/v1/credential-types"): Op("user", 200),
     ("GET", "/v1/workspaces/{ws}/credentials"): Op("viewer", 200),

@@ -83,8 +83,14 @@ def test_a_flows_whole_life_answers_within_the_published_schemas(stack: LocalSta
     api.ok("GET", f"/v1/workspaces/{ws}/credentials/k")
     api.ok("PUT", f"/v1/workspaces/{ws}/credentials/k", {"description": "rotated", "value": {"key": "k-6543210"}})
     api.ok("DELETE", f"/v1/workspaces/{ws}/credentials/k")
+    # (and what it spent: usage each way, its budget set and read)
+    for group in ("day", "flow", "model", "node_type"):
+        api.ok("GET", f"/v1/workspaces/{ws}/usage?group_by={group}&tz=Europe/Paris")
+    api.ok("PUT", f"/v1/workspaces/{ws}/budget", {"monthly_soft_usd": 5, "monthly_hard_usd": 10})
+    api.ok("GET", f"/v1/workspaces/{ws}/budget")
+    refusals.append(api.call("GET", f"/v1/workspaces/{ws}/usage?tz=Nowhere/Else"))
     # Then every answer validated against its schema (the client asserts it), refusals included
-    assert [status for status, _ in refusals] == [404, 422, 409, 409, 401]
+    assert [status for status, _ in refusals] == [404, 422, 409, 409, 401, 422]
     # And every operation of the document was seen answering its success
     documented = {
         (method.upper(), path, int(code))

@@ -282,3 +282,141 @@ def test_a_unit_of_work_that_raises_leaves_nothing_behind(store: Store):
         doomed()
     with store.tx(ws, "ann") as uow:
         assert created and uow.flows.get(created[0]) is None
+
+
+def _finish_llm(store: Store, ws: str, run_id: str, node_id: str, cost: float, tokens: int = 10) -> object:
+    """Claim (one attempt) and, in a later unit of work, finish an llm node that spent `cost`."""
+    from nexod.domain.records import Usage
+
+    flow_id = _run_flow(store, ws, run_id)
+    with store.tx(ws) as uow:
+        uow.node_runs.claim(run_id, node_id, 0, "llm", "h", flow_id=flow_id, version=1, upstream=[])
+    with store.tx(ws) as uow:
+        usage = Usage(model="gpt-4", tokens_in=tokens, tokens_out=tokens, cost_usd=cost)
+        return uow.node_runs.finish(run_id, node_id, 0, status="SUCCEEDED", output="ok", usage=usage)
+
+
+def _run_flow(store: Store, ws: str, run_id: str) -> str:
+    with store.tx(ws) as uow:
+        run = uow.runs.get(run_id)
+    assert run is not None
+    return run.flow_id
+
+
+def test_a_finished_node_run_records_its_costs_and_the_runs_roll_them_up(store: Store):
+    from nexod.domain.cost import SFN_TRANSITION_USD, usd_per_ms
+    from nexod.domain.records import Usage
+
+    # Given a run whose llm node was claimed twice (a retried Task), a model without a price, and a transform
+    ws = new_workspace(store)
+    flow_id = published(store, ws)
+    run_id = queued_run(store, ws, flow_id)
+    for node_id, kind in (("a", "llm"), ("a", "llm"), ("b", "llm"), ("c", "transform")):
+        with store.tx(ws) as uow:
+            uow.node_runs.claim(run_id, node_id, 0, kind, "h", flow_id=flow_id, version=1, upstream=[])
+    # When each finishes in its own unit of work, on a runner with 2048 MB
+    with store.tx(ws) as uow:
+        priced = Usage(model="gpt-4", tokens_in=100, tokens_out=50, cost_usd=0.0061234567)
+        uow.node_runs.finish(run_id, "a", 0, status="SUCCEEDED", output="ok", usage=priced, memory_mb=2048)
+        unpriced = Usage(model="local-model", tokens_in=7, tokens_out=3, cost_usd=0.0)
+        uow.node_runs.finish(run_id, "b", 0, status="SUCCEEDED", output="ok", usage=unpriced, memory_mb=2048)
+        uow.node_runs.finish(run_id, "c", 0, status="FAILED", error={"message": "no"}, memory_mb=2048)
+    with store.tx(ws) as uow:
+        nodes = {n.node_id: n for n in uow.node_runs.of_run(run_id)}
+        detail = uow.runs.detail(run_id)
+        budget = uow.budgets.get()
+    # Then the LLM cost keeps LiteLLM's price (to the column's millionth) with its source
+    a, b, c = nodes["a"], nodes["b"], nodes["c"]
+    assert (a.cost_usd, a.cost_source) == (0.006123, "price_table")
+    assert (b.cost_usd, b.cost_source) == (0.0, "unknown")  # tokens without a price
+    assert (c.cost_usd, c.cost_source) == (None, None)  # no model call
+    # And compute is the measured duration at 2048 MB, arm64; one transition per attempt
+    for n in (a, b, c):
+        assert n.duration_ms is not None and n.duration_ms > 0
+        assert n.compute_cost_usd == round(n.duration_ms * usd_per_ms(2048), 8)
+    assert (a.transitions, b.transitions, c.transitions) == (2, 1, 1)
+    assert a.orchestration_cost_usd == round(2 * SFN_TRANSITION_USD, 8) == 0.00005
+    # And the run rolls them up, and the month's spend counted every part of every node run
+    assert detail is not None
+    assert detail.llm_cost_usd == detail.cost_usd == 0.006123
+    assert detail.compute_cost_usd == pytest.approx(sum(n.compute_cost_usd or 0 for n in (a, b, c)), abs=1e-12)
+    assert detail.orchestration_cost_usd == pytest.approx(4 * SFN_TRANSITION_USD, abs=1e-12)
+    expected = detail.llm_cost_usd + detail.compute_cost_usd + detail.orchestration_cost_usd
+    assert budget.month_to_date_usd == pytest.approx(expected, abs=1e-8)
+
+
+def test_the_soft_budget_is_crossed_once_a_month_and_the_hard_one_is_one_query(store: Store):
+    # Given a workspace with a soft budget of $0.10 and a hard budget of $0.30
+    ws = new_workspace(store)
+    flow_id = published(store, ws)
+    run_id = queued_run(store, ws, flow_id)
+    with store.tx(ws) as uow:
+        assert uow.budgets.get().monthly_hard_usd is None  # never set: no limits, nothing spent
+        set_to = uow.budgets.put(0.1, 0.3)
+    assert (set_to.monthly_soft_usd, set_to.monthly_hard_usd, set_to.soft_crossed_at) == (0.1, 0.3, None)
+    # When node runs spend $0.05, then $0.08 (crossing $0.10), then $0.20 (crossing $0.30)
+    below = _finish_llm(store, ws, run_id, "a", 0.05)
+    crossing = _finish_llm(store, ws, run_id, "b", 0.08)
+    with store.tx(ws) as uow:
+        under_hard = uow.budgets.over_hard()
+    again = _finish_llm(store, ws, run_id, "c", 0.20)
+    # Then only the crossing reports the soft limit, once
+    assert below is None and again is None
+    assert crossing is not None and crossing.soft_limit_usd == 0.1
+    assert 0.13 <= crossing.month_to_date_usd < 0.131
+    # And the hard limit is reached only after the spend reached it
+    assert under_hard is None
+    with store.tx(ws) as uow:
+        over = uow.budgets.over_hard()
+        budget = uow.budgets.get()
+    assert over is not None and over[1] == 0.3 and 0.33 <= over[0] < 0.331
+    assert budget.soft_crossed_at is not None and budget.month_to_date_usd == over[0]
+    # And another workspace neither sees this spend nor is over any budget
+    other = new_workspace(store)
+    with store.tx(other) as uow:
+        assert uow.budgets.over_hard() is None and uow.budgets.get().month_to_date_usd == 0
+
+
+def test_usage_groups_finished_node_runs_by_day_flow_model_and_node_type(store: Store):
+    from datetime import UTC, datetime, timedelta
+
+    # Given two flows' runs whose llm nodes spent $0.05 and $0.07 (gpt-4) and a transform
+    ws = new_workspace(store)
+    first, second = published(store, ws), published(store, ws)
+    run_1, run_2 = queued_run(store, ws, first), queued_run(store, ws, second)
+    _finish_llm(store, ws, run_1, "a", 0.05, tokens=3)
+    _finish_llm(store, ws, run_2, "a", 0.07, tokens=4)
+    with store.tx(ws) as uow:
+        uow.node_runs.claim(run_2, "t", 0, "transform", "h", flow_id=second, version=1, upstream=[])
+    with store.tx(ws) as uow:
+        uow.node_runs.finish(run_2, "t", 0, status="SUCCEEDED", output=1)
+    now = datetime.now(UTC)
+    window = (now - timedelta(days=400), now + timedelta(days=400))
+    # When usage is grouped each way
+    with store.tx(ws) as uow:
+        nodes = uow.node_runs.of_run(run_1) + uow.node_runs.of_run(run_2)
+        grouped = {g: uow.budgets.usage(*window, "Pacific/Auckland", g) for g in ("day", "flow", "model", "node_type")}
+        empty = uow.budgets.usage(now - timedelta(days=3), now - timedelta(days=2), "UTC", "flow")
+    # Then every grouping sums to the node runs' costs and tokens
+    spent = sum((n.cost_usd or 0) + (n.compute_cost_usd or 0) + (n.orchestration_cost_usd or 0) for n in nodes)
+    for group, rows in grouped.items():
+        total = sum(r.llm_usd + r.compute_usd + r.orchestration_usd for r in rows)
+        assert total == pytest.approx(spent, abs=1e-9), group
+        assert sum(r.tokens_in for r in rows) == 7 and sum(r.node_runs for r in rows) == 3, group
+    # And flows are keyed by id with their names; models and node types by name; days in the time zone
+    assert {r.key for r in grouped["flow"]} == {first, second}
+    assert {r.label for r in grouped["flow"]} == {"flow"}
+    by_model = {r.key: r for r in grouped["model"]}
+    assert set(by_model) == {"gpt-4", ""} and by_model["gpt-4"].llm_usd == pytest.approx(0.12)
+    assert {r.key for r in grouped["node_type"]} == {"llm", "transform"}
+    finished = nodes[0].finished_at
+    assert finished is not None
+    from zoneinfo import ZoneInfo
+
+    assert grouped["day"][0].key == finished.astimezone(ZoneInfo("Pacific/Auckland")).strftime("%Y-%m-%d")
+    # And a window without node runs has no groups, and a zone the store does not know is refused by name
+    assert empty == []
+    from nexod.domain.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="tz: 'Nowhere/Zone'"), store.tx(ws) as uow:
+        uow.budgets.usage(*window, "Nowhere/Zone", "day")

@@ -17,11 +17,15 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from nexod.domain.actor import Actor
+from nexod.domain.cost import DEFAULT_RUNNER_MEMORY_MB, SFN_TRANSITION_USD, cost_source, usd_per_ms
+from nexod.domain.errors import InvalidInput
 from nexod.domain.records import (
     TERMINAL,
     AuditEntry,
+    Budget,
     Credential,
     Cursor,
     DefinitionUse,
@@ -37,7 +41,9 @@ from nexod.domain.records import (
     Run,
     RunDetail,
     RunStatus,
+    SoftBudgetCrossed,
     Usage,
+    UsageRow,
     Workspace,
 )
 from nexod.ports import BlobRef, FlowChanges, PublishedMachine
@@ -74,6 +80,8 @@ class _Tables:
     node_runs: dict[tuple[str, str, int], tuple[str, NodeRun]] = field(default_factory=dict)
     audit: list[_Audit] = field(default_factory=list)
     credentials: dict[tuple[str, str], Credential] = field(default_factory=dict)
+    budgets: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
+    spend: dict[tuple[str, str], tuple[float, datetime | None]] = field(default_factory=dict)  # (ws, YYYY-MM)
 
     def copy(self) -> _Tables:
         # Records are immutable and replaced on change, so copying the tables is a snapshot.
@@ -86,6 +94,8 @@ class _Tables:
             dict(self.node_runs),
             list(self.audit),
             dict(self.credentials),
+            dict(self.budgets),
+            dict(self.spend),
         )
 
 
@@ -346,6 +356,9 @@ class MemoryRuns(_Repo):
             flow_name=flow.flow.name if flow else None,
             cost_usd=float(sum(n.cost_usd or 0 for n in mine)),
             tokens=sum((n.tokens_in or 0) + (n.tokens_out or 0) for n in mine),
+            llm_cost_usd=float(sum(n.cost_usd or 0 for n in mine)),
+            compute_cost_usd=float(sum(n.compute_cost_usd or 0 for n in mine)),
+            orchestration_cost_usd=float(sum(n.orchestration_cost_usd or 0 for n in mine)),
         )
 
     def detail(self, run_id: str) -> RunDetail | None:
@@ -522,11 +535,17 @@ class MemoryNodeRuns(_Repo):
         error: Any = None,
         usage: Usage | None = None,
         output_ref: BlobRef | None = None,
-    ) -> None:
+        memory_mb: int = DEFAULT_RUNNER_MEMORY_MB,
+    ) -> SoftBudgetCrossed | None:
         old = self.get(run_id, node_id, iteration)
         if old is None:
-            return
+            return None
         usage = usage or Usage()
+        duration_ms = _ms(self.now - old.started_at) if old.started_at else None
+        # As the numeric columns store them: LLM cost to 6 decimals, compute and orchestration to 8.
+        cost = None if usage.cost_usd is None else round(usage.cost_usd, 6)
+        compute = None if duration_ms is None else round(duration_ms * usd_per_ms(memory_mb), 8)
+        orchestration = round(old.attempts * SFN_TRANSITION_USD, 8)
         self._put(
             replace(
                 old,
@@ -536,13 +555,26 @@ class MemoryNodeRuns(_Repo):
                 take=take,
                 error=error,
                 finished_at=self.now,
-                duration_ms=_ms(self.now - old.started_at) if old.started_at else None,
+                duration_ms=duration_ms,
                 model=usage.model,
                 tokens_in=usage.tokens_in,
                 tokens_out=usage.tokens_out,
-                cost_usd=usage.cost_usd,
+                cost_usd=cost,
+                cost_source=cost_source(usage.tokens_in, usage.tokens_out, usage.cost_usd),
+                compute_cost_usd=compute,
+                transitions=old.attempts,
+                orchestration_cost_usd=orchestration,
             )
         )
+        ws, month = self._writable_ws(), self.now.strftime("%Y-%m")
+        spent, crossed_at = self.t.spend.get((ws, month), (0.0, None))
+        spent = round(spent + (cost or 0) + (compute or 0) + orchestration, 8)
+        self.t.spend[(ws, month)] = (spent, crossed_at)
+        soft = self.t.budgets.get(ws, (None, None))[0]
+        if crossed_at is None and soft is not None and spent >= soft:
+            self.t.spend[(ws, month)] = (spent, self.now)
+            return SoftBudgetCrossed(month=month, month_to_date_usd=spent, soft_limit_usd=soft)
+        return None
 
     def record_entry(self, run_id: str, node_id: str, config_hash: str, run_input: Any, take: dict[str, bool]) -> None:
         old = self.get(run_id, node_id, 0)
@@ -722,6 +754,62 @@ class MemoryCredentials(_Repo):
                 self.t.credentials[(self._writable_ws(), name)] = replace(old, last_used_at=self.now)
 
 
+class MemoryBudgets(_Repo):
+    def get(self) -> Budget:
+        soft, hard = self.t.budgets.get(self.ws or "", (None, None))
+        spent, crossed_at = self.t.spend.get((self.ws or "", self.now.strftime("%Y-%m")), (0.0, None))
+        return Budget(monthly_soft_usd=soft, monthly_hard_usd=hard, month_to_date_usd=spent, soft_crossed_at=crossed_at)
+
+    def put(self, monthly_soft_usd: float | None, monthly_hard_usd: float | None) -> Budget:
+        self.t.budgets[self._writable_ws()] = (
+            None if monthly_soft_usd is None else round(monthly_soft_usd, 2),
+            None if monthly_hard_usd is None else round(monthly_hard_usd, 2),
+        )
+        return self.get()
+
+    def over_hard(self) -> tuple[float, float] | None:
+        budget = self.get()
+        hard = budget.monthly_hard_usd
+        if hard is None or budget.month_to_date_usd < hard:
+            return None
+        return budget.month_to_date_usd, hard
+
+    def usage(self, start: datetime, end: datetime, tz: str, group_by: str) -> list[UsageRow]:
+        groups: dict[str, list[NodeRun]] = {}
+        labels: dict[str, str] = {}
+        try:
+            zone = ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise InvalidInput(f"tz: '{tz}' is not a time zone this database knows", {"field": "tz"}) from None
+        for (_, _, _), (ws, n) in self.t.node_runs.items():
+            if ws != self.ws or n.finished_at is None or not start <= n.finished_at < end:
+                continue
+            run = self.t.runs[n.run_id]
+            if group_by == "day":
+                key = n.finished_at.astimezone(zone).strftime("%Y-%m-%d")
+            elif group_by == "flow":
+                key = run.flow_id
+                labels[key] = self.t.flows[run.flow_id].flow.name
+            elif group_by == "model":
+                key = n.model or ""
+            else:
+                key = n.node_type
+            groups.setdefault(key, []).append(n)
+        return [
+            UsageRow(
+                key=key,
+                label=labels.get(key, key),
+                llm_usd=sum(n.cost_usd or 0 for n in runs),
+                compute_usd=sum(n.compute_cost_usd or 0 for n in runs),
+                orchestration_usd=sum(n.orchestration_cost_usd or 0 for n in runs),
+                tokens_in=sum(n.tokens_in or 0 for n in runs),
+                tokens_out=sum(n.tokens_out or 0 for n in runs),
+                node_runs=len(runs),
+            )
+            for key, runs in sorted(groups.items())
+        ]
+
+
 class MemoryUnitOfWork:
     def __init__(self, tables: _Tables, workspace_id: str | None, user_sub: str | None, now: datetime) -> None:
         self.tables = tables
@@ -736,6 +824,7 @@ class MemoryUnitOfWork:
         self.node_runs = MemoryNodeRuns(self)
         self.audit = MemoryAudit(self)
         self.credentials = MemoryCredentials(self)
+        self.budgets = MemoryBudgets(self)
 
 
 class MemoryStore:

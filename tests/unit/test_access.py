@@ -13,7 +13,7 @@ from tests.support.fakes import MemoryStore, MemoryUnitOfWork
 
 # The product's rule, written independently of the code: viewers read (and check a flow document),
 # members build and run flows and manage credentials, admins also manage members and the egress
-# allow-list and read the audit log.
+# allow-list, read the audit log and set the budget.
 READ = {"viewer", "member", "admin"}
 BUILD = {"member", "admin"}
 MANAGE = {"admin"}
@@ -35,6 +35,9 @@ POLICY = {
     "credentials.read": READ,  # metadata: names, types, fields set; no role ever reads a value
     "credentials.write": BUILD,
     "audit.read": MANAGE,
+    "usage.read": READ,  # what the workspace spends, and its budget
+    "budget.read": READ,
+    "budget.write": MANAGE,  # spending limits
 }
 WS = "0b7e7a8e-2d2a-4f5c-9d55-6a8f3f1f0c11"
 

@@ -31,6 +31,7 @@ RUN: dict[str, Any] = {
     "duration_ms": None,
     "cost_usd": 0.0,
     "tokens": 0,
+    "cost": {"llm": 0.0, "compute": 0.0, "orchestration": 0.0, "total": 0.0},
 }
 
 

@@ -81,6 +81,7 @@ class Orchestration(Construct):
             timeout=Duration.seconds(c.NODE_RUNNER_TIMEOUT_SECONDS),
             environment={
                 "NEXOD_DATABASE_SECRET_ARN": database_secret_arn,
+                "NEXOD_RUNNER_MEMORY_MB": str(config.profile.node_runner_memory_mb),  # compute cost per node run
                 **triggers.environment(),
                 **secrets.environment(),
             },
@@ -99,6 +100,7 @@ class Orchestration(Construct):
             with_llm=True,
             environment={
                 "NEXOD_DATABASE_SECRET_ARN": database_secret_arn,
+                "NEXOD_RUNNER_MEMORY_MB": str(config.profile.node_runner_memory_mb),  # compute cost per node run
                 **triggers.environment(),
                 **secrets.environment(),
             },

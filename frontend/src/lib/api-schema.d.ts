@@ -316,6 +316,41 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/workspaces/{ws}/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** GET /v1/workspaces/{ws}/usage */
+        get: operations["get_usage_v1_workspaces__ws__usage_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workspaces/{ws}/budget": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** GET /v1/workspaces/{ws}/budget */
+        get: operations["get_budget_v1_workspaces__ws__budget_get"];
+        /** PUT /v1/workspaces/{ws}/budget */
+        put: operations["put_budget_v1_workspaces__ws__budget_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/workspaces/{ws}/credentials": {
         parameters: {
             query?: never;
@@ -492,6 +527,39 @@ export interface components {
              * @description pass as `cursor` for the next (older) page; null on the last
              */
             next_cursor: string | null;
+        };
+        /** Budget */
+        Budget: {
+            /** Monthly Soft Usd */
+            monthly_soft_usd: number | null;
+            /** Monthly Hard Usd */
+            monthly_hard_usd: number | null;
+            /**
+             * Month To Date Usd
+             * @description spent in the current calendar month (UTC), every execution counted
+             */
+            month_to_date_usd: number;
+            /**
+             * Soft Crossed At
+             * @description when this month's spend reached the soft limit
+             */
+            soft_crossed_at: string | null;
+        };
+        /**
+         * BudgetPut
+         * @description Monthly limits in dollars (calendar month, UTC); null or absent: no limit. Hard >= soft when both set.
+         */
+        BudgetPut: {
+            /**
+             * Monthly Soft Usd
+             * @description crossing it is recorded once a month in the audit log
+             */
+            monthly_soft_usd?: number | null;
+            /**
+             * Monthly Hard Usd
+             * @description once spent, LLM calls fail with BudgetExceeded
+             */
+            monthly_hard_usd?: number | null;
         };
         /** ComponentHealth */
         ComponentHealth: {
@@ -911,8 +979,28 @@ export interface components {
             tokens_in?: number | null;
             /** Tokens Out */
             tokens_out?: number | null;
-            /** Cost Usd */
+            /**
+             * Cost Usd
+             * @description the LLM cost, from LiteLLM's price table
+             */
             cost_usd?: number | null;
+            /**
+             * Cost Source
+             * @description `unknown`: the model reported tokens but has no price (its LLM cost counts as 0)
+             */
+            cost_source?: ("price_table" | "unknown") | null;
+            /**
+             * Compute Cost Usd
+             * @description Lambda GB-seconds of the measured duration at the runner's memory (arm64 price)
+             */
+            compute_cost_usd?: number | null;
+            /**
+             * Transitions
+             * @description Step Functions state transitions attributed to the node: one per Task attempt
+             */
+            transitions?: number | null;
+            /** Orchestration Cost Usd */
+            orchestration_cost_usd?: number | null;
             /**
              * Waiting
              * @description a wait node that is waiting (status RUNNING)
@@ -1033,12 +1121,30 @@ export interface components {
             finished_at: string | null;
             /** Duration Ms */
             duration_ms: number | null;
-            /** Cost Usd */
+            /**
+             * Cost Usd
+             * @description the LLM cost (as `cost.llm`), kept for existing clients
+             */
             cost_usd: number;
             /** Tokens */
             tokens: number;
+            cost: components["schemas"]["RunCost"];
             /** Unreadable */
             unreadable?: components["schemas"]["UnreadableField"][];
+        };
+        /**
+         * RunCost
+         * @description Dollars, rounded to millionths; `total` is the sum of the three parts.
+         */
+        RunCost: {
+            /** Llm */
+            llm: number;
+            /** Compute */
+            compute: number;
+            /** Orchestration */
+            orchestration: number;
+            /** Total */
+            total: number;
         };
         /** RunCreate */
         RunCreate: {
@@ -1081,6 +1187,76 @@ export interface components {
             field: string;
             /** Message */
             message: string;
+        };
+        /** Usage */
+        Usage: {
+            /**
+             * From
+             * Format: date
+             */
+            from: string;
+            /**
+             * To
+             * Format: date
+             */
+            to: string;
+            /** Tz */
+            tz: string;
+            /**
+             * Group By
+             * @enum {string}
+             */
+            group_by: "day" | "flow" | "model" | "node_type";
+            /** Items */
+            items: components["schemas"]["UsageItem"][];
+            total: components["schemas"]["UsageAmounts"];
+        };
+        /**
+         * UsageAmounts
+         * @description Dollars rounded to millionths from exact sums: items add up to the total to the cent.
+         */
+        UsageAmounts: {
+            /** Llm Usd */
+            llm_usd: number;
+            /** Compute Usd */
+            compute_usd: number;
+            /** Orchestration Usd */
+            orchestration_usd: number;
+            /** Total Usd */
+            total_usd: number;
+            /** Tokens In */
+            tokens_in: number;
+            /** Tokens Out */
+            tokens_out: number;
+            /** Node Runs */
+            node_runs: number;
+        };
+        /** UsageItem */
+        UsageItem: {
+            /** Llm Usd */
+            llm_usd: number;
+            /** Compute Usd */
+            compute_usd: number;
+            /** Orchestration Usd */
+            orchestration_usd: number;
+            /** Total Usd */
+            total_usd: number;
+            /** Tokens In */
+            tokens_in: number;
+            /** Tokens Out */
+            tokens_out: number;
+            /** Node Runs */
+            node_runs: number;
+            /**
+             * Key
+             * @description a date YYYY-MM-DD in `tz`, a flow id, a model ('' for none) or a node type
+             */
+            key: string;
+            /**
+             * Label
+             * @description the flow's name for group_by=flow, else the key
+             */
+            label: string;
         };
         /** User */
         User: {
@@ -3445,6 +3621,274 @@ export interface operations {
             };
             /** @description Not found (another workspace's ids are not found either) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid request: the fields concerned are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error: nothing about it is disclosed (it is logged) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    get_usage_v1_workspaces__ws__usage_get: {
+        parameters: {
+            query?: {
+                /** @description first day, YYYY-MM-DD in `tz`; default the 1st */
+                from?: string | null;
+                /** @description last day (included) in `tz`; default today; at most 366 days */
+                to?: string | null;
+                /** @description IANA time zone of the days; default UTC */
+                tz?: string | null;
+                /** @description day (default), flow, model or node_type */
+                group_by?: string | null;
+            };
+            header?: never;
+            path: {
+                ws: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Usage"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role in this workspace does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (another workspace's ids are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid request: the fields concerned are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error: nothing about it is disclosed (it is logged) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    get_budget_v1_workspaces__ws__budget_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ws: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Budget"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role in this workspace does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (another workspace's ids are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid request: the fields concerned are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error: nothing about it is disclosed (it is logged) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    put_budget_v1_workspaces__ws__budget_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ws: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BudgetPut"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Budget"];
+                };
+            };
+            /** @description The request could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role in this workspace does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (another workspace's ids are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body is not application/json */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -170,8 +170,11 @@ class RunDetail(Run):
     """A run as the API lists it: with its flow's name and the cost and tokens of its node runs."""
 
     flow_name: str | None = None
-    cost_usd: float = 0.0
+    cost_usd: float = 0.0  # the LLM cost, as before issue 9's breakdown
     tokens: int = 0
+    llm_cost_usd: float = 0.0
+    compute_cost_usd: float = 0.0
+    orchestration_cost_usd: float = 0.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -194,8 +197,12 @@ class NodeRun:
     model: str | None
     tokens_in: int | None
     tokens_out: int | None
-    cost_usd: float | None
+    cost_usd: float | None  # the LLM cost (LiteLLM's price table); nexod.domain.cost
     output_ref: Any = None  # as on Run
+    cost_source: str | None = None  # 'price_table' | 'unknown' (tokens without a price) | None (no model call)
+    compute_cost_usd: float | None = None  # Lambda GB-seconds of the measured duration
+    transitions: int | None = None  # Step Functions transitions attributed to the node (one per Task attempt)
+    orchestration_cost_usd: float | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -216,6 +223,39 @@ class Usage:
             tokens_out=usage.get("tokens_out"),
             cost_usd=usage.get("cost_usd"),
         )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SoftBudgetCrossed:
+    """Recording a node run's cost took the month's spend over the soft budget (first time this month)."""
+
+    month: str  # YYYY-MM, UTC
+    month_to_date_usd: float
+    soft_limit_usd: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UsageRow:
+    """One group of a workspace's usage, its sums unrounded."""
+
+    key: str
+    label: str
+    llm_usd: float = 0.0
+    compute_usd: float = 0.0
+    orchestration_usd: float = 0.0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    node_runs: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Budget:
+    """A workspace's monthly limits (None: no limit) and what the current UTC month has spent."""
+
+    monthly_soft_usd: float | None = None
+    monthly_hard_usd: float | None = None
+    month_to_date_usd: float = 0.0
+    soft_crossed_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
+from datetime import datetime
 from typing import Any, Protocol, TypedDict
 
 from ..domain.actor import Actor
+from ..domain.cost import DEFAULT_RUNNER_MEMORY_MB
 from ..domain.records import (
     AuditEntry,
+    Budget,
     Credential,
     Cursor,
     DefinitionUse,
@@ -30,7 +33,9 @@ from ..domain.records import (
     Run,
     RunDetail,
     RunStatus,
+    SoftBudgetCrossed,
     Usage,
+    UsageRow,
     Workspace,
 )
 from .blobs import BlobRef
@@ -213,8 +218,14 @@ class NodeRunRepository(Protocol):
         error: Any = None,
         usage: Usage | None = None,
         output_ref: BlobRef | None = None,
-    ) -> None:
-        """Record how the node run ended; a large output is in the blob store and `output_ref` points to it."""
+        memory_mb: int = DEFAULT_RUNNER_MEMORY_MB,
+    ) -> SoftBudgetCrossed | None:
+        """Record how the node run ended; a large output is in the blob store and `output_ref` points to it.
+
+        Also its costs (nexod.domain.cost: LLM with its source, compute from the measured duration at
+        `memory_mb`, one transition per attempt) and, in the same statement's transaction, the workspace's
+        spend for the current UTC month (every execution's cost counts, a re-executed node's too). The
+        first time this month's spend reaches the soft budget, the crossing comes back (else None)."""
         ...
 
     def record_entry(self, run_id: str, node_id: str, config_hash: str, run_input: Any, take: dict[str, bool]) -> None:
@@ -289,6 +300,23 @@ class CredentialRepository(Protocol):
         ...
 
 
+class BudgetRepository(Protocol):
+    def get(self) -> Budget:
+        """The workspace's limits and the current UTC month's spend (no limits, $0 when never set)."""
+        ...
+
+    def put(self, monthly_soft_usd: float | None, monthly_hard_usd: float | None) -> Budget: ...
+
+    def over_hard(self) -> tuple[float, float] | None:
+        """(month to date, hard limit) when this month's spend reached the hard limit, else None: one query."""
+        ...
+
+    def usage(self, start: datetime, end: datetime, tz: str, group_by: str) -> list[UsageRow]:
+        """Finished node runs with `start` <= finished_at < `end`, grouped by `group_by` (day in `tz`, flow,
+        model, node_type), each group's costs summed exactly (unrounded)."""
+        ...
+
+
 class AuditLog(Protocol):
     def record(
         self,
@@ -339,6 +367,9 @@ class UnitOfWork(Protocol):
 
     @property
     def credentials(self) -> CredentialRepository: ...
+
+    @property
+    def budgets(self) -> BudgetRepository: ...
 
 
 class Store(Protocol):

@@ -16,12 +16,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from ..domain.cost import DEFAULT_RUNNER_MEMORY_MB
 from ..domain.errors import InvalidInput, VaultUnavailable
 from ..domain.expressions import ExpressionError, evaluate, truthy
 from ..domain.flow import node_hash
 from ..domain.nodes import REGISTRY
 from ..domain.payload import NodeRunnerPayload
-from ..domain.records import NodeRun, Run, Usage
+from ..domain.records import NodeRun, Run, SoftBudgetCrossed, Usage
 from ..domain.templating import TemplateError, as_reference, render
 from ..domain.validation import BRANCH_LITERALS, ValidFlow, validate
 from ..ports import Store, UnitOfWork, Vault
@@ -142,7 +143,9 @@ class NodeRunner:
         global_allow_hosts: list[str] | None = None,
         outputs: OutputBlobs | None = None,
         vault: Vault | None = None,
+        memory_mb: int = DEFAULT_RUNNER_MEMORY_MB,
     ) -> None:
+        self.memory_mb = memory_mb  # the function's configured memory: compute cost (nexod.domain.cost)
         self.vault = vault  # credential values, read at the moment of use (DESIGN §7)
         self.store = store
         self.outputs = outputs  # large outputs go to the blob store (nexod.runtime.blobs)
@@ -343,7 +346,7 @@ class NodeRunner:
     ) -> None:
         output, output_ref = offload_output(self.outputs, workspace_id, run_id, node_id, iteration, result.output)
         with self.store.tx(workspace_id) as uow:
-            uow.node_runs.finish(
+            crossed = uow.node_runs.finish(
                 run_id,
                 node_id,
                 iteration,
@@ -352,12 +355,17 @@ class NodeRunner:
                 output_ref=output_ref,
                 take=take,
                 usage=Usage.of(result.usage),
+                memory_mb=self.memory_mb,
             )
+            _audit_soft_crossing(uow, workspace_id, crossed)
 
     def _record_failure(self, workspace_id: str, run_id: str, node_id: str, iteration: int, exc: NodeError) -> None:
         error = {"type": type(exc).__name__, "message": exc.message, "details": exc.details}
         with self.store.tx(workspace_id) as uow:
-            uow.node_runs.finish(run_id, node_id, iteration, status="FAILED", error=error)
+            crossed = uow.node_runs.finish(
+                run_id, node_id, iteration, status="FAILED", error=error, memory_mb=self.memory_mb
+            )
+            _audit_soft_crossing(uow, workspace_id, crossed)
 
     # -- run bookkeeping ---------------------------------------------------------------------------
     def finish(self, workspace_id: str, run_id: str) -> dict[str, Any]:
@@ -421,3 +429,18 @@ def describe_failure(error: dict[str, Any]) -> dict[str, Any]:
     if code == "States.Timeout":
         message = message or "a node exceeded its timeout"
     return {"code": code, "message": str(message)[:4000] or code}
+
+
+def _audit_soft_crossing(uow: UnitOfWork, workspace_id: str, crossed: SoftBudgetCrossed | None) -> None:
+    """The month's spend reached the soft budget with this node run's cost: once per month, in the audit log."""
+    if crossed is not None:
+        uow.audit.record(
+            "budget.soft_crossed",
+            "workspace",
+            workspace_id,
+            {
+                "month": crossed.month,
+                "month_to_date_usd": round(crossed.month_to_date_usd, 2),
+                "monthly_soft_usd": crossed.soft_limit_usd,
+            },
+        )

@@ -38,6 +38,9 @@ def permissions() -> dict[str, str]:
         "credentials.read": "viewer",  # metadata only: no role can read a value
         "credentials.write": "member",  # create, rotate, delete
         "audit.read": "admin",
+        "usage.read": "viewer",
+        "budget.read": "viewer",
+        "budget.write": "admin",  # spending limits: an admin decision
     }
 
 

@@ -29,6 +29,17 @@ RUN_JSON = ("input", "output", "error")
 NODE_JSON = ("input", "output", "error")
 
 
+def cost_breakdown(llm: float, compute: float, orchestration: float) -> dict[str, float]:
+    """A run's (or any group's) cost in dollars, each part and the total rounded to millionths (sub-cent
+    compute and orchestration costs stay visible; rounding never moves a total by a cent)."""
+    return {
+        "llm": round(llm, 6),
+        "compute": round(compute, 6),
+        "orchestration": round(orchestration, 6),
+        "total": round(llm + compute + orchestration, 6),
+    }
+
+
 def run_view(run: RunDetail, *, output: Any = None) -> dict[str, Any]:
     """A run as the API serves it. `output`: the value read back from the blob store, when the run's
     output lives there (listings leave it unread: null)."""
@@ -53,6 +64,7 @@ def run_view(run: RunDetail, *, output: Any = None) -> dict[str, Any]:
         "duration_ms": duration,
         "cost_usd": run.cost_usd,
         "tokens": run.tokens,
+        "cost": cost_breakdown(run.llm_cost_usd, run.compute_cost_usd, run.orchestration_cost_usd),
     }
     return serve(view, RUN_JSON)
 
@@ -264,6 +276,10 @@ def nodes(services: Services, principal: Principal, workspace_id: str, run_id: s
             "tokens_in": row.tokens_in,
             "tokens_out": row.tokens_out,
             "cost_usd": row.cost_usd,
+            "cost_source": row.cost_source,
+            "compute_cost_usd": row.compute_cost_usd,
+            "transitions": row.transitions,
+            "orchestration_cost_usd": row.orchestration_cost_usd,
         }
         items.append(serve(view, NODE_JSON))
     return {"items": items}

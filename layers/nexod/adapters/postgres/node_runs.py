@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from dataclasses import fields
 from typing import Any
 
-from ...domain.records import NodeClaim, NodeRun, NodeRunStatus, Usage
+from ...domain.cost import DEFAULT_RUNNER_MEMORY_MB, SFN_TRANSITION_USD, cost_source, usd_per_ms
+from ...domain.records import NodeClaim, NodeRun, NodeRunStatus, SoftBudgetCrossed, Usage
 from ...ports import BlobRef
 from .rows import Jsonb, JsonbOrNull, Queries, node_run_record, run_record
 
@@ -37,6 +38,33 @@ _CLAIM = (
     + ", c.node_id IS NOT NULL AS claimed, u.ids AS upstream_ids, u.outputs AS upstream_outputs,"
     " u.refs AS upstream_refs"
     " FROM run r LEFT JOIN claimed c ON true CROSS JOIN upstream u"
+)
+
+# How a node run ends, with its costs (nexod.domain.cost), and the month's spend in the same statement: the
+# UTC month of the finish gets every execution's whole cost (LLM + compute + orchestration).
+_FINISH = (
+    "WITH done AS (UPDATE node_runs SET status = %(status)s, output = %(output)s, output_ref = %(ref)s,"
+    " take = %(take)s, error = %(error)s, finished_at = now(),"
+    " duration_ms = (extract(epoch FROM now() - started_at) * 1000)::int,"
+    " model = %(model)s, tokens_in = %(tin)s, tokens_out = %(tout)s, cost_usd = %(cost)s,"
+    " cost_source = %(source)s,"
+    " compute_cost_usd = (extract(epoch FROM now() - started_at) * 1000)::int * %(per_ms)s::numeric,"
+    " transitions = attempts, orchestration_cost_usd = attempts * %(per_transition)s::numeric"
+    " WHERE run_id = %(run)s AND node_id = %(node)s AND iteration = %(iteration)s AND workspace_id = %(ws)s"
+    " RETURNING COALESCE(cost_usd, 0) + COALESCE(compute_cost_usd, 0) + orchestration_cost_usd AS total)"
+    " INSERT INTO workspace_spend (workspace_id, month, spent_usd)"
+    " SELECT %(ws)s, date_trunc('month', now() AT TIME ZONE 'UTC')::date,"
+    " total FROM done"
+    " ON CONFLICT (workspace_id, month) DO UPDATE SET spent_usd = workspace_spend.spent_usd + EXCLUDED.spent_usd"
+    " RETURNING spent_usd"
+)
+# The first time this month's spend reaches the soft budget: stamp it (once per month) and say so.
+_SOFT_CROSSING = (
+    "UPDATE workspace_spend s SET soft_crossed_at = now() FROM workspace_budgets b"
+    " WHERE s.workspace_id = %(ws)s AND b.workspace_id = s.workspace_id"
+    " AND s.month = date_trunc('month', now() AT TIME ZONE 'UTC')::date"
+    " AND s.soft_crossed_at IS NULL AND b.monthly_soft_usd IS NOT NULL AND s.spent_usd >= b.monthly_soft_usd"
+    " RETURNING s.month, s.spent_usd, b.monthly_soft_usd"
 )
 
 
@@ -116,28 +144,39 @@ class PostgresNodeRuns(Queries):
         error: Any = None,
         usage: Usage | None = None,
         output_ref: BlobRef | None = None,
-    ) -> None:
+        memory_mb: int = DEFAULT_RUNNER_MEMORY_MB,
+    ) -> SoftBudgetCrossed | None:
         usage = usage or Usage()
-        self._run(
-            "UPDATE node_runs SET status = %s, output = %s, output_ref = %s, take = %s, error = %s,"
-            " finished_at = now(), duration_ms = (extract(epoch FROM now() - started_at) * 1000)::int,"
-            " model = %s, tokens_in = %s, tokens_out = %s, cost_usd = %s"
-            " WHERE run_id = %s AND node_id = %s AND iteration = %s AND workspace_id = %s",
-            (
-                status,
-                JsonbOrNull(output),
-                JsonbOrNull(output_ref.as_json() if output_ref is not None else None),
-                JsonbOrNull(take),
-                JsonbOrNull(error),
-                usage.model,
-                usage.tokens_in,
-                usage.tokens_out,
-                usage.cost_usd,
-                run_id,
-                node_id,
-                iteration,
-                self.workspace_id,
-            ),
+        row = self._one(
+            _FINISH,
+            {
+                "status": status,
+                "output": JsonbOrNull(output),
+                "ref": JsonbOrNull(output_ref.as_json() if output_ref is not None else None),
+                "take": JsonbOrNull(take),
+                "error": JsonbOrNull(error),
+                "model": usage.model,
+                "tin": usage.tokens_in,
+                "tout": usage.tokens_out,
+                "cost": usage.cost_usd,
+                "source": cost_source(usage.tokens_in, usage.tokens_out, usage.cost_usd),
+                "per_ms": usd_per_ms(memory_mb),
+                "per_transition": SFN_TRANSITION_USD,
+                "run": run_id,
+                "node": node_id,
+                "iteration": iteration,
+                "ws": self.workspace_id,
+            },
+        )
+        if row is None:
+            return None
+        crossed = self._one(_SOFT_CROSSING, {"ws": self.workspace_id})
+        if crossed is None:
+            return None
+        return SoftBudgetCrossed(
+            month=crossed["month"].strftime("%Y-%m"),
+            month_to_date_usd=float(crossed["spent_usd"]),
+            soft_limit_usd=float(crossed["monthly_soft_usd"]),
         )
 
     def record_entry(self, run_id: str, node_id: str, config_hash: str, run_input: Any, take: dict[str, bool]) -> None:

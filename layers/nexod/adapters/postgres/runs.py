@@ -9,11 +9,13 @@ from ...domain.records import TERMINAL, Cursor, Run, RunDetail, RunStatus
 from ...ports import BlobRef
 from .rows import Jsonb, JsonbOrNull, Queries, run_detail, run_record
 
-_DETAIL = (
-    "r.*, f.name AS flow_name,"
-    " (SELECT COALESCE(sum(n.cost_usd), 0) FROM node_runs n WHERE n.run_id = r.id) AS cost_usd,"
-    " (SELECT COALESCE(sum(n.tokens_in), 0) + COALESCE(sum(n.tokens_out), 0)"
-    "  FROM node_runs n WHERE n.run_id = r.id) AS tokens"
+_DETAIL = "r.*, f.name AS flow_name, c.*"
+_COSTS = (
+    " CROSS JOIN LATERAL (SELECT COALESCE(sum(n.cost_usd), 0) AS cost_usd,"
+    " COALESCE(sum(n.tokens_in), 0) + COALESCE(sum(n.tokens_out), 0) AS tokens,"
+    " COALESCE(sum(n.cost_usd), 0) AS llm_cost_usd, COALESCE(sum(n.compute_cost_usd), 0) AS compute_cost_usd,"
+    " COALESCE(sum(n.orchestration_cost_usd), 0) AS orchestration_cost_usd"
+    " FROM node_runs n WHERE n.run_id = r.id AND n.workspace_id = r.workspace_id) c"
 )
 
 
@@ -35,7 +37,8 @@ class PostgresRuns(Queries):
 
     def detail(self, run_id: str) -> RunDetail | None:
         row = self._one(
-            f"SELECT {_DETAIL} FROM runs r JOIN flows f ON f.id = r.flow_id WHERE r.id = %s AND r.workspace_id = %s",
+            f"SELECT {_DETAIL} FROM runs r JOIN flows f ON f.id = r.flow_id{_COSTS}"
+            " WHERE r.id = %s AND r.workspace_id = %s",
             (run_id, self.workspace_id),
         )
         return None if row is None else run_detail(row)
@@ -55,7 +58,7 @@ class PostgresRuns(Queries):
             where.append("(r.created_at, r.id) < (%s::timestamptz, %s::uuid)")
             params += [after.created_at, after.id]
         rows = self._all(
-            f"SELECT {_DETAIL} FROM runs r JOIN flows f ON f.id = r.flow_id"
+            f"SELECT {_DETAIL} FROM runs r JOIN flows f ON f.id = r.flow_id{_COSTS}"
             f" WHERE {' AND '.join(where)} ORDER BY r.created_at DESC, r.id DESC LIMIT %s",
             [*params, limit],
         )

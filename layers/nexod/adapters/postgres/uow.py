@@ -10,6 +10,7 @@ from psycopg.types.json import set_json_loads
 
 from ...services.json_limits import load_stored
 from .audit import PostgresAudit
+from .budgets import PostgresBudgets
 from .credentials import PostgresCredentials
 from .db import Database
 from .flows import PostgresFlows, PostgresVersions
@@ -36,6 +37,7 @@ class PostgresUnitOfWork:
         self._versions = PostgresVersions(*scope)
         self._runs = PostgresRuns(*scope)
         self._node_runs = PostgresNodeRuns(*scope)
+        self._budgets = PostgresBudgets(*scope)
         self._audit = PostgresAudit(*scope)
         self._credentials = PostgresCredentials(*scope)
 
@@ -74,6 +76,10 @@ class PostgresUnitOfWork:
     @property
     def audit(self) -> PostgresAudit:
         return self._audit
+
+    @property
+    def budgets(self) -> PostgresBudgets:
+        return self._budgets
 
     @property
     def credentials(self) -> PostgresCredentials:
