@@ -15,6 +15,9 @@ import { RunView } from "./pages/RunView";
 import { Credentials } from "./pages/Credentials";
 import { Members } from "./pages/Members";
 import { AllowedHosts } from "./pages/AllowedHosts";
+import { Audit } from "./pages/Audit";
+import { Usage } from "./pages/Usage";
+import { LlmSettingsPage } from "./pages/LlmSettings";
 import { CreateWorkspaceButton } from "./components/CreateWorkspace";
 import { HealthNotice } from "./components/HealthNotice";
 
@@ -124,6 +127,12 @@ export function App() {
     body = <Members key={workspace!.id} />;
   } else if (section === "allowed-hosts") {
     body = <AllowedHosts key={workspace!.id} />;
+  } else if (section === "audit") {
+    body = <Audit key={workspace!.id} />;
+  } else if (section === "usage") {
+    body = <Usage key={workspace!.id} />;
+  } else if (section === "llm-settings") {
+    body = <LlmSettingsPage key={workspace!.id} />;
   } else {
     body = <FlowsList />;
   }

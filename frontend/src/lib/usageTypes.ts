@@ -53,7 +53,7 @@ export interface LlmSettings {
   default_model: string | null;
   requests_per_minute: number | null;
   tokens_per_minute: number | null;
-  providers: LlmProvider[];
+  providers: (LlmProvider | string)[];
 }
 
 export type LlmSettingsUpdate = Omit<LlmSettings, "providers">;
