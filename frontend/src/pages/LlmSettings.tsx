@@ -1,6 +1,7 @@
 // The workspace's LLM settings: which models nodes may use, the default model, per-minute limits, and which
 // providers have a key (admins edit; others read).
 import { useCallback, useEffect, useState } from "react";
+import { forgetModelSuggestions } from "../editor/useModelSuggestions";
 import { api, errorMessage } from "../lib/api";
 import { placeError } from "../lib/credentials";
 import { addTags, fromForm, providerView, removeTag, toForm, type SettingsForm } from "../lib/llmSettings";
@@ -9,8 +10,7 @@ import { routeMissing } from "../lib/usage";
 import type { LlmSettings } from "../lib/usageTypes";
 import { useSession } from "../session";
 import { useToast } from "../components/Toasts";
-import { ErrorState, Spinner } from "../components/ui";
-import { NotAvailable } from "./Usage";
+import { ErrorState, NotAvailable, Spinner } from "../components/ui";
 
 function TagInput({ tags, onChange, readOnly }: { tags: string[]; onChange: (t: string[]) => void; readOnly: boolean }) {
   const [text, setText] = useState("");
@@ -87,6 +87,7 @@ export function LlmSettingsPage() {
       const s = await api.putLlmSettings(workspace.id, parsed.body);
       setSettings(s);
       setForm(toForm(s));
+      forgetModelSuggestions(workspace.id);
       toast.success("LLM settings saved");
     } catch (e) {
       const p = placeError(e, { allowed_models: parsed.body.allowed_models });

@@ -21,7 +21,7 @@ import {
 import type { Budget, UsageItem, UsageReport } from "../lib/usageTypes";
 import { useSession } from "../session";
 import { useToast } from "../components/Toasts";
-import { Empty, ErrorState, Spinner } from "../components/ui";
+import { Empty, ErrorState, NotAvailable, Spinner } from "../components/ui";
 
 const COLORS = ["#6366f1", "#0ea5e9", "#10b981", "#f59e0b", "#ef4444", "#8b5cf6", "#14b8a6", "#94a3b8"];
 const PARALLEL = 6;
@@ -38,14 +38,6 @@ async function mapLimited<T, R>(xs: T[], limit: number, fn: (x: T) => Promise<R>
   };
   await Promise.all(Array.from({ length: Math.min(limit, xs.length) }, worker));
   return out;
-}
-
-export function NotAvailable({ what }: { what: string }) {
-  return (
-    <div className="callout callout-info" data-testid="not-available">
-      {what} is not available on this server: its API answers that the route does not exist. Update the Nexod API to use this page.
-    </div>
-  );
 }
 
 type Loaded = { days: string[]; byDay: UsageReport; byFlow: UsageReport; perDay: Record<string, UsageItem[]> };
