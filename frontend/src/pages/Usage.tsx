@@ -23,6 +23,9 @@ import { useSession } from "../session";
 import { useToast } from "../components/Toasts";
 import { Empty, ErrorState, NotAvailable, Spinner } from "../components/ui";
 
+/** Axis ticks: whole dollars from $10, cents below. */
+const axisUsd = (v: number) => (v >= 10 ? `$${Math.round(v)}` : `$${v.toFixed(2)}`);
+
 const COLORS = ["#6366f1", "#0ea5e9", "#10b981", "#f59e0b", "#ef4444", "#8b5cf6", "#14b8a6", "#94a3b8"];
 const PARALLEL = 6;
 
@@ -106,7 +109,7 @@ function BudgetCard({ admin }: { admin: boolean }) {
         <div className="budget-chart">
           <ResponsiveContainer width="100%" height={70}>
             <BarChart data={data} layout="vertical" margin={{ top: 14, right: 24, bottom: 0, left: 0 }}>
-              <XAxis type="number" domain={[0, bar.scaleUsd]} tickFormatter={(v: number) => usd(v)} fontSize={11} />
+              <XAxis type="number" domain={[0, bar.scaleUsd]} tickFormatter={axisUsd} fontSize={11} />
               <YAxis type="category" dataKey="name" hide />
               <Tooltip formatter={(v) => usd(Number(v))} />
               <Bar dataKey="spent" name="Month to date" fill={color} barSize={18} isAnimationActive={false} />
@@ -238,7 +241,7 @@ export function Usage() {
                       <BarChart data={stacked.rows} margin={{ top: 8, right: 16, bottom: 0, left: 8 }}>
                         <CartesianGrid strokeDasharray="3 3" vertical={false} />
                         <XAxis dataKey="day" tickFormatter={(d: string) => d.slice(5)} fontSize={11} />
-                        <YAxis tickFormatter={(v: number) => usd(v)} fontSize={11} width={70} />
+                        <YAxis tickFormatter={axisUsd} fontSize={11} width={60} />
                         <Tooltip formatter={(v) => usd(Number(v))} />
                         <Legend />
                         {stacked.series.map((s, i) => (
@@ -263,7 +266,7 @@ export function Usage() {
                   </BarChart>
                 </ResponsiveContainer>
               </div>
-              <div className="card">
+              <div className="card card-gap">
                 <table className="table" data-testid="top-flows">
                   <thead>
                     <tr>
