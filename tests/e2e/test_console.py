@@ -639,6 +639,18 @@ def test_admin_finds_a_role_change_and_a_new_credential_in_the_audit_log(page: A
     actions = {r.get_attribute("data-action") for r in rows.all()}
     assert actions and all(a.startswith("credential.") for a in actions), actions
 
+    # When 60 newer role changes push her credential past the first page
+    for i in range(60):
+        admin.ok("PUT", f"/v1/workspaces/{ws}/members/{quote(user, safe='')}", {"role": ("viewer", "member")[i % 2]})
+    page.get_by_test_id("audit-action").select_option("")
+    # Then the first page is 50 entries without it, and loading older entries brings it, newest first throughout
+    expect(rows).to_have_count(50)
+    expect(rows.filter(has_text=name)).to_have_count(0)
+    page.get_by_test_id("audit-more").click()
+    expect(rows.filter(has_text=name)).to_have_count(1)
+    ids = [int(r.get_attribute("data-id")) for r in rows.all()]
+    assert len(ids) > 50 and ids == sorted(ids, reverse=True) and len(set(ids)) == len(ids)
+
     # And bob, a member, is offered no Audit link
     sign_out(page)
     sign_in(page, local_process.url, "bob")

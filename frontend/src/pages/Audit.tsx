@@ -89,7 +89,7 @@ export function Audit() {
                 </thead>
                 <tbody>
                   {items.map((e) => (
-                    <tr key={e.id} data-testid="audit-row" data-action={e.action}>
+                    <tr key={e.id} data-testid="audit-row" data-action={e.action} data-id={e.id}>
                       <td title={absTime(e.created_at)} className="nowrap">{relTime(e.created_at)}</td>
                       <td className="mono">{e.actor}</td>
                       <td><code>{e.action}</code></td>
