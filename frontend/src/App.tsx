@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useState } from "react";
+import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from "react";
 import { api, ApiError, errorMessage, setUnauthorizedHandler } from "./lib/api";
 import { getToken, setToken } from "./lib/auth";
 import { navigate, paths, useRoute } from "./lib/router";
@@ -15,8 +15,13 @@ import { RunView } from "./pages/RunView";
 import { Credentials } from "./pages/Credentials";
 import { Members } from "./pages/Members";
 import { AllowedHosts } from "./pages/AllowedHosts";
+import { Audit } from "./pages/Audit";
+import { LlmSettingsPage } from "./pages/LlmSettings";
 import { CreateWorkspaceButton } from "./components/CreateWorkspace";
 import { HealthNotice } from "./components/HealthNotice";
+
+// The chart library is loaded with the Usage page only.
+const Usage = lazy(() => import("./pages/Usage").then((m) => ({ default: m.Usage })));
 
 export function App() {
   const [token, setTok] = useState<string | null>(getToken());
@@ -124,6 +129,16 @@ export function App() {
     body = <Members key={workspace!.id} />;
   } else if (section === "allowed-hosts") {
     body = <AllowedHosts key={workspace!.id} />;
+  } else if (section === "audit") {
+    body = <Audit key={workspace!.id} />;
+  } else if (section === "usage") {
+    body = (
+      <Suspense fallback={<div className="page-center"><Spinner label="Loading…" /></div>}>
+        <Usage key={workspace!.id} />
+      </Suspense>
+    );
+  } else if (section === "llm-settings") {
+    body = <LlmSettingsPage key={workspace!.id} />;
   } else {
     body = <FlowsList />;
   }

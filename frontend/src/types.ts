@@ -13,6 +13,9 @@ export type Me = Schemas["Me"];
 export type ApiErrorBody = Schemas["Error"];
 export type ValidationResult = Schemas["ValidationResult"];
 export type MemberList = Schemas["MemberList"];
+/** The audit log (admins): newest first, `next_cursor` for older entries. */
+export type AuditEntry = Schemas["AuditEntry"];
+export type AuditPage = Schemas["AuditPage"];
 
 /** Credentials: metadata only; the API never answers a value (write-only, DESIGN §7). */
 export type Credential = Schemas["Credential"];

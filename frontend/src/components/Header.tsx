@@ -28,6 +28,12 @@ function sectionPath(section: string, ws: string): string {
       return paths.members(ws);
     case "allowed-hosts":
       return paths.allowedHosts(ws);
+    case "audit":
+      return paths.audit(ws);
+    case "usage":
+      return paths.usage(ws);
+    case "llm-settings":
+      return paths.llmSettings(ws);
     default:
       return paths.flows(ws);
   }
@@ -81,8 +87,13 @@ export function Header({
         <nav className="topnav">
           <a className={section === "flows" ? "active" : ""} href={`#${paths.flows(workspace.id)}`}>Flows</a>
           <a className={section === "runs" ? "active" : ""} href={`#${paths.runs(workspace.id)}`}>Runs</a>
+          <a className={section === "usage" ? "active" : ""} href={`#${paths.usage(workspace.id)}`}>Usage</a>
           <a className={section === "credentials" ? "active" : ""} href={`#${paths.credentials(workspace.id)}`}>Credentials</a>
+          <a className={section === "llm-settings" ? "active" : ""} href={`#${paths.llmSettings(workspace.id)}`}>LLM</a>
           <a className={section === "members" ? "active" : ""} href={`#${paths.members(workspace.id)}`}>Members</a>
+          {workspace.role === "admin" && (
+            <a className={section === "audit" ? "active" : ""} href={`#${paths.audit(workspace.id)}`}>Audit</a>
+          )}
           <a className={section === "allowed-hosts" ? "active" : ""} href={`#${paths.allowedHosts(workspace.id)}`}>Allow-list</a>
         </nav>
       )}

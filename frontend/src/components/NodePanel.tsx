@@ -1,6 +1,8 @@
 // The editor's side panel for one node: id, name, config form, template hint, error policy.
 import { useEffect, useState } from "react";
+import { useModelSuggestions } from "../editor/useModelSuggestions";
 import { NODE_ID_RE } from "../lib/flowConvert";
+import { useSession } from "../session";
 import type { FlowNode, NodeType, RetryPolicy } from "../types";
 import { SchemaForm } from "./SchemaForm";
 import { TypeIcon } from "./nodeStyle";
@@ -89,6 +91,8 @@ export function NodePanel({
 }) {
   const [advanced, setAdvanced] = useState(Boolean(body.retry || body.timeout_seconds || body.on_error === "continue"));
   const toast = useToast();
+  const { workspace } = useSession();
+  const models = useModelSuggestions(workspace.id, body.type === "llm" && !readOnly);
   const copy = (text: string) => {
     void navigator.clipboard?.writeText(text).then(
       () => toast.info("Copied to the clipboard", text),
@@ -158,6 +162,7 @@ export function NodePanel({
             config={body.config ?? {}}
             readOnly={readOnly}
             fieldIssues={fieldIssues}
+            suggestions={models.length ? { model: models, fallback_models: models.filter((m) => m !== "default") } : undefined}
             onChange={(config) => onChange({ ...body, config })}
           />
         ) : (

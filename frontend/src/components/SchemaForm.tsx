@@ -5,17 +5,68 @@ import type { JsonSchema } from "../types";
 
 type Config = Record<string, unknown>;
 
+/** A list of strings, one input per item, each offering the field's suggestions. */
+function StringList({
+  id,
+  values,
+  readOnly,
+  listId,
+  onChange,
+}: {
+  id: string;
+  values: string[];
+  readOnly: boolean;
+  listId?: string;
+  onChange: (values: string[]) => void;
+}) {
+  // Rows as typed (an empty new row stays until it is filled or removed); the value drops empty rows.
+  const [rows, setRows] = useState<string[]>(values.length ? values : []);
+  useEffect(() => {
+    setRows((cur) => (JSON.stringify(cur.filter((r) => r.trim())) === JSON.stringify(values) ? cur : values));
+  }, [values]);
+  const set = (next: string[]) => {
+    setRows(next);
+    onChange(next.map((r) => r.trim()).filter(Boolean));
+  };
+  return (
+    <div className="string-list" id={id} data-testid="string-list">
+      {rows.map((r, i) => (
+        <div key={i} className="string-list-row">
+          <input
+            className="input mono"
+            aria-label={`Item ${i + 1}`}
+            value={r}
+            list={listId}
+            readOnly={readOnly}
+            onChange={(e) => set(rows.map((x, j) => (j === i ? e.target.value : x)))}
+          />
+          {!readOnly && (
+            <button type="button" className="btn btn-sm btn-ghost" aria-label={`Remove item ${i + 1}`} onClick={() => set(rows.filter((_, j) => j !== i))}>×</button>
+          )}
+        </div>
+      ))}
+      {!readOnly && (
+        <button type="button" className="btn btn-sm" data-testid="string-list-add" onClick={() => setRows([...rows, ""])}>+ Add</button>
+      )}
+      {readOnly && rows.length === 0 && <span className="muted small">none</span>}
+    </div>
+  );
+}
+
 function Field({
   spec,
   value,
   readOnly,
   secret,
   idPrefix = "f",
+  suggestions,
   onChange,
 }: {
   spec: FieldSpec;
   value: unknown;
   readOnly: boolean;
+  /** Values to offer (a datalist); the field still accepts anything. */
+  suggestions?: string[];
   /** A write-only secret: a password input the browser does not autofill. */
   secret?: boolean;
   idPrefix?: string;
@@ -24,6 +75,7 @@ function Field({
   const [text, setText] = useState(() => toText(spec, value));
   const [error, setError] = useState<string | null>(null);
   const inputId = `${idPrefix}-${spec.name}`;
+  const listId = suggestions?.length ? `${inputId}-options` : undefined;
 
   // Follow outside changes (raw JSON edits, renames) without reformatting what the user is typing: only when
   // the text no longer means the value (so "0." or compact JSON stay as typed).
@@ -75,6 +127,17 @@ function Field({
         </select>
       );
       break;
+    case "list":
+      control = (
+        <StringList
+          id={inputId}
+          values={Array.isArray(value) ? value.map(String) : []}
+          readOnly={readOnly}
+          listId={listId}
+          onChange={(v) => onChange(v.length ? v : undefined, v.length === 0)}
+        />
+      );
+      break;
     case "text":
     case "json":
       control = (
@@ -101,6 +164,7 @@ function Field({
           value={text}
           placeholder={placeholder}
           readOnly={readOnly}
+          list={listId}
           onChange={(e) => commit(e.target.value)}
         />
       );
@@ -115,6 +179,11 @@ function Field({
         {spec.templated && <span className="field-tag tpl">{"{{ }}"}</span>}
       </label>
       {control}
+      {listId && (
+        <datalist id={listId} data-testid={`suggestions-${spec.name}`}>
+          {suggestions!.map((o) => <option key={o} value={o} />)}
+        </datalist>
+      )}
       {error ? <div className="field-error">{error}</div> : spec.description ? <div className="field-help">{spec.description}</div> : null}
     </div>
   );
@@ -130,6 +199,7 @@ export function SchemaForm({
   isSecret,
   formOnly,
   idPrefix,
+  suggestions,
 }: {
   schema: JsonSchema;
   templated: string[];
@@ -143,6 +213,8 @@ export function SchemaForm({
   formOnly?: boolean;
   /** Prefix of the inputs' ids, so two forms on a page do not share ids. */
   idPrefix?: string;
+  /** Values a string or list field offers, by field name (e.g. an llm node's allowed models). */
+  suggestions?: Record<string, string[]>;
 }) {
   const fields = useMemo(() => fieldsFor(schema, templated), [schema, templated]);
   const [raw, setRaw] = useState(false);
@@ -201,6 +273,7 @@ export function SchemaForm({
                 readOnly={readOnly}
                 secret={isSecret?.(f.name)}
                 idPrefix={idPrefix}
+                suggestions={suggestions?.[f.name]}
                 onChange={(v, remove) => {
                   const next = { ...config };
                   if (remove) delete next[f.name];

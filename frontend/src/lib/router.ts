@@ -60,6 +60,9 @@ export const paths = {
   credentials: (ws: string) => `/w/${encodeURIComponent(ws)}/credentials`,
   members: (ws: string) => `/w/${encodeURIComponent(ws)}/members`,
   allowedHosts: (ws: string) => `/w/${encodeURIComponent(ws)}/allowed-hosts`,
+  audit: (ws: string) => `/w/${encodeURIComponent(ws)}/audit`,
+  usage: (ws: string) => `/w/${encodeURIComponent(ws)}/usage`,
+  llmSettings: (ws: string) => `/w/${encodeURIComponent(ws)}/llm-settings`,
 };
 
 /** Sets the tab title while a page is shown. */

@@ -71,3 +71,39 @@ describe("initialConfig", () => {
     expect(initialConfig({ type: "object", required: ["m"], properties: { m: { enum: ["x", "y"] } } })).toEqual({ m: "x" });
   });
 });
+
+describe("lists of strings", () => {
+  // The llm node's config as pydantic will describe it once `fallback_models: list[str]` lands.
+  const llm = {
+    type: "object",
+    properties: {
+      model: { type: "string", default: "default" },
+      fallback_models: { type: "array", items: { type: "string" }, title: "Fallback Models" },
+      stop: { anyOf: [{ type: "array", items: { type: "string" } }, { type: "null" }], default: null },
+      output_schema: { anyOf: [{ type: "object", additionalProperties: true }, { type: "null" }], default: null },
+      pairs: { type: "array", items: { type: "integer" } },
+      modes: { type: "array", items: { type: "string", enum: ["a", "b"] } },
+    },
+  };
+
+  it("gives a list of plain strings a list input, optional or not; other arrays and objects stay JSON", () => {
+    const f = Object.fromEntries(fieldsFor(llm).map((x) => [x.name, x]));
+    expect(f.fallback_models.kind).toBe("list");
+    expect(f.stop).toMatchObject({ kind: "list", nullable: true });
+    expect(f.output_schema.kind).toBe("json");
+    expect(f.pairs.kind).toBe("json");
+    expect(f.modes.kind).toBe("json");
+  });
+
+  it("shows one item per line and reads lines back as the list, dropping blank ones", () => {
+    const spec = fieldsFor(llm).find((x) => x.name === "fallback_models")!;
+    expect(toText(spec, ["openai/gpt-4o-mini", "anthropic/claude-3.5"])).toBe("openai/gpt-4o-mini\nanthropic/claude-3.5");
+    expect(parseField(spec, " openai/gpt-4o-mini \n\n anthropic/claude-3.5\n")).toEqual({
+      ok: true,
+      value: ["openai/gpt-4o-mini", "anthropic/claude-3.5"],
+      remove: false,
+    });
+    // An empty list input removes the key, so the server's default (no fallbacks) applies
+    expect(parseField(spec, "  \n ")).toEqual({ ok: true, value: undefined, remove: true });
+  });
+});

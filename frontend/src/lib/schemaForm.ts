@@ -1,7 +1,7 @@
 // Turn a node type's config JSON Schema (pydantic's output) into form fields, and form text back into values.
 import type { JsonSchema } from "../types";
 
-export type FieldKind = "string" | "text" | "number" | "integer" | "boolean" | "enum" | "json";
+export type FieldKind = "string" | "text" | "number" | "integer" | "boolean" | "enum" | "list" | "json";
 
 export interface FieldSpec {
   name: string;
@@ -66,8 +66,14 @@ export function kindOf(name: string, s: JsonSchema): FieldKind {
       return "integer";
     case "boolean":
       return "boolean";
+    case "array": {
+      // A list of plain strings (e.g. an llm node's fallback_models) is a list input; other arrays stay JSON.
+      const items = s.items;
+      const plain = items && !Array.isArray(items.type) && items.type === "string" && !items.enum && !items.anyOf && !items.$ref;
+      return plain ? "list" : "json";
+    }
     default:
-      return "json"; // object, array, unions and untyped (Any)
+      return "json"; // object, unions and untyped (Any)
   }
 }
 
@@ -104,6 +110,7 @@ export function fieldsFor(root: JsonSchema, templated: string[] = []): FieldSpec
 export function toText(spec: FieldSpec, value: unknown): string {
   if (value === undefined || value === null) return "";
   if (spec.kind === "json") return JSON.stringify(value, null, 2);
+  if (spec.kind === "list") return Array.isArray(value) ? value.map(String).join("\n") : String(value);
   return String(value);
 }
 
@@ -128,6 +135,8 @@ export function parseField(spec: FieldSpec, text: string): Parsed {
     }
     case "boolean":
       return { ok: true, value: t === "true", remove: false };
+    case "list":
+      return { ok: true, value: parseList(t), remove: false };
     case "enum": {
       const match = (spec.options ?? []).find((o) => String(o) === t);
       return match === undefined ? { ok: false, error: "choose a value" } : { ok: true, value: match, remove: false };
@@ -150,4 +159,12 @@ export function initialConfig(root: JsonSchema): Record<string, unknown> {
     else if (f.kind === "enum" && f.options?.length) out[f.name] = f.options[0];
   }
   return out;
+}
+
+/** A list input's lines as the list of strings it means: trimmed, without empty lines. */
+export function parseList(text: string): string[] {
+  return text
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean);
 }
