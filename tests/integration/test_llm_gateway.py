@@ -349,3 +349,42 @@ def test_default_is_refused_when_the_allowed_models_leave_out_the_deployment_def
     with pytest.raises(LLMBadRequest) as refused:
         gateway.complete(ws, Call("default", None, "hi", 0.0, None, False, 10.0))
     assert "openai/gpt-4o-mini" in refused.value.message and "allowed: openai/stub-model" in refused.value.message
+
+
+@pytest.mark.timeout(600)
+def test_twenty_concurrent_llm_nodes_at_five_a_minute_all_finish_spread_over_the_minutes(
+    alice: Api, openai_stub: OpenAIStub
+) -> None:
+    # Given a workspace allowing 5 LLM requests per minute and a flow of 20 llm nodes in parallel
+    # (the acceptance case: it takes the three minutes the limit requires, (20 - 5) x 12 s)
+    ws = _workspace_with_key(alice, openai_stub, KEY_A)
+    settings = {"allowed_models": [], "default_model": None, "requests_per_minute": 5, "tokens_per_minute": None}
+    alice.ok("PUT", f"/v1/workspaces/{ws}/llm-settings", settings)
+    asks = [f"ask{i}" for i in range(20)]
+    tag = uuid.uuid4().hex[:6]
+    definition = {
+        "nodes": [
+            node("start", "input"),
+            *(node(a, "llm", model="openai/stub-model", prompt=f"{tag} {a}") for a in asks),
+        ],
+        "edges": [edge("start", a) for a in asks],
+    }
+    flow_id = publish(alice, ws, definition)
+    # When it runs
+    started = time.monotonic()
+    status, begun = alice.call("POST", f"/v1/workspaces/{ws}/flows/{flow_id}/runs", {"input": {}})
+    assert status == 202, begun
+    done = alice.wait_run(ws, begun["id"], timeout=500)
+    elapsed = time.monotonic() - started
+    # Then every node succeeds, the first five at once and the others after waiting, each wait an attempt
+    nodes = alice.nodes(ws, str(done["id"]))
+    assert done["status"] == "SUCCEEDED", (done.get("error"), nodes)
+    attempts = sorted(nodes[a]["attempts"] for a in asks)
+    assert attempts[:5] == [1] * 5 and all(n > 1 for n in attempts[5:]), attempts
+    # And the calls were spread over the minutes the limit requires: 15 beyond the burst, 12 s apart
+    assert elapsed >= 15 * 12 - 2, elapsed
+    finished = sorted(nodes[a]["finished_at"] for a in asks)
+    assert finished[0] != finished[-1]
+    # And each node's call reached the server exactly once
+    sent = [r["messages"][-1]["content"] for r in openai_stub.requests if r["messages"][-1]["content"].startswith(tag)]
+    assert sorted(sent) == sorted(f"{tag} {a}" for a in asks)
