@@ -98,7 +98,7 @@ def check(event: dict[str, Any]) -> Refusal | None:
             {"field": "content-type", "in": "header", "supported": ["application/json"]},
         )
     try:
-        parse(body, MAX_DEPTH)
+        document = parse(body, MAX_DEPTH)
     except JsonRefused as exc:
         if exc.reason == "malformed" and not is_json_type(media):
             return Refusal(
@@ -108,6 +108,12 @@ def check(event: dict[str, Any]) -> Refusal | None:
                 {"field": "content-type", "in": "header", "supported": ["application/json"]},
             )
         return Refusal(422, "invalid_request", str(exc), [_detail(exc.path, exc.problem, exc.reason)])
+    if not isinstance(document, dict):
+        # Every body of this API is a JSON object; Powertools would otherwise validate the first element
+        # of an array against a model whose fields are all optional, and accept it.
+        kinds = {list: "an array", str: "a string", bool: "a boolean", int: "a number", float: "a number"}
+        message = f"(body): must be a JSON object, not {kinds.get(type(document), 'null')}"
+        return Refusal(422, "invalid_request", message, [_detail((), "not a JSON object", "type")])
     if media != "application/json":  # Powertools decides how to parse by this header (and refuses +json)
         headers["content-type"] = "application/json"
     return None

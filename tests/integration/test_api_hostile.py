@@ -470,3 +470,18 @@ def test_member_ids_in_the_path_are_percent_decoded(alice: Api, world: dict[str,
     # Then bytes that do not decode as UTF-8 are a 422 naming the parameter
     status, body = alice.put(f"{base}/local%FFpat", {"role": "viewer"})
     assert assert_envelope(status, body, 422, "invalid_input")["details"] == {"field": "user", "in": "path"}
+
+
+@pytest.mark.parametrize("raw", [b"[{}]", b"[]", b'"text"', b"7", b"true", b"null"])
+def test_a_body_that_is_not_an_object_is_refused_on_every_route_with_a_body(
+    alice: Api, spec: dict[str, Any], world: dict[str, str], raw: bytes
+):
+    # Given every operation that takes a JSON body (each one an object; some with only optional fields)
+    with_body = [(m, p) for m, p, op in operations(spec) if "requestBody" in op]
+    assert len(with_body) >= 10
+    for method, path in with_body:
+        # When the body is valid JSON but not an object / Then it is a 422 naming the body, nothing stored
+        status, body = alice.call(method, concrete(path, world), raw=raw)
+        error = assert_envelope(status, body, 422, "invalid_request")
+        assert error["details"][0]["field"] == "(body)" and "JSON object" in error["message"], (method, path, error)
+    assert alice.ok("GET", f"/v1/workspaces/{world['ws']}/budget")["monthly_hard_usd"] is None
