@@ -673,8 +673,17 @@ def test_admin_reads_usage_and_sets_the_budget_a_viewer_reads_it(page: Any, loca
     usage = admin.ok("GET", f"/v1/workspaces/{ws}/usage")
     assert usage["total"]["total_usd"] > 0 and usage["total"]["tokens_in"] > 0, usage["total"]
 
-    # When alice opens Usage from the header
+    # When alice opens the run / Then its cost is the total of its parts, and the llm node says its model has no
+    # price (the offline model: tokens counted, LLM cost $0, `cost_source: unknown`)
     sign_in(page, local_process.url, "alice")
+    page.goto(f"{local_process.url}/#/w/{ws}/runs/{started['id']}")
+    run_cost = page.get_by_test_id("run-cost")
+    expect(run_cost).not_to_have_text("$0.00")
+    assert float(run_cost.inner_text().lstrip("$")) == pytest.approx(ran["cost"]["total"], abs=1e-6)
+    page.locator(".fnode[data-node-id=ask]").click()
+    expect(page.get_by_test_id("node-llm-cost")).to_contain_text("no price for this model")
+
+    # When she opens Usage from the header
     page.goto(f"{local_process.url}/#/w/{ws}/flows")
     page.get_by_role("link", name="Usage", exact=True).click()
     # Then the range is this month in her browser's time zone
