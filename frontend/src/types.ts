@@ -17,6 +17,20 @@ export type MemberList = Schemas["MemberList"];
 export type AuditEntry = Schemas["AuditEntry"];
 export type AuditPage = Schemas["AuditPage"];
 
+/** `GET /v1/workspaces/{ws}/usage?from&to&tz&group_by` (viewers): amounts per day, flow, model or node type. */
+export type UsageReport = Schemas["Usage"];
+export type UsageGroupBy = UsageReport["group_by"];
+export type UsageAmounts = Schemas["UsageAmounts"];
+/** `key`: a date, a flow id, a model (`""`: node runs without a model call) or a node type. */
+export type UsageItem = Schemas["UsageItem"];
+/** `GET|PUT /v1/workspaces/{ws}/budget` (PUT: admins, the two limits). */
+export type Budget = Schemas["Budget"];
+export type BudgetUpdate = Schemas["BudgetPut"];
+/** `GET|PUT /v1/workspaces/{ws}/llm-settings` (PUT: admins). `providers`: the providers the workspace has an
+ * `llm_provider` credential for. */
+export type LlmSettings = Schemas["LlmSettings"];
+export type LlmSettingsUpdate = Schemas["LlmSettingsPut"];
+
 /** Credentials: metadata only; the API never answers a value (write-only, DESIGN §7). */
 export type Credential = Schemas["Credential"];
 export type CredentialList = Schemas["CredentialList"];

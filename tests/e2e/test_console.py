@@ -570,25 +570,6 @@ def test_admin_adds_a_member_changes_the_role_and_edits_the_allow_list(page: Any
 
 
 # -- audit log, usage and budget, LLM settings -----------------------------------------------------------------
-USAGE = "/v1/workspaces/{ws}/usage"
-BUDGET = "/v1/workspaces/{ws}/budget"
-LLM_SETTINGS = "/v1/workspaces/{ws}/llm-settings"
-
-
-def served(base_url: str, *paths: str) -> bool:
-    """Whether the running server's OpenAPI document has every one of these paths (read at test time)."""
-    from tests.support.api import Api
-
-    document = Api(base_url, None).ok("GET", "/v1/openapi.json")
-    return all(p in document["paths"] for p in paths)
-
-
-def require_served(base_url: str, *paths: str) -> None:
-    """Skips on a developer's machine, fails under CI=true (tests/support/ci.py): never silently missing."""
-    if not served(base_url, *paths):
-        missing(f"the server has no {', '.join(paths)} yet: this test exercises the page once that API lands")
-
-
 def test_admin_finds_a_role_change_and_a_new_credential_in_the_audit_log(page: Any, local_process: Any) -> None:
     from tests.support.api import Api
 
@@ -660,86 +641,81 @@ def test_admin_finds_a_role_change_and_a_new_credential_in_the_audit_log(page: A
     assert page.page_errors == []
 
 
-def test_usage_and_llm_settings_say_when_the_server_has_no_such_api(page: Any, local_process: Any) -> None:
+def test_admin_reads_usage_and_sets_the_budget_a_viewer_reads_it(page: Any, local_process: Any) -> None:
     from tests.support.api import Api
 
     expect = playwright_sync.expect
-    if served(local_process.url, USAGE) or served(local_process.url, LLM_SETTINGS):
-        missing("the usage and LLM settings APIs exist now: delete this test, the tests below cover the pages")
     admin = Api(local_process.url, local_process.token("alice"))
     ws = demo_workspace(admin)
-    # Given a server without the usage, budget and LLM settings routes (they answer 404)
-    assert admin.call("GET", f"/v1/workspaces/{ws}/usage?from=2026-11-01&to=2026-11-02&tz=UTC&group_by=day")[0] == 404
-
-    # When alice opens Usage from the header
-    sign_in(page, local_process.url, "alice")
-    page.goto(f"{local_process.url}/#/w/{ws}/flows")
-    page.get_by_role("link", name="Usage", exact=True).click()
-    # Then the page says usage and the budget are not available on this server, and shows no chart or form
-    notices = page.get_by_test_id("not-available")
-    expect(notices).to_have_count(2)
-    expect(notices.first).to_contain_text("Usage reporting is not available on this server")
-    expect(notices.nth(1)).to_contain_text("The budget is not available on this server")
-    assert page.get_by_test_id("cost-chart").count() == 0 and page.locator("#budget-soft").count() == 0
-    page.screenshot(path=str(SCREENSHOTS / "nexod_console_usage_unavailable.png"))
-
-    # When she opens the LLM settings
-    page.get_by_role("link", name="LLM", exact=True).click()
-    # Then they say the same, with no form
-    expect(page.get_by_test_id("not-available")).to_contain_text("LLM settings is not available on this server")
-    assert page.locator("#llm-default").count() == 0
-
-    # And the llm node's model field is still a plain input without suggestions
+    # Given a published flow with an llm node (the local stack's offline default model), run this month
+    name = f"Usage {os.getpid()}-{int(time.time())}"
     flow = admin.ok(
         "POST",
         f"/v1/workspaces/{ws}/flows",
         {
-            "name": f"LLM form {os.getpid()}-{int(time.time())}",
+            "name": name,
             "definition": {
                 "nodes": [
                     {"id": "start", "type": "input"},
-                    {"id": "ask", "type": "llm", "config": {"prompt": "hi", "model": "default"}},
+                    {"id": "ask", "type": "llm", "config": {"prompt": "Say {{ input.word }}", "model": "default"}},
                     {"id": "result", "type": "output"},
                 ],
                 "edges": [{"from": "start", "to": "ask"}, {"from": "ask", "to": "result"}],
             },
         },
     )
-    page.goto(f"{local_process.url}/#/w/{ws}/flows/{flow['id']}")
-    page.locator(".fnode[data-node-id=ask]").click()
-    model = page.locator("[data-field=model] input")
-    expect(model).to_have_value("default")
-    assert model.get_attribute("list") is None
-    assert page.page_errors == []
+    admin.ok("POST", f"/v1/workspaces/{ws}/flows/{flow['id']}/versions", {})
+    started = admin.ok("POST", f"/v1/workspaces/{ws}/flows/{flow['id']}/runs", {"input": {"word": "hello"}})
+    ran = admin.wait_run(ws, started["id"], timeout=RUN_TIMEOUT_MS / 1000)
+    assert ran["status"] == "SUCCEEDED", ran
+    ask = admin.nodes(ws, started["id"])["ask"]
+    assert ask["model"] and ask["tokens_in"] > 0, ask
+    usage = admin.ok("GET", f"/v1/workspaces/{ws}/usage")
+    assert usage["total"]["total_usd"] > 0 and usage["total"]["tokens_in"] > 0, usage["total"]
 
-
-def test_admin_reads_usage_and_sets_the_budget_a_viewer_reads_it(page: Any, local_process: Any) -> None:
-    from tests.support.api import Api
-
-    expect = playwright_sync.expect
-    require_served(local_process.url, USAGE, BUDGET)
-    admin = Api(local_process.url, local_process.token("alice"))
-    ws = demo_workspace(admin)
-    # Given a run of the seeded flow in Demo this month
-    seeded = next(f for f in admin.ok("GET", f"/v1/workspaces/{ws}/flows")["items"] if f["name"] == SEEDED_FLOW)
-    started = admin.ok("POST", f"/v1/workspaces/{ws}/flows/{seeded['id']}/runs", {"input": {"city": "Paris"}})
-    admin.wait_run(ws, started["id"])
-
-    # When alice opens Usage
+    # When alice opens the run / Then its cost is the total of its parts, and the llm node says its model has no
+    # price (the offline model: tokens counted, LLM cost $0, `cost_source: unknown`)
     sign_in(page, local_process.url, "alice")
-    page.goto(f"{local_process.url}/#/w/{ws}/usage")
+    page.goto(f"{local_process.url}/#/w/{ws}/runs/{started['id']}")
+    run_cost = page.get_by_test_id("run-cost")
+    expect(run_cost).not_to_have_text("$0.00")
+    assert float(run_cost.inner_text().lstrip("$")) == pytest.approx(ran["cost"]["total"], abs=1e-6)
+    page.locator(".fnode[data-node-id=ask]").click()
+    expect(page.get_by_test_id("node-llm-cost")).to_contain_text("no price for this model")
+
+    # When she opens Usage from the header
+    page.goto(f"{local_process.url}/#/w/{ws}/flows")
+    page.get_by_role("link", name="Usage", exact=True).click()
     # Then the range is this month in her browser's time zone
     tz = page.evaluate("() => Intl.DateTimeFormat().resolvedOptions().timeZone")
     expect(page.get_by_test_id("usage-tz")).to_have_text(tz)
     today = page.evaluate("() => new Date().toLocaleDateString('en-CA')")
     expect(page.locator("#usage-from")).to_have_value(today[:8] + "01")
     expect(page.locator("#usage-to")).to_have_value(today)
-    # And the totals, the cost chart (by flow, then by model) and the seeded flow among the top flows
-    expect(page.get_by_test_id("usage-totals")).to_contain_text("Node runs")
-    expect(page.locator(f"[data-testid=top-flow-row][data-flow='{seeded['id']}']")).to_be_visible()
+    # And the totals have a cost and tokens
+    totals = page.get_by_test_id("usage-totals")
+    expect(totals).to_contain_text("Node runs")
+    cost = totals.locator(".stat").filter(has_text="Total cost").locator(".stat-value")
+    assert float(cost.inner_text().lstrip("$")) > 0, cost.inner_text()
+    tokens = totals.locator(".stat").filter(has_text="Tokens in / out").locator(".stat-value").inner_text()
+    assert int(tokens.split("/")[0].strip().replace(",", "")) > 0, tokens
+    # And the cost chart stacks today's cost by flow, her flow among the series, with readable dollar ticks
+    chart = page.get_by_test_id("cost-chart")
+    expect(chart.locator(".recharts-bar-rectangle path").first).to_be_visible()
+    expect(chart.locator(".recharts-legend-item").filter(has_text=name)).to_have_count(1)
+    texts = chart.locator(".recharts-cartesian-axis-tick-value").evaluate_all("ts => ts.map(t => t.textContent)")
+    ticks = [t for t in texts if t.startswith("$")]
+    assert len(ticks) == len(set(ticks)) > 1, texts
+    # And her flow is among the top flows, with its tokens
+    row = page.locator(f"[data-testid=top-flow-row][data-flow='{flow['id']}']")
+    expect(row).to_contain_text(name)
+    expect(row).not_to_contain_text("0 / 0")
+    # When she stacks by model / Then the model her llm node called is a series, and node runs without one are named
     page.get_by_test_id("stack-model").click()
     expect(page.get_by_test_id("stack-model")).to_have_attribute("aria-selected", "true")
-    page.get_by_test_id("usage-totals").wait_for()
+    legend = page.get_by_test_id("cost-chart").locator(".recharts-legend-item")
+    expect(legend.filter(has_text=ask["model"])).to_have_count(1)
+    expect(legend.filter(has_text="no model call")).to_have_count(1)
     page.screenshot(path=str(SCREENSHOTS / "nexod_console_usage.png"))
 
     # When she sets a soft limit above the hard one / Then saving is refused on the page
@@ -770,7 +746,6 @@ def test_admin_edits_llm_settings_and_the_llm_node_offers_the_allowed_models(pag
     from tests.support.api import Api
 
     expect = playwright_sync.expect
-    require_served(local_process.url, LLM_SETTINGS)
     admin = Api(local_process.url, local_process.token("alice"))
     ws = demo_workspace(admin)
     before = admin.ok("GET", f"/v1/workspaces/{ws}/llm-settings")
@@ -793,8 +768,10 @@ def test_admin_edits_llm_settings_and_the_llm_node_offers_the_allowed_models(pag
     page.get_by_test_id("toast-success").filter(has_text="LLM settings saved").wait_for()
     # Then the API has them
     saved = admin.ok("GET", f"/v1/workspaces/{ws}/llm-settings")
-    assert saved["allowed_models"] == allowed and saved["default_model"] == allowed[0]
+    # (the API keeps the allowed models sorted, and the page shows what it answered)
+    assert saved["allowed_models"] == sorted(allowed) and saved["default_model"] == allowed[0]
     assert saved["requests_per_minute"] == 120
+    expect(page.get_by_test_id("model-tag").locator(".mono")).to_have_text(sorted(allowed))
     page.screenshot(path=str(SCREENSHOTS / "nexod_console_llm_settings.png"))
 
     # When she opens an llm node in the editor
@@ -822,7 +799,11 @@ def test_admin_edits_llm_settings_and_the_llm_node_offers_the_allowed_models(pag
     # And fallback models are a list input offering the same models (the node type's schema has the field)
     fallback = page.locator("[data-field=fallback_models]")
     fallback.get_by_test_id("string-list-add").click()
-    fallback.get_by_role("textbox").first.fill(allowed[1])
+    # (an input with suggestions is a combobox to assistive technology, not a plain textbox)
+    item = fallback.get_by_role("combobox", name="Item 1")
+    item.fill(allowed[1])
+    suggested = page.locator(f"datalist#{item.get_attribute('list')} option")
+    assert sorted(o.get_attribute("value") for o in suggested.all()) == sorted(allowed)  # models, not "default"
     page.get_by_test_id("save").click()
     page.get_by_test_id("toast-success").filter(has_text="saved").first.wait_for()
     node = next(

@@ -148,11 +148,3 @@ export function Section({ title, children, right }: { title: string; children: R
   );
 }
 
-/** A page whose API this server does not have yet (its route answers 404 or 405). */
-export function NotAvailable({ what }: { what: string }) {
-  return (
-    <div className="callout callout-info" data-testid="not-available">
-      {what} is not available on this server: its API has no such route. Update the Nexod API to use this page.
-    </div>
-  );
-}

@@ -1,6 +1,6 @@
 // The models an llm node's form suggests: `default` and the workspace's allowed models, from
-// GET /llm-settings (read once per workspace per page load). Nothing is suggested when the server has no such
-// route, or the settings cannot be read: the field stays a free text input.
+// GET /llm-settings (read once per workspace per page load). Nothing is suggested when the settings cannot be
+// read: the field stays a free text input.
 import { useEffect, useState } from "react";
 import { api } from "../lib/api";
 import { modelSuggestions } from "../lib/llmSettings";

@@ -1,9 +1,14 @@
 // A thin typed client of the Nexod HTTP API. Every error becomes an ApiError carrying the JSON error body.
 import { getToken } from "./auth";
-import type { Budget, LlmSettings, LlmSettingsUpdate, UsageGroupBy, UsageReport } from "./usageTypes";
 import type {
   ApiErrorBody,
   AuditPage,
+  Budget,
+  BudgetUpdate,
+  LlmSettings,
+  LlmSettingsUpdate,
+  UsageGroupBy,
+  UsageReport,
   Credential,
   CredentialList,
   CredentialType,
@@ -141,11 +146,11 @@ export const api = {
   listAudit: (w: string, p: { cursor?: string | null; action?: string | null; limit?: number }) =>
     request<AuditPage>("GET", `${ws(w)}/audit${qs({ cursor: p.cursor, action: p.action, limit: p.limit ? String(p.limit) : null })}`),
 
-  // Usage, budget and LLM settings: hand-written types (lib/usageTypes.ts) until their API lands.
+  // Usage, budget and LLM settings.
   usage: (w: string, p: { from: string; to: string; tz: string; group_by: UsageGroupBy }) =>
     request<UsageReport>("GET", `${ws(w)}/usage${qs(p)}`),
   getBudget: (w: string) => request<Budget>("GET", `${ws(w)}/budget`),
-  putBudget: (w: string, body: { monthly_soft_usd: number | null; monthly_hard_usd: number | null }) =>
+  putBudget: (w: string, body: BudgetUpdate) =>
     request<Budget>("PUT", `${ws(w)}/budget`, body),
   getLlmSettings: (w: string) => request<LlmSettings>("GET", `${ws(w)}/llm-settings`),
   putLlmSettings: (w: string, body: LlmSettingsUpdate) => request<LlmSettings>("PUT", `${ws(w)}/llm-settings`, body),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { addTags, fromForm, modelSuggestions, parseRate, providerView, removeTag, toForm } from "./llmSettings";
+import { addTags, fromForm, modelSuggestions, parseRate, removeTag, toForm } from "./llmSettings";
 
 describe("the allowed-models tag input", () => {
   it("adds typed models once each, split on commas, spaces and new lines", () => {
@@ -51,13 +51,5 @@ describe("model suggestions for the llm node", () => {
   });
   it("offers nothing when the settings could not be read", () => {
     expect(modelSuggestions(null)).toEqual([]);
-  });
-});
-
-describe("providers", () => {
-  it("reads a provider's name, key and credential, whichever fields the API gives", () => {
-    expect(providerView({ name: "openai", has_key: true, credential: "OPENAI" })).toEqual({ name: "openai", hasKey: true, credential: "OPENAI" });
-    expect(providerView({ provider: "anthropic", credential: null })).toEqual({ name: "anthropic", hasKey: false, credential: null });
-    expect(providerView("mistral")).toEqual({ name: "mistral", hasKey: true, credential: null });
   });
 });

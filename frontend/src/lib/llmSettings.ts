@@ -1,6 +1,6 @@
 // Pure helpers of the LLM settings page and the llm node form: the allowed-models tag input, the form's
 // values, the model suggestions. Tested in llmSettings.test.ts.
-import type { LlmProvider, LlmSettings, LlmSettingsUpdate } from "./usageTypes";
+import type { LlmSettings, LlmSettingsUpdate } from "../types";
 
 /** Adds what was typed (one or more models, split on commas, spaces or new lines) to the tags, once each. */
 export function addTags(tags: string[], typed: string): string[] {
@@ -62,13 +62,4 @@ export function modelSuggestions(s: Pick<LlmSettings, "allowed_models" | "defaul
   const out = ["default"];
   for (const m of [s.default_model, ...s.allowed_models]) if (m && !out.includes(m)) out.push(m);
   return out;
-}
-
-/** A provider entry as shown: the contract lists providers without fixing their fields, so read defensively. */
-export function providerView(p: LlmProvider | string): { name: string; hasKey: boolean; credential: string | null } {
-  if (typeof p === "string") return { name: p, hasKey: true, credential: null };
-  const name = String(p.name ?? p.provider ?? "unknown");
-  const credential = typeof p.credential === "string" ? p.credential : null;
-  const hasKey = typeof p.has_key === "boolean" ? p.has_key : credential !== null;
-  return { name, hasKey, credential };
 }

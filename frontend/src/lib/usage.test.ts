@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ApiError } from "./api";
 import {
+  axisUsd,
   budgetBar,
   dateIn,
   daysBetween,
@@ -9,13 +9,12 @@ import {
   OTHER_KEY,
   parseLimit,
   rangeProblem,
-  routeMissing,
   stackByDay,
   thisMonth,
   tokensByDay,
   topItems,
 } from "./usage";
-import type { Budget, UsageItem } from "./usageTypes";
+import type { Budget, UsageItem } from "../types";
 
 function item(key: string, total_usd: number, extra: Partial<UsageItem> = {}): UsageItem {
   return {
@@ -190,13 +189,18 @@ describe("editing the limits", () => {
   });
 });
 
-describe("a server without the route", () => {
-  it("is the router's 404 or a 405, not a 404 about a workspace or record", () => {
-    expect(routeMissing(new ApiError(404, "not_found", "no route GET /v1/workspaces/w/usage"))).toBe(true);
-    expect(routeMissing(new ApiError(405, "method_not_allowed", "PUT is not allowed"))).toBe(true);
-    expect(routeMissing(new ApiError(404, "http_404", "GET /x failed with HTTP 404"))).toBe(true);
-    expect(routeMissing(new ApiError(404, "not_found", "workspace w not found"))).toBe(false);
-    expect(routeMissing(new ApiError(403, "forbidden", "admins only"))).toBe(false);
-    expect(routeMissing(new Error("boom"))).toBe(false);
+describe("labels and axis ticks", () => {
+  it("names the model group of node runs without a model call", () => {
+    const { series } = stackByDay(["2026-11-01"], { "2026-11-01": [item("", 0.000025, { label: "" }), item("openai/gpt-4o", 1)] });
+    expect(series.map((s) => s.label)).toEqual(["openai/gpt-4o", "no model call"]);
+  });
+  it("keeps the digits that tell ticks of millionths apart", () => {
+    expect(axisUsd(0)).toBe("$0");
+    expect(axisUsd(25)).toBe("$25");
+    expect(axisUsd(0.5)).toBe("$0.50");
+    expect(axisUsd(0.000025)).toBe("$0.000025");
+    expect(axisUsd(0.0000075)).toBe("$0.0000075");
+    expect(axisUsd(0.00001)).toBe("$0.00001");
+    expect(new Set([0.000005, 0.00001, 0.000015, 0.00002].map(axisUsd)).size).toBe(4);
   });
 });

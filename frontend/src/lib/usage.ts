@@ -1,7 +1,6 @@
 // Pure shaping of the usage and budget answers for the Usage page: date ranges in the browser's time zone,
 // cost per day stacked by flow or model, the budget bar. No React, no fetching: tested in usage.test.ts.
-import { ApiError } from "./api";
-import type { Budget, UsageItem } from "./usageTypes";
+import type { Budget, UsageItem } from "../types";
 
 /** The browser's IANA time zone (what the usage API groups days by). */
 export function browserTimeZone(): string {
@@ -66,6 +65,23 @@ export interface Stacked {
 
 export const OTHER_KEY = "other";
 
+/** How an item is named: its label, else its key; the model group of node runs that called no model has key "". */
+export function itemLabel(it: Pick<UsageItem, "key" | "label">): string {
+  return it.label || it.key || "no model call";
+}
+
+/** A dollar axis tick: whole dollars from $10, cents from $0.01, and enough decimals below (runs without an
+ * LLM cost are a few millionths of a dollar: `$0.000025`, not `$0.00` on every tick). */
+export function axisUsd(v: number): string {
+  if (!Number.isFinite(v) || v === 0) return "$0";
+  const a = Math.abs(v);
+  const sign = v < 0 ? "-" : "";
+  if (a >= 10) return `${sign}$${Math.round(a)}`;
+  if (a >= 0.01) return `${sign}$${a.toFixed(2)}`;
+  const decimals = Math.min(8, Math.ceil(-Math.log10(a)) + 1);
+  return `${sign}$${a.toFixed(decimals).replace(/0+$/, "")}`;
+}
+
 /**
  * Cost per day stacked by flow or model. `perDay` holds, for each day, the items of a `group_by=flow|model`
  * answer for that day alone. Series are ordered by their total over the range, largest first; past
@@ -76,7 +92,7 @@ export function stackByDay(days: string[], perDay: Record<string, UsageItem[] | 
   const totals = new Map<string, { label: string; total: number }>();
   for (const d of days) {
     for (const it of perDay[d] ?? []) {
-      const cur = totals.get(it.key) ?? { label: it.label || it.key, total: 0 };
+      const cur = totals.get(it.key) ?? { label: itemLabel(it), total: 0 };
       cur.total += it.total_usd;
       totals.set(it.key, cur);
     }
@@ -160,15 +176,4 @@ export function parseLimit(text: string): { ok: true; value: number | null } | {
 /** The soft limit must not exceed the hard one (both optional). */
 export function limitsProblem(soft: number | null, hard: number | null): string | null {
   return soft !== null && hard !== null && soft > hard ? "The soft limit is above the hard limit." : null;
-}
-
-/**
- * True when the server has no such route (an API older than the page): the router's 404 ("no route GET …"),
- * a 405, or a 404 that is not the API's envelope (a proxy or static host). A 404 about a workspace or a
- * record is a real error, not a missing route.
- */
-export function routeMissing(e: unknown): boolean {
-  if (!(e instanceof ApiError)) return false;
-  if (e.status === 405) return true;
-  return e.status === 404 && (e.code === "http_404" || /^no route /.test(e.message));
 }

@@ -4,13 +4,12 @@ import { useCallback, useEffect, useState } from "react";
 import { forgetModelSuggestions } from "../editor/useModelSuggestions";
 import { api, errorMessage } from "../lib/api";
 import { placeError } from "../lib/credentials";
-import { addTags, fromForm, providerView, removeTag, toForm, type SettingsForm } from "../lib/llmSettings";
+import { addTags, fromForm, removeTag, toForm, type SettingsForm } from "../lib/llmSettings";
 import { paths, useTitle } from "../lib/router";
-import { routeMissing } from "../lib/usage";
-import type { LlmSettings } from "../lib/usageTypes";
+import type { LlmSettings } from "../types";
 import { useSession } from "../session";
 import { useToast } from "../components/Toasts";
-import { ErrorState, NotAvailable, Spinner } from "../components/ui";
+import { ErrorState, Spinner } from "../components/ui";
 
 function TagInput({ tags, onChange, readOnly }: { tags: string[]; onChange: (t: string[]) => void; readOnly: boolean }) {
   const [text, setText] = useState("");
@@ -53,7 +52,6 @@ export function LlmSettingsPage() {
   const admin = workspace.role === "admin";
   const [settings, setSettings] = useState<LlmSettings | null>(null);
   const [form, setForm] = useState<SettingsForm | null>(null);
-  const [missing, setMissing] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [serverErrors, setServerErrors] = useState<Record<string, string[]>>({});
   const [other, setOther] = useState<string | null>(null);
@@ -67,8 +65,7 @@ export function LlmSettingsPage() {
       setForm(toForm(s));
       setError(null);
     } catch (e) {
-      if (routeMissing(e)) setMissing(true);
-      else setError(errorMessage(e));
+      setError(errorMessage(e));
     }
   }, [workspace.id]);
   useEffect(() => void load(), [load]);
@@ -107,9 +104,7 @@ export function LlmSettingsPage() {
           <h1>LLM settings</h1>
         </div>
       </div>
-      {missing ? (
-        <NotAvailable what="LLM settings" />
-      ) : error && !settings ? (
+      {error && !settings ? (
         <ErrorState title="Could not load the LLM settings" message={error} onRetry={() => void load()} />
       ) : !settings || !form ? (
         <Spinner label="Loading…" />
@@ -163,21 +158,14 @@ export function LlmSettingsPage() {
                 {settings.providers.length === 0 && (
                   <tr><td colSpan={2} className="muted">No provider is configured. Add an <code>llm_provider</code> credential on the <a href={`#${paths.credentials(workspace.id)}`}>Credentials</a> page.</td></tr>
                 )}
-                {settings.providers.map((raw, i) => {
-                  const p = providerView(raw);
-                  return (
-                    <tr key={`${p.name}-${i}`} data-testid="llm-provider" data-provider={p.name}>
-                      <td className="mono">{p.name}</td>
-                      <td>
-                        {p.hasKey ? (
-                          <a href={`#${paths.credentials(workspace.id)}`}>{p.credential ? <span className="mono">{p.credential}</span> : "key set"}</a>
-                        ) : (
-                          <a href={`#${paths.credentials(workspace.id)}`} className="muted">no key: add one in Credentials</a>
-                        )}
-                      </td>
-                    </tr>
-                  );
-                })}
+                {settings.providers.map((name) => (
+                  <tr key={name} data-testid="llm-provider" data-provider={name}>
+                    <td className="mono">{name}</td>
+                    <td>
+                      <a href={`#${paths.credentials(workspace.id)}`}>key set: an <code>llm_provider</code> credential</a>
+                    </td>
+                  </tr>
+                ))}
               </tbody>
             </table>
           </div>

@@ -54,7 +54,15 @@ function NodeRunPanel({ nr, onClose }: { nr: NodeRun; onClose: () => void }) {
             ["Duration", <span className="mono">{duration(nr.duration_ms)}</span>],
             ["Model", nr.model ? <span className="mono">{nr.model}</span> : "—"],
             ["Tokens", <span className="mono">{tokens}</span>],
-            ["Cost", <span className="mono">{usd(nr.cost_usd)}</span>],
+            [
+              "LLM cost",
+              <span className="mono" data-testid="node-llm-cost">
+                {usd(nr.cost_usd)}
+                {nr.cost_source === "unknown" && <span className="muted small" title="The model reported tokens but has no price: its LLM cost counts as $0"> · no price for this model</span>}
+              </span>,
+            ],
+            ["Compute cost", <span className="mono">{usd(nr.compute_cost_usd)}</span>],
+            ["Orchestration cost", <span className="mono">{usd(nr.orchestration_cost_usd)}</span>],
           ]}
         />
       </Section>
@@ -320,7 +328,7 @@ function View({ runId }: { runId: string }) {
         <div className="sum"><span className="sum-l">Started</span><span title={absTime(run.started_at ?? run.created_at)}>{relTime(run.started_at ?? run.created_at)}</span></div>
         <div className="sum"><span className="sum-l">Duration</span><span className="mono">{run.duration_ms != null ? duration(run.duration_ms) : run.started_at && !terminal ? duration(Date.now() - Date.parse(run.started_at)) : "—"}</span></div>
         <div className="sum"><span className="sum-l">Tokens</span><span className="mono">{num(run.tokens)}</span></div>
-        <div className="sum"><span className="sum-l">Cost</span><span className="mono">{usd(run.cost_usd)}</span></div>
+        <div className="sum"><span className="sum-l">Cost</span><span className="mono" data-testid="run-cost" title={`LLM ${usd(run.cost.llm)} · compute ${usd(run.cost.compute)} · orchestration ${usd(run.cost.orchestration)}`}>{usd(run.cost.total)}</span></div>
         <div className="sum sum-grow"><span className="sum-l">Nodes</span>
           <span className="node-counts">
             {(["SUCCEEDED", "RUNNING", "FAILED", "SKIPPED", "PENDING"] as const).filter((s) => counts[s]).map((s) => (

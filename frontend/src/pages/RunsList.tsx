@@ -128,7 +128,7 @@ export function RunsList({ query }: { query: URLSearchParams }) {
                   <td title={absTime(r.started_at ?? r.created_at)}>{relTime(r.started_at ?? r.created_at)}</td>
                   <td className="right mono">{duration(r.duration_ms)}</td>
                   <td className="right mono">{num(r.tokens)}</td>
-                  <td className="right mono">{usd(r.cost_usd)}</td>
+                  <td className="right mono" title={`LLM ${usd(r.cost.llm)} · compute ${usd(r.cost.compute)} · orchestration ${usd(r.cost.orchestration)}`}>{usd(r.cost.total)}</td>
                 </tr>
               ))}
             </tbody>

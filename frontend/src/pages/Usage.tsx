@@ -6,25 +6,23 @@ import { api, errorMessage } from "../lib/api";
 import { absTime, num, usd } from "../lib/format";
 import { paths, useTitle } from "../lib/router";
 import {
+  axisUsd,
   browserTimeZone,
   budgetBar,
   daysBetween,
   limitsProblem,
   parseLimit,
+  itemLabel,
   rangeProblem,
-  routeMissing,
   stackByDay,
   thisMonth,
   tokensByDay,
   topItems,
 } from "../lib/usage";
-import type { Budget, UsageItem, UsageReport } from "../lib/usageTypes";
+import type { Budget, UsageItem, UsageReport } from "../types";
 import { useSession } from "../session";
 import { useToast } from "../components/Toasts";
-import { Empty, ErrorState, NotAvailable, Spinner } from "../components/ui";
-
-/** Axis ticks: whole dollars from $10, cents below. */
-const axisUsd = (v: number) => (v >= 10 ? `$${Math.round(v)}` : `$${v.toFixed(2)}`);
+import { Empty, ErrorState, Spinner } from "../components/ui";
 
 const COLORS = ["#6366f1", "#0ea5e9", "#10b981", "#f59e0b", "#ef4444", "#8b5cf6", "#14b8a6", "#94a3b8"];
 const PARALLEL = 6;
@@ -49,7 +47,6 @@ function BudgetCard({ admin }: { admin: boolean }) {
   const { workspace } = useSession();
   const toast = useToast();
   const [budget, setBudget] = useState<Budget | null>(null);
-  const [missing, setMissing] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [soft, setSoft] = useState("");
   const [hard, setHard] = useState("");
@@ -63,13 +60,11 @@ function BudgetCard({ admin }: { admin: boolean }) {
       setHard(b.monthly_hard_usd === null ? "" : String(b.monthly_hard_usd));
       setError(null);
     } catch (e) {
-      if (routeMissing(e)) setMissing(true);
-      else setError(errorMessage(e));
+      setError(errorMessage(e));
     }
   }, [workspace.id]);
   useEffect(() => void load(), [load]);
 
-  if (missing) return <div className="card form-card"><h3>Monthly budget</h3><NotAvailable what="The budget" /></div>;
   if (error && !budget) return <div className="card"><ErrorState title="Could not load the budget" message={error} onRetry={() => void load()} /></div>;
   if (!budget) return <div className="card"><Spinner label="Loading the budget…" /></div>;
 
@@ -159,7 +154,6 @@ export function Usage() {
   const [to, setTo] = useState(initial.to);
   const [stackBy, setStackBy] = useState<"flow" | "model">("flow");
   const [data, setData] = useState<Loaded | null>(null);
-  const [missing, setMissing] = useState(false);
   const [error, setError] = useState<string | null>(null);
   useTitle(`Usage · ${workspace.name}`);
   const problem = rangeProblem(from, to);
@@ -181,8 +175,7 @@ export function Usage() {
       days.forEach((d, i) => (perDay[d] = reports[i].items));
       setData({ days, byDay, byFlow, perDay });
     } catch (e) {
-      if (routeMissing(e)) setMissing(true);
-      else setError(errorMessage(e));
+      setError(errorMessage(e));
     }
   }, [workspace.id, from, to, tz, stackBy, problem]);
   useEffect(() => void load(), [load]);
@@ -198,103 +191,95 @@ export function Usage() {
           <div className="crumbs">{workspace.name}</div>
           <h1>Usage</h1>
         </div>
-        {!missing && (
-          <div className="row gap usage-range">
-            <label className="field-label" htmlFor="usage-from">From</label>
-            <input id="usage-from" type="date" className="input input-sm" value={from} max={to} onChange={(e) => setFrom(e.target.value)} />
-            <label className="field-label" htmlFor="usage-to">to</label>
-            <input id="usage-to" type="date" className="input input-sm" value={to} min={from} onChange={(e) => setTo(e.target.value)} />
-            <span className="muted small" data-testid="usage-tz" title="Days are counted in your browser's time zone">{tz}</span>
-          </div>
-        )}
+        <div className="row gap usage-range">
+          <label className="field-label" htmlFor="usage-from">From</label>
+          <input id="usage-from" type="date" className="input input-sm" value={from} max={to} onChange={(e) => setFrom(e.target.value)} />
+          <label className="field-label" htmlFor="usage-to">to</label>
+          <input id="usage-to" type="date" className="input input-sm" value={to} min={from} onChange={(e) => setTo(e.target.value)} />
+          <span className="muted small" data-testid="usage-tz" title="Days are counted in your browser's time zone">{tz}</span>
+        </div>
       </div>
-      {missing ? (
-        <NotAvailable what="Usage reporting" />
-      ) : (
+      {problem && <div className="callout callout-warn">{problem}</div>}
+      {error && <ErrorState title="Could not load usage" message={error} onRetry={() => void load()} />}
+      {!problem && !error && !data && <div className="card"><Spinner label="Loading usage…" /></div>}
+      {data && stacked && (
         <>
-          {problem && <div className="callout callout-warn">{problem}</div>}
-          {error && <ErrorState title="Could not load usage" message={error} onRetry={() => void load()} />}
-          {!problem && !error && !data && <div className="card"><Spinner label="Loading usage…" /></div>}
-          {data && stacked && (
-            <>
-              <div className="stat-row" data-testid="usage-totals">
-                <div className="stat"><div className="stat-label">Total cost</div><div className="stat-value">{usd(data.byDay.total.total_usd)}</div></div>
-                <div className="stat"><div className="stat-label">LLM</div><div className="stat-value">{usd(data.byDay.total.llm_usd)}</div></div>
-                <div className="stat"><div className="stat-label">Compute</div><div className="stat-value">{usd(data.byDay.total.compute_usd)}</div></div>
-                <div className="stat"><div className="stat-label">Orchestration</div><div className="stat-value">{usd(data.byDay.total.orchestration_usd)}</div></div>
-                <div className="stat"><div className="stat-label">Tokens in / out</div><div className="stat-value">{num(data.byDay.total.tokens_in)} / {num(data.byDay.total.tokens_out)}</div></div>
-                <div className="stat"><div className="stat-label">Node runs</div><div className="stat-value">{num(data.byDay.total.node_runs)}</div></div>
+          <div className="stat-row" data-testid="usage-totals">
+            <div className="stat"><div className="stat-label">Total cost</div><div className="stat-value">{usd(data.byDay.total.total_usd)}</div></div>
+            <div className="stat"><div className="stat-label">LLM</div><div className="stat-value">{usd(data.byDay.total.llm_usd)}</div></div>
+            <div className="stat"><div className="stat-label">Compute</div><div className="stat-value">{usd(data.byDay.total.compute_usd)}</div></div>
+            <div className="stat"><div className="stat-label">Orchestration</div><div className="stat-value">{usd(data.byDay.total.orchestration_usd)}</div></div>
+            <div className="stat"><div className="stat-label">Tokens in / out</div><div className="stat-value">{num(data.byDay.total.tokens_in)} / {num(data.byDay.total.tokens_out)}</div></div>
+            <div className="stat"><div className="stat-label">Node runs</div><div className="stat-value">{num(data.byDay.total.node_runs)}</div></div>
+          </div>
+          <div className="card form-card">
+            <div className="row gap chart-head">
+              <h3>Cost per day</h3>
+              <div className="seg" role="tablist" aria-label="Stack by">
+                <button role="tab" aria-selected={stackBy === "flow"} className={stackBy === "flow" ? "on" : ""} data-testid="stack-flow" onClick={() => setStackBy("flow")}>By flow</button>
+                <button role="tab" aria-selected={stackBy === "model"} className={stackBy === "model" ? "on" : ""} data-testid="stack-model" onClick={() => setStackBy("model")}>By model</button>
               </div>
-              <div className="card form-card">
-                <div className="row gap chart-head">
-                  <h3>Cost per day</h3>
-                  <div className="seg" role="tablist" aria-label="Stack by">
-                    <button role="tab" aria-selected={stackBy === "flow"} className={stackBy === "flow" ? "on" : ""} data-testid="stack-flow" onClick={() => setStackBy("flow")}>By flow</button>
-                    <button role="tab" aria-selected={stackBy === "model"} className={stackBy === "model" ? "on" : ""} data-testid="stack-model" onClick={() => setStackBy("model")}>By model</button>
-                  </div>
-                </div>
-                {stacked.series.length === 0 ? (
-                  <Empty title="No cost in this range">Runs in these days will show here.</Empty>
-                ) : (
-                  <div data-testid="cost-chart">
-                    <ResponsiveContainer width="100%" height={280}>
-                      <BarChart data={stacked.rows} margin={{ top: 8, right: 16, bottom: 0, left: 8 }}>
-                        <CartesianGrid strokeDasharray="3 3" vertical={false} />
-                        <XAxis dataKey="day" tickFormatter={(d: string) => d.slice(5)} fontSize={11} />
-                        <YAxis tickFormatter={axisUsd} fontSize={11} width={60} />
-                        <Tooltip formatter={(v) => usd(Number(v))} />
-                        <Legend />
-                        {stacked.series.map((s, i) => (
-                          <Bar key={s.dataKey} dataKey={s.dataKey} name={s.label} stackId="cost" fill={COLORS[i % COLORS.length]} isAnimationActive={false} />
-                        ))}
-                      </BarChart>
-                    </ResponsiveContainer>
-                  </div>
-                )}
-              </div>
-              <div className="card form-card">
-                <h3>Tokens per day</h3>
-                <ResponsiveContainer width="100%" height={200}>
-                  <BarChart data={tokens} margin={{ top: 8, right: 16, bottom: 0, left: 8 }}>
+            </div>
+            {stacked.series.length === 0 ? (
+              <Empty title="No cost in this range">Runs in these days will show here.</Empty>
+            ) : (
+              <div data-testid="cost-chart">
+                <ResponsiveContainer width="100%" height={280}>
+                  <BarChart data={stacked.rows} margin={{ top: 8, right: 16, bottom: 0, left: 8 }}>
                     <CartesianGrid strokeDasharray="3 3" vertical={false} />
                     <XAxis dataKey="day" tickFormatter={(d: string) => d.slice(5)} fontSize={11} />
-                    <YAxis tickFormatter={(v: number) => num(v)} fontSize={11} width={70} />
-                    <Tooltip formatter={(v) => num(Number(v))} />
+                    <YAxis tickFormatter={axisUsd} fontSize={11} width={60} />
+                    <Tooltip formatter={(v) => usd(Number(v))} />
                     <Legend />
-                    <Bar dataKey="tokens_in" name="Tokens in" stackId="tokens" fill="#0ea5e9" isAnimationActive={false} />
-                    <Bar dataKey="tokens_out" name="Tokens out" stackId="tokens" fill="#6366f1" isAnimationActive={false} />
+                    {stacked.series.map((s, i) => (
+                      <Bar key={s.dataKey} dataKey={s.dataKey} name={s.label} stackId="cost" fill={COLORS[i % COLORS.length]} isAnimationActive={false} />
+                    ))}
                   </BarChart>
                 </ResponsiveContainer>
               </div>
-              <div className="card card-gap">
-                <table className="table" data-testid="top-flows">
-                  <thead>
-                    <tr>
-                      <th>Flow</th>
-                      <th className="right">Cost</th>
-                      <th className="right">LLM</th>
-                      <th className="right">Tokens in / out</th>
-                      <th className="right">Node runs</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {top.length === 0 && (
-                      <tr><td colSpan={5} className="muted">No flow ran in this range.</td></tr>
-                    )}
-                    {top.map((f) => (
-                      <tr key={f.key} data-testid="top-flow-row" data-flow={f.key}>
-                        <td><a href={`#${paths.flow(workspace.id, f.key)}`}>{f.label || f.key}</a></td>
-                        <td className="right mono">{usd(f.total_usd)}</td>
-                        <td className="right mono">{usd(f.llm_usd)}</td>
-                        <td className="right mono">{num(f.tokens_in)} / {num(f.tokens_out)}</td>
-                        <td className="right mono">{num(f.node_runs)}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-            </>
-          )}
+            )}
+          </div>
+          <div className="card form-card">
+            <h3>Tokens per day</h3>
+            <ResponsiveContainer width="100%" height={200}>
+              <BarChart data={tokens} margin={{ top: 8, right: 16, bottom: 0, left: 8 }}>
+                <CartesianGrid strokeDasharray="3 3" vertical={false} />
+                <XAxis dataKey="day" tickFormatter={(d: string) => d.slice(5)} fontSize={11} />
+                <YAxis tickFormatter={(v: number) => num(v)} fontSize={11} width={70} />
+                <Tooltip formatter={(v) => num(Number(v))} />
+                <Legend />
+                <Bar dataKey="tokens_in" name="Tokens in" stackId="tokens" fill="#0ea5e9" isAnimationActive={false} />
+                <Bar dataKey="tokens_out" name="Tokens out" stackId="tokens" fill="#6366f1" isAnimationActive={false} />
+              </BarChart>
+            </ResponsiveContainer>
+          </div>
+          <div className="card card-gap">
+            <table className="table" data-testid="top-flows">
+              <thead>
+                <tr>
+                  <th>Flow</th>
+                  <th className="right">Cost</th>
+                  <th className="right">LLM</th>
+                  <th className="right">Tokens in / out</th>
+                  <th className="right">Node runs</th>
+                </tr>
+              </thead>
+              <tbody>
+                {top.length === 0 && (
+                  <tr><td colSpan={5} className="muted">No flow ran in this range.</td></tr>
+                )}
+                {top.map((f) => (
+                  <tr key={f.key} data-testid="top-flow-row" data-flow={f.key}>
+                    <td><a href={`#${paths.flow(workspace.id, f.key)}`}>{itemLabel(f)}</a></td>
+                    <td className="right mono">{usd(f.total_usd)}</td>
+                    <td className="right mono">{usd(f.llm_usd)}</td>
+                    <td className="right mono">{num(f.tokens_in)} / {num(f.tokens_out)}</td>
+                    <td className="right mono">{num(f.node_runs)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
         </>
       )}
       <BudgetCard admin={admin} />
