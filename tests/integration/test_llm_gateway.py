@@ -262,12 +262,15 @@ def test_an_invalid_output_schema_is_refused_when_the_flow_is_saved(alice: Api, 
     assert "not a valid JSON Schema" in json.dumps(answer)
 
 
-def test_over_the_request_limit_llm_nodes_wait_and_all_finish(alice: Api, openai_stub: OpenAIStub) -> None:
-    # Given a workspace allowing 5 LLM requests per minute and a flow of 6 llm nodes in parallel (one more than the minute allows: each further one adds 12 s)
-    ws = _workspace_with_key(alice, openai_stub, KEY_A)
+def _fan_out_at_five_a_minute(
+    alice: Api, stub: OpenAIStub, width: int, timeout: float = 60.0
+) -> tuple[dict[str, object], dict[str, dict[str, object]], float, list[str], str]:
+    """A workspace allowing 5 LLM requests per minute runs `width` llm nodes in parallel; returns the
+    finished run, its nodes, the seconds it took, the node ids and the tag their prompts carry."""
+    ws = _workspace_with_key(alice, stub, KEY_A)
     settings = {"allowed_models": [], "default_model": None, "requests_per_minute": 5, "tokens_per_minute": None}
     alice.ok("PUT", f"/v1/workspaces/{ws}/llm-settings", settings)
-    asks = [f"ask{i}" for i in range(6)]
+    asks = [f"ask{i}" for i in range(width)]
     tag = uuid.uuid4().hex[:6]
     definition = {
         "nodes": [
@@ -277,21 +280,34 @@ def test_over_the_request_limit_llm_nodes_wait_and_all_finish(alice: Api, openai
         "edges": [edge("start", a) for a in asks],
     }
     flow_id = publish(alice, ws, definition)
-    # When it runs
     started = time.monotonic()
-    done = run(alice, ws, flow_id)
+    status, begun = alice.call("POST", f"/v1/workspaces/{ws}/flows/{flow_id}/runs", {"input": {}})
+    assert status == 202, begun
+    done = alice.wait_run(ws, begun["id"], timeout=timeout)
     elapsed = time.monotonic() - started
+    return done, alice.nodes(ws, str(done["id"])), elapsed, asks, tag
+
+
+def _sent_once(stub: OpenAIStub, tag: str, asks: list[str]) -> None:
+    """Each node's call reached the server exactly once (a refused call never reached it)."""
+    sent = [r["messages"][-1]["content"] for r in stub.requests if r["messages"][-1]["content"].startswith(tag)]
+    assert sorted(sent) == sorted(f"{tag} {a}" for a in asks)
+
+
+def test_over_the_request_limit_llm_nodes_wait_and_all_finish(alice: Api, openai_stub: OpenAIStub) -> None:
+    # Given a workspace allowing 5 LLM requests per minute and a flow of 6 llm nodes in parallel (one more
+    # than the minute allows: each further one adds 12 s)
+    # When it runs
+    done, nodes, elapsed, asks, tag = _fan_out_at_five_a_minute(alice, openai_stub, 6)
     # Then every node finishes; the one beyond the minute's allowance waited (an attempt per wait), once the
     # limit's spacing (60 s / 5 = 12 s) had passed
-    nodes = alice.nodes(ws, str(done["id"]))
     assert done["status"] == "SUCCEEDED", (done.get("error"), nodes)
     assert all(nodes[a]["status"] == "SUCCEEDED" for a in asks)
     waited = sorted(nodes[a]["attempts"] for a in asks)
     assert waited[:5] == [1, 1, 1, 1, 1] and all(n > 1 for n in waited[5:]), waited
     assert elapsed >= 12, elapsed
-    # And the server saw each node's call exactly once (a refused call never reached it)
-    sent = [r["messages"][-1]["content"] for r in openai_stub.requests if r["messages"][-1]["content"].startswith(tag)]
-    assert sorted(sent) == sorted(f"{tag} {a}" for a in asks)
+    # And the server saw each node's call exactly once
+    _sent_once(openai_stub, tag, asks)
 
 
 def test_tokens_are_reserved_by_estimate_and_settled_with_the_provider_count(
@@ -357,27 +373,9 @@ def test_twenty_concurrent_llm_nodes_at_five_a_minute_all_finish_spread_over_the
 ) -> None:
     # Given a workspace allowing 5 LLM requests per minute and a flow of 20 llm nodes in parallel
     # (the issue's acceptance case: it takes the three minutes the limit requires, (20 - 5) x 12 s)
-    ws = _workspace_with_key(alice, openai_stub, KEY_A)
-    settings = {"allowed_models": [], "default_model": None, "requests_per_minute": 5, "tokens_per_minute": None}
-    alice.ok("PUT", f"/v1/workspaces/{ws}/llm-settings", settings)
-    asks = [f"ask{i}" for i in range(20)]
-    tag = uuid.uuid4().hex[:6]
-    definition = {
-        "nodes": [
-            node("start", "input"),
-            *(node(a, "llm", model="openai/stub-model", prompt=f"{tag} {a}") for a in asks),
-        ],
-        "edges": [edge("start", a) for a in asks],
-    }
-    flow_id = publish(alice, ws, definition)
     # When it runs
-    started = time.monotonic()
-    status, begun = alice.call("POST", f"/v1/workspaces/{ws}/flows/{flow_id}/runs", {"input": {}})
-    assert status == 202, begun
-    done = alice.wait_run(ws, begun["id"], timeout=500)
-    elapsed = time.monotonic() - started
+    done, nodes, elapsed, asks, tag = _fan_out_at_five_a_minute(alice, openai_stub, 20, timeout=500)
     # Then every node succeeds, the first five at once and the others after waiting, each wait an attempt
-    nodes = alice.nodes(ws, str(done["id"]))
     assert done["status"] == "SUCCEEDED", (done.get("error"), nodes)
     attempts = sorted(nodes[a]["attempts"] for a in asks)
     assert attempts[:5] == [1] * 5 and all(n > 1 for n in attempts[5:]), attempts
@@ -386,5 +384,4 @@ def test_twenty_concurrent_llm_nodes_at_five_a_minute_all_finish_spread_over_the
     finished = sorted(nodes[a]["finished_at"] for a in asks)
     assert finished[0] != finished[-1]
     # And each node's call reached the server exactly once
-    sent = [r["messages"][-1]["content"] for r in openai_stub.requests if r["messages"][-1]["content"].startswith(tag)]
-    assert sorted(sent) == sorted(f"{tag} {a}" for a in asks)
+    _sent_once(openai_stub, tag, asks)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -250,7 +249,3 @@ def pick(ref: SecretRef, type_name: str, value: dict[str, Any]) -> str:
             f"{{{{ {ref.text} }}}}: credential '{ref.name}' has no field '{field}' (fields: {', '.join(sorted(value))})"
         )
     return str(value[field])
-
-
-def names(refs: Iterable[SecretRef]) -> list[str]:
-    return sorted({r.name for r in refs})

@@ -99,11 +99,11 @@ def create_credential(
     with services.store.tx(workspace_id, principal.sub) as uow:
         authorize(uow, principal, "credentials.write")
         cleaned = validate_value(type_name, value)
-        provider = _provider(type_name, cleaned)
-        if not uow.credentials.create(name, type_name, description, fields_set(cleaned), principal.sub, provider):
+        provider, fields = _provider(type_name, cleaned), fields_set(cleaned)
+        if not uow.credentials.create(name, type_name, description, fields, principal.sub, provider):
             raise Conflict(f"credential '{name}' exists; PUT .../credentials/{name} with a new value rotates it")
         _vault(services).put(workspace_id, name, cleaned)  # raising here rolls the metadata back
-        uow.audit.record("credential.create", "credential", name, {"type": type_name, "fields": fields_set(cleaned)})
+        uow.audit.record("credential.create", "credential", name, {"type": type_name, "fields": fields})
         created = uow.credentials.get(name)
         assert created is not None
         return view(created, usage(uow).get(name, []))
