@@ -10,7 +10,7 @@ from ..domain.errors import Conflict, InvalidInput, NotFound
 from ..domain.expressions import ExpressionError
 from ..domain.flow import node_hash
 from ..domain.nodes import REGISTRY, AslShape
-from ..domain.records import RUN_STATUSES, FlowVersion, NodeRun, Run, RunDetail, RunStatus
+from ..domain.records import RUN_STATUSES, FlowVersion, FlowVersionSummary, NodeRun, Run, RunDetail, RunStatus
 from ..domain.validation import ValidFlow
 from ..ports import Store, UnitOfWork
 from ..runtime.runner import FlowVersionCache, entry_decisions
@@ -95,9 +95,22 @@ def _valid(version: FlowVersion) -> ValidFlow:
     return _flows.get(version.flow_id, version.version, lambda: version.definition)
 
 
-def _record_entry(uow: UnitOfWork, version: FlowVersion, run_id: str, run_input: Any) -> dict[str, Any]:
+def _valid_head(uow: UnitOfWork, head: FlowVersionSummary) -> ValidFlow:
+    """A stored version, validated once per process; its definition is read from the store only then."""
+
+    def definition() -> Any:
+        stored = uow.versions.get(head.flow_id, head.version)
+        assert stored is not None  # the head was read in this unit of work
+        _, problem = readable(stored.definition)
+        if problem is not None:
+            raise Conflict(f"version {head.version} of this flow cannot be read ({problem}); publish a new one")
+        return stored.definition
+
+    return _flows.get(head.flow_id, head.version, definition)
+
+
+def _record_entry(uow: UnitOfWork, flow: ValidFlow, run_id: str, run_input: Any) -> dict[str, Any]:
     """Write the input node's run and return the execution's initial `s` (its edge decisions)."""
-    flow = _valid(version)
     entry = flow.node(flow.entry)
     if entry.type != "input":
         return {}
@@ -125,7 +138,7 @@ def _launch(
     actor: Actor,
     workspace_id: str,
     run_id: str,
-    version: FlowVersion,
+    version: FlowVersionSummary,
     execution_name: str,
     seed: dict[str, Any],
 ) -> None:
@@ -163,11 +176,13 @@ def start(
         chosen = version if version is not None else flow.live_version
         if chosen is None:
             raise Conflict("this flow has no published version yet: publish it first (POST .../versions)")
-        stored = uow.versions.get(flow_id, chosen)
+        # The version's head only: its definition is read once per process, its ASL not at all.
+        stored = uow.versions.head(flow_id, chosen)
         if stored is None:
             raise InvalidInput(f"version: flow has no version {chosen}", {"field": "version"})
+        flow_version = _valid_head(uow, stored)
         run = uow.runs.create(flow_id, chosen, run_input, trigger, actor)
-        seed = _record_entry(uow, stored, run.id, run_input)
+        seed = _record_entry(uow, flow_version, run.id, run_input)
         uow.audit.record("run.start", "run", run.id, {"flow": flow_id, "version": chosen}, actor=actor)
     _launch(services, actor, workspace_id, run.id, stored, run.id, seed)
     with services.store.tx(workspace_id, _user_of(actor)) as uow:
@@ -375,7 +390,7 @@ def redrive(
             uow.node_runs.invalidate(run_id, sorted(stale))
             uow.runs.set_version(run_id, version)
             target = moved
-        seed = _record_entry(uow, target, run_id, run.input)
+        seed = _record_entry(uow, _valid(target), run_id, run.input)
         uow.runs.begin_redrive(run_id)
         uow.audit.record(
             "run.redrive",
