@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from ..domain.actor import Actor, UserActor
-from ..domain.errors import Conflict, InvalidInput, NotFound
+from ..domain.errors import Conflict, FlowInvalid, InvalidInput, NotFound
 from ..domain.expressions import ExpressionError
 from ..domain.flow import node_hash
 from ..domain.nodes import REGISTRY, AslShape
@@ -242,7 +242,13 @@ def nodes(services: Services, principal: Principal, workspace_id: str, run_id: s
         rows = {(r.node_id, r.iteration): r for r in uow.node_runs.of_run(run_id)}
     items: list[dict[str, Any]] = []
     _, problem = readable(version.definition)
-    if problem is not None:  # without the flow's order and kinds, list what was recorded
+    flow: ValidFlow | None = None
+    if problem is None:
+        try:
+            flow = _valid(version)
+        except FlowInvalid as exc:  # repaired or damaged out of band: no longer a flow this code accepts
+            problem = f"the stored definition is not a valid flow: {exc}"
+    if flow is None:  # without the flow's order and kinds, list what was recorded
         for recorded in rows.values():
             view = {
                 "node_id": recorded.node_id,
@@ -256,8 +262,7 @@ def nodes(services: Services, principal: Principal, workspace_id: str, run_id: s
                 "type": recorded.node_type,
             }
             items.append(serve(view, NODE_JSON))
-        return {"items": items, "unreadable": [{"field": "definition", "message": problem}]}
-    flow = _valid(version)
+        return {"items": items, "unreadable": [{"field": "definition", "message": problem or ""}]}
     for node in flow.document.nodes:
         row = rows.get((node.id, 0))
         if row is None:
