@@ -316,13 +316,19 @@ def cancel(services: Services, principal: Principal, workspace_id: str, run_id: 
             raise NotFound(f"run '{run_id}' not found")
         if run.is_terminal:
             raise Conflict(f"run is already {run.status}")
-        if run.execution_arn:
-            services.orchestrator.stop(run.execution_arn, f"cancelled by {principal.sub}")
-        error = {"code": "Cancelled", "message": f"cancelled by {principal.sub}"}
-        uow.node_runs.fail_running(run_id, error)
-        uow.runs.mark(run_id, "CANCELLED", error=error)
-        uow.audit.record("run.cancel", "run", run_id)
+        stop(services, uow, run, f"cancelled by {principal.sub}")
     return get(services, principal, workspace_id, run_id)
+
+
+def stop(services: Services, uow: UnitOfWork, run: Run, cause: str, details: dict[str, Any] | None = None) -> None:
+    """Cancel an active run the caller locked: its execution stops (Step Functions ends the execution), its
+    running nodes fail and the run is CANCELLED, audited as `run.cancel`. The caller authorized it."""
+    if run.execution_arn:
+        services.orchestrator.stop(run.execution_arn, cause)
+    error = {"code": "Cancelled", "message": cause}
+    uow.node_runs.fail_running(run.id, error)
+    uow.runs.mark(run.id, "CANCELLED", error=error)
+    uow.audit.record("run.cancel", "run", run.id, details)
 
 
 def _signature(flow: ValidFlow, node_id: str) -> tuple[Any, ...]:
