@@ -281,18 +281,20 @@ def nodes(services: Services, principal: Principal, workspace_id: str, run_id: s
             "transitions": row.transitions,
             "orchestration_cost_usd": row.orchestration_cost_usd,
         }
+        if _waits(node.type) and row.status == "RUNNING" and run.status == "RUNNING":
+            view["waiting"] = True  # in its Wait state, until `input.until`
         items.append(serve(view, NODE_JSON))
     return {"items": items}
 
 
 def _waits(node_type: str) -> bool:
-    """A node whose state is a native Wait: it has no row until the wait ends."""
+    """A node whose state is a native Wait: RUNNING from its first Task until the wait ends."""
     return REGISTRY[node_type].shape is AslShape.WAIT
 
 
 def _waiting(flow: ValidFlow, node_id: str, rows: dict[tuple[str, int], NodeRun]) -> dict[str, Any]:
-    """A wait node is a native Wait state with no row of its own until it ends: it is waiting once an
-    upstream node that finished took the edge into it (its start is that node's finish)."""
+    """A wait node whose first Task has not recorded it yet is waiting once an upstream node that finished
+    took the edge into it (its start is that node's finish)."""
     started = [
         r.finished_at
         for e in flow.edges_in[node_id]
