@@ -384,6 +384,7 @@ def _wait_until_the_instant() -> None:
     """moto 5.2.x's Wait `Timestamp`/`TimestampPath` subtracts the local wall clock (`datetime.now()`, naive)
     from the UTC instant and truncates: on a machine whose clock is not in UTC a wait ends hours off, and
     everywhere up to a second early. AWS waits until the instant: compare with UTC and round up."""
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEventException
     from moto.stepfunctions.parser.asl.component.state.wait.wait_function import timestamp
 
     cls = timestamp.Timestamp
@@ -395,9 +396,9 @@ def _wait_until_the_instant() -> None:
         text = env.stack.pop()
         instant = self._from_timestamp_string(timestamp=text)
         if instant is None:
-            raise timestamp.FailureEventException(self._create_failure_event(env, text))
-        left = instant.replace(tzinfo=UTC) - datetime.now(UTC)
-        return max(0, math.ceil(left.total_seconds()))
+            raise FailureEventException(self._create_failure_event(env, text))
+        left: float = (instant.replace(tzinfo=UTC) - datetime.now(UTC)).total_seconds()
+        return max(0, math.ceil(left))
 
     _get_wait_seconds.__qualname__ = "nexod_wait_until_the_instant"
     cls._get_wait_seconds = _get_wait_seconds  # type: ignore[method-assign]
