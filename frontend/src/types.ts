@@ -8,6 +8,7 @@ type Schemas = components["schemas"];
 export type Role = Schemas["Member"]["role"];
 export type Workspace = Schemas["WorkspaceSummary"];
 export type WorkspaceDetail = Schemas["Workspace"];
+export type WorkspaceDeletion = Schemas["WorkspaceDeletion"];
 export type Member = Schemas["Member"];
 export type Me = Schemas["Me"];
 export type ApiErrorBody = Schemas["Error"];

@@ -35,7 +35,8 @@ _REASONS = {
     415: "Request body is not application/json",
     422: "Invalid request: the fields concerned are named in details",
     500: "Internal error: nothing about it is disclosed (it is logged)",
-    503: "The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds",
+    503: "The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a"
+    " service behind this call (the vault, the orchestrator) failed: the same call can be repeated",
 }
 # Operations whose service refuses some states with 409 (everything else never answers 409).
 CONFLICTS = frozenset(

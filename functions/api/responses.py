@@ -110,6 +110,18 @@ class Workspace(Out):
     role: Role | MISSING = Field(MISSING, description="the caller's role (GET only)")
 
 
+class WorkspaceDeletion(Out):
+    """A deleted workspace: gone for every user, its runs cancelled and its credential values destroyed."""
+
+    id: UUID
+    name: str
+    deleted_at: datetime = Field(description="when an admin deleted it (from then on every route answers 404)")
+    deleted_by: str
+    deletion_completed_at: datetime = Field(description="when its runs were cancelled and credentials destroyed")
+    runs_cancelled: int = Field(description="runs this call cancelled (each is also audited as run.cancel)")
+    credentials_destroyed: list[str] = Field(description="credentials whose values this call destroyed")
+
+
 class Member(Out):
     user_sub: str
     email: str | None

@@ -57,6 +57,7 @@ from .responses import (
     Version,
     VersionList,
     Workspace,
+    WorkspaceDeletion,
     WorkspaceList,
     WorkspaceSummary,
     reply,
@@ -111,6 +112,19 @@ def create_workspace(body: WorkspaceCreate) -> Response[WorkspaceSummary]:
 def get_workspace(ws: str) -> Workspace:
     principal = _caller()
     return reply(Workspace, workspaces.get_workspace(_services(), principal, _ws(ws)))
+
+
+@router.delete("/v1/workspaces/<ws>", tags=["workspaces"])
+def delete_workspace(
+    ws: str,
+    confirm: Annotated[
+        str | None, Query(description="the workspace's exact name, typed again: nothing is deleted without it")
+    ] = None,
+) -> WorkspaceDeletion:
+    """Delete the workspace (admins): it leaves every list and every route under it answers 404 at once; its
+    active runs are cancelled and its credential values destroyed. Repeat the call after a 503 to finish."""
+    principal = _caller()
+    return reply(WorkspaceDeletion, workspaces.delete_workspace(_services(), principal, _ws(ws), confirm))
 
 
 @router.put("/v1/workspaces/<ws>/allowed-hosts", tags=["workspaces"])

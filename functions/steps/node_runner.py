@@ -61,7 +61,7 @@ class RunnerFunction:
         Local mode also replays versions compiled before payloads carried `exec`; in AWS it is required."""
         run = event.get("run") or {}
         op = str(event.get("op") or "node")
-        node_id = str(event.get("node") or "") if op == "node" else ""
+        node_id = str(event.get("node") or "") if op in ("node", "until") else ""
         workspace_id, run_id = str(run.get("ws") or ""), str(run.get("id") or "")
         with log_context(workspace_id=workspace_id, run_id=run_id, node_id=node_id) as ids:
             telemetry.annotate(self.tracer, ids, op=op, runtime=self.runtime.value)

@@ -569,6 +569,50 @@ def test_admin_adds_a_member_changes_the_role_and_edits_the_allow_list(page: Any
     assert page.page_errors == []
 
 
+def test_admin_deletes_a_workspace_only_after_typing_its_name(page: Any, local_process: Any) -> None:
+    from tests.support.api import Api
+
+    expect = playwright_sync.expect
+    admin = Api(local_process.url, local_process.token("alice"))
+    name = f"E2E doomed {os.getpid()}-{int(time.time())}"
+    ws = admin.ok("POST", "/v1/workspaces", {"name": name})["id"]
+    admin.ok("POST", f"/v1/workspaces/{ws}/credentials", {"name": "k", "type": "api_key", "value": {"key": "k-0123"}})
+    # Given alice, its admin, on its Members page, and bob a viewer who sees no danger zone
+    admin.ok("PUT", f"/v1/workspaces/{ws}/members/{quote('local|bob', safe='')}", {"role": "viewer"})
+    sign_in(page, local_process.url, "bob")
+    page.goto(f"{local_process.url}/#/w/{ws}/members")
+    page.get_by_test_id("member-row").first.wait_for()
+    expect(page.get_by_test_id("danger-zone")).to_have_count(0)
+    sign_out(page)
+    sign_in(page, local_process.url, "alice")
+    page.goto(f"{local_process.url}/#/w/{ws}/members")
+
+    # When she opens the danger zone's delete and types a name that is not quite the workspace's
+    page.get_by_test_id("delete-workspace").click()
+    confirm = page.get_by_test_id("confirm-delete-workspace")
+    typed = page.locator("#confirm-workspace-name")
+    typed.fill(name.upper())
+    # Then the delete button stays disabled
+    expect(confirm).to_be_disabled()
+    page.screenshot(path=str(SCREENSHOTS / "nexod_console_delete_workspace.png"))
+
+    # When she types its exact name and confirms
+    typed.fill(name)
+    expect(confirm).to_be_enabled()
+    confirm.click()
+    # Then the console says what was done and leaves the workspace, which is gone from her switcher
+    page.get_by_test_id("toast-success").filter(has_text=f"Deleted {name}").wait_for()
+    expect(page.get_by_test_id("toast-success").filter(has_text=f"Deleted {name}")).to_contain_text(
+        "1 credential destroyed"
+    )
+    page.wait_for_url(re.compile(r"#/w/(?!" + ws + r")"))
+    assert ws not in {w["id"] for w in admin.ok("GET", "/v1/workspaces")["items"]}
+    assert admin.call("GET", f"/v1/workspaces/{ws}")[0] == 404
+    page.get_by_test_id("workspace-switcher").click()
+    expect(page.get_by_text(name)).to_have_count(0)
+    assert page.page_errors == []
+
+
 # -- audit log, usage and budget, LLM settings -----------------------------------------------------------------
 def test_admin_finds_a_role_change_and_a_new_credential_in_the_audit_log(page: Any, local_process: Any) -> None:
     from tests.support.api import Api

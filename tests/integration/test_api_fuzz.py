@@ -62,6 +62,10 @@ REAL_BODIES: dict[tuple[str, str], Any] = {
     ("PUT", "/v1/workspaces/{ws}/budget"): {"monthly_soft_usd": 50, "monthly_hard_usd": 100.5},
 }
 
+# Query parameters of the real call (a workspace deletion needs its name typed again).
+DELETE_WORKSPACE = ("DELETE", "/v1/workspaces/{ws}")
+REAL_QUERIES: dict[tuple[str, str], dict[str, str]] = {DELETE_WORKSPACE: {"confirm": "doomed"}}
+
 
 class RealIds:
     """A flow with a version, a finished run and a member; fresh ones where a call consumes them."""
@@ -91,6 +95,8 @@ class RealIds:
 
     def for_case(self, method: str, path: str) -> dict[str, str]:
         ids = dict(self.ids)
+        if (method, path) == DELETE_WORKSPACE:  # a workspace of its own, deleted
+            ids["ws"] = str(self.alice.ok("POST", "/v1/workspaces", {"name": "doomed"})["id"])
         if method == "DELETE" and "{flow}" in path:
             ids["flow"] = publish(self.alice, self.ws, SIMPLE, name="to delete")
         if method == "DELETE" and "{user}" in path:
@@ -137,15 +143,17 @@ def test_every_operation_answers_within_its_schema(stack: LocalStack, alice: Api
 
     def send(case: Any, use_real: bool) -> Any:
         params = case.path_parameters or {}
-        if "ws" in params:
-            params["ws"] = workspace  # always this workspace: another one's ids are only 404s
         key = (case.method.upper(), case.operation.path)
+        if "ws" in params and key != DELETE_WORKSPACE:  # that one gets a workspace of its own (or a 404)
+            params["ws"] = workspace  # always this workspace: another one's ids are only 404s
         if use_real:
             ids = real.for_case(*key)
             for name in params:
                 params[name] = ids.get(name, params[name])
             if key in REAL_BODIES:
                 case.body = REAL_BODIES[key]
+            if key in REAL_QUERIES:
+                case.query = REAL_QUERIES[key]
         # When the generated request is sent, authenticated
         # Then the answer conforms to the document (every schemathesis check), never a server error.
         # Flow definitions are checked against graph rules a JSON schema cannot state, so a schema-valid
@@ -164,7 +172,9 @@ def test_every_operation_answers_within_its_schema(stack: LocalStack, alice: Api
             key = (operation.method.upper(), operation.path)
             ids = real.for_case(*key)
             params = {p.name: ids[p.name] for p in operation.path_parameters}
-            extra = {"body": REAL_BODIES[key]} if key in REAL_BODIES else {}
+            extra: dict[str, Any] = {"body": REAL_BODIES[key]} if key in REAL_BODIES else {}
+            if key in REAL_QUERIES:
+                extra["query"] = REAL_QUERIES[key]
             auth = {"Authorization": f"Bearer {token}"}  # (configured auth applies to generated cases only)
             response = send(operation.Case(path_parameters=params, headers=auth, **extra), use_real=False)
             assert 200 <= response.status_code < 300, (key, params, response.status_code, response.text[:300])

@@ -84,6 +84,10 @@ class World:
         self.admin.ok("POST", f"/v1/workspaces/{self.ws()}/credentials", body)
         return name
 
+    def fresh_workspace(self) -> str:
+        """A workspace of the admin's named "matrix" too (the confirmation of the shared one fits it)."""
+        return str(self.admin.ok("POST", "/v1/workspaces", {"name": "matrix"})["id"])
+
     def fresh_member(self) -> str:
         user = f"local|tmp-{uuid.uuid4().hex[:8]}"
         self.admin.ok("PUT", f"/v1/workspaces/{self.ws()}/members/{user}", {"role": "viewer"})
@@ -101,6 +105,7 @@ class Op:
     needs: str
     ok: int
     prepare: Callable[[World, bool], tuple[dict[str, str], Any]] = lambda world, allowed: ({}, None)
+    query: str = ""  # appended to the path, e.g. a confirmation
 
 
 def body(value: Any) -> Callable[[World, bool], tuple[dict[str, str], Any]]:
@@ -117,6 +122,9 @@ EXPECTED: dict[tuple[str, str], Op] = {
     ("GET", "/v1/workspaces/{ws}"): Op("viewer", 200),
     ("GET", "/v1/workspaces/{ws}/members"): Op("viewer", 200),
     ("PUT", "/v1/workspaces/{ws}/allowed-hosts"): Op("admin", 200, body({"allowed_hosts": ["example.com"]})),
+    ("DELETE", "/v1/workspaces/{ws}"): Op(
+        "admin", 200, lambda w, allowed: ({"ws": w.fresh_workspace()} if allowed else {}, None), "?confirm=matrix"
+    ),
     ("GET", "/v1/workspaces/{ws}/llm-settings"): Op("viewer", 200),
     ("PUT", "/v1/workspaces/{ws}/llm-settings"): Op(
         "admin",
@@ -247,7 +255,7 @@ def call_as(world: World, role: str, method: str, path: str, op: Op, allowed: bo
     ids = {**world.ids, **params}
     if role == "outsider-at-home":
         ids["ws"] = world.home  # the outsider's own workspace, with this workspace's flow and run ids
-    url = re.sub(r"\{(\w+)\}", lambda m: ids[m.group(1)], path)
+    url = re.sub(r"\{(\w+)\}", lambda m: ids[m.group(1)], path) + op.query
     if payload is None and method in ("POST", "PUT"):
         payload = {}
     status, answer = world.apis[role].call(method, url, payload)
@@ -285,12 +293,15 @@ def test_refused_calls_change_nothing(world: World):
         world.apis[role].call("PUT", f"/v1/workspaces/{ws}/members/local|mallory", {"role": "admin"})
     world.apis["member"].call("PUT", f"/v1/workspaces/{ws}/members/local|mallory", {"role": "admin"})
     world.apis["member"].call("DELETE", f"/v1/workspaces/{ws}/members/local|valerie")
+    for role in ("member", "viewer", "outsider"):
+        world.apis[role].call("DELETE", f"/v1/workspaces/{ws}?confirm=matrix")
     # Then the runs kept their state, and neither the allow-list nor the members changed
     assert world.admin.ok("GET", f"/v1/workspaces/{ws}/runs/{world.ids['running_run']}")["status"] == "RUNNING"
     assert world.admin.ok("GET", f"/v1/workspaces/{ws}/runs/{world.ids['failed_run']}")["status"] == "FAILED"
     assert "evil.example" not in world.admin.ok("GET", f"/v1/workspaces/{ws}")["allowed_hosts"]
     members = {m["user_sub"]: m["role"] for m in world.admin.ok("GET", f"/v1/workspaces/{ws}/members")["items"]}
     assert "local|mallory" not in members and members["local|valerie"] == "viewer"
+    assert ws in {w["id"] for w in world.apis["viewer"].ok("GET", "/v1/workspaces")["items"]}
 
 
 def test_redriving_a_running_run_is_a_conflict(world: World):

@@ -89,8 +89,16 @@ def test_a_flows_whole_life_answers_within_the_published_schemas(stack: LocalSta
     api.ok("PUT", f"/v1/workspaces/{ws}/budget", {"monthly_soft_usd": 5, "monthly_hard_usd": 10})
     api.ok("GET", f"/v1/workspaces/{ws}/budget")
     refusals.append(api.call("GET", f"/v1/workspaces/{ws}/usage?tz=Nowhere/Else"))
+    # (and its end: deleted with its name typed again, a waiting run and a credential still in it)
+    parked = api.ok("POST", f"/v1/workspaces/{ws}/flows/{waits}/runs", {"input": {}})["id"]
+    api.wait_run(ws, parked, until=("RUNNING",))
+    api.ok("POST", f"/v1/workspaces/{ws}/credentials", {"name": "last", "type": "api_key", "value": {"key": "k-0123"}})
+    refusals.append(api.call("DELETE", f"/v1/workspaces/{ws}?confirm=typed%20answer"))
+    gone = api.ok("DELETE", f"/v1/workspaces/{ws}?confirm=typed%20answers")
+    assert (gone["runs_cancelled"], gone["credentials_destroyed"]) == (1, ["last"]), gone
+    refusals.append(api.call("GET", f"/v1/workspaces/{ws}/runs/{parked}"))
     # Then every answer validated against its schema (the client asserts it), refusals included
-    assert [status for status, _ in refusals] == [404, 422, 409, 409, 401, 422]
+    assert [status for status, _ in refusals] == [404, 422, 409, 409, 401, 422, 422, 404]
     # And every operation of the document was seen answering its success
     documented = {
         (method.upper(), path, int(code))

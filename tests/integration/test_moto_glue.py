@@ -6,6 +6,9 @@ import inspect
 import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any
 
 import boto3
 import pytest
@@ -551,3 +554,32 @@ def test_the_local_orchestrator_hears_each_end_once_and_at_once():
         assert max(t for _, _, t in heard) - began < 5
     finally:
         orchestrator.close()
+
+
+def test_wait_timestamps_are_waited_for_in_utc_and_rounded_up(monkeypatch: pytest.MonkeyPatch):
+    # Given the glue installed (the local stack installs it)
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.timestamp import Timestamp, TimestampPath
+
+    moto_glue.install()
+    # Then moto's Wait compares a Timestamp(Path) with the UTC clock, rounding up, whatever the machine's zone
+    assert Timestamp._get_wait_seconds.__qualname__ == "nexod_wait_until_the_instant"
+    assert TimestampPath._get_wait_seconds is Timestamp._get_wait_seconds
+
+    # When a Wait until 00:00:10Z is evaluated at 00:00:00.5 UTC (moto's own code used the local clock and
+    # truncated: 9 s, or hours off outside UTC)
+    class Instant:
+        literal_value = "$.until.until"
+
+        def eval(self, env: Any) -> None:
+            env.stack.append("2030-01-01T00:00:10Z")
+
+    class Clock(datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> Clock:  # type: ignore[override]
+            return cls(2030, 1, 1, 0, 0, 0, 500_000, tzinfo=UTC)
+
+    monkeypatch.setattr(moto_glue, "datetime", Clock)
+    state = object.__new__(TimestampPath)
+    state.string = Instant()
+    # Then it waits the whole 9.5 s, rounded up
+    assert state._get_wait_seconds(SimpleNamespace(stack=[])) == 10

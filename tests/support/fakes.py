@@ -134,9 +134,24 @@ class MemoryWorkspaces(_Repo):
         found = [
             Membership(id=w.id, name=w.name, role=m.role, created_at=w.created_at)
             for (ws, sub), m in self.t.members.items()
-            if sub == self.uow.user_sub and (w := self.t.workspaces.get(ws)) is not None
+            if sub == self.uow.user_sub and (w := self.t.workspaces.get(ws)) is not None and w.deleted_at is None
         ]
         return sorted(found, key=lambda m: (m.created_at, m.id))
+
+    def mark_deleted(self, deleted_by: str) -> Workspace | None:
+        current = self.current()
+        if current is None or current.deleted_at is not None:
+            return current
+        marked = replace(current, deleted_at=self.now, deleted_by=deleted_by)
+        self.t.workspaces[current.id] = marked
+        return marked
+
+    def complete_deletion(self) -> bool:
+        current = self.current()
+        if current is None or current.deleted_at is None or current.deletion_completed_at is not None:
+            return False
+        self.t.workspaces[current.id] = replace(current, deletion_completed_at=self.now)
+        return True
 
     def set_allowed_hosts(self, hosts: Sequence[str]) -> Workspace | None:
         current = self.current()
@@ -168,9 +183,14 @@ class MemoryWorkspaces(_Repo):
 
 
 class MemoryMembers(_Repo):
-    def role_of(self, user_sub: str) -> str | None:
+    def role_of(self, user_sub: str, *, deleting: bool = False) -> str | None:
         member = self.t.members.get((self.ws or "", user_sub))
-        return member.role if member else None
+        ws = self.t.workspaces.get(self.ws or "")
+        if member is None or ws is None:
+            return None
+        if ws.deleted_at is not None and not (deleting and ws.deletion_completed_at is None):
+            return None
+        return member.role
 
     def all(self) -> list[Member]:
         mine = [m for (ws, _), m in self.t.members.items() if ws == self.ws]

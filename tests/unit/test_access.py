@@ -21,6 +21,7 @@ POLICY = {
     "workspace.read": READ,
     "workspace.allowed_hosts": MANAGE,
     "workspace.llm_settings": MANAGE,
+    "workspace.delete": MANAGE,  # the tenant and everything in it
     "members.read": READ,
     "members.manage": MANAGE,
     "flows.read": READ,

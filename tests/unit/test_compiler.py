@@ -235,8 +235,27 @@ def test_retry_timeout_and_catch_come_from_the_node_policy():
     # on_error=continue: a failure is caught and the flow continues without the node
     assert call["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": None, "Next": "failed-call"}]
     assert states["failed-call"]["Next"] == "gate-pause"
-    # wait nodes are native Wait states (no compute billed) followed by their bookkeeping task
-    assert states["pause"] == {"Type": "Wait", "Comment": "wait node", "Seconds": 5, "Next": "done-pause"}
+    # wait nodes: a Task answers when the wait ends (only that instant enters the state), then a native Wait
+    # until then (no compute billed), then their bookkeeping task
+    assert states["pause"]["Parameters"]["Payload"] == {
+        "run.$": "$.run",
+        "exec.$": "$$.Execution.Id",
+        "op": "until",
+        "node": "pause",
+    }
+    assert (states["pause"]["ResultSelector"], states["pause"]["ResultPath"]) == (
+        {"until.$": "$.Payload.until"},
+        "$.until",
+    )
+    assert states["pause"]["Next"] == "wait-pause"
+    assert states["wait-pause"] == {
+        "Type": "Wait",
+        "Comment": "wait node",
+        "TimestampPath": "$.until.until",
+        "Next": "done-pause",
+    }
+    assert states["done-pause"]["Parameters"]["Payload"]["node"] == "pause"
+    assert '"Seconds"' not in json.dumps(states)  # the instant is computed at run time, once
 
 
 CORE_ARN = "arn:aws:lambda:eu-west-1:1:function:runner"

@@ -143,7 +143,7 @@ def tasks_by_node(asl: dict[str, Any]) -> dict[str, list[State]]:
     found: dict[str, list[State]] = {}
     for state in all_states(asl):
         payload = state.body.get("Parameters", {}).get("Payload", {})
-        if state.body["Type"] == "Task" and "node" in payload:
+        if state.body["Type"] == "Task" and "node" in payload and payload.get("op", "node") == "node":
             found.setdefault(payload["node"], []).append(state)
     return found
 
@@ -180,10 +180,16 @@ def check_structure(flow: ValidFlow, compiled: CompiledFlow) -> None:
     for node_id, (task,) in tasks.items():
         node = flow.node(node_id)
         if node.type == "wait":
-            # A wait node is a native Wait state (free), then its bookkeeping Task, in the same scope.
-            wait = by_name[node_id]
-            assert wait.body["Type"] == "Wait" and wait.body["Seconds"] == node.config["seconds"]
-            assert wait.body["Next"] == task.name == f"done-{node_id}" and wait.scope == task.scope
+            # A wait node is a Task answering when it ends, a native Wait state (free) until then, then its
+            # bookkeeping Task, in the same scope.
+            until = by_name[node_id]
+            assert (
+                until.body["Parameters"]["Payload"] | {"op": "until", "node": node_id}
+                == until.body["Parameters"]["Payload"]
+            )
+            wait = by_name[until.body["Next"]]
+            assert wait.body["Type"] == "Wait" and wait.body["TimestampPath"] == "$.until.until"
+            assert wait.body["Next"] == task.name == f"done-{node_id}" and wait.scope == task.scope == until.scope
         else:
             assert task.name == node_id
 

@@ -15,7 +15,8 @@ export interface paths {
         get: operations["get_workspace_v1_workspaces__ws__get"];
         put?: never;
         post?: never;
-        delete?: never;
+        /** DELETE /v1/workspaces/{ws} */
+        delete: operations["delete_workspace_v1_workspaces__ws__delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1375,6 +1376,43 @@ export interface components {
             /** Name */
             name: string;
         };
+        /**
+         * WorkspaceDeletion
+         * @description A deleted workspace: gone for every user, its runs cancelled and its credential values destroyed.
+         */
+        WorkspaceDeletion: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /**
+             * Deleted At
+             * Format: date-time
+             * @description when an admin deleted it (from then on every route answers 404)
+             */
+            deleted_at: string;
+            /** Deleted By */
+            deleted_by: string;
+            /**
+             * Deletion Completed At
+             * Format: date-time
+             * @description when its runs were cancelled and credentials destroyed
+             */
+            deletion_completed_at: string;
+            /**
+             * Runs Cancelled
+             * @description runs this call cancelled (each is also audited as run.cancel)
+             */
+            runs_cancelled: number;
+            /**
+             * Credentials Destroyed
+             * @description credentials whose values this call destroyed
+             */
+            credentials_destroyed: string[];
+        };
         /** WorkspaceList */
         WorkspaceList: {
             /** Items */
@@ -1502,7 +1540,86 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    delete_workspace_v1_workspaces__ws__delete: {
+        parameters: {
+            query?: {
+                /** @description the workspace's exact name, typed again: nothing is deleted without it */
+                confirm?: string | null;
+            };
+            header?: never;
+            path: {
+                ws: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkspaceDeletion"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role in this workspace does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (another workspace's ids are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid request: the fields concerned are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error: nothing about it is disclosed (it is logged) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1609,7 +1726,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1685,7 +1802,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1792,7 +1909,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1868,7 +1985,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1985,7 +2102,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2069,7 +2186,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2176,7 +2293,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2255,7 +2372,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2362,7 +2479,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2439,7 +2556,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2547,7 +2664,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2622,7 +2739,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2699,7 +2816,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2816,7 +2933,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2894,7 +3011,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3011,7 +3128,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3128,7 +3245,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3209,7 +3326,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3286,7 +3403,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3363,7 +3480,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3449,7 +3566,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3566,7 +3683,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3646,7 +3763,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3731,7 +3848,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3807,7 +3924,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3914,7 +4031,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3990,7 +4107,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4106,7 +4223,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4183,7 +4300,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4291,7 +4408,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4377,7 +4494,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4433,7 +4550,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4489,7 +4606,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4576,7 +4693,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4632,7 +4749,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4688,7 +4805,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;

@@ -15,6 +15,7 @@ import type {
   Member,
   MemberList,
   Role,
+  WorkspaceDeletion,
   WorkspaceDetail,
   Flow,
   FlowDefinition,
@@ -126,6 +127,9 @@ export const api = {
     request<Run>("POST", `${ws(w)}/runs/${enc(r)}/redrive`, version ? { version } : undefined),
 
   getWorkspace: (w: string) => request<WorkspaceDetail>("GET", ws(w)),
+  // Nothing is deleted unless `confirm` is the workspace's exact name (the API refuses it with 422).
+  deleteWorkspace: (w: string, confirm: string) =>
+    request<WorkspaceDeletion>("DELETE", `${ws(w)}${qs({ confirm })}`),
   setAllowedHosts: (w: string, allowed_hosts: string[]) =>
     request<WorkspaceDetail>("PUT", `${ws(w)}/allowed-hosts`, { allowed_hosts }),
   listMembers: (w: string) => request<MemberList>("GET", `${ws(w)}/members`),

@@ -8,6 +8,7 @@ import { useSession } from "../session";
 import type { Member, Role } from "../types";
 import { useToast } from "../components/Toasts";
 import { ErrorState, Modal, RoleBadge, Spinner } from "../components/ui";
+import { DangerZone } from "../components/DangerZone";
 
 const ROLES: Role[] = ["admin", "member", "viewer"];
 const NO_ERRORS: PlacedErrors = { fields: {}, value: {}, other: null };
@@ -178,6 +179,7 @@ export function Members() {
           </table>
         )}
       </div>
+      {admin && <DangerZone />}
       {removing && (
         <Modal
           title={`Remove ${removing.name || removing.user_sub}?`}

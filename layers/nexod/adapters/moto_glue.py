@@ -17,10 +17,12 @@ import contextvars
 import copy
 import json
 import logging
+import math
 import queue
 import threading
 import traceback
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -97,6 +99,7 @@ def install() -> None:
 
     lambda_eval_utils.exec_lambda_function = _exec_in_process
     _allow_starting_versions()
+    _wait_until_the_instant()
     _cache_programs()
     _cache_json_paths()
     _pool_threads()
@@ -472,6 +475,30 @@ def _report_terminations() -> None:
                 log.exception("execution end listener failed")
 
     BaseExecutionWorkerCommunication.terminated = terminated  # type: ignore[method-assign]
+
+
+def _wait_until_the_instant() -> None:
+    """moto 5.2.x's Wait `Timestamp`/`TimestampPath` subtracts the local wall clock (`datetime.now()`, naive)
+    from the UTC instant and truncates: on a machine whose clock is not in UTC a wait ends hours off, and
+    everywhere up to a second early. AWS waits until the instant: compare with UTC and round up."""
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEventException
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function import timestamp
+
+    cls = timestamp.Timestamp
+    if not all(hasattr(cls, name) for name in ("_get_wait_seconds", "_from_timestamp_string", "_create_failure_event")):
+        raise RuntimeError("moto's Wait Timestamp changed shape; update nexod.adapters.moto_glue")
+
+    def _get_wait_seconds(self: Any, env: Any) -> int:
+        self.string.eval(env=env)
+        text = env.stack.pop()
+        instant = self._from_timestamp_string(timestamp=text)
+        if instant is None:
+            raise FailureEventException(self._create_failure_event(env, text))
+        left: float = (instant.replace(tzinfo=UTC) - datetime.now(UTC)).total_seconds()
+        return max(0, math.ceil(left))
+
+    _get_wait_seconds.__qualname__ = "nexod_wait_until_the_instant"
+    cls._get_wait_seconds = _get_wait_seconds  # type: ignore[method-assign]
 
 
 def forget_finished_threads() -> int:

@@ -257,11 +257,25 @@ class _Emitter:
         self._task(node, node.id, nxt, top, states)
 
     def _emit_wait(self, node: Node, _: NodeKind, nxt: str | None, top: bool, states: dict[str, Any]) -> None:
-        """A native Wait (free while it waits), then a Task that records the node. Kinds of this shape have a
-        `seconds` config field."""
-        seconds = self.flow.configs[node.id].seconds  # type: ignore[attr-defined]
-        done_name = f"done-{node.id}"
-        states[node.id] = {"Type": "Wait", "Comment": "wait node", "Seconds": seconds, "Next": done_name}
+        """A Task that answers when the wait ends (the runner computes it once and records it with the node
+        run, so a retry or a redrive reads it back: an elapsed wait is not waited again), a native Wait until
+        then (`TimestampPath`: free while it waits; only that instant enters the state), then a Task that
+        records the node."""
+        wait_name, done_name = f"wait-{node.id}", f"done-{node.id}"
+        self._task(node, node.id, nxt, top, states)
+        until = states[node.id]
+        until["Comment"] = f"when '{node.id}' stops waiting (recorded the first time)"
+        until["Parameters"] = {**until["Parameters"], "Payload": NodeRunnerPayload.for_until(node.id)}
+        until["ResultSelector"] = {"until.$": "$.Payload.until"}
+        until["ResultPath"] = "$.until"
+        until.pop("End", None)
+        until["Next"] = wait_name
+        states[wait_name] = {
+            "Type": "Wait",
+            "Comment": "wait node",
+            "TimestampPath": "$.until.until",
+            "Next": done_name,
+        }
         self._task(node, done_name, nxt, top, states)
 
     # `callback`, `map` and `subflow` are declared by AslShape and refused until their emitters exist.

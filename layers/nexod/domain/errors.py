@@ -58,3 +58,11 @@ class VaultUnavailable(NexodError):
 
     code = "vault_unavailable"
     status = 503
+
+
+class DeletionIncomplete(NexodError):
+    """A workspace deletion stopped part-way (the orchestrator or the vault failed): the workspace is already
+    gone for its users, and the same DELETE finishes the remaining steps."""
+
+    code = "deletion_incomplete"
+    status = 503

@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import InvalidInput
 
-RunnerOp = Literal["node", "finish", "fail"]
+# `until`: a wait-shaped node's first Task, which answers when its Wait state ends (recorded once).
+RunnerOp = Literal["node", "until", "finish", "fail"]
 
 # Every payload names the execution from Step Functions' context object, which the execution's input
 # cannot forge: the runner checks that this execution's state machine belongs to the run's flow before
@@ -60,8 +61,8 @@ class NodeRunnerPayload(BaseModel):
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
             raise InvalidInput(f"node runner event: {where}: {first['msg']}") from None
-        if payload.op == "node" and not payload.node:
-            raise InvalidInput("node runner event: op 'node' names no node")
+        if payload.op in ("node", "until") and not payload.node:
+            raise InvalidInput(f"node runner event: op '{payload.op}' names no node")
         return payload
 
     # -- what the compiler emits: `Parameters.Payload` of a Task ----------------------------------------
@@ -74,6 +75,11 @@ class NodeRunnerPayload(BaseModel):
             "node": node_id,
             **({"finish": True} if finish else {}),
         }
+
+    @staticmethod
+    def for_until(node_id: str) -> dict[str, Any]:
+        """The Payload of a wait-shaped node's first Task: when does its wait end."""
+        return {"run.$": "$.run", "exec.$": EXECUTION_PATH, "op": "until", "node": node_id}
 
     @staticmethod
     def for_bookkeeping(op: Literal["finish", "fail"], error_path: str | None = None) -> dict[str, Any]:

@@ -81,6 +81,11 @@ class Workspace:
     llm_default_model: str | None = None
     llm_requests_per_minute: int | None = None
     llm_tokens_per_minute: int | None = None
+    # Deletion (migration 0011): set when an admin deletes it (it is gone for everyone from then on), and
+    # when every step of the deletion finished (runs cancelled, credential values destroyed).
+    deleted_at: datetime | None = None
+    deleted_by: str | None = None
+    deletion_completed_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

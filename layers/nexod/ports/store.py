@@ -62,7 +62,17 @@ class WorkspaceRepository(Protocol):
         ...
 
     def of_user(self) -> list[Membership]:
-        """The workspaces the unit of work's user belongs to, with their role, oldest first."""
+        """The workspaces the unit of work's user belongs to, with their role, oldest first (deleted ones
+        are not listed)."""
+        ...
+
+    def mark_deleted(self, deleted_by: str) -> Workspace | None:
+        """From now on the workspace is deleted for everyone (`deleted_at` = now, once: a second call keeps
+        the first time and author). Returns the workspace as it now is."""
+        ...
+
+    def complete_deletion(self) -> bool:
+        """Every step of the deletion is done: True the first time, False when it already was."""
         ...
 
     def set_allowed_hosts(self, hosts: Sequence[str]) -> Workspace | None: ...
@@ -79,7 +89,10 @@ class WorkspaceRepository(Protocol):
 
 
 class MemberRepository(Protocol):
-    def role_of(self, user_sub: str) -> str | None: ...
+    def role_of(self, user_sub: str, *, deleting: bool = False) -> str | None:
+        """The user's role in the workspace; None when they are not a member or the workspace is deleted
+        (with `deleting`: their role in a workspace whose deletion has not completed yet, to finish it)."""
+        ...
 
     def all(self) -> list[Member]:
         """Members in the order they joined."""

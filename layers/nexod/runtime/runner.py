@@ -7,11 +7,13 @@ whose config is unchanged is never executed again: retries, redrives and replays
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import traceback
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -20,7 +22,8 @@ from ..domain.cost import DEFAULT_RUNNER_MEMORY_MB
 from ..domain.errors import InvalidInput, VaultUnavailable
 from ..domain.expressions import ExpressionError, evaluate, truthy
 from ..domain.flow import node_hash
-from ..domain.nodes import REGISTRY
+from ..domain.nodes import REGISTRY, AslShape
+from ..domain.nodes.wait import ELAPSED, parse_instant, rfc3339
 from ..domain.payload import NodeRunnerPayload
 from ..domain.records import NodeRun, Run, SoftBudgetCrossed, Usage
 from ..domain.templating import TemplateError, as_reference, render
@@ -120,6 +123,17 @@ class _Prepared:
     scrubber: Scrubber | None = None
 
 
+def _wait_end(config: Any, row: NodeRun, digest: str) -> tuple[str, int]:
+    """(when the wait ends, how long it lasts from the node run's first start). The end recorded by an earlier
+    claim of the same config wins: a wait is timed once, so a redrive waits only for what is left of it."""
+    recorded = row.input.get("until") if isinstance(row.input, dict) and row.config_hash == digest else None
+    started = row.started_at or datetime.now(UTC)
+    end = parse_instant(recorded) if isinstance(recorded, str) else config.end(datetime.now(UTC))
+    if config.seconds is not None:
+        return rfc3339(end), int(config.seconds)
+    return rfc3339(end), max(0, math.ceil((end - started).total_seconds()))
+
+
 def edge_taken(condition: str | None, output: Any, ctx: NodeContext) -> bool:
     if condition is None:
         return True
@@ -171,6 +185,8 @@ class NodeRunner:
             return self.fail(workspace_id, run_id, payload.error or {})
         assert payload.node is not None  # parse_event refuses a node op without one
         hint = (payload.run.flow, payload.run.version) if payload.run.flow and payload.run.version else None
+        if payload.op == "until":
+            return self.until(workspace_id, run_id, payload.node, payload.iteration, hint)
         result = self.execute(workspace_id, run_id, payload.node, payload.iteration, hint)
         if payload.finish:  # the flow's last node also records the run's end
             try:
@@ -216,6 +232,19 @@ class NodeRunner:
             result.output = scrub.value(result.output)
         self._record_success(workspace_id, run_id, node_id, iteration, result, take)
         return {"take": take}
+
+    def until(
+        self, workspace_id: str, run_id: str, node_id: str, iteration: int = 0, hint: tuple[str, int] | None = None
+    ) -> dict[str, Any]:
+        """When a wait-shaped node's Wait state ends: computed and recorded with the node run the first time,
+        read back by every later claim (a retry, a redrive after an interrupted wait), and already past for a
+        node that finished (a redrive never waits again for a wait that elapsed)."""
+        prepared = self._prepare(workspace_id, run_id, node_id, iteration, hint)
+        if prepared.memo is not None:
+            return {"until": ELAPSED}
+        assert prepared.context is not None
+        assert prepared.context.wait_until is not None
+        return {"until": prepared.context.wait_until}
 
     def _prepare(
         self, workspace_id: str, run_id: str, node_id: str, iteration: int, hint: tuple[str, int] | None
@@ -301,6 +330,9 @@ class NodeRunner:
             else:
                 # The recorded input is what viewers read: credentials redacted; the executor gets the real ones.
                 assert recorded_input is not None
+                if kind.shape is AslShape.WAIT:  # when its wait ends: recorded the first time, then kept
+                    ctx.wait_until, ctx.wait_seconds = _wait_end(config, row, digest)
+                    recorded_input["until"] = ctx.wait_until
                 uow.node_runs.begin_execution(
                     # The record holds `{{ secrets.x }}` references, not their values: only names that are
                     # sensitive in themselves (Authorization, Cookie, ...) are redacted in it.

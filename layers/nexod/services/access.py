@@ -24,6 +24,7 @@ def permissions() -> dict[str, str]:
         "workspace.read": "viewer",
         "workspace.allowed_hosts": "admin",  # egress of every http node: an admin decision
         "workspace.llm_settings": "admin",  # which models, at what rate: spends the workspace's money
+        "workspace.delete": "admin",  # the tenant and everything in it
         "members.read": "viewer",
         "members.manage": "admin",
         "flows.read": "viewer",
@@ -57,9 +58,10 @@ def parse_id(value: str, what: str) -> str:
         raise NotFound(f"{what} '{value}' not found") from None
 
 
-def require(uow: UnitOfWork, principal: Principal, needed: str) -> str:
-    """The caller's role in the unit of work's workspace, if it is at least `needed`."""
-    role = uow.members.role_of(principal.sub)
+def require(uow: UnitOfWork, principal: Principal, needed: str, *, deleting: bool = False) -> str:
+    """The caller's role in the unit of work's workspace, if it is at least `needed`. A deleted workspace
+    does not exist for anyone; `deleting` still finds one whose deletion has not completed (to finish it)."""
+    role = uow.members.role_of(principal.sub, deleting=deleting)
     if role is None:  # not a member: the workspace does not exist for them
         raise NotFound(f"workspace '{uow.workspace_id}' not found")
     if ROLES.index(role) < ROLES.index(needed):
@@ -67,6 +69,6 @@ def require(uow: UnitOfWork, principal: Principal, needed: str) -> str:
     return role
 
 
-def authorize(uow: UnitOfWork, principal: Principal, action: str) -> str:
+def authorize(uow: UnitOfWork, principal: Principal, action: str, *, deleting: bool = False) -> str:
     """Allow `action` (a key of permissions()) to the caller, or refuse: 404 to outsiders, 403 to lesser roles."""
-    return require(uow, principal, permissions()[action])
+    return require(uow, principal, permissions()[action], deleting=deleting)

@@ -24,7 +24,7 @@ def credential_types() -> dict[str, Any]:
     return {"items": [t.describe() for t in CREDENTIAL_TYPES.values()]}
 
 
-def _vault(services: Services) -> Vault:
+def vault_of(services: Services) -> Vault:
     if services.vault is None:
         raise VaultUnavailable("this deployment has no credential vault configured")
     return services.vault
@@ -102,7 +102,7 @@ def create_credential(
         provider, fields = _provider(type_name, cleaned), fields_set(cleaned)
         if not uow.credentials.create(name, type_name, description, fields, principal.sub, provider):
             raise Conflict(f"credential '{name}' exists; PUT .../credentials/{name} with a new value rotates it")
-        _vault(services).put(workspace_id, name, cleaned)  # raising here rolls the metadata back
+        vault_of(services).put(workspace_id, name, cleaned)  # raising here rolls the metadata back
         uow.audit.record("credential.create", "credential", name, {"type": type_name, "fields": fields})
         created = uow.credentials.get(name)
         assert created is not None
@@ -127,7 +127,7 @@ def update_credential(
         if value is not None:
             cleaned = validate_value(current.type, value)
             fields = fields_set(cleaned)
-            _vault(services).put(workspace_id, name, cleaned)
+            vault_of(services).put(workspace_id, name, cleaned)
         changed = uow.credentials.update(
             name,
             description=description,
@@ -160,7 +160,7 @@ def delete_credential(services: Services, principal: Principal, workspace_id: st
         uow.credentials.delete(name)
         uow.audit.record("credential.delete", "credential", name, {"forced": bool(live)})
     try:  # after the commit: a vault failure leaves an unreachable value, never a credential without one
-        _vault(services).delete(workspace_id, name)
+        vault_of(services).delete(workspace_id, name)
     except VaultUnavailable:
         log.warning("credential %s of workspace %s: its value could not be deleted from the vault", name, workspace_id)
 

@@ -301,18 +301,20 @@ def nodes(services: Services, principal: Principal, workspace_id: str, run_id: s
             "transitions": row.transitions,
             "orchestration_cost_usd": row.orchestration_cost_usd,
         }
+        if _waits(node.type) and row.status == "RUNNING" and run.status == "RUNNING":
+            view["waiting"] = True  # in its Wait state, until `input.until`
         items.append(serve(view, NODE_JSON))
     return {"items": items}
 
 
 def _waits(node_type: str) -> bool:
-    """A node whose state is a native Wait: it has no row until the wait ends."""
+    """A node whose state is a native Wait: RUNNING from its first Task until the wait ends."""
     return REGISTRY[node_type].shape is AslShape.WAIT
 
 
 def _waiting(flow: ValidFlow, node_id: str, rows: dict[tuple[str, int], NodeRun]) -> dict[str, Any]:
-    """A wait node is a native Wait state with no row of its own until it ends: it is waiting once an
-    upstream node that finished took the edge into it (its start is that node's finish)."""
+    """A wait node whose first Task has not recorded it yet is waiting once an upstream node that finished
+    took the edge into it (its start is that node's finish)."""
     started = [
         r.finished_at
         for e in flow.edges_in[node_id]
@@ -336,13 +338,19 @@ def cancel(services: Services, principal: Principal, workspace_id: str, run_id: 
             raise NotFound(f"run '{run_id}' not found")
         if run.is_terminal:
             raise Conflict(f"run is already {run.status}")
-        if run.execution_arn:
-            services.orchestrator.stop(run.execution_arn, f"cancelled by {principal.sub}")
-        error = {"code": "Cancelled", "message": f"cancelled by {principal.sub}"}
-        uow.node_runs.fail_running(run_id, error)
-        uow.runs.mark(run_id, "CANCELLED", error=error)
-        uow.audit.record("run.cancel", "run", run_id)
+        stop(services, uow, run, f"cancelled by {principal.sub}")
     return get(services, principal, workspace_id, run_id)
+
+
+def stop(services: Services, uow: UnitOfWork, run: Run, cause: str, details: dict[str, Any] | None = None) -> None:
+    """Cancel an active run the caller locked: its execution stops (Step Functions ends the execution), its
+    running nodes fail and the run is CANCELLED, audited as `run.cancel`. The caller authorized it."""
+    if run.execution_arn:
+        services.orchestrator.stop(run.execution_arn, cause)
+    error = {"code": "Cancelled", "message": cause}
+    uow.node_runs.fail_running(run.id, error)
+    uow.runs.mark(run.id, "CANCELLED", error=error)
+    uow.audit.record("run.cancel", "run", run.id, details)
 
 
 def _signature(flow: ValidFlow, node_id: str) -> tuple[Any, ...]:

@@ -283,6 +283,8 @@ def ensure_app_role(admin_conninfo: str, password: str | None = None, role: str 
         # Published versions are immutable and history is append-only, for the app as well.
         conn.execute(sql.SQL("REVOKE UPDATE, DELETE ON flow_versions FROM {}").format(sql.Identifier(role)))
         conn.execute(sql.SQL("REVOKE UPDATE, DELETE ON audit_log FROM {}").format(sql.Identifier(role)))
+        # A workspace is deleted with a tombstone (0011): its row stays, as its audit log references it.
+        conn.execute(sql.SQL("REVOKE DELETE ON workspaces FROM {}").format(sql.Identifier(role)))
         conn.execute(sql.SQL("REVOKE ALL ON schema_migrations FROM {}").format(sql.Identifier(role)))
         # Also enforced per connection by Database; on the role it covers any other client (psql, tools).
         conn.execute(

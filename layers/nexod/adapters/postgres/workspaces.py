@@ -25,10 +25,28 @@ class PostgresWorkspaces(Queries):
     def of_user(self) -> list[Membership]:
         rows = self._all(
             "SELECT w.id, w.name, m.role, w.created_at FROM members m JOIN workspaces w ON w.id = m.workspace_id"
-            " WHERE m.user_sub = %s ORDER BY w.created_at, w.id",
+            " WHERE m.user_sub = %s AND w.deleted_at IS NULL ORDER BY w.created_at, w.id",
             (self.user_sub,),
         )
         return [record(Membership, r) for r in rows]
+
+    def mark_deleted(self, deleted_by: str) -> Workspace | None:
+        marked = self._one(
+            "UPDATE workspaces SET deleted_at = now(), deleted_by = %s WHERE id = %s AND deleted_at IS NULL"
+            " RETURNING *",
+            (deleted_by, self.workspace_id),
+        )
+        return record(Workspace, marked) if marked is not None else self.current()
+
+    def complete_deletion(self) -> bool:
+        return (
+            self._run(
+                "UPDATE workspaces SET deletion_completed_at = now()"
+                " WHERE id = %s AND deleted_at IS NOT NULL AND deletion_completed_at IS NULL",
+                (self.workspace_id,),
+            )
+            > 0
+        )
 
     def set_allowed_hosts(self, hosts: Sequence[str]) -> Workspace | None:
         return maybe(
@@ -56,10 +74,12 @@ class PostgresWorkspaces(Queries):
 
 
 class PostgresMembers(Queries):
-    def role_of(self, user_sub: str) -> str | None:
+    def role_of(self, user_sub: str, *, deleting: bool = False) -> str | None:
         row = self._one(
-            "SELECT role FROM members WHERE workspace_id = %s AND user_sub = %s",
-            (self.workspace_id, user_sub),
+            "SELECT m.role FROM members m JOIN workspaces w ON w.id = m.workspace_id"
+            " WHERE m.workspace_id = %s AND m.user_sub = %s"
+            " AND (w.deleted_at IS NULL OR (%s AND w.deletion_completed_at IS NULL))",
+            (self.workspace_id, user_sub, deleting),
         )
         return str(row["role"]) if row else None
 

@@ -31,6 +31,9 @@ class NodeContext:
     secret_names: frozenset[str] = frozenset()
     # Which claim of this node run this is (1 the first time; each retry and each rate-limit wait adds one).
     attempt: int = 1
+    # A wait-shaped node: when its wait ends (RFC 3339, UTC), recorded the first time, and how long it lasts.
+    wait_until: str | None = None
+    wait_seconds: int | None = None
 
     @property
     def data(self) -> dict[str, Any]:

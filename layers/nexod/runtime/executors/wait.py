@@ -1,4 +1,4 @@
-"""The `wait` executor: Step Functions did the waiting; this records the node."""
+"""The `wait` executor: Step Functions did the waiting (until the end the runner recorded); this records the node."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from .base import NodeContext, NodeResult, Toolbox, executor
 
 
 @executor("wait")
-def run_wait(config: NodeConfig, _: NodeContext, __: Toolbox) -> NodeResult:
+def run_wait(config: NodeConfig, ctx: NodeContext, __: Toolbox) -> NodeResult:
     assert isinstance(config, WaitConfig)
-    return NodeResult({"waited_seconds": config.seconds})
+    assert ctx.wait_until is not None  # the runner records it for every wait-shaped node
+    return NodeResult({"waited_seconds": ctx.wait_seconds or 0, "until": ctx.wait_until})
