@@ -277,6 +277,7 @@ def ensure_app_role(admin_conninfo: str, password: str | None = None, role: str 
         conn.execute(sql.SQL("GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {}").format(sql.Identifier(role)))
         # Published versions are immutable and history is append-only, for the app as well.
         conn.execute(sql.SQL("REVOKE UPDATE, DELETE ON flow_versions FROM {}").format(sql.Identifier(role)))
+        conn.execute(sql.SQL("REVOKE UPDATE, DELETE ON agent_versions FROM {}").format(sql.Identifier(role)))
         conn.execute(sql.SQL("REVOKE UPDATE, DELETE ON audit_log FROM {}").format(sql.Identifier(role)))
         conn.execute(sql.SQL("REVOKE ALL ON schema_migrations FROM {}").format(sql.Identifier(role)))
         # Also enforced per connection by Database; on the role it covers any other client (psql, tools).

@@ -9,6 +9,7 @@ import psycopg
 from psycopg.types.json import set_json_loads
 
 from ...services.json_limits import load_stored
+from .agents import PostgresAgents
 from .audit import PostgresAudit
 from .budgets import PostgresBudgets
 from .credentials import PostgresCredentials
@@ -40,6 +41,7 @@ class PostgresUnitOfWork:
         self._budgets = PostgresBudgets(*scope)
         self._audit = PostgresAudit(*scope)
         self._credentials = PostgresCredentials(*scope)
+        self._agents = PostgresAgents(*scope)
 
     @property
     def workspace_id(self) -> str | None:
@@ -84,6 +86,10 @@ class PostgresUnitOfWork:
     @property
     def credentials(self) -> PostgresCredentials:
         return self._credentials
+
+    @property
+    def agents(self) -> PostgresAgents:
+        return self._agents
 
 
 class PostgresStore:
