@@ -5,7 +5,7 @@ CREATE TABLE agents (
     id             uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     workspace_id   uuid NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
     name           text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
-    spec           jsonb NOT NULL,
+    spec           json NOT NULL,  -- json, not jsonb: key order is the author's (a JSON Schema reads type first)
     live_version   integer,
     latest_version integer NOT NULL DEFAULT 0,
     created_by     text NOT NULL,
@@ -19,7 +19,7 @@ CREATE TABLE agent_versions (
     workspace_id uuid NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
     agent_id     uuid NOT NULL REFERENCES agents (id) ON DELETE CASCADE,
     version      integer NOT NULL CHECK (version > 0),
-    spec         jsonb NOT NULL,
+    spec         json NOT NULL,
     spec_hash    text NOT NULL,
     description  text NOT NULL DEFAULT '',
     created_by   text NOT NULL,

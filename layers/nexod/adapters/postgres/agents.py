@@ -6,7 +6,7 @@ from typing import Any
 
 from ...domain.records import Agent, AgentNodeRun, AgentSummary, AgentVersion, AgentVersionSummary, Cursor, FlowUse
 from ...ports.store import AgentChanges
-from .rows import Jsonb, Queries, maybe, record
+from .rows import JsonText, Queries, maybe, record
 
 _CHANGEABLE = frozenset(AgentChanges.__annotations__)
 _TOTAL = "COALESCE(n.cost_usd, 0) + COALESCE(n.compute_cost_usd, 0) + COALESCE(n.orchestration_cost_usd, 0)"
@@ -27,7 +27,7 @@ class PostgresAgents(Queries):
     def create(self, name: str, spec: dict[str, Any]) -> Agent:
         row = self._one(
             "INSERT INTO agents (workspace_id, name, spec, created_by) VALUES (%s, %s, %s, %s) RETURNING id",
-            (self.workspace_id, name, Jsonb(spec), self.user_sub),
+            (self.workspace_id, name, JsonText(spec), self.user_sub),
         )
         assert row is not None
         created = self.get(str(row["id"]))
@@ -67,7 +67,7 @@ class PostgresAgents(Queries):
         assert set(changes) <= _CHANGEABLE, set(changes) - _CHANGEABLE
         if changes:
             sets = ", ".join(f"{k} = %s" for k in changes)
-            values = [Jsonb(v) if k == "spec" else v for k, v in changes.items()]
+            values = [JsonText(v) if k == "spec" else v for k, v in changes.items()]
             if not self._run(
                 f"UPDATE agents SET {sets}, updated_at = now() WHERE id = %s AND workspace_id = %s"
                 " AND deleted_at IS NULL",
@@ -91,7 +91,7 @@ class PostgresAgents(Queries):
         row = self._one(
             "INSERT INTO agent_versions (workspace_id, agent_id, version, spec, spec_hash, description, created_by)"
             " VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING *",
-            (self.workspace_id, agent_id, version, Jsonb(spec), spec_hash, description, self.user_sub),
+            (self.workspace_id, agent_id, version, JsonText(spec), spec_hash, description, self.user_sub),
         )
         assert row is not None
         return record(AgentVersion, row)
