@@ -177,7 +177,8 @@ def test_every_operation_answers_within_its_schema(stack: LocalStack, alice: Api
             key = (operation.method.upper(), operation.path)
             ids = real.for_case(*key)
             params = {p.name: ids[p.name] for p in operation.path_parameters}
-            extra = {"body": REAL_BODIES[key]} if key in REAL_BODIES else {}
+            # (JSON: an agent's routes also take text/markdown, and the real bodies are JSON)
+            extra = {"body": REAL_BODIES[key], "media_type": "application/json"} if key in REAL_BODIES else {}
             auth = {"Authorization": f"Bearer {token}"}  # (configured auth applies to generated cases only)
             response = send(operation.Case(path_parameters=params, headers=auth, **extra), use_real=False)
             assert 200 <= response.status_code < 300, (key, params, response.status_code, response.text[:300])
