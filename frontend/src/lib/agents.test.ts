@@ -22,7 +22,8 @@ describe("JSON errors", () => {
   it("places a field's error on the line of its key", () => {
     expect(jsonFieldLine(text, "spec.role")).toBe(3);
     expect(jsonFieldLine(text, "spec.tools.0.config")).toBe(7);
-    expect(jsonErrors(text, [{ field: "spec.missing", message: "m" }], "x")).toEqual([{ line: null, message: "m" }]);
+    expect(jsonErrors(text, [{ field: "spec.missing", message: "m" }], "x")).toEqual([{ line: null, message: "spec.missing: m" }]);
+    expect(jsonErrors(text, [{ field: "spec.role", message: "spec.role: bad" }], "x")).toEqual([{ line: 3, message: "spec.role: bad" }]);
   });
   it("says on which line text stops being JSON", () => {
     const broken = '{\n  "name": "a",\n  "role": \n}';

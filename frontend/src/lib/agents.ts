@@ -36,7 +36,11 @@ export function jsonFieldLine(text: string, field: string | undefined): number |
 /** The JSON errors of an API refusal, placed on the line of the field each names. */
 export function jsonErrors(text: string, details: unknown, fallback: string): LineError[] {
   if (!Array.isArray(details) || !details.length) return [{ line: null, message: fallback }];
-  return details.map((d: Detail) => ({ line: jsonFieldLine(text, d.field), message: d.message ?? fallback }));
+  return details.map((d: Detail) => {
+    const message = d.message ?? fallback;
+    const named = d.field && !message.startsWith(d.field) ? `${d.field}: ${message}` : message;
+    return { line: jsonFieldLine(text, d.field), message: named };
+  });
 }
 
 /** Parse JSON, or say on which line it breaks. */

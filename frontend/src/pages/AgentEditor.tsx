@@ -264,7 +264,7 @@ export function AgentEditor({ agentId }: { agentId: string }) {
               </table>
             </div>
             <div style={{ marginTop: 12 }}>
-              <VersionDiff agentId={agentId} versions={versions} />
+              <VersionDiff key={versions[0].version} agentId={agentId} versions={versions} />
             </div>
           </>
         )}
