@@ -12,10 +12,10 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
+from nexod.domain.agents import AgentSpec
 from nexod.domain.credentials import check_name
 from nexod.domain.errors import InvalidInput, NotFound
 from nexod.domain.nodes import node_type_catalog
-from nexod.domain.agents import AgentSpec
 from nexod.services import agents, audit, credentials, flows, llm_settings, runs, usage, workspaces
 from nexod.services.access import parse_id
 from nexod.services.context import Principal, Services

@@ -19,8 +19,11 @@ def _demo(api: Api) -> str:
     return str(next(w["id"] for w in api.ok("GET", "/v1/me")["workspaces"] if w["name"] == "Demo"))
 
 
-def _gutter_errors(page: Any, pane: str) -> list[int]:
-    return [int(n) for n in page.locator(f"[data-testid={pane}] .gutter-error").evaluate_all("ns => ns.map(n => n.dataset.line)")]
+def _gutter_errors(pg: Any, pane: str) -> list[int]:
+    return [
+        int(n)
+        for n in pg.locator(f"[data-testid={pane}] .gutter-error").evaluate_all("ns => ns.map(n => n.dataset.line)")
+    ]
 
 
 def test_member_edits_a_spec_in_both_forms_publishes_twice_diffs_and_rolls_back(page: Any, local_process: Any) -> None:  # noqa: F811
@@ -92,7 +95,11 @@ def test_a_viewer_reads_a_spec_but_cannot_change_it(page: Any, local_process: An
     expect = playwright_sync.expect
     admin = Api(local_process.url, local_process.token("alice"))
     ws = _demo(admin)
-    agent = admin.ok("POST", f"/v1/workspaces/{ws}/agents", {"spec": {"name": "Read only", "role": "r", "goal": "g", "backstory": "b"}})
+    agent = admin.ok(
+        "POST",
+        f"/v1/workspaces/{ws}/agents",
+        {"spec": {"name": "Read only", "role": "r", "goal": "g", "backstory": "b"}},
+    )
     sign_in(page, local_process.url, "vera")
     page.goto(f"{local_process.url}/#/w/{ws}/agents/{agent['id']}")
     expect(page.get_by_test_id("agent-name")).to_have_text("Read only")

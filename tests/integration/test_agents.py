@@ -108,7 +108,9 @@ def test_validate_converts_between_the_two_forms(vera: Api, alice: Api, workspac
     # A viewer may convert (nothing is saved) but not create
     forms = vera.ok("POST", f"/v1/workspaces/{workspace}/agents/validate", {"spec": SPEC})
     assert forms["markdown"] == MARKDOWN
-    assert vera.ok("POST", f"/v1/workspaces/{workspace}/agents/validate", {"markdown": MARKDOWN})["spec"] == forms["spec"]
+    assert (
+        vera.ok("POST", f"/v1/workspaces/{workspace}/agents/validate", {"markdown": MARKDOWN})["spec"] == forms["spec"]
+    )
     assert _send_markdown(vera, "POST", f"/v1/workspaces/{workspace}/agents", MARKDOWN)[0] == 403
 
 
@@ -186,7 +188,11 @@ def test_the_runs_of_an_agent_carry_version_tokens_and_cost(alice: Api, workspac
     alice.ok("POST", f"/v1/workspaces/{workspace}/agents/{agent['id']}/versions", {})
     assert alice.ok("GET", f"/v1/workspaces/{workspace}/agents/{agent['id']}/runs")["items"] == []
     # Given a finished run whose node is recorded as having used v1 (as agent nodes will record it)
-    flow = publish(alice, workspace, {"nodes": [node("start", "input"), node("t", expression="input")], "edges": [edge("start", "t")]})
+    flow = publish(
+        alice,
+        workspace,
+        {"nodes": [node("start", "input"), node("t", expression="input")], "edges": [edge("start", "t")]},
+    )
     done = run(alice, workspace, flow)
     with psycopg.connect(stack.platform.postgres.admin_url, autocommit=True) as admin:
         admin.execute(
@@ -204,13 +210,19 @@ def test_the_runs_of_an_agent_carry_version_tokens_and_cost(alice: Api, workspac
     assert items[0]["cost_usd"] == pytest.approx(0.0015)
     assert items[0]["total_cost_usd"] >= 0.0015 and items[0]["flow_id"] == flow
     usage = listed[agent["id"]]["usage"]
-    assert usage["runs"] == 1 and usage["tokens"] == 150 and usage["cost_usd"] == pytest.approx(items[0]["total_cost_usd"], abs=1e-6)
+    assert (
+        usage["runs"] == 1
+        and usage["tokens"] == 150
+        and usage["cost_usd"] == pytest.approx(items[0]["total_cost_usd"], abs=1e-6)
+    )
     assert listed[agent["id"]]["model"] == "default" and listed[agent["id"]]["live_version"] == 1
 
 
 def test_published_versions_are_immutable_in_the_database(alice: Api, workspace: str, stack: LocalStack) -> None:
     agent = _create(alice, workspace)
     alice.ok("POST", f"/v1/workspaces/{workspace}/agents/{agent['id']}/versions", {})
-    with psycopg.connect(stack.platform.postgres.admin_url, autocommit=True) as admin:
-        with pytest.raises(psycopg.errors.RestrictViolation):
-            admin.execute("UPDATE agent_versions SET spec = '{}' WHERE agent_id = %s", (agent["id"],))
+    with (
+        psycopg.connect(stack.platform.postgres.admin_url, autocommit=True) as admin,
+        pytest.raises(psycopg.errors.RestrictViolation),
+    ):
+        admin.execute("UPDATE agent_versions SET spec = '{}' WHERE agent_id = %s", (agent["id"],))

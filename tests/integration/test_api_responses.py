@@ -9,9 +9,9 @@ from nexod.local.boot import LocalStack
 from tests.support.openapi_check import CheckedApi, PublishedSchemas
 from tests.unit.flows import edge, node
 
-MARKDOWN = {"Content-Type": "text/markdown"}
-
 from .conftest import publish
+
+MARKDOWN = {"Content-Type": "text/markdown"}
 
 FINISHING = {
     "nodes": [node("start", "input"), node("double", "transform", expression="{n: input.n}"), node("end", "output")],

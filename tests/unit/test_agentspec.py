@@ -36,11 +36,17 @@ def _valid_text(text: str) -> bool:
 
 SECTION_TEXT = TEXT.filter(_valid_text)
 MODELS = st.sampled_from(["default", "openai/gpt-4o-mini", "anthropic/claude-3-5-haiku", "ollama/llama3"])
-NAMES = st.text(alphabet=string.ascii_letters + string.digits + " -_:'\"#é", min_size=1, max_size=40).map(
-    str.strip
-).filter(bool)
+NAMES = (
+    st.text(alphabet=string.ascii_letters + string.digits + " -_:'\"#é", min_size=1, max_size=40)
+    .map(str.strip)
+    .filter(bool)
+)
 JSON_SCALARS = st.one_of(
-    st.none(), st.booleans(), st.integers(-(10**9), 10**9), st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=20)
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**9), 10**9),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=20),
 )
 SCHEMAS = st.one_of(
     st.none(),
@@ -53,7 +59,9 @@ SCHEMAS = st.one_of(
         st.dictionaries(st.text(min_size=1, max_size=10), st.sampled_from(["string", "number", "boolean"]), max_size=4),
         st.lists(st.text(min_size=1, max_size=10), max_size=3),
     ),
-    st.fixed_dictionaries({"type": st.just("string"), "enum": st.lists(JSON_SCALARS, min_size=1, max_size=3, unique_by=repr)}),
+    st.fixed_dictionaries(
+        {"type": st.just("string"), "enum": st.lists(JSON_SCALARS, min_size=1, max_size=3, unique_by=repr)}
+    ),
 )
 TOOL_CONFIGS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     "http": st.fixed_dictionaries(
@@ -127,7 +135,16 @@ def test_the_markdown_reads_as_a_document_with_front_matter_and_sections() -> No
     # Then the scalars are YAML front matter and each part is a headed section, in order
     assert markdown.startswith("---\nname: Researcher\nmodel: default\n")
     headings = [line for line in markdown.splitlines() if line.startswith("#")]
-    assert headings == ["# Role", "# Goal", "# Backstory", "## Habits", "# Tools", "## http", "## calculator", "# Output schema"]
+    assert headings == [
+        "# Role",
+        "# Goal",
+        "# Backstory",
+        "## Habits",
+        "# Tools",
+        "## http",
+        "## calculator",
+        "# Output schema",
+    ]
     assert '```json\n{\n  "credential": "github"\n}\n```' in markdown
     assert parse(markdown) == spec
 

@@ -134,13 +134,17 @@ def delete(services: Services, principal: Principal, workspace_id: str, agent_id
     with services.store.tx(workspace_id, principal.sub) as uow:
         authorize(uow, principal, "agents.write")
         _get(uow, agent_id, for_update=True)
-        users = [
-            {"flow_id": use.flow_id, "flow_name": use.flow_name, "version": use.version, "nodes": sorted(nodes)}
+        uses = [
+            (use, sorted(nodes))
             for use in uow.agents.live_flows_mentioning(agent_id)
             if (nodes := agents_named(use.definition).get(agent_id))
         ]
-        if users:
-            names = ", ".join(f"'{u['flow_name']}' (v{u['version']}, node {', '.join(u['nodes'])})" for u in users)
+        if uses:
+            users = [
+                {"flow_id": u.flow_id, "flow_name": u.flow_name, "version": u.version, "nodes": nodes}
+                for u, nodes in uses
+            ]
+            names = ", ".join(f"'{u.flow_name}' (v{u.version}, node {', '.join(nodes)})" for u, nodes in uses)
             raise Conflict(
                 f"agent is used by the live version of {len(users)} flow(s): {names};"
                 " publish those flows without it first",
@@ -189,7 +193,9 @@ def list_versions(services: Services, principal: Principal, workspace_id: str, a
     return {"items": [_version_view(v, agent.live_version) for v in versions]}
 
 
-def _version(services: Services, principal: Principal, workspace_id: str, agent_id: str, version: int) -> dict[str, Any]:
+def _version(
+    services: Services, principal: Principal, workspace_id: str, agent_id: str, version: int
+) -> dict[str, Any]:
     agent_id = parse_id(agent_id, "agent")
     with services.store.tx(workspace_id, principal.sub) as uow:
         authorize(uow, principal, "agents.read")
@@ -206,7 +212,9 @@ def get_version(
     return _version(services, principal, workspace_id, agent_id, version)
 
 
-def spec_json(services: Services, principal: Principal, workspace_id: str, agent_id: str, version: int) -> dict[str, Any]:
+def spec_json(
+    services: Services, principal: Principal, workspace_id: str, agent_id: str, version: int
+) -> dict[str, Any]:
     spec: dict[str, Any] = _version(services, principal, workspace_id, agent_id, version)["spec"]
     return spec
 

@@ -48,12 +48,9 @@ class PostgresAgents(Queries):
         return [record(AgentSummary, r) for r in rows]
 
     def get(self, agent_id: str, for_update: bool = False) -> Agent | None:
-        if for_update:  # lock the row first (a lateral aggregate cannot be locked)
-            if self._one(
-                "SELECT 1 FROM agents WHERE id = %s AND workspace_id = %s AND deleted_at IS NULL FOR UPDATE",
-                (agent_id, self.workspace_id),
-            ) is None:
-                return None
+        lock = "SELECT 1 FROM agents WHERE id = %s AND workspace_id = %s AND deleted_at IS NULL FOR UPDATE"
+        if for_update and self._one(lock, (agent_id, self.workspace_id)) is None:
+            return None  # (the row is locked first: a lateral aggregate cannot be locked)
         return maybe(
             Agent,
             self._one(

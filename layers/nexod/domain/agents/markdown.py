@@ -145,9 +145,7 @@ class _Reader:
     def body(self, start: int) -> None:
         text = "\n".join(self.lines[start:])
         tokens = _MD.parse(text)
-        headings = [
-            (i, t) for i, t in enumerate(tokens) if t.type == "heading_open" and t.tag == "h1" and t.level == 0
-        ]
+        headings = [(i, t) for i, t in enumerate(tokens) if t.type == "heading_open" and t.tag == "h1" and t.level == 0]
         first = headings[0][1].map[0] if headings and headings[0][1].map else len(self.lines) - start
         for t in tokens:
             if t.level == 0 and t.nesting >= 0 and t.map and t.map[0] < first:
@@ -214,7 +212,9 @@ class _Reader:
             token = tokens[top[k]]
             at = start + (token.map[0] if token.map else 0) + 1
             if token.type != "heading_open" or token.tag != "h2":
-                self.problem(at, title, "'# Tools' lists '## <tool>' headings, each with an optional ```json config block")
+                self.problem(
+                    at, title, "'# Tools' lists '## <tool>' headings, each with an optional ```json config block"
+                )
                 return
             tool: dict[str, Any] = {"name": tokens[top[k] + 1].content.strip(), "config": {}}
             self.where[f"tools.{len(tools)}"] = (at, title)

@@ -177,4 +177,10 @@ FRONT_MATTER = (
     "allow_delegation",
 )
 # Headed sections: title -> field, in the order they are written.
-SECTIONS = {"Role": "role", "Goal": "goal", "Backstory": "backstory", "Tools": "tools", "Output schema": "output_schema"}
+SECTIONS = {
+    "Role": "role",
+    "Goal": "goal",
+    "Backstory": "backstory",
+    "Tools": "tools",
+    "Output schema": "output_schema",
+}

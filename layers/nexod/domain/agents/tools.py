@@ -40,7 +40,7 @@ class HttpConfig(ToolConfig):
         description="Only URLs under this prefix may be called",
     )
     methods: list[Method] = Field(
-        default_factory=lambda: ["GET"],
+        default_factory=lambda: list[Method](["GET"]),
         min_length=1,
         max_length=7,
         description="HTTP methods the agent may use",
@@ -113,7 +113,9 @@ CATALOGUE: dict[str, ToolDefinition] = {
             "knowledge_search",
             "Search the agent's knowledge bases; returns the closest passages with their scores and sources.",
             KnowledgeSearchConfig,
-            _object({"query": {"type": "string"}, "top_k": {"type": "integer", "minimum": 1, "maximum": 50}}, ["query"]),
+            _object(
+                {"query": {"type": "string"}, "top_k": {"type": "integer", "minimum": 1, "maximum": 50}}, ["query"]
+            ),
         ),
         ToolDefinition(
             "run_flow",
