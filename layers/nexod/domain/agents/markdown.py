@@ -38,19 +38,21 @@ A malformed document raises `AgentSpecInvalid` naming the line and the section o
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
-from markdown_it import MarkdownIt
-from markdown_it.token import Token
 from pydantic import ValidationError
 
 from ..errors import InvalidInput
-from .spec import FRONT_MATTER, SECTIONS, AgentSpec
+from .spec import FRONT_MATTER, SECTIONS, AgentSpec, commonmark
+
+if TYPE_CHECKING:
+    from markdown_it.token import Token
+
+# PyYAML and markdown-it are imported where they are used (about 25 ms and 60 ms here): only the agent
+# routes need them, and every other route of the API Lambda keeps its cold start.
 
 FENCE_INFO = "json"
 FRONT = "front matter"
-_MD = MarkdownIt("commonmark")
 
 
 class AgentSpecInvalid(InvalidInput):
@@ -65,6 +67,8 @@ def _json_block(value: Any) -> str:
 
 def render(spec: AgentSpec) -> str:
     """The canonical markdown of a spec."""
+    import yaml
+
     doc = spec.document()
     front = {key: doc[key] for key in FRONT_MATTER}
     text = yaml.safe_dump(front, sort_keys=False, allow_unicode=True, default_flow_style=False, width=1_000_000)
@@ -115,6 +119,8 @@ class _Reader:
             self.problem(1, FRONT, "the front matter is not closed by a '---' line")
             return len(self.lines)
         text = "\n".join(self.lines[1:end])
+        import yaml
+
         try:
             node = yaml.compose(text, Loader=yaml.SafeLoader)
             data = yaml.safe_load(text)
@@ -144,7 +150,7 @@ class _Reader:
     # -- sections -------------------------------------------------------------------------------
     def body(self, start: int) -> None:
         text = "\n".join(self.lines[start:])
-        tokens = _MD.parse(text)
+        tokens = commonmark().parse(text)
         headings = [(i, t) for i, t in enumerate(tokens) if t.type == "heading_open" and t.tag == "h1" and t.level == 0]
         first = headings[0][1].map[0] if headings and headings[0][1].map else len(self.lines) - start
         for t in tokens:

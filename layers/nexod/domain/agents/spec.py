@@ -6,20 +6,30 @@ import hashlib
 import json
 import re
 import unicodedata
-from typing import Any, Literal
+from functools import cache
+from typing import TYPE_CHECKING, Any, Literal
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
-from markdown_it import MarkdownIt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .tools import CATALOGUE, TOOL_NAMES, UUID_PATTERN
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
 
 Memory = Literal["none", "run", "long_term"]
 MAX_TEXT = 20_000
 _MODEL = re.compile(r"^\S{1,200}$")
 _SENTINEL = "nexod-section-end"
-_COMMONMARK = MarkdownIt("commonmark")
+
+
+@cache
+def commonmark() -> MarkdownIt:
+    """The CommonMark block parser, imported on first use: the API's other routes never pay for it."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark")
 
 
 def _one_line(value: str, what: str) -> str:
@@ -39,7 +49,7 @@ def check_section_text(value: str) -> None:
     """A text section must stay one section when it is rendered between headings: no level-1 heading
     of its own (ATX or setext) and nothing left open (a code fence, an HTML block) that would swallow
     the next heading."""
-    tokens = _COMMONMARK.parse(f"{value}\n\n# {_SENTINEL}\n")
+    tokens = commonmark().parse(f"{value}\n\n# {_SENTINEL}\n")
     h1 = [i for i, t in enumerate(tokens) if t.type == "heading_open" and t.tag == "h1"]
     if len(h1) != 1 or tokens[h1[0] + 1].content != _SENTINEL:
         raise ValueError(
