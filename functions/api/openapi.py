@@ -60,7 +60,8 @@ MARKDOWN_BODIES = frozenset({("post", AGENT), ("post", AGENT + "/validate"), ("p
 MARKDOWN_ANSWERS = frozenset({("get", AGENT + "/{agent}/versions/{n}/spec.md")})
 # Publishing an unchanged agent spec answers 200 with the existing version (a new one: 201).
 ALSO_200 = frozenset({("post", AGENT + "/{agent}/versions")})
-_MARKDOWN = {"schema": {"type": "string", "description": "an agent spec as markdown (front matter and sections)"}}
+MARKDOWN_SCHEMA = {"type": "string", "description": "an agent spec as markdown (front matter and sections)"}
+_MARKDOWN = {"schema": MARKDOWN_SCHEMA}
 
 
 def _error(code: int) -> dict[str, Any]:
