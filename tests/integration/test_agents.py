@@ -226,3 +226,6 @@ def test_published_versions_are_immutable_in_the_database(alice: Api, workspace:
         pytest.raises(psycopg.errors.RestrictViolation),
     ):
         admin.execute("UPDATE agent_versions SET spec = '{}' WHERE agent_id = %s", (agent["id"],))
+    # And the app role may not delete one either (nor update: its grant is revoked like flow_versions')
+    with pytest.raises(psycopg.errors.InsufficientPrivilege), stack.platform.services.store.tx(workspace) as tx:
+        tx.conn.execute("DELETE FROM agent_versions")
