@@ -12,6 +12,8 @@ import { FlowsList } from "./pages/FlowsList";
 import { FlowEditor } from "./pages/FlowEditor";
 import { RunsList } from "./pages/RunsList";
 import { RunView } from "./pages/RunView";
+import { Agents } from "./pages/Agents";
+import { AgentEditor } from "./pages/AgentEditor";
 import { Credentials } from "./pages/Credentials";
 import { Members } from "./pages/Members";
 import { AllowedHosts } from "./pages/AllowedHosts";
@@ -121,6 +123,10 @@ export function App() {
     body = <FlowEditor key={itemId} flowId={itemId} />;
   } else if (section === "runs" && itemId) {
     body = <RunView key={itemId} runId={itemId} />;
+  } else if (section === "agents" && itemId) {
+    body = <AgentEditor key={itemId} agentId={itemId} />;
+  } else if (section === "agents") {
+    body = <Agents key={workspace!.id} />;
   } else if (section === "runs") {
     body = <RunsList query={route.query} />;
   } else if (section === "credentials") {

@@ -127,3 +127,13 @@ export const TERMINAL_RUN: RunStatus[] = ["SUCCEEDED", "FAILED", "CANCELLED"];
 export type Health = Schemas["Health"];
 export type ComponentHealth = Schemas["ComponentHealth"];
 export type HealthStatus = Health["status"];
+
+/** Agents (AgentSpec, DESIGN §5): a draft spec, immutable versions, the live pointer. */
+export type AgentSpec = Schemas["AgentSpec"];
+export type AgentSummary = Schemas["AgentSummary"];
+export type Agent = Schemas["Agent"];
+export type AgentPage = Schemas["AgentPage"];
+export type AgentVersion = Schemas["AgentVersion"];
+export type AgentVersionSummary = Schemas["AgentVersionSummary"];
+export type AgentSpecForms = Schemas["AgentSpecForms"];
+export type AgentNodeRun = Schemas["AgentNodeRun"];

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +20,19 @@ from nexod.services.json_limits import MAX_DEPTH, JsonRefused, parse
 MAX_BODY_BYTES = 2 * 1024 * 1024  # a 1 MiB flow document plus its JSON envelope
 # `curl -d` sends form-urlencoded and some clients send no type: a body that is JSON is taken as JSON.
 LENIENT_TYPES = frozenset({"", "application/x-www-form-urlencoded"})
+MARKDOWN = "text/markdown"
+# Routes that take an agent spec's markdown as the body itself (`Content-Type: text/markdown`): the door
+# wraps it as `{"markdown": "<the text>"}`, which the route's body model reads like any JSON body.
+MARKDOWN_BODIES = (
+    ("POST", re.compile(r"^/v1/workspaces/[^/]+/agents(?:/validate)?$")),
+    ("PUT", re.compile(r"^/v1/workspaces/[^/]+/agents/[^/]+$")),
+)
+
+
+def takes_markdown(event: dict[str, Any]) -> bool:
+    method = str(event.get("requestContext", {}).get("http", {}).get("method") or event.get("httpMethod") or "")
+    path = str(event.get("rawPath") or event.get("path") or "")
+    return any(method.upper() == m and rx.match(path) for m, rx in MARKDOWN_BODIES)
 
 
 @dataclass(frozen=True)
@@ -90,6 +105,9 @@ def check(event: dict[str, Any]) -> Refusal | None:
     if not body:
         return None
     media = media_type(headers)
+    if media == MARKDOWN and takes_markdown(event):
+        body = event["body"] = json.dumps({"markdown": body}, ensure_ascii=False)
+        media = headers["content-type"] = "application/json"
     if not is_json_type(media) and media not in LENIENT_TYPES:
         return Refusal(
             415,

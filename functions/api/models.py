@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from nexod.domain.agents import AgentSpec
 
 
 class Body(BaseModel):
@@ -94,3 +96,19 @@ class CredentialCreate(Body):
 class CredentialUpdate(Body):
     description: str | None = Field(None, max_length=1000)
     value: dict[str, Any] | None = Field(None, description="a new value replaces the old one in full (rotation)")
+
+
+class AgentWrite(Body):
+    """An agent's spec: the JSON form (`spec`) or its markdown (`markdown`), exactly one. A request with
+    `Content-Type: text/markdown` sends the markdown itself as the body."""
+
+    spec: AgentSpec | None = Field(None, description="the spec's JSON form (as GET .../spec.json answers)")
+    markdown: str | None = Field(
+        None, max_length=500_000, description="the spec's markdown (as GET .../spec.md answers)"
+    )
+
+    @model_validator(mode="after")
+    def _one(self) -> AgentWrite:
+        if (self.spec is None) == (self.markdown is None):
+            raise ValueError("send exactly one of 'spec' (JSON) and 'markdown'")
+        return self

@@ -50,8 +50,19 @@ CONFLICTS = frozenset(
         ("post", "/v1/workspaces/{ws}/runs/{run}/redrive"),
         ("post", "/v1/workspaces/{ws}/credentials"),  # the name exists
         ("delete", "/v1/workspaces/{ws}/credentials/{name}"),  # a live version uses it
+        ("delete", "/v1/workspaces/{ws}/agents/{agent}"),  # a flow's live version uses it
+        ("put", "/v1/workspaces/{ws}/agents/{agent}/live"),  # no such version
     }
 )
+AGENT = "/v1/workspaces/{ws}/agents"
+# Operations that also take the markdown of an agent spec as the body (`Content-Type: text/markdown`).
+MARKDOWN_BODIES = frozenset({("post", AGENT), ("post", AGENT + "/validate"), ("put", AGENT + "/{agent}")})
+# Operations whose success is text/markdown, not JSON.
+MARKDOWN_ANSWERS = frozenset({("get", AGENT + "/{agent}/versions/{n}/spec.md")})
+# Publishing an unchanged agent spec answers 200 with the existing version (a new one: 201).
+ALSO_200 = frozenset({("post", AGENT + "/{agent}/versions")})
+MARKDOWN_SCHEMA = {"type": "string", "description": "an agent spec as markdown (front matter and sections)"}
+_MARKDOWN = {"schema": MARKDOWN_SCHEMA}
 
 
 def _error(code: int) -> dict[str, Any]:
@@ -77,6 +88,12 @@ def document(spec: dict[str, Any], public_paths: frozenset[str]) -> dict[str, An
     for path, operations in spec.get("paths", {}).items():
         for method, operation in operations.items():
             responses = operation.setdefault("responses", {})
+            if (method, path) in MARKDOWN_BODIES and "requestBody" in operation:
+                operation["requestBody"]["content"]["text/markdown"] = _MARKDOWN
+            if (method, path) in MARKDOWN_ANSWERS:
+                responses["200"]["content"] = {"text/markdown": _MARKDOWN}
+            if (method, path) in ALSO_200:
+                responses["200"] = {**responses["201"], "description": "Unchanged: the existing version"}
             if "204" in responses:
                 responses["204"].pop("content", None)  # No Content
             codes = {422, 500}  # every route validates its request; the handler's last line of defence

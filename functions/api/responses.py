@@ -20,6 +20,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, WrapSerializer
 from pydantic.experimental.missing_sentinel import MISSING
 
+from nexod.domain.agents import AgentSpec
 from nexod.services.json_limits import Unreadable
 
 Role = Literal["admin", "member", "viewer"]
@@ -403,3 +404,87 @@ class ComponentHealth(Out):
 class Health(Out):
     status: HealthStatus
     components: list[ComponentHealth]
+
+
+# -- agents -------------------------------------------------------------------------------------------
+class AgentUsage(Out):
+    """What the node runs that used the agent consumed (every version)."""
+
+    runs: int
+    tokens: int
+    cost_usd: float = Field(description="LLM + compute + orchestration, dollars rounded to millionths")
+    last_run_at: datetime | None
+
+
+class AgentSummary(Out):
+    id: UUID
+    name: str
+    model: str = Field(description="the draft's model: a LiteLLM model string or 'default'")
+    live_version: int | None
+    latest_version: int
+    created_at: datetime
+    updated_at: datetime
+    usage: AgentUsage
+
+
+class Agent(AgentSummary):
+    created_by: str
+    spec: AgentSpec = Field(description="the draft, in its JSON form")
+    markdown: str = Field(description="the draft as markdown")
+
+
+class AgentPage(Out):
+    items: list[AgentSummary]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last page")
+
+
+class AgentSpecForms(Out):
+    """A valid spec in both of its forms."""
+
+    spec: AgentSpec
+    markdown: str
+
+
+class AgentVersionSummary(Out):
+    agent_id: UUID
+    version: int
+    spec_hash: str = Field(description="sha256 of the spec's canonical JSON")
+    description: str
+    created_by: str
+    created_at: datetime
+    is_live: bool
+
+
+class AgentVersion(AgentVersionSummary):
+    spec: AgentSpec
+    markdown: str
+    unchanged: bool | MISSING = Field(
+        MISSING, description="publish only: true when the draft equals the latest version (nothing was created)"
+    )
+    message: str | MISSING = Field(MISSING, description="publish only: what happened")
+
+
+class AgentVersionList(Out):
+    items: list[AgentVersionSummary]
+
+
+class AgentNodeRun(Out):
+    run_id: UUID
+    flow_id: UUID
+    node_id: str
+    iteration: int
+    status: NodeStatus
+    agent_version: int | None
+    model: str | None
+    tokens_in: int | None
+    tokens_out: int | None
+    cost_usd: float | None = Field(description="the LLM cost")
+    compute_cost_usd: float | None
+    orchestration_cost_usd: float | None
+    total_cost_usd: float
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class AgentNodeRunList(Out):
+    items: list[AgentNodeRun]

@@ -12,14 +12,16 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
+from nexod.domain.agents import AgentSpec
 from nexod.domain.credentials import check_name
 from nexod.domain.errors import InvalidInput, NotFound
 from nexod.domain.nodes import node_type_catalog
-from nexod.services import audit, credentials, flows, llm_settings, runs, usage, workspaces
+from nexod.services import agents, audit, credentials, flows, llm_settings, runs, usage, workspaces
 from nexod.services.access import parse_id
 from nexod.services.context import Principal, Services
 
 from .models import (
+    AgentWrite,
     AllowedHostsPut,
     BudgetPut,
     CredentialCreate,
@@ -36,6 +38,13 @@ from .models import (
     WorkspaceCreate,
 )
 from .responses import (
+    Agent,
+    AgentNodeRunList,
+    AgentPage,
+    AgentSpecForms,
+    AgentSummary,
+    AgentVersion,
+    AgentVersionList,
     AuditPage,
     Budget,
     Credential,
@@ -386,6 +395,114 @@ def delete_credential(ws: str, name: str, force: Annotated[bool, Query()] = Fals
     principal = _caller()
     credentials.delete_credential(_services(), principal, _ws(ws), _credential(name), force)
     return Response(status_code=204, body="")
+
+
+# -- agents (AgentSpec: versioned like flows; markdown and JSON) --------------------------------------------
+MARKDOWN = "text/markdown; charset=utf-8"
+
+
+def _source(body: AgentWrite) -> agents.SpecSource:
+    return agents.SpecSource(spec=body.spec, markdown=body.markdown)
+
+
+def _version_number(n: str) -> int:
+    if not n.isdigit() or len(n) > 9:
+        raise NotFound(f"version '{n}' not found")
+    return int(n)
+
+
+@router.post("/v1/workspaces/<ws>/agents/validate", tags=["agents"])
+def validate_agent(ws: str, body: AgentWrite) -> AgentSpecForms:
+    """Check a spec without saving it and answer it in both forms (JSON and markdown)."""
+    return reply(AgentSpecForms, agents.convert(_services(), _caller(), _ws(ws), _source(body)))
+
+
+@router.post("/v1/workspaces/<ws>/agents", tags=["agents"], status_code=201)
+def create_agent(ws: str, body: AgentWrite) -> Response[Agent]:
+    """Create an agent from a spec: JSON `{"spec": {...}}` or `{"markdown": "..."}`, or the markdown itself
+    with `Content-Type: text/markdown`."""
+    principal = _caller()
+    return _answer(201, reply(Agent, agents.create(_services(), principal, _ws(ws), _source(body))))
+
+
+@router.get("/v1/workspaces/<ws>/agents", tags=["agents"])
+def list_agents(
+    ws: str, cursor: Annotated[str | None, Query()] = None, limit: Annotated[int, Query(ge=1, le=200)] = 50
+) -> AgentPage:
+    principal = _caller()
+    return reply(AgentPage, agents.list_agents(_services(), principal, _ws(ws), cursor, limit))
+
+
+@router.get("/v1/workspaces/<ws>/agents/<agent>", tags=["agents"])
+def get_agent(ws: str, agent: str) -> Agent:
+    principal = _caller()
+    return reply(Agent, agents.get(_services(), principal, _ws(ws), agent))
+
+
+@router.put("/v1/workspaces/<ws>/agents/<agent>", tags=["agents"])
+def put_agent(ws: str, agent: str, body: AgentWrite) -> Agent:
+    """Replace the draft: JSON `{"spec": {...}}` or `{"markdown": "..."}`, or `Content-Type: text/markdown`."""
+    principal = _caller()
+    return reply(Agent, agents.update(_services(), principal, _ws(ws), agent, _source(body)))
+
+
+@router.delete("/v1/workspaces/<ws>/agents/<agent>", tags=["agents"], status_code=204)
+def delete_agent(ws: str, agent: str) -> Response[str]:
+    """Refused with 409, naming them, while the live version of a flow uses the agent."""
+    principal = _caller()
+    agents.delete(_services(), principal, _ws(ws), agent)
+    return Response(status_code=204, body="")
+
+
+@router.post("/v1/workspaces/<ws>/agents/<agent>/versions", tags=["agents"], status_code=201)
+def publish_agent(ws: str, agent: str, body: VersionCreate | None = None) -> Response[AgentVersion]:
+    """Publish the draft as the next version and move `live` to it (201). A draft identical to the latest
+    version creates nothing: 200 with that version and `unchanged: true`."""
+    principal = _caller()
+    description = body.description if body else ""
+    view, created = agents.publish(_services(), principal, _ws(ws), agent, description)
+    return _answer(201 if created else 200, reply(AgentVersion, view))
+
+
+@router.get("/v1/workspaces/<ws>/agents/<agent>/versions", tags=["agents"])
+def list_agent_versions(ws: str, agent: str) -> AgentVersionList:
+    principal = _caller()
+    return reply(AgentVersionList, agents.list_versions(_services(), principal, _ws(ws), agent))
+
+
+@router.get("/v1/workspaces/<ws>/agents/<agent>/versions/<n>", tags=["agents"])
+def get_agent_version(ws: str, agent: str, n: str) -> AgentVersion:
+    principal = _caller()
+    return reply(AgentVersion, agents.get_version(_services(), principal, _ws(ws), agent, _version_number(n)))
+
+
+@router.get("/v1/workspaces/<ws>/agents/<agent>/versions/<n>/spec.md", tags=["agents"])
+def get_agent_spec_markdown(ws: str, agent: str, n: str) -> Response[str]:
+    """The version's spec as markdown (text/markdown)."""
+    principal = _caller()
+    text = agents.spec_markdown(_services(), principal, _ws(ws), agent, _version_number(n))
+    return Response(status_code=200, content_type=MARKDOWN, body=text)
+
+
+@router.get("/v1/workspaces/<ws>/agents/<agent>/versions/<n>/spec.json", tags=["agents"])
+def get_agent_spec_json(ws: str, agent: str, n: str) -> AgentSpec:
+    """The version's spec in its JSON form."""
+    principal = _caller()
+    return AgentSpec.model_validate(agents.spec_json(_services(), principal, _ws(ws), agent, _version_number(n)))
+
+
+@router.put("/v1/workspaces/<ws>/agents/<agent>/live", tags=["agents"])
+def put_agent_live(ws: str, agent: str, body: LivePut) -> AgentSummary:
+    """Move `live` to a published version (a rollback is a move to an older one)."""
+    principal = _caller()
+    return reply(AgentSummary, agents.set_live(_services(), principal, _ws(ws), agent, body.version))
+
+
+@router.get("/v1/workspaces/<ws>/agents/<agent>/runs", tags=["agents"])
+def list_agent_runs(ws: str, agent: str, limit: Annotated[int, Query(ge=1, le=200)] = 50) -> AgentNodeRunList:
+    """The node runs that used the agent, newest first, with the version, tokens and cost of each."""
+    principal = _caller()
+    return reply(AgentNodeRunList, agents.runs(_services(), principal, _ws(ws), agent, limit))
 
 
 __all__ = ["bind", "json", "router"]

@@ -38,6 +38,7 @@ FAILING = {  # loopback is not on the workspace's allow-list for this host and p
     "nodes": [node("start", "input"), node("call", "http", url="http://127.0.0.1:9/closed")],
     "edges": [edge("start", "call")],
 }
+AGENT = {"name": "fuzzed", "role": "Tester", "goal": "Answer", "backstory": "Fuzzed."}
 # With real ids, a body that also passes the rules a schema cannot state (a valid graph, an existing
 # version): each operation is called once this way and must succeed, then fuzzed.
 REAL_BODIES: dict[tuple[str, str], Any] = {
@@ -60,6 +61,11 @@ REAL_BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/v1/workspaces/{ws}/credentials"): {"name": "fuzzed", "type": "api_key", "value": {"key": "fz-0123456"}},
     ("PUT", "/v1/workspaces/{ws}/credentials/{name}"): {"value": {"key": "fz-6543210"}},
     ("PUT", "/v1/workspaces/{ws}/budget"): {"monthly_soft_usd": 50, "monthly_hard_usd": 100.5},
+    ("POST", "/v1/workspaces/{ws}/agents/validate"): {"spec": AGENT},
+    ("POST", "/v1/workspaces/{ws}/agents"): {"spec": AGENT},
+    ("PUT", "/v1/workspaces/{ws}/agents/{agent}"): {"spec": AGENT},
+    ("POST", "/v1/workspaces/{ws}/agents/{agent}/versions"): {"description": "fuzzed"},
+    ("PUT", "/v1/workspaces/{ws}/agents/{agent}/live"): {"version": 1},
 }
 
 # Query parameters of the real call (a workspace deletion needs its name typed again).
@@ -79,7 +85,12 @@ class RealIds:
         alice.ok("PUT", f"/v1/workspaces/{workspace}/members/local|fuzz-member", {"role": "member"})
         self.ids = {"ws": workspace, "flow": flow, "run": finished["id"], "n": "1", "user": "local|fuzz-member"}
         self.ids["name"] = self.credential()
+        self.ids["agent"] = self.agent()
+        alice.ok("POST", f"/v1/workspaces/{workspace}/agents/{self.ids['agent']}/versions", {})
         self.started: list[str] = []
+
+    def agent(self) -> str:
+        return str(self.alice.ok("POST", f"/v1/workspaces/{self.ws}/agents", {"spec": AGENT})["id"])
 
     def credential(self) -> str:
         name = f"fz{uuid.uuid4().hex[:8]}"
@@ -102,6 +113,8 @@ class RealIds:
         if method == "DELETE" and "{user}" in path:
             ids["user"] = f"local|gone-{uuid.uuid4().hex[:6]}"
             self.alice.ok("PUT", f"/v1/workspaces/{self.ws}/members/{ids['user']}", {"role": "viewer"})
+        if method == "DELETE" and path.endswith("{agent}"):
+            ids["agent"] = self.agent()
         if method == "DELETE" and "{name}" in path:
             ids["name"] = self.credential()
         if path.endswith("/cancel"):
@@ -172,7 +185,10 @@ def test_every_operation_answers_within_its_schema(stack: LocalStack, alice: Api
             key = (operation.method.upper(), operation.path)
             ids = real.for_case(*key)
             params = {p.name: ids[p.name] for p in operation.path_parameters}
-            extra: dict[str, Any] = {"body": REAL_BODIES[key]} if key in REAL_BODIES else {}
+            # (JSON: an agent's routes also take text/markdown, and the real bodies are JSON)
+            extra: dict[str, Any] = (
+                {"body": REAL_BODIES[key], "media_type": "application/json"} if key in REAL_BODIES else {}
+            )
             if key in REAL_QUERIES:
                 extra["query"] = REAL_QUERIES[key]
             auth = {"Authorization": f"Bearer {token}"}  # (configured auth applies to generated cases only)

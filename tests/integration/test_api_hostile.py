@@ -58,7 +58,10 @@ def world(alice: Api) -> dict[str, str]:
     alice.ok("PUT", f"/v1/workspaces/{ws}/members/local|carol", {"role": "member"})
     key = {"name": "hostile-key", "type": "api_key", "value": {"key": "hostile-0123456"}}
     alice.ok("POST", f"/v1/workspaces/{ws}/credentials", key)
-    return {"ws": ws, "flow": flow, "run": done["id"], "n": "1", "user": "local|carol", "name": "hostile-key"}
+    spec = {"name": "target", "role": "r", "goal": "g", "backstory": "b"}
+    agent = alice.ok("POST", f"/v1/workspaces/{ws}/agents", {"spec": spec})["id"]
+    ids = {"ws": ws, "flow": flow, "run": done["id"], "n": "1", "user": "local|carol", "name": "hostile-key"}
+    return {**ids, "agent": agent}
 
 
 def concrete(path: str, ids: dict[str, str]) -> str:

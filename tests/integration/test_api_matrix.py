@@ -26,6 +26,7 @@ from tests.unit.flows import edge, node
 from .conftest import publish
 
 RANK = {"viewer": 0, "member": 1, "admin": 2}
+AGENT = {"name": "matrix", "role": "Tester", "goal": "Check roles", "backstory": "Strict."}
 SIMPLE = {"nodes": [node("start", "input"), node("t", "transform", expression="input")], "edges": [edge("start", "t")]}
 WAITING = {
     "nodes": [node("start", "input"), node("pause", "wait", seconds=30), node("end", "output", value="x")],
@@ -87,6 +88,9 @@ class World:
     def fresh_workspace(self) -> str:
         """A workspace of the admin's named "matrix" too (the confirmation of the shared one fits it)."""
         return str(self.admin.ok("POST", "/v1/workspaces", {"name": "matrix"})["id"])
+
+    def fresh_agent(self) -> str:
+        return str(self.admin.ok("POST", f"/v1/workspaces/{self.ws()}/agents", {"spec": AGENT})["id"])
 
     def fresh_member(self) -> str:
         user = f"local|tmp-{uuid.uuid4().hex[:8]}"
@@ -157,6 +161,22 @@ EXPECTED: dict[tuple[str, str], Op] = {
     ("GET", "/v1/workspaces/{ws}/flows/{flow}/versions"): Op("viewer", 200),
     ("GET", "/v1/workspaces/{ws}/flows/{flow}/versions/{n}"): Op("viewer", 200),
     ("PUT", "/v1/workspaces/{ws}/flows/{flow}/live"): Op("member", 200, body({"version": 1})),
+    # agents (the shared agent's draft stays equal to its version 1: publishing it again answers 200)
+    ("POST", "/v1/workspaces/{ws}/agents/validate"): Op("viewer", 200, body({"spec": AGENT})),
+    ("POST", "/v1/workspaces/{ws}/agents"): Op("member", 201, body({"spec": AGENT})),
+    ("GET", "/v1/workspaces/{ws}/agents"): Op("viewer", 200),
+    ("GET", "/v1/workspaces/{ws}/agents/{agent}"): Op("viewer", 200),
+    ("PUT", "/v1/workspaces/{ws}/agents/{agent}"): Op("member", 200, body({"spec": AGENT})),
+    ("DELETE", "/v1/workspaces/{ws}/agents/{agent}"): Op(
+        "member", 204, lambda w, allowed: ({"agent": w.fresh_agent()} if allowed else {}, None)
+    ),
+    ("POST", "/v1/workspaces/{ws}/agents/{agent}/versions"): Op("member", 200, body({})),
+    ("GET", "/v1/workspaces/{ws}/agents/{agent}/versions"): Op("viewer", 200),
+    ("GET", "/v1/workspaces/{ws}/agents/{agent}/versions/{n}"): Op("viewer", 200),
+    ("GET", "/v1/workspaces/{ws}/agents/{agent}/versions/{n}/spec.md"): Op("viewer", 200),
+    ("GET", "/v1/workspaces/{ws}/agents/{agent}/versions/{n}/spec.json"): Op("viewer", 200),
+    ("PUT", "/v1/workspaces/{ws}/agents/{agent}/live"): Op("member", 200, body({"version": 1})),
+    ("GET", "/v1/workspaces/{ws}/agents/{agent}/runs"): Op("viewer", 200),
     # runs
     ("POST", "/v1/workspaces/{ws}/flows/{flow}/runs"): Op("member", 202, body({"input": {"n": 1}})),
     ("GET", "/v1/workspaces/{ws}/runs"): Op("viewer", 200),
@@ -213,6 +233,8 @@ def world(stack: LocalStack, alice: Api, bob: Api, lab_ws: str) -> Iterator[Worl
     world.ids["running_run"] = world.running_run()
     world.ids["failed_run"] = world.failed_run()
     world.ids["name"] = world.fresh_credential()
+    world.ids["agent"] = world.fresh_agent()
+    alice.ok("POST", f"/v1/workspaces/{ws}/agents/{world.ids['agent']}/versions", {})
     yield world
     for run_id in world.started:  # stop the executions still parked in their wait
         alice.call("POST", f"/v1/workspaces/{ws}/runs/{run_id}/cancel")
@@ -265,8 +287,8 @@ def call_as(world: World, role: str, method: str, path: str, op: Op, allowed: bo
 def matrix_cases() -> Iterator[Any]:
     for method, path in sorted(EXPECTED):
         for role in ROLES:
-            if role == "outsider-at-home" and not re.search(r"\{(flow|run)\}", path):
-                continue  # only flow and run ids belong to a workspace; the outsider's own is his to use
+            if role == "outsider-at-home" and not re.search(r"\{(flow|run|agent)\}", path):
+                continue  # only flow, run and agent ids belong to a workspace; the outsider's own is his to use
             yield pytest.param(method, path, role, id=f"{method} {path} as {role}")
 
 

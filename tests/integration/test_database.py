@@ -8,7 +8,17 @@ import pytest
 from nexod.adapters.postgres import apply_migrations
 from nexod.local.boot import LocalStack
 
-TENANT_TABLES = ["workspaces", "members", "flows", "flow_versions", "runs", "node_runs", "audit_log"]
+TENANT_TABLES = [
+    "workspaces",
+    "members",
+    "flows",
+    "flow_versions",
+    "runs",
+    "node_runs",
+    "audit_log",
+    "agents",
+    "agent_versions",
+]
 
 
 def test_rls_is_enabled_and_forced_on_every_tenant_table(stack: LocalStack):

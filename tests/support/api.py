@@ -53,7 +53,10 @@ class Api:
         try:
             with urllib.request.urlopen(request, timeout=60) as resp:
                 text = resp.read()
-                return resp.status, _lower(resp.headers.items()), json.loads(text) if text else None
+                headers = _lower(resp.headers.items())
+                if not headers.get("content-type", "application/json").startswith("application/json"):
+                    return resp.status, headers, text.decode()  # e.g. an agent spec's text/markdown
+                return resp.status, headers, json.loads(text) if text else None
         except urllib.error.HTTPError as err:
             text = err.read()
             try:

@@ -33,6 +33,11 @@ POLICY = {
     "runs.start": BUILD,
     "runs.cancel": BUILD,
     "runs.redrive": BUILD,
+    "agents.read": READ,  # specs, versions, the node runs that used them
+    "agents.validate": READ,  # converts a spec between markdown and JSON, saves nothing
+    "agents.write": BUILD,
+    "agents.publish": BUILD,
+    "agents.live": BUILD,
     "credentials.read": READ,  # metadata: names, types, fields set; no role ever reads a value
     "credentials.write": BUILD,
     "audit.read": MANAGE,

@@ -22,6 +22,8 @@ function sectionPath(section: string, ws: string): string {
   switch (section) {
     case "runs":
       return paths.runs(ws);
+    case "agents":
+      return paths.agents(ws);
     case "credentials":
       return paths.credentials(ws);
     case "members":
@@ -87,6 +89,7 @@ export function Header({
         <nav className="topnav">
           <a className={section === "flows" ? "active" : ""} href={`#${paths.flows(workspace.id)}`}>Flows</a>
           <a className={section === "runs" ? "active" : ""} href={`#${paths.runs(workspace.id)}`}>Runs</a>
+          <a className={section === "agents" ? "active" : ""} href={`#${paths.agents(workspace.id)}`}>Agents</a>
           <a className={section === "usage" ? "active" : ""} href={`#${paths.usage(workspace.id)}`}>Usage</a>
           <a className={section === "credentials" ? "active" : ""} href={`#${paths.credentials(workspace.id)}`}>Credentials</a>
           <a className={section === "llm-settings" ? "active" : ""} href={`#${paths.llmSettings(workspace.id)}`}>LLM</a>

@@ -1,6 +1,13 @@
 // A thin typed client of the Nexod HTTP API. Every error becomes an ApiError carrying the JSON error body.
 import { getToken } from "./auth";
 import type {
+  Agent,
+  AgentNodeRun,
+  AgentPage,
+  AgentSpecForms,
+  AgentSummary,
+  AgentVersion,
+  AgentVersionSummary,
   ApiErrorBody,
   AuditPage,
   Budget,
@@ -158,7 +165,26 @@ export const api = {
     request<Budget>("PUT", `${ws(w)}/budget`, body),
   getLlmSettings: (w: string) => request<LlmSettings>("GET", `${ws(w)}/llm-settings`),
   putLlmSettings: (w: string, body: LlmSettingsUpdate) => request<LlmSettings>("PUT", `${ws(w)}/llm-settings`, body),
+
+  // Agents: a spec goes as JSON (`spec`) or markdown (`markdown`); both forms come back.
+  listAgents: (w: string, cursor?: string | null) => request<AgentPage>("GET", `${ws(w)}/agents${qs({ cursor })}`),
+  createAgent: (w: string, body: AgentSource) => request<Agent>("POST", `${ws(w)}/agents`, body),
+  getAgent: (w: string, a: string) => request<Agent>("GET", `${ws(w)}/agents/${enc(a)}`),
+  updateAgent: (w: string, a: string, body: AgentSource) => request<Agent>("PUT", `${ws(w)}/agents/${enc(a)}`, body),
+  deleteAgent: (w: string, a: string) => request<unknown>("DELETE", `${ws(w)}/agents/${enc(a)}`),
+  validateAgent: (w: string, body: AgentSource) => request<AgentSpecForms>("POST", `${ws(w)}/agents/validate`, body),
+  publishAgent: (w: string, a: string, description?: string) =>
+    request<AgentVersion>("POST", `${ws(w)}/agents/${enc(a)}/versions`, description ? { description } : {}),
+  listAgentVersions: (w: string, a: string) =>
+    request<{ items: AgentVersionSummary[] }>("GET", `${ws(w)}/agents/${enc(a)}/versions`),
+  getAgentVersion: (w: string, a: string, n: number) => request<AgentVersion>("GET", `${ws(w)}/agents/${enc(a)}/versions/${n}`),
+  setAgentLive: (w: string, a: string, version: number) =>
+    request<AgentSummary>("PUT", `${ws(w)}/agents/${enc(a)}/live`, { version }),
+  agentRuns: (w: string, a: string) => request<{ items: AgentNodeRun[] }>("GET", `${ws(w)}/agents/${enc(a)}/runs`),
 };
+
+// `spec` is what the JSON pane holds: the API validates it and names what is wrong.
+export type AgentSource = { spec: unknown } | { markdown: string };
 
 export function errorMessage(e: unknown): string {
   if (e instanceof ApiError) return e.message;

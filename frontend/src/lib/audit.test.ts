@@ -21,6 +21,8 @@ describe("audit summaries", () => {
   it("summarises flows, runs and the allow-list", () => {
     expect(s("flow.publish", { version: 3 })).toBe("published v3");
     expect(s("flow.live", { version: 2 })).toBe("v2 is live");
+    expect(s("agent.publish", { version: 2, from: 1, to: 2 })).toBe("published v2");
+    expect(s("agent.live", { from: 2, to: 1 })).toBe("live v2 → v1");
     expect(s("flow.update", { fields: ["definition", "name"] })).toBe("changed definition, name");
     expect(s("run.redrive", { attempt: 2, from_version: 1, version: 2 })).toBe("attempt 2 on v2 (was v1)");
     expect(s("workspace.allowed_hosts", { allowed_hosts: ["a", "c"], added: ["c"], removed: ["b"] })).toBe("allow-list: added c; removed b");
@@ -33,6 +35,6 @@ describe("audit summaries", () => {
   });
 
   it("offers the action families the API filters by prefix", () => {
-    expect(AUDIT_FAMILIES.map((f) => f.value)).toEqual(["", "member.", "credential.", "flow.", "workspace.", "budget."]);
+    expect(AUDIT_FAMILIES.map((f) => f.value)).toEqual(["", "member.", "credential.", "flow.", "agent.", "workspace.", "budget."]);
   });
 });

@@ -6,6 +6,7 @@ export const AUDIT_FAMILIES: { value: string; label: string }[] = [
   { value: "member.", label: "Members" },
   { value: "credential.", label: "Credentials" },
   { value: "flow.", label: "Flows" },
+  { value: "agent.", label: "Agents" },
   { value: "workspace.", label: "Workspace" },
   { value: "budget.", label: "Budget" },
 ];
@@ -50,6 +51,16 @@ export function summarizeAudit(e: Pick<AuditEntry, "action" | "details">): strin
       return `published v${str(d.version)}`;
     case "flow.live":
       return `v${str(d.version)} is live`;
+    case "agent.create":
+      return `created “${str(d.name)}”`;
+    case "agent.update":
+      return "draft saved";
+    case "agent.delete":
+      return "deleted";
+    case "agent.publish":
+      return `published v${str(d.version)}`;
+    case "agent.live":
+      return d.from === null || d.from === undefined ? `v${str(d.to)} is live` : `live v${str(d.from)} → v${str(d.to)}`;
     case "workspace.create":
       return `created “${str(d.name)}”`;
     case "workspace.allowed_hosts": {

@@ -57,6 +57,8 @@ export const paths = {
   runs: (ws: string, q?: Record<string, string>) =>
     `/w/${encodeURIComponent(ws)}/runs${q && Object.keys(q).length ? `?${new URLSearchParams(q)}` : ""}`,
   run: (ws: string, id: string) => `/w/${encodeURIComponent(ws)}/runs/${encodeURIComponent(id)}`,
+  agents: (ws: string) => `/w/${encodeURIComponent(ws)}/agents`,
+  agent: (ws: string, id: string) => `/w/${encodeURIComponent(ws)}/agents/${encodeURIComponent(id)}`,
   credentials: (ws: string) => `/w/${encodeURIComponent(ws)}/credentials`,
   members: (ws: string) => `/w/${encodeURIComponent(ws)}/members`,
   allowedHosts: (ws: string) => `/w/${encodeURIComponent(ws)}/allowed-hosts`,

@@ -274,3 +274,72 @@ class NodeClaim:
     run: Run | None
     node_run: NodeRun | None
     upstream: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentSummary:
+    """An agent in a listing: its draft's name and model, its versions, and what its node runs consumed."""
+
+    id: str
+    name: str
+    model: str
+    live_version: int | None
+    latest_version: int
+    created_at: datetime
+    updated_at: datetime
+    runs: int = 0  # node runs that used one of its versions
+    tokens: int = 0
+    cost_usd: float = 0.0  # LLM + compute + orchestration of those node runs
+    last_run_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Agent(AgentSummary):
+    spec: Any  # the draft: an AgentSpec's JSON form
+    created_by: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentVersionSummary:
+    agent_id: str
+    version: int
+    spec_hash: str
+    description: str
+    created_by: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentVersion(AgentVersionSummary):
+    spec: Any
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentNodeRun:
+    """A node run that used an agent: which version, in which run, and what it consumed."""
+
+    run_id: str
+    flow_id: str
+    node_id: str
+    iteration: int
+    status: NodeRunStatus
+    agent_version: int | None
+    model: str | None
+    tokens_in: int | None
+    tokens_out: int | None
+    cost_usd: float | None  # LLM
+    compute_cost_usd: float | None
+    orchestration_cost_usd: float | None
+    total_cost_usd: float
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FlowUse:
+    """A flow whose live version names an agent (what a delete would break)."""
+
+    flow_id: str
+    flow_name: str
+    version: int
+    definition: Any

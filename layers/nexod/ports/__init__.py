@@ -8,6 +8,8 @@ from typing import Any, Protocol
 
 from .blobs import BlobNotFound, BlobRef, BlobStore
 from .store import (
+    AgentChanges,
+    AgentRepository,
     AuditLog,
     CredentialRepository,
     FlowChanges,
@@ -23,6 +25,8 @@ from .store import (
 
 __all__ = [
     "LLM",
+    "AgentChanges",
+    "AgentRepository",
     "AuditLog",
     "BlobNotFound",
     "BlobRef",

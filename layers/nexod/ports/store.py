@@ -16,6 +16,11 @@ from typing import Any, Protocol, TypedDict
 from ..domain.actor import Actor
 from ..domain.cost import DEFAULT_RUNNER_MEMORY_MB
 from ..domain.records import (
+    Agent,
+    AgentNodeRun,
+    AgentSummary,
+    AgentVersion,
+    AgentVersionSummary,
     AuditEntry,
     Budget,
     Credential,
@@ -23,6 +28,7 @@ from ..domain.records import (
     DefinitionUse,
     Flow,
     FlowSummary,
+    FlowUse,
     FlowVersion,
     FlowVersionSummary,
     Member,
@@ -50,6 +56,15 @@ class FlowChanges(TypedDict, total=False):
     live_version: int
     latest_version: int
     state_machine_arn: str
+
+
+class AgentChanges(TypedDict, total=False):
+    """What `AgentRepository.update` may change; keys left out stay as they are."""
+
+    name: str
+    spec: dict[str, Any]
+    live_version: int
+    latest_version: int
 
 
 class WorkspaceRepository(Protocol):
@@ -334,6 +349,45 @@ class BudgetRepository(Protocol):
         ...
 
 
+class AgentRepository(Protocol):
+    """Agents (a draft spec each, soft-deleted) and their immutable versions."""
+
+    def create(self, name: str, spec: dict[str, Any]) -> Agent: ...
+
+    def newest(self, limit: int, after: Cursor | None = None) -> list[AgentSummary]:
+        """Agents not deleted, newest first, with what their node runs consumed."""
+        ...
+
+    def get(self, agent_id: str, for_update: bool = False) -> Agent | None: ...
+
+    def update(self, agent_id: str, changes: AgentChanges) -> Agent | None: ...
+
+    def delete(self, agent_id: str) -> bool:
+        """Soft delete: versions stay (node runs name them)."""
+        ...
+
+    def add_version(
+        self, agent_id: str, version: int, spec: dict[str, Any], spec_hash: str, description: str
+    ) -> AgentVersion:
+        """Store an immutable version."""
+        ...
+
+    def versions(self, agent_id: str) -> list[AgentVersionSummary]:
+        """An agent's versions, newest first."""
+        ...
+
+    def version(self, agent_id: str, version: int) -> AgentVersion | None: ...
+
+    def node_runs(self, agent_id: str, limit: int) -> list[AgentNodeRun]:
+        """The node runs that used the agent, newest first."""
+        ...
+
+    def live_flows_mentioning(self, agent_id: str) -> list[FlowUse]:
+        """Live versions of flows not deleted whose definition mentions the id (a superset of those that
+        use the agent: callers parse them)."""
+        ...
+
+
 class AuditLog(Protocol):
     def record(
         self,
@@ -387,6 +441,9 @@ class UnitOfWork(Protocol):
 
     @property
     def budgets(self) -> BudgetRepository: ...
+
+    @property
+    def agents(self) -> AgentRepository: ...
 
 
 class Store(Protocol):

@@ -36,6 +36,11 @@ def permissions() -> dict[str, str]:
         "runs.start": "member",
         "runs.cancel": "member",
         "runs.redrive": "member",
+        "agents.read": "viewer",
+        "agents.validate": "viewer",  # converts a spec between markdown and JSON, saves nothing
+        "agents.write": "member",  # create, edit the draft, delete
+        "agents.publish": "member",
+        "agents.live": "member",
         "credentials.read": "viewer",  # metadata only: no role can read a value
         "credentials.write": "member",  # create, rotate, delete
         "audit.read": "admin",

@@ -282,6 +282,7 @@ def ensure_app_role(admin_conninfo: str, password: str | None = None, role: str 
         conn.execute(sql.SQL("GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {}").format(sql.Identifier(role)))
         # Published versions are immutable and history is append-only, for the app as well.
         conn.execute(sql.SQL("REVOKE UPDATE, DELETE ON flow_versions FROM {}").format(sql.Identifier(role)))
+        conn.execute(sql.SQL("REVOKE UPDATE, DELETE ON agent_versions FROM {}").format(sql.Identifier(role)))
         conn.execute(sql.SQL("REVOKE UPDATE, DELETE ON audit_log FROM {}").format(sql.Identifier(role)))
         # A workspace is deleted with a tombstone (0011): its row stays, as its audit log references it.
         conn.execute(sql.SQL("REVOKE DELETE ON workspaces FROM {}").format(sql.Identifier(role)))

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 import psycopg
+from psycopg.types.json import Json as _PsycopgJson
 from psycopg.types.json import Jsonb as _PsycopgJsonb
 
 from ...domain.actor import ActorRef
@@ -27,6 +28,11 @@ def _dumps(value: Any) -> str:
 
 def Jsonb(value: Any) -> _PsycopgJsonb:
     return _PsycopgJsonb(value, dumps=_dumps)
+
+
+def JsonText(value: Any) -> _PsycopgJson:
+    """For a `json` column: the text as written, keys in their order (jsonb reorders them)."""
+    return _PsycopgJson(value, dumps=_dumps)
 
 
 def JsonbOrNull(value: Any) -> _PsycopgJsonb | None:

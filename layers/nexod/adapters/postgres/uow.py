@@ -11,6 +11,7 @@ import psycopg
 from psycopg.types.json import set_json_loads
 
 from ...services.json_limits import load_stored
+from .agents import PostgresAgents
 from .audit import PostgresAudit
 from .budgets import PostgresBudgets
 from .credentials import PostgresCredentials
@@ -47,6 +48,7 @@ class PostgresUnitOfWork:
         self._budgets = PostgresBudgets(*scope)
         self._audit = PostgresAudit(*scope)
         self._credentials = PostgresCredentials(*scope)
+        self._agents = PostgresAgents(*scope)
 
     @property
     def workspace_id(self) -> str | None:
@@ -91,6 +93,10 @@ class PostgresUnitOfWork:
     @property
     def credentials(self) -> PostgresCredentials:
         return self._credentials
+
+    @property
+    def agents(self) -> PostgresAgents:
+        return self._agents
 
 
 class PostgresStore:

@@ -1,0 +1,125 @@
+// The agents dashboard: each agent with its model, live version, its runs, tokens and cost.
+import { useCallback, useEffect, useState } from "react";
+import { api, errorMessage } from "../lib/api";
+import { NEW_AGENT_SPEC } from "../lib/agents";
+import { absTime, num, relTime, usd } from "../lib/format";
+import { navigate, paths, useTitle } from "../lib/router";
+import { canEdit, useSession } from "../session";
+import type { AgentSummary } from "../types";
+import { useToast } from "../components/Toasts";
+import { Empty, ErrorState, Spinner } from "../components/ui";
+
+export function Agents() {
+  const { workspace } = useSession();
+  const toast = useToast();
+  const [items, setItems] = useState<AgentSummary[] | null>(null);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const editable = canEdit(workspace.role);
+  useTitle(`Agents · ${workspace.name}`);
+
+  const load = useCallback(async () => {
+    setItems(null);
+    setError(null);
+    try {
+      const page = await api.listAgents(workspace.id);
+      setItems(page.items);
+      setCursor(page.next_cursor);
+    } catch (e) {
+      setError(errorMessage(e));
+    }
+  }, [workspace.id]);
+  useEffect(() => void load(), [load]);
+
+  const more = async () => {
+    if (!cursor) return;
+    try {
+      const page = await api.listAgents(workspace.id, cursor);
+      setItems((cur) => [...(cur ?? []), ...page.items]);
+      setCursor(page.next_cursor);
+    } catch (e) {
+      toast.error("Could not load more agents", errorMessage(e));
+    }
+  };
+
+  const create = async () => {
+    setBusy(true);
+    try {
+      const agent = await api.createAgent(workspace.id, { spec: NEW_AGENT_SPEC });
+      navigate(paths.agent(workspace.id, agent.id));
+    } catch (e) {
+      toast.error("Could not create the agent", errorMessage(e));
+      setBusy(false);
+    }
+  };
+
+  return (
+    <div className="page">
+      <div className="page-head">
+        <div>
+          <div className="crumbs">{workspace.name}</div>
+          <h1>Agents</h1>
+        </div>
+        {editable && (
+          <button className="btn btn-primary" data-testid="new-agent" disabled={busy} onClick={() => void create()}>
+            New agent
+          </button>
+        )}
+      </div>
+      <div className="card">
+        {error && items === null ? (
+          <ErrorState title="Could not load the agents" message={error} onRetry={() => void load()} />
+        ) : items === null ? (
+          <Spinner label="Loading agents…" />
+        ) : items.length === 0 ? (
+          <Empty title="No agents yet">
+            An agent is a spec: role, goal, backstory, model and tools, versioned like a flow.
+            {editable ? " Create one to edit its spec as markdown or JSON." : ""}
+          </Empty>
+        ) : (
+          <>
+            <table className="table" data-testid="agents-table">
+              <thead>
+                <tr>
+                  <th>Name</th>
+                  <th>Model</th>
+                  <th>Live</th>
+                  <th className="right">Runs</th>
+                  <th>Last run</th>
+                  <th className="right">Tokens</th>
+                  <th className="right">Cost</th>
+                </tr>
+              </thead>
+              <tbody>
+                {items.map((a) => (
+                  <tr key={a.id} className="clickable" data-testid="agent-row" onClick={() => navigate(paths.agent(workspace.id, a.id))}>
+                    <td>
+                      <a href={`#${paths.agent(workspace.id, a.id)}`} className="strong" onClick={(e) => e.stopPropagation()}>{a.name}</a>
+                    </td>
+                    <td className="mono">{a.model}</td>
+                    <td data-testid="agent-live">
+                      {a.live_version ? `v${a.live_version}` : <span className="muted">not published</span>}
+                      {a.latest_version > (a.live_version ?? 0) || (a.live_version && a.latest_version !== a.live_version) ? (
+                        <span className="muted small"> (latest v{a.latest_version})</span>
+                      ) : null}
+                    </td>
+                    <td className="right">{num(a.usage.runs)}</td>
+                    <td title={absTime(a.usage.last_run_at)}>{relTime(a.usage.last_run_at)}</td>
+                    <td className="right">{num(a.usage.tokens)}</td>
+                    <td className="right">{usd(a.usage.cost_usd)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+            {cursor && (
+              <div className="table-foot">
+                <button className="btn btn-sm" onClick={() => void more()}>Load more</button>
+              </div>
+            )}
+          </>
+        )}
+      </div>
+    </div>
+  );
+}
