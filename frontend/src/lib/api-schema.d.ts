@@ -5080,7 +5080,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5159,7 +5159,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5267,7 +5267,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5344,7 +5344,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5453,7 +5453,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5537,7 +5537,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5614,7 +5614,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5731,7 +5731,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5809,7 +5809,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5887,7 +5887,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5965,7 +5965,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6082,7 +6082,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6161,7 +6161,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
