@@ -58,3 +58,10 @@ class VaultUnavailable(NexodError):
 
     code = "vault_unavailable"
     status = 503
+
+
+class KnowledgeUnavailable(NexodError):
+    """A knowledge base's vector store or embedding model could not serve the request (try again later)."""
+
+    code = "knowledge_unavailable"
+    status = 503

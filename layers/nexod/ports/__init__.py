@@ -7,6 +7,16 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .blobs import BlobNotFound, BlobRef, BlobStore
+from .knowledge import (
+    ChunkMatch,
+    ChunkVector,
+    DocumentReader,
+    Embedder,
+    Embeddings,
+    Namespace,
+    VectorStore,
+    VectorStoreUnavailable,
+)
 from .store import (
     AuditLog,
     CredentialRepository,
@@ -28,12 +38,18 @@ __all__ = [
     "BlobRef",
     "BlobStore",
     "BudgetGuard",
+    "ChunkMatch",
+    "ChunkVector",
     "Completion",
     "CredentialRepository",
+    "DocumentReader",
+    "Embedder",
+    "Embeddings",
     "FlowChanges",
     "FlowRepository",
     "HttpResponse",
     "MemberRepository",
+    "Namespace",
     "NodeRunRepository",
     "Orchestrator",
     "Outbound",
@@ -44,6 +60,8 @@ __all__ = [
     "Store",
     "UnitOfWork",
     "Vault",
+    "VectorStore",
+    "VectorStoreUnavailable",
     "VersionRepository",
     "WorkspaceRepository",
 ]
@@ -172,3 +190,4 @@ class BudgetGuard(Protocol):
     def check(self, workspace_id: str) -> None:
         """Raise `runtime.errors.BudgetExceeded` when the workspace's hard monthly budget is spent."""
         ...
+
