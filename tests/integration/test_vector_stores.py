@@ -52,7 +52,9 @@ def unit(angle_degrees: float) -> list[float]:
 
 
 def chunk(doc: str, n: int, angle: float, **metadata: object) -> ChunkVector:
-    return ChunkVector(id=f"{doc}#{n}", document_id=doc, text=f"{doc} part {n}", embedding=unit(angle), metadata=metadata)
+    return ChunkVector(
+        id=f"{doc}#{n}", document_id=doc, text=f"{doc} part {n}", embedding=unit(angle), metadata=metadata
+    )
 
 
 def test_the_nearest_chunks_come_first_with_their_text_score_and_metadata(vectors: VectorStore, workspace: str):

@@ -54,7 +54,11 @@ class FakePinecone:
                     return
                 query = {k: v[0] for k, v in parse_qs(url.query).items()}
                 with fake.lock:
-                    ids = sorted(i for i in fake.namespaces.get(query.get("namespace", ""), {}) if i.startswith(query.get("prefix", "")))
+                    ids = sorted(
+                        i
+                        for i in fake.namespaces.get(query.get("namespace", ""), {})
+                        if i.startswith(query.get("prefix", ""))
+                    )
                 start = int(query.get("paginationToken") or 0)
                 limit = int(query.get("limit") or PAGE)
                 page = ids[start : start + limit]
@@ -106,7 +110,11 @@ class FakePinecone:
             scored.append((_cosine(q, vector["values"]), vector))
         scored.sort(key=lambda pair: -pair[0])
         found = [
-            {"id": v["id"], "score": s, **({"metadata": v.get("metadata") or {}} if body.get("includeMetadata") else {})}
+            {
+                "id": v["id"],
+                "score": s,
+                **({"metadata": v.get("metadata") or {}} if body.get("includeMetadata") else {}),
+            }
             for s, v in scored[: body["topK"]]
         ]
         return {"matches": found, "namespace": namespace, "usage": {"readUnits": 5}}

@@ -21,7 +21,7 @@ class DocumentTextReader:
 
                 try:
                     text = lxml_html.fromstring(html).text_content()
-                except Exception:  # noqa: BLE001 - unparseable markup reads as empty
+                except Exception:
                     text = ""
             return str(text or "")
         if content_type == "application/pdf":

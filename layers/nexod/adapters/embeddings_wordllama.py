@@ -49,7 +49,9 @@ class WordLlamaEmbedder:
         wl = self._load()
         vectors = wl.embed(list(texts), norm=True)
         tokens = sum(len(e) for e in wl.tokenizer.encode_batch(list(texts))) if hasattr(wl, "tokenizer") else 0
-        return Embeddings(vectors=[[float(x) for x in row] for row in vectors], model=model, tokens=tokens, cost_usd=0.0)
+        return Embeddings(
+            vectors=[[float(x) for x in row] for row in vectors], model=model, tokens=tokens, cost_usd=0.0
+        )
 
 
 class RoutedEmbedder:

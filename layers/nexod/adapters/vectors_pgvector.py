@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
-
 from contextlib import AbstractContextManager
+from typing import Any
 
 from pgvector import Vector
 from psycopg import sql
@@ -78,8 +77,11 @@ class PgVectorStore:
             k=top_k,
         )
         with self._tenant(namespace) as conn:
-            conn.execute("SELECT set_config('hnsw.iterative_scan', 'strict_order', true),"
-                         " set_config('hnsw.ef_search', %s, true)", (str(max(_EF_SEARCH_MIN, top_k)),))
+            conn.execute(
+                "SELECT set_config('hnsw.iterative_scan', 'strict_order', true),"
+                " set_config('hnsw.ef_search', %s, true)",
+                (str(max(_EF_SEARCH_MIN, top_k)),),
+            )
             rows = conn.execute(query, params).fetchall()
         return [
             ChunkMatch(

@@ -32,11 +32,11 @@ class PineconeVectorStore:
         return cls(Index(host=index_host, api_key=api_key, timeout=timeout, source_tag="nexod"))
 
     def upsert(self, namespace: Namespace, chunks: Sequence[ChunkVector]) -> None:
-        vectors = [
+        vectors: list[dict[str, Any]] = [
             {
                 "id": c.id,
                 "values": [float(x) for x in c.embedding],
-                "metadata": {**c.metadata, TEXT_KEY: c.text, DOCUMENT_KEY: c.document_id},
+                "metadata": dict(c.metadata) | {TEXT_KEY: c.text, DOCUMENT_KEY: c.document_id},
             }
             for c in chunks
         ]
@@ -66,12 +66,18 @@ class PineconeVectorStore:
             metadata = dict(match.metadata or {})
             text = str(metadata.pop(TEXT_KEY, ""))
             document = str(metadata.pop(DOCUMENT_KEY, match.id.partition("#")[0]))
-            found.append(ChunkMatch(id=match.id, document_id=document, text=text, score=float(match.score), metadata=metadata))
+            found.append(
+                ChunkMatch(id=match.id, document_id=document, text=text, score=float(match.score), metadata=metadata)
+            )
         return found
 
     def delete_document(self, namespace: Namespace, document_id: str) -> None:
         with _errors("delete"):
-            ids = [v.id for page in self.index.list(prefix=f"{document_id}#", namespace=namespace.key) for v in page.vectors]
+            ids = [
+                str(v.id)
+                for page in self.index.list(prefix=f"{document_id}#", namespace=namespace.key)
+                for v in page.vectors
+            ]
             for start in range(0, len(ids), DELETE_BATCH):
                 self.index.delete(ids=ids[start : start + DELETE_BATCH], namespace=namespace.key)
 
@@ -89,9 +95,8 @@ class _errors:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any) -> bool:
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
         if isinstance(exc, PineconeError):
             status = getattr(exc, "status_code", None) or getattr(exc, "status", None)
             said = f" (HTTP {status})" if status else ""
             raise VectorStoreUnavailable(f"Pinecone {self.operation} failed{said}: {type(exc).__name__}") from None
-        return False

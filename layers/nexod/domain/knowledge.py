@@ -35,8 +35,9 @@ KNOWN_DIMENSIONS: dict[str, int] = {
 MAX_DIMENSIONS = 2000
 INDEXED_DIMENSIONS = (256, 384, 512, 768, 1024, 1536)
 
-# Documents: what the API accepts (the API Gateway/Lambda request limit is 6 MB including base64).
-MAX_DOCUMENT_BYTES = 4 * 1024 * 1024
+# Documents: what the API accepts. Its request bodies are at most 2 MiB (functions/api/door.py), which a
+# base64-encoded 1 MiB file fits with its JSON envelope.
+MAX_DOCUMENT_BYTES = 1024 * 1024
 MAX_DOCUMENT_CHARS = 2_000_000  # extracted text
 MAX_CHUNKS_PER_DOCUMENT = 5_000
 CHUNK_CHARS = 1_000

@@ -13,6 +13,9 @@ from .knowledge import (
     DocumentReader,
     Embedder,
     Embeddings,
+    Found,
+    Indexed,
+    KnowledgeWorker,
     Namespace,
     VectorStore,
     VectorStoreUnavailable,
@@ -22,6 +25,7 @@ from .store import (
     CredentialRepository,
     FlowChanges,
     FlowRepository,
+    KnowledgeRepository,
     MemberRepository,
     NodeRunRepository,
     RunRepository,
@@ -47,7 +51,11 @@ __all__ = [
     "Embeddings",
     "FlowChanges",
     "FlowRepository",
+    "Found",
     "HttpResponse",
+    "Indexed",
+    "KnowledgeRepository",
+    "KnowledgeWorker",
     "MemberRepository",
     "Namespace",
     "NodeRunRepository",
@@ -190,4 +198,3 @@ class BudgetGuard(Protocol):
     def check(self, workspace_id: str) -> None:
         """Raise `runtime.errors.BudgetExceeded` when the workspace's hard monthly budget is spent."""
         ...
-

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from ..domain.records import KnowledgeBase
     from . import ProviderKey
 
 
@@ -84,6 +85,46 @@ class Embedder(Protocol):
     """Texts to vectors with one model. `credentials`: the workspace's key for the model's provider."""
 
     def embed(self, model: str, texts: Sequence[str], credentials: ProviderKey | None = None) -> Embeddings: ...
+
+
+@dataclass
+class Indexed:
+    """A document as a knowledge base stored it."""
+
+    chunks: int
+    tokens: int
+    cost_usd: float | None
+
+
+@dataclass
+class Found:
+    """What a search found, and what embedding the query cost."""
+
+    matches: list[ChunkMatch]
+    embedding: Embeddings
+
+
+class KnowledgeWorker(Protocol):
+    """Reads, indexes and searches documents of knowledge bases (`nexod.runtime.knowledge.KnowledgeEngine`
+    in process). Raises `NexodError`s (InvalidInput, KnowledgeUnavailable) and the LLM errors of the
+    embedding model (`NodeError`s)."""
+
+    def read(self, content: bytes, content_type: str) -> str: ...
+
+    def index(
+        self, workspace_id: str, kb: KnowledgeBase, document_id: str, text: str, metadata: Mapping[str, Any]
+    ) -> Indexed: ...
+
+    def forget(self, workspace_id: str, kb: KnowledgeBase, document_id: str) -> None: ...
+
+    def search(
+        self,
+        workspace_id: str,
+        kb: KnowledgeBase,
+        text: str,
+        top_k: int,
+        filter: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> Found: ...
 
 
 class DocumentReader(Protocol):

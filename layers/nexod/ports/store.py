@@ -25,6 +25,8 @@ from ..domain.records import (
     FlowSummary,
     FlowVersion,
     FlowVersionSummary,
+    KnowledgeBase,
+    KnowledgeDocument,
     Member,
     Membership,
     NodeClaim,
@@ -335,6 +337,39 @@ class AuditLog(Protocol):
         ...
 
 
+class KnowledgeRepository(Protocol):
+    """The catalog of knowledge bases and their documents (the chunks live behind the `VectorStore` port)."""
+
+    def create_base(
+        self,
+        name: str,
+        description: str,
+        embedding_model: str,
+        dimensions: int,
+        store: str,
+        pinecone: dict[str, Any] | None,
+        created_by: str,
+    ) -> KnowledgeBase | None:
+        """The new knowledge base, or None when the workspace already has one of that name."""
+        ...
+
+    def bases(self) -> list[KnowledgeBase]:
+        """Every knowledge base of the workspace by name, with its document and chunk counts."""
+        ...
+
+    def base(self, kb_id: str) -> KnowledgeBase | None: ...
+
+    def add_document(self, document: KnowledgeDocument) -> KnowledgeDocument: ...
+
+    def documents(self, kb_id: str, limit: int, before: tuple[datetime, str] | None = None) -> list[KnowledgeDocument]:
+        """Newest first, at most `limit`, strictly older than `before` (created_at, id) when given."""
+        ...
+
+    def document(self, kb_id: str, document_id: str) -> KnowledgeDocument | None: ...
+
+    def delete_document(self, kb_id: str, document_id: str) -> bool: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction in one workspace: committed when its block ends, rolled back if it raises."""
 
@@ -370,6 +405,9 @@ class UnitOfWork(Protocol):
 
     @property
     def budgets(self) -> BudgetRepository: ...
+
+    @property
+    def knowledge(self) -> KnowledgeRepository: ...
 
 
 class Store(Protocol):

@@ -8,18 +8,18 @@ of a provider uses the workspace's `llm_provider` key for that provider, exactly
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from ..domain.errors import InvalidInput, KnowledgeUnavailable, VaultUnavailable
 from ..domain.knowledge import chunk_id, chunk_text
 from ..domain.records import KnowledgeBase
 from ..ports import (
-    ChunkMatch,
     ChunkVector,
     DocumentReader,
     Embedder,
     Embeddings,
+    Found,
+    Indexed,
     Namespace,
     ProviderKey,
     Vault,
@@ -30,19 +30,6 @@ from .errors import NodeError
 from .llm_gateway import LlmGateway
 
 EMBED_BATCH = 64  # texts per embedding call
-
-
-@dataclass
-class Indexed:
-    chunks: int
-    tokens: int
-    cost_usd: float | None
-
-
-@dataclass
-class Found:
-    matches: list[ChunkMatch]
-    embedding: Embeddings
 
 
 PineconeFactory = Callable[[str, str], VectorStore]  # (index host, api key) -> store

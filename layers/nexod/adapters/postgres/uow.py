@@ -14,6 +14,7 @@ from .budgets import PostgresBudgets
 from .credentials import PostgresCredentials
 from .db import Database
 from .flows import PostgresFlows, PostgresVersions
+from .knowledge import PostgresKnowledge
 from .node_runs import PostgresNodeRuns
 from .rows import Row
 from .runs import PostgresRuns
@@ -40,6 +41,7 @@ class PostgresUnitOfWork:
         self._budgets = PostgresBudgets(*scope)
         self._audit = PostgresAudit(*scope)
         self._credentials = PostgresCredentials(*scope)
+        self._knowledge = PostgresKnowledge(*scope)
 
     @property
     def workspace_id(self) -> str | None:
@@ -84,6 +86,10 @@ class PostgresUnitOfWork:
     @property
     def credentials(self) -> PostgresCredentials:
         return self._credentials
+
+    @property
+    def knowledge(self) -> PostgresKnowledge:
+        return self._knowledge
 
 
 class PostgresStore:
