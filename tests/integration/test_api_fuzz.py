@@ -60,6 +60,9 @@ REAL_BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/v1/workspaces/{ws}/credentials"): {"name": "fuzzed", "type": "api_key", "value": {"key": "fz-0123456"}},
     ("PUT", "/v1/workspaces/{ws}/credentials/{name}"): {"value": {"key": "fz-6543210"}},
     ("PUT", "/v1/workspaces/{ws}/budget"): {"monthly_soft_usd": 50, "monthly_hard_usd": 100.5},
+    ("POST", "/v1/workspaces/{ws}/knowledge-bases"): {"name": "fuzzed"},
+    ("POST", "/v1/workspaces/{ws}/knowledge-bases/{kb}/documents"): {"name": "fuzzed.txt", "content": "fuzzed text"},
+    ("POST", "/v1/workspaces/{ws}/knowledge-bases/{kb}/query"): {"text": "fuzzed", "top_k": 3},
 }
 
 
@@ -75,7 +78,14 @@ class RealIds:
         alice.ok("PUT", f"/v1/workspaces/{workspace}/members/local|fuzz-member", {"role": "member"})
         self.ids = {"ws": workspace, "flow": flow, "run": finished["id"], "n": "1", "user": "local|fuzz-member"}
         self.ids["name"] = self.credential()
+        kb = alice.ok("POST", f"/v1/workspaces/{workspace}/knowledge-bases", {"name": "fuzzed-kb"})["id"]
+        self.ids["kb"] = kb
+        self.ids["doc"] = self.document()
         self.started: list[str] = []
+
+    def document(self) -> str:
+        path = f"/v1/workspaces/{self.ws}/knowledge-bases/{self.ids['kb']}/documents"
+        return str(self.alice.ok("POST", path, {"name": "doc.txt", "content": "fuzz document"})["id"])
 
     def credential(self) -> str:
         name = f"fz{uuid.uuid4().hex[:8]}"
@@ -98,6 +108,8 @@ class RealIds:
             self.alice.ok("PUT", f"/v1/workspaces/{self.ws}/members/{ids['user']}", {"role": "viewer"})
         if method == "DELETE" and "{name}" in path:
             ids["name"] = self.credential()
+        if method == "DELETE" and "{doc}" in path:
+            ids["doc"] = self.document()
         if path.endswith("/cancel"):
             ids["run"] = self.run(self.waiting, "RUNNING")
         if path.endswith("/redrive"):
