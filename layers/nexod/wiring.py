@@ -280,6 +280,7 @@ def knowledge_engine(settings: Settings, store: Store, vault: Vault | None, gate
         pinecone=pinecone,
         vault=vault,
         gateway=gateway,
+        store=store,
     )
 
 

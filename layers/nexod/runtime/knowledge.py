@@ -7,12 +7,14 @@ of a provider uses the workspace's `llm_provider` key for that provider, exactly
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from ..domain.errors import InvalidInput, KnowledgeUnavailable, VaultUnavailable
 from ..domain.knowledge import chunk_id, chunk_text
-from ..domain.records import KnowledgeBase
+from ..domain.records import KnowledgeBase, KnowledgeDocument
 from ..ports import (
     ChunkVector,
     DocumentReader,
@@ -22,6 +24,7 @@ from ..ports import (
     Indexed,
     Namespace,
     ProviderKey,
+    Store,
     Vault,
     VectorStore,
     VectorStoreUnavailable,
@@ -45,13 +48,45 @@ class KnowledgeEngine:
         pinecone: PineconeFactory | None = None,
         vault: Vault | None = None,
         gateway: LlmGateway | None = None,
+        store: Store | None = None,
     ) -> None:
+        self.store = store
         self.embedder = embedder
         self.pgvector = pgvector
         self.reader = reader
         self.pinecone = pinecone
         self.vault = vault
         self.gateway = gateway
+
+    # -- the catalog (nodes name a knowledge base by id or name) -----------------------------------------
+    def base(self, workspace_id: str, ref: str) -> KnowledgeBase | None:
+        if self.store is None:
+            raise KnowledgeUnavailable("this process has no knowledge-base catalog")
+        with self.store.tx(workspace_id) as uow:
+            try:
+                found = uow.knowledge.base(str(uuid.UUID(ref)))
+            except ValueError:
+                found = None
+            return found or next((kb for kb in uow.knowledge.bases() if kb.name == ref), None)
+
+    def write_document(
+        self, workspace_id: str, kb: KnowledgeBase, document: KnowledgeDocument, text: str
+    ) -> tuple[KnowledgeDocument, Indexed]:
+        """Index `text` as `document` (replacing a document of the same id and its chunks) and record it."""
+        if self.store is None:
+            raise KnowledgeUnavailable("this process has no knowledge-base catalog")
+        indexed = self.index(workspace_id, kb, document.id, text, {**document.metadata, "document": document.name})
+        with self.store.tx(workspace_id) as uow:
+            uow.knowledge.delete_document(kb.id, document.id)
+            stored = uow.knowledge.add_document(
+                replace(
+                    document,
+                    chunks=indexed.chunks,
+                    embedding_tokens=indexed.tokens,
+                    embedding_cost_usd=indexed.cost_usd,
+                )
+            )
+        return stored, indexed
 
     # -- documents ------------------------------------------------------------------------------------
     def read(self, content: bytes, content_type: str) -> str:
