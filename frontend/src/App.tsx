@@ -13,6 +13,7 @@ import { FlowEditor } from "./pages/FlowEditor";
 import { RunsList } from "./pages/RunsList";
 import { RunView } from "./pages/RunView";
 import { Credentials } from "./pages/Credentials";
+import { Knowledge } from "./pages/Knowledge";
 import { Members } from "./pages/Members";
 import { AllowedHosts } from "./pages/AllowedHosts";
 import { Audit } from "./pages/Audit";
@@ -123,6 +124,8 @@ export function App() {
     body = <RunView key={itemId} runId={itemId} />;
   } else if (section === "runs") {
     body = <RunsList query={route.query} />;
+  } else if (section === "knowledge") {
+    body = <Knowledge key={workspace!.id} kbId={itemId} />;
   } else if (section === "credentials") {
     body = <Credentials key={workspace!.id} />;
   } else if (section === "members") {

@@ -24,6 +24,8 @@ function sectionPath(section: string, ws: string): string {
       return paths.runs(ws);
     case "credentials":
       return paths.credentials(ws);
+    case "knowledge":
+      return paths.knowledge(ws);
     case "members":
       return paths.members(ws);
     case "allowed-hosts":
@@ -88,6 +90,7 @@ export function Header({
           <a className={section === "flows" ? "active" : ""} href={`#${paths.flows(workspace.id)}`}>Flows</a>
           <a className={section === "runs" ? "active" : ""} href={`#${paths.runs(workspace.id)}`}>Runs</a>
           <a className={section === "usage" ? "active" : ""} href={`#${paths.usage(workspace.id)}`}>Usage</a>
+          <a className={section === "knowledge" ? "active" : ""} href={`#${paths.knowledge(workspace.id)}`}>Knowledge</a>
           <a className={section === "credentials" ? "active" : ""} href={`#${paths.credentials(workspace.id)}`}>Credentials</a>
           <a className={section === "llm-settings" ? "active" : ""} href={`#${paths.llmSettings(workspace.id)}`}>LLM</a>
           <a className={section === "members" ? "active" : ""} href={`#${paths.members(workspace.id)}`}>Members</a>
