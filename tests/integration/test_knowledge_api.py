@@ -4,8 +4,11 @@ pgvector in the embedded PostgreSQL, and Pinecone through its SDK against the lo
 from __future__ import annotations
 
 import base64
+import io
+import json
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -204,3 +207,52 @@ def test_a_pinecone_knowledge_base_uses_its_credential_and_one_namespace(
         {"name": "evil", "store": "pinecone", "pinecone": {"index_host": "http://169.254.169.254", "credential": cred}},
     )
     assert code == 422 and "index_host" in answer["error"]["message"]
+
+
+class InProcessLambda:
+    """A Lambda client whose `invoke` runs the LLM runner's handler body in this process (JSON both ways)."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+
+    def invoke(self, FunctionName: str, InvocationType: str, Payload: bytes) -> dict[str, Any]:
+        from functions.steps import llm_runner
+
+        event = json.loads(Payload)
+        self.calls.append(event)
+        answer = llm_runner.knowledge_event(event["knowledge"])
+        return {"StatusCode": 200, "Payload": io.BytesIO(json.dumps(answer).encode())}
+
+
+@pytest.fixture
+def through_lambda(stack: LocalStack) -> Iterator[InProcessLambda]:
+    from nexod.adapters.knowledge_lambda import LambdaKnowledgeWorker
+
+    client = InProcessLambda()
+    services = stack.platform.services
+    saved = services.knowledge
+    services.knowledge = LambdaKnowledgeWorker(client, "arn:aws:lambda:us-east-1:123456789012:function:llm-runner")
+    yield client
+    services.knowledge = saved
+
+
+def test_in_aws_the_api_asks_the_llm_runner_and_gets_the_same_answers(
+    alice: Api, demo_ws: str, kb: str, through_lambda: InProcessLambda
+):
+    # Given the API's knowledge worker is the LLM runner function (as in AWS)
+    # When a PDF is added, the knowledge base searched and the document deleted through the API
+    pdf = base64.b64encode(pdf_with_text("Glaciers carve valleys over millennia.")).decode()
+    status, doc = add(alice, demo_ws, kb, "ice.pdf", content_base64=pdf, content_type="application/pdf")
+    assert status == 201, doc
+    found = alice.ok("POST", kb_path(demo_ws, kb) + "/query", {"text": "ice sheets shaping land", "top_k": 1})
+    # Then the runner did the work: ingest and search requests named the workspace and knowledge base by id
+    assert "Glaciers" in found["matches"][0]["text"] and found["model"] == "wordllama"
+    assert [c["knowledge"]["op"] for c in through_lambda.calls] == ["ingest", "search"]
+    assert {c["knowledge"]["kb"] for c in through_lambda.calls} == {kb}
+    # And its refusals come back as the same API errors
+    code, answer = add(
+        alice, demo_ws, kb, "empty.html", content="<html><script>x()</script></html>", content_type="text/html"
+    )
+    assert code == 422 and answer["error"]["details"] == {"field": "content"}
+    assert alice.delete(kb_path(demo_ws, kb) + f"/documents/{doc['id']}")[0] == 204
+    assert through_lambda.calls[-1]["knowledge"]["op"] == "forget"

@@ -109,11 +109,18 @@ class KnowledgeWorker(Protocol):
     in process). Raises `NexodError`s (InvalidInput, KnowledgeUnavailable) and the LLM errors of the
     embedding model (`NodeError`s)."""
 
-    def read(self, content: bytes, content_type: str) -> str: ...
-
-    def index(
-        self, workspace_id: str, kb: KnowledgeBase, document_id: str, text: str, metadata: Mapping[str, Any]
-    ) -> Indexed: ...
+    def ingest(
+        self,
+        workspace_id: str,
+        kb: KnowledgeBase,
+        document_id: str,
+        content: bytes,
+        content_type: str,
+        metadata: Mapping[str, Any],
+    ) -> Indexed:
+        """Read the document's text, check it (InvalidInput when empty, PayloadTooLarge when too long), chunk,
+        embed and store it under `document_id`."""
+        ...
 
     def forget(self, workspace_id: str, kb: KnowledgeBase, document_id: str) -> None: ...
 

@@ -12,8 +12,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from ..domain.errors import InvalidInput, KnowledgeUnavailable, VaultUnavailable
-from ..domain.knowledge import chunk_id, chunk_text
+from ..domain.errors import InvalidInput, KnowledgeUnavailable, PayloadTooLarge, VaultUnavailable
+from ..domain.knowledge import MAX_CHUNKS_PER_DOCUMENT, MAX_DOCUMENT_CHARS, chunk_id, chunk_text
 from ..domain.records import KnowledgeBase, KnowledgeDocument
 from ..ports import (
     ChunkVector,
@@ -93,6 +93,27 @@ class KnowledgeEngine:
         if self.reader is None:
             raise KnowledgeUnavailable("this process cannot read documents (no document reader)")
         return self.reader().text_of(content, content_type)
+
+    def ingest(
+        self,
+        workspace_id: str,
+        kb: KnowledgeBase,
+        document_id: str,
+        content: bytes,
+        content_type: str,
+        metadata: Mapping[str, Any],
+    ) -> Indexed:
+        text = self.read(content, content_type).replace("\x00", "")
+        if not text.strip():
+            raise InvalidInput("content: the document has no readable text", {"field": "content"})
+        if len(text) > MAX_DOCUMENT_CHARS:
+            raise PayloadTooLarge(
+                f"content: the document's text is {len(text)} characters; the limit is {MAX_DOCUMENT_CHARS}",
+                {"field": "content", "limit": MAX_DOCUMENT_CHARS},
+            )
+        if len(chunk_text(text)) > MAX_CHUNKS_PER_DOCUMENT:
+            raise PayloadTooLarge(f"content: more than {MAX_CHUNKS_PER_DOCUMENT} chunks", {"field": "content"})
+        return self.index(workspace_id, kb, document_id, text, metadata)
 
     def index(
         self, workspace_id: str, kb: KnowledgeBase, document_id: str, text: str, metadata: Mapping[str, Any]

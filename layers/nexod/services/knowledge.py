@@ -19,13 +19,10 @@ from typing import Any
 from ..domain.errors import Conflict, InvalidInput, KnowledgeUnavailable, NexodError, NotFound, PayloadTooLarge
 from ..domain.knowledge import (
     CONTENT_TYPES,
-    MAX_CHUNKS_PER_DOCUMENT,
     MAX_DOCUMENT_BYTES,
-    MAX_DOCUMENT_CHARS,
     STORES,
     check_filter,
     check_metadata,
-    chunk_text,
     dimensions_of,
 )
 from ..domain.records import KnowledgeBase, KnowledgeDocument
@@ -176,22 +173,9 @@ def add_document(
     with services.store.tx(workspace_id, principal.sub) as uow:
         authorize(uow, principal, "knowledge.write")
         kb = _base(uow, kb_id)
-    with _answers():
-        text = worker.read(raw, content_type)
-    if "\x00" in text:
-        text = text.replace("\x00", "")
-    if not text.strip():
-        raise InvalidInput("content: the document has no readable text", {"field": "content"})
-    if len(text) > MAX_DOCUMENT_CHARS:
-        raise PayloadTooLarge(
-            f"content: the document's text is {len(text)} characters; the limit is {MAX_DOCUMENT_CHARS}",
-            {"field": "content", "limit": MAX_DOCUMENT_CHARS},
-        )
-    if len(chunk_text(text)) > MAX_CHUNKS_PER_DOCUMENT:
-        raise PayloadTooLarge(f"content: more than {MAX_CHUNKS_PER_DOCUMENT} chunks", {"field": "content"})
     document_id = str(uuid.uuid4())
     with _answers():
-        indexed = worker.index(workspace_id, kb, document_id, text, {**meta, "document": name})
+        indexed = worker.ingest(workspace_id, kb, document_id, raw, content_type, {**meta, "document": name})
     try:
         with services.store.tx(workspace_id, principal.sub) as uow:
             if uow.knowledge.base(kb.id) is None:  # deleted meanwhile
