@@ -292,9 +292,35 @@ def api_credentials_path(env: dict[str, str], flow_id: str) -> None:
     vault.put(WORKSPACE, name, {"token": "three"})
 
 
+def api_knowledge_path(env: dict[str, str], flow_id: str) -> None:
+    """Knowledge-base routes: the API asks the LLM runner (moto has no such function to run: IAM let the
+    invocation through when moto answers that it does not exist)."""
+    from botocore.exceptions import ClientError
+
+    from nexod.adapters.knowledge_lambda import LambdaKnowledgeWorker
+    from nexod.domain.records import KnowledgeBase
+
+    kb = KnowledgeBase(
+        id=flow_id,
+        name="kb",
+        description="",
+        embedding_model="wordllama",
+        dimensions=256,
+        store="pgvector",
+        pinecone=None,
+        created_by="t",
+        created_at=None,  # type: ignore[arg-type]
+    )
+    worker = LambdaKnowledgeWorker(boto3.client("lambda", region_name=REGION), env["NEXOD_LLM_RUNNER_ARN"])
+    with pytest.raises(ClientError) as raised:  # AccessDenied instead, were the statement missing
+        worker.forget(WORKSPACE, kb, flow_id)
+    assert raised.value.response["Error"]["Code"] == "ResourceNotFoundException", raised.value.response
+
+
 def api_all_paths(env: dict[str, str], flow_id: str) -> None:
     api_and_payload_paths(env, flow_id)
     api_credentials_path(env, flow_id)
+    api_knowledge_path(env, flow_id)
 
 
 def runner_credentials_path(env: dict[str, str], _run_id: str) -> None:
