@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 from typing import Any
 
@@ -29,6 +30,7 @@ from ..ports import (
     VectorStore,
     VectorStoreUnavailable,
 )
+from .egress import current_egress_scope, egress_scope
 from .errors import NodeError
 from .llm_gateway import LlmGateway
 
@@ -171,6 +173,19 @@ class KnowledgeEngine:
         if not texts:
             return Embeddings(vectors=[], model=kb.embedding_model, tokens=0, cost_usd=0.0)
         key = self._key(workspace_id, kb.embedding_model)
+        with self._egress(workspace_id):
+            return self._embed(workspace_id, kb, texts, key)
+
+    def _egress(self, workspace_id: str) -> AbstractContextManager[Any]:
+        """The workspace's allow-list for the embedding model's connections (a node's own scope when one is
+        open; the API's requests open the workspace's)."""
+        if current_egress_scope() is not None or self.store is None:
+            return nullcontext()
+        with self.store.tx(workspace_id) as uow:
+            ws = uow.workspaces.current()
+        return egress_scope("knowledge", list(ws.allowed_hosts) if ws else [])
+
+    def _embed(self, workspace_id: str, kb: KnowledgeBase, texts: Sequence[str], key: ProviderKey | None) -> Embeddings:
         embedder = self.embedder()
         vectors: list[list[float]] = []
         tokens = 0
@@ -222,12 +237,16 @@ class KnowledgeEngine:
 
 def node_error_status(exc: NodeError) -> tuple[int, str]:
     """An embedding model's typed error as the API's status and code (the API has no Step Functions retry)."""
-    from .errors import BudgetExceeded, LLMBadRequest, LLMRateLimited
+    from .errors import BlockedDestinationError, BudgetExceeded, LLMBadRequest, LLMRateLimited, NodeFailedError
 
     if isinstance(exc, BudgetExceeded):
         return 402, "budget_exceeded"
-    if isinstance(exc, LLMBadRequest):
-        return 422, "embedding_refused"
     if isinstance(exc, LLMRateLimited):
         return 429, "rate_limited"
+    if isinstance(exc, BlockedDestinationError):
+        return 422, "blocked_destination"
+    if isinstance(exc, LLMBadRequest):
+        return 422, "embedding_refused"
+    if isinstance(exc, NodeFailedError):
+        return 422, "embedding_failed"
     return 503, "knowledge_unavailable"

@@ -35,8 +35,10 @@ _PINECONE_HOST = re.compile(r"^https://[a-z0-9][a-z0-9.-]*\.pinecone\.io/?$")
 # Errors of the embedding model (the runtime's NodeError classes, by name: services import no runtime).
 _LLM_ERRORS = {
     "BudgetExceeded": (402, "budget_exceeded"),
-    "LLMBadRequest": (422, "embedding_refused"),
     "LLMRateLimited": (429, "rate_limited"),
+    "BlockedDestinationError": (422, "blocked_destination"),  # the outbound guard: allow-list the host
+    "LLMBadRequest": (422, "embedding_refused"),
+    "NodeFailedError": (422, "embedding_failed"),  # what a retry cannot fix (after the more specific ones)
 }
 
 
