@@ -25,15 +25,25 @@ class LambdaKnowledgeWorker:
         self.function_name = function_name
 
     def _call(self, request: dict[str, Any]) -> Any:
-        answer = self.client.invoke(
-            FunctionName=self.function_name,
-            InvocationType="RequestResponse",
-            Payload=json.dumps({"knowledge": request}).encode(),
-        )
-        payload = answer["Payload"].read()
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            answer = self.client.invoke(
+                FunctionName=self.function_name,
+                InvocationType="RequestResponse",
+                Payload=json.dumps({"knowledge": request}).encode(),
+            )
+            payload = answer["Payload"].read()
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "error")
+            raise KnowledgeUnavailable(f"the knowledge worker could not be invoked ({code}); try again") from exc
+        except BotoCoreError as exc:
+            raise KnowledgeUnavailable(f"the knowledge worker could not be invoked ({type(exc).__name__})") from None
         if answer.get("FunctionError"):
             raise KnowledgeUnavailable(f"the knowledge worker failed ({answer['FunctionError']}); try again")
-        body = json.loads(payload)
+        body = json.loads(payload or b"null")
+        if not isinstance(body, dict) or not ("ok" in body or "error" in body):
+            raise KnowledgeUnavailable("the knowledge worker answered neither ok nor error")
         if "error" in body:
             error = body["error"]
             failure = NexodError(str(error.get("message")), error.get("details"))
