@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import logging
 import re
 import uuid
 from collections.abc import Iterator
@@ -31,6 +32,7 @@ from .access import authorize, parse_id
 from .context import Principal, Services
 from .paging import decode_cursor, page
 
+log = logging.getLogger(__name__)
 _PINECONE_HOST = re.compile(r"^https://[a-z0-9][a-z0-9.-]*\.pinecone\.io/?$")
 # Errors of the embedding model (the runtime's NodeError classes, by name: services import no runtime).
 _LLM_ERRORS = {
@@ -199,8 +201,10 @@ def add_document(
                 )
             )
     except BaseException:
-        with _answers():
+        try:
             worker.forget(workspace_id, kb, document_id)  # no chunks without their document
+        except Exception:  # the first failure is the answer; orphan chunks are logged
+            log.warning("could not remove the chunks of document %s after a failed add", document_id, exc_info=True)
         raise
     return asdict(stored)
 
