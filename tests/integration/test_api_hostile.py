@@ -58,7 +58,10 @@ def world(alice: Api) -> dict[str, str]:
     alice.ok("PUT", f"/v1/workspaces/{ws}/members/local|carol", {"role": "member"})
     key = {"name": "hostile-key", "type": "api_key", "value": {"key": "hostile-0123456"}}
     alice.ok("POST", f"/v1/workspaces/{ws}/credentials", key)
-    return {"ws": ws, "flow": flow, "run": done["id"], "n": "1", "user": "local|carol", "name": "hostile-key"}
+    kb = alice.ok("POST", f"/v1/workspaces/{ws}/knowledge-bases", {"name": "hostile-kb"})["id"]
+    doc = alice.ok("POST", f"/v1/workspaces/{ws}/knowledge-bases/{kb}/documents", {"name": "d", "content": "text"})
+    names = {"user": "local|carol", "name": "hostile-key", "kb": kb, "doc": doc["id"]}
+    return {"ws": ws, "flow": flow, "run": done["id"], "n": "1", **names}
 
 
 def concrete(path: str, ids: dict[str, str]) -> str:
