@@ -51,8 +51,8 @@ class EmbeddingServer:
                         {"object": "embedding", "index": i, "embedding": bag_of_words(t)} for i, t in enumerate(texts)
                     ],
                     "usage": {
-                        "prompt_tokens": sum(len(t.split()) for t in texts),
-                        "total_tokens": sum(len(t.split()) for t in texts),
+                        "prompt_tokens": 1000 * sum(len(t.split()) for t in texts),
+                        "total_tokens": 1000 * sum(len(t.split()) for t in texts),
                     },
                 }
                 data = json.dumps(answer).encode()
@@ -113,6 +113,10 @@ def test_a_provider_model_embeds_with_the_workspace_key_and_is_priced(
     found = alice.ok("POST", path + "/query", {"text": "when are taxes due?", "top_k": 2})
     # Then the documents were embedded with the workspace's key, priced, and found by their words
     assert provider.authorizations and set(provider.authorizations) == {f"Bearer {key}"}
-    assert doc["embedding_tokens"] == 5 and doc["embedding_cost_usd"] > 0
+    assert doc["embedding_tokens"] == 5000 and doc["embedding_cost_usd"] > 0
     assert found["matches"][0]["metadata"]["document"] == "b.txt" and found["cost_usd"] > 0
     assert key not in json.dumps(found)
+    # And what the embeddings cost counts toward the workspace's monthly spend (the budget's counter)
+    docs = alice.ok("GET", path + "/documents")["items"]
+    spent = alice.ok("GET", f"/v1/workspaces/{ws}/budget")["month_to_date_usd"]
+    assert spent == pytest.approx(sum(d["embedding_cost_usd"] for d in docs) + found["cost_usd"], rel=1e-6)

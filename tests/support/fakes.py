@@ -766,6 +766,11 @@ class MemoryBudgets(_Repo):
         spent, crossed_at = self.t.spend.get((self.ws or "", self.now.strftime("%Y-%m")), (0.0, None))
         return Budget(monthly_soft_usd=soft, monthly_hard_usd=hard, month_to_date_usd=spent, soft_crossed_at=crossed_at)
 
+    def add_spend(self, usd: float) -> None:
+        ws, month = self._writable_ws(), self.now.strftime("%Y-%m")
+        spent, crossed_at = self.t.spend.get((ws, month), (0.0, None))
+        self.t.spend[(ws, month)] = (round(spent + usd, 8), crossed_at)
+
     def put(self, monthly_soft_usd: float | None, monthly_hard_usd: float | None) -> Budget:
         self.t.budgets[self._writable_ws()] = (
             None if monthly_soft_usd is None else round(monthly_soft_usd, 2),

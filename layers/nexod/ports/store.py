@@ -309,6 +309,10 @@ class BudgetRepository(Protocol):
 
     def put(self, monthly_soft_usd: float | None, monthly_hard_usd: float | None) -> Budget: ...
 
+    def add_spend(self, usd: float) -> None:
+        """Add a cost outside any node run (an API request's embeddings) to this UTC month's spend."""
+        ...
+
     def over_hard(self) -> tuple[float, float] | None:
         """(month to date, hard limit) when this month's spend reached the hard limit, else None: one query."""
         ...

@@ -184,6 +184,8 @@ def add_document(
         with services.store.tx(workspace_id, principal.sub) as uow:
             if uow.knowledge.base(kb.id) is None:  # deleted meanwhile
                 raise NotFound(f"knowledge base '{kb_id}' not found")
+            if indexed.cost_usd:  # the embeddings count toward the monthly budget like a node's LLM cost
+                uow.budgets.add_spend(indexed.cost_usd)
             stored = uow.knowledge.add_document(
                 KnowledgeDocument(
                     id=document_id,
@@ -257,6 +259,9 @@ def query(
         kb = _base(uow, kb_id)
     with _answers():
         found = _worker(services).search(workspace_id, kb, text, top_k, normal)
+    if found.embedding.cost_usd:
+        with services.store.tx(workspace_id, principal.sub) as uow:
+            uow.budgets.add_spend(found.embedding.cost_usd)
     return {
         "matches": [asdict(m) for m in found.matches],
         "model": found.embedding.model,
