@@ -14,7 +14,7 @@ CHROMIUM ?= $(shell command -v chromium || command -v chromium-browser || comman
 help:
 	@echo "make up      - install, start embedded Postgres, API, orchestrator and console on http://127.0.0.1:8000"
 	@echo "make test    - install and run every suite (lint, types, unit, integration, e2e, infra)"
-	@echo "make bench   - benchmarks (Lambda sizes, cold imports, 50-node fan-out/fan-in vs LangGraph + Postgres checkpointer)"
+	@echo "make bench   - benchmarks (Lambda sizes, cold imports, 50-node fan-out/fan-in vs LangGraph + Postgres checkpointer, knowledge-base query at 10,000 chunks)"
 	@echo "make synth   - synthesize the CDK app offline;  make cost - idle and per-run cost model"
 	@echo "make api-types - regenerate the console's API types (frontend/src/lib/api-schema.d.ts) from /v1/openapi.json"
 
@@ -108,6 +108,7 @@ bench: install
 	$(BIN)/python -m tests.bench.sizes
 	$(BIN)/python -m tests.bench.imports
 	$(BIN)/python -m tests.bench.fanout
+	$(BIN)/python -m tests.bench.knowledge
 
 clean:
 	rm -rf $(VENV) .localdb cdk.out frontend/dist frontend/node_modules

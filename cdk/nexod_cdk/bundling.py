@@ -62,7 +62,15 @@ def copy_layer_source(dest: Path) -> None:
 def _deps_hash(kind: str, architecture: str) -> str:
     """What the pip-installed dependencies depend on: pins, platform, bundler version (not our source)."""
     h = hashlib.sha256()
-    for part in (kind, architecture, c.PYTHON_VERSION, BUNDLER_VERSION, c.LITELLM_PIN, *c.RUNTIME_PROVIDED):
+    for part in (
+        kind,
+        architecture,
+        c.PYTHON_VERSION,
+        BUNDLER_VERSION,
+        c.LITELLM_PIN,
+        *c.KNOWLEDGE_PINS,
+        *c.RUNTIME_PROVIDED,
+    ):
         h.update(part.encode() + b"\0")
     h.update((c.REPO_ROOT / "pyproject.toml").read_bytes())
     return h.hexdigest()
@@ -147,7 +155,7 @@ def _build_llm(site: Path, architecture: str, work: Path) -> None:
     core = build_layer("core", architecture) / "python"
     both = work / "both"
     # Resolve core + LiteLLM together so shared dependencies get one consistent version...
-    _pip(both, architecture, [str(_copy_sources(work)), c.LITELLM_PIN])
+    _pip(both, architecture, [str(_copy_sources(work)), c.LITELLM_PIN, *c.KNOWLEDGE_PINS])
     core_dists = _dists(core)
     site.mkdir(parents=True)
     for name, (version, info) in _dists(both).items():

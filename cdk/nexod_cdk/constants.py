@@ -25,6 +25,11 @@ CDK_QUALIFIER = "hnb659fds"  # the default bootstrap qualifier (`cdk bootstrap` 
 
 PYTHON_VERSION = "3.12"
 LITELLM_PIN = "litellm==1.102.4"
+# Knowledge bases (issue 10) ride in the LLM layer: the LLM runner embeds, reads PDFs and talks to Pinecone
+# for rag nodes and for the API (which may not read credentials). trafilatura (+~60 MB with babel and lxml)
+# and wordllama (+~120 MB with numpy) do not fit beside LiteLLM in 250 MB: HTML falls back to the standard
+# library's parser, and AWS embeds with a provider's model (docs/decisions.md, 2026-11-26).
+KNOWLEDGE_PINS = ("pgvector==0.5.1", "pinecone==10.2.0", "pypdf==7.1.1")
 # Provided by the Lambda Python runtime: shipping them again would push the node runner over 250 MB.
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer")
 # Dead weight inside the LLM layer: the LiteLLM proxy's dashboard UI (static files) and its OpenAPI UI.

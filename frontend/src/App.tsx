@@ -15,6 +15,7 @@ import { RunView } from "./pages/RunView";
 import { Agents } from "./pages/Agents";
 import { AgentEditor } from "./pages/AgentEditor";
 import { Credentials } from "./pages/Credentials";
+import { Knowledge } from "./pages/Knowledge";
 import { Members } from "./pages/Members";
 import { AllowedHosts } from "./pages/AllowedHosts";
 import { Audit } from "./pages/Audit";
@@ -129,6 +130,8 @@ export function App() {
     body = <Agents key={workspace!.id} />;
   } else if (section === "runs") {
     body = <RunsList query={route.query} />;
+  } else if (section === "knowledge") {
+    body = <Knowledge key={workspace!.id} kbId={itemId} />;
   } else if (section === "credentials") {
     body = <Credentials key={workspace!.id} />;
   } else if (section === "members") {

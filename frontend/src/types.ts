@@ -32,6 +32,14 @@ export type BudgetUpdate = Schemas["BudgetPut"];
 export type LlmSettings = Schemas["LlmSettings"];
 export type LlmSettingsUpdate = Schemas["LlmSettingsPut"];
 
+/** Knowledge bases (issue 10): documents chunked and embedded into pgvector or Pinecone, searched by meaning. */
+export type KnowledgeBase = Schemas["KnowledgeBase"];
+export type KnowledgeDocument = Schemas["KnowledgeDocument"];
+export type KnowledgeDocumentPage = Schemas["KnowledgeDocumentPage"];
+export type KnowledgeMatch = Schemas["KnowledgeMatch"];
+export type KnowledgeQueryResult = Schemas["KnowledgeQueryResult"];
+export type KnowledgeBaseCreate = Schemas["KnowledgeBaseCreate"];
+export type DocumentCreate = Schemas["DocumentCreate"];
 /** Credentials: metadata only; the API never answers a value (write-only, DESIGN §7). */
 export type Credential = Schemas["Credential"];
 export type CredentialList = Schemas["CredentialList"];

@@ -185,6 +185,12 @@ def _from_settings() -> tuple[Services, JwtVerifier]:
     from nexod.wiring import DatabaseConninfo, blob_store_from_settings, runner_arns, vault_from_settings
 
     settings = Settings()
+    knowledge = None
+    if settings.llm_runner_arn:
+        from nexod.adapters.knowledge_lambda import LambdaKnowledgeWorker
+
+        # Documents, embeddings and Pinecone's key are the LLM runner's: the API asks it (one invocation).
+        knowledge = LambdaKnowledgeWorker(boto3.client("lambda", region_name=settings.region), settings.llm_runner_arn)
     services = Services(
         store=PostgresStore(Database(DatabaseConninfo(settings), max_size=1)),
         orchestrator=StepFunctionsOrchestrator(
@@ -196,6 +202,9 @@ def _from_settings() -> tuple[Services, JwtVerifier]:
         state_machine_prefix=settings.state_machine_prefix,
         blobs=blob_store_from_settings(settings),
         vault=vault_from_settings(settings, reads=False, writes=True),  # write-only: never GetSecretValue
+        knowledge=knowledge,
+        default_embedding_model=settings.default_embedding_model,
+        pinecone_hosts=tuple(settings.pinecone_hosts),
     )
     return services, JwtVerifier(settings.auth_issuer, settings.auth_audience, settings.jwks_url)
 

@@ -112,3 +112,48 @@ class AgentWrite(Body):
         if (self.spec is None) == (self.markdown is None):
             raise ValueError("send exactly one of 'spec' (JSON) and 'markdown'")
         return self
+
+
+class PineconeIndex(Body):
+    index_host: str = Field(
+        ..., min_length=1, max_length=300, description="https://<index>-<project>.svc.<env>.pinecone.io"
+    )
+    credential: str = Field(
+        ..., min_length=1, max_length=64, description="an api_key credential holding the Pinecone API key"
+    )
+
+
+class KnowledgeBaseCreate(Body):
+    name: str = Field(..., min_length=1, max_length=128)
+    description: str = Field("", max_length=2000)
+    embedding_model: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description="`wordllama` (offline) or a LiteLLM embedding model; null: the deployment's default",
+    )
+    dimensions: int | None = Field(
+        None, ge=1, le=2000, description="required for models whose size Nexod does not know"
+    )
+    store: Literal["pgvector", "pinecone"] = "pgvector"
+    pinecone: PineconeIndex | None = None
+
+
+class DocumentCreate(Body):
+    """A document: `content` for text, markdown or HTML, or `content_base64` (any type, PDF always)."""
+
+    name: str = Field(..., min_length=1, max_length=256)
+    content_type: Literal["text/plain", "text/markdown", "text/html", "application/pdf"] = "text/plain"
+    content: str | None = Field(None, description="the text itself")
+    content_base64: str | None = Field(None, description="the file, base64-encoded (at most 1 MiB decoded)")
+    metadata: dict[str, Any] | None = Field(
+        None, description="flat: strings, numbers, booleans or lists of strings; queries can filter on it"
+    )
+
+
+class KnowledgeQuery(Body):
+    text: str = Field(..., min_length=1, max_length=8000)
+    top_k: int = Field(5, ge=1, le=50)
+    filter: dict[str, Any] | None = Field(
+        None, description='metadata filter: {"field": value} or {"field": {"$eq|$ne|$gt|$gte|$lt|$lte|$in|$nin": ...}}'
+    )

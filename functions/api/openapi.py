@@ -28,11 +28,13 @@ the place (`details[].field`, e.g. `input.a.b`). A stored value that cannot be s
 _REASONS = {
     400: "The request could not be read",
     401: "Missing, expired or invalid bearer token",
+    402: "The workspace's hard monthly budget is spent (a model call was refused)",
     403: "Your role in this workspace does not allow this",
     404: "Not found (another workspace's ids are not found either)",
     409: "The resource is not in a state that allows this",
     413: "Request body too large",
     415: "Request body is not application/json",
+    429: "The workspace's LLM rate limit is reached: retry later",
     422: "Invalid request: the fields concerned are named in details",
     500: "Internal error: nothing about it is disclosed (it is logged)",
     503: "The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a"
@@ -52,6 +54,14 @@ CONFLICTS = frozenset(
         ("delete", "/v1/workspaces/{ws}/credentials/{name}"),  # a live version uses it
         ("delete", "/v1/workspaces/{ws}/agents/{agent}"),  # a flow's live version uses it
         ("put", "/v1/workspaces/{ws}/agents/{agent}/live"),  # no such version
+        ("post", "/v1/workspaces/{ws}/knowledge-bases"),  # the name exists
+    }
+)
+# Operations that call an embedding model: the workspace's budget (402) or rate limit (429) may refuse them.
+SPENDING = frozenset(
+    {
+        ("post", "/v1/workspaces/{ws}/knowledge-bases/{kb}/documents"),
+        ("post", "/v1/workspaces/{ws}/knowledge-bases/{kb}/query"),
     }
 )
 AGENT = "/v1/workspaces/{ws}/agents"
@@ -107,6 +117,8 @@ def document(spec: dict[str, Any], public_paths: frozenset[str]) -> dict[str, An
                 codes |= {400, 413, 415}
             if (method, path) in CONFLICTS:
                 codes.add(409)
+            if (method, path) in SPENDING:
+                codes |= {402, 429}
             for code in sorted(codes):
                 responses[str(code)] = _error(code)
     return spec

@@ -488,3 +488,57 @@ class AgentNodeRun(Out):
 
 class AgentNodeRunList(Out):
     items: list[AgentNodeRun]
+
+
+# -- knowledge bases -----------------------------------------------------------------------------------------
+class KnowledgeBase(Out):
+    id: UUID
+    name: str
+    description: str
+    embedding_model: str
+    dimensions: int
+    store: Literal["pgvector", "pinecone"]
+    pinecone: Json = Field(description="{index_host, credential} for store pinecone, else null")
+    created_by: str
+    created_at: datetime
+    documents: int
+    chunks: int
+
+
+class KnowledgeBaseList(Out):
+    items: list[KnowledgeBase]
+
+
+class KnowledgeDocument(Out):
+    id: UUID
+    knowledge_base_id: UUID
+    name: str
+    content_type: str
+    size_bytes: int
+    sha256: str
+    chunks: int
+    metadata: Json
+    embedding_tokens: int
+    embedding_cost_usd: float | None = Field(description="null when the embedding model has no price")
+    created_by: str
+    created_at: datetime
+
+
+class KnowledgeDocumentPage(Out):
+    items: list[KnowledgeDocument]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next (older) page; null on the last")
+
+
+class KnowledgeMatch(Out):
+    id: str = Field(description="the chunk: <document>#<n>")
+    document_id: str
+    text: str
+    score: float = Field(description="cosine similarity, 1 = the same direction")
+    metadata: Json
+
+
+class KnowledgeQueryResult(Out):
+    matches: list[KnowledgeMatch]
+    model: str = Field(description="the embedding model of the query")
+    tokens: int
+    cost_usd: float | None = Field(description="the query's embedding cost; null when the model has no price")

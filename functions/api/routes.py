@@ -16,7 +16,7 @@ from nexod.domain.agents import AgentSpec
 from nexod.domain.credentials import check_name
 from nexod.domain.errors import InvalidInput, NotFound
 from nexod.domain.nodes import node_type_catalog
-from nexod.services import agents, audit, credentials, flows, llm_settings, runs, usage, workspaces
+from nexod.services import agents, audit, credentials, flows, knowledge, llm_settings, runs, usage, workspaces
 from nexod.services.access import parse_id
 from nexod.services.context import Principal, Services
 
@@ -26,9 +26,12 @@ from .models import (
     BudgetPut,
     CredentialCreate,
     CredentialUpdate,
+    DocumentCreate,
     FlowCreate,
     FlowUpdate,
     FlowValidate,
+    KnowledgeBaseCreate,
+    KnowledgeQuery,
     LivePut,
     LlmSettingsPut,
     MemberPut,
@@ -53,6 +56,11 @@ from .responses import (
     Flow,
     FlowPage,
     FlowSummary,
+    KnowledgeBase,
+    KnowledgeBaseList,
+    KnowledgeDocument,
+    KnowledgeDocumentPage,
+    KnowledgeQueryResult,
     LlmSettings,
     Me,
     Member,
@@ -503,6 +511,69 @@ def list_agent_runs(ws: str, agent: str, limit: Annotated[int, Query(ge=1, le=20
     """The node runs that used the agent, newest first, with the version, tokens and cost of each."""
     principal = _caller()
     return reply(AgentNodeRunList, agents.runs(_services(), principal, _ws(ws), agent, limit))
+
+
+# -- knowledge bases (issue 10) ------------------------------------------------------------------------------
+@router.get("/v1/workspaces/<ws>/knowledge-bases", tags=["knowledge"])
+def list_knowledge_bases(ws: str) -> KnowledgeBaseList:
+    principal = _caller()
+    return reply(KnowledgeBaseList, knowledge.list_knowledge_bases(_services(), principal, _ws(ws)))
+
+
+@router.post("/v1/workspaces/<ws>/knowledge-bases", tags=["knowledge"], status_code=201)
+def create_knowledge_base(ws: str, body: KnowledgeBaseCreate) -> Response[KnowledgeBase]:
+    principal = _caller()
+    created = knowledge.create_knowledge_base(
+        _services(),
+        principal,
+        _ws(ws),
+        body.name,
+        body.description,
+        body.embedding_model,
+        body.dimensions,
+        body.store,
+        body.pinecone.model_dump() if body.pinecone else None,
+    )
+    return _answer(201, reply(KnowledgeBase, created))
+
+
+@router.post("/v1/workspaces/<ws>/knowledge-bases/<kb>/documents", tags=["knowledge"], status_code=201)
+def add_document(ws: str, kb: str, body: DocumentCreate) -> Response[KnowledgeDocument]:
+    principal = _caller()
+    added = knowledge.add_document(
+        _services(),
+        principal,
+        _ws(ws),
+        kb,
+        body.name,
+        body.content_type,
+        body.content,
+        body.content_base64,
+        body.metadata,
+    )
+    return _answer(201, reply(KnowledgeDocument, added))
+
+
+@router.get("/v1/workspaces/<ws>/knowledge-bases/<kb>/documents", tags=["knowledge"])
+def list_documents(
+    ws: str, kb: str, cursor: Annotated[str | None, Query()] = None, limit: Annotated[int, Query(ge=1, le=200)] = 50
+) -> KnowledgeDocumentPage:
+    principal = _caller()
+    return reply(KnowledgeDocumentPage, knowledge.list_documents(_services(), principal, _ws(ws), kb, cursor, limit))
+
+
+@router.delete("/v1/workspaces/<ws>/knowledge-bases/<kb>/documents/<doc>", tags=["knowledge"], status_code=204)
+def delete_document(ws: str, kb: str, doc: str) -> Response[str]:
+    principal = _caller()
+    knowledge.delete_document(_services(), principal, _ws(ws), kb, doc)
+    return Response(status_code=204, body="")
+
+
+@router.post("/v1/workspaces/<ws>/knowledge-bases/<kb>/query", tags=["knowledge"])
+def query_knowledge_base(ws: str, kb: str, body: KnowledgeQuery) -> KnowledgeQueryResult:
+    principal = _caller()
+    found = knowledge.query(_services(), principal, _ws(ws), kb, body.text, body.top_k, body.filter)
+    return reply(KnowledgeQueryResult, found)
 
 
 __all__ = ["bind", "json", "router"]

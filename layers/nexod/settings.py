@@ -64,6 +64,11 @@ class Settings(BaseSettings):
 
     # LLMs: the model a node gets when it says "default".
     default_model: str = "openai/gpt-4o-mini"
+    # Knowledge bases (issue 10): the embedding model a new knowledge base gets when it names none
+    # (`wordllama`: offline, inside its wheel, local mode; in AWS name a provider's model, e.g.
+    # openai/text-embedding-3-small), and Pinecone index hosts allowed besides https://*.pinecone.io.
+    default_embedding_model: str = "wordllama"
+    pinecone_hosts: list[str] = Field(default_factory=list)
     # Local mode only: an OpenAI-compatible server standing in for the default model (offline SmolLM2).
     local_model_base_url: str | None = None
 

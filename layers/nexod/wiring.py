@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from .adapters.postgres import Database
     from .ports import LLM, BlobStore, Store, Vault
     from .runtime.blobs import OutputBlobs
+    from .runtime.knowledge import KnowledgeEngine
+    from .runtime.llm_gateway import LlmGateway
     from .runtime.runner import NodeRunner
 
 
@@ -217,6 +219,71 @@ def output_blobs(settings: Settings, blobs: BlobStore | None) -> OutputBlobs | N
     return OutputBlobs(blobs, storable, settings.blob_threshold_bytes)
 
 
+def llm_gateway(
+    settings: Settings, store: Store, vault: Vault | None, model: Callable[[], LLM] | None = None
+) -> LlmGateway:
+    """The workspace-aware front of the model client: keys from the vault, rate limits, the hard budget."""
+    from .adapters.postgres import PostgresStore
+    from .adapters.postgres.rate_limits import PostgresRateLimiter
+    from .runtime.budget import StoreBudgetGuard
+    from .runtime.llm_gateway import LlmGateway
+
+    # The rate limits' shared counters live in the same database (one short transaction per call).
+    limiter = PostgresRateLimiter(store.db) if isinstance(store, PostgresStore) else None
+    return LlmGateway(
+        store,
+        vault,
+        model or (lambda: llm_from_settings(settings)),
+        environment_keys=settings.mode != "aws",
+        default_model=settings.default_model,
+        limiter=limiter,
+        budget=StoreBudgetGuard(store),  # the hard monthly budget, checked before every provider call
+    )
+
+
+def knowledge_engine(settings: Settings, store: Store, vault: Vault | None, gateway: LlmGateway) -> KnowledgeEngine:
+    """Knowledge bases at work (issue 10): pgvector in the deployment's database, Pinecone with the
+    workspace's key, the offline `wordllama` embedder where its wheel is installed, LiteLLM otherwise.
+    Every heavy import waits for first use."""
+    from .adapters.postgres import PostgresStore
+    from .runtime.knowledge import KnowledgeEngine
+
+    def pgvector() -> Any:
+        from .adapters.vectors_pgvector import PgVectorStore
+
+        if not isinstance(store, PostgresStore):
+            raise RuntimeError("pgvector needs the PostgreSQL store")
+        return PgVectorStore(store.db)
+
+    def embedder() -> Any:
+        from importlib.util import find_spec
+
+        from .adapters.embeddings_wordllama import RoutedEmbedder, WordLlamaEmbedder
+
+        offline = WordLlamaEmbedder() if find_spec("wordllama") is not None else None
+        return RoutedEmbedder(offline, lazy(lambda: llm_from_settings(settings)))
+
+    def reader() -> Any:
+        from .adapters.documents import DocumentTextReader
+
+        return DocumentTextReader()
+
+    def pinecone(host: str, key: str) -> Any:
+        from .adapters.vectors_pinecone import PineconeVectorStore
+
+        return PineconeVectorStore.connect(host, key)
+
+    return KnowledgeEngine(
+        embedder=lazy(embedder),
+        pgvector=lazy(pgvector),
+        reader=lazy(reader),
+        pinecone=pinecone,
+        vault=vault,
+        gateway=gateway,
+        store=store,
+    )
+
+
 def build_node_runner(
     settings: Settings,
     store: Store | None = None,
@@ -239,7 +306,6 @@ def build_node_runner(
     report each node run's tokens and cost (`nexod.observability.metered`)."""
     from .adapters.outbound_http import GuardedHttp
     from .observability import MeteredLLM
-    from .runtime.budget import StoreBudgetGuard
     from .runtime.executors import Toolbox
     from .runtime.runner import NodeRunner
 
@@ -257,23 +323,11 @@ def build_node_runner(
     client = llm or (lambda: llm_from_settings(settings))
     model = lazy(lambda: MeteredLLM(client())) if runtime is Runtime.LLM else None
     gateway = None
+    knowledge = None
     if model is not None:
         # Keys per workspace from the vault; in AWS never from the process environment.
-        from .adapters.postgres import PostgresStore
-        from .adapters.postgres.rate_limits import PostgresRateLimiter
-        from .runtime.llm_gateway import LlmGateway
-
-        # The rate limits' shared counters live in the same database (one short transaction per call).
-        limiter = PostgresRateLimiter(store.db) if isinstance(store, PostgresStore) else None
-        gateway = LlmGateway(
-            store,
-            vault,
-            model,
-            environment_keys=settings.mode != "aws",
-            default_model=settings.default_model,
-            limiter=limiter,
-            budget=StoreBudgetGuard(store),  # the hard monthly budget, checked before every provider call
-        )
-    tools = Toolbox(runtime=runtime, outbound=lambda: http, llm=model, gateway=gateway)
+        gateway = llm_gateway(settings, store, vault, model)
+        knowledge = knowledge_engine(settings, store, vault, gateway)  # rag_search / rag_upsert nodes
+    tools = Toolbox(runtime=runtime, outbound=lambda: http, llm=model, gateway=gateway, knowledge=knowledge)
     outputs = output_blobs(settings, blobs if blobs is not None else blob_store_from_settings(settings))
     return NodeRunner(store, tools, settings.outbound_allow_hosts, outputs, vault, memory_mb=settings.runner_memory_mb)

@@ -860,3 +860,57 @@ def test_admin_edits_llm_settings_and_the_llm_node_offers_the_allowed_models(pag
         {k: before[k] for k in ("allowed_models", "default_model", "requests_per_minute", "tokens_per_minute")},
     )
     assert page.page_errors == []
+
+
+def test_member_creates_a_knowledge_base_uploads_documents_and_queries_it_a_viewer_only_queries(
+    page: Any, local_process: Any, tmp_path: Path
+) -> None:
+    from tests.support.api import Api
+    from tests.support.documents import pdf_with_text
+
+    expect = playwright_sync.expect
+    admin = Api(local_process.url, local_process.token("alice"))
+    ws = demo_workspace(admin)
+    name = f"handbook-{os.getpid()}-{int(time.time())}"
+    notes = tmp_path / "pets.md"
+    notes.write_text("# Pets\n\nCats purr and chase mice. Dogs fetch sticks in the park.\n")
+    pdf = tmp_path / "volcano.pdf"
+    pdf.write_bytes(pdf_with_text("Volcanoes erupt lava and ash.", "Magma rises from the mantle."))
+    # Given alice (an admin of Demo) on the Knowledge page
+    sign_in(page, local_process.url, "alice")
+    page.goto(f"{local_process.url}/#/w/{ws}/flows")
+    page.get_by_role("link", name="Knowledge", exact=True).click()
+    # When she creates a knowledge base and uploads a markdown file and a PDF
+    page.get_by_test_id("new-kb").click()
+    page.locator("#kb-name").fill(name)
+    page.get_by_test_id("create-kb").click()
+    expect(page.get_by_test_id("kb-detail")).to_contain_text(name)
+    page.get_by_test_id("kb-upload").set_input_files([str(notes), str(pdf)])
+    # Then both documents are listed with their chunks
+    expect(page.get_by_test_id("kb-document")).to_have_count(2)
+    expect(page.get_by_test_id("kb-documents")).to_contain_text("volcano.pdf")
+    # When she searches in other words
+    page.get_by_test_id("kb-query").fill("eruption of a mountain")
+    page.get_by_test_id("kb-search").click()
+    # Then the PDF's chunk comes first, with its score
+    expect(page.get_by_test_id("kb-match").first).to_contain_text("lava")
+    expect(page.get_by_test_id("kb-results")).to_contain_text("wordllama")
+    # And a filter that is not JSON is caught before it is sent
+    page.get_by_test_id("kb-filter").fill("{nope")
+    expect(page.get_by_test_id("kb-search")).to_be_disabled()
+    page.get_by_test_id("kb-filter").fill('{"document": "pets.md"}')
+    page.get_by_test_id("kb-search").click()
+    expect(page.get_by_test_id("kb-match").first).to_contain_text("purr")
+    page.screenshot(path=str(SCREENSHOTS / "nexod_console_knowledge.png"))
+    # When vera (a viewer) opens the same knowledge base
+    sign_out(page)
+    sign_in(page, local_process.url, "vera")
+    page.get_by_role("link", name="Knowledge", exact=True).click()
+    page.get_by_role("link", name=name).click()
+    # Then she can search it but has no upload and no create button
+    expect(page.get_by_test_id("kb-document")).to_have_count(2)
+    expect(page.get_by_test_id("kb-upload")).to_have_count(0)
+    expect(page.get_by_test_id("new-kb")).to_have_count(0)
+    page.get_by_test_id("kb-query").fill("dogs playing")
+    page.get_by_test_id("kb-search").click()
+    expect(page.get_by_test_id("kb-match").first).to_contain_text("Dogs")

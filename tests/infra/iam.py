@@ -499,7 +499,17 @@ def _s3(account: Account, op: str, p: dict[str, Any]) -> list[Need]:
     raise NotImplementedError(f"no IAM rule for s3:{op}: add it to tests/infra/iam.py")
 
 
+def _lambda(account: Account, op: str, p: dict[str, Any]) -> list[Need]:
+    """Invoking a function by name or ARN (the API asks the LLM runner for knowledge-base work)."""
+    if op == "Invoke":
+        name = str(p["FunctionName"])
+        arn = name if name.startswith("arn:") else account.arn("lambda", f"function:{name}")
+        return [Need("lambda:InvokeFunction", arn)]
+    raise NotImplementedError(f"no IAM rule for lambda:{op}: add it to tests/infra/iam.py")
+
+
 RULES: dict[str, Callable[[Account, str, dict[str, Any]], list[Need]]] = {
+    "lambda": _lambda,
     "s3": _s3,
     "sfn": _sfn,
     "secrets-manager": _secretsmanager,

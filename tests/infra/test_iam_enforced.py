@@ -292,9 +292,37 @@ def api_credentials_path(env: dict[str, str], flow_id: str) -> None:
     vault.put(WORKSPACE, name, {"token": "three"})
 
 
+def api_knowledge_path(env: dict[str, str], flow_id: str) -> None:
+    """Knowledge-base routes: the API asks the LLM runner. moto runs no code and echoes the request, which
+    the worker refuses as an answer: reaching that refusal means IAM let the invocation through (a denied
+    one is "could not be invoked (AccessDenied...)")."""
+    from nexod.adapters.knowledge_lambda import LambdaKnowledgeWorker
+    from nexod.domain.errors import KnowledgeUnavailable
+    from nexod.domain.records import KnowledgeBase
+
+    kb = KnowledgeBase(
+        id=flow_id,
+        name="kb",
+        description="",
+        embedding_model="wordllama",
+        dimensions=256,
+        store="pgvector",
+        pinecone=None,
+        created_by="t",
+        created_at=None,  # type: ignore[arg-type]
+    )
+    worker = LambdaKnowledgeWorker(boto3.client("lambda", region_name=REGION), env["NEXOD_LLM_RUNNER_ARN"])
+    try:
+        worker.forget(WORKSPACE, kb, flow_id)
+    except KnowledgeUnavailable as exc:
+        if "answered neither ok nor error" not in exc.message:
+            raise
+
+
 def api_all_paths(env: dict[str, str], flow_id: str) -> None:
     api_and_payload_paths(env, flow_id)
     api_credentials_path(env, flow_id)
+    api_knowledge_path(env, flow_id)
 
 
 def runner_credentials_path(env: dict[str, str], _run_id: str) -> None:
@@ -378,10 +406,12 @@ def test_removing_any_statement_the_function_uses_makes_its_path_fail(world: Wor
 
 def _access_denied(exc: BaseException | None) -> bool:
     """A ClientError AccessDenied*, raised directly or behind the adapter's own error (its __context__)."""
+    from nexod.domain.errors import KnowledgeUnavailable
+
     while exc is not None:
         if isinstance(exc, ClientError):
             return "AccessDenied" in exc.response["Error"]["Code"]
-        if not isinstance(exc, VaultUnavailable):
+        if not isinstance(exc, VaultUnavailable | KnowledgeUnavailable):
             return False
         exc = exc.__cause__ or exc.__context__
     return False

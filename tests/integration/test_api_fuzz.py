@@ -66,6 +66,9 @@ REAL_BODIES: dict[tuple[str, str], Any] = {
     ("PUT", "/v1/workspaces/{ws}/agents/{agent}"): {"spec": AGENT},
     ("POST", "/v1/workspaces/{ws}/agents/{agent}/versions"): {"description": "fuzzed"},
     ("PUT", "/v1/workspaces/{ws}/agents/{agent}/live"): {"version": 1},
+    ("POST", "/v1/workspaces/{ws}/knowledge-bases"): {"name": "fuzzed"},
+    ("POST", "/v1/workspaces/{ws}/knowledge-bases/{kb}/documents"): {"name": "fuzzed.txt", "content": "fuzzed text"},
+    ("POST", "/v1/workspaces/{ws}/knowledge-bases/{kb}/query"): {"text": "fuzzed", "top_k": 3},
 }
 
 # Query parameters of the real call (a workspace deletion needs its name typed again).
@@ -87,10 +90,17 @@ class RealIds:
         self.ids["name"] = self.credential()
         self.ids["agent"] = self.agent()
         alice.ok("POST", f"/v1/workspaces/{workspace}/agents/{self.ids['agent']}/versions", {})
+        kb = alice.ok("POST", f"/v1/workspaces/{workspace}/knowledge-bases", {"name": "fuzzed-kb"})["id"]
+        self.ids["kb"] = kb
+        self.ids["doc"] = self.document()
         self.started: list[str] = []
 
     def agent(self) -> str:
         return str(self.alice.ok("POST", f"/v1/workspaces/{self.ws}/agents", {"spec": AGENT})["id"])
+
+    def document(self) -> str:
+        path = f"/v1/workspaces/{self.ws}/knowledge-bases/{self.ids['kb']}/documents"
+        return str(self.alice.ok("POST", path, {"name": "doc.txt", "content": "fuzz document"})["id"])
 
     def credential(self) -> str:
         name = f"fz{uuid.uuid4().hex[:8]}"
@@ -117,6 +127,8 @@ class RealIds:
             ids["agent"] = self.agent()
         if method == "DELETE" and "{name}" in path:
             ids["name"] = self.credential()
+        if method == "DELETE" and "{doc}" in path:
+            ids["doc"] = self.document()
         if path.endswith("/cancel"):
             ids["run"] = self.run(self.waiting, "RUNNING")
         if path.endswith("/redrive"):

@@ -60,8 +60,10 @@ def world(alice: Api) -> dict[str, str]:
     alice.ok("POST", f"/v1/workspaces/{ws}/credentials", key)
     spec = {"name": "target", "role": "r", "goal": "g", "backstory": "b"}
     agent = alice.ok("POST", f"/v1/workspaces/{ws}/agents", {"spec": spec})["id"]
-    ids = {"ws": ws, "flow": flow, "run": done["id"], "n": "1", "user": "local|carol", "name": "hostile-key"}
-    return {**ids, "agent": agent}
+    kb = alice.ok("POST", f"/v1/workspaces/{ws}/knowledge-bases", {"name": "hostile-kb"})["id"]
+    doc = alice.ok("POST", f"/v1/workspaces/{ws}/knowledge-bases/{kb}/documents", {"name": "d", "content": "text"})
+    names = {"user": "local|carol", "name": "hostile-key", "kb": kb, "doc": doc["id"]}
+    return {"ws": ws, "flow": flow, "run": done["id"], "n": "1", **names, "agent": agent}
 
 
 def concrete(path: str, ids: dict[str, str]) -> str:

@@ -92,6 +92,10 @@ class World:
     def fresh_agent(self) -> str:
         return str(self.admin.ok("POST", f"/v1/workspaces/{self.ws()}/agents", {"spec": AGENT})["id"])
 
+    def fresh_document(self) -> str:
+        path = f"/v1/workspaces/{self.ws()}/knowledge-bases/{self.ids['kb']}/documents"
+        return str(self.admin.ok("POST", path, {"name": "doc.txt", "content": "a document to delete"})["id"])
+
     def fresh_member(self) -> str:
         user = f"local|tmp-{uuid.uuid4().hex[:8]}"
         self.admin.ok("PUT", f"/v1/workspaces/{self.ws()}/members/{user}", {"role": "viewer"})
@@ -206,6 +210,19 @@ EXPECTED: dict[tuple[str, str], Op] = {
     ("DELETE", "/v1/workspaces/{ws}/credentials/{name}"): Op(
         "member", 204, lambda w, allowed: ({"name": w.fresh_credential() if allowed else w.ids["name"]}, None)
     ),
+    # knowledge bases: viewers read and query, members write
+    ("GET", "/v1/workspaces/{ws}/knowledge-bases"): Op("viewer", 200),
+    ("POST", "/v1/workspaces/{ws}/knowledge-bases"): Op(
+        "member", 201, lambda w, allowed: ({}, {"name": f"kb-{uuid.uuid4().hex[:8]}"})
+    ),
+    ("GET", "/v1/workspaces/{ws}/knowledge-bases/{kb}/documents"): Op("viewer", 200),
+    ("POST", "/v1/workspaces/{ws}/knowledge-bases/{kb}/documents"): Op(
+        "member", 201, body({"name": "notes.md", "content": "# Notes", "content_type": "text/markdown"})
+    ),
+    ("DELETE", "/v1/workspaces/{ws}/knowledge-bases/{kb}/documents/{doc}"): Op(
+        "member", 204, lambda w, allowed: ({"doc": w.fresh_document() if allowed else w.ids["doc"]}, None)
+    ),
+    ("POST", "/v1/workspaces/{ws}/knowledge-bases/{kb}/query"): Op("viewer", 200, body({"text": "notes"})),
 }
 
 ROLES = ("admin", "member", "viewer", "outsider", "outsider-at-home", "anonymous")
@@ -235,6 +252,8 @@ def world(stack: LocalStack, alice: Api, bob: Api, lab_ws: str) -> Iterator[Worl
     world.ids["name"] = world.fresh_credential()
     world.ids["agent"] = world.fresh_agent()
     alice.ok("POST", f"/v1/workspaces/{ws}/agents/{world.ids['agent']}/versions", {})
+    world.ids["kb"] = alice.ok("POST", f"/v1/workspaces/{ws}/knowledge-bases", {"name": "shared"})["id"]
+    world.ids["doc"] = world.fresh_document()
     yield world
     for run_id in world.started:  # stop the executions still parked in their wait
         alice.call("POST", f"/v1/workspaces/{ws}/runs/{run_id}/cancel")
@@ -287,8 +306,8 @@ def call_as(world: World, role: str, method: str, path: str, op: Op, allowed: bo
 def matrix_cases() -> Iterator[Any]:
     for method, path in sorted(EXPECTED):
         for role in ROLES:
-            if role == "outsider-at-home" and not re.search(r"\{(flow|run|agent)\}", path):
-                continue  # only flow, run and agent ids belong to a workspace; the outsider's own is his to use
+            if role == "outsider-at-home" and not re.search(r"\{(flow|run|agent|kb)\}", path):
+                continue  # only flow, run, agent and knowledge-base ids belong to a workspace; the outsider's own is his to use
             yield pytest.param(method, path, role, id=f"{method} {path} as {role}")
 
 

@@ -85,6 +85,13 @@ def test_a_flows_whole_life_answers_within_the_published_schemas(stack: LocalSta
     api.ok("GET", f"/v1/workspaces/{ws}/credentials/k")
     api.ok("PUT", f"/v1/workspaces/{ws}/credentials/k", {"description": "rotated", "value": {"key": "k-6543210"}})
     api.ok("DELETE", f"/v1/workspaces/{ws}/credentials/k")
+    # (and a knowledge base: created, listed, a document added, listed, found and deleted)
+    kb = api.ok("POST", f"/v1/workspaces/{ws}/knowledge-bases", {"name": "kb", "description": "notes"})["id"]
+    api.ok("GET", f"/v1/workspaces/{ws}/knowledge-bases")
+    doc = api.ok("POST", f"/v1/workspaces/{ws}/knowledge-bases/{kb}/documents", {"name": "a.txt", "content": "hello"})
+    api.ok("GET", f"/v1/workspaces/{ws}/knowledge-bases/{kb}/documents?limit=1")
+    api.ok("POST", f"/v1/workspaces/{ws}/knowledge-bases/{kb}/query", {"text": "hi", "top_k": 1})
+    api.ok("DELETE", f"/v1/workspaces/{ws}/knowledge-bases/{kb}/documents/{doc['id']}")
     # (and what it spent: usage each way, its budget set and read)
     for group in ("day", "flow", "model", "node_type"):
         api.ok("GET", f"/v1/workspaces/{ws}/usage?group_by={group}&tz=Europe/Paris")

@@ -462,3 +462,51 @@ def test_usage_groups_finished_node_runs_by_day_flow_model_and_node_type(store: 
 
     with pytest.raises(InvalidInput, match="tz: 'Nowhere/Zone'"), store.tx(ws) as uow:
         uow.budgets.usage(*window, "Nowhere/Zone", "day")
+
+
+def test_the_knowledge_catalog_counts_pages_and_scopes_documents(store: Store):
+    from datetime import UTC, datetime
+
+    from nexod.domain.records import KnowledgeDocument
+
+    # Given a workspace with a knowledge base (a second one of the same name is refused)
+    ws = new_workspace(store)
+    with store.tx(ws, "ann") as uow:
+        kb = uow.knowledge.create_base("handbook", "", "wordllama", 256, "pgvector", None, "ann")
+        assert kb is not None and (kb.documents, kb.chunks) == (0, 0)
+        assert uow.knowledge.create_base("handbook", "", "wordllama", 256, "pgvector", None, "ann") is None
+    # When three documents are added in three transactions
+    ids = []
+    for n in range(3):
+        with store.tx(ws, "ann") as uow:
+            doc = uow.knowledge.add_document(
+                KnowledgeDocument(
+                    id=str(uuid.uuid4()),
+                    knowledge_base_id=kb.id,
+                    name=f"d{n}",
+                    content_type="text/plain",
+                    size_bytes=10,
+                    sha256="x",
+                    chunks=n + 1,
+                    metadata={"n": n},
+                    embedding_tokens=3,
+                    embedding_cost_usd=None,
+                    created_by="ann",
+                    created_at=datetime.now(UTC),
+                )
+            )
+            ids.append(doc.id)
+    # Then the knowledge base counts them, pages list them newest first, and delete removes one
+    with store.tx(ws, "ann") as uow:
+        listed = uow.knowledge.bases()
+        assert [(b.name, b.documents, b.chunks) for b in listed] == [("handbook", 3, 6)]
+        first = uow.knowledge.documents(kb.id, 2)
+        assert [d.name for d in first] == ["d2", "d1"]
+        rest = uow.knowledge.documents(kb.id, 2, (first[-1].created_at, first[-1].id))
+        assert [d.name for d in rest] == ["d0"]
+        assert uow.knowledge.delete_document(kb.id, ids[0]) and not uow.knowledge.delete_document(kb.id, ids[0])
+    # And another workspace sees none of it
+    other = new_workspace(store, "bob")
+    with store.tx(other, "bob") as uow:
+        assert uow.knowledge.bases() == [] and uow.knowledge.base(kb.id) is None
+        assert uow.knowledge.document(kb.id, ids[1]) is None

@@ -33,6 +33,8 @@ from nexod.domain.records import (
     FlowSummary,
     FlowVersion,
     FlowVersionSummary,
+    KnowledgeBase,
+    KnowledgeDocument,
     Member,
     Membership,
     NodeClaim,
@@ -82,6 +84,8 @@ class _Tables:
     credentials: dict[tuple[str, str], Credential] = field(default_factory=dict)
     budgets: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
     spend: dict[tuple[str, str], tuple[float, datetime | None]] = field(default_factory=dict)  # (ws, YYYY-MM)
+    knowledge_bases: dict[str, tuple[str, KnowledgeBase]] = field(default_factory=dict)
+    documents: dict[str, tuple[str, KnowledgeDocument]] = field(default_factory=dict)
 
     def copy(self) -> _Tables:
         # Records are immutable and replaced on change, so copying the tables is a snapshot.
@@ -96,6 +100,8 @@ class _Tables:
             dict(self.credentials),
             dict(self.budgets),
             dict(self.spend),
+            dict(self.knowledge_bases),
+            dict(self.documents),
         )
 
 
@@ -785,6 +791,11 @@ class MemoryBudgets(_Repo):
         spent, crossed_at = self.t.spend.get((self.ws or "", self.now.strftime("%Y-%m")), (0.0, None))
         return Budget(monthly_soft_usd=soft, monthly_hard_usd=hard, month_to_date_usd=spent, soft_crossed_at=crossed_at)
 
+    def add_spend(self, usd: float) -> None:
+        ws, month = self._writable_ws(), self.now.strftime("%Y-%m")
+        spent, crossed_at = self.t.spend.get((ws, month), (0.0, None))
+        self.t.spend[(ws, month)] = (round(spent + usd, 8), crossed_at)
+
     def put(self, monthly_soft_usd: float | None, monthly_hard_usd: float | None) -> Budget:
         self.t.budgets[self._writable_ws()] = (
             None if monthly_soft_usd is None else round(monthly_soft_usd, 2),
@@ -835,6 +846,71 @@ class MemoryBudgets(_Repo):
         ]
 
 
+class MemoryKnowledge(_Repo):
+    def create_base(
+        self,
+        name: str,
+        description: str,
+        embedding_model: str,
+        dimensions: int,
+        store: str,
+        pinecone: dict[str, Any] | None,
+        created_by: str,
+    ) -> KnowledgeBase | None:
+        ws = self._writable_ws()
+        if any(w == ws and b.name == name for w, b in self.t.knowledge_bases.values()):
+            return None
+        kb = KnowledgeBase(
+            id=str(uuid.uuid4()),
+            name=name,
+            description=description,
+            embedding_model=embedding_model,
+            dimensions=dimensions,
+            store="pinecone" if store == "pinecone" else "pgvector",
+            pinecone=pinecone,
+            created_by=created_by,
+            created_at=self.now,
+        )
+        self.t.knowledge_bases[kb.id] = (ws, kb)
+        return kb
+
+    def _counted(self, kb: KnowledgeBase) -> KnowledgeBase:
+        docs = [d for w, d in self.t.documents.values() if w == self.ws and d.knowledge_base_id == kb.id]
+        return replace(kb, documents=len(docs), chunks=sum(d.chunks for d in docs))
+
+    def bases(self) -> list[KnowledgeBase]:
+        found = [self._counted(b) for w, b in self.t.knowledge_bases.values() if w == self.ws]
+        return sorted(found, key=lambda b: (b.name, b.id))
+
+    def base(self, kb_id: str) -> KnowledgeBase | None:
+        entry = self.t.knowledge_bases.get(kb_id)
+        return self._counted(entry[1]) if entry and entry[0] == self.ws else None
+
+    def add_document(self, document: KnowledgeDocument) -> KnowledgeDocument:
+        stored = replace(document, created_at=self.now)
+        self.t.documents[document.id] = (self._writable_ws(), stored)
+        return stored
+
+    def documents(self, kb_id: str, limit: int, before: tuple[datetime, str] | None = None) -> list[KnowledgeDocument]:
+        docs = [d for w, d in self.t.documents.values() if w == self.ws and d.knowledge_base_id == kb_id]
+        docs.sort(key=lambda d: (d.created_at, d.id), reverse=True)
+        if before is not None:
+            docs = [d for d in docs if (d.created_at, d.id) < before]
+        return docs[:limit]
+
+    def document(self, kb_id: str, document_id: str) -> KnowledgeDocument | None:
+        entry = self.t.documents.get(document_id)
+        if entry and entry[0] == self.ws and entry[1].knowledge_base_id == kb_id:
+            return entry[1]
+        return None
+
+    def delete_document(self, kb_id: str, document_id: str) -> bool:
+        if self.document(kb_id, document_id) is None:
+            return False
+        del self.t.documents[document_id]
+        return True
+
+
 class MemoryUnitOfWork:
     def __init__(self, tables: _Tables, workspace_id: str | None, user_sub: str | None, now: datetime) -> None:
         self.tables = tables
@@ -850,6 +926,7 @@ class MemoryUnitOfWork:
         self.audit = MemoryAudit(self)
         self.credentials = MemoryCredentials(self)
         self.budgets = MemoryBudgets(self)
+        self.knowledge = MemoryKnowledge(self)
 
 
 class MemoryStore:

@@ -44,6 +44,9 @@ POLICY = {
     "usage.read": READ,  # what the workspace spends, and its budget
     "budget.read": READ,
     "budget.write": MANAGE,  # spending limits
+    "knowledge.read": READ,  # knowledge bases and their documents
+    "knowledge.query": READ,
+    "knowledge.write": BUILD,  # create knowledge bases, add and delete documents
 }
 WS = "0b7e7a8e-2d2a-4f5c-9d55-6a8f3f1f0c11"
 

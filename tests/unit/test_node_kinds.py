@@ -31,7 +31,7 @@ from tests.support.noop_kind import NoopConfig, noop_kind
 
 from .flows import demo_flow, edge, fan_out, node
 
-BUILT_IN = ["input", "output", "transform", "condition", "http", "llm", "wait"]
+BUILT_IN = ["input", "output", "transform", "condition", "http", "llm", "wait", "rag_search", "rag_upsert"]
 
 
 def _tasks(states: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -62,15 +62,16 @@ def test_every_built_in_kind_has_one_executor_and_its_palette_metadata() -> None
     # Given the registry as the package leaves it
     # When it is listed
     kinds = REGISTRY.all()
-    # Then the seven built-in kinds are there in palette order, each with an executor, a category and an icon
+    # Then the nine built-in kinds are there in palette order, each with an executor, a category and an icon
     assert [k.name for k in kinds] == BUILT_IN
     assert set(EXECUTORS) == set(BUILT_IN)
     assert all(k.category and k.icon and k.description for k in kinds)
-    assert {k.name for k in kinds if k.runtime is Runtime.LLM} == {"llm"}
+    # (the knowledge-base kinds embed text: they run where the model client is)
+    assert {k.name for k in kinds if k.runtime is Runtime.LLM} == {"llm", "rag_search", "rag_upsert"}
     assert {k.name for k in kinds if k.shape is AslShape.WAIT} == {"wait"}
     # ...only the kinds that reach the network get the workspace's allowed hosts, and only http's config
     # carries credentials the runner must redact
-    assert {k.name for k in kinds if k.calls_out} == {"http", "llm"}
+    assert {k.name for k in kinds if k.calls_out} == {"http", "llm", "rag_search", "rag_upsert"}
     assert set(CREDENTIALS) == {"http"}
 
 

@@ -232,5 +232,14 @@ class Api(Construct):
                 conditions={"StringEquals": {"iam:PassedToService": "states.amazonaws.com"}},
             )
         )
+        # Knowledge-base documents and queries are the LLM runner's work (it reads PDFs, embeds and holds
+        # Pinecone's key): the API asks it with one synchronous invocation (nexod.adapters.knowledge_lambda).
+        fn.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="AskTheKnowledgeWorker",
+                actions=["lambda:InvokeFunction"],
+                resources=[orchestration.llm_runner.function_arn],
+            )
+        )
         # Creating a state machine with logging asks the caller for log delivery rights.
         orchestration.allow_log_delivery(fn)

@@ -26,6 +26,8 @@ function sectionPath(section: string, ws: string): string {
       return paths.agents(ws);
     case "credentials":
       return paths.credentials(ws);
+    case "knowledge":
+      return paths.knowledge(ws);
     case "members":
       return paths.members(ws);
     case "allowed-hosts":
@@ -91,6 +93,7 @@ export function Header({
           <a className={section === "runs" ? "active" : ""} href={`#${paths.runs(workspace.id)}`}>Runs</a>
           <a className={section === "agents" ? "active" : ""} href={`#${paths.agents(workspace.id)}`}>Agents</a>
           <a className={section === "usage" ? "active" : ""} href={`#${paths.usage(workspace.id)}`}>Usage</a>
+          <a className={section === "knowledge" ? "active" : ""} href={`#${paths.knowledge(workspace.id)}`}>Knowledge</a>
           <a className={section === "credentials" ? "active" : ""} href={`#${paths.credentials(workspace.id)}`}>Credentials</a>
           <a className={section === "llm-settings" ? "active" : ""} href={`#${paths.llmSettings(workspace.id)}`}>LLM</a>
           <a className={section === "members" ? "active" : ""} href={`#${paths.members(workspace.id)}`}>Members</a>

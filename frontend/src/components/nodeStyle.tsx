@@ -21,6 +21,20 @@ const icons: Record<string, ReactNode> = {
       <path d="M12 7v5l3 2" />
     </g>
   ),
+  // Knowledge bases: a stack of pages with a magnifier (search), with a plus (write).
+  rag_search: (
+    <g {...S}>
+      <path d="M4 6h9M4 10h7M4 14h5M4 18h4" />
+      <circle cx="16" cy="15" r="3.5" />
+      <path d="m18.5 17.5 2.5 2.5" />
+    </g>
+  ),
+  rag_upsert: (
+    <g {...S}>
+      <path d="M4 6h9M4 10h7M4 14h5M4 18h4" />
+      <path d="M17 12v7m-3.5-3.5h7" />
+    </g>
+  ),
 };
 
 const fallback = (
@@ -38,6 +52,8 @@ const colours: Record<string, string> = {
   http: "#0284c7",
   llm: "#db2777",
   wait: "#64748b",
+  rag_search: "#0d9488",
+  rag_upsert: "#0f766e",
 };
 
 export function typeColour(type: string): string {

@@ -17,6 +17,12 @@ import type {
   UsageGroupBy,
   UsageReport,
   Credential,
+  DocumentCreate,
+  KnowledgeBase,
+  KnowledgeBaseCreate,
+  KnowledgeDocument,
+  KnowledgeDocumentPage,
+  KnowledgeQueryResult,
   CredentialList,
   CredentialType,
   Member,
@@ -163,6 +169,17 @@ export const api = {
   getBudget: (w: string) => request<Budget>("GET", `${ws(w)}/budget`),
   putBudget: (w: string, body: BudgetUpdate) =>
     request<Budget>("PUT", `${ws(w)}/budget`, body),
+  // Knowledge bases: viewers list and query, members create and write documents.
+  listKnowledgeBases: (w: string) => request<{ items: KnowledgeBase[] }>("GET", `${ws(w)}/knowledge-bases`),
+  createKnowledgeBase: (w: string, body: KnowledgeBaseCreate) => request<KnowledgeBase>("POST", `${ws(w)}/knowledge-bases`, body),
+  listDocuments: (w: string, kb: string, cursor?: string | null) =>
+    request<KnowledgeDocumentPage>("GET", `${ws(w)}/knowledge-bases/${enc(kb)}/documents${qs({ cursor })}`),
+  addDocument: (w: string, kb: string, body: DocumentCreate) =>
+    request<KnowledgeDocument>("POST", `${ws(w)}/knowledge-bases/${enc(kb)}/documents`, body),
+  deleteDocument: (w: string, kb: string, doc: string) =>
+    request<unknown>("DELETE", `${ws(w)}/knowledge-bases/${enc(kb)}/documents/${enc(doc)}`),
+  queryKnowledgeBase: (w: string, kb: string, body: { text: string; top_k?: number; filter?: Record<string, unknown> | null }) =>
+    request<KnowledgeQueryResult>("POST", `${ws(w)}/knowledge-bases/${enc(kb)}/query`, body),
   getLlmSettings: (w: string) => request<LlmSettings>("GET", `${ws(w)}/llm-settings`),
   putLlmSettings: (w: string, body: LlmSettingsUpdate) => request<LlmSettings>("PUT", `${ws(w)}/llm-settings`, body),
 

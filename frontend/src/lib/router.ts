@@ -65,6 +65,7 @@ export const paths = {
   audit: (ws: string) => `/w/${encodeURIComponent(ws)}/audit`,
   usage: (ws: string) => `/w/${encodeURIComponent(ws)}/usage`,
   llmSettings: (ws: string) => `/w/${encodeURIComponent(ws)}/llm-settings`,
+  knowledge: (ws: string, kb?: string) => `/w/${encodeURIComponent(ws)}/knowledge${kb ? `/${encodeURIComponent(kb)}` : ""}`,
 };
 
 /** Sets the tab title while a page is shown. */

@@ -20,11 +20,11 @@ from __future__ import annotations
 import os
 import re
 import socket
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..ports import Completion, ProviderKey
+from ..ports import Completion, Embeddings, ProviderKey
 from ..runtime.egress import current_egress_scope
 from ..runtime.errors import (
     LLMBadRequest,
@@ -153,6 +153,45 @@ class LiteLLM:
                     raise refusal from exc
                 raise _node_error(litellm, model, exc) from exc
         return _completion(litellm, response, model)
+
+    def embed(self, model: str, texts: Sequence[str], credentials: ProviderKey | None = None) -> Embeddings:
+        """The `Embedder` port: LiteLLM's embedding API, under the same provider policy and outbound guard
+        as completions, with the workspace's key when the gateway found one."""
+        import litellm
+
+        from .llm_egress import guarded_call, install
+
+        install(litellm)
+        allow = list(scope.allow_hosts) if (scope := current_egress_scope()) else []
+        kwargs: dict[str, Any] = {}
+        with guarded_call(allow, self._resolver) as call:
+            provider = self._provider(litellm, model, False)
+            if credentials is not None:
+                kwargs["api_key"] = credentials.key
+                if credentials.base_url:
+                    kwargs["api_base"] = credentials.base_url
+                if credentials.api_version:
+                    kwargs["api_version"] = credentials.api_version
+            else:
+                kwargs.update(self._credentials(model, provider))
+            try:
+                response = litellm.embedding(model=model, input=list(texts), timeout=60, num_retries=0, **kwargs)
+            except Exception as exc:
+                if call.refusals:
+                    refusal = call.refusals[0]
+                    refusal.message = f"embedding model '{model}' (LiteLLM provider '{provider}'): {refusal.message}"
+                    refusal.args = (refusal.message,)
+                    raise refusal from exc
+                raise _node_error(litellm, model, exc) from exc
+        vectors = [list(map(float, _field(item, "embedding"))) for item in response.data]
+        usage = getattr(response, "usage", None)
+        tokens = int(getattr(usage, "prompt_tokens", 0) or getattr(usage, "total_tokens", 0) or 0)
+        cost: float | None
+        try:
+            cost = float(litellm.completion_cost(completion_response=response, call_type="embedding"))
+        except Exception:  # no price for this model: unknown, never guessed
+            cost = None
+        return Embeddings(vectors=vectors, model=model, tokens=tokens, cost_usd=cost)
 
     # -- policy --------------------------------------------------------------------------------------
     def _provider(self, litellm: Any, model: str, is_default: bool) -> str:
@@ -289,3 +328,7 @@ def _completion(litellm: Any, response: Any, model: str) -> Completion:
 
 def _short(exc: Exception) -> str:
     return str(exc).replace("\n", " ")[:500]
+
+
+def _field(item: Any, name: str) -> Any:
+    return item[name] if isinstance(item, dict) else getattr(item, name)

@@ -65,4 +65,10 @@ class DeletionIncomplete(NexodError):
     gone for its users, and the same DELETE finishes the remaining steps."""
 
     code = "deletion_incomplete"
+
+
+class KnowledgeUnavailable(NexodError):
+    """A knowledge base's vector store or embedding model could not serve the request (try again later)."""
+
+    code = "knowledge_unavailable"
     status = 503

@@ -343,3 +343,35 @@ class FlowUse:
     flow_name: str
     version: int
     definition: Any
+
+
+class KnowledgeBase:
+    """A knowledge base: where its chunks live (`store`) and the embedding model that made them."""
+
+    id: str
+    name: str
+    description: str
+    embedding_model: str
+    dimensions: int
+    store: Literal["pgvector", "pinecone"]
+    pinecone: Any  # {index_host, credential} for store = pinecone, else None
+    created_by: str
+    created_at: datetime
+    documents: int = 0
+    chunks: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KnowledgeDocument:
+    id: str
+    knowledge_base_id: str
+    name: str
+    content_type: str
+    size_bytes: int
+    sha256: str
+    chunks: int
+    metadata: Any
+    embedding_tokens: int
+    embedding_cost_usd: float | None
+    created_by: str
+    created_at: datetime

@@ -23,7 +23,14 @@ from ..services import runs
 from ..services.context import Services
 from ..services.health import HealthBoard
 from ..settings import Settings
-from ..wiring import blob_store_from_settings, build_node_runner, llm_from_settings, vault_from_settings
+from ..wiring import (
+    blob_store_from_settings,
+    build_node_runner,
+    knowledge_engine,
+    llm_from_settings,
+    llm_gateway,
+    vault_from_settings,
+)
 from . import pg
 from .issuer import AUDIENCE, LocalIssuer
 from .model import OfflineDefaultLLM, OfflineModel
@@ -135,6 +142,9 @@ class LocalPlatform:
             state_machine_prefix=settings.state_machine_prefix,
             blobs=blobs,
             vault=vault,
+            knowledge=knowledge_engine(settings, store, vault, llm_gateway(settings, store, vault, llm)),
+            default_embedding_model=settings.default_embedding_model,
+            pinecone_hosts=tuple(settings.pinecone_hosts),
         )
         holder["services"] = services
         issuer = LocalIssuer(state_dir / "keys", issuer_url)

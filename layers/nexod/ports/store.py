@@ -31,6 +31,8 @@ from ..domain.records import (
     FlowUse,
     FlowVersion,
     FlowVersionSummary,
+    KnowledgeBase,
+    KnowledgeDocument,
     Member,
     Membership,
     NodeClaim,
@@ -339,6 +341,10 @@ class BudgetRepository(Protocol):
 
     def put(self, monthly_soft_usd: float | None, monthly_hard_usd: float | None) -> Budget: ...
 
+    def add_spend(self, usd: float) -> None:
+        """Add a cost outside any node run (an API request's embeddings) to this UTC month's spend."""
+        ...
+
     def over_hard(self) -> tuple[float, float] | None:
         """(month to date, hard limit) when this month's spend reached the hard limit, else None: one query."""
         ...
@@ -406,6 +412,39 @@ class AuditLog(Protocol):
         ...
 
 
+class KnowledgeRepository(Protocol):
+    """The catalog of knowledge bases and their documents (the chunks live behind the `VectorStore` port)."""
+
+    def create_base(
+        self,
+        name: str,
+        description: str,
+        embedding_model: str,
+        dimensions: int,
+        store: str,
+        pinecone: dict[str, Any] | None,
+        created_by: str,
+    ) -> KnowledgeBase | None:
+        """The new knowledge base, or None when the workspace already has one of that name."""
+        ...
+
+    def bases(self) -> list[KnowledgeBase]:
+        """Every knowledge base of the workspace by name, with its document and chunk counts."""
+        ...
+
+    def base(self, kb_id: str) -> KnowledgeBase | None: ...
+
+    def add_document(self, document: KnowledgeDocument) -> KnowledgeDocument: ...
+
+    def documents(self, kb_id: str, limit: int, before: tuple[datetime, str] | None = None) -> list[KnowledgeDocument]:
+        """Newest first, at most `limit`, strictly older than `before` (created_at, id) when given."""
+        ...
+
+    def document(self, kb_id: str, document_id: str) -> KnowledgeDocument | None: ...
+
+    def delete_document(self, kb_id: str, document_id: str) -> bool: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction in one workspace: committed when its block ends, rolled back if it raises."""
 
@@ -444,6 +483,9 @@ class UnitOfWork(Protocol):
 
     @property
     def agents(self) -> AgentRepository: ...
+
+    @property
+    def knowledge(self) -> KnowledgeRepository: ...
 
 
 class Store(Protocol):

@@ -187,6 +187,16 @@ class LlmGateway:
             limits = Limits(ws.llm_requests_per_minute, ws.llm_tokens_per_minute) if ws else Limits(None, None)
             return model, self._key_for(uow, workspace_id, model), limits
 
+    def embedding_key(self, workspace_id: str, model: str) -> ProviderKey | None:
+        """The key an embedding model's call uses: the workspace's `llm_provider` credential for the model's
+        provider, by the same rules as a chat model (none needed for the offline model)."""
+        from ..domain.knowledge import OFFLINE_EMBEDDING_MODEL
+
+        if model == OFFLINE_EMBEDDING_MODEL:
+            return None
+        with self.store.tx(workspace_id) as uow:
+            return self._key_for(uow, workspace_id, model)
+
     def _key_for(self, uow: UnitOfWork, workspace_id: str, model: str) -> ProviderKey | None:
         """The workspace's key for the model's provider; None lets the port use its own configuration."""
         if model == "default":

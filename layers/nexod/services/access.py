@@ -47,6 +47,9 @@ def permissions() -> dict[str, str]:
         "usage.read": "viewer",
         "budget.read": "viewer",
         "budget.write": "admin",  # spending limits: an admin decision
+        "knowledge.read": "viewer",  # knowledge bases and their documents
+        "knowledge.query": "viewer",  # a search reads, and spends only the embedding of the query
+        "knowledge.write": "member",  # create knowledge bases, add and delete documents
     }
 
 

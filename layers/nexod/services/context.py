@@ -8,7 +8,7 @@ from typing import Any
 
 from ..domain.actor import UserActor
 from ..domain.nodes import Runtime
-from ..ports import BlobStore, Orchestrator, Store, Vault
+from ..ports import BlobStore, KnowledgeWorker, Orchestrator, Store, Vault
 
 
 @dataclass(frozen=True)
@@ -36,3 +36,8 @@ class Services:
     state_machine_prefix: str = "nexod"
     blobs: BlobStore | None = None  # where large outputs live (DESIGN §2); the API hydrates their pointers
     vault: Vault | None = None  # credential values: the API writes them, never reads them (DESIGN §7)
+    # Reads, embeds and searches knowledge-base documents (issue 10); None: knowledge bases are unavailable.
+    knowledge: KnowledgeWorker | None = None
+    default_embedding_model: str = "wordllama"
+    # Pinecone index hosts besides https://*.pinecone.io a knowledge base may name (local tests' fake).
+    pinecone_hosts: tuple[str, ...] = ()

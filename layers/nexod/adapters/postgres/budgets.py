@@ -39,6 +39,15 @@ class PostgresBudgets(Queries):
             soft_crossed_at=row["soft_crossed_at"],
         )
 
+    def add_spend(self, usd: float) -> None:
+        self._run(
+            "INSERT INTO workspace_spend (workspace_id, month, spent_usd)"
+            " VALUES (%s, date_trunc('month', now() AT TIME ZONE 'UTC')::date, %s)"
+            " ON CONFLICT (workspace_id, month)"
+            " DO UPDATE SET spent_usd = workspace_spend.spent_usd + EXCLUDED.spent_usd",
+            (self.workspace_id, usd),
+        )
+
     def put(self, monthly_soft_usd: float | None, monthly_hard_usd: float | None) -> Budget:
         self._run(
             "INSERT INTO workspace_budgets (workspace_id, monthly_soft_usd, monthly_hard_usd) VALUES (%s, %s, %s)"

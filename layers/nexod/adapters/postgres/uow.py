@@ -17,6 +17,7 @@ from .budgets import PostgresBudgets
 from .credentials import PostgresCredentials
 from .db import Database
 from .flows import PostgresFlows, PostgresVersions
+from .knowledge import PostgresKnowledge
 from .node_runs import PostgresNodeRuns
 from .rows import Row
 from .runs import PostgresRuns
@@ -49,6 +50,7 @@ class PostgresUnitOfWork:
         self._audit = PostgresAudit(*scope)
         self._credentials = PostgresCredentials(*scope)
         self._agents = PostgresAgents(*scope)
+        self._knowledge = PostgresKnowledge(*scope)
 
     @property
     def workspace_id(self) -> str | None:
@@ -97,6 +99,10 @@ class PostgresUnitOfWork:
     @property
     def agents(self) -> PostgresAgents:
         return self._agents
+
+    @property
+    def knowledge(self) -> PostgresKnowledge:
+        return self._knowledge
 
 
 class PostgresStore:

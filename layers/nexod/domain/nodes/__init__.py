@@ -10,7 +10,7 @@ from typing import Any
 
 # isort: off
 # Each module registers its kind when imported, and the registry keeps that order: the palette's order.
-from . import input, output, transform, condition, http, llm, wait  # noqa: F401
+from . import input, output, transform, condition, http, llm, wait, rag  # noqa: F401
 
 # isort: on
 from .condition import ConditionConfig
@@ -20,6 +20,7 @@ from .input import InputConfig
 from .kind import FALLBACK_TIMEOUT_SECONDS, REGISTRY, AslShape, KindRegistry, NodeConfig, NodeKind, Runtime
 from .llm import LlmConfig
 from .output import OutputConfig
+from .rag import RagSearchConfig, RagUpsertConfig
 from .transform import TransformConfig
 from .wait import WaitConfig
 
@@ -36,6 +37,8 @@ __all__ = [
     "NodeConfig",
     "NodeKind",
     "OutputConfig",
+    "RagSearchConfig",
+    "RagUpsertConfig",
     "Runtime",
     "TransformConfig",
     "WaitConfig",

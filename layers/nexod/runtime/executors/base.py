@@ -12,6 +12,7 @@ from ..errors import NodeError, NodeFailedError
 from ..redaction import Scrubber
 
 if TYPE_CHECKING:
+    from ..knowledge import KnowledgeEngine
     from ..llm_gateway import LlmGateway
 
 
@@ -61,6 +62,8 @@ class Toolbox:
     llm: Callable[[], LLM] | None = None
     # Every model call goes through the gateway (workspace keys, budgets): built by the composition root.
     gateway: LlmGateway | None = None
+    # Knowledge bases (rag_search, rag_upsert): embeddings need the model client's runtime.
+    knowledge: KnowledgeEngine | None = None
 
     def __post_init__(self) -> None:
         if (self.llm is not None) != (self.runtime is Runtime.LLM):
