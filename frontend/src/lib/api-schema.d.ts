@@ -15,7 +15,8 @@ export interface paths {
         get: operations["get_workspace_v1_workspaces__ws__get"];
         put?: never;
         post?: never;
-        delete?: never;
+        /** DELETE /v1/workspaces/{ws} */
+        delete: operations["delete_workspace_v1_workspaces__ws__delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -388,6 +389,163 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/workspaces/{ws}/agents/validate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** POST /v1/workspaces/{ws}/agents/validate */
+        post: operations["validate_agent_v1_workspaces__ws__agents_validate_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workspaces/{ws}/agents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** GET /v1/workspaces/{ws}/agents */
+        get: operations["list_agents_v1_workspaces__ws__agents_get"];
+        put?: never;
+        /** POST /v1/workspaces/{ws}/agents */
+        post: operations["create_agent_v1_workspaces__ws__agents_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workspaces/{ws}/agents/{agent}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** GET /v1/workspaces/{ws}/agents/{agent} */
+        get: operations["get_agent_v1_workspaces__ws__agents__agent__get"];
+        /** PUT /v1/workspaces/{ws}/agents/{agent} */
+        put: operations["put_agent_v1_workspaces__ws__agents__agent__put"];
+        post?: never;
+        /** DELETE /v1/workspaces/{ws}/agents/{agent} */
+        delete: operations["delete_agent_v1_workspaces__ws__agents__agent__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workspaces/{ws}/agents/{agent}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** GET /v1/workspaces/{ws}/agents/{agent}/versions */
+        get: operations["list_agent_versions_v1_workspaces__ws__agents__agent__versions_get"];
+        put?: never;
+        /** POST /v1/workspaces/{ws}/agents/{agent}/versions */
+        post: operations["publish_agent_v1_workspaces__ws__agents__agent__versions_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workspaces/{ws}/agents/{agent}/versions/{n}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** GET /v1/workspaces/{ws}/agents/{agent}/versions/{n} */
+        get: operations["get_agent_version_v1_workspaces__ws__agents__agent__versions__n__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workspaces/{ws}/agents/{agent}/versions/{n}/spec.md": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** GET /v1/workspaces/{ws}/agents/{agent}/versions/{n}/spec.md */
+        get: operations["get_agent_spec_markdown_v1_workspaces__ws__agents__agent__versions__n__spec_md_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workspaces/{ws}/agents/{agent}/versions/{n}/spec.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** GET /v1/workspaces/{ws}/agents/{agent}/versions/{n}/spec.json */
+        get: operations["get_agent_spec_json_v1_workspaces__ws__agents__agent__versions__n__spec_json_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workspaces/{ws}/agents/{agent}/live": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** PUT /v1/workspaces/{ws}/agents/{agent}/live */
+        put: operations["put_agent_live_v1_workspaces__ws__agents__agent__live_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workspaces/{ws}/agents/{agent}/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** GET /v1/workspaces/{ws}/agents/{agent}/runs */
+        get: operations["list_agent_runs_v1_workspaces__ws__agents__agent__runs_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/workspaces/{ws}/knowledge-bases": {
         parameters: {
             query?: never;
@@ -551,6 +709,308 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** Agent */
+        Agent: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /**
+             * Model
+             * @description the draft's model: a LiteLLM model string or 'default'
+             */
+            model: string;
+            /** Live Version */
+            live_version: number | null;
+            /** Latest Version */
+            latest_version: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            usage: components["schemas"]["AgentUsage"];
+            /** Created By */
+            created_by: string;
+            /** @description the draft, in its JSON form */
+            spec: components["schemas"]["AgentSpec"];
+            /**
+             * Markdown
+             * @description the draft as markdown
+             */
+            markdown: string;
+        };
+        /** AgentNodeRun */
+        AgentNodeRun: {
+            /**
+             * Run Id
+             * Format: uuid
+             */
+            run_id: string;
+            /**
+             * Flow Id
+             * Format: uuid
+             */
+            flow_id: string;
+            /** Node Id */
+            node_id: string;
+            /** Iteration */
+            iteration: number;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "PENDING" | "RUNNING" | "SUCCEEDED" | "FAILED" | "SKIPPED";
+            /** Agent Version */
+            agent_version: number | null;
+            /** Model */
+            model: string | null;
+            /** Tokens In */
+            tokens_in: number | null;
+            /** Tokens Out */
+            tokens_out: number | null;
+            /**
+             * Cost Usd
+             * @description the LLM cost
+             */
+            cost_usd: number | null;
+            /** Compute Cost Usd */
+            compute_cost_usd: number | null;
+            /** Orchestration Cost Usd */
+            orchestration_cost_usd: number | null;
+            /** Total Cost Usd */
+            total_cost_usd: number;
+            /** Started At */
+            started_at: string | null;
+            /** Finished At */
+            finished_at: string | null;
+        };
+        /** AgentNodeRunList */
+        AgentNodeRunList: {
+            /** Items */
+            items: components["schemas"]["AgentNodeRun"][];
+        };
+        /** AgentPage */
+        AgentPage: {
+            /** Items */
+            items: components["schemas"]["AgentSummary"][];
+            /**
+             * Next Cursor
+             * @description pass as `cursor` for the next page; null on the last page
+             */
+            next_cursor: string | null;
+        };
+        /**
+         * AgentSpec
+         * @description An agent: who it is (role, goal, backstory), what it thinks with (model), what it may use (tools,
+         *     knowledge bases, memory) and its limits. The JSON form; `markdown.render` gives the readable one.
+         */
+        AgentSpec: {
+            /** Name */
+            name: string;
+            /** Role */
+            role: string;
+            /** Goal */
+            goal: string;
+            /** Backstory */
+            backstory: string;
+            /**
+             * Model
+             * @description a LiteLLM model string, or 'default' (the workspace's)
+             * @default default
+             */
+            model: string;
+            /** Fallback Models */
+            fallback_models?: string[];
+            /** Tools */
+            tools?: components["schemas"]["ToolUse"][];
+            /**
+             * Knowledge Bases
+             * @description knowledge base ids
+             */
+            knowledge_bases?: string[];
+            /**
+             * Memory
+             * @default none
+             * @enum {string}
+             */
+            memory: "none" | "run" | "long_term";
+            /**
+             * Max Iterations
+             * @default 15
+             */
+            max_iterations: number;
+            /**
+             * Max Execution Seconds
+             * @default 600
+             */
+            max_execution_seconds: number;
+            /**
+             * Temperature
+             * @description null: the model's
+             */
+            temperature?: number | null;
+            /**
+             * Allow Delegation
+             * @default false
+             */
+            allow_delegation: boolean;
+            /**
+             * Output Schema
+             * @description a JSON Schema the final answer must match
+             */
+            output_schema?: {
+                [key: string]: unknown;
+            } | null;
+        };
+        /**
+         * AgentSpecForms
+         * @description A valid spec in both of its forms.
+         */
+        AgentSpecForms: {
+            spec: components["schemas"]["AgentSpec"];
+            /** Markdown */
+            markdown: string;
+        };
+        /** AgentSummary */
+        AgentSummary: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /**
+             * Model
+             * @description the draft's model: a LiteLLM model string or 'default'
+             */
+            model: string;
+            /** Live Version */
+            live_version: number | null;
+            /** Latest Version */
+            latest_version: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            usage: components["schemas"]["AgentUsage"];
+        };
+        /**
+         * AgentUsage
+         * @description What the node runs that used the agent consumed (every version).
+         */
+        AgentUsage: {
+            /** Runs */
+            runs: number;
+            /** Tokens */
+            tokens: number;
+            /**
+             * Cost Usd
+             * @description LLM + compute + orchestration, dollars rounded to millionths
+             */
+            cost_usd: number;
+            /** Last Run At */
+            last_run_at: string | null;
+        };
+        /** AgentVersion */
+        AgentVersion: {
+            /**
+             * Agent Id
+             * Format: uuid
+             */
+            agent_id: string;
+            /** Version */
+            version: number;
+            /**
+             * Spec Hash
+             * @description sha256 of the spec's canonical JSON
+             */
+            spec_hash: string;
+            /** Description */
+            description: string;
+            /** Created By */
+            created_by: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Is Live */
+            is_live: boolean;
+            spec: components["schemas"]["AgentSpec"];
+            /** Markdown */
+            markdown: string;
+            /**
+             * Unchanged
+             * @description publish only: true when the draft equals the latest version (nothing was created)
+             */
+            unchanged?: boolean;
+            /**
+             * Message
+             * @description publish only: what happened
+             */
+            message?: string;
+        };
+        /** AgentVersionList */
+        AgentVersionList: {
+            /** Items */
+            items: components["schemas"]["AgentVersionSummary"][];
+        };
+        /** AgentVersionSummary */
+        AgentVersionSummary: {
+            /**
+             * Agent Id
+             * Format: uuid
+             */
+            agent_id: string;
+            /** Version */
+            version: number;
+            /**
+             * Spec Hash
+             * @description sha256 of the spec's canonical JSON
+             */
+            spec_hash: string;
+            /** Description */
+            description: string;
+            /** Created By */
+            created_by: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Is Live */
+            is_live: boolean;
+        };
+        /**
+         * AgentWrite
+         * @description An agent's spec: the JSON form (`spec`) or its markdown (`markdown`), exactly one. A request with
+         *     `Content-Type: text/markdown` sends the markdown itself as the body.
+         */
+        AgentWrite: {
+            /** @description the spec's JSON form (as GET .../spec.json answers) */
+            spec?: components["schemas"]["AgentSpec"] | null;
+            /**
+             * Markdown
+             * @description the spec's markdown (as GET .../spec.md answers)
+             */
+            markdown?: string | null;
+        };
         /** AllowedHostsPut */
         AllowedHostsPut: {
             /**
@@ -1464,6 +1924,25 @@ export interface components {
             id: string;
         };
         /**
+         * ToolUse
+         * @description One tool of the catalogue with its config.
+         */
+        ToolUse: {
+            /**
+             * Name
+             * @description one of http, web_fetch, knowledge_search, run_flow, calculator
+             * @enum {string}
+             */
+            name: "http" | "web_fetch" | "knowledge_search" | "run_flow" | "calculator";
+            /**
+             * Config
+             * @description the tool's config (GET /v1/agent-tools)
+             */
+            config?: {
+                [key: string]: unknown;
+            };
+        };
+        /**
          * UnreadableField
          * @description A stored value that cannot be served: it is null in the item, and named here with the reason.
          */
@@ -1660,6 +2139,43 @@ export interface components {
             /** Name */
             name: string;
         };
+        /**
+         * WorkspaceDeletion
+         * @description A deleted workspace: gone for every user, its runs cancelled and its credential values destroyed.
+         */
+        WorkspaceDeletion: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /**
+             * Deleted At
+             * Format: date-time
+             * @description when an admin deleted it (from then on every route answers 404)
+             */
+            deleted_at: string;
+            /** Deleted By */
+            deleted_by: string;
+            /**
+             * Deletion Completed At
+             * Format: date-time
+             * @description when its runs were cancelled and credentials destroyed
+             */
+            deletion_completed_at: string;
+            /**
+             * Runs Cancelled
+             * @description runs this call cancelled (each is also audited as run.cancel)
+             */
+            runs_cancelled: number;
+            /**
+             * Credentials Destroyed
+             * @description credentials whose values this call destroyed
+             */
+            credentials_destroyed: string[];
+        };
         /** WorkspaceList */
         WorkspaceList: {
             /** Items */
@@ -1787,7 +2303,86 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    delete_workspace_v1_workspaces__ws__delete: {
+        parameters: {
+            query?: {
+                /** @description the workspace's exact name, typed again: nothing is deleted without it */
+                confirm?: string | null;
+            };
+            header?: never;
+            path: {
+                ws: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkspaceDeletion"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role in this workspace does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (another workspace's ids are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid request: the fields concerned are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error: nothing about it is disclosed (it is logged) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1894,7 +2489,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1970,7 +2565,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2077,7 +2672,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2153,7 +2748,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2270,7 +2865,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2354,7 +2949,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2461,7 +3056,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2540,7 +3135,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2647,7 +3242,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2724,7 +3319,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2832,7 +3427,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2907,7 +3502,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2984,7 +3579,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3101,7 +3696,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3179,7 +3774,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3296,7 +3891,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3413,7 +4008,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3494,7 +4089,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3571,7 +4166,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3648,7 +4243,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3734,7 +4329,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3851,7 +4446,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3931,7 +4526,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4016,7 +4611,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4092,7 +4687,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4199,7 +4794,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4275,7 +4870,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4391,7 +4986,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4468,7 +5063,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4576,7 +5171,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4662,7 +5257,1196 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    validate_agent_v1_workspaces__ws__agents_validate_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ws: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AgentWrite"];
+                "text/markdown": string;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentSpecForms"];
+                };
+            };
+            /** @description The request could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role in this workspace does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (another workspace's ids are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid request: the fields concerned are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error: nothing about it is disclosed (it is logged) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    list_agents_v1_workspaces__ws__agents_get: {
+        parameters: {
+            query?: {
+                cursor?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                ws: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentPage"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role in this workspace does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (another workspace's ids are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid request: the fields concerned are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error: nothing about it is disclosed (it is logged) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    create_agent_v1_workspaces__ws__agents_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ws: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AgentWrite"];
+                "text/markdown": string;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Agent"];
+                };
+            };
+            /** @description The request could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role in this workspace does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (another workspace's ids are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid request: the fields concerned are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error: nothing about it is disclosed (it is logged) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    get_agent_v1_workspaces__ws__agents__agent__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ws: string;
+                agent: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Agent"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role in this workspace does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (another workspace's ids are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid request: the fields concerned are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error: nothing about it is disclosed (it is logged) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    put_agent_v1_workspaces__ws__agents__agent__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ws: string;
+                agent: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AgentWrite"];
+                "text/markdown": string;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Agent"];
+                };
+            };
+            /** @description The request could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role in this workspace does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (another workspace's ids are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid request: the fields concerned are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error: nothing about it is disclosed (it is logged) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    delete_agent_v1_workspaces__ws__agents__agent__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ws: string;
+                agent: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role in this workspace does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (another workspace's ids are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The resource is not in a state that allows this */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid request: the fields concerned are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error: nothing about it is disclosed (it is logged) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    list_agent_versions_v1_workspaces__ws__agents__agent__versions_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ws: string;
+                agent: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentVersionList"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role in this workspace does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (another workspace's ids are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid request: the fields concerned are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error: nothing about it is disclosed (it is logged) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    publish_agent_v1_workspaces__ws__agents__agent__versions_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ws: string;
+                agent: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["VersionCreate"] | null;
+            };
+        };
+        responses: {
+            /** @description Unchanged: the existing version */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentVersion"];
+                };
+            };
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentVersion"];
+                };
+            };
+            /** @description The request could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role in this workspace does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (another workspace's ids are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid request: the fields concerned are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error: nothing about it is disclosed (it is logged) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    get_agent_version_v1_workspaces__ws__agents__agent__versions__n__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ws: string;
+                agent: string;
+                n: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentVersion"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role in this workspace does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (another workspace's ids are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid request: the fields concerned are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error: nothing about it is disclosed (it is logged) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    get_agent_spec_markdown_v1_workspaces__ws__agents__agent__versions__n__spec_md_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ws: string;
+                agent: string;
+                n: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/markdown": string;
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role in this workspace does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (another workspace's ids are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid request: the fields concerned are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error: nothing about it is disclosed (it is logged) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    get_agent_spec_json_v1_workspaces__ws__agents__agent__versions__n__spec_json_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ws: string;
+                agent: string;
+                n: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentSpec"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role in this workspace does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (another workspace's ids are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid request: the fields concerned are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error: nothing about it is disclosed (it is logged) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    put_agent_live_v1_workspaces__ws__agents__agent__live_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ws: string;
+                agent: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LivePut"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentSummary"];
+                };
+            };
+            /** @description The request could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role in this workspace does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (another workspace's ids are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The resource is not in a state that allows this */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid request: the fields concerned are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error: nothing about it is disclosed (it is logged) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    list_agent_runs_v1_workspaces__ws__agents__agent__runs_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                ws: string;
+                agent: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentNodeRunList"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role in this workspace does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (another workspace's ids are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid request: the fields concerned are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error: nothing about it is disclosed (it is logged) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4738,7 +6522,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4854,7 +6638,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4934,7 +6718,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5060,7 +6844,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5136,7 +6920,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5262,7 +7046,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5318,7 +7102,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5374,7 +7158,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5461,7 +7245,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5517,7 +7301,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5573,7 +7357,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
             503: {
                 headers: {
                     [name: string]: unknown;

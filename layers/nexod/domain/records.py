@@ -345,6 +345,7 @@ class FlowUse:
     definition: Any
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class KnowledgeBase:
     """A knowledge base: where its chunks live (`store`) and the embedding model that made them."""
 
