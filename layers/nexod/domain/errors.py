@@ -65,6 +65,7 @@ class DeletionIncomplete(NexodError):
     gone for its users, and the same DELETE finishes the remaining steps."""
 
     code = "deletion_incomplete"
+    status = 503
 
 
 class KnowledgeUnavailable(NexodError):

@@ -41,9 +41,9 @@ class PostgresBudgets(Queries):
 
     def add_spend(self, usd: float) -> None:
         self._run(
-            "INSERT INTO workspace_spend (workspace_id, month, spent_usd)"
-            " VALUES (%s, date_trunc('month', now() AT TIME ZONE 'UTC')::date, %s)"
-            " ON CONFLICT (workspace_id, month)"
+            "INSERT INTO workspace_spend (workspace_id, month, slot, spent_usd)"
+            f" VALUES (%s, {_MONTH}, floor(random() * 16)::smallint, %s)"
+            " ON CONFLICT (workspace_id, month, slot)"
             " DO UPDATE SET spent_usd = workspace_spend.spent_usd + EXCLUDED.spent_usd",
             (self.workspace_id, usd),
         )
