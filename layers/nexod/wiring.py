@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
     from .adapters.postgres import Database
-    from .ports import LLM, BlobStore, Store, Vault
+    from .ports import LLM, BlobStore, Orchestrator, Store, Vault
     from .runtime.blobs import OutputBlobs
     from .runtime.runner import NodeRunner
 
@@ -225,6 +225,7 @@ def build_node_runner(
     runtime: Runtime,
     blobs: BlobStore | None = None,
     vault: Vault | None = None,
+    tasks: Orchestrator | None = None,
 ) -> NodeRunner:
     """The node runner of every composition root (the step Lambdas, local mode) for one runtime.
 
@@ -276,4 +277,21 @@ def build_node_runner(
         )
     tools = Toolbox(runtime=runtime, outbound=lambda: http, llm=model, gateway=gateway)
     outputs = output_blobs(settings, blobs if blobs is not None else blob_store_from_settings(settings))
-    return NodeRunner(store, tools, settings.outbound_allow_hosts, outputs, vault, memory_mb=settings.runner_memory_mb)
+    if tasks is None and settings.mode == "aws":
+        # Only SendTaskSuccess, for a callback node that already finished (a memo hit): no role is passed.
+        import boto3
+
+        from .adapters.stepfunctions import StepFunctionsOrchestrator
+
+        tasks = StepFunctionsOrchestrator(
+            boto3.client("stepfunctions", region_name=settings.region), settings.state_machine_role_arn
+        )
+    return NodeRunner(
+        store,
+        tools,
+        settings.outbound_allow_hosts,
+        outputs,
+        vault,
+        memory_mb=settings.runner_memory_mb,
+        tasks=tasks,
+    )

@@ -38,6 +38,8 @@ from nexod.domain.records import (
     NodeClaim,
     NodeRun,
     NodeRunStatus,
+    ParkedStatus,
+    ParkedTask,
     Run,
     RunDetail,
     RunStatus,
@@ -46,7 +48,7 @@ from nexod.domain.records import (
     UsageRow,
     Workspace,
 )
-from nexod.ports import BlobRef, FlowChanges, PublishedMachine
+from nexod.ports import BlobRef, FlowChanges, PublishedMachine, TaskGone
 
 
 class RowLevelSecurity(PermissionError):
@@ -82,6 +84,7 @@ class _Tables:
     credentials: dict[tuple[str, str], Credential] = field(default_factory=dict)
     budgets: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
     spend: dict[tuple[str, str], tuple[float, datetime | None]] = field(default_factory=dict)  # (ws, YYYY-MM)
+    parked: dict[tuple[str, str, int], tuple[str, ParkedTask]] = field(default_factory=dict)
 
     def copy(self) -> _Tables:
         # Records are immutable and replaced on change, so copying the tables is a snapshot.
@@ -96,6 +99,7 @@ class _Tables:
             dict(self.credentials),
             dict(self.budgets),
             dict(self.spend),
+            dict(self.parked),
         )
 
 
@@ -636,6 +640,76 @@ def _ms(delta: timedelta) -> int:
     return int(delta.total_seconds() * 1000)
 
 
+class MemoryParkedTasks(_Repo):
+    def _mine(self, key: tuple[str, str, int]) -> ParkedTask | None:
+        found = self.t.parked.get(key)
+        return found[1] if found and found[0] == self.ws else None
+
+    def _put(self, parked: ParkedTask) -> ParkedTask:
+        self.t.parked[(parked.run_id, parked.node_id, parked.iteration)] = (self._writable_ws(), parked)
+        return parked
+
+    def park(
+        self,
+        run_id: str,
+        node_id: str,
+        iteration: int,
+        node_type: str,
+        *,
+        attempt: int,
+        task_token: str,
+        waits_for: Any,
+        timeout_seconds: int | None,
+    ) -> ParkedTask:
+        if (run_id, node_id, iteration) not in self.t.node_runs:
+            raise LookupError("a parked task needs its node run")
+        timeout_at = self.now + timedelta(seconds=timeout_seconds) if timeout_seconds is not None else None
+        return self._put(
+            ParkedTask(
+                run_id,
+                node_id,
+                iteration,
+                node_type,
+                attempt,
+                task_token,
+                waits_for,
+                "PARKED",
+                self.now,
+                None,
+                timeout_at,
+                None,
+                None,
+            )
+        )
+
+    def get(self, run_id: str, node_id: str, iteration: int = 0, for_update: bool = False) -> ParkedTask | None:
+        return self._mine((run_id, node_id, iteration))
+
+    def of_run(self, run_id: str) -> list[ParkedTask]:
+        return [p for (r, _, _), (ws, p) in self.t.parked.items() if r == run_id and ws == self.ws]
+
+    def settle(
+        self, run_id: str, node_id: str, iteration: int, status: ParkedStatus, closed_by: str
+    ) -> ParkedTask | None:
+        found = self._mine((run_id, node_id, iteration))
+        if found is None or found.status != "PARKED":
+            return None
+        return self._put(replace(found, status=status, closed_at=self.now, closed_by=closed_by))
+
+    def close_open(self, run_id: str, status: ParkedStatus, reason: str) -> list[ParkedTask]:
+        return [
+            self._put(replace(p, status=status, closed_at=self.now, closed_by=reason))
+            for p in self.of_run(run_id)
+            if p.status == "PARKED"
+        ]
+
+    def beat(self, run_id: str, node_id: str, iteration: int = 0) -> ParkedTask | None:
+        found = self._mine((run_id, node_id, iteration))
+        if found is None or found.status != "PARKED":
+            return None
+        return self._put(replace(found, heartbeat_at=self.now))
+
+
 class MemoryAudit(_Repo):
     def record(
         self,
@@ -825,6 +899,7 @@ class MemoryUnitOfWork:
         self.audit = MemoryAudit(self)
         self.credentials = MemoryCredentials(self)
         self.budgets = MemoryBudgets(self)
+        self.parked = MemoryParkedTasks(self)
 
 
 class MemoryStore:
@@ -858,6 +933,8 @@ class FakeOrchestrator:
         self.started: list[tuple[str, str, dict[str, Any]]] = []
         self.stopped: list[tuple[str, str]] = []
         self.fail_start: Exception | None = None
+        self.task_results: list[tuple[str, str, dict[str, Any]]] = []  # (token, success|failure|heartbeat, body)
+        self.gone_tokens: set[str] = set()
 
     def publish(self, name: str, definition: dict[str, Any], description: str) -> PublishedMachine:
         self.published.append((name, definition, description))
@@ -879,6 +956,22 @@ class FakeOrchestrator:
 
     def status(self, execution_arn: str) -> str:
         return "ABORTED" if any(arn == execution_arn for arn, _ in self.stopped) else "RUNNING"
+
+    def send_task_success(self, task_token: str, output: dict[str, Any]) -> None:
+        self._waiting(task_token)
+        self.task_results.append((task_token, "success", output))
+
+    def send_task_failure(self, task_token: str, error: str, cause: str) -> None:
+        self._waiting(task_token)
+        self.task_results.append((task_token, "failure", {"error": error, "cause": cause}))
+
+    def send_task_heartbeat(self, task_token: str) -> None:
+        self._waiting(task_token)
+        self.task_results.append((task_token, "heartbeat", {}))
+
+    def _waiting(self, task_token: str) -> None:
+        if task_token in self.gone_tokens or any(t == task_token and k != "heartbeat" for t, k, _ in self.task_results):
+            raise TaskGone(f"task {task_token} is not waiting")
 
 
 class MemoryVault:

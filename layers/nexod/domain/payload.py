@@ -19,6 +19,8 @@ RunnerOp = Literal["node", "finish", "fail"]
 # cannot forge: the runner checks that this execution's state machine belongs to the run's flow before
 # trusting `run.ws` (the workspace whose secrets a node may read).
 EXECUTION_PATH = "$$.Execution.Id"
+# The token of a callback Task (lambda:invoke.waitForTaskToken), which its completer sends back.
+TASK_TOKEN_PATH = "$$.Task.Token"  # noqa: S105 - a JSONPath, not a secret
 
 
 class RunRef(BaseModel):
@@ -62,6 +64,8 @@ class NodeRunnerPayload(BaseModel):
             raise InvalidInput(f"node runner event: {where}: {first['msg']}") from None
         if payload.op == "node" and not payload.node:
             raise InvalidInput("node runner event: op 'node' names no node")
+        if payload.task_token is not None and (payload.op != "node" or payload.finish):
+            raise InvalidInput("node runner event: a task token belongs to a callback node's Task only")
         return payload
 
     # -- what the compiler emits: `Parameters.Payload` of a Task ----------------------------------------
@@ -74,6 +78,11 @@ class NodeRunnerPayload(BaseModel):
             "node": node_id,
             **({"finish": True} if finish else {}),
         }
+
+    @staticmethod
+    def for_callback(node_id: str) -> dict[str, Any]:
+        """The Payload of a callback node's Task: the runner parks the token and returns."""
+        return {"run.$": "$.run", "exec.$": EXECUTION_PATH, "node": node_id, "task_token.$": TASK_TOKEN_PATH}
 
     @staticmethod
     def for_bookkeeping(op: Literal["finish", "fail"], error_path: str | None = None) -> dict[str, Any]:

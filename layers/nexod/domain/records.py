@@ -18,6 +18,8 @@ RUN_STATUSES: tuple[RunStatus, ...] = ("QUEUED", "RUNNING", "SUCCEEDED", "FAILED
 # A run in one of these statuses is over: nothing moves it again except a redrive.
 TERMINAL: tuple[RunStatus, ...] = ("SUCCEEDED", "FAILED", "CANCELLED")
 NodeRunStatus = Literal["RUNNING", "SUCCEEDED", "FAILED", "SKIPPED"]
+# A parked task token (callback nodes): waiting, settled by a completion, or closed without one.
+ParkedStatus = Literal["PARKED", "COMPLETED", "FAILED", "WITHDRAWN", "EXPIRED"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -269,3 +271,25 @@ class NodeClaim:
     run: Run | None
     node_run: NodeRun | None
     upstream: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ParkedTask:
+    """A callback node's task token, parked by the node runner until something completes it (one per node run).
+
+    `attempt` is the node run's claim that parked it; `waits_for` says what the node waits for (kind-specific
+    ids, never node data). A retry, redrive or resume parks again: a new token and attempt, back to PARKED."""
+
+    run_id: str
+    node_id: str
+    iteration: int
+    node_type: str
+    attempt: int
+    task_token: str
+    waits_for: Any
+    status: ParkedStatus
+    parked_at: datetime
+    heartbeat_at: datetime | None
+    timeout_at: datetime | None
+    closed_at: datetime | None
+    closed_by: str | None

@@ -30,6 +30,8 @@ from ..domain.records import (
     NodeClaim,
     NodeRun,
     NodeRunStatus,
+    ParkedStatus,
+    ParkedTask,
     Run,
     RunDetail,
     RunStatus,
@@ -249,6 +251,44 @@ class NodeRunRepository(Protocol):
         ...
 
 
+class ParkedTaskRepository(Protocol):
+    """Task tokens of callback nodes, parked until something completes them (one row per node run)."""
+
+    def park(
+        self,
+        run_id: str,
+        node_id: str,
+        iteration: int,
+        node_type: str,
+        *,
+        attempt: int,
+        task_token: str,
+        waits_for: Any,
+        timeout_seconds: int | None,
+    ) -> ParkedTask:
+        """Park (or park again, replacing an earlier token) the node run's token: PARKED."""
+        ...
+
+    def get(self, run_id: str, node_id: str, iteration: int = 0, for_update: bool = False) -> ParkedTask | None: ...
+
+    def of_run(self, run_id: str) -> list[ParkedTask]: ...
+
+    def settle(
+        self, run_id: str, node_id: str, iteration: int, status: ParkedStatus, closed_by: str
+    ) -> ParkedTask | None:
+        """Compare-and-set: PARKED becomes `status` (COMPLETED or FAILED). None when it was not PARKED (another
+        completion won, or it was withdrawn or expired): exactly one of concurrent settles gets the row."""
+        ...
+
+    def close_open(self, run_id: str, status: ParkedStatus, reason: str) -> list[ParkedTask]:
+        """Every PARKED token of the run becomes `status` (WITHDRAWN or EXPIRED) with `reason`; those it closed."""
+        ...
+
+    def beat(self, run_id: str, node_id: str, iteration: int = 0) -> ParkedTask | None:
+        """A heartbeat of a PARKED token: `heartbeat_at` = now. None when it is not PARKED."""
+        ...
+
+
 class CredentialRepository(Protocol):
     """Credential metadata (name, type, which fields are set, who created and rotated it); values live
     behind the `Vault` port, never here."""
@@ -370,6 +410,9 @@ class UnitOfWork(Protocol):
 
     @property
     def budgets(self) -> BudgetRepository: ...
+
+    @property
+    def parked(self) -> ParkedTaskRepository: ...
 
 
 class Store(Protocol):

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from ..domain.actor import UserActor
 from ..domain.nodes import Runtime
 from ..ports import BlobStore, Orchestrator, Store, Vault
+
+if TYPE_CHECKING:
+    from ..runtime.callbacks import CallbackCompletions
 
 
 @dataclass(frozen=True)
@@ -36,3 +39,16 @@ class Services:
     state_machine_prefix: str = "nexod"
     blobs: BlobStore | None = None  # where large outputs live (DESIGN §2); the API hydrates their pointers
     vault: Vault | None = None  # credential values: the API writes them, never reads them (DESIGN §7)
+    _callbacks: CallbackCompletions | None = field(default=None, repr=False)
+
+    @property
+    def callbacks(self) -> CallbackCompletions:
+        """Completes parked callback nodes (`nexod.runtime.callbacks`), built on first use."""
+        if self._callbacks is None:
+            from ..runtime.blobs import OutputBlobs
+            from ..runtime.callbacks import CallbackCompletions
+            from .json_limits import storable
+
+            outputs = OutputBlobs(self.blobs, storable) if self.blobs is not None else None
+            self._callbacks = CallbackCompletions(self.store, self.orchestrator, outputs)
+        return self._callbacks

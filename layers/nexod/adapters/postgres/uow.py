@@ -15,6 +15,7 @@ from .credentials import PostgresCredentials
 from .db import Database
 from .flows import PostgresFlows, PostgresVersions
 from .node_runs import PostgresNodeRuns
+from .parked import PostgresParkedTasks
 from .rows import Row
 from .runs import PostgresRuns
 from .workspaces import PostgresMembers, PostgresWorkspaces
@@ -40,6 +41,7 @@ class PostgresUnitOfWork:
         self._budgets = PostgresBudgets(*scope)
         self._audit = PostgresAudit(*scope)
         self._credentials = PostgresCredentials(*scope)
+        self._parked = PostgresParkedTasks(*scope)
 
     @property
     def workspace_id(self) -> str | None:
@@ -84,6 +86,10 @@ class PostgresUnitOfWork:
     @property
     def credentials(self) -> PostgresCredentials:
         return self._credentials
+
+    @property
+    def parked(self) -> PostgresParkedTasks:
+        return self._parked
 
 
 class PostgresStore:

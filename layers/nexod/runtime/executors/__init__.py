@@ -7,16 +7,32 @@ Side effects go through ports only. Importing this package registers the built-i
 from __future__ import annotations
 
 from . import condition, http, input, llm, output, transform, wait  # noqa: F401  (registers the executors)
-from .base import CREDENTIALS, EXECUTORS, Credentials, Executor, NodeContext, NodeResult, Toolbox, executor, in_node
+from .base import (
+    CREDENTIALS,
+    EXECUTORS,
+    PARKERS,
+    Credentials,
+    Executor,
+    NodeContext,
+    NodeResult,
+    Parker,
+    Toolbox,
+    executor,
+    in_node,
+    parks,
+)
 
 __all__ = [
     "CREDENTIALS",
     "EXECUTORS",
+    "PARKERS",
     "Credentials",
     "Executor",
     "NodeContext",
     "NodeResult",
+    "Parker",
     "Toolbox",
     "executor",
     "in_node",
+    "parks",
 ]

@@ -6,8 +6,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ...domain.nodes import REGISTRY, NodeConfig, Runtime
-from ...ports import LLM, Outbound
+from ...domain.nodes import REGISTRY, AslShape, NodeConfig, Runtime
+from ...ports import LLM, Outbound, UnitOfWork
 from ..errors import NodeError, NodeFailedError
 from ..redaction import Scrubber
 
@@ -110,6 +110,29 @@ def executor(kind: str) -> Callable[[Executor], Executor]:
             return fn(config, ctx, tools)
 
         EXECUTORS[kind] = on_its_runtime
+        return fn
+
+    return register
+
+
+# What a `callback` kind does when its Task starts, in the claim's unit of work: write what the node waits for
+# (an approval, an agent task) through `uow` and return it as JSON (ids, never node data); the runner parks the
+# task token beside it. Nothing runs afterwards: whatever the node waits for completes it later through
+# `nexod.runtime.callbacks.CallbackCompletions`.
+Parker = Callable[[NodeConfig, NodeContext, UnitOfWork], dict[str, Any]]
+
+PARKERS: dict[str, Parker] = {}
+
+
+def parks(kind: str) -> Callable[[Parker], Parker]:
+    """Register the decorated function as what a `callback` node of `kind` records before its token is parked."""
+
+    def register(fn: Parker) -> Parker:
+        if kind in PARKERS or kind in EXECUTORS:
+            raise ValueError(f"node kind '{kind}' already has an executor")
+        if REGISTRY[kind].shape is not AslShape.CALLBACK:
+            raise ValueError(f"node kind '{kind}' is not a callback kind: register an @executor instead")
+        PARKERS[kind] = fn
         return fn
 
     return register
