@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -165,9 +166,7 @@ def test_a_typed_failure_fails_the_node_and_the_run(alice: Api, workspace: str, 
 
 def test_a_retryable_failure_parks_again_under_the_retry_policy(alice: Api, workspace: str, stack: LocalStack) -> None:
     # Given a callback node with one retry
-    flow_id = publish(
-        alice, workspace, hold_flow(retry={"max_attempts": 1, "interval_seconds": 1}), name="retry"
-    )
+    flow_id = publish(alice, workspace, hold_flow(retry={"max_attempts": 1, "interval_seconds": 1}), name="retry")
     run_id = start(alice, workspace, flow_id)
     first = wait_parked(stack, workspace, run_id)
     # When its completer reports a retryable failure
@@ -285,7 +284,9 @@ def test_a_redriven_run_completes_a_finished_callback_node_from_its_memo(
     run_id = start(alice, workspace, flow_id)
     first = wait_parked(stack, workspace, run_id)
     counting = CountingOrchestrator(stack.platform.services.orchestrator)
-    CallbackCompletions(stack.platform.services.store, counting).complete(workspace, run_id, "hold", output={"answer": 7})
+    CallbackCompletions(stack.platform.services.store, counting).complete(
+        workspace, run_id, "hold", output={"answer": 7}
+    )
     assert alice.wait_run(workspace, run_id)["status"] == "FAILED"
     # When it is redriven
     TRIP["armed"] = False
@@ -336,3 +337,36 @@ def test_twenty_concurrent_completions_one_wins_and_one_task_success_is_sent(
     finished = alice.wait_run(workspace, run_id)
     assert finished["status"] == "SUCCEEDED" and finished["output"] == int(winners[0].split(":")[1])
     assert alice.nodes(workspace, run_id)["hold"]["executions"] == 1
+
+
+def test_a_run_waiting_on_a_callback_survives_a_restart_of_local_mode(tmp_path: Path) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": f"{root / 'layers'}:{root}"}
+
+    def life(*args: str) -> dict[str, Any]:
+        done = subprocess.run(
+            [sys.executable, "-m", "tests.support.parked_restart", str(tmp_path / "state"), *args],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+    # Given a run parked on a callback node when `nexod up` stops (its moto execution is gone with it)
+    first = life("park")
+    # When local mode starts again on the same state and the node is completed
+    second = life("complete", first["ws"], first["run"])
+    # Then the run was resumed, not interrupted: its node parked again with a new token and the completion
+    # finished the run
+    assert second["status_at_start"] == "RUNNING"
+    assert second["token"] != first["token"] and second["delivered"]
+    assert second["status"] == "SUCCEEDED" and second["output"] == {"decided": "after restart"}

@@ -131,7 +131,7 @@ def test_a_node_s_own_timeout_beats_its_kind_s() -> None:
     assert task["TimeoutSeconds"] == 42
 
 
-@pytest.mark.parametrize("shape", [AslShape.CALLBACK, AslShape.MAP, AslShape.SUBFLOW])
+@pytest.mark.parametrize("shape", [AslShape.MAP, AslShape.SUBFLOW])
 def test_shapes_without_an_emitter_are_refused_by_name(shape: AslShape, temporary_kind: list[str]) -> None:
     # Given a kind whose ASL shape the compiler does not emit yet
     REGISTRY.register(NodeKind(name="later", config=NoopConfig, category="Testing", icon="later", shape=shape))
@@ -141,6 +141,56 @@ def test_shapes_without_an_emitter_are_refused_by_name(shape: AslShape, temporar
     # Then the compiler refuses it, naming the node, its kind and the shape
     with pytest.raises(FlowInvalid, match=f"node 'k' is a 'later' node, whose ASL shape '{shape.value}'"):
         compile_flow(flow)
+
+
+def test_a_callback_kind_compiles_to_a_wait_for_task_token_task(temporary_kind: list[str]) -> None:
+    # Given a callback kind with a heartbeat and a retry policy, whose output a condition reads
+    REGISTRY.register(
+        NodeKind(
+            name="later",
+            config=NoopConfig,
+            category="Testing",
+            icon="later",
+            shape=AslShape.CALLBACK,
+            default_timeout_seconds=86_400,
+            heartbeat_seconds=60,
+            default_retry=RetryPolicy(max_attempts=2),
+        )
+    )
+    temporary_kind.append("later")
+    doc = {
+        "nodes": [
+            {"id": "start", "type": "input", "config": {}},
+            {"id": "k", "type": "later", "config": {}},
+            {"id": "yes", "type": "output", "config": {"value": "y"}},
+        ],
+        "edges": [{"from": "start", "to": "k"}, {"from": "k", "to": "yes", "condition": "output.ok"}],
+    }
+    # When a flow using it is compiled
+    compiled = compile_flow(validate(doc))
+    task = compiled.asl["States"]["k"]
+    # Then its Task invokes the kind's runner with the task token and waits for it
+    assert task["Resource"] == "arn:aws:states:::lambda:invoke.waitForTaskToken"
+    assert task["Parameters"]["FunctionName"] == "${NodeRunnerArn}"
+    assert task["Parameters"]["Payload"] == {
+        "run.$": "$.run",
+        "exec.$": "$$.Execution.Id",
+        "node": "k",
+        "task_token.$": "$$.Task.Token",
+    }
+    assert task["TimeoutSeconds"] == 86_400 and task["HeartbeatSeconds"] == 60
+    # And the completion's `{"take"}` is what the gate reads (the output itself stays in Postgres)
+    assert task["ResultSelector"] == {"take.$": "$.take"} and task["ResultPath"] == "$.s.k"
+    # And a missed heartbeat falls under the retry policy like a timeout; a callback never records the run's end
+    retry = next(r for r in task["Retry"] if "NodeRetryableError" in r["ErrorEquals"])
+    assert {"States.Timeout", "States.HeartbeatTimeout"} <= set(retry["ErrorEquals"]) and retry["MaxAttempts"] == 2
+    assert compiled.finisher is None and "finish-run" in compiled.asl["States"]
+    assert NodeRunnerPayload.parse_event({"run": {"id": "r", "ws": "w"}, "node": "k", "task_token": "t"}).task_token
+
+
+def test_only_callback_kinds_have_a_heartbeat() -> None:
+    with pytest.raises(ValueError, match="only `callback` kinds have heartbeat_seconds"):
+        NodeKind(name="later", config=NoopConfig, category="Testing", icon="later", heartbeat_seconds=5)
 
 
 @pytest.mark.parametrize("runtime", [Runtime.FARGATE, Runtime.SANDBOX])
