@@ -286,7 +286,9 @@ def build_node_runner(
         tasks = StepFunctionsOrchestrator(
             boto3.client("stepfunctions", region_name=settings.region), settings.state_machine_role_arn
         )
-    return NodeRunner(
+    from .runtime.callbacks import CallbackCompletions
+
+    runner = NodeRunner(
         store,
         tools,
         settings.outbound_allow_hosts,
@@ -295,3 +297,5 @@ def build_node_runner(
         memory_mb=settings.runner_memory_mb,
         tasks=tasks,
     )
+    runner.expiry = CallbackCompletions(store, tasks, outputs, runner.flows)  # timed-out callbacks' outcomes
+    return runner

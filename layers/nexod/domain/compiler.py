@@ -161,7 +161,7 @@ class _Emitter:
                     else NodeRunnerPayload.for_node(node.id, finish=node.id == self.finisher)
                 ),
             },
-            "TimeoutSeconds": node.timeout_seconds or kind.default_timeout_seconds,
+            "TimeoutSeconds": self._timeout(node, kind),
             **({"HeartbeatSeconds": kind.heartbeat_seconds} if callback and kind.heartbeat_seconds else {}),
             "Retry": self._retry(node, callback),
         }
@@ -189,7 +189,36 @@ class _Emitter:
         wait_error = REGISTRY[node.type].wait_error
         if wait_error:
             task["Catch"] = [self._wait_loop(node, state_name, wait_error, states), *task.get("Catch", [])]
+        if callback and kind.timeout_outcome_field:
+            task["Catch"] = [self._expiry(node, task, nxt, states), *task.get("Catch", [])]
         states[state_name] = self._link(task, nxt)
+
+    def _timeout(self, node: Node, kind: NodeKind) -> int:
+        if kind.timeout_outcome_field:  # the config says how long the wait may last (an approval's deadline)
+            return int(getattr(self.flow.configs[node.id], kind.timeout_outcome_field))
+        return node.timeout_seconds or kind.default_timeout_seconds
+
+    def _expiry(self, node: Node, task: dict[str, Any], nxt: str | None, states: dict[str, Any]) -> dict[str, Any]:
+        """A callback whose timeout is an outcome: catch States.Timeout into a Task that records it (the kind's
+        expirer decides: a result, or a failure that the node's own Catch handles), then go on."""
+        name = f"expire-{node.id}"
+        expire: dict[str, Any] = {
+            "Type": "Task",
+            "Comment": f"'{node.id}' timed out: record what its kind does then",
+            "Resource": LAMBDA_INVOKE,
+            "Parameters": {
+                "FunctionName": task["Parameters"]["FunctionName"],
+                "Payload": NodeRunnerPayload.for_expiry(node.id),
+            },
+            "Retry": [{"ErrorEquals": LAMBDA_TRANSIENT, "IntervalSeconds": 1, "MaxAttempts": 3, "BackoffRate": 2.0}],
+        }
+        if "ResultSelector" in task:
+            expire["ResultSelector"] = {"take.$": "$.Payload.take"}
+        expire["ResultPath"] = task["ResultPath"]
+        if "Catch" in task:
+            expire["Catch"] = task["Catch"]
+        states[name] = self._link(expire, nxt)
+        return {"ErrorEquals": ["States.Timeout"], "ResultPath": None, "Next": name}
 
     @staticmethod
     def _wait_loop(node: Node, state_name: str, error: str, states: dict[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import InvalidInput
 
-RunnerOp = Literal["node", "finish", "fail"]
+RunnerOp = Literal["node", "finish", "fail", "expire"]
 
 # Every payload names the execution from Step Functions' context object, which the execution's input
 # cannot forge: the runner checks that this execution's state machine belongs to the run's flow before
@@ -62,8 +62,8 @@ class NodeRunnerPayload(BaseModel):
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
             raise InvalidInput(f"node runner event: {where}: {first['msg']}") from None
-        if payload.op == "node" and not payload.node:
-            raise InvalidInput("node runner event: op 'node' names no node")
+        if payload.op in ("node", "expire") and not payload.node:
+            raise InvalidInput(f"node runner event: op '{payload.op}' names no node")
         if payload.task_token is not None and (payload.op != "node" or payload.finish):
             raise InvalidInput("node runner event: a task token belongs to a callback node's Task only")
         return payload
@@ -83,6 +83,11 @@ class NodeRunnerPayload(BaseModel):
     def for_callback(node_id: str) -> dict[str, Any]:
         """The Payload of a callback node's Task: the runner parks the token and returns."""
         return {"run.$": "$.run", "exec.$": EXECUTION_PATH, "node": node_id, "task_token.$": TASK_TOKEN_PATH}
+
+    @staticmethod
+    def for_expiry(node_id: str) -> dict[str, Any]:
+        """The Payload of the Task that records a timed-out callback node's outcome (`timeout_outcome_field`)."""
+        return {"run.$": "$.run", "exec.$": EXECUTION_PATH, "op": "expire", "node": node_id}
 
     @staticmethod
     def for_bookkeeping(op: Literal["finish", "fail"], error_path: str | None = None) -> dict[str, Any]:

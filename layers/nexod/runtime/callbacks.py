@@ -24,11 +24,12 @@ from typing import Any, Literal
 
 from ..domain.errors import Conflict, NotFound
 from ..domain.expressions import ExpressionError
-from ..domain.records import ParkedTask, Usage
+from ..domain.nodes import REGISTRY
+from ..domain.records import ParkedStatus, ParkedTask, Run, Usage
 from ..ports import Orchestrator, Store, TaskGone, UnitOfWork
 from .blobs import OutputBlobs, hydrate_upstream, offload_output
 from .errors import NodeError, NodeFailedError
-from .executors import NodeContext
+from .executors import EXPIRERS, NodeContext
 from .runner import FlowVersionCache, _audit_soft_crossing, edge_taken
 
 log = logging.getLogger(__name__)
@@ -52,13 +53,22 @@ class Completed:
     take: dict[str, bool]
 
 
+@dataclass(frozen=True)
+class Settled:
+    """A token settled and its node run recorded, in a unit of work not yet committed: `send` it afterwards."""
+
+    parked: ParkedTask
+    take: dict[str, bool]
+    error: NodeError | None
+
+
 class CallbackCompletions:
     """Complete, fail or keep alive a parked callback node by (run, node, iteration)."""
 
     def __init__(
         self,
         store: Store,
-        orchestrator: Orchestrator,
+        orchestrator: Orchestrator | None,
         outputs: OutputBlobs | None = None,
         flows: FlowVersionCache | None = None,
     ) -> None:
@@ -86,44 +96,98 @@ class CallbackCompletions:
 
         `NotFound` when nothing was ever parked for that node run; `Conflict` when its token is not parked any
         more (completed by someone else, withdrawn by a cancel, expired) or the run is not active."""
-        stored, output_ref = (None, None) if error else self._offload(workspace_id, run_id, node_id, iteration, output)
         with self.store.tx(workspace_id, user_sub) as uow:
             run = uow.runs.get(run_id, for_update=True)  # cancel locks the run first too: no lock-order cycle
             if run is None:
                 raise NotFound(f"run '{run_id}' not found")
-            parked = uow.parked.settle(run_id, node_id, iteration, "FAILED" if error else "COMPLETED", by)
-            if parked is None:
-                raise self._not_parked(uow, run_id, node_id, iteration)
-            if run.is_terminal:
-                raise Conflict(f"run '{run_id}' is {run.status}: node '{node_id}' cannot be completed")
-            take: dict[str, bool] = {}
-            if error is None:
-                try:
-                    take = self._decisions(uow, run_id, node_id, run.input, run.flow_id, run.version, output)
-                except ExpressionError as exc:
-                    error = NodeFailedError(f"node '{node_id}': edge condition failed: {exc}")
-            if error is None:
-                crossed = uow.node_runs.finish(
-                    run_id,
-                    node_id,
-                    iteration,
-                    status="SUCCEEDED",
-                    output=stored,
-                    output_ref=output_ref,
-                    take=take,
-                    usage=usage or Usage(),
-                    memory_mb=WAITING_MEMORY_MB,
-                )
-            else:
-                recorded = {"type": type(error).__name__, "message": error.message, "details": error.details}
-                crossed = uow.node_runs.finish(
-                    run_id, node_id, iteration, status="FAILED", error=recorded, memory_mb=WAITING_MEMORY_MB
-                )
-            _audit_soft_crossing(uow, workspace_id, crossed)
+            settled = self.settle(uow, run, node_id, iteration, output=output, error=error, by=by, usage=usage)
             if within is not None:
-                within(uow, parked)
-        delivered = self._send(parked, take, error)
-        return Completed(run_id, node_id, iteration, "FAILED" if error else "SUCCEEDED", delivered, take)
+                within(uow, settled.parked)
+        return self.send(settled)
+
+    def settle(
+        self,
+        uow: UnitOfWork,
+        run: Run,
+        node_id: str,
+        iteration: int = 0,
+        *,
+        output: Any = None,
+        error: NodeError | None = None,
+        by: str = "system",
+        usage: Usage | None = None,
+        closed: ParkedStatus | None = None,
+    ) -> Settled:
+        """The recording half of `complete`, inside the caller's unit of work, which must hold the run's row
+        lock (`uow.runs.get(run_id, for_update=True)`). Send the result with `send` after the commit."""
+        run_id = run.id
+        parked = uow.parked.settle(run_id, node_id, iteration, closed or ("FAILED" if error else "COMPLETED"), by)
+        if parked is None:
+            raise self._not_parked(uow, run_id, node_id, iteration)
+        if run.is_terminal:
+            raise Conflict(f"run '{run_id}' is {run.status}: node '{node_id}' cannot be completed")
+        take: dict[str, bool] = {}
+        if error is None:
+            try:
+                take = self._decisions(uow, run_id, node_id, run.input, run.flow_id, run.version, output)
+            except ExpressionError as exc:
+                error = NodeFailedError(f"node '{node_id}': edge condition failed: {exc}")
+        workspace_id = uow.workspace_id or ""
+        if error is None:
+            stored, output_ref = offload_output(self.outputs, workspace_id, run_id, node_id, iteration, output)
+            crossed = uow.node_runs.finish(
+                run_id,
+                node_id,
+                iteration,
+                status="SUCCEEDED",
+                output=stored,
+                output_ref=output_ref,
+                take=take,
+                usage=usage or Usage(),
+                memory_mb=WAITING_MEMORY_MB,
+            )
+        else:
+            recorded = {"type": type(error).__name__, "message": error.message, "details": error.details}
+            crossed = uow.node_runs.finish(
+                run_id, node_id, iteration, status="FAILED", error=recorded, memory_mb=WAITING_MEMORY_MB
+            )
+        _audit_soft_crossing(uow, workspace_id, crossed)
+        return Settled(parked, take, error)
+
+    def send(self, settled: Settled) -> Completed:
+        """The sending half of `complete`, after the unit of work that settled the token committed."""
+        parked = settled.parked
+        delivered = self._send(parked, settled.take, settled.error)
+        status: Literal["SUCCEEDED", "FAILED"] = "FAILED" if settled.error else "SUCCEEDED"
+        return Completed(parked.run_id, parked.node_id, parked.iteration, status, delivered, settled.take)
+
+    def expire(self, workspace_id: str, run_id: str, node_id: str, iteration: int = 0) -> dict[str, Any]:
+        """The node's Task timed out and its kind makes that an outcome: record what its expirer says (the
+        token EXPIRED), and return the edge decisions for the state machine (the `expire-<id>` Task)."""
+        with self.store.tx(workspace_id) as uow:
+            run = uow.runs.get(run_id, for_update=True)
+            if run is None:
+                raise NodeFailedError(f"run {run_id} does not exist in workspace {workspace_id}")
+            row = uow.node_runs.get(run_id, node_id, iteration)
+            if row is not None and row.status == "SUCCEEDED":  # completed at the deadline; its send was too late
+                return {"take": row.take or {}}
+            node = self.flows.of(uow, run.flow_id, run.version).node(node_id)
+            expirer = EXPIRERS.get(node.type)
+            output: Any = None
+            error: NodeError | None = None
+            try:
+                if expirer is None:
+                    raise NodeFailedError(f"node '{node_id}' timed out")
+                config = REGISTRY[node.type].config.model_validate(node.config)
+                output = expirer(config, uow, uow.parked.get(run_id, node_id, iteration))
+            except NodeError as exc:
+                error = exc
+            settled = self.settle(
+                uow, run, node_id, iteration, output=output, error=error, by="timeout", closed="EXPIRED"
+            )
+        if settled.error is not None:
+            raise settled.error
+        return {"take": settled.take}
 
     def heartbeat(self, workspace_id: str, run_id: str, node_id: str, iteration: int = 0) -> ParkedTask:
         """The completer is still at work: SendTaskHeartbeat, so the Task's HeartbeatSeconds starts again."""
@@ -131,6 +195,8 @@ class CallbackCompletions:
             parked = uow.parked.beat(run_id, node_id, iteration)
             if parked is None:
                 raise self._not_parked(uow, run_id, node_id, iteration)
+        if self.orchestrator is None:
+            raise RuntimeError("these callback completions have no orchestrator to send heartbeats through")
         try:
             self.orchestrator.send_task_heartbeat(parked.task_token)
         except TaskGone as exc:
@@ -138,9 +204,6 @@ class CallbackCompletions:
         return parked
 
     # -- parts ---------------------------------------------------------------------------------------------
-    def _offload(self, workspace_id: str, run_id: str, node_id: str, iteration: int, output: Any) -> tuple[Any, Any]:
-        return offload_output(self.outputs, workspace_id, run_id, node_id, iteration, output)
-
     @staticmethod
     def _not_parked(uow: UnitOfWork, run_id: str, node_id: str, iteration: int) -> Exception:
         found = uow.parked.get(run_id, node_id, iteration)
@@ -170,6 +233,8 @@ class CallbackCompletions:
         return {e.target: edge_taken(e.condition, output, ctx) for e in edges}
 
     def _send(self, parked: ParkedTask, take: dict[str, bool], error: NodeError | None) -> bool:
+        if self.orchestrator is None:
+            raise RuntimeError("these callback completions have no orchestrator to send task results through")
         try:
             if error is None:
                 self.orchestrator.send_task_success(parked.task_token, {"take": take})

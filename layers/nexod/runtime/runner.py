@@ -12,7 +12,7 @@ import traceback
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 
@@ -82,6 +82,12 @@ class FlowVersionCache:
         return self.of(uow, run.flow_id, run.version)
 
 
+class Expiry(Protocol):
+    """Records a timed-out callback node's outcome (`CallbackCompletions.expire`, given by the composition root)."""
+
+    def expire(self, workspace_id: str, run_id: str, node_id: str, iteration: int = 0) -> dict[str, Any]: ...
+
+
 class RunVersions:
     """Which (flow, version) each recent run executes, so that a node's claim needs no read before it.
 
@@ -146,7 +152,9 @@ class NodeRunner:
         vault: Vault | None = None,
         memory_mb: int = DEFAULT_RUNNER_MEMORY_MB,
         tasks: Orchestrator | None = None,
+        expiry: Expiry | None = None,
     ) -> None:
+        self.expiry = expiry  # a callback node whose timeout is an outcome (an approval's on_timeout)
         # Completes a callback Task at once when its node already finished (a memo hit: redrive, retry, resume).
         self.tasks = tasks
         self.memory_mb = memory_mb  # the function's configured memory: compute cost (nexod.domain.cost)
@@ -169,6 +177,11 @@ class NodeRunner:
             return self.finish(workspace_id, run_id)
         if payload.op == "fail":
             return self.fail(workspace_id, run_id, payload.error or {})
+        if payload.op == "expire":
+            assert payload.node is not None
+            if self.expiry is None:
+                raise NodeFailedError(f"node '{payload.node}' timed out and this runner cannot record its outcome")
+            return self.expiry.expire(workspace_id, run_id, payload.node, payload.iteration)
         assert payload.node is not None  # parse_event refuses a node op without one
         hint = (payload.run.flow, payload.run.version) if payload.run.flow and payload.run.version else None
         result = self.execute(workspace_id, run_id, payload.node, payload.iteration, hint, payload.task_token)

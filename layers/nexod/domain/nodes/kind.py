@@ -72,6 +72,10 @@ class NodeKind:
     # `callback` kinds whose completer reports progress (an agent runner): the Task's HeartbeatSeconds. A
     # completer that stops sending SendTaskHeartbeat this long times the node out (its retry policy applies).
     heartbeat_seconds: int | None = None
+    # A `callback` kind whose timeout is an outcome, not an error (an approval that expires): its Task's
+    # TimeoutSeconds is this config field, and States.Timeout is caught into an `expire-<id>` Task where the
+    # kind's expirer (runtime `@expires`) records the node's result (or fails it); then the flow goes on.
+    timeout_outcome_field: str | None = None
     # Whether it reaches the network: only such nodes get the workspace's allowed hosts.
     calls_out: bool = False
     description: str = field(default="")
@@ -79,6 +83,8 @@ class NodeKind:
     def __post_init__(self) -> None:
         if self.heartbeat_seconds is not None and self.shape is not AslShape.CALLBACK:
             raise ValueError(f"node kind '{self.name}': only `callback` kinds have heartbeat_seconds")
+        if self.timeout_outcome_field is not None and self.shape is not AslShape.CALLBACK:
+            raise ValueError(f"node kind '{self.name}': only `callback` kinds have a timeout outcome")
         if not self.description:
             # The config model's docstring is the description the palette shows.
             object.__setattr__(self, "description", (self.config.__doc__ or "").strip())

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ...domain.nodes import REGISTRY, AslShape, NodeConfig, Runtime
+from ...domain.records import ParkedTask
 from ...ports import LLM, Outbound, UnitOfWork
 from ..errors import NodeError, NodeFailedError
 from ..redaction import Scrubber
@@ -133,6 +134,24 @@ def parks(kind: str) -> Callable[[Parker], Parker]:
         if REGISTRY[kind].shape is not AslShape.CALLBACK:
             raise ValueError(f"node kind '{kind}' is not a callback kind: register an @executor instead")
         PARKERS[kind] = fn
+        return fn
+
+    return register
+
+
+# What a `callback` kind with a `timeout_outcome_field` records when its Task times out: the node's output
+# (e.g. an approval's `{"decision": "reject", "by": "timeout"}`), or raise NodeFailedError to fail it. Runs in
+# the unit of work that records the node run; `parked` is its token's row (None if it never parked).
+Expirer = Callable[[NodeConfig, UnitOfWork, ParkedTask | None], Any]
+
+EXPIRERS: dict[str, Expirer] = {}
+
+
+def expires(kind: str) -> Callable[[Expirer], Expirer]:
+    def register(fn: Expirer) -> Expirer:
+        if REGISTRY[kind].timeout_outcome_field is None:
+            raise ValueError(f"node kind '{kind}' has no timeout outcome")
+        EXPIRERS[kind] = fn
         return fn
 
     return register
