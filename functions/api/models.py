@@ -94,3 +94,11 @@ class CredentialCreate(Body):
 class CredentialUpdate(Body):
     description: str | None = Field(None, max_length=1000)
     value: dict[str, Any] | None = Field(None, description="a new value replaces the old one in full (rotation)")
+
+
+class ApprovalDecide(Body):
+    decision: Literal["approve", "reject"]
+    comment: str | None = Field(None, max_length=4000)
+    fields: dict[str, Any] = Field(
+        default_factory=dict, description="Values for the approval's form (a JSON Schema); they reach the output"
+    )

@@ -49,6 +49,7 @@ CONFLICTS = frozenset(
         ("post", "/v1/workspaces/{ws}/runs/{run}/redrive"),
         ("post", "/v1/workspaces/{ws}/credentials"),  # the name exists
         ("delete", "/v1/workspaces/{ws}/credentials/{name}"),  # a live version uses it
+        ("post", "/v1/workspaces/{ws}/approvals/{approval}/decide"),  # decided already
     }
 )
 

@@ -15,12 +15,13 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from nexod.domain.credentials import check_name
 from nexod.domain.errors import InvalidInput, NotFound
 from nexod.domain.nodes import node_type_catalog
-from nexod.services import audit, credentials, flows, llm_settings, runs, usage, workspaces
+from nexod.services import approvals, audit, credentials, flows, llm_settings, runs, usage, workspaces
 from nexod.services.access import parse_id
 from nexod.services.context import Principal, Services
 
 from .models import (
     AllowedHostsPut,
+    ApprovalDecide,
     BudgetPut,
     CredentialCreate,
     CredentialUpdate,
@@ -36,6 +37,8 @@ from .models import (
     WorkspaceCreate,
 )
 from .responses import (
+    Approval,
+    ApprovalPage,
     AuditPage,
     Budget,
     Credential,
@@ -272,6 +275,33 @@ def get_run_nodes(ws: str, run: str) -> NodeRunList:
 def cancel_run(ws: str, run: str) -> Run:
     principal = _caller()
     return reply(Run, runs.cancel(_services(), principal, _ws(ws), run))
+
+
+@router.get("/v1/workspaces/<ws>/approvals", tags=["approvals"])
+def list_approvals(
+    ws: str,
+    status: Annotated[str | None, Query(description="pending, decided, expired or withdrawn")] = None,
+    run: Annotated[str | None, Query()] = None,
+    flow: Annotated[str | None, Query()] = None,
+    cursor: Annotated[str | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> ApprovalPage:
+    principal = _caller()
+    found = approvals.list_approvals(_services(), principal, _ws(ws), status, run, flow, cursor, limit)
+    return reply(ApprovalPage, found)
+
+
+@router.get("/v1/workspaces/<ws>/approvals/<approval>", tags=["approvals"])
+def get_approval(ws: str, approval: str) -> Approval:
+    principal = _caller()
+    return reply(Approval, approvals.get(_services(), principal, _ws(ws), approval))
+
+
+@router.post("/v1/workspaces/<ws>/approvals/<approval>/decide", tags=["approvals"])
+def decide_approval(ws: str, approval: str, body: ApprovalDecide) -> Approval:
+    principal = _caller()
+    decided = approvals.decide(_services(), principal, _ws(ws), approval, body.decision, body.comment, body.fields)
+    return reply(Approval, decided)
 
 
 @router.post("/v1/workspaces/<ws>/runs/<run>/redrive", tags=["runs"], status_code=202)

@@ -293,3 +293,30 @@ class ParkedTask:
     timeout_at: datetime | None
     closed_at: datetime | None
     closed_by: str | None
+
+
+ApprovalStatus = Literal["pending", "approved", "rejected", "expired", "withdrawn"]
+
+
+@dataclass(frozen=True, slots=True)
+class Approval:
+    """An approval node's request to people, with their decisions (issue 11)."""
+
+    id: str
+    run_id: str
+    node_id: str
+    iteration: int
+    flow_id: str
+    title: str
+    message: str
+    approvers: Any  # {"roles": [...], "users": [...]}
+    required_approvals: int
+    form: Any
+    on_timeout: str
+    remind_every_seconds: int | None
+    status: ApprovalStatus
+    decisions: Any  # [{by, decision, comment, fields, at}]
+    outcome: Any
+    created_at: datetime
+    expires_at: datetime | None
+    decided_at: datetime | None

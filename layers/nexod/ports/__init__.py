@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 from .blobs import BlobNotFound, BlobRef, BlobStore
 from .store import (
+    ApprovalRepository,
     AuditLog,
     CredentialRepository,
     FlowChanges,
@@ -24,6 +25,7 @@ from .store import (
 
 __all__ = [
     "LLM",
+    "ApprovalRepository",
     "AuditLog",
     "BlobNotFound",
     "BlobRef",

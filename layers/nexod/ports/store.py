@@ -16,6 +16,8 @@ from typing import Any, Protocol, TypedDict
 from ..domain.actor import Actor
 from ..domain.cost import DEFAULT_RUNNER_MEMORY_MB
 from ..domain.records import (
+    Approval,
+    ApprovalStatus,
     AuditEntry,
     Budget,
     Credential,
@@ -289,6 +291,59 @@ class ParkedTaskRepository(Protocol):
         ...
 
 
+class ApprovalRepository(Protocol):
+    """Approval nodes' requests and decisions (issue 11)."""
+
+    def request(
+        self,
+        run_id: str,
+        node_id: str,
+        iteration: int,
+        *,
+        flow_id: str,
+        title: str,
+        message: str,
+        approvers: Any,
+        required_approvals: int,
+        form: Any,
+        on_timeout: str,
+        remind_every_seconds: int | None,
+        timeout_seconds: int,
+    ) -> Approval:
+        """Ask (or ask again, as a retry or a resumed execution does): a pending request keeps its id and its
+        decisions; one that was closed (withdrawn, expired) is pending again with none."""
+        ...
+
+    def get(self, approval_id: str, for_update: bool = False) -> Approval | None: ...
+
+    def of_node(self, run_id: str, node_id: str, iteration: int = 0) -> Approval | None: ...
+
+    def newest(
+        self,
+        limit: int,
+        after: Cursor | None = None,
+        statuses: Sequence[ApprovalStatus] = (),
+        run_id: str | None = None,
+        flow_id: str | None = None,
+        decider: tuple[str, str] | None = None,
+    ) -> list[Approval]:
+        """Newest first, at most `limit`, after `after`, only `statuses` (all when empty), of a run or flow, and
+        with `decider` (user, role) only those that name the user or the role among their approvers.
+
+        A pending request whose token was closed (cancel, failed run) reads as withdrawn or expired."""
+        ...
+
+    def record(
+        self, approval_id: str, *, status: ApprovalStatus, decisions: Any, outcome: Any = None
+    ) -> Approval | None:
+        """Store its decisions and status (a final status stamps `decided_at` and keeps `outcome`)."""
+        ...
+
+    def close_pending(self, run_id: str, status: ApprovalStatus) -> list[Approval]:
+        """Every pending request of the run becomes `status` (withdrawn by a cancel)."""
+        ...
+
+
 class CredentialRepository(Protocol):
     """Credential metadata (name, type, which fields are set, who created and rotated it); values live
     behind the `Vault` port, never here."""
@@ -413,6 +468,9 @@ class UnitOfWork(Protocol):
 
     @property
     def parked(self) -> ParkedTaskRepository: ...
+
+    @property
+    def approvals(self) -> ApprovalRepository: ...
 
 
 class Store(Protocol):

@@ -318,6 +318,7 @@ class NodeRunner:
                 allow_hosts=allow,
                 secret_names=secret_names,
                 attempt=row.attempts,
+                iteration=iteration,
             )
             resolver = CredentialResolver(self._credential_loader(uow, workspace_id))
             recorded_input: dict[str, Any] | None = None

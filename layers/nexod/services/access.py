@@ -35,6 +35,9 @@ def permissions() -> dict[str, str]:
         "runs.start": "member",
         "runs.cancel": "member",
         "runs.redrive": "member",
+        # Any member may be named an approver; each approval says who may decide it (its approvers).
+        "approvals.read": "viewer",
+        "approvals.decide": "viewer",
         "credentials.read": "viewer",  # metadata only: no role can read a value
         "credentials.write": "member",  # create, rotate, delete
         "audit.read": "admin",

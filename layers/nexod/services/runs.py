@@ -321,6 +321,7 @@ def cancel(services: Services, principal: Principal, workspace_id: str, run_id: 
         error = {"code": "Cancelled", "message": f"cancelled by {principal.sub}"}
         # Its parked callback tokens are withdrawn: a completion that comes later gets a conflict.
         withdrawn = uow.parked.close_open(run_id, "WITHDRAWN", f"the run was cancelled by {principal.sub}")
+        uow.approvals.close_pending(run_id, "withdrawn")
         uow.node_runs.fail_running(run_id, error)
         uow.runs.mark(run_id, "CANCELLED", error=error)
         details = {"withdrawn": [p.node_id for p in withdrawn]} if withdrawn else None

@@ -9,6 +9,7 @@ import psycopg
 from psycopg.types.json import set_json_loads
 
 from ...services.json_limits import load_stored
+from .approvals import PostgresApprovals
 from .audit import PostgresAudit
 from .budgets import PostgresBudgets
 from .credentials import PostgresCredentials
@@ -42,6 +43,7 @@ class PostgresUnitOfWork:
         self._audit = PostgresAudit(*scope)
         self._credentials = PostgresCredentials(*scope)
         self._parked = PostgresParkedTasks(*scope)
+        self._approvals = PostgresApprovals(*scope)
 
     @property
     def workspace_id(self) -> str | None:
@@ -90,6 +92,10 @@ class PostgresUnitOfWork:
     @property
     def parked(self) -> PostgresParkedTasks:
         return self._parked
+
+    @property
+    def approvals(self) -> PostgresApprovals:
+        return self._approvals
 
 
 class PostgresStore:

@@ -6,7 +6,7 @@ Side effects go through ports only. Importing this package registers the built-i
 
 from __future__ import annotations
 
-from . import condition, http, input, llm, output, transform, wait  # noqa: F401  (registers the executors)
+from . import approval, condition, http, input, llm, output, transform, wait  # noqa: F401  (registers the executors)
 from .base import (
     CREDENTIALS,
     EXECUTORS,

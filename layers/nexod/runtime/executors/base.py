@@ -32,6 +32,7 @@ class NodeContext:
     secret_names: frozenset[str] = frozenset()
     # Which claim of this node run this is (1 the first time; each retry and each rate-limit wait adds one).
     attempt: int = 1
+    iteration: int = 0  # the Map iteration the node runs in (0 outside any Map)
 
     @property
     def data(self) -> dict[str, Any]:
