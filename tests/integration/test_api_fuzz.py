@@ -10,6 +10,7 @@ status, the documented content type and schema, invalid data rejected, and auth 
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -33,6 +34,10 @@ SIMPLE = {"nodes": [node("start", "input"), node("t", "transform", expression="i
 WAITING = {
     "nodes": [node("start", "input"), node("pause", "wait", seconds=30)],
     "edges": [edge("start", "pause")],
+}
+ASKING = {
+    "nodes": [node("start", "input"), node("ask", "approval", title="Go?")],
+    "edges": [edge("start", "ask")],
 }
 FAILING = {  # loopback is not on the workspace's allow-list for this host and port: fails at once
     "nodes": [node("start", "input"), node("call", "http", url="http://127.0.0.1:9/closed")],
@@ -60,6 +65,7 @@ REAL_BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/v1/workspaces/{ws}/credentials"): {"name": "fuzzed", "type": "api_key", "value": {"key": "fz-0123456"}},
     ("PUT", "/v1/workspaces/{ws}/credentials/{name}"): {"value": {"key": "fz-6543210"}},
     ("PUT", "/v1/workspaces/{ws}/budget"): {"monthly_soft_usd": 50, "monthly_hard_usd": 100.5},
+    ("POST", "/v1/workspaces/{ws}/approvals/{approval}/decide"): {"decision": "approve", "comment": "fuzzed"},
 }
 
 
@@ -71,17 +77,29 @@ class RealIds:
         flow = publish(alice, workspace, SIMPLE, name="fuzzed")
         self.waiting = publish(alice, workspace, WAITING, name="waits")
         self.failing = publish(alice, workspace, FAILING, name="fails")
+        self.asking = publish(alice, workspace, ASKING, name="asks")
         finished = run(alice, workspace, flow, {"n": 1})
         alice.ok("PUT", f"/v1/workspaces/{workspace}/members/local|fuzz-member", {"role": "member"})
         self.ids = {"ws": workspace, "flow": flow, "run": finished["id"], "n": "1", "user": "local|fuzz-member"}
-        self.ids["name"] = self.credential()
         self.started: list[str] = []
+        self.ids["name"] = self.credential()
+        self.ids["approval"] = self.approval()
 
     def credential(self) -> str:
         name = f"fz{uuid.uuid4().hex[:8]}"
         body = {"name": name, "type": "api_key", "value": {"key": "fz-0123456789"}}
         self.alice.ok("POST", f"/v1/workspaces/{self.ws}/credentials", body)
         return name
+
+    def approval(self) -> str:
+        """A pending approval (a run waiting at an approval node)."""
+        run_id = self.run(self.asking, "RUNNING")
+        for _ in range(200):
+            found = self.alice.ok("GET", f"/v1/workspaces/{self.ws}/approvals?run={run_id}")["items"]
+            if found:
+                return str(found[0]["id"])
+            time.sleep(0.05)
+        raise AssertionError(f"run {run_id} asked for no approval")
 
     def run(self, flow: str, until: str) -> str:
         status, started = self.alice.call("POST", f"/v1/workspaces/{self.ws}/flows/{flow}/runs", {"input": {}})
@@ -102,6 +120,8 @@ class RealIds:
             ids["run"] = self.run(self.waiting, "RUNNING")
         if path.endswith("/redrive"):
             ids["run"] = self.run(self.failing, "FAILED")
+        if path.endswith("/decide"):
+            ids["approval"] = self.approval()
         return ids
 
     def stop(self) -> None:

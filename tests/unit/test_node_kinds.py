@@ -25,13 +25,13 @@ from nexod.domain.nodes import (
 from nexod.domain.payload import NodeRunnerPayload
 from nexod.domain.validation import validate
 from nexod.runtime.errors import NodeFailedError
-from nexod.runtime.executors import CREDENTIALS, EXECUTORS, NodeContext, Toolbox
+from nexod.runtime.executors import CREDENTIALS, EXECUTORS, PARKERS, NodeContext, Toolbox
 from nexod.runtime.runner import NodeRunner
 from tests.support.noop_kind import NoopConfig, noop_kind
 
 from .flows import demo_flow, edge, fan_out, node
 
-BUILT_IN = ["input", "output", "transform", "condition", "http", "llm", "wait"]
+BUILT_IN = ["input", "output", "transform", "condition", "http", "llm", "wait", "approval"]
 
 
 def _tasks(states: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -62,9 +62,11 @@ def test_every_built_in_kind_has_one_executor_and_its_palette_metadata() -> None
     # Given the registry as the package leaves it
     # When it is listed
     kinds = REGISTRY.all()
-    # Then the seven built-in kinds are there in palette order, each with an executor, a category and an icon
+    # Then the built-in kinds are there in palette order, each with an executor (a parker for a kind that
+    # waits), a category and an icon
     assert [k.name for k in kinds] == BUILT_IN
-    assert set(EXECUTORS) == set(BUILT_IN)
+    assert set(EXECUTORS) | set(PARKERS) == set(BUILT_IN) and not set(EXECUTORS) & set(PARKERS)
+    assert {k.name for k in kinds if k.shape is AslShape.CALLBACK} == set(PARKERS) == {"approval"}
     assert all(k.category and k.icon and k.description for k in kinds)
     assert {k.name for k in kinds if k.runtime is Runtime.LLM} == {"llm"}
     assert {k.name for k in kinds if k.shape is AslShape.WAIT} == {"wait"}

@@ -21,6 +21,12 @@ const icons: Record<string, ReactNode> = {
       <path d="M12 7v5l3 2" />
     </g>
   ),
+  approval: (
+    <g {...S}>
+      <circle cx="9" cy="8" r="3.5" />
+      <path d="M3 20c0-3.3 2.7-6 6-6 1.4 0 2.6.4 3.6 1.2M14 18l2.5 2.5L21 16" />
+    </g>
+  ),
 };
 
 const fallback = (
@@ -38,6 +44,7 @@ const colours: Record<string, string> = {
   http: "#0284c7",
   llm: "#db2777",
   wait: "#64748b",
+  approval: "#0d9488",
 };
 
 export function typeColour(type: string): string {
