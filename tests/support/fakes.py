@@ -24,6 +24,7 @@ from nexod.domain.cost import DEFAULT_RUNNER_MEMORY_MB, SFN_TRANSITION_USD, cost
 from nexod.domain.errors import InvalidInput
 from nexod.domain.records import (
     TERMINAL,
+    Approval,
     AuditEntry,
     Budget,
     Credential,
@@ -85,6 +86,7 @@ class _Tables:
     budgets: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
     spend: dict[tuple[str, str], tuple[float, datetime | None]] = field(default_factory=dict)  # (ws, YYYY-MM)
     parked: dict[tuple[str, str, int], tuple[str, ParkedTask]] = field(default_factory=dict)
+    approvals: dict[str, tuple[str, Approval]] = field(default_factory=dict)
 
     def copy(self) -> _Tables:
         # Records are immutable and replaced on change, so copying the tables is a snapshot.
@@ -100,6 +102,7 @@ class _Tables:
             dict(self.budgets),
             dict(self.spend),
             dict(self.parked),
+            dict(self.approvals),
         )
 
 
@@ -710,6 +713,140 @@ class MemoryParkedTasks(_Repo):
         return self._put(replace(found, heartbeat_at=self.now))
 
 
+class MemoryApprovals(_Repo):
+    """Approvals in memory; a pending one whose token is no longer parked reads as withdrawn or expired."""
+
+    def _read(self, approval: Approval) -> Approval:
+        found = self.t.parked.get((approval.run_id, approval.node_id, approval.iteration))
+        token = found[1].status if found else None
+        if approval.status == "pending" and token == "EXPIRED":
+            return replace(approval, status="expired")
+        if approval.status == "pending" and token in ("WITHDRAWN", "FAILED"):
+            return replace(approval, status="withdrawn")
+        return approval
+
+    def _mine(self) -> list[Approval]:
+        return [a for ws, a in self.t.approvals.values() if ws == self.ws]
+
+    def request(
+        self,
+        run_id: str,
+        node_id: str,
+        iteration: int,
+        *,
+        flow_id: str,
+        title: str,
+        message: str,
+        approvers: Any,
+        required_approvals: int,
+        form: Any,
+        on_timeout: str,
+        remind_every_seconds: int | None,
+        timeout_seconds: int,
+    ) -> Approval:
+        existing = self.of_node(run_id, node_id, iteration)
+        expires = self.now + timedelta(seconds=timeout_seconds)
+        if existing is None:
+            made = Approval(
+                str(uuid.uuid4()),
+                run_id,
+                node_id,
+                iteration,
+                flow_id,
+                title,
+                message,
+                approvers,
+                required_approvals,
+                form,
+                on_timeout,
+                remind_every_seconds,
+                "pending",
+                [],
+                None,
+                self.now,
+                expires,
+                None,
+            )
+        else:
+            raw = self.t.approvals[existing.id][1]
+            made = replace(
+                raw,
+                title=title,
+                message=message,
+                approvers=approvers,
+                required_approvals=required_approvals,
+                form=form,
+                on_timeout=on_timeout,
+                remind_every_seconds=remind_every_seconds,
+                expires_at=expires,
+                decisions=raw.decisions if raw.status == "pending" else [],
+                outcome=None,
+                decided_at=None,
+                status="pending",
+            )
+        self.t.approvals[made.id] = (self._writable_ws(), made)
+        return made
+
+    def get(self, approval_id: str, for_update: bool = False) -> Approval | None:
+        found = self.t.approvals.get(approval_id)
+        return self._read(found[1]) if found and found[0] == self.ws else None
+
+    def of_node(self, run_id: str, node_id: str, iteration: int = 0) -> Approval | None:
+        for a in self._mine():
+            if (a.run_id, a.node_id, a.iteration) == (run_id, node_id, iteration):
+                return self._read(a)
+        return None
+
+    def newest(
+        self,
+        limit: int,
+        after: Cursor | None = None,
+        statuses: Sequence[str] = (),
+        run_id: str | None = None,
+        flow_id: str | None = None,
+        decider: tuple[str, str] | None = None,
+    ) -> list[Approval]:
+        found = [self._read(a) for a in self._mine()]
+        found = [
+            a
+            for a in found
+            if (not statuses or a.status in statuses)
+            and (run_id is None or a.run_id == run_id)
+            and (flow_id is None or a.flow_id == flow_id)
+            and (
+                decider is None
+                or decider[0] in a.approvers.get("users", [])
+                or decider[1] in a.approvers.get("roles", [])
+            )
+            and (after is None or (a.created_at, a.id) < (after.created_at, after.id))
+        ]
+        return sorted(found, key=lambda a: (a.created_at, a.id), reverse=True)[:limit]
+
+    def record(self, approval_id: str, *, status: str, decisions: Any, outcome: Any = None) -> Approval | None:
+        found = self.t.approvals.get(approval_id)
+        if found is None or found[0] != self.ws:
+            return None
+        final = status in ("approved", "rejected", "expired")
+        made = replace(
+            found[1],
+            status=status,
+            decisions=decisions,
+            outcome=outcome,
+            decided_at=self.now if final else found[1].decided_at,
+        )
+        self.t.approvals[approval_id] = (found[0], made)
+        return made
+
+    def close_pending(self, run_id: str, status: str) -> list[Approval]:
+        closed = []
+        for a in self._mine():
+            if a.run_id == run_id and a.status == "pending":
+                made = replace(a, status=status, decided_at=self.now)
+                self.t.approvals[a.id] = (self._writable_ws(), made)
+                closed.append(made)
+        return closed
+
+
 class MemoryAudit(_Repo):
     def record(
         self,
@@ -900,6 +1037,7 @@ class MemoryUnitOfWork:
         self.credentials = MemoryCredentials(self)
         self.budgets = MemoryBudgets(self)
         self.parked = MemoryParkedTasks(self)
+        self.approvals = MemoryApprovals(self)
 
 
 class MemoryStore:
