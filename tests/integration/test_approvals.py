@@ -23,10 +23,22 @@ FORM = {
 
 
 @pytest.fixture
+def bob(stack: LocalStack, published: PublishedSchemas) -> Api:
+    """A member of the team (not the seeded bob, whose workspaces other tests count)."""
+    return CheckedApi(stack.url, stack.platform.issuer.token("ben"), published)
+
+
+@pytest.fixture
+def vera(stack: LocalStack, published: PublishedSchemas) -> Api:
+    """A viewer of the team."""
+    return CheckedApi(stack.url, stack.platform.issuer.token("vic"), published)
+
+
+@pytest.fixture
 def team(alice: Api, workspace: str) -> str:
-    """Alice's workspace with bob as a member and vera as a viewer."""
-    alice.ok("PUT", f"/v1/workspaces/{workspace}/members/local|bob", {"role": "member"})
-    alice.ok("PUT", f"/v1/workspaces/{workspace}/members/local|vera", {"role": "viewer"})
+    """Alice's workspace with ben as a member and vic as a viewer."""
+    alice.ok("PUT", f"/v1/workspaces/{workspace}/members/local|ben", {"role": "member"})
+    alice.ok("PUT", f"/v1/workspaces/{workspace}/members/local|vic", {"role": "viewer"})
     return workspace
 
 
@@ -107,7 +119,7 @@ def test_an_approver_approves_with_a_comment_and_form_fields_and_the_run_finishe
     assert finished["status"] == "SUCCEEDED", finished
     assert finished["output"] == {
         "decision": "approve",
-        "by": "local|bob",
+        "by": "local|ben",
         "comment": "go",
         "fields": {"budget": 5, "note": "ok"},
     }
