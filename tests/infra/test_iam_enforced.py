@@ -142,7 +142,7 @@ def world(synth: Synth, request: pytest.FixtureRequest) -> Iterator[World]:
                 for workspace, value in STORED_VALUES.items():
                     _api_vault(api.env).put(workspace, STORED, value)
             enforcer.decisions.clear()
-            _SETUP["enforcer"] = enforcer
+            _SETUP["enforcer"], _SETUP["api_env"] = enforcer, functions["Api"].env
             yield World(enforcer, functions, app, resolver)
 
 
@@ -168,7 +168,7 @@ def _node_runner(event: dict[str, Any]) -> dict[str, Any]:
 # A callback Task's Lambda (not IAM-checked: moto invokes it in-process) that records the token it was given.
 CALLBACK_PROBE = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:callback-probe"
 _TOKENS: dict[str, str] = {}
-_SETUP: dict[str, Enforcer] = {}
+_SETUP: dict[str, Any] = {}
 
 
 def _callback_probe(event: dict[str, Any]) -> dict[str, Any]:
@@ -181,10 +181,10 @@ def _waiting_token(env: dict[str, str], run_id: str) -> str:
     flows' own executions would be), so only the completion is judged under the function's policy."""
     import time
 
-    enforcer = _SETUP["enforcer"]
-    with enforcer.acting_as(None):  # type: ignore[arg-type]
+    enforcer, api = _SETUP["enforcer"], _SETUP["api_env"]  # the API publishes the flows' machines
+    with enforcer.acting_as(None):
         sfn = boto3.client("stepfunctions", region_name=REGION)
-        name = f"{env['NEXOD_STATE_MACHINE_PREFIX']}-callback-{uuid.uuid4().hex[:8]}"
+        name = f"{api['NEXOD_STATE_MACHINE_PREFIX']}-callback-{uuid.uuid4().hex[:8]}"
         asl = {
             "StartAt": "ask",
             "States": {
@@ -201,7 +201,7 @@ def _waiting_token(env: dict[str, str], run_id: str) -> str:
             },
         }
         machine = sfn.create_state_machine(
-            name=name, definition=json.dumps(asl), roleArn=env["NEXOD_STATE_MACHINE_ROLE_ARN"]
+            name=name, definition=json.dumps(asl), roleArn=api["NEXOD_STATE_MACHINE_ROLE_ARN"]
         )["stateMachineArn"]
         sfn.start_execution(stateMachineArn=machine, name=f"probe-{uuid.uuid4().hex[:8]}", input="{}")
         deadline = time.monotonic() + 10
@@ -217,9 +217,8 @@ def callback_path(env: dict[str, str], run_id: str) -> None:
     from nexod.adapters.stepfunctions import StepFunctionsOrchestrator
 
     token = _waiting_token(env, run_id)
-    orchestrator = StepFunctionsOrchestrator(
-        boto3.client("stepfunctions", region_name=REGION), env["NEXOD_STATE_MACHINE_ROLE_ARN"]
-    )
+    # (as the runner's wiring builds it: only SendTaskSuccess is used, so no role is passed)
+    orchestrator = StepFunctionsOrchestrator(boto3.client("stepfunctions", region_name=REGION), "")
     orchestrator.send_task_success(token, {"take": {}})
 
 
