@@ -133,3 +133,25 @@ def test_a_restart_resumes_a_run_that_was_only_waiting_and_interrupts_the_others
     assert interrupted == 1
     assert world.run(ws, waiting)["status"] == "RUNNING" and world.run(ws, busy)["status"] == "FAILED"
     assert [name for _, name, _ in world.orchestrator.started[started:]] == [f"{waiting}-r2"]
+
+
+@pytest.mark.parametrize(
+    ("ended", "closed"), [("TIMED_OUT", "EXPIRED"), ("ABORTED", "WITHDRAWN"), ("FAILED", "WITHDRAWN")]
+)
+def test_an_execution_that_ends_abnormally_closes_its_parked_tokens(world: World, ended: str, closed: str) -> None:
+    # Given a run parked on a callback node
+    ws = world.workspace()
+    run_id = world.start(ws, world.published(ws, FLOW), {"why": "x"})
+    world.runner.execute(ws, run_id, "hold", task_token="token-1")
+    with world.store.tx(ws) as uow:
+        found = uow.runs.get(run_id)
+    assert found is not None and found.execution_arn
+    # When the execution-events handler (or local mode's watcher) reconciles its abnormal end
+    assert runs.reconcile(world.store, ws, run_id, ended, found.execution_arn)
+    # Then the node is not left RUNNING and its token is closed, so a completion gets a conflict
+    with world.store.tx(ws) as uow:
+        parked = uow.parked.get(run_id, "hold")
+    assert parked is not None and parked.status == closed
+    assert world.nodes(ws, run_id)["hold"]["status"] == "FAILED"
+    with pytest.raises(Conflict):
+        CallbackCompletions(world.store, world.orchestrator).complete(ws, run_id, "hold", output=1)
