@@ -123,7 +123,7 @@ def bench_nexod(state: Path, runs: int, warmup: int) -> tuple[Timings, str]:
                 run = api.ok("GET", f"/v1/workspaces/{ws}/runs/{started['id']}")
                 if run["status"] in ("SUCCEEDED", "FAILED", "CANCELLED"):
                     break
-                time.sleep(0.002)
+                time.sleep(0.01)
             elapsed = time.perf_counter() - t0
             assert run["status"] == "SUCCEEDED", run
             if i >= warmup:

@@ -340,6 +340,11 @@ def test_unreadable_rows_are_markers_and_the_repair_makes_them_readable(
     status, body = alice.post(f"/v1/workspaces/{ws}/flows/{broken['flow_a']}/versions", {})
     assert "cannot be read" in assert_envelope(status, body, 409, "conflict")["message"]
     before = len(alice.ok("GET", f"/v1/workspaces/{ws}/runs")["items"])
+    # (a process that validated this immutable version before it was damaged keeps its validated copy;
+    # one that has not, like a fresh Lambda container, must refuse it)
+    from nexod.services import runs as run_service
+
+    run_service._flows.clear()
     status, body = alice.post(f"/v1/workspaces/{ws}/flows/{broken['flow_b']}/runs", {"input": {}})
     assert "cannot be read" in assert_envelope(status, body, 409, "conflict")["message"]
     assert len(alice.ok("GET", f"/v1/workspaces/{ws}/runs")["items"]) == before
@@ -361,7 +366,10 @@ def test_unreadable_rows_are_markers_and_the_repair_makes_them_readable(
     assert alice.nodes(ws, broken["bad_run"])["double"]["output"] == {"n": "7" * 500}
     assert "unreadable" not in alice.ok("GET", f"/v1/workspaces/{ws}/flows/{broken['flow_a']}")
     assert "unreadable" not in alice.ok("GET", f"/v1/workspaces/{ws}/flows/{broken['flow_a']}/versions/1")
-    assert "unreadable" not in alice.ok("GET", f"/v1/workspaces/{ws}/runs/{broken['b_run']}/nodes")
+    # (flow b's definition was replaced by a deep literal: readable again, but no flow, and said so)
+    b_nodes = alice.ok("GET", f"/v1/workspaces/{ws}/runs/{broken['b_run']}/nodes")
+    assert {n["node_id"] for n in b_nodes["items"]} == {"start", "double"}
+    assert "not a valid flow" in b_nodes["unreadable"][0]["message"]
 
 
 def test_the_repair_migration_is_idempotent_and_leaves_security_forced(stack: LocalStack):

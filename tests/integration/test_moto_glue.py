@@ -556,3 +556,96 @@ def test_the_fresh_token_patch_still_fits_moto():
     assert getattr(cls._eval_execution, "_nexod_fresh_token", False)
     assert hasattr(ContextObject, "update_task_token"), "moto moved update_task_token"
     assert "update_task_token" in inspect.getsource(cls._eval_body), "moto no longer draws the token in _eval_body"
+
+
+def test_every_execution_end_is_reported_with_its_final_status():
+    # Given a listener on execution ends and three executions: one passes, one fails, one is stopped
+    from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
+
+    assert hasattr(BaseExecutionWorkerCommunication, "terminated"), "moto moved the end-of-execution callback"
+    ends: list[tuple[str, str]] = []
+    ended = threading.Event()
+
+    def listener(arn: str, status: str) -> None:
+        ends.append((arn, status))
+        if len(ends) == 3:
+            ended.set()
+
+    asl = {
+        "StartAt": "gate",
+        "States": {
+            "gate": {
+                "Type": "Choice",
+                "Choices": [
+                    {"Variable": "$.go", "StringEquals": "fail", "Next": "boom"},
+                    {"Variable": "$.go", "StringEquals": "wait", "Next": "nap"},
+                ],
+                "Default": "done",
+            },
+            "boom": {"Type": "Fail", "Error": "Boom", "Cause": "asked to"},
+            "nap": {"Type": "Wait", "Seconds": 30, "Next": "done"},
+            "done": {"Type": "Succeed"},
+        },
+    }
+    with mock_aws(config=moto_glue.MOTO_CONFIG):
+        moto_glue.install()
+        remove = moto_glue.on_execution_end(listener)
+        try:
+            sfn = boto3.client("stepfunctions", region_name="us-east-1")
+            sm = sfn.create_state_machine(name="ends", definition=json.dumps(asl), roleArn=SFN_ROLE)
+            # When they run to their ends
+            passed = _run_to_end(sfn, sm["stateMachineArn"], "passes", {"go": "pass"})
+            failed = _run_to_end(sfn, sm["stateMachineArn"], "fails", {"go": "fail"})
+            waiting = sfn.start_execution(stateMachineArn=sm["stateMachineArn"], name="waits", input='{"go": "wait"}')
+            for _ in range(200):  # moto cannot stop an execution whose worker has not started yet
+                history = sfn.get_execution_history(executionArn=waiting["executionArn"])["events"]
+                if any(e["type"] == "WaitStateEntered" for e in history):
+                    break
+                threading.Event().wait(0.01)
+            sfn.stop_execution(executionArn=waiting["executionArn"])
+            assert ended.wait(10), ends
+        finally:
+            remove()
+    # Then each end reached the listener once, with the status DescribeExecution shows
+    assert sorted(ends) == sorted(
+        [
+            (passed["executionArn"], "SUCCEEDED"),
+            (failed["executionArn"], "FAILED"),
+            (waiting["executionArn"], "ABORTED"),
+        ]
+    )
+
+
+def test_the_local_orchestrator_hears_each_end_once_and_at_once():
+    # Given the local orchestrator with an end hook, and a state machine whose executions end at once
+    from nexod.adapters.stepfunctions_moto import MotoStepFunctionsOrchestrator
+
+    heard: list[tuple[str, str, float]] = []
+    all_heard = threading.Event()
+    import time
+
+    def on_end(arn: str, status: str) -> None:
+        heard.append((arn, status, time.monotonic()))
+        if len(heard) == 20:
+            all_heard.set()
+
+    # A poll far longer than the test: every end must come from moto's report, not from polling
+    orchestrator = MotoStepFunctionsOrchestrator({}, SFN_ROLE, on_end=on_end, poll_seconds=600)
+    try:
+        sm = orchestrator.client.create_state_machine(
+            name="quick",
+            definition=json.dumps({"StartAt": "p", "States": {"p": {"Type": "Pass", "End": True}}}),
+            roleArn=SFN_ROLE,
+        )
+        # When 20 executions start from 4 threads (some end before `start` has returned)
+        began = time.monotonic()
+        with ThreadPoolExecutor(4) as pool:
+            arns = list(pool.map(lambda i: orchestrator.start(sm["stateMachineArn"], f"q{i}", {}), range(20)))
+        # Then each end is heard exactly once, well before any poll
+        assert all_heard.wait(10), heard
+        time.sleep(0.2)
+        assert sorted(a for a, _, _ in heard) == sorted(arns)
+        assert {s for _, s, _ in heard} == {"SUCCEEDED"}
+        assert max(t for _, _, t in heard) - began < 5
+    finally:
+        orchestrator.close()

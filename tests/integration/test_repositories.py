@@ -105,7 +105,11 @@ def test_versions_read_back_newest_first(store: Store):
     with store.tx(ws, "ann") as uow:
         listed = uow.versions.of_flow(flow_id)
         v1 = uow.versions.get(flow_id, 1)
+        head = uow.versions.head(flow_id, 2)
         missing = uow.versions.get(flow_id, 3)
+        missing_head = uow.versions.head(flow_id, 3)
+    assert head == listed[0]
+    assert missing_head is None
     assert [(v.version, v.config_hash, v.state_machine_version_arn) for v in listed] == [
         (2, "hash2", "arn:v2"),
         (1, "hash1", "arn:v1"),
@@ -256,6 +260,7 @@ def test_another_workspace_sees_nothing_and_no_workspace_sees_nothing(store: Sto
             assert uow.flows.get(flow_id) is None
             assert uow.flows.newest(10) == []
             assert uow.versions.get(flow_id, 1) is None
+            assert uow.versions.head(flow_id, 1) is None
             assert uow.runs.get(run_id) is None
             assert uow.runs.newest(10) == []
             assert uow.node_runs.of_run(run_id) == []
@@ -375,6 +380,43 @@ def test_the_soft_budget_is_crossed_once_a_month_and_the_hard_one_is_one_query(s
     other = new_workspace(store)
     with store.tx(other) as uow:
         assert uow.budgets.over_hard() is None and uow.budgets.get().month_to_date_usd == 0
+
+
+def test_parallel_finishes_add_up_and_cross_the_soft_budget_exactly_once(store: Store):
+    from concurrent.futures import ThreadPoolExecutor
+
+    # Given a soft budget of $0.10 and 16 llm node runs of one run, claimed
+    ws = new_workspace(store)
+    flow_id = published(store, ws)
+    run_id = queued_run(store, ws, flow_id)
+    with store.tx(ws) as uow:
+        uow.budgets.put(0.1, None)
+    nodes = [f"n{i}" for i in range(16)]
+    for node_id in nodes:
+        with store.tx(ws) as uow:
+            uow.node_runs.claim(run_id, node_id, 0, "llm", "h", flow_id=flow_id, version=1, upstream=[])
+
+    def finish(node_id: str) -> object:
+        from nexod.domain.records import Usage
+
+        with store.tx(ws) as uow:
+            usage = Usage(model="gpt-4", tokens_in=1, tokens_out=1, cost_usd=0.01)
+            return uow.node_runs.finish(run_id, node_id, 0, status="SUCCEEDED", output="ok", usage=usage)
+
+    # When they all finish at once ($0.16 in all), and one more node finishes afterwards
+    with ThreadPoolExecutor(8) as pool:
+        reports = list(pool.map(finish, nodes))
+    with store.tx(ws) as uow:
+        uow.node_runs.claim(run_id, "last", 0, "llm", "h", flow_id=flow_id, version=1, upstream=[])
+    reports.append(finish("last"))
+    # Then the crossing is reported exactly once (at the latest by the next finish), and the spend adds up
+    crossings = [r for r in reports if r is not None]
+    assert len(crossings) == 1, reports
+    with store.tx(ws) as uow:
+        budget = uow.budgets.get()
+        costs = sum(n.cost_usd or 0 for n in uow.node_runs.of_run(run_id))
+    assert costs == pytest.approx(0.17)
+    assert budget.soft_crossed_at is not None and budget.month_to_date_usd >= 0.17
 
 
 def test_usage_groups_finished_node_runs_by_day_flow_model_and_node_type(store: Store):

@@ -297,22 +297,27 @@ class MemoryVersions(_Repo):
 
     def of_flow(self, flow_id: str) -> list[FlowVersionSummary]:
         mine = [v for (f, _), (ws, v) in self.t.versions.items() if f == flow_id and ws == self.ws]
-        return [
-            FlowVersionSummary(
-                flow_id=v.flow_id,
-                version=v.version,
-                config_hash=v.config_hash,
-                description=v.description,
-                created_by=v.created_by,
-                created_at=v.created_at,
-                state_machine_version_arn=v.state_machine_version_arn,
-            )
-            for v in sorted(mine, key=lambda v: v.version, reverse=True)
-        ]
+        return [_head(v) for v in sorted(mine, key=lambda v: v.version, reverse=True)]
 
     def get(self, flow_id: str, version: int) -> FlowVersion | None:
         found = self.t.versions.get((flow_id, version))
         return found[1] if found and found[0] == self.ws else None
+
+    def head(self, flow_id: str, version: int) -> FlowVersionSummary | None:
+        found = self.get(flow_id, version)
+        return None if found is None else _head(found)
+
+
+def _head(v: FlowVersion) -> FlowVersionSummary:
+    return FlowVersionSummary(
+        flow_id=v.flow_id,
+        version=v.version,
+        config_hash=v.config_hash,
+        description=v.description,
+        created_by=v.created_by,
+        created_at=v.created_at,
+        state_machine_version_arn=v.state_machine_version_arn,
+    )
 
 
 class MemoryRuns(_Repo):

@@ -14,6 +14,7 @@ text rendered once. `tests/integration/test_moto_glue.py` fails first if an upgr
 from __future__ import annotations
 
 import contextvars
+import copy
 import json
 import logging
 import queue
@@ -101,6 +102,8 @@ def install() -> None:
     _pool_threads()
     _memoize_program_text()
     _fresh_token_per_attempt()
+    _report_terminations()
+    _cheaper_copies()
     _installed = True
 
 
@@ -411,6 +414,100 @@ def _allow_starting_versions() -> None:
         self.latest_version.backend = self.backend  # the parser deep-copies with the backend memoised
 
     StateMachine.publish = publish  # type: ignore[method-assign]
+
+
+# The modules of moto's interpreter that deep-copy state values (JSON documents) as they pass between states.
+_COPYING_MODULES = (
+    "moto.stepfunctions.parser.asl.eval.states",
+    "moto.stepfunctions.parser.asl.eval.environment",
+    "moto.stepfunctions.parser.asl.component.state.exec.execute_state",
+    "moto.stepfunctions.parser.asl.component.common.string.string_expression",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service",
+)
+
+
+def copy_json(value: Any, memo: Any = None) -> Any:
+    """`copy.deepcopy` for JSON documents (dicts, lists, strings, numbers, booleans, None): the same result
+    several times faster; anything else falls back to `copy.deepcopy`."""
+    kind = type(value)
+    if kind is dict:
+        return {k: copy_json(v) for k, v in value.items()}
+    if kind is list:
+        return [copy_json(v) for v in value]
+    if kind is str or kind is int or kind is float or kind is bool or value is None:
+        return value
+    return copy.deepcopy(value, memo)
+
+
+class _JsonCopy:
+    """Stands for the `copy` module inside moto's interpreter modules: `deepcopy` is `copy_json`."""
+
+    deepcopy = staticmethod(copy_json)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(copy, name)
+
+
+def _cheaper_copies() -> None:
+    """moto deep-copies a state's input as it enters and leaves every state, the context for every Parallel
+    branch, and the input a second time only to write it into the history event: a fifth of the fan-out
+    benchmark's CPU (decisions.md, 2026-11-26). The values are JSON documents: copy them as such, and
+    serialize the history events' input and output without copying it first."""
+    import importlib
+
+    from moto.stepfunctions.parser.api import HistoryEventExecutionDataDetails, StateEnteredEventDetails
+    from moto.stepfunctions.parser.asl.component.state.state import CommonStateField
+    from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
+
+    for name in _COPYING_MODULES:
+        module = importlib.import_module(name)
+        if getattr(module, "copy", None) is not copy and not isinstance(getattr(module, "copy", None), _JsonCopy):
+            raise RuntimeError(f"{name} no longer copies with the copy module; update nexod.adapters.moto_glue")
+        module.copy = _JsonCopy()  # type: ignore[attr-defined]
+
+    def entered(self: Any, env: Any) -> Any:
+        return StateEnteredEventDetails(
+            name=self.name,
+            input=to_json_str(env.states._states_data["input"], separators=(",", ":")),
+            inputDetails=HistoryEventExecutionDataDetails(truncated=False),
+        )
+
+    CommonStateField._get_state_entered_event_details = entered  # type: ignore[method-assign]
+
+
+EndListener = Callable[[str, str], None]
+_end_listeners: list[EndListener] = []
+
+
+def on_execution_end(listener: EndListener) -> Callable[[], None]:
+    """Call `listener(execution_arn, status)` when any execution ends; returns the function that removes it.
+
+    The listener runs on the execution's own worker thread right after moto recorded the final status:
+    hand the work to another thread rather than doing it there.
+    """
+    _end_listeners.append(listener)
+    return lambda: _end_listeners.remove(listener) if listener in _end_listeners else None
+
+
+def _report_terminations() -> None:
+    """moto's interpreter reports an execution's end to its `ExecutionWorkerCommunication.terminated`;
+    tell our listeners too, so that local mode learns of an end without polling DescribeExecution (a
+    boto3 round trip through moto's serializers: 14 % of the fan-out benchmark's CPU when it polled)."""
+    from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
+
+    original = BaseExecutionWorkerCommunication.terminated
+
+    def terminated(self: Any) -> None:
+        original(self)
+        execution = self.execution
+        status = execution.exec_status.value if execution.exec_status is not None else "FAILED"
+        for listener in list(_end_listeners):
+            try:
+                listener(str(execution.exec_arn), str(status))
+            except Exception:
+                log.exception("execution end listener failed")
+
+    BaseExecutionWorkerCommunication.terminated = terminated  # type: ignore[method-assign]
 
 
 def forget_finished_threads() -> int:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
+from types import MappingProxyType
 
 
 @dataclass(frozen=True)
@@ -85,16 +87,20 @@ class Dag:
                     stack.append(nxt)
         return seen
 
-    def ancestors(self) -> dict[str, set[str]]:
-        """Every node's strict ancestors."""
-        result: dict[str, set[str]] = {}
+    def ancestors(self) -> Mapping[str, frozenset[str]]:
+        """Every node's strict ancestors, computed once per Dag (the node runner asks on every node run)."""
+        return self._ancestry
+
+    @cached_property
+    def _ancestry(self) -> Mapping[str, frozenset[str]]:
+        result: dict[str, frozenset[str]] = {}
         for node in self.topo_order():
             acc: set[str] = set()
             for p in self.pred[node]:
                 acc.add(p)
                 acc |= result[p]
-            result[node] = acc
-        return result
+            result[node] = frozenset(acc)
+        return MappingProxyType(result)
 
 
 # --- Series-parallel plan -------------------------------------------------------------------------

@@ -136,6 +136,10 @@ class VersionRepository(Protocol):
 
     def get(self, flow_id: str, version: int) -> FlowVersion | None: ...
 
+    def head(self, flow_id: str, version: int) -> FlowVersionSummary | None:
+        """A version without its definition and ASL (starting a run needs neither once cached)."""
+        ...
+
 
 class RunRepository(Protocol):
     def create(self, flow_id: str, version: int, run_input: Any, trigger: str, started_by: Actor) -> Run:

@@ -63,6 +63,10 @@ class FlowVersionCache:
                 self._items.popitem(last=False)
         return hit
 
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
     def find(self, uow: UnitOfWork, flow_id: str, version: int) -> ValidFlow | None:
         """A version of a flow, read from the store only on a miss; None if the workspace has no such version."""
         hit = self._cached((flow_id, version))

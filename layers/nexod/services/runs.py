@@ -6,11 +6,11 @@ import logging
 from typing import Any
 
 from ..domain.actor import Actor, SystemActor, UserActor
-from ..domain.errors import Conflict, InvalidInput, NotFound
+from ..domain.errors import Conflict, FlowInvalid, InvalidInput, NotFound
 from ..domain.expressions import ExpressionError
 from ..domain.flow import node_hash
 from ..domain.nodes import REGISTRY, AslShape
-from ..domain.records import RUN_STATUSES, FlowVersion, NodeRun, Run, RunDetail, RunStatus
+from ..domain.records import RUN_STATUSES, FlowVersion, FlowVersionSummary, NodeRun, Run, RunDetail, RunStatus
 from ..domain.validation import ValidFlow
 from ..ports import Store, UnitOfWork
 from ..runtime.runner import FlowVersionCache, entry_decisions
@@ -95,9 +95,22 @@ def _valid(version: FlowVersion) -> ValidFlow:
     return _flows.get(version.flow_id, version.version, lambda: version.definition)
 
 
-def _record_entry(uow: UnitOfWork, version: FlowVersion, run_id: str, run_input: Any) -> dict[str, Any]:
+def _valid_head(uow: UnitOfWork, head: FlowVersionSummary) -> ValidFlow:
+    """A stored version, validated once per process; its definition is read from the store only then."""
+
+    def definition() -> Any:
+        stored = uow.versions.get(head.flow_id, head.version)
+        assert stored is not None  # the head was read in this unit of work
+        _, problem = readable(stored.definition)
+        if problem is not None:
+            raise Conflict(f"version {head.version} of this flow cannot be read ({problem}); publish a new one")
+        return stored.definition
+
+    return _flows.get(head.flow_id, head.version, definition)
+
+
+def _record_entry(uow: UnitOfWork, flow: ValidFlow, run_id: str, run_input: Any) -> dict[str, Any]:
     """Write the input node's run and return the execution's initial `s` (its edge decisions)."""
-    flow = _valid(version)
     entry = flow.node(flow.entry)
     if entry.type != "input":
         return {}
@@ -125,7 +138,7 @@ def _launch(
     actor: Actor,
     workspace_id: str,
     run_id: str,
-    version: FlowVersion,
+    version: FlowVersionSummary,
     execution_name: str,
     seed: dict[str, Any],
 ) -> None:
@@ -163,11 +176,13 @@ def start(
         chosen = version if version is not None else flow.live_version
         if chosen is None:
             raise Conflict("this flow has no published version yet: publish it first (POST .../versions)")
-        stored = uow.versions.get(flow_id, chosen)
+        # The version's head only: its definition is read once per process, its ASL not at all.
+        stored = uow.versions.head(flow_id, chosen)
         if stored is None:
             raise InvalidInput(f"version: flow has no version {chosen}", {"field": "version"})
+        flow_version = _valid_head(uow, stored)
         run = uow.runs.create(flow_id, chosen, run_input, trigger, actor)
-        seed = _record_entry(uow, stored, run.id, run_input)
+        seed = _record_entry(uow, flow_version, run.id, run_input)
         uow.audit.record("run.start", "run", run.id, {"flow": flow_id, "version": chosen}, actor=actor)
     _launch(services, actor, workspace_id, run.id, stored, run.id, seed)
     with services.store.tx(workspace_id, _user_of(actor)) as uow:
@@ -227,7 +242,13 @@ def nodes(services: Services, principal: Principal, workspace_id: str, run_id: s
         rows = {(r.node_id, r.iteration): r for r in uow.node_runs.of_run(run_id)}
     items: list[dict[str, Any]] = []
     _, problem = readable(version.definition)
-    if problem is not None:  # without the flow's order and kinds, list what was recorded
+    flow: ValidFlow | None = None
+    if problem is None:
+        try:
+            flow = _valid(version)
+        except FlowInvalid as exc:  # repaired or damaged out of band: no longer a flow this code accepts
+            problem = f"the stored definition is not a valid flow: {exc}"
+    if flow is None:  # without the flow's order and kinds, list what was recorded
         for recorded in rows.values():
             view = {
                 "node_id": recorded.node_id,
@@ -241,8 +262,7 @@ def nodes(services: Services, principal: Principal, workspace_id: str, run_id: s
                 "type": recorded.node_type,
             }
             items.append(serve(view, NODE_JSON))
-        return {"items": items, "unreadable": [{"field": "definition", "message": problem}]}
-    flow = _valid(version)
+        return {"items": items, "unreadable": [{"field": "definition", "message": problem or ""}]}
     for node in flow.document.nodes:
         row = rows.get((node.id, 0))
         if row is None:
@@ -379,7 +399,7 @@ def redrive(
             uow.node_runs.invalidate(run_id, sorted(stale))
             uow.runs.set_version(run_id, version)
             target = moved
-        seed = _record_entry(uow, target, run_id, run.input)
+        seed = _record_entry(uow, _valid(target), run_id, run.input)
         uow.runs.begin_redrive(run_id)
         uow.audit.record(
             "run.redrive",
@@ -458,7 +478,7 @@ def resume_parked(services: Services, workspace_id: str, run_id: str) -> None:
             return
         stored = uow.versions.get(run.flow_id, run.version)
         assert stored is not None
-        seed = _record_entry(uow, stored, run_id, run.input)
+        seed = _record_entry(uow, _valid(stored), run_id, run.input)
         uow.runs.begin_redrive(run_id)
     log.info("run %s was waiting on a callback when the orchestrator stopped: resuming it", run_id)
     _launch(services, SystemActor("resume"), workspace_id, run_id, stored, f"{run_id}-r{run.attempt + 1}", seed)

@@ -1,4 +1,4 @@
-"""Monthly budgets, the per-month spend counter (migration 0009) and usage grouped from node runs."""
+"""Monthly budgets, the per-month spend counter (migration 0009; in slots since 0010) and usage from node runs."""
 
 from __future__ import annotations
 
@@ -24,9 +24,11 @@ _GROUPS = {
 class PostgresBudgets(Queries):
     def get(self) -> Budget:
         row = self._one(
-            "SELECT b.monthly_soft_usd, b.monthly_hard_usd, s.spent_usd, s.soft_crossed_at"
-            f" FROM (SELECT %s::uuid AS ws) w LEFT JOIN workspace_budgets b ON b.workspace_id = w.ws"
-            f" LEFT JOIN workspace_spend s ON s.workspace_id = w.ws AND s.month = {_MONTH}",
+            "SELECT b.monthly_soft_usd, b.monthly_hard_usd, c.soft_crossed_at,"
+            f" (SELECT sum(s.spent_usd) FROM workspace_spend s WHERE s.workspace_id = w.ws AND s.month = {_MONTH})"
+            " AS spent_usd"
+            " FROM (SELECT %s::uuid AS ws) w LEFT JOIN workspace_budgets b ON b.workspace_id = w.ws"
+            f" LEFT JOIN workspace_budget_crossings c ON c.workspace_id = w.ws AND c.month = {_MONTH}",
             (self.workspace_id,),
         )
         assert row is not None
@@ -48,8 +50,9 @@ class PostgresBudgets(Queries):
 
     def over_hard(self) -> tuple[float, float] | None:
         row = self._one(
-            "SELECT s.spent_usd, b.monthly_hard_usd FROM workspace_budgets b JOIN workspace_spend s"
-            f" ON s.workspace_id = b.workspace_id AND s.month = {_MONTH}"
+            "SELECT s.spent_usd, b.monthly_hard_usd FROM workspace_budgets b,"
+            " LATERAL (SELECT sum(w.spent_usd) AS spent_usd FROM workspace_spend w"
+            f" WHERE w.workspace_id = b.workspace_id AND w.month = {_MONTH}) s"
             " WHERE b.workspace_id = %s AND b.monthly_hard_usd IS NOT NULL AND s.spent_usd >= b.monthly_hard_usd",
             (self.workspace_id,),
         )

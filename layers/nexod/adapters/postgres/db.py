@@ -87,6 +87,11 @@ class Database:
             "row_factory": dict_row,
             "autocommit": False,
             "connect_timeout": max(2, min(CONNECT_TIMEOUT_SECONDS, int(connect_retry_seconds))),
+            # Server-side prepare on first use (psycopg's default waits for a statement's 5th run on that
+            # connection). The node runner's claim and finish are planned once per pooled connection
+            # instead of five times; with a pool of 48 connections that planning was a quarter of the
+            # server's CPU per fan-out run (docs/decisions.md, 2026-11-26). Preparing costs no extra round trip.
+            "prepare_threshold": 0,
         }
         if idle_session_timeout_ms:
             kwargs["options"] = f"-c idle_session_timeout={idle_session_timeout_ms}"

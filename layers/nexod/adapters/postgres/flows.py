@@ -107,6 +107,16 @@ class PostgresVersions(Queries):
         )
         return [record(FlowVersionSummary, r) for r in rows]
 
+    def head(self, flow_id: str, version: int) -> FlowVersionSummary | None:
+        return maybe(
+            FlowVersionSummary,
+            self._one(
+                "SELECT flow_id, version, config_hash, description, created_by, created_at, state_machine_version_arn"
+                " FROM flow_versions WHERE flow_id = %s AND version = %s AND workspace_id = %s",
+                (flow_id, version, self.workspace_id),
+            ),
+        )
+
     def get(self, flow_id: str, version: int) -> FlowVersion | None:
         return maybe(
             FlowVersion,

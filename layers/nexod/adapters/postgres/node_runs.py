@@ -41,7 +41,12 @@ _CLAIM = (
 )
 
 # How a node run ends, with its costs (nexod.domain.cost), and the month's spend in the same statement: the
-# UTC month of the finish gets every execution's whole cost (LLM + compute + orchestration).
+# UTC month of the finish gets every execution's whole cost (LLM + compute + orchestration), added to one of
+# the month's 16 spend slots chosen at random (migration 0010), so that parallel branches finishing together
+# do not queue on one row's lock. When the workspace has a soft budget not yet crossed this month, the same
+# statement sums the slots (this finish's increment included) and stamps the crossing once; the answer says
+# whether this finish is the one that crossed it.
+_MONTH = "date_trunc('month', now() AT TIME ZONE 'UTC')::date"
 _FINISH = (
     "WITH done AS (UPDATE node_runs SET status = %(status)s, output = %(output)s, output_ref = %(ref)s,"
     " take = %(take)s, error = %(error)s, finished_at = now(),"
@@ -51,20 +56,25 @@ _FINISH = (
     " compute_cost_usd = (extract(epoch FROM now() - started_at) * 1000)::int * %(per_ms)s::numeric,"
     " transitions = attempts, orchestration_cost_usd = attempts * %(per_transition)s::numeric"
     " WHERE run_id = %(run)s AND node_id = %(node)s AND iteration = %(iteration)s AND workspace_id = %(ws)s"
-    " RETURNING COALESCE(cost_usd, 0) + COALESCE(compute_cost_usd, 0) + orchestration_cost_usd AS total)"
-    " INSERT INTO workspace_spend (workspace_id, month, spent_usd)"
-    " SELECT %(ws)s, date_trunc('month', now() AT TIME ZONE 'UTC')::date,"
-    " total FROM done"
-    " ON CONFLICT (workspace_id, month) DO UPDATE SET spent_usd = workspace_spend.spent_usd + EXCLUDED.spent_usd"
-    " RETURNING spent_usd"
-)
-# The first time this month's spend reaches the soft budget: stamp it (once per month) and say so.
-_SOFT_CROSSING = (
-    "UPDATE workspace_spend s SET soft_crossed_at = now() FROM workspace_budgets b"
-    " WHERE s.workspace_id = %(ws)s AND b.workspace_id = s.workspace_id"
-    " AND s.month = date_trunc('month', now() AT TIME ZONE 'UTC')::date"
-    " AND s.soft_crossed_at IS NULL AND b.monthly_soft_usd IS NOT NULL AND s.spent_usd >= b.monthly_soft_usd"
-    " RETURNING s.month, s.spent_usd, b.monthly_soft_usd"
+    " RETURNING COALESCE(cost_usd, 0) + COALESCE(compute_cost_usd, 0) + orchestration_cost_usd AS total),"
+    " spent AS (INSERT INTO workspace_spend (workspace_id, month, slot, spent_usd)"
+    f" SELECT %(ws)s, {_MONTH}, floor(random() * 16)::smallint, total FROM done"
+    " ON CONFLICT (workspace_id, month, slot) DO UPDATE SET spent_usd = workspace_spend.spent_usd + EXCLUDED.spent_usd"
+    " RETURNING spent_usd AS slot_after, slot),"
+    # A soft budget not crossed yet this month: the month's total as this statement sees it (the other slots
+    # as committed before it, this slot as just written).
+    " soft AS (SELECT b.monthly_soft_usd FROM workspace_budgets b WHERE b.workspace_id = %(ws)s"
+    "  AND b.monthly_soft_usd IS NOT NULL AND NOT EXISTS (SELECT 1 FROM workspace_budget_crossings c"
+    f"  WHERE c.workspace_id = %(ws)s AND c.month = {_MONTH})),"
+    " month_total AS (SELECT s.slot_after + COALESCE((SELECT sum(w.spent_usd) FROM workspace_spend w"
+    f"  WHERE w.workspace_id = %(ws)s AND w.month = {_MONTH} AND w.slot <> s.slot), 0) AS month_usd"
+    "  FROM spent s WHERE EXISTS (SELECT 1 FROM soft)),"
+    " crossed AS (INSERT INTO workspace_budget_crossings (workspace_id, month, spent_usd, soft_limit_usd)"
+    f" SELECT %(ws)s, {_MONTH}, t.month_usd, soft.monthly_soft_usd FROM month_total t, soft"
+    "  WHERE t.month_usd >= soft.monthly_soft_usd ON CONFLICT DO NOTHING"
+    "  RETURNING month, spent_usd, soft_limit_usd)"
+    " SELECT (SELECT count(*) FROM done) AS finished, c.month, c.spent_usd, c.soft_limit_usd"
+    " FROM (SELECT 1) one LEFT JOIN crossed c ON true"
 )
 
 
@@ -168,15 +178,12 @@ class PostgresNodeRuns(Queries):
                 "ws": self.workspace_id,
             },
         )
-        if row is None:
-            return None
-        crossed = self._one(_SOFT_CROSSING, {"ws": self.workspace_id})
-        if crossed is None:
+        if row is None or row["month"] is None:
             return None
         return SoftBudgetCrossed(
-            month=crossed["month"].strftime("%Y-%m"),
-            month_to_date_usd=float(crossed["spent_usd"]),
-            soft_limit_usd=float(crossed["monthly_soft_usd"]),
+            month=row["month"].strftime("%Y-%m"),
+            month_to_date_usd=float(row["spent_usd"]),
+            soft_limit_usd=float(row["soft_limit_usd"]),
         )
 
     def record_entry(self, run_id: str, node_id: str, config_hash: str, run_input: Any, take: dict[str, bool]) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import psycopg
 from psycopg.types.json import set_json_loads
@@ -21,6 +23,8 @@ from .rows import Row
 from .runs import PostgresRuns
 from .workspaces import PostgresMembers, PostgresWorkspaces
 
+_JSON_CONFIGURED: weakref.WeakSet[psycopg.Connection[Any]] = weakref.WeakSet()
+
 
 class PostgresUnitOfWork:
     """Repositories over one transaction. Row-level security limits every statement to the workspace."""
@@ -28,7 +32,10 @@ class PostgresUnitOfWork:
     def __init__(self, conn: psycopg.Connection[Row], workspace_id: str | None, user_sub: str | None) -> None:
         # A stored value that cannot be decoded becomes an `Unreadable` marker for its row alone, instead of
         # an exception that fails every listing it appears in (psycopg caches these loader classes).
-        set_json_loads(load_stored, conn)
+        # Once per connection: registering copies the connection's adapters map.
+        if conn not in _JSON_CONFIGURED:
+            set_json_loads(load_stored, conn)
+            _JSON_CONFIGURED.add(conn)
         self.conn = conn
         self._workspace_id = workspace_id
         self._user_sub = user_sub
