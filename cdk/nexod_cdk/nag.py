@@ -175,6 +175,13 @@ def _acks() -> list[Ack]:
             "Stop/describe/redrive runs of this deployment's state machines only (name prefix).",
         ),
         Ack(
+            "Runtime/*Runner/ServiceRole/DefaultPolicy/Resource",
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:{region}:{account}:stateMachine:{sm}-*]",
+            "SendTaskSuccess only, for a callback node whose result is recorded already: its new Task's token "
+            "is completed from the memo. This deployment's state machines only (name prefix; flows are created "
+            "at publish time).",
+        ),
+        Ack(
             "Triggers/SchedulerRole/DefaultPolicy/Resource",
             "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:{region}:{account}:stateMachine:{sm}-*]",
             "EventBridge Scheduler may only StartExecution on this deployment's state machines (name prefix).",

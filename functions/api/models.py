@@ -157,3 +157,11 @@ class KnowledgeQuery(Body):
     filter: dict[str, Any] | None = Field(
         None, description='metadata filter: {"field": value} or {"field": {"$eq|$ne|$gt|$gte|$lt|$lte|$in|$nin": ...}}'
     )
+
+
+class ApprovalDecide(Body):
+    decision: Literal["approve", "reject"]
+    comment: str | None = Field(None, max_length=4000)
+    fields: dict[str, Any] = Field(
+        default_factory=dict, description="Values for the approval's form (a JSON Schema); they reach the output"
+    )

@@ -55,6 +55,7 @@ CONFLICTS = frozenset(
         ("delete", "/v1/workspaces/{ws}/agents/{agent}"),  # a flow's live version uses it
         ("put", "/v1/workspaces/{ws}/agents/{agent}/live"),  # no such version
         ("post", "/v1/workspaces/{ws}/knowledge-bases"),  # the name exists
+        ("post", "/v1/workspaces/{ws}/approvals/{approval}/decide"),  # decided already
     }
 )
 # Operations that call an embedding model: the workspace's budget (402) or rate limit (429) may refuse them.

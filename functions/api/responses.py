@@ -542,3 +542,45 @@ class KnowledgeQueryResult(Out):
     model: str = Field(description="the embedding model of the query")
     tokens: int
     cost_usd: float | None = Field(description="the query's embedding cost; null when the model has no price")
+
+
+ApprovalStatus = Literal["pending", "approved", "rejected", "expired", "withdrawn"]
+
+
+class ApprovalDecision(Out):
+    by: str
+    decision: Literal["approve", "reject"]
+    comment: str | None
+    fields: dict[str, Any]
+    at: str
+
+
+class Approval(Out):
+    """An approval node's request: what is asked, of whom, and the decisions so far."""
+
+    id: UUID
+    run_id: UUID
+    flow_id: UUID
+    node_id: str
+    iteration: int
+    title: str
+    message: str = Field(description="markdown, rendered from upstream outputs when the node ran")
+    approvers: dict[str, list[str]]
+    required_approvals: int
+    form: dict[str, Any] | None = Field(description="JSON Schema of the fields an approver fills in")
+    on_timeout: Literal["reject", "approve", "fail"]
+    remind_every_seconds: int | None
+    status: ApprovalStatus
+    decisions: list[ApprovalDecision]
+    outcome: dict[str, Any] | None = Field(
+        description="the node's output once decided: {decision, by, comment, fields}"
+    )
+    created_at: datetime
+    expires_at: datetime | None
+    decided_at: datetime | None
+    may_decide: bool = Field(description="whether the caller may decide it now")
+
+
+class ApprovalPage(Out):
+    items: list[Approval]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last page")

@@ -16,13 +16,25 @@ from nexod.domain.agents import AgentSpec
 from nexod.domain.credentials import check_name
 from nexod.domain.errors import InvalidInput, NotFound
 from nexod.domain.nodes import node_type_catalog
-from nexod.services import agents, audit, credentials, flows, knowledge, llm_settings, runs, usage, workspaces
+from nexod.services import (
+    agents,
+    approvals,
+    audit,
+    credentials,
+    flows,
+    knowledge,
+    llm_settings,
+    runs,
+    usage,
+    workspaces,
+)
 from nexod.services.access import parse_id
 from nexod.services.context import Principal, Services
 
 from .models import (
     AgentWrite,
     AllowedHostsPut,
+    ApprovalDecide,
     BudgetPut,
     CredentialCreate,
     CredentialUpdate,
@@ -48,6 +60,8 @@ from .responses import (
     AgentSummary,
     AgentVersion,
     AgentVersionList,
+    Approval,
+    ApprovalPage,
     AuditPage,
     Budget,
     Credential,
@@ -303,6 +317,33 @@ def get_run_nodes(ws: str, run: str) -> NodeRunList:
 def cancel_run(ws: str, run: str) -> Run:
     principal = _caller()
     return reply(Run, runs.cancel(_services(), principal, _ws(ws), run))
+
+
+@router.get("/v1/workspaces/<ws>/approvals", tags=["approvals"])
+def list_approvals(
+    ws: str,
+    status: Annotated[str | None, Query(description="pending, decided, expired or withdrawn")] = None,
+    run: Annotated[str | None, Query()] = None,
+    flow: Annotated[str | None, Query()] = None,
+    cursor: Annotated[str | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> ApprovalPage:
+    principal = _caller()
+    found = approvals.list_approvals(_services(), principal, _ws(ws), status, run, flow, cursor, limit)
+    return reply(ApprovalPage, found)
+
+
+@router.get("/v1/workspaces/<ws>/approvals/<approval>", tags=["approvals"])
+def get_approval(ws: str, approval: str) -> Approval:
+    principal = _caller()
+    return reply(Approval, approvals.get(_services(), principal, _ws(ws), approval))
+
+
+@router.post("/v1/workspaces/<ws>/approvals/<approval>/decide", tags=["approvals"])
+def decide_approval(ws: str, approval: str, body: ApprovalDecide) -> Approval:
+    principal = _caller()
+    decided = approvals.decide(_services(), principal, _ws(ws), approval, body.decision, body.comment, body.fields)
+    return reply(Approval, decided)
 
 
 @router.post("/v1/workspaces/<ws>/runs/<run>/redrive", tags=["runs"], status_code=202)

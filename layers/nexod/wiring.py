@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
     from .adapters.postgres import Database
-    from .ports import LLM, BlobStore, Store, Vault
+    from .ports import LLM, BlobStore, Orchestrator, Store, Vault
     from .runtime.blobs import OutputBlobs
     from .runtime.knowledge import KnowledgeEngine
     from .runtime.llm_gateway import LlmGateway
@@ -292,6 +292,7 @@ def build_node_runner(
     runtime: Runtime,
     blobs: BlobStore | None = None,
     vault: Vault | None = None,
+    tasks: Orchestrator | None = None,
 ) -> NodeRunner:
     """The node runner of every composition root (the step Lambdas, local mode) for one runtime.
 
@@ -330,4 +331,25 @@ def build_node_runner(
         knowledge = knowledge_engine(settings, store, vault, gateway)  # rag_search / rag_upsert nodes
     tools = Toolbox(runtime=runtime, outbound=lambda: http, llm=model, gateway=gateway, knowledge=knowledge)
     outputs = output_blobs(settings, blobs if blobs is not None else blob_store_from_settings(settings))
-    return NodeRunner(store, tools, settings.outbound_allow_hosts, outputs, vault, memory_mb=settings.runner_memory_mb)
+    if tasks is None and settings.mode == "aws":
+        # Only SendTaskSuccess, for a callback node that already finished (a memo hit): no role is passed.
+        import boto3
+
+        from .adapters.stepfunctions import StepFunctionsOrchestrator
+
+        tasks = StepFunctionsOrchestrator(
+            boto3.client("stepfunctions", region_name=settings.region), settings.state_machine_role_arn
+        )
+    from .runtime.callbacks import CallbackCompletions
+
+    runner = NodeRunner(
+        store,
+        tools,
+        settings.outbound_allow_hosts,
+        outputs,
+        vault,
+        memory_mb=settings.runner_memory_mb,
+        tasks=tasks,
+    )
+    runner.expiry = CallbackCompletions(store, tasks, outputs, runner.flows)  # timed-out callbacks' outcomes
+    return runner

@@ -357,6 +357,19 @@ def _pass_role(role_arn: str | None, service: str) -> list[Need]:
     return [Need("iam:PassRole", role_arn, {"iam:PassedToService": service})] if role_arn else []
 
 
+def _token_machine(account: Account, token: str) -> str | None:
+    """The ARN of the state machine whose running execution waits for `token`, looked up in moto."""
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    backend = stepfunctions_parser_backends[account.account][account.region]
+    for machine in backend.state_machines:
+        for execution in machine.executions:
+            env = getattr(getattr(execution, "exec_worker", None), "env", None)
+            if env is not None and env.callback_pool_manager.get(token) is not None:
+                return str(machine.arn)
+    return None
+
+
 def _sfn(account: Account, op: str, p: dict[str, Any]) -> list[Need]:
     machine = account.arn("states", "stateMachine:")
     if op == "CreateStateMachine":
@@ -395,10 +408,13 @@ def _sfn(account: Account, op: str, p: dict[str, Any]) -> list[Need]:
         "DescribeExecution": "executionArn",
         "GetExecutionHistory": "executionArn",
         "RedriveExecution": "executionArn",
-        "SendTaskSuccess": None,
     }
     if by_arn.get(op):
         return [Need(f"states:{op}", p[str(by_arn[op])])]
+    if op in ("SendTaskSuccess", "SendTaskFailure", "SendTaskHeartbeat"):
+        # A callback token names no resource; AWS authorizes it against the state machine whose execution
+        # issued it (a token no execution waits for is judged against "*", which no scoped grant covers).
+        return [Need(f"states:{op}", _token_machine(account, str(p["taskToken"])) or "*")]
     if op in ("ListStateMachines", "ListActivities"):
         return [Need(f"states:{op}", "*")]
     raise NotImplementedError(f"no IAM rule for states:{op}: add it to tests/infra/iam.py")

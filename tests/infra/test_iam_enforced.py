@@ -128,6 +128,7 @@ def world(synth: Synth, request: pytest.FixtureRequest) -> Iterator[World]:
                 statements=resolver.value(raw),
                 role_arn=str(resolver.value({"Fn::GetAtt": [role, "Arn"]})),
             )
+        moto_glue.register(CALLBACK_PROBE, _callback_probe)
         moto_glue.register(functions["Api"].env["NEXOD_NODE_RUNNER_ARN"], _node_runner)
         moto_glue.register(functions["Api"].env["NEXOD_LLM_RUNNER_ARN"], _node_runner)
         (bucket,) = bucket_keys
@@ -141,6 +142,7 @@ def world(synth: Synth, request: pytest.FixtureRequest) -> Iterator[World]:
                 for workspace, value in STORED_VALUES.items():
                     _api_vault(api.env).put(workspace, STORED, value)
             enforcer.decisions.clear()
+            _SETUP["enforcer"], _SETUP["api_env"] = enforcer, functions["Api"].env
             yield World(enforcer, functions, app, resolver)
 
 
@@ -161,6 +163,63 @@ def _node_runner(event: dict[str, Any]) -> dict[str, Any]:
     entered.set()
     release.wait(10)
     return {"take": {}}
+
+
+# A callback Task's Lambda (not IAM-checked: moto invokes it in-process) that records the token it was given.
+CALLBACK_PROBE = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:callback-probe"
+_TOKENS: dict[str, str] = {}
+_SETUP: dict[str, Any] = {}
+
+
+def _callback_probe(event: dict[str, Any]) -> dict[str, Any]:
+    _TOKENS[str(event["run"])] = str(event["token"])
+    return {}
+
+
+def _waiting_token(env: dict[str, str], run_id: str) -> str:
+    """A token a callback Task of this deployment's state machines waits for: set up with no role (as the
+    flows' own executions would be), so only the completion is judged under the function's policy."""
+    import time
+
+    enforcer, api = _SETUP["enforcer"], _SETUP["api_env"]  # the API publishes the flows' machines
+    with enforcer.acting_as(None):
+        sfn = boto3.client("stepfunctions", region_name=REGION)
+        name = f"{api['NEXOD_STATE_MACHINE_PREFIX']}-callback-{uuid.uuid4().hex[:8]}"
+        asl = {
+            "StartAt": "ask",
+            "States": {
+                "ask": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+                    "Parameters": {
+                        "FunctionName": CALLBACK_PROBE,
+                        "Payload": {"run": run_id, "token.$": "$$.Task.Token"},
+                    },
+                    "TimeoutSeconds": 60,
+                    "End": True,
+                }
+            },
+        }
+        machine = sfn.create_state_machine(
+            name=name, definition=json.dumps(asl), roleArn=api["NEXOD_STATE_MACHINE_ROLE_ARN"]
+        )["stateMachineArn"]
+        sfn.start_execution(stateMachineArn=machine, name=f"probe-{uuid.uuid4().hex[:8]}", input="{}")
+        deadline = time.monotonic() + 10
+        while run_id not in _TOKENS:
+            assert time.monotonic() < deadline, "the callback Task never started"
+            time.sleep(0.02)
+    return _TOKENS.pop(run_id)
+
+
+def callback_path(env: dict[str, str], run_id: str) -> None:
+    """A callback node's token completed: by the API for a decision, by a runner for a node already finished
+    (its memo), both through the project's orchestrator adapter."""
+    from nexod.adapters.stepfunctions import StepFunctionsOrchestrator
+
+    token = _waiting_token(env, run_id)
+    # (as the runner's wiring builds it: only SendTaskSuccess is used, so no role is passed)
+    orchestrator = StepFunctionsOrchestrator(boto3.client("stepfunctions", region_name=REGION), "")
+    orchestrator.send_task_success(token, {"take": {}})
 
 
 # -- what each function does with AWS (the project's own code, not hand-written boto3 calls) --------
@@ -323,6 +382,7 @@ def api_all_paths(env: dict[str, str], flow_id: str) -> None:
     api_and_payload_paths(env, flow_id)
     api_credentials_path(env, flow_id)
     api_knowledge_path(env, flow_id)
+    callback_path(env, flow_id)  # an approval decided
 
 
 def runner_credentials_path(env: dict[str, str], _run_id: str) -> None:
@@ -339,6 +399,7 @@ def node_runner_path(env: dict[str, str], run_id: str) -> None:
     store.put(key, PAYLOAD)
     assert store.get(key) == PAYLOAD
     runner_credentials_path(env, run_id)
+    callback_path(env, run_id)  # a finished callback node's new Task, completed from its memo
 
 
 def app_secret_path(env: dict[str, str], _flow_id: str) -> None:

@@ -10,6 +10,7 @@ status, the documented content type and schema, invalid data rejected, and auth 
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -33,6 +34,10 @@ SIMPLE = {"nodes": [node("start", "input"), node("t", "transform", expression="i
 WAITING = {
     "nodes": [node("start", "input"), node("pause", "wait", seconds=30)],
     "edges": [edge("start", "pause")],
+}
+ASKING = {
+    "nodes": [node("start", "input"), node("ask", "approval", title="Go?")],
+    "edges": [edge("start", "ask")],
 }
 FAILING = {  # loopback is not on the workspace's allow-list for this host and port: fails at once
     "nodes": [node("start", "input"), node("call", "http", url="http://127.0.0.1:9/closed")],
@@ -69,6 +74,7 @@ REAL_BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/v1/workspaces/{ws}/knowledge-bases"): {"name": "fuzzed"},
     ("POST", "/v1/workspaces/{ws}/knowledge-bases/{kb}/documents"): {"name": "fuzzed.txt", "content": "fuzzed text"},
     ("POST", "/v1/workspaces/{ws}/knowledge-bases/{kb}/query"): {"text": "fuzzed", "top_k": 3},
+    ("POST", "/v1/workspaces/{ws}/approvals/{approval}/decide"): {"decision": "approve", "comment": "fuzzed"},
 }
 
 # Query parameters of the real call (a workspace deletion needs its name typed again).
@@ -84,16 +90,18 @@ class RealIds:
         flow = publish(alice, workspace, SIMPLE, name="fuzzed")
         self.waiting = publish(alice, workspace, WAITING, name="waits")
         self.failing = publish(alice, workspace, FAILING, name="fails")
+        self.asking = publish(alice, workspace, ASKING, name="asks")
         finished = run(alice, workspace, flow, {"n": 1})
         alice.ok("PUT", f"/v1/workspaces/{workspace}/members/local|fuzz-member", {"role": "member"})
         self.ids = {"ws": workspace, "flow": flow, "run": finished["id"], "n": "1", "user": "local|fuzz-member"}
-        self.ids["name"] = self.credential()
         self.ids["agent"] = self.agent()
         alice.ok("POST", f"/v1/workspaces/{workspace}/agents/{self.ids['agent']}/versions", {})
         kb = alice.ok("POST", f"/v1/workspaces/{workspace}/knowledge-bases", {"name": "fuzzed-kb"})["id"]
         self.ids["kb"] = kb
         self.ids["doc"] = self.document()
         self.started: list[str] = []
+        self.ids["name"] = self.credential()
+        self.ids["approval"] = self.approval()
 
     def agent(self) -> str:
         return str(self.alice.ok("POST", f"/v1/workspaces/{self.ws}/agents", {"spec": AGENT})["id"])
@@ -107,6 +115,16 @@ class RealIds:
         body = {"name": name, "type": "api_key", "value": {"key": "fz-0123456789"}}
         self.alice.ok("POST", f"/v1/workspaces/{self.ws}/credentials", body)
         return name
+
+    def approval(self) -> str:
+        """A pending approval (a run waiting at an approval node)."""
+        run_id = self.run(self.asking, "RUNNING")
+        for _ in range(200):
+            found = self.alice.ok("GET", f"/v1/workspaces/{self.ws}/approvals?run={run_id}")["items"]
+            if found:
+                return str(found[0]["id"])
+            time.sleep(0.05)
+        raise AssertionError(f"run {run_id} asked for no approval")
 
     def run(self, flow: str, until: str) -> str:
         status, started = self.alice.call("POST", f"/v1/workspaces/{self.ws}/flows/{flow}/runs", {"input": {}})
@@ -133,6 +151,8 @@ class RealIds:
             ids["run"] = self.run(self.waiting, "RUNNING")
         if path.endswith("/redrive"):
             ids["run"] = self.run(self.failing, "FAILED")
+        if path.endswith("/decide"):
+            ids["approval"] = self.approval()
         return ids
 
     def stop(self) -> None:

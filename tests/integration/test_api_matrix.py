@@ -32,6 +32,10 @@ WAITING = {
     "nodes": [node("start", "input"), node("pause", "wait", seconds=30), node("end", "output", value="x")],
     "edges": [edge("start", "pause"), edge("pause", "end")],
 }
+ASKING = {
+    "nodes": [node("start", "input"), node("ask", "approval", title="Go?"), node("end", "output", value="x")],
+    "edges": [edge("start", "ask"), edge("ask", "end")],
+}
 # Loopback is not on this workspace's allow-list: the http node fails at once, so the run is FAILED.
 FAILING = {
     "nodes": [node("start", "input"), node("call", "http", url="http://127.0.0.1:9/closed")],
@@ -75,6 +79,15 @@ class World:
             assert time.monotonic() < deadline
             time.sleep(0.05)
         return run_id
+
+    def pending_approval(self) -> str:
+        """A run waiting at an approval node; its approval's id (members and admins may decide it)."""
+        run_id = self.start(self.ids["asking_flow"], ("RUNNING",))
+        deadline = time.monotonic() + 10
+        while not (found := self.admin.ok("GET", f"/v1/workspaces/{self.ws()}/approvals?run={run_id}")["items"]):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        return str(found[0]["id"])
 
     def failed_run(self) -> str:
         return self.start(self.ids["failing_flow"], ("FAILED",))
@@ -192,6 +205,17 @@ EXPECTED: dict[tuple[str, str], Op] = {
     ("POST", "/v1/workspaces/{ws}/runs/{run}/redrive"): Op(
         "member", 202, lambda w, allowed: ({"run": w.failed_run() if allowed else w.ids["failed_run"]}, {})
     ),
+    # approvals: any member may read them; each approval names who decides (by default members and admins)
+    ("GET", "/v1/workspaces/{ws}/approvals"): Op("viewer", 200),
+    ("GET", "/v1/workspaces/{ws}/approvals/{approval}"): Op("viewer", 200),
+    ("POST", "/v1/workspaces/{ws}/approvals/{approval}/decide"): Op(
+        "member",
+        200,
+        lambda w, allowed: (
+            {"approval": w.pending_approval() if allowed else w.ids["approval"]},
+            {"decision": "approve"},
+        ),
+    ),
     ("GET", "/v1/workspaces/{ws}/audit"): Op("admin", 200),
     # usage and budgets
     ("GET", "/v1/workspaces/{ws}/usage"): Op("viewer", 200),
@@ -246,6 +270,8 @@ def world(stack: LocalStack, alice: Api, bob: Api, lab_ws: str) -> Iterator[Worl
     world.ids["flow"] = publish(alice, ws, SIMPLE, name="shared")
     world.ids["waiting_flow"] = publish(alice, ws, WAITING, name="waits")
     world.ids["failing_flow"] = publish(alice, ws, FAILING, name="fails")
+    world.ids["asking_flow"] = publish(alice, ws, ASKING, name="asks")
+    world.ids["approval"] = world.pending_approval()
     world.ids["run"] = world.start(world.ids["flow"], ("SUCCEEDED",))
     world.ids["running_run"] = world.running_run()
     world.ids["failed_run"] = world.failed_run()

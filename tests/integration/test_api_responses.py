@@ -18,6 +18,10 @@ FINISHING = {
     "edges": [edge("start", "double"), edge("double", "end")],
 }
 WAITING = {"nodes": [node("start", "input"), node("pause", "wait", seconds=30)], "edges": [edge("start", "pause")]}
+ASKING = {
+    "nodes": [node("start", "input"), node("ask", "approval", title="Go?", form={"type": "object"})],
+    "edges": [edge("start", "ask")],
+}
 
 
 def test_a_flows_whole_life_answers_within_the_published_schemas(stack: LocalStack, published: PublishedSchemas):
@@ -66,6 +70,14 @@ def test_a_flows_whole_life_answers_within_the_published_schemas(stack: LocalSta
     api.ok("POST", f"/v1/workspaces/{ws}/runs/{started}/redrive", {})
     api.ok("POST", f"/v1/workspaces/{ws}/runs/{started}/cancel")
     api.ok("GET", f"/v1/workspaces/{ws}/runs?limit=5")
+    # (a run waiting for an approval, approved)
+    asks = publish(api, ws, ASKING, name="asks")
+    asking = api.ok("POST", f"/v1/workspaces/{ws}/flows/{asks}/runs", {"input": {}})["id"]
+    while not (asked := api.ok("GET", f"/v1/workspaces/{ws}/approvals?status=pending&run={asking}")["items"]):
+        pass
+    api.ok("GET", f"/v1/workspaces/{ws}/approvals/{asked[0]['id']}")
+    api.ok("POST", f"/v1/workspaces/{ws}/approvals/{asked[0]['id']}/decide", {"decision": "approve", "comment": "ok"})
+    assert api.wait_run(ws, asking)["status"] == "SUCCEEDED"
     api.ok("DELETE", f"/v1/workspaces/{ws}/members/local|carol")
     # (and refusals: another workspace's ids, bad bodies, states that do not allow it, no token)
     draft = api.ok("POST", f"/v1/workspaces/{ws}/flows", {"name": "draft", "definition": FINISHING})["id"]
@@ -74,6 +86,7 @@ def test_a_flows_whole_life_answers_within_the_published_schemas(stack: LocalSta
         api.call("POST", f"/v1/workspaces/{ws}/flows", {"name": "x"}),
         api.call("POST", f"/v1/workspaces/{ws}/flows/{draft}/runs", {"input": {}}),
         api.call("POST", f"/v1/workspaces/{ws}/runs/{finished['id']}/cancel"),
+        api.call("POST", f"/v1/workspaces/{ws}/approvals/{asked[0]['id']}/decide", {"decision": "reject"}),
         CheckedApi(stack.url, None, published).call("GET", "/v1/me"),
     ]
     api.ok("DELETE", f"/v1/workspaces/{ws}/flows/{draft}")
@@ -128,7 +141,7 @@ def test_a_flows_whole_life_answers_within_the_published_schemas(stack: LocalSta
     assert (gone["runs_cancelled"], gone["credentials_destroyed"]) == (1, ["last"]), gone
     refusals.append(api.call("GET", f"/v1/workspaces/{ws}/runs/{parked}"))
     # Then every answer validated against its schema (the client asserts it), refusals included
-    assert [status for status, _ in refusals] == [404, 422, 409, 409, 401, 422, 409, 422, 404]
+    assert [status for status, _ in refusals] == [404, 422, 409, 409, 409, 401, 422, 409, 422, 404]
     # And every operation of the document was seen answering its success
     documented = {
         (method.upper(), path, int(code))

@@ -463,6 +463,104 @@ def test_a_program_text_is_rendered_once_and_unchanged():
     assert str(program) is str(program)
 
 
+# --- Callback Tasks (lambda:invoke.waitForTaskToken): what the `callback` ASL shape relies on in moto.
+
+CALLBACK_ASL = {
+    "StartAt": "wait",
+    "States": {
+        "wait": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+            "Parameters": {"FunctionName": ARN, "Payload": {"token.$": "$$.Task.Token"}},
+            "ResultSelector": {"take.$": "$.take"},
+            "TimeoutSeconds": 30,
+            "Retry": [{"ErrorEquals": ["TryAgain"], "IntervalSeconds": 1, "MaxAttempts": 1, "BackoffRate": 1}],
+            "End": True,
+        }
+    },
+}
+
+
+def _callback_machine(sfn, name: str) -> str:
+    sm = sfn.create_state_machine(name=name, definition=json.dumps(CALLBACK_ASL), roleArn=SFN_ROLE, publish=True)
+    return str(sm["stateMachineVersionArn"])
+
+
+def _wait_for(predicate, timeout: float = 10.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def test_a_callback_task_waits_for_send_task_success_even_one_sent_while_its_lambda_runs():
+    # Given a waitForTaskToken Task whose handler records its token; on the second execution the handler
+    # completes the token itself before returning (the node runner's memo hit)
+    tokens: list[str] = []
+    with mock_aws(config=moto_glue.MOTO_CONFIG):
+        moto_glue.install()
+        sfn = boto3.client("stepfunctions", region_name="us-east-1")
+
+        def handler(event: dict) -> dict:
+            tokens.append(event["token"])
+            if len(tokens) == 2:
+                sfn.send_task_success(taskToken=event["token"], output=json.dumps({"take": {"now": True}}))
+            return {"parked": True}
+
+        moto_glue.register(ARN, handler)
+        target = _callback_machine(sfn, "glue-callback")
+        arn = sfn.start_execution(stateMachineArn=target, name="c1", input="{}")["executionArn"]
+        # When the first execution's token is sent back from outside
+        _wait_for(lambda: len(tokens) == 1)
+        assert sfn.describe_execution(executionArn=arn)["status"] == "RUNNING"
+        sfn.send_task_success(taskToken=tokens[0], output=json.dumps({"take": {"later": True}}))
+        _wait_for(lambda: sfn.describe_execution(executionArn=arn)["status"] != "RUNNING")
+        first = sfn.describe_execution(executionArn=arn)
+        # And the second execution's handler sends its own token back while it runs
+        second = _run_to_end(sfn, target, "c2", {})
+    # Then both end with the output sent, and a token already used is refused
+    assert first["status"] == "SUCCEEDED" and json.loads(first["output"]) == {"take": {"later": True}}
+    assert second["status"] == "SUCCEEDED" and json.loads(second["output"]) == {"take": {"now": True}}
+
+
+def test_a_retried_callback_task_gets_a_new_token_and_waits_again():
+    # Given a waitForTaskToken Task with one retry on TryAgain
+    tokens: list[str] = []
+    with mock_aws(config=moto_glue.MOTO_CONFIG):
+        moto_glue.install()
+        sfn = boto3.client("stepfunctions", region_name="us-east-1")
+        moto_glue.register(ARN, lambda event: tokens.append(event["token"]) or {})
+        target = _callback_machine(sfn, "glue-callback-retry")
+        arn = sfn.start_execution(stateMachineArn=target, name="r1", input="{}")["executionArn"]
+        _wait_for(lambda: len(tokens) == 1)
+        # When the first attempt's token is failed with a retryable error
+        sfn.send_task_failure(taskToken=tokens[0], error="TryAgain", cause="{}")
+        # Then the retry has a token of its own and waits for it (moto alone reused the first token and ended
+        # the retry at once with the first outcome: `moto_glue._fresh_token_per_attempt`)
+        _wait_for(lambda: len(tokens) == 2)
+        assert tokens[1] != tokens[0]
+        import time
+
+        time.sleep(0.3)
+        assert sfn.describe_execution(executionArn=arn)["status"] == "RUNNING"
+        sfn.send_task_success(taskToken=tokens[1], output=json.dumps({"take": {}}))
+        _wait_for(lambda: sfn.describe_execution(executionArn=arn)["status"] != "RUNNING")
+        assert sfn.describe_execution(executionArn=arn)["status"] == "SUCCEEDED"
+
+
+def test_the_fresh_token_patch_still_fits_moto():
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_callback
+    from moto.stepfunctions.parser.asl.eval.states import ContextObject
+
+    cls = state_task_service_callback.StateTaskServiceCallback
+    moto_glue.install()
+    assert getattr(cls._eval_execution, "_nexod_fresh_token", False)
+    assert hasattr(ContextObject, "update_task_token"), "moto moved update_task_token"
+    assert "update_task_token" in inspect.getsource(cls._eval_body), "moto no longer draws the token in _eval_body"
+
+
 def test_every_execution_end_is_reported_with_its_final_status():
     # Given a listener on execution ends and three executions: one passes, one fails, one is stopped
     from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication

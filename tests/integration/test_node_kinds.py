@@ -57,7 +57,7 @@ def test_a_kind_registered_in_a_test_is_in_the_catalog(alice: Api) -> None:
 
 
 def test_the_built_in_kinds_carry_palette_metadata(alice: Api) -> None:
-    # Given the seven built-in kinds
+    # Given the built-in kinds
     # When the console asks for the node types
     items = {t["type"]: t for t in alice.ok("GET", "/v1/node-types")["items"]}
     # Then each names the category the console grouped it under by name before the registry said so
@@ -70,6 +70,7 @@ def test_the_built_in_kinds_carry_palette_metadata(alice: Api) -> None:
         "http": "Connectors",
         "llm": "AI",
     }
+    assert items["approval"]["category"] == "People" and "form" in items["approval"]["config_schema"]["properties"]
     assert all(items[t]["icon"] == t for t in items)
     assert "noop" not in items
 

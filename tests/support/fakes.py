@@ -24,6 +24,7 @@ from nexod.domain.cost import DEFAULT_RUNNER_MEMORY_MB, SFN_TRANSITION_USD, cost
 from nexod.domain.errors import InvalidInput
 from nexod.domain.records import (
     TERMINAL,
+    Approval,
     AuditEntry,
     Budget,
     Credential,
@@ -40,6 +41,8 @@ from nexod.domain.records import (
     NodeClaim,
     NodeRun,
     NodeRunStatus,
+    ParkedStatus,
+    ParkedTask,
     Run,
     RunDetail,
     RunStatus,
@@ -48,7 +51,7 @@ from nexod.domain.records import (
     UsageRow,
     Workspace,
 )
-from nexod.ports import BlobRef, FlowChanges, PublishedMachine
+from nexod.ports import BlobRef, FlowChanges, PublishedMachine, TaskGone
 
 
 class RowLevelSecurity(PermissionError):
@@ -86,6 +89,8 @@ class _Tables:
     spend: dict[tuple[str, str], tuple[float, datetime | None]] = field(default_factory=dict)  # (ws, YYYY-MM)
     knowledge_bases: dict[str, tuple[str, KnowledgeBase]] = field(default_factory=dict)
     documents: dict[str, tuple[str, KnowledgeDocument]] = field(default_factory=dict)
+    parked: dict[tuple[str, str, int], tuple[str, ParkedTask]] = field(default_factory=dict)
+    approvals: dict[str, tuple[str, Approval]] = field(default_factory=dict)
 
     def copy(self) -> _Tables:
         # Records are immutable and replaced on change, so copying the tables is a snapshot.
@@ -102,6 +107,8 @@ class _Tables:
             dict(self.spend),
             dict(self.knowledge_bases),
             dict(self.documents),
+            dict(self.parked),
+            dict(self.approvals),
         )
 
 
@@ -667,6 +674,210 @@ def _ms(delta: timedelta) -> int:
     return int(delta.total_seconds() * 1000)
 
 
+class MemoryParkedTasks(_Repo):
+    def _mine(self, key: tuple[str, str, int]) -> ParkedTask | None:
+        found = self.t.parked.get(key)
+        return found[1] if found and found[0] == self.ws else None
+
+    def _put(self, parked: ParkedTask) -> ParkedTask:
+        self.t.parked[(parked.run_id, parked.node_id, parked.iteration)] = (self._writable_ws(), parked)
+        return parked
+
+    def park(
+        self,
+        run_id: str,
+        node_id: str,
+        iteration: int,
+        node_type: str,
+        *,
+        attempt: int,
+        task_token: str,
+        waits_for: Any,
+        timeout_seconds: int | None,
+    ) -> ParkedTask:
+        if (run_id, node_id, iteration) not in self.t.node_runs:
+            raise LookupError("a parked task needs its node run")
+        timeout_at = self.now + timedelta(seconds=timeout_seconds) if timeout_seconds is not None else None
+        return self._put(
+            ParkedTask(
+                run_id,
+                node_id,
+                iteration,
+                node_type,
+                attempt,
+                task_token,
+                waits_for,
+                "PARKED",
+                self.now,
+                None,
+                timeout_at,
+                None,
+                None,
+            )
+        )
+
+    def get(self, run_id: str, node_id: str, iteration: int = 0, for_update: bool = False) -> ParkedTask | None:
+        return self._mine((run_id, node_id, iteration))
+
+    def of_run(self, run_id: str) -> list[ParkedTask]:
+        return [p for (r, _, _), (ws, p) in self.t.parked.items() if r == run_id and ws == self.ws]
+
+    def settle(
+        self, run_id: str, node_id: str, iteration: int, status: ParkedStatus, closed_by: str
+    ) -> ParkedTask | None:
+        found = self._mine((run_id, node_id, iteration))
+        if found is None or found.status != "PARKED":
+            return None
+        return self._put(replace(found, status=status, closed_at=self.now, closed_by=closed_by))
+
+    def close_open(self, run_id: str, status: ParkedStatus, reason: str) -> list[ParkedTask]:
+        return [
+            self._put(replace(p, status=status, closed_at=self.now, closed_by=reason))
+            for p in self.of_run(run_id)
+            if p.status == "PARKED"
+        ]
+
+    def beat(self, run_id: str, node_id: str, iteration: int = 0) -> ParkedTask | None:
+        found = self._mine((run_id, node_id, iteration))
+        if found is None or found.status != "PARKED":
+            return None
+        return self._put(replace(found, heartbeat_at=self.now))
+
+
+class MemoryApprovals(_Repo):
+    """Approvals in memory; a pending one whose token is no longer parked reads as withdrawn or expired."""
+
+    def _read(self, approval: Approval) -> Approval:
+        found = self.t.parked.get((approval.run_id, approval.node_id, approval.iteration))
+        token = found[1].status if found else None
+        if approval.status == "pending" and token == "EXPIRED":
+            return replace(approval, status="expired")
+        if approval.status == "pending" and token in ("WITHDRAWN", "FAILED"):
+            return replace(approval, status="withdrawn")
+        return approval
+
+    def _mine(self) -> list[Approval]:
+        return [a for ws, a in self.t.approvals.values() if ws == self.ws]
+
+    def request(
+        self,
+        run_id: str,
+        node_id: str,
+        iteration: int,
+        *,
+        flow_id: str,
+        title: str,
+        message: str,
+        approvers: Any,
+        required_approvals: int,
+        form: Any,
+        on_timeout: str,
+        remind_every_seconds: int | None,
+        timeout_seconds: int,
+    ) -> Approval:
+        existing = self.of_node(run_id, node_id, iteration)
+        expires = self.now + timedelta(seconds=timeout_seconds)
+        if existing is None:
+            made = Approval(
+                str(uuid.uuid4()),
+                run_id,
+                node_id,
+                iteration,
+                flow_id,
+                title,
+                message,
+                approvers,
+                required_approvals,
+                form,
+                on_timeout,
+                remind_every_seconds,
+                "pending",
+                [],
+                None,
+                self.now,
+                expires,
+                None,
+            )
+        else:
+            raw = self.t.approvals[existing.id][1]
+            made = replace(
+                raw,
+                title=title,
+                message=message,
+                approvers=approvers,
+                required_approvals=required_approvals,
+                form=form,
+                on_timeout=on_timeout,
+                remind_every_seconds=remind_every_seconds,
+                expires_at=expires,
+                decisions=raw.decisions if raw.status == "pending" else [],
+                outcome=None,
+                decided_at=None,
+                status="pending",
+            )
+        self.t.approvals[made.id] = (self._writable_ws(), made)
+        return made
+
+    def get(self, approval_id: str, for_update: bool = False) -> Approval | None:
+        found = self.t.approvals.get(approval_id)
+        return self._read(found[1]) if found and found[0] == self.ws else None
+
+    def of_node(self, run_id: str, node_id: str, iteration: int = 0) -> Approval | None:
+        for a in self._mine():
+            if (a.run_id, a.node_id, a.iteration) == (run_id, node_id, iteration):
+                return self._read(a)
+        return None
+
+    def newest(
+        self,
+        limit: int,
+        after: Cursor | None = None,
+        statuses: Sequence[str] = (),
+        run_id: str | None = None,
+        flow_id: str | None = None,
+        decider: tuple[str, str] | None = None,
+    ) -> list[Approval]:
+        found = [self._read(a) for a in self._mine()]
+        found = [
+            a
+            for a in found
+            if (not statuses or a.status in statuses)
+            and (run_id is None or a.run_id == run_id)
+            and (flow_id is None or a.flow_id == flow_id)
+            and (
+                decider is None
+                or decider[0] in a.approvers.get("users", [])
+                or decider[1] in a.approvers.get("roles", [])
+            )
+            and (after is None or (a.created_at, a.id) < (after.created_at, after.id))
+        ]
+        return sorted(found, key=lambda a: (a.created_at, a.id), reverse=True)[:limit]
+
+    def record(self, approval_id: str, *, status: str, decisions: Any, outcome: Any = None) -> Approval | None:
+        found = self.t.approvals.get(approval_id)
+        if found is None or found[0] != self.ws:
+            return None
+        final = status in ("approved", "rejected", "expired")
+        made = replace(
+            found[1],
+            status=status,
+            decisions=decisions,
+            outcome=outcome,
+            decided_at=self.now if final else found[1].decided_at,
+        )
+        self.t.approvals[approval_id] = (found[0], made)
+        return made
+
+    def close_pending(self, run_id: str, status: str) -> list[Approval]:
+        closed = []
+        for a in self._mine():
+            if a.run_id == run_id and a.status == "pending":
+                made = replace(a, status=status, decided_at=self.now)
+                self.t.approvals[a.id] = (self._writable_ws(), made)
+                closed.append(made)
+        return closed
+
+
 class MemoryAudit(_Repo):
     def record(
         self,
@@ -927,6 +1138,8 @@ class MemoryUnitOfWork:
         self.credentials = MemoryCredentials(self)
         self.budgets = MemoryBudgets(self)
         self.knowledge = MemoryKnowledge(self)
+        self.parked = MemoryParkedTasks(self)
+        self.approvals = MemoryApprovals(self)
 
 
 class MemoryStore:
@@ -960,6 +1173,8 @@ class FakeOrchestrator:
         self.started: list[tuple[str, str, dict[str, Any]]] = []
         self.stopped: list[tuple[str, str]] = []
         self.fail_start: Exception | None = None
+        self.task_results: list[tuple[str, str, dict[str, Any]]] = []  # (token, success|failure|heartbeat, body)
+        self.gone_tokens: set[str] = set()
 
     def publish(self, name: str, definition: dict[str, Any], description: str) -> PublishedMachine:
         self.published.append((name, definition, description))
@@ -981,6 +1196,22 @@ class FakeOrchestrator:
 
     def status(self, execution_arn: str) -> str:
         return "ABORTED" if any(arn == execution_arn for arn, _ in self.stopped) else "RUNNING"
+
+    def send_task_success(self, task_token: str, output: dict[str, Any]) -> None:
+        self._waiting(task_token)
+        self.task_results.append((task_token, "success", output))
+
+    def send_task_failure(self, task_token: str, error: str, cause: str) -> None:
+        self._waiting(task_token)
+        self.task_results.append((task_token, "failure", {"error": error, "cause": cause}))
+
+    def send_task_heartbeat(self, task_token: str) -> None:
+        self._waiting(task_token)
+        self.task_results.append((task_token, "heartbeat", {}))
+
+    def _waiting(self, task_token: str) -> None:
+        if task_token in self.gone_tokens or any(t == task_token and k != "heartbeat" for t, k, _ in self.task_results):
+            raise TaskGone(f"task {task_token} is not waiting")
 
 
 class MemoryVault:

@@ -38,6 +38,9 @@ POLICY = {
     "agents.write": BUILD,
     "agents.publish": BUILD,
     "agents.live": BUILD,
+    # every member may read approvals; whether one may decide is what each approval says (its approvers)
+    "approvals.read": READ,
+    "approvals.decide": READ,
     "credentials.read": READ,  # metadata: names, types, fields set; no role ever reads a value
     "credentials.write": BUILD,
     "audit.read": MANAGE,

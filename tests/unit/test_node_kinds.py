@@ -25,13 +25,13 @@ from nexod.domain.nodes import (
 from nexod.domain.payload import NodeRunnerPayload
 from nexod.domain.validation import validate
 from nexod.runtime.errors import NodeFailedError
-from nexod.runtime.executors import CREDENTIALS, EXECUTORS, NodeContext, Toolbox
+from nexod.runtime.executors import CREDENTIALS, EXECUTORS, PARKERS, NodeContext, Toolbox
 from nexod.runtime.runner import NodeRunner
 from tests.support.noop_kind import NoopConfig, noop_kind
 
 from .flows import demo_flow, edge, fan_out, node
 
-BUILT_IN = ["input", "output", "transform", "condition", "http", "llm", "wait", "rag_search", "rag_upsert"]
+BUILT_IN = ["input", "output", "transform", "condition", "http", "llm", "wait", "rag_search", "rag_upsert", "approval"]
 
 
 def _tasks(states: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -62,9 +62,11 @@ def test_every_built_in_kind_has_one_executor_and_its_palette_metadata() -> None
     # Given the registry as the package leaves it
     # When it is listed
     kinds = REGISTRY.all()
-    # Then the nine built-in kinds are there in palette order, each with an executor, a category and an icon
+    # Then the built-in kinds are there in palette order, each with an executor (a parker for a kind that
+    # waits), a category and an icon
     assert [k.name for k in kinds] == BUILT_IN
-    assert set(EXECUTORS) == set(BUILT_IN)
+    assert set(EXECUTORS) | set(PARKERS) == set(BUILT_IN) and not set(EXECUTORS) & set(PARKERS)
+    assert {k.name for k in kinds if k.shape is AslShape.CALLBACK} == set(PARKERS) == {"approval"}
     assert all(k.category and k.icon and k.description for k in kinds)
     # (the knowledge-base kinds embed text: they run where the model client is)
     assert {k.name for k in kinds if k.runtime is Runtime.LLM} == {"llm", "rag_search", "rag_upsert"}
@@ -132,7 +134,7 @@ def test_a_node_s_own_timeout_beats_its_kind_s() -> None:
     assert task["TimeoutSeconds"] == 42
 
 
-@pytest.mark.parametrize("shape", [AslShape.CALLBACK, AslShape.MAP, AslShape.SUBFLOW])
+@pytest.mark.parametrize("shape", [AslShape.MAP, AslShape.SUBFLOW])
 def test_shapes_without_an_emitter_are_refused_by_name(shape: AslShape, temporary_kind: list[str]) -> None:
     # Given a kind whose ASL shape the compiler does not emit yet
     REGISTRY.register(NodeKind(name="later", config=NoopConfig, category="Testing", icon="later", shape=shape))
@@ -142,6 +144,56 @@ def test_shapes_without_an_emitter_are_refused_by_name(shape: AslShape, temporar
     # Then the compiler refuses it, naming the node, its kind and the shape
     with pytest.raises(FlowInvalid, match=f"node 'k' is a 'later' node, whose ASL shape '{shape.value}'"):
         compile_flow(flow)
+
+
+def test_a_callback_kind_compiles_to_a_wait_for_task_token_task(temporary_kind: list[str]) -> None:
+    # Given a callback kind with a heartbeat and a retry policy, whose output a condition reads
+    REGISTRY.register(
+        NodeKind(
+            name="later",
+            config=NoopConfig,
+            category="Testing",
+            icon="later",
+            shape=AslShape.CALLBACK,
+            default_timeout_seconds=86_400,
+            heartbeat_seconds=60,
+            default_retry=RetryPolicy(max_attempts=2),
+        )
+    )
+    temporary_kind.append("later")
+    doc = {
+        "nodes": [
+            {"id": "start", "type": "input", "config": {}},
+            {"id": "k", "type": "later", "config": {}},
+            {"id": "yes", "type": "output", "config": {"value": "y"}},
+        ],
+        "edges": [{"from": "start", "to": "k"}, {"from": "k", "to": "yes", "condition": "output.ok"}],
+    }
+    # When a flow using it is compiled
+    compiled = compile_flow(validate(doc))
+    task = compiled.asl["States"]["k"]
+    # Then its Task invokes the kind's runner with the task token and waits for it
+    assert task["Resource"] == "arn:aws:states:::lambda:invoke.waitForTaskToken"
+    assert task["Parameters"]["FunctionName"] == "${NodeRunnerArn}"
+    assert task["Parameters"]["Payload"] == {
+        "run.$": "$.run",
+        "exec.$": "$$.Execution.Id",
+        "node": "k",
+        "task_token.$": "$$.Task.Token",
+    }
+    assert task["TimeoutSeconds"] == 86_400 and task["HeartbeatSeconds"] == 60
+    # And the completion's `{"take"}` is what the gate reads (the output itself stays in Postgres)
+    assert task["ResultSelector"] == {"take.$": "$.take"} and task["ResultPath"] == "$.s.k"
+    # And a missed heartbeat falls under the retry policy like a timeout; a callback never records the run's end
+    retry = next(r for r in task["Retry"] if "NodeRetryableError" in r["ErrorEquals"])
+    assert {"States.Timeout", "States.HeartbeatTimeout"} <= set(retry["ErrorEquals"]) and retry["MaxAttempts"] == 2
+    assert compiled.finisher is None and "finish-run" in compiled.asl["States"]
+    assert NodeRunnerPayload.parse_event({"run": {"id": "r", "ws": "w"}, "node": "k", "task_token": "t"}).task_token
+
+
+def test_only_callback_kinds_have_a_heartbeat() -> None:
+    with pytest.raises(ValueError, match="only `callback` kinds have heartbeat_seconds"):
+        NodeKind(name="later", config=NoopConfig, category="Testing", icon="later", heartbeat_seconds=5)
 
 
 @pytest.mark.parametrize("runtime", [Runtime.FARGATE, Runtime.SANDBOX])

@@ -219,6 +219,13 @@ class Api(Construct):
         )
         fn.add_to_role_policy(
             iam.PolicyStatement(
+                sid="CompleteCallbacks",  # an approval's decision sends its node's token back
+                actions=["states:SendTaskSuccess"],
+                resources=[orchestration.state_machine_arn_pattern],
+            )
+        )
+        fn.add_to_role_policy(
+            iam.PolicyStatement(
                 sid="ManageRuns",
                 actions=["states:StopExecution", "states:DescribeExecution"],
                 resources=[orchestration.execution_arn_pattern],

@@ -126,6 +126,16 @@ class Orchestration(Construct):
         self._invoke_policy = iam.Policy(self, "InvokeTaskFunctions", roles=[self.state_machine_role])
         self.allow_task_function(self.node_runner)
         self.allow_task_function(self.llm_runner)
+        for runner in (self.node_runner, self.llm_runner):
+            # A callback node whose result is recorded already (a redrive, a retry, a lost send) completes its
+            # new Task's token from the memo (nexod.runtime.runner.NodeRunner._complete_memo).
+            runner.add_to_role_policy(
+                iam.PolicyStatement(
+                    sid="CompleteFinishedCallbacks",
+                    actions=["states:SendTaskSuccess"],
+                    resources=[self.state_machine_arn_pattern],
+                )
+            )
         self.allow_log_delivery(self.state_machine_role)
         self.state_machine_role.add_to_policy(
             iam.PolicyStatement(

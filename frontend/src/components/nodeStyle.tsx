@@ -35,6 +35,12 @@ const icons: Record<string, ReactNode> = {
       <path d="M17 12v7m-3.5-3.5h7" />
     </g>
   ),
+  approval: (
+    <g {...S}>
+      <circle cx="9" cy="8" r="3.5" />
+      <path d="M3 20c0-3.3 2.7-6 6-6 1.4 0 2.6.4 3.6 1.2M14 18l2.5 2.5L21 16" />
+    </g>
+  ),
 };
 
 const fallback = (
@@ -54,6 +60,7 @@ const colours: Record<string, string> = {
   wait: "#64748b",
   rag_search: "#0d9488",
   rag_upsert: "#0f766e",
+  approval: "#0d9488",
 };
 
 export function typeColour(type: string): string {

@@ -104,6 +104,7 @@ def install() -> None:
     _cache_json_paths()
     _pool_threads()
     _memoize_program_text()
+    _fresh_token_per_attempt()
     _report_terminations()
     _cheaper_copies()
     _installed = True
@@ -358,6 +359,41 @@ def _memoize_program_text() -> None:
 
     text._nexod_memo = True  # type: ignore[attr-defined]
     Program.__str__ = text  # type: ignore[method-assign]
+
+
+def _fresh_token_per_attempt() -> None:
+    """moto draws a waitForTaskToken Task's token once per state entry, so a retried attempt waits on the token
+    (and the callback endpoint) of the attempt before it: already completed or interrupted, the retry ends at
+    once with the previous outcome, and a timed-out attempt's waiter interrupts the next attempt's wait. Step
+    Functions gives every attempt its own token. Draw a new one (and its endpoint) for each retry."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        resource,
+        state_task_service_callback,
+    )
+
+    cls = state_task_service_callback.StateTaskServiceCallback
+    if getattr(cls._eval_execution, "_nexod_fresh_token", False):
+        return
+    if "_eval_execution" in vars(cls):
+        raise RuntimeError(
+            "moto's StateTaskServiceCallback has its own _eval_execution now; update nexod.adapters.moto_glue"
+        )
+    original = cls._eval_execution
+    wait_for_token = resource.ResourceCondition.WaitForTaskToken
+
+    def _eval_execution(self: Any, env: Any) -> None:
+        context = env.states.context_object.context_object_data
+        retrying = (context.get("State") or {}).get("RetryCount", 0) > 0
+        if (
+            retrying
+            and self.resource.condition == wait_for_token
+            and wait_for_token in self._supported_integration_patterns
+        ):
+            env.callback_pool_manager.add(env.states.context_object.update_task_token())
+        original(self, env)
+
+    _eval_execution._nexod_fresh_token = True  # type: ignore[attr-defined]
+    cls._eval_execution = _eval_execution  # type: ignore[method-assign]
 
 
 def _allow_starting_versions() -> None:

@@ -6,7 +6,7 @@ import contextlib
 import json
 from typing import Any
 
-from ..ports import PublishedMachine
+from ..ports import PublishedMachine, TaskGone
 
 LIVE_ALIAS = "live"
 
@@ -99,3 +99,26 @@ class StepFunctionsOrchestrator:
 
     def status(self, execution_arn: str) -> str:
         return str(self.client.describe_execution(executionArn=execution_arn)["status"])
+
+    # -- callback Tasks (lambda:invoke.waitForTaskToken) ---------------------------------------------
+    def _gone(self) -> tuple[type[Exception], ...]:
+        errors = self.client.exceptions
+        return (errors.TaskTimedOut, errors.TaskDoesNotExist, errors.InvalidToken)
+
+    def send_task_success(self, task_token: str, output: dict[str, Any]) -> None:
+        try:
+            self.client.send_task_success(taskToken=task_token, output=json.dumps(output, separators=(",", ":")))
+        except self._gone() as exc:
+            raise TaskGone(str(exc)) from exc
+
+    def send_task_failure(self, task_token: str, error: str, cause: str) -> None:
+        try:
+            self.client.send_task_failure(taskToken=task_token, error=error[:256], cause=cause[:32_768])
+        except self._gone() as exc:
+            raise TaskGone(str(exc)) from exc
+
+    def send_task_heartbeat(self, task_token: str) -> None:
+        try:
+            self.client.send_task_heartbeat(taskToken=task_token)
+        except self._gone() as exc:
+            raise TaskGone(str(exc)) from exc

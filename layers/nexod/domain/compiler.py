@@ -30,6 +30,10 @@ LLM_RUNNER_ARN = "${LlmRunnerArn}"
 RUNNER_TARGETS: dict[Runtime, str] = {Runtime.CORE: NODE_RUNNER_ARN, Runtime.LLM: LLM_RUNNER_ARN}
 _PLACEHOLDER = re.compile(r"\$\{[A-Za-z]+RunnerArn\}")
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
+# A callback Task: Step Functions invokes the runner with `$$.Task.Token` and then waits, at no cost, until
+# SendTaskSuccess/SendTaskFailure with that token (or TimeoutSeconds/HeartbeatSeconds) ends the Task.
+LAMBDA_CALLBACK = "arn:aws:states:::lambda:invoke.waitForTaskToken"
+HEARTBEAT_ERROR = "States.HeartbeatTimeout"
 FINISH = "finish-run"
 RUN_FAILED = "run-failed"
 FAILED = "failed"
@@ -115,7 +119,7 @@ class _Emitter:
     def _dead_result(self, node_id: str) -> dict[str, Any]:
         return {"take": {e.target: False for e in self.flow.edges_out[node_id]}}
 
-    def _retry(self, node: Node) -> list[dict[str, Any]]:
+    def _retry(self, node: Node, callback: bool = False) -> list[dict[str, Any]]:
         retry: list[dict[str, Any]] = [
             {"ErrorEquals": LAMBDA_TRANSIENT, "IntervalSeconds": 1, "MaxAttempts": 3, "BackoffRate": 2.0}
         ]
@@ -125,7 +129,13 @@ class _Emitter:
         policy = node.retry or REGISTRY[node.type].default_retry
         if policy and policy.max_attempts > 0:
             rule: dict[str, Any] = {
-                "ErrorEquals": [RETRYABLE_ERROR, *REGISTRY[node.type].retry_errors, "States.Timeout"],
+                "ErrorEquals": [
+                    RETRYABLE_ERROR,
+                    *REGISTRY[node.type].retry_errors,
+                    "States.Timeout",
+                    # AWS also matches a missed heartbeat with States.Timeout; name it for interpreters that do not.
+                    *([HEARTBEAT_ERROR] if callback and REGISTRY[node.type].heartbeat_seconds else []),
+                ],
                 "IntervalSeconds": policy.interval_seconds,
                 "MaxAttempts": policy.max_attempts,
                 "BackoffRate": policy.backoff_rate,
@@ -135,20 +145,30 @@ class _Emitter:
             retry.append(rule)
         return retry
 
-    def _task(self, node: Node, state_name: str, nxt: str | None, top: bool, states: dict[str, Any]) -> None:
+    def _task(
+        self, node: Node, state_name: str, nxt: str | None, top: bool, states: dict[str, Any], callback: bool = False
+    ) -> None:
+        kind = REGISTRY[node.type]
         task: dict[str, Any] = {
             "Type": "Task",
             "Comment": f"{node.type} node" + (f": {node.name}" if node.name else ""),
-            "Resource": LAMBDA_INVOKE,
+            "Resource": LAMBDA_CALLBACK if callback else LAMBDA_INVOKE,
             "Parameters": {
-                "FunctionName": RUNNER_TARGETS[REGISTRY[node.type].runtime],
-                "Payload": NodeRunnerPayload.for_node(node.id, finish=node.id == self.finisher),
+                "FunctionName": RUNNER_TARGETS[kind.runtime],
+                "Payload": (
+                    NodeRunnerPayload.for_callback(node.id)
+                    if callback
+                    else NodeRunnerPayload.for_node(node.id, finish=node.id == self.finisher)
+                ),
             },
-            "TimeoutSeconds": node.timeout_seconds or REGISTRY[node.type].default_timeout_seconds,
-            "Retry": self._retry(node),
+            "TimeoutSeconds": self._timeout(node, kind),
+            **({"HeartbeatSeconds": kind.heartbeat_seconds} if callback and kind.heartbeat_seconds else {}),
+            "Retry": self._retry(node, callback),
         }
         if node.id in self.carried:
-            task["ResultSelector"] = {"take.$": "$.Payload.take"}
+            # A callback's result is what its completer sent with SendTaskSuccess: `{"take": ...}` only (the
+            # node's output is in Postgres); an invoke's is the Lambda response, the runner's answer in Payload.
+            task["ResultSelector"] = {"take.$": "$.take" if callback else "$.Payload.take"}
             task["ResultPath"] = f"$.s.{node.id}"
         else:
             task["ResultPath"] = None
@@ -169,7 +189,36 @@ class _Emitter:
         wait_error = REGISTRY[node.type].wait_error
         if wait_error:
             task["Catch"] = [self._wait_loop(node, state_name, wait_error, states), *task.get("Catch", [])]
+        if callback and kind.timeout_outcome_field:
+            task["Catch"] = [self._expiry(node, task, nxt, states), *task.get("Catch", [])]
         states[state_name] = self._link(task, nxt)
+
+    def _timeout(self, node: Node, kind: NodeKind) -> int:
+        if kind.timeout_outcome_field:  # the config says how long the wait may last (an approval's deadline)
+            return int(getattr(self.flow.configs[node.id], kind.timeout_outcome_field))
+        return node.timeout_seconds or kind.default_timeout_seconds
+
+    def _expiry(self, node: Node, task: dict[str, Any], nxt: str | None, states: dict[str, Any]) -> dict[str, Any]:
+        """A callback whose timeout is an outcome: catch States.Timeout into a Task that records it (the kind's
+        expirer decides: a result, or a failure that the node's own Catch handles), then go on."""
+        name = f"expire-{node.id}"
+        expire: dict[str, Any] = {
+            "Type": "Task",
+            "Comment": f"'{node.id}' timed out: record what its kind does then",
+            "Resource": LAMBDA_INVOKE,
+            "Parameters": {
+                "FunctionName": task["Parameters"]["FunctionName"],
+                "Payload": NodeRunnerPayload.for_expiry(node.id),
+            },
+            "Retry": [{"ErrorEquals": LAMBDA_TRANSIENT, "IntervalSeconds": 1, "MaxAttempts": 3, "BackoffRate": 2.0}],
+        }
+        if "ResultSelector" in task:
+            expire["ResultSelector"] = {"take.$": "$.Payload.take"}
+        expire["ResultPath"] = task["ResultPath"]
+        if "Catch" in task:
+            expire["Catch"] = task["Catch"]
+        states[name] = self._link(expire, nxt)
+        return {"ErrorEquals": ["States.Timeout"], "ResultPath": None, "Next": name}
 
     @staticmethod
     def _wait_loop(node: Node, state_name: str, error: str, states: dict[str, Any]) -> dict[str, Any]:
@@ -278,9 +327,15 @@ class _Emitter:
         }
         self._task(node, done_name, nxt, top, states)
 
-    # `callback`, `map` and `subflow` are declared by AslShape and refused until their emitters exist.
+    def _emit_callback(self, node: Node, _: NodeKind, nxt: str | None, top: bool, states: dict[str, Any]) -> None:
+        """A waitForTaskToken Task: the runner parks `$$.Task.Token` in Postgres and returns; the Task waits,
+        holding no compute, until a completion sends the token back (or it times out; its Retry applies)."""
+        self._task(node, node.id, nxt, top, states, callback=True)
+
+    # `map` and `subflow` are declared by AslShape and refused until their emitters exist.
     _shapes: ClassVar[dict[AslShape, Callable[[_Emitter, Node, NodeKind, str | None, bool, dict[str, Any]], None]]] = {
         AslShape.INVOKE: _emit_invoke,
+        AslShape.CALLBACK: _emit_callback,
         AslShape.WAIT: _emit_wait,
     }
 

@@ -14,12 +14,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .errors import InvalidInput
 
 # `until`: a wait-shaped node's first Task, which answers when its Wait state ends (recorded once).
-RunnerOp = Literal["node", "until", "finish", "fail"]
+# `expire`: records the outcome of a callback node whose timeout is an outcome (an approval's on_timeout).
+RunnerOp = Literal["node", "until", "finish", "fail", "expire"]
 
 # Every payload names the execution from Step Functions' context object, which the execution's input
 # cannot forge: the runner checks that this execution's state machine belongs to the run's flow before
 # trusting `run.ws` (the workspace whose secrets a node may read).
 EXECUTION_PATH = "$$.Execution.Id"
+# The token of a callback Task (lambda:invoke.waitForTaskToken), which its completer sends back.
+TASK_TOKEN_PATH = "$$.Task.Token"  # noqa: S105 - a JSONPath, not a secret
 
 
 class RunRef(BaseModel):
@@ -61,8 +64,10 @@ class NodeRunnerPayload(BaseModel):
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
             raise InvalidInput(f"node runner event: {where}: {first['msg']}") from None
-        if payload.op in ("node", "until") and not payload.node:
+        if payload.op in ("node", "until", "expire") and not payload.node:
             raise InvalidInput(f"node runner event: op '{payload.op}' names no node")
+        if payload.task_token is not None and (payload.op != "node" or payload.finish):
+            raise InvalidInput("node runner event: a task token belongs to a callback node's Task only")
         return payload
 
     # -- what the compiler emits: `Parameters.Payload` of a Task ----------------------------------------
@@ -80,6 +85,16 @@ class NodeRunnerPayload(BaseModel):
     def for_until(node_id: str) -> dict[str, Any]:
         """The Payload of a wait-shaped node's first Task: when does its wait end."""
         return {"run.$": "$.run", "exec.$": EXECUTION_PATH, "op": "until", "node": node_id}
+
+    @staticmethod
+    def for_callback(node_id: str) -> dict[str, Any]:
+        """The Payload of a callback node's Task: the runner parks the token and returns."""
+        return {"run.$": "$.run", "exec.$": EXECUTION_PATH, "node": node_id, "task_token.$": TASK_TOKEN_PATH}
+
+    @staticmethod
+    def for_expiry(node_id: str) -> dict[str, Any]:
+        """The Payload of the Task that records a timed-out callback node's outcome (`timeout_outcome_field`)."""
+        return {"run.$": "$.run", "exec.$": EXECUTION_PATH, "op": "expire", "node": node_id}
 
     @staticmethod
     def for_bookkeeping(op: Literal["finish", "fail"], error_path: str | None = None) -> dict[str, Any]:

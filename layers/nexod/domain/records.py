@@ -18,6 +18,8 @@ RUN_STATUSES: tuple[RunStatus, ...] = ("QUEUED", "RUNNING", "SUCCEEDED", "FAILED
 # A run in one of these statuses is over: nothing moves it again except a redrive.
 TERMINAL: tuple[RunStatus, ...] = ("SUCCEEDED", "FAILED", "CANCELLED")
 NodeRunStatus = Literal["RUNNING", "SUCCEEDED", "FAILED", "SKIPPED"]
+# A parked task token (callback nodes): waiting, settled by a completion, or closed without one.
+ParkedStatus = Literal["PARKED", "COMPLETED", "FAILED", "WITHDRAWN", "EXPIRED"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -376,3 +378,52 @@ class KnowledgeDocument:
     embedding_cost_usd: float | None
     created_by: str
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ParkedTask:
+    """A callback node's task token, parked by the node runner until something completes it (one per node run).
+
+    `attempt` is the node run's claim that parked it; `waits_for` says what the node waits for (kind-specific
+    ids, never node data). A retry, redrive or resume parks again: a new token and attempt, back to PARKED."""
+
+    run_id: str
+    node_id: str
+    iteration: int
+    node_type: str
+    attempt: int
+    task_token: str
+    waits_for: Any
+    status: ParkedStatus
+    parked_at: datetime
+    heartbeat_at: datetime | None
+    timeout_at: datetime | None
+    closed_at: datetime | None
+    closed_by: str | None
+
+
+ApprovalStatus = Literal["pending", "approved", "rejected", "expired", "withdrawn"]
+
+
+@dataclass(frozen=True, slots=True)
+class Approval:
+    """An approval node's request to people, with their decisions (issue 11)."""
+
+    id: str
+    run_id: str
+    node_id: str
+    iteration: int
+    flow_id: str
+    title: str
+    message: str
+    approvers: Any  # {"roles": [...], "users": [...]}
+    required_approvals: int
+    form: Any
+    on_timeout: str
+    remind_every_seconds: int | None
+    status: ApprovalStatus
+    decisions: Any  # [{by, decision, comment, fields, at}]
+    outcome: Any
+    created_at: datetime
+    expires_at: datetime | None
+    decided_at: datetime | None

@@ -121,9 +121,8 @@ class LocalPlatform:
         blobs = blob_store_from_settings(settings)  # .localdb/blobs: large node outputs (DESIGN §2)
         runner = build_node_runner(settings, store, runtime=Runtime.CORE, blobs=blobs, vault=vault)
         node_runner_handler.configure(runner)
-        llm_runner_handler.configure(
-            build_node_runner(settings, store, llm, runtime=Runtime.LLM, blobs=blobs, vault=vault)
-        )
+        llm_runner = build_node_runner(settings, store, llm, runtime=Runtime.LLM, blobs=blobs, vault=vault)
+        llm_runner_handler.configure(llm_runner)
         holder: dict[str, Services] = {}
 
         def on_end(execution_arn: str, status: str) -> None:
@@ -134,6 +133,8 @@ class LocalPlatform:
             LLM_RUNNER_ARN: llm_runner_handler.run_event,
         }
         orchestrator = MotoStepFunctionsOrchestrator(handlers, ROLE_ARN, on_end=on_end)
+        for each in (runner, llm_runner):  # a finished callback node completes its Task at once (a memo hit)
+            each.tasks = orchestrator
         supervisor.board.report("orchestrator", "ready", "moto's Step Functions interpreter, in this process")
         services = Services(
             store=store,

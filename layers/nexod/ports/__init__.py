@@ -23,6 +23,7 @@ from .knowledge import (
 from .store import (
     AgentChanges,
     AgentRepository,
+    ApprovalRepository,
     AuditLog,
     CredentialRepository,
     FlowChanges,
@@ -30,6 +31,7 @@ from .store import (
     KnowledgeRepository,
     MemberRepository,
     NodeRunRepository,
+    ParkedTaskRepository,
     RunRepository,
     Store,
     UnitOfWork,
@@ -41,6 +43,7 @@ __all__ = [
     "LLM",
     "AgentChanges",
     "AgentRepository",
+    "ApprovalRepository",
     "AuditLog",
     "BlobNotFound",
     "BlobRef",
@@ -65,11 +68,13 @@ __all__ = [
     "NodeRunRepository",
     "Orchestrator",
     "Outbound",
+    "ParkedTaskRepository",
     "ProviderKey",
     "PublishedMachine",
     "RateLimiter",
     "RunRepository",
     "Store",
+    "TaskGone",
     "UnitOfWork",
     "Vault",
     "VectorStore",
@@ -85,8 +90,16 @@ class PublishedMachine:
     version_arn: str
 
 
+class TaskGone(Exception):
+    """A task token the orchestrator no longer waits for: its Task timed out, its execution ended, or it was
+    completed already (SendTask* answered TaskTimedOut, TaskDoesNotExist or InvalidToken)."""
+
+
 class Orchestrator(Protocol):
-    """Runs compiled flows: Step Functions in AWS, moto's interpreter of the same ASL locally."""
+    """Runs compiled flows: Step Functions in AWS, moto's interpreter of the same ASL locally.
+
+    The `send_task_*` methods complete (or keep alive) a callback Task by its token; they raise `TaskGone`
+    when the orchestrator no longer waits for that token."""
 
     def publish(self, name: str, definition: dict[str, Any], description: str) -> PublishedMachine: ...
 
@@ -97,6 +110,12 @@ class Orchestrator(Protocol):
     def stop(self, execution_arn: str, cause: str) -> None: ...
 
     def status(self, execution_arn: str) -> str: ...
+
+    def send_task_success(self, task_token: str, output: dict[str, Any]) -> None: ...
+
+    def send_task_failure(self, task_token: str, error: str, cause: str) -> None: ...
+
+    def send_task_heartbeat(self, task_token: str) -> None: ...
 
 
 @dataclass

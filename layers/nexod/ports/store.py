@@ -21,6 +21,8 @@ from ..domain.records import (
     AgentSummary,
     AgentVersion,
     AgentVersionSummary,
+    Approval,
+    ApprovalStatus,
     AuditEntry,
     Budget,
     Credential,
@@ -38,6 +40,8 @@ from ..domain.records import (
     NodeClaim,
     NodeRun,
     NodeRunStatus,
+    ParkedStatus,
+    ParkedTask,
     Run,
     RunDetail,
     RunStatus,
@@ -283,6 +287,97 @@ class NodeRunRepository(Protocol):
         ...
 
 
+class ParkedTaskRepository(Protocol):
+    """Task tokens of callback nodes, parked until something completes them (one row per node run)."""
+
+    def park(
+        self,
+        run_id: str,
+        node_id: str,
+        iteration: int,
+        node_type: str,
+        *,
+        attempt: int,
+        task_token: str,
+        waits_for: Any,
+        timeout_seconds: int | None,
+    ) -> ParkedTask:
+        """Park (or park again, replacing an earlier token) the node run's token: PARKED."""
+        ...
+
+    def get(self, run_id: str, node_id: str, iteration: int = 0, for_update: bool = False) -> ParkedTask | None: ...
+
+    def of_run(self, run_id: str) -> list[ParkedTask]: ...
+
+    def settle(
+        self, run_id: str, node_id: str, iteration: int, status: ParkedStatus, closed_by: str
+    ) -> ParkedTask | None:
+        """Compare-and-set: PARKED becomes `status` (COMPLETED or FAILED). None when it was not PARKED (another
+        completion won, or it was withdrawn or expired): exactly one of concurrent settles gets the row."""
+        ...
+
+    def close_open(self, run_id: str, status: ParkedStatus, reason: str) -> list[ParkedTask]:
+        """Every PARKED token of the run becomes `status` (WITHDRAWN or EXPIRED) with `reason`; those it closed."""
+        ...
+
+    def beat(self, run_id: str, node_id: str, iteration: int = 0) -> ParkedTask | None:
+        """A heartbeat of a PARKED token: `heartbeat_at` = now. None when it is not PARKED."""
+        ...
+
+
+class ApprovalRepository(Protocol):
+    """Approval nodes' requests and decisions (issue 11)."""
+
+    def request(
+        self,
+        run_id: str,
+        node_id: str,
+        iteration: int,
+        *,
+        flow_id: str,
+        title: str,
+        message: str,
+        approvers: Any,
+        required_approvals: int,
+        form: Any,
+        on_timeout: str,
+        remind_every_seconds: int | None,
+        timeout_seconds: int,
+    ) -> Approval:
+        """Ask (or ask again, as a retry or a resumed execution does): a pending request keeps its id and its
+        decisions; one that was closed (withdrawn, expired) is pending again with none."""
+        ...
+
+    def get(self, approval_id: str, for_update: bool = False) -> Approval | None: ...
+
+    def of_node(self, run_id: str, node_id: str, iteration: int = 0) -> Approval | None: ...
+
+    def newest(
+        self,
+        limit: int,
+        after: Cursor | None = None,
+        statuses: Sequence[ApprovalStatus] = (),
+        run_id: str | None = None,
+        flow_id: str | None = None,
+        decider: tuple[str, str] | None = None,
+    ) -> list[Approval]:
+        """Newest first, at most `limit`, after `after`, only `statuses` (all when empty), of a run or flow, and
+        with `decider` (user, role) only those that name the user or the role among their approvers.
+
+        A pending request whose token was closed (cancel, failed run) reads as withdrawn or expired."""
+        ...
+
+    def record(
+        self, approval_id: str, *, status: ApprovalStatus, decisions: Any, outcome: Any = None
+    ) -> Approval | None:
+        """Store its decisions and status (a final status stamps `decided_at` and keeps `outcome`)."""
+        ...
+
+    def close_pending(self, run_id: str, status: ApprovalStatus) -> list[Approval]:
+        """Every pending request of the run becomes `status` (withdrawn by a cancel)."""
+        ...
+
+
 class CredentialRepository(Protocol):
     """Credential metadata (name, type, which fields are set, who created and rotated it); values live
     behind the `Vault` port, never here."""
@@ -486,6 +581,12 @@ class UnitOfWork(Protocol):
 
     @property
     def knowledge(self) -> KnowledgeRepository: ...
+
+    @property
+    def parked(self) -> ParkedTaskRepository: ...
+
+    @property
+    def approvals(self) -> ApprovalRepository: ...
 
 
 class Store(Protocol):

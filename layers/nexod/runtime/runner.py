@@ -14,7 +14,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 
@@ -28,10 +28,10 @@ from ..domain.payload import NodeRunnerPayload
 from ..domain.records import NodeRun, Run, SoftBudgetCrossed, Usage
 from ..domain.templating import TemplateError, as_reference, render
 from ..domain.validation import BRANCH_LITERALS, ValidFlow, validate
-from ..ports import Store, UnitOfWork, Vault
+from ..ports import Orchestrator, Store, TaskGone, UnitOfWork, Vault
 from .blobs import OutputBlobs, hydrate_upstream, offload_output, run_output
 from .errors import NodeError, NodeFailedError, NodeRetryableError, RunFinishError, RunNotActiveError
-from .executors import CREDENTIALS, EXECUTORS, Credentials, NodeContext, NodeResult, Toolbox
+from .executors import CREDENTIALS, EXECUTORS, PARKERS, Credentials, NodeContext, NodeResult, Toolbox
 from .redaction import Scrubber
 from .secrets import CredentialResolver
 
@@ -89,6 +89,12 @@ class FlowVersionCache:
         return self.of(uow, run.flow_id, run.version)
 
 
+class Expiry(Protocol):
+    """Records a timed-out callback node's outcome (`CallbackCompletions.expire`, given by the composition root)."""
+
+    def expire(self, workspace_id: str, run_id: str, node_id: str, iteration: int = 0) -> dict[str, Any]: ...
+
+
 class RunVersions:
     """Which (flow, version) each recent run executes, so that a node's claim needs no read before it.
 
@@ -121,6 +127,7 @@ class _Prepared:
     config: Any = None
     rendered: Any = None
     scrubber: Scrubber | None = None
+    parked: bool = False  # a callback node's token was parked in the claim's unit of work
 
 
 def _wait_end(config: Any, row: NodeRun, digest: str) -> tuple[str, int]:
@@ -162,7 +169,12 @@ class NodeRunner:
         outputs: OutputBlobs | None = None,
         vault: Vault | None = None,
         memory_mb: int = DEFAULT_RUNNER_MEMORY_MB,
+        tasks: Orchestrator | None = None,
+        expiry: Expiry | None = None,
     ) -> None:
+        self.expiry = expiry  # a callback node whose timeout is an outcome (an approval's on_timeout)
+        # Completes a callback Task at once when its node already finished (a memo hit: redrive, retry, resume).
+        self.tasks = tasks
         self.memory_mb = memory_mb  # the function's configured memory: compute cost (nexod.domain.cost)
         self.vault = vault  # credential values, read at the moment of use (DESIGN §7)
         self.store = store
@@ -183,11 +195,16 @@ class NodeRunner:
             return self.finish(workspace_id, run_id)
         if payload.op == "fail":
             return self.fail(workspace_id, run_id, payload.error or {})
+        if payload.op == "expire":
+            assert payload.node is not None
+            if self.expiry is None:
+                raise NodeFailedError(f"node '{payload.node}' timed out and this runner cannot record its outcome")
+            return self.expiry.expire(workspace_id, run_id, payload.node, payload.iteration)
         assert payload.node is not None  # parse_event refuses a node op without one
         hint = (payload.run.flow, payload.run.version) if payload.run.flow and payload.run.version else None
         if payload.op == "until":
             return self.until(workspace_id, run_id, payload.node, payload.iteration, hint)
-        result = self.execute(workspace_id, run_id, payload.node, payload.iteration, hint)
+        result = self.execute(workspace_id, run_id, payload.node, payload.iteration, hint, payload.task_token)
         if payload.finish:  # the flow's last node also records the run's end
             try:
                 self.finish(workspace_id, run_id)
@@ -199,12 +216,27 @@ class NodeRunner:
 
     # -- one node ----------------------------------------------------------------------------------
     def execute(
-        self, workspace_id: str, run_id: str, node_id: str, iteration: int = 0, hint: tuple[str, int] | None = None
+        self,
+        workspace_id: str,
+        run_id: str,
+        node_id: str,
+        iteration: int = 0,
+        hint: tuple[str, int] | None = None,
+        task_token: str | None = None,
     ) -> dict[str, Any]:
-        """Run one node once. `hint`: the (flow, version) the run executes, when the execution says so."""
-        prepared = self._prepare(workspace_id, run_id, node_id, iteration, hint)
+        """Run one node once. `hint`: the (flow, version) the run executes, when the execution says so.
+
+        A `callback` node (its Task carries `task_token`) is not executed here: its token is parked in the
+        claim's unit of work and the runner returns; a completion sends the token back later. A callback
+        node that already finished (a memo hit) completes its token at once with the recorded decisions."""
+        prepared = self._prepare(workspace_id, run_id, node_id, iteration, hint, task_token)
         if prepared.memo is not None:
-            return {"take": prepared.memo.take or {}, "memo": True}
+            take = prepared.memo.take or {}
+            if task_token is not None:
+                self._complete_memo(run_id, node_id, task_token, take)
+            return {"take": take, "memo": True}
+        if prepared.parked:
+            return {"parked": True}
         assert prepared.context is not None
         ctx = prepared.context
         node = prepared.flow.node(node_id)
@@ -246,8 +278,22 @@ class NodeRunner:
         assert prepared.context.wait_until is not None
         return {"until": prepared.context.wait_until}
 
+    def _complete_memo(self, run_id: str, node_id: str, task_token: str, take: dict[str, bool]) -> None:
+        if self.tasks is None:
+            raise NodeFailedError(f"node '{node_id}': this runner has no orchestrator to complete its callback Task")
+        try:
+            self.tasks.send_task_success(task_token, {"take": take})
+        except TaskGone:  # nothing waits for it any more (the execution ended): nothing to complete
+            log.warning("run %s node %s: its finished callback Task no longer waits", run_id, node_id)
+
     def _prepare(
-        self, workspace_id: str, run_id: str, node_id: str, iteration: int, hint: tuple[str, int] | None
+        self,
+        workspace_id: str,
+        run_id: str,
+        node_id: str,
+        iteration: int,
+        hint: tuple[str, int] | None,
+        task_token: str | None = None,
     ) -> _Prepared:
         with self.store.tx(workspace_id) as uow:
             # One round trip when the run's flow version is known, from the execution's input or because this
@@ -305,9 +351,11 @@ class NodeRunner:
                 allow_hosts=allow,
                 secret_names=secret_names,
                 attempt=row.attempts,
+                iteration=iteration,
             )
             resolver = CredentialResolver(self._credential_loader(uow, workspace_id))
             recorded_input: dict[str, Any] | None = None
+            waits_for: dict[str, Any] | None = None
             try:
                 hydrate_upstream(self.outputs, workspace_id, run_id, node_id, upstream)  # blob pointers -> values
                 rendered = dict(node.config)
@@ -319,6 +367,8 @@ class NodeRunner:
                         recorded_input[field] = render(rendered[field], ctx.data, as_reference if secrets else None)
                         rendered[field] = render(rendered[field], ctx.data, secrets)
                 config = kind.config.model_validate(rendered)
+                if kind.shape is AslShape.CALLBACK:
+                    waits_for = self._waits_for(kind.name, node_id, task_token, config, ctx, uow)
             except NodeError as exc:  # an upstream blob that cannot be read; the vault unreachable
                 error: NodeError = exc
             except TemplateError as exc:
@@ -343,6 +393,19 @@ class NodeRunner:
                     _recorded(credentials, recorded_input, frozenset()),
                 )
                 uow.credentials.touch(resolver.used)
+                if waits_for is not None:  # a callback node: park its token beside what it waits for, and return
+                    assert task_token is not None
+                    uow.parked.park(
+                        run_id,
+                        node_id,
+                        iteration,
+                        node.type,
+                        attempt=row.attempts,
+                        task_token=task_token,
+                        waits_for=waits_for,
+                        timeout_seconds=node.timeout_seconds or kind.default_timeout_seconds,
+                    )
+                    return _Prepared(flow, run, memo=None, parked=True)
                 scrubber = credentials.scrubber(rendered, secret_names) if credentials else Scrubber()
                 scrubber = scrubber.including(resolver.resolved)
                 return _Prepared(flow, run, memo=None, context=ctx, config=config, rendered=rendered, scrubber=scrubber)
@@ -351,6 +414,26 @@ class NodeRunner:
             )
         self._record_failure(workspace_id, run_id, node_id, iteration, error)
         raise error
+
+    def _waits_for(
+        self, kind: str, node_id: str, task_token: str | None, config: Any, ctx: NodeContext, uow: UnitOfWork
+    ) -> dict[str, Any]:
+        """What a callback node waits for, written by its kind's parker in the claim's unit of work."""
+        if not task_token:
+            raise NodeFailedError(
+                f"node '{node_id}' is a '{kind}' node, which waits for a callback, but its Task sent no task token:"
+                " publish the flow again"
+            )
+        parker = PARKERS.get(kind)
+        if parker is None:
+            raise NodeFailedError(f"node '{node_id}': no parker is registered for callback kind '{kind}'")
+        wanted = REGISTRY[kind].runtime
+        if self.tools.runtime is not wanted:
+            raise NodeFailedError(
+                f"node '{node_id}' is a '{kind}' node, which runs on the '{wanted.value}' runtime, but it reached the"
+                f" '{self.tools.runtime.value}' runner: publish the flow again"
+            )
+        return parker(config, ctx, uow)
 
     def _credential_loader(
         self, uow: UnitOfWork, workspace_id: str
@@ -410,6 +493,12 @@ class NodeRunner:
             if run is None:
                 raise NodeFailedError(f"run {run_id} does not exist")
             flow = self.flows.for_run(uow, run)
+            # Every state has ended: a node still RUNNING was abandoned by the orchestrator (its Task timed out and
+            # the flow continued without it, `on_error: continue`), and a token still parked is no longer awaited.
+            expired = uow.parked.close_open(run_id, "EXPIRED", "the run ended without this node's result")
+            uow.node_runs.fail_running(run_id, ABANDONED)
+            if expired:
+                log.info("run %s finished with %d parked task(s) expired", run_id, len(expired))
             done = {r.node_id for r in uow.node_runs.of_run(run_id)}
             uow.node_runs.record_skipped(run_id, [(n.id, n.type) for n in flow.document.nodes if n.id not in done])
             outputs_nodes = [n.id for n in flow.document.nodes if n.type == "output"]
@@ -423,12 +512,22 @@ class NodeRunner:
     def fail(self, workspace_id: str, run_id: str, error: dict[str, Any]) -> dict[str, Any]:
         summary = describe_failure(error)
         with self.store.tx(workspace_id) as uow:
+            uow.runs.get(run_id, for_update=True)  # the run first, as cancel and callback completions lock it
+            timed_out = summary["code"] in ("States.Timeout", "States.HeartbeatTimeout")
+            uow.parked.close_open(run_id, "EXPIRED" if timed_out else "WITHDRAWN", f"the run failed: {summary['code']}")
             failed = [r for r in uow.node_runs.of_run(run_id) if r.status == "FAILED"]
             if failed and "node" not in summary:
                 summary["node"] = failed[-1].node_id
             uow.node_runs.fail_running(run_id, {"type": summary["code"], "message": summary["message"]})
             uow.runs.mark(run_id, "FAILED", error=summary, only_from=("QUEUED", "RUNNING"))
         return {}
+
+
+# A node still RUNNING when its run records its end: its Task ended without a result and the flow went on.
+ABANDONED = {
+    "type": "States.Timeout",
+    "message": "the node's Task ended without a result (it timed out) and the flow continued without it",
+}
 
 
 def _refuse_inactive(run: Run, node_id: str) -> None:

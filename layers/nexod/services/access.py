@@ -41,6 +41,9 @@ def permissions() -> dict[str, str]:
         "agents.write": "member",  # create, edit the draft, delete
         "agents.publish": "member",
         "agents.live": "member",
+        # Any member may be named an approver; each approval says who may decide it (its approvers).
+        "approvals.read": "viewer",
+        "approvals.decide": "viewer",
         "credentials.read": "viewer",  # metadata only: no role can read a value
         "credentials.write": "member",  # create, rotate, delete
         "audit.read": "admin",

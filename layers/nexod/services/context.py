@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from ..domain.actor import UserActor
 from ..domain.nodes import Runtime
 from ..ports import BlobStore, KnowledgeWorker, Orchestrator, Store, Vault
+
+if TYPE_CHECKING:
+    from ..runtime.callbacks import CallbackCompletions
 
 
 @dataclass(frozen=True)
@@ -41,3 +44,17 @@ class Services:
     default_embedding_model: str = "wordllama"
     # Pinecone index hosts besides https://*.pinecone.io a knowledge base may name (local tests' fake).
     pinecone_hosts: tuple[str, ...] = ()
+
+    _callbacks: CallbackCompletions | None = field(default=None, repr=False)
+
+    @property
+    def callbacks(self) -> CallbackCompletions:
+        """Completes parked callback nodes (`nexod.runtime.callbacks`), built on first use."""
+        if self._callbacks is None:
+            from ..runtime.blobs import OutputBlobs
+            from ..runtime.callbacks import CallbackCompletions
+            from .json_limits import storable
+
+            outputs = OutputBlobs(self.blobs, storable) if self.blobs is not None else None
+            self._callbacks = CallbackCompletions(self.store, self.orchestrator, outputs)
+        return self._callbacks

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ..domain.actor import Actor, UserActor
+from ..domain.actor import Actor, SystemActor, UserActor
 from ..domain.errors import Conflict, FlowInvalid, InvalidInput, NotFound
 from ..domain.expressions import ExpressionError
 from ..domain.flow import node_hash
@@ -348,8 +348,13 @@ def stop(services: Services, uow: UnitOfWork, run: Run, cause: str, details: dic
     if run.execution_arn:
         services.orchestrator.stop(run.execution_arn, cause)
     error = {"code": "Cancelled", "message": cause}
+    # Its parked callback tokens are withdrawn: a completion that comes later gets a conflict.
+    withdrawn = uow.parked.close_open(run.id, "WITHDRAWN", f"the run was {cause}")
+    uow.approvals.close_pending(run.id, "withdrawn")
     uow.node_runs.fail_running(run.id, error)
     uow.runs.mark(run.id, "CANCELLED", error=error)
+    if withdrawn:
+        details = {**(details or {}), "withdrawn": [p.node_id for p in withdrawn]}
     uow.audit.record("run.cancel", "run", run.id, details)
 
 
@@ -423,7 +428,7 @@ def reconcile(store: Store, workspace_id: str, run_id: str, execution_status: st
     if execution_status in ("RUNNING", "SUCCEEDED"):
         return False  # still going, or the flow recorded its own success
     with store.tx(workspace_id) as uow:
-        run = uow.runs.get(run_id)
+        run = uow.runs.get(run_id, for_update=True)
         if run is None or run.is_terminal or run.execution_arn != execution_arn:
             return False
         status: RunStatus = "CANCELLED" if execution_status == "ABORTED" else "FAILED"
@@ -431,20 +436,58 @@ def reconcile(store: Store, workspace_id: str, run_id: str, execution_status: st
             "code": f"Execution{execution_status.title().replace('_', '')}",
             "message": f"the execution ended {execution_status}",
         }
+        # No node is left RUNNING and no token parked: nothing will ever complete them.
+        uow.parked.close_open(run_id, "EXPIRED" if execution_status == "TIMED_OUT" else "WITHDRAWN", error["message"])
         uow.node_runs.fail_running(run_id, error)
         uow.runs.mark(run_id, status, error=error)
     return True
 
 
 def interrupt_in_flight(services: Services, workspace_id: str) -> int:
-    """Local mode start-up: runs whose execution died with the previous process become redrivable."""
+    """Local mode start-up: runs whose execution died with the previous process become redrivable.
+
+    A run that was only waiting (every node in flight is a callback node with its token parked) lost nothing
+    but its execution: it resumes on a new one (see `resume_parked`) and stays decidable. Returns how many
+    runs were interrupted."""
     with services.store.tx(workspace_id) as uow:
         in_flight: list[Run] = [*uow.runs.newest(10_000, status="RUNNING"), *uow.runs.newest(10_000, status="QUEUED")]
         error = {
             "code": "Interrupted",
             "message": "the local orchestrator stopped while this run was in flight; redrive it to resume",
         }
+        interrupted, waiting = 0, []
         for run in in_flight:
+            if _only_parked(uow, run.id):
+                waiting.append(run.id)
+                continue
+            uow.parked.close_open(run.id, "WITHDRAWN", "the local orchestrator stopped")
             uow.node_runs.fail_running(run.id, error)
             uow.runs.mark(run.id, "FAILED", error=error)
-    return len(in_flight)
+            interrupted += 1
+    for run_id in waiting:
+        resume_parked(services, workspace_id, run_id)
+    return interrupted
+
+
+def _only_parked(uow: UnitOfWork, run_id: str) -> bool:
+    """Whether the run is waiting and nothing else: it has parked tokens and no other node run in flight."""
+    parked = {(p.node_id, p.iteration) for p in uow.parked.of_run(run_id) if p.status == "PARKED"}
+    running = {(n.node_id, n.iteration) for n in uow.node_runs.of_run(run_id) if n.status == "RUNNING"}
+    return bool(parked) and running <= parked
+
+
+def resume_parked(services: Services, workspace_id: str, run_id: str) -> None:
+    """Start a new execution for a run whose execution was lost while it waited on callback nodes (a restart
+    of local mode: moto keeps executions in memory). Finished nodes are memo hits; each waiting node's Task
+    parks again with its new token, so the tokens stay decidable by (run, node). A completion that lands in
+    between is recorded first and completes the new Task at once (a memo hit)."""
+    with services.store.tx(workspace_id) as uow:
+        run = uow.runs.get(run_id, for_update=True)
+        if run is None or run.is_terminal:
+            return
+        stored = uow.versions.get(run.flow_id, run.version)
+        assert stored is not None
+        seed = _record_entry(uow, _valid(stored), run_id, run.input)
+        uow.runs.begin_redrive(run_id)
+    log.info("run %s was waiting on a callback when the orchestrator stopped: resuming it", run_id)
+    _launch(services, SystemActor("resume"), workspace_id, run_id, stored, f"{run_id}-r{run.attempt + 1}", seed)

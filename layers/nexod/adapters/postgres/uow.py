@@ -12,6 +12,7 @@ from psycopg.types.json import set_json_loads
 
 from ...services.json_limits import load_stored
 from .agents import PostgresAgents
+from .approvals import PostgresApprovals
 from .audit import PostgresAudit
 from .budgets import PostgresBudgets
 from .credentials import PostgresCredentials
@@ -19,6 +20,7 @@ from .db import Database
 from .flows import PostgresFlows, PostgresVersions
 from .knowledge import PostgresKnowledge
 from .node_runs import PostgresNodeRuns
+from .parked import PostgresParkedTasks
 from .rows import Row
 from .runs import PostgresRuns
 from .workspaces import PostgresMembers, PostgresWorkspaces
@@ -51,6 +53,8 @@ class PostgresUnitOfWork:
         self._credentials = PostgresCredentials(*scope)
         self._agents = PostgresAgents(*scope)
         self._knowledge = PostgresKnowledge(*scope)
+        self._parked = PostgresParkedTasks(*scope)
+        self._approvals = PostgresApprovals(*scope)
 
     @property
     def workspace_id(self) -> str | None:
@@ -103,6 +107,14 @@ class PostgresUnitOfWork:
     @property
     def knowledge(self) -> PostgresKnowledge:
         return self._knowledge
+
+    @property
+    def parked(self) -> PostgresParkedTasks:
+        return self._parked
+
+    @property
+    def approvals(self) -> PostgresApprovals:
+        return self._approvals
 
 
 class PostgresStore:

@@ -69,11 +69,22 @@ class NodeKind:
     # it, waits that long in a Wait state and runs again, so a rate limit delays the run instead of failing it.
     wait_error: str | None = None
     default_timeout_seconds: int = FALLBACK_TIMEOUT_SECONDS
+    # `callback` kinds whose completer reports progress (an agent runner): the Task's HeartbeatSeconds. A
+    # completer that stops sending SendTaskHeartbeat this long times the node out (its retry policy applies).
+    heartbeat_seconds: int | None = None
+    # A `callback` kind whose timeout is an outcome, not an error (an approval that expires): its Task's
+    # TimeoutSeconds is this config field, and States.Timeout is caught into an `expire-<id>` Task where the
+    # kind's expirer (runtime `@expires`) records the node's result (or fails it); then the flow goes on.
+    timeout_outcome_field: str | None = None
     # Whether it reaches the network: only such nodes get the workspace's allowed hosts.
     calls_out: bool = False
     description: str = field(default="")
 
     def __post_init__(self) -> None:
+        if self.heartbeat_seconds is not None and self.shape is not AslShape.CALLBACK:
+            raise ValueError(f"node kind '{self.name}': only `callback` kinds have heartbeat_seconds")
+        if self.timeout_outcome_field is not None and self.shape is not AslShape.CALLBACK:
+            raise ValueError(f"node kind '{self.name}': only `callback` kinds have a timeout outcome")
         if not self.description:
             # The config model's docstring is the description the palette shows.
             object.__setattr__(self, "description", (self.config.__doc__ or "").strip())

@@ -6,17 +6,39 @@ Side effects go through ports only. Importing this package registers the built-i
 
 from __future__ import annotations
 
-from . import condition, http, input, llm, output, rag, transform, wait  # noqa: F401  (registers the executors)
-from .base import CREDENTIALS, EXECUTORS, Credentials, Executor, NodeContext, NodeResult, Toolbox, executor, in_node
+from . import approval, condition, http, input, llm, output, rag, transform, wait  # noqa: F401  (registers the executors)
+from .base import (
+    CREDENTIALS,
+    EXECUTORS,
+    EXPIRERS,
+    PARKERS,
+    Credentials,
+    Executor,
+    Expirer,
+    NodeContext,
+    NodeResult,
+    Parker,
+    Toolbox,
+    executor,
+    expires,
+    in_node,
+    parks,
+)
 
 __all__ = [
     "CREDENTIALS",
     "EXECUTORS",
+    "EXPIRERS",
+    "PARKERS",
     "Credentials",
     "Executor",
+    "Expirer",
     "NodeContext",
     "NodeResult",
+    "Parker",
     "Toolbox",
     "executor",
+    "expires",
     "in_node",
+    "parks",
 ]

@@ -6,8 +6,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ...domain.nodes import REGISTRY, NodeConfig, Runtime
-from ...ports import LLM, Outbound
+from ...domain.nodes import REGISTRY, AslShape, NodeConfig, Runtime
+from ...domain.records import ParkedTask
+from ...ports import LLM, Outbound, UnitOfWork
 from ..errors import NodeError, NodeFailedError
 from ..redaction import Scrubber
 
@@ -32,6 +33,7 @@ class NodeContext:
     secret_names: frozenset[str] = frozenset()
     # Which claim of this node run this is (1 the first time; each retry and each rate-limit wait adds one).
     attempt: int = 1
+    iteration: int = 0  # the Map iteration the node runs in (0 outside any Map)
     # A wait-shaped node: when its wait ends (RFC 3339, UTC), recorded the first time, and how long it lasts.
     wait_until: str | None = None
     wait_seconds: int | None = None
@@ -116,6 +118,47 @@ def executor(kind: str) -> Callable[[Executor], Executor]:
             return fn(config, ctx, tools)
 
         EXECUTORS[kind] = on_its_runtime
+        return fn
+
+    return register
+
+
+# What a `callback` kind does when its Task starts, in the claim's unit of work: write what the node waits for
+# (an approval, an agent task) through `uow` and return it as JSON (ids, never node data); the runner parks the
+# task token beside it. Nothing runs afterwards: whatever the node waits for completes it later through
+# `nexod.runtime.callbacks.CallbackCompletions`.
+Parker = Callable[[NodeConfig, NodeContext, UnitOfWork], dict[str, Any]]
+
+PARKERS: dict[str, Parker] = {}
+
+
+def parks(kind: str) -> Callable[[Parker], Parker]:
+    """Register the decorated function as what a `callback` node of `kind` records before its token is parked."""
+
+    def register(fn: Parker) -> Parker:
+        if kind in PARKERS or kind in EXECUTORS:
+            raise ValueError(f"node kind '{kind}' already has an executor")
+        if REGISTRY[kind].shape is not AslShape.CALLBACK:
+            raise ValueError(f"node kind '{kind}' is not a callback kind: register an @executor instead")
+        PARKERS[kind] = fn
+        return fn
+
+    return register
+
+
+# What a `callback` kind with a `timeout_outcome_field` records when its Task times out: the node's output
+# (e.g. an approval's `{"decision": "reject", "by": "timeout"}`), or raise NodeFailedError to fail it. Runs in
+# the unit of work that records the node run; `parked` is its token's row (None if it never parked).
+Expirer = Callable[[NodeConfig, UnitOfWork, ParkedTask | None], Any]
+
+EXPIRERS: dict[str, Expirer] = {}
+
+
+def expires(kind: str) -> Callable[[Expirer], Expirer]:
+    def register(fn: Expirer) -> Expirer:
+        if REGISTRY[kind].timeout_outcome_field is None:
+            raise ValueError(f"node kind '{kind}' has no timeout outcome")
+        EXPIRERS[kind] = fn
         return fn
 
     return register

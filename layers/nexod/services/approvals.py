@@ -1,0 +1,185 @@
+"""Approvals (issue 11): what the caller may decide, one approval, and deciding it exactly once.
+
+A decision is recorded under the run's row lock (as cancel and every callback completion take it), appended
+to the approval's decisions, and audited. The decision that settles it (any rejection, or the last approval
+needed) also settles the node's parked token and records the node's output `{decision, by, comment, fields}`
+in the same unit of work; SendTaskSuccess follows the commit (`nexod.runtime.callbacks`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from jsonschema import Draft202012Validator
+
+from ..domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from ..domain.records import Approval, ApprovalStatus
+from .access import authorize, parse_id
+from .context import Principal, Services
+from .paging import decode_cursor, page
+
+PAGE = 50
+# The listing's `status`: pending, decided (approved or rejected), expired, withdrawn.
+STATUS_FILTERS: dict[str, tuple[ApprovalStatus, ...]] = {
+    "pending": ("pending",),
+    "decided": ("approved", "rejected"),
+    "expired": ("expired",),
+    "withdrawn": ("withdrawn",),
+}
+MAX_COMMENT = 4000
+
+
+def may_decide(approval: Approval, user: str, role: str) -> bool:
+    approvers = approval.approvers if isinstance(approval.approvers, dict) else {}
+    return user in (approvers.get("users") or []) or role in (approvers.get("roles") or [])
+
+
+def view(approval: Approval, user: str, role: str) -> dict[str, Any]:
+    return {
+        "id": approval.id,
+        "run_id": approval.run_id,
+        "flow_id": approval.flow_id,
+        "node_id": approval.node_id,
+        "iteration": approval.iteration,
+        "title": approval.title,
+        "message": approval.message,
+        "approvers": approval.approvers,
+        "required_approvals": approval.required_approvals,
+        "form": approval.form,
+        "on_timeout": approval.on_timeout,
+        "remind_every_seconds": approval.remind_every_seconds,
+        "status": approval.status,
+        "decisions": approval.decisions,
+        "outcome": approval.outcome,
+        "created_at": approval.created_at,
+        "expires_at": approval.expires_at,
+        "decided_at": approval.decided_at,
+        "may_decide": approval.status == "pending"
+        and may_decide(approval, user, role)
+        and all(d.get("by") != user for d in approval.decisions or []),
+    }
+
+
+def list_approvals(
+    services: Services,
+    principal: Principal,
+    workspace_id: str,
+    status: str | None,
+    run_id: str | None,
+    flow_id: str | None,
+    cursor: str | None,
+    limit: int = PAGE,
+) -> dict[str, Any]:
+    """The approvals the caller may decide (named, or their role is), newest first."""
+    if status is not None and status not in STATUS_FILTERS:
+        raise InvalidInput(f"status: must be one of {', '.join(STATUS_FILTERS)}", {"field": "status"})
+    run_id = parse_id(run_id, "run") if run_id else None
+    flow_id = parse_id(flow_id, "flow") if flow_id else None
+    after = decode_cursor(cursor) if cursor else None
+    with services.store.tx(workspace_id, principal.sub) as uow:
+        role = authorize(uow, principal, "approvals.read")
+        found = uow.approvals.newest(
+            limit + 1,
+            after,
+            STATUS_FILTERS[status] if status else (),
+            run_id=run_id,
+            flow_id=flow_id,
+            decider=(principal.sub, role),
+        )
+    items, nxt = page(found, limit)
+    return {"items": [view(a, principal.sub, role) for a in items], "next_cursor": nxt}
+
+
+def get(services: Services, principal: Principal, workspace_id: str, approval_id: str) -> dict[str, Any]:
+    approval_id = parse_id(approval_id, "approval")
+    with services.store.tx(workspace_id, principal.sub) as uow:
+        role = authorize(uow, principal, "approvals.read")
+        approval = uow.approvals.get(approval_id)
+    if approval is None:
+        raise NotFound(f"approval '{approval_id}' not found")
+    return view(approval, principal.sub, role)
+
+
+def _check_fields(approval: Approval, fields: dict[str, Any]) -> None:
+    """The approver's form values against the approval's form (a JSON Schema): 422 naming the first field."""
+    if approval.form is None:
+        if fields:
+            raise InvalidInput("fields: this approval has no form", {"field": "fields"})
+        return
+    errors = sorted(Draft202012Validator(approval.form).iter_errors(fields), key=lambda e: list(e.absolute_path))
+    if errors:
+        first = errors[0]
+        where = ".".join(["fields", *(str(p) for p in first.absolute_path)])
+        if first.validator == "required" and isinstance(first.validator_value, list):
+            missing = [f for f in first.validator_value if isinstance(first.instance, dict) and f not in first.instance]
+            if missing:
+                where = f"{where}.{missing[0]}"
+        raise InvalidInput(f"{where}: {first.message}", {"field": where})
+
+
+def decide(
+    services: Services,
+    principal: Principal,
+    workspace_id: str,
+    approval_id: str,
+    decision: Literal["approve", "reject"],
+    comment: str | None,
+    fields: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """Record the caller's decision once. 404 outside the workspace, 403 for who is not an approver, 409 when
+    it was decided (or withdrawn, or expired) already or the caller decided before, 422 for invalid fields."""
+    approval_id = parse_id(approval_id, "approval")
+    fields = fields or {}
+    settled = None
+    with services.store.tx(workspace_id, principal.sub) as uow:
+        role = authorize(uow, principal, "approvals.decide")
+        found = uow.approvals.get(approval_id)
+        if found is None:
+            raise NotFound(f"approval '{approval_id}' not found")
+        run = uow.runs.get(found.run_id, for_update=True)  # first the run, like cancel and every completion
+        approval = uow.approvals.get(approval_id, for_update=True)
+        if run is None or approval is None:
+            raise NotFound(f"approval '{approval_id}' not found")
+        if not may_decide(approval, principal.sub, role):
+            raise Forbidden("you are not one of this approval's approvers")
+        if approval.status != "pending":
+            raise Conflict(f"this approval is {approval.status} already")
+        decisions = list(approval.decisions or [])
+        if any(d.get("by") == principal.sub for d in decisions):
+            raise Conflict("you have decided on this approval already")
+        _check_fields(approval, fields)
+        now = datetime.now(UTC).isoformat()
+        decisions.append({"by": principal.sub, "decision": decision, "comment": comment, "fields": fields, "at": now})
+        approvals = [d for d in decisions if d["decision"] == "approve"]
+        final = decision == "reject" or len(approvals) >= approval.required_approvals
+        status: ApprovalStatus = "pending"
+        outcome = None
+        if final:
+            merged: dict[str, Any] = {}
+            for d in approvals if decision == "approve" else decisions[-1:]:
+                merged.update(d["fields"] or {})
+            outcome = {"decision": decision, "by": principal.sub, "comment": comment, "fields": merged}
+            # Settles the parked token (compare-and-set: a conflict if it is not parked any more) and records
+            # the node's output, in this unit of work.
+            settled = services.callbacks.settle(
+                uow, run, approval.node_id, approval.iteration, output=outcome, by=principal.sub
+            )
+            status = "approved" if decision == "approve" else "rejected"
+        recorded = uow.approvals.record(approval_id, status=status, decisions=decisions, outcome=outcome)
+        assert recorded is not None
+        uow.audit.record(
+            "approval.decide",
+            "approval",
+            approval_id,
+            {
+                "run": approval.run_id,
+                "node": approval.node_id,
+                "decision": decision,
+                "final": final,
+                "fields": sorted(fields),
+            },
+        )
+    if settled is not None:
+        services.callbacks.send(settled)
+    return view(recorded, principal.sub, role)
