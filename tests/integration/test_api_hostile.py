@@ -63,7 +63,9 @@ def world(alice: Api) -> dict[str, str]:
     kb = alice.ok("POST", f"/v1/workspaces/{ws}/knowledge-bases", {"name": "hostile-kb"})["id"]
     doc = alice.ok("POST", f"/v1/workspaces/{ws}/knowledge-bases/{kb}/documents", {"name": "d", "content": "text"})
     names = {"user": "local|carol", "name": "hostile-key", "kb": kb, "doc": doc["id"]}
-    return {"ws": ws, "flow": flow, "run": done["id"], "n": "1", **names, "agent": agent}
+    # (an approval id that names none: the door refuses before any lookup)
+    approval = "00000000-0000-4000-8000-000000000001"
+    return {"ws": ws, "flow": flow, "run": done["id"], "n": "1", **names, "agent": agent, "approval": approval}
 
 
 def concrete(path: str, ids: dict[str, str]) -> str:
