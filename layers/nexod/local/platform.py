@@ -20,6 +20,7 @@ from ..domain.nodes import Runtime
 from ..ports import LLM
 from ..runtime.runner import NodeRunner
 from ..services import runs
+from ..services.broker import Broker
 from ..services.context import Services
 from ..services.health import HealthBoard
 from ..settings import Settings
@@ -39,6 +40,26 @@ RUNNER_ARNS = {Runtime.CORE: NODE_RUNNER_ARN, Runtime.LLM: LLM_RUNNER_ARN}
 ROLE_ARN = "arn:aws:iam::123456789012:role/nexod-state-machine"
 
 
+def local_broker(state_dir: Path, settings: Settings, store: Any, vault: Any, llm_runner: NodeRunner) -> Broker:
+    """The broker of local mode: its HMAC key in .localdb/keys/broker.key (0600), tasks in memory, LLM calls
+    through the same gateway as llm nodes, tools through the same outbound guard."""
+    from ..adapters.agent_tasks_memory import MemoryAgentTaskBoard
+    from ..adapters.broker_keys import local_broker_key
+    from ..adapters.outbound_http import GuardedHttp
+    from ..services.broker import CapabilityTokens
+
+    http = GuardedHttp()
+    return Broker(
+        CapabilityTokens(local_broker_key(state_dir / "keys" / "broker.key")),
+        MemoryAgentTaskBoard(),
+        llm_runner.tools.gateway,
+        outbound=lambda: http,
+        store=store,
+        vault=vault,
+        allow_hosts=settings.outbound_allow_hosts,
+    )
+
+
 @dataclass
 class LocalPlatform:
     settings: Settings
@@ -52,6 +73,8 @@ class LocalPlatform:
     supervisor: Supervisor
     timings: dict[str, float] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    # The agent runners' broker (capability tokens, the in-memory task board, the LLM runtime's gateway).
+    broker: Broker | None = None
 
     @property
     def health(self) -> HealthBoard:
@@ -114,9 +137,8 @@ class LocalPlatform:
         blobs = blob_store_from_settings(settings)  # .localdb/blobs: large node outputs (DESIGN §2)
         runner = build_node_runner(settings, store, runtime=Runtime.CORE, blobs=blobs, vault=vault)
         node_runner_handler.configure(runner)
-        llm_runner_handler.configure(
-            build_node_runner(settings, store, llm, runtime=Runtime.LLM, blobs=blobs, vault=vault)
-        )
+        llm_runner = build_node_runner(settings, store, llm, runtime=Runtime.LLM, blobs=blobs, vault=vault)
+        llm_runner_handler.configure(llm_runner)
         holder: dict[str, Services] = {}
 
         def on_end(execution_arn: str, status: str) -> None:
@@ -151,6 +173,7 @@ class LocalPlatform:
             supervisor,
             timings,
         )
+        platform.broker = local_broker(state_dir, settings, store, vault, llm_runner)
         platform.replay_machines()
         platform.interrupt_in_flight()
         return platform
