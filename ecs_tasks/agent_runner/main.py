@@ -152,10 +152,14 @@ def run_crew(task: dict[str, Any], client: BrokerClient, progress: Progress, ref
                         "tool_input": step.tool_input,
                     }
                 )
-            elif kind == "AgentFinish":
-                progress({"type": "final_answer", "agent": name, "thought": step.thought, "output": str(step.output)})
 
         return step
+
+    def finisher(tid: str, name: str | None) -> Any:
+        def done(output: Any) -> None:
+            progress({"type": "final_answer", "agent": name or "__manager__", "task": tid, "output": str(output.raw)})
+
+        return done
 
     agents: dict[str, Any] = {}
     for name, spec in specs.items():
@@ -193,6 +197,7 @@ def run_crew(task: dict[str, Any], client: BrokerClient, progress: Progress, ref
             expected_output=str(spec.get("expected_output") or "A complete answer."),
             agent=agents[agent_name] if agent_name is not None else None,
             context=[tasks[c] for c in spec.get("context") or []] or None,
+            callback=finisher(tid, agent_name),
         )
     crew_args: dict[str, Any] = {}
     if hierarchical:

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 from ..domain.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from ..ports import Completion, Outbound, Store, Vault
 from ..ports.agents import AgentTaskBoard, FlowStarter, KnowledgeSearch, Launch, Launcher, TaskScope
+from ..runtime.egress import egress_scope
 from ..runtime.errors import LLMRateLimited, NodeError, NodeRetryableError
 from ..runtime.llm_gateway import Call
 
@@ -261,6 +262,7 @@ class Broker:
             raise BrokerError(503, "LLMUnavailable", "this broker has no LLM gateway")
         system, prompt = flatten(messages)
         error: NodeError | None = None
+        allowed = self._allowed(scope.workspace_id)  # a workspace key's base_url passes the guard like any host
         for model in models:
             call = Call(
                 model=model,
@@ -273,7 +275,8 @@ class Broker:
             )
             started = self.clock()
             try:
-                completion = self.gateway.complete(scope.workspace_id, call)
+                with egress_scope(scope.node_id, allowed):
+                    completion = self.gateway.complete(scope.workspace_id, call)
             except LLMRateLimited as exc:  # another model cannot lift the workspace's own limit
                 raise _broker_error(exc) from None
             except NodeRetryableError as exc:

@@ -1,0 +1,157 @@
+"""The agent runner, run as a subprocess exactly as local mode starts it, against the real broker of the
+local stack (capability token, the LLM gateway with the workspace's key, the vault, the outbound guard) and a
+scripted OpenAI-compatible server: real CrewAI crews, offline."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from nexod.adapters.agent_tasks_memory import MemoryAgentTaskBoard
+from nexod.adapters.launcher_local import SubprocessLauncher
+from nexod.local.boot import LocalStack
+from nexod.ports.agents import TaskScope
+from nexod.services.broker import Broker, start_agent_task
+from tests.support.api import Api
+from tests.support.scripted_llm import Hang, _Server, conversation, facts_endpoint, scripted_openai
+
+LLM_KEY = "sk-agents-provider-key-0123456789"
+API_TOKEN = "facts-api-token-secret-9876"
+MODEL = "openai/scripted-model"
+FACT = "FACT-42-the-answer"
+
+
+def system_of(request: dict[str, Any]) -> str:
+    return str(request["messages"][0]["content"]) if request.get("messages") else ""
+
+
+@pytest.fixture(scope="module")
+def facts() -> Iterator[_Server]:
+    with facts_endpoint({"fact": FACT}) as server:
+        yield server
+
+
+def agents_workspace(alice: Api, llm: _Server, facts: _Server) -> str:
+    """A workspace whose openai key points at the scripted server, with an API credential for the http tool."""
+    ws = str(alice.ok("POST", "/v1/workspaces", {"name": f"agents-{uuid.uuid4().hex[:6]}"})["id"])
+    alice.ok("PUT", f"/v1/workspaces/{ws}/allowed-hosts", {"allowed_hosts": [llm.hostport, facts.hostport]})
+    value = {"provider": "openai", "key": LLM_KEY, "base_url": llm.origin + "/v1"}
+    alice.ok("POST", f"/v1/workspaces/{ws}/credentials", {"name": "openai", "type": "llm_provider", "value": value})
+    alice.ok(
+        "POST",
+        f"/v1/workspaces/{ws}/credentials",
+        {"name": "facts-api", "type": "bearer", "value": {"token": API_TOKEN}},
+    )
+    return ws
+
+
+def broker_of(stack: LocalStack) -> tuple[Broker, MemoryAgentTaskBoard]:
+    broker = stack.platform.broker
+    assert broker is not None and isinstance(broker.board, MemoryAgentTaskBoard)
+    return broker, broker.board
+
+
+def launch(stack: LocalStack, ws: str, task: dict[str, Any], tmp_path: Any) -> tuple[TaskScope, SubprocessLauncher]:
+    broker, board = broker_of(stack)
+    scope = TaskScope(ws, f"run-{uuid.uuid4().hex[:8]}", "crew", 0, 1)
+    launcher = SubprocessLauncher(log_dir=tmp_path)
+    start_agent_task(board, broker.tokens, launcher, stack.url, scope, task)
+    return scope, launcher
+
+
+def finished(stack: LocalStack, scope: TaskScope, tmp_path: Any, timeout: float = 180) -> dict[str, Any]:
+    _, board = broker_of(stack)
+    result = board.wait_result(scope, timeout)
+    logs = "\n".join(p.read_text(errors="replace")[-3000:] for p in tmp_path.glob("runner-*.log"))
+    assert result is not None, f"the runner reported nothing in {timeout} s; its log:\n{logs}"
+    return result
+
+
+def agent(role: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "name": role.lower(),
+        "role": role,
+        "goal": f"Do the {role.lower()}'s job well",
+        "backstory": f"A careful {role.lower()}.",
+        "model": MODEL,
+        "max_iterations": 5,
+        **extra,
+    }
+
+
+def test_a_sequential_crew_researches_with_a_credentialed_http_call_and_writes(
+    stack: LocalStack, alice: Api, facts: _Server, tmp_path: Any
+) -> None:
+    # Given a scripted model: the researcher calls the http tool once, then answers with what it found;
+    # the writer turns the research into an article
+    def script(request: dict[str, Any]) -> str:
+        text = conversation(request)
+        if "You are Researcher" in system_of(request):
+            if FACT not in text:
+                return (
+                    "Thought: I should look the fact up.\nAction: http\n"
+                    f'Action Input: {{"url": "{facts.origin}/facts", "method": "GET"}}'
+                )
+            return f"Thought: I now know the final answer\nFinal Answer: The fact is {FACT}."
+        return f"Thought: I now can give a great answer\nFinal Answer: ARTICLE: everyone should know {FACT}."
+
+    with scripted_openai(script) as llm:
+        ws = agents_workspace(alice, llm, facts)
+        task = {
+            "agents": {
+                "researcher": agent("Researcher", tools=[{"name": "http", "config": {"credential": "facts-api"}}]),
+                "writer": agent("Writer"),
+            },
+            "tasks": [
+                {"id": "research", "agent": "researcher", "description": "Find the fact.", "expected_output": "A fact"},
+                {
+                    "id": "write",
+                    "agent": "writer",
+                    "description": "Write an article about the research.",
+                    "expected_output": "An article",
+                    "context": ["research"],
+                },
+            ],
+            "process": "sequential",
+            "heartbeat_seconds": 1,
+        }
+        # When local mode's launcher starts the runner for this task
+        scope, launcher = launch(stack, ws, task, tmp_path)
+        result = finished(stack, scope, tmp_path)
+    # Then the crew succeeded with each task's output and the writer's article as the final answer
+    assert result["status"] == "SUCCEEDED", result
+    assert result["output"]["tasks"]["research"] == f"The fact is {FACT}."
+    assert result["output"]["final"] == result["output"]["tasks"]["write"]
+    assert FACT in result["output"]["tasks"]["write"]
+    # And the endpoint got exactly one call, with the credential the broker applied from the vault
+    assert [r["path"] for r in facts.requests[-1:]] == ["/facts"]
+    assert facts.requests[-1]["headers"]["Authorization"] == f"Bearer {API_TOKEN}"
+    # And every model call reached the provider with the workspace's key, through the gateway
+    assert {r["model"] for r in llm.requests} == {"scripted-model"}
+    assert len(llm.requests) == 3
+    # And usage is per agent and per call, from the broker's own record
+    usage = result["usage"]
+    assert [c["agent"] for c in usage["calls"]] == ["researcher", "researcher", "writer"]
+    assert usage["agents"]["researcher"]["calls"] == 2 and usage["agents"]["writer"]["calls"] == 1
+    assert usage["tokens_in"] == sum(c["tokens_in"] for c in usage["calls"]) > 0
+    # And progress shows the thought, the tool call with its arguments and result, and the final answers
+    _, board = broker_of(stack)
+    state = board.get(scope)
+    assert state is not None
+    kinds = [e["type"] for e in state.events]
+    assert "tool_call" in kinds and "final_answer" in kinds and "thought" in kinds
+    tool_call = next(e for e in state.events if e["type"] == "tool_call")
+    assert tool_call["tool"] == "http" and f"{facts.origin}/facts" in tool_call["args"] and FACT in tool_call["result"]
+    # And it heartbeated, and neither the provider key nor the credential ever reached the runner
+    assert state.heartbeats
+    (process,) = launcher.processes.values()
+    assert process.wait(30) == 0
+    seen = json.dumps([state.events, result]) + "".join(p.read_text() for p in tmp_path.glob("runner-*.log"))
+    assert LLM_KEY not in seen and API_TOKEN not in seen
