@@ -234,6 +234,17 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return _handle(event, context)
 
 
+def broker_handler(event: dict[str, Any], _: Any = None) -> dict[str, Any]:
+    """The agent broker's requests alone (local mode serves them on their own threads: they never touch the
+    Powertools resolver, whose state is per class)."""
+    refused = door.prepare(event)
+    if refused is None:
+        refused = door.check(event)
+    if refused is not None:
+        return raw_error(refused.status, refused.code, refused.message, refused.details)
+    return broker.handle(event)
+
+
 def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     refused = door.prepare(event)
     if refused is not None:
@@ -241,10 +252,7 @@ def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     headers = event["headers"]
     path = event.get("rawPath") or event.get("path") or ""
     if str(path).startswith(broker.PREFIX):  # agent runners: a capability token, never a user JWT
-        refused = door.check(event)
-        if refused is not None:
-            return raw_error(refused.status, refused.code, refused.message, refused.details)
-        return broker.handle(event)
+        return broker_handler(event)
     # Authenticate before routing: Powertools validates bodies before any middleware runs, and an
     # anonymous caller must learn nothing but "401" (nor make the API parse its body).
     if path not in PUBLIC_PATHS:

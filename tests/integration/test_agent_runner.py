@@ -155,3 +155,125 @@ def test_a_sequential_crew_researches_with_a_credentialed_http_call_and_writes(
     assert process.wait(30) == 0
     seen = json.dumps([state.events, result]) + "".join(p.read_text() for p in tmp_path.glob("runner-*.log"))
     assert LLM_KEY not in seen and API_TOKEN not in seen
+
+
+def test_a_hierarchical_crew_has_its_manager_delegate_through_the_broker(
+    stack: LocalStack, alice: Api, facts: _Server, tmp_path: Any
+) -> None:
+    # Given a scripted manager that delegates the task to the analyst once, then answers with its result
+    def script(request: dict[str, Any]) -> str:
+        system, text = system_of(request), conversation(request)
+        if "You are Crew Manager" in system:
+            if "ANALYSIS-7" not in text:
+                return (
+                    "Thought: The analyst should do this.\nAction: Delegate work to coworker\n"
+                    'Action Input: {"task": "Analyse the numbers", "context": "Q3 numbers", "coworker": "Analyst"}'
+                )
+            return "Thought: I now know the final answer\nFinal Answer: REPORT based on ANALYSIS-7"
+        return "Thought: I now can give a great answer\nFinal Answer: ANALYSIS-7: growth is steady"
+
+    with scripted_openai(script) as llm:
+        ws = agents_workspace(alice, llm, facts)
+        task = {
+            "agents": {"analyst": agent("Analyst")},
+            "tasks": [{"id": "report", "description": "Report on Q3.", "expected_output": "A report"}],
+            "process": "hierarchical",
+            "manager_model": MODEL,
+            "heartbeat_seconds": 1,
+        }
+        # When the runner runs it
+        scope, _ = launch(stack, ws, task, tmp_path)
+        result = finished(stack, scope, tmp_path)
+    # Then the manager's answer is the output, and both the manager's and the analyst's calls went through
+    # the broker, each under its own name
+    assert result["status"] == "SUCCEEDED", result
+    assert result["output"]["final"] == "REPORT based on ANALYSIS-7"
+    agents = [c["agent"] for c in result["usage"]["calls"]]
+    assert agents == ["__manager__", "analyst", "__manager__"]
+
+
+def test_a_final_answer_is_repaired_once_to_match_the_output_schema(
+    stack: LocalStack, alice: Api, facts: _Server, tmp_path: Any
+) -> None:
+    # Given an agent whose answers must match a schema, and a model that first answers prose, then (asked to
+    # repair it) JSON that matches
+    schema = {
+        "type": "object",
+        "required": ["title", "score"],
+        "properties": {"title": {"type": "string"}, "score": {"type": "integer"}},
+        "additionalProperties": False,
+    }
+
+    def script(request: dict[str, Any]) -> str:
+        if "matches a JSON Schema" in system_of(request):
+            return '```json\n{"title": "Q3", "score": 7}\n```'
+        return "Thought: I now can give a great answer\nFinal Answer: The title is Q3 and the score is seven."
+
+    with scripted_openai(script) as llm:
+        ws = agents_workspace(alice, llm, facts)
+        task = {
+            "agents": {"rater": agent("Rater", output_schema=schema)},
+            "tasks": [{"id": "rate", "agent": "rater", "description": "Rate Q3.", "expected_output": "A rating"}],
+            "heartbeat_seconds": 1,
+        }
+        scope, _ = launch(stack, ws, task, tmp_path)
+        result = finished(stack, scope, tmp_path)
+    # Then the task's output is the repaired JSON, after exactly one repair call
+    assert result["status"] == "SUCCEEDED", result
+    assert result["output"]["tasks"]["rate"] == {"title": "Q3", "score": 7}
+    assert len(result["usage"]["calls"]) == 2
+
+
+def test_an_answer_that_cannot_be_repaired_fails_with_a_typed_error(
+    stack: LocalStack, alice: Api, facts: _Server, tmp_path: Any
+) -> None:
+    # Given a model that never produces the JSON the schema asks for
+    def script(request: dict[str, Any]) -> str:
+        return "Thought: I now can give a great answer\nFinal Answer: no JSON here, sorry"
+
+    with scripted_openai(script) as llm:
+        ws = agents_workspace(alice, llm, facts)
+        task = {
+            "agents": {"rater": agent("Rater", output_schema={"type": "object", "required": ["score"]})},
+            "tasks": [{"id": "rate", "agent": "rater", "description": "Rate Q3.", "expected_output": "A rating"}],
+        }
+        scope, _ = launch(stack, ws, task, tmp_path)
+        result = finished(stack, scope, tmp_path)
+    # Then the node's failure says the output did not match its schema
+    assert result["status"] == "FAILED"
+    assert result["error"]["type"] == "OutputSchemaMismatch"
+    assert "rater" in result["error"]["message"]
+
+
+def test_a_killed_runner_stops_heartbeating(stack: LocalStack, alice: Api, facts: _Server, tmp_path: Any) -> None:
+    # Given a runner whose model never answers, heartbeating every second
+    def script(request: dict[str, Any]) -> str:
+        raise Hang
+
+    with scripted_openai(script) as llm:
+        ws = agents_workspace(alice, llm, facts)
+        task = {
+            "agents": {"slow": agent("Slow")},
+            "tasks": [{"id": "wait", "agent": "slow", "description": "Wait.", "expected_output": "Nothing"}],
+            "heartbeat_seconds": 1,
+        }
+        scope, launcher = launch(stack, ws, task, tmp_path)
+        _, board = broker_of(stack)
+        deadline = time.monotonic() + 90
+        while not llm.requests and time.monotonic() < deadline:  # the runner is inside its first LLM call
+            time.sleep(0.2)
+        assert llm.requests, "the runner never called the model"
+        state = board.get(scope)
+        assert state is not None
+        beats = len(state.heartbeats)
+        time.sleep(2.5)
+        assert len(state.heartbeats) > beats, "the runner does not heartbeat while it waits for the model"
+        # When the runner is killed mid-task
+        (process,) = launcher.processes.values()
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(10)
+        killed_at = time.time()
+        time.sleep(3)
+    # Then the broker hears no heartbeat after the kill and no result: the node's HeartbeatSeconds will fire
+    assert not [t for t in state.heartbeats if t > killed_at]
+    assert state.result is None

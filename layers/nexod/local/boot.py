@@ -59,6 +59,7 @@ def boot(
     api.configure(platform.services, platform.verifier, health=platform.health)
     broker_api.bind(lambda: platform.broker)
     server.api_handler = api.handler
+    server.broker_handler = api.broker_handler
     server.start()
     seeded = seed(platform.services, server.url) if with_seed else None
     return LocalStack(platform, server, seeded)
