@@ -58,6 +58,7 @@ class SubprocessLauncher:
         self.code_dir = code_dir or REPO / "ecs_tasks"
         self.log_dir = log_dir
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.homes: dict[str, str] = {}  # each runner's private HOME (and TMPDIR)
 
     def launch(self, launch: Launch) -> str:
         home = tempfile.mkdtemp(prefix="nexod-agent-")
@@ -74,4 +75,5 @@ class SubprocessLauncher:
         )
         log.close()
         self.processes[str(process.pid)] = process
+        self.homes[str(process.pid)] = home
         return str(process.pid)
