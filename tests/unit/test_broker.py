@@ -180,3 +180,55 @@ def test_a_conversation_becomes_the_gateways_system_and_prompt() -> None:
 def test_the_key_must_be_long_enough() -> None:
     with pytest.raises(ValueError, match="32 bytes"):
         CapabilityTokens(b"short")
+
+
+class BlockingOutbound:
+    def request(self, method: str, url: str, **_: Any) -> Any:
+        from nexod.runtime.errors import BlockedDestinationError
+
+        raise BlockedDestinationError(f"{url}: loopback addresses are refused")
+
+
+def test_a_tool_error_is_the_tools_answer_not_a_failed_request() -> None:
+    # Given an agent with a web_fetch tool and a destination the outbound guard refuses
+    broker, board, tokens, _ = world()
+    broker.outbound = BlockingOutbound
+    board.put(A, task("x", tools=[{"name": "web_fetch", "config": {}}]))
+    # When the runner calls the tool
+    answer = broker.tool(tokens.mint(A), "web_fetch", {"agent": "r", "args": {"url": "http://127.0.0.1/"}})
+    # Then the refusal is the tool's answer, typed, for the model to read
+    assert answer == {
+        "error": {"type": "BlockedDestinationError", "message": "http://127.0.0.1/: loopback addresses are refused"}
+    }
+
+
+def test_knowledge_search_and_run_flow_answer_not_available_until_wired() -> None:
+    broker, board, tokens, _ = world()
+    board.put(
+        A,
+        task(
+            "x",
+            tools=[
+                {"name": "knowledge_search", "config": {"knowledge_bases": ["kb"]}},
+                {"name": "run_flow", "config": {}},
+            ],
+        ),
+    )
+    for name in ("knowledge_search", "run_flow"):
+        answer = broker.tool(tokens.mint(A), name, {"agent": "r", "args": {"query": "q"}})
+        assert "not available yet" in answer["error"]["message"]
+
+
+def test_the_calculator_evaluates_arithmetic_and_nothing_else() -> None:
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "ecs_tasks"))
+    try:
+        from agent_runner.calc import calculate
+    finally:
+        sys.path.pop(0)
+    assert calculate("(3 + 4) * 2 ** 3 / sqrt(16)") == 14.0
+    for hostile in ("__import__('os').system('id')", "open('/etc/passwd')", "2 ** 1000", "x" * 501):
+        with pytest.raises(ValueError):
+            calculate(hostile)
