@@ -277,3 +277,52 @@ def test_a_killed_runner_stops_heartbeating(stack: LocalStack, alice: Api, facts
     # Then the broker hears no heartbeat after the kill and no result: the node's HeartbeatSeconds will fire
     assert not [t for t in state.heartbeats if t > killed_at]
     assert state.result is None
+
+
+def _call(url: str, method: str, token: str | None, body: Any = None) -> tuple[int, Any]:
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(
+        url,
+        method=method,
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def test_over_http_a_token_reaches_its_own_task_only_and_is_no_user_credential(
+    stack: LocalStack, alice: Api, facts: _Server
+) -> None:
+    # Given two launched tasks in two workspaces of different owners
+    broker, board = broker_of(stack)
+    first = alice.ok("POST", "/v1/workspaces", {"name": f"one-{uuid.uuid4().hex[:6]}"})["id"]
+    second = alice.ok("POST", "/v1/workspaces", {"name": f"two-{uuid.uuid4().hex[:6]}"})["id"]
+    scope_a = TaskScope(str(first), "run-a", "crew", 0, 1)
+    scope_b = TaskScope(str(second), "run-b", "crew", 0, 1)
+    board.put(scope_a, {"agents": {}, "tasks": [], "inputs": {"secret": "inputs of A"}})
+    board.put(scope_b, {"agents": {}, "tasks": [], "inputs": {"secret": "inputs of B"}})
+    token_a, token_b = broker.tokens.mint(scope_a), broker.tokens.mint(scope_b)
+    # When each token fetches its task over the API's broker surface
+    # Then each sees its own inputs only
+    assert _call(f"{stack.url}/v1/broker/task", "GET", token_a) == (200, board.get(scope_a).task)  # type: ignore[union-attr]
+    status, body = _call(f"{stack.url}/v1/broker/task", "GET", token_b)
+    assert status == 200 and body["inputs"]["secret"] == "inputs of B"
+    # And a token with B's claims under A's signature, a user's JWT, and no token are all 401
+    prefix, _, mac_a = token_a.split(".")
+    forged = f"{prefix}.{token_b.split('.')[1]}.{mac_a}"
+    for token in (forged, alice.token, None):
+        status, body = _call(f"{stack.url}/v1/broker/task", "GET", token)
+        assert status == 401, body
+        assert "inputs of" not in json.dumps(body)
+    # And a capability token opens no user route of its own workspace
+    status, _ = _call(f"{stack.url}/v1/workspaces/{first}/credentials", "GET", token_a)
+    assert status == 401
+    # And a runner cannot record anything on another task: its heartbeat lands on its own task only
+    assert _call(f"{stack.url}/v1/broker/heartbeat", "POST", token_a, {})[0] == 200
+    assert board.get(scope_a).heartbeats and not board.get(scope_b).heartbeats  # type: ignore[union-attr]
