@@ -113,3 +113,37 @@ def test_the_ecs_launcher_runs_the_agent_task_with_the_broker_overrides_in_the_a
         {"name": "NEXOD_BROKER_TOKEN", "value": LAUNCH.token},
     ]
     assert {"key": "nexod:workspace", "value": "ws-1"} in request["tags"]
+
+
+@mock_aws
+def test_the_broker_key_comes_from_a_secrets_manager_secret() -> None:
+    import base64
+    import os
+
+    from nexod.adapters.broker_keys import secrets_manager_broker_key
+
+    # Given the deployment's broker key as a secret (base64, as the stack generates it), and a JSON form
+    client = boto3.client("secretsmanager", region_name="us-east-1")
+    key = os.urandom(32)
+    plain = client.create_secret(Name="nexod/broker-key", SecretString=base64.b64encode(key).decode())["ARN"]
+    wrapped = client.create_secret(
+        Name="nexod/broker-key-json", SecretString=json.dumps({"key": base64.b64encode(key).decode()})
+    )["ARN"]
+    short = client.create_secret(Name="nexod/short", SecretString=base64.b64encode(b"short").decode())["ARN"]
+    # When the broker reads it, Then both forms give the key, and a short key is refused
+    assert secrets_manager_broker_key(client, plain) == key
+    assert secrets_manager_broker_key(client, wrapped) == key
+    with pytest.raises(ValueError, match="at least 32 bytes"):
+        secrets_manager_broker_key(client, short)
+
+
+def test_the_local_broker_key_file_is_created_private_and_refused_when_others_can_read_it(tmp_path: Path) -> None:
+    from nexod.adapters.broker_keys import local_broker_key
+
+    path = tmp_path / "keys" / "broker.key"
+    key = local_broker_key(path)
+    assert len(key) == 32 and path.stat().st_mode & 0o777 == 0o600
+    assert local_broker_key(path) == key  # stable across restarts
+    path.chmod(0o644)
+    with pytest.raises(PermissionError, match="chmod 600"):
+        local_broker_key(path)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ from typing import Any
 import pytest
 
 from nexod.adapters.agent_tasks_memory import MemoryAgentTaskBoard
-from nexod.adapters.launcher_local import SubprocessLauncher
+from nexod.adapters.launcher_local import SubprocessLauncher, agents_python
 from nexod.local.boot import LocalStack
 from nexod.ports.agents import TaskScope
 from nexod.services.broker import Broker, start_agent_task
@@ -30,6 +31,14 @@ FACT = "FACT-42-the-answer"
 
 def system_of(request: dict[str, Any]) -> str:
     return str(request["messages"][0]["content"]) if request.get("messages") else ""
+
+
+@pytest.fixture(scope="module", autouse=True)
+def agents_venv() -> None:
+    """The runner needs crewai: the agents venv `make agents-venv` builds (never the main venv)."""
+    python = agents_python()
+    if subprocess.run([python, "-c", "import crewai"], capture_output=True, check=False).returncode != 0:
+        pytest.fail(f"{python} cannot import crewai: run `make agents-venv` (it creates .venv-agents)")
 
 
 @pytest.fixture(scope="module")
