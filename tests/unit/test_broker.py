@@ -232,3 +232,29 @@ def test_the_calculator_evaluates_arithmetic_and_nothing_else() -> None:
     for hostile in ("__import__('os').system('id')", "open('/etc/passwd')", "2 ** 1000", "x" * 501):
         with pytest.raises(ValueError):
             calculate(hostile)
+
+
+class Knowledge:
+    def __init__(self) -> None:
+        self.searches: list[tuple[str, str, str, int]] = []
+
+    def search(self, workspace_id: str, knowledge_base: str, text: str, top_k: int) -> list[dict[str, Any]]:
+        self.searches.append((workspace_id, knowledge_base, text, top_k))
+        return [{"text": "chunk", "score": 0.9}]
+
+
+def test_knowledge_search_reaches_only_the_knowledge_bases_of_the_agent_spec_in_the_tokens_workspace() -> None:
+    # Given an agent that may search "handbook", behind a wired KnowledgeSearch port
+    broker, board, tokens, _ = world()
+    broker.knowledge = knowledge = Knowledge()
+    board.put(A, task("x", knowledge_bases=["handbook"], tools=[{"name": "knowledge_search", "config": {}}]))
+    token = tokens.mint(A)
+    # When the runner searches it, and then another knowledge base
+    found = broker.tool(token, "knowledge_search", {"agent": "r", "args": {"query": "leave policy", "top_k": 3}})
+    refused = broker.tool(
+        token, "knowledge_search", {"agent": "r", "args": {"query": "q", "knowledge_base": "payroll"}}
+    )
+    # Then the first searched A's handbook, and the second was answered with the allowed list, unsearched
+    assert found == {"result": [{"text": "chunk", "score": 0.9}]}
+    assert knowledge.searches == [("ws-a", "handbook", "leave policy", 3)]
+    assert refused == {"result": {"error": "knowledge_base: one of ['handbook']"}}

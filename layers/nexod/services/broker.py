@@ -328,7 +328,7 @@ class Broker:
             elif name == "web_fetch":
                 result = self._web_fetch(scope, config, args)
             elif name == "knowledge_search":
-                result = self._knowledge(scope, config, args)
+                result = self._knowledge(scope, {"knowledge_bases": spec.get("knowledge_bases") or [], **config}, args)
             elif name == "run_flow":
                 result = self._run_flow(scope, config, args, int(task.get("depth") or 0))
             else:
@@ -421,7 +421,7 @@ class Broker:
     def _knowledge(self, scope: TaskScope, config: dict[str, Any], args: dict[str, Any]) -> Any:
         if self.knowledge is None:
             raise NodeRetryableError("knowledge_search is not available yet in this deployment")
-        allowed = [str(k) for k in config.get("knowledge_bases") or []]
+        allowed = [str(k) for k in config.get("knowledge_bases") or []]  # the tool's, else the agent spec's
         kb = str(args.get("knowledge_base") or (allowed[0] if allowed else ""))
         if kb not in allowed:
             return {"error": f"knowledge_base: one of {allowed}"}
