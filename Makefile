@@ -8,7 +8,7 @@ export CREWAI_DISABLE_TELEMETRY=true OTEL_SDK_DISABLED=true CREWAI_TRACING_ENABL
 export LITELLM_LOCAL_MODEL_COST_MAP=True
 export CDK_DISABLE_CLI_TELEMETRY=true AWS_EC2_METADATA_DISABLED=true JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
 
-.PHONY: up test lint typecheck unit integration e2e infra bench install console console-test browser clean help mutation api-types
+.PHONY: agents-venv up test lint typecheck unit integration e2e infra bench install console console-test browser clean help mutation api-types
 CHROMIUM ?= $(shell command -v chromium || command -v chromium-browser || command -v google-chrome || echo /usr/bin/chromium)
 
 help:
@@ -31,6 +31,20 @@ $(STAMP): pyproject.toml
 	@rm -f $(VENV)/.installed-*; touch $@
 
 install: $(STAMP)
+
+# The agent runner's own venv (crewai ~1.2 GB): never the main .venv, never a Lambda bundle. Local mode and the
+# tests start `python -m agent_runner` with its python (nexod.adapters.launcher_local.agents_python).
+AGENTS_VENV := .venv-agents
+AGENTS_STAMP := $(AGENTS_VENV)/.installed-$(shell cat ecs_tasks/agent_runner/requirements.txt | md5sum | cut -c1-12)
+$(AGENTS_STAMP): ecs_tasks/agent_runner/requirements.txt
+	@test -x $(AGENTS_VENV)/bin/python || $(PY) -m venv $(AGENTS_VENV)
+	@began=$$(date +%s); \
+	  $(AGENTS_VENV)/bin/pip install -q --upgrade pip && \
+	  $(AGENTS_VENV)/bin/pip install -q --only-binary :all: -r ecs_tasks/agent_runner/requirements.txt && \
+	  echo $$(( $$(date +%s) - began )) > $(AGENTS_VENV)/.phase-install
+	@rm -f $(AGENTS_VENV)/.installed-*; touch $@
+
+agents-venv: $(AGENTS_STAMP)
 
 # `npm ci` installs exactly the committed lock and never rewrites it. The lock lists rollup's optional
 # packages for every platform (written by `npm install` with no node_modules and no lock; npm leaves them
@@ -72,7 +86,7 @@ browser:
 	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "Install Chromium (or Chrome) and set CHROMIUM=/path/to/it" && exit 1; fi
 
-up: install console
+up: install agents-venv console
 	$(BIN)/nexod up
 
 lint: install
@@ -84,13 +98,13 @@ lint: install
 unit: install
 	$(BIN)/pytest tests/unit -q
 
-integration: install
+integration: install agents-venv
 	$(BIN)/pytest tests/integration -q
 
 e2e: install console browser
 	NEXOD_CHROMIUM=$(CHROMIUM) $(BIN)/pytest tests/e2e -q
 
-test: install console browser cdk-tools
+test: install agents-venv console browser cdk-tools
 	$(MAKE) lint
 	$(MAKE) console-test
 	NEXOD_CHROMIUM=$(CHROMIUM) $(BIN)/pytest tests -q -p no:cacheprovider
@@ -104,13 +118,14 @@ mutation: install
 	ln -s ../../pyproject.toml build/mutation/pyproject.toml
 	cd build/mutation && ../../$(BIN)/mutmut run --max-children 2 && ../../$(BIN)/mutmut results
 
-bench: install
+bench: install agents-venv
+	$(BIN)/python -m tests.bench.agent_startup
 	$(BIN)/python -m tests.bench.sizes
 	$(BIN)/python -m tests.bench.imports
 	$(BIN)/python -m tests.bench.fanout
 	$(BIN)/python -m tests.bench.knowledge
 
 clean:
-	rm -rf $(VENV) .localdb cdk.out frontend/dist frontend/node_modules
+	rm -rf $(VENV) $(AGENTS_VENV) .localdb cdk.out frontend/dist frontend/node_modules
 
 -include cdk/cdk.mk

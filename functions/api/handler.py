@@ -29,7 +29,7 @@ from nexod.observability import install_log_context, log_context
 from nexod.services.context import Principal, Services
 from nexod.services.health import HealthBoard
 
-from . import door, health, routes
+from . import broker, door, health, routes
 from .encoding import dumps
 from .openapi import document
 
@@ -243,14 +243,27 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return _handle(event, context)
 
 
+def broker_handler(event: dict[str, Any], _: Any = None) -> dict[str, Any]:
+    """The agent broker's requests alone (local mode serves them on their own threads: they never touch the
+    Powertools resolver, whose state is per class)."""
+    refused = door.prepare(event)
+    if refused is None:
+        refused = door.check(event)
+    if refused is not None:
+        return raw_error(refused.status, refused.code, refused.message, refused.details)
+    return broker.handle(event)
+
+
 def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     refused = door.prepare(event)
     if refused is not None:
         return raw_error(refused.status, refused.code, refused.message, refused.details)
     headers = event["headers"]
+    path = event.get("rawPath") or event.get("path") or ""
+    if str(path).startswith(broker.PREFIX):  # agent runners: a capability token, never a user JWT
+        return broker_handler(event)
     # Authenticate before routing: Powertools validates bodies before any middleware runs, and an
     # anonymous caller must learn nothing but "401" (nor make the API parse its body).
-    path = event.get("rawPath") or event.get("path") or ""
     if path not in PUBLIC_PATHS:
         verifier = _verifier if _verifier is not None else _from_settings()[1]
         try:

@@ -38,6 +38,7 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
+BROKER_PREFIX = "/v1/broker/"
 ApiHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 SERVED_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
@@ -68,6 +69,9 @@ class Backend(Protocol):
 
     issuer: LocalIssuer | None
     api_handler: ApiHandler | None
+    # The agent broker (/v1/broker/*): no Powertools resolver state, so it runs on its own threads and a
+    # runner's long LLM call never holds up the API, nor another runner's heartbeat.
+    broker_handler: ApiHandler | None
     static_dir: Path | None
     demo_hits: dict[str, int]
 
@@ -190,6 +194,7 @@ class LocalApp:
         self.backend = backend
         self.limits = limits
         self.api_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nexod-api")
+        self.broker_executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="nexod-broker")
         self._pending_api = 0  # touched only on the event loop thread
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -282,7 +287,10 @@ class LocalApp:
         self._pending_api += 1
         try:
             loop = asyncio.get_running_loop()
-            result = await loop.run_in_executor(self.api_executor, self._invoke_api, event)
+            if target.startswith(BROKER_PREFIX) and self.backend.broker_handler is not None:
+                result = await loop.run_in_executor(self.broker_executor, self._invoke_broker, event)
+            else:
+                result = await loop.run_in_executor(self.api_executor, self._invoke_api, event)
         finally:
             self._pending_api -= 1
         return lambda_response(result)
@@ -291,6 +299,11 @@ class LocalApp:
         handler = self.backend.api_handler
         if handler is None:
             raise Refusal(503, "not_ready", "the API is still starting", None, {"Retry-After": "1"})
+        return handler(event, LambdaContext())
+
+    def _invoke_broker(self, event: dict[str, Any]) -> dict[str, Any]:
+        handler = self.backend.broker_handler
+        assert handler is not None
         return handler(event, LambdaContext())
 
     def _dev_token(self, body: bytes) -> Response:

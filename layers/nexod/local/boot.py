@@ -39,6 +39,7 @@ def boot(
     supervisor: Supervisor | None = None,
     offline: OfflineModel | None = None,
 ) -> LocalStack:
+    from functions.api import broker as broker_api
     from functions.api import handler as api
 
     server = LocalServer(None, None, static_dir, port=port)  # bind first: the issuer URL needs the port
@@ -56,7 +57,9 @@ def boot(
         raise
     server.issuer = platform.issuer
     api.configure(platform.services, platform.verifier, health=platform.health)
+    broker_api.bind(lambda: platform.broker)
     server.api_handler = api.handler
+    server.broker_handler = api.broker_handler
     server.start()
     seeded = seed(platform.services, server.url) if with_seed else None
     return LocalStack(platform, server, seeded)

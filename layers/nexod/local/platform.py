@@ -20,6 +20,7 @@ from ..domain.nodes import Runtime
 from ..ports import LLM
 from ..runtime.runner import NodeRunner
 from ..services import runs
+from ..services.broker import Broker
 from ..services.context import Services
 from ..services.health import HealthBoard
 from ..settings import Settings
@@ -46,6 +47,26 @@ RUNNER_ARNS = {Runtime.CORE: NODE_RUNNER_ARN, Runtime.LLM: LLM_RUNNER_ARN}
 ROLE_ARN = "arn:aws:iam::123456789012:role/nexod-state-machine"
 
 
+def local_broker(state_dir: Path, settings: Settings, store: Any, vault: Any, llm_runner: NodeRunner) -> Broker:
+    """The broker of local mode: its HMAC key in .localdb/keys/broker.key (0600), tasks in memory, LLM calls
+    through the same gateway as llm nodes, tools through the same outbound guard."""
+    from ..adapters.agent_tasks_memory import MemoryAgentTaskBoard
+    from ..adapters.broker_keys import local_broker_key
+    from ..adapters.outbound_http import GuardedHttp
+    from ..services.broker import CapabilityTokens
+
+    http = GuardedHttp()
+    return Broker(
+        CapabilityTokens(local_broker_key(state_dir / "keys" / "broker.key")),
+        MemoryAgentTaskBoard(),
+        llm_runner.tools.gateway,
+        outbound=lambda: http,
+        store=store,
+        vault=vault,
+        allow_hosts=settings.outbound_allow_hosts,
+    )
+
+
 @dataclass
 class LocalPlatform:
     settings: Settings
@@ -59,6 +80,8 @@ class LocalPlatform:
     supervisor: Supervisor
     timings: dict[str, float] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    # The agent runners' broker (capability tokens, the in-memory task board, the LLM runtime's gateway).
+    broker: Broker | None = None
 
     @property
     def health(self) -> HealthBoard:
@@ -162,6 +185,7 @@ class LocalPlatform:
             supervisor,
             timings,
         )
+        platform.broker = local_broker(state_dir, settings, store, vault, llm_runner)
         platform.replay_machines()
         platform.interrupt_in_flight()
         return platform

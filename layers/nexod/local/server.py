@@ -185,6 +185,7 @@ class LocalServer:
     ) -> None:
         self.issuer = issuer
         self.api_handler = api_handler
+        self.broker_handler: ApiHandler | None = None
         self.static_dir = static_dir
         self.demo_hits: dict[str, int] = {}
         self.limits = limits or Limits()

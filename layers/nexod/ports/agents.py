@@ -1,0 +1,87 @@
+"""Ports of the agent runner's world: the task board the broker serves from, and the launcher.
+
+The agent runner (ecs_tasks/agent_runner) is untrusted: it holds no database URL, no provider key and no
+credential. It reaches Nexod only through the broker (`nexod.services.broker`), whose every answer is scoped
+by a capability token to one task: (workspace, run, node, iteration, attempt). These ports are the seams the
+`agent`/`crew` node kinds plug into: the callback completion service (SendTaskSuccess/Failure/Heartbeat),
+run events and knowledge bases implement them; local mode and tests use the in-memory board.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class TaskScope:
+    """The one task a capability token is bound to."""
+
+    workspace_id: str
+    run_id: str
+    node_id: str
+    iteration: int = 0
+    attempt: int = 1
+
+    @property
+    def key(self) -> tuple[str, str, str, int, int]:
+        return (self.workspace_id, self.run_id, self.node_id, self.iteration, self.attempt)
+
+
+@dataclass
+class AgentTaskState:
+    """What the broker knows about one task: its definition and what the runner reported so far."""
+
+    task: dict[str, Any]
+    heartbeats: list[float] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    calls: list[dict[str, Any]] = field(default_factory=list)  # LLM calls the broker made, with usage
+    result: dict[str, Any] | None = None
+
+
+class AgentTaskBoard(Protocol):
+    """Where the launcher leaves a task for its runner and the broker records what the runner does.
+
+    `finish` is where SendTaskSuccess/SendTaskFailure happens in the deployed wiring, `heartbeat` where
+    SendTaskHeartbeat does, `event` where run events are appended. Every method is keyed by the scope the
+    broker read from a verified token, never by ids the runner sent."""
+
+    def put(self, scope: TaskScope, task: dict[str, Any]) -> None: ...
+
+    def get(self, scope: TaskScope) -> AgentTaskState | None: ...
+
+    def heartbeat(self, scope: TaskScope, at: float) -> None: ...
+
+    def event(self, scope: TaskScope, event: dict[str, Any]) -> None: ...
+
+    def call(self, scope: TaskScope, call: dict[str, Any]) -> None: ...
+
+    def finish(self, scope: TaskScope, result: dict[str, Any]) -> None: ...
+
+
+class KnowledgeSearch(Protocol):
+    """`knowledge_search` for agents (knowledge bases, issue 10): chunks with scores and metadata."""
+
+    def search(self, workspace_id: str, knowledge_base: str, text: str, top_k: int) -> list[dict[str, Any]]: ...
+
+
+class FlowStarter(Protocol):
+    """`run_flow` for agents: start a flow's live version with an input and wait for its output."""
+
+    def run(self, workspace_id: str, flow_id: str, run_input: Any, depth: int, timeout: float) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Launch:
+    """What a launcher needs to start one runner: where the broker is and the token for its one task."""
+
+    scope: TaskScope
+    broker_url: str
+    token: str
+
+
+class Launcher(Protocol):
+    """Starts one agent runner (a subprocess locally, an ECS Fargate task in AWS); returns its handle
+    (a process id, a task ARN)."""
+
+    def launch(self, launch: Launch) -> str: ...
