@@ -79,3 +79,17 @@ def run(api: Api, ws: str, flow_id: str, run_input: dict[str, Any] | None = None
     status, started = api.call("POST", f"/v1/workspaces/{ws}/flows/{flow_id}/runs", {"input": run_input or {}, **extra})
     assert status == 202, started
     return api.wait_run(ws, started["id"])
+
+
+@pytest.fixture(autouse=True)
+def _moto_keeps_executing_state_machines() -> Iterator[None]:
+    """The session's local stack needs moto to execute state machines. A nested `mock_aws()` without
+    `config=MOTO_CONFIG` replaces moto's configuration and, nested, never restores it: every later run of
+    the session would fail to start ('StateMachineVersion' object has no attribute 'start_execution')."""
+    from moto.core.config import default_user_config
+    from moto.core.models import MockAWS
+
+    yield
+    if MockAWS._nested_count > 0:  # the local stack's mock is active (moto's own default is not to execute)
+        executes = default_user_config.get("stepfunctions", {}).get("execute_state_machine")
+        assert executes is True, "a test started mock_aws() without config=MOTO_CONFIG: later runs cannot start"

@@ -13,6 +13,7 @@ from moto import mock_aws
 
 from nexod.adapters.launcher_ecs import EcsLauncher
 from nexod.adapters.launcher_local import SubprocessLauncher, runner_env
+from nexod.adapters.moto_glue import MOTO_CONFIG
 from nexod.ports.agents import Launch, TaskScope
 
 SCOPE = TaskScope("ws-1", "run-1", "crew", 2, 1)
@@ -65,7 +66,7 @@ def test_a_launched_runner_process_sees_no_database_url_and_no_provider_key(
     assert not any(v in json.dumps(child) for v in SECRETS.values())
 
 
-@mock_aws
+@mock_aws(config=MOTO_CONFIG)
 def test_the_ecs_launcher_runs_the_agent_task_with_the_broker_overrides_in_the_agent_subnets() -> None:
     # Given the agent runner's Fargate task definition, its subnets and security group
     ec2 = boto3.client("ec2", region_name="us-east-1")
@@ -115,7 +116,7 @@ def test_the_ecs_launcher_runs_the_agent_task_with_the_broker_overrides_in_the_a
     assert {"key": "nexod:workspace", "value": "ws-1"} in request["tags"]
 
 
-@mock_aws
+@mock_aws(config=MOTO_CONFIG)
 def test_the_broker_key_comes_from_a_secrets_manager_secret() -> None:
     import base64
     import os

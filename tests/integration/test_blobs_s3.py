@@ -12,6 +12,7 @@ import pytest
 from moto import mock_aws
 
 from nexod.adapters.blobs_s3 import S3BlobStore
+from nexod.adapters.moto_glue import MOTO_CONFIG
 from nexod.ports import BlobNotFound
 from nexod.runtime.blobs import OutputBlobs, hydrate
 from nexod.services.json_limits import storable
@@ -32,7 +33,7 @@ def aws() -> Iterator[Aws]:
     # Another suite's moto (the local stack's, for the whole session) may be active, and moto then shares
     # one backend: each test writes to a bucket of its own.
     bucket = f"nexod-payloads-{uuid.uuid4().hex[:12]}"
-    with mock_aws():
+    with mock_aws(config=MOTO_CONFIG):
         kms = boto3.client("kms", region_name="us-east-1")
         key_arn = kms.create_key(Description="deployment key")["KeyMetadata"]["Arn"]
         s3 = boto3.client("s3", region_name="us-east-1")

@@ -16,6 +16,7 @@ from moto import mock_aws
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
+from nexod.adapters.moto_glue import MOTO_CONFIG
 from nexod.adapters.postgres import Database
 from nexod.local import pg
 from nexod.settings import Settings
@@ -58,7 +59,7 @@ def _terminate(server: pg.LocalPostgres, pid: int) -> None:
 def test_a_rotated_password_is_picked_up_after_the_server_refuses_the_old_one(
     password_server: pg.LocalPostgres,
 ) -> None:
-    with mock_aws():
+    with mock_aws(config=MOTO_CONFIG):
         # Given the app's secret in Secrets Manager, read through a Powertools provider that counts its calls
         client = boto3.client("secretsmanager", region_name=REGION)
         arn = client.create_secret(Name="nexod/app", SecretString=_secret(password_server, "first"))["ARN"]
@@ -91,7 +92,7 @@ def test_a_rotated_password_is_picked_up_after_the_server_refuses_the_old_one(
 def test_a_refused_password_that_did_not_rotate_is_a_503_within_the_budget(password_server: pg.LocalPostgres) -> None:
     from nexod.adapters.postgres.db import DatabaseUnavailable
 
-    with mock_aws():
+    with mock_aws(config=MOTO_CONFIG):
         # Given a secret whose password the server does not accept, and no newer one
         client = boto3.client("secretsmanager", region_name=REGION)
         arn = client.create_secret(Name="nexod/wrong", SecretString=_secret(password_server, "wrong"))["ARN"]

@@ -501,7 +501,9 @@ def test_100_run_starts_50_at_a_time_are_all_accepted_and_all_finish(alice: Api,
     assert [o.error for o in outcomes if o.error] == []
     assert [o.status for o in outcomes] == [202] * 100
     finished = [alice.wait_run(workspace, o.body["id"], timeout=120)["status"] for o in outcomes]
-    assert finished == ["SUCCEEDED"] * 100
+    assert finished == ["SUCCEEDED"] * 100, alice.ok(
+        "GET", f"/v1/workspaces/{workspace}/runs/{outcomes[0].body['id']}"
+    )["error"]
 
 
 def test_concurrent_callers_each_get_their_own_answer(stack: LocalStack, alice: Api, bob: Api):

@@ -12,6 +12,7 @@ import psycopg
 import pytest
 from moto import mock_aws
 
+from nexod.adapters.moto_glue import MOTO_CONFIG
 from nexod.adapters.postgres.db import Database
 from nexod.adapters.vault_local import KeyFileExposed, PostgresVault, load_or_create_key
 from nexod.adapters.vault_secretsmanager import SecretsManagerVault, TaggedReaders
@@ -136,7 +137,7 @@ def test_delete_removes_the_value(vault, two_workspaces):
 # -- AWS: Secrets Manager ---------------------------------------------------------------------------------------
 @pytest.fixture
 def aws():
-    with mock_aws():
+    with mock_aws(config=MOTO_CONFIG):
         yield boto3.session.Session(region_name="us-east-1")
 
 

@@ -15,6 +15,7 @@ import pytest
 from botocore.config import Config
 from moto import mock_aws
 
+from nexod.adapters.moto_glue import MOTO_CONFIG
 from nexod.adapters.vault_secretsmanager import SecretsManagerVault
 from nexod.domain.errors import DeletionIncomplete
 from nexod.local.boot import LocalStack
@@ -93,7 +94,7 @@ def test_a_deleted_workspace_is_gone_its_run_stopped_its_values_destroyed_and_it
 
 @pytest.fixture
 def aws() -> Iterator[boto3.session.Session]:
-    with mock_aws():
+    with mock_aws(config=MOTO_CONFIG):
         yield boto3.session.Session(region_name="us-east-1")
 
 
