@@ -182,7 +182,13 @@ def _from_settings() -> tuple[Services, JwtVerifier]:
     from nexod.adapters.postgres import Database, PostgresStore
     from nexod.adapters.stepfunctions import StepFunctionsOrchestrator
     from nexod.settings import Settings
-    from nexod.wiring import DatabaseConninfo, blob_store_from_settings, runner_arns, vault_from_settings
+    from nexod.wiring import (
+        DatabaseConninfo,
+        blob_store_from_settings,
+        event_publisher_from_settings,
+        runner_arns,
+        vault_from_settings,
+    )
 
     settings = Settings()
     services = Services(
@@ -196,6 +202,7 @@ def _from_settings() -> tuple[Services, JwtVerifier]:
         state_machine_prefix=settings.state_machine_prefix,
         blobs=blob_store_from_settings(settings),
         vault=vault_from_settings(settings, reads=False, writes=True),  # write-only: never GetSecretValue
+        publisher=event_publisher_from_settings(settings),  # run lifecycle events (EventBridge, an outbox)
     )
     return services, JwtVerifier(settings.auth_issuer, settings.auth_audience, settings.jwks_url)
 

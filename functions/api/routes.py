@@ -15,7 +15,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from nexod.domain.credentials import check_name
 from nexod.domain.errors import InvalidInput, NotFound
 from nexod.domain.nodes import node_type_catalog
-from nexod.services import audit, credentials, flows, llm_settings, runs, usage, workspaces
+from nexod.services import audit, credentials, events, flows, llm_settings, runs, usage, workspaces
 from nexod.services.access import parse_id
 from nexod.services.context import Principal, Services
 
@@ -41,6 +41,7 @@ from .responses import (
     Credential,
     CredentialList,
     CredentialTypeList,
+    EventPage,
     Flow,
     FlowPage,
     FlowSummary,
@@ -279,6 +280,34 @@ def redrive_run(ws: str, run: str, body: RedriveBody | None = None) -> Response[
     principal = _caller()
     version = body.version if body else None
     return _answer(202, reply(Run, runs.redrive(_services(), principal, _ws(ws), run, version)))
+
+
+# -- run events (long poll; the local server also streams them as Server-Sent Events) ----------------------
+_AFTER = "the `cursor` of the last event read (or of the previous answer); 0 or absent: from the first"
+_WAIT = "seconds to wait for an event when there is none yet (long poll), at most 25; default 0"
+
+
+@router.get("/v1/workspaces/<ws>/runs/<run>/events", tags=["runs"])
+def get_run_events(
+    ws: str,
+    run: str,
+    after: Annotated[str | None, Query(description=_AFTER, max_length=64)] = None,
+    wait: Annotated[float | None, Query(description=_WAIT, ge=0)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> EventPage:
+    principal = _caller()
+    return reply(EventPage, events.run_events(_services(), principal, _ws(ws), run, after, wait, limit))
+
+
+@router.get("/v1/workspaces/<ws>/events", tags=["runs"])
+def get_workspace_events(
+    ws: str,
+    after: Annotated[str | None, Query(description=_AFTER, max_length=64)] = None,
+    wait: Annotated[float | None, Query(description=_WAIT, ge=0)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> EventPage:
+    principal = _caller()
+    return reply(EventPage, events.workspace_events(_services(), principal, _ws(ws), after, wait, limit))
 
 
 # -- audit log (admins) ------------------------------------------------------------------------------------

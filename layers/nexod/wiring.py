@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
     from .adapters.postgres import Database
-    from .ports import LLM, BlobStore, Store, Vault
+    from .ports import LLM, BlobStore, EventPublisher, Store, Vault
     from .runtime.blobs import OutputBlobs
     from .runtime.runner import NodeRunner
 
@@ -207,6 +207,17 @@ def vault_from_settings(settings: Settings, *, reads: bool, writes: bool, db: Da
     return None
 
 
+def event_publisher_from_settings(settings: Settings) -> EventPublisher | None:
+    """The deployment's EventBridge bus (`NEXOD_EVENT_BUS_NAME`), or none: events then stay in Postgres."""
+    if not settings.event_bus_name:
+        return None
+    import boto3
+
+    from .adapters.eventbridge import EventBridgePublisher
+
+    return EventBridgePublisher(boto3.client("events", region_name=settings.region), settings.event_bus_name)
+
+
 def output_blobs(settings: Settings, blobs: BlobStore | None) -> OutputBlobs | None:
     """The node runner's offload policy over `blobs` (the same storable step as the database adapter)."""
     if blobs is None:
@@ -225,6 +236,7 @@ def build_node_runner(
     runtime: Runtime,
     blobs: BlobStore | None = None,
     vault: Vault | None = None,
+    publisher: EventPublisher | None = None,
 ) -> NodeRunner:
     """The node runner of every composition root (the step Lambdas, local mode) for one runtime.
 
@@ -240,6 +252,7 @@ def build_node_runner(
     from .adapters.outbound_http import GuardedHttp
     from .observability import MeteredLLM
     from .runtime.budget import StoreBudgetGuard
+    from .runtime.events import EventRelay
     from .runtime.executors import Toolbox
     from .runtime.runner import NodeRunner
 
@@ -276,4 +289,9 @@ def build_node_runner(
         )
     tools = Toolbox(runtime=runtime, outbound=lambda: http, llm=model, gateway=gateway)
     outputs = output_blobs(settings, blobs if blobs is not None else blob_store_from_settings(settings))
-    return NodeRunner(store, tools, settings.outbound_allow_hosts, outputs, vault, memory_mb=settings.runner_memory_mb)
+    if publisher is None:
+        publisher = event_publisher_from_settings(settings)  # run lifecycle events out to EventBridge
+    relay = EventRelay(store, publisher) if publisher is not None else None
+    return NodeRunner(
+        store, tools, settings.outbound_allow_hosts, outputs, vault, memory_mb=settings.runner_memory_mb, relay=relay
+    )

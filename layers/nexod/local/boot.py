@@ -55,6 +55,7 @@ def boot(
         server.stop()
         raise
     server.issuer = platform.issuer
+    server.event_bell = platform.event_bell
     api.configure(platform.services, platform.verifier, health=platform.health)
     server.api_handler = api.handler
     server.start()

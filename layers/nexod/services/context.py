@@ -8,7 +8,7 @@ from typing import Any
 
 from ..domain.actor import UserActor
 from ..domain.nodes import Runtime
-from ..ports import BlobStore, Orchestrator, Store, Vault
+from ..ports import BlobStore, EventPublisher, Orchestrator, Store, Vault
 
 
 @dataclass(frozen=True)
@@ -36,3 +36,12 @@ class Services:
     state_machine_prefix: str = "nexod"
     blobs: BlobStore | None = None  # where large outputs live (DESIGN §2); the API hydrates their pointers
     vault: Vault | None = None  # credential values: the API writes them, never reads them (DESIGN §7)
+    # Run lifecycle events to the deployment's EventBridge bus (relayed from the outbox after commit).
+    publisher: EventPublisher | None = None
+
+    def publish_events(self, workspace_id: str) -> None:
+        """Relay the workspace's pending EventBridge events (never raises: they stay queued on failure)."""
+        if self.publisher is not None:
+            from ..runtime.events import EventRelay
+
+            EventRelay(self.store, self.publisher).flush(workspace_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from ..domain.actor import Actor, UserActor
@@ -13,6 +14,7 @@ from ..domain.nodes import REGISTRY, AslShape
 from ..domain.records import RUN_STATUSES, FlowVersion, NodeRun, Run, RunDetail, RunStatus
 from ..domain.validation import ValidFlow
 from ..ports import Store, UnitOfWork
+from ..runtime.events import nodes_failed, run_status_changed
 from ..runtime.runner import FlowVersionCache, entry_decisions
 from .access import authorize, parse_id
 from .context import Principal, Services
@@ -113,6 +115,7 @@ def _record_entry(uow: UnitOfWork, version: FlowVersion, run_id: str, run_input:
             {"field": "input", "node": entry.id},
         ) from exc
     uow.node_runs.record_entry(run_id, entry.id, node_hash(entry), run_input, take)
+    uow.events.append(run_id, "node.succeeded", entry.id, 0, {"take": take})
     return {entry.id: {"take": take}}
 
 
@@ -136,10 +139,18 @@ def _launch(
     except Exception as exc:
         log.exception("could not start execution for run %s", run_id)
         with services.store.tx(workspace_id, _user_of(actor)) as uow:
-            uow.runs.mark(run_id, "FAILED", error={"code": "StartFailed", "message": f"could not start: {exc}"})
+            failed = uow.runs.mark(
+                run_id, "FAILED", error={"code": "StartFailed", "message": f"could not start: {exc}"}
+            )
+            if failed is not None:
+                run_status_changed(uow, failed)
+        services.publish_events(workspace_id)
         return
     with services.store.tx(workspace_id, _user_of(actor)) as uow:
-        uow.runs.start_attempt(run_id, arn)
+        started = uow.runs.start_attempt(run_id, arn)
+        if started is not None and not started.is_terminal:
+            run_status_changed(uow, replace(started, status="RUNNING"))
+    services.publish_events(workspace_id)
 
 
 def start(
@@ -167,6 +178,7 @@ def start(
         if stored is None:
             raise InvalidInput(f"version: flow has no version {chosen}", {"field": "version"})
         run = uow.runs.create(flow_id, chosen, run_input, trigger, actor)
+        run_status_changed(uow, run, trigger=trigger)
         seed = _record_entry(uow, stored, run.id, run_input)
         uow.audit.record("run.start", "run", run.id, {"flow": flow_id, "version": chosen}, actor=actor)
     _launch(services, actor, workspace_id, run.id, stored, run.id, seed)
@@ -319,9 +331,12 @@ def cancel(services: Services, principal: Principal, workspace_id: str, run_id: 
         if run.execution_arn:
             services.orchestrator.stop(run.execution_arn, f"cancelled by {principal.sub}")
         error = {"code": "Cancelled", "message": f"cancelled by {principal.sub}"}
-        uow.node_runs.fail_running(run_id, error)
-        uow.runs.mark(run_id, "CANCELLED", error=error)
+        nodes_failed(uow, run_id, uow.node_runs.fail_running(run_id, error), error)
+        cancelled = uow.runs.mark(run_id, "CANCELLED", error=error)
+        if cancelled is not None:
+            run_status_changed(uow, cancelled)
         uow.audit.record("run.cancel", "run", run_id)
+    services.publish_events(workspace_id)
     return get(services, principal, workspace_id, run_id)
 
 
@@ -376,7 +391,9 @@ def redrive(
             uow.runs.set_version(run_id, version)
             target = moved
         seed = _record_entry(uow, target, run_id, run.input)
-        uow.runs.begin_redrive(run_id)
+        redriven = uow.runs.begin_redrive(run_id)
+        if redriven is not None:
+            run_status_changed(uow, replace(redriven, status="QUEUED"), redrive=True)
         uow.audit.record(
             "run.redrive",
             "run",
@@ -403,8 +420,10 @@ def reconcile(store: Store, workspace_id: str, run_id: str, execution_status: st
             "code": f"Execution{execution_status.title().replace('_', '')}",
             "message": f"the execution ended {execution_status}",
         }
-        uow.node_runs.fail_running(run_id, error)
-        uow.runs.mark(run_id, status, error=error)
+        nodes_failed(uow, run_id, uow.node_runs.fail_running(run_id, error), error)
+        ended = uow.runs.mark(run_id, status, error=error)
+        if ended is not None:
+            run_status_changed(uow, ended)
     return True
 
 
@@ -417,6 +436,8 @@ def interrupt_in_flight(services: Services, workspace_id: str) -> int:
             "message": "the local orchestrator stopped while this run was in flight; redrive it to resume",
         }
         for run in in_flight:
-            uow.node_runs.fail_running(run.id, error)
-            uow.runs.mark(run.id, "FAILED", error=error)
+            nodes_failed(uow, run.id, uow.node_runs.fail_running(run.id, error), error)
+            ended = uow.runs.mark(run.id, "FAILED", error=error)
+            if ended is not None:
+                run_status_changed(uow, ended)
     return len(in_flight)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import psycopg
@@ -13,6 +13,7 @@ from .audit import PostgresAudit
 from .budgets import PostgresBudgets
 from .credentials import PostgresCredentials
 from .db import Database
+from .events import PostgresEvents
 from .flows import PostgresFlows, PostgresVersions
 from .node_runs import PostgresNodeRuns
 from .rows import Row
@@ -40,6 +41,7 @@ class PostgresUnitOfWork:
         self._budgets = PostgresBudgets(*scope)
         self._audit = PostgresAudit(*scope)
         self._credentials = PostgresCredentials(*scope)
+        self._events = PostgresEvents(*scope)
 
     @property
     def workspace_id(self) -> str | None:
@@ -85,14 +87,23 @@ class PostgresUnitOfWork:
     def credentials(self) -> PostgresCredentials:
         return self._credentials
 
+    @property
+    def events(self) -> PostgresEvents:
+        return self._events
+
 
 class PostgresStore:
     """The `Store` port over PostgreSQL."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, on_events: Callable[[], None] | None = None) -> None:
         self.db = db
+        self.on_events = on_events  # called after a unit of work that appended events committed (local mode)
 
     @contextmanager
     def tx(self, workspace_id: str | None, user_sub: str | None = None) -> Iterator[PostgresUnitOfWork]:
         with self.db.tenant(workspace_id, user_sub) as conn:
-            yield PostgresUnitOfWork(conn, workspace_id, user_sub)
+            uow = PostgresUnitOfWork(conn, workspace_id, user_sub)
+            yield uow
+            appended = uow.events.flush()  # appended events commit with the change they describe
+        if appended and self.on_events is not None:
+            self.on_events()
