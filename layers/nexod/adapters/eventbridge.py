@@ -20,6 +20,7 @@ class EventBridgePublisher:
     def __init__(self, client: Any, bus_name: str) -> None:
         self.client = client
         self.bus_name = bus_name
+        self.last_error: Exception | None = None  # why the last refused call failed (for operators, tests)
 
     def publish(self, events: Sequence[BusEvent]) -> set[str]:
         accepted: set[str] = set()
@@ -38,6 +39,7 @@ class EventBridgePublisher:
             try:
                 answer = self.client.put_events(Entries=entries)
             except Exception as exc:  # the bus is unreachable or throttling: all of them stay queued
+                self.last_error = exc
                 log.warning("EventBridge PutEvents failed (%s); %d events stay queued", type(exc).__name__, len(batch))
                 continue
             for event, result in zip(batch, answer.get("Entries", []), strict=False):
