@@ -160,6 +160,8 @@ EXPECTED: dict[tuple[str, str], Op] = {
     ("POST", "/v1/workspaces/{ws}/runs/{run}/redrive"): Op(
         "member", 202, lambda w, allowed: ({"run": w.failed_run() if allowed else w.ids["failed_run"]}, {})
     ),
+    ("GET", "/v1/workspaces/{ws}/runs/{run}/events"): Op("viewer", 200),
+    ("GET", "/v1/workspaces/{ws}/events"): Op("viewer", 200),
     ("GET", "/v1/workspaces/{ws}/audit"): Op("admin", 200),
     # usage and budgets
     ("GET", "/v1/workspaces/{ws}/usage"): Op("viewer", 200),

@@ -12,7 +12,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import boto3
-import pytest
 
 from nexod.adapters.postgres import PostgresStore
 from nexod.domain.actor import UserActor

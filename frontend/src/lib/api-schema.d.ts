@@ -299,6 +299,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/workspaces/{ws}/runs/{run}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** GET /v1/workspaces/{ws}/runs/{run}/events */
+        get: operations["get_run_events_v1_workspaces__ws__runs__run__events_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workspaces/{ws}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** GET /v1/workspaces/{ws}/events */
+        get: operations["get_workspace_events_v1_workspaces__ws__events_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/workspaces/{ws}/audit": {
         parameters: {
             query?: never;
@@ -704,6 +738,51 @@ export interface components {
              * @description the flow's live version names it (deleting it would fail their runs)
              */
             live: boolean;
+        };
+        /** Event */
+        Event: {
+            /**
+             * Cursor
+             * @description pass as `after` to read what follows this event
+             */
+            cursor: string;
+            /**
+             * Type
+             * @description run.queued|started|succeeded|failed|cancelled, node.started|retrying|succeeded|failed|skipped, cost.updated, budget.soft_limit_crossed, ...
+             */
+            type: string;
+            /**
+             * Run Id
+             * @description null for a workspace event
+             */
+            run_id: string | null;
+            /** Node Id */
+            node_id: string | null;
+            /** Iteration */
+            iteration: number | null;
+            /**
+             * Data
+             * @description what changed: status, attempt, error, cost, ...
+             */
+            data: unknown;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
+        /** EventPage */
+        EventPage: {
+            /**
+             * Items
+             * @description oldest first
+             */
+            items: components["schemas"]["Event"][];
+            /**
+             * Cursor
+             * @description pass as `after` next time (unchanged when no event came)
+             */
+            cursor: string;
         };
         /** Flow */
         Flow: {
@@ -3541,6 +3620,171 @@ export interface operations {
             };
             /** @description Request body is not application/json */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid request: the fields concerned are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error: nothing about it is disclosed (it is logged) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    get_run_events_v1_workspaces__ws__runs__run__events_get: {
+        parameters: {
+            query?: {
+                /** @description the `cursor` of the last event read (or of the previous answer); 0 or absent: from the first */
+                after?: string | null;
+                /** @description seconds to wait for an event when there is none yet (long poll), at most 25; default 0 */
+                wait?: number | null;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                ws: string;
+                run: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventPage"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role in this workspace does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (another workspace's ids are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid request: the fields concerned are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error: nothing about it is disclosed (it is logged) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    get_workspace_events_v1_workspaces__ws__events_get: {
+        parameters: {
+            query?: {
+                /** @description the `cursor` of the last event read (or of the previous answer); 0 or absent: from the first */
+                after?: string | null;
+                /** @description seconds to wait for an event when there is none yet (long poll), at most 25; default 0 */
+                wait?: number | null;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                ws: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventPage"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role in this workspace does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (another workspace's ids are not found either) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
