@@ -12,7 +12,7 @@ CREATE TABLE run_events (
     node_id      text,
     iteration    integer,
     data         jsonb NOT NULL DEFAULT '{}',
-    created_at   timestamptz NOT NULL DEFAULT now(),
+    created_at   timestamptz NOT NULL DEFAULT clock_timestamp(),  -- when it was written (just before commit)
     -- The EventBridge outbox: events of a published type wait here until the relay sent them.
     publish      boolean NOT NULL DEFAULT false,
     published_at timestamptz
