@@ -175,7 +175,7 @@ function View({ runId }: { runId: string }) {
   }, [run, workspace.id]);
 
   // Live from the run's event stream (Server-Sent Events locally, a long poll through API Gateway): events move
-  // nodes and the run in place; when the run ends, one refresh reads its outputs, durations and costs.
+  // nodes and the run in place.
   const terminal = run ? TERMINAL_RUN.includes(run.status) : false;
   const loaded = run !== null;
   const current = useRef<{ run: Run | null; nodes: NodeRun[] }>({ run: null, nodes: [] });
@@ -184,7 +184,6 @@ function View({ runId }: { runId: string }) {
     if (!loaded) return;
     const stop = new AbortController();
     const path = `/v1/workspaces/${encodeURIComponent(workspace.id)}/runs/${encodeURIComponent(runId)}/events`;
-    let ended: number | undefined;
     const onEvents = (events: RunEvent[]) => {
       const before = current.current;
       if (!before.run) return;
@@ -192,10 +191,7 @@ function View({ runId }: { runId: string }) {
       current.current = next;
       setRun(next.run);
       setNodeRuns(next.nodes);
-      if (TERMINAL_RUN.includes(next.run.status) && !TERMINAL_RUN.includes(before.run.status)) {
-        window.clearTimeout(ended);
-        ended = window.setTimeout(() => void refresh(), 100); // the final outputs and costs, once
-      }
+      // When the run ends, the toast effect below refreshes once for its outputs, durations and costs.
     };
     // Events after what the first load showed: the stream from its start would replay what we drew.
     latestCursor(path)
@@ -204,10 +200,7 @@ function View({ runId }: { runId: string }) {
         return followEvents(path, cursor, onEvents, stop.signal, setPollError);
       })
       .catch((e) => setPollError(errorMessage(e)));
-    return () => {
-      stop.abort();
-      window.clearTimeout(ended);
-    };
+    return () => stop.abort();
   }, [loaded, workspace.id, runId, refresh]);
   // Toast a run's outcome once, when a run we watched finishes (never for a stale status after a redrive).
   const announced = useRef<string | null>(null);
