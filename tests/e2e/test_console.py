@@ -331,7 +331,11 @@ def test_the_run_view_and_runs_list_follow_the_event_stream_without_polling(page
             {"id": "shape", "type": "transform", "config": {"expression": "{ok: `true`}"}},
             {"id": "result", "type": "output"},
         ],
-        "edges": [{"from": "start", "to": "pause"}, {"from": "pause", "to": "shape"}, {"from": "shape", "to": "result"}],
+        "edges": [
+            {"from": "start", "to": "pause"},
+            {"from": "pause", "to": "shape"},
+            {"from": "shape", "to": "result"},
+        ],
     }
     created = api.ok("POST", f"/v1/workspaces/{ws}/flows", {"name": "Streamed", "definition": definition})
     api.ok("POST", f"/v1/workspaces/{ws}/flows/{created['id']}/versions", {})
