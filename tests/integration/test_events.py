@@ -125,11 +125,13 @@ def test_the_long_poll_answers_as_soon_as_an_event_arrives(alice: Api, workspace
     assert time.monotonic() - t0 >= 0.45
 
 
-def test_events_access_and_bad_input(alice: Api, bob: Api, vera: Api, workspace: str):
-    # Given a run in alice's workspace, where vera is a viewer and bob is not a member
+def test_events_access_and_bad_input(alice: Api, bob: Api, stack: LocalStack, workspace: str):
+    # Given a run in alice's workspace, where a new user is a viewer and bob is not a member
     flow_id = publish(alice, workspace, LINEAR)
     run_id = run(alice, workspace, flow_id, {"n": 2})["id"]
-    alice.ok("PUT", f"/v1/workspaces/{workspace}/members/local|vera", {"role": "viewer"})
+    viewer = f"viewer-{uuid.uuid4().hex[:8]}"
+    alice.ok("PUT", f"/v1/workspaces/{workspace}/members/local|{viewer}", {"role": "viewer"})
+    vera = Api(stack.url, stack.platform.issuer.token(viewer))
     path = f"/v1/workspaces/{workspace}/runs/{run_id}/events"
     # Then a viewer reads the run's and the workspace's events; an outsider gets 404
     assert vera.ok("GET", path)["items"][0]["type"] == "run.queued"
