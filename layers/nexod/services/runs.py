@@ -148,8 +148,8 @@ def _launch(
         return
     with services.store.tx(workspace_id, _user_of(actor)) as uow:
         started = uow.runs.start_attempt(run_id, arn)
-        if started is not None and not started.is_terminal:
-            run_status_changed(uow, replace(started, status="RUNNING"))
+        if started is not None and not started.is_terminal:  # (a fast run may have ended already)
+            run_status_changed(uow, started)
     services.publish_events(workspace_id)
 
 
@@ -393,6 +393,7 @@ def redrive(
         seed = _record_entry(uow, target, run_id, run.input)
         redriven = uow.runs.begin_redrive(run_id)
         if redriven is not None:
+            # Queued again for its next execution (the row says RUNNING already; run.started follows).
             run_status_changed(uow, replace(redriven, status="QUEUED"), redrive=True)
         uow.audit.record(
             "run.redrive",
