@@ -118,6 +118,9 @@ export type Run = Schemas["Run"];
 export type RunPage = Schemas["RunPage"];
 export type RunStatus = Run["status"];
 export type NodeRun = Schemas["NodeRun"];
+/** `GET /v1/workspaces/{ws}[/runs/{run}]/events`: run, node, cost and workspace events after a cursor. */
+export type RunEvent = Schemas["Event"];
+export type EventPage = Schemas["EventPage"];
 export type NodeRunList = Schemas["NodeRunList"];
 export type NodeStatus = NodeRun["status"];
 

@@ -182,7 +182,13 @@ def _from_settings() -> tuple[Services, JwtVerifier]:
     from nexod.adapters.postgres import Database, PostgresStore
     from nexod.adapters.stepfunctions import StepFunctionsOrchestrator
     from nexod.settings import Settings
-    from nexod.wiring import DatabaseConninfo, blob_store_from_settings, runner_arns, vault_from_settings
+    from nexod.wiring import (
+        DatabaseConninfo,
+        blob_store_from_settings,
+        event_publisher_from_settings,
+        runner_arns,
+        vault_from_settings,
+    )
 
     settings = Settings()
     knowledge = None
@@ -205,6 +211,7 @@ def _from_settings() -> tuple[Services, JwtVerifier]:
         knowledge=knowledge,
         default_embedding_model=settings.default_embedding_model,
         pinecone_hosts=tuple(settings.pinecone_hosts),
+        publisher=event_publisher_from_settings(settings),  # run lifecycle events (EventBridge, an outbox)
     )
     return services, JwtVerifier(settings.auth_issuer, settings.auth_audience, settings.jwks_url)
 

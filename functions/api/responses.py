@@ -167,6 +167,25 @@ class AuditPage(Out):
     next_cursor: str | None = Field(description="pass as `cursor` for the next (older) page; null on the last")
 
 
+# -- run events ---------------------------------------------------------------------------------------
+class Event(Out):
+    cursor: str = Field(description="pass as `after` to read what follows this event")
+    type: str = Field(
+        description="run.queued|started|succeeded|failed|cancelled, node.started|retrying|"
+        "succeeded|failed|skipped, cost.updated, budget.soft_limit_crossed, ..."
+    )
+    run_id: str | None = Field(description="null for a workspace event")
+    node_id: str | None
+    iteration: int | None
+    data: Json = Field(description="what changed: status, attempt, error, cost, ...")
+    created_at: datetime
+
+
+class EventPage(Out):
+    items: list[Event] = Field(description="oldest first")
+    cursor: str = Field(description="pass as `after` next time (unchanged when no event came)")
+
+
 # -- usage and budgets -----------------------------------------------------------------------------
 class UsageAmounts(Out):
     """Dollars rounded to millionths from exact sums: items add up to the total to the cent."""

@@ -21,6 +21,7 @@ from nexod.services import (
     approvals,
     audit,
     credentials,
+    events,
     flows,
     knowledge,
     llm_settings,
@@ -67,6 +68,7 @@ from .responses import (
     Credential,
     CredentialList,
     CredentialTypeList,
+    EventPage,
     Flow,
     FlowPage,
     FlowSummary,
@@ -351,6 +353,34 @@ def redrive_run(ws: str, run: str, body: RedriveBody | None = None) -> Response[
     principal = _caller()
     version = body.version if body else None
     return _answer(202, reply(Run, runs.redrive(_services(), principal, _ws(ws), run, version)))
+
+
+# -- run events (long poll; the local server also streams them as Server-Sent Events) ----------------------
+_AFTER = "the `cursor` of the last event read (or of the previous answer); 0 or absent: from the first"
+_WAIT = "seconds to wait for an event when there is none yet (long poll), at most 25; default 0"
+
+
+@router.get("/v1/workspaces/<ws>/runs/<run>/events", tags=["runs"])
+def get_run_events(
+    ws: str,
+    run: str,
+    after: Annotated[str | None, Query(description=_AFTER, max_length=64)] = None,
+    wait: Annotated[float | None, Query(description=_WAIT, ge=0)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> EventPage:
+    principal = _caller()
+    return reply(EventPage, events.run_events(_services(), principal, _ws(ws), run, after, wait, limit))
+
+
+@router.get("/v1/workspaces/<ws>/events", tags=["runs"])
+def get_workspace_events(
+    ws: str,
+    after: Annotated[str | None, Query(description=_AFTER, max_length=64)] = None,
+    wait: Annotated[float | None, Query(description=_WAIT, ge=0)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> EventPage:
+    principal = _caller()
+    return reply(EventPage, events.workspace_events(_services(), principal, _ws(ws), after, wait, limit))
 
 
 # -- audit log (admins) ------------------------------------------------------------------------------------

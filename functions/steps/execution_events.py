@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, Json
 from nexod.adapters import powertools as telemetry
 from nexod.domain.payload import RunRef
 from nexod.observability import install_log_context, log_context
-from nexod.ports import Store
+from nexod.ports import EventPublisher, Store
 
 SERVICE = "nexod-execution-events"
 logger = Logger(service=SERVICE)
@@ -79,7 +79,31 @@ def _reconcile(store: Store, change: ExecutionStatusChange) -> bool:
     from nexod.services.runs import reconcile
 
     run = change.input.run
-    return reconcile(store, run.ws, run.id, change.status, change.execution_arn)
+    repaired = reconcile(store, run.ws, run.id, change.status, change.execution_arn)
+    publisher = _publisher()
+    if publisher is not None:  # what the repair recorded, and anything an earlier relay could not send
+        from nexod.runtime.events import EventRelay
+
+        EventRelay(store, publisher).flush(run.ws)
+    return repaired
+
+
+_publisher_box: list[EventPublisher | None] = []
+
+
+def _publisher() -> EventPublisher | None:
+    """The deployment's bus (`NEXOD_EVENT_BUS_NAME`), built once; None where it is not configured."""
+    if not _publisher_box:
+        from nexod.settings import Settings
+        from nexod.wiring import event_publisher_from_settings
+
+        _publisher_box.append(event_publisher_from_settings(Settings()))
+    return _publisher_box[0]
+
+
+def configure_publisher(publisher: EventPublisher | None) -> None:
+    """Inject the publisher (tests)."""
+    _publisher_box[:] = [publisher]
 
 
 def reconcile_event(store: Store, event: dict[str, Any]) -> bool:

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
     from .adapters.postgres import Database
-    from .ports import LLM, BlobStore, Orchestrator, Store, Vault
+    from .ports import LLM, BlobStore, EventPublisher, Orchestrator, Store, Vault
     from .runtime.blobs import OutputBlobs
     from .runtime.knowledge import KnowledgeEngine
     from .runtime.llm_gateway import LlmGateway
@@ -209,6 +209,17 @@ def vault_from_settings(settings: Settings, *, reads: bool, writes: bool, db: Da
     return None
 
 
+def event_publisher_from_settings(settings: Settings) -> EventPublisher | None:
+    """The deployment's EventBridge bus (`NEXOD_EVENT_BUS_NAME`), or none: events then stay in Postgres."""
+    if not settings.event_bus_name:
+        return None
+    import boto3
+
+    from .adapters.eventbridge import EventBridgePublisher
+
+    return EventBridgePublisher(boto3.client("events", region_name=settings.region), settings.event_bus_name)
+
+
 def output_blobs(settings: Settings, blobs: BlobStore | None) -> OutputBlobs | None:
     """The node runner's offload policy over `blobs` (the same storable step as the database adapter)."""
     if blobs is None:
@@ -293,6 +304,7 @@ def build_node_runner(
     blobs: BlobStore | None = None,
     vault: Vault | None = None,
     tasks: Orchestrator | None = None,
+    publisher: EventPublisher | None = None,
 ) -> NodeRunner:
     """The node runner of every composition root (the step Lambdas, local mode) for one runtime.
 
@@ -307,6 +319,7 @@ def build_node_runner(
     report each node run's tokens and cost (`nexod.observability.metered`)."""
     from .adapters.outbound_http import GuardedHttp
     from .observability import MeteredLLM
+    from .runtime.events import EventRelay
     from .runtime.executors import Toolbox
     from .runtime.runner import NodeRunner
 
@@ -342,6 +355,9 @@ def build_node_runner(
         )
     from .runtime.callbacks import CallbackCompletions
 
+    if publisher is None:
+        publisher = event_publisher_from_settings(settings)  # run lifecycle events out to EventBridge
+    relay = EventRelay(store, publisher) if publisher is not None else None
     runner = NodeRunner(
         store,
         tools,
@@ -350,6 +366,7 @@ def build_node_runner(
         vault,
         memory_mb=settings.runner_memory_mb,
         tasks=tasks,
+        relay=relay,
     )
     runner.expiry = CallbackCompletions(store, tasks, outputs, runner.flows)  # timed-out callbacks' outcomes
     return runner

@@ -129,12 +129,84 @@ def bench_nexod(state: Path, runs: int, warmup: int) -> tuple[Timings, str]:
             if i >= warmup:
                 times.append(elapsed)
         cpu, pg_cpu = meter.per_run(runs)
+        latency = event_latency(stack.url, api, ws, flow["id"], runs=3)
+        print(
+            f"  event latency (node status change -> SSE client), {latency.count} node events of 3 fan-out runs:"
+            f" median {latency.median_ms:.0f}ms, p95 {latency.p95_ms:.0f}ms, max {latency.max_ms:.0f}ms"
+        )
         pool = getattr(getattr(stack.platform.services.store, "db", None), "pool", None)
         if pool is not None:  # psycopg_pool's own counters: connections made, held, lost
             print(f"  app pool: {pool.get_stats()}")
         return Timings(times, cpu, pg_cpu, meter.sessions_per_run(runs)), admin_url
     finally:
         stack.close()
+
+
+@dataclass
+class Latency:
+    count: int
+    median_ms: float
+    p95_ms: float
+    max_ms: float
+
+
+def event_latency(base_url: str, api: Any, ws: str, flow_id: str, runs: int) -> Latency:
+    """Open a Server-Sent Events stream on the workspace, run the flow `runs` times, and measure for every
+    node.started/succeeded event the time from its change (the event's created_at, the start of the
+    transaction that made the change: a slight overestimate) to this client reading it."""
+    import http.client
+    import json
+    import threading
+    from datetime import datetime
+    from urllib.parse import urlsplit
+
+    cursor = api.ok("GET", f"/v1/workspaces/{ws}/events?limit=1")["cursor"]
+    while True:  # to the end of what is there
+        page = api.ok("GET", f"/v1/workspaces/{ws}/events?after={cursor}&limit=500")
+        if not page["items"]:
+            break
+        cursor = page["cursor"]
+    parts = urlsplit(base_url)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=60)
+    headers = {"Accept": "text/event-stream", "Authorization": f"Bearer {api.token}", "Last-Event-ID": cursor}
+    conn.request("GET", f"/v1/workspaces/{ws}/events", headers=headers)
+    response = conn.getresponse()
+    assert response.status == 200, response.read()
+    delays: list[float] = []
+    finished: list[str] = []
+
+    def read() -> None:
+        while len(finished) < runs:
+            line = response.readline()
+            if not line:
+                return
+            if line.startswith(b"data: "):
+                received = time.time()
+                event = json.loads(line[6:])
+                if event["type"] in ("node.started", "node.succeeded"):
+                    changed = datetime.fromisoformat(event["created_at"]).timestamp()
+                    delays.append(received - changed)
+                elif event["type"] == "run.succeeded":
+                    finished.append(event["run_id"])
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    for _ in range(runs):
+        status, started = api.call("POST", f"/v1/workspaces/{ws}/flows/{flow_id}/runs", {"input": {}})
+        assert status == 202, started
+        deadline = time.monotonic() + 60
+        while started["id"] not in finished and time.monotonic() < deadline:
+            time.sleep(0.01)
+    reader.join(timeout=10)
+    conn.close()
+    assert delays, "no node event reached the stream"
+    ordered = sorted(delays)
+    return Latency(
+        len(ordered),
+        statistics.median(ordered) * 1000,
+        ordered[int(len(ordered) * 0.95) - 1] * 1000,
+        ordered[-1] * 1000,
+    )
 
 
 class GraphState(TypedDict):

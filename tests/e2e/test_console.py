@@ -318,6 +318,63 @@ def test_a_failed_run_is_redriven_on_the_fixed_live_version(page: Any, local_pro
     assert page.page_errors == []
 
 
+def test_the_run_view_and_runs_list_follow_the_event_stream_without_polling(page: Any, local_process: Any) -> None:
+    from tests.support.api import Api
+
+    # Given a flow that waits two seconds between its input and a transform
+    api = Api(local_process.url, local_process.token("alice"))
+    ws = api.ok("GET", "/v1/me")["workspaces"][0]["id"]
+    definition = {
+        "nodes": [
+            {"id": "start", "type": "input"},
+            {"id": "pause", "type": "wait", "config": {"seconds": 2}},
+            {"id": "shape", "type": "transform", "config": {"expression": "{ok: `true`}"}},
+            {"id": "result", "type": "output"},
+        ],
+        "edges": [
+            {"from": "start", "to": "pause"},
+            {"from": "pause", "to": "shape"},
+            {"from": "shape", "to": "result"},
+        ],
+    }
+    created = api.ok("POST", f"/v1/workspaces/{ws}/flows", {"name": "Streamed", "definition": definition})
+    api.ok("POST", f"/v1/workspaces/{ws}/flows/{created['id']}/versions", {})
+    sign_in(page, local_process.url, "alice")
+    # And every request the page makes is recorded
+    requests: list[tuple[str, str]] = []
+    page.on("request", lambda r: requests.append((r.url, r.headers.get("accept", ""))))
+
+    # When a run starts and alice watches it from the run view
+    started = api.ok("POST", f"/v1/workspaces/{ws}/flows/{created['id']}/runs", {"input": {}})
+    page.goto(f"{local_process.url}/#/w/{ws}/runs/{started['id']}")
+    page.locator("[data-testid=run-status] [data-status]").wait_for()
+
+    # Then it turns green, its nodes too, from the run's event stream (Server-Sent Events)
+    page.locator("[data-testid=run-status] [data-status=SUCCEEDED]").wait_for(timeout=RUN_TIMEOUT_MS)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.fnode')].every(n => n.dataset.status === 'SUCCEEDED')"
+    )
+    run_path = re.compile(rf"/v1/workspaces/{ws}/runs/{started['id']}(\?.*)?$")
+    reads = [url for url, _ in requests if run_path.search(url)]
+    streams = [url for url, accept in requests if "/events" in url and "text/event-stream" in accept]
+    # And the run itself was read only to draw it and once more for its final outputs: never polled (the
+    # old view read it every second of the run's two-second wait and more)
+    assert streams, requests
+    assert 1 <= len(reads) <= 3, reads
+
+    # When alice opens the runs list and another run starts
+    requests.clear()
+    page.goto(f"{local_process.url}/#/w/{ws}/runs")
+    page.get_by_test_id("run-row").first.wait_for()
+    second = api.ok("POST", f"/v1/workspaces/{ws}/flows/{created['id']}/runs", {"input": {}})
+    # Then the new run appears and turns green in the list without a timer reloading it
+    row = page.get_by_test_id("run-row").filter(has_text=second["id"][:8])
+    row.locator("[data-status=SUCCEEDED]").wait_for(timeout=RUN_TIMEOUT_MS)
+    listings = [url for url, _ in requests if re.search(r"/runs(\?.*)?$", url)]
+    assert len(listings) <= 4, listings
+    assert page.page_errors == []
+
+
 def drag_edge(page: Any, source: str, target: str) -> None:
     """Connect two nodes the way a user does: drag from the source handle to the target handle."""
     src = page.locator(f".fnode[data-node-id={source}] .react-flow__handle.source").first.bounding_box()

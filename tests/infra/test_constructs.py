@@ -552,3 +552,19 @@ def test_the_production_dashboard_graphs_runs_node_duration_and_llm_spend(synth:
         assert f'"{name}"' in body, name
     assert '"Nexod","LLMCostUSD","profile","production","service","nexod-node-runner"' in body
     assert '"Nexod","RunsFailed","profile","production","service","nexod-execution-events"' in body
+
+
+def test_only_the_functions_that_publish_run_events_may_put_events_and_only_on_the_runs_bus(synth: Synth) -> None:
+    # Given every identity policy statement of the App stack that allows events:PutEvents
+    app = synth.template("starter", "App")
+    buses = [k for k in resources(app, "AWS::Events::EventBus") if k.startswith("TriggersRunEvents")]
+    assert len(buses) == 1, buses
+    granted: dict[str, list[Any]] = {}
+    for logical, st in statements(app):
+        if st.get("Effect") == "Allow" and "events:PutEvents" in as_list(st["Action"]):
+            granted.setdefault(logical.split("ServiceRole")[0], []).append(st["Resource"])
+    # Then exactly the API, both node runners and the execution-events function hold it (not migrations)
+    assert set(granted) == {"RuntimeHandler", "RuntimeNodeRunner", "RuntimeLlmRunner", "RuntimeExecutionEvents"}
+    # And each on the deployment's runs bus alone
+    for resources_ in granted.values():
+        assert resources_ == [{"Fn::GetAtt": [buses[0], "Arn"]}], resources_

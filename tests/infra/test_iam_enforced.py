@@ -131,6 +131,10 @@ def world(synth: Synth, request: pytest.FixtureRequest) -> Iterator[World]:
         moto_glue.register(CALLBACK_PROBE, _callback_probe)
         moto_glue.register(functions["Api"].env["NEXOD_NODE_RUNNER_ARN"], _node_runner)
         moto_glue.register(functions["Api"].env["NEXOD_LLM_RUNNER_ARN"], _node_runner)
+        # And the deployment's run-events bus (the Triggers construct creates it)
+        buses = {f.env["NEXOD_EVENT_BUS_NAME"] for f in functions.values() if "NEXOD_EVENT_BUS_NAME" in f.env}
+        for bus in buses:
+            boto3.client("events", region_name=REGION).create_event_bus(Name=bus)
         (bucket,) = bucket_keys
         for runner in ("NodeRunner", "LlmRunner", "Api"):
             assert functions[runner].env["NEXOD_BLOB_BUCKET"] == bucket
@@ -383,6 +387,7 @@ def api_all_paths(env: dict[str, str], flow_id: str) -> None:
     api_credentials_path(env, flow_id)
     api_knowledge_path(env, flow_id)
     callback_path(env, flow_id)  # an approval decided
+    event_bus_path(env, flow_id)
 
 
 def runner_credentials_path(env: dict[str, str], _run_id: str) -> None:
@@ -394,12 +399,28 @@ def node_runner_path(env: dict[str, str], run_id: str) -> None:
     """The app secret, a large node output written (SSE-KMS with the deployment key) and read back, and a
     workspace credential read through the tagged reader."""
     app_secret_path(env, run_id)
+    event_bus_path(env, run_id)
     store = _blob_store(env)
     key = _payload_key(run_id)
     store.put(key, PAYLOAD)
     assert store.get(key) == PAYLOAD
     runner_credentials_path(env, run_id)
     callback_path(env, run_id)  # a finished callback node's new Task, completed from its memo
+
+
+def event_bus_path(env: dict[str, str], flow_id: str) -> None:
+    """Run lifecycle events relayed to the deployment's bus (the EventBridge adapter, as the functions
+    build it from their settings)."""
+    from nexod.adapters.eventbridge import EventBridgePublisher
+    from nexod.ports import BusEvent
+    from nexod.settings import Settings
+    from nexod.wiring import event_publisher_from_settings
+
+    publisher = event_publisher_from_settings(Settings(event_bus_name=env["NEXOD_EVENT_BUS_NAME"], region=REGION))
+    assert isinstance(publisher, EventBridgePublisher)
+    event = BusEvent(key=flow_id, source="nexod.run", detail_type="Run Status Change", detail={"status": "QUEUED"})
+    if publisher.publish([event]) != {flow_id}:
+        raise publisher.last_error or AssertionError("the bus refused the event")
 
 
 def app_secret_path(env: dict[str, str], _flow_id: str) -> None:
@@ -409,6 +430,12 @@ def app_secret_path(env: dict[str, str], _flow_id: str) -> None:
 
     conninfo = database_conninfo(Settings(database_secret_arn=env["NEXOD_DATABASE_SECRET_ARN"], region=REGION))
     assert conninfo.startswith("postgresql://")
+
+
+def execution_events_path(env: dict[str, str], flow_id: str) -> None:
+    """The app DB secret, then the reconciled run's status event to the bus."""
+    app_secret_path(env, flow_id)
+    event_bus_path(env, flow_id)
 
 
 def migrate_path(env: dict[str, str], _flow_id: str) -> None:
@@ -429,7 +456,7 @@ PATHS: dict[str, Callable[[dict[str, str], str], None]] = {
     "Api": api_all_paths,
     "NodeRunner": node_runner_path,
     "LlmRunner": node_runner_path,
-    "ExecutionEvents": app_secret_path,
+    "ExecutionEvents": execution_events_path,
     "Migrate": migrate_path,
 }
 

@@ -216,6 +216,8 @@ EXPECTED: dict[tuple[str, str], Op] = {
             {"decision": "approve"},
         ),
     ),
+    ("GET", "/v1/workspaces/{ws}/runs/{run}/events"): Op("viewer", 200),
+    ("GET", "/v1/workspaces/{ws}/events"): Op("viewer", 200),
     ("GET", "/v1/workspaces/{ws}/audit"): Op("admin", 200),
     # usage and budgets
     ("GET", "/v1/workspaces/{ws}/usage"): Op("viewer", 200),

@@ -78,6 +78,10 @@ def test_a_flows_whole_life_answers_within_the_published_schemas(stack: LocalSta
     api.ok("GET", f"/v1/workspaces/{ws}/approvals/{asked[0]['id']}")
     api.ok("POST", f"/v1/workspaces/{ws}/approvals/{asked[0]['id']}/decide", {"decision": "approve", "comment": "ok"})
     assert api.wait_run(ws, asking)["status"] == "SUCCEEDED"
+    # (and what happened to it, as events: the run's and the workspace's, the long poll answering at once)
+    seen = api.ok("GET", f"/v1/workspaces/{ws}/runs/{started}/events")
+    api.ok("GET", f"/v1/workspaces/{ws}/runs/{started}/events?after=0&wait=1")
+    api.ok("GET", f"/v1/workspaces/{ws}/events?after={seen['cursor']}&limit=10")
     api.ok("DELETE", f"/v1/workspaces/{ws}/members/local|carol")
     # (and refusals: another workspace's ids, bad bodies, states that do not allow it, no token)
     draft = api.ok("POST", f"/v1/workspaces/{ws}/flows", {"name": "draft", "definition": FINISHING})["id"]

@@ -145,6 +145,11 @@ def test_crossing_the_soft_budget_is_recorded_once_a_month(alice: Api, workspace
     assert crossed[0]["details"]["month"] == datetime.now(UTC).strftime("%Y-%m")
     budget = alice.ok("GET", f"/v1/workspaces/{workspace}/budget")
     assert budget["soft_crossed_at"] is not None and budget["month_to_date_usd"] > 0
+    # And it is one workspace event (no run) in the workspace's stream, with the month and the limit
+    events = alice.ok("GET", f"/v1/workspaces/{workspace}/events?limit=500")["items"]
+    soft = [e for e in events if e["type"] == "budget.soft_limit_crossed"]
+    assert len(soft) == 1 and soft[0]["run_id"] is None, soft
+    assert soft[0]["data"]["month"] == crossed[0]["details"]["month"] and soft[0]["data"]["monthly_soft_usd"] == 0
 
 
 def test_a_hard_budget_of_a_cent_lets_the_crossing_call_finish_and_stops_the_next(alice: Api, openai_stub: OpenAIStub):

@@ -510,3 +510,100 @@ def test_the_knowledge_catalog_counts_pages_and_scopes_documents(store: Store):
     with store.tx(other, "bob") as uow:
         assert uow.knowledge.bases() == [] and uow.knowledge.base(kb.id) is None
         assert uow.knowledge.document(kb.id, ids[1]) is None
+
+
+def test_events_are_read_in_order_after_a_cursor_per_run_and_per_workspace(store: Store):
+    # Given two runs of a workspace and another workspace
+    ws, other = new_workspace(store), new_workspace(store)
+    flow = published(store, ws)
+    run_1, run_2 = queued_run(store, ws, flow), queued_run(store, ws, flow)
+    # When events are appended in three units of work, one of them a workspace event
+    with store.tx(ws) as uow:
+        uow.events.append(run_1, "run.queued", data={"status": "QUEUED"})
+        uow.events.append(run_1, "node.started", "a", 0, {"attempt": 1})
+    with store.tx(ws) as uow:
+        uow.events.append(run_2, "run.queued")
+        uow.events.append(None, "budget.soft_limit_crossed", data={"month": "2026-11"})
+    with store.tx(ws) as uow:
+        uow.events.append(run_1, "node.retrying", "a", 0, {"attempt": 2})
+    # Then one run's events come oldest first, with what was appended
+    with store.tx(ws) as uow:
+        mine = uow.events.after(None, run_1)
+        everything = uow.events.after(None)
+    assert [(e.type, e.node_id, e.iteration, e.data) for e in mine] == [
+        ("run.queued", None, None, {"status": "QUEUED"}),
+        ("node.started", "a", 0, {"attempt": 1}),
+        ("node.retrying", "a", 0, {"attempt": 2}),
+    ]
+    assert [e.type for e in everything] == [
+        "run.queued",
+        "node.started",
+        "run.queued",
+        "budget.soft_limit_crossed",
+        "node.retrying",
+    ]
+    assert everything[3].run_id is None and everything[2].run_id == run_2
+    # And cursors increase, and reading after one gives exactly what follows it (limit respected)
+    cursors = [e.cursor for e in everything]
+    assert cursors == sorted(cursors) and len(set(cursors)) == 5
+    with store.tx(ws) as uow:
+        assert [e.cursor for e in uow.events.after(cursors[1], None, limit=2)] == cursors[2:4]
+        assert uow.events.after(cursors[-1]) == []
+        assert [e.type for e in uow.events.after(mine[0].cursor, run_1)] == ["node.started", "node.retrying"]
+    # And another workspace sees none of them
+    with store.tx(other) as uow:
+        assert uow.events.after(None) == []
+
+
+def _append_then_fail(store: Store, ws: str, run_id: str) -> None:
+    with store.tx(ws) as uow:
+        uow.events.append(run_id, "run.started")
+        raise RuntimeError("the change failed")
+
+
+def test_an_unregistered_event_type_is_refused_and_a_rolled_back_change_leaves_no_event(store: Store):
+    # Given a run
+    ws = new_workspace(store)
+    run_id = queued_run(store, ws, published(store, ws))
+    # When an unknown type is appended, or the unit of work that appended an event fails
+    with pytest.raises(ValueError, match="not registered"), store.tx(ws) as uow:
+        uow.events.append(run_id, "run.exploded")
+    with pytest.raises(RuntimeError):
+        _append_then_fail(store, ws, run_id)
+    # Then nothing was recorded
+    with store.tx(ws) as uow:
+        assert uow.events.after(None, run_id) == []
+
+
+def test_the_outbox_holds_published_types_until_marked(store: Store):
+    # Given a run's lifecycle event (published), a node event (not) and a budget crossing (published)
+    ws = new_workspace(store)
+    run_id = queued_run(store, ws, published(store, ws))
+    with store.tx(ws) as uow:
+        uow.events.append(run_id, "run.succeeded", data={"status": "SUCCEEDED"})
+        uow.events.append(run_id, "node.succeeded", "a", 0)
+        uow.events.append(None, "budget.soft_limit_crossed")
+    # When the relay reads what is pending and marks the first as published
+    with store.tx(ws) as uow:
+        pending = uow.events.unpublished(10)
+        uow.events.mark_published([pending[0].cursor])
+    # Then only the published types were pending, and only the unmarked one still is
+    assert [e.type for e in pending] == ["run.succeeded", "budget.soft_limit_crossed"]
+    with store.tx(ws) as uow:
+        assert [e.type for e in uow.events.unpublished(10)] == ["budget.soft_limit_crossed"]
+
+
+def test_fail_running_names_the_node_runs_it_failed(store: Store):
+    # Given a run with one running and one finished node run
+    ws = new_workspace(store)
+    flow = published(store, ws)
+    run_id = queued_run(store, ws, flow)
+    with store.tx(ws) as uow:
+        for node in ("a", "b"):
+            uow.node_runs.claim(run_id, node, 0, "transform", "h", flow_id=flow, version=1, upstream=[])
+        uow.node_runs.finish(run_id, "a", 0, status="SUCCEEDED", output=1)
+    # When the running ones fail
+    with store.tx(ws) as uow:
+        failed = uow.node_runs.fail_running(run_id, {"type": "Cancelled"})
+    # Then it names b only
+    assert failed == [("b", 0)]

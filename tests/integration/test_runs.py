@@ -423,15 +423,34 @@ def test_the_execution_events_lambda_repairs_a_run_whose_execution_timed_out(
     def event(status: str, execution_arn: str) -> dict:
         return execution_status_change(status, execution_arn, {"id": started["id"], "ws": workspace})
 
-    # When EventBridge reports an older execution's end, nothing changes
-    assert reconcile_event(store, event("FAILED", arn + "-old")) is False
-    # When it reports that this execution timed out
-    assert reconcile_event(store, event("TIMED_OUT", arn)) is True
-    stack.platform.orchestrator.stop(arn, "test cleanup")
-    # Then the run is FAILED with the reason, and a second delivery of the event is a no-op
-    failed = alice.ok("GET", f"/v1/workspaces/{workspace}/runs/{started['id']}")
-    assert (failed["status"], failed["error"]["code"]) == ("FAILED", "ExecutionTimedOut")
-    assert reconcile_event(store, event("TIMED_OUT", arn)) is False
+    # And the function's event bus, recorded
+    from functions.steps import execution_events
+
+    sent: list[Any] = []
+
+    class Bus:
+        def publish(self, batch: Any) -> set[str]:
+            sent.extend(batch)
+            return {e.key for e in batch}
+
+    execution_events.configure_publisher(Bus())
+    try:
+        # When EventBridge reports an older execution's end, nothing changes
+        assert reconcile_event(store, event("FAILED", arn + "-old")) is False
+        # When it reports that this execution timed out
+        assert reconcile_event(store, event("TIMED_OUT", arn)) is True
+        stack.platform.orchestrator.stop(arn, "test cleanup")
+        # Then the run is FAILED with the reason, and a second delivery of the event is a no-op
+        failed = alice.ok("GET", f"/v1/workspaces/{workspace}/runs/{started['id']}")
+        assert (failed["status"], failed["error"]["code"]) == ("FAILED", "ExecutionTimedOut")
+        assert reconcile_event(store, event("TIMED_OUT", arn)) is False
+    finally:
+        execution_events.configure_publisher(None)
+    # And the repair is a run.failed event, which the function relayed to the bus
+    events = alice.ok("GET", f"/v1/workspaces/{workspace}/runs/{started['id']}/events")["items"]
+    assert events[-1]["type"] == "run.failed" and events[-1]["data"]["error"]["code"] == "ExecutionTimedOut"
+    mine = [e.detail for e in sent if e.detail.get("run_id") == started["id"]]
+    assert mine and mine[-1]["type"] == "run.failed" and mine[-1]["status"] == "FAILED"
 
 
 def test_the_node_runner_refuses_a_node_of_a_cancelled_run(alice: Api, workspace: str, stack: LocalStack):

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from nexod.domain.actor import Actor
 from nexod.domain.cost import DEFAULT_RUNNER_MEMORY_MB, SFN_TRANSITION_USD, cost_source, usd_per_ms
 from nexod.domain.errors import InvalidInput
+from nexod.domain.events import EVENT_TYPES, EventCursor, RunEvent
 from nexod.domain.records import (
     TERMINAL,
     Approval,
@@ -76,6 +77,13 @@ class _Audit:
 
 
 @dataclass
+class _Event:
+    event: RunEvent
+    publish: bool
+    published: bool = False
+
+
+@dataclass
 class _Tables:
     workspaces: dict[str, Workspace] = field(default_factory=dict)
     members: dict[tuple[str, str], Member] = field(default_factory=dict)
@@ -91,6 +99,7 @@ class _Tables:
     documents: dict[str, tuple[str, KnowledgeDocument]] = field(default_factory=dict)
     parked: dict[tuple[str, str, int], tuple[str, ParkedTask]] = field(default_factory=dict)
     approvals: dict[str, tuple[str, Approval]] = field(default_factory=dict)
+    events: list[_Event] = field(default_factory=list)
 
     def copy(self) -> _Tables:
         # Records are immutable and replaced on change, so copying the tables is a snapshot.
@@ -109,6 +118,7 @@ class _Tables:
             dict(self.documents),
             dict(self.parked),
             dict(self.approvals),
+            list(self.events),
         )
 
 
@@ -643,9 +653,11 @@ class MemoryNodeRuns(_Repo):
             if (run_id, node_id, 0) not in self.t.node_runs:
                 self._put(self._new(run_id, node_id, 0, node_type, status="SKIPPED"))
 
-    def fail_running(self, run_id: str, error: Any) -> None:
+    def fail_running(self, run_id: str, error: Any) -> list[tuple[str, int]]:
+        failed: list[tuple[str, int]] = []
         for n in self.of_run(run_id):
             if n.status == "RUNNING":
+                failed.append((n.node_id, n.iteration))
                 self._put(
                     replace(
                         n,
@@ -655,6 +667,7 @@ class MemoryNodeRuns(_Repo):
                         duration_ms=_ms(self.now - n.started_at) if n.started_at else None,
                     )
                 )
+        return sorted(failed)
 
     def outputs(self, run_id: str, node_ids: Sequence[str]) -> dict[str, Any]:
         found = {}
@@ -1122,6 +1135,55 @@ class MemoryKnowledge(_Repo):
         return True
 
 
+class MemoryEvents(_Repo):
+    """Units of work run one at a time here, so every committed event is visible at once, in id order (the
+    Postgres adapter's late-commit horizon has nothing to hold back)."""
+
+    def append(
+        self,
+        run_id: str | None,
+        type: str,
+        node_id: str | None = None,
+        iteration: int | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        kind = EVENT_TYPES[type]
+        ws = self._writable_ws()
+        ident = len(self.t.events) + 1
+        event = RunEvent(
+            cursor=EventCursor(ident, ident),
+            workspace_id=ws,
+            run_id=run_id,
+            type=type,
+            node_id=node_id,
+            iteration=iteration,
+            data=json.loads(json.dumps(data or {}, default=str)),
+            created_at=self.now,
+        )
+        self.t.events.append(_Event(event, kind.published))
+
+    def after(self, cursor: EventCursor | None, run_id: str | None = None, limit: int = 100) -> list[RunEvent]:
+        found = [
+            e.event
+            for e in self.t.events
+            if e.event.workspace_id == self.ws
+            and (run_id is None or e.event.run_id == run_id)
+            and (cursor is None or e.event.cursor > cursor)
+        ]
+        return found[:limit]
+
+    def unpublished(self, limit: int = 10) -> list[RunEvent]:
+        mine = [e.event for e in self.t.events if e.event.workspace_id == self.ws and e.publish and not e.published]
+        return mine[:limit]
+
+    def mark_published(self, cursors: Sequence[EventCursor]) -> None:
+        done = set(cursors)
+        self.t.events = [
+            replace(e, published=True) if e.event.workspace_id == self.ws and e.event.cursor in done else e
+            for e in self.t.events
+        ]
+
+
 class MemoryUnitOfWork:
     def __init__(self, tables: _Tables, workspace_id: str | None, user_sub: str | None, now: datetime) -> None:
         self.tables = tables
@@ -1140,6 +1202,7 @@ class MemoryUnitOfWork:
         self.knowledge = MemoryKnowledge(self)
         self.parked = MemoryParkedTasks(self)
         self.approvals = MemoryApprovals(self)
+        self.events = MemoryEvents(self)
 
 
 class MemoryStore:

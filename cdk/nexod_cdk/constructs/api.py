@@ -200,9 +200,10 @@ class Api(Construct):
         runtime.allow_secret_read(fn, database_secret_arn)
         # Rights arrive with the code that uses them (tests/infra/test_iam_enforced.py fails on a granted
         # action no path needs). Workspace credentials are write-only here (DESIGN §7): create, rotate,
-        # delete, restore, never GetSecretValue. Not yet: schedules, the run-events bus, the ingress queue
+        # delete, restore, never GetSecretValue. Not yet: schedules and the ingress queue
         # (the triggers issue adds them with their code).
         secrets.allow_manage(fn)
+        triggers.bus.grant_put_events_to(fn)  # run lifecycle events (start, cancel, redrive) from the outbox
         fn.add_to_role_policy(
             iam.PolicyStatement(
                 sid="PublishAndRunFlows",

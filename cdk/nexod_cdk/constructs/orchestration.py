@@ -87,6 +87,8 @@ class Orchestration(Construct):
             },
         )
         runtime.allow_secret_read(self.node_runner, database_secret_arn)
+        # Run lifecycle events (the run's finish/fail) to the deployment's bus, relayed from the outbox.
+        triggers.bus.grant_put_events_to(self.node_runner)
         assert self.node_runner.role is not None
         secrets.allow_assume(self.node_runner.role)
         # The LLM runner carries the LLM layer and runs `llm` nodes only. Its provider keys are workspace
@@ -106,6 +108,7 @@ class Orchestration(Construct):
             },
         )
         runtime.allow_secret_read(self.llm_runner, database_secret_arn)
+        triggers.bus.grant_put_events_to(self.llm_runner)  # the soft budget crossing (nexod.budget)
         assert self.llm_runner.role is not None
         secrets.allow_assume(self.llm_runner.role)
 
@@ -159,6 +162,7 @@ class Orchestration(Construct):
             environment={"NEXOD_DATABASE_SECRET_ARN": database_secret_arn, **triggers.environment()},
         )
         runtime.allow_secret_read(self.execution_events, database_secret_arn)
+        triggers.bus.grant_put_events_to(self.execution_events)  # a reconciled run's status; earlier leftovers
         self.events_dlq = sqs.Queue(
             self,
             "ExecutionEventsDlq",

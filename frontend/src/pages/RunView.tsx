@@ -1,4 +1,5 @@
-// One run: the flow graph coloured by node status (polled live), node details, cancel and redrive.
+// One run: the flow graph coloured by node status (live from the run's event stream), node details, cancel and
+// redrive.
 import { applyNodeChanges, ReactFlowProvider, type NodeChange } from "@xyflow/react";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { api, errorMessage } from "../lib/api";
@@ -6,7 +7,8 @@ import { overlaps, toReactFlow, withLayout, type CanvasEdge, type CanvasNode } f
 import { absTime, duration, num, relTime, usd } from "../lib/format";
 import { navigate, paths, useTitle } from "../lib/router";
 import { canEdit, useSession } from "../session";
-import { TERMINAL_RUN, type FlowDefinition, type NodeRun, type Run } from "../types";
+import { applyRunEvents, followEvents, latestCursor } from "../lib/events";
+import { TERMINAL_RUN, type FlowDefinition, type NodeRun, type Run, type RunEvent } from "../types";
 import { FlowCanvas } from "../components/FlowCanvas";
 import { VersionViewer } from "../components/FlowDialogs";
 import { TypeIcon } from "../components/nodeStyle";
@@ -172,19 +174,34 @@ function View({ runId }: { runId: string }) {
     else void fallback();
   }, [run, workspace.id]);
 
-  // Poll every second until the run is terminal, then once more for the final node states. After a cancel or
-  // redrive, keep polling for a few seconds even if the server still reports the old terminal status.
+  // Live from the run's event stream (Server-Sent Events locally, a long poll through API Gateway): events move
+  // nodes and the run in place.
   const terminal = run ? TERMINAL_RUN.includes(run.status) : false;
-  const [forceUntil, setForceUntil] = useState(0);
-  const forcing = forceUntil > 0;
+  const loaded = run !== null;
+  const current = useRef<{ run: Run | null; nodes: NodeRun[] }>({ run: null, nodes: [] });
+  current.current = { run, nodes: nodeRuns };
   useEffect(() => {
-    if (!run || (terminal && !forcing)) return;
-    const t = window.setInterval(() => {
-      if (forcing && Date.now() > forceUntil) setForceUntil(0);
-      void refresh();
-    }, 1000);
-    return () => window.clearInterval(t);
-  }, [run, terminal, forcing, forceUntil, refresh]);
+    if (!loaded) return;
+    const stop = new AbortController();
+    const path = `/v1/workspaces/${encodeURIComponent(workspace.id)}/runs/${encodeURIComponent(runId)}/events`;
+    const onEvents = (events: RunEvent[]) => {
+      const before = current.current;
+      if (!before.run) return;
+      const next = applyRunEvents(before.run, before.nodes, events);
+      current.current = next;
+      setRun(next.run);
+      setNodeRuns(next.nodes);
+      // When the run ends, the toast effect below refreshes once for its outputs, durations and costs.
+    };
+    // Events after what the first load showed: the stream from its start would replay what we drew.
+    latestCursor(path)
+      .then((cursor) => {
+        void refresh(); // anything that changed between the first load and the cursor
+        return followEvents(path, cursor, onEvents, stop.signal, setPollError);
+      })
+      .catch((e) => setPollError(errorMessage(e)));
+    return () => stop.abort();
+  }, [loaded, workspace.id, runId, refresh]);
   // Toast a run's outcome once, when a run we watched finishes (never for a stale status after a redrive).
   const announced = useRef<string | null>(null);
   const sawActive = useRef(false);
@@ -272,7 +289,6 @@ function View({ runId }: { runId: string }) {
       const onVersion = what === "redrive" && redriveOnLive && newerLive ? newerLive : undefined;
       const r = what === "cancel" ? await api.cancelRun(workspace.id, runId) : await api.redriveRun(workspace.id, runId, onVersion);
       setRun(r);
-      setForceUntil(Date.now() + 6000);
       if (what === "redrive") sawActive.current = true;
       toast.success(what === "cancel" ? "Cancellation requested" : "Run redriven", what === "redrive" ? "Finished nodes are reused; failed ones run again." : undefined);
       setConfirm(null);

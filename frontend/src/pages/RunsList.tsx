@@ -1,12 +1,14 @@
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import { api, errorMessage } from "../lib/api";
 import { absTime, duration, num, relTime, usd } from "../lib/format";
 import { navigate, paths, useTitle } from "../lib/router";
 import { useSession } from "../session";
-import { TERMINAL_RUN, type FlowSummary, type Run } from "../types";
+import { applyListEvents, followEvents, latestCursor } from "../lib/events";
+import { type FlowSummary, type Run, type RunEvent } from "../types";
 import { useToast } from "../components/Toasts";
 import { Empty, ErrorState, Spinner, StatusBadge } from "../components/ui";
 
+const TERMINAL_EVENT = /^run\.(succeeded|failed|cancelled)$/;
 const STATUSES = ["", "QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"];
 
 export function RunsList({ query }: { query: URLSearchParams }) {
@@ -53,12 +55,39 @@ export function RunsList({ query }: { query: URLSearchParams }) {
     api.listFlows(workspace.id).then((p) => setFlows(p.items), () => undefined);
   }, [workspace.id]);
 
-  // Refresh while something is in flight.
-  const active = (items ?? []).some((r) => !TERMINAL_RUN.includes(r.status));
+  // Live from the workspace's event stream: statuses change in place; a run not listed yet (a new one) reloads
+  // the first page, at most every half second.
+  const listed = useRef<Run[] | null>(null);
+  listed.current = items;
   useEffect(() => {
-    const t = window.setInterval(() => void load(), active ? 1500 : 6000);
-    return () => window.clearInterval(t);
-  }, [load, active]);
+    const stop = new AbortController();
+    const path = `/v1/workspaces/${encodeURIComponent(workspace.id)}/events`;
+    let reload: number | undefined;
+    const onEvents = (events: RunEvent[]) => {
+      const runs = listed.current;
+      if (!runs) return;
+      const applied = applyListEvents(runs, events);
+      listed.current = applied.runs;
+      setItems(applied.runs);
+      const finished = events.some((e) => TERMINAL_EVENT.test(e.type));
+      if ((applied.unknown || finished) && reload === undefined) {
+        reload = window.setTimeout(() => {
+          reload = undefined;
+          void load(); // new runs, and the final duration and cost of finished ones
+        }, 500);
+      }
+    };
+    latestCursor(path)
+      .then((cursor) => {
+        void load();
+        return followEvents(path, cursor, onEvents, stop.signal);
+      })
+      .catch((e) => setError(errorMessage(e)));
+    return () => {
+      stop.abort();
+      window.clearTimeout(reload);
+    };
+  }, [workspace.id, load]);
 
   const more = async () => {
     try {

@@ -5,6 +5,11 @@ Routes:  /v1/*  -> the API Lambda handler (exactly the deployed code path), on o
          /demo/*  sample endpoints the example flows call
          /*  the console (static files) with single-page-app fallback
 
+Run events (`GET /v1/workspaces/{ws}[/runs/{run}]/events`): a long poll (`wait`) or a Server-Sent Events
+stream (`Accept: text/event-stream`) must not hold the one API thread, so this adapter asks the API with
+`wait=0` and does the waiting itself on the event loop, woken by the store's `EventBell` (with a poll as
+the fallback). Each read is a whole API request, so every one is authenticated and authorised again.
+
 Why one API worker thread: Powertools keeps the current event and Lambda context on class attributes of
 `BaseRouter` and the routing context on the module-level resolver, so two requests resolved at once read
 each other's caller (measured: tests/bench/api_concurrency.py). A Lambda container also serves one request
@@ -20,6 +25,7 @@ import base64
 import json
 import logging
 import mimetypes
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -27,8 +33,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from .bell import EventBell
 from .demo import demo_weather
 from .issuer import USERS, LocalIssuer
 
@@ -41,6 +48,10 @@ Send = Callable[[Message], Awaitable[None]]
 BROKER_PREFIX = "/v1/broker/"
 ApiHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
+EVENTS_PATH = re.compile(r"^/v1/workspaces/[^/]+(/runs/[^/]+)?/events$")
+EVENT_POLL_SECONDS = 0.25  # when the bell does not ring (a reader waiting on an older transaction's commit)
+SSE_KEEPALIVE_SECONDS = 15.0
+SSE_MAX_SECONDS = 3600.0  # a stream ends after an hour; EventSource-style clients reconnect with Last-Event-ID
 SERVED_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -72,6 +83,7 @@ class Backend(Protocol):
     # The agent broker (/v1/broker/*): no Powertools resolver state, so it runs on its own threads and a
     # runner's long LLM call never holds up the API, nor another runner's heartbeat.
     broker_handler: ApiHandler | None
+    event_bell: EventBell | None
     static_dir: Path | None
     demo_hits: dict[str, int]
 
@@ -187,6 +199,35 @@ def lambda_response(result: dict[str, Any]) -> Response:
     return Response(int(result.get("statusCode", 200)), data, content_type, headers, cookies)
 
 
+def _accepts_stream(scope: Scope) -> bool:
+    return any(name == b"accept" and b"text/event-stream" in value for name, value in scope["headers"])
+
+
+def _wait_of(pairs: list[tuple[str, str]]) -> float | None:
+    """The long poll's `wait` when it is a positive number of seconds; else None (the API answers it)."""
+    values = [v for k, v in pairs if k == "wait"]
+    if len(values) != 1:
+        return None
+    try:
+        wait = float(values[0])
+    except ValueError:
+        return None
+    return wait if 0 < wait < float("inf") else None
+
+
+def _events_target(path: str, pairs: list[tuple[str, str]], **replace: str | None) -> str:
+    kept = [(k, v) for k, v in pairs if k not in replace]
+    kept += [(k, v) for k, v in replace.items() if v is not None]
+    return f"{path}?{urlencode(kept)}" if kept else path
+
+
+def _items(response: Response) -> bool:
+    try:
+        return bool(json.loads(response.body).get("items"))
+    except (ValueError, AttributeError):
+        return True  # not a page of events: answer it as it is
+
+
 class LocalApp:
     """The ASGI application uvicorn serves (see the module docstring for the routes)."""
 
@@ -211,6 +252,9 @@ class LocalApp:
             self._check_head_size(scope, method)
             body = await self._read_body(scope, receive)
             body_read = True
+            if method == "GET" and EVENTS_PATH.match(urlsplit(path).path) and _accepts_stream(scope):
+                await self._stream_events(scope, path, send, receive)
+                return
             response = await self._route(scope, method, path, body)
         except ClientGone:
             return
@@ -261,6 +305,8 @@ class LocalApp:
         query_string = bytes(scope.get("query_string") or b"").decode("latin-1")
         target = f"{raw_target}?{query_string}" if query_string else raw_target
         backend = self.backend
+        if method == "GET" and EVENTS_PATH.match(path):
+            return await self._long_poll(scope, path, query_string)
         if path.startswith("/v1/") or path == "/v1":
             return await self._api(scope, method, target, body)
         if path == "/local-issuer/.well-known/jwks.json" and backend.issuer is not None:
@@ -294,6 +340,99 @@ class LocalApp:
         finally:
             self._pending_api -= 1
         return lambda_response(result)
+
+    # -- run events: long poll and Server-Sent Events, waiting here rather than on the API thread ----------
+    async def _long_poll(self, scope: Scope, path: str, query_string: str) -> Response:
+        pairs = parse_qsl(query_string, keep_blank_values=True)
+        wait = _wait_of(pairs)
+        if wait is None:  # no wait, or one the API must refuse itself (422 naming it)
+            target = f"{path}?{query_string}" if query_string else path
+            return await self._api(scope, "GET", target, b"")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + min(wait, 25.0)
+        bell = self.backend.event_bell
+        while True:
+            rung = bell.rung if bell is not None else 0
+            response = await self._api(scope, "GET", _events_target(path, pairs, wait="0"), b"")
+            if response.status != 200 or _items(response) or loop.time() >= deadline:
+                return response
+            await self._until_events(bell, rung, min(EVENT_POLL_SECONDS, deadline - loop.time()))
+
+    async def _until_events(self, bell: EventBell | None, rung: int, timeout: float) -> None:
+        if timeout <= 0:
+            return
+        if bell is None:
+            await asyncio.sleep(timeout)
+        else:
+            await bell.wait(rung, timeout)
+
+    async def _stream_events(self, scope: Scope, raw_path: str, send: Send, receive: Receive) -> None:
+        """The same events as a Server-Sent Events stream: `id` is the cursor, `event` the type, `data` the
+        event's JSON; resumes after `Last-Event-ID` (or `after`)."""
+        path = urlsplit(raw_path).path
+        pairs = [(k, v) for k, v in parse_qsl(bytes(scope.get("query_string") or b"").decode("latin-1")) if k != "wait"]
+        after = dict(pairs).get("after")
+        for name, value in scope["headers"]:
+            if name == b"last-event-id" and value:
+                after = value.decode("latin-1")
+        loop = asyncio.get_running_loop()
+        bell = self.backend.event_bell
+        rung = bell.rung if bell is not None else 0
+        first = await self._api(scope, "GET", _events_target(path, pairs, after=after), b"")
+        if first.status != 200:
+            await self._send(send, first)
+            return
+        headers = {**SECURITY_HEADERS, "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        raw = [(b"content-type", b"text/event-stream; charset=utf-8")]
+        raw += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+        await send({"type": "http.response.start", "status": 200, "headers": raw})
+        gone = asyncio.Event()
+
+        async def watch() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            gone.set()
+
+        watcher = asyncio.create_task(watch())
+        ends = loop.time() + SSE_MAX_SECONDS
+        quiet_since = loop.time()
+        response = first
+        try:
+            await send({"type": "http.response.body", "body": b"retry: 1000\n\n", "more_body": True})
+            while not gone.is_set() and loop.time() < ends:
+                if response.status != 200:  # the token expired, access was removed: say so and end
+                    chunk = f"event: error\ndata: {response.body.decode('utf-8', 'replace')}\n\n".encode()
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                    break
+                page = json.loads(response.body)
+                chunks = [
+                    f"id: {item['cursor']}\nevent: {item['type']}\ndata: {json.dumps(item)}\n\n"
+                    for item in page.get("items", [])
+                ]
+                after = page.get("cursor", after)
+                if chunks:
+                    await send({"type": "http.response.body", "body": "".join(chunks).encode(), "more_body": True})
+                    quiet_since = loop.time()
+                elif loop.time() - quiet_since >= SSE_KEEPALIVE_SECONDS:
+                    await send({"type": "http.response.body", "body": b": keep-alive\n\n", "more_body": True})
+                    quiet_since = loop.time()
+                if not chunks:
+                    waits = [
+                        asyncio.ensure_future(self._until_events(bell, rung, EVENT_POLL_SECONDS)),
+                        asyncio.ensure_future(gone.wait()),
+                    ]
+                    _, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+                    for task in pending:
+                        task.cancel()
+                if gone.is_set():
+                    break
+                rung = bell.rung if bell is not None else 0
+                response = await self._api(scope, "GET", _events_target(path, pairs, after=after), b"")
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except OSError:
+            pass  # the client went away mid-write
+        finally:
+            watcher.cancel()
 
     def _invoke_api(self, event: dict[str, Any]) -> dict[str, Any]:
         handler = self.backend.api_handler

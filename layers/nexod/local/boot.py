@@ -56,6 +56,7 @@ def boot(
         server.stop()
         raise
     server.issuer = platform.issuer
+    server.event_bell = platform.event_bell
     api.configure(platform.services, platform.verifier, health=platform.health)
     broker_api.bind(lambda: platform.broker)
     server.api_handler = api.handler

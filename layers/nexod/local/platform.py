@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from ..auth import JwtVerifier
 from ..domain.compiler import substitute
 from ..domain.flow import MAX_NODES
 from ..domain.nodes import Runtime
-from ..ports import LLM
+from ..ports import LLM, EventPublisher
 from ..runtime.runner import NodeRunner
 from ..services import runs
 from ..services.broker import Broker
@@ -33,6 +34,7 @@ from ..wiring import (
     vault_from_settings,
 )
 from . import pg
+from .bell import EventBell
 from .issuer import AUDIENCE, LocalIssuer
 from .model import OfflineDefaultLLM, OfflineModel
 from .supervisor import Supervisor
@@ -82,6 +84,7 @@ class LocalPlatform:
     extra: dict[str, Any] = field(default_factory=dict)
     # The agent runners' broker (capability tokens, the in-memory task board, the LLM runtime's gateway).
     broker: Broker | None = None
+    event_bell: EventBell = field(default_factory=EventBell)
 
     @property
     def health(self) -> HealthBoard:
@@ -129,7 +132,8 @@ class LocalPlatform:
         # One process runs every branch of a Parallel at once: the pool may grow to the widest fan-out a flow
         # can have, bounded by what the server accepts (branches beyond it wait for a connection).
         database = Database(postgres.app_url, max_size=local_pool_size(postgres.admin_url))
-        store = PostgresStore(database)
+        event_bell = EventBell()  # wakes the local server's event streams when events commit
+        store = PostgresStore(database, on_events=event_bell.ring)
         # Credential values: AES-256-GCM in this Postgres, the key in .localdb/keys/vault.key (refused when
         # others can read it).
         vault = vault_from_settings(settings, reads=True, writes=True, db=database)
@@ -140,12 +144,6 @@ class LocalPlatform:
             def llm() -> LLM:
                 return OfflineDefaultLLM(model, supervisor.board, llm_from_settings(settings))
 
-        # The two runner functions, as in AWS: each Task reaches the runner of its kind's runtime.
-        blobs = blob_store_from_settings(settings)  # .localdb/blobs: large node outputs (DESIGN §2)
-        runner = build_node_runner(settings, store, runtime=Runtime.CORE, blobs=blobs, vault=vault)
-        node_runner_handler.configure(runner)
-        llm_runner = build_node_runner(settings, store, llm, runtime=Runtime.LLM, blobs=blobs, vault=vault)
-        llm_runner_handler.configure(llm_runner)
         holder: dict[str, Services] = {}
 
         def on_end(execution_arn: str, status: str) -> None:
@@ -156,6 +154,16 @@ class LocalPlatform:
             LLM_RUNNER_ARN: llm_runner_handler.run_event,
         }
         orchestrator = MotoStepFunctionsOrchestrator(handlers, ROLE_ARN, on_end=on_end)
+        # Run lifecycle events go to moto's EventBridge (inside the orchestrator's mock) and to the log.
+        publisher = local_event_bus(settings)
+        # The two runner functions, as in AWS: each Task reaches the runner of its kind's runtime.
+        blobs = blob_store_from_settings(settings)  # .localdb/blobs: large node outputs (DESIGN §2)
+        runner = build_node_runner(settings, store, runtime=Runtime.CORE, blobs=blobs, vault=vault, publisher=publisher)
+        node_runner_handler.configure(runner)
+        llm_runner = build_node_runner(
+            settings, store, llm, runtime=Runtime.LLM, blobs=blobs, vault=vault, publisher=publisher
+        )
+        llm_runner_handler.configure(llm_runner)
         for each in (runner, llm_runner):  # a finished callback node completes its Task at once (a memo hit)
             each.tasks = orchestrator
         supervisor.board.report("orchestrator", "ready", "moto's Step Functions interpreter, in this process")
@@ -169,6 +177,7 @@ class LocalPlatform:
             knowledge=knowledge_engine(settings, store, vault, llm_gateway(settings, store, vault, llm)),
             default_embedding_model=settings.default_embedding_model,
             pinecone_hosts=tuple(settings.pinecone_hosts),
+            publisher=publisher,
         )
         holder["services"] = services
         issuer = LocalIssuer(state_dir / "keys", issuer_url)
@@ -184,6 +193,7 @@ class LocalPlatform:
             Database(postgres.admin_url, max_size=2, name="nexod-admin"),
             supervisor,
             timings,
+            event_bell=event_bell,
         )
         platform.broker = local_broker(state_dir, settings, store, vault, llm_runner)
         platform.replay_machines()
@@ -243,6 +253,27 @@ def local_pool_size(admin_url: str) -> int:
     return max(1, min(MAX_NODES, int(row[0]) - LOCAL_POOL_HEADROOM))
 
 
+LOCAL_EVENT_BUS = "nexod-runs"
+
+
+def local_event_bus(settings: Settings) -> EventPublisher:
+    """moto's EventBridge with the deployment's bus created (call inside the orchestrator's mock)."""
+    import boto3
+
+    from ..adapters.eventbridge import EventBridgePublisher
+
+    client = boto3.client(
+        "events",
+        region_name=settings.region,
+        aws_access_key_id="local",
+        aws_secret_access_key="local",  # noqa: S106 - moto, in-process only
+    )
+    name = settings.event_bus_name or LOCAL_EVENT_BUS
+    with contextlib.suppress(client.exceptions.ResourceAlreadyExistsException):
+        client.create_event_bus(Name=name)
+    return EventBridgePublisher(client, name)
+
+
 def reconcile_execution(services: Services, execution_arn: str, status: str) -> None:
     """Local twin of the EventBridge execution-events Lambda."""
     import json
@@ -254,8 +285,12 @@ def reconcile_execution(services: Services, execution_arn: str, status: str) -> 
         run = json.loads(described.get("input") or "{}").get("run") or {}
     except Exception:
         return
-    if run.get("id") and run.get("ws"):
-        runs.reconcile(services.store, str(run["ws"]), str(run["id"]), status, execution_arn)
+    if (
+        run.get("id")
+        and run.get("ws")
+        and runs.reconcile(services.store, str(run["ws"]), str(run["id"]), status, execution_arn)
+    ):
+        services.publish_events(str(run["ws"]))
 
 
 def psql_admin(platform: LocalPlatform) -> psycopg.Connection[Any]:

@@ -33,6 +33,7 @@ from .asgi import (
     apigw_v2_event,
     error_body,
 )
+from .bell import EventBell
 from .issuer import LocalIssuer
 
 __all__ = ["SECURITY_HEADERS", "LambdaContext", "Limits", "LocalServer", "apigw_v2_event"]
@@ -188,6 +189,7 @@ class LocalServer:
         self.broker_handler: ApiHandler | None = None
         self.static_dir = static_dir
         self.demo_hits: dict[str, int] = {}
+        self.event_bell: EventBell | None = None  # rung when events commit (local mode's store)
         self.limits = limits or Limits()
         self._sock = socket.create_server((host, port), backlog=self.limits.backlog, reuse_port=False)
         self.port = int(self._sock.getsockname()[1])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -26,6 +26,7 @@ from .store import (
     ApprovalRepository,
     AuditLog,
     CredentialRepository,
+    EventLog,
     FlowChanges,
     FlowRepository,
     KnowledgeRepository,
@@ -49,6 +50,7 @@ __all__ = [
     "BlobRef",
     "BlobStore",
     "BudgetGuard",
+    "BusEvent",
     "ChunkMatch",
     "ChunkVector",
     "Completion",
@@ -56,6 +58,8 @@ __all__ = [
     "DocumentReader",
     "Embedder",
     "Embeddings",
+    "EventLog",
+    "EventPublisher",
     "FlowChanges",
     "FlowRepository",
     "Found",
@@ -220,4 +224,23 @@ class BudgetGuard(Protocol):
 
     def check(self, workspace_id: str) -> None:
         """Raise `runtime.errors.BudgetExceeded` when the workspace's hard monthly budget is spent."""
+        ...
+
+
+@dataclass(frozen=True)
+class BusEvent:
+    """One event for the deployment's EventBridge bus (nexod.domain.events names its source and detail type)."""
+
+    key: str  # the event's cursor: which entry failed, so only that one is retried
+    source: str
+    detail_type: str
+    detail: dict[str, Any]
+    resources: tuple[str, ...] = ()
+
+
+class EventPublisher(Protocol):
+    """Publishes events to the deployment's EventBridge bus (a log line and moto's EventBridge locally)."""
+
+    def publish(self, events: Sequence[BusEvent]) -> set[str]:
+        """Send them; returns the keys of those the bus accepted (the rest are retried later)."""
         ...

@@ -15,6 +15,7 @@ from typing import Any, Protocol, TypedDict
 
 from ..domain.actor import Actor
 from ..domain.cost import DEFAULT_RUNNER_MEMORY_MB
+from ..domain.events import EventCursor, RunEvent
 from ..domain.records import (
     Agent,
     AgentNodeRun,
@@ -274,8 +275,9 @@ class NodeRunRepository(Protocol):
         """Mark (node id, node type) that never ran in a finished run as SKIPPED."""
         ...
 
-    def fail_running(self, run_id: str, error: Any) -> None:
-        """Every RUNNING node run of the run becomes FAILED (keeping an error it already had)."""
+    def fail_running(self, run_id: str, error: Any) -> list[tuple[str, int]]:
+        """Every RUNNING node run of the run becomes FAILED (keeping an error it already had); returns their
+        (node id, iteration)."""
         ...
 
     def outputs(self, run_id: str, node_ids: Sequence[str]) -> dict[str, Any]:
@@ -540,6 +542,35 @@ class KnowledgeRepository(Protocol):
     def delete_document(self, kb_id: str, document_id: str) -> bool: ...
 
 
+class EventLog(Protocol):
+    """Run and workspace events (nexod.domain.events), appended in the unit of work of the change they
+    describe: they commit with it or not at all."""
+
+    def append(
+        self,
+        run_id: str | None,
+        type: str,
+        node_id: str | None = None,
+        iteration: int | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        """Record an event of a registered type (`run_id` None: a workspace-level event). Types that go to
+        EventBridge are also queued for the relay (`unpublished`)."""
+        ...
+
+    def after(self, cursor: EventCursor | None, run_id: str | None = None, limit: int = 100) -> list[RunEvent]:
+        """Events after `cursor` (from the first when None), of one run or of the whole workspace, oldest
+        first; only those no still-running transaction can precede, so a reader never skips one."""
+        ...
+
+    def unpublished(self, limit: int = 10) -> list[RunEvent]:
+        """Events for EventBridge not yet published, oldest first, locked for this unit of work (others skip
+        them)."""
+        ...
+
+    def mark_published(self, cursors: Sequence[EventCursor]) -> None: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction in one workspace: committed when its block ends, rolled back if it raises."""
 
@@ -587,6 +618,9 @@ class UnitOfWork(Protocol):
 
     @property
     def approvals(self) -> ApprovalRepository: ...
+
+    @property
+    def events(self) -> EventLog: ...
 
 
 class Store(Protocol):

@@ -31,6 +31,7 @@ from ..domain.validation import BRANCH_LITERALS, ValidFlow, validate
 from ..ports import Orchestrator, Store, TaskGone, UnitOfWork, Vault
 from .blobs import OutputBlobs, hydrate_upstream, offload_output, run_output
 from .errors import NodeError, NodeFailedError, NodeRetryableError, RunFinishError, RunNotActiveError
+from .events import EventRelay, nodes_failed, run_status_changed
 from .executors import CREDENTIALS, EXECUTORS, PARKERS, Credentials, NodeContext, NodeResult, Toolbox
 from .redaction import Scrubber
 from .secrets import CredentialResolver
@@ -171,10 +172,12 @@ class NodeRunner:
         memory_mb: int = DEFAULT_RUNNER_MEMORY_MB,
         tasks: Orchestrator | None = None,
         expiry: Expiry | None = None,
+        relay: EventRelay | None = None,
     ) -> None:
         self.expiry = expiry  # a callback node whose timeout is an outcome (an approval's on_timeout)
         # Completes a callback Task at once when its node already finished (a memo hit: redrive, retry, resume).
         self.tasks = tasks
+        self.relay = relay  # run lifecycle events out to EventBridge after they commit (an outbox)
         self.memory_mb = memory_mb  # the function's configured memory: compute cost (nexod.domain.cost)
         self.vault = vault  # credential values, read at the moment of use (DESIGN §7)
         self.store = store
@@ -383,6 +386,7 @@ class NodeRunner:
                 if kind.shape is AslShape.WAIT:  # when its wait ends: recorded the first time, then kept
                     ctx.wait_until, ctx.wait_seconds = _wait_end(config, row, digest)
                     recorded_input["until"] = ctx.wait_until
+                _node_started(uow, run_id, node_id, iteration, row.attempts)
                 uow.node_runs.begin_execution(
                     # The record holds `{{ secrets.x }}` references, not their values: only names that are
                     # sensitive in themselves (Authorization, Cookie, ...) are redacted in it.
@@ -412,6 +416,7 @@ class NodeRunner:
             uow.node_runs.begin_execution(
                 run_id, node_id, iteration, digest, _recorded(credentials, node.config, secret_names)
             )
+            _node_started(uow, run_id, node_id, iteration, row.attempts)
         self._record_failure(workspace_id, run_id, node_id, iteration, error)
         raise error
 
@@ -476,7 +481,14 @@ class NodeRunner:
                 usage=Usage.of(result.usage),
                 memory_mb=self.memory_mb,
             )
+            uow.events.append(run_id, "node.succeeded", node_id, iteration, {"take": take})
+            usage = Usage.of(result.usage)
+            if usage.model is not None or usage.cost_usd is not None:
+                cost = {"model": usage.model, "tokens_in": usage.tokens_in, "tokens_out": usage.tokens_out}
+                uow.events.append(run_id, "cost.updated", node_id, iteration, cost | {"cost_usd": usage.cost_usd})
             _audit_soft_crossing(uow, workspace_id, crossed)
+        if crossed is not None:
+            self._publish(workspace_id)
 
     def _record_failure(self, workspace_id: str, run_id: str, node_id: str, iteration: int, exc: NodeError) -> None:
         error = {"type": type(exc).__name__, "message": exc.message, "details": exc.details}
@@ -484,7 +496,10 @@ class NodeRunner:
             crossed = uow.node_runs.finish(
                 run_id, node_id, iteration, status="FAILED", error=error, memory_mb=self.memory_mb
             )
+            uow.events.append(run_id, "node.failed", node_id, iteration, {"error": error})
             _audit_soft_crossing(uow, workspace_id, crossed)
+        if crossed is not None:
+            self._publish(workspace_id)
 
     # -- run bookkeeping ---------------------------------------------------------------------------
     def finish(self, workspace_id: str, run_id: str) -> dict[str, Any]:
@@ -500,13 +515,21 @@ class NodeRunner:
             if expired:
                 log.info("run %s finished with %d parked task(s) expired", run_id, len(expired))
             done = {r.node_id for r in uow.node_runs.of_run(run_id)}
-            uow.node_runs.record_skipped(run_id, [(n.id, n.type) for n in flow.document.nodes if n.id not in done])
+            skipped = [(n.id, n.type) for n in flow.document.nodes if n.id not in done]
+            uow.node_runs.record_skipped(run_id, skipped)
+            for node_id, _ in skipped:
+                uow.events.append(run_id, "node.skipped", node_id, 0)
             outputs_nodes = [n.id for n in flow.document.nodes if n.type == "output"]
             if not outputs_nodes:
                 outputs_nodes = [n for n in flow.dag.order if not flow.dag.succ[n]]
             outputs = uow.node_runs.outputs(run_id, outputs_nodes)
             output, output_ref = run_output(self.outputs, workspace_id, run_id, outputs_nodes, outputs)
-            uow.runs.mark(run_id, "SUCCEEDED", output=output, output_ref=output_ref, only_from=("QUEUED", "RUNNING"))
+            ended = uow.runs.mark(
+                run_id, "SUCCEEDED", output=output, output_ref=output_ref, only_from=("QUEUED", "RUNNING")
+            )
+            if ended is not None:
+                run_status_changed(uow, ended)
+        self._publish(workspace_id)
         return {}
 
     def fail(self, workspace_id: str, run_id: str, error: dict[str, Any]) -> dict[str, Any]:
@@ -518,9 +541,24 @@ class NodeRunner:
             failed = [r for r in uow.node_runs.of_run(run_id) if r.status == "FAILED"]
             if failed and "node" not in summary:
                 summary["node"] = failed[-1].node_id
-            uow.node_runs.fail_running(run_id, {"type": summary["code"], "message": summary["message"]})
-            uow.runs.mark(run_id, "FAILED", error=summary, only_from=("QUEUED", "RUNNING"))
+            node_error = {"type": summary["code"], "message": summary["message"]}
+            nodes_failed(uow, run_id, uow.node_runs.fail_running(run_id, node_error), node_error)
+            ended = uow.runs.mark(run_id, "FAILED", error=summary, only_from=("QUEUED", "RUNNING"))
+            if ended is not None:
+                run_status_changed(uow, ended)
+        self._publish(workspace_id)
         return {}
+
+    def _publish(self, workspace_id: str) -> None:
+        """Relay the workspace's pending EventBridge events, after the change committed (never raises)."""
+        if self.relay is not None:
+            self.relay.flush(workspace_id)
+
+
+def _node_started(uow: UnitOfWork, run_id: str, node_id: str, iteration: int, attempt: int) -> None:
+    """The node's execution begins: its first attempt, or a retry (a failed or rate-limited attempt before)."""
+    kind = "node.retrying" if attempt > 1 else "node.started"
+    uow.events.append(run_id, kind, node_id, iteration, {"attempt": attempt})
 
 
 # A node still RUNNING when its run records its end: its Task ended without a result and the flow went on.
@@ -569,6 +607,15 @@ def describe_failure(error: dict[str, Any]) -> dict[str, Any]:
 def _audit_soft_crossing(uow: UnitOfWork, workspace_id: str, crossed: SoftBudgetCrossed | None) -> None:
     """The month's spend reached the soft budget with this node run's cost: once per month, in the audit log."""
     if crossed is not None:
+        uow.events.append(
+            None,
+            "budget.soft_limit_crossed",
+            data={
+                "month": crossed.month,
+                "month_to_date_usd": round(crossed.month_to_date_usd, 2),
+                "monthly_soft_usd": crossed.soft_limit_usd,
+            },
+        )
         uow.audit.record(
             "budget.soft_crossed",
             "workspace",

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..domain.actor import UserActor
 from ..domain.nodes import Runtime
-from ..ports import BlobStore, KnowledgeWorker, Orchestrator, Store, Vault
+from ..ports import BlobStore, EventPublisher, KnowledgeWorker, Orchestrator, Store, Vault
 
 if TYPE_CHECKING:
     from ..runtime.callbacks import CallbackCompletions
@@ -47,6 +47,9 @@ class Services:
 
     _callbacks: CallbackCompletions | None = field(default=None, repr=False)
 
+    # Run lifecycle events to the deployment's EventBridge bus (relayed from the outbox after commit).
+    publisher: EventPublisher | None = None
+
     @property
     def callbacks(self) -> CallbackCompletions:
         """Completes parked callback nodes (`nexod.runtime.callbacks`), built on first use."""
@@ -58,3 +61,10 @@ class Services:
             outputs = OutputBlobs(self.blobs, storable) if self.blobs is not None else None
             self._callbacks = CallbackCompletions(self.store, self.orchestrator, outputs)
         return self._callbacks
+
+    def publish_events(self, workspace_id: str) -> None:
+        """Relay the workspace's pending EventBridge events (never raises: they stay queued on failure)."""
+        if self.publisher is not None:
+            from ..runtime.events import EventRelay
+
+            EventRelay(self.store, self.publisher).flush(workspace_id)

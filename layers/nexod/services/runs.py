@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from ..domain.actor import Actor, SystemActor, UserActor
@@ -13,6 +14,7 @@ from ..domain.nodes import REGISTRY, AslShape
 from ..domain.records import RUN_STATUSES, FlowVersion, FlowVersionSummary, NodeRun, Run, RunDetail, RunStatus
 from ..domain.validation import ValidFlow
 from ..ports import Store, UnitOfWork
+from ..runtime.events import nodes_failed, run_status_changed
 from ..runtime.runner import FlowVersionCache, entry_decisions
 from .access import authorize, parse_id
 from .context import Principal, Services
@@ -126,6 +128,7 @@ def _record_entry(uow: UnitOfWork, flow: ValidFlow, run_id: str, run_input: Any)
             {"field": "input", "node": entry.id},
         ) from exc
     uow.node_runs.record_entry(run_id, entry.id, node_hash(entry), run_input, take)
+    uow.events.append(run_id, "node.succeeded", entry.id, 0, {"take": take})
     return {entry.id: {"take": take}}
 
 
@@ -149,10 +152,18 @@ def _launch(
     except Exception as exc:
         log.exception("could not start execution for run %s", run_id)
         with services.store.tx(workspace_id, _user_of(actor)) as uow:
-            uow.runs.mark(run_id, "FAILED", error={"code": "StartFailed", "message": f"could not start: {exc}"})
+            failed = uow.runs.mark(
+                run_id, "FAILED", error={"code": "StartFailed", "message": f"could not start: {exc}"}
+            )
+            if failed is not None:
+                run_status_changed(uow, failed)
+        services.publish_events(workspace_id)
         return
     with services.store.tx(workspace_id, _user_of(actor)) as uow:
-        uow.runs.start_attempt(run_id, arn)
+        started = uow.runs.start_attempt(run_id, arn)
+        if started is not None and not started.is_terminal:  # (a fast run may have ended already)
+            run_status_changed(uow, started)
+    services.publish_events(workspace_id)
 
 
 def start(
@@ -182,6 +193,7 @@ def start(
             raise InvalidInput(f"version: flow has no version {chosen}", {"field": "version"})
         flow_version = _valid_head(uow, stored)
         run = uow.runs.create(flow_id, chosen, run_input, trigger, actor)
+        run_status_changed(uow, run, trigger=trigger)
         seed = _record_entry(uow, flow_version, run.id, run_input)
         uow.audit.record("run.start", "run", run.id, {"flow": flow_id, "version": chosen}, actor=actor)
     _launch(services, actor, workspace_id, run.id, stored, run.id, seed)
@@ -339,6 +351,7 @@ def cancel(services: Services, principal: Principal, workspace_id: str, run_id: 
         if run.is_terminal:
             raise Conflict(f"run is already {run.status}")
         stop(services, uow, run, f"cancelled by {principal.sub}")
+    services.publish_events(workspace_id)
     return get(services, principal, workspace_id, run_id)
 
 
@@ -351,8 +364,10 @@ def stop(services: Services, uow: UnitOfWork, run: Run, cause: str, details: dic
     # Its parked callback tokens are withdrawn: a completion that comes later gets a conflict.
     withdrawn = uow.parked.close_open(run.id, "WITHDRAWN", f"the run was {cause}")
     uow.approvals.close_pending(run.id, "withdrawn")
-    uow.node_runs.fail_running(run.id, error)
-    uow.runs.mark(run.id, "CANCELLED", error=error)
+    nodes_failed(uow, run.id, uow.node_runs.fail_running(run.id, error), error)
+    cancelled = uow.runs.mark(run.id, "CANCELLED", error=error)
+    if cancelled is not None:
+        run_status_changed(uow, cancelled)
     if withdrawn:
         details = {**(details or {}), "withdrawn": [p.node_id for p in withdrawn]}
     uow.audit.record("run.cancel", "run", run.id, details)
@@ -409,7 +424,10 @@ def redrive(
             uow.runs.set_version(run_id, version)
             target = moved
         seed = _record_entry(uow, _valid(target), run_id, run.input)
-        uow.runs.begin_redrive(run_id)
+        redriven = uow.runs.begin_redrive(run_id)
+        if redriven is not None:
+            # Queued again for its next execution (the row says RUNNING already; run.started follows).
+            run_status_changed(uow, replace(redriven, status="QUEUED"), redrive=True)
         uow.audit.record(
             "run.redrive",
             "run",
@@ -438,8 +456,10 @@ def reconcile(store: Store, workspace_id: str, run_id: str, execution_status: st
         }
         # No node is left RUNNING and no token parked: nothing will ever complete them.
         uow.parked.close_open(run_id, "EXPIRED" if execution_status == "TIMED_OUT" else "WITHDRAWN", error["message"])
-        uow.node_runs.fail_running(run_id, error)
-        uow.runs.mark(run_id, status, error=error)
+        nodes_failed(uow, run_id, uow.node_runs.fail_running(run_id, error), error)
+        ended = uow.runs.mark(run_id, status, error=error)
+        if ended is not None:
+            run_status_changed(uow, ended)
     return True
 
 
@@ -461,8 +481,10 @@ def interrupt_in_flight(services: Services, workspace_id: str) -> int:
                 waiting.append(run.id)
                 continue
             uow.parked.close_open(run.id, "WITHDRAWN", "the local orchestrator stopped")
-            uow.node_runs.fail_running(run.id, error)
-            uow.runs.mark(run.id, "FAILED", error=error)
+            nodes_failed(uow, run.id, uow.node_runs.fail_running(run.id, error), error)
+            ended = uow.runs.mark(run.id, "FAILED", error=error)
+            if ended is not None:
+                run_status_changed(uow, ended)
             interrupted += 1
     for run_id in waiting:
         resume_parked(services, workspace_id, run_id)
@@ -488,6 +510,8 @@ def resume_parked(services: Services, workspace_id: str, run_id: str) -> None:
         stored = uow.versions.get(run.flow_id, run.version)
         assert stored is not None
         seed = _record_entry(uow, _valid(stored), run_id, run.input)
-        uow.runs.begin_redrive(run_id)
+        redriven = uow.runs.begin_redrive(run_id)
+        if redriven is not None:
+            run_status_changed(uow, replace(redriven, status="QUEUED"), redrive=True)
     log.info("run %s was waiting on a callback when the orchestrator stopped: resuming it", run_id)
     _launch(services, SystemActor("resume"), workspace_id, run_id, stored, f"{run_id}-r{run.attempt + 1}", seed)

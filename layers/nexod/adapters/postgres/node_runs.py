@@ -204,13 +204,14 @@ class PostgresNodeRuns(Queries):
                 (self.workspace_id, run_id, node_id, node_type),
             )
 
-    def fail_running(self, run_id: str, error: Any) -> None:
-        self._run(
+    def fail_running(self, run_id: str, error: Any) -> list[tuple[str, int]]:
+        rows = self._all(
             "UPDATE node_runs SET status = 'FAILED', error = COALESCE(error, %s), finished_at = now(),"
             " duration_ms = (extract(epoch FROM now() - started_at) * 1000)::int"
-            " WHERE run_id = %s AND workspace_id = %s AND status = 'RUNNING'",
+            " WHERE run_id = %s AND workspace_id = %s AND status = 'RUNNING' RETURNING node_id, iteration",
             (Jsonb(error), run_id, self.workspace_id),
         )
+        return sorted((r["node_id"], r["iteration"]) for r in rows)
 
     def outputs(self, run_id: str, node_ids: Sequence[str]) -> dict[str, Any]:
         if not node_ids:

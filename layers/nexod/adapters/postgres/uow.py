@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -17,6 +17,7 @@ from .audit import PostgresAudit
 from .budgets import PostgresBudgets
 from .credentials import PostgresCredentials
 from .db import Database
+from .events import PostgresEvents
 from .flows import PostgresFlows, PostgresVersions
 from .knowledge import PostgresKnowledge
 from .node_runs import PostgresNodeRuns
@@ -55,6 +56,7 @@ class PostgresUnitOfWork:
         self._knowledge = PostgresKnowledge(*scope)
         self._parked = PostgresParkedTasks(*scope)
         self._approvals = PostgresApprovals(*scope)
+        self._events = PostgresEvents(*scope)
 
     @property
     def workspace_id(self) -> str | None:
@@ -116,14 +118,23 @@ class PostgresUnitOfWork:
     def approvals(self) -> PostgresApprovals:
         return self._approvals
 
+    @property
+    def events(self) -> PostgresEvents:
+        return self._events
+
 
 class PostgresStore:
     """The `Store` port over PostgreSQL."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, on_events: Callable[[], None] | None = None) -> None:
         self.db = db
+        self.on_events = on_events  # called after a unit of work that appended events committed (local mode)
 
     @contextmanager
     def tx(self, workspace_id: str | None, user_sub: str | None = None) -> Iterator[PostgresUnitOfWork]:
         with self.db.tenant(workspace_id, user_sub) as conn:
-            yield PostgresUnitOfWork(conn, workspace_id, user_sub)
+            uow = PostgresUnitOfWork(conn, workspace_id, user_sub)
+            yield uow
+            appended = uow.events.flush()  # appended events commit with the change they describe
+        if appended and self.on_events is not None:
+            self.on_events()

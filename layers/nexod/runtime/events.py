@@ -1,0 +1,90 @@
+"""Appending run events with the state change, and relaying the published ones to EventBridge.
+
+The relay is an outbox: events of a published type (nexod.domain.events) are stored with the change and
+sent after it commits, by whoever made the change (`EventRelay.flush`) and again by any later flush of the
+workspace, so a bus that is down delays them and loses none. A failure to publish never fails the caller.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ..domain.events import EVENT_TYPES, RUN_STATUS_EVENTS, RunEvent
+from ..domain.records import Run, RunDetail
+from ..ports import BusEvent, EventPublisher, Store, UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+def cost_of(run: RunDetail) -> dict[str, float]:
+    llm, compute, orchestration = run.llm_cost_usd, run.compute_cost_usd, run.orchestration_cost_usd
+    return {
+        "llm": round(llm, 6),
+        "compute": round(compute, 6),
+        "orchestration": round(orchestration, 6),
+        "total": round(llm + compute + orchestration, 6),
+    }
+
+
+def run_status_changed(uow: UnitOfWork, run: Run, **extra: Any) -> None:
+    """The run's status event (`run.<status>`) with what an integration needs: flow, version, status and,
+    once it has ended, its cost and error."""
+    data: dict[str, Any] = {"flow_id": run.flow_id, "version": run.version, "status": run.status}
+    data["attempt"] = run.attempt
+    if run.is_terminal:
+        detail = uow.runs.detail(run.id)
+        if detail is not None:
+            data["cost"] = cost_of(detail)
+        if run.error is not None:
+            data["error"] = run.error
+    uow.events.append(run.id, RUN_STATUS_EVENTS[run.status], data=data | extra)
+
+
+def nodes_failed(uow: UnitOfWork, run_id: str, failed: list[tuple[str, int]], error: dict[str, Any]) -> None:
+    for node_id, iteration in failed:
+        uow.events.append(run_id, "node.failed", node_id, iteration, {"error": error})
+
+
+def bus_event(event: RunEvent) -> BusEvent:
+    kind = EVENT_TYPES[event.type]
+    assert kind.source is not None
+    assert kind.detail_type is not None
+    detail = {
+        "type": event.type,
+        "cursor": str(event.cursor),
+        "workspace_id": event.workspace_id,
+        **({"run_id": event.run_id} if event.run_id else {}),
+        **event.data,
+        "time": event.created_at.isoformat(),
+    }
+    return BusEvent(key=str(event.cursor), source=kind.source, detail_type=kind.detail_type, detail=detail)
+
+
+class EventRelay:
+    """Sends a workspace's unpublished events to the bus (at least once; EventBridge consumers dedupe on
+    `detail.cursor`)."""
+
+    def __init__(self, store: Store, publisher: EventPublisher, batch: int = 10) -> None:
+        self.store = store
+        self.publisher = publisher
+        self.batch = batch  # PutEvents takes at most 10 entries
+
+    def flush(self, workspace_id: str, rounds: int = 10) -> int:
+        """Publish what is pending (up to `rounds` batches); never raises. Returns how many were published."""
+        sent = 0
+        try:
+            for _ in range(rounds):
+                with self.store.tx(workspace_id) as uow:
+                    pending = uow.events.unpublished(self.batch)
+                    if not pending:
+                        break
+                    accepted = self.publisher.publish([bus_event(e) for e in pending])
+                    done = [e.cursor for e in pending if str(e.cursor) in accepted]
+                    uow.events.mark_published(done)
+                sent += len(done)
+                if len(done) < len(pending):
+                    break  # the bus refused some: they stay pending for a later flush
+        except Exception:
+            log.exception("publishing events of workspace %s failed; they stay queued", workspace_id)
+        return sent
