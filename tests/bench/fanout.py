@@ -3,7 +3,8 @@
     make bench        (python -m tests.bench.fanout [--runs 10])
 
 Nexod: the flow is created and published through the HTTP API of the local stack; each run is started
-with POST .../runs and observed with GET .../runs/{id} until SUCCEEDED, so the number includes the API,
+with POST .../runs and watched through its event stream (GET .../runs/{id}/events, long-polled) until it
+ends, so the number includes the API,
 moto's Step Functions interpreter running the compiled ASL (one Parallel of 48 branches), 51 node-runner
 invocations and their Postgres writes. Peer: LangGraph with its Postgres checkpointer (PostgresSaver)
 running the same DAG (start -> 48 parallel nodes -> end) on the same embedded PostgreSQL.
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypedDict
 
 WIDTH = 48  # + input + output = 50 nodes
+RUN_ENDS = ("run.succeeded", "run.failed", "run.cancelled")
 
 
 @dataclass
@@ -119,13 +121,15 @@ def bench_nexod(state: Path, runs: int, warmup: int) -> tuple[Timings, str]:
             t0 = time.perf_counter()
             status, started = api.call("POST", f"/v1/workspaces/{ws}/flows/{flow['id']}/runs", {"input": {}})
             assert status == 202, started
-            while True:
-                run = api.ok("GET", f"/v1/workspaces/{ws}/runs/{started['id']}")
-                if run["status"] in ("SUCCEEDED", "FAILED", "CANCELLED"):
-                    break
-                time.sleep(0.01)
+            # Watched as a client would: the run's event stream, long-polled until the run ends.
+            events, cursor = f"/v1/workspaces/{ws}/runs/{started['id']}/events", "0"
+            ended = None
+            while ended is None:
+                page = api.ok("GET", f"{events}?after={cursor}&wait=25&limit=500")
+                cursor = page["cursor"]
+                ended = next((e["type"] for e in page["items"] if e["type"] in RUN_ENDS), None)
             elapsed = time.perf_counter() - t0
-            assert run["status"] == "SUCCEEDED", run
+            assert ended == "run.succeeded", api.ok("GET", f"/v1/workspaces/{ws}/runs/{started['id']}")
             if i >= warmup:
                 times.append(elapsed)
         cpu, pg_cpu = meter.per_run(runs)
