@@ -252,7 +252,7 @@ class LocalApp:
             self._check_head_size(scope, method)
             body = await self._read_body(scope, receive)
             body_read = True
-            if method == "GET" and EVENTS_PATH.match(urlsplit(path).path) and _accepts_stream(scope):
+            if method == "GET" and EVENTS_PATH.match(urlsplit(path).path) and _accepts_stream(scope) and not body:
                 await self._stream_events(scope, path, send, receive)
                 return
             response = await self._route(scope, method, path, body)
@@ -305,7 +305,7 @@ class LocalApp:
         query_string = bytes(scope.get("query_string") or b"").decode("latin-1")
         target = f"{raw_target}?{query_string}" if query_string else raw_target
         backend = self.backend
-        if method == "GET" and EVENTS_PATH.match(path):
+        if method == "GET" and EVENTS_PATH.match(path) and not body:  # a body: the API's door judges it
             return await self._long_poll(scope, path, query_string)
         if path.startswith("/v1/") or path == "/v1":
             return await self._api(scope, method, target, body)

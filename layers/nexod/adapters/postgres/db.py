@@ -281,11 +281,21 @@ def ensure_app_role(admin_conninfo: str, password: str | None = None, role: str 
         )
         conn.execute(sql.SQL("GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {}").format(sql.Identifier(role)))
         # Published versions are immutable and history is append-only, for the app as well.
-        conn.execute(sql.SQL("REVOKE UPDATE, DELETE ON flow_versions FROM {}").format(sql.Identifier(role)))
-        conn.execute(sql.SQL("REVOKE UPDATE, DELETE ON agent_versions FROM {}").format(sql.Identifier(role)))
-        conn.execute(sql.SQL("REVOKE UPDATE, DELETE ON audit_log FROM {}").format(sql.Identifier(role)))
+        # (each once its migration has run: a database being migrated step by step may not have it yet)
         # A workspace is deleted with a tombstone (0011): its row stays, as its audit log references it.
-        conn.execute(sql.SQL("REVOKE DELETE ON workspaces FROM {}").format(sql.Identifier(role)))
+        for table, rights in (
+            ("flow_versions", "UPDATE, DELETE"),
+            ("agent_versions", "UPDATE, DELETE"),
+            ("audit_log", "UPDATE, DELETE"),
+            ("workspaces", "DELETE"),
+        ):
+            exists = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (f"public.{table}",)).fetchone()
+            if exists is not None and exists[0]:
+                conn.execute(
+                    sql.SQL("REVOKE {} ON {} FROM {}").format(
+                        sql.SQL(rights), sql.Identifier(table), sql.Identifier(role)
+                    )
+                )
         conn.execute(sql.SQL("REVOKE ALL ON schema_migrations FROM {}").format(sql.Identifier(role)))
         # Also enforced per connection by Database; on the role it covers any other client (psql, tools).
         conn.execute(
