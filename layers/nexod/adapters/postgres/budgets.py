@@ -10,7 +10,10 @@ from ...domain.errors import InvalidInput
 from ...domain.records import Budget, UsageRow
 from .rows import Queries
 
-_MONTH = "date_trunc('month', now() AT TIME ZONE 'UTC')::date"
+# The current UTC month, and one of its 16 spend slots at random (migration 0010): the node runs' finish
+# (nexod.adapters.postgres.node_runs) and `add_spend` write the same counter the same way.
+MONTH = "date_trunc('month', now() AT TIME ZONE 'UTC')::date"
+SPEND_SLOT = "floor(random() * 16)::smallint"
 
 # Group expressions over node runs n (joined to runs r and flows f); each is (key, label).
 _GROUPS = {
@@ -25,10 +28,10 @@ class PostgresBudgets(Queries):
     def get(self) -> Budget:
         row = self._one(
             "SELECT b.monthly_soft_usd, b.monthly_hard_usd, c.soft_crossed_at,"
-            f" (SELECT sum(s.spent_usd) FROM workspace_spend s WHERE s.workspace_id = w.ws AND s.month = {_MONTH})"
+            f" (SELECT sum(s.spent_usd) FROM workspace_spend s WHERE s.workspace_id = w.ws AND s.month = {MONTH})"
             " AS spent_usd"
             " FROM (SELECT %s::uuid AS ws) w LEFT JOIN workspace_budgets b ON b.workspace_id = w.ws"
-            f" LEFT JOIN workspace_budget_crossings c ON c.workspace_id = w.ws AND c.month = {_MONTH}",
+            f" LEFT JOIN workspace_budget_crossings c ON c.workspace_id = w.ws AND c.month = {MONTH}",
             (self.workspace_id,),
         )
         assert row is not None
@@ -42,7 +45,7 @@ class PostgresBudgets(Queries):
     def add_spend(self, usd: float) -> None:
         self._run(
             "INSERT INTO workspace_spend (workspace_id, month, slot, spent_usd)"
-            f" VALUES (%s, {_MONTH}, floor(random() * 16)::smallint, %s)"
+            f" VALUES (%s, {MONTH}, {SPEND_SLOT}, %s)"
             " ON CONFLICT (workspace_id, month, slot)"
             " DO UPDATE SET spent_usd = workspace_spend.spent_usd + EXCLUDED.spent_usd",
             (self.workspace_id, usd),
@@ -61,7 +64,7 @@ class PostgresBudgets(Queries):
         row = self._one(
             "SELECT s.spent_usd, b.monthly_hard_usd FROM workspace_budgets b,"
             " LATERAL (SELECT sum(w.spent_usd) AS spent_usd FROM workspace_spend w"
-            f" WHERE w.workspace_id = b.workspace_id AND w.month = {_MONTH}) s"
+            f" WHERE w.workspace_id = b.workspace_id AND w.month = {MONTH}) s"
             " WHERE b.workspace_id = %s AND b.monthly_hard_usd IS NOT NULL AND s.spent_usd >= b.monthly_hard_usd",
             (self.workspace_id,),
         )

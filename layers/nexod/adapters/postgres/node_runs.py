@@ -9,6 +9,7 @@ from typing import Any
 from ...domain.cost import DEFAULT_RUNNER_MEMORY_MB, SFN_TRANSITION_USD, cost_source, usd_per_ms
 from ...domain.records import NodeClaim, NodeRun, NodeRunStatus, SoftBudgetCrossed, Usage
 from ...ports import BlobRef
+from .budgets import MONTH, SPEND_SLOT
 from .rows import Jsonb, JsonbOrNull, Queries, node_run_record, run_record
 
 _NODE_COLUMNS = tuple(f.name for f in fields(NodeRun))
@@ -46,7 +47,6 @@ _CLAIM = (
 # do not queue on one row's lock. When the workspace has a soft budget not yet crossed this month, the same
 # statement sums the slots (this finish's increment included) and stamps the crossing once; the answer says
 # whether this finish is the one that crossed it.
-_MONTH = "date_trunc('month', now() AT TIME ZONE 'UTC')::date"
 _FINISH = (
     "WITH done AS (UPDATE node_runs SET status = %(status)s, output = %(output)s, output_ref = %(ref)s,"
     " take = %(take)s, error = %(error)s, finished_at = now(),"
@@ -58,19 +58,19 @@ _FINISH = (
     " WHERE run_id = %(run)s AND node_id = %(node)s AND iteration = %(iteration)s AND workspace_id = %(ws)s"
     " RETURNING COALESCE(cost_usd, 0) + COALESCE(compute_cost_usd, 0) + orchestration_cost_usd AS total),"
     " spent AS (INSERT INTO workspace_spend (workspace_id, month, slot, spent_usd)"
-    f" SELECT %(ws)s, {_MONTH}, floor(random() * 16)::smallint, total FROM done"
+    f" SELECT %(ws)s, {MONTH}, {SPEND_SLOT}, total FROM done"
     " ON CONFLICT (workspace_id, month, slot) DO UPDATE SET spent_usd = workspace_spend.spent_usd + EXCLUDED.spent_usd"
     " RETURNING spent_usd AS slot_after, slot),"
     # A soft budget not crossed yet this month: the month's total as this statement sees it (the other slots
     # as committed before it, this slot as just written).
     " soft AS (SELECT b.monthly_soft_usd FROM workspace_budgets b WHERE b.workspace_id = %(ws)s"
     "  AND b.monthly_soft_usd IS NOT NULL AND NOT EXISTS (SELECT 1 FROM workspace_budget_crossings c"
-    f"  WHERE c.workspace_id = %(ws)s AND c.month = {_MONTH})),"
+    f"  WHERE c.workspace_id = %(ws)s AND c.month = {MONTH})),"
     " month_total AS (SELECT s.slot_after + COALESCE((SELECT sum(w.spent_usd) FROM workspace_spend w"
-    f"  WHERE w.workspace_id = %(ws)s AND w.month = {_MONTH} AND w.slot <> s.slot), 0) AS month_usd"
+    f"  WHERE w.workspace_id = %(ws)s AND w.month = {MONTH} AND w.slot <> s.slot), 0) AS month_usd"
     "  FROM spent s WHERE EXISTS (SELECT 1 FROM soft)),"
     " crossed AS (INSERT INTO workspace_budget_crossings (workspace_id, month, spent_usd, soft_limit_usd)"
-    f" SELECT %(ws)s, {_MONTH}, t.month_usd, soft.monthly_soft_usd FROM month_total t, soft"
+    f" SELECT %(ws)s, {MONTH}, t.month_usd, soft.monthly_soft_usd FROM month_total t, soft"
     "  WHERE t.month_usd >= soft.monthly_soft_usd ON CONFLICT DO NOTHING"
     "  RETURNING month, spent_usd, soft_limit_usd)"
     " SELECT (SELECT count(*) FROM done) AS finished, c.month, c.spent_usd, c.soft_limit_usd"
