@@ -89,12 +89,18 @@ def execution_input(
 _flows = FlowVersionCache()
 
 
-def _valid(version: FlowVersion) -> ValidFlow:
-    """A stored version, validated once per process."""
+def _readable_definition(version: FlowVersion) -> Any:
+    """The stored version's definition, or a 409 saying it cannot be read."""
     _, problem = readable(version.definition)
     if problem is not None:
         raise Conflict(f"version {version.version} of this flow cannot be read ({problem}); publish a new one")
-    return _flows.get(version.flow_id, version.version, lambda: version.definition)
+    return version.definition
+
+
+def _valid(version: FlowVersion) -> ValidFlow:
+    """A stored version, validated once per process."""
+    definition = _readable_definition(version)
+    return _flows.get(version.flow_id, version.version, lambda: definition)
 
 
 def _valid_head(uow: UnitOfWork, head: FlowVersionSummary) -> ValidFlow:
@@ -103,10 +109,7 @@ def _valid_head(uow: UnitOfWork, head: FlowVersionSummary) -> ValidFlow:
     def definition() -> Any:
         stored = uow.versions.get(head.flow_id, head.version)
         assert stored is not None  # the head was read in this unit of work
-        _, problem = readable(stored.definition)
-        if problem is not None:
-            raise Conflict(f"version {head.version} of this flow cannot be read ({problem}); publish a new one")
-        return stored.definition
+        return _readable_definition(stored)
 
     return _flows.get(head.flow_id, head.version, definition)
 
