@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
     from .adapters.postgres import Database
     from .ports import LLM, BlobStore, EventPublisher, Orchestrator, Store, Vault
+    from .ports.agents import AgentTaskBoard
+    from .runtime.agent_launch import AgentLaunch
     from .runtime.blobs import OutputBlobs
     from .runtime.knowledge import KnowledgeEngine
     from .runtime.llm_gateway import LlmGateway
@@ -158,12 +160,58 @@ def llm_from_settings(settings: Settings) -> Any:
 
 
 # The runtimes whose nodes a node-runner function runs (the others are not Lambda functions).
-RUNNER_RUNTIMES = (Runtime.CORE, Runtime.LLM)
+RUNNER_RUNTIMES = (Runtime.CORE, Runtime.LLM, Runtime.FARGATE)
 
 
 def runner_arns(settings: Settings) -> dict[Runtime, str]:
-    """The function ARN of each runner runtime, which `compiler.substitute` puts in published ASL."""
-    return {Runtime.CORE: settings.node_runner_arn, Runtime.LLM: settings.llm_runner_arn}
+    """The function ARN of each runner runtime, which `compiler.substitute` puts in published ASL (the agent
+    launcher only where the deployment has one)."""
+    arns = {Runtime.CORE: settings.node_runner_arn, Runtime.LLM: settings.llm_runner_arn}
+    if settings.agent_launcher_arn:
+        arns[Runtime.FARGATE] = settings.agent_launcher_arn
+    return arns
+
+
+def broker_key(settings: Settings) -> bytes:
+    """The capability tokens' HMAC key: the deployment's secret in AWS (the API and the launcher read it)."""
+    if not settings.broker_key_secret_arn:
+        raise ValueError("NEXOD_BROKER_KEY_SECRET_ARN is required to mint or verify agent capability tokens")
+    import boto3
+
+    from .adapters.broker_keys import secrets_manager_broker_key
+
+    client = boto3.client("secretsmanager", region_name=settings.region)
+    return secrets_manager_broker_key(client, settings.broker_key_secret_arn)
+
+
+def agent_board(store: Store, tasks: Orchestrator | None, outputs: Any = None) -> AgentTaskBoard:
+    """The broker's task board: tasks in Postgres, heartbeats and results through the callback completions."""
+    from .runtime.agent_tasks import RunAgentTaskBoard
+    from .runtime.callbacks import CallbackCompletions
+
+    return RunAgentTaskBoard(store, CallbackCompletions(store, tasks, outputs))
+
+
+def ecs_agent_launch(settings: Settings) -> AgentLaunch:
+    """The deployed launcher: each agent runner is an ECS Fargate task holding only the broker URL and token."""
+    import boto3
+
+    from .adapters.launcher_ecs import EcsLauncher
+    from .runtime.agent_launch import AgentLaunch
+    from .services.broker import CapabilityTokens
+
+    if not (settings.agent_cluster_arn and settings.agent_task_definition_arn and settings.broker_url):
+        raise ValueError("the agent launcher needs NEXOD_AGENT_CLUSTER_ARN, _TASK_DEFINITION_ARN and NEXOD_BROKER_URL")
+    launcher = EcsLauncher(
+        boto3.client("ecs", region_name=settings.region),
+        settings.agent_cluster_arn,
+        settings.agent_task_definition_arn,
+        list(settings.agent_subnets),
+        list(settings.agent_security_groups),
+        container=settings.agent_container,
+        assign_public_ip=settings.agent_assign_public_ip,
+    )
+    return AgentLaunch(CapabilityTokens(broker_key(settings)).mint, launcher, settings.broker_url)
 
 
 def blob_store_from_settings(settings: Settings) -> BlobStore | None:
@@ -305,6 +353,7 @@ def build_node_runner(
     vault: Vault | None = None,
     tasks: Orchestrator | None = None,
     publisher: EventPublisher | None = None,
+    agents: AgentLaunch | None = None,
 ) -> NodeRunner:
     """The node runner of every composition root (the step Lambdas, local mode) for one runtime.
 
@@ -342,7 +391,11 @@ def build_node_runner(
         # Keys per workspace from the vault; in AWS never from the process environment.
         gateway = llm_gateway(settings, store, vault, model)
         knowledge = knowledge_engine(settings, store, vault, gateway)  # rag_search / rag_upsert nodes
-    tools = Toolbox(runtime=runtime, outbound=lambda: http, llm=model, gateway=gateway, knowledge=knowledge)
+    if runtime is Runtime.FARGATE and agents is None and settings.mode == "aws":
+        agents = ecs_agent_launch(settings)
+    tools = Toolbox(
+        runtime=runtime, outbound=lambda: http, llm=model, gateway=gateway, knowledge=knowledge, agents=agents
+    )
     outputs = output_blobs(settings, blobs if blobs is not None else blob_store_from_settings(settings))
     if tasks is None and settings.mode == "aws":
         # Only SendTaskSuccess, for a callback node that already finished (a memo hit): no role is passed.

@@ -139,11 +139,11 @@ def test_another_workspace_cannot_see_or_change_an_agent(alice: Api, bob: Api, w
 
 
 def _live_flow_naming(stack: LocalStack, ws: str, agent_id: str, name: str) -> str:
-    """A flow whose live version has an agent node (the agent kind is not registered yet: written directly)."""
+    """A flow whose live version has an agent node (written directly: its version needs no state machine)."""
     definition = {
         "nodes": [
             {"id": "start", "type": "input", "config": {}},
-            {"id": "research", "type": "agent", "config": {"agent": {"id": agent_id, "version": "live"}}},
+            {"id": "research", "type": "agent", "config": {"agent": agent_id, "task": "Research the topic."}},
         ],
         "edges": [{"from": "start", "to": "research"}],
     }
@@ -187,7 +187,7 @@ def test_the_runs_of_an_agent_carry_version_tokens_and_cost(alice: Api, workspac
     agent = _create(alice, workspace)
     alice.ok("POST", f"/v1/workspaces/{workspace}/agents/{agent['id']}/versions", {})
     assert alice.ok("GET", f"/v1/workspaces/{workspace}/agents/{agent['id']}/runs")["items"] == []
-    # Given a finished run whose node is recorded as having used v1 (as agent nodes will record it)
+    # Given a finished run whose node is recorded as having used v1 (as agent nodes record it)
     flow = publish(
         alice,
         workspace,
@@ -196,9 +196,9 @@ def test_the_runs_of_an_agent_carry_version_tokens_and_cost(alice: Api, workspac
     done = run(alice, workspace, flow)
     with psycopg.connect(stack.platform.postgres.admin_url, autocommit=True) as admin:
         admin.execute(
-            "UPDATE node_runs SET agent_id = %s, agent_version = 1, model = 'openai/gpt-4o-mini', tokens_in = 120,"
-            " tokens_out = 30, cost_usd = 0.0015 WHERE run_id = %s AND node_id = 't'",
-            (agent["id"], done["id"]),
+            "INSERT INTO node_run_agents (workspace_id, run_id, node_id, iteration, member, agent_id, agent_version,"
+            " calls, tokens_in, tokens_out, cost_usd) VALUES (%s, %s, 't', 0, 'agent', %s, 1, 2, 120, 30, 0.0015)",
+            (workspace, done["id"], agent["id"]),
         )
     # When the agent's runs and the agents list are read
     items = alice.ok("GET", f"/v1/workspaces/{workspace}/agents/{agent['id']}/runs")["items"]
@@ -213,7 +213,7 @@ def test_the_runs_of_an_agent_carry_version_tokens_and_cost(alice: Api, workspac
     assert (
         usage["runs"] == 1
         and usage["tokens"] == 150
-        and usage["cost_usd"] == pytest.approx(items[0]["total_cost_usd"], abs=1e-6)
+        and usage["cost_usd"] == pytest.approx(items[0]["cost_usd"], abs=1e-6)
     )
     assert listed[agent["id"]]["model"] == "default" and listed[agent["id"]]["live_version"] == 1
 

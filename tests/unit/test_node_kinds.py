@@ -25,13 +25,14 @@ from nexod.domain.nodes import (
 from nexod.domain.payload import NodeRunnerPayload
 from nexod.domain.validation import validate
 from nexod.runtime.errors import NodeFailedError
-from nexod.runtime.executors import CREDENTIALS, EXECUTORS, PARKERS, NodeContext, Toolbox
+from nexod.runtime.executors import CREDENTIALS, EXECUTORS, PARKERS, STARTERS, NodeContext, Toolbox
 from nexod.runtime.runner import NodeRunner
 from tests.support.noop_kind import NoopConfig, noop_kind
 
 from .flows import demo_flow, edge, fan_out, node
 
 BUILT_IN = ["input", "output", "transform", "condition", "http", "llm", "wait", "rag_search", "rag_upsert", "approval"]
+BUILT_IN += ["agent", "crew"]
 
 
 def _tasks(states: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -66,7 +67,9 @@ def test_every_built_in_kind_has_one_executor_and_its_palette_metadata() -> None
     # waits), a category and an icon
     assert [k.name for k in kinds] == BUILT_IN
     assert set(EXECUTORS) | set(PARKERS) == set(BUILT_IN) and not set(EXECUTORS) & set(PARKERS)
-    assert {k.name for k in kinds if k.shape is AslShape.CALLBACK} == set(PARKERS) == {"approval"}
+    assert {k.name for k in kinds if k.shape is AslShape.CALLBACK} == set(PARKERS) == {"approval", "agent", "crew"}
+    # (agents work in a runner the `fargate` launcher starts once the node is parked)
+    assert {k.name for k in kinds if k.runtime is Runtime.FARGATE} == set(STARTERS) == {"agent", "crew"}
     assert all(k.category and k.icon and k.description for k in kinds)
     # (the knowledge-base kinds embed text: they run where the model client is)
     assert {k.name for k in kinds if k.runtime is Runtime.LLM} == {"llm", "rag_search", "rag_upsert"}
@@ -196,7 +199,7 @@ def test_only_callback_kinds_have_a_heartbeat() -> None:
         NodeKind(name="later", config=NoopConfig, category="Testing", icon="later", heartbeat_seconds=5)
 
 
-@pytest.mark.parametrize("runtime", [Runtime.FARGATE, Runtime.SANDBOX])
+@pytest.mark.parametrize("runtime", [Runtime.SANDBOX])
 def test_runtimes_without_a_function_are_refused_by_name(runtime: Runtime, temporary_kind: list[str]) -> None:
     # Given a kind whose runtime no function of the deployment runs yet
     REGISTRY.register(NodeKind(name="later", config=NoopConfig, category="Testing", icon="later", runtime=runtime))

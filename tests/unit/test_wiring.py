@@ -84,7 +84,6 @@ def test_the_core_runner_has_the_store_and_guarded_http_and_no_model_client():
     ("runtime", "llm", "problem"),
     [
         (Runtime.CORE, lambda: object(), "'core' runner carries no model client"),
-        (Runtime.FARGATE, None, "runtime 'fargate' has no node-runner function"),
         (Runtime.SANDBOX, None, "runtime 'sandbox' has no node-runner function"),
     ],
 )

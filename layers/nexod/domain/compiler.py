@@ -27,8 +27,13 @@ from .validation import BRANCH_LITERALS, ValidFlow
 # `${NodeRunnerArn}` (the core runner) is the placeholder every Task used before kinds named a runtime.
 NODE_RUNNER_ARN = "${NodeRunnerArn}"
 LLM_RUNNER_ARN = "${LlmRunnerArn}"
-RUNNER_TARGETS: dict[Runtime, str] = {Runtime.CORE: NODE_RUNNER_ARN, Runtime.LLM: LLM_RUNNER_ARN}
-_PLACEHOLDER = re.compile(r"\$\{[A-Za-z]+RunnerArn\}")
+AGENT_LAUNCHER_ARN = "${AgentLauncherArn}"
+RUNNER_TARGETS: dict[Runtime, str] = {
+    Runtime.CORE: NODE_RUNNER_ARN,
+    Runtime.LLM: LLM_RUNNER_ARN,
+    Runtime.FARGATE: AGENT_LAUNCHER_ARN,
+}
+_PLACEHOLDER = re.compile(r"\$\{[A-Za-z]+(?:Runner|Launcher)Arn\}")
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
 # A callback Task: Step Functions invokes the runner with `$$.Task.Token` and then waits, at no cost, until
 # SendTaskSuccess/SendTaskFailure with that token (or TimeoutSeconds/HeartbeatSeconds) ends the Task.
@@ -162,7 +167,7 @@ class _Emitter:
                 ),
             },
             "TimeoutSeconds": self._timeout(node, kind),
-            **({"HeartbeatSeconds": kind.heartbeat_seconds} if callback and kind.heartbeat_seconds else {}),
+            **({"HeartbeatSeconds": self._heartbeat(node, kind)} if callback and kind.heartbeat_seconds else {}),
             "Retry": self._retry(node, callback),
         }
         if node.id in self.carried:
@@ -192,6 +197,11 @@ class _Emitter:
         if callback and kind.timeout_outcome_field:
             task["Catch"] = [self._expiry(node, task, nxt, states), *task.get("Catch", [])]
         states[state_name] = self._link(task, nxt)
+
+    def _heartbeat(self, node: Node, kind: NodeKind) -> int | None:
+        if kind.heartbeat_field:
+            return int(getattr(self.flow.configs[node.id], kind.heartbeat_field))
+        return kind.heartbeat_seconds
 
     def _timeout(self, node: Node, kind: NodeKind) -> int:
         if kind.timeout_outcome_field:  # the config says how long the wait may last (an approval's deadline)

@@ -338,6 +338,33 @@ class AgentNodeRun:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AgentUse:
+    """What one agent (a crew `member`) of an agent or crew node run consumed, at the version that ran."""
+
+    member: str
+    agent_id: str
+    agent_version: int
+    calls: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentTask:
+    """An agent runner's task (one claim of an agent or crew node run) as the broker serves and records it."""
+
+    run_id: str
+    node_id: str
+    iteration: int
+    attempt: int
+    task: Any
+    calls: Any
+    result: Any
+    runner: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class FlowUse:
     """A flow whose live version names an agent (what a delete would break)."""
 

@@ -11,6 +11,8 @@ from typing import Any
 
 import psycopg
 
+from ..adapters.broker_keys import local_broker_key
+from ..adapters.launcher_local import SubprocessLauncher
 from ..adapters.moto_glue import Handler
 from ..adapters.postgres import Database, PostgresStore
 from ..adapters.stepfunctions_moto import MotoStepFunctionsOrchestrator
@@ -19,13 +21,16 @@ from ..domain.compiler import substitute
 from ..domain.flow import MAX_NODES
 from ..domain.nodes import Runtime
 from ..ports import LLM, EventPublisher
+from ..ports.agents import AgentTaskBoard
+from ..runtime.agent_launch import AgentLaunch
 from ..runtime.runner import NodeRunner
 from ..services import runs
-from ..services.broker import Broker
+from ..services.broker import Broker, CapabilityTokens
 from ..services.context import Services
 from ..services.health import HealthBoard
 from ..settings import Settings
 from ..wiring import (
+    agent_board,
     blob_store_from_settings,
     build_node_runner,
     knowledge_engine,
@@ -45,22 +50,22 @@ log = logging.getLogger(__name__)
 LOCAL_POOL_HEADROOM = 16
 NODE_RUNNER_ARN = "arn:aws:lambda:us-east-1:123456789012:function:nexod-node-runner"
 LLM_RUNNER_ARN = "arn:aws:lambda:us-east-1:123456789012:function:nexod-llm-runner"
-RUNNER_ARNS = {Runtime.CORE: NODE_RUNNER_ARN, Runtime.LLM: LLM_RUNNER_ARN}
+AGENT_LAUNCHER_ARN = "arn:aws:lambda:us-east-1:123456789012:function:nexod-agent-launcher"
+RUNNER_ARNS = {Runtime.CORE: NODE_RUNNER_ARN, Runtime.LLM: LLM_RUNNER_ARN, Runtime.FARGATE: AGENT_LAUNCHER_ARN}
 ROLE_ARN = "arn:aws:iam::123456789012:role/nexod-state-machine"
 
 
-def local_broker(state_dir: Path, settings: Settings, store: Any, vault: Any, llm_runner: NodeRunner) -> Broker:
-    """The broker of local mode: its HMAC key in .localdb/keys/broker.key (0600), tasks in memory, LLM calls
-    through the same gateway as llm nodes, tools through the same outbound guard."""
-    from ..adapters.agent_tasks_memory import MemoryAgentTaskBoard
-    from ..adapters.broker_keys import local_broker_key
+def local_broker(
+    tokens: CapabilityTokens, settings: Settings, store: Any, vault: Any, llm_runner: NodeRunner, board: AgentTaskBoard
+) -> Broker:
+    """The broker of local mode: its HMAC key in .localdb/keys/broker.key (0600), tasks in Postgres like in
+    AWS, LLM calls through the same gateway as llm nodes, tools through the same outbound guard."""
     from ..adapters.outbound_http import GuardedHttp
-    from ..services.broker import CapabilityTokens
 
     http = GuardedHttp()
     return Broker(
-        CapabilityTokens(local_broker_key(state_dir / "keys" / "broker.key")),
-        MemoryAgentTaskBoard(),
+        tokens,
+        board,
         llm_runner.tools.gateway,
         outbound=lambda: http,
         store=store,
@@ -107,6 +112,7 @@ class LocalPlatform:
         """
         import time
 
+        from functions.steps import agent_launcher as agent_launcher_handler
         from functions.steps import llm_runner as llm_runner_handler
         from functions.steps import node_runner as node_runner_handler
 
@@ -152,6 +158,7 @@ class LocalPlatform:
         handlers: dict[str, Handler] = {
             NODE_RUNNER_ARN: node_runner_handler.run_event,
             LLM_RUNNER_ARN: llm_runner_handler.run_event,
+            AGENT_LAUNCHER_ARN: agent_launcher_handler.run_event,
         }
         orchestrator = MotoStepFunctionsOrchestrator(handlers, ROLE_ARN, on_end=on_end)
         # Run lifecycle events go to moto's EventBridge (inside the orchestrator's mock) and to the log.
@@ -164,7 +171,16 @@ class LocalPlatform:
             settings, store, llm, runtime=Runtime.LLM, blobs=blobs, vault=vault, publisher=publisher
         )
         llm_runner_handler.configure(llm_runner)
-        for each in (runner, llm_runner):  # a finished callback node completes its Task at once (a memo hit)
+        # Agent and crew nodes: the launcher starts each agent runner as a subprocess (the agents venv),
+        # holding only this server's broker URL and a capability token, as the ECS task does in AWS.
+        tokens = CapabilityTokens(local_broker_key(state_dir / "keys" / "broker.key"))
+        launch = AgentLaunch(tokens.mint, SubprocessLauncher(log_dir=state_dir / "logs" / "agents"), base_url)
+        agent_launcher = build_node_runner(
+            settings, store, runtime=Runtime.FARGATE, blobs=blobs, vault=vault, publisher=publisher, agents=launch
+        )
+        agent_launcher_handler.configure(agent_launcher)
+        # A finished callback node completes its Task at once (a memo hit).
+        for each in (runner, llm_runner, agent_launcher):
             each.tasks = orchestrator
         supervisor.board.report("orchestrator", "ready", "moto's Step Functions interpreter, in this process")
         services = Services(
@@ -195,7 +211,8 @@ class LocalPlatform:
             timings,
             event_bell=event_bell,
         )
-        platform.broker = local_broker(state_dir, settings, store, vault, llm_runner)
+        board = agent_board(store, orchestrator, llm_runner.outputs)
+        platform.broker = local_broker(tokens, settings, store, vault, llm_runner, board)
         platform.replay_machines()
         platform.interrupt_in_flight()
         return platform

@@ -20,6 +20,8 @@ from ..domain.records import (
     Agent,
     AgentNodeRun,
     AgentSummary,
+    AgentTask,
+    AgentUse,
     AgentVersion,
     AgentVersionSummary,
     Approval,
@@ -485,9 +487,31 @@ class AgentRepository(Protocol):
         """The node runs that used the agent, newest first."""
         ...
 
+    def record_usage(self, run_id: str, node_id: str, iteration: int, used: list[AgentUse]) -> None:
+        """What each agent of an agent or crew node run consumed (replaces an earlier record of that run)."""
+        ...
+
     def live_flows_mentioning(self, agent_id: str) -> list[FlowUse]:
         """Live versions of flows not deleted whose definition mentions the id (a superset of those that
         use the agent: callers parse them)."""
+        ...
+
+
+class AgentTaskRepository(Protocol):
+    """Agent runners' tasks, one per claim of an agent or crew node run (nexod.ports.agents)."""
+
+    def put(self, run_id: str, node_id: str, iteration: int, attempt: int, task: dict[str, Any]) -> None: ...
+
+    def get(self, run_id: str, node_id: str, iteration: int, attempt: int) -> AgentTask | None: ...
+
+    def add_call(self, run_id: str, node_id: str, iteration: int, attempt: int, call: dict[str, Any]) -> None: ...
+
+    def started(self, run_id: str, node_id: str, iteration: int, attempt: int, runner: str) -> None:
+        """The handle of the runner started for it (a process id, a task ARN)."""
+        ...
+
+    def finish(self, run_id: str, node_id: str, iteration: int, attempt: int, result: dict[str, Any]) -> bool:
+        """Record the runner's result once; False when it was recorded already."""
         ...
 
 
@@ -615,6 +639,9 @@ class UnitOfWork(Protocol):
 
     @property
     def parked(self) -> ParkedTaskRepository: ...
+
+    @property
+    def agent_tasks(self) -> AgentTaskRepository: ...
 
     @property
     def approvals(self) -> ApprovalRepository: ...

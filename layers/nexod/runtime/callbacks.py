@@ -148,8 +148,14 @@ class CallbackCompletions:
             )
         else:
             recorded = {"type": type(error).__name__, "message": error.message, "details": error.details}
-            crossed = uow.node_runs.finish(
-                run_id, node_id, iteration, status="FAILED", error=recorded, memory_mb=WAITING_MEMORY_MB
+            crossed = uow.node_runs.finish(  # what was spent before the failure (an agent's calls) still counts
+                run_id,
+                node_id,
+                iteration,
+                status="FAILED",
+                error=recorded,
+                usage=usage or Usage(),
+                memory_mb=WAITING_MEMORY_MB,
             )
         _audit_soft_crossing(uow, workspace_id, crossed)
         return Settled(parked, take, error)

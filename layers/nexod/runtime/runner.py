@@ -32,7 +32,17 @@ from ..ports import Orchestrator, Store, TaskGone, UnitOfWork, Vault
 from .blobs import OutputBlobs, hydrate_upstream, offload_output, run_output
 from .errors import NodeError, NodeFailedError, NodeRetryableError, RunFinishError, RunNotActiveError
 from .events import EventRelay, nodes_failed, run_status_changed
-from .executors import CREDENTIALS, EXECUTORS, PARKERS, Credentials, NodeContext, NodeResult, Toolbox
+from .executors import (
+    CREDENTIALS,
+    EXECUTORS,
+    PARKERS,
+    STARTERS,
+    Credentials,
+    NodeContext,
+    NodeResult,
+    Parked,
+    Toolbox,
+)
 from .redaction import Scrubber
 from .secrets import CredentialResolver
 
@@ -128,7 +138,7 @@ class _Prepared:
     config: Any = None
     rendered: Any = None
     scrubber: Scrubber | None = None
-    parked: bool = False  # a callback node's token was parked in the claim's unit of work
+    parked: Parked | None = None  # a callback node's token was parked in the claim's unit of work
 
 
 def _wait_end(config: Any, row: NodeRun, digest: str) -> tuple[str, int]:
@@ -238,7 +248,8 @@ class NodeRunner:
             if task_token is not None:
                 self._complete_memo(run_id, node_id, task_token, take)
             return {"take": take, "memo": True}
-        if prepared.parked:
+        if prepared.parked is not None:
+            self._start(prepared.parked, node_id)
             return {"parked": True}
         assert prepared.context is not None
         ctx = prepared.context
@@ -280,6 +291,23 @@ class NodeRunner:
         assert prepared.context is not None
         assert prepared.context.wait_until is not None
         return {"until": prepared.context.wait_until}
+
+    def _start(self, parked: Parked, node_id: str) -> None:
+        """What a parked callback node starts once its claim committed (an agent runner). A start that fails
+        fails this attempt: the node run records it and the Task's retry policy applies."""
+        starter = STARTERS.get(parked.node_type)
+        if starter is None:
+            return
+        try:
+            starter(parked, self.tools, self.store)
+        except NodeError as exc:
+            self._record_failure(parked.workspace_id, parked.run_id, node_id, parked.iteration, exc)
+            raise
+        except Exception as exc:
+            log.error("node %s: its runner could not be started: %s", node_id, exc)
+            err = NodeRetryableError(f"node '{node_id}': its runner could not be started: {type(exc).__name__}: {exc}")
+            self._record_failure(parked.workspace_id, parked.run_id, node_id, parked.iteration, err)
+            raise err from None
 
     def _complete_memo(self, run_id: str, node_id: str, task_token: str, take: dict[str, bool]) -> None:
         if self.tasks is None:
@@ -409,7 +437,8 @@ class NodeRunner:
                         waits_for=waits_for,
                         timeout_seconds=node.timeout_seconds or kind.default_timeout_seconds,
                     )
-                    return _Prepared(flow, run, memo=None, parked=True)
+                    parked = Parked(workspace_id, run_id, node_id, iteration, row.attempts, node.type, waits_for)
+                    return _Prepared(flow, run, memo=None, parked=parked)
                 scrubber = credentials.scrubber(rendered, secret_names) if credentials else Scrubber()
                 scrubber = scrubber.including(resolver.resolved)
                 return _Prepared(flow, run, memo=None, context=ctx, config=config, rendered=rendered, scrubber=scrubber)

@@ -4,18 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...domain.records import Agent, AgentNodeRun, AgentSummary, AgentVersion, AgentVersionSummary, Cursor, FlowUse
+from ...domain.records import (
+    Agent,
+    AgentNodeRun,
+    AgentSummary,
+    AgentUse,
+    AgentVersion,
+    AgentVersionSummary,
+    Cursor,
+    FlowUse,
+)
 from ...ports.store import AgentChanges
 from .rows import JsonText, Queries, maybe, record
 
 _CHANGEABLE = frozenset(AgentChanges.__annotations__)
-_TOTAL = "COALESCE(n.cost_usd, 0) + COALESCE(n.compute_cost_usd, 0) + COALESCE(n.orchestration_cost_usd, 0)"
 # What an agent's node runs consumed, for listings (one index scan per agent: node_runs_by_agent).
 _USAGE = (
-    " LEFT JOIN LATERAL (SELECT count(*) AS runs,"
-    " COALESCE(sum(COALESCE(n.tokens_in, 0) + COALESCE(n.tokens_out, 0)), 0) AS tokens,"
-    f" COALESCE(sum({_TOTAL}), 0) AS cost_usd, max(n.started_at) AS last_run_at"
-    " FROM node_runs n WHERE n.workspace_id = a.workspace_id AND n.agent_id = a.id) u ON true"
+    " LEFT JOIN LATERAL (SELECT count(*) AS runs, COALESCE(sum(m.tokens_in + m.tokens_out), 0) AS tokens,"
+    " COALESCE(sum(m.cost_usd), 0) AS cost_usd, max(n.started_at) AS last_run_at"
+    " FROM node_run_agents m JOIN node_runs n"
+    "  ON (n.run_id, n.node_id, n.iteration) = (m.run_id, m.node_id, m.iteration)"
+    " WHERE m.workspace_id = a.workspace_id AND m.agent_id = a.id) u ON true"
 )
 _SUMMARY = (
     "a.id, a.name, a.spec->>'model' AS model, a.live_version, a.latest_version, a.created_at, a.updated_at,"
@@ -112,14 +121,43 @@ class PostgresAgents(Queries):
 
     def node_runs(self, agent_id: str, limit: int) -> list[AgentNodeRun]:
         rows = self._all(
-            "SELECT n.run_id, r.flow_id, n.node_id, n.iteration, n.status, n.agent_version, n.model, n.tokens_in,"
-            f" n.tokens_out, n.cost_usd, n.compute_cost_usd, n.orchestration_cost_usd, {_TOTAL} AS total_cost_usd,"
-            " n.started_at, n.finished_at FROM node_runs n JOIN runs r ON r.id = n.run_id"
-            " WHERE n.workspace_id = %s AND n.agent_id = %s"
+            # The agent's own calls (a crew's node run is shared by its agents); compute and orchestration are the
+            # node run's.
+            "SELECT n.run_id, r.flow_id, n.node_id, n.iteration, n.status, m.agent_version, n.model, m.tokens_in,"
+            " m.tokens_out, m.cost_usd, n.compute_cost_usd, n.orchestration_cost_usd,"
+            " m.cost_usd + COALESCE(n.compute_cost_usd, 0) + COALESCE(n.orchestration_cost_usd, 0) AS total_cost_usd,"
+            " n.started_at, n.finished_at FROM node_run_agents m"
+            " JOIN node_runs n ON (n.run_id, n.node_id, n.iteration) = (m.run_id, m.node_id, m.iteration)"
+            " JOIN runs r ON r.id = n.run_id"
+            " WHERE m.workspace_id = %s AND m.agent_id = %s"
             " ORDER BY n.started_at DESC NULLS LAST, n.run_id, n.node_id, n.iteration LIMIT %s",
             (self.workspace_id, agent_id, limit),
         )
         return [record(AgentNodeRun, r) for r in rows]
+
+    def record_usage(self, run_id: str, node_id: str, iteration: int, used: list[AgentUse]) -> None:
+        for use in used:
+            self._run(
+                "INSERT INTO node_run_agents (workspace_id, run_id, node_id, iteration, member, agent_id,"
+                " agent_version, calls, tokens_in, tokens_out, cost_usd)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                " ON CONFLICT (run_id, node_id, iteration, member) DO UPDATE SET agent_id = EXCLUDED.agent_id,"
+                " agent_version = EXCLUDED.agent_version, calls = EXCLUDED.calls, tokens_in = EXCLUDED.tokens_in,"
+                " tokens_out = EXCLUDED.tokens_out, cost_usd = EXCLUDED.cost_usd",
+                (
+                    self.workspace_id,
+                    run_id,
+                    node_id,
+                    iteration,
+                    use.member,
+                    use.agent_id,
+                    use.agent_version,
+                    use.calls,
+                    use.tokens_in,
+                    use.tokens_out,
+                    use.cost_usd,
+                ),
+            )
 
     def live_flows_mentioning(self, agent_id: str) -> list[FlowUse]:
         rows = self._all(

@@ -11,6 +11,7 @@ import psycopg
 from psycopg.types.json import set_json_loads
 
 from ...services.json_limits import load_stored
+from .agent_tasks import PostgresAgentTasks
 from .agents import PostgresAgents
 from .approvals import PostgresApprovals
 from .audit import PostgresAudit
@@ -55,6 +56,7 @@ class PostgresUnitOfWork:
         self._agents = PostgresAgents(*scope)
         self._knowledge = PostgresKnowledge(*scope)
         self._parked = PostgresParkedTasks(*scope)
+        self._agent_tasks = PostgresAgentTasks(*scope)
         self._approvals = PostgresApprovals(*scope)
         self._events = PostgresEvents(*scope)
 
@@ -113,6 +115,10 @@ class PostgresUnitOfWork:
     @property
     def parked(self) -> PostgresParkedTasks:
         return self._parked
+
+    @property
+    def agent_tasks(self) -> PostgresAgentTasks:
+        return self._agent_tasks
 
     @property
     def approvals(self) -> PostgresApprovals:

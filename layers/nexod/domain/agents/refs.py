@@ -1,5 +1,5 @@
-"""Where flows name agents: node config `agent: {id, version: "live" | n}` (agent nodes) and
-`agents: [{id, version}, ...]` (crew nodes), at any depth of a node's config."""
+"""Where flows name agents: an `agent` node's `config.agent` (the agent's id) and a `crew` node's
+`config.agents[].agent` (see nexod.domain.nodes.agent)."""
 
 from __future__ import annotations
 
@@ -7,15 +7,16 @@ from collections.abc import Iterator
 from typing import Any
 
 
-def _refs(value: Any, key: str | None = None) -> Iterator[str]:
-    if isinstance(value, dict):
-        if key in ("agent", "agents") and isinstance(value.get("id"), str):
-            yield value["id"]
-        for k, v in value.items():
-            yield from _refs(v, k)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _refs(item, key if key == "agents" else None)
+def _refs(node: dict[str, Any]) -> Iterator[str]:
+    config = node.get("config")
+    if not isinstance(config, dict):
+        return
+    if node.get("type") == "agent" and isinstance(config.get("agent"), str):
+        yield config["agent"]
+    if node.get("type") == "crew" and isinstance(config.get("agents"), list):
+        for member in config["agents"]:
+            if isinstance(member, dict) and isinstance(member.get("agent"), str):
+                yield member["agent"]
 
 
 def agents_named(definition: Any) -> dict[str, set[str]]:
@@ -24,6 +25,6 @@ def agents_named(definition: Any) -> dict[str, set[str]]:
     nodes = definition.get("nodes") if isinstance(definition, dict) else None
     for node in nodes if isinstance(nodes, list) else []:
         if isinstance(node, dict):
-            for agent_id in _refs(node.get("config")):
+            for agent_id in _refs(node):
                 found.setdefault(agent_id, set()).add(str(node.get("id")))
     return found

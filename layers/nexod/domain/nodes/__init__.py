@@ -10,9 +10,10 @@ from typing import Any
 
 # isort: off
 # Each module registers its kind when imported, and the registry keeps that order: the palette's order.
-from . import input, output, transform, condition, http, llm, wait, rag, approval  # noqa: F401
+from . import input, output, transform, condition, http, llm, wait, rag, approval, agent  # noqa: F401
 
 # isort: on
+from .agent import AgentNodeConfig, CrewNodeConfig
 from .approval import ApprovalConfig
 from .condition import ConditionConfig
 from .expression import ExpressionLanguage
@@ -28,9 +29,11 @@ from .wait import WaitConfig
 __all__ = [
     "FALLBACK_TIMEOUT_SECONDS",
     "REGISTRY",
+    "AgentNodeConfig",
     "ApprovalConfig",
     "AslShape",
     "ConditionConfig",
+    "CrewNodeConfig",
     "ExpressionLanguage",
     "HttpConfig",
     "InputConfig",

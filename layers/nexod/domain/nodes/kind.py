@@ -36,7 +36,9 @@ class Runtime(StrEnum):
 
     CORE = "core"  # the small node runner: no LiteLLM (input, output, transform, condition, http, wait)
     LLM = "llm"  # the node runner that also carries the LLM layer
-    FARGATE = "fargate"  # long agent and crew steps in an ECS task (declared; no kind and no target yet)
+    # Agent and crew nodes: their Task invokes the agent launcher, which starts an ECS Fargate task (a subprocess
+    # locally) that completes the node through the broker.
+    FARGATE = "fargate"
     SANDBOX = "sandbox"  # isolated code execution (declared; no kind and no target yet)
 
 
@@ -72,6 +74,8 @@ class NodeKind:
     # `callback` kinds whose completer reports progress (an agent runner): the Task's HeartbeatSeconds. A
     # completer that stops sending SendTaskHeartbeat this long times the node out (its retry policy applies).
     heartbeat_seconds: int | None = None
+    # A config field that overrides `heartbeat_seconds` per node (an agent node's `heartbeat_seconds`).
+    heartbeat_field: str | None = None
     # A `callback` kind whose timeout is an outcome, not an error (an approval that expires): its Task's
     # TimeoutSeconds is this config field, and States.Timeout is caught into an `expire-<id>` Task where the
     # kind's expirer (runtime `@expires`) records the node's result (or fails it); then the flow goes on.
@@ -81,6 +85,8 @@ class NodeKind:
     description: str = field(default="")
 
     def __post_init__(self) -> None:
+        if self.heartbeat_field is not None and self.heartbeat_seconds is None:
+            raise ValueError(f"node kind '{self.name}': a heartbeat_field needs a default heartbeat_seconds")
         if self.heartbeat_seconds is not None and self.shape is not AslShape.CALLBACK:
             raise ValueError(f"node kind '{self.name}': only `callback` kinds have heartbeat_seconds")
         if self.timeout_outcome_field is not None and self.shape is not AslShape.CALLBACK:

@@ -6,23 +6,27 @@ Side effects go through ports only. Importing this package registers the built-i
 
 from __future__ import annotations
 
-from . import approval, condition, http, input, llm, output, rag, transform, wait  # noqa: F401  (registers the executors)
+from . import agent, approval, condition, http, input, llm, output, rag, transform, wait  # noqa: F401  (registers the executors)
 from .base import (
     CREDENTIALS,
     EXECUTORS,
     EXPIRERS,
     PARKERS,
+    STARTERS,
     Credentials,
     Executor,
     Expirer,
     NodeContext,
     NodeResult,
+    Parked,
     Parker,
+    Starter,
     Toolbox,
     executor,
     expires,
     in_node,
     parks,
+    starts,
 )
 
 __all__ = [
@@ -30,15 +34,19 @@ __all__ = [
     "EXECUTORS",
     "EXPIRERS",
     "PARKERS",
+    "STARTERS",
     "Credentials",
     "Executor",
     "Expirer",
     "NodeContext",
     "NodeResult",
+    "Parked",
     "Parker",
+    "Starter",
     "Toolbox",
     "executor",
     "expires",
     "in_node",
     "parks",
+    "starts",
 ]

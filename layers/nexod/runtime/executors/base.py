@@ -8,11 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 from ...domain.nodes import REGISTRY, AslShape, NodeConfig, Runtime
 from ...domain.records import ParkedTask
-from ...ports import LLM, Outbound, UnitOfWork
+from ...ports import LLM, Outbound, Store, UnitOfWork
 from ..errors import NodeError, NodeFailedError
 from ..redaction import Scrubber
 
 if TYPE_CHECKING:
+    from ..agent_launch import AgentLaunch
     from ..knowledge import KnowledgeEngine
     from ..llm_gateway import LlmGateway
 
@@ -66,6 +67,8 @@ class Toolbox:
     gateway: LlmGateway | None = None
     # Knowledge bases (rag_search, rag_upsert): embeddings need the model client's runtime.
     knowledge: KnowledgeEngine | None = None
+    # Agent and crew nodes (the `fargate` runtime's launcher): starts an agent runner for a task.
+    agents: AgentLaunch | None = None
 
     def __post_init__(self) -> None:
         if (self.llm is not None) != (self.runtime is Runtime.LLM):
@@ -146,12 +149,46 @@ def parks(kind: str) -> Callable[[Parker], Parker]:
     return register
 
 
+@dataclass(frozen=True)
+class Parked:
+    """A callback node whose token was just parked and committed: what a starter needs to start its work."""
+
+    workspace_id: str
+    run_id: str
+    node_id: str
+    iteration: int
+    attempt: int
+    node_type: str
+    waits_for: dict[str, Any]
+
+
+# What a `callback` kind starts once its token is parked and the claim committed (an agent runner), so that
+# whatever it starts finds the node parked. It returns a handle to record (a process id, a task ARN) or None;
+# an exception fails this attempt (the Task's retry policy applies).
+Starter = Callable[[Parked, "Toolbox", Store], None]
+
+
 # What a `callback` kind with a `timeout_outcome_field` records when its Task times out: the node's output
 # (e.g. an approval's `{"decision": "reject", "by": "timeout"}`), or raise NodeFailedError to fail it. Runs in
 # the unit of work that records the node run; `parked` is its token's row (None if it never parked).
 Expirer = Callable[[NodeConfig, UnitOfWork, ParkedTask | None], Any]
 
 EXPIRERS: dict[str, Expirer] = {}
+
+
+STARTERS: dict[str, Starter] = {}
+
+
+def starts(kind: str) -> Callable[[Starter], Starter]:
+    """Register the decorated function as what a parked `callback` node of `kind` starts after the commit."""
+
+    def register(fn: Starter) -> Starter:
+        if REGISTRY[kind].shape is not AslShape.CALLBACK:
+            raise ValueError(f"node kind '{kind}' is not a callback kind")
+        STARTERS[kind] = fn
+        return fn
+
+    return register
 
 
 def expires(kind: str) -> Callable[[Expirer], Expirer]:
