@@ -41,6 +41,17 @@ def agents_venv() -> None:
         pytest.fail(f"{python} cannot import crewai: run `make agents-venv` (it creates .venv-agents)")
 
 
+@pytest.fixture(scope="module", autouse=True)
+def memory_board(stack: LocalStack) -> Iterator[MemoryAgentTaskBoard]:
+    """These tests drive the runner directly, with tasks of no run: the broker serves them from a board in
+    memory (the flows' board, in Postgres, is tested in test_agent_nodes.py)."""
+    broker = stack.platform.broker
+    assert broker is not None
+    kept, broker.board = broker.board, MemoryAgentTaskBoard()
+    yield broker.board
+    broker.board = kept
+
+
 @pytest.fixture(scope="module")
 def facts() -> Iterator[_Server]:
     with facts_endpoint({"fact": FACT}) as server:

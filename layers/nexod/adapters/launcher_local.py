@@ -63,7 +63,11 @@ class SubprocessLauncher:
     def launch(self, launch: Launch) -> str:
         home = tempfile.mkdtemp(prefix="nexod-agent-")
         env = runner_env(launch, os.environ, home, self.code_dir)
-        log = open(Path(self.log_dir or home) / f"runner-{launch.scope.node_id}.log", "ab")  # noqa: SIM115
+        folder = Path(self.log_dir or home)
+        folder.mkdir(parents=True, exist_ok=True)
+        scope = launch.scope
+        name = f"runner-{scope.node_id}-{scope.run_id[:8]}-{scope.iteration}-{scope.attempt}.log"
+        log = open(folder / name, "ab")  # noqa: SIM115
         process = subprocess.Popen(  # noqa: S603 (our own interpreter and module, no shell)
             [self.python, "-m", "agent_runner"],
             env=env,
