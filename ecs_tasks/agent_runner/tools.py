@@ -5,6 +5,7 @@ the tool's answer to the model: it never ends the run."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +16,7 @@ from .calc import calculate
 from .client import BrokerClient, BrokerRefused
 
 RESULT_CHARS = 8_000
+RUN_FLOW_SECONDS = 3600  # the longest a run_flow tool call waits for its sub-flow (in calls of ~20 s each)
 
 
 class HttpArgs(BaseModel):
@@ -66,6 +68,13 @@ def clip(text: str, limit: int = RESULT_CHARS) -> str:
     return text if len(text) <= limit else text[:limit] + f"… ({len(text) - limit} more characters)"
 
 
+def _still_running(reply: dict[str, Any]) -> str | None:
+    result = reply.get("result")
+    if isinstance(result, dict) and result.get("note") and result.get("run_id"):
+        return str(result["run_id"])
+    return None
+
+
 class NexodTool(BaseTool):
     """One tool of one agent; its calls and (truncated) results are reported as progress."""
 
@@ -73,13 +82,23 @@ class NexodTool(BaseTool):
     broker: Any = None
     progress: Any = None
 
+    def _until_done(self, client: BrokerClient, reply: dict[str, Any]) -> dict[str, Any]:
+        """A sub-flow still running after the broker's wait: ask again (each call waits up to ~20 s)."""
+        deadline = time.monotonic() + RUN_FLOW_SECONDS
+        while (run_id := _still_running(reply)) and time.monotonic() < deadline:
+            reply = client.tool(self.name, self.agent_name, {"run_id": run_id})
+        return reply
+
     def _run(self, **kwargs: Any) -> str:
         try:
             if self.name == "calculator":
                 answer = json.dumps({"result": calculate(str(kwargs.get("expression") or ""))})
             else:
                 client: BrokerClient = self.broker
-                answer = json.dumps(client.tool(self.name, self.agent_name, kwargs), default=str)
+                reply = client.tool(self.name, self.agent_name, kwargs)
+                if self.name == "run_flow":
+                    reply = self._until_done(client, reply)
+                answer = json.dumps(reply, default=str)
         except BrokerRefused as exc:
             answer = json.dumps({"error": {"type": exc.type, "message": exc.message}})
         except Exception as exc:  # the model hears about it and may try again

@@ -52,7 +52,11 @@ def published_agent(api: Api, ws: str, body: dict[str, Any], versions: int = 1) 
     agent = api.ok("POST", f"/v1/workspaces/{ws}/agents", {"spec": body})
     for n in range(versions):
         if n:
-            api.ok("PUT", f"/v1/workspaces/{ws}/agents/{agent['id']}", {"spec": {**body, "goal": f"{body['goal']} (v{n + 1})"}})
+            api.ok(
+                "PUT",
+                f"/v1/workspaces/{ws}/agents/{agent['id']}",
+                {"spec": {**body, "goal": f"{body['goal']} (v{n + 1})"}},
+            )
         api.ok("POST", f"/v1/workspaces/{ws}/agents/{agent['id']}/versions", {"description": f"v{n + 1}"})
     return str(agent["id"])
 
@@ -217,6 +221,58 @@ def test_a_killed_agent_runner_times_out_by_heartbeat_and_the_retry_succeeds(
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=30)
     assert refused.value.code == 409
+
+
+def test_an_agent_searches_a_knowledge_base_and_runs_a_sub_flow_through_the_broker(
+    stack: LocalStack, alice: Api, facts: _Server
+) -> None:
+    doc = {"name": "cats.txt", "content": "Cats purr when they are content. The secret number is 21."}
+    doubles = {  # a flow that answers `{"doubled": [n, n]}`: the sub-flow's output the agent reads
+        "nodes": [node("start", "input"), node("end", "transform", expression="{doubled: [input.n, input.n]}")],
+        "edges": [edge("start", "end")],
+    }
+    doubler: list[str] = []
+
+    # Given a scripted agent that searches, then runs a doubler flow on what it found, then answers
+    def script(request: dict[str, Any]) -> str:
+        text = conversation(request)
+        if "secret number is 21" not in text:
+            return 'Thought: look it up.\nAction: knowledge_search\nAction Input: {"query": "the secret number"}'
+        if '"doubled": [21, 21]' not in text:
+            flow = doubler[0]
+            return f'Thought: double it.\nAction: run_flow\nAction Input: {{"flow": "{flow}", "input": {{"n": 21}}}}'
+        return "Thought: I now know the final answer\nFinal Answer: 42"
+
+    with scripted_openai(script) as llm:
+        # And a knowledge base (offline embeddings) with a document, and a flow that doubles a number
+        ws_llm = agents_workspace(alice, llm, facts)
+        kb = alice.ok("POST", f"/v1/workspaces/{ws_llm}/knowledge-bases", {"name": "handbook"})["id"]
+        alice.ok("POST", f"/v1/workspaces/{ws_llm}/knowledge-bases/{kb}/documents", doc)
+        doubler.append(publish(alice, ws_llm, doubles, name="doubler"))
+        run_flow = {"name": "run_flow", "config": {"flow": doubler[0], "max_depth": 1}}
+        tools = [{"name": "knowledge_search", "config": {}}, run_flow]
+        clerk = published_agent(alice, ws_llm, spec("Clerk", tools=tools, knowledge_bases=[kb]))
+        definition = {
+            "nodes": [node("start", "input"), node("clerk", "agent", agent=clerk, task="Double the secret number.")],
+            "edges": [edge("start", "clerk")],
+        }
+        flow_id = publish(alice, ws_llm, definition, name="clerk flow")
+        # When the flow runs
+        run_id = start(alice, ws_llm, flow_id, {})
+        finished = alice.wait_run(ws_llm, run_id, timeout=240)
+    # Then the agent found the chunk, ran the doubler as a sub-flow and answered
+    assert finished["status"] == "SUCCEEDED", (finished, runner_logs(stack))
+    assert alice.nodes(ws_llm, run_id)["clerk"]["output"]["final"] == "42"
+    children = [
+        r
+        for r in alice.ok("GET", f"/v1/workspaces/{ws_llm}/runs?flow={doubler[0]}")["items"]
+        if r["started_by"] == {"kind": "system", "id": f"run_flow:{run_id}:clerk"}
+    ]
+    assert len(children) == 1 and children[0]["status"] == "SUCCEEDED" and children[0]["trigger"] == "agent"
+    # And the tool calls are in the run's events with their results
+    steps = [e["data"] for e in events(alice, ws_llm, run_id) if e["type"] == "agent.step"]
+    called = {s.get("tool"): s.get("result", "") for s in steps if s.get("step") == "tool_call"}
+    assert "secret number is 21" in called["knowledge_search"] and '"doubled": [21, 21]' in called["run_flow"]
 
 
 def test_an_agent_node_naming_an_agent_without_a_version_fails_clearly(

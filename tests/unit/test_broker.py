@@ -202,7 +202,7 @@ def test_a_tool_error_is_the_tools_answer_not_a_failed_request() -> None:
     }
 
 
-def test_knowledge_search_and_run_flow_answer_not_available_until_wired() -> None:
+def test_knowledge_search_and_run_flow_answer_not_available_where_not_wired() -> None:
     broker, board, tokens, _ = world()
     board.put(
         A,
@@ -216,7 +216,7 @@ def test_knowledge_search_and_run_flow_answer_not_available_until_wired() -> Non
     )
     for name in ("knowledge_search", "run_flow"):
         answer = broker.tool(tokens.mint(A), name, {"agent": "r", "args": {"query": "q"}})
-        assert "not available yet" in answer["error"]["message"]
+        assert "not available" in answer["error"]["message"]
 
 
 def test_the_calculator_evaluates_arithmetic_and_nothing_else() -> None:

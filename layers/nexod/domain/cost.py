@@ -9,6 +9,8 @@ so the estimate and the recorded costs use one price table.
   (`NEXOD_RUNNER_MEMORY_MB`), at the arm64 price. The measured duration is the node run's `duration_ms`:
   from its first claim to its finish. For a first-attempt success that is a little under what Lambda bills
   (no init); a retried node also counts the waits between attempts, an overestimate.
+- Agent runners: an agent or crew node's ECS Fargate task, from its launch to its result (the node run's
+  duration), with Fargate's one-minute minimum, at the task definition's vCPU and memory (arm64).
 - Orchestration: Step Functions Standard state transitions attributable to the node. The model is one
   transition per Task attempt (the node's Task state entered once per attempt, retries included), which
   is what `attempts` counts; Choice/Pass/Map bookkeeping states are not attributed to nodes.
@@ -22,6 +24,13 @@ LAMBDA_GB_SECOND_ARM64_USD = 0.0000133334  # AWS Lambda pricing, per GB-second (
 SFN_1000_TRANSITIONS_USD = 0.025  # AWS Step Functions pricing, Standard, per 1,000 state transitions
 SFN_TRANSITION_USD = SFN_1000_TRANSITIONS_USD / 1000
 DEFAULT_RUNNER_MEMORY_MB = 1024
+# Agent runners (agent and crew nodes): ECS Fargate, Linux/ARM64, per vCPU-hour and per GB-hour, billed per
+# second with a one-minute minimum. The task definition's size (cdk: 1 vCPU, 3 GB) is AGENT_TASK_*.
+FARGATE_VCPU_HOUR_ARM64_USD = 0.03238
+FARGATE_GB_HOUR_ARM64_USD = 0.00356
+FARGATE_MINIMUM_MS = 60_000
+AGENT_TASK_VCPU = 1.0
+AGENT_TASK_GB = 3.0
 
 CostSource = Literal["price_table", "unknown"]
 
@@ -34,6 +43,12 @@ def compute_cost_usd(duration_ms: int | None, memory_mb: int) -> float:
 def usd_per_ms(memory_mb: int) -> float:
     """The compute price of one millisecond at `memory_mb` (what the store multiplies the duration by)."""
     return memory_mb / 1024 * LAMBDA_GB_SECOND_ARM64_USD / 1000
+
+
+def fargate_cost_usd(duration_ms: int | None, vcpu: float = AGENT_TASK_VCPU, gb: float = AGENT_TASK_GB) -> float:
+    """What an agent runner's Fargate task costs for `duration_ms` (its node run's, from launch to result)."""
+    hours = max(duration_ms or 0, FARGATE_MINIMUM_MS) / 3_600_000
+    return hours * (vcpu * FARGATE_VCPU_HOUR_ARM64_USD + gb * FARGATE_GB_HOUR_ARM64_USD)
 
 
 def orchestration_cost_usd(transitions: int) -> float:

@@ -25,6 +25,7 @@ from ..ports.agents import AgentTaskBoard
 from ..runtime.agent_launch import AgentLaunch
 from ..runtime.runner import NodeRunner
 from ..services import runs
+from ..services.agent_tools import FlowRuns, KnowledgeBases
 from ..services.broker import Broker, CapabilityTokens
 from ..services.context import Services
 from ..services.health import HealthBoard
@@ -56,7 +57,7 @@ ROLE_ARN = "arn:aws:iam::123456789012:role/nexod-state-machine"
 
 
 def local_broker(
-    tokens: CapabilityTokens, settings: Settings, store: Any, vault: Any, llm_runner: NodeRunner, board: AgentTaskBoard
+    tokens: CapabilityTokens, settings: Settings, services: Services, llm_runner: NodeRunner, board: AgentTaskBoard
 ) -> Broker:
     """The broker of local mode: its HMAC key in .localdb/keys/broker.key (0600), tasks in Postgres like in
     AWS, LLM calls through the same gateway as llm nodes, tools through the same outbound guard."""
@@ -68,8 +69,10 @@ def local_broker(
         board,
         llm_runner.tools.gateway,
         outbound=lambda: http,
-        store=store,
-        vault=vault,
+        store=services.store,
+        vault=services.vault,
+        knowledge=KnowledgeBases(services),
+        flows=FlowRuns(services),
         allow_hosts=settings.outbound_allow_hosts,
     )
 
@@ -212,7 +215,7 @@ class LocalPlatform:
             event_bell=event_bell,
         )
         board = agent_board(store, orchestrator, llm_runner.outputs)
-        platform.broker = local_broker(tokens, settings, store, vault, llm_runner, board)
+        platform.broker = local_broker(tokens, settings, services, llm_runner, board)
         platform.replay_machines()
         platform.interrupt_in_flight()
         return platform

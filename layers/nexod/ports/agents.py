@@ -66,9 +66,22 @@ class KnowledgeSearch(Protocol):
 
 
 class FlowStarter(Protocol):
-    """`run_flow` for agents: start a flow's live version with an input and wait for its output."""
+    """`run_flow` for agents: start a flow's live version with an input on behalf of a task, and wait for it.
 
-    def run(self, workspace_id: str, flow_id: str, run_input: Any, depth: int, timeout: float) -> Any: ...
+    The broker answers within API Gateway's 30 s, so a long sub-flow is waited for in several calls: `wait`
+    answers the run's state after at most `seconds`, and the runner asks again while it is still running."""
+
+    def depth(self, workspace_id: str, run_id: str) -> int:
+        """How many `run_flow` starts led to this run (0 for a run a person or a trigger started)."""
+        ...
+
+    def start(self, scope: TaskScope, flow_id: str, run_input: Any) -> str:
+        """Start the flow's live version; its run's actor names the task (`run_flow:<run>:<node>`)."""
+        ...
+
+    def wait(self, scope: TaskScope, run_id: str, seconds: float) -> dict[str, Any]:
+        """`{run_id, status}` and the `output` or `error` once it ended; only a run this task started."""
+        ...
 
 
 @dataclass(frozen=True)

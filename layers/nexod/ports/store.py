@@ -269,6 +269,11 @@ class NodeRunRepository(Protocol):
         first time this month's spend reaches the soft budget, the crossing comes back (else None)."""
         ...
 
+    def add_compute_cost(self, run_id: str, node_id: str, iteration: int, usd: float) -> None:
+        """Compute that ran outside the runner functions for this node run (an agent runner's Fargate task);
+        the caller adds it to the month's spend too (`BudgetRepository.add_spend`)."""
+        ...
+
     def record_entry(self, run_id: str, node_id: str, config_hash: str, run_input: Any, take: dict[str, bool]) -> None:
         """The input node's run, written with the run itself: its output is the run input."""
         ...

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from ..domain.cost import fargate_cost_usd
 from ..domain.errors import Conflict
 from ..domain.records import AgentUse, Usage
 from ..ports import Store, UnitOfWork
@@ -153,6 +154,11 @@ class RunAgentTaskBoard:
             ):
                 raise Conflict("this agent task has already finished")
             uow.agents.record_usage(scope.run_id, scope.node_id, scope.iteration, agent_uses(found.task, result))
+            # The runner's Fargate task, from launch to result (nothing ran in a Lambda function meanwhile).
+            row = uow.node_runs.get(scope.run_id, scope.node_id, scope.iteration)
+            compute = fargate_cost_usd(row.duration_ms if row else None)
+            uow.node_runs.add_compute_cost(scope.run_id, scope.node_id, scope.iteration, compute)
+            uow.budgets.add_spend(compute)
 
         error = runner_error(result["error"]) if result.get("status") == "FAILED" else None
         self.completions.complete(

@@ -36,6 +36,8 @@ MANAGER = "__manager__"  # the agent name under which a hierarchical crew's mana
 TOOL_RESULT_CHARS = 16_000  # what a tool answers the model at most
 EVENT_TEXT_CHARS = 2_000  # what a progress event keeps of a thought, an argument or a result
 MAX_EVENTS_PER_POST = 100
+# How long one run_flow call waits for the sub-flow before answering "still running" (inside API Gateway's 30 s).
+RUN_FLOW_WAIT_SECONDS = 20.0
 
 
 def _b64(data: bytes) -> str:
@@ -429,15 +431,19 @@ class Broker:
 
     def _run_flow(self, scope: TaskScope, config: dict[str, Any], args: dict[str, Any], depth: int) -> Any:
         if self.flows is None:
-            raise NodeRetryableError("run_flow is not available yet in this deployment")
+            raise NodeRetryableError("run_flow is not available in this deployment")
+        wait = min(float(config.get("timeout_seconds") or 300), RUN_FLOW_WAIT_SECONDS)
+        if args.get("run_id"):  # the runner asks again about a sub-flow still running
+            return self.flows.wait(scope, str(args["run_id"]), wait)
         flow = str(config.get("flow") or args.get("flow") or "")
         if config.get("flow") and args.get("flow") not in (None, config.get("flow")):
             return {"error": f"flow: this tool runs '{config['flow']}' only"}
-        if depth >= int(config.get("max_depth") or 3):
+        if not flow:
+            return {"error": "flow: which flow to run (its id)"}
+        if max(depth, self.flows.depth(scope.workspace_id, scope.run_id)) >= int(config.get("max_depth") or 3):
             return {"error": "run_flow: the sub-flow depth limit is reached"}
-        return self.flows.run(
-            scope.workspace_id, flow, args.get("input"), depth + 1, float(config.get("timeout_seconds") or 300)
-        )
+        run_id = self.flows.start(scope, flow, args.get("input"))
+        return self.flows.wait(scope, run_id, wait)
 
 
 def _number(value: Any, default: float) -> float:

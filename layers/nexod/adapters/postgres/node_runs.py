@@ -79,6 +79,13 @@ _FINISH = (
 
 
 class PostgresNodeRuns(Queries):
+    def add_compute_cost(self, run_id: str, node_id: str, iteration: int, usd: float) -> None:
+        self._run(
+            "UPDATE node_runs SET compute_cost_usd = COALESCE(compute_cost_usd, 0) + %s"
+            " WHERE run_id = %s AND node_id = %s AND iteration = %s AND workspace_id = %s",
+            (usd, run_id, node_id, iteration, self.workspace_id),
+        )
+
     def get(self, run_id: str, node_id: str, iteration: int = 0) -> NodeRun | None:
         row = self._one(
             "SELECT * FROM node_runs WHERE run_id = %s AND node_id = %s AND iteration = %s AND workspace_id = %s",

@@ -64,6 +64,9 @@ class KnowledgeSearchConfig(ToolConfig):
 class RunFlowConfig(ToolConfig):
     flow: str = Field(..., pattern=UUID_PATTERN, description="The flow whose live version the tool starts")
     timeout_seconds: int = Field(300, ge=1, le=3600, description="How long to wait for its output")
+    max_depth: int = Field(
+        3, ge=1, le=10, description="How deep sub-flows started by agents may nest (a run_flow chain's length)"
+    )
 
 
 class CalculatorConfig(ToolConfig):
