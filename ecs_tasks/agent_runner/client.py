@@ -68,6 +68,12 @@ class BrokerClient:
     def tool(self, name: str, agent: str, args: dict[str, Any]) -> dict[str, Any]:
         return dict(self._request("POST", f"tools/{name}", {"agent": agent, "args": args}))
 
+    def recall(self, agent: str, query: str) -> list[str]:
+        return [str(m) for m in self._request("POST", "memory/recall", {"agent": agent, "query": query})["memories"]]
+
+    def remember(self, agent: str, text: str) -> None:
+        self._request("POST", "memory/remember", {"agent": agent, "text": text})
+
     def heartbeat(self) -> None:
         self._request("POST", "heartbeat", {}, timeout=10)
 

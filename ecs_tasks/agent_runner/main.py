@@ -182,6 +182,10 @@ def run_crew(task: dict[str, Any], client: BrokerClient, progress: Progress, ref
             step_callback=stepper(name),
             verbose=False,
         )
+
+    def remembers(name: str | None) -> bool:
+        return name is not None and str((specs.get(name) or {}).get("memory") or "none") != "none"
+
     tasks: dict[str, Any] = {}
     for spec in task_specs:
         tid = str(spec["id"])
@@ -191,9 +195,12 @@ def run_crew(task: dict[str, Any], client: BrokerClient, progress: Progress, ref
         missing = [c for c in spec.get("context") or [] if c not in tasks]
         if missing:
             raise AgentFailure("InvalidAgentTask", f"task '{tid}': context names no earlier task {missing}")
+        description = str(spec.get("description") or "")
+        if remembers(agent_name):
+            description = with_memories(client, str(agent_name), description, progress)
         tasks[tid] = Task(
             name=tid,
-            description=str(spec.get("description") or ""),
+            description=description,
             expected_output=str(spec.get("expected_output") or "A complete answer."),
             agent=agents[agent_name] if agent_name is not None else None,
             context=[tasks[c] for c in spec.get("context") or []] or None,
@@ -219,8 +226,32 @@ def run_crew(task: dict[str, Any], client: BrokerClient, progress: Progress, ref
         agent_name = spec.get("agent")
         schema = spec.get("output_schema") or (specs.get(agent_name) or {}).get("output_schema")
         outputs[tid] = conform(client, agent_name or "__manager__", raw, schema) if schema else raw
+    for spec in task_specs:  # what each agent with memory learnt, for its next tasks and runs
+        if remembers(spec.get("agent")):
+            answer = outputs[str(spec["id"])]
+            text = (
+                f"Task: {spec.get('description')}\nAnswer: {answer if isinstance(answer, str) else json.dumps(answer)}"
+            )
+            try:
+                client.remember(str(spec["agent"]), text)
+            except (BrokerRefused, OSError) as exc:
+                log(f"memory not saved: {exc}")
     final = outputs[str(task_specs[-1]["id"])]
     return {"tasks": outputs, "final": final}
+
+
+def with_memories(client: BrokerClient, agent: str, description: str, progress: Progress) -> str:
+    """The task's description with what the agent remembers about it (nothing when recall fails)."""
+    try:
+        memories = client.recall(agent, description)
+    except (BrokerRefused, OSError) as exc:
+        log(f"memory not recalled: {exc}")
+        return description
+    if not memories:
+        return description
+    progress({"type": "memory", "agent": agent, "recalled": len(memories)})
+    notes = "\n".join(f"- {m}" for m in memories)
+    return f"{description}\n\nWhat you remember from earlier work (use it if relevant):\n{notes}"
 
 
 def main() -> int:

@@ -65,6 +65,10 @@ def handle(event: dict[str, Any]) -> dict[str, Any]:
                 return _reply(200, broker.heartbeat(token))
             if path == PREFIX + "events":
                 return _reply(200, broker.events(token, body))
+            if path == PREFIX + "memory/recall":
+                return _reply(200, broker.recall(token, body))
+            if path == PREFIX + "memory/remember":
+                return _reply(200, broker.remember(token, body))
             if path == PREFIX + "result":
                 return _reply(200, broker.finish(token, body))
             if found := _TOOL.match(path):

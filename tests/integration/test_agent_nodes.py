@@ -275,6 +275,39 @@ def test_an_agent_searches_a_knowledge_base_and_runs_a_sub_flow_through_the_brok
     assert "secret number is 21" in called["knowledge_search"] and '"doubled": [21, 21]' in called["run_flow"]
 
 
+@pytest.mark.parametrize(("memory", "recalled"), [("long_term", True), ("run", False)])
+def test_an_agent_with_memory_recalls_earlier_runs_only_when_long_term(
+    stack: LocalStack, alice: Api, facts: _Server, memory: str, recalled: bool
+) -> None:
+    # Given an agent with memory, and a model that answers with a code word the first time it is asked
+    prompts: list[str] = []
+
+    def script(request: dict[str, Any]) -> str:
+        prompts.append(conversation(request))
+        word = "PLUM-7731" if len(prompts) == 1 else "no new word"
+        return f"Thought: I now can give a great answer\nFinal Answer: The code word is {word}."
+
+    with scripted_openai(script) as llm:
+        ws = agents_workspace(alice, llm, facts)
+        keeper = published_agent(alice, ws, spec("Keeper", memory=memory))
+        definition = {
+            "nodes": [node("start", "input"), node("k", "agent", agent=keeper, task="Tell me the code word.")],
+            "edges": [edge("start", "k")],
+        }
+        flow_id = publish(alice, ws, definition, name=f"memory {memory}")
+        # When the flow runs twice
+        first = alice.wait_run(ws, start(alice, ws, flow_id, {}), timeout=240)
+        second = alice.wait_run(ws, start(alice, ws, flow_id, {}), timeout=240)
+    assert first["status"] == second["status"] == "SUCCEEDED", runner_logs(stack)
+    # Then the second run's prompt carries the first run's answer only with long-term memory
+    assert ("PLUM-7731" in prompts[-1]) is recalled, prompts[-1]
+    # And the memories are readable in the agent's memory knowledge base, one per run
+    bases = {b["name"]: b for b in alice.ok("GET", f"/v1/workspaces/{ws}/knowledge-bases")["items"]}
+    kb = bases[f"agent-memory-{keeper}"]
+    docs = alice.ok("GET", f"/v1/workspaces/{ws}/knowledge-bases/{kb['id']}/documents")["items"]
+    assert sorted(d["metadata"]["run"] for d in docs) == sorted([first["id"], second["id"]])
+
+
 def test_an_agent_node_naming_an_agent_without_a_version_fails_clearly(
     stack: LocalStack, alice: Api, facts: _Server
 ) -> None:

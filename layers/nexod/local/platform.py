@@ -25,7 +25,7 @@ from ..ports.agents import AgentTaskBoard
 from ..runtime.agent_launch import AgentLaunch
 from ..runtime.runner import NodeRunner
 from ..services import runs
-from ..services.agent_tools import FlowRuns, KnowledgeBases
+from ..services.agent_tools import AgentMemories, FlowRuns, KnowledgeBases
 from ..services.broker import Broker, CapabilityTokens
 from ..services.context import Services
 from ..services.health import HealthBoard
@@ -73,6 +73,7 @@ def local_broker(
         vault=services.vault,
         knowledge=KnowledgeBases(services),
         flows=FlowRuns(services),
+        memory=AgentMemories(services),
         allow_hosts=settings.outbound_allow_hosts,
     )
 

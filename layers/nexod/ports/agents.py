@@ -65,6 +65,16 @@ class KnowledgeSearch(Protocol):
     def search(self, workspace_id: str, knowledge_base: str, text: str, top_k: int) -> list[dict[str, Any]]: ...
 
 
+class AgentMemory(Protocol):
+    """Agents' vector memory (`memory: run | long_term`): recall what an agent wrote down before, remember more."""
+
+    def recall(self, workspace_id: str, agent_id: str, run_id: str | None, text: str, top_k: int) -> list[str]:
+        """The memories nearest `text`: of run `run_id` only, or of every run when it is None."""
+        ...
+
+    def remember(self, workspace_id: str, agent_id: str, run_id: str, text: str) -> None: ...
+
+
 class FlowStarter(Protocol):
     """`run_flow` for agents: start a flow's live version with an input on behalf of a task, and wait for it.
 

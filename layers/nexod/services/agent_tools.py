@@ -7,13 +7,19 @@ is the number of such starts above a run. A task may wait only for the runs it s
 
 from __future__ import annotations
 
+import hashlib
 import time
+import uuid
 from dataclasses import asdict
+from datetime import UTC, datetime
 from typing import Any
 
 from ..domain.actor import SystemActor
 from ..domain.errors import KnowledgeUnavailable, NotFound
+from ..domain.knowledge import dimensions_of
+from ..domain.records import KnowledgeBase, KnowledgeDocument
 from ..ports.agents import TaskScope
+from ..ports.knowledge import KnowledgeWorker
 from . import runs
 from .access import parse_id
 from .context import Services
@@ -95,3 +101,80 @@ class KnowledgeBases:
             with self.services.store.tx(workspace_id) as uow:
                 uow.budgets.add_spend(found.embedding.cost_usd)
         return [asdict(m) for m in found.matches]
+
+
+MEMORY_PREFIX = "agent-memory-"
+MEMORY_CHARS = 4_000  # what one memory keeps of a task and its answer
+
+
+class AgentMemories:
+    """Agents' vector memory (`memory: run | long_term` in an AgentSpec), in one knowledge base per agent
+    (`agent-memory-<agent id>`, created on first use with the workspace's default embedding model), so that
+    people can read and delete what an agent remembers on the Knowledge page. Each memory is a document with
+    the run it came from in its metadata: `run` memory recalls that run's only, `long_term` every run's."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def _base(self, workspace_id: str, agent_id: str, create: bool) -> KnowledgeBase | None:
+        name = f"{MEMORY_PREFIX}{agent_id}"
+        with self.services.store.tx(workspace_id) as uow:
+            found = next((b for b in uow.knowledge.bases() if b.name == name), None)
+            if found is not None or not create:
+                return found
+            model = self.services.default_embedding_model
+            created = uow.knowledge.create_base(
+                name,
+                f"What agent {agent_id} remembers (its AgentSpec's memory)",
+                model,
+                dimensions_of(model, None),
+                "pgvector",
+                None,
+                "system:agent-memory",
+            )
+        return created or self._base(workspace_id, agent_id, create=False)  # a concurrent first use created it
+
+    def _worker(self) -> KnowledgeWorker:
+        if self.services.knowledge is None:
+            raise KnowledgeUnavailable("this deployment has no knowledge-base worker configured")
+        return self.services.knowledge
+
+    def recall(self, workspace_id: str, agent_id: str, run_id: str | None, text: str, top_k: int) -> list[str]:
+        kb = self._base(workspace_id, agent_id, create=False)
+        if kb is None:
+            return []
+        where = {"run": {"$eq": run_id}} if run_id else None
+        found = self._worker().search(workspace_id, kb, text, top_k, where)
+        self._spend(workspace_id, found.embedding.cost_usd)
+        return [m.text for m in found.matches]
+
+    def remember(self, workspace_id: str, agent_id: str, run_id: str, text: str) -> None:
+        kb = self._base(workspace_id, agent_id, create=True)
+        assert kb is not None
+        raw = text[:MEMORY_CHARS].encode()
+        document_id = str(uuid.uuid4())
+        indexed = self._worker().ingest(workspace_id, kb, document_id, raw, "text/plain", {"run": run_id})
+        with self.services.store.tx(workspace_id) as uow:
+            if indexed.cost_usd:
+                uow.budgets.add_spend(indexed.cost_usd)
+            uow.knowledge.add_document(
+                KnowledgeDocument(
+                    id=document_id,
+                    knowledge_base_id=kb.id,
+                    name=f"run {run_id}",
+                    content_type="text/plain",
+                    size_bytes=len(raw),
+                    sha256=hashlib.sha256(raw).hexdigest(),
+                    chunks=indexed.chunks,
+                    metadata={"run": run_id},
+                    embedding_tokens=indexed.tokens,
+                    embedding_cost_usd=indexed.cost_usd,
+                    created_by="system:agent-memory",
+                    created_at=datetime.now(UTC),
+                )
+            )
+
+    def _spend(self, workspace_id: str, usd: float | None) -> None:
+        if usd:
+            with self.services.store.tx(workspace_id) as uow:
+                uow.budgets.add_spend(usd)

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 from ..domain.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from ..ports import Completion, Outbound, Store, Vault
-from ..ports.agents import AgentTaskBoard, FlowStarter, KnowledgeSearch, Launch, Launcher, TaskScope
+from ..ports.agents import AgentMemory, AgentTaskBoard, FlowStarter, KnowledgeSearch, Launch, Launcher, TaskScope
 from ..runtime.egress import egress_scope
 from ..runtime.errors import LLMRateLimited, NodeError, NodeRetryableError
 from ..runtime.llm_gateway import Call
@@ -36,6 +36,7 @@ MANAGER = "__manager__"  # the agent name under which a hierarchical crew's mana
 TOOL_RESULT_CHARS = 16_000  # what a tool answers the model at most
 EVENT_TEXT_CHARS = 2_000  # what a progress event keeps of a thought, an argument or a result
 MAX_EVENTS_PER_POST = 100
+MEMORY_TOP_K = 5  # memories recalled before a task
 # How long one run_flow call waits for the sub-flow before answering "still running" (inside API Gateway's 30 s).
 RUN_FLOW_WAIT_SECONDS = 20.0
 
@@ -178,6 +179,7 @@ class Broker:
         vault: Vault | None = None,
         knowledge: KnowledgeSearch | None = None,
         flows: FlowStarter | None = None,
+        memory: AgentMemory | None = None,
         allow_hosts: list[str] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -189,6 +191,7 @@ class Broker:
         self.vault = vault
         self.knowledge = knowledge
         self.flows = flows
+        self.memory = memory
         self.allow_hosts = list(allow_hosts or [])
         self.clock = clock
 
@@ -308,6 +311,41 @@ class Broker:
         models = [str(spec.get("model") or "default"), *(str(m) for m in spec.get("fallback_models") or [])]
         temperature = spec.get("temperature")
         return models, float(temperature) if isinstance(temperature, int | float) else None
+
+    # -- memory --------------------------------------------------------------------------------------
+    def _memory_of(self, task: dict[str, Any], body: Any) -> tuple[str, str, str]:
+        """(agent name, agent id, memory mode) of the task's agent the body names, which must have memory."""
+        if self.memory is None:
+            raise BrokerError(503, "MemoryUnavailable", "this broker has no agent memory")
+        agent = body.get("agent") if isinstance(body, dict) else None
+        spec = (task.get("agents") or {}).get(agent) if isinstance(agent, str) else None
+        if not isinstance(spec, dict) or not spec.get("agent_id"):
+            raise InvalidInput("agent: not an agent of this task", {"field": "agent"})
+        mode = str(spec.get("memory") or "none")
+        if mode == "none":
+            raise InvalidInput(f"agent: '{agent}' has no memory (its spec says memory: none)", {"field": "agent"})
+        return str(agent), str(spec["agent_id"]), mode
+
+    def recall(self, token: str | None, body: Any) -> dict[str, Any]:
+        """What the agent remembers near `query`: this run's memories (`run`) or every run's (`long_term`)."""
+        scope, task = self._state(token)
+        _, agent_id, mode = self._memory_of(task, body)
+        query = str(body.get("query") or "").strip()
+        if not query:
+            raise InvalidInput("query: what to recall", {"field": "query"})
+        assert self.memory is not None
+        run = scope.run_id if mode == "run" else None
+        return {"memories": self.memory.recall(scope.workspace_id, agent_id, run, query[:4_000], MEMORY_TOP_K)}
+
+    def remember(self, token: str | None, body: Any) -> dict[str, Any]:
+        scope, task = self._state(token)
+        _, agent_id, _ = self._memory_of(task, body)
+        text = str(body.get("text") or "").strip()
+        if not text:
+            raise InvalidInput("text: what to remember", {"field": "text"})
+        assert self.memory is not None
+        self.memory.remember(scope.workspace_id, agent_id, scope.run_id, text)
+        return {"ok": True}
 
     # -- tools ---------------------------------------------------------------------------------------
     def tool(self, token: str | None, name: str, body: Any) -> dict[str, Any]:
