@@ -42,6 +42,11 @@ def _error(status: int, code: str, message: str, type_: str | None = None) -> di
     return _reply(status, {"error": {"code": code, "type": type_ or code, "message": message}})
 
 
+def refusal(status: int, code: str, message: str) -> dict[str, Any]:
+    """A request the door refused before the broker saw it (a body too large, not UTF-8)."""
+    return _error(status, code, message)
+
+
 def handle(event: dict[str, Any]) -> dict[str, Any]:
     """Answer one broker request (an API Gateway v2 event whose headers `door.prepare` lower-cased)."""
     broker = _broker()

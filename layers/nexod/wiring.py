@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from .runtime.knowledge import KnowledgeEngine
     from .runtime.llm_gateway import LlmGateway
     from .runtime.runner import NodeRunner
+    from .services.broker import Broker
 
 
 def rds_ca_bundle() -> Path:
@@ -423,3 +424,55 @@ def build_node_runner(
     )
     runner.expiry = CallbackCompletions(store, tasks, outputs, runner.flows)  # timed-out callbacks' outcomes
     return runner
+
+
+def deployed_broker(settings: Settings) -> Broker:
+    """The agent broker of a deployment (functions/broker): agent runners' only door into Nexod. It carries the
+    LLM layer (its LLM calls go through the gateway with the workspace's keys, limits and budget), reads
+    credentials through the tag-scoped reader role like the node runners, completes agent nodes' Tasks and
+    starts sub-flows (run_flow) through Step Functions."""
+    import boto3
+
+    from .adapters.outbound_http import GuardedHttp
+    from .adapters.postgres import Database, PostgresStore
+    from .adapters.stepfunctions import StepFunctionsOrchestrator
+    from .observability import MeteredLLM
+    from .services.agent_tools import AgentMemories, FlowRuns, KnowledgeBases
+    from .services.broker import Broker, CapabilityTokens
+    from .services.context import Services
+
+    store = PostgresStore(Database(DatabaseConninfo(settings), max_size=2, connect_retry_seconds=20))
+    vault = vault_from_settings(settings, reads=True, writes=False)
+    model = lazy(lambda: MeteredLLM(llm_from_settings(settings)))
+    gateway = llm_gateway(settings, store, vault, model)
+    orchestrator = StepFunctionsOrchestrator(
+        boto3.client("stepfunctions", region_name=settings.region),
+        settings.state_machine_role_arn,
+        settings.state_machine_log_group_arn,
+    )
+    blobs = blob_store_from_settings(settings)
+    services = Services(
+        store=store,
+        orchestrator=orchestrator,
+        runner_arns=runner_arns(settings),
+        state_machine_prefix=settings.state_machine_prefix,
+        blobs=blobs,
+        vault=None,  # the broker reads credential values (below); it never writes them
+        knowledge=knowledge_engine(settings, store, vault, gateway),
+        default_embedding_model=settings.default_embedding_model,
+        pinecone_hosts=tuple(settings.pinecone_hosts),
+        publisher=event_publisher_from_settings(settings),
+    )
+    http = GuardedHttp()
+    return Broker(
+        CapabilityTokens(broker_key(settings)),
+        agent_board(store, orchestrator, output_blobs(settings, blobs)),
+        gateway,
+        outbound=lambda: http,
+        store=store,
+        vault=vault,
+        knowledge=KnowledgeBases(services),
+        flows=FlowRuns(services),
+        memory=AgentMemories(services),
+        allow_hosts=settings.outbound_allow_hosts,
+    )

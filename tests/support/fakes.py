@@ -487,12 +487,12 @@ class MemoryNodeRuns(_Repo):
         found = self.t.node_runs.get(key)
         return found[1] if found and found[0] == self.ws else None
 
-
     def add_compute_cost(self, run_id: str, node_id: str, iteration: int, usd: float) -> None:
         row = self._mine((run_id, node_id, iteration))
         if row is not None:
             cost = (row.compute_cost_usd or 0.0) + usd
             self.t.node_runs[(run_id, node_id, iteration)] = (self.ws, replace(row, compute_cost_usd=cost))
+
     def _put(self, node_run: NodeRun) -> NodeRun:
         self.t.node_runs[(node_run.run_id, node_run.node_id, node_run.iteration)] = (self._writable_ws(), node_run)
         return node_run

@@ -18,6 +18,7 @@ the runner talks to the broker only, and the broker acts through `RunAgentTaskBo
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 
 from ..domain.cost import fargate_cost_usd
@@ -100,6 +101,14 @@ def agent_uses(task: dict[str, Any], result: dict[str, Any]) -> list[AgentUse]:
     return uses
 
 
+def _ids(scope: TaskScope) -> bool:
+    try:
+        uuid.UUID(scope.workspace_id), uuid.UUID(scope.run_id)
+    except ValueError:
+        return False
+    return True
+
+
 CLOSED = {"status": "CLOSED"}  # a claim that is no longer the node's parked one
 
 
@@ -119,6 +128,8 @@ class RunAgentTaskBoard:
             uow.agent_tasks.put(scope.run_id, scope.node_id, scope.iteration, scope.attempt, task)
 
     def get(self, scope: TaskScope) -> AgentTaskState | None:
+        if not _ids(scope):  # a token names the ids its launcher had: anything else is no task of ours
+            return None
         with self.store.tx(scope.workspace_id) as uow:
             found = uow.agent_tasks.get(scope.run_id, scope.node_id, scope.iteration, scope.attempt)
             if found is None:
