@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from .adapters.postgres import Database
     from .ports import LLM, BlobStore, EventPublisher, Orchestrator, Store, Vault
     from .runtime.blobs import OutputBlobs
+    from .runtime.events import Relay
     from .runtime.knowledge import KnowledgeEngine
     from .runtime.llm_gateway import LlmGateway
     from .runtime.runner import NodeRunner
@@ -305,6 +306,7 @@ def build_node_runner(
     vault: Vault | None = None,
     tasks: Orchestrator | None = None,
     publisher: EventPublisher | None = None,
+    relay: Relay | None = None,
 ) -> NodeRunner:
     """The node runner of every composition root (the step Lambdas, local mode) for one runtime.
 
@@ -355,9 +357,10 @@ def build_node_runner(
         )
     from .runtime.callbacks import CallbackCompletions
 
-    if publisher is None:
-        publisher = event_publisher_from_settings(settings)  # run lifecycle events out to EventBridge
-    relay = EventRelay(store, publisher) if publisher is not None else None
+    if relay is None:  # run lifecycle events out to EventBridge, relayed by the runner itself (a Lambda)
+        if publisher is None:
+            publisher = event_publisher_from_settings(settings)
+        relay = EventRelay(store, publisher) if publisher is not None else None
     runner = NodeRunner(
         store,
         tools,

@@ -19,6 +19,7 @@ from ..domain.compiler import substitute
 from ..domain.flow import MAX_NODES
 from ..domain.nodes import Runtime
 from ..ports import LLM, EventPublisher
+from ..runtime.events import BackgroundRelay, EventRelay
 from ..runtime.runner import NodeRunner
 from ..services import runs
 from ..services.broker import Broker
@@ -156,13 +157,13 @@ class LocalPlatform:
         orchestrator = MotoStepFunctionsOrchestrator(handlers, ROLE_ARN, on_end=on_end)
         # Run lifecycle events go to moto's EventBridge (inside the orchestrator's mock) and to the log.
         publisher = local_event_bus(settings)
+        # Relayed on a thread of its own: a run's start and end make no EventBridge call on their path.
+        relay = BackgroundRelay(EventRelay(store, publisher))
         # The two runner functions, as in AWS: each Task reaches the runner of its kind's runtime.
         blobs = blob_store_from_settings(settings)  # .localdb/blobs: large node outputs (DESIGN §2)
-        runner = build_node_runner(settings, store, runtime=Runtime.CORE, blobs=blobs, vault=vault, publisher=publisher)
+        runner = build_node_runner(settings, store, runtime=Runtime.CORE, blobs=blobs, vault=vault, relay=relay)
         node_runner_handler.configure(runner)
-        llm_runner = build_node_runner(
-            settings, store, llm, runtime=Runtime.LLM, blobs=blobs, vault=vault, publisher=publisher
-        )
+        llm_runner = build_node_runner(settings, store, llm, runtime=Runtime.LLM, blobs=blobs, vault=vault, relay=relay)
         llm_runner_handler.configure(llm_runner)
         for each in (runner, llm_runner):  # a finished callback node completes its Task at once (a memo hit)
             each.tasks = orchestrator
@@ -178,6 +179,7 @@ class LocalPlatform:
             default_embedding_model=settings.default_embedding_model,
             pinecone_hosts=tuple(settings.pinecone_hosts),
             publisher=publisher,
+            relay=relay,
         )
         holder["services"] = services
         issuer = LocalIssuer(state_dir / "keys", issuer_url)
@@ -232,6 +234,8 @@ class LocalPlatform:
 
     def close(self) -> None:
         self.supervisor.stop()
+        if isinstance(self.services.relay, BackgroundRelay):  # before moto's EventBridge goes away
+            self.services.relay.close()
         self.orchestrator.close()
         for db in (self.admin_db,):
             db.close()
