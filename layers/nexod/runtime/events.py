@@ -86,6 +86,8 @@ class EventRelay:
                 sent += len(done)
                 if len(done) < len(pending):
                     break  # the bus refused some: they stay pending for a later flush
+                if len(pending) < self.batch:
+                    break  # that was all (no transaction just to find nothing more)
         except Exception:
             log.exception("publishing events of workspace %s failed; they stay queued", workspace_id)
         return sent
@@ -105,8 +107,11 @@ class BackgroundRelay:
     Nothing is published twice: one thread relays, and the outbox's `FOR UPDATE SKIP LOCKED` keeps it apart
     from any other relay."""
 
-    def __init__(self, relay: EventRelay) -> None:
+    def __init__(self, relay: EventRelay, linger: float = 0.1) -> None:
         self.relay = relay
+        # How long a request waits for others before it is served: the requests of a run's start and end, and
+        # of runs close together, then share the relay's transactions and PutEvents calls.
+        self.linger = linger
         self._wanted: dict[str, None] = {}  # workspaces to relay, in request order
         self._busy = 0
         self._cond = threading.Condition()
@@ -145,6 +150,10 @@ class BackgroundRelay:
                 self._cond.wait_for(lambda: bool(self._wanted) or self._closed)
                 if self._closed:
                     return
+                if self.linger > 0:  # more requests may join (close wakes it sooner)
+                    self._cond.wait_for(lambda: self._closed, self.linger)
+                    if self._closed:
+                        return
                 workspace_id = next(iter(self._wanted))
                 del self._wanted[workspace_id]
                 self._busy += 1
