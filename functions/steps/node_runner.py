@@ -137,6 +137,10 @@ run_event = CORE.run_event
 _BOUND: OrderedDict[tuple[str, str, str], tuple[str, int]] = OrderedDict()
 _BOUND_LOCK = threading.Lock()
 _BOUND_SIZE = 1024
+# Bindings being read: the 48 branches of a fan-out reach a new execution's first Tasks together, and one
+# of them reads the run while the others wait for its answer (one transaction instead of 48).
+_BINDING: dict[tuple[str, str, str], threading.Event] = {}
+_BINDING_WAIT_SECONDS = 30.0
 
 
 def state_machine_name(execution_arn: str) -> str:
@@ -160,10 +164,27 @@ def bind_execution(store: Store, event: dict[str, Any], required: bool) -> tuple
             raise NodeFailedError("node runner event lacks exec ($$.Execution.Id): publish the flow again")
         return None
     key = (str(execution), workspace_id, run_id)
-    with _BOUND_LOCK:
-        if key in _BOUND:
-            _BOUND.move_to_end(key)
-            return _BOUND[key]
+    while True:
+        with _BOUND_LOCK:
+            if key in _BOUND:
+                _BOUND.move_to_end(key)
+                return _BOUND[key]
+            reading = _BINDING.get(key)
+            if reading is None:
+                _BINDING[key] = mine = threading.Event()
+                break
+        # Another invocation is reading this binding: take its answer, or (refused, failed) read it ourselves.
+        reading.wait(_BINDING_WAIT_SECONDS)
+    try:
+        return _bind(store, key)
+    finally:
+        with _BOUND_LOCK:
+            del _BINDING[key]
+        mine.set()
+
+
+def _bind(store: Store, key: tuple[str, str, str]) -> tuple[str, int]:
+    execution, workspace_id, run_id = key
     machine = state_machine_name(str(execution))
     refused = NodeFailedError(f"execution {execution} does not run run {run_id}: refused")
     try:

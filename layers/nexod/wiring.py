@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .ports.agents import AgentTaskBoard
     from .runtime.agent_launch import AgentLaunch
     from .runtime.blobs import OutputBlobs
+    from .runtime.events import Relay
     from .runtime.knowledge import KnowledgeEngine
     from .runtime.llm_gateway import LlmGateway
     from .runtime.runner import NodeRunner
@@ -355,6 +356,7 @@ def build_node_runner(
     tasks: Orchestrator | None = None,
     publisher: EventPublisher | None = None,
     agents: AgentLaunch | None = None,
+    relay: Relay | None = None,
 ) -> NodeRunner:
     """The node runner of every composition root (the step Lambdas, local mode) for one runtime.
 
@@ -409,9 +411,10 @@ def build_node_runner(
         )
     from .runtime.callbacks import CallbackCompletions
 
-    if publisher is None:
-        publisher = event_publisher_from_settings(settings)  # run lifecycle events out to EventBridge
-    relay = EventRelay(store, publisher) if publisher is not None else None
+    if relay is None:  # run lifecycle events out to EventBridge, relayed by the runner itself (a Lambda)
+        if publisher is None:
+            publisher = event_publisher_from_settings(settings)
+        relay = EventRelay(store, publisher) if publisher is not None else None
     runner = NodeRunner(
         store,
         tools,

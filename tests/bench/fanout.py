@@ -59,30 +59,39 @@ def _postgres_cpu(pgdata: str) -> float | None:
         return None
 
 
-def _sessions(admin_url: str) -> int:
-    """Connections ever opened to the database. Backends report them at most once a second, so wait."""
+def _sessions(admin_url: str) -> tuple[int, int]:
+    """Connections ever opened to the database and transactions committed in it. Backends report them at
+    most once a second, so wait."""
     import psycopg
 
     time.sleep(1.5)
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute("SET stats_fetch_consistency = none")
-        row = conn.execute("SELECT sessions FROM pg_stat_database WHERE datname = current_database()").fetchone()
+        row = conn.execute(
+            "SELECT sessions, xact_commit FROM pg_stat_database WHERE datname = current_database()"
+        ).fetchone()
     assert row is not None
-    return int(row[0]) - 1  # not this one
+    return int(row[0]) - 1, int(row[1])  # not this connection
 
 
 class _CpuMeter:
     def __init__(self, pgdata: str, admin_url: str | None = None) -> None:
         self.pgdata = pgdata
         self.admin_url = admin_url
-        self.opened = _sessions(admin_url) if admin_url else None
+        self.opened, self.committed = _sessions(admin_url) if admin_url else (None, None)
         self.process = time.process_time()
         self.pg = _postgres_cpu(pgdata)
 
     def sessions_per_run(self, runs: int) -> float | None:
         if self.admin_url is None or self.opened is None:
             return None
-        return (_sessions(self.admin_url) - self.opened) / runs
+        return (_sessions(self.admin_url)[0] - self.opened) / runs
+
+    def commits_per_run(self, runs: int) -> float | None:
+        """Transactions committed per run (the meter's own reads count a few)."""
+        if self.admin_url is None or self.committed is None:
+            return None
+        return (_sessions(self.admin_url)[1] - self.committed) / runs
 
     def per_run(self, runs: int) -> tuple[float, float | None]:
         process = time.process_time() - self.process
@@ -133,6 +142,7 @@ def bench_nexod(state: Path, runs: int, warmup: int) -> tuple[Timings, str]:
             if i >= warmup:
                 times.append(elapsed)
         cpu, pg_cpu = meter.per_run(runs)
+        commits = meter.commits_per_run(runs)
         latency = event_latency(stack.url, api, ws, flow["id"], runs=3)
         print(
             f"  event latency (node status change -> SSE client), {latency.count} node events of 3 fan-out runs:"
@@ -141,6 +151,8 @@ def bench_nexod(state: Path, runs: int, warmup: int) -> tuple[Timings, str]:
         pool = getattr(getattr(stack.platform.services.store, "db", None), "pool", None)
         if pool is not None:  # psycopg_pool's own counters: connections made, held, lost
             print(f"  app pool: {pool.get_stats()}")
+        if commits is not None:
+            print(f"  PostgreSQL transactions committed per run: {commits:.0f}")
         return Timings(times, cpu, pg_cpu, meter.sessions_per_run(runs)), admin_url
     finally:
         stack.close()

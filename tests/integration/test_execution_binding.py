@@ -5,6 +5,7 @@ executes nothing of the victim's run (and so never reads its secrets)."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -119,6 +120,60 @@ def test_in_aws_an_event_without_its_execution_is_refused(event: dict[str, Any])
     # Then it is refused without reading the database
     with pytest.raises(NodeFailedError):
         bind_execution(_NoStore(), event, required=True)  # type: ignore[arg-type]
+
+
+class _CountingStore:
+    """The stack's store, counting units of work; the first is held until `go` so that the others arrive
+    while it reads."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self.reads = 0
+        self.go = threading.Event()
+
+    def tx(self, workspace_id: str | None, user_sub: str | None = None) -> AbstractContextManager[Any]:
+        self.reads += 1
+        assert self.go.wait(10)
+        return self.store.tx(workspace_id, user_sub)
+
+
+def _bind_at_once(store: _CountingStore, event: dict[str, Any], n: int) -> list[Any]:
+    answers: list[Any] = [None] * n
+
+    def bind(i: int) -> None:
+        try:
+            answers[i] = bind_execution(store, event, required=True)  # type: ignore[arg-type]
+        except NodeFailedError as exc:
+            answers[i] = exc
+
+    threads = [threading.Thread(target=bind, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    time.sleep(0.3)  # every thread is in: one reads (held), the others wait for its answer
+    store.go.set()
+    for t in threads:
+        t.join(10)
+    return answers
+
+
+def test_the_branches_of_a_new_execution_bind_it_with_one_read(alice: Api, workspace: str, stack: LocalStack) -> None:
+    # Given a parked run and its state machine's execution ARN
+    flow_id, run_id = _parked_run(alice, workspace)
+    machine = f"{stack.platform.settings.state_machine_prefix}-{workspace[:8]}-{flow_id}"
+    event = {"run": {"id": run_id, "ws": workspace}, "exec": f"arn:aws:states:r:1:execution:{machine}:e", "node": "n"}
+    # When 8 branches bind it at once
+    store = _CountingStore(stack.platform.services.store)
+    answers = _bind_at_once(store, event, 8)
+    # Then all are bound to the run's flow version, and the run was read once
+    assert answers == [(flow_id, 1)] * 8
+    assert store.reads == 1
+    # And an execution of another flow is refused to every one of them (each reads it: a refusal is not kept)
+    other = {**event, "exec": f"arn:aws:states:r:1:execution:nexod-{workspace[:8]}-{uuid.uuid4()}:e"}
+    store = _CountingStore(stack.platform.services.store)
+    answers = _bind_at_once(store, other, 8)
+    assert all(isinstance(a, NodeFailedError) and "refused" in str(a) for a in answers)
+    assert store.reads == 8
+    alice.ok("POST", f"/v1/workspaces/{workspace}/runs/{run_id}/cancel")
 
 
 @pytest.fixture(autouse=True)

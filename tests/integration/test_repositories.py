@@ -227,12 +227,13 @@ def test_node_runs_fail_skip_and_lose_their_memo(store: Store):
         uow.node_runs.claim(run_id, "b", 0, "llm", "hb", flow_id=flow_id, version=1, upstream=[])
         uow.node_runs.finish(run_id, "b", 0, status="SUCCEEDED", output="ok", usage=_usage())
         uow.node_runs.fail_running(run_id, {"code": "Cancelled"})
-        uow.node_runs.record_skipped(run_id, [("c", "transform"), ("b", "llm")])
+        skipped = uow.node_runs.record_skipped(run_id, [("c", "transform"), ("b", "llm")])
         uow.node_runs.invalidate(run_id, ["b"])
     with store.tx(ws) as uow:
         by_id = {n.node_id: n for n in uow.node_runs.of_run(run_id)}
         outputs = uow.node_runs.outputs(run_id, ["a", "b", "c"])
         detail = uow.runs.detail(run_id)
+    assert skipped == ["c"]  # b has a node run: only c is marked
     assert {k: n.status for k, n in by_id.items()} == {"a": "FAILED", "b": "SUCCEEDED", "c": "SKIPPED"}
     assert by_id["a"].error == {"code": "Cancelled"}
     assert (by_id["b"].config_hash, by_id["b"].model, by_id["b"].cost_usd) == ("stale", "m", 0.25)

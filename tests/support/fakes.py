@@ -654,10 +654,13 @@ class MemoryNodeRuns(_Repo):
             )
         )
 
-    def record_skipped(self, run_id: str, nodes: Sequence[tuple[str, str]]) -> None:
+    def record_skipped(self, run_id: str, nodes: Sequence[tuple[str, str]]) -> list[str]:
+        skipped: list[str] = []
         for node_id, node_type in nodes:
             if (run_id, node_id, 0) not in self.t.node_runs:
                 self._put(self._new(run_id, node_id, 0, node_type, status="SKIPPED"))
+                skipped.append(node_id)
+        return skipped
 
     def fail_running(self, run_id: str, error: Any) -> list[tuple[str, int]]:
         failed: list[tuple[str, int]] = []

@@ -3,6 +3,7 @@ waiting, and the EventBridge relay (an outbox that loses nothing when the bus fa
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,7 +13,7 @@ from nexod.domain.errors import InvalidInput
 from nexod.domain.events import EVENT_TYPES, EventCursor, EventType, EventTypes
 from nexod.ports import BusEvent
 from nexod.runtime.errors import NodeRetryableError
-from nexod.runtime.events import EventRelay
+from nexod.runtime.events import BackgroundRelay, EventRelay
 from nexod.runtime.executors import EXECUTORS, NodeResult
 from nexod.services import events, runs, usage
 from tests.support.world import World
@@ -164,6 +165,50 @@ def test_the_relay_keeps_what_the_bus_did_not_take_and_sends_it_later(world: Wor
     assert all(e.detail["run_id"] == run_id and e.detail["workspace_id"] == ws for e in bus.accepted)
     # And node events never leave the deployment
     assert not any(e.detail["type"].startswith("node.") for e in bus.accepted)
+
+
+class SlowBus(Bus):
+    """A bus whose PutEvents blocks until the test lets it go, and records the thread that called it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.go = threading.Event()
+        self.threads: set[str] = set()
+
+    def publish(self, batch: Sequence[BusEvent]) -> set[str]:
+        self.threads.add(threading.current_thread().name)
+        assert self.go.wait(10)
+        return super().publish(batch)
+
+
+def test_the_background_relay_publishes_off_the_run_s_path_once_and_stops_on_close(world: World):
+    # Given a bus that blocks each PutEvents until it is let go, behind a background relay used by the runner
+    ws = world.workspace()
+    bus = SlowBus()
+    relay = BackgroundRelay(EventRelay(world.store, bus))
+    world.runner.relay = relay
+    flow_id = world.published(ws, LINE)
+    run_id = world.start(ws, flow_id, {"n": 3})
+    world.runner.execute(ws, run_id, "double")
+    world.runner.execute(ws, run_id, "result")
+    # When the run ends (its end asks for a relay) and another relay of the workspace is asked for meanwhile
+    world.runner.finish(ws, run_id)
+    relay.flush(ws)
+    # Then the run's end did not wait for the bus: nothing is published yet
+    assert bus.accepted == []
+    # And once the bus answers, the relay's own thread sends each status change exactly once
+    bus.go.set()
+    assert relay.drain(10)
+    assert [e.detail["status"] for e in bus.accepted] == ["QUEUED", "RUNNING", "SUCCEEDED"]
+    assert bus.threads == {"nexod-event-relay"}
+    # And after close, a request publishes nothing: the events wait in the outbox for a later relay
+    relay.close()
+    second = world.start(ws, flow_id, {"n": 4})
+    relay.flush(ws)
+    assert relay.drain(1) and len(bus.accepted) == 3
+    assert EventRelay(world.store, bus).flush(ws) > 0
+    assert bus.accepted[3].detail["status"] == "QUEUED"
+    assert {e.detail["run_id"] for e in bus.accepted[3:]} == {second}
 
 
 def test_the_long_poll_answers_when_an_event_arrives_and_waits_at_most_25_seconds(world: World):

@@ -23,6 +23,7 @@ from ..domain.nodes import Runtime
 from ..ports import LLM, EventPublisher
 from ..ports.agents import AgentTaskBoard
 from ..runtime.agent_launch import AgentLaunch
+from ..runtime.events import BackgroundRelay, EventRelay
 from ..runtime.runner import NodeRunner
 from ..services import runs
 from ..services.agent_tools import AgentMemories, FlowRuns, KnowledgeBases
@@ -167,20 +168,20 @@ class LocalPlatform:
         orchestrator = MotoStepFunctionsOrchestrator(handlers, ROLE_ARN, on_end=on_end)
         # Run lifecycle events go to moto's EventBridge (inside the orchestrator's mock) and to the log.
         publisher = local_event_bus(settings)
+        # Relayed on a thread of its own: a run's start and end make no EventBridge call on their path.
+        relay = BackgroundRelay(EventRelay(store, publisher))
         # The two runner functions, as in AWS: each Task reaches the runner of its kind's runtime.
         blobs = blob_store_from_settings(settings)  # .localdb/blobs: large node outputs (DESIGN §2)
-        runner = build_node_runner(settings, store, runtime=Runtime.CORE, blobs=blobs, vault=vault, publisher=publisher)
+        runner = build_node_runner(settings, store, runtime=Runtime.CORE, blobs=blobs, vault=vault, relay=relay)
         node_runner_handler.configure(runner)
-        llm_runner = build_node_runner(
-            settings, store, llm, runtime=Runtime.LLM, blobs=blobs, vault=vault, publisher=publisher
-        )
+        llm_runner = build_node_runner(settings, store, llm, runtime=Runtime.LLM, blobs=blobs, vault=vault, relay=relay)
         llm_runner_handler.configure(llm_runner)
         # Agent and crew nodes: the launcher starts each agent runner as a subprocess (the agents venv),
         # holding only this server's broker URL and a capability token, as the ECS task does in AWS.
         tokens = CapabilityTokens(local_broker_key(state_dir / "keys" / "broker.key"))
         launch = AgentLaunch(tokens.mint, SubprocessLauncher(log_dir=state_dir / "logs" / "agents"), base_url)
         agent_launcher = build_node_runner(
-            settings, store, runtime=Runtime.FARGATE, blobs=blobs, vault=vault, publisher=publisher, agents=launch
+            settings, store, runtime=Runtime.FARGATE, blobs=blobs, vault=vault, relay=relay, agents=launch
         )
         agent_launcher_handler.configure(agent_launcher)
         # A finished callback node completes its Task at once (a memo hit).
@@ -198,6 +199,7 @@ class LocalPlatform:
             default_embedding_model=settings.default_embedding_model,
             pinecone_hosts=tuple(settings.pinecone_hosts),
             publisher=publisher,
+            relay=relay,
         )
         holder["services"] = services
         issuer = LocalIssuer(state_dir / "keys", issuer_url)
@@ -253,6 +255,8 @@ class LocalPlatform:
 
     def close(self) -> None:
         self.supervisor.stop()
+        if isinstance(self.services.relay, BackgroundRelay):  # before moto's EventBridge goes away
+            self.services.relay.close()
         self.orchestrator.close()
         for db in (self.admin_db,):
             db.close()

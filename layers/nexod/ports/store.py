@@ -278,8 +278,9 @@ class NodeRunRepository(Protocol):
         """The input node's run, written with the run itself: its output is the run input."""
         ...
 
-    def record_skipped(self, run_id: str, nodes: Sequence[tuple[str, str]]) -> None:
-        """Mark (node id, node type) that never ran in a finished run as SKIPPED."""
+    def record_skipped(self, run_id: str, nodes: Sequence[tuple[str, str]]) -> list[str]:
+        """Mark those of (node id, node type) that have no node run yet (they never ran in a finished run) as
+        SKIPPED; returns their ids, in the order given. Nodes that have one are left as they are."""
         ...
 
     def fail_running(self, run_id: str, error: Any) -> list[tuple[str, int]]:

@@ -8,7 +8,8 @@ workspace, so a bus that is down delays them and loses none. A failure to publis
 from __future__ import annotations
 
 import logging
-from typing import Any
+import threading
+from typing import Any, Protocol
 
 from ..domain.events import EVENT_TYPES, RUN_STATUS_EVENTS, RunEvent
 from ..domain.records import Run, RunDetail
@@ -85,6 +86,80 @@ class EventRelay:
                 sent += len(done)
                 if len(done) < len(pending):
                     break  # the bus refused some: they stay pending for a later flush
+                if len(pending) < self.batch:
+                    break  # that was all (no transaction just to find nothing more)
         except Exception:
             log.exception("publishing events of workspace %s failed; they stay queued", workspace_id)
         return sent
+
+
+class Relay(Protocol):
+    """What publishes a workspace's pending EventBridge events after a change committed (never raises)."""
+
+    def flush(self, workspace_id: str) -> int: ...
+
+
+class BackgroundRelay:
+    """An `EventRelay` on a thread of its own, for a long-lived process (local mode): `flush` only asks and
+    returns at once, so a run's end or start does no EventBridge call on its own path. Requests for a
+    workspace made while it is being relayed are served by one more pass. A Lambda must not use it (its
+    process is frozen after it answers): there the caller relays itself, and the outbox covers a crash.
+    Nothing is published twice: one thread relays, and the outbox's `FOR UPDATE SKIP LOCKED` keeps it apart
+    from any other relay."""
+
+    def __init__(self, relay: EventRelay, linger: float = 0.1) -> None:
+        self.relay = relay
+        # How long a request waits for others before it is served: the requests of a run's start and end, and
+        # of runs close together, then share the relay's transactions and PutEvents calls.
+        self.linger = linger
+        self._wanted: dict[str, None] = {}  # workspaces to relay, in request order
+        self._busy = 0
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    def flush(self, workspace_id: str) -> int:
+        with self._cond:
+            if self._closed:  # the events stay queued in the outbox for a later relay
+                return 0
+            self._wanted[workspace_id] = None
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._serve, name="nexod-event-relay", daemon=True)
+                self._thread.start()
+            self._cond.notify()
+        return 0  # published later, by the relay's thread
+
+    def drain(self, timeout: float = 10.0) -> bool:
+        """Wait until every requested relay ran (tests, shutdown); False when `timeout` passed first."""
+        with self._cond:
+            return self._cond.wait_for(lambda: not self._wanted and not self._busy, timeout)
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Relay what was requested (up to `timeout`), then accept no more requests and end the thread."""
+        self.drain(timeout)
+        with self._cond:
+            self._closed = True
+            self._wanted.clear()
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _serve(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: bool(self._wanted) or self._closed)
+                if self._closed:
+                    return
+                if self.linger > 0:  # more requests may join (close wakes it sooner)
+                    self._cond.wait_for(lambda: self._closed, self.linger)
+                    if self._closed:
+                        return
+                workspace_id = next(iter(self._wanted))
+                del self._wanted[workspace_id]
+                self._busy += 1
+            try:
+                self.relay.flush(workspace_id)  # never raises
+            finally:
+                with self._cond:
+                    self._busy -= 1
+                    self._cond.notify_all()

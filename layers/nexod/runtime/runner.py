@@ -31,7 +31,7 @@ from ..domain.validation import BRANCH_LITERALS, ValidFlow, validate
 from ..ports import Orchestrator, Store, TaskGone, UnitOfWork, Vault
 from .blobs import OutputBlobs, hydrate_upstream, offload_output, run_output
 from .errors import NodeError, NodeFailedError, NodeRetryableError, RunFinishError, RunNotActiveError
-from .events import EventRelay, nodes_failed, run_status_changed
+from .events import Relay, nodes_failed, run_status_changed
 from .executors import (
     CREDENTIALS,
     EXECUTORS,
@@ -182,12 +182,13 @@ class NodeRunner:
         memory_mb: int = DEFAULT_RUNNER_MEMORY_MB,
         tasks: Orchestrator | None = None,
         expiry: Expiry | None = None,
-        relay: EventRelay | None = None,
+        relay: Relay | None = None,
     ) -> None:
         self.expiry = expiry  # a callback node whose timeout is an outcome (an approval's on_timeout)
         # Completes a callback Task at once when its node already finished (a memo hit: redrive, retry, resume).
         self.tasks = tasks
-        self.relay = relay  # run lifecycle events out to EventBridge after they commit (an outbox)
+        # Run lifecycle events out to EventBridge after they commit (an outbox); locally on a thread of its own.
+        self.relay = relay
         self.memory_mb = memory_mb  # the function's configured memory: compute cost (nexod.domain.cost)
         self.vault = vault  # credential values, read at the moment of use (DESIGN §7)
         self.store = store
@@ -442,10 +443,10 @@ class NodeRunner:
                 scrubber = credentials.scrubber(rendered, secret_names) if credentials else Scrubber()
                 scrubber = scrubber.including(resolver.resolved)
                 return _Prepared(flow, run, memo=None, context=ctx, config=config, rendered=rendered, scrubber=scrubber)
+            _node_started(uow, run_id, node_id, iteration, row.attempts)
             uow.node_runs.begin_execution(
                 run_id, node_id, iteration, digest, _recorded(credentials, node.config, secret_names)
             )
-            _node_started(uow, run_id, node_id, iteration, row.attempts)
         self._record_failure(workspace_id, run_id, node_id, iteration, error)
         raise error
 
@@ -498,7 +499,13 @@ class NodeRunner:
         take: dict[str, bool],
     ) -> None:
         output, output_ref = offload_output(self.outputs, workspace_id, run_id, node_id, iteration, result.output)
+        usage = Usage.of(result.usage)
         with self.store.tx(workspace_id) as uow:
+            # The events first: the finish statement writes them with the change (no statement of their own).
+            uow.events.append(run_id, "node.succeeded", node_id, iteration, {"take": take})
+            if usage.model is not None or usage.cost_usd is not None:
+                cost = {"model": usage.model, "tokens_in": usage.tokens_in, "tokens_out": usage.tokens_out}
+                uow.events.append(run_id, "cost.updated", node_id, iteration, cost | {"cost_usd": usage.cost_usd})
             crossed = uow.node_runs.finish(
                 run_id,
                 node_id,
@@ -507,14 +514,9 @@ class NodeRunner:
                 output=output,
                 output_ref=output_ref,
                 take=take,
-                usage=Usage.of(result.usage),
+                usage=usage,
                 memory_mb=self.memory_mb,
             )
-            uow.events.append(run_id, "node.succeeded", node_id, iteration, {"take": take})
-            usage = Usage.of(result.usage)
-            if usage.model is not None or usage.cost_usd is not None:
-                cost = {"model": usage.model, "tokens_in": usage.tokens_in, "tokens_out": usage.tokens_out}
-                uow.events.append(run_id, "cost.updated", node_id, iteration, cost | {"cost_usd": usage.cost_usd})
             _audit_soft_crossing(uow, workspace_id, crossed)
         if crossed is not None:
             self._publish(workspace_id)
@@ -522,10 +524,10 @@ class NodeRunner:
     def _record_failure(self, workspace_id: str, run_id: str, node_id: str, iteration: int, exc: NodeError) -> None:
         error = {"type": type(exc).__name__, "message": exc.message, "details": exc.details}
         with self.store.tx(workspace_id) as uow:
+            uow.events.append(run_id, "node.failed", node_id, iteration, {"error": error})
             crossed = uow.node_runs.finish(
                 run_id, node_id, iteration, status="FAILED", error=error, memory_mb=self.memory_mb
             )
-            uow.events.append(run_id, "node.failed", node_id, iteration, {"error": error})
             _audit_soft_crossing(uow, workspace_id, crossed)
         if crossed is not None:
             self._publish(workspace_id)
@@ -543,10 +545,8 @@ class NodeRunner:
             uow.node_runs.fail_running(run_id, ABANDONED)
             if expired:
                 log.info("run %s finished with %d parked task(s) expired", run_id, len(expired))
-            done = {r.node_id for r in uow.node_runs.of_run(run_id)}
-            skipped = [(n.id, n.type) for n in flow.document.nodes if n.id not in done]
-            uow.node_runs.record_skipped(run_id, skipped)
-            for node_id, _ in skipped:
+            # The nodes without a node run never ran: one statement marks them (no read of the run's node runs).
+            for node_id in uow.node_runs.record_skipped(run_id, [(n.id, n.type) for n in flow.document.nodes]):
                 uow.events.append(run_id, "node.skipped", node_id, 0)
             outputs_nodes = [n.id for n in flow.document.nodes if n.type == "output"]
             if not outputs_nodes:

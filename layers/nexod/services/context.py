@@ -12,6 +12,7 @@ from ..ports import BlobStore, EventPublisher, KnowledgeWorker, Orchestrator, St
 
 if TYPE_CHECKING:
     from ..runtime.callbacks import CallbackCompletions
+    from ..runtime.events import Relay
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,8 @@ class Services:
 
     # Run lifecycle events to the deployment's EventBridge bus (relayed from the outbox after commit).
     publisher: EventPublisher | None = None
+    # Who relays them; None: the caller, at once (in a Lambda). Local mode relays on a thread of its own.
+    relay: Relay | None = None
 
     @property
     def callbacks(self) -> CallbackCompletions:
@@ -64,7 +67,9 @@ class Services:
 
     def publish_events(self, workspace_id: str) -> None:
         """Relay the workspace's pending EventBridge events (never raises: they stay queued on failure)."""
-        if self.publisher is not None:
+        if self.relay is not None:
+            self.relay.flush(workspace_id)
+        elif self.publisher is not None:
             from ..runtime.events import EventRelay
 
             EventRelay(self.store, self.publisher).flush(workspace_id)

@@ -292,6 +292,13 @@ def _clean_number(value: float | int) -> float | int | str | None:
     return value
 
 
+# Type tuples built once: `isinstance(x, dict | list)` builds a union object on every call, and this loop
+# runs for every value of every JSON parameter the Postgres adapter writes.
+_CONTAINER = (dict, list, tuple)
+_SEQUENCE = (list, tuple)
+_NUMBER = (int, float)
+
+
 def storable(value: Any, max_depth: int = MAX_STORED_DEPTH) -> Any:
     """A copy of external data (HTTP bodies, model output) that PostgreSQL stores and the API can serve:
     NUL and lone surrogates become U+FFFD, NaN and infinities null, numbers beyond a double a string,
@@ -302,7 +309,7 @@ def storable(value: Any, max_depth: int = MAX_STORED_DEPTH) -> Any:
         item, parent, key, depth = stack.pop()
         if isinstance(item, str):
             parent[key] = _clean_text(item)
-        elif isinstance(item, dict | list | tuple) and depth >= max_depth:
+        elif isinstance(item, _CONTAINER) and depth >= max_depth:
             parent[key] = f"[cut: nested deeper than {max_depth} levels]"
         elif isinstance(item, dict):
             copy: dict[Any, Any] = {}
@@ -311,13 +318,13 @@ def storable(value: Any, max_depth: int = MAX_STORED_DEPTH) -> Any:
                 k = _clean_text(k) if isinstance(k, str) else k
                 copy[k] = None  # keeps the key order
                 stack.append((v, copy, k, depth + 1))
-        elif isinstance(item, list | tuple):
+        elif isinstance(item, _SEQUENCE):
             items: list[Any] = [None] * len(item)
             parent[key] = items
             stack.extend((v, items, i, depth + 1) for i, v in enumerate(item))
         elif isinstance(item, bool) or item is None:
             parent[key] = item
-        elif isinstance(item, int | float):
+        elif isinstance(item, _NUMBER):
             parent[key] = _clean_number(item)
         else:
             parent[key] = item

@@ -10,6 +10,7 @@ from ...domain.cost import DEFAULT_RUNNER_MEMORY_MB, SFN_TRANSITION_USD, cost_so
 from ...domain.records import NodeClaim, NodeRun, NodeRunStatus, SoftBudgetCrossed, Usage
 from ...ports import BlobRef
 from .budgets import MONTH, SPEND_SLOT
+from .events import PostgresEvents
 from .rows import Jsonb, JsonbOrNull, Queries, node_run_record, run_record
 
 _NODE_COLUMNS = tuple(f.name for f in fields(NodeRun))
@@ -79,6 +80,13 @@ _FINISH = (
 
 
 class PostgresNodeRuns(Queries):
+    def __init__(self, *args: Any, events: PostgresEvents | None = None) -> None:
+        super().__init__(*args)
+        self._events = events  # the unit of work's event buffer: begin_execution and finish write it
+
+    def _with_events(self, query: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        return (query, params) if self._events is None else self._events.take_into(query, params)
+
     def add_compute_cost(self, run_id: str, node_id: str, iteration: int, usd: float) -> None:
         self._run(
             "UPDATE node_runs SET compute_cost_usd = COALESCE(compute_cost_usd, 0) + %s"
@@ -143,10 +151,20 @@ class PostgresNodeRuns(Queries):
 
     def begin_execution(self, run_id: str, node_id: str, iteration: int, config_hash: str, node_input: Any) -> None:
         self._run(
-            "UPDATE node_runs SET status = 'RUNNING', executions = executions + 1, config_hash = %s,"
-            " input = %s, error = NULL, started_at = COALESCE(started_at, now()), finished_at = NULL"
-            " WHERE run_id = %s AND node_id = %s AND iteration = %s AND workspace_id = %s",
-            (config_hash, Jsonb(node_input), run_id, node_id, iteration, self.workspace_id),
+            *self._with_events(
+                "UPDATE node_runs SET status = 'RUNNING', executions = executions + 1, config_hash = %(hash)s,"
+                " input = %(input)s, error = NULL, started_at = COALESCE(started_at, now()), finished_at = NULL"
+                " WHERE run_id = %(run)s AND node_id = %(node)s AND iteration = %(iteration)s"
+                " AND workspace_id = %(ws)s",
+                {
+                    "hash": config_hash,
+                    "input": Jsonb(node_input),
+                    "run": run_id,
+                    "node": node_id,
+                    "iteration": iteration,
+                    "ws": self.workspace_id,
+                },
+            )
         )
 
     def finish(
@@ -165,25 +183,27 @@ class PostgresNodeRuns(Queries):
     ) -> SoftBudgetCrossed | None:
         usage = usage or Usage()
         row = self._one(
-            _FINISH,
-            {
-                "status": status,
-                "output": JsonbOrNull(output),
-                "ref": JsonbOrNull(output_ref.as_json() if output_ref is not None else None),
-                "take": JsonbOrNull(take),
-                "error": JsonbOrNull(error),
-                "model": usage.model,
-                "tin": usage.tokens_in,
-                "tout": usage.tokens_out,
-                "cost": usage.cost_usd,
-                "source": cost_source(usage.tokens_in, usage.tokens_out, usage.cost_usd),
-                "per_ms": usd_per_ms(memory_mb),
-                "per_transition": SFN_TRANSITION_USD,
-                "run": run_id,
-                "node": node_id,
-                "iteration": iteration,
-                "ws": self.workspace_id,
-            },
+            *self._with_events(
+                _FINISH,
+                {
+                    "status": status,
+                    "output": JsonbOrNull(output),
+                    "ref": JsonbOrNull(output_ref.as_json() if output_ref is not None else None),
+                    "take": JsonbOrNull(take),
+                    "error": JsonbOrNull(error),
+                    "model": usage.model,
+                    "tin": usage.tokens_in,
+                    "tout": usage.tokens_out,
+                    "cost": usage.cost_usd,
+                    "source": cost_source(usage.tokens_in, usage.tokens_out, usage.cost_usd),
+                    "per_ms": usd_per_ms(memory_mb),
+                    "per_transition": SFN_TRANSITION_USD,
+                    "run": run_id,
+                    "node": node_id,
+                    "iteration": iteration,
+                    "ws": self.workspace_id,
+                },
+            )
         )
         if row is None or row["month"] is None:
             return None
@@ -203,13 +223,18 @@ class PostgresNodeRuns(Queries):
             (self.workspace_id, run_id, node_id, config_hash, Jsonb(run_input), Jsonb(run_input), Jsonb(take)),
         )
 
-    def record_skipped(self, run_id: str, nodes: Sequence[tuple[str, str]]) -> None:
-        for node_id, node_type in nodes:
-            self._run(
-                "INSERT INTO node_runs (workspace_id, run_id, node_id, iteration, node_type, status, config_hash)"
-                " VALUES (%s, %s, %s, 0, %s, 'SKIPPED', '') ON CONFLICT DO NOTHING",
-                (self.workspace_id, run_id, node_id, node_type),
-            )
+    def record_skipped(self, run_id: str, nodes: Sequence[tuple[str, str]]) -> list[str]:
+        if not nodes:
+            return []
+        # One statement for the whole run (its end used to read every node run first to find the missing ones).
+        rows = self._all(
+            "INSERT INTO node_runs (workspace_id, run_id, node_id, iteration, node_type, status, config_hash)"
+            " SELECT %s, %s, n.id, 0, n.type, 'SKIPPED', '' FROM unnest(%s::text[], %s::text[]) AS n (id, type)"
+            " ON CONFLICT DO NOTHING RETURNING node_id",
+            (self.workspace_id, run_id, [n for n, _ in nodes], [t for _, t in nodes]),
+        )
+        inserted = {r["node_id"] for r in rows}
+        return [n for n, _ in nodes if n in inserted]
 
     def fail_running(self, run_id: str, error: Any) -> list[tuple[str, int]]:
         rows = self._all(

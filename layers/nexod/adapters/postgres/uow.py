@@ -49,7 +49,6 @@ class PostgresUnitOfWork:
         self._flows = PostgresFlows(*scope)
         self._versions = PostgresVersions(*scope)
         self._runs = PostgresRuns(*scope)
-        self._node_runs = PostgresNodeRuns(*scope)
         self._budgets = PostgresBudgets(*scope)
         self._audit = PostgresAudit(*scope)
         self._credentials = PostgresCredentials(*scope)
@@ -59,6 +58,8 @@ class PostgresUnitOfWork:
         self._agent_tasks = PostgresAgentTasks(*scope)
         self._approvals = PostgresApprovals(*scope)
         self._events = PostgresEvents(*scope)
+        # A node's claim and finish statements write the events buffered before them (one statement, not two).
+        self._node_runs = PostgresNodeRuns(*scope, events=self._events)
 
     @property
     def workspace_id(self) -> str | None:
