@@ -22,7 +22,7 @@ def local_broker_key(path: Path) -> bytes:
         with os.fdopen(fd, "wb") as out:
             out.write(base64.b64encode(secrets.token_bytes(KEY_BYTES)))
     if path.stat().st_mode & 0o077:
-        raise PermissionError(f"{path}: the broker key file must be readable by its owner only (chmod 600)")
+        raise PermissionError(f"{path}: the key file must be readable by its owner only (chmod 600)")
     return base64.b64decode(path.read_bytes().strip())
 
 
@@ -39,5 +39,5 @@ def secrets_manager_broker_key(client: Any, secret_id: str) -> bytes:
         text = str(json.loads(text)["key"])
     key = base64.b64decode(text)
     if len(key) < KEY_BYTES:
-        raise ValueError(f"secret {secret_id}: the broker key must be at least {KEY_BYTES} bytes (base64)")
+        raise ValueError(f"secret {secret_id}: the key must be at least {KEY_BYTES} bytes (base64)")
     return key

@@ -66,6 +66,8 @@ for _status in ("queued", "started", "succeeded", "failed", "cancelled"):
 for _status in ("started", "retrying", "succeeded", "failed", "skipped"):
     EVENT_TYPES.register(EventType(f"node.{_status}", "node"))
 EVENT_TYPES.register(EventType("cost.updated", "node"))
+for _status in ("requested", "decided", "expired"):  # data: {approval, title, decision?, by?}
+    EVENT_TYPES.register(EventType(f"approval.{_status}", "node"))
 EVENT_TYPES.register(EventType("budget.soft_limit_crossed", "workspace", BUDGET_SOURCE, "Budget Soft Limit Crossed"))
 
 RUN_STATUS_EVENTS = {

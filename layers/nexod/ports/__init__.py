@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .blobs import BlobNotFound, BlobRef, BlobStore
+from .notify import ChatWebhook, Notification, NotificationFailed, Notifier
 from .knowledge import (
     ChunkMatch,
     ChunkVector,
@@ -51,6 +52,7 @@ __all__ = [
     "BlobStore",
     "BudgetGuard",
     "BusEvent",
+    "ChatWebhook",
     "ChunkMatch",
     "ChunkVector",
     "Completion",
@@ -70,6 +72,9 @@ __all__ = [
     "MemberRepository",
     "Namespace",
     "NodeRunRepository",
+    "Notification",
+    "NotificationFailed",
+    "Notifier",
     "Orchestrator",
     "Outbound",
     "ParkedTaskRepository",

@@ -12,6 +12,8 @@ from ..ports import BlobStore, EventPublisher, KnowledgeWorker, Orchestrator, St
 
 if TYPE_CHECKING:
     from ..runtime.callbacks import CallbackCompletions
+    from .approval_links import LinkSigner
+    from .approval_notices import ApprovalNotices
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,10 @@ class Services:
 
     # Run lifecycle events to the deployment's EventBridge bus (relayed from the outbox after commit).
     publisher: EventPublisher | None = None
+    # Signed one-time approval links (issue 11): None answers the public link routes 404.
+    approval_links: LinkSigner | None = None
+    # Approval emails, chat posts and reminders (issue 11): None sends none (the inbox still shows them).
+    notices: ApprovalNotices | None = None
 
     @property
     def callbacks(self) -> CallbackCompletions:
