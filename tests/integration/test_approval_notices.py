@@ -61,7 +61,7 @@ class ChatHook:
         hook = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            def do_POST(self) -> None:
                 size = int(self.headers.get("Content-Length") or 0)
                 hook.posts.append(json.loads(self.rfile.read(size)))
                 self.send_response(200)
@@ -139,7 +139,12 @@ def test_an_emailed_link_decides_once_without_an_account(
     # Then the approval is approved by link:<email>, the run finishes with the fields, and it is audited
     assert decided["status"] == "approved" and decided["id"] == asked["id"]
     finished = alice.wait_run(workspace, run_id)
-    assert finished["output"] == {"decision": "approve", "by": f"link:{EMAIL}", "comment": "fine", "fields": {"budget": 3}}
+    assert finished["output"] == {
+        "decision": "approve",
+        "by": f"link:{EMAIL}",
+        "comment": "fine",
+        "fields": {"budget": 3},
+    }
     audit = alice.ok("GET", f"/v1/workspaces/{workspace}/audit?action=approval.decide")["items"]
     assert any(e["details"].get("via") == "link" and e["actor"] == f"link:{EMAIL}" for e in audit), audit
     # And the used link answers 410 link_used, on both routes
@@ -176,8 +181,12 @@ def test_a_chat_webhook_hears_of_the_approval_and_a_missing_credential_never_fai
     host = stack.url.split("://", 1)[1]
     alice.ok("PUT", f"/v1/workspaces/{workspace}/allowed-hosts", {"allowed_hosts": [host, chat.host]})
     url = f"http://{chat.host}/hooks/T000/B000"
-    alice.ok("POST", f"/v1/workspaces/{workspace}/credentials", {"name": "slack", "type": "generic", "value": {"url": url}})
-    flow_id = publish(alice, workspace, approval_flow(title="Chat {{ input.what }}", notify={"chat_webhook_credential": "slack"}))
+    alice.ok(
+        "POST", f"/v1/workspaces/{workspace}/credentials", {"name": "slack", "type": "generic", "value": {"url": url}}
+    )
+    flow_id = publish(
+        alice, workspace, approval_flow(title="Chat {{ input.what }}", notify={"chat_webhook_credential": "slack"})
+    )
     # When a run asks
     run_id = start(alice, workspace, flow_id)
     pending(alice, workspace, run_id)
@@ -188,7 +197,9 @@ def test_a_chat_webhook_hears_of_the_approval_and_a_missing_credential_never_fai
     assert len(chat.posts) == 1 and "Chat v2" in chat.posts[0]["text"], chat.posts
     assert f"{stack.url}/approvals" in chat.posts[0]["text"]
     # And given a node naming a credential that does not exist
-    flow_id = publish(alice, workspace, approval_flow(title="Mute {{ input.what }}", notify={"chat_webhook_credential": "nope"}))
+    flow_id = publish(
+        alice, workspace, approval_flow(title="Mute {{ input.what }}", notify={"chat_webhook_credential": "nope"})
+    )
     run_id = start(alice, workspace, flow_id)
     asked = pending(alice, workspace, run_id)
     # Then the failure is audited, the node still waits and can be decided
@@ -237,12 +248,16 @@ def test_nexod_outbox_lists_the_emails_and_shows_one(stack: LocalStack, alice: A
     state = outbox(stack).parent
     listed = subprocess.run(
         [sys.executable, "-m", "nexod.cli", "outbox", "--state-dir", str(state)],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     line = next(x for x in listed.splitlines() if mail.id in x)
     assert EMAIL in line and "Cli v2" in line and "/approve/" in line
     shown = subprocess.run(
         [sys.executable, "-m", "nexod.cli", "outbox", "--state-dir", str(state), "--show", mail.id],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     assert "Subject: Approval needed: Cli v2" in shown and token_of(mail.link) in shown.replace("=\n", "")

@@ -29,7 +29,7 @@ def post_chat(outbound: Outbound, chat: ChatWebhook, text: str) -> None:
 
 
 def deliver(
-    notification: Notification, send_email: Callable[[str], None], outbound: Callable[[], Outbound] | None
+    notification: Notification, send_email: Callable[[str], object], outbound: Callable[[], Outbound] | None
 ) -> None:
     """Each recipient's email, then the chat post; every part is attempted, failures raised together."""
     sent: list[str] = []

@@ -77,8 +77,12 @@ def read_outbox(folder: Path) -> list[OutboxEntry]:
         found = _LINK.search(text)
         entries.append(
             OutboxEntry(
-                path.stem, str(msg["Date"] or ""), str(msg["To"] or ""), str(msg["Subject"] or ""),
-                found.group(0) if found else None, path,
+                path.stem,
+                str(msg["Date"] or ""),
+                str(msg["To"] or ""),
+                str(msg["Subject"] or ""),
+                found.group(0) if found else None,
+                path,
             )
         )
     return entries

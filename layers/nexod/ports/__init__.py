@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .blobs import BlobNotFound, BlobRef, BlobStore
-from .notify import ChatWebhook, Notification, NotificationFailed, Notifier
 from .knowledge import (
     ChunkMatch,
     ChunkVector,
@@ -21,6 +20,7 @@ from .knowledge import (
     VectorStore,
     VectorStoreUnavailable,
 )
+from .notify import ChatWebhook, Notification, NotificationFailed, Notifier
 from .store import (
     AgentChanges,
     AgentRepository,

@@ -8,13 +8,11 @@ in the same unit of work; SendTaskSuccess follows the commit (`nexod.runtime.cal
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from jsonschema import Draft202012Validator
-
-from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from ..domain.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound, Unauthorized
 from ..domain.records import Approval, ApprovalStatus

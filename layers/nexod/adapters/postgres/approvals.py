@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
-
 from datetime import datetime
+from typing import Any
 
 from ...domain.records import Approval, ApprovalLink, ApprovalStatus, Cursor
 from .rows import Jsonb, JsonbOrNull, Queries, record
@@ -177,7 +176,7 @@ class PostgresApprovals(Queries):
     def mark_notified(self, approval_id: str, now: datetime, reminder: bool) -> None:
         column = "last_reminded_at" if reminder else "notified_at"
         self._run(
-            f"UPDATE approvals SET {column} = %s WHERE id = %s AND workspace_id = %s",  # noqa: S608 - fixed names
+            f"UPDATE approvals SET {column} = %s WHERE id = %s AND workspace_id = %s",
             (now, approval_id, self.workspace_id),
         )
 
@@ -197,7 +196,10 @@ class PostgresApprovals(Queries):
         return None if row is None else record(ApprovalLink, row)
 
     def use_link(self, nonce: str) -> bool:
-        return self._run(
-            "UPDATE approval_links SET used_at = now() WHERE nonce = %s AND workspace_id = %s AND used_at IS NULL",
-            (nonce, self.workspace_id),
-        ) == 1
+        return (
+            self._run(
+                "UPDATE approval_links SET used_at = now() WHERE nonce = %s AND workspace_id = %s AND used_at IS NULL",
+                (nonce, self.workspace_id),
+            )
+            == 1
+        )
