@@ -4,7 +4,9 @@ token is the credential (HMAC-signed claims; the workspace for row-level securit
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Annotated
 
+from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from nexod.services import approvals
@@ -15,6 +17,11 @@ from .responses import ApprovalLinkApproval, ApprovalLinkView, reply
 
 PREFIX = "/v1/approval-links/"
 PATHS = frozenset({"/v1/approval-links/{token}", "/v1/approval-links/{token}/decide"})
+# A token's shape (`v1.<claims>.<signature>`, base64url): anything else is a 422 before its signature is checked.
+Token = Annotated[
+    str,
+    Path(pattern=r"^v1\.[A-Za-z0-9_-]{1,2000}\.[A-Za-z0-9_-]{43}$", max_length=2048, description="the link's token"),
+]
 router = APIGatewayHttpRouter()
 _services: Callable[[], Services]
 
@@ -31,7 +38,7 @@ def bind(services: Callable[[], Services]) -> None:
     " `link_expired` or `link_used`.",
     tags=["approval links"],
 )
-def open_link(token: str) -> ApprovalLinkView:
+def open_link(token: Token) -> ApprovalLinkView:
     return reply(ApprovalLinkView, approvals.open_link(_services(), token))
 
 
@@ -42,6 +49,6 @@ def open_link(token: str) -> ApprovalLinkView:
     " approval is decided already, 410 `link_used` once the link decided, 422 naming an invalid field.",
     tags=["approval links"],
 )
-def decide_link(token: str, body: ApprovalDecide) -> ApprovalLinkApproval:
+def decide_link(token: Token, body: ApprovalDecide) -> ApprovalLinkApproval:
     decided = approvals.decide_by_link(_services(), token, body.decision, body.comment, body.fields)
     return reply(ApprovalLinkApproval, decided)

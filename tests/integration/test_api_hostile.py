@@ -66,7 +66,7 @@ def world(alice: Api) -> dict[str, str]:
     # (an approval id that names none: the door refuses before any lookup)
     approval = "00000000-0000-4000-8000-000000000001"
     # (an approval link's token that no key signed: the door refuses hostile bodies before it is checked)
-    token = "v1.e30.not-signed"
+    token = "v1.e30." + "A" * 43
     ids = {"ws": ws, "flow": flow, "run": done["id"], "n": "1", **names, "agent": agent, "approval": approval}
     return {**ids, "token": token}
 
