@@ -31,6 +31,7 @@ OUR_FUNCTIONS = (
     "Runtime/LlmRunner",
     "Runtime/ExecutionEvents",
     "Runtime/Migrate",
+    "Runtime/Reminders",
 )
 
 
@@ -118,6 +119,18 @@ def _acks() -> list[Ack]:
             "Runtime/Migrate/Resource",
             "Serverless-LambdaDLQ",
             "Invoked synchronously by the CloudFormation custom-resource provider: a failure fails the deploy.",
+        ),
+        Ack(
+            "Runtime/Reminders/Resource",
+            "Serverless-LambdaDLQ",
+            "Invoked by an EventBridge Scheduler schedule every 5 minutes: what is due stays due in Postgres "
+            "(approval_notices), so the next invocation sends it; a dead-letter queue would hold nothing to replay.",
+        ),
+        Ack(
+            "Notifications/ApprovalLinkKey/Resource",
+            "AwsSolutions-SMG4",
+            "The HMAC key of approval links: a scheduled rotation would void every link already emailed. Rotate "
+            "by hand (put-secret-value) to revoke all links at once (docs/architecture.md, approval notices).",
         ),
         Ack(
             "Runtime/ExecutionEvents/Resource",

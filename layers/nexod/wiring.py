@@ -256,6 +256,10 @@ def notifier_from_settings(settings: Settings) -> Notifier | None:
         from .adapters.notify_outbox import LocalOutbox
 
         return LocalOutbox(Path(settings.outbox_dir), outbound=lambda: http)
+    if settings.mode == "aws":
+        from .adapters.notify_chat import ChatOnly
+
+        return ChatOnly(lambda: http)
     return None
 
 

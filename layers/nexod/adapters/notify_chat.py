@@ -52,3 +52,17 @@ def deliver(
                 failed.append(str(exc))
     if failed:
         raise NotificationFailed("; ".join(failed), tuple(sent))
+
+
+class ChatOnly:
+    """The `Notifier` of a deployment that sends no email (no SES identity configured): chat posts only."""
+
+    def __init__(self, outbound: Callable[[], Outbound]) -> None:
+        self.outbound = outbound
+
+    def send(self, notification: Notification) -> None:
+        deliver(notification, _no_email, self.outbound)
+
+
+def _no_email(recipient: str) -> None:
+    raise NotificationFailed("this deployment sends no email (configure its SES identity)")

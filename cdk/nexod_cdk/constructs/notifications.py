@@ -1,0 +1,120 @@
+"""Approval notifications (issue 11): the approval-link signing key, SES from one configured identity, and
+the sweeper that sends due notices and reminders (an EventBridge Scheduler schedule, every 5 minutes)."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_secretsmanager as sm
+from constructs import Construct
+
+from .. import constants as c
+from ..config import DeploymentConfig
+from .runtime import Runtime
+from .secrets import Secrets
+
+REMIND_RATE = "rate(5 minutes)"
+
+
+class Notifications(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: DeploymentConfig,
+        runtime: Runtime,
+        secrets: Secrets,
+        key: kms.IKey,
+        database_secret_arn: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        self.config = config
+        self.runtime = runtime
+        # HMAC key of the signed one-time approval links (base64 of 32 random bytes, like the broker's).
+        self.link_key = sm.Secret(
+            self,
+            "ApprovalLinkKey",
+            description="Nexod: HMAC key of signed one-time approval links",
+            encryption_key=key,
+            generate_secret_string=sm.SecretStringGenerator(
+                password_length=48, exclude_punctuation=True, include_space=False
+            ),
+        )
+        self.reminders = runtime.function(
+            "Reminders",
+            handler=c.REMIND_HANDLER,
+            description="Nexod: send due approval notices and reminders (every 5 minutes)",
+            timeout=Duration.minutes(2),
+            environment={"NEXOD_DATABASE_SECRET_ARN": database_secret_arn, **secrets.environment()},
+        )
+        runtime.allow_secret_read(self.reminders, database_secret_arn)
+        assert self.reminders.role is not None
+        secrets.allow_assume(self.reminders.role)  # a chat webhook's URL is a workspace credential
+        self.allow_send(self.reminders)
+
+        schedule_name = f"{config.state_machine_prefix}-approval-reminders"
+        schedule_arn = (
+            f"arn:{stack.partition}:scheduler:{stack.region}:{stack.account}:schedule/default/{schedule_name}"
+        )
+        role = iam.Role(
+            self,
+            "ScheduleRole",
+            description="EventBridge Scheduler: invoke the approval reminder function, nothing else",
+            assumed_by=iam.ServicePrincipal(
+                "scheduler.amazonaws.com",
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnEquals": {"aws:SourceArn": schedule_arn},
+                },
+            ),
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[self.reminders.function_arn])
+        )
+        self.schedule = scheduler.CfnSchedule(
+            self,
+            "Schedule",
+            name=schedule_name,
+            description="Nexod: approval notices and reminders",
+            schedule_expression=REMIND_RATE,
+            flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
+            target=scheduler.CfnSchedule.TargetProperty(
+                arn=self.reminders.function_arn,
+                role_arn=role.role_arn,
+                retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(maximum_retry_attempts=0),
+            ),
+        )
+
+    def environment(self, console_url: str | None = None) -> dict[str, str]:
+        env = {"NEXOD_APPROVAL_LINK_KEY_SECRET_ARN": self.link_key.secret_arn}
+        if self.config.ses_from_address:
+            env["NEXOD_SES_FROM_ADDRESS"] = self.config.ses_from_address
+        if self.config.ses_identity_arn:
+            env["NEXOD_SES_IDENTITY_ARN"] = self.config.ses_identity_arn
+        if console_url:
+            env["NEXOD_CONSOLE_URL"] = console_url
+        return env
+
+    def allow_verify(self, fn: lambda_.Function) -> None:
+        """The API: verify links (read the key); it sends nothing."""
+        self.runtime.allow_secret_read(fn, self.link_key.secret_arn)
+        fn.add_environment("NEXOD_APPROVAL_LINK_KEY_SECRET_ARN", self.link_key.secret_arn)
+
+    def allow_send(self, fn: lambda_.Function, console_url: str | None = None) -> None:
+        """Sign links and send email: the key, and ses:SendEmail on the configured identity only."""
+        self.runtime.allow_secret_read(fn, self.link_key.secret_arn)
+        if self.config.ses_identity_arn:
+            fn.add_to_role_policy(
+                iam.PolicyStatement(
+                    sid="SendApprovalEmailFromOurIdentityOnly",
+                    actions=["ses:SendEmail"],
+                    resources=[self.config.ses_identity_arn],
+                )
+            )
+        for name, value in self.environment(console_url).items():
+            fn.add_environment(name, value)
