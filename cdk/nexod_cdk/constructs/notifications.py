@@ -16,7 +16,15 @@ from ..config import DeploymentConfig
 from .runtime import Runtime
 from .secrets import Secrets
 
-REMIND_RATE = "rate(5 minutes)"
+# How often the sweeper runs. Each run reads Postgres, so on a profile whose Aurora pauses when idle a
+# 5-minute sweep would keep it awake for good (10-minute auto-pause): the starter sweeps twice a day (each
+# wake-up: about 10 minutes at 0.5 ACU, see `make cost`); first notices never wait for it (the node runner
+# sends them after parking).
+REMIND_RATE = {"starter": ("rate(12 hours)", 2 * 30), "production": ("rate(5 minutes)", 12 * 24 * 30)}
+
+
+def remind_rate(profile: str) -> str:
+    return REMIND_RATE.get(profile, REMIND_RATE["production"])[0]
 
 
 class Notifications(Construct):
@@ -81,7 +89,7 @@ class Notifications(Construct):
             "Schedule",
             name=schedule_name,
             description="Nexod: approval notices and reminders",
-            schedule_expression=REMIND_RATE,
+            schedule_expression=remind_rate(config.profile.name),
             flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
             target=scheduler.CfnSchedule.TargetProperty(
                 arn=self.reminders.function_arn,
