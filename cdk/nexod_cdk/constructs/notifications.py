@@ -17,10 +17,10 @@ from .runtime import Runtime
 from .secrets import Secrets
 
 # How often the sweeper runs. Each run reads Postgres, so on a profile whose Aurora pauses when idle a
-# 5-minute sweep would keep it awake for good (10-minute auto-pause): the starter sweeps twice a day (each
+# 5-minute sweep would keep it awake for good (10-minute auto-pause): the starter sweeps once a day (each
 # wake-up: about 10 minutes at 0.5 ACU, see `make cost`); first notices never wait for it (the node runner
 # sends them after parking).
-REMIND_RATE = {"starter": ("rate(12 hours)", 2 * 30), "production": ("rate(5 minutes)", 12 * 24 * 30)}
+REMIND_RATE = {"starter": ("rate(1 day)", 30), "production": ("rate(5 minutes)", 12 * 24 * 30)}
 
 
 def remind_rate(profile: str) -> str:
