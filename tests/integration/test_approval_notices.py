@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 from nexod.adapters.notify_outbox import read_outbox
@@ -261,3 +262,25 @@ def test_nexod_outbox_lists_the_emails_and_shows_one(stack: LocalStack, alice: A
         check=True,
     ).stdout
     assert "Subject: Approval needed: Cli v2" in shown and token_of(mail.link) in shown.replace("=\n", "")
+
+
+def test_the_sweep_policy_lists_due_notice_ids_only_and_writes_nothing(
+    stack: LocalStack, alice: Api, workspace: str
+) -> None:
+    # Given an approval with a reminder due later (its first notice sent), and a link issued for it
+    definition = approval_flow(title="Sweep {{ input.what }}", notify={"emails": [EMAIL]}, remind_every_seconds=300)
+    run_id = start(alice, workspace, publish(alice, workspace, definition, name="sweep"))
+    asked = pending(alice, workspace, run_id)
+    mails_for(stack, "Sweep v2")
+    with psycopg.connect(stack.platform.postgres.app_url, autocommit=True) as conn:
+        # When the app role reads with no workspace: nothing
+        assert conn.execute("SELECT count(*) FROM approval_notices").fetchone() == (0,)
+        # When it sets the sweep scope: the notices' ids and times, and still no link, no approval
+        conn.execute("SELECT set_config('app.sweep', 'approval_notices', false)")
+        ids = [str(r[0]) for r in conn.execute("SELECT approval_id FROM approval_notices").fetchall()]
+        assert asked["id"] in ids
+        assert conn.execute("SELECT count(*) FROM approval_links").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM approvals").fetchone() == (0,)
+        # And it may not change a notice under that scope
+        changed = conn.execute("UPDATE approval_notices SET due_at = now() WHERE approval_id = %s", (asked["id"],))
+        assert changed.rowcount == 0
