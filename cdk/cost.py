@@ -266,7 +266,9 @@ def reminder_lines(profile: str) -> list[Line]:
     from nexod_cdk import constants as c
     from nexod_cdk.constructs.notifications import REMIND_RATE
 
-    rate, runs = REMIND_RATE.get(profile, REMIND_RATE["production"])
+    if profile in c.PROFILES and c.PROFILES[profile].db_auto_pause_minutes is not None:
+        return []  # no sweeper where Aurora pauses (it would keep the cluster awake)
+    rate, runs = REMIND_RATE
     seconds, memory_gb = 2.0, 0.5  # ASSUMPTION: one sweep with nothing due, a cold start included
     compute = runs * (seconds * memory_gb * P["lambda_gbs_arm"].value + P["lambda_request"].value / 1e6)
     lines = [
@@ -278,18 +280,6 @@ def reminder_lines(profile: str) -> list[Line]:
             "Scheduler: 14 M invocations a month free; first notices are sent by the node runner, not the sweep",
         )
     ]
-    pause = c.PROFILES[profile].db_auto_pause_minutes if profile in c.PROFILES else None
-    if pause:
-        hours = runs * pause / 60
-        lines.append(
-            Line(
-                f"Aurora woken by the sweeper: {runs} wake-ups x {pause} min at 0.5 ACU",
-                hours * 0.5,
-                P["acu"],
-                hours * 0.5 * P["acu"].value,
-                "only when nothing else woke it; on production the cluster never pauses",
-            )
-        )
     return lines
 
 

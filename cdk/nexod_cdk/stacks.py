@@ -102,7 +102,7 @@ class AppStack(Stack):
             orchestration.node_runner,
             orchestration.llm_runner,
             orchestration.execution_events,
-            notifications.reminders,
+            *([notifications.reminders] if notifications.reminders else []),
         ):
             fn.node.add_dependency(schema.resource)
 
@@ -116,7 +116,8 @@ class AppStack(Stack):
             runtime_config["auth"]["clientId"] = auth.client.user_pool_client_id
         console = Console(self, "Console", config=config, runtime_config=runtime_config)
         for sender in (orchestration.node_runner, notifications.reminders):  # links open the console's page
-            notifications.allow_send(sender, console.url)
+            if sender is not None:
+                notifications.allow_send(sender, console.url)
         if auth.client is not None:
             cfn_client = auth.client.node.default_child
             assert isinstance(cfn_client, cognito.CfnUserPoolClient)
@@ -133,7 +134,7 @@ class AppStack(Stack):
                 "NodeRunner": orchestration.node_runner,
                 "LlmRunner": orchestration.llm_runner,
                 "ExecutionEvents": orchestration.execution_events,
-                "Reminders": notifications.reminders,
+                **({"Reminders": notifications.reminders} if notifications.reminders else {}),
             },
             dead_letter_queues={
                 "IngressDlq": triggers.ingress_dlq,

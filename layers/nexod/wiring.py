@@ -229,10 +229,10 @@ def approval_links_from_settings(settings: Settings) -> LinkSigner | None:
     if settings.approval_link_key_secret_arn:
         import boto3
 
-        from .adapters.broker_keys import secrets_manager_broker_key
+        from .adapters.broker_keys import secrets_manager_link_key
 
         client = boto3.client("secretsmanager", region_name=settings.region)
-        return LinkSigner(secrets_manager_broker_key(client, settings.approval_link_key_secret_arn))
+        return LinkSigner(secrets_manager_link_key(client, settings.approval_link_key_secret_arn))
     if settings.approval_link_key_file:
         from .adapters.broker_keys import local_broker_key
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import boto3
@@ -74,3 +75,19 @@ def test_a_chat_webhook_outside_the_allow_list_is_refused_by_the_guard() -> None
         assert hook.posts == []
     finally:
         hook.server.shutdown()
+
+
+@mock_aws(config=MOTO_CONFIG)
+def test_the_link_key_is_its_own_secret_or_derived_from_the_database_secret() -> None:
+    from nexod.adapters.broker_keys import secrets_manager_link_key
+
+    client = boto3.client("secretsmanager", region_name=REGION)
+    # Given a secret of its own (48 random characters, as the CDK generates it) and an RDS-format secret
+    own = client.create_secret(Name="link-key", SecretString="A" * 24 + "b" * 24)["ARN"]
+    rds = {"username": "nexod_app", "password": "s3cret-pass", "host": "db", "port": 5432}
+    db = client.create_secret(Name="db-app", SecretString=json.dumps(rds))["ARN"]
+    # Then the first is the key itself, the second derives 32 bytes that are not the password
+    assert len(secrets_manager_link_key(client, own)) == 36
+    derived = secrets_manager_link_key(client, db)
+    assert len(derived) == 32 and b"s3cret-pass" not in derived
+    assert secrets_manager_link_key(client, db) == derived  # stable: links outlive a cold start

@@ -3,7 +3,7 @@ the sweeper that sends due notices and reminders (an EventBridge Scheduler sched
 
 from __future__ import annotations
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -16,15 +16,15 @@ from ..config import DeploymentConfig
 from .runtime import Runtime
 from .secrets import Secrets
 
-# How often the sweeper runs. Each run reads Postgres, so on a profile whose Aurora pauses when idle a
-# 5-minute sweep would keep it awake for good (10-minute auto-pause): the starter sweeps once a day (each
-# wake-up: about 10 minutes at 0.5 ACU, see `make cost`); first notices never wait for it (the node runner
-# sends them after parking).
-REMIND_RATE = {"starter": ("rate(1 day)", 30), "production": ("rate(5 minutes)", 12 * 24 * 30)}
+# The sweeper's schedule and its runs a month. Each run reads Postgres, so a profile whose Aurora pauses
+# when idle (the starter) has no sweeper: a 5-minute sweep would keep the cluster awake for good, and even a
+# daily one breaks the starter's $5 idle promise. There the node runner sends each approval's first notice
+# after parking, and reminders are not sent (docs/decisions.md, approval notices).
+REMIND_RATE = ("rate(5 minutes)", 12 * 24 * 30)
 
 
-def remind_rate(profile: str) -> str:
-    return REMIND_RATE.get(profile, REMIND_RATE["production"])[0]
+def sweeps(config: DeploymentConfig) -> bool:
+    return config.profile.db_auto_pause_minutes is None
 
 
 class Notifications(Construct):
@@ -43,16 +43,26 @@ class Notifications(Construct):
         stack = Stack.of(self)
         self.config = config
         self.runtime = runtime
-        # HMAC key of the signed one-time approval links (base64 of 32 random bytes, like the broker's).
-        self.link_key = sm.Secret(
-            self,
-            "ApprovalLinkKey",
-            description="Nexod: HMAC key of signed one-time approval links",
-            encryption_key=key,
-            generate_secret_string=sm.SecretStringGenerator(
-                password_length=48, exclude_punctuation=True, include_space=False
-            ),
-        )
+        self.reminders: lambda_.Function | None = None
+        # HMAC key of the signed one-time approval links. A profile that rotates its database secret gets a
+        # secret of its own (48 random characters); one that does not (the starter, where each secret is
+        # $0.40 of a $5 idle budget) derives the key from the app's database secret (HKDF, its own label):
+        # every function that signs or verifies links reads that secret already.
+        self.link_key_arn = database_secret_arn
+        if config.profile.rotate_secrets:
+            secret = sm.Secret(
+                self,
+                "ApprovalLinkKey",
+                description="Nexod: HMAC key of signed one-time approval links",
+                encryption_key=key,
+                generate_secret_string=sm.SecretStringGenerator(
+                    password_length=48, exclude_punctuation=True, include_space=False
+                ),
+            )
+            secret.apply_removal_policy(RemovalPolicy.RETAIN)
+            self.link_key_arn = secret.secret_arn
+        if not sweeps(config):
+            return
         self.reminders = runtime.function(
             "Reminders",
             handler=c.REMIND_HANDLER,
@@ -89,7 +99,7 @@ class Notifications(Construct):
             "Schedule",
             name=schedule_name,
             description="Nexod: approval notices and reminders",
-            schedule_expression=remind_rate(config.profile.name),
+            schedule_expression=REMIND_RATE[0],
             flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
             target=scheduler.CfnSchedule.TargetProperty(
                 arn=self.reminders.function_arn,
@@ -99,7 +109,7 @@ class Notifications(Construct):
         )
 
     def environment(self, console_url: str | None = None) -> dict[str, str]:
-        env = {"NEXOD_APPROVAL_LINK_KEY_SECRET_ARN": self.link_key.secret_arn}
+        env = {"NEXOD_APPROVAL_LINK_KEY_SECRET_ARN": self.link_key_arn}
         if self.config.ses_from_address:
             env["NEXOD_SES_FROM_ADDRESS"] = self.config.ses_from_address
         if self.config.ses_identity_arn:
@@ -110,12 +120,12 @@ class Notifications(Construct):
 
     def allow_verify(self, fn: lambda_.Function) -> None:
         """The API: verify links (read the key); it sends nothing."""
-        self.runtime.allow_secret_read(fn, self.link_key.secret_arn)
-        fn.add_environment("NEXOD_APPROVAL_LINK_KEY_SECRET_ARN", self.link_key.secret_arn)
+        self.runtime.allow_secret_read(fn, self.link_key_arn)
+        fn.add_environment("NEXOD_APPROVAL_LINK_KEY_SECRET_ARN", self.link_key_arn)
 
     def allow_send(self, fn: lambda_.Function, console_url: str | None = None) -> None:
         """Sign links and send email: the key, and ses:SendEmail on the configured identity only."""
-        self.runtime.allow_secret_read(fn, self.link_key.secret_arn)
+        self.runtime.allow_secret_read(fn, self.link_key_arn)
         if self.config.ses_identity_arn:
             fn.add_to_role_policy(
                 iam.PolicyStatement(
