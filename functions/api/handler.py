@@ -185,6 +185,7 @@ def _from_settings() -> tuple[Services, JwtVerifier]:
     from nexod.settings import Settings
     from nexod.wiring import (
         DatabaseConninfo,
+        approval_links_from_settings,
         blob_store_from_settings,
         event_publisher_from_settings,
         runner_arns,
@@ -213,6 +214,7 @@ def _from_settings() -> tuple[Services, JwtVerifier]:
         default_embedding_model=settings.default_embedding_model,
         pinecone_hosts=tuple(settings.pinecone_hosts),
         publisher=event_publisher_from_settings(settings),  # run lifecycle events (EventBridge, an outbox)
+        approval_links=approval_links_from_settings(settings),  # verifies signed approval links; sends nothing
     )
     return services, JwtVerifier(settings.auth_issuer, settings.auth_audience, settings.jwks_url)
 
