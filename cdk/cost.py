@@ -115,7 +115,7 @@ def idle_lines(data: dict[str, Any], app: dict[str, Any]) -> list[Line]:
     secrets = len(_resources(both, "AWS::SecretsManager::Secret"))
     lines.append(
         Line(
-            "Secrets Manager secrets (db admin + app, approval-link key)",
+            "Secrets Manager secrets (db admin + app; production: + approval-link key)",
             secrets,
             P["secret"],
             secrets * P["secret"].value,

@@ -284,3 +284,47 @@ def test_the_sweep_policy_lists_due_notice_ids_only_and_writes_nothing(
         # And it may not change a notice under that scope
         changed = conn.execute("UPDATE approval_notices SET due_at = now() WHERE approval_id = %s", (asked["id"],))
         assert changed.rowcount == 0
+
+
+class _LambdaContext:
+    function_name = "nexod-reminders"
+    function_version = "$LATEST"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:nexod-reminders"
+    memory_limit_in_mb = 512
+    aws_request_id = "req-1"
+    log_group_name = "/aws/lambda/nexod-reminders"
+    log_stream_name = "stream"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
+
+def test_the_ops_reminder_function_sends_what_is_due(
+    stack: LocalStack, alice: Api, workspace: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from functions.ops import remind
+
+    # Given an approval whose reminder is due now (its first notice went out when it parked)
+    definition = approval_flow(title="Ops {{ input.what }}", notify={"emails": [EMAIL]}, remind_every_seconds=300)
+    run_id = start(alice, workspace, publish(alice, workspace, definition, name="ops"))
+    asked = pending(alice, workspace, run_id)
+    mails_for(stack, "Ops v2")
+    with stack.platform.services.store.tx(workspace) as uow:
+        uow.approvals.schedule_notice(asked["id"], datetime.now(UTC) - timedelta(seconds=1))
+    # And the function configured from the environment as in AWS (the database, the key, where mail goes)
+    settings = stack.platform.settings
+    monkeypatch.setenv("NEXOD_DATABASE_URL", stack.platform.postgres.app_url)
+    monkeypatch.setenv("NEXOD_OUTBOX_DIR", str(settings.outbox_dir))
+    monkeypatch.setenv("NEXOD_APPROVAL_LINK_KEY_FILE", str(settings.approval_link_key_file))
+    monkeypatch.setenv("NEXOD_CONSOLE_URL", stack.url)
+    remind._notices.cache_clear()
+    try:
+        # When the schedule invokes it
+        answer = remind.handler({}, _LambdaContext())
+    finally:
+        remind._notices.cache_clear()
+    # Then it sent the due reminder, with a link this deployment's key signed
+    assert answer["sent"] >= 1
+    mails = mails_for(stack, "Ops v2")
+    assert [m.subject for m in mails][-1] == "Reminder: approval needed: Ops v2"
+    assert Api(stack.url, None).ok("GET", f"/v1/approval-links/{token_of(mails[-1].link)}")["recipient"] == EMAIL
