@@ -115,7 +115,7 @@ def idle_lines(data: dict[str, Any], app: dict[str, Any]) -> list[Line]:
     secrets = len(_resources(both, "AWS::SecretsManager::Secret"))
     lines.append(
         Line(
-            "Secrets Manager secrets (db admin + app)",
+            "Secrets Manager secrets (db admin + app; production: + approval-link key)",
             secrets,
             P["secret"],
             secrets * P["secret"].value,
@@ -257,6 +257,29 @@ def idle_lines(data: dict[str, Any], app: dict[str, Any]) -> list[Line]:
             "no charge without traffic",
         )
     )
+    return lines
+
+
+def reminder_lines(profile: str) -> list[Line]:
+    """The approval sweeper (issue 11): a scheduled Lambda that reads Postgres; on a pausing Aurora, each
+    run wakes the cluster for its auto-pause delay at the minimum resumed capacity."""
+    from nexod_cdk import constants as c
+    from nexod_cdk.constructs.notifications import REMIND_RATE
+
+    if profile in c.PROFILES and c.PROFILES[profile].db_auto_pause_minutes is not None:
+        return []  # no sweeper where Aurora pauses (it would keep the cluster awake)
+    rate, runs = REMIND_RATE
+    seconds, memory_gb = 2.0, 0.5  # ASSUMPTION: one sweep with nothing due, a cold start included
+    compute = runs * (seconds * memory_gb * P["lambda_gbs_arm"].value + P["lambda_request"].value / 1e6)
+    lines = [
+        Line(
+            f"approval reminder sweeper: {runs:,} Lambda runs a month ({rate}, EventBridge Scheduler)",
+            runs,
+            P["lambda_request"],
+            compute,
+            "Scheduler: 14 M invocations a month free; first notices are sent by the node runner, not the sweep",
+        )
+    ]
     return lines
 
 
@@ -549,7 +572,11 @@ def main() -> int:
             continue
         data, app = json.loads(data_file.read_text()), json.loads(app_file.read_text())
         print(f"\n=== profile: {profile} ===")
-        idle = _print("monthly idle cost", idle_lines(data, app), 5.0 if profile == "starter" else float("inf"))
+        idle = _print(
+            "monthly idle cost",
+            idle_lines(data, app) + reminder_lines(profile),
+            5.0 if profile == "starter" else float("inf"),
+        )
         lines = run_lines(app, ref)
         if profile == "production":
             lines = [line for line in lines if not line.what.startswith("Aurora compute woken")]

@@ -16,6 +16,7 @@ from . import constants as c
 # with a dash could fall inside another deployment's rights (`nexod` + `starter-x` vs `nexod-starter` + `x`).
 _PREFIX = re.compile(r"^[a-z][a-z0-9]{1,15}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_SES_IDENTITY = re.compile(r"^arn:aws[a-z-]*:ses:[a-z0-9-]+:[0-9]{12}:identity/[^\s*]+$")
 EGRESS_MODES = ("ipv6", "nat-instance", "nat-gateway")
 
 
@@ -37,6 +38,10 @@ class DeploymentConfig:
     domain_name: str | None
     certificate_arn: str | None
     default_model: str
+    # Approval emails (issue 11): SES sends from this address, and the functions may send from this
+    # verified identity only (ses:SendEmail on its ARN). Neither: no email, the inbox and chat only.
+    ses_from_address: str | None = None
+    ses_identity_arn: str | None = None
 
     @property
     def stack_prefix(self) -> str:
@@ -135,6 +140,19 @@ def from_context(node: Node, profile_name: str | None = None) -> DeploymentConfi
         )
 
     region = _get(node, "region") or os.environ.get("CDK_DEFAULT_REGION") or c.FAKE_REGION
+    ses_from = _get(node, "sesFromAddress")
+    ses_identity = _get(node, "sesIdentityArn")
+    if (ses_from is None) != (ses_identity is None):
+        raise ConfigError(
+            "approval emails need both -c nexod:sesFromAddress=<address> and -c nexod:sesIdentityArn="
+            "arn:aws:ses:<region>:<account>:identity/<domain or address> (its verified SES identity)"
+        )
+    if ses_from is not None and not _EMAIL.match(str(ses_from)):
+        raise ConfigError(f"nexod:sesFromAddress is '{ses_from}'; pass an email address")
+    if ses_identity is not None and not _SES_IDENTITY.match(str(ses_identity)):
+        raise ConfigError(
+            f"nexod:sesIdentityArn is '{ses_identity}'; pass arn:aws:ses:<region>:<account>:identity/<name>"
+        )
     return DeploymentConfig(
         profile=profile,
         prefix=prefix,
@@ -148,6 +166,8 @@ def from_context(node: Node, profile_name: str | None = None) -> DeploymentConfi
         domain_name=domain,
         certificate_arn=cert,
         default_model=_get(node, "defaultModel", "openai/gpt-4o-mini"),
+        ses_from_address=ses_from,
+        ses_identity_arn=ses_identity,
     )
 
 

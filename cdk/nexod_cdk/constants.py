@@ -41,6 +41,7 @@ NODE_RUNNER_HANDLER = "steps.node_runner.handler"  # the core runner: nodes of t
 LLM_RUNNER_HANDLER = "steps.llm_runner.handler"  # nodes of the `llm` runtime: the only function with the LLM layer
 EXECUTION_EVENTS_HANDLER = "steps.execution_events.handler"
 MIGRATE_HANDLER = "ops.migrate.handler"
+REMIND_HANDLER = "ops.remind.handler"  # approval notices and reminders (EventBridge Scheduler)
 
 DB_NAME = "nexod"
 DB_ADMIN_USER = "nexod_admin"

@@ -7,7 +7,7 @@ acknowledged per construct path, never per stack, so a new resource with the sam
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from aws_cdk import Acknowledgment, Stack, Validations
 
@@ -31,7 +31,9 @@ OUR_FUNCTIONS = (
     "Runtime/LlmRunner",
     "Runtime/ExecutionEvents",
     "Runtime/Migrate",
+    "Runtime/Reminders",  # production only: no approval sweeper where Aurora pauses
 )
+PRODUCTION_ONLY_FUNCTIONS = ("Runtime/Reminders",)
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,20 @@ def _acks() -> list[Ack]:
             "Runtime/Migrate/Resource",
             "Serverless-LambdaDLQ",
             "Invoked synchronously by the CloudFormation custom-resource provider: a failure fails the deploy.",
+        ),
+        Ack(
+            "Runtime/Reminders/Resource",
+            "Serverless-LambdaDLQ",
+            "Invoked by an EventBridge Scheduler schedule every 5 minutes: what is due stays due in Postgres "
+            "(approval_notices), so the next invocation sends it; a dead-letter queue would hold nothing to replay.",
+            ("production",),
+        ),
+        Ack(
+            "Notifications/ApprovalLinkKey/Resource",
+            "AwsSolutions-SMG4",
+            "The HMAC key of approval links: a scheduled rotation would void every link already emailed. Rotate "
+            "by hand (put-secret-value) to revoke all links at once (docs/architecture.md, approval notices).",
+            ("production",),
         ),
         Ack(
             "Runtime/ExecutionEvents/Resource",
@@ -290,7 +306,8 @@ def _acks() -> list[Ack]:
             STARTER,
         ),
     ]
-    return acks
+    # Functions only some profiles have: their acknowledgements apply there only (no stale ones elsewhere).
+    return [replace(a, profiles=("production",)) if a.path.startswith(PRODUCTION_ONLY_FUNCTIONS) else a for a in acks]
 
 
 ACKS = _acks()

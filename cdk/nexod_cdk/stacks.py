@@ -14,6 +14,7 @@ from .constructs.api import Api
 from .constructs.console import Console
 from .constructs.data import Data
 from .constructs.network import Network
+from .constructs.notifications import Notifications
 from .constructs.observability import Observability
 from .constructs.orchestration import Orchestration
 from .constructs.payloads import Payloads
@@ -76,6 +77,18 @@ class AppStack(Stack):
             orchestration=orchestration,
             database_secret_arn=app_secret_arn,
         )
+        # Approval notifications (issue 11): the API verifies links; the core runner (an approval's first
+        # notice, after it parked) and the reminder sweeper sign links and send email.
+        notifications = Notifications(
+            self,
+            "Notifications",
+            config=config,
+            runtime=runtime,
+            secrets=secrets,
+            key=db.key,
+            database_secret_arn=app_secret_arn,
+        )
+        notifications.allow_verify(api.function)
         # Large node outputs (DESIGN §2): the node runner writes and reads them, the API reads them.
         for runner in (orchestration.node_runner, orchestration.llm_runner):
             data.payloads.allow_write(runner)
@@ -84,7 +97,13 @@ class AppStack(Stack):
             for name, value in data.payloads.environment().items():
                 fn.add_environment(name, value)
         # Nothing may run against the database before its schema exists.
-        for fn in (api.function, orchestration.node_runner, orchestration.llm_runner, orchestration.execution_events):
+        for fn in (
+            api.function,
+            orchestration.node_runner,
+            orchestration.llm_runner,
+            orchestration.execution_events,
+            *([notifications.reminders] if notifications.reminders else []),
+        ):
             fn.node.add_dependency(schema.resource)
 
         auth = api.auth
@@ -96,6 +115,9 @@ class AppStack(Stack):
             runtime_config["auth"]["cognitoDomain"] = auth.domain.base_url()
             runtime_config["auth"]["clientId"] = auth.client.user_pool_client_id
         console = Console(self, "Console", config=config, runtime_config=runtime_config)
+        for sender in (orchestration.node_runner, notifications.reminders):  # links open the console's page
+            if sender is not None:
+                notifications.allow_send(sender, console.url)
         if auth.client is not None:
             cfn_client = auth.client.node.default_child
             assert isinstance(cfn_client, cognito.CfnUserPoolClient)
@@ -112,6 +134,7 @@ class AppStack(Stack):
                 "NodeRunner": orchestration.node_runner,
                 "LlmRunner": orchestration.llm_runner,
                 "ExecutionEvents": orchestration.execution_events,
+                **({"Reminders": notifications.reminders} if notifications.reminders else {}),
             },
             dead_letter_queues={
                 "IngressDlq": triggers.ingress_dlq,

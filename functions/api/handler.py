@@ -29,7 +29,7 @@ from nexod.observability import install_log_context, log_context
 from nexod.services.context import Principal, Services
 from nexod.services.health import HealthBoard
 
-from . import broker, door, health, routes
+from . import approval_links, broker, door, health, routes
 from .encoding import dumps
 from .openapi import document
 
@@ -55,6 +55,7 @@ def error_response(status: int, code: str, message: str, details: Any = None) ->
 app = APIGatewayHttpResolver(enable_validation=True, serializer=dumps)
 app.include_router(routes.router)
 app.include_router(health.router)
+app.include_router(approval_links.router)
 app.configure_openapi(
     title="Nexod API",
     version="0.1.0",
@@ -184,6 +185,7 @@ def _from_settings() -> tuple[Services, JwtVerifier]:
     from nexod.settings import Settings
     from nexod.wiring import (
         DatabaseConninfo,
+        approval_links_from_settings,
         blob_store_from_settings,
         event_publisher_from_settings,
         runner_arns,
@@ -212,6 +214,7 @@ def _from_settings() -> tuple[Services, JwtVerifier]:
         default_embedding_model=settings.default_embedding_model,
         pinecone_hosts=tuple(settings.pinecone_hosts),
         publisher=event_publisher_from_settings(settings),  # run lifecycle events (EventBridge, an outbox)
+        approval_links=approval_links_from_settings(settings),  # verifies signed approval links; sends nothing
     )
     return services, JwtVerifier(settings.auth_issuer, settings.auth_audience, settings.jwks_url)
 
@@ -223,6 +226,11 @@ def services() -> Services:
 PUBLIC_PATHS = frozenset({"/v1/openapi.json", "/v1/health"})
 
 
+def is_public(path: str) -> bool:
+    """No JWT: the public documents, and approval links (whose signed token is the credential)."""
+    return path in PUBLIC_PATHS or (path.startswith(approval_links.PREFIX) and path.count("/") in (3, 4))
+
+
 def caller() -> Principal:
     principal = app.context.get("principal")
     if not isinstance(principal, Principal):  # only reachable if a route is added to PUBLIC_PATHS
@@ -231,6 +239,7 @@ def caller() -> Principal:
 
 
 routes.bind(services, caller)
+approval_links.bind(services)
 health.bind(health_board)
 
 
@@ -271,7 +280,7 @@ def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return broker_handler(event)
     # Authenticate before routing: Powertools validates bodies before any middleware runs, and an
     # anonymous caller must learn nothing but "401" (nor make the API parse its body).
-    if path not in PUBLIC_PATHS:
+    if not is_public(path):
         verifier = _verifier if _verifier is not None else _from_settings()[1]
         try:
             principal = verifier.verify(headers.get("authorization"))

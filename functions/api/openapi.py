@@ -32,6 +32,7 @@ _REASONS = {
     403: "Your role in this workspace does not allow this",
     404: "Not found (another workspace's ids are not found either)",
     409: "The resource is not in a state that allows this",
+    410: "The link was used already (`link_used`) or has expired (`link_expired`)",
     413: "Request body too large",
     415: "Request body is not application/json",
     429: "The workspace's LLM rate limit is reached: retry later",
@@ -49,6 +50,7 @@ CONFLICTS = frozenset(
         ("put", "/v1/workspaces/{ws}/flows/{flow}/live"),
         ("post", "/v1/workspaces/{ws}/flows/{flow}/runs"),
         ("post", "/v1/workspaces/{ws}/runs/{run}/cancel"),
+        ("post", "/v1/approval-links/{token}/decide"),  # decided already
         ("post", "/v1/workspaces/{ws}/runs/{run}/redrive"),
         ("post", "/v1/workspaces/{ws}/credentials"),  # the name exists
         ("delete", "/v1/workspaces/{ws}/credentials/{name}"),  # a live version uses it
@@ -83,6 +85,11 @@ def _error(code: int) -> dict[str, Any]:
     }
 
 
+# Public operations whose token is their credential (signed approval links): 401, 404, 410, 503 like an
+# authenticated route, without the bearer scheme.
+TOKEN_PATHS = frozenset({"/v1/approval-links/{token}", "/v1/approval-links/{token}/decide"})
+
+
 def document(spec: dict[str, Any], public_paths: frozenset[str]) -> dict[str, Any]:
     """Complete Powertools' document in place and return it."""
     info = spec.setdefault("info", {})
@@ -108,7 +115,10 @@ def document(spec: dict[str, Any], public_paths: frozenset[str]) -> dict[str, An
             if "204" in responses:
                 responses["204"].pop("content", None)  # No Content
             codes = {422, 500}  # every route validates its request; the handler's last line of defence
-            if path in public_paths:
+            if path in TOKEN_PATHS:
+                operation["security"] = []
+                codes |= {401, 404, 410, 503}
+            elif path in public_paths:
                 operation["security"] = []
             else:
                 codes |= {401, 503}  # every authenticated route reads the database

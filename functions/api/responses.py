@@ -600,6 +600,29 @@ class Approval(Out):
     may_decide: bool = Field(description="whether the caller may decide it now")
 
 
+class ApprovalLinkApproval(Out):
+    """The approval as a link's recipient sees it (no approvers, no other decisions)."""
+
+    id: UUID
+    title: str
+    message: str = Field(description="markdown, rendered from upstream outputs when the node ran")
+    form: dict[str, Any] | None = Field(description="JSON Schema of the fields the recipient fills in")
+    status: ApprovalStatus
+    required_approvals: int
+    expires_at: datetime | None
+
+
+class NameOnly(Out):
+    name: str
+
+
+class ApprovalLinkView(Out):
+    approval: ApprovalLinkApproval
+    workspace: NameOnly
+    flow: NameOnly
+    recipient: str = Field(description="the email the link was sent to")
+
+
 class ApprovalPage(Out):
     items: list[Approval]
     next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last page")

@@ -221,6 +221,25 @@ def _migrate(_: argparse.Namespace) -> int:
     return 0
 
 
+def _outbox(args: argparse.Namespace) -> int:
+    """The local outbox (.localdb/outbox): the emails local mode sent instead of SES."""
+    from .adapters.notify_outbox import read_outbox
+
+    entries = read_outbox(args.state_dir.resolve() / "outbox")
+    if args.show:
+        found = [e for e in entries if e.id == args.show or e.path.name == args.show]
+        if not found:
+            print(f"no message {args.show} in the outbox", file=sys.stderr)
+            return 1
+        print(found[0].path.read_text(errors="replace"))
+        return 0
+    if not entries:
+        print("the outbox is empty")
+    for e in entries:
+        print(f"{e.id}  {e.date}  {e.to}  {e.subject}  {e.link or '-'}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="nexod", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -244,6 +263,10 @@ def main(argv: list[str] | None = None) -> int:
     comp.set_defaults(func=_compile)
     mig = sub.add_parser("migrate", help="apply migrations (NEXOD_ADMIN_DATABASE_URL or _SECRET_ARN)")
     mig.set_defaults(func=_migrate)
+    box = sub.add_parser("outbox", help="list the emails local mode sent (approval links), or --show ID")
+    box.add_argument("--state-dir", type=Path, default=DEFAULT_STATE)
+    box.add_argument("--show", metavar="ID", help="print one message (its id from the listing)")
+    box.set_defaults(func=_outbox)
     args = parser.parse_args(argv)
     result: int = args.func(args)
     return result

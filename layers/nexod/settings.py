@@ -116,6 +116,17 @@ class Settings(BaseSettings):
     vault_key_file: str | None = None
 
     event_bus_name: str | None = None
+
+    # Approval notifications (issue 11). Links in emails are `{console_url}/approve/<token>`, signed with the
+    # key in `approval_link_key_file` (local mode: .localdb/keys/approval-links.key, created 0600) or the
+    # Secrets Manager secret `approval_link_key_secret_arn` (AWS). Emails go through SES from
+    # `ses_from_address` (its verified identity `ses_identity_arn`), or to `outbox_dir` (local mode).
+    console_url: str = "http://127.0.0.1:5173"
+    approval_link_key_file: str | None = None
+    approval_link_key_secret_arn: str | None = None
+    ses_from_address: str | None = None
+    ses_identity_arn: str | None = None
+    outbox_dir: str | None = None
     log_level: str = "INFO"
 
     @property

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
     from .adapters.postgres import Database
-    from .ports import LLM, BlobStore, EventPublisher, Orchestrator, Store, Vault
+    from .ports import LLM, BlobStore, EventPublisher, Notifier, Orchestrator, Store, Vault
     from .ports.agents import AgentTaskBoard
     from .runtime.agent_launch import AgentLaunch
     from .runtime.blobs import OutputBlobs
@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from .runtime.llm_gateway import LlmGateway
     from .runtime.runner import NodeRunner
     from .services.broker import Broker
+    from .services.approval_links import LinkSigner
+    from .services.approval_notices import ApprovalNotices
 
 
 def rds_ca_bundle() -> Path:
@@ -270,6 +272,60 @@ def event_publisher_from_settings(settings: Settings) -> EventPublisher | None:
     return EventBridgePublisher(boto3.client("events", region_name=settings.region), settings.event_bus_name)
 
 
+def approval_links_from_settings(settings: Settings) -> LinkSigner | None:
+    """The approval-link signer: a 0600 key file locally, a Secrets Manager secret in AWS; None without."""
+    from .services.approval_links import LinkSigner
+
+    if settings.approval_link_key_secret_arn:
+        import boto3
+
+        from .adapters.broker_keys import secrets_manager_link_key
+
+        client = boto3.client("secretsmanager", region_name=settings.region)
+        return LinkSigner(secrets_manager_link_key(client, settings.approval_link_key_secret_arn))
+    if settings.approval_link_key_file:
+        from .adapters.broker_keys import local_broker_key
+
+        return LinkSigner(local_broker_key(Path(settings.approval_link_key_file)))
+    return None
+
+
+def notifier_from_settings(settings: Settings) -> Notifier | None:
+    """SES from the configured identity, or the local outbox; chat posts through the guarded client."""
+    from .adapters.outbound_http import GuardedHttp
+
+    http = GuardedHttp()
+    if settings.ses_from_address:
+        import boto3
+
+        from .adapters.notify_ses import SesNotifier
+
+        client = boto3.client("sesv2", region_name=settings.region)
+        return SesNotifier(client, settings.ses_from_address, settings.ses_identity_arn, outbound=lambda: http)
+    if settings.outbox_dir:
+        from .adapters.notify_outbox import LocalOutbox
+
+        return LocalOutbox(Path(settings.outbox_dir), outbound=lambda: http)
+    if settings.mode == "aws":
+        from .adapters.notify_chat import ChatOnly
+
+        return ChatOnly(lambda: http)
+    return None
+
+
+def approval_notices(
+    settings: Settings, store: Store, vault: Vault | None, notifier: Notifier | None = None
+) -> ApprovalNotices | None:
+    """Approval emails, chat posts and reminders; None when the deployment has no notifier."""
+    from .services.approval_notices import ApprovalNotices
+
+    notifier = notifier or notifier_from_settings(settings)
+    if notifier is None:
+        return None
+    links = approval_links_from_settings(settings)
+    return ApprovalNotices(store, notifier, links, settings.console_url, vault, list(settings.outbound_allow_hosts))
+
+
 def output_blobs(settings: Settings, blobs: BlobStore | None) -> OutputBlobs | None:
     """The node runner's offload policy over `blobs` (the same storable step as the database adapter)."""
     if blobs is None:
@@ -426,6 +482,9 @@ def build_node_runner(
         relay=relay,
     )
     runner.expiry = CallbackCompletions(store, tasks, outputs, runner.flows)  # timed-out callbacks' outcomes
+    notices = approval_notices(settings, store, vault)
+    if notices is not None:  # an approval's emails and chat post, after the claim's unit of work committed
+        runner.on_parked = notices.notify_parked
     return runner
 
 

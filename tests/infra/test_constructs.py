@@ -239,7 +239,7 @@ def test_only_the_llm_runner_gets_the_llm_layer(synth: Synth) -> None:
     t = synth.template("starter", "App")
     fns = resources(t, "AWS::Lambda::Function")
     ours = {k: v for k, v in fns.items() if k.startswith("Runtime")}
-    assert len(ours) == 5
+    assert len(ours) == 5  # API, two runners, execution events, migrations (the starter has no sweeper)
     for logical_id, fn in ours.items():
         layers = fn["Properties"]["Layers"]
         assert fn["Properties"]["Architectures"] == ["arm64"]
@@ -251,6 +251,12 @@ def test_only_the_llm_runner_gets_the_llm_layer(synth: Synth) -> None:
     handlers = {k.removeprefix("Runtime")[:9]: v["Properties"]["Handler"] for k, v in ours.items()}
     assert handlers["NodeRunne"] == "steps.node_runner.handler"
     assert handlers["LlmRunner"] == "steps.llm_runner.handler"
+    production = {
+        k.removeprefix("Runtime")[:9]: v
+        for k, v in resources(synth.template("production", "App"), "AWS::Lambda::Function").items()
+        if k.startswith("Runtime")
+    }
+    assert production["Reminders"]["Properties"]["Handler"] == "ops.remind.handler"
 
 
 def test_functions_get_the_settings_contract(synth: Synth) -> None:
@@ -568,3 +574,67 @@ def test_only_the_functions_that_publish_run_events_may_put_events_and_only_on_t
     # And each on the deployment's runs bus alone
     for resources_ in granted.values():
         assert resources_ == [{"Fn::GetAtt": [buses[0], "Arn"]}], resources_
+
+
+def test_the_approval_sweeper_is_scheduled_and_its_role_may_only_invoke_it(synth: Synth) -> None:
+    # Given the production App template (its Aurora never pauses)
+    t = synth.template("production", "App")
+    # Then one schedule invokes the Reminders function every 5 minutes, through its own role
+    (schedule,) = resources(t, "AWS::Scheduler::Schedule").values()
+    props = schedule["Properties"]
+    assert props["ScheduleExpression"] == "rate(5 minutes)"
+    assert "RuntimeReminders" in json.dumps(props["Target"]["Arn"])
+    stmts = role_policies(t, "NotificationsScheduleRole")
+    assert [a for s in stmts for a in as_list(s["Action"])] == ["lambda:InvokeFunction"]
+    assert "RuntimeReminders" in json.dumps(stmts[0]["Resource"])
+    trust = next(v for k, v in resources(t, "AWS::IAM::Role").items() if k.startswith("NotificationsScheduleRole"))
+    (stmt,) = trust["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert stmt["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    assert "aws:SourceArn" in stmt["Condition"]["ArnEquals"]
+    # And the link key is a secret of its own there (the database secret rotates)
+    assert any(k.startswith("NotificationsApprovalLinkKey") for k in resources(t, "AWS::SecretsManager::Secret"))
+    # And the starter, whose Aurora pauses, has no sweeper and no extra secret: its links' key is derived
+    # from the app's database secret, which the signing and verifying functions read already
+    starter = synth.template("starter", "App")
+    assert not resources(starter, "AWS::Scheduler::Schedule")
+    assert not any(k.startswith("Notifications") for k in resources(starter, "AWS::SecretsManager::Secret"))
+    for name, fn in resources(starter, "AWS::Lambda::Function").items():
+        if name.startswith(("RuntimeHandler", "RuntimeNodeRunner")):
+            env = fn["Properties"]["Environment"]["Variables"]
+            assert env["NEXOD_APPROVAL_LINK_KEY_SECRET_ARN"] == env["NEXOD_DATABASE_SECRET_ARN"], name
+    # And without an SES identity configured, no function may send email
+    for template in (t, starter):
+        policies = resources(template, "AWS::IAM::Policy").values()
+        actions = [
+            a for r in policies for s in r["Properties"]["PolicyDocument"]["Statement"] for a in as_list(s["Action"])
+        ]
+        assert not [a for a in actions if str(a).startswith("ses:")]
+
+
+def test_ses_send_is_granted_on_the_configured_identity_only(tmp_path_factory: pytest.TempPathFactory) -> None:
+    from nexod_cdk.app_builder import build_app
+
+    # Given a deployment configured with an SES identity
+    identity = "arn:aws:ses:us-east-1:123456789012:identity/example.com"
+    context = {"nexod:sesFromAddress": "approvals@example.com", "nexod:sesIdentityArn": identity}
+    outdir = tmp_path_factory.mktemp("cdk-ses")
+    app, _ = build_app(outdir=str(outdir), context=context, profiles=["production"])
+    app.synth()
+    t = json.loads((outdir / "Nexod-production-App.template.json").read_text())
+    # Then ses:SendEmail is granted to the node runner and the sweeper, on that identity and nothing else
+    granted = {}
+    for name, policy in resources(t, "AWS::IAM::Policy").items():
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]:
+            if any(str(a).startswith("ses:") for a in as_list(s["Action"])):
+                assert as_list(s["Action"]) == ["ses:SendEmail"] and s["Resource"] == identity, s
+                granted[name] = True
+    assert len(granted) == 2 and any("NodeRunner" in n for n in granted) and any("Reminders" in n for n in granted)
+    # And both know where to send from and which key signs the links
+    functions = resources(t, "AWS::Lambda::Function")
+    for name, fn in functions.items():
+        if "NodeRunner" in name or "Reminders" in name:
+            env = fn["Properties"]["Environment"]["Variables"]
+            assert (
+                env["NEXOD_SES_FROM_ADDRESS"] == "approvals@example.com" and env["NEXOD_SES_IDENTITY_ARN"] == identity
+            )
+            assert "NEXOD_APPROVAL_LINK_KEY_SECRET_ARN" in env and "NEXOD_CONSOLE_URL" in env

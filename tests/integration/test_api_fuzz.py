@@ -24,6 +24,7 @@ from schemathesis.generation import GenerationMode
 
 from nexod.local.boot import LocalStack
 from tests.support.api import Api
+from tests.support.links import issue_link
 from tests.unit.flows import edge, node
 
 from .conftest import publish, run
@@ -75,6 +76,7 @@ REAL_BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/v1/workspaces/{ws}/knowledge-bases/{kb}/documents"): {"name": "fuzzed.txt", "content": "fuzzed text"},
     ("POST", "/v1/workspaces/{ws}/knowledge-bases/{kb}/query"): {"text": "fuzzed", "top_k": 3},
     ("POST", "/v1/workspaces/{ws}/approvals/{approval}/decide"): {"decision": "approve", "comment": "fuzzed"},
+    ("POST", "/v1/approval-links/{token}/decide"): {"decision": "reject", "comment": "fuzzed"},
 }
 
 # Query parameters of the real call (a workspace deletion needs its name typed again).
@@ -85,8 +87,8 @@ REAL_QUERIES: dict[tuple[str, str], dict[str, str]] = {DELETE_WORKSPACE: {"confi
 class RealIds:
     """A flow with a version, a finished run and a member; fresh ones where a call consumes them."""
 
-    def __init__(self, alice: Api, workspace: str) -> None:
-        self.alice, self.ws = alice, workspace
+    def __init__(self, alice: Api, workspace: str, stack: LocalStack) -> None:
+        self.alice, self.ws, self.stack = alice, workspace, stack
         flow = publish(alice, workspace, SIMPLE, name="fuzzed")
         self.waiting = publish(alice, workspace, WAITING, name="waits")
         self.failing = publish(alice, workspace, FAILING, name="fails")
@@ -153,6 +155,8 @@ class RealIds:
             ids["run"] = self.run(self.failing, "FAILED")
         if path.endswith("/decide"):
             ids["approval"] = self.approval()
+        if "{token}" in path:  # a signed one-time link (a fresh one: a link decides once)
+            ids["token"] = issue_link(self.stack, self.ws, ids["approval"])
         return ids
 
     def stop(self) -> None:
@@ -184,7 +188,7 @@ def test_every_operation_answers_within_its_schema(stack: LocalStack, alice: Api
         }
     )
     schema = schemathesis.openapi.from_url(f"{stack.url}/v1/openapi.json", config=config)
-    real = RealIds(alice, workspace)
+    real = RealIds(alice, workspace, stack)
 
     def send(case: Any, use_real: bool) -> Any:
         params = case.path_parameters or {}

@@ -65,7 +65,10 @@ def world(alice: Api) -> dict[str, str]:
     names = {"user": "local|carol", "name": "hostile-key", "kb": kb, "doc": doc["id"]}
     # (an approval id that names none: the door refuses before any lookup)
     approval = "00000000-0000-4000-8000-000000000001"
-    return {"ws": ws, "flow": flow, "run": done["id"], "n": "1", **names, "agent": agent, "approval": approval}
+    # (an approval link's token that no key signed: the door refuses hostile bodies before it is checked)
+    token = "v1.e30." + "A" * 43
+    ids = {"ws": ws, "flow": flow, "run": done["id"], "n": "1", **names, "agent": agent, "approval": approval}
+    return {**ids, "token": token}
 
 
 def concrete(path: str, ids: dict[str, str]) -> str:
@@ -114,6 +117,24 @@ def test_an_anonymous_caller_learns_nothing_but_401_whatever_the_body(stack: Loc
         assert_envelope(status, body, 401, "unauthorized")
     status, body = anonymous.call("POST", "/v1/workspaces", raw=b"<xml/>", headers={"Content-Type": "text/xml"})
     assert_envelope(status, body, 401, "unauthorized")
+
+
+def test_an_approval_link_route_is_public_but_its_door_and_its_signature_still_hold(
+    stack: LocalStack, world: dict[str, str]
+):
+    # Given an anonymous caller on the public link routes (the token is their only credential)
+    anonymous = Api(stack.url, None)
+    path = f"/v1/approval-links/{world['token']}/decide"
+    # When it sends hostile bodies / Then the door refuses them as for any route, naming the place
+    for raw, field in HOSTILE_BODIES.values():
+        error = assert_envelope(*anonymous.call("POST", path, raw=raw), 422, "invalid_request")
+        assert error["details"][0]["field"] == field
+    status, body = anonymous.call("POST", path, raw=b"<xml/>", headers={"Content-Type": "text/xml"})
+    assert_envelope(status, body, 415, "unsupported_media_type")
+    # And a well-formed body with a token no key signed is 401, as is any path below the prefix
+    assert_envelope(*anonymous.call("POST", path, {"decision": "approve"}), 401, "bad_signature")
+    assert anonymous.call("GET", f"/v1/approval-links/{world['token']}/other")[0] == 404
+    assert anonymous.call("GET", "/v1/approval-links/a/b/c")[0] == 401  # not public: the JWT check answers
 
 
 def test_a_run_input_at_the_depth_limit_is_accepted_and_listed(alice: Api, world: dict[str, str]):

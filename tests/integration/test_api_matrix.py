@@ -21,6 +21,7 @@ import pytest
 
 from nexod.local.boot import LocalStack
 from tests.support.api import Api
+from tests.support.links import issue_link
 from tests.unit.flows import edge, node
 
 from .conftest import publish
@@ -89,6 +90,9 @@ class World:
             time.sleep(0.05)
         return str(found[0]["id"])
 
+    def fresh_link(self, approval: str | None = None) -> str:
+        return issue_link(self.stack, self.ws(), approval or self.ids["approval"])
+
     def failed_run(self) -> str:
         return self.start(self.ids["failing_flow"], ("FAILED",))
 
@@ -117,7 +121,10 @@ class World:
 
 @dataclass(frozen=True)
 class Op:
-    """`needs`: public | user (any signed-in caller) | viewer | member | admin (of the workspace).
+    """`needs`: public | token | user (any signed-in caller) | viewer | member | admin (of the workspace).
+
+    `token`: a public route whose path carries its credential (a signed approval link): every caller holding
+    the link is allowed, with or without a JWT (`test_a_link_route_trusts_only_its_token` checks the rest).
 
     `ok`: the status an allowed caller gets. `prepare(world, allowed)` returns path parameters that
     differ from the shared ones, and the body: fresh resources for an allowed caller where the call
@@ -216,6 +223,11 @@ EXPECTED: dict[tuple[str, str], Op] = {
             {"decision": "approve"},
         ),
     ),
+    # signed one-time approval links: the token is the credential (a fresh one each call: a link decides once)
+    ("GET", "/v1/approval-links/{token}"): Op("token", 200, lambda w, allowed: ({"token": w.fresh_link()}, None)),
+    ("POST", "/v1/approval-links/{token}/decide"): Op(
+        "token", 200, lambda w, allowed: ({"token": w.fresh_link(w.pending_approval())}, {"decision": "approve"})
+    ),
     ("GET", "/v1/workspaces/{ws}/runs/{run}/events"): Op("viewer", 200),
     ("GET", "/v1/workspaces/{ws}/events"): Op("viewer", 200),
     ("GET", "/v1/workspaces/{ws}/audit"): Op("admin", 200),
@@ -308,7 +320,7 @@ def test_every_served_operation_declares_its_permission(spec: dict[str, Any]):
 
 
 def expected_status(op: Op, role: str, path: str) -> int:
-    if op.needs == "public":
+    if op.needs in ("public", "token"):
         return op.ok
     if role == "anonymous":
         return 401
@@ -371,6 +383,24 @@ def test_refused_calls_change_nothing(world: World):
     members = {m["user_sub"]: m["role"] for m in world.admin.ok("GET", f"/v1/workspaces/{ws}/members")["items"]}
     assert "local|mallory" not in members and members["local|valerie"] == "viewer"
     assert ws in {w["id"] for w in world.apis["viewer"].ok("GET", "/v1/workspaces")["items"]}
+
+
+def test_a_link_route_trusts_only_its_token(world: World):
+    # Given a link to the shared approval, and the same link with its signature changed
+    token = world.fresh_link()
+    forged = token[:-1] + ("A" if token[-1] != "A" else "B")
+    for role in ("admin", "member", "anonymous"):
+        # When anyone (a JWT or none) opens the forged link: 401, a JWT is no substitute for the signature
+        status, answer = world.apis[role].call("GET", f"/v1/approval-links/{forged}")
+        assert status == 401 and answer["error"]["code"] == "bad_signature", (role, answer)
+        status, answer = world.apis[role].call("POST", f"/v1/approval-links/{forged}/decide", {"decision": "approve"})
+        assert status == 401 and answer["error"]["code"] == "bad_signature", (role, answer)
+    # And a token that is not shaped like a link is a 422 naming it, never a 500
+    for junk in ("x", "v1.e30.", "v1..", "a" * 3000, "v1." + "e" * 2001 + "." + "s" * 43):
+        status, answer = world.apis["anonymous"].call("GET", f"/v1/approval-links/{junk}")
+        assert status == 422 and answer["error"]["details"][0]["field"] == "token", answer
+    # And the real link still opens
+    assert world.apis["anonymous"].ok("GET", f"/v1/approval-links/{token}")["approval"]["id"] == world.ids["approval"]
 
 
 def test_redriving_a_running_run_is_a_conflict(world: World):

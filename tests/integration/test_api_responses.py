@@ -6,6 +6,7 @@ operation's success and the refusals, in one place.)"""
 from __future__ import annotations
 
 from nexod.local.boot import LocalStack
+from tests.support.links import issue_link
 from tests.support.openapi_check import CheckedApi, PublishedSchemas
 from tests.unit.flows import edge, node
 
@@ -78,6 +79,15 @@ def test_a_flows_whole_life_answers_within_the_published_schemas(stack: LocalSta
     api.ok("GET", f"/v1/workspaces/{ws}/approvals/{asked[0]['id']}")
     api.ok("POST", f"/v1/workspaces/{ws}/approvals/{asked[0]['id']}/decide", {"decision": "approve", "comment": "ok"})
     assert api.wait_run(ws, asking)["status"] == "SUCCEEDED"
+    # (and one decided through a signed one-time link, with no JWT; the used link is gone)
+    anonymous = CheckedApi(stack.url, None, published)
+    linked = api.ok("POST", f"/v1/workspaces/{ws}/flows/{asks}/runs", {"input": {}})["id"]
+    while not (by_link := api.ok("GET", f"/v1/workspaces/{ws}/approvals?status=pending&run={linked}")["items"]):
+        pass
+    token = issue_link(stack, ws, by_link[0]["id"])
+    anonymous.ok("GET", f"/v1/approval-links/{token}")
+    anonymous.ok("POST", f"/v1/approval-links/{token}/decide", {"decision": "reject", "comment": "no"})
+    assert api.wait_run(ws, linked)["status"] == "SUCCEEDED"
     # (and what happened to it, as events: the run's and the workspace's, the long poll answering at once)
     seen = api.ok("GET", f"/v1/workspaces/{ws}/runs/{started}/events")
     api.ok("GET", f"/v1/workspaces/{ws}/runs/{started}/events?after=0&wait=1")
@@ -92,6 +102,13 @@ def test_a_flows_whole_life_answers_within_the_published_schemas(stack: LocalSta
         api.call("POST", f"/v1/workspaces/{ws}/runs/{finished['id']}/cancel"),
         api.call("POST", f"/v1/workspaces/{ws}/approvals/{asked[0]['id']}/decide", {"decision": "reject"}),
         CheckedApi(stack.url, None, published).call("GET", "/v1/me"),
+        anonymous.call("GET", f"/v1/approval-links/{token}"),  # 410 link_used
+        anonymous.call(
+            "POST", f"/v1/approval-links/{token[:-1]}{'B' if token[-1] == 'A' else 'A'}/decide", {"decision": "approve"}
+        ),  # 401
+        anonymous.call(
+            "POST", f"/v1/approval-links/{issue_link(stack, ws, by_link[0]['id'])}/decide", {"decision": "approve"}
+        ),  # 409
     ]
     api.ok("DELETE", f"/v1/workspaces/{ws}/flows/{draft}")
     # (and its credentials: created, listed, read, rotated and deleted; the types they may have)
@@ -145,7 +162,7 @@ def test_a_flows_whole_life_answers_within_the_published_schemas(stack: LocalSta
     assert (gone["runs_cancelled"], gone["credentials_destroyed"]) == (1, ["last"]), gone
     refusals.append(api.call("GET", f"/v1/workspaces/{ws}/runs/{parked}"))
     # Then every answer validated against its schema (the client asserts it), refusals included
-    assert [status for status, _ in refusals] == [404, 422, 409, 409, 409, 401, 422, 409, 422, 404]
+    assert [status for status, _ in refusals] == [404, 422, 409, 409, 409, 401, 410, 401, 409, 422, 409, 422, 404]
     # And every operation of the document was seen answering its success
     documented = {
         (method.upper(), path, int(code))
@@ -154,4 +171,4 @@ def test_a_flows_whole_life_answers_within_the_published_schemas(stack: LocalSta
         for code in op["responses"]
         if code.startswith("2")
     }
-    assert documented - api.seen == set()
+    assert documented - api.seen - anonymous.seen == set()

@@ -18,6 +18,8 @@ TENANT_TABLES = [
     "audit_log",
     "agents",
     "agent_versions",
+    "approval_notices",
+    "approval_links",
 ]
 
 

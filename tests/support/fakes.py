@@ -26,6 +26,7 @@ from nexod.domain.events import EVENT_TYPES, EventCursor, RunEvent
 from nexod.domain.records import (
     TERMINAL,
     Approval,
+    ApprovalLink,
     AuditEntry,
     Budget,
     Credential,
@@ -100,6 +101,8 @@ class _Tables:
     parked: dict[tuple[str, str, int], tuple[str, ParkedTask]] = field(default_factory=dict)
     approvals: dict[str, tuple[str, Approval]] = field(default_factory=dict)
     events: list[_Event] = field(default_factory=list)
+    notices: dict[str, tuple[str, datetime]] = field(default_factory=dict)  # approval -> (ws, due_at)
+    links: dict[str, tuple[str, ApprovalLink]] = field(default_factory=dict)  # nonce -> (ws, link)
 
     def copy(self) -> _Tables:
         # Records are immutable and replaced on change, so copying the tables is a snapshot.
@@ -119,6 +122,8 @@ class _Tables:
             dict(self.parked),
             dict(self.approvals),
             list(self.events),
+            dict(self.notices),
+            dict(self.links),
         )
 
 
@@ -796,6 +801,7 @@ class MemoryApprovals(_Repo):
         on_timeout: str,
         remind_every_seconds: int | None,
         timeout_seconds: int,
+        notify: Any = None,
     ) -> Approval:
         existing = self.of_node(run_id, node_id, iteration)
         expires = self.now + timedelta(seconds=timeout_seconds)
@@ -819,6 +825,7 @@ class MemoryApprovals(_Repo):
                 self.now,
                 expires,
                 None,
+                notify,
             )
         else:
             raw = self.t.approvals[existing.id][1]
@@ -831,6 +838,7 @@ class MemoryApprovals(_Repo):
                 form=form,
                 on_timeout=on_timeout,
                 remind_every_seconds=remind_every_seconds,
+                notify=notify,
                 expires_at=expires,
                 decisions=raw.decisions if raw.status == "pending" else [],
                 outcome=None,
@@ -889,6 +897,40 @@ class MemoryApprovals(_Repo):
         )
         self.t.approvals[approval_id] = (found[0], made)
         return made
+
+    def schedule_notice(self, approval_id: str, due_at: datetime | None) -> None:
+        if due_at is None:
+            self.t.notices.pop(approval_id, None)
+        else:
+            self.t.notices[approval_id] = (self._writable_ws(), due_at)
+
+    def due_notice(self, approval_id: str, now: datetime) -> bool:
+        found = self.t.notices.get(approval_id)
+        return found is not None and found[0] == self.ws and found[1] <= now
+
+    def due_notices(self, now: datetime, limit: int = 100) -> list[tuple[str, str]]:
+        due = sorted((at, ws, a) for a, (ws, at) in self.t.notices.items() if at <= now)
+        return [(ws, a) for _, ws, a in due[:limit]]
+
+    def mark_notified(self, approval_id: str, now: datetime, reminder: bool) -> None:
+        found = self.t.approvals[approval_id]
+        change = {"last_reminded_at": now} if reminder else {"notified_at": now}
+        self.t.approvals[approval_id] = (found[0], replace(found[1], **change))
+
+    def issue_link(self, nonce: str, approval_id: str, recipient: str, expires_at: datetime) -> None:
+        link = ApprovalLink(nonce, approval_id, recipient, self.now, expires_at, None)
+        self.t.links[nonce] = (self._writable_ws(), link)
+
+    def link(self, nonce: str, for_update: bool = False) -> ApprovalLink | None:
+        found = self.t.links.get(nonce)
+        return found[1] if found and found[0] == self.ws else None
+
+    def use_link(self, nonce: str) -> bool:
+        found = self.link(nonce)
+        if found is None or found.used_at is not None:
+            return False
+        self.t.links[nonce] = (self._writable_ws(), replace(found, used_at=self.now))
+        return True
 
     def close_pending(self, run_id: str, status: str) -> list[Approval]:
         closed = []

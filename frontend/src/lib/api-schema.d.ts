@@ -701,6 +701,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/approval-links/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What an approval link asks
+         * @description Public: the token is the credential. 401 for a token this deployment did not sign, 410 `link_expired` or `link_used`.
+         */
+        get: operations["open_link_v1_approval_links__token__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/approval-links/{token}/decide": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Decide through an approval link, once
+         * @description Public: the token is the credential. The decision's `by` is `link:<email>`. 409 when the approval is decided already, 410 `link_used` once the link decided, 422 naming an invalid field.
+         */
+        post: operations["decide_link_v1_approval_links__token__decide_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/me": {
         parameters: {
             query?: never;
@@ -1218,6 +1258,51 @@ export interface components {
             };
             /** At */
             at: string;
+        };
+        /**
+         * ApprovalLinkApproval
+         * @description The approval as a link's recipient sees it (no approvers, no other decisions).
+         */
+        ApprovalLinkApproval: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Title */
+            title: string;
+            /**
+             * Message
+             * @description markdown, rendered from upstream outputs when the node ran
+             */
+            message: string;
+            /**
+             * Form
+             * @description JSON Schema of the fields the recipient fills in
+             */
+            form: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "approved" | "rejected" | "expired" | "withdrawn";
+            /** Required Approvals */
+            required_approvals: number;
+            /** Expires At */
+            expires_at: string | null;
+        };
+        /** ApprovalLinkView */
+        ApprovalLinkView: {
+            approval: components["schemas"]["ApprovalLinkApproval"];
+            workspace: components["schemas"]["NameOnly"];
+            flow: components["schemas"]["NameOnly"];
+            /**
+             * Recipient
+             * @description the email the link was sent to
+             */
+            recipient: string;
         };
         /** ApprovalPage */
         ApprovalPage: {
@@ -1916,6 +2001,11 @@ export interface components {
             email?: string | null;
             /** Name */
             name?: string | null;
+        };
+        /** NameOnly */
+        NameOnly: {
+            /** Name */
+            name: string;
         };
         /**
          * NodeRun
@@ -7727,6 +7817,200 @@ export interface operations {
             };
             /** @description The workspace's LLM rate limit is reached: retry later */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error: nothing about it is disclosed (it is logged) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    open_link_v1_approval_links__token__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the link's token */
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApprovalLinkView"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (another workspace's ids are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The link was used already (`link_used`) or has expired (`link_expired`) */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid request: the fields concerned are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error: nothing about it is disclosed (it is logged) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    decide_link_v1_approval_links__token__decide_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the link's token */
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApprovalDecide"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApprovalLinkApproval"];
+                };
+            };
+            /** @description The request could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (another workspace's ids are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The resource is not in a state that allows this */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The link was used already (`link_used`) or has expired (`link_expired`) */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid request: the fields concerned are named in details */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -22,7 +22,7 @@ def local_broker_key(path: Path) -> bytes:
         with os.fdopen(fd, "wb") as out:
             out.write(base64.b64encode(secrets.token_bytes(KEY_BYTES)))
     if path.stat().st_mode & 0o077:
-        raise PermissionError(f"{path}: the broker key file must be readable by its owner only (chmod 600)")
+        raise PermissionError(f"{path}: the key file must be readable by its owner only (chmod 600)")
     return base64.b64decode(path.read_bytes().strip())
 
 
@@ -39,5 +39,29 @@ def secrets_manager_broker_key(client: Any, secret_id: str) -> bytes:
         text = str(json.loads(text)["key"])
     key = base64.b64decode(text)
     if len(key) < KEY_BYTES:
-        raise ValueError(f"secret {secret_id}: the broker key must be at least {KEY_BYTES} bytes (base64)")
+        raise ValueError(f"secret {secret_id}: the key must be at least {KEY_BYTES} bytes (base64)")
     return key
+
+
+LINK_KEY_LABEL = b"nexod approval links v1"
+
+
+def secrets_manager_link_key(client: Any, secret_id: str) -> bytes:
+    """The approval-link key: a secret of its own (as the broker key), or, where the deployment has none (the
+    starter: no secret rotation, every secret counted), derived from the app's database secret with
+    HKDF-SHA256 under its own label (the `password` of an RDS-format secret)."""
+    import json
+
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+    value = SecretsProvider(boto3_client=client).get(secret_id, max_age=300)
+    text = value.decode() if isinstance(value, bytes) else str(value)
+    if text.lstrip().startswith("{"):
+        found = json.loads(text)
+        if "key" not in found and isinstance(found.get("password"), str):
+            from cryptography.hazmat.primitives import hashes
+            from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+            hkdf = HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=LINK_KEY_LABEL)
+            return hkdf.derive(found["password"].encode())
+    return secrets_manager_broker_key(client, secret_id)

@@ -73,3 +73,14 @@ class KnowledgeUnavailable(NexodError):
 
     code = "knowledge_unavailable"
     status = 503
+
+
+class Gone(NexodError):
+    """What the caller holds was good once and is not any more (a used or expired approval link)."""
+
+    code = "gone"
+    status = 410
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code

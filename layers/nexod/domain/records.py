@@ -454,3 +454,18 @@ class Approval:
     created_at: datetime
     expires_at: datetime | None
     decided_at: datetime | None
+    notify: Any = None  # {"emails": [...], "chat_webhook_credential": NAME} (migration 0017)
+    notified_at: datetime | None = None
+    last_reminded_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalLink:
+    """One signed one-time link sent to a recipient (migration 0017); the token itself is never stored."""
+
+    nonce: str
+    approval_id: str
+    recipient: str
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None

@@ -25,7 +25,7 @@ from ..ports.agents import AgentTaskBoard
 from ..runtime.agent_launch import AgentLaunch
 from ..runtime.events import BackgroundRelay, EventRelay
 from ..runtime.runner import NodeRunner
-from ..services import runs
+from ..services import approvals, runs
 from ..services.agent_tools import AgentMemories, FlowRuns, KnowledgeBases
 from ..services.broker import Broker, CapabilityTokens
 from ..services.context import Services
@@ -33,6 +33,8 @@ from ..services.health import HealthBoard
 from ..settings import Settings
 from ..wiring import (
     agent_board,
+    approval_links_from_settings,
+    approval_notices,
     blob_store_from_settings,
     build_node_runner,
     knowledge_engine,
@@ -55,6 +57,7 @@ LLM_RUNNER_ARN = "arn:aws:lambda:us-east-1:123456789012:function:nexod-llm-runne
 AGENT_LAUNCHER_ARN = "arn:aws:lambda:us-east-1:123456789012:function:nexod-agent-launcher"
 RUNNER_ARNS = {Runtime.CORE: NODE_RUNNER_ARN, Runtime.LLM: LLM_RUNNER_ARN, Runtime.FARGATE: AGENT_LAUNCHER_ARN}
 ROLE_ARN = "arn:aws:iam::123456789012:role/nexod-state-machine"
+SWEEP_SECONDS = 60.0  # approval notices and reminders (AWS: an EventBridge schedule, every 5 minutes)
 
 
 def local_broker(
@@ -138,6 +141,10 @@ class LocalPlatform:
                 "state_machine_role_arn": ROLE_ARN,
                 "blob_dir": str(state_dir / "blobs"),
                 "vault_key_file": str(state_dir / "keys" / "vault.key"),
+                # Approval emails land in .localdb/outbox (`nexod outbox`); their links open this console.
+                "console_url": base_url.rstrip("/"),
+                "outbox_dir": str(state_dir / "outbox"),
+                "approval_link_key_file": str(state_dir / "keys" / "approval-links.key"),
             }
         )
         # One process runs every branch of a Parallel at once: the pool may grow to the widest fan-out a flow
@@ -200,6 +207,8 @@ class LocalPlatform:
             pinecone_hosts=tuple(settings.pinecone_hosts),
             publisher=publisher,
             relay=relay,
+            approval_links=approval_links_from_settings(settings),
+            notices=approval_notices(settings, store, vault),
         )
         holder["services"] = services
         issuer = LocalIssuer(state_dir / "keys", issuer_url)
@@ -221,7 +230,25 @@ class LocalPlatform:
         platform.broker = local_broker(tokens, settings, services, llm_runner, board)
         platform.replay_machines()
         platform.interrupt_in_flight()
+        platform.start_sweeper()
         return platform
+
+    def start_sweeper(self, every: float = SWEEP_SECONDS) -> None:
+        """The local twin of the ops function's schedule: approval notices and reminders, every minute."""
+        import threading
+
+        stop = threading.Event()
+
+        def sweep() -> None:
+            while not stop.wait(every):
+                try:
+                    approvals.remind_due(self.services)
+                except Exception:
+                    log.exception("the approval reminder sweep failed (it runs again in %s s)", every)
+
+        thread = threading.Thread(target=sweep, name="nexod-approval-sweeper", daemon=True)
+        thread.start()
+        self.extra["sweeper_stop"] = stop
 
     def workspace_ids(self) -> list[str]:
         with self.admin_db.connection() as conn:
@@ -254,6 +281,9 @@ class LocalPlatform:
         return sum(runs.interrupt_in_flight(self.services, ws) for ws in self.workspace_ids())
 
     def close(self) -> None:
+        stop = self.extra.get("sweeper_stop")
+        if stop is not None:
+            stop.set()
         self.supervisor.stop()
         if isinstance(self.services.relay, BackgroundRelay):  # before moto's EventBridge goes away
             self.services.relay.close()

@@ -20,6 +20,7 @@ from .knowledge import (
     VectorStore,
     VectorStoreUnavailable,
 )
+from .notify import ChatWebhook, Notification, NotificationFailed, Notifier
 from .store import (
     AgentChanges,
     AgentRepository,
@@ -51,6 +52,7 @@ __all__ = [
     "BlobStore",
     "BudgetGuard",
     "BusEvent",
+    "ChatWebhook",
     "ChunkMatch",
     "ChunkVector",
     "Completion",
@@ -70,6 +72,9 @@ __all__ = [
     "MemberRepository",
     "Namespace",
     "NodeRunRepository",
+    "Notification",
+    "NotificationFailed",
+    "Notifier",
     "Orchestrator",
     "Outbound",
     "ParkedTaskRepository",

@@ -25,6 +25,7 @@ from ..domain.records import (
     AgentVersion,
     AgentVersionSummary,
     Approval,
+    ApprovalLink,
     ApprovalStatus,
     AuditEntry,
     Budget,
@@ -353,6 +354,7 @@ class ApprovalRepository(Protocol):
         on_timeout: str,
         remind_every_seconds: int | None,
         timeout_seconds: int,
+        notify: Any = None,
     ) -> Approval:
         """Ask (or ask again, as a retry or a resumed execution does): a pending request keeps its id and its
         decisions; one that was closed (withdrawn, expired) is pending again with none."""
@@ -385,6 +387,30 @@ class ApprovalRepository(Protocol):
 
     def close_pending(self, run_id: str, status: ApprovalStatus) -> list[Approval]:
         """Every pending request of the run becomes `status` (withdrawn by a cancel)."""
+        ...
+
+    def schedule_notice(self, approval_id: str, due_at: datetime | None) -> None:
+        """When the approval's next notice (first notification or reminder) is due; None: no more notices."""
+        ...
+
+    def due_notice(self, approval_id: str, now: datetime) -> bool:
+        """Lock the approval's notice if it is due at `now`; False when it is not due or another sender has it."""
+        ...
+
+    def due_notices(self, now: datetime, limit: int = 100) -> list[tuple[str, str]]:
+        """(workspace id, approval id) of notices due at `now` in every workspace (ids only: the sweeper's)."""
+        ...
+
+    def mark_notified(self, approval_id: str, now: datetime, reminder: bool) -> None: ...
+
+    def issue_link(self, nonce: str, approval_id: str, recipient: str, expires_at: datetime) -> None:
+        """Record a one-time link sent to `recipient` (its token is signed, never stored)."""
+        ...
+
+    def link(self, nonce: str, for_update: bool = False) -> ApprovalLink | None: ...
+
+    def use_link(self, nonce: str) -> bool:
+        """Mark the link used: False when it was used already (a link decides once)."""
         ...
 
 

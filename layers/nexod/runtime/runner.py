@@ -195,6 +195,8 @@ class NodeRunner:
         self.outputs = outputs  # large outputs go to the blob store (nexod.runtime.blobs)
         self.tools = tools
         self.global_allow_hosts = global_allow_hosts or []
+        # Called after a callback node's token was parked and committed (an approval's notifications).
+        self.on_parked: Callable[[str, str, str, int], object] | None = None
         self.flows = FlowVersionCache()
         self.run_versions = RunVersions()
 
@@ -251,6 +253,7 @@ class NodeRunner:
             return {"take": take, "memo": True}
         if prepared.parked is not None:
             self._start(prepared.parked, node_id)
+            self._after_park(workspace_id, run_id, node_id, iteration)
             return {"parked": True}
         assert prepared.context is not None
         ctx = prepared.context
@@ -449,6 +452,15 @@ class NodeRunner:
             )
         self._record_failure(workspace_id, run_id, node_id, iteration, error)
         raise error
+
+    def _after_park(self, workspace_id: str, run_id: str, node_id: str, iteration: int) -> None:
+        """The `on_parked` hook, after the commit: it never fails the node (it waits all the same)."""
+        if self.on_parked is None:
+            return
+        try:
+            self.on_parked(workspace_id, run_id, node_id, iteration)
+        except Exception:
+            log.exception("run %s node %s: after parking, the notification hook failed", run_id, node_id)
 
     def _waits_for(
         self, kind: str, node_id: str, task_token: str | None, config: Any, ctx: NodeContext, uow: UnitOfWork

@@ -8,16 +8,22 @@ in the same unit of work; SendTaskSuccess follows the commit (`nexod.runtime.cal
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from jsonschema import Draft202012Validator
 
-from ..domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from ..domain.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound, Unauthorized
 from ..domain.records import Approval, ApprovalStatus
+from ..ports import UnitOfWork
 from .access import authorize, parse_id
+from .approval_links import LinkClaims
 from .context import Principal, Services
 from .paging import decode_cursor, page
+
+if TYPE_CHECKING:
+    from ..runtime.callbacks import Settled
 
 PAGE = 50
 # The listing's `status`: pending, decided (approved or rejected), expired, withdrawn.
@@ -130,56 +136,166 @@ def decide(
     """Record the caller's decision once. 404 outside the workspace, 403 for who is not an approver, 409 when
     it was decided (or withdrawn, or expired) already or the caller decided before, 422 for invalid fields."""
     approval_id = parse_id(approval_id, "approval")
-    fields = fields or {}
-    settled = None
     with services.store.tx(workspace_id, principal.sub) as uow:
         role = authorize(uow, principal, "approvals.decide")
         found = uow.approvals.get(approval_id)
         if found is None:
             raise NotFound(f"approval '{approval_id}' not found")
-        run = uow.runs.get(found.run_id, for_update=True)  # first the run, like cancel and every completion
-        approval = uow.approvals.get(approval_id, for_update=True)
-        if run is None or approval is None:
-            raise NotFound(f"approval '{approval_id}' not found")
-        if not may_decide(approval, principal.sub, role):
-            raise Forbidden("you are not one of this approval's approvers")
-        if approval.status != "pending":
-            raise Conflict(f"this approval is {approval.status} already")
-        decisions = list(approval.decisions or [])
-        if any(d.get("by") == principal.sub for d in decisions):
-            raise Conflict("you have decided on this approval already")
-        _check_fields(approval, fields)
-        now = datetime.now(UTC).isoformat()
-        decisions.append({"by": principal.sub, "decision": decision, "comment": comment, "fields": fields, "at": now})
-        approvals = [d for d in decisions if d["decision"] == "approve"]
-        final = decision == "reject" or len(approvals) >= approval.required_approvals
-        status: ApprovalStatus = "pending"
-        outcome = None
-        if final:
-            merged: dict[str, Any] = {}
-            for d in approvals if decision == "approve" else decisions[-1:]:
-                merged.update(d["fields"] or {})
-            outcome = {"decision": decision, "by": principal.sub, "comment": comment, "fields": merged}
-            # Settles the parked token (compare-and-set: a conflict if it is not parked any more) and records
-            # the node's output, in this unit of work.
-            settled = services.callbacks.settle(
-                uow, run, approval.node_id, approval.iteration, output=outcome, by=principal.sub
-            )
-            status = "approved" if decision == "approve" else "rejected"
-        recorded = uow.approvals.record(approval_id, status=status, decisions=decisions, outcome=outcome)
-        assert recorded is not None
-        uow.audit.record(
-            "approval.decide",
-            "approval",
-            approval_id,
-            {
-                "run": approval.run_id,
-                "node": approval.node_id,
-                "decision": decision,
-                "final": final,
-                "fields": sorted(fields),
-            },
+
+        def check(approval: Approval) -> None:
+            if not may_decide(approval, principal.sub, role):
+                raise Forbidden("you are not one of this approval's approvers")
+
+        recorded, settled = _decide_in(
+            services, uow, found, principal.sub, decision, comment, fields or {}, check, via="member"
         )
     if settled is not None:
         services.callbacks.send(settled)
     return view(recorded, principal.sub, role)
+
+
+def _decide_in(
+    services: Services,
+    uow: UnitOfWork,
+    found: Approval,
+    by: str,
+    decision: Literal["approve", "reject"],
+    comment: str | None,
+    fields: dict[str, Any],
+    check: Callable[[Approval], None],
+    via: str,
+) -> tuple[Approval, Settled | None]:
+    """The decision `by` someone, under the run's lock; `check` refuses who may not decide (before 409)."""
+    settled = None
+    run = uow.runs.get(found.run_id, for_update=True)  # first the run, like cancel and every completion
+    approval = uow.approvals.get(found.id, for_update=True)
+    if run is None or approval is None:
+        raise NotFound(f"approval '{found.id}' not found")
+    check(approval)
+    if approval.status != "pending":
+        raise Conflict(f"this approval is {approval.status} already")
+    decisions = list(approval.decisions or [])
+    if any(d.get("by") == by for d in decisions):
+        raise Conflict("you have decided on this approval already")
+    _check_fields(approval, fields)
+    now = datetime.now(UTC).isoformat()
+    decisions.append({"by": by, "decision": decision, "comment": comment, "fields": fields, "at": now})
+    approvals = [d for d in decisions if d["decision"] == "approve"]
+    final = decision == "reject" or len(approvals) >= approval.required_approvals
+    status: ApprovalStatus = "pending"
+    outcome = None
+    if final:
+        merged: dict[str, Any] = {}
+        for d in approvals if decision == "approve" else decisions[-1:]:
+            merged.update(d["fields"] or {})
+        outcome = {"decision": decision, "by": by, "comment": comment, "fields": merged}
+        # Settles the parked token (compare-and-set: a conflict if it is not parked any more) and records
+        # the node's output, in this unit of work.
+        settled = services.callbacks.settle(uow, run, approval.node_id, approval.iteration, output=outcome, by=by)
+        status = "approved" if decision == "approve" else "rejected"
+        uow.approvals.schedule_notice(approval.id, None)  # no more reminders
+    recorded = uow.approvals.record(approval.id, status=status, decisions=decisions, outcome=outcome)
+    assert recorded is not None
+    uow.events.append(
+        approval.run_id,
+        "approval.decided",
+        approval.node_id,
+        approval.iteration,
+        {"approval": approval.id, "title": approval.title, "decision": decision, "by": by, "final": final},
+    )
+    uow.audit.record(
+        "approval.decide",
+        "approval",
+        approval.id,
+        {
+            "run": approval.run_id,
+            "node": approval.node_id,
+            "decision": decision,
+            "final": final,
+            "fields": sorted(fields),
+            "via": via,
+        },
+    )
+    return recorded, settled
+
+
+# -- signed one-time links (public routes: the token is the credential) --------------------------------------
+def _link_scope(services: Services, token: str) -> LinkClaims:
+    if services.approval_links is None:
+        raise NotFound("approval links are not configured in this deployment")
+    claims = services.approval_links.verify(token)
+    parse_id(claims.approval_id, "approval")
+    parse_id(claims.workspace_id, "workspace")
+    return claims
+
+
+def _usable_link(uow: UnitOfWork, claims: LinkClaims, for_update: bool = False) -> None:
+    link = uow.approvals.link(claims.nonce, for_update=for_update)
+    if link is None or link.approval_id != claims.approval_id or link.recipient != claims.recipient:
+        raise Unauthorized("this approval link is not valid")
+    if link.used_at is not None:
+        raise Gone("link_used", "this approval link was used already")
+
+
+def _link_view(approval: Approval) -> dict[str, Any]:
+    return {
+        "id": approval.id,
+        "title": approval.title,
+        "message": approval.message,
+        "form": approval.form,
+        "status": approval.status,
+        "required_approvals": approval.required_approvals,
+        "expires_at": approval.expires_at,
+    }
+
+
+def open_link(services: Services, token: str) -> dict[str, Any]:
+    """What a link's recipient sees: the approval, its workspace's and flow's names. 401 for a token this
+    deployment did not sign, 410 `link_expired` / `link_used`."""
+    claims = _link_scope(services, token)
+    with services.store.tx(claims.workspace_id, f"link:{claims.recipient}") as uow:
+        _usable_link(uow, claims)
+        approval = uow.approvals.get(claims.approval_id)
+        if approval is None:
+            raise NotFound("this approval no longer exists")
+        workspace = uow.workspaces.current()
+        flow = uow.flows.get(approval.flow_id)
+    return {
+        "approval": _link_view(approval),
+        "workspace": {"name": workspace.name if workspace else ""},
+        "flow": {"name": flow.name if flow else ""},
+        "recipient": claims.recipient,
+    }
+
+
+def decide_by_link(
+    services: Services,
+    token: str,
+    decision: Literal["approve", "reject"],
+    comment: str | None,
+    fields: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """Decide through a link, once: `by` is `link:<email>`; the same 409 and 422 as the member route."""
+    claims = _link_scope(services, token)
+    by = f"link:{claims.recipient}"
+    with services.store.tx(claims.workspace_id, by) as uow:
+        found = uow.approvals.get(claims.approval_id)
+        if found is None:
+            raise NotFound("this approval no longer exists")
+
+        def check(_: Approval) -> None:
+            _usable_link(uow, claims, for_update=True)  # after the run's and the approval's locks
+
+        recorded, settled = _decide_in(services, uow, found, by, decision, comment, fields or {}, check, via="link")
+        if not uow.approvals.use_link(claims.nonce):
+            raise Gone("link_used", "this approval link was used already")
+    if settled is not None:
+        services.callbacks.send(settled)
+    return _link_view(recorded)
+
+
+def remind_due(services: Services, now: datetime | None = None) -> int:
+    """The sweeper: send every approval notice due at `now` (first notices and reminders); how many went."""
+    if services.notices is None:
+        return 0
+    return services.notices.remind_due(now)

@@ -13,6 +13,8 @@ from ..ports import BlobStore, EventPublisher, KnowledgeWorker, Orchestrator, St
 if TYPE_CHECKING:
     from ..runtime.callbacks import CallbackCompletions
     from ..runtime.events import Relay
+    from .approval_links import LinkSigner
+    from .approval_notices import ApprovalNotices
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,10 @@ class Services:
     publisher: EventPublisher | None = None
     # Who relays them; None: the caller, at once (in a Lambda). Local mode relays on a thread of its own.
     relay: Relay | None = None
+    # Signed one-time approval links (issue 11): None answers the public link routes 404.
+    approval_links: LinkSigner | None = None
+    # Approval emails, chat posts and reminders (issue 11): None sends none (the inbox still shows them).
+    notices: ApprovalNotices | None = None
 
     @property
     def callbacks(self) -> CallbackCompletions:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from ...domain.records import Approval, ApprovalStatus, Cursor
+from ...domain.records import Approval, ApprovalLink, ApprovalStatus, Cursor
 from .rows import Jsonb, JsonbOrNull, Queries, record
 
 _FINAL = ("approved", "rejected", "expired")
@@ -42,17 +43,19 @@ class PostgresApprovals(Queries):
         on_timeout: str,
         remind_every_seconds: int | None,
         timeout_seconds: int,
+        notify: Any = None,
     ) -> Approval:
         row = self._one(
             "INSERT INTO approvals (workspace_id, run_id, node_id, iteration, flow_id, title, message, approvers,"
-            " required_approvals, form, on_timeout, remind_every_seconds, status, expires_at)"
+            " required_approvals, form, on_timeout, remind_every_seconds, status, expires_at, notify)"
             " VALUES (%(ws)s, %(run)s, %(node)s, %(iteration)s, %(flow)s, %(title)s, %(message)s, %(approvers)s,"
-            "  %(required)s, %(form)s, %(on_timeout)s, %(remind)s, 'pending', now() + make_interval(secs => %(t)s))"
+            "  %(required)s, %(form)s, %(on_timeout)s, %(remind)s, 'pending', now() + make_interval(secs => %(t)s),"
+            "  %(notify)s)"
             " ON CONFLICT (run_id, node_id, iteration) DO UPDATE SET title = EXCLUDED.title,"
             "  message = EXCLUDED.message, approvers = EXCLUDED.approvers,"
             "  required_approvals = EXCLUDED.required_approvals, form = EXCLUDED.form,"
             "  on_timeout = EXCLUDED.on_timeout, remind_every_seconds = EXCLUDED.remind_every_seconds,"
-            "  expires_at = EXCLUDED.expires_at,"
+            "  expires_at = EXCLUDED.expires_at, notify = EXCLUDED.notify,"
             "  decisions = CASE WHEN approvals.status = 'pending' THEN approvals.decisions ELSE '[]' END,"
             "  outcome = NULL, decided_at = NULL, status = 'pending'"
             " RETURNING *",
@@ -70,6 +73,7 @@ class PostgresApprovals(Queries):
                 "on_timeout": on_timeout,
                 "remind": remind_every_seconds,
                 "t": timeout_seconds,
+                "notify": JsonbOrNull(notify),
             },
         )
         assert row is not None
@@ -139,3 +143,63 @@ class PostgresApprovals(Queries):
             (status, run_id, self.workspace_id),
         )
         return [record(Approval, r) for r in rows]
+
+    # -- notices and links (migration 0017) ------------------------------------------------------------------
+    def schedule_notice(self, approval_id: str, due_at: datetime | None) -> None:
+        if due_at is None:
+            self._run("DELETE FROM approval_notices WHERE approval_id = %s", (approval_id,))
+            return
+        self._run(
+            "INSERT INTO approval_notices (approval_id, workspace_id, due_at) VALUES (%s, %s, %s)"
+            " ON CONFLICT (approval_id) DO UPDATE SET due_at = EXCLUDED.due_at",
+            (approval_id, self.workspace_id, due_at),
+        )
+
+    def due_notice(self, approval_id: str, now: datetime) -> bool:
+        """Lock the approval's notice row if it is due (others skip it): True when this unit of work owns it."""
+        row = self._one(
+            "SELECT approval_id FROM approval_notices WHERE approval_id = %s AND workspace_id = %s AND due_at <= %s"
+            " FOR UPDATE SKIP LOCKED",
+            (approval_id, self.workspace_id, now),
+        )
+        return row is not None
+
+    def due_notices(self, now: datetime, limit: int = 100) -> list[tuple[str, str]]:
+        self._one("SELECT set_config('app.sweep', 'approval_notices', true)")
+        rows = self._all(
+            "SELECT workspace_id, approval_id FROM approval_notices WHERE due_at <= %s ORDER BY due_at LIMIT %s",
+            (now, limit),
+        )
+        self._one("SELECT set_config('app.sweep', '', true)")
+        return [(str(r["workspace_id"]), str(r["approval_id"])) for r in rows]
+
+    def mark_notified(self, approval_id: str, now: datetime, reminder: bool) -> None:
+        column = "last_reminded_at" if reminder else "notified_at"
+        self._run(
+            f"UPDATE approvals SET {column} = %s WHERE id = %s AND workspace_id = %s",
+            (now, approval_id, self.workspace_id),
+        )
+
+    def issue_link(self, nonce: str, approval_id: str, recipient: str, expires_at: datetime) -> None:
+        self._run(
+            "INSERT INTO approval_links (nonce, workspace_id, approval_id, recipient, expires_at)"
+            " VALUES (%s, %s, %s, %s, %s)",
+            (nonce, self.workspace_id, approval_id, recipient, expires_at),
+        )
+
+    def link(self, nonce: str, for_update: bool = False) -> ApprovalLink | None:
+        row = self._one(
+            "SELECT * FROM approval_links WHERE nonce = %s AND workspace_id = %s"
+            + (" FOR UPDATE" if for_update else ""),
+            (nonce, self.workspace_id),
+        )
+        return None if row is None else record(ApprovalLink, row)
+
+    def use_link(self, nonce: str) -> bool:
+        return (
+            self._run(
+                "UPDATE approval_links SET used_at = now() WHERE nonce = %s AND workspace_id = %s AND used_at IS NULL",
+                (nonce, self.workspace_id),
+            )
+            == 1
+        )

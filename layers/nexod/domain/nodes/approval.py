@@ -7,6 +7,7 @@ node with `{decision, by, comment, fields}`, which edges can branch on (`output.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from jsonschema import Draft202012Validator
@@ -40,6 +41,31 @@ class Approvers(BaseModel):
         return value
 
 
+_EMAIL = r"^[^@\s<>,;\"]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$"
+_CREDENTIAL_NAME = r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$"
+
+
+class Notify(BaseModel):
+    """Who hears about the approval outside the console's inbox (which every approver sees anyway): emails,
+    each with its own signed one-time link, and a chat channel through a Slack-compatible webhook whose URL
+    is a workspace credential (type `generic`, field `url`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    emails: list[str] = Field(default_factory=list, max_length=50)
+    chat_webhook_credential: str | None = Field(None, pattern=_CREDENTIAL_NAME)
+
+    @field_validator("emails")
+    @classmethod
+    def _emails(cls, value: list[str]) -> list[str]:
+        for email in value:
+            if len(email) > 254 or not re.match(_EMAIL, email):
+                raise ValueError(f"'{email[:80]}' is not an email address")
+        if len({e.lower() for e in value}) != len(value):
+            raise ValueError("each email once")
+        return value
+
+
 class ApprovalConfig(NodeConfig):
     """Stops the run until people approve or reject it; nothing runs or bills while it waits."""
 
@@ -55,6 +81,9 @@ class ApprovalConfig(NodeConfig):
     timeout_seconds: int = Field(DEFAULT_TIMEOUT_SECONDS, ge=1, le=MAX_TIMEOUT_SECONDS)
     on_timeout: OnTimeout = Field("reject", description="What an approval nobody decided in time becomes")
     remind_every_seconds: int | None = Field(None, ge=300, le=MAX_TIMEOUT_SECONDS)
+    notify: Notify | None = Field(
+        None, description="Emails (each with a signed one-time link) and a chat webhook; default: the inbox only"
+    )
 
     @field_validator("form")
     @classmethod

@@ -7,6 +7,7 @@ and `expire` applies the node's `on_timeout`.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from ...domain.nodes import NodeConfig
@@ -36,6 +37,13 @@ def ask(config: NodeConfig, ctx: NodeContext, uow: UnitOfWork) -> dict[str, Any]
         on_timeout=config.on_timeout,
         remind_every_seconds=config.remind_every_seconds,
         timeout_seconds=config.timeout_seconds,
+        notify=config.notify.model_dump() if config.notify else None,
+    )
+    # Emails and chat go out after the commit (the runner's `on_parked`, or the sweeper): due now, if any.
+    outside = config.notify is not None and bool(config.notify.emails or config.notify.chat_webhook_credential)
+    uow.approvals.schedule_notice(approval.id, datetime.now(UTC) if outside else None)
+    uow.events.append(
+        ctx.run_id, "approval.requested", ctx.node_id, ctx.iteration, {"approval": approval.id, "title": approval.title}
     )
     uow.audit.record(
         "approval.request", "approval", approval.id, {"run": ctx.run_id, "node": ctx.node_id, "attempt": ctx.attempt}
@@ -52,6 +60,14 @@ def expire(config: NodeConfig, uow: UnitOfWork, parked: ParkedTask | None) -> di
     if approval is not None:
         kept = outcome if config.on_timeout != "fail" else None
         uow.approvals.record(approval.id, status="expired", decisions=approval.decisions, outcome=kept)
+        uow.approvals.schedule_notice(approval.id, None)
+        uow.events.append(
+            approval.run_id,
+            "approval.expired",
+            approval.node_id,
+            approval.iteration,
+            {"approval": approval.id, "title": approval.title, "decision": config.on_timeout, "by": "timeout"},
+        )
         uow.audit.record(
             "approval.expire", "approval", approval.id, {"run": approval.run_id, "on_timeout": config.on_timeout}
         )
