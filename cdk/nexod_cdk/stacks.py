@@ -84,7 +84,14 @@ class AppStack(Stack):
             for name, value in data.payloads.environment().items():
                 fn.add_environment(name, value)
         # Nothing may run against the database before its schema exists.
-        for fn in (api.function, orchestration.node_runner, orchestration.llm_runner, orchestration.execution_events):
+        for fn in (
+            api.function,
+            orchestration.node_runner,
+            orchestration.llm_runner,
+            orchestration.execution_events,
+            orchestration.broker,
+            orchestration.agent_launcher,
+        ):
             fn.node.add_dependency(schema.resource)
 
         auth = api.auth
@@ -112,6 +119,8 @@ class AppStack(Stack):
                 "NodeRunner": orchestration.node_runner,
                 "LlmRunner": orchestration.llm_runner,
                 "ExecutionEvents": orchestration.execution_events,
+                "Broker": orchestration.broker,
+                "AgentLauncher": orchestration.agent_launcher,
             },
             dead_letter_queues={
                 "IngressDlq": triggers.ingress_dlq,
@@ -132,6 +141,8 @@ class AppStack(Stack):
         CfnOutput(self, "StateMachineRoleArn", value=orchestration.state_machine_role.role_arn)
         CfnOutput(self, "NodeRunnerArn", value=orchestration.node_runner.function_arn)
         CfnOutput(self, "LlmRunnerArn", value=orchestration.llm_runner.function_arn)
+        CfnOutput(self, "AgentLauncherArn", value=orchestration.agent_launcher.function_arn)
+        CfnOutput(self, "BrokerUrl", value=orchestration.broker_url)
         CfnOutput(self, "AlarmTopicArn", value=observability.topic.topic_arn)
         if auth.user_pool is not None:
             CfnOutput(self, "UserPoolId", value=auth.user_pool.user_pool_id)

@@ -7,6 +7,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from .. import constants as c
 from ..config import DeploymentConfig, log_retention
 
 
@@ -81,16 +82,18 @@ class Network(Construct):
             allow_all_outbound=True,
             allow_all_ipv6_outbound=True,
         )
-        # Agent tasks run tools a model chose (DESIGN §3): outbound only, and no rule of the database's
-        # security group names this one, so they have no network path to Aurora.
+        # Agent tasks run tools a model chose (DESIGN §3): HTTPS out only (the broker's URL, ECR, CloudWatch
+        # Logs), and no rule of the database's security group names this one: no network path to Aurora.
         self.agent_sg = ec2.SecurityGroup(
             self,
             "AgentSg",
             vpc=self.vpc,
-            description="Nexod agent tasks (untrusted tools): outbound only, no database access",
-            allow_all_outbound=True,
-            allow_all_ipv6_outbound=True,
+            description="Nexod agent tasks (untrusted tools): HTTPS out only, no database access",
+            allow_all_outbound=False,
+            allow_all_ipv6_outbound=False,
         )
+        self.agent_sg.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS: broker, ECR, logs (IPv4)")
+        self.agent_sg.add_egress_rule(ec2.Peer.any_ipv6(), ec2.Port.tcp(443), "HTTPS: broker (IPv6)")
         self.database_sg = ec2.SecurityGroup(
             self,
             "DatabaseSg",
@@ -100,3 +103,33 @@ class Network(Construct):
         )
         self.dual_stack_egress = True
         self.ipv4_egress = profile.nat_count > 0
+        # Without NAT (starter) a Fargate task has no IPv4 route out, and Fargate pulls images and ships
+        # awslogs over the task's private IPv4: interface endpoints for ECR (API + registry) and CloudWatch
+        # Logs carry that, the image layers come from S3 through the gateway endpoint above. ECR's dual-stack
+        # endpoints take no PrivateLink, so IPv6 alone cannot pull. The runner reaches the broker (a Lambda
+        # function URL, dual-stack) over IPv6 through the egress-only gateway. With NAT, NAT carries it all.
+        self.endpoints: dict[str, ec2.InterfaceVpcEndpoint] = {}
+        if not self.ipv4_egress:
+            self.endpoint_sg = ec2.SecurityGroup(
+                self,
+                "EndpointsSg",
+                vpc=self.vpc,
+                description="Nexod interface endpoints (ECR, CloudWatch Logs): HTTPS from Nexod tasks and functions",
+                allow_all_outbound=False,
+            )
+            # Private DNS sends every caller of these services in the VPC here: the agent tasks (image pull,
+            # awslogs) and the functions (the API's log-delivery calls when it publishes a flow).
+            for peer, who in ((self.agent_sg, "agent tasks"), (self.functions_sg, "functions")):
+                self.endpoint_sg.add_ingress_rule(peer, ec2.Port.tcp(443), f"HTTPS from the {who}")
+            for service in c.AGENT_ENDPOINT_SERVICES:
+                logical = "".join(part.capitalize() for part in service.split("."))
+                self.endpoints[service] = self.vpc.add_interface_endpoint(
+                    f"{logical}Endpoint",
+                    service=ec2.InterfaceVpcEndpointAwsService(service),
+                    subnets=ec2.SubnetSelection(
+                        subnet_group_name="app", availability_zones=self.vpc.availability_zones[: c.AGENT_ENDPOINT_AZS]
+                    ),
+                    security_groups=[self.endpoint_sg],
+                    private_dns_enabled=True,
+                    open=False,
+                )
