@@ -51,10 +51,6 @@ AGENT_LAUNCHER_TIMEOUT_SECONDS = 60
 AGENT_CONTAINER = "agent-runner"  # nexod.adapters.launcher_ecs.EcsLauncher.container overrides this name
 AGENT_CPU = 1024  # 1 vCPU
 AGENT_MEMORY_MIB = 3072  # 3 GB
-# Starter (no NAT): the Fargate task pulls its image and ships its logs through these interface endpoints
-# (ECR's dual-stack endpoints take no PrivateLink, and Fargate pulls over the task's private IPv4).
-AGENT_ENDPOINT_SERVICES = ("ecr.api", "ecr.dkr", "logs")
-AGENT_ENDPOINT_AZS = 1  # one AZ: a cross-AZ call to the endpoint works; $7.30/month per endpoint-AZ
 
 DB_NAME = "nexod"
 DB_ADMIN_USER = "nexod_admin"

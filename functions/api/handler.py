@@ -26,6 +26,7 @@ from nexod.adapters import powertools as telemetry
 from nexod.auth import JwtVerifier
 from nexod.domain.errors import NexodError, Unauthorized
 from nexod.observability import install_log_context, log_context
+from nexod.services.broker import Broker
 from nexod.services.context import Principal, Services
 from nexod.services.health import HealthBoard
 
@@ -230,8 +231,57 @@ def caller() -> Principal:
     return principal
 
 
+BROKER_KEY_ENV = "NEXOD_BROKER_KEY_SECRET_ARN"  # set on the Broker function only (cdk constructs/orchestration.py)
+
+
+@lru_cache(maxsize=1)
+def _broker_from_settings() -> Broker | None:
+    """The agent broker of the deployed Broker function: capability tokens keyed by the broker key secret, the
+    agent task board in Postgres, the LLM gateway (the workspace's keys, limits and budget; this function
+    carries the LLM layer), the outbound guard and the credential vault read through the workspace-tagged
+    role. None where no broker key is configured (the API function: API Gateway never routes
+    /v1/broker/* to it, and it would answer 503)."""
+    import os
+
+    arn = os.environ.get(BROKER_KEY_ENV)
+    if not arn:
+        return None
+    import boto3
+
+    from nexod import wiring
+    from nexod.adapters.broker_keys import secrets_manager_broker_key
+    from nexod.adapters.outbound_http import GuardedHttp
+    from nexod.adapters.postgres import Database, PostgresStore
+    from nexod.services.broker import CapabilityTokens
+    from nexod.settings import Settings
+
+    settings = Settings()
+    store = PostgresStore(Database(wiring.DatabaseConninfo(settings), max_size=1, connect_retry_seconds=120))
+    # The Postgres-backed agent task board (migration 0016) is the lead's: `nexod.wiring.agent_board(store)`.
+    # TODO(lead): once wiring.agent_board exists, drop this getattr and call it directly (this line).
+    board_factory = getattr(wiring, "agent_board", None)
+    if board_factory is None:
+        logger.warning("agent broker: no agent task board in this build (nexod.wiring.agent_board): answering 503")
+        return None
+    vault = wiring.vault_from_settings(settings, reads=True, writes=False)  # tool credentials, provider keys
+    gateway = wiring.llm_gateway(settings, store, vault)
+    http = GuardedHttp()
+    return Broker(
+        CapabilityTokens(secrets_manager_broker_key(boto3.client("secretsmanager", region_name=settings.region), arn)),
+        board_factory(store),
+        gateway,
+        outbound=lambda: http,
+        store=store,
+        vault=vault,
+        # knowledge_search: no KnowledgeSearch adapter over nexod.runtime.knowledge.KnowledgeEngine yet (local
+        # mode has none either); the broker answers the tool "not available yet" until one is passed here.
+        allow_hosts=settings.outbound_allow_hosts,
+    )
+
+
 routes.bind(services, caller)
 health.bind(health_board)
+broker.bind(_broker_from_settings)  # local mode and tests bind their own (nexod.local.boot)
 
 
 def ids_in_path(path: str) -> dict[str, str]:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import CfnResource, CfnTag, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from .. import constants as c
 from ..config import DeploymentConfig, log_retention
+
+AGENT_IPV6_INDEX = 64  # the agent subnets' /64s: numbers 64.. of the VPC's /56
 
 
 class Network(Construct):
@@ -103,33 +104,44 @@ class Network(Construct):
         )
         self.dual_stack_egress = True
         self.ipv4_egress = profile.nat_count > 0
-        # Without NAT (starter) a Fargate task has no IPv4 route out, and Fargate pulls images and ships
-        # awslogs over the task's private IPv4: interface endpoints for ECR (API + registry) and CloudWatch
-        # Logs carry that, the image layers come from S3 through the gateway endpoint above. ECR's dual-stack
-        # endpoints take no PrivateLink, so IPv6 alone cannot pull. The runner reaches the broker (a Lambda
-        # function URL, dual-stack) over IPv6 through the egress-only gateway. With NAT, NAT carries it all.
-        self.endpoints: dict[str, ec2.InterfaceVpcEndpoint] = {}
-        if not self.ipv4_egress:
-            self.endpoint_sg = ec2.SecurityGroup(
-                self,
-                "EndpointsSg",
-                vpc=self.vpc,
-                description="Nexod interface endpoints (ECR, CloudWatch Logs): HTTPS from Nexod tasks and functions",
-                allow_all_outbound=False,
-            )
-            # Private DNS sends every caller of these services in the VPC here: the agent tasks (image pull,
-            # awslogs) and the functions (the API's log-delivery calls when it publishes a flow).
-            for peer, who in ((self.agent_sg, "agent tasks"), (self.functions_sg, "functions")):
-                self.endpoint_sg.add_ingress_rule(peer, ec2.Port.tcp(443), f"HTTPS from the {who}")
-            for service in c.AGENT_ENDPOINT_SERVICES:
-                logical = "".join(part.capitalize() for part in service.split("."))
-                self.endpoints[service] = self.vpc.add_interface_endpoint(
-                    f"{logical}Endpoint",
-                    service=ec2.InterfaceVpcEndpointAwsService(service),
-                    subnets=ec2.SubnetSelection(
-                        subnet_group_name="app", availability_zones=self.vpc.availability_zones[: c.AGENT_ENDPOINT_AZS]
-                    ),
-                    security_groups=[self.endpoint_sg],
-                    private_dns_enabled=True,
-                    open=False,
+        # Agent task subnets. With NAT: the app subnets. Without NAT (starter) a task has no IPv4 route out, so
+        # it runs in IPv6-only subnets of its own (one per AZ, routed like the app subnets: ::/0 through the
+        # egress-only gateway, $0): in an IPv6-only subnet ECS pulls from ECR's dual-stack endpoint (the task
+        # definition names the `dkr-ecr.<region>.on.aws` image URI) and ships awslogs over IPv6, and the runner
+        # reaches the broker's function URL (dual-stack) directly. Interface endpoints would cost $21.90/month
+        # ($0.01/endpoint-AZ-hour x ecr.api, ecr.dkr, logs) and break the starter's $5 idle budget;
+        # ECR's dual-stack endpoints take no PrivateLink anyway. docs/decisions.md (2026-11-26).
+        self.agent_subnet_ids: list[str] = self.vpc.select_subnets(subnet_group_name="app").subnet_ids
+        self.agent_subnets_ipv6_only = not self.ipv4_egress
+        if self.agent_subnets_ipv6_only:
+            app = self.vpc.select_subnets(subnet_group_name="app").subnets
+            ipv6_block = Fn.select(0, self.vpc.vpc_ipv6_cidr_blocks)
+            ipv6_cidr = self.vpc.node.find_child("ipv6cidr")
+            assert isinstance(ipv6_cidr, CfnResource)
+            self.agent_subnet_ids = []
+            for index, twin in enumerate(app):
+                subnet = ec2.CfnSubnet(
+                    self,
+                    f"AgentSubnet{index + 1}",
+                    vpc_id=self.vpc.vpc_id,
+                    availability_zone=twin.availability_zone,
+                    ipv6_native=True,
+                    # /64s far above the ones CDK numbers from the start of the VPC's block (one per subnet).
+                    ipv6_cidr_block=Fn.select(AGENT_IPV6_INDEX + index, Fn.cidr(ipv6_block, 256, "64")),
+                    assign_ipv6_address_on_creation=True,
+                    enable_dns64=False,  # no NAT64 to send IPv4-only destinations to
+                    private_dns_name_options_on_launch={
+                        "HostnameType": "resource-name",
+                        "EnableResourceNameDnsAAAARecord": True,
+                        "EnableResourceNameDnsARecord": False,
+                    },
+                    tags=[CfnTag(key="Name", value=f"{Stack.of(self).stack_name}/agents-{index + 1}")],
                 )
+                subnet.add_dependency(ipv6_cidr)  # the VPC's IPv6 block must be attached first
+                ec2.CfnSubnetRouteTableAssociation(
+                    self,
+                    f"AgentSubnet{index + 1}Routes",
+                    subnet_id=subnet.attr_subnet_id,
+                    route_table_id=twin.route_table.route_table_id,
+                )
+                self.agent_subnet_ids.append(subnet.attr_subnet_id)

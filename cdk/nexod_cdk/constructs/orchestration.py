@@ -228,13 +228,23 @@ class Orchestration(Construct):
         )
         self.agent_task.add_volume(name="home")
         self.agent_task.add_volume(name="tmp")
-        self.agent_image = ecs.ContainerImage.from_asset(
-            str(c.REPO_ROOT),
+        # Built and pushed like any asset (to the Data stack's repository), and named by ECR's dual-stack
+        # registry host: the starter's agent subnets are IPv6-only, where ECS pulls from that endpoint only
+        # (IPv4 callers reach it as well, so one URI serves both profiles).
+        self.agent_image_asset = ecr_assets.DockerImageAsset(
+            self,
+            "AgentImage",
+            directory=str(c.REPO_ROOT),
             file="ecs_tasks/agent_runner/Dockerfile",
             exclude=AGENT_IMAGE_EXCLUDE,
             ignore_mode=IgnoreMode.DOCKER,  # "!" re-includes: only what the image needs is staged
             platform=ecr_assets.Platform.LINUX_ARM64 if arm else ecr_assets.Platform.LINUX_AMD64,
         )
+        self.agent_image_uri = (
+            f"{stack.account}.dkr-ecr.{stack.region}.on.aws/"
+            f"{self.agent_image_asset.repository.repository_name}:{self.agent_image_asset.image_tag}"
+        )
+        self.agent_image = ecs.ContainerImage.from_registry(self.agent_image_uri)
         self.agent_logs = logs.LogGroup(self, "AgentLogs", retention=retention, removal_policy=RemovalPolicy.RETAIN)
         container = self.agent_task.add_container(
             c.AGENT_CONTAINER,
@@ -262,9 +272,9 @@ class Orchestration(Construct):
         # execution role (ECR pull, log stream) is the ECS agent's, never visible inside the container.
         self.agent_security_group = network.agent_sg
         self.agent_subnets: ec2.SubnetSelection = network.app_subnets
-        # Image pulls and logs without NAT go through the network's interface endpoints: create them first.
-        for endpoint in network.endpoints.values():
-            self.agent_task.node.add_dependency(endpoint)
+        # from_registry grants nothing: the execution role pulls the asset's image (GetAuthorizationToken + repo).
+        assert self.agent_task.execution_role is not None
+        self.agent_image_asset.repository.grant_pull(self.agent_task.execution_role)
 
         # -- the broker key: HMAC of the capability tokens the launcher mints and the broker verifies ------
         # 48 characters from [A-Za-z0-9] (all base64 digits): ~285 random bits, decoded to 36 bytes by
@@ -322,7 +332,7 @@ class Orchestration(Construct):
                 "NEXOD_AGENT_CLUSTER_ARN": self.cluster.cluster_arn,
                 "NEXOD_AGENT_TASK_DEFINITION_ARN": self.agent_task.task_definition_arn,
                 "NEXOD_AGENT_CONTAINER": c.AGENT_CONTAINER,
-                "NEXOD_AGENT_SUBNETS": Fn.join(",", network.vpc.select_subnets(subnet_group_name="app").subnet_ids),
+                "NEXOD_AGENT_SUBNETS": Fn.join(",", network.agent_subnet_ids),  # IPv6-only in starter
                 "NEXOD_AGENT_SECURITY_GROUPS": network.agent_sg.security_group_id,
                 # Private subnets in every profile: out through NAT (IPv4) or the egress-only gateway (IPv6).
                 "NEXOD_AGENT_ASSIGN_PUBLIC_IP": "false",
