@@ -119,8 +119,9 @@ class AppStack(Stack):
                 "NodeRunner": orchestration.node_runner,
                 "LlmRunner": orchestration.llm_runner,
                 "ExecutionEvents": orchestration.execution_events,
-                "Broker": orchestration.broker,
-                "AgentLauncher": orchestration.agent_launcher,
+                # Not the Broker nor the AgentLauncher: each would add 2 billed alarm metrics (Errors,
+                # Throttles) for failures that already end as a failed run (a launcher error fails its Task;
+                # a broker that fails its runner stops the heartbeats) which FailedRuns counts.
             },
             dead_letter_queues={
                 "IngressDlq": triggers.ingress_dlq,

@@ -282,12 +282,13 @@ class Orchestration(Construct):
         self.broker_key = secretsmanager.Secret(
             self,
             "BrokerKey",
-            secret_name=f"{config.secret_prefix}/broker/key",
             description="Nexod: HMAC key of the agent broker's capability tokens (launcher mints, broker verifies)",
             encryption_key=runtime.key,
             generate_secret_string=secretsmanager.SecretStringGenerator(
                 password_length=48, exclude_punctuation=True, include_space=False, require_each_included_type=True
             ),
+            # Kept on teardown like every secret (unnamed, so a redeploy creates a fresh one next to it).
+            removal_policy=RemovalPolicy.RETAIN,
         )
 
         # -- the broker: the agent runner's only door (capability token, its own function URL) -----------
