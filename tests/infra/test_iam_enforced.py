@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
+import string
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -54,6 +56,7 @@ FUNCTIONS = {
     "LlmRunner": ("RuntimeLlmRunner", "RuntimeLlmRunnerServiceRole"),
     "ExecutionEvents": ("RuntimeExecutionEvents", "RuntimeExecutionEventsServiceRole"),
     "Migrate": ("RuntimeMigrate", "RuntimeMigrateServiceRole"),
+    "Broker": ("RuntimeBroker", "RuntimeBrokerServiceRole"),
 }
 
 
@@ -114,7 +117,15 @@ def world(synth: Synth, request: pytest.FixtureRequest) -> Iterator[World]:
             for logical, res in data["Resources"].items()
             if res["Type"] == "AWS::SecretsManager::Secret" and "KmsKeyId" in res["Properties"]
         }
+        # And the App stack's broker key (generated like the stack's: 48 base64 digits), created in moto
+        app_secrets = {}
+        for logical, res in app["Resources"].items():
+            if res["Type"] == "AWS::SecretsManager::Secret":
+                value = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(48))
+                overrides[logical] = sm.create_secret(Name=f"{profile}-{logical}", SecretString=value)["ARN"]
+                app_secrets[overrides[logical]] = res["Properties"]["KmsKeyId"]
         resolver = Resolver(app, account=ACCOUNT, region=REGION, others=[data], overrides=overrides)
+        secret_keys.update({arn: resolver.value(key) for arn, key in app_secrets.items()})
         account = Account(
             ACCOUNT, REGION, secret_keys=secret_keys, bucket_keys=bucket_keys, roles=template_roles(app, resolver)
         )
@@ -452,7 +463,27 @@ def migrate_path(env: dict[str, str], _flow_id: str) -> None:
     assert _secret(env["NEXOD_DATABASE_SECRET_ARN"], REGION)["password"]
 
 
+def broker_path(env: dict[str, str], run_id: str) -> None:
+    """The agent broker: the app secret, its HMAC key, a tool's credential through the workspace's reader,
+    and the agent task's token: heartbeats while the runner works, then its failure or its success."""
+    from nexod.adapters.broker_keys import secrets_manager_broker_key
+    from nexod.adapters.stepfunctions import StepFunctionsOrchestrator
+
+    app_secret_path(env, run_id)
+    key = secrets_manager_broker_key(
+        boto3.client("secretsmanager", region_name=REGION), env["NEXOD_BROKER_KEY_SECRET_ARN"]
+    )
+    assert len(key) >= 32
+    runner_credentials_path(env, run_id)
+    orchestrator = StepFunctionsOrchestrator(boto3.client("stepfunctions", region_name=REGION), "")
+    failing = _waiting_token(env, run_id)
+    orchestrator.send_task_heartbeat(failing)
+    orchestrator.send_task_failure(failing, "AgentError", "the runner reported a failure")
+    orchestrator.send_task_success(_waiting_token(env, run_id + "-2"), {"output": {}})
+
+
 PATHS: dict[str, Callable[[dict[str, str], str], None]] = {
+    "Broker": broker_path,
     "Api": api_all_paths,
     "NodeRunner": node_runner_path,
     "LlmRunner": node_runner_path,
@@ -571,7 +602,7 @@ def test_the_api_role_cannot_read_a_workspace_credential(world: World) -> None:
             _readers(api.env)(WORKSPACE)
 
 
-@pytest.mark.parametrize("function", ["NodeRunner", "LlmRunner"])
+@pytest.mark.parametrize("function", ["NodeRunner", "LlmRunner", "Broker"])
 def test_a_runner_s_workspace_session_reads_only_its_own_workspace(world: World, function: str) -> None:
     # Given a runner's session of the reader role, tagged with WORKSPACE
     fn = world.functions[function]
@@ -590,7 +621,7 @@ def test_a_runner_s_workspace_session_reads_only_its_own_workspace(world: World,
         assert _runner_vault(fn.env).get(OTHER_WORKSPACE, STORED) == STORED_VALUES[OTHER_WORKSPACE]
 
 
-@pytest.mark.parametrize("function", ["NodeRunner", "LlmRunner"])
+@pytest.mark.parametrize("function", ["NodeRunner", "LlmRunner", "Broker"])
 def test_a_runner_cannot_assume_the_reader_without_a_workspace_tag(world: World, function: str) -> None:
     # Given a runner role
     fn = world.functions[function]
