@@ -177,6 +177,18 @@ def _acks() -> list[Ack]:
         ),
         Ack(
             "Runtime/AgentLauncher/ServiceRole/DefaultPolicy/Resource",
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:{region}:{account}:stateMachine:{sm}-*]",
+            "SendTaskSuccess only, like the node runners: a retried agent node whose earlier attempt finished "
+            "completes its new token from the memo. This deployment's state machines only (name prefix).",
+        ),
+        Ack(
+            "Runtime/AgentLauncher/ServiceRole/DefaultPolicy/Resource",
+            "AwsSolutions-IAM5[Resource::{data}:ExportsOutputFnGetAttPayloadsBucket1715615AArnE0969AA1/ws/*]",
+            "Large node outputs under the payload bucket's `ws/` prefix, like the node runners: an agent node's "
+            "rendered inputs may name offloaded upstream outputs.",
+        ),
+        Ack(
+            "Runtime/AgentLauncher/ServiceRole/DefaultPolicy/Resource",
             "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:{region}:{account}:task/{sm}-agents/*]",
             "ecs:TagResource on the tasks of the agent cluster only, and only as part of RunTask (condition "
             "ecs:CreateAction): task ids do not exist before the launch.",

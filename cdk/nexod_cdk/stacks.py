@@ -77,10 +77,11 @@ class AppStack(Stack):
             database_secret_arn=app_secret_arn,
         )
         # Large node outputs (DESIGN §2): the node runner writes and reads them, the API reads them.
-        for runner in (orchestration.node_runner, orchestration.llm_runner):
+        # The agent launcher is a node runner too (an agent node's inputs may be offloaded upstream outputs).
+        for runner in (orchestration.node_runner, orchestration.llm_runner, orchestration.agent_launcher):
             data.payloads.allow_write(runner)
         data.payloads.allow_read(api.function)
-        for fn in (orchestration.node_runner, orchestration.llm_runner, api.function):
+        for fn in (orchestration.node_runner, orchestration.llm_runner, orchestration.agent_launcher, api.function):
             for name, value in data.payloads.environment().items():
                 fn.add_environment(name, value)
         # Nothing may run against the database before its schema exists.

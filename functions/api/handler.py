@@ -255,14 +255,14 @@ def _broker_from_settings() -> Broker | None:
     from nexod.services.broker import CapabilityTokens
     from nexod.settings import Settings
 
-    settings = Settings()
-    store = PostgresStore(Database(wiring.DatabaseConninfo(settings), max_size=1, connect_retry_seconds=120))
     # The Postgres-backed agent task board (migration 0016) is the lead's: `nexod.wiring.agent_board(store)`.
     # TODO(lead): once wiring.agent_board exists, drop this getattr and call it directly (this line).
     board_factory = getattr(wiring, "agent_board", None)
     if board_factory is None:
         logger.warning("agent broker: no agent task board in this build (nexod.wiring.agent_board): answering 503")
         return None
+    settings = Settings()
+    store = PostgresStore(Database(wiring.DatabaseConninfo(settings), max_size=1, connect_retry_seconds=120))
     vault = wiring.vault_from_settings(settings, reads=True, writes=False)  # tool credentials, provider keys
     gateway = wiring.llm_gateway(settings, store, vault)
     http = GuardedHttp()

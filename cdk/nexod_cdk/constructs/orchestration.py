@@ -339,9 +339,20 @@ class Orchestration(Construct):
                 "NEXOD_AGENT_ASSIGN_PUBLIC_IP": "false",
                 "NEXOD_BROKER_URL": self.broker_url,
                 "NEXOD_BROKER_KEY_SECRET_ARN": self.broker_key.secret_arn,
+                "NEXOD_RUNNER_MEMORY_MB": str(config.profile.lambda_memory_mb),
+                **triggers.environment(),  # it is a node runner: run lifecycle events, like the core runner
             },
         )
         runtime.allow_secret_read(self.agent_launcher, database_secret_arn, self.broker_key.secret_arn)
+        triggers.bus.grant_put_events_to(self.agent_launcher)
+        # A retried agent node whose earlier attempt finished is a memo hit: its new token completes at once.
+        self.agent_launcher.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="CompleteFinishedCallbacks",
+                actions=["states:SendTaskSuccess"],
+                resources=[self.state_machine_arn_pattern],
+            )
+        )
         self.agent_launcher.add_to_role_policy(
             iam.PolicyStatement(
                 sid="RunTheAgentTask",
