@@ -506,10 +506,12 @@ def test_only_the_node_runners_write_payloads_and_the_api_only_reads_them(synth:
     for logical, st in statements(app):
         if "PayloadsBucket" in json.dumps(st.get("Resource")) and st.get("Effect") == "Allow":
             granted.setdefault(logical.split("ServiceRole")[0], set()).update(as_list(st["Action"]))
-    # Then the node runners may put, get and list under ws/, the API get and list, and nobody else anything
+    # Then the node runners (the agent launcher is one) may put, get and list under ws/, the API get and list,
+    # and nobody else anything (not the broker, not the agent task)
     assert granted == {
         "RuntimeNodeRunner": {"s3:PutObject", "s3:GetObject", "s3:ListBucket"},
         "RuntimeLlmRunner": {"s3:PutObject", "s3:GetObject", "s3:ListBucket"},
+        "RuntimeAgentLauncher": {"s3:PutObject", "s3:GetObject", "s3:ListBucket"},
         "RuntimeHandler": {"s3:GetObject", "s3:ListBucket"},
     }
     for _, st in statements(app):
@@ -565,8 +567,15 @@ def test_only_the_functions_that_publish_run_events_may_put_events_and_only_on_t
     for logical, st in statements(app):
         if st.get("Effect") == "Allow" and "events:PutEvents" in as_list(st["Action"]):
             granted.setdefault(logical.split("ServiceRole")[0], []).append(st["Resource"])
-    # Then exactly the API, both node runners and the execution-events function hold it (not migrations)
-    assert set(granted) == {"RuntimeHandler", "RuntimeNodeRunner", "RuntimeLlmRunner", "RuntimeExecutionEvents"}
+    # Then exactly the API, the node runners (the agent launcher is one) and the execution-events function hold
+    # it (not migrations, not the broker)
+    assert set(granted) == {
+        "RuntimeHandler",
+        "RuntimeNodeRunner",
+        "RuntimeLlmRunner",
+        "RuntimeAgentLauncher",
+        "RuntimeExecutionEvents",
+    }
     # And each on the deployment's runs bus alone
     for resources_ in granted.values():
         assert resources_ == [{"Fn::GetAtt": [buses[0], "Arn"]}], resources_
