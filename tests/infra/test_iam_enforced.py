@@ -58,6 +58,7 @@ FUNCTIONS = {
     "ExecutionEvents": ("RuntimeExecutionEvents", "RuntimeExecutionEventsServiceRole"),
     "Migrate": ("RuntimeMigrate", "RuntimeMigrateServiceRole"),
     "Broker": ("RuntimeBroker", "RuntimeBrokerServiceRole"),
+    "AgentLauncher": ("RuntimeAgentLauncher", "RuntimeAgentLauncherServiceRole"),
 }
 
 
@@ -125,10 +126,40 @@ def world(synth: Synth, request: pytest.FixtureRequest) -> Iterator[World]:
                 value = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(48))
                 overrides[logical] = sm.create_secret(Name=f"{profile}-{logical}", SecretString=value)["ARN"]
                 app_secrets[overrides[logical]] = res["Properties"]["KmsKeyId"]
+        # And the agent cluster and task definition, created in moto under the template's names
+        ecs = boto3.client("ecs", region_name=REGION)
+        for logical, res in app["Resources"].items():
+            if res["Type"] == "AWS::ECS::Cluster":
+                name = res["Properties"]["ClusterName"]
+                overrides[logical] = name
+                overrides[f"{logical}.Arn"] = ecs.create_cluster(clusterName=name)["cluster"]["clusterArn"]
+            if res["Type"] == "AWS::ECS::TaskDefinition":
+                overrides[logical] = ecs.register_task_definition(
+                    family=f"{profile}-agent-runner",
+                    networkMode="awsvpc",
+                    requiresCompatibilities=["FARGATE"],
+                    cpu="1024",
+                    memory="3072",
+                    containerDefinitions=[
+                        {"name": "agent-runner", "image": "runner:1", "essential": True, "cpu": 1024, "memory": 3072}
+                    ],
+                )["taskDefinition"]["taskDefinitionArn"]
         resolver = Resolver(app, account=ACCOUNT, region=REGION, others=[data], overrides=overrides)
         secret_keys.update({arn: resolver.value(key) for arn, key in app_secrets.items()})
+        task_roles = {
+            str(resolver.value({"Ref": logical})): [
+                str(resolver.value(res["Properties"][k])) for k in ("ExecutionRoleArn", "TaskRoleArn")
+            ]
+            for logical, res in app["Resources"].items()
+            if res["Type"] == "AWS::ECS::TaskDefinition"
+        }
         account = Account(
-            ACCOUNT, REGION, secret_keys=secret_keys, bucket_keys=bucket_keys, roles=template_roles(app, resolver)
+            ACCOUNT,
+            REGION,
+            secret_keys=secret_keys,
+            bucket_keys=bucket_keys,
+            roles=template_roles(app, resolver),
+            task_roles=task_roles,
         )
         functions = {}
         for name, (fn_prefix, role_prefix) in FUNCTIONS.items():
@@ -486,7 +517,37 @@ def broker_path(env: dict[str, str], run_id: str) -> None:
     orchestrator.send_task_success(_waiting_token(env, run_id + "-2"), {"output": {}})
 
 
+def agent_launcher_path(env: dict[str, str], run_id: str) -> None:
+    """The agent launcher: the app secret, the broker key it mints tokens with, a node runner's payload and
+    run event, a memo hit's token completed, and ecs:RunTask of the agent task through EcsLauncher built from
+    its environment (moto validates and records the call, then cannot build an awsvpc task's ENI)."""
+    from nexod.adapters.broker_keys import secrets_manager_broker_key
+    from nexod.adapters.launcher_ecs import ecs_launcher_from_environment
+    from nexod.ports.agents import Launch, TaskScope
+
+    app_secret_path(env, run_id)
+    assert secrets_manager_broker_key(
+        boto3.client("secretsmanager", region_name=REGION), env["NEXOD_BROKER_KEY_SECRET_ARN"]
+    )
+    event_bus_path(env, run_id)
+    store = _blob_store(env)
+    store.put(_payload_key(run_id), PAYLOAD)
+    assert store.get(_payload_key(run_id)) == PAYLOAD
+    callback_path(env, run_id)
+    launcher = ecs_launcher_from_environment(boto3.client("ecs", region_name=REGION), env)
+    launch = Launch(TaskScope(WORKSPACE, run_id, "crew", 0, 1), env["NEXOD_BROKER_URL"], "nxc1.claims.mac")
+    # After IAM allowed it, moto refuses the template's subnets (not created here) or, given real ones, fails
+    # building the ENI (moto 5.2.5, NOTES.md): only an AccessDenied is this path's failure.
+    with contextlib.suppress(AttributeError):
+        try:
+            launcher.launch(launch)
+        except ClientError as exc:
+            if "AccessDenied" in exc.response["Error"]["Code"]:
+                raise
+
+
 PATHS: dict[str, Callable[[dict[str, str], str], None]] = {
+    "AgentLauncher": agent_launcher_path,
     "Broker": broker_path,
     "Api": api_all_paths,
     "NodeRunner": node_runner_path,
@@ -563,6 +624,9 @@ NOT_FROM_CODE: dict[str, dict[str, str]] = {
         "s3:ListBucket": "under ws/ only: S3 then answers 404 (a missing payload) instead of 403 for an absent key",
     },
     "LlmRunner": {
+        "s3:ListBucket": "under ws/ only: S3 then answers 404 (a missing payload) instead of 403 for an absent key",
+    },
+    "AgentLauncher": {
         "s3:ListBucket": "under ws/ only: S3 then answers 404 (a missing payload) instead of 403 for an absent key",
     },
 }
