@@ -59,10 +59,19 @@ P = {
     "s3_put": Price(0.005, "per 1,000 PUT requests", "Amazon S3 pricing (requests, S3 Standard)"),
     "secrets_api": Price(0.05, "per 10,000 API calls", "AWS Secrets Manager pricing"),
     "kms_request": Price(0.03, "per 10,000 requests", "AWS KMS pricing (symmetric key requests)"),
+    "fargate_vcpu_arm": Price(0.03238, "per vCPU-hour (Linux/ARM)", "AWS Fargate pricing"),
+    "fargate_gb_arm": Price(0.00356, "per GB-hour (Linux/ARM)", "AWS Fargate pricing"),
+    "fargate_vcpu_x86": Price(0.04048, "per vCPU-hour (Linux/x86)", "AWS Fargate pricing"),
+    "fargate_gb_x86": Price(0.004445, "per GB-hour (Linux/x86)", "AWS Fargate pricing"),
+    "fargate_storage": Price(0.000111, "per GB-hour above 20 GB", "AWS Fargate pricing (ephemeral storage)"),
     "custom_metric": Price(0.30, "per metric-month (first 10,000; prorated by the hour)", "Amazon CloudWatch pricing"),
 }
 
 # Assumptions that are not in the template (each printed next to its line).
+AGENT_ENDPOINTS_INSTEAD = ("ecr.api", "ecr.dkr", "logs")  # the endpoint option's services, one AZ each
+AGENT_MINUTES = 1000  # the agent figure's unit: 1,000 minutes of agent runner tasks
+AGENT_BROKER_CALLS_PER_MINUTE = 6  # ASSUMPTION: LLM calls + heartbeats + events through the broker per minute
+AGENT_BROKER_MS = 2000  # ASSUMPTION: a broker invocation waits ~2 s on average (mostly the provider's answer)
 AURORA_STORAGE_GB = 1.0
 AGENT_IMAGE_GB = 0.6  # compressed CrewAI image, per version kept in the agent image repository
 AURORA_AWAKE_HOURS_IDLE = 0.0  # outside runs; the "never paused" alarm (starter) says when this is false
@@ -115,7 +124,7 @@ def idle_lines(data: dict[str, Any], app: dict[str, Any]) -> list[Line]:
     secrets = len(_resources(both, "AWS::SecretsManager::Secret"))
     lines.append(
         Line(
-            "Secrets Manager secrets (db admin + app; production: + approval-link key)",
+            "Secrets Manager secrets (db admin + app + broker key; production: + approval-link key)",
             secrets,
             P["secret"],
             secrets * P["secret"].value,
@@ -153,6 +162,20 @@ def idle_lines(data: dict[str, Any], app: dict[str, Any]) -> list[Line]:
     lines.append(
         Line("VPC, subnets, egress-only IGW, S3 gateway endpoint", 0, Price(0, "free", "Amazon VPC pricing"), 0)
     )
+    ipv6_only = [s for s in _resources(both, "AWS::EC2::Subnet") if s["Properties"].get("Ipv6Native") is True]
+    if ipv6_only:
+        endpoints_instead = len(AGENT_ENDPOINTS_INSTEAD) * P["interface_endpoint"].value * HOURS
+        lines.append(
+            Line(
+                f"agent tasks' egress: {len(ipv6_only)} IPv6-only subnets + ECR's dual-stack endpoint "
+                "(no NAT, no interface endpoint)",
+                len(ipv6_only),
+                Price(0, "free", "Amazon VPC pricing; Amazon ECR pricing (no charge for IPv6)"),
+                0,
+                f"the interface-endpoint option (ecr.api, ecr.dkr, logs in one AZ) would be "
+                f"${endpoints_instead:.2f}/month; a NAT instance ~$6.70",
+            )
+        )
     for cluster in _resources(both, "AWS::RDS::DBCluster"):
         scaling = cluster["Properties"].get("ServerlessV2ScalingConfiguration", {})
         min_acu = float(scaling.get("MinCapacity", 0.5))
@@ -280,6 +303,50 @@ def reminder_lines(profile: str) -> list[Line]:
             "Scheduler: 14 M invocations a month free; first notices are sent by the node runner, not the sweep",
         )
     ]
+    return lines
+
+
+def _agent_task(app: dict[str, Any]) -> tuple[float, float, float, bool]:
+    """(vCPU, memory GB, ephemeral GB, arm64) of the agent runner's task definition."""
+    (task,) = _resources(app, "AWS::ECS::TaskDefinition")
+    props = task["Properties"]
+    arm = props.get("RuntimePlatform", {}).get("CpuArchitecture", "X86_64") == "ARM64"
+    storage = float(props.get("EphemeralStorage", {}).get("SizeInGiB", 20))
+    return int(props["Cpu"]) / 1024, int(props["Memory"]) / 1024, storage, arm
+
+
+def agent_lines(app: dict[str, Any]) -> list[Line]:
+    """What 1,000 agent-minutes cost (agent and crew nodes on Fargate), excluding LLM tokens."""
+    vcpu, gb, storage, arm = _agent_task(app)
+    hours = AGENT_MINUTES / 60
+    cpu_price, gb_price = (
+        (P["fargate_vcpu_arm"], P["fargate_gb_arm"]) if arm else (P["fargate_vcpu_x86"], P["fargate_gb_x86"])
+    )
+    lines = [
+        Line(f"Fargate vCPU ({vcpu:g} vCPU x {hours:.2f} h)", vcpu * hours, cpu_price, vcpu * hours * cpu_price.value),
+        Line(f"Fargate memory ({gb:g} GB x {hours:.2f} h)", gb * hours, gb_price, gb * hours * gb_price.value),
+    ]
+    extra = max(0.0, storage - 20)
+    if extra:
+        lines.append(
+            Line(
+                f"Fargate ephemeral storage above 20 GB ({extra:g} GB x {hours:.2f} h)",
+                extra * hours,
+                P["fargate_storage"],
+                extra * hours * P["fargate_storage"].value,
+            )
+        )
+    calls = AGENT_MINUTES * AGENT_BROKER_CALLS_PER_MINUTE
+    gbs = calls * AGENT_BROKER_MS / 1000 * 1.0  # the broker runs with 1 GB (node-runner memory)
+    lines.append(
+        Line(
+            f"broker Lambda ({AGENT_BROKER_CALLS_PER_MINUTE} calls/agent-minute x {AGENT_BROKER_MS} ms at 1 GB)",
+            gbs,
+            P["lambda_gbs_arm"],
+            gbs * P["lambda_gbs_arm"].value + calls / 1e6 * P["lambda_request"].value,
+            "ASSUMPTION; + $0.20 per 1M requests (included); the launcher is one short invocation per agent node",
+        )
+    )
     return lines
 
 
@@ -581,6 +648,11 @@ def main() -> int:
         if profile == "production":
             lines = [line for line in lines if not line.what.startswith("Aurora compute woken")]
         per_runs = _print("1,000 runs of the reference 10-node flow (excluding LLM tokens)", lines, 0.50)
+        _print(
+            f"agents: {AGENT_MINUTES:,} agent-minutes on Fargate (per agent-minute x 1,000; LLM tokens excluded)",
+            agent_lines(app),
+            float("inf"),
+        )
         _print(
             f"workspace credentials, as used (assumed {CREDENTIALS[profile]}; not in the idle total)",
             credential_lines(profile),

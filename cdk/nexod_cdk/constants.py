@@ -42,6 +42,16 @@ LLM_RUNNER_HANDLER = "steps.llm_runner.handler"  # nodes of the `llm` runtime: t
 EXECUTION_EVENTS_HANDLER = "steps.execution_events.handler"
 MIGRATE_HANDLER = "ops.migrate.handler"
 REMIND_HANDLER = "ops.remind.handler"  # approval notices and reminders (EventBridge Scheduler)
+# Agent and crew nodes (issue 10): the launcher starts the Fargate runner (core layer only, no LiteLLM, no
+# crewai); the broker is the runner's only door into Nexod (LLM layer: it is the LLM gateway).
+AGENT_LAUNCHER_HANDLER = "steps.agent_launcher.handler"
+BROKER_HANDLER = "api.handler.broker_handler"
+BROKER_PATH = "v1/broker/"  # below the broker's function URL (which ends with "/")
+BROKER_TIMEOUT_SECONDS = 900  # a runner's LLM call may take minutes: no API Gateway 29 s cap on its URL
+AGENT_LAUNCHER_TIMEOUT_SECONDS = 60
+AGENT_CONTAINER = "agent-runner"  # nexod.adapters.launcher_ecs.EcsLauncher.container overrides this name
+AGENT_CPU = 1024  # 1 vCPU
+AGENT_MEMORY_MIB = 3072  # 3 GB
 
 DB_NAME = "nexod"
 DB_ADMIN_USER = "nexod_admin"

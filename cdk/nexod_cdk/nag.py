@@ -32,6 +32,8 @@ OUR_FUNCTIONS = (
     "Runtime/ExecutionEvents",
     "Runtime/Migrate",
     "Runtime/Reminders",  # production only: no approval sweeper where Aurora pauses
+    "Runtime/Broker",
+    "Runtime/AgentLauncher",
 )
 PRODUCTION_ONLY_FUNCTIONS = ("Runtime/Reminders",)
 
@@ -172,12 +174,48 @@ def _acks() -> list[Ack]:
             "from Secrets Manager, never put in the task definition.",
         ),
         Ack(
-            "Orchestration/AgentTask/TaskRole/DefaultPolicy/Resource",
+            "Runtime/Broker/Resource",
+            "Serverless-LambdaDLQ",
+            "Invoked synchronously through its function URL by an agent runner, which gets the error and retries; "
+            "a DLQ never receives anything.",
+        ),
+        Ack(
+            "Runtime/AgentLauncher/Resource",
+            "Serverless-LambdaDLQ",
+            "Invoked synchronously by Step Functions (waitForTaskToken), whose Retry/Catch own failures.",
+        ),
+        Ack(
+            "Runtime/Broker/ServiceRole/DefaultPolicy/Resource",
             "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:{region}:{account}:stateMachine:{sm}-*]",
-            "The agent runner's contract (DESIGN §3): it reports its callback task with SendTaskSuccess/Failure/"
-            "Heartbeat, on this deployment's state machines only (created at publish time, so only the name "
-            "prefix is known at deploy time). Until the runner module ships, the image's entrypoint exits 2 "
-            "and calls nothing.",
+            "SendTaskSuccess/Failure/Heartbeat for the agent task a verified capability token names (the runner "
+            "reports through the broker, never to AWS): this deployment's state machines only (name prefix; "
+            "flows are created at publish time).",
+        ),
+        Ack(
+            "Runtime/AgentLauncher/ServiceRole/DefaultPolicy/Resource",
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:{region}:{account}:stateMachine:{sm}-*]",
+            "SendTaskSuccess only, like the node runners: a retried agent node whose earlier attempt finished "
+            "completes its new token from the memo. This deployment's state machines only (name prefix).",
+        ),
+        Ack(
+            "Runtime/AgentLauncher/ServiceRole/DefaultPolicy/Resource",
+            "AwsSolutions-IAM5[Resource::{data}:ExportsOutputFnGetAttPayloadsBucket1715615AArnE0969AA1/ws/*]",
+            "Large node outputs under the payload bucket's `ws/` prefix, like the node runners: an agent node's "
+            "rendered inputs may name offloaded upstream outputs.",
+        ),
+        Ack(
+            "Runtime/AgentLauncher/ServiceRole/DefaultPolicy/Resource",
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:{region}:{account}:task/{sm}-agents/*]",
+            "ecs:TagResource on the tasks of the agent cluster only, and only as part of RunTask (condition "
+            "ecs:CreateAction): task ids do not exist before the launch.",
+        ),
+        Ack(
+            "Orchestration/BrokerKey/Resource",
+            "AwsSolutions-SMG4",
+            "The broker's HMAC key: rotating it invalidates every live capability token (running agents). "
+            "Rotate in a quiet hour with `aws secretsmanager put-secret-value` (48 random [A-Za-z0-9]); the "
+            "launcher and broker re-read it within 5 minutes (Powertools cache).",
+            profiles=("production",),  # the starter derives the key from its database secret
         ),
         Ack(
             "Runtime/Handler/ServiceRole/DefaultPolicy/Resource",

@@ -90,10 +90,11 @@ class AppStack(Stack):
         )
         notifications.allow_verify(api.function)
         # Large node outputs (DESIGN §2): the node runner writes and reads them, the API reads them.
-        for runner in (orchestration.node_runner, orchestration.llm_runner):
+        # The agent launcher is a node runner too (an agent node's inputs may be offloaded upstream outputs).
+        for runner in (orchestration.node_runner, orchestration.llm_runner, orchestration.agent_launcher):
             data.payloads.allow_write(runner)
         data.payloads.allow_read(api.function)
-        for fn in (orchestration.node_runner, orchestration.llm_runner, api.function):
+        for fn in (orchestration.node_runner, orchestration.llm_runner, orchestration.agent_launcher, api.function):
             for name, value in data.payloads.environment().items():
                 fn.add_environment(name, value)
         # Nothing may run against the database before its schema exists.
@@ -103,6 +104,8 @@ class AppStack(Stack):
             orchestration.llm_runner,
             orchestration.execution_events,
             *([notifications.reminders] if notifications.reminders else []),
+            orchestration.broker,
+            orchestration.agent_launcher,
         ):
             fn.node.add_dependency(schema.resource)
 
@@ -135,6 +138,9 @@ class AppStack(Stack):
                 "LlmRunner": orchestration.llm_runner,
                 "ExecutionEvents": orchestration.execution_events,
                 **({"Reminders": notifications.reminders} if notifications.reminders else {}),
+                # Not the Broker nor the AgentLauncher: each would add 2 billed alarm metrics (Errors,
+                # Throttles) for failures that already end as a failed run (a launcher error fails its Task;
+                # a broker that fails its runner stops the heartbeats) which FailedRuns counts.
             },
             dead_letter_queues={
                 "IngressDlq": triggers.ingress_dlq,
@@ -155,6 +161,8 @@ class AppStack(Stack):
         CfnOutput(self, "StateMachineRoleArn", value=orchestration.state_machine_role.role_arn)
         CfnOutput(self, "NodeRunnerArn", value=orchestration.node_runner.function_arn)
         CfnOutput(self, "LlmRunnerArn", value=orchestration.llm_runner.function_arn)
+        CfnOutput(self, "AgentLauncherArn", value=orchestration.agent_launcher.function_arn)
+        CfnOutput(self, "BrokerUrl", value=orchestration.broker_url)
         CfnOutput(self, "AlarmTopicArn", value=observability.topic.topic_arn)
         if auth.user_pool is not None:
             CfnOutput(self, "UserPoolId", value=auth.user_pool.user_pool_id)

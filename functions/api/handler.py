@@ -26,6 +26,7 @@ from nexod.adapters import powertools as telemetry
 from nexod.auth import JwtVerifier
 from nexod.domain.errors import NexodError, Unauthorized
 from nexod.observability import install_log_context, log_context
+from nexod.services.broker import Broker
 from nexod.services.context import Principal, Services
 from nexod.services.health import HealthBoard
 
@@ -238,9 +239,29 @@ def caller() -> Principal:
     return principal
 
 
+BROKER_KEY_ENV = "NEXOD_BROKER_KEY_SECRET_ARN"  # set on the Broker function only (cdk constructs/orchestration.py)
+
+
+@lru_cache(maxsize=1)
+def _broker_from_settings() -> Broker | None:
+    """The agent broker of the deployed Broker function (`nexod.wiring.deployed_broker`: capability tokens keyed
+    by the broker key secret, the agent task board in Postgres, the LLM gateway, the outbound guard, the
+    credential vault read through the workspace-tagged role, knowledge, sub-flows and memory). None where no
+    broker key is configured (the API function: API Gateway never routes /v1/broker/* to it; it answers 503)."""
+    import os
+
+    if not os.environ.get(BROKER_KEY_ENV):
+        return None
+    from nexod.settings import Settings
+    from nexod.wiring import deployed_broker
+
+    return deployed_broker(Settings())
+
+
 routes.bind(services, caller)
 approval_links.bind(services)
 health.bind(health_board)
+broker.bind(_broker_from_settings)  # local mode and tests bind their own (nexod.local.boot)
 
 
 def ids_in_path(path: str) -> dict[str, str]:

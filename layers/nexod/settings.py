@@ -61,14 +61,9 @@ class Settings(BaseSettings):
     state_machine_role_arn: str = "arn:aws:iam::123456789012:role/nexod-state-machine"
     # Agent and crew nodes: the launcher function their Tasks invoke (empty: the deployment has none, and
     # publishing a flow with such a node is refused), and what it starts: the runner's ECS task, where the
-    # runner finds the broker (the API's /v1/broker/), and the secret holding the capability tokens' key.
+    # runner finds the broker (the Broker function's URL + v1/broker/), and the secret holding the capability
+    # tokens' key. The ECS task it starts is described by NEXOD_AGENT_* (adapters.launcher_ecs).
     agent_launcher_arn: str = ""
-    agent_cluster_arn: str = ""
-    agent_task_definition_arn: str = ""
-    agent_container: str = "agent"
-    agent_subnets: list[str] = Field(default_factory=list)
-    agent_security_groups: list[str] = Field(default_factory=list)
-    agent_assign_public_ip: bool = False
     broker_url: str = ""
     broker_key_secret_arn: str = ""
     state_machine_prefix: str = "nexod"

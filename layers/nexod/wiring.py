@@ -24,9 +24,9 @@ if TYPE_CHECKING:
     from .runtime.knowledge import KnowledgeEngine
     from .runtime.llm_gateway import LlmGateway
     from .runtime.runner import NodeRunner
-    from .services.broker import Broker
     from .services.approval_links import LinkSigner
     from .services.approval_notices import ApprovalNotices
+    from .services.broker import Broker
 
 
 def rds_ca_bundle() -> Path:
@@ -200,21 +200,13 @@ def ecs_agent_launch(settings: Settings) -> AgentLaunch:
     """The deployed launcher: each agent runner is an ECS Fargate task holding only the broker URL and token."""
     import boto3
 
-    from .adapters.launcher_ecs import EcsLauncher
+    from .adapters.launcher_ecs import ecs_launcher_from_environment
     from .runtime.agent_launch import AgentLaunch
     from .services.broker import CapabilityTokens
 
-    if not (settings.agent_cluster_arn and settings.agent_task_definition_arn and settings.broker_url):
-        raise ValueError("the agent launcher needs NEXOD_AGENT_CLUSTER_ARN, _TASK_DEFINITION_ARN and NEXOD_BROKER_URL")
-    launcher = EcsLauncher(
-        boto3.client("ecs", region_name=settings.region),
-        settings.agent_cluster_arn,
-        settings.agent_task_definition_arn,
-        list(settings.agent_subnets),
-        list(settings.agent_security_groups),
-        container=settings.agent_container,
-        assign_public_ip=settings.agent_assign_public_ip,
-    )
+    if not settings.broker_url:
+        raise ValueError("the agent launcher needs NEXOD_BROKER_URL (the broker function's URL)")
+    launcher = ecs_launcher_from_environment(boto3.client("ecs", region_name=settings.region), os.environ)
     return AgentLaunch(CapabilityTokens(broker_key(settings)).mint, launcher, settings.broker_url)
 
 
@@ -489,7 +481,8 @@ def build_node_runner(
 
 
 def deployed_broker(settings: Settings) -> Broker:
-    """The agent broker of a deployment (functions/broker): agent runners' only door into Nexod. It carries the
+    """The agent broker of a deployment (the Broker function, `functions/api/handler.broker_handler`): agent
+    runners' only door into Nexod. It carries the
     LLM layer (its LLM calls go through the gateway with the workspace's keys, limits and budget), reads
     credentials through the tag-scoped reader role like the node runners, completes agent nodes' Tasks and
     starts sub-flows (run_flow) through Step Functions."""

@@ -340,6 +340,8 @@ class Account:
     roles: dict[str, Role] = field(default_factory=dict)
     # Secrets created while the test runs: name -> ARN (a call by name is evaluated on the real ARN).
     secret_names: dict[str, str] = field(default_factory=dict)
+    # The roles each ECS task definition names (RunTask passes them: iam:PassRole to ecs-tasks).
+    task_roles: dict[str, list[str]] = field(default_factory=dict)
 
     def arn(self, service: str, rest: str) -> str:
         return f"arn:aws:{service}:{self.region}:{self.account}:{rest}"
@@ -524,7 +526,26 @@ def _lambda(account: Account, op: str, p: dict[str, Any]) -> list[Need]:
     raise NotImplementedError(f"no IAM rule for lambda:{op}: add it to tests/infra/iam.py")
 
 
+def _ecs(account: Account, op: str, p: dict[str, Any]) -> list[Need]:
+    """RunTask (the agent launcher): the task definition with the cluster as condition key, PassRole on the
+    definition's roles to ecs-tasks, and TagResource on the new task when the request carries tags (ECS
+    authorizes tag-on-create with ecs:CreateAction)."""
+    if op == "RunTask":
+        cluster = str(p.get("cluster") or "default")
+        cluster_arn = cluster if cluster.startswith("arn:") else account.arn("ecs", f"cluster/{cluster}")
+        definition = str(p["taskDefinition"])
+        needs = [Need("ecs:RunTask", definition, {"ecs:cluster": cluster_arn})]
+        for role in account.task_roles.get(definition, []):
+            needs += _pass_role(role, "ecs-tasks.amazonaws.com")
+        if p.get("tags"):
+            task = account.arn("ecs", f"task/{cluster_arn.split('cluster/', 1)[1]}/0f1e2d3c4b5a49788695a4b3c2d1e0f9")
+            needs.append(Need("ecs:TagResource", task, {"ecs:CreateAction": "RunTask"}))
+        return needs
+    raise NotImplementedError(f"no IAM rule for ecs:{op}: add it to tests/infra/iam.py")
+
+
 RULES: dict[str, Callable[[Account, str, dict[str, Any]], list[Need]]] = {
+    "ecs": _ecs,
     "lambda": _lambda,
     "s3": _s3,
     "sfn": _sfn,

@@ -207,13 +207,15 @@ def _invoke_targets(stmts: list[dict[str, Any]]) -> list[Any]:
     return [r for s in stmts if "lambda:InvokeFunction" in as_list(s["Action"]) for r in as_list(s["Resource"])]
 
 
-def test_state_machine_role_may_invoke_only_the_node_runners(synth: Synth) -> None:
+def test_state_machine_role_may_invoke_only_the_node_runners_and_the_agent_launcher(synth: Synth) -> None:
     t = synth.template("starter", "App")
     stmts = role_policies(t, "OrchestrationStateMachineRole")
     targets = _invoke_targets(stmts)
-    # Exactly the two runner functions (core and LLM), each by its unqualified ARN
+    # Exactly the two runner functions (core and LLM) and the agent launcher, each by its unqualified ARN
     named = sorted(r["Fn::GetAtt"][0] for r in targets)
-    assert len(named) == 2 and named[0].startswith("RuntimeLlmRunner") and named[1].startswith("RuntimeNodeRunner")
+    assert len(named) == 3, named
+    assert named[0].startswith("RuntimeAgentLauncher") and named[1].startswith("RuntimeLlmRunner")
+    assert named[2].startswith("RuntimeNodeRunner")
     assert all(r["Fn::GetAtt"][1] == "Arn" for r in targets), targets
     trust = next(v for k, v in resources(t, "AWS::IAM::Role").items() if k.startswith("OrchestrationStateMachineRole"))
     (stmt,) = trust["Properties"]["AssumeRolePolicyDocument"]["Statement"]
@@ -235,18 +237,18 @@ def test_api_publishes_only_prefixed_state_machines_and_passes_only_the_flow_rol
     assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "states.amazonaws.com"}}
 
 
-def test_only_the_llm_runner_gets_the_llm_layer(synth: Synth) -> None:
+def test_only_the_llm_runner_and_the_agent_broker_get_the_llm_layer(synth: Synth) -> None:
     t = synth.template("starter", "App")
     fns = resources(t, "AWS::Lambda::Function")
     ours = {k: v for k, v in fns.items() if k.startswith("Runtime")}
-    assert len(ours) == 5  # API, two runners, execution events, migrations (the starter has no sweeper)
+    assert len(ours) == 7  # API, two runners, execution events, migrations, broker, launcher (no sweeper)
     for logical_id, fn in ours.items():
         layers = fn["Properties"]["Layers"]
         assert fn["Properties"]["Architectures"] == ["arm64"]
         assert fn["Properties"]["TracingConfig"] == {"Mode": "Active"}
         assert fn["Properties"]["VpcConfig"]["Ipv6AllowedForDualStack"] is True
         has_llm = any("LlmLayer" in str(layer) for layer in layers)
-        assert has_llm == logical_id.startswith("RuntimeLlmRunner"), logical_id
+        assert has_llm == logical_id.startswith(("RuntimeLlmRunner", "RuntimeBroker")), logical_id
         assert any("CoreLayer" in str(layer) for layer in layers), logical_id
     handlers = {k.removeprefix("Runtime")[:9]: v["Properties"]["Handler"] for k, v in ours.items()}
     assert handlers["NodeRunne"] == "steps.node_runner.handler"
@@ -510,10 +512,12 @@ def test_only_the_node_runners_write_payloads_and_the_api_only_reads_them(synth:
     for logical, st in statements(app):
         if "PayloadsBucket" in json.dumps(st.get("Resource")) and st.get("Effect") == "Allow":
             granted.setdefault(logical.split("ServiceRole")[0], set()).update(as_list(st["Action"]))
-    # Then the node runners may put, get and list under ws/, the API get and list, and nobody else anything
+    # Then the node runners (the agent launcher is one) may put, get and list under ws/, the API get and list,
+    # and nobody else anything (not the broker, not the agent task)
     assert granted == {
         "RuntimeNodeRunner": {"s3:PutObject", "s3:GetObject", "s3:ListBucket"},
         "RuntimeLlmRunner": {"s3:PutObject", "s3:GetObject", "s3:ListBucket"},
+        "RuntimeAgentLauncher": {"s3:PutObject", "s3:GetObject", "s3:ListBucket"},
         "RuntimeHandler": {"s3:GetObject", "s3:ListBucket"},
     }
     for _, st in statements(app):
@@ -569,8 +573,15 @@ def test_only_the_functions_that_publish_run_events_may_put_events_and_only_on_t
     for logical, st in statements(app):
         if st.get("Effect") == "Allow" and "events:PutEvents" in as_list(st["Action"]):
             granted.setdefault(logical.split("ServiceRole")[0], []).append(st["Resource"])
-    # Then exactly the API, both node runners and the execution-events function hold it (not migrations)
-    assert set(granted) == {"RuntimeHandler", "RuntimeNodeRunner", "RuntimeLlmRunner", "RuntimeExecutionEvents"}
+    # Then exactly the API, the node runners (the agent launcher is one) and the execution-events function hold
+    # it (not migrations, not the broker)
+    assert set(granted) == {
+        "RuntimeHandler",
+        "RuntimeNodeRunner",
+        "RuntimeLlmRunner",
+        "RuntimeAgentLauncher",
+        "RuntimeExecutionEvents",
+    }
     # And each on the deployment's runs bus alone
     for resources_ in granted.values():
         assert resources_ == [{"Fn::GetAtt": [buses[0], "Arn"]}], resources_

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.infra
 
 
 @pytest.mark.parametrize("profile", PROFILES)
-def test_the_api_and_the_core_runner_stay_under_50_mb_and_every_function_under_lambda_s_limit(
+def test_the_api_the_core_runner_and_the_agent_launcher_stay_under_50_mb_and_every_function_under_lambda_s_limit(
     synth: Synth, profile: str
 ) -> None:
     from nexod_cdk import constants as c
@@ -26,15 +26,18 @@ def test_the_api_and_the_core_runner_stay_under_50_mb_and_every_function_under_l
     # When each is measured as Lambda unzips it (code + layers)
     api, core = by_handler[c.API_HANDLER], by_handler[c.NODE_RUNNER_HANDLER]
     llm = by_handler[c.LLM_RUNNER_HANDLER]
-    # Then the functions without LiteLLM are under the small-function cap
-    for small in (api, core):
+    launcher, broker = by_handler[c.AGENT_LAUNCHER_HANDLER], by_handler[c.BROKER_HANDLER]
+    # Then the functions without LiteLLM are under the small-function cap (the launcher: no crewai, no LiteLLM)
+    for small in (api, core, launcher):
         assert small.total_bytes <= c.SMALL_FUNCTION_CAP_MB * MB, (small.logical_id, small.total_mb)
         assert len(small.layers) == 1, small.layers
     # And every function fits Lambda's limit, the LLM runner included (it alone carries the LLM layer)
-    assert len(sizes) == (6 if profile == "production" else 5)  # production adds the approval sweeper
+    assert len(sizes) == (8 if profile == "production" else 7)  # production adds the approval sweeper
     for fn in sizes.values():
         assert fn.total_bytes <= LAMBDA_UNZIPPED_LIMIT_BYTES, (fn.logical_id, fn.total_mb)
     assert len(llm.layers) == 2 and llm.total_bytes > core.total_bytes + 50 * MB, (llm.total_mb, core.total_mb)
+    # And the broker, which is the agents' LLM gateway, carries the LLM layer like the LLM runner
+    assert broker.layers == llm.layers
 
 
 def test_a_function_s_size_is_its_code_plus_the_layers_it_names(tmp_path: Path) -> None:

@@ -7,8 +7,11 @@ moto, denied in the account" (publishing a second version called ListStateMachin
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import secrets
+import string
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -54,6 +57,8 @@ FUNCTIONS = {
     "LlmRunner": ("RuntimeLlmRunner", "RuntimeLlmRunnerServiceRole"),
     "ExecutionEvents": ("RuntimeExecutionEvents", "RuntimeExecutionEventsServiceRole"),
     "Migrate": ("RuntimeMigrate", "RuntimeMigrateServiceRole"),
+    "Broker": ("RuntimeBroker", "RuntimeBrokerServiceRole"),
+    "AgentLauncher": ("RuntimeAgentLauncher", "RuntimeAgentLauncherServiceRole"),
 }
 
 
@@ -114,9 +119,47 @@ def world(synth: Synth, request: pytest.FixtureRequest) -> Iterator[World]:
             for logical, res in data["Resources"].items()
             if res["Type"] == "AWS::SecretsManager::Secret" and "KmsKeyId" in res["Properties"]
         }
+        # And the App stack's broker key (generated like the stack's: 48 base64 digits), created in moto
+        app_secrets = {}
+        for logical, res in app["Resources"].items():
+            if res["Type"] == "AWS::SecretsManager::Secret":
+                value = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(48))
+                overrides[logical] = sm.create_secret(Name=f"{profile}-{logical}", SecretString=value)["ARN"]
+                app_secrets[overrides[logical]] = res["Properties"]["KmsKeyId"]
+        # And the agent cluster and task definition, created in moto under the template's names
+        ecs = boto3.client("ecs", region_name=REGION)
+        for logical, res in app["Resources"].items():
+            if res["Type"] == "AWS::ECS::Cluster":
+                name = res["Properties"]["ClusterName"]
+                overrides[logical] = name
+                overrides[f"{logical}.Arn"] = ecs.create_cluster(clusterName=name)["cluster"]["clusterArn"]
+            if res["Type"] == "AWS::ECS::TaskDefinition":
+                overrides[logical] = ecs.register_task_definition(
+                    family=f"{profile}-agent-runner",
+                    networkMode="awsvpc",
+                    requiresCompatibilities=["FARGATE"],
+                    cpu="1024",
+                    memory="3072",
+                    containerDefinitions=[
+                        {"name": "agent-runner", "image": "runner:1", "essential": True, "cpu": 1024, "memory": 3072}
+                    ],
+                )["taskDefinition"]["taskDefinitionArn"]
         resolver = Resolver(app, account=ACCOUNT, region=REGION, others=[data], overrides=overrides)
+        secret_keys.update({arn: resolver.value(key) for arn, key in app_secrets.items()})
+        task_roles = {
+            str(resolver.value({"Ref": logical})): [
+                str(resolver.value(res["Properties"][k])) for k in ("ExecutionRoleArn", "TaskRoleArn")
+            ]
+            for logical, res in app["Resources"].items()
+            if res["Type"] == "AWS::ECS::TaskDefinition"
+        }
         account = Account(
-            ACCOUNT, REGION, secret_keys=secret_keys, bucket_keys=bucket_keys, roles=template_roles(app, resolver)
+            ACCOUNT,
+            REGION,
+            secret_keys=secret_keys,
+            bucket_keys=bucket_keys,
+            roles=template_roles(app, resolver),
+            task_roles=task_roles,
         )
         functions = {}
         for name, (fn_prefix, role_prefix) in FUNCTIONS.items():
@@ -452,7 +495,60 @@ def migrate_path(env: dict[str, str], _flow_id: str) -> None:
     assert _secret(env["NEXOD_DATABASE_SECRET_ARN"], REGION)["password"]
 
 
+def broker_path(env: dict[str, str], run_id: str) -> None:
+    """The agent broker: the app secret, its HMAC key, a tool's credential through the workspace's reader,
+    and the agent task's token: heartbeats while the runner works, then its failure or its success."""
+    from nexod.adapters.broker_keys import secrets_manager_broker_key
+    from nexod.adapters.stepfunctions import StepFunctionsOrchestrator
+    from nexod.ports import TaskGone
+
+    app_secret_path(env, run_id)
+    key = secrets_manager_broker_key(
+        boto3.client("secretsmanager", region_name=REGION), env["NEXOD_BROKER_KEY_SECRET_ARN"]
+    )
+    assert len(key) >= 32
+    runner_credentials_path(env, run_id)
+    orchestrator = StepFunctionsOrchestrator(boto3.client("stepfunctions", region_name=REGION), "")
+    failing = _waiting_token(env, run_id)
+    # moto 5.2.5 answers InvalidToken to a heartbeat on a callback token: IAM judged the call before that.
+    with contextlib.suppress(TaskGone):
+        orchestrator.send_task_heartbeat(failing)
+    orchestrator.send_task_failure(failing, "AgentError", "the runner reported a failure")
+    orchestrator.send_task_success(_waiting_token(env, run_id + "-2"), {"output": {}})
+
+
+def agent_launcher_path(env: dict[str, str], run_id: str) -> None:
+    """The agent launcher: the app secret, the broker key it mints tokens with, a node runner's payload and
+    run event, a memo hit's token completed, and ecs:RunTask of the agent task through EcsLauncher built from
+    its environment (moto validates and records the call, then cannot build an awsvpc task's ENI)."""
+    from nexod.adapters.broker_keys import secrets_manager_broker_key
+    from nexod.adapters.launcher_ecs import ecs_launcher_from_environment
+    from nexod.ports.agents import Launch, TaskScope
+
+    app_secret_path(env, run_id)
+    assert secrets_manager_broker_key(
+        boto3.client("secretsmanager", region_name=REGION), env["NEXOD_BROKER_KEY_SECRET_ARN"]
+    )
+    event_bus_path(env, run_id)
+    store = _blob_store(env)
+    store.put(_payload_key(run_id), PAYLOAD)
+    assert store.get(_payload_key(run_id)) == PAYLOAD
+    callback_path(env, run_id)
+    launcher = ecs_launcher_from_environment(boto3.client("ecs", region_name=REGION), env)
+    launch = Launch(TaskScope(WORKSPACE, run_id, "crew", 0, 1), env["NEXOD_BROKER_URL"], "nxc1.claims.mac")
+    # After IAM allowed it, moto refuses the template's subnets (not created here) or, given real ones, fails
+    # building the ENI (moto 5.2.5, NOTES.md): only an AccessDenied is this path's failure.
+    with contextlib.suppress(AttributeError):
+        try:
+            launcher.launch(launch)
+        except ClientError as exc:
+            if "AccessDenied" in exc.response["Error"]["Code"]:
+                raise
+
+
 PATHS: dict[str, Callable[[dict[str, str], str], None]] = {
+    "AgentLauncher": agent_launcher_path,
+    "Broker": broker_path,
     "Api": api_all_paths,
     "NodeRunner": node_runner_path,
     "LlmRunner": node_runner_path,
@@ -530,6 +626,9 @@ NOT_FROM_CODE: dict[str, dict[str, str]] = {
     "LlmRunner": {
         "s3:ListBucket": "under ws/ only: S3 then answers 404 (a missing payload) instead of 403 for an absent key",
     },
+    "AgentLauncher": {
+        "s3:ListBucket": "under ws/ only: S3 then answers 404 (a missing payload) instead of 403 for an absent key",
+    },
 }
 
 
@@ -571,7 +670,7 @@ def test_the_api_role_cannot_read_a_workspace_credential(world: World) -> None:
             _readers(api.env)(WORKSPACE)
 
 
-@pytest.mark.parametrize("function", ["NodeRunner", "LlmRunner"])
+@pytest.mark.parametrize("function", ["NodeRunner", "LlmRunner", "Broker"])
 def test_a_runner_s_workspace_session_reads_only_its_own_workspace(world: World, function: str) -> None:
     # Given a runner's session of the reader role, tagged with WORKSPACE
     fn = world.functions[function]
@@ -590,7 +689,7 @@ def test_a_runner_s_workspace_session_reads_only_its_own_workspace(world: World,
         assert _runner_vault(fn.env).get(OTHER_WORKSPACE, STORED) == STORED_VALUES[OTHER_WORKSPACE]
 
 
-@pytest.mark.parametrize("function", ["NodeRunner", "LlmRunner"])
+@pytest.mark.parametrize("function", ["NodeRunner", "LlmRunner", "Broker"])
 def test_a_runner_cannot_assume_the_reader_without_a_workspace_tag(world: World, function: str) -> None:
     # Given a runner role
     fn = world.functions[function]

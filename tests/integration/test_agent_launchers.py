@@ -148,3 +148,106 @@ def test_the_local_broker_key_file_is_created_private_and_refused_when_others_ca
     path.chmod(0o644)
     with pytest.raises(PermissionError, match="chmod 600"):
         local_broker_key(path)
+
+
+# The AgentLauncher function's environment as the CDK app sets it (cdk/nexod_cdk/constructs/orchestration.py),
+# per profile: starter runs agents in its IPv6-only agent subnets, production in the app subnets behind NAT;
+# neither gives the task a public IPv4 address (private subnets in both).
+PROFILE_NETWORK = {"starter": ("10.0.8.0/24", "10.0.9.0/24"), "production": ("10.0.1.0/24", "10.0.2.0/24")}
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILE_NETWORK))
+@mock_aws(config=MOTO_CONFIG)
+def test_the_launcher_built_from_its_function_s_environment_sends_only_the_broker_to_the_task(profile: str) -> None:
+    from nexod.adapters.launcher_ecs import ecs_launcher_from_environment
+
+    # Given the profile's agent subnets and security group, the cluster and the agent task definition
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=cidr)["Subnet"]["SubnetId"] for cidr in PROFILE_NETWORK[profile]]
+    sg = ec2.create_security_group(GroupName="agents", Description="agent runners", VpcId=vpc)["GroupId"]
+    ecs = boto3.client("ecs", region_name="us-east-1")
+    cluster = ecs.create_cluster(clusterName=f"nexod-{profile}-agents")["cluster"]["clusterArn"]
+    definition = ecs.register_task_definition(
+        family="nexod-agent-runner",
+        networkMode="awsvpc",
+        requiresCompatibilities=["FARGATE"],
+        cpu="1024",
+        memory="3072",
+        containerDefinitions=[
+            {"name": "agent-runner", "image": "runner:1", "essential": True, "cpu": 1024, "memory": 3072}
+        ],
+    )["taskDefinition"]["taskDefinitionArn"]
+    # And the launcher function's environment, which also holds what the task must never see
+    environ = {
+        "NEXOD_AGENT_CLUSTER_ARN": cluster,
+        "NEXOD_AGENT_TASK_DEFINITION_ARN": definition,
+        "NEXOD_AGENT_CONTAINER": "agent-runner",
+        "NEXOD_AGENT_SUBNETS": ",".join(subnets),
+        "NEXOD_AGENT_SECURITY_GROUPS": sg,
+        "NEXOD_AGENT_ASSIGN_PUBLIC_IP": "false",
+        "NEXOD_BROKER_KEY_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:broker-key",
+        "NEXOD_DATABASE_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-app",
+        **SECRETS,
+    }
+    sent: list[dict[str, Any]] = []
+    ecs.meta.events.register("before-call.ecs.RunTask", lambda params, **_: sent.append(json.loads(params["body"])))
+    launcher = ecs_launcher_from_environment(ecs, environ)
+    # When it launches one agent task (moto records and validates the call, then fails building the ENI)
+    with pytest.raises(AttributeError, match="private_dns_name"):
+        launcher.launch(LAUNCH)
+    # Then RunTask names the deployment's task definition in its cluster, on Fargate
+    (request,) = sent
+    assert request["taskDefinition"] == definition and request["cluster"] == cluster
+    assert request["capacityProviderStrategy"] == [{"capacityProvider": "FARGATE", "weight": 1}]
+    # And the profile's subnets with the agent security group, without a public IP
+    assert request["networkConfiguration"] == {
+        "awsvpcConfiguration": {"subnets": subnets, "securityGroups": [sg], "assignPublicIp": "DISABLED"}
+    }
+    # And the container's overrides are the broker URL and the token, nothing else
+    (override,) = request["overrides"]["containerOverrides"]
+    assert set(override) == {"name", "environment"} and override["name"] == "agent-runner"
+    assert override["environment"] == [
+        {"name": "NEXOD_BROKER_URL", "value": LAUNCH.broker_url},
+        {"name": "NEXOD_BROKER_TOKEN", "value": LAUNCH.token},
+    ]
+    # And nothing of the launcher's own environment (database, broker key, provider keys) is in the request
+    body = json.dumps(request)
+    for name in ("NEXOD_DATABASE_SECRET_ARN", "NEXOD_BROKER_KEY_SECRET_ARN", *SECRETS):
+        assert name not in body and environ[name] not in body, name
+    assert "taskRoleArn" not in body and "executionRoleArn" not in body  # the definition's roles, not overrides
+
+
+def test_the_launcher_environment_must_name_everything_a_launch_needs() -> None:
+    from nexod.adapters.launcher_ecs import ecs_launcher_from_environment
+
+    # Given a launcher environment without subnets
+    environ = {
+        "NEXOD_AGENT_CLUSTER_ARN": "c",
+        "NEXOD_AGENT_TASK_DEFINITION_ARN": "t",
+        "NEXOD_AGENT_SECURITY_GROUPS": "sg",
+    }
+    # When the launcher is built, Then it names the missing setting
+    with pytest.raises(ValueError, match="NEXOD_AGENT_SUBNETS"):
+        ecs_launcher_from_environment(None, environ)
+    # And a profile that asks for a public address gets it (assignPublicIp ENABLED)
+    launcher = ecs_launcher_from_environment(
+        None, {**environ, "NEXOD_AGENT_SUBNETS": "a, b", "NEXOD_AGENT_ASSIGN_PUBLIC_IP": "true"}
+    )
+    assert launcher.subnets == ["a", "b"] and launcher.assign_public_ip is True
+
+
+@mock_aws(config=MOTO_CONFIG)
+def test_a_key_generated_like_the_stack_s_broker_key_decodes_to_at_least_32_bytes() -> None:
+    import secrets
+    import string
+
+    from nexod.adapters.broker_keys import secrets_manager_broker_key
+
+    # Given a secret generated as the CDK stack asks Secrets Manager to (48 characters of [A-Za-z0-9])
+    alphabet = string.ascii_letters + string.digits
+    generated = "".join(secrets.choice(alphabet) for _ in range(48))
+    client = boto3.client("secretsmanager", region_name="us-east-1")
+    arn = client.create_secret(Name="nexod/starter/broker-key", SecretString=generated)["ARN"]
+    # When the launcher or the broker reads it, Then it is a key of 36 bytes (48 base64 digits)
+    assert len(secrets_manager_broker_key(client, arn)) == 36

@@ -1,4 +1,4 @@
-"""The deployed agent broker (functions/broker): built from the deployment's settings alone (its capability key
+"""The deployed agent broker (the Broker function: functions/api/handler.broker_handler): built from the deployment's settings alone (its capability key
 from Secrets Manager, the database, the gateway), answering runners the way local mode's broker does."""
 
 from __future__ import annotations
@@ -14,9 +14,8 @@ import pytest
 from moto import mock_aws
 
 from functions.api import broker as broker_api
-from functions.broker import handler as broker_function
+from functions.api import handler as api_handler
 from nexod.adapters.moto_glue import MOTO_CONFIG
-from nexod.local.asgi import LambdaContext
 from nexod.local.boot import LocalStack
 from nexod.ports.agents import TaskScope
 from nexod.services.broker import CapabilityTokens
@@ -37,13 +36,14 @@ def deployed(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[byt
             "NEXOD_BROKER_KEY_SECRET_ARN": arn,
         }.items():
             monkeypatch.setenv(name, str(value))
-        broker_function._deployed.cache_clear()
+        api_handler._broker_from_settings.cache_clear()
         kept = broker_api._broker
+        broker_api.bind(api_handler._broker_from_settings)  # what handler.py binds at import in AWS
         try:
             yield key
         finally:
             broker_api.bind(kept)
-            broker_function._deployed.cache_clear()
+            api_handler._broker_from_settings.cache_clear()
 
 
 def request(path: str, token: str | None, body: Any = None, method: str = "POST") -> dict[str, Any]:
@@ -53,7 +53,7 @@ def request(path: str, token: str | None, body: Any = None, method: str = "POST"
         "headers": {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})},
         "body": json.dumps(body) if body is not None else None,
     }
-    return broker_function.lambda_handler(event, LambdaContext())
+    return api_handler.broker_handler(event)
 
 
 def test_the_deployed_broker_verifies_tokens_with_the_deployments_key(deployed: bytes, stack: LocalStack) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import CfnResource, CfnTag, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from ..config import DeploymentConfig, log_retention
+
+AGENT_IPV6_INDEX = 64  # the agent subnets' /64s: numbers 64.. of the VPC's /56
 
 
 class Network(Construct):
@@ -81,16 +83,18 @@ class Network(Construct):
             allow_all_outbound=True,
             allow_all_ipv6_outbound=True,
         )
-        # Agent tasks run tools a model chose (DESIGN §3): outbound only, and no rule of the database's
-        # security group names this one, so they have no network path to Aurora.
+        # Agent tasks run tools a model chose (DESIGN §3): HTTPS out only (the broker's URL, ECR, CloudWatch
+        # Logs), and no rule of the database's security group names this one: no network path to Aurora.
         self.agent_sg = ec2.SecurityGroup(
             self,
             "AgentSg",
             vpc=self.vpc,
-            description="Nexod agent tasks (untrusted tools): outbound only, no database access",
-            allow_all_outbound=True,
-            allow_all_ipv6_outbound=True,
+            description="Nexod agent tasks (untrusted tools): HTTPS out only, no database access",
+            allow_all_outbound=False,
+            allow_all_ipv6_outbound=False,
         )
+        self.agent_sg.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS: broker, ECR, logs (IPv4)")
+        self.agent_sg.add_egress_rule(ec2.Peer.any_ipv6(), ec2.Port.tcp(443), "HTTPS: broker (IPv6)")
         self.database_sg = ec2.SecurityGroup(
             self,
             "DatabaseSg",
@@ -100,3 +104,44 @@ class Network(Construct):
         )
         self.dual_stack_egress = True
         self.ipv4_egress = profile.nat_count > 0
+        # Agent task subnets. With NAT: the app subnets. Without NAT (starter) a task has no IPv4 route out, so
+        # it runs in IPv6-only subnets of its own (one per AZ, routed like the app subnets: ::/0 through the
+        # egress-only gateway, $0): in an IPv6-only subnet ECS pulls from ECR's dual-stack endpoint (the task
+        # definition names the `dkr-ecr.<region>.on.aws` image URI) and ships awslogs over IPv6, and the runner
+        # reaches the broker's function URL (dual-stack) directly. Interface endpoints would cost $21.90/month
+        # ($0.01/endpoint-AZ-hour x ecr.api, ecr.dkr, logs) and break the starter's $5 idle budget;
+        # ECR's dual-stack endpoints take no PrivateLink anyway. docs/decisions.md (2026-11-26).
+        self.agent_subnet_ids: list[str] = self.vpc.select_subnets(subnet_group_name="app").subnet_ids
+        self.agent_subnets_ipv6_only = not self.ipv4_egress
+        if self.agent_subnets_ipv6_only:
+            app = self.vpc.select_subnets(subnet_group_name="app").subnets
+            ipv6_block = Fn.select(0, self.vpc.vpc_ipv6_cidr_blocks)
+            ipv6_cidr = self.vpc.node.find_child("ipv6cidr")
+            assert isinstance(ipv6_cidr, CfnResource)
+            self.agent_subnet_ids = []
+            for index, twin in enumerate(app):
+                subnet = ec2.CfnSubnet(
+                    self,
+                    f"AgentSubnet{index + 1}",
+                    vpc_id=self.vpc.vpc_id,
+                    availability_zone=twin.availability_zone,
+                    ipv6_native=True,
+                    # /64s far above the ones CDK numbers from the start of the VPC's block (one per subnet).
+                    ipv6_cidr_block=Fn.select(AGENT_IPV6_INDEX + index, Fn.cidr(ipv6_block, 256, "64")),
+                    assign_ipv6_address_on_creation=True,
+                    enable_dns64=False,  # no NAT64 to send IPv4-only destinations to
+                    private_dns_name_options_on_launch={
+                        "HostnameType": "resource-name",
+                        "EnableResourceNameDnsAAAARecord": True,
+                        "EnableResourceNameDnsARecord": False,
+                    },
+                    tags=[CfnTag(key="Name", value=f"{Stack.of(self).stack_name}/agents-{index + 1}")],
+                )
+                subnet.add_dependency(ipv6_cidr)  # the VPC's IPv6 block must be attached first
+                ec2.CfnSubnetRouteTableAssociation(
+                    self,
+                    f"AgentSubnet{index + 1}Routes",
+                    subnet_id=subnet.attr_subnet_id,
+                    route_table_id=twin.route_table.route_table_id,
+                )
+                self.agent_subnet_ids.append(subnet.attr_subnet_id)

@@ -3,7 +3,8 @@ as, run-status events, and the ECS cluster + Fargate task definition of the agen
 
 Per-flow state machines are NOT defined here: the API creates them at publish time, named
 `<prefix>-<workspace>-<flow>`, and they may call only what this construct lets the role invoke.
-Approval and launcher Lambdas (later issues) attach with `allow_task_function()`.
+The agent launcher (agent/crew nodes) attaches with `allow_task_function()`, like approvals later.
+The agent broker (its own function URL) and the broker key live here too: see docs/architecture.md.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
@@ -206,6 +208,7 @@ class Orchestration(Construct):
         self.cluster = ecs.Cluster(
             self,
             "Cluster",
+            cluster_name=f"{self.prefix}-agents",  # named: the launcher may tag tasks of this cluster only
             vpc=network.vpc,
             container_insights_v2=(
                 ecs.ContainerInsights.ENABLED if config.profile.name == "production" else ecs.ContainerInsights.DISABLED
@@ -215,8 +218,8 @@ class Orchestration(Construct):
         self.agent_task = ecs.FargateTaskDefinition(
             self,
             "AgentTask",
-            cpu=1024,
-            memory_limit_mib=3072,
+            cpu=c.AGENT_CPU,
+            memory_limit_mib=c.AGENT_MEMORY_MIB,
             runtime_platform=ecs.RuntimePlatform(
                 cpu_architecture=ecs.CpuArchitecture.ARM64 if arm else ecs.CpuArchitecture.X86_64,
                 operating_system_family=ecs.OperatingSystemFamily.LINUX,
@@ -225,28 +228,35 @@ class Orchestration(Construct):
         )
         self.agent_task.add_volume(name="home")
         self.agent_task.add_volume(name="tmp")
-        self.agent_image = ecs.ContainerImage.from_asset(
-            str(c.REPO_ROOT),
+        # Built and pushed like any asset (to the Data stack's repository), and named by ECR's dual-stack
+        # registry host: the starter's agent subnets are IPv6-only, where ECS pulls from that endpoint only
+        # (IPv4 callers reach it as well, so one URI serves both profiles).
+        self.agent_image_asset = ecr_assets.DockerImageAsset(
+            self,
+            "AgentImage",
+            directory=str(c.REPO_ROOT),
             file="ecs_tasks/agent_runner/Dockerfile",
             exclude=AGENT_IMAGE_EXCLUDE,
             ignore_mode=IgnoreMode.DOCKER,  # "!" re-includes: only what the image needs is staged
             platform=ecr_assets.Platform.LINUX_ARM64 if arm else ecr_assets.Platform.LINUX_AMD64,
         )
+        self.agent_image_uri = (
+            f"{stack.account}.dkr-ecr.{stack.region}.on.aws/"
+            f"{self.agent_image_asset.repository.repository_name}:{self.agent_image_asset.image_tag}"
+        )
+        self.agent_image = ecs.ContainerImage.from_registry(self.agent_image_uri)
+        self.agent_logs = logs.LogGroup(self, "AgentLogs", retention=retention, removal_policy=RemovalPolicy.RETAIN)
         container = self.agent_task.add_container(
-            "agent",
+            c.AGENT_CONTAINER,
+            container_name=c.AGENT_CONTAINER,  # the name EcsLauncher's RunTask overrides address
             image=self.agent_image,
             essential=True,
             readonly_root_filesystem=True,
             user="10001",
-            logging=ecs.LogDrivers.aws_logs(
-                stream_prefix="agent",
-                log_group=logs.LogGroup(self, "AgentLogs", retention=retention, removal_policy=RemovalPolicy.RETAIN),
-            ),
-            # No database secret and no route to the database (DESIGN §3): the runner exchanges inputs
-            # and outputs through the launcher, never with Aurora.
+            logging=ecs.LogDrivers.aws_logs(stream_prefix="agent", log_group=self.agent_logs),
+            # The container is untrusted (DESIGN §3, issue 10): no database secret, no ARN, no bus, no key.
+            # The launcher's RunTask adds NEXOD_BROKER_URL and NEXOD_BROKER_TOKEN, and nothing else.
             environment={
-                **runtime.environment,
-                "NEXOD_EVENT_BUS_NAME": triggers.bus.event_bus_name,
                 "HOME": "/home/nexod",
                 "CREWAI_DISABLE_TELEMETRY": "true",
                 "OTEL_SDK_DISABLED": "true",
@@ -257,16 +267,126 @@ class Orchestration(Construct):
             ecs.MountPoint(container_path="/home/nexod", source_volume="home", read_only=False),
             ecs.MountPoint(container_path="/tmp", source_volume="tmp", read_only=False),  # noqa: S108
         )
-        task_role = self.agent_task.task_role
-        task_role.add_to_principal_policy(
+        # The task role holds no statement at all: the runner reports heartbeats and its result to the broker,
+        # which completes the task token (SendTask* is the broker function's right, not the container's). The
+        # execution role (ECR pull, log stream) is the ECS agent's, never visible inside the container.
+        self.agent_security_group = network.agent_sg
+        self.agent_subnets: ec2.SubnetSelection = network.app_subnets
+        # from_registry grants nothing: the execution role pulls the asset's image (GetAuthorizationToken + repo).
+        assert self.agent_task.execution_role is not None
+        self.agent_image_asset.repository.grant_pull(self.agent_task.execution_role)
+
+        # -- the broker key: HMAC of the capability tokens the launcher mints and the broker verifies ------
+        # 48 characters from [A-Za-z0-9] (all base64 digits): ~285 random bits, decoded to 36 bytes by
+        # nexod.adapters.broker_keys.secrets_manager_broker_key (which refuses fewer than 32).
+        # A profile that rotates its database secret gets a secret of its own; the starter (no rotation, every
+        # secret $0.40 of a $5 idle budget) derives the key from the app's database secret (HKDF under the
+        # broker's own label, nexod.adapters.broker_keys), which the launcher and the broker read already.
+        self.broker_key_arn = database_secret_arn
+        if config.profile.rotate_secrets:
+            broker_key = secretsmanager.Secret(
+                self,
+                "BrokerKey",
+                description="Nexod: HMAC key of the agent broker's capability tokens (launcher mints, broker verifies)",
+                encryption_key=runtime.key,
+                generate_secret_string=secretsmanager.SecretStringGenerator(
+                    password_length=48, exclude_punctuation=True, include_space=False, require_each_included_type=True
+                ),
+                # Kept on teardown like every secret (unnamed, so a redeploy creates a fresh one next to it).
+                removal_policy=RemovalPolicy.RETAIN,
+            )
+            self.broker_key_arn = broker_key.secret_arn
+
+        # -- the broker: the agent runner's only door (capability token, its own function URL) -----------
+        # Not the API function: it reads workspace credentials at the moment of use (the API is write-only,
+        # DESIGN §7), carries LiteLLM (it is the LLM gateway) and needs more than API Gateway's 29 s per LLM
+        # call. Its URL has no IAM auth: every request must carry a token it verifies (HMAC, expiry, one task).
+        self.broker = runtime.function(
+            "Broker",
+            handler=c.BROKER_HANDLER,
+            description="Nexod: the agent broker (capability-token scoped LLM calls, tools, results of agent tasks)",
+            memory_mb=config.profile.node_runner_memory_mb,
+            timeout=Duration.seconds(c.BROKER_TIMEOUT_SECONDS),
+            with_llm=True,
+            environment={
+                "NEXOD_DATABASE_SECRET_ARN": database_secret_arn,
+                "NEXOD_BROKER_KEY_SECRET_ARN": self.broker_key_arn,
+                **secrets.environment(),
+            },
+        )
+        runtime.allow_secret_read(self.broker, database_secret_arn, self.broker_key_arn)
+        assert self.broker.role is not None
+        secrets.allow_assume(self.broker.role)  # provider keys and `http` tool credentials, per workspace
+        self.broker.add_to_role_policy(
             iam.PolicyStatement(
-                sid="ReportTaskResult",
+                sid="CompleteAgentTasks",  # the runner's heartbeat and result complete the node's task token
                 actions=["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"],
                 resources=[self.state_machine_arn_pattern],
             )
         )
-        self.agent_security_group = network.agent_sg
-        self.agent_subnets: ec2.SubnetSelection = network.app_subnets
+        self.broker_url_resource = self.broker.add_function_url(auth_type=lambda_.FunctionUrlAuthType.NONE)
+        # The runner's client adds `v1/broker/<call>` to this base (ecs_tasks/agent_runner/client.py).
+        self.broker_url = self.broker_url_resource.url
+
+        # -- the agent launcher: agent/crew nodes' Task (lambda:invoke.waitForTaskToken) ------------------
+        stack_arn = f"arn:{stack.partition}:ecs:{stack.region}:{stack.account}"
+        self.agent_launcher = runtime.function(
+            "AgentLauncher",
+            handler=c.AGENT_LAUNCHER_HANDLER,
+            description="Nexod: starts the Fargate agent runner of an agent/crew node (invoked with a task token)",
+            timeout=Duration.seconds(c.AGENT_LAUNCHER_TIMEOUT_SECONDS),
+            environment={
+                "NEXOD_DATABASE_SECRET_ARN": database_secret_arn,
+                "NEXOD_AGENT_CLUSTER_ARN": self.cluster.cluster_arn,
+                "NEXOD_AGENT_TASK_DEFINITION_ARN": self.agent_task.task_definition_arn,
+                "NEXOD_AGENT_CONTAINER": c.AGENT_CONTAINER,
+                "NEXOD_AGENT_SUBNETS": Fn.join(",", network.agent_subnet_ids),  # IPv6-only in starter
+                "NEXOD_AGENT_SECURITY_GROUPS": network.agent_sg.security_group_id,
+                # Private subnets in every profile: out through NAT (IPv4) or the egress-only gateway (IPv6).
+                "NEXOD_AGENT_ASSIGN_PUBLIC_IP": "false",
+                "NEXOD_BROKER_URL": self.broker_url,
+                "NEXOD_BROKER_KEY_SECRET_ARN": self.broker_key_arn,
+                "NEXOD_RUNNER_MEMORY_MB": str(config.profile.lambda_memory_mb),
+                **triggers.environment(),  # it is a node runner: run lifecycle events, like the core runner
+            },
+        )
+        runtime.allow_secret_read(self.agent_launcher, database_secret_arn, self.broker_key_arn)
+        triggers.bus.grant_put_events_to(self.agent_launcher)
+        # A retried agent node whose earlier attempt finished is a memo hit: its new token completes at once.
+        self.agent_launcher.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="CompleteFinishedCallbacks",
+                actions=["states:SendTaskSuccess"],
+                resources=[self.state_machine_arn_pattern],
+            )
+        )
+        self.agent_launcher.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="RunTheAgentTask",
+                actions=["ecs:RunTask"],
+                resources=[self.agent_task.task_definition_arn],
+                conditions={"ArnEquals": {"ecs:cluster": self.cluster.cluster_arn}},
+            )
+        )
+        # RunTask's tags (workspace, run, node) need TagResource on the task it creates, in this cluster.
+        self.agent_launcher.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="TagTheAgentTask",
+                actions=["ecs:TagResource"],
+                resources=[f"{stack_arn}:task/{self.prefix}-agents/*"],
+                conditions={"StringEquals": {"ecs:CreateAction": "RunTask"}},
+            )
+        )
+        assert self.agent_task.execution_role is not None
+        self.agent_launcher.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="PassOnlyTheAgentTaskRoles",
+                actions=["iam:PassRole"],
+                resources=[self.agent_task.execution_role.role_arn, self.agent_task.task_role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+            )
+        )
+        self.allow_task_function(self.agent_launcher)
 
     def allow_log_delivery(self, grantable: iam.IGrantable) -> None:
         """What creating/updating a state machine with logging asks of the caller (and of the role)."""
@@ -302,6 +422,5 @@ class Orchestration(Construct):
             "NEXOD_STATE_MACHINE_ROLE_ARN": self.state_machine_role.role_arn,
             "NEXOD_STATE_MACHINE_PREFIX": self.prefix,
             "NEXOD_STATE_MACHINE_LOG_GROUP_ARN": self.log_group.log_group_arn,
-            "NEXOD_AGENT_CLUSTER_ARN": self.cluster.cluster_arn,
-            "NEXOD_AGENT_TASK_DEFINITION_ARN": self.agent_task.task_definition_arn,
+            "NEXOD_AGENT_LAUNCHER_ARN": self.agent_launcher.function_arn,
         }

@@ -36,7 +36,10 @@ def secrets_manager_broker_key(client: Any, secret_id: str) -> bytes:
     if text.lstrip().startswith("{"):
         import json
 
-        text = str(json.loads(text)["key"])
+        found = json.loads(text)
+        if "key" not in found and isinstance(found.get("password"), str):  # the starter: the database secret
+            return derived_key(found["password"], BROKER_KEY_LABEL)
+        text = str(found["key"])
     key = base64.b64decode(text)
     if len(key) < KEY_BYTES:
         raise ValueError(f"secret {secret_id}: the key must be at least {KEY_BYTES} bytes (base64)")
@@ -44,6 +47,16 @@ def secrets_manager_broker_key(client: Any, secret_id: str) -> bytes:
 
 
 LINK_KEY_LABEL = b"nexod approval links v1"
+BROKER_KEY_LABEL = b"nexod agent broker v1"
+
+
+def derived_key(password: str, label: bytes) -> bytes:
+    """A key of its own for `label`, derived from a database secret's password with HKDF-SHA256 (profiles
+    that keep no separate key secret: every function that needs the key reads that secret already)."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=label).derive(password.encode())
 
 
 def secrets_manager_link_key(client: Any, secret_id: str) -> bytes:
@@ -59,9 +72,5 @@ def secrets_manager_link_key(client: Any, secret_id: str) -> bytes:
     if text.lstrip().startswith("{"):
         found = json.loads(text)
         if "key" not in found and isinstance(found.get("password"), str):
-            from cryptography.hazmat.primitives import hashes
-            from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
-            hkdf = HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=LINK_KEY_LABEL)
-            return hkdf.derive(found["password"].encode())
+            return derived_key(found["password"], LINK_KEY_LABEL)
     return secrets_manager_broker_key(client, secret_id)

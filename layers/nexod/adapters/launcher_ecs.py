@@ -6,6 +6,7 @@ security group."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,3 +70,28 @@ class EcsLauncher:
         if answer.get("failures") or not answer.get("tasks"):
             raise LaunchFailed(f"ecs:RunTask started no agent runner: {answer.get('failures')}")
         return str(answer["tasks"][0]["taskArn"])
+
+
+def ecs_launcher_from_environment(client: Any, environ: Mapping[str, str]) -> EcsLauncher:
+    """The launcher the AgentLauncher function's environment describes (cdk/nexod_cdk/constructs/orchestration.py
+    sets these): cluster, task definition, container, comma-separated subnets and security groups, and
+    whether the task gets a public IPv4 address ("true"/"false"; private subnets in every profile)."""
+
+    def required(name: str) -> str:
+        value = environ.get(name, "").strip()
+        if not value:
+            raise ValueError(f"{name} is required to launch agent runners on ECS")
+        return value
+
+    def listed(name: str) -> list[str]:
+        return [item.strip() for item in required(name).split(",") if item.strip()]
+
+    return EcsLauncher(
+        client,
+        cluster=required("NEXOD_AGENT_CLUSTER_ARN"),
+        task_definition=required("NEXOD_AGENT_TASK_DEFINITION_ARN"),
+        subnets=listed("NEXOD_AGENT_SUBNETS"),
+        security_groups=listed("NEXOD_AGENT_SECURITY_GROUPS"),
+        container=environ.get("NEXOD_AGENT_CONTAINER") or "agent-runner",
+        assign_public_ip=environ.get("NEXOD_AGENT_ASSIGN_PUBLIC_IP", "false").lower() in ("1", "true", "yes"),
+    )
