@@ -200,6 +200,7 @@ export function SchemaForm({
   formOnly,
   idPrefix,
   suggestions,
+  titles,
 }: {
   schema: JsonSchema;
   templated: string[];
@@ -215,8 +216,10 @@ export function SchemaForm({
   idPrefix?: string;
   /** Values a string or list field offers, by field name (e.g. an llm node's allowed models). */
   suggestions?: Record<string, string[]>;
+  /** Label fields by their schema `title` (a hand-written form such as an approval's). */
+  titles?: boolean;
 }) {
-  const fields = useMemo(() => fieldsFor(schema, templated), [schema, templated]);
+  const fields = useMemo(() => fieldsFor(schema, templated, { titles }), [schema, templated, titles]);
   const [raw, setRaw] = useState(false);
   const [rawText, setRawText] = useState("");
   const [rawError, setRawError] = useState<string | null>(null);
