@@ -41,10 +41,17 @@ export function ApprovalForm({
   const [comment, setComment] = useState("");
   const [pending, setPending] = useState<Decision | null>(null);
   const [ownError, setOwnError] = useState<PlacedDecisionError | null>(null);
+  // Fields whose text is not a value yet ("-1" under a minimum of 0): nothing is sent until they are corrected.
+  const [unparsed, setUnparsed] = useState<Record<string, string>>({});
   const error = outerError ?? ownError;
   const busy = outerBusy || pending !== null;
 
   const decide = async (decision: Decision) => {
+    const bad = Object.keys(unparsed);
+    if (bad.length) {
+      setOwnError({ fields: {}, comment: null, other: `Correct ${bad.join(", ")} first.`, kind: "invalid" });
+      return;
+    }
     setPending(decision);
     setOwnError(null);
     try {
@@ -71,6 +78,14 @@ export function ApprovalForm({
           formOnly
           titles
           idPrefix={idPrefix}
+          onFieldError={(name, err) =>
+            setUnparsed((cur) => {
+              const next = { ...cur };
+              if (err) next[name] = err;
+              else delete next[name];
+              return next;
+            })
+          }
         />
       )}
       <div className="field" data-field="comment">

@@ -36,6 +36,7 @@ export function usePendingApprovals(ws: string | null): { count: number; more: b
     const onChanged = () => void load();
     window.addEventListener(APPROVALS_CHANGED, onChanged);
     window.addEventListener("focus", onChanged);
+    window.addEventListener("hashchange", onChanged); // each page change: cheap, and the count is never stale long
     const poll = window.setInterval(() => void load(), SAFETY_POLL_MS);
     // Approval events (requested, decided, expired) and ended runs (a cancel withdraws its approvals).
     const stop = new AbortController();
@@ -55,6 +56,7 @@ export function usePendingApprovals(ws: string | null): { count: number; more: b
       window.clearInterval(poll);
       window.removeEventListener(APPROVALS_CHANGED, onChanged);
       window.removeEventListener("focus", onChanged);
+      window.removeEventListener("hashchange", onChanged);
     };
   }, [ws, load]);
   return state;

@@ -1,0 +1,277 @@
+"""Approvals in the console, in real Chromium against the local stack (issue 11): a run started from the console
+parks at an approval node, is decided from the inbox and succeeds; another is decided inline in the run view;
+a third, decided by someone else, changes on screen while it is watched; and the public approval-link page."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import urllib.request
+from typing import Any
+
+import pytest
+
+from tests.support.api import Api
+from tests.unit.flows import edge, node
+
+from .test_console import RUN_TIMEOUT_MS, SCREENSHOTS, browser, open_flow, page, playwright_sync, sign_in  # noqa: F401
+
+pytestmark = pytest.mark.e2e
+
+FORM = {
+    "type": "object",
+    "properties": {
+        "budget": {"type": "integer", "minimum": 0, "title": "Budget"},
+        "note": {"type": "string"},
+    },
+    "required": ["budget"],
+}
+
+
+def _demo(api: Api) -> str:
+    return str(next(w["id"] for w in api.ok("GET", "/v1/me")["workspaces"] if w["name"] == "Demo"))
+
+
+def _approval_flow(api: Api, ws: str, name: str) -> str:
+    """input -> approval (a form with a required budget) -> output of the decision; created and published."""
+    definition = {
+        "nodes": [
+            node("start", "input"),
+            node(
+                "gate",
+                "approval",
+                title="Ship {{ input.what }}?",
+                message="Please check **{{ input.what }}** before it ships.\n\n- tests pass\n- docs updated",
+                form=FORM,
+            ),
+            node("end", "output", value="{{ nodes.gate.output }}"),
+        ],
+        "edges": [edge("start", "gate"), edge("gate", "end")],
+    }
+    flow = api.ok("POST", f"/v1/workspaces/{ws}/flows", {"name": name, "definition": definition})
+    api.ok("POST", f"/v1/workspaces/{ws}/flows/{flow['id']}/versions", {"description": "e2e"})
+    return str(flow["id"])
+
+
+def _pending(api: Api, ws: str, run_id: str, timeout: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        items = api.ok("GET", f"/v1/workspaces/{ws}/approvals?status=pending&run={run_id}")["items"]
+        if items:
+            return dict(items[0])
+        assert time.monotonic() < deadline, f"no pending approval for run {run_id}"
+        time.sleep(0.2)
+
+
+def _start(api: Api, ws: str, flow_id: str, what: str) -> str:
+    status, started = api.call("POST", f"/v1/workspaces/{ws}/flows/{flow_id}/runs", {"input": {"what": what}})
+    assert status == 202, started
+    return str(started["id"])
+
+
+def _wait_succeeded(pg: Any) -> None:
+    terminal = ", ".join(f"[data-testid=run-status] [data-status={s}]" for s in ("SUCCEEDED", "FAILED", "CANCELLED"))
+    pg.locator(terminal).wait_for(timeout=RUN_TIMEOUT_MS)
+    status = pg.locator("[data-testid=run-status] [data-status]").get_attribute("data-status")
+    assert status == "SUCCEEDED", pg.get_by_test_id("error-box").all_inner_texts()
+
+
+def test_a_run_started_in_the_console_is_approved_from_the_inbox_and_succeeds(page: Any, local_process: Any) -> None:  # noqa: F811
+    expect = playwright_sync.expect
+    alice = Api(local_process.url, local_process.token("alice"))
+    ws = _demo(alice)
+    _approval_flow(alice, ws, "Ship gate (inbox)")
+    # Given alice runs the flow from the console
+    sign_in(page, local_process.url, "alice")
+    open_flow(page, "Ship gate (inbox)")
+    page.get_by_test_id("run").click()
+    page.locator("#run-input").fill(json.dumps({"what": "v2"}))
+    page.get_by_test_id("start-run").click()
+    page.wait_for_url(re.compile(r".*/runs/[^/?]+$"))
+    run_id = page.url.rsplit("/", 1)[-1]
+    # And the run parks at the approval: the overview says it waits for her
+    asked = _pending(alice, ws, run_id)
+    expect(page.get_by_test_id("waiting-approvals")).to_contain_text("Ship v2?")
+    expect(page.locator("[data-testid=run-status] [data-status=RUNNING]")).to_be_visible()
+
+    # When she opens the inbox
+    page.get_by_test_id("nav-approvals").click()
+    # Then the nav badge counts it, and the row shows the title, the rendered message, flow, run, age and expiry
+    expect(page.get_by_test_id("approvals-badge")).to_have_text(re.compile(r"^\d+\+?$"))
+    row = page.locator(f"[data-testid=approval-row][data-approval-id='{asked['id']}']")
+    expect(row).to_contain_text("Ship v2?")
+    expect(row.locator(".approval-preview strong")).to_have_text("v2")
+    expect(row.get_by_test_id("approval-run-link")).to_have_attribute("href", re.compile(run_id))
+    expect(row.get_by_test_id("approval-expiry")).to_contain_text("expires in")
+    expect(row).to_contain_text("Ship gate (inbox)")
+
+    # When she opens it and approves without the required budget
+    row.click()
+    card = page.get_by_test_id("approval-detail").get_by_test_id("approval-card")
+    expect(card.get_by_test_id("approval-message").locator("li")).to_have_count(2)
+    card.get_by_test_id("approve").click()
+    # Then the API's 422 is shown on the budget field
+    expect(card.locator("[data-field=budget] ~ .field-error, [data-field=budget] .field-error").first).to_contain_text(
+        "required"
+    )
+    page.screenshot(path=str(SCREENSHOTS / "nexod_console_approval_invalid.png"))
+
+    # When she fills the budget and a comment and approves
+    card.get_by_label("Budget").fill("5")
+    card.get_by_label("Comment").fill("ship it")
+    card.get_by_test_id("approve").click()
+    # Then the card shows the decision and the badge no longer counts it
+    expect(card).to_have_attribute("data-status", "approved")
+    expect(card.get_by_test_id("approval-outcome")).to_contain_text("Approved by local|alice: ship it")
+    expect(page.locator(f"[data-testid=approval-row][data-approval-id='{asked['id']}']")).to_have_count(0)
+    page.screenshot(path=str(SCREENSHOTS / "nexod_console_approvals.png"))
+
+    # And the run continues and succeeds with the fields in its output
+    card.get_by_test_id("approval-run-link").click()
+    _wait_succeeded(page)
+    expect(page.get_by_test_id("run-output")).to_contain_text('"budget": 5')
+    # And the decided filter lists it
+    page.get_by_test_id("nav-approvals").click()
+    page.get_by_test_id("approval-filter-decided").click()
+    expect(page.locator(f"[data-testid=approval-row][data-approval-id='{asked['id']}']")).to_be_visible()
+    assert page.page_errors == []
+
+
+def test_an_approval_is_decided_inline_in_the_run_view_and_the_run_succeeds(page: Any, local_process: Any) -> None:  # noqa: F811
+    expect = playwright_sync.expect
+    alice = Api(local_process.url, local_process.token("alice"))
+    ws = _demo(alice)
+    flow_id = _approval_flow(alice, ws, "Ship gate (inline)")
+    run_id = _start(alice, ws, flow_id, "v3")
+    # Given alice watching the run while it waits at the approval node
+    sign_in(page, local_process.url, "alice")
+    page.goto(f"{local_process.url}/#/w/{ws}/runs/{run_id}")
+    asked = _pending(alice, ws, run_id)
+    page.locator(".fnode[data-node-id=gate][data-status=RUNNING]").wait_for(timeout=RUN_TIMEOUT_MS)
+
+    # When she opens the node
+    page.locator(".fnode[data-node-id=gate]").click()
+    panel = page.get_by_test_id("node-run-panel")
+    card = panel.get_by_test_id("node-approval").get_by_test_id("approval-card")
+    # Then its panel shows the approval with the form inline
+    expect(card.get_by_test_id("approval-title")).to_have_text("Ship v3?")
+    expect(card.get_by_test_id("approval-message").locator("strong")).to_have_text("v3")
+    page.screenshot(path=str(SCREENSHOTS / "nexod_console_run_approval.png"))
+
+    # When she enters a budget below the minimum and approves
+    card.get_by_label("Budget").fill("-1")
+    card.get_by_test_id("approve").click()
+    # Then the field says why and nothing is sent: the approval still waits
+    expect(card.locator("[data-field=budget] .field-error")).to_have_text("at least 0")
+    expect(card.get_by_test_id("approval-error")).to_have_text("Correct budget first.")
+    assert alice.ok("GET", f"/v1/workspaces/{ws}/approvals/{asked['id']}")["status"] == "pending"
+
+    # When she clears the required budget and approves
+    card.get_by_label("Budget").fill("")
+    card.get_by_test_id("approve").click()
+    # Then the API's 422 names the budget field, shown under it
+    expect(card.locator("[data-field=budget] ~ .field-error")).to_contain_text("required")
+
+    # When she corrects it and approves
+    card.get_by_label("Budget").fill("7")
+    card.get_by_test_id("approve").click()
+    # Then the node turns green, the run succeeds and its output carries the decision
+    _wait_succeeded(page)
+    page.locator(".fnode[data-node-id=gate][data-status=SUCCEEDED]").wait_for()
+    expect(card).to_have_attribute("data-status", "approved")
+    page.get_by_role("button", name="Close node details").click()
+    expect(page.get_by_test_id("run-output")).to_contain_text('"decision": "approve"')
+    expect(page.get_by_test_id("run-output")).to_contain_text('"budget": 7')
+    assert page.page_errors == []
+
+
+def test_a_decision_made_elsewhere_reaches_the_open_run_view(page: Any, local_process: Any) -> None:  # noqa: F811
+    expect = playwright_sync.expect
+    alice = Api(local_process.url, local_process.token("alice"))
+    ws = _demo(alice)
+    flow_id = _approval_flow(alice, ws, "Ship gate (elsewhere)")
+    run_id = _start(alice, ws, flow_id, "v4")
+    asked = _pending(alice, ws, run_id)
+    # Given alice watching the approval form inline in the run view
+    sign_in(page, local_process.url, "alice")
+    page.goto(f"{local_process.url}/#/w/{ws}/runs/{run_id}")
+    page.locator(".fnode[data-node-id=gate][data-status=RUNNING]").wait_for(timeout=RUN_TIMEOUT_MS)
+    page.locator(".fnode[data-node-id=gate]").click()
+    card = page.get_by_test_id("node-approval").get_by_test_id("approval-card")
+    expect(card.get_by_test_id("approve")).to_be_visible()
+
+    # When someone else rejects it through the API
+    alice.ok("PUT", f"/v1/workspaces/{ws}/members/local|dora", {"role": "member"})
+    dora = Api(local_process.url, local_process.token("dora"))
+    dora.ok(
+        "POST",
+        f"/v1/workspaces/{ws}/approvals/{asked['id']}/decide",
+        {"decision": "reject", "comment": "not today", "fields": {"budget": 0}},
+    )
+    # Then, without a reload, the form goes away and the card says who rejected it and why
+    expect(card).to_have_attribute("data-status", "rejected", timeout=RUN_TIMEOUT_MS)
+    expect(card.get_by_test_id("approve")).to_have_count(0)
+    expect(card.get_by_test_id("approval-outcome")).to_contain_text("Rejected by local|dora: not today")
+    _wait_succeeded(page)
+    assert page.page_errors == []
+
+
+def _link_route_exists(base: str) -> bool:
+    """The approval-link API (built in parallel): present once the API's OpenAPI document publishes it."""
+    with urllib.request.urlopen(f"{base}/v1/openapi.json", timeout=10) as resp:
+        return "/v1/approval-links/{token}" in json.loads(resp.read())["paths"]
+
+
+def _outbox_link(state_dir: Any, after: float) -> str | None:
+    """The newest approval-link token in the local outbox (`.eml` files) written after `after`."""
+    found: list[tuple[float, str]] = []
+    for eml in state_dir.rglob("*.eml"):
+        if eml.stat().st_mtime < after:
+            continue
+        text = eml.read_text(errors="replace").replace("=\n", "").replace("=3D", "=")
+        for m in re.finditer(r"approve/([A-Za-z0-9._~%-]{16,})", text):
+            found.append((eml.stat().st_mtime, m.group(1)))
+    return max(found)[1] if found else None
+
+
+def test_the_public_approval_link_page(page: Any, local_process: Any) -> None:  # noqa: F811
+    expect = playwright_sync.expect
+    if not _link_route_exists(local_process.url):
+        pytest.skip("the approval-link API (GET /v1/approval-links/{token}) is not in this build yet")
+    # Given a tampered link, opened without signing in
+    page.goto(f"{local_process.url}/#/approve/tampered-token-0000000000")
+    # Then the page says the link is not valid (and does not ask to sign in)
+    expect(page.get_by_test_id("link-final-title")).to_have_text("This link is not valid")
+    assert page.get_by_test_id("signin-alice").count() == 0
+
+    # Given a run waiting for an approver named by email, whose link the local outbox holds
+    alice = Api(local_process.url, local_process.token("alice"))
+    ws = _demo(alice)
+    flow_id = _approval_flow(alice, ws, "Ship gate (link)")
+    started = time.time() - 1
+    run_id = _start(alice, ws, flow_id, "v5")
+    _pending(alice, ws, run_id)
+    token = None
+    deadline = time.monotonic() + 30
+    while token is None and time.monotonic() < deadline:
+        token = _outbox_link(local_process.state_dir, started)
+        time.sleep(0.3)
+    if token is None:
+        pytest.skip("no approval link in the local outbox for this approval (how recipients are named may differ)")
+    # When the recipient opens it, fills the form and approves
+    page.goto(f"{local_process.url}/#/approve/{token}")
+    expect(page.get_by_test_id("approval-title")).to_have_text("Ship v5?")
+    expect(page.get_by_test_id("approval-message").locator("strong")).to_have_text("v5")
+    page.get_by_test_id("approve").click()
+    expect(page.locator("[data-field=budget] .field-error, [data-field=budget] ~ .field-error").first).to_be_visible()
+    page.get_by_label("Budget").fill("3")
+    page.get_by_test_id("approve").click()
+    # Then the page thanks them, and the run succeeds
+    expect(page.get_by_test_id("link-final-title")).to_have_text("Approved — thank you")
+    assert alice.wait_run(ws, run_id)["status"] == "SUCCEEDED"
+    # When the link is opened again, it says it was used
+    page.goto(f"{local_process.url}/#/approve/{token}")
+    page.reload()
+    expect(page.get_by_test_id("link-final-title")).to_have_text(re.compile(r"This link was already used|already decided"))
+    assert page.page_errors == []
