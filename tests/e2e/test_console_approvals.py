@@ -106,10 +106,13 @@ def test_a_run_started_in_the_console_is_approved_from_the_inbox_and_succeeds(pa
     expect(row.get_by_test_id("approval-expiry")).to_contain_text("expires in")
     expect(row).to_contain_text("Ship gate (inbox)")
 
-    # When she opens it and approves without the required budget
+    # When she opens it, reads the run's context and approves without the required budget
     row.click()
     card = page.get_by_test_id("approval-detail").get_by_test_id("approval-card")
     expect(card.get_by_test_id("approval-message").locator("li")).to_have_count(2)
+    context = page.get_by_test_id("approval-context")
+    context.locator("summary").click()
+    expect(context).to_contain_text('"what": "v2"')  # the run's input, and the outputs upstream of the approval
     card.get_by_test_id("approve").click()
     # Then the API's 422 is shown on the budget field
     expect(card.locator("[data-field=budget] ~ .field-error, [data-field=budget] .field-error").first).to_contain_text(

@@ -26,14 +26,15 @@ export function ApprovalMeta({ a, ws, flowName, showRun = true }: { a: Approval;
   const exp = a.status === "pending" ? expiry(a.expires_at) : null;
   return (
     <div className="approval-meta small">
-      <a className="link" href={`#${paths.flow(ws, a.flow_id)}`} onClick={(e) => e.stopPropagation()}>{flowName ?? "flow"}</a>
       {showRun && (
+        // In the run view the run and its flow are the page itself.
         <>
+          <a className="link" href={`#${paths.flow(ws, a.flow_id)}`} onClick={(e) => e.stopPropagation()}>{flowName ?? "flow"}</a>
           <span className="muted">·</span>
           <a className="link mono" href={`#${paths.run(ws, a.run_id)}`} onClick={(e) => e.stopPropagation()} data-testid="approval-run-link">run {a.run_id.slice(0, 8)}</a>
+          <span className="muted">·</span>
         </>
       )}
-      <span className="muted">·</span>
       <span className="mono">{a.node_id}</span>
       <span className="muted">·</span>
       <span className="muted" title={absTime(a.created_at)}>asked {relTime(a.created_at)}</span>

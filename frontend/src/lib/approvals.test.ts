@@ -98,8 +98,14 @@ describe("the decision form", () => {
   it("has fields only when the form schema has properties", () => {
     expect(formSchema(null)).toBeNull();
     expect(formSchema({ type: "object" })).toBeNull();
-    expect(formSchema(FORM)).toBe(FORM);
+    expect(formSchema(FORM)).toEqual(FORM);
     expect(formFieldNames(FORM)).toEqual(["budget", "note"]);
+  });
+  it("puts required fields first, then the rest as listed (jsonb reorders an object's keys)", () => {
+    // Given the form as the API returns it from jsonb: the shorter key first
+    const stored = { type: "object", properties: { note: { type: "string" }, zeta: { type: "string" }, budget: { type: "integer" } }, required: ["budget"] };
+    // Then the required budget comes first
+    expect(formFieldNames(stored)).toEqual(["budget", "note", "zeta"]);
   });
   it("starts from the fields' defaults", () => {
     expect(initialFields(FORM)).toEqual({ note: "looks fine" });

@@ -59,10 +59,14 @@ export function placeDecisionError(e: unknown, formFields: string[] = []): Place
   return out;
 }
 
-/** The form's JSON Schema when it has fields to fill, else null (an approval without a form, or an empty one). */
+/** The form's JSON Schema when it has fields to fill, else null (an approval without a form, or an empty one).
+ * Required fields come first: the API stores the form as Postgres jsonb, which does not keep the author's key
+ * order (shorter keys first), so the order that survives is the `required` list's. */
 export function formSchema(form: JsonSchema | null | undefined): JsonSchema | null {
-  if (!form || typeof form !== "object") return null;
-  return form.properties && Object.keys(form.properties).length ? form : null;
+  if (!form || typeof form !== "object" || !form.properties || !Object.keys(form.properties).length) return null;
+  const required = (form.required ?? []).filter((k) => form.properties && k in form.properties);
+  const names = [...required, ...Object.keys(form.properties).filter((k) => !required.includes(k))];
+  return { ...form, properties: Object.fromEntries(names.map((k) => [k, form.properties![k]])) };
 }
 
 /** The names of the form's fields, in order. */

@@ -5,12 +5,40 @@ import { useCallback, useEffect, useState } from "react";
 import { api, errorMessage } from "../lib/api";
 import { navigate, paths, useTitle } from "../lib/router";
 import { useSession } from "../session";
-import type { Approval, FlowSummary } from "../types";
+import type { Approval, FlowSummary, NodeRun, Run } from "../types";
 import { ApprovalCard, ApprovalMeta, ApprovalStatus } from "../components/ApprovalCard";
 import { Markdown } from "../components/Markdown";
 import { useToast } from "../components/Toasts";
 import { APPROVALS_CHANGED } from "../components/useApprovals";
-import { Empty, ErrorState, Spinner } from "../components/ui";
+import { Empty, ErrorState, JsonView, Spinner, StatusBadge } from "../components/ui";
+
+/** The run an approval belongs to: its status, input, and the outputs of the nodes that ran before it. */
+function RunContext({ ws, approval }: { ws: string; approval: Approval }) {
+  const [ctx, setCtx] = useState<{ run: Run; nodes: NodeRun[] } | null>(null);
+  useEffect(() => {
+    Promise.all([api.getRun(ws, approval.run_id), api.runNodes(ws, approval.run_id)]).then(
+      ([run, nodes]) => setCtx({ run, nodes: nodes.items }),
+      () => setCtx(null),
+    );
+  }, [ws, approval.run_id, approval.status]);
+  if (!ctx) return null;
+  const upstream = ctx.nodes.filter((n) => n.status === "SUCCEEDED" && n.node_id !== approval.node_id && n.output !== undefined);
+  return (
+    <details className="approval-context" data-testid="approval-context">
+      <summary>
+        Run context <StatusBadge status={ctx.run.status} />
+      </summary>
+      <div className="small muted">Input</div>
+      <JsonView value={ctx.run.input} maxHeight={160} />
+      {upstream.map((n) => (
+        <div key={n.node_id}>
+          <div className="small muted">Output of <span className="mono">{n.node_id}</span></div>
+          <JsonView value={n.output} maxHeight={160} />
+        </div>
+      ))}
+    </details>
+  );
+}
 
 const STATUSES = [
   ["pending", "Pending"],
@@ -40,16 +68,19 @@ function Detail({ ws, id, flowName, onChanged }: { ws: string; id: string; flowN
   if (error && !a) return <ErrorState title="Could not load the approval" message={error} onRetry={load} />;
   if (!a) return <Spinner label="Loading…" />;
   return (
-    <ApprovalCard
-      approval={a}
-      ws={ws}
-      flowName={flowName(a.flow_id)}
-      onChanged={(next) => {
-        if (next) setA(next);
-        else load();
-        onChanged();
-      }}
-    />
+    <>
+      <ApprovalCard
+        approval={a}
+        ws={ws}
+        flowName={flowName(a.flow_id)}
+        onChanged={(next) => {
+          if (next) setA(next);
+          else load();
+          onChanged();
+        }}
+      />
+      <RunContext ws={ws} approval={a} />
+    </>
   );
 }
 
