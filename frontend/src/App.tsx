@@ -84,7 +84,7 @@ export function App() {
 
   // A signed approval link is public: whoever holds it decides without signing in.
   const approvalLink = linkToken(route.path, window.location.pathname);
-  if (approvalLink) return <ApprovalLink token={approvalLink} />;
+  if (approvalLink) return <ApprovalLink key={approvalLink} token={approvalLink} />;
 
   if (!token)
     return (
