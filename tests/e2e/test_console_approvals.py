@@ -275,7 +275,9 @@ def test_the_public_approval_link_page(page: Any, local_process: Any) -> None:  
     assert alice.wait_run(ws, run_id)["status"] == "SUCCEEDED"
     # When the link is opened again, it says it was used
     page.reload()
-    expect(page.get_by_test_id("link-final-title")).to_have_text(re.compile(r"This link was already used|already decided"))
+    expect(page.get_by_test_id("link-final-title")).to_have_text(
+        re.compile(r"This link was already used|already decided")
+    )
     assert page.page_errors == []
 
 
@@ -324,7 +326,9 @@ def test_the_approval_link_page_follows_its_contract_to_each_final_state(page: A
         {
             "GET good": [(200, LINK_VIEW)],
             "POST good/decide": [
-                _error(422, "invalid_input", "fields.budget: 'budget' is a required property", {"field": "fields.budget"}),
+                _error(
+                    422, "invalid_input", "fields.budget: 'budget' is a required property", {"field": "fields.budget"}
+                ),
                 (200, {"status": "approved"}),
             ],
             "GET used": [_error(410, "link_used", "this link was used")],
@@ -350,7 +354,10 @@ def test_the_approval_link_page_follows_its_contract_to_each_final_state(page: A
     page.get_by_label("Comment").fill("fine")
     page.get_by_test_id("approve").click()
     expect(page.get_by_test_id("link-final-title")).to_have_text("Approved — thank you")
-    assert sent[-1] == {"body": {"decision": "approve", "comment": "fine", "fields": {"budget": 4}}, "authorization": None}
+    assert sent[-1] == {
+        "body": {"decision": "approve", "comment": "fine", "fields": {"budget": 4}},
+        "authorization": None,
+    }
     page.screenshot(path=str(SCREENSHOTS / "nexod_console_approval_link.png"))
 
     # And a used link, an expired one (on opening or on deciding) and a decision someone else made each say so
