@@ -22,7 +22,11 @@ function RunContext({ ws, approval }: { ws: string; approval: Approval }) {
     );
   }, [ws, approval.run_id, approval.status]);
   if (!ctx) return null;
-  const upstream = ctx.nodes.filter((n) => n.status === "SUCCEEDED" && n.node_id !== approval.node_id && n.output !== undefined);
+  // What the approver needs: outputs of the nodes that had finished when the approval was asked.
+  const asked = Date.parse(approval.created_at);
+  const upstream = ctx.nodes.filter(
+    (n) => n.status === "SUCCEEDED" && n.node_id !== approval.node_id && n.output !== undefined && !!n.finished_at && Date.parse(n.finished_at) <= asked,
+  );
   return (
     <details className="approval-context" data-testid="approval-context">
       <summary>
