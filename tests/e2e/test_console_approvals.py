@@ -220,6 +220,32 @@ def test_a_decision_made_elsewhere_reaches_the_open_run_view(page: Any, local_pr
     assert page.page_errors == []
 
 
+def test_a_viewer_sees_the_run_wait_but_is_offered_no_decision(page: Any, local_process: Any) -> None:  # noqa: F811
+    expect = playwright_sync.expect
+    alice = Api(local_process.url, local_process.token("alice"))
+    ws = _demo(alice)
+    flow_id = _approval_flow(alice, ws, "Ship gate (viewer)")
+    run_id = _start(alice, ws, flow_id, "v7")
+    asked = _pending(alice, ws, run_id)
+    # Given vera, a viewer, on the waiting run
+    sign_in(page, local_process.url, "vera")
+    page.goto(f"{local_process.url}/#/w/{ws}/runs/{run_id}")
+    page.locator(".fnode[data-node-id=gate][data-status=RUNNING]").wait_for(timeout=RUN_TIMEOUT_MS)
+    # When she opens the approval node
+    page.locator(".fnode[data-node-id=gate]").click()
+    # Then it says it waits for its approvers, with no form, and her inbox has nothing to decide
+    expect(page.get_by_test_id("node-approval-hidden")).to_be_visible()
+    assert page.get_by_test_id("approve").count() == 0
+    page.get_by_test_id("nav-approvals").click()
+    expect(page.get_by_text("Nothing waits for you")).to_be_visible()
+    assert page.get_by_test_id("approvals-badge").count() == 0
+    # And when alice cancels the run, the approval is withdrawn
+    alice.ok("POST", f"/v1/workspaces/{ws}/runs/{run_id}/cancel")
+    assert alice.wait_run(ws, run_id)["status"] == "CANCELLED"
+    assert alice.ok("GET", f"/v1/workspaces/{ws}/approvals/{asked['id']}")["status"] == "withdrawn"
+    assert page.page_errors == []
+
+
 def _link_route_exists(base: str) -> bool:
     """The approval-link API (built in parallel): present once the API's OpenAPI document publishes it."""
     with urllib.request.urlopen(f"{base}/v1/openapi.json", timeout=10) as resp:
