@@ -20,6 +20,9 @@ import { Members } from "./pages/Members";
 import { AllowedHosts } from "./pages/AllowedHosts";
 import { Audit } from "./pages/Audit";
 import { LlmSettingsPage } from "./pages/LlmSettings";
+import { Approvals } from "./pages/Approvals";
+import { ApprovalLink } from "./pages/ApprovalLink";
+import { linkToken } from "./lib/approvalLink";
 import { CreateWorkspaceButton } from "./components/CreateWorkspace";
 import { HealthNotice } from "./components/HealthNotice";
 
@@ -79,6 +82,10 @@ export function App() {
     if (me && !wsId && me.workspaces.length) navigate(paths.flows(me.workspaces[0].id), true);
   }, [me, wsId]);
 
+  // A signed approval link is public: whoever holds it decides without signing in.
+  const approvalLink = linkToken(route.path, window.location.pathname);
+  if (approvalLink) return <ApprovalLink key={approvalLink} token={approvalLink} />;
+
   if (!token)
     return (
       <SignIn
@@ -128,6 +135,8 @@ export function App() {
     body = <AgentEditor key={itemId} agentId={itemId} />;
   } else if (section === "agents") {
     body = <Agents key={workspace!.id} />;
+  } else if (section === "approvals") {
+    body = <Approvals key={workspace!.id} selected={itemId} query={route.query} />;
   } else if (section === "runs") {
     body = <RunsList query={route.query} />;
   } else if (section === "knowledge") {

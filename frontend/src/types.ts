@@ -124,6 +124,13 @@ export type EventPage = Schemas["EventPage"];
 export type NodeRunList = Schemas["NodeRunList"];
 export type NodeStatus = NodeRun["status"];
 
+/** Approvals (issue 11): what an approval node asks, of whom, its form (a JSON Schema) and the decisions so far. */
+export type Approval = Omit<Schemas["Approval"], "form"> & { form: JsonSchema | null };
+export type ApprovalPage = Omit<Schemas["ApprovalPage"], "items"> & { items: Approval[] };
+export type ApprovalStatus = Approval["status"];
+export type ApprovalDecision = Schemas["ApprovalDecision"];
+export type ApprovalDecide = Schemas["ApprovalDecide"];
+
 export interface ValidationIssue {
   code: string;
   message: string;

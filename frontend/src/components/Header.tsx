@@ -3,6 +3,8 @@ import { navigate, paths } from "../lib/router";
 import type { Me, Workspace } from "../types";
 import { CreateWorkspaceModal } from "./CreateWorkspace";
 import { RoleBadge } from "./ui";
+import { badgeLabel } from "../lib/approvals";
+import { usePendingApprovals } from "./useApprovals";
 
 function useOutsideClose(open: boolean, close: () => void) {
   const ref = useRef<HTMLDivElement>(null);
@@ -24,6 +26,8 @@ function sectionPath(section: string, ws: string): string {
       return paths.runs(ws);
     case "agents":
       return paths.agents(ws);
+    case "approvals":
+      return paths.approvals(ws);
     case "credentials":
       return paths.credentials(ws);
     case "knowledge":
@@ -73,6 +77,8 @@ export function Header({
   const [creating, setCreating] = useState(false);
   const wsRef = useOutsideClose(wsOpen, () => setWsOpen(false));
   const userRef = useOutsideClose(userOpen, () => setUserOpen(false));
+  const pending = usePendingApprovals(workspace?.id ?? null);
+  const badge = badgeLabel(pending.count, pending.more);
   const name = me.user.name || me.user.email || me.user.sub;
   const initials = name
     .split(/[\s@._-]+/)
@@ -91,6 +97,10 @@ export function Header({
         <nav className="topnav">
           <a className={section === "flows" ? "active" : ""} href={`#${paths.flows(workspace.id)}`}>Flows</a>
           <a className={section === "runs" ? "active" : ""} href={`#${paths.runs(workspace.id)}`}>Runs</a>
+          <a className={section === "approvals" ? "active" : ""} href={`#${paths.approvals(workspace.id)}`} data-testid="nav-approvals">
+            Approvals
+            {badge && <span className="nav-badge" data-testid="approvals-badge" title={`${badge} pending approval${badge === "1" ? "" : "s"} you may decide`}>{badge}</span>}
+          </a>
           <a className={section === "agents" ? "active" : ""} href={`#${paths.agents(workspace.id)}`}>Agents</a>
           <a className={section === "usage" ? "active" : ""} href={`#${paths.usage(workspace.id)}`}>Usage</a>
           <a className={section === "knowledge" ? "active" : ""} href={`#${paths.knowledge(workspace.id)}`}>Knowledge</a>

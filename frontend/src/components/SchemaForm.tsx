@@ -61,6 +61,7 @@ function Field({
   idPrefix = "f",
   suggestions,
   onChange,
+  onError,
 }: {
   spec: FieldSpec;
   value: unknown;
@@ -71,11 +72,14 @@ function Field({
   secret?: boolean;
   idPrefix?: string;
   onChange: (value: unknown, remove: boolean) => void;
+  /** The field's own parse error (text that is not a value yet), or null when it holds a value. */
+  onError?: (error: string | null) => void;
 }) {
   const [text, setText] = useState(() => toText(spec, value));
   const [error, setError] = useState<string | null>(null);
   const inputId = `${idPrefix}-${spec.name}`;
   const listId = suggestions?.length ? `${inputId}-options` : undefined;
+  useEffect(() => onError?.(error), [error]); // eslint-disable-line react-hooks/exhaustive-deps
 
   // Follow outside changes (raw JSON edits, renames) without reformatting what the user is typing: only when
   // the text no longer means the value (so "0." or compact JSON stay as typed).
@@ -200,6 +204,8 @@ export function SchemaForm({
   formOnly,
   idPrefix,
   suggestions,
+  titles,
+  onFieldError,
 }: {
   schema: JsonSchema;
   templated: string[];
@@ -215,8 +221,12 @@ export function SchemaForm({
   idPrefix?: string;
   /** Values a string or list field offers, by field name (e.g. an llm node's allowed models). */
   suggestions?: Record<string, string[]>;
+  /** Label fields by their schema `title` (a hand-written form such as an approval's). */
+  titles?: boolean;
+  /** A field's parse error appeared (a message) or went (null): a form that sends values can refuse to send. */
+  onFieldError?: (field: string, error: string | null) => void;
 }) {
-  const fields = useMemo(() => fieldsFor(schema, templated), [schema, templated]);
+  const fields = useMemo(() => fieldsFor(schema, templated, { titles }), [schema, templated, titles]);
   const [raw, setRaw] = useState(false);
   const [rawText, setRawText] = useState("");
   const [rawError, setRawError] = useState<string | null>(null);
@@ -274,6 +284,7 @@ export function SchemaForm({
                 secret={isSecret?.(f.name)}
                 idPrefix={idPrefix}
                 suggestions={suggestions?.[f.name]}
+                onError={onFieldError ? (err) => onFieldError(f.name, err) : undefined}
                 onChange={(v, remove) => {
                   const next = { ...config };
                   if (remove) delete next[f.name];

@@ -9,6 +9,9 @@ import type {
   AgentVersion,
   AgentVersionSummary,
   ApiErrorBody,
+  Approval,
+  ApprovalDecide,
+  ApprovalPage,
   AuditPage,
   Budget,
   BudgetUpdate,
@@ -62,9 +65,10 @@ export function setUnauthorizedHandler(fn: (() => void) | null): void {
   onUnauthorized = fn;
 }
 
-export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+/** `anonymous`: send no token and leave a 401 to the caller (a public page, e.g. an approval link). */
+export async function request<T>(method: string, path: string, body?: unknown, opts: { anonymous?: boolean } = {}): Promise<T> {
   const headers: Record<string, string> = { Accept: "application/json" };
-  const token = getToken();
+  const token = opts.anonymous ? null : getToken();
   if (token) headers.Authorization = `Bearer ${token}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   let res: Response;
@@ -85,7 +89,7 @@ export async function request<T>(method: string, path: string, body?: unknown): 
   if (!res.ok) {
     // Every refusal is the API's error envelope; a proxy in between may answer something else.
     const err = (data as Partial<ApiErrorBody> | null)?.error;
-    if (res.status === 401 && onUnauthorized) onUnauthorized();
+    if (res.status === 401 && onUnauthorized && !opts.anonymous) onUnauthorized();
     throw new ApiError(
       res.status,
       err?.code ?? `http_${res.status}`,
@@ -138,6 +142,13 @@ export const api = {
   cancelRun: (w: string, r: string) => request<Run>("POST", `${ws(w)}/runs/${enc(r)}/cancel`),
   redriveRun: (w: string, r: string, version?: number) =>
     request<Run>("POST", `${ws(w)}/runs/${enc(r)}/redrive`, version ? { version } : undefined),
+
+  // Approvals: what the caller may decide (status pending|decided|expired|withdrawn), one, and a decision.
+  listApprovals: (w: string, p: { status?: string | null; run?: string | null; flow?: string | null; cursor?: string | null }) =>
+    request<ApprovalPage>("GET", `${ws(w)}/approvals${qs(p)}`),
+  getApproval: (w: string, a: string) => request<Approval>("GET", `${ws(w)}/approvals/${enc(a)}`),
+  decideApproval: (w: string, a: string, body: ApprovalDecide) =>
+    request<Approval>("POST", `${ws(w)}/approvals/${enc(a)}/decide`, body),
 
   getWorkspace: (w: string) => request<WorkspaceDetail>("GET", ws(w)),
   // Nothing is deleted unless `confirm` is the workspace's exact name (the API refuses it with 422).

@@ -65,6 +65,13 @@ export const paths = {
   audit: (ws: string) => `/w/${encodeURIComponent(ws)}/audit`,
   usage: (ws: string) => `/w/${encodeURIComponent(ws)}/usage`,
   llmSettings: (ws: string) => `/w/${encodeURIComponent(ws)}/llm-settings`,
+  approvals: (ws: string, id?: string | null, q?: Record<string, string>) => {
+    const base = `/w/${encodeURIComponent(ws)}/approvals${id ? `/${encodeURIComponent(id)}` : ""}`;
+    const query = Object.fromEntries(Object.entries(q ?? {}).filter(([, v]) => v));
+    return Object.keys(query).length ? `${base}?${new URLSearchParams(query)}` : base;
+  },
+  /** The public page of a signed approval link (no sign-in). */
+  approvalLink: (token: string) => `/approve/${encodeURIComponent(token)}`,
   knowledge: (ws: string, kb?: string) => `/w/${encodeURIComponent(ws)}/knowledge${kb ? `/${encodeURIComponent(kb)}` : ""}`,
 };
 

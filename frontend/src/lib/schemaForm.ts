@@ -82,7 +82,9 @@ function humanise(name: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
-export function fieldsFor(root: JsonSchema, templated: string[] = []): FieldSpec[] {
+/** `titles`: label fields by their schema `title` when they have one (hand-written forms, e.g. an approval's);
+ * node configs keep the field name (pydantic titles every field). */
+export function fieldsFor(root: JsonSchema, templated: string[] = [], opts: { titles?: boolean } = {}): FieldSpec[] {
   const props = root.properties ?? {};
   const required = new Set(root.required ?? []);
   return Object.entries(props).map(([name, raw]) => {
@@ -92,7 +94,7 @@ export function fieldsFor(root: JsonSchema, templated: string[] = []): FieldSpec
     const max = schema.maximum ?? schema.exclusiveMaximum;
     return {
       name,
-      label: humanise(name),
+      label: opts.titles && typeof raw.title === "string" && raw.title.trim() ? raw.title : humanise(name),
       kind,
       required: required.has(name),
       nullable,

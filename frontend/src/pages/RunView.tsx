@@ -1,7 +1,7 @@
 // One run: the flow graph coloured by node status (live from the run's event stream), node details, cancel and
 // redrive.
 import { applyNodeChanges, ReactFlowProvider, type NodeChange } from "@xyflow/react";
-import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { api, errorMessage } from "../lib/api";
 import { overlaps, toReactFlow, withLayout, type CanvasEdge, type CanvasNode } from "../lib/flowConvert";
 import { absTime, duration, num, relTime, usd } from "../lib/format";
@@ -14,6 +14,8 @@ import { VersionViewer } from "../components/FlowDialogs";
 import { TypeIcon } from "../components/nodeStyle";
 import { useToast } from "../components/Toasts";
 import { ErrorState, JsonView, KV, Modal, Section, Spinner, StatusBadge } from "../components/ui";
+import { NodeApproval, WaitingApprovals } from "../components/NodeApproval";
+import { useRunApprovals } from "../components/useApprovals";
 
 function ErrorBox({ error }: { error: unknown }) {
   if (error === null || error === undefined) return null;
@@ -34,7 +36,7 @@ function ErrorBox({ error }: { error: unknown }) {
   );
 }
 
-function NodeRunPanel({ nr, onClose }: { nr: NodeRun; onClose: () => void }) {
+function NodeRunPanel({ nr, onClose, children }: { nr: NodeRun; onClose: () => void; children?: ReactNode }) {
   const tokens = nr.tokens_in != null || nr.tokens_out != null ? `${num(nr.tokens_in)} in · ${num(nr.tokens_out)} out` : "—";
   return (
     <div className="side-panel" data-testid="node-run-panel">
@@ -47,6 +49,7 @@ function NodeRunPanel({ nr, onClose }: { nr: NodeRun; onClose: () => void }) {
         <StatusBadge status={nr.status} />
         <button className="icon-btn" aria-label="Close node details" onClick={onClose}>×</button>
       </div>
+      {children}
       <Section title="Execution">
         <KV
           items={[
@@ -134,6 +137,7 @@ function View({ runId }: { runId: string }) {
   const [redriveOnLive, setRedriveOnLive] = useState(false);
   const [busy, setBusy] = useState(false);
   const defKey = useRef<string>("");
+  const approvals = useRunApprovals(workspace.id, runId, nodeRuns);
   useTitle(run ? `${run.status.charAt(0)}${run.status.slice(1).toLowerCase()} · ${run.flow_name ?? "run"}` : "Run");
 
   const refresh = useCallback(async () => {
@@ -191,6 +195,7 @@ function View({ runId }: { runId: string }) {
       current.current = next;
       setRun(next.run);
       setNodeRuns(next.nodes);
+      approvals.onEvents(events);
       // When the run ends, the toast effect below refreshes once for its outputs, durations and costs.
     };
     // Events after what the first load showed: the stream from its start would replay what we drew.
@@ -201,7 +206,7 @@ function View({ runId }: { runId: string }) {
       })
       .catch((e) => setPollError(errorMessage(e)));
     return () => stop.abort();
-  }, [loaded, workspace.id, runId, refresh]);
+  }, [loaded, workspace.id, runId, refresh, approvals.onEvents]); // eslint-disable-line react-hooks/exhaustive-deps
   // Toast a run's outcome once, when a run we watched finishes (never for a stale status after a redrive).
   const announced = useRef<string | null>(null);
   const sawActive = useRef(false);
@@ -362,7 +367,9 @@ function View({ runId }: { runId: string }) {
         )}
         <aside className="inspector inspector-wide">
           {selected && selectedRun ? (
-            <NodeRunPanel nr={selectedRun} onClose={() => setSelected(null)} />
+            <NodeRunPanel nr={selectedRun} onClose={() => setSelected(null)}>
+              <NodeApproval ws={workspace.id} nr={selectedRun} approval={approvals.forNode(selectedRun.node_id)} onChanged={approvals.reload} />
+            </NodeRunPanel>
           ) : selected ? (
             <div className="side-panel">
               <div className="side-head">
@@ -377,6 +384,7 @@ function View({ runId }: { runId: string }) {
               {run.error != null && (
                 <Section title="Error"><ErrorBox error={run.error} /></Section>
               )}
+              <WaitingApprovals items={approvals.items} onPick={setSelected} />
               <Section title="Nodes">
                 {nodeRuns.length ? <Timeline nodes={nodeRuns} run={run} onPick={setSelected} /> : <div className="muted small">{terminal ? "No node ran." : "Waiting for the first node…"}</div>}
               </Section>
