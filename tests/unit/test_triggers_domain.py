@@ -132,7 +132,9 @@ def test_provider_presets_verify_their_own_signatures():
     stripe = {"stripe-signature": f"t={ts},v1=deadbeef,v1={mac(ts.encode() + b'.' + body)}"}
     slack = {"x-slack-request-timestamp": ts, "x-slack-signature": "v0=" + mac(f"v0:{ts}:".encode() + body)}
     assert verify("github", "k", github, body, NOW) and not verify("github", "x", github, body, NOW)
-    assert verify("stripe", "k", stripe, body, NOW) and not verify("stripe", "k", stripe, body, NOW + timedelta(hours=1))
+    assert verify("stripe", "k", stripe, body, NOW) and not verify(
+        "stripe", "k", stripe, body, NOW + timedelta(hours=1)
+    )
     assert verify("slack", "k", slack, body, NOW) and not verify("nexod", "k", slack, body, NOW)
     assert delivery_key("github", github, None) == "d-1"
     assert delivery_key("stripe", stripe, {"id": "evt_1"}) == "evt_1"

@@ -146,7 +146,9 @@ def parse_expression(text: str) -> Expression:
         if not croniter.is_valid(five):
             raise ScheduleError(f"cron(): '{match[1]}' has a field out of range or malformed")
         return Cron(five, _years(year))
-    raise ScheduleError("use cron(minutes hours day-of-month month day-of-week year), rate(N unit) or at(yyyy-mm-ddThh:mm:ss)")
+    raise ScheduleError(
+        "use cron(minutes hours day-of-month month day-of-week year), rate(N unit) or at(yyyy-mm-ddThh:mm:ss)"
+    )
 
 
 def zone(name: str) -> ZoneInfo:

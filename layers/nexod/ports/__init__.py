@@ -20,6 +20,7 @@ from .knowledge import (
     VectorStore,
     VectorStoreUnavailable,
 )
+from .scheduler import Scheduler
 from .store import (
     AgentChanges,
     AgentRepository,
@@ -35,6 +36,7 @@ from .store import (
     ParkedTaskRepository,
     RunRepository,
     Store,
+    TriggerRepository,
     UnitOfWork,
     VersionRepository,
     WorkspaceRepository,
@@ -77,8 +79,10 @@ __all__ = [
     "PublishedMachine",
     "RateLimiter",
     "RunRepository",
+    "Scheduler",
     "Store",
     "TaskGone",
+    "TriggerRepository",
     "UnitOfWork",
     "Vault",
     "VectorStore",

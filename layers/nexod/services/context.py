@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..domain.actor import UserActor
 from ..domain.nodes import Runtime
-from ..ports import BlobStore, EventPublisher, KnowledgeWorker, Orchestrator, Store, Vault
+from ..ports import BlobStore, EventPublisher, KnowledgeWorker, Orchestrator, Scheduler, Store, Vault
 
 if TYPE_CHECKING:
     from ..runtime.callbacks import CallbackCompletions
@@ -49,6 +49,11 @@ class Services:
 
     # Run lifecycle events to the deployment's EventBridge bus (relayed from the outbox after commit).
     publisher: EventPublisher | None = None
+
+    # Schedule triggers in AWS (EventBridge Scheduler); None locally, where the scheduler loop fires them.
+    scheduler: Scheduler | None = None
+    # Where webhook URLs start (the API's public base URL); empty: the answer names the path alone.
+    hook_base_url: str = ""
 
     @property
     def callbacks(self) -> CallbackCompletions:

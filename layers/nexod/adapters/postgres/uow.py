@@ -24,6 +24,7 @@ from .node_runs import PostgresNodeRuns
 from .parked import PostgresParkedTasks
 from .rows import Row
 from .runs import PostgresRuns
+from .triggers import PostgresTriggers
 from .workspaces import PostgresMembers, PostgresWorkspaces
 
 _JSON_CONFIGURED: weakref.WeakSet[psycopg.Connection[Any]] = weakref.WeakSet()
@@ -57,6 +58,7 @@ class PostgresUnitOfWork:
         self._parked = PostgresParkedTasks(*scope)
         self._approvals = PostgresApprovals(*scope)
         self._events = PostgresEvents(*scope)
+        self._triggers = PostgresTriggers(*scope)
 
     @property
     def workspace_id(self) -> str | None:
@@ -121,6 +123,10 @@ class PostgresUnitOfWork:
     @property
     def events(self) -> PostgresEvents:
         return self._events
+
+    @property
+    def triggers(self) -> PostgresTriggers:
+        return self._triggers
 
 
 class PostgresStore:
