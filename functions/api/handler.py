@@ -29,7 +29,7 @@ from nexod.observability import install_log_context, log_context
 from nexod.services.context import Principal, Services
 from nexod.services.health import HealthBoard
 
-from . import broker, door, health, routes
+from . import broker, door, health, hooks, routes
 from .encoding import dumps
 from .openapi import document
 
@@ -269,6 +269,8 @@ def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     path = event.get("rawPath") or event.get("path") or ""
     if str(path).startswith(broker.PREFIX):  # agent runners: a capability token, never a user JWT
         return broker_handler(event)
+    if str(path).startswith(hooks.PREFIX):  # webhook deliveries: a per-trigger signature, never a JWT
+        return hooks.handle(services(), event)
     # Authenticate before routing: Powertools validates bodies before any middleware runs, and an
     # anonymous caller must learn nothing but "401" (nor make the API parse its body).
     if path not in PUBLIC_PATHS:

@@ -79,7 +79,7 @@ def test_a_bad_schedule_config_is_invalid_input_naming_the_field():
     assert caught.value.details == {"field": "config.expression"}
     with pytest.raises(InvalidInput, match=r"config.timezone: timezone 'Mars/Olympus'"):
         validate_config("schedule", {"expression": "rate(1 minute)", "timezone": "Mars/Olympus"})
-    with pytest.raises(InvalidInput, match="config.surprise"):
+    with pytest.raises(InvalidInput, match=r"config\.surprise"):
         validate_config("webhook", {"surprise": 1})
 
 

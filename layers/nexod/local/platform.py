@@ -37,6 +37,7 @@ from . import pg
 from .bell import EventBell
 from .issuer import AUDIENCE, LocalIssuer
 from .model import OfflineDefaultLLM, OfflineModel
+from .scheduler import SchedulerLoop
 from .supervisor import Supervisor
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,8 @@ class LocalPlatform:
     # The agent runners' broker (capability tokens, the in-memory task board, the LLM runtime's gateway).
     broker: Broker | None = None
     event_bell: EventBell = field(default_factory=EventBell)
+    # Fires schedule triggers within a second of their due time (issue 12).
+    scheduler: SchedulerLoop | None = None
 
     @property
     def health(self) -> HealthBoard:
@@ -178,6 +181,7 @@ class LocalPlatform:
             default_embedding_model=settings.default_embedding_model,
             pinecone_hosts=tuple(settings.pinecone_hosts),
             publisher=publisher,
+            hook_base_url=base_url.rstrip("/"),
         )
         holder["services"] = services
         issuer = LocalIssuer(state_dir / "keys", issuer_url)
@@ -198,6 +202,8 @@ class LocalPlatform:
         platform.broker = local_broker(state_dir, settings, store, vault, llm_runner)
         platform.replay_machines()
         platform.interrupt_in_flight()
+        platform.scheduler = SchedulerLoop(services, platform.admin_db)
+        platform.scheduler.start()
         return platform
 
     def workspace_ids(self) -> list[str]:
@@ -231,6 +237,8 @@ class LocalPlatform:
         return sum(runs.interrupt_in_flight(self.services, ws) for ws in self.workspace_ids())
 
     def close(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.stop()
         self.supervisor.stop()
         self.orchestrator.close()
         for db in (self.admin_db,):
