@@ -32,7 +32,7 @@ Preset = Literal["nexod", "github", "stripe", "slack"]
 SIGNATURE_WINDOW = timedelta(minutes=5)
 MAX_HOOK_BODY = 1024 * 1024
 CATCH_UP_LIMIT = 100  # `catch_up: all` fires at most this many missed due times
-ON_TIME_GRACE = timedelta(seconds=60)  # a due time this recent is "on time", not missed (catch_up: none)
+ON_TIME_GRACE = timedelta(seconds=10)  # a due time this recent is on time, not missed (catch_up: none)
 DELIVERY_RETENTION = timedelta(days=30)
 
 _RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
@@ -305,7 +305,7 @@ def due_to_fire(config: ScheduleConfig, due: datetime, now: datetime) -> tuple[l
     catch-up policy) and the next due time after `now`.
 
     The due times between `due` and `now` were missed (the loop was stopped). `none` fires only a due time
-    that is on time (within a minute), `latest` the last one, `all` each of them (at most CATCH_UP_LIMIT,
+    that is on time (within 10 seconds), `latest` the last one, `all` each of them (at most CATCH_UP_LIMIT,
     the latest ones)."""
     missed = [due]
     cursor = due
