@@ -240,6 +240,21 @@ def delete(services: Services, principal: Principal, workspace_id: str, flow_id:
         uow.audit.record("trigger.delete", "trigger", trigger.id, {"flow": flow_id, "kind": trigger.kind})
 
 
+def remove_all(services: Services, principal: Principal, workspace_id: str) -> int:
+    """A deleted workspace's triggers: secrets out of the vault, schedules out of the Scheduler, then the rows
+    (one by one: a failure leaves the rest for the next attempt of the deletion)."""
+    with services.store.tx(workspace_id, principal.sub) as uow:
+        found = uow.triggers.all()
+    for trigger in found:
+        if trigger.kind == "webhook" and trigger.secret_set_at is not None:
+            vault_of(services).delete(workspace_id, secret_name(trigger.id))
+        if services.scheduler is not None and trigger.kind == "schedule":
+            services.scheduler.delete(workspace_id, trigger.id)
+        with services.store.tx(workspace_id, principal.sub) as uow:
+            uow.triggers.delete(trigger.id)
+    return len(found)
+
+
 def rotate_secret(
     services: Services,
     principal: Principal,

@@ -72,6 +72,12 @@ class PostgresTriggers(Queries):
         )
         return [record(Trigger, r) for r in rows]
 
+    def all(self) -> list[Trigger]:
+        rows = self._all(
+            f"SELECT {_COLUMNS} FROM triggers WHERE workspace_id = %s ORDER BY created_at, id", (self.workspace_id,)
+        )
+        return [record(Trigger, r) for r in rows]
+
     def update(self, trigger_id: str, changes: dict[str, Any]) -> Trigger | None:
         unknown = set(changes) - _CHANGEABLE
         if unknown:
