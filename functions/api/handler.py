@@ -187,6 +187,7 @@ def _from_settings() -> tuple[Services, JwtVerifier]:
         blob_store_from_settings,
         event_publisher_from_settings,
         runner_arns,
+        scheduler_from_settings,
         vault_from_settings,
     )
 
@@ -212,6 +213,8 @@ def _from_settings() -> tuple[Services, JwtVerifier]:
         default_embedding_model=settings.default_embedding_model,
         pinecone_hosts=tuple(settings.pinecone_hosts),
         publisher=event_publisher_from_settings(settings),  # run lifecycle events (EventBridge, an outbox)
+        scheduler=scheduler_from_settings(settings),  # schedule triggers (EventBridge Scheduler)
+        hook_base_url=settings.public_api_url,
     )
     return services, JwtVerifier(settings.auth_issuer, settings.auth_audience, settings.jwks_url)
 

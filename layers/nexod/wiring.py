@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
     from .adapters.postgres import Database
-    from .ports import LLM, BlobStore, EventPublisher, Orchestrator, Store, Vault
+    from .ports import LLM, BlobStore, EventPublisher, Orchestrator, Scheduler, Store, Vault
     from .runtime.blobs import OutputBlobs
     from .runtime.knowledge import KnowledgeEngine
     from .runtime.llm_gateway import LlmGateway
@@ -218,6 +218,23 @@ def event_publisher_from_settings(settings: Settings) -> EventPublisher | None:
     from .adapters.eventbridge import EventBridgePublisher
 
     return EventBridgePublisher(boto3.client("events", region_name=settings.region), settings.event_bus_name)
+
+
+def scheduler_from_settings(settings: Settings) -> Scheduler | None:
+    """EventBridge Scheduler for schedule triggers, when the deployment names its group and run starter."""
+    if not (settings.scheduler_group and settings.run_starter_arn and settings.scheduler_role_arn):
+        return None
+    import boto3
+
+    from .adapters.scheduler_eventbridge import EventBridgeScheduler
+
+    return EventBridgeScheduler(
+        boto3.client("scheduler", region_name=settings.region),
+        group=settings.scheduler_group,
+        target_arn=settings.run_starter_arn,
+        role_arn=settings.scheduler_role_arn,
+        dlq_arn=settings.scheduler_dlq_arn,
+    )
 
 
 def output_blobs(settings: Settings, blobs: BlobStore | None) -> OutputBlobs | None:

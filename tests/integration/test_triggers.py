@@ -257,3 +257,32 @@ def test_the_platform_loop_fires_a_due_schedule_within_a_second(alice: Api, work
     assert len(fired) == 1
     received = datetime.fromisoformat(fired[0]["received_at"].replace("Z", "+00:00"))
     assert timedelta(0) <= received - due < timedelta(seconds=1.5)
+
+
+class _Context:
+    function_name = "nexod-run-starter"
+    function_version = "$LATEST"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:nexod-run-starter"
+    memory_limit_in_mb = 256
+    aws_request_id = "scheduler-test"
+    log_group_name = "/aws/lambda/nexod-run-starter"
+    log_stream_name = "test"
+
+
+def test_the_run_starter_starts_one_run_per_scheduled_time_however_often_it_is_invoked(
+    alice: Api, stack: LocalStack, workspace: str
+):
+    from functions.triggers import run_starter
+
+    # Given a schedule trigger (its AWS schedule would invoke the run starter with this input)
+    flow = publish(alice, workspace, ECHO, "aws-schedule")
+    trigger = _schedule(alice, workspace, flow, datetime.now(UTC) + timedelta(days=3))
+    event = {"workspace_id": workspace, "trigger_id": trigger["id"], "scheduled_time": "2026-12-01T08:00:00Z"}
+    run_starter.configure(stack.platform.services)
+    # When Scheduler invokes it, then retries the same invocation
+    first = run_starter.handler(dict(event), _Context())  # type: ignore[arg-type]
+    again = run_starter.handler(dict(event), _Context())  # type: ignore[arg-type]
+    # Then one run started, named by both answers
+    assert first["status"] == "started" and again["status"] == "duplicate"
+    assert first["run_id"] == again["run_id"]
+    assert alice.wait_run(workspace, first["run_id"])["trigger"] == "schedule"

@@ -377,21 +377,21 @@ def verify(preset: str, secret: str, headers: dict[str, str], body: bytes, now: 
         for item in (headers.get("stripe-signature") or "").split(","):
             name, _, value = item.strip().partition("=")
             parts.setdefault(name, []).append(value)
-        ts = (parts.get("t") or [None])[0]
-        if not _fresh(ts, now):
+        stamp = (parts.get("t") or [""])[0]
+        if not _fresh(stamp, now):
             return False
-        expected = hmac.new(key, f"{ts}.".encode() + body, hashlib.sha256).hexdigest()
+        expected = hmac.new(key, f"{stamp}.".encode() + body, hashlib.sha256).hexdigest()
         return any(_equal(expected, v) for v in parts.get("v1", []))
     if preset == "slack":
-        ts = headers.get("x-slack-request-timestamp")
-        if not _fresh(ts, now):
+        slack_ts = headers.get("x-slack-request-timestamp")
+        if not _fresh(slack_ts, now):
             return False
-        expected = "v0=" + hmac.new(key, f"v0:{ts}:".encode() + body, hashlib.sha256).hexdigest()
+        expected = "v0=" + hmac.new(key, f"v0:{slack_ts}:".encode() + body, hashlib.sha256).hexdigest()
         return _equal(expected, headers.get("x-slack-signature"))
-    ts = headers.get("x-nexod-timestamp")
-    if not _fresh(ts, now):
+    nexod_ts = headers.get("x-nexod-timestamp")
+    if not _fresh(nexod_ts, now):
         return False
-    return _equal(sign(secret, ts or "", body), headers.get("x-nexod-signature"))
+    return _equal(sign(secret, nexod_ts or "", body), headers.get("x-nexod-signature"))
 
 
 def delivery_key(preset: str, headers: dict[str, str], body: Any) -> str | None:

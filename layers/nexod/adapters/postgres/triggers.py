@@ -82,7 +82,7 @@ class PostgresTriggers(Queries):
         unknown = set(changes) - _CHANGEABLE
         if unknown:
             raise ValueError(f"not changeable: {sorted(unknown)}")
-        sets = [sql.SQL("{} = %s").format(sql.Identifier(name)) for name in changes]
+        sets: list[sql.Composable] = [sql.SQL("{} = %s").format(sql.Identifier(name)) for name in changes]
         sets.append(sql.SQL("updated_at = now()"))
         values = [Jsonb(v) if name == "config" else v for name, v in changes.items()]
         query = sql.SQL("UPDATE triggers SET {} WHERE workspace_id = %s AND id = %s RETURNING {}").format(
