@@ -286,3 +286,51 @@ def test_the_run_starter_starts_one_run_per_scheduled_time_however_often_it_is_i
     assert first["status"] == "started" and again["status"] == "duplicate"
     assert first["run_id"] == again["run_id"]
     assert alice.wait_run(workspace, first["run_id"])["trigger"] == "schedule"
+
+
+WAITS = {
+    "nodes": [node("start", "input"), node("pause", "wait", seconds=30), node("end", "output", value="x")],
+    "edges": [edge("start", "pause"), edge("pause", "end")],
+}
+
+
+def test_overlap_skip_rejects_a_firing_while_the_previous_run_is_running(alice: Api, stack: LocalStack, workspace: str):
+    # Given a minutely schedule with overlap skip on a flow whose runs wait 30 seconds
+    flow = publish(alice, workspace, WAITS, "slow")
+    start = (datetime.now(UTC) + timedelta(days=4)).replace(second=0, microsecond=0)
+    trigger = _schedule(alice, workspace, flow, start, overlap="skip")
+    clock = Clock(start + timedelta(seconds=1))
+    loop = SchedulerLoop(stack.platform.services, stack.platform.admin_db, clock)
+    loop.tick()
+    first = _started(alice, workspace, flow, trigger["id"])
+    assert len(first) == 1
+    alice.wait_run(workspace, first[0]["run_id"], until=("RUNNING",))
+    # When the next due time comes while that run still waits
+    clock.now = start + timedelta(minutes=1, seconds=1)
+    loop.tick()
+    # Then that firing is rejected, saying why, and no second run started
+    shown = alice.ok("GET", f"{_triggers(workspace, flow)}/{trigger['id']}")
+    latest = shown["deliveries"][0]
+    assert (latest["status"], latest["reason"]) == (
+        "rejected",
+        "overlap: the previous run of this trigger is still running",
+    )
+    assert len(_started(alice, workspace, flow, trigger["id"])) == 1
+    alice.call("POST", f"/v1/workspaces/{workspace}/runs/{first[0]['run_id']}/cancel")
+
+
+def test_a_disabled_trigger_can_be_tested_and_a_pinned_version_must_exist(alice: Api, workspace: str):
+    flow = publish(alice, workspace, ECHO, "pinned")
+    hooks = _triggers(workspace, flow)
+    # A pinned version that does not exist is a 422 naming `version`
+    status, answer = alice.call("POST", hooks, {"kind": "webhook", "version": 9})
+    assert (status, answer["error"]["details"]) == (422, {"field": "version"})
+    # A disabled trigger fires once on test, with the sample payload as the delivery's body
+    trigger = alice.ok("POST", hooks, {"kind": "webhook", "enabled": False, "version": 1})
+    status, fired = alice.call("POST", f"{hooks}/{trigger['id']}/test", {"payload": {"sample": True}})
+    assert (status, fired["status"]) == (202, "started")
+    run = alice.wait_run(workspace, fired["run_id"])
+    assert (run["input"], run["version"]) == ({"sample": True}, 1)
+    # And a bad input mapping is refused when it is set, not when it fires
+    status, answer = alice.call("PUT", f"{hooks}/{trigger['id']}", {"input_mapping": "delivery.["})
+    assert (status, answer["error"]["details"]) == (422, {"field": "input_mapping"})
