@@ -334,3 +334,22 @@ def test_a_disabled_trigger_can_be_tested_and_a_pinned_version_must_exist(alice:
     # And a bad input mapping is refused when it is set, not when it fires
     status, answer = alice.call("PUT", f"{hooks}/{trigger['id']}", {"input_mapping": "delivery.["})
     assert (status, answer["error"]["details"]) == (422, {"field": "input_mapping"})
+
+
+def test_deleting_a_flow_or_a_trigger_destroys_the_webhook_secret(alice: Api, stack: LocalStack, workspace: str):
+    from nexod.services.triggers import secret_name
+
+    vault = stack.platform.services.vault
+    assert vault is not None
+    flow = publish(alice, workspace, ECHO, "goes")
+    by_flow = alice.ok("POST", _triggers(workspace, flow), {"kind": "webhook"})
+    by_itself = alice.ok("POST", _triggers(workspace, flow), {"kind": "webhook"})
+    assert vault.get(workspace, secret_name(by_flow["id"])) == {"secret": by_flow["secret"]}
+    # When one trigger is deleted, then its flow
+    alice.ok("DELETE", f"{_triggers(workspace, flow)}/{by_itself['id']}")
+    alice.ok("DELETE", f"/v1/workspaces/{workspace}/flows/{flow}")
+    # Then neither secret is left in the vault, and their deliveries are refused like any unknown trigger
+    assert vault.get(workspace, secret_name(by_itself["id"])) is None
+    assert vault.get(workspace, secret_name(by_flow["id"])) is None
+    body = b"{}"
+    assert _post_hook(stack, f"/v1/hooks/{by_flow['id']}", body, _signed(by_flow["secret"], body))[0] == 401

@@ -1196,6 +1196,9 @@ class MemoryTriggers:
     def all(self) -> list[Trigger]:
         return list(self.rows)
 
+    def of_flow(self, flow_id: str) -> list[Trigger]:
+        return [t for t in self.rows if t.flow_id == flow_id]
+
     def delete(self, trigger_id: str) -> bool:
         kept = [t for t in self.rows if t.id != trigger_id]
         removed = len(kept) != len(self.rows)

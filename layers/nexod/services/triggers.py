@@ -240,6 +240,19 @@ def delete(services: Services, principal: Principal, workspace_id: str, flow_id:
         uow.audit.record("trigger.delete", "trigger", trigger.id, {"flow": flow_id, "kind": trigger.kind})
 
 
+def forget(services: Services, workspace_id: str, gone: list[Trigger]) -> None:
+    """What deleted triggers leave outside the database (a webhook's secret, an AWS schedule): removed, best
+    effort (a failure is logged; the value is unreachable without its trigger row)."""
+    for trigger in gone:
+        try:
+            if trigger.kind == "webhook" and trigger.secret_set_at is not None:
+                vault_of(services).delete(workspace_id, secret_name(trigger.id))
+            if services.scheduler is not None and trigger.kind == "schedule":
+                services.scheduler.delete(workspace_id, trigger.id)
+        except Exception:
+            log.exception("trigger %s: its secret or schedule could not be removed", trigger.id)
+
+
 def remove_all(services: Services, principal: Principal, workspace_id: str) -> int:
     """A deleted workspace's triggers: secrets out of the vault, schedules out of the Scheduler, then the rows
     (one by one: a failure leaves the rest for the next attempt of the deletion)."""
