@@ -52,6 +52,9 @@ class Services:
 
     # Schedule triggers in AWS (EventBridge Scheduler); None locally, where the scheduler loop fires them.
     scheduler: Scheduler | None = None
+    # Reads webhook secrets (`trigger.<id>`) for the webhook door; None: `vault` (local mode reads it). In AWS
+    # the API's vault is write-only, so the hook route needs one that may read `trigger.*` values.
+    hook_vault: Vault | None = None
     # Where webhook URLs start (the API's public base URL); empty: the answer names the path alone.
     hook_base_url: str = ""
 

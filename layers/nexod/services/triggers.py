@@ -417,7 +417,8 @@ def receive_webhook(
         trigger = uow.triggers.get(trigger_id)
     if trigger is None or trigger.kind != "webhook" or not trigger.enabled:
         raise refused
-    stored = vault_of(services).get(workspace_id, secret_name(trigger.id))
+    reader = services.hook_vault if services.hook_vault is not None else vault_of(services)
+    stored = reader.get(workspace_id, secret_name(trigger.id))
     preset = str((trigger.config or {}).get("preset", "nexod"))
     if stored is None or not domain.verify(preset, str(stored.get("secret", "")), headers, raw_body, now):
         raise refused
