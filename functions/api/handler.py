@@ -265,6 +265,10 @@ def broker_handler(event: dict[str, Any], _: Any = None) -> dict[str, Any]:
 
 
 def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if str(event.get("rawPath") or event.get("path") or "").startswith(hooks.PREFIX):
+        # Webhook deliveries: a per-trigger signature over the raw bytes, never a JWT; any body (a provider's
+        # form-encoded or binary payload) reaches the verifier as sent.
+        return hooks.handle(services(), event)
     refused = door.prepare(event)
     if refused is not None:
         return raw_error(refused.status, refused.code, refused.message, refused.details)
@@ -272,8 +276,6 @@ def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     path = event.get("rawPath") or event.get("path") or ""
     if str(path).startswith(broker.PREFIX):  # agent runners: a capability token, never a user JWT
         return broker_handler(event)
-    if str(path).startswith(hooks.PREFIX):  # webhook deliveries: a per-trigger signature, never a JWT
-        return hooks.handle(services(), event)
     # Authenticate before routing: Powertools validates bodies before any middleware runs, and an
     # anonymous caller must learn nothing but "401" (nor make the API parse its body).
     if path not in PUBLIC_PATHS:

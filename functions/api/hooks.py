@@ -51,10 +51,9 @@ def handle(services: Services, event: dict[str, Any]) -> dict[str, Any]:
     path = str(event.get("rawPath") or event.get("path") or "")
     trigger_id = path[len(PREFIX) :]
     if method.upper() != "POST":
-        return {
-            **_error(405, "method_not_allowed", f"{method} is not allowed on {path}; allowed: POST"),
-            "Allow": "POST",
-        }
+        refused = _error(405, "method_not_allowed", f"{method} is not allowed on {path}; allowed: POST")
+        refused["headers"]["Allow"] = "POST"
+        return refused
     if not trigger_id or "/" in trigger_id:
         return _error(404, "not_found", f"no route {method} {path}")
     raw = _raw_body(event)

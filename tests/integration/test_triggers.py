@@ -353,3 +353,15 @@ def test_deleting_a_flow_or_a_trigger_destroys_the_webhook_secret(alice: Api, st
     assert vault.get(workspace, secret_name(by_flow["id"])) is None
     body = b"{}"
     assert _post_hook(stack, f"/v1/hooks/{by_flow['id']}", body, _signed(by_flow["secret"], body))[0] == 401
+
+
+def test_a_delivery_s_signature_covers_its_bytes_as_sent_even_when_they_are_not_utf8(
+    alice: Api, stack: LocalStack, webhook: dict[str, Any]
+):
+    # Given a form-encoded body with a byte that is not UTF-8, signed as sent
+    body = b"order=42&name=\xff"
+    headers = {**_signed(webhook["secret"], body), "Content-Type": "application/x-www-form-urlencoded"}
+    # When it is delivered
+    status, answer = _post_hook(stack, f"/v1/hooks/{webhook['id']}", body, headers)
+    # Then the signature verifies and the run starts (its body is the text, as it could be decoded)
+    assert (status, answer["status"]) == (202, "started"), answer
