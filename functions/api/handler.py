@@ -30,7 +30,7 @@ from nexod.services.broker import Broker
 from nexod.services.context import Principal, Services
 from nexod.services.health import HealthBoard
 
-from . import approval_links, broker, door, health, routes
+from . import approval_links, broker, door, health, hooks, routes
 from .encoding import dumps
 from .openapi import document
 
@@ -190,6 +190,7 @@ def _from_settings() -> tuple[Services, JwtVerifier]:
         blob_store_from_settings,
         event_publisher_from_settings,
         runner_arns,
+        scheduler_from_settings,
         vault_from_settings,
     )
 
@@ -216,6 +217,8 @@ def _from_settings() -> tuple[Services, JwtVerifier]:
         pinecone_hosts=tuple(settings.pinecone_hosts),
         publisher=event_publisher_from_settings(settings),  # run lifecycle events (EventBridge, an outbox)
         approval_links=approval_links_from_settings(settings),  # verifies signed approval links; sends nothing
+        scheduler=scheduler_from_settings(settings),  # schedule triggers (EventBridge Scheduler)
+        hook_base_url=settings.public_api_url,
     )
     return services, JwtVerifier(settings.auth_issuer, settings.auth_audience, settings.jwks_url)
 
@@ -292,6 +295,10 @@ def broker_handler(event: dict[str, Any], _: Any = None) -> dict[str, Any]:
 
 
 def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if str(event.get("rawPath") or event.get("path") or "").startswith(hooks.PREFIX):
+        # Webhook deliveries: a per-trigger signature over the raw bytes, never a JWT; any body (a provider's
+        # form-encoded or binary payload) reaches the verifier as sent.
+        return hooks.handle(services(), event)
     refused = door.prepare(event)
     if refused is not None:
         return raw_error(refused.status, refused.code, refused.message, refused.details)

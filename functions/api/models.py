@@ -165,3 +165,42 @@ class ApprovalDecide(Body):
     fields: dict[str, Any] = Field(
         default_factory=dict, description="Values for the approval's form (a JSON Schema); they reach the output"
     )
+
+
+TriggerKind = Literal["schedule", "webhook", "sqs", "eventbridge"]
+Mapping = Annotated[str, Field(min_length=1, max_length=4000)]
+Secret = Annotated[str, Field(min_length=16, max_length=256)]
+
+
+class TriggerCreate(Body):
+    kind: TriggerKind
+    config: dict[str, Any] = Field(
+        default_factory=dict,
+        description="schedule: {expression, timezone, start_date, end_date, overlap, catch_up}; "
+        "webhook: {preset: nexod|github|stripe|slack}; sqs: {}; eventbridge: {event_pattern, bus}",
+    )
+    enabled: bool = True
+    version: int | None = Field(None, ge=1, description="a pinned version; null: the flow's live version")
+    input_mapping: Mapping | None = Field(
+        None, description="JMESPath over {delivery: {body, headers, query, received_at}, trigger}; null: the body"
+    )
+    secret: Secret | None = Field(
+        None, description="webhook: the signing secret to use (e.g. Stripe's or Slack's); omitted: one is made"
+    )
+
+
+class TriggerUpdate(Body):
+    """Only the fields sent change; `version: null` goes back to the live version."""
+
+    config: dict[str, Any] | None = None
+    enabled: bool | None = None
+    version: int | None = Field(None, ge=1)
+    input_mapping: Mapping | None = None
+
+
+class TriggerTest(Body):
+    payload: Any = Field(None, description="the sample delivery's body")
+
+
+class SecretRotate(Body):
+    secret: Secret | None = Field(None, description="the new signing secret; omitted: one is made")

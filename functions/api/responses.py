@@ -626,3 +626,54 @@ class ApprovalLinkView(Out):
 class ApprovalPage(Out):
     items: list[Approval]
     next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last page")
+
+
+# -- triggers -----------------------------------------------------------------------------------------
+DeliveryStatus = Literal["received", "duplicate", "started", "rejected"]
+
+
+class TriggerDelivery(Out):
+    """One delivery a trigger received and what came of it (kept 30 days)."""
+
+    id: UUID
+    received_at: datetime
+    idempotency_key: str
+    status: DeliveryStatus
+    reason: str | None
+    run_id: UUID | None
+
+
+class Trigger(Out):
+    id: UUID
+    flow_id: UUID
+    kind: Literal["schedule", "webhook", "sqs", "eventbridge"]
+    config: Stored
+    enabled: bool
+    version: int | None = Field(description="the pinned version; null: the flow's live version at each firing")
+    input_mapping: str | None
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    last_fired_at: datetime | None
+    next_fire_at: datetime | None = Field(description="schedules: the next due time (UTC)")
+    fires: bool = Field(description="false for kinds accepted but not fired yet (sqs, eventbridge)")
+    url: str | None = Field(description="webhooks: where to POST signed deliveries")
+    secret_set_at: datetime | None
+    deliveries: list[TriggerDelivery] = Field(description="the most recent deliveries (GET of one trigger)")
+
+
+class TriggerWithSecret(Trigger):
+    """A webhook trigger as created or rotated: the one answer that carries its secret."""
+
+    secret: str | MISSING = Field(MISSING, description="the signing secret, shown this once")
+
+
+class TriggerList(Out):
+    items: list[Trigger]
+
+
+class DeliveryOutcome(Out):
+    delivery_id: str
+    status: DeliveryStatus
+    run_id: UUID | None
+    reason: str | None

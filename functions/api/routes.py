@@ -26,6 +26,7 @@ from nexod.services import (
     knowledge,
     llm_settings,
     runs,
+    triggers,
     usage,
     workspaces,
 )
@@ -50,6 +51,10 @@ from .models import (
     MemberPut,
     RedriveBody,
     RunCreate,
+    SecretRotate,
+    TriggerCreate,
+    TriggerTest,
+    TriggerUpdate,
     VersionCreate,
     WorkspaceCreate,
 )
@@ -68,6 +73,7 @@ from .responses import (
     Credential,
     CredentialList,
     CredentialTypeList,
+    DeliveryOutcome,
     EventPage,
     Flow,
     FlowPage,
@@ -85,6 +91,9 @@ from .responses import (
     NodeTypeList,
     Run,
     RunPage,
+    Trigger,
+    TriggerList,
+    TriggerWithSecret,
     Usage,
     ValidationResult,
     Version,
@@ -648,3 +657,82 @@ def query_knowledge_base(ws: str, kb: str, body: KnowledgeQuery) -> KnowledgeQue
 
 
 __all__ = ["bind", "json", "router"]
+
+
+# -- triggers ----------------------------------------------------------------------------------------
+@router.post("/v1/workspaces/<ws>/flows/<flow>/triggers", tags=["triggers"], status_code=201)
+def create_trigger(ws: str, flow: str, body: TriggerCreate) -> Response[TriggerWithSecret]:
+    """A trigger of the flow. A webhook's answer carries its `url` and `secret`: the secret is shown this once."""
+    principal = _caller()
+    created = triggers.create(
+        _services(),
+        principal,
+        _ws(ws),
+        flow,
+        body.kind,
+        body.config,
+        body.enabled,
+        body.version,
+        body.input_mapping,
+        body.secret,
+    )
+    return _answer(201, reply(TriggerWithSecret, created))
+
+
+@router.get("/v1/workspaces/<ws>/flows/<flow>/triggers", tags=["triggers"])
+def list_triggers(ws: str, flow: str) -> TriggerList:
+    principal = _caller()
+    return reply(TriggerList, triggers.list_triggers(_services(), principal, _ws(ws), flow))
+
+
+@router.get("/v1/workspaces/<ws>/flows/<flow>/triggers/<trigger>", tags=["triggers"])
+def get_trigger(ws: str, flow: str, trigger: str) -> Trigger:
+    """The trigger with its recent deliveries (their outcome and run)."""
+    principal = _caller()
+    return reply(Trigger, triggers.get(_services(), principal, _ws(ws), flow, trigger))
+
+
+@router.put("/v1/workspaces/<ws>/flows/<flow>/triggers/<trigger>", tags=["triggers"])
+def put_trigger(ws: str, flow: str, trigger: str, body: TriggerUpdate) -> Trigger:
+    principal = _caller()
+    fields = {name: getattr(body, name) for name in body.model_fields_set}
+    for name in ("config", "enabled"):
+        if name in fields and fields[name] is None:
+            raise InvalidInput(f"{name}: must not be null", {"field": name, "in": "body"})
+    return reply(Trigger, triggers.update(_services(), principal, _ws(ws), flow, trigger, fields))
+
+
+@router.delete("/v1/workspaces/<ws>/flows/<flow>/triggers/<trigger>", tags=["triggers"], status_code=204)
+def delete_trigger(ws: str, flow: str, trigger: str) -> Response[str]:
+    principal = _caller()
+    triggers.delete(_services(), principal, _ws(ws), flow, trigger)
+    return Response(status_code=204, body="")
+
+
+@router.post("/v1/workspaces/<ws>/flows/<flow>/triggers/<trigger>/enable", tags=["triggers"])
+def enable_trigger(ws: str, flow: str, trigger: str) -> Trigger:
+    principal = _caller()
+    return reply(Trigger, triggers.set_enabled(_services(), principal, _ws(ws), flow, trigger, True))
+
+
+@router.post("/v1/workspaces/<ws>/flows/<flow>/triggers/<trigger>/disable", tags=["triggers"])
+def disable_trigger(ws: str, flow: str, trigger: str) -> Trigger:
+    principal = _caller()
+    return reply(Trigger, triggers.set_enabled(_services(), principal, _ws(ws), flow, trigger, False))
+
+
+@router.post("/v1/workspaces/<ws>/flows/<flow>/triggers/<trigger>/test", tags=["triggers"], status_code=202)
+def fire_trigger_test(ws: str, flow: str, trigger: str, body: TriggerTest | None = None) -> Response[DeliveryOutcome]:
+    """Fire once now with a sample payload (the delivery's body), even while disabled."""
+    principal = _caller()
+    payload = body.payload if body is not None else None
+    outcome = triggers.test(_services(), principal, _ws(ws), flow, trigger, payload)
+    return _answer(202, reply(DeliveryOutcome, outcome))
+
+
+@router.post("/v1/workspaces/<ws>/flows/<flow>/triggers/<trigger>/rotate-secret", tags=["triggers"])
+def rotate_trigger_secret(ws: str, flow: str, trigger: str, body: SecretRotate | None = None) -> TriggerWithSecret:
+    """A new signing secret for a webhook, shown this once; the old one stops verifying at once."""
+    principal = _caller()
+    secret = body.secret if body is not None else None
+    return reply(TriggerWithSecret, triggers.rotate_secret(_services(), principal, _ws(ws), flow, trigger, secret))

@@ -122,6 +122,15 @@ class Settings(BaseSettings):
     ses_from_address: str | None = None
     ses_identity_arn: str | None = None
     outbox_dir: str | None = None
+    # Schedule triggers in AWS (issue 12): EventBridge Scheduler schedules in this group, each targeting the
+    # run-starter function through the role (which may only invoke it), retried, then sent to the DLQ.
+    # Unset: no schedules are created (local mode fires them from its scheduler loop).
+    scheduler_group: str | None = None
+    run_starter_arn: str | None = None
+    scheduler_role_arn: str | None = None
+    scheduler_dlq_arn: str | None = None
+    # The API's public base URL (webhook URLs in trigger answers); empty: the path alone.
+    public_api_url: str = ""
     log_level: str = "INFO"
 
     @property

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
     from .adapters.postgres import Database
-    from .ports import LLM, BlobStore, EventPublisher, Notifier, Orchestrator, Store, Vault
+    from .ports import LLM, BlobStore, EventPublisher, Notifier, Orchestrator, Scheduler, Store, Vault
     from .ports.agents import AgentTaskBoard
     from .runtime.agent_launch import AgentLaunch
     from .runtime.blobs import OutputBlobs
@@ -316,6 +316,23 @@ def approval_notices(
         return None
     links = approval_links_from_settings(settings)
     return ApprovalNotices(store, notifier, links, settings.console_url, vault, list(settings.outbound_allow_hosts))
+
+
+def scheduler_from_settings(settings: Settings) -> Scheduler | None:
+    """EventBridge Scheduler for schedule triggers, when the deployment names its group and run starter."""
+    if not (settings.scheduler_group and settings.run_starter_arn and settings.scheduler_role_arn):
+        return None
+    import boto3
+
+    from .adapters.scheduler_eventbridge import EventBridgeScheduler
+
+    return EventBridgeScheduler(
+        boto3.client("scheduler", region_name=settings.region),
+        group=settings.scheduler_group,
+        target_arn=settings.run_starter_arn,
+        role_arn=settings.scheduler_role_arn,
+        dlq_arn=settings.scheduler_dlq_arn,
+    )
 
 
 def output_blobs(settings: Settings, blobs: BlobStore | None) -> OutputBlobs | None:

@@ -77,6 +77,13 @@ REAL_BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/v1/workspaces/{ws}/knowledge-bases/{kb}/query"): {"text": "fuzzed", "top_k": 3},
     ("POST", "/v1/workspaces/{ws}/approvals/{approval}/decide"): {"decision": "approve", "comment": "fuzzed"},
     ("POST", "/v1/approval-links/{token}/decide"): {"decision": "reject", "comment": "fuzzed"},
+    ("POST", "/v1/workspaces/{ws}/flows/{flow}/triggers"): {
+        "kind": "schedule",
+        "config": {"expression": "cron(0 9 ? * MON-FRI *)", "timezone": "Europe/Berlin", "overlap": "skip"},
+    },
+    ("PUT", "/v1/workspaces/{ws}/flows/{flow}/triggers/{trigger}"): {"input_mapping": "delivery.body", "version": 1},
+    ("POST", "/v1/workspaces/{ws}/flows/{flow}/triggers/{trigger}/test"): {"payload": {"n": 1}},
+    ("POST", "/v1/workspaces/{ws}/flows/{flow}/triggers/{trigger}/rotate-secret"): {"secret": "fuzzed-secret-0123456"},
 }
 
 # Query parameters of the real call (a workspace deletion needs its name typed again).
@@ -104,6 +111,7 @@ class RealIds:
         self.started: list[str] = []
         self.ids["name"] = self.credential()
         self.ids["approval"] = self.approval()
+        self.ids["trigger"] = self.trigger()
 
     def agent(self) -> str:
         return str(self.alice.ok("POST", f"/v1/workspaces/{self.ws}/agents", {"spec": AGENT})["id"])
@@ -111,6 +119,10 @@ class RealIds:
     def document(self) -> str:
         path = f"/v1/workspaces/{self.ws}/knowledge-bases/{self.ids['kb']}/documents"
         return str(self.alice.ok("POST", path, {"name": "doc.txt", "content": "fuzz document"})["id"])
+
+    def trigger(self) -> str:
+        path = f"/v1/workspaces/{self.ws}/flows/{self.ids['flow']}/triggers"
+        return str(self.alice.ok("POST", path, {"kind": "webhook"})["id"])
 
     def credential(self) -> str:
         name = f"fz{uuid.uuid4().hex[:8]}"
@@ -138,7 +150,9 @@ class RealIds:
         ids = dict(self.ids)
         if (method, path) == DELETE_WORKSPACE:  # a workspace of its own, deleted
             ids["ws"] = str(self.alice.ok("POST", "/v1/workspaces", {"name": "doomed"})["id"])
-        if method == "DELETE" and "{flow}" in path:
+        if method == "DELETE" and path.endswith("{trigger}"):
+            ids["trigger"] = self.trigger()
+        elif method == "DELETE" and "{flow}" in path:
             ids["flow"] = publish(self.alice, self.ws, SIMPLE, name="to delete")
         if method == "DELETE" and "{user}" in path:
             ids["user"] = f"local|gone-{uuid.uuid4().hex[:6]}"

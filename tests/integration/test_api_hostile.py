@@ -62,7 +62,8 @@ def world(alice: Api) -> dict[str, str]:
     agent = alice.ok("POST", f"/v1/workspaces/{ws}/agents", {"spec": spec})["id"]
     kb = alice.ok("POST", f"/v1/workspaces/{ws}/knowledge-bases", {"name": "hostile-kb"})["id"]
     doc = alice.ok("POST", f"/v1/workspaces/{ws}/knowledge-bases/{kb}/documents", {"name": "d", "content": "text"})
-    names = {"user": "local|carol", "name": "hostile-key", "kb": kb, "doc": doc["id"]}
+    trigger = alice.ok("POST", f"/v1/workspaces/{ws}/flows/{flow}/triggers", {"kind": "webhook"})["id"]
+    names = {"user": "local|carol", "name": "hostile-key", "kb": kb, "doc": doc["id"], "trigger": trigger}
     # (an approval id that names none: the door refuses before any lookup)
     approval = "00000000-0000-4000-8000-000000000001"
     # (an approval link's token that no key signed: the door refuses hostile bodies before it is checked)
@@ -108,6 +109,20 @@ def test_hostile_json_is_refused_on_every_route_naming_the_place(
         assert error["details"][0]["field"] == field, (method, path, error)
     # And nothing was stored: the run list is unchanged and still answers
     assert alice.ok("GET", f"/v1/workspaces/{world['ws']}/runs")["items"] == runs_before
+
+
+def test_a_webhook_learns_nothing_but_401_from_hostile_unsigned_bodies(stack: LocalStack, world: dict[str, str]):
+    # Given the webhook door, which takes no JWT
+    anonymous = Api(stack.url, None)
+    for raw, _field in HOSTILE_BODIES.values():
+        # When a hostile body arrives unsigned (or signed with nonsense), as JSON or as anything else
+        for headers in ({}, {"Content-Type": "text/xml", "X-Nexod-Timestamp": "1", "X-Nexod-Signature": "x"}):
+            status, body = anonymous.call("POST", f"/v1/hooks/{world['trigger']}", raw=raw, headers=headers)
+            # Then it is the same 401, never a parse error or a 500
+            assert_envelope(status, body, 401, "unauthorized")
+    # And the door answers other methods 405
+    status, body = anonymous.call("GET", f"/v1/hooks/{world['trigger']}")
+    assert_envelope(status, body, 405, "method_not_allowed")
 
 
 def test_an_anonymous_caller_learns_nothing_but_401_whatever_the_body(stack: LocalStack, world: dict[str, str]):
@@ -457,6 +472,8 @@ ROUTES = [
     ("PUT", "/v1/workspaces/{ws}/allowed-hosts"),
     ("POST", "/v1/workspaces/{ws}/runs/{run}/redrive"),
     ("POST", "/v1/workspaces"),
+    ("POST", "/v1/workspaces/{ws}/flows/{flow}/triggers"),
+    ("PUT", "/v1/workspaces/{ws}/flows/{flow}/triggers/{trigger}"),
 ]
 
 

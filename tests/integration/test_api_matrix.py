@@ -113,6 +113,10 @@ class World:
         path = f"/v1/workspaces/{self.ws()}/knowledge-bases/{self.ids['kb']}/documents"
         return str(self.admin.ok("POST", path, {"name": "doc.txt", "content": "a document to delete"})["id"])
 
+    def fresh_trigger(self) -> str:
+        path = f"/v1/workspaces/{self.ws()}/flows/{self.ids['flow']}/triggers"
+        return str(self.admin.ok("POST", path, {"kind": "webhook"})["id"])
+
     def fresh_member(self) -> str:
         user = f"local|tmp-{uuid.uuid4().hex[:8]}"
         self.admin.ok("PUT", f"/v1/workspaces/{self.ws()}/members/{user}", {"role": "viewer"})
@@ -261,6 +265,22 @@ EXPECTED: dict[tuple[str, str], Op] = {
         "member", 204, lambda w, allowed: ({"doc": w.fresh_document() if allowed else w.ids["doc"]}, None)
     ),
     ("POST", "/v1/workspaces/{ws}/knowledge-bases/{kb}/query"): Op("viewer", 200, body({"text": "notes"})),
+    # triggers: viewers read, members manage and test
+    ("POST", "/v1/workspaces/{ws}/flows/{flow}/triggers"): Op("member", 201, body({"kind": "webhook"})),
+    ("GET", "/v1/workspaces/{ws}/flows/{flow}/triggers"): Op("viewer", 200),
+    ("GET", "/v1/workspaces/{ws}/flows/{flow}/triggers/{trigger}"): Op("viewer", 200),
+    ("PUT", "/v1/workspaces/{ws}/flows/{flow}/triggers/{trigger}"): Op(
+        "member", 200, body({"input_mapping": "delivery.body"})
+    ),
+    ("DELETE", "/v1/workspaces/{ws}/flows/{flow}/triggers/{trigger}"): Op(
+        "member", 204, lambda w, allowed: ({"trigger": w.fresh_trigger() if allowed else w.ids["trigger"]}, None)
+    ),
+    ("POST", "/v1/workspaces/{ws}/flows/{flow}/triggers/{trigger}/enable"): Op("member", 200),
+    ("POST", "/v1/workspaces/{ws}/flows/{flow}/triggers/{trigger}/disable"): Op("member", 200),
+    ("POST", "/v1/workspaces/{ws}/flows/{flow}/triggers/{trigger}/test"): Op(
+        "member", 202, body({"payload": {"n": 1}})
+    ),
+    ("POST", "/v1/workspaces/{ws}/flows/{flow}/triggers/{trigger}/rotate-secret"): Op("member", 200, body({})),
 }
 
 ROLES = ("admin", "member", "viewer", "outsider", "outsider-at-home", "anonymous")
@@ -294,6 +314,7 @@ def world(stack: LocalStack, alice: Api, bob: Api, lab_ws: str) -> Iterator[Worl
     alice.ok("POST", f"/v1/workspaces/{ws}/agents/{world.ids['agent']}/versions", {})
     world.ids["kb"] = alice.ok("POST", f"/v1/workspaces/{ws}/knowledge-bases", {"name": "shared"})["id"]
     world.ids["doc"] = world.fresh_document()
+    world.ids["trigger"] = world.fresh_trigger()
     yield world
     for run_id in world.started:  # stop the executions still parked in their wait
         alice.call("POST", f"/v1/workspaces/{ws}/runs/{run_id}/cancel")

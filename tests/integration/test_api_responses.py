@@ -126,6 +126,20 @@ def test_a_flows_whole_life_answers_within_the_published_schemas(stack: LocalSta
     api.ok("GET", f"/v1/workspaces/{ws}/knowledge-bases/{kb}/documents?limit=1")
     api.ok("POST", f"/v1/workspaces/{ws}/knowledge-bases/{kb}/query", {"text": "hi", "top_k": 1})
     api.ok("DELETE", f"/v1/workspaces/{ws}/knowledge-bases/{kb}/documents/{doc['id']}")
+    # (and its triggers: a webhook created with its secret, a schedule, listed, read, changed, disabled,
+    # enabled, tested, its secret rotated, deleted)
+    hooks = f"/v1/workspaces/{ws}/flows/{flow}/triggers"
+    hook = api.ok("POST", hooks, {"kind": "webhook", "input_mapping": "delivery.body"})
+    schedule = {"expression": "cron(0 9 * * ? *)", "timezone": "Europe/Berlin", "catch_up": "none"}
+    api.ok("POST", hooks, {"kind": "schedule", "config": schedule, "version": 1})
+    api.ok("GET", hooks)
+    api.ok("PUT", f"{hooks}/{hook['id']}", {"input_mapping": "delivery.body.n", "version": None})
+    api.ok("POST", f"{hooks}/{hook['id']}/disable")
+    api.ok("POST", f"{hooks}/{hook['id']}/enable")
+    api.ok("POST", f"{hooks}/{hook['id']}/test", {"payload": {"n": 2}})
+    api.ok("GET", f"{hooks}/{hook['id']}")
+    api.ok("POST", f"{hooks}/{hook['id']}/rotate-secret", {})
+    api.ok("DELETE", f"{hooks}/{hook['id']}")
     # (and what it spent: usage each way, its budget set and read)
     for group in ("day", "flow", "model", "node_type"):
         api.ok("GET", f"/v1/workspaces/{ws}/usage?group_by={group}&tz=Europe/Paris")

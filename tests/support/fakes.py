@@ -49,6 +49,7 @@ from nexod.domain.records import (
     RunDetail,
     RunStatus,
     SoftBudgetCrossed,
+    Trigger,
     Usage,
     UsageRow,
     Workspace,
@@ -1235,6 +1236,30 @@ class MemoryEvents(_Repo):
         ]
 
 
+class MemoryTriggers:
+    """What the unit tests reach of triggers (a workspace deletion lists and removes them); the trigger
+    pipeline itself is tested against PostgreSQL (tests/integration/test_triggers.py)."""
+
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self.uow = uow
+        self.rows: list[Trigger] = []
+
+    def all(self) -> list[Trigger]:
+        return list(self.rows)
+
+    def of_flow(self, flow_id: str) -> list[Trigger]:
+        return [t for t in self.rows if t.flow_id == flow_id]
+
+    def delete(self, trigger_id: str) -> bool:
+        kept = [t for t in self.rows if t.id != trigger_id]
+        removed = len(kept) != len(self.rows)
+        self.rows = kept
+        return removed
+
+    def __getattr__(self, name: str) -> Any:
+        raise NotImplementedError(f"triggers.{name} is tested against PostgreSQL, not the memory store")
+
+
 class MemoryUnitOfWork:
     def __init__(self, tables: _Tables, workspace_id: str | None, user_sub: str | None, now: datetime) -> None:
         self.tables = tables
@@ -1254,6 +1279,7 @@ class MemoryUnitOfWork:
         self.parked = MemoryParkedTasks(self)
         self.approvals = MemoryApprovals(self)
         self.events = MemoryEvents(self)
+        self.triggers = MemoryTriggers(self)
 
 
 class MemoryStore:

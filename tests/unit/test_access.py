@@ -50,6 +50,8 @@ POLICY = {
     "knowledge.read": READ,  # knowledge bases and their documents
     "knowledge.query": READ,
     "knowledge.write": BUILD,  # create knowledge bases, add and delete documents
+    "triggers.read": READ,
+    "triggers.write": BUILD,
 }
 WS = "0b7e7a8e-2d2a-4f5c-9d55-6a8f3f1f0c11"
 

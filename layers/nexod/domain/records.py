@@ -469,3 +469,35 @@ class ApprovalLink:
     created_at: datetime
     expires_at: datetime
     used_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Trigger:
+    """What starts a flow on its own (issue 12). A webhook's secret is never a field: it is in the vault."""
+
+    id: str
+    flow_id: str
+    kind: str
+    config: Any
+    enabled: bool
+    version: int | None  # None: the flow's live version at each firing
+    input_mapping: str | None
+    secret_set_at: datetime | None
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    last_fired_at: datetime | None
+    next_fire_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TriggerDelivery:
+    """One delivery a trigger received and what came of it (kept 30 days)."""
+
+    id: str
+    trigger_id: str
+    received_at: datetime
+    idempotency_key: str
+    status: str  # received | duplicate | started | rejected
+    reason: str | None
+    run_id: str | None

@@ -151,7 +151,9 @@ def apigw_v2_event(method: str, raw_path: str, headers: dict[str, str], body: by
     query: dict[str, str] = {}
     for key, value in parse_qsl(parts.query, keep_blank_values=True):
         query[key] = f"{query[key]},{value}" if key in query else value
-    text = body.decode("utf-8", errors="replace") if body else None
+    # A webhook's signature covers its bytes as sent: they travel base64-encoded, as API Gateway sends binary.
+    hook = parts.path.startswith("/v1/hooks/")
+    text = (base64.b64encode(body).decode() if hook else body.decode("utf-8", errors="replace")) if body else None
     lowered = {k.lower(): v for k, v in headers.items()}
     now = time.time()
     return {
@@ -180,7 +182,7 @@ def apigw_v2_event(method: str, raw_path: str, headers: dict[str, str], body: by
             "timeEpoch": int(now * 1000),
         },
         "body": text,
-        "isBase64Encoded": False,
+        "isBase64Encoded": hook and bool(body),
     }
 
 

@@ -46,6 +46,7 @@ from . import pg
 from .bell import EventBell
 from .issuer import AUDIENCE, LocalIssuer
 from .model import OfflineDefaultLLM, OfflineModel
+from .scheduler import SchedulerLoop
 from .supervisor import Supervisor
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,8 @@ class LocalPlatform:
     # The agent runners' broker (capability tokens, the in-memory task board, the LLM runtime's gateway).
     broker: Broker | None = None
     event_bell: EventBell = field(default_factory=EventBell)
+    # Fires schedule triggers within a second of their due time (issue 12).
+    scheduler: SchedulerLoop | None = None
 
     @property
     def health(self) -> HealthBoard:
@@ -209,6 +212,7 @@ class LocalPlatform:
             relay=relay,
             approval_links=approval_links_from_settings(settings),
             notices=approval_notices(settings, store, vault),
+            hook_base_url=base_url.rstrip("/"),
         )
         holder["services"] = services
         issuer = LocalIssuer(state_dir / "keys", issuer_url)
@@ -231,6 +235,8 @@ class LocalPlatform:
         platform.replay_machines()
         platform.interrupt_in_flight()
         platform.start_sweeper()
+        platform.scheduler = SchedulerLoop(services, platform.admin_db)
+        platform.scheduler.start()
         return platform
 
     def start_sweeper(self, every: float = SWEEP_SECONDS) -> None:
@@ -284,6 +290,8 @@ class LocalPlatform:
         stop = self.extra.get("sweeper_stop")
         if stop is not None:
             stop.set()
+        if self.scheduler is not None:
+            self.scheduler.stop()
         self.supervisor.stop()
         if isinstance(self.services.relay, BackgroundRelay):  # before moto's EventBridge goes away
             self.services.relay.close()

@@ -21,6 +21,7 @@ from .knowledge import (
     VectorStoreUnavailable,
 )
 from .notify import ChatWebhook, Notification, NotificationFailed, Notifier
+from .scheduler import Scheduler
 from .store import (
     AgentChanges,
     AgentRepository,
@@ -36,6 +37,7 @@ from .store import (
     ParkedTaskRepository,
     RunRepository,
     Store,
+    TriggerRepository,
     UnitOfWork,
     VersionRepository,
     WorkspaceRepository,
@@ -82,8 +84,10 @@ __all__ = [
     "PublishedMachine",
     "RateLimiter",
     "RunRepository",
+    "Scheduler",
     "Store",
     "TaskGone",
+    "TriggerRepository",
     "UnitOfWork",
     "Vault",
     "VectorStore",

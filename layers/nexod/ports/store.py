@@ -50,6 +50,8 @@ from ..domain.records import (
     RunDetail,
     RunStatus,
     SoftBudgetCrossed,
+    Trigger,
+    TriggerDelivery,
     Usage,
     UsageRow,
     Workspace,
@@ -627,6 +629,61 @@ class EventLog(Protocol):
     def mark_published(self, cursors: Sequence[EventCursor]) -> None: ...
 
 
+class TriggerRepository(Protocol):
+    """Triggers of the workspace and their deliveries (issue 12)."""
+
+    def create(
+        self,
+        flow_id: str,
+        kind: str,
+        config: dict[str, Any],
+        enabled: bool,
+        version: int | None,
+        input_mapping: str | None,
+        created_by: str,
+        next_fire_at: datetime | None,
+    ) -> Trigger: ...
+
+    def get(self, trigger_id: str, for_update: bool = False) -> Trigger | None: ...
+
+    def of_flow(self, flow_id: str) -> list[Trigger]: ...
+
+    def all(self) -> list[Trigger]: ...
+
+    def update(self, trigger_id: str, changes: dict[str, Any]) -> Trigger | None:
+        """Set the named columns (config, enabled, version, input_mapping, next_fire_at, secret_set_at)."""
+        ...
+
+    def delete(self, trigger_id: str) -> bool: ...
+
+    def claim_due(self, now: datetime, limit: int = 20) -> list[Trigger]:
+        """Enabled schedules due at `now`, locked (SKIP LOCKED) until the transaction ends: two loops never
+        claim the same due time."""
+        ...
+
+    def record_delivery(
+        self, trigger_id: str, idempotency_key: str, status: str, reason: str | None = None
+    ) -> TriggerDelivery | None:
+        """A new delivery; None when one with this key exists (it decides: see `delivery`)."""
+        ...
+
+    def delivery(self, trigger_id: str, idempotency_key: str) -> TriggerDelivery | None: ...
+
+    def settle_delivery(self, delivery_id: str, status: str, reason: str | None, run_id: str | None) -> None: ...
+
+    def deliveries(self, trigger_id: str, limit: int = 20) -> list[TriggerDelivery]: ...
+
+    def running(self, trigger_id: str) -> int:
+        """How many runs this trigger started are not over yet (the overlap policy)."""
+        ...
+
+    def prune_deliveries(self, before: datetime) -> int: ...
+
+    def workspace_of_hook(self, trigger_id: str) -> str | None:
+        """The workspace owning a trigger, readable without a workspace in scope (the webhook door)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction in one workspace: committed when its block ends, rolled back if it raises."""
 
@@ -680,6 +737,9 @@ class UnitOfWork(Protocol):
 
     @property
     def events(self) -> EventLog: ...
+
+    @property
+    def triggers(self) -> TriggerRepository: ...
 
 
 class Store(Protocol):

@@ -53,6 +53,8 @@ def permissions() -> dict[str, str]:
         "knowledge.read": "viewer",  # knowledge bases and their documents
         "knowledge.query": "viewer",  # a search reads, and spends only the embedding of the query
         "knowledge.write": "member",  # create knowledge bases, add and delete documents
+        "triggers.read": "viewer",  # triggers and their deliveries (never a webhook secret)
+        "triggers.write": "member",  # create, change, enable, test, rotate a secret, delete
     }
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..domain.actor import UserActor
 from ..domain.nodes import Runtime
-from ..ports import BlobStore, EventPublisher, KnowledgeWorker, Orchestrator, Store, Vault
+from ..ports import BlobStore, EventPublisher, KnowledgeWorker, Orchestrator, Scheduler, Store, Vault
 
 if TYPE_CHECKING:
     from ..runtime.callbacks import CallbackCompletions
@@ -58,6 +58,14 @@ class Services:
     approval_links: LinkSigner | None = None
     # Approval emails, chat posts and reminders (issue 11): None sends none (the inbox still shows them).
     notices: ApprovalNotices | None = None
+
+    # Schedule triggers in AWS (EventBridge Scheduler); None locally, where the scheduler loop fires them.
+    scheduler: Scheduler | None = None
+    # Reads webhook secrets (`trigger.<id>`) for the webhook door; None: `vault` (local mode reads it). In AWS
+    # the API's vault is write-only, so the hook route needs one that may read `trigger.*` values.
+    hook_vault: Vault | None = None
+    # Where webhook URLs start (the API's public base URL); empty: the answer names the path alone.
+    hook_base_url: str = ""
 
     @property
     def callbacks(self) -> CallbackCompletions:

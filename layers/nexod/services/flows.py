@@ -10,6 +10,7 @@ from ..domain.flow import config_hash
 from ..domain.records import Flow, FlowSummary, FlowVersion, FlowVersionSummary
 from ..domain.validation import validate
 from ..ports import FlowChanges
+from . import triggers
 from .access import authorize, parse_id
 from .context import Principal, Services
 from .credentials import missing_credentials
@@ -117,9 +118,11 @@ def delete(services: Services, principal: Principal, workspace_id: str, flow_id:
     flow_id = parse_id(flow_id, "flow")
     with services.store.tx(workspace_id, principal.sub) as uow:
         authorize(uow, principal, "flows.write")
+        hooked = uow.triggers.of_flow(flow_id)  # their rows go with the flow (ON DELETE CASCADE)
         if not uow.flows.delete(flow_id):
             raise NotFound(f"flow '{flow_id}' not found")
         uow.audit.record("flow.delete", "flow", flow_id)
+    triggers.forget(services, workspace_id, hooked)
 
 
 def machine_name(services: Services, workspace_id: str, flow_id: str) -> str:

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from ..auth import subject_problem
 from ..domain.errors import Conflict, DeletionIncomplete, InvalidInput, NexodError, NotFound
 from ..domain.records import Member, Workspace
-from . import credentials, runs
+from . import credentials, runs, triggers
 from .access import authorize
 from .context import Principal, Services
 
@@ -144,6 +144,7 @@ def delete_workspace(
         assert marked is not None
         assert marked.deleted_at is not None
     cause = f"workspace deleted by {principal.sub}"
+    _step("removing its triggers", lambda: triggers.remove_all(services, principal, workspace_id))
     cancelled = _step("cancelling its runs", lambda: _cancel_active_runs(services, principal, workspace_id, cause))
     destroyed = _step("destroying its credentials", lambda: _destroy_credentials(services, principal, workspace_id))
     with services.store.tx(workspace_id, principal.sub) as uow:

@@ -25,6 +25,7 @@ from .node_runs import PostgresNodeRuns
 from .parked import PostgresParkedTasks
 from .rows import Row
 from .runs import PostgresRuns
+from .triggers import PostgresTriggers
 from .workspaces import PostgresMembers, PostgresWorkspaces
 
 _JSON_CONFIGURED: weakref.WeakSet[psycopg.Connection[Any]] = weakref.WeakSet()
@@ -60,6 +61,7 @@ class PostgresUnitOfWork:
         self._events = PostgresEvents(*scope)
         # A node's claim and finish statements write the events buffered before them (one statement, not two).
         self._node_runs = PostgresNodeRuns(*scope, events=self._events)
+        self._triggers = PostgresTriggers(*scope)
 
     @property
     def workspace_id(self) -> str | None:
@@ -128,6 +130,10 @@ class PostgresUnitOfWork:
     @property
     def events(self) -> PostgresEvents:
         return self._events
+
+    @property
+    def triggers(self) -> PostgresTriggers:
+        return self._triggers
 
 
 class PostgresStore:

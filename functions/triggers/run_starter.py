@@ -1,0 +1,58 @@
+"""The run starter (issue 12): EventBridge Scheduler's target for schedule triggers.
+
+Its input is `{"workspace_id", "trigger_id", "scheduled_time"}`; the scheduled time keys the delivery, so a
+retried invocation (Scheduler's retry policy) starts no second run. An error raised here is retried by
+Scheduler and, once its retries are spent, the event goes to the DLQ."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from nexod.services import triggers
+from nexod.services.context import Services
+
+logger = Logger(service="nexod-run-starter")
+_services: Services | None = None
+
+
+def configure(services: Services) -> None:
+    """Inject adapters (tests). Without it, the AWS adapters are built from settings."""
+    global _services
+    _services = services
+
+
+@lru_cache(maxsize=1)
+def _from_settings() -> Services:
+    import boto3
+
+    from nexod.adapters.postgres import Database, PostgresStore
+    from nexod.adapters.stepfunctions import StepFunctionsOrchestrator
+    from nexod.settings import Settings
+    from nexod.wiring import DatabaseConninfo, event_publisher_from_settings, runner_arns
+
+    settings = Settings()
+    return Services(
+        store=PostgresStore(Database(DatabaseConninfo(settings), max_size=1)),
+        orchestrator=StepFunctionsOrchestrator(
+            boto3.client("stepfunctions", region_name=settings.region),
+            settings.state_machine_role_arn,
+            settings.state_machine_log_group_arn,
+        ),
+        runner_arns=runner_arns(settings),
+        state_machine_prefix=settings.state_machine_prefix,
+        publisher=event_publisher_from_settings(settings),
+    )
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    services = _services if _services is not None else _from_settings()
+    outcome = triggers.fire_scheduled(
+        services, str(event["workspace_id"]), str(event["trigger_id"]), str(event["scheduled_time"])
+    )
+    logger.info("trigger fired", extra={"trigger_id": event["trigger_id"], **outcome.as_json()})
+    return outcome.as_json()
