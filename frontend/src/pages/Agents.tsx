@@ -1,7 +1,7 @@
 // The agents dashboard: each agent with its model, live version, its runs, tokens and cost.
 import { useCallback, useEffect, useState } from "react";
 import { api, errorMessage } from "../lib/api";
-import { NEW_AGENT_SPEC } from "../lib/agents";
+import { NEW_AGENT_SPEC } from "../lib/agentNodes";
 import { absTime, num, relTime, usd } from "../lib/format";
 import { navigate, paths, useTitle } from "../lib/router";
 import { canEdit, useSession } from "../session";
