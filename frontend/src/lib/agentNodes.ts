@@ -193,6 +193,12 @@ export function crewProblems(c: CrewConfig): string[] {
   return out;
 }
 
+/** The newest `count` node runs of an agent (by start; not yet started ones first: they are the newest). */
+export function latestRuns<T extends { started_at: string | null }>(runs: readonly T[], count: number): T[] {
+  const at = (r: T) => (r.started_at ? Date.parse(r.started_at) : Infinity);
+  return [...runs].sort((a, b) => at(b) - at(a)).slice(0, count);
+}
+
 // ---- Run view: agent steps and usage ----
 
 export type StepKind = "thought" | "tool_call" | "tool_result" | "final_answer";

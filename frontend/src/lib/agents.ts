@@ -150,3 +150,11 @@ export { NEW_AGENT_SPEC } from "./agentNodes";
 export function specText(spec: unknown): string {
   return JSON.stringify(spec, null, 2);
 }
+
+/** What one pane's text asks of the validate route: the markdown as it is, the JSON pane's spec once it parses
+ * (JSON that does not parse is an error on its line, and no request). */
+export function syncBody(pane: "markdown" | "json", text: string): { body: { markdown: string } | { spec: unknown } } | { error: LineError } {
+  if (pane === "markdown") return { body: { markdown: text } };
+  const parsed = parseJson(text);
+  return "error" in parsed ? { error: parsed.error } : { body: { spec: parsed.value } };
+}

@@ -3,7 +3,7 @@
 // pointer; the node runs that used the agent.
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { api, ApiError, errorMessage } from "../lib/api";
-import { changedLines, jsonErrors, lineDiff, markdownErrors, parseJson, specText, type LineError } from "../lib/agents";
+import { changedLines, jsonErrors, lineDiff, markdownErrors, specText, syncBody, type LineError } from "../lib/agents";
 import { absTime, num, relTime, usd } from "../lib/format";
 import { navigate, paths, setNavigationGuard, useTitle } from "../lib/router";
 import { canEdit, useSession } from "../session";
@@ -112,18 +112,13 @@ export function AgentEditor({ agentId }: { agentId: string }) {
     else setJson(text);
     if (timer.current) window.clearTimeout(timer.current);
     const mine = ++generation.current;
-    let body: { markdown: string } | { spec: unknown };
-    if (pane === "json") {
-      const parsed = parseJson(text);
-      if ("error" in parsed) {
-        setErrors({ markdown: [], json: [parsed.error] });
-        setSyncing(false);
-        return;
-      }
-      body = { spec: parsed.value };
-    } else {
-      body = { markdown: text };
+    const asked = syncBody(pane, text);
+    if ("error" in asked) {
+      setErrors({ markdown: [], json: [asked.error] });
+      setSyncing(false);
+      return;
     }
+    const body = asked.body;
     setSyncing(true);
     timer.current = window.setTimeout(async () => {
       try {

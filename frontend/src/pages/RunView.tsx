@@ -11,6 +11,7 @@ import { applyRunEvents, followEvents, latestCursor } from "../lib/events";
 import { TERMINAL_RUN, type FlowDefinition, type NodeRun, type Run, type RunEvent } from "../types";
 import { FlowCanvas } from "../components/FlowCanvas";
 import { VersionViewer } from "../components/FlowDialogs";
+import { AgentSteps } from "../components/AgentSteps";
 import { TypeIcon } from "../components/nodeStyle";
 import { useToast } from "../components/Toasts";
 import { ErrorState, JsonView, KV, Modal, Section, Spinner, StatusBadge } from "../components/ui";
@@ -34,7 +35,8 @@ function ErrorBox({ error }: { error: unknown }) {
   );
 }
 
-function NodeRunPanel({ nr, onClose }: { nr: NodeRun; onClose: () => void }) {
+function NodeRunPanel({ nr, runId, onClose }: { nr: NodeRun; runId: string; onClose: () => void }) {
+  const { workspace } = useSession();
   const tokens = nr.tokens_in != null || nr.tokens_out != null ? `${num(nr.tokens_in)} in · ${num(nr.tokens_out)} out` : "—";
   return (
     <div className="side-panel" data-testid="node-run-panel">
@@ -68,6 +70,7 @@ function NodeRunPanel({ nr, onClose }: { nr: NodeRun; onClose: () => void }) {
           ]}
         />
       </Section>
+      <AgentSteps workspaceId={workspace.id} runId={runId} nodeRun={nr} />
       {nr.error != null && (
         <Section title="Error">
           <ErrorBox error={nr.error} />
@@ -362,7 +365,7 @@ function View({ runId }: { runId: string }) {
         )}
         <aside className="inspector inspector-wide">
           {selected && selectedRun ? (
-            <NodeRunPanel nr={selectedRun} onClose={() => setSelected(null)} />
+            <NodeRunPanel nr={selectedRun} runId={runId} onClose={() => setSelected(null)} />
           ) : selected ? (
             <div className="side-panel">
               <div className="side-head">
