@@ -33,7 +33,7 @@ function VersionDiff({ agentId, versions }: { agentId: string; versions: AgentVe
   const changed = diff ? changedLines(diff) : 0;
   const pick = (value: number, set: (n: number) => void, testid: string) => (
     <select className="input input-sm" value={value} data-testid={testid} onChange={(e) => set(Number(e.target.value))}>
-      {versions.map((v) => <option key={v.version} value={v.version}>v{v.version}</option>)}
+      {versions.map((v) => <option key={v.version} value={v.version}>v{v.version}{v.is_live ? " · live" : ""}</option>)}
     </select>
   );
   return (
