@@ -87,6 +87,7 @@ def test_member_edits_a_spec_in_both_forms_publishes_twice_diffs_and_rolls_back(
     assert page.locator("[data-testid=pane-markdown] .cm-gutter-lint .cm-lint-marker-error").count() == 1
     expect(page.get_by_test_id("publish-agent")).to_be_disabled()
     json_pane.has_text(r'"max_iterations": 15')
+    page.screenshot(path="/tmp/nexod_console_agent_editor_error.png")
     markdown.replace("max_iterations: many", "max_iterations: 5")
     expect(page.get_by_test_id("pane-markdown-status")).to_have_text("valid")
     expect(page.locator("[data-testid=pane-markdown] .cm-lintRange-error")).to_have_count(0)

@@ -9,6 +9,7 @@ import { EditorView } from "@codemirror/view";
 import CodeMirror from "@uiw/react-codemirror";
 import { useEffect, useMemo, useRef } from "react";
 import type { LineError } from "../lib/agents";
+import { frontMatter } from "../lib/frontMatter";
 
 /** The lint diagnostics of errors that name a line: the whole line, clamped to the document. */
 export function diagnosticsFor(doc: Text, errors: LineError[]): Diagnostic[] {
@@ -40,7 +41,7 @@ export function CodePane({
 }) {
   const view = useRef<EditorView | null>(null);
   const extensions = useMemo(
-    () => [language === "json" ? json() : markdown(), lintGutter(), EditorView.contentAttributes.of({ "aria-label": label })],
+    () => [language === "json" ? json() : markdown({ extensions: [frontMatter] }), lintGutter(), EditorView.contentAttributes.of({ "aria-label": label })],
     [language, label],
   );
 
