@@ -13,7 +13,6 @@ import { FlowEditor } from "./pages/FlowEditor";
 import { RunsList } from "./pages/RunsList";
 import { RunView } from "./pages/RunView";
 import { Agents } from "./pages/Agents";
-import { AgentEditor } from "./pages/AgentEditor";
 import { Credentials } from "./pages/Credentials";
 import { Knowledge } from "./pages/Knowledge";
 import { Members } from "./pages/Members";
@@ -28,6 +27,8 @@ import { HealthNotice } from "./components/HealthNotice";
 
 // The chart library is loaded with the Usage page only.
 const Usage = lazy(() => import("./pages/Usage").then((m) => ({ default: m.Usage })));
+// CodeMirror (and its markdown and JSON languages) and the diff library are loaded with the spec editor only.
+const AgentEditor = lazy(() => import("./pages/AgentEditor").then((m) => ({ default: m.AgentEditor })));
 
 export function App() {
   const [token, setTok] = useState<string | null>(getToken());
@@ -132,7 +133,11 @@ export function App() {
   } else if (section === "runs" && itemId) {
     body = <RunView key={itemId} runId={itemId} />;
   } else if (section === "agents" && itemId) {
-    body = <AgentEditor key={itemId} agentId={itemId} />;
+    body = (
+      <Suspense fallback={<div className="page-center"><Spinner label="Loading…" /></div>}>
+        <AgentEditor key={itemId} agentId={itemId} />
+      </Suspense>
+    );
   } else if (section === "agents") {
     body = <Agents key={workspace!.id} />;
   } else if (section === "approvals") {

@@ -1,7 +1,26 @@
-// A plain-text editor with line numbers whose gutter marks the lines that have errors; the errors are
-// listed below it, each jumping to its line. (A textarea: the console has no code editor component yet.)
-import { useRef } from "react";
+// A code editor (CodeMirror 6 through @uiw/react-codemirror) for one form of a spec: markdown or JSON
+// highlighting, and the errors as lint diagnostics on their line (underlined, marked in the gutter, the
+// message on hover); the errors are also listed below it, each jumping to its line.
+import { json } from "@codemirror/lang-json";
+import { markdown } from "@codemirror/lang-markdown";
+import { lintGutter, setDiagnostics, type Diagnostic } from "@codemirror/lint";
+import type { Text } from "@codemirror/state";
+import { EditorView } from "@codemirror/view";
+import CodeMirror from "@uiw/react-codemirror";
+import { useEffect, useMemo, useRef } from "react";
 import type { LineError } from "../lib/agents";
+import { frontMatter } from "../lib/frontMatter";
+
+/** The lint diagnostics of errors that name a line: the whole line, clamped to the document. */
+export function diagnosticsFor(doc: Text, errors: LineError[]): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const e of errors) {
+    if (e.line === null) continue;
+    const line = doc.line(Math.min(Math.max(1, e.line), doc.lines));
+    out.push({ from: line.from, to: line.to, severity: "error", message: e.message, source: `line ${e.line}` });
+  }
+  return out;
+}
 
 export function CodePane({
   label,
@@ -9,6 +28,7 @@ export function CodePane({
   onChange,
   errors,
   readOnly,
+  language,
   testid,
 }: {
   label: string;
@@ -16,27 +36,32 @@ export function CodePane({
   onChange: (text: string) => void;
   errors: LineError[];
   readOnly?: boolean;
+  language: "markdown" | "json";
   testid: string;
 }) {
-  const area = useRef<HTMLTextAreaElement>(null);
-  const gutter = useRef<HTMLDivElement>(null);
-  const lines = value.split("\n").length;
-  const bad = new Map<number, string[]>();
-  for (const e of errors) if (e.line !== null) bad.set(e.line, [...(bad.get(e.line) ?? []), e.message]);
+  const view = useRef<EditorView | null>(null);
+  const extensions = useMemo(
+    () => [language === "json" ? json() : markdown({ extensions: [frontMatter] }), lintGutter(), EditorView.contentAttributes.of({ "aria-label": label })],
+    [language, label],
+  );
+
+  // The diagnostics follow the errors (and the text they were found in: CodeMirror's own effect has already
+  // put a changed `value` in the document when this runs, a child's effects running first).
+  useEffect(() => {
+    const v = view.current;
+    if (v) v.dispatch(setDiagnostics(v.state, diagnosticsFor(v.state.doc, errors)));
+  }, [errors, value]);
 
   const jump = (line: number | null) => {
-    const el = area.current;
-    if (!el || line === null) return;
-    const starts = value.split("\n").slice(0, line - 1).reduce((n, l) => n + l.length + 1, 0);
-    const end = starts + (value.split("\n")[line - 1]?.length ?? 0);
-    el.focus();
-    el.setSelectionRange(starts, end);
-    const lineHeight = parseFloat(getComputedStyle(el).lineHeight) || 18;
-    el.scrollTop = Math.max(0, (line - 3) * lineHeight);
+    const v = view.current;
+    if (!v || line === null) return;
+    const at = v.state.doc.line(Math.min(Math.max(1, line), v.state.doc.lines));
+    v.dispatch({ selection: { anchor: at.from, head: at.to }, scrollIntoView: true });
+    v.focus();
   };
 
   return (
-    <div className="code-pane" data-testid={testid}>
+    <div className="code-pane" data-testid={testid} data-language={language}>
       <div className="code-pane-head">
         <span className="strong">{label}</span>
         {errors.length ? (
@@ -45,32 +70,24 @@ export function CodePane({
           <span className="code-pane-status ok" data-testid={`${testid}-status`}>valid</span>
         )}
       </div>
-      <div className="code-pane-body">
-        <div className="code-gutter" ref={gutter} aria-hidden>
-          {Array.from({ length: lines }, (_, i) => i + 1).map((n) => (
-            <div key={n} className={bad.has(n) ? "gutter-line gutter-error" : "gutter-line"} title={bad.get(n)?.join("\n")} data-line={n}>
-              {n}
-            </div>
-          ))}
-        </div>
-        <textarea
-          ref={area}
-          className="code-text"
-          spellCheck={false}
-          wrap="off"
-          value={value}
-          readOnly={readOnly}
-          aria-label={label}
-          onChange={(e) => onChange(e.target.value)}
-          onScroll={(e) => {
-            if (gutter.current) gutter.current.scrollTop = e.currentTarget.scrollTop;
-          }}
-        />
-      </div>
+      <CodeMirror
+        className="code-mirror"
+        value={value}
+        height="460px"
+        editable={!readOnly}
+        readOnly={readOnly}
+        extensions={extensions}
+        basicSetup={{ foldGutter: false, highlightActiveLine: !readOnly, autocompletion: false }}
+        onCreateEditor={(v) => {
+          view.current = v;
+          v.dispatch(setDiagnostics(v.state, diagnosticsFor(v.state.doc, errors)));
+        }}
+        onChange={(text) => onChange(text)}
+      />
       {errors.length > 0 && (
         <ul className="code-errors" data-testid={`${testid}-errors`}>
           {errors.map((e, i) => (
-            <li key={i}>
+            <li key={i} data-line={e.line ?? ""}>
               <button className="link-button" onClick={() => jump(e.line)} disabled={e.line === null}>
                 {e.line !== null ? `Line ${e.line}` : "Document"}
               </button>{" "}

@@ -4,6 +4,7 @@ import { useModelSuggestions } from "../editor/useModelSuggestions";
 import { NODE_ID_RE } from "../lib/flowConvert";
 import { useSession } from "../session";
 import type { FlowNode, NodeType, RetryPolicy } from "../types";
+import { CONFIG_FORMS } from "./AgentNodeForms";
 import { SchemaForm } from "./SchemaForm";
 import { TypeIcon } from "./nodeStyle";
 import { useToast } from "./Toasts";
@@ -92,7 +93,9 @@ export function NodePanel({
   const [advanced, setAdvanced] = useState(Boolean(body.retry || body.timeout_seconds || body.on_error === "continue"));
   const toast = useToast();
   const { workspace } = useSession();
-  const models = useModelSuggestions(workspace.id, body.type === "llm" && !readOnly);
+  // A kind with a form of its own (agents picked by name, a crew's lists) uses it; the rest get SchemaForm.
+  const CustomForm = CONFIG_FORMS[body.type];
+  const models = useModelSuggestions(workspace.id, (body.type === "llm" || body.type === "crew") && !readOnly);
   const copy = (text: string) => {
     void navigator.clipboard?.writeText(text).then(
       () => toast.info("Copied to the clipboard", text),
@@ -154,7 +157,19 @@ export function NodePanel({
         </div>
       </Section>
       <Section title="Configuration">
-        {nodeType ? (
+        {nodeType && CustomForm ? (
+          <CustomForm
+            key={`${id}:${body.type}`}
+            workspaceId={workspace.id}
+            schema={nodeType.config_schema}
+            templated={nodeType.templated_fields}
+            config={body.config ?? {}}
+            readOnly={readOnly}
+            fieldIssues={fieldIssues}
+            suggestions={models.length ? { model: models } : undefined}
+            onChange={(config) => onChange({ ...body, config })}
+          />
+        ) : nodeType ? (
           <SchemaForm
             key={`${id}:${body.type}`}
             schema={nodeType.config_schema}

@@ -35,6 +35,21 @@ const icons: Record<string, ReactNode> = {
       <path d="M17 12v7m-3.5-3.5h7" />
     </g>
   ),
+  // Agents: a robot head (one agent), two of them side by side (a crew).
+  agent: (
+    <g {...S}>
+      <rect x="5" y="8" width="14" height="11" rx="3" />
+      <path d="M12 4v4M9.5 13v.01M14.5 13v.01M9.5 16.5h5M3 13v2M21 13v2" />
+      <circle cx="12" cy="3.5" r="1" />
+    </g>
+  ),
+  crew: (
+    <g {...S}>
+      <rect x="2.5" y="9" width="9" height="8" rx="2" />
+      <rect x="12.5" y="6" width="9" height="8" rx="2" />
+      <path d="M5.5 13v.01M8.5 13v.01M15.5 10v.01M18.5 10v.01M7 9V7M17 6V4M9 20h6" />
+    </g>
+  ),
   approval: (
     <g {...S}>
       <circle cx="9" cy="8" r="3.5" />
@@ -61,6 +76,8 @@ const colours: Record<string, string> = {
   rag_search: "#0d9488",
   rag_upsert: "#0f766e",
   approval: "#0d9488",
+  agent: "#9333ea",
+  crew: "#c026d3",
 };
 
 export function typeColour(type: string): string {

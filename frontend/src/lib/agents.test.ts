@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { jsonErrors, jsonFieldLine, lineDiff, markdownErrors, parseJson, specText } from "./agents";
+import { changedLines, jsonErrors, jsonFieldLine, lineDiff, lineOf, markdownErrors, parseJson, specText, syncBody } from "./agents";
 
 describe("markdown errors", () => {
   it("keeps the line the API names for each problem", () => {
@@ -41,5 +41,71 @@ describe("line diff", () => {
   });
   it("of equal texts is all the same", () => {
     expect(lineDiff("x\ny", "x\ny").every((d) => d.kind === "same")).toBe(true);
+  });
+});
+
+describe("JSON field lines from the JSON tree", () => {
+  const spec = {
+    name: "a",
+    tools: [
+      { name: "http", config: { credential: "x" } },
+      { name: "calculator", config: { name: "not the tool's name" } },
+    ],
+    memory: "none",
+  };
+  const text = specText(spec);
+  const lineWith = (needle: string, from = 1) => text.split("\n").findIndex((l, i) => i + 1 >= from && l.includes(needle)) + 1;
+  it("follows the path through arrays, not the first key of that name anywhere", () => {
+    // Given two `name` keys inside tools and one at the top, When the API names tools.1.config.name
+    const second = lineWith('"calculator"');
+    // Then the line is the second tool's config's name, below the calculator line
+    expect(jsonFieldLine(text, "spec.tools.1.config.name")).toBe(lineWith('"not the tool', second));
+    expect(jsonFieldLine(text, "spec.tools.1.name")).toBe(second);
+    expect(jsonFieldLine(text, "spec.name")).toBe(2);
+  });
+  it("answers the deepest part of a path that resolves, and null when nothing does", () => {
+    expect(jsonFieldLine(text, "spec.tools.0.config.nope")).toBe(lineWith('"config"'));
+    expect(jsonFieldLine(text, "spec.tools.7")).toBe(lineWith('"tools"'));
+    expect(jsonFieldLine(text, "spec.nope")).toBeNull();
+    expect(jsonFieldLine(text, undefined)).toBeNull();
+  });
+  it("still finds keys in JSON that is not pretty-printed or has an error elsewhere", () => {
+    expect(jsonFieldLine('{"a": 1,\n "b": {"c": 2}}', "b.c")).toBe(2);
+    expect(jsonFieldLine('{\n  "a": ,\n  "memory": "x"\n}', "spec.memory")).toBe(3);
+  });
+  it("counts lines by offset", () => {
+    expect(lineOf("a\nb\nc", 0)).toBe(1);
+    expect(lineOf("a\nb\nc", 4)).toBe(3);
+  });
+});
+
+describe("keeping the panes in sync", () => {
+  it("sends markdown as it is and JSON once it parses", () => {
+    expect(syncBody("markdown", "---\nname: x\n---")).toEqual({ body: { markdown: "---\nname: x\n---" } });
+    expect(syncBody("json", '{"name": "x"}')).toEqual({ body: { spec: { name: "x" } } });
+  });
+  it("asks nothing for JSON that does not parse and says on which line it breaks", () => {
+    const asked = syncBody("json", '{\n  "name": "x"\n  "role": "r"\n}');
+    expect("error" in asked && asked.error.line).toBe(3);
+  });
+});
+
+describe("version diff (jsdiff)", () => {
+  it("numbers each line on its side and counts a changed line twice", () => {
+    const a = "---\nname: A\ngoal: citing your sources.\n---\n";
+    const b = "---\nname: A\ngoal: citing two sources.\n---\n";
+    const diff = lineDiff(a, b);
+    expect(diff.map((d) => [d.kind, d.a, d.b])).toEqual([
+      ["same", 1, 1],
+      ["same", 2, 2],
+      ["removed", 3, null],
+      ["added", null, 3],
+      ["same", 4, 4],
+    ]);
+    expect(changedLines(diff)).toBe(2);
+  });
+  it("treats a missing last newline as no change and diffs empty texts", () => {
+    expect(changedLines(lineDiff("a\nb", "a\nb\n"))).toBe(0);
+    expect(lineDiff("", "x").map((d) => d.kind)).toEqual(["removed", "added"]);
   });
 });

@@ -1,5 +1,8 @@
 // The spec editor's pure parts: where an error is (line numbers for markdown and JSON), a line diff
 // between two versions, and the spec a new agent starts from.
+import { jsonLanguage } from "@codemirror/lang-json";
+import type { SyntaxNode } from "@lezer/common";
+import { diffLines } from "diff";
 
 /** One problem the editor shows on its line (1-based); `line` null: the whole document. */
 export interface LineError {
@@ -19,18 +22,68 @@ export function markdownErrors(details: unknown, fallback: string): LineError[] 
   return details.map((d: Detail) => ({ line: typeof d.line === "number" ? d.line : null, message: d.message ?? fallback }));
 }
 
-/** The line of `"key":` for a field path like `spec.tools.0.config` in pretty-printed JSON (best effort:
- * the deepest named key that is found, else the first line). */
-export function jsonFieldLine(text: string, field: string | undefined): number | null {
-  if (!field) return null;
-  const keys = field.replace(/^spec\.?/, "").split(".").filter((k) => k && !/^\d+$/.test(k));
-  const lines = text.split("\n");
-  for (let k = keys.length - 1; k >= 0; k--) {
-    const needle = `"${keys[k]}":`;
-    const at = lines.findIndex((l) => l.trimStart().startsWith(needle));
-    if (at >= 0) return at + 1;
+/** The path segments of a field like `spec.tools.0.config` (the `spec.` prefix dropped: the pane shows the spec). */
+export function fieldPath(field: string): (string | number)[] {
+  return field
+    .replace(/^spec\.?/, "")
+    .split(".")
+    .filter((k) => k !== "")
+    .map((k) => (/^\d+$/.test(k) ? Number(k) : k));
+}
+
+/** The value nodes of an Object (by property name) or an Array (by index) in the Lezer JSON tree. */
+function childAt(node: SyntaxNode, key: string | number, text: string): SyntaxNode | null {
+  if (node.name === "Object" && typeof key === "string") {
+    for (let p = node.firstChild; p; p = p.nextSibling) {
+      if (p.name !== "Property") continue;
+      const name = p.getChild("PropertyName");
+      if (!name) continue;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text.slice(name.from, name.to));
+      } catch {
+        continue;
+      }
+      if (parsed === key) return p;
+    }
+    return null;
+  }
+  if (node.name === "Array" && typeof key === "number") {
+    let i = 0;
+    for (let c = node.firstChild; c; c = c.nextSibling) {
+      if (c.type.isError || ["[", "]", ","].includes(c.name)) continue;
+      if (i++ === key) return c;
+    }
   }
   return null;
+}
+
+/** The line (1-based) of the value a field path names in JSON text, parsed with CodeMirror's own JSON grammar
+ * (Lezer): the property's line for an object key, the item's line for an array index. A path that does not
+ * resolve all the way answers the deepest part that does, or null when not even its first key is there. */
+export function jsonFieldLine(text: string, field: string | undefined): number | null {
+  if (!field) return null;
+  const path = fieldPath(field);
+  if (!path.length) return null;
+  const tree = jsonLanguage.parser.parse(text);
+  let node: SyntaxNode | null = tree.topNode.firstChild;
+  let found: SyntaxNode | null = null;
+  for (const key of path) {
+    if (!node) break;
+    const next = childAt(node, key, text);
+    if (!next) break;
+    found = next;
+    // A property holds its value after the name and the colon; an array item is the value itself.
+    node = next.name === "Property" ? next.lastChild : next;
+  }
+  return found ? lineOf(text, found.from) : null;
+}
+
+/** The 1-based line of a character offset. */
+export function lineOf(text: string, offset: number): number {
+  let line = 1;
+  for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) line++;
+  return line;
 }
 
 /** The JSON errors of an API refusal, placed on the line of the field each names. */
@@ -67,43 +120,41 @@ export function parseJson(text: string): { value: unknown } | { error: LineError
 
 export type DiffLine = { kind: "same" | "added" | "removed"; text: string; a: number | null; b: number | null };
 
-/** A line diff (longest common subsequence): what turns `a` into `b`. */
+/** A line diff (jsdiff's Myers diff): what turns `a` into `b`, each line numbered in the side(s) it is on. */
 export function lineDiff(a: string, b: string): DiffLine[] {
-  const x = a.split("\n");
-  const y = b.split("\n");
-  const n = x.length;
-  const m = y.length;
-  const lcs: number[][] = Array.from({ length: n + 1 }, () => new Array<number>(m + 1).fill(0));
-  for (let i = n - 1; i >= 0; i--)
-    for (let j = m - 1; j >= 0; j--) lcs[i][j] = x[i] === y[j] ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
   const out: DiffLine[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < n || j < m) {
-    if (i < n && j < m && x[i] === y[j]) {
-      out.push({ kind: "same", text: x[i], a: i + 1, b: j + 1 });
-      i++;
-      j++;
-    } else if (i < n && (j >= m || lcs[i + 1][j] >= lcs[i][j + 1])) {
-      out.push({ kind: "removed", text: x[i], a: i + 1, b: null });
-      i++;
-    } else {
-      out.push({ kind: "added", text: y[j], a: null, b: j + 1 });
-      j++;
+  let i = 1;
+  let j = 1;
+  // Every line ends with a newline for the diff, so a last line without one compares equal to itself.
+  const whole = (t: string) => (t.endsWith("\n") ? t : `${t}\n`);
+  for (const change of diffLines(whole(a), whole(b))) {
+    const lines = change.value.split("\n");
+    if (change.value.endsWith("\n")) lines.pop(); // the newline ends the last line; it starts no new one
+    for (const text of lines) {
+      if (change.added) out.push({ kind: "added", text, a: null, b: j++ });
+      else if (change.removed) out.push({ kind: "removed", text, a: i++, b: null });
+      else out.push({ kind: "same", text, a: i++, b: j++ });
     }
   }
   return out;
 }
 
-/** What a new agent starts from: valid, and short enough to read at a glance. */
-export const NEW_AGENT_SPEC = {
-  name: "New agent",
-  role: "Research assistant",
-  goal: "Answer the question in the task, citing your sources.",
-  backstory: "You are careful and brief. You say so when you do not know.",
-};
+/** How many lines a diff changes (a changed line counts once removed and once added). */
+export function changedLines(diff: DiffLine[]): number {
+  return diff.filter((d) => d.kind !== "same").length;
+}
+
+export { NEW_AGENT_SPEC } from "./agentNodes";
 
 /** The JSON pane's text for a spec (the API's JSON form, two-space indent). */
 export function specText(spec: unknown): string {
   return JSON.stringify(spec, null, 2);
+}
+
+/** What one pane's text asks of the validate route: the markdown as it is, the JSON pane's spec once it parses
+ * (JSON that does not parse is an error on its line, and no request). */
+export function syncBody(pane: "markdown" | "json", text: string): { body: { markdown: string } | { spec: unknown } } | { error: LineError } {
+  if (pane === "markdown") return { body: { markdown: text } };
+  const parsed = parseJson(text);
+  return "error" in parsed ? { error: parsed.error } : { body: { spec: parsed.value } };
 }

@@ -701,6 +701,111 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/workspaces/{ws}/flows/{flow}/triggers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** GET /v1/workspaces/{ws}/flows/{flow}/triggers */
+        get: operations["list_triggers_v1_workspaces__ws__flows__flow__triggers_get"];
+        put?: never;
+        /** POST /v1/workspaces/{ws}/flows/{flow}/triggers */
+        post: operations["create_trigger_v1_workspaces__ws__flows__flow__triggers_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workspaces/{ws}/flows/{flow}/triggers/{trigger}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** GET /v1/workspaces/{ws}/flows/{flow}/triggers/{trigger} */
+        get: operations["get_trigger_v1_workspaces__ws__flows__flow__triggers__trigger__get"];
+        /** PUT /v1/workspaces/{ws}/flows/{flow}/triggers/{trigger} */
+        put: operations["put_trigger_v1_workspaces__ws__flows__flow__triggers__trigger__put"];
+        post?: never;
+        /** DELETE /v1/workspaces/{ws}/flows/{flow}/triggers/{trigger} */
+        delete: operations["delete_trigger_v1_workspaces__ws__flows__flow__triggers__trigger__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workspaces/{ws}/flows/{flow}/triggers/{trigger}/enable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** POST /v1/workspaces/{ws}/flows/{flow}/triggers/{trigger}/enable */
+        post: operations["enable_trigger_v1_workspaces__ws__flows__flow__triggers__trigger__enable_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workspaces/{ws}/flows/{flow}/triggers/{trigger}/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** POST /v1/workspaces/{ws}/flows/{flow}/triggers/{trigger}/disable */
+        post: operations["disable_trigger_v1_workspaces__ws__flows__flow__triggers__trigger__disable_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workspaces/{ws}/flows/{flow}/triggers/{trigger}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** POST /v1/workspaces/{ws}/flows/{flow}/triggers/{trigger}/test */
+        post: operations["fire_trigger_test_v1_workspaces__ws__flows__flow__triggers__trigger__test_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workspaces/{ws}/flows/{flow}/triggers/{trigger}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** POST /v1/workspaces/{ws}/flows/{flow}/triggers/{trigger}/rotate-secret */
+        post: operations["rotate_trigger_secret_v1_workspaces__ws__flows__flow__triggers__trigger__rotate_secret_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/approval-links/{token}": {
         parameters: {
             query?: never;
@@ -1530,6 +1635,20 @@ export interface components {
              */
             live: boolean;
         };
+        /** DeliveryOutcome */
+        DeliveryOutcome: {
+            /** Delivery Id */
+            delivery_id: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "received" | "duplicate" | "started" | "rejected";
+            /** Run Id */
+            run_id: string | null;
+            /** Reason */
+            reason: string | null;
+        };
         /**
          * DocumentCreate
          * @description A document: `content` for text, markdown or HTML, or `content_base64` (any type, PDF always).
@@ -2255,6 +2374,14 @@ export interface components {
              */
             next_cursor: string | null;
         };
+        /** SecretRotate */
+        SecretRotate: {
+            /**
+             * Secret
+             * @description the new signing secret; omitted: one is made
+             */
+            secret?: string | null;
+        };
         /**
          * StartedBy
          * @description Who started a run: a user (`id` is their subject), a trigger (its id) or the system (the reason).
@@ -2286,6 +2413,241 @@ export interface components {
             config?: {
                 [key: string]: unknown;
             };
+        };
+        /** Trigger */
+        Trigger: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Flow Id
+             * Format: uuid
+             */
+            flow_id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "schedule" | "webhook" | "sqs" | "eventbridge";
+            /**
+             * Config
+             * @description stored JSON as written; null when it cannot be served (see `unreadable`)
+             */
+            config: unknown;
+            /** Enabled */
+            enabled: boolean;
+            /**
+             * Version
+             * @description the pinned version; null: the flow's live version at each firing
+             */
+            version: number | null;
+            /** Input Mapping */
+            input_mapping: string | null;
+            /** Created By */
+            created_by: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Last Fired At */
+            last_fired_at: string | null;
+            /**
+             * Next Fire At
+             * @description schedules: the next due time (UTC)
+             */
+            next_fire_at: string | null;
+            /**
+             * Fires
+             * @description false for kinds accepted but not fired yet (sqs, eventbridge)
+             */
+            fires: boolean;
+            /**
+             * Url
+             * @description webhooks: where to POST signed deliveries
+             */
+            url: string | null;
+            /** Secret Set At */
+            secret_set_at: string | null;
+            /**
+             * Deliveries
+             * @description the most recent deliveries (GET of one trigger)
+             */
+            deliveries: components["schemas"]["TriggerDelivery"][];
+        };
+        /** TriggerCreate */
+        TriggerCreate: {
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "schedule" | "webhook" | "sqs" | "eventbridge";
+            /**
+             * Config
+             * @description schedule: {expression, timezone, start_date, end_date, overlap, catch_up}; webhook: {preset: nexod|github|stripe|slack}; sqs: {}; eventbridge: {event_pattern, bus}
+             */
+            config?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Enabled
+             * @default true
+             */
+            enabled: boolean;
+            /**
+             * Version
+             * @description a pinned version; null: the flow's live version
+             */
+            version?: number | null;
+            /**
+             * Input Mapping
+             * @description JMESPath over {delivery: {body, headers, query, received_at}, trigger}; null: the body
+             */
+            input_mapping?: string | null;
+            /**
+             * Secret
+             * @description webhook: the signing secret to use (e.g. Stripe's or Slack's); omitted: one is made
+             */
+            secret?: string | null;
+        };
+        /**
+         * TriggerDelivery
+         * @description One delivery a trigger received and what came of it (kept 30 days).
+         */
+        TriggerDelivery: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Received At
+             * Format: date-time
+             */
+            received_at: string;
+            /** Idempotency Key */
+            idempotency_key: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "received" | "duplicate" | "started" | "rejected";
+            /** Reason */
+            reason: string | null;
+            /** Run Id */
+            run_id: string | null;
+        };
+        /** TriggerList */
+        TriggerList: {
+            /** Items */
+            items: components["schemas"]["Trigger"][];
+        };
+        /** TriggerTest */
+        TriggerTest: {
+            /**
+             * Payload
+             * @description the sample delivery's body
+             */
+            payload?: unknown;
+        };
+        /**
+         * TriggerUpdate
+         * @description Only the fields sent change; `version: null` goes back to the live version.
+         */
+        TriggerUpdate: {
+            /** Config */
+            config?: {
+                [key: string]: unknown;
+            } | null;
+            /** Enabled */
+            enabled?: boolean | null;
+            /** Version */
+            version?: number | null;
+            /** Input Mapping */
+            input_mapping?: string | null;
+        };
+        /**
+         * TriggerWithSecret
+         * @description A webhook trigger as created or rotated: the one answer that carries its secret.
+         */
+        TriggerWithSecret: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Flow Id
+             * Format: uuid
+             */
+            flow_id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "schedule" | "webhook" | "sqs" | "eventbridge";
+            /**
+             * Config
+             * @description stored JSON as written; null when it cannot be served (see `unreadable`)
+             */
+            config: unknown;
+            /** Enabled */
+            enabled: boolean;
+            /**
+             * Version
+             * @description the pinned version; null: the flow's live version at each firing
+             */
+            version: number | null;
+            /** Input Mapping */
+            input_mapping: string | null;
+            /** Created By */
+            created_by: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Last Fired At */
+            last_fired_at: string | null;
+            /**
+             * Next Fire At
+             * @description schedules: the next due time (UTC)
+             */
+            next_fire_at: string | null;
+            /**
+             * Fires
+             * @description false for kinds accepted but not fired yet (sqs, eventbridge)
+             */
+            fires: boolean;
+            /**
+             * Url
+             * @description webhooks: where to POST signed deliveries
+             */
+            url: string | null;
+            /** Secret Set At */
+            secret_set_at: string | null;
+            /**
+             * Deliveries
+             * @description the most recent deliveries (GET of one trigger)
+             */
+            deliveries: components["schemas"]["TriggerDelivery"][];
+            /**
+             * Secret
+             * @description the signing secret, shown this once
+             */
+            secret?: string;
         };
         /**
          * UnreadableField
@@ -7817,6 +8179,828 @@ export interface operations {
             };
             /** @description The workspace's LLM rate limit is reached: retry later */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error: nothing about it is disclosed (it is logged) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    list_triggers_v1_workspaces__ws__flows__flow__triggers_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ws: string;
+                flow: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TriggerList"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role in this workspace does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (another workspace's ids are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid request: the fields concerned are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error: nothing about it is disclosed (it is logged) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    create_trigger_v1_workspaces__ws__flows__flow__triggers_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ws: string;
+                flow: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TriggerCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TriggerWithSecret"];
+                };
+            };
+            /** @description The request could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role in this workspace does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (another workspace's ids are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid request: the fields concerned are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error: nothing about it is disclosed (it is logged) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    get_trigger_v1_workspaces__ws__flows__flow__triggers__trigger__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ws: string;
+                flow: string;
+                trigger: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Trigger"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role in this workspace does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (another workspace's ids are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid request: the fields concerned are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error: nothing about it is disclosed (it is logged) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    put_trigger_v1_workspaces__ws__flows__flow__triggers__trigger__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ws: string;
+                flow: string;
+                trigger: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TriggerUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Trigger"];
+                };
+            };
+            /** @description The request could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role in this workspace does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (another workspace's ids are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid request: the fields concerned are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error: nothing about it is disclosed (it is logged) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    delete_trigger_v1_workspaces__ws__flows__flow__triggers__trigger__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ws: string;
+                flow: string;
+                trigger: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role in this workspace does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (another workspace's ids are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid request: the fields concerned are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error: nothing about it is disclosed (it is logged) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    enable_trigger_v1_workspaces__ws__flows__flow__triggers__trigger__enable_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ws: string;
+                flow: string;
+                trigger: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Trigger"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role in this workspace does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (another workspace's ids are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid request: the fields concerned are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error: nothing about it is disclosed (it is logged) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    disable_trigger_v1_workspaces__ws__flows__flow__triggers__trigger__disable_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ws: string;
+                flow: string;
+                trigger: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Trigger"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role in this workspace does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (another workspace's ids are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid request: the fields concerned are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error: nothing about it is disclosed (it is logged) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    fire_trigger_test_v1_workspaces__ws__flows__flow__triggers__trigger__test_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ws: string;
+                flow: string;
+                trigger: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["TriggerTest"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryOutcome"];
+                };
+            };
+            /** @description The request could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role in this workspace does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (another workspace's ids are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid request: the fields concerned are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error: nothing about it is disclosed (it is logged) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    rotate_trigger_secret_v1_workspaces__ws__flows__flow__triggers__trigger__rotate_secret_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ws: string;
+                flow: string;
+                trigger: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["SecretRotate"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TriggerWithSecret"];
+                };
+            };
+            /** @description The request could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role in this workspace does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (another workspace's ids are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid request: the fields concerned are named in details */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

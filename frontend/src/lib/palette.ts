@@ -14,6 +14,8 @@ const BY_TYPE: Record<string, string> = {
   wait: "Logic",
   http: "Connectors",
   llm: "AI",
+  agent: "AI",
+  crew: "AI",
 };
 const KNOWN = new Map<string, string>(CATEGORY_ORDER.map((c) => [c.toLowerCase(), c]));
 

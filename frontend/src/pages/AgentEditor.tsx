@@ -3,7 +3,7 @@
 // pointer; the node runs that used the agent.
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { api, ApiError, errorMessage } from "../lib/api";
-import { jsonErrors, lineDiff, markdownErrors, parseJson, specText, type LineError } from "../lib/agents";
+import { changedLines, jsonErrors, lineDiff, markdownErrors, specText, syncBody, type LineError } from "../lib/agents";
 import { absTime, num, relTime, usd } from "../lib/format";
 import { navigate, paths, setNavigationGuard, useTitle } from "../lib/router";
 import { canEdit, useSession } from "../session";
@@ -30,10 +30,10 @@ function VersionDiff({ agentId, versions }: { agentId: string; versions: AgentVe
           .catch((e) => setError(errorMessage(e)));
   }, [from, to, texts, workspace.id, agentId]);
   const diff = texts[from] !== undefined && texts[to] !== undefined ? lineDiff(texts[from], texts[to]) : null;
-  const changed = diff ? diff.filter((d) => d.kind !== "same").length : 0;
+  const changed = diff ? changedLines(diff) : 0;
   const pick = (value: number, set: (n: number) => void, testid: string) => (
     <select className="input input-sm" value={value} data-testid={testid} onChange={(e) => set(Number(e.target.value))}>
-      {versions.map((v) => <option key={v.version} value={v.version}>v{v.version}</option>)}
+      {versions.map((v) => <option key={v.version} value={v.version}>v{v.version}{v.is_live ? " · live" : ""}</option>)}
     </select>
   );
   return (
@@ -112,18 +112,13 @@ export function AgentEditor({ agentId }: { agentId: string }) {
     else setJson(text);
     if (timer.current) window.clearTimeout(timer.current);
     const mine = ++generation.current;
-    let body: { markdown: string } | { spec: unknown };
-    if (pane === "json") {
-      const parsed = parseJson(text);
-      if ("error" in parsed) {
-        setErrors({ markdown: [], json: [parsed.error] });
-        setSyncing(false);
-        return;
-      }
-      body = { spec: parsed.value };
-    } else {
-      body = { markdown: text };
+    const asked = syncBody(pane, text);
+    if ("error" in asked) {
+      setErrors({ markdown: [], json: [asked.error] });
+      setSyncing(false);
+      return;
     }
+    const body = asked.body;
     setSyncing(true);
     timer.current = window.setTimeout(async () => {
       try {
@@ -232,8 +227,8 @@ export function AgentEditor({ agentId }: { agentId: string }) {
       </div>
       {syncing && <div className="muted small" data-testid="syncing">Checking…</div>}
       <div className="spec-panes">
-        <CodePane label="Markdown" testid="pane-markdown" value={markdown} errors={errors.markdown} readOnly={!editable} onChange={(t) => edited("markdown", t)} />
-        <CodePane label="JSON" testid="pane-json" value={json} errors={errors.json} readOnly={!editable} onChange={(t) => edited("json", t)} />
+        <CodePane label="Markdown" language="markdown" testid="pane-markdown" value={markdown} errors={errors.markdown} readOnly={!editable} onChange={(t) => edited("markdown", t)} />
+        <CodePane label="JSON" language="json" testid="pane-json" value={json} errors={errors.json} readOnly={!editable} onChange={(t) => edited("json", t)} />
       </div>
 
       <Section title="Versions">

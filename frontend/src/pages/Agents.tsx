@@ -1,13 +1,49 @@
 // The agents dashboard: each agent with its model, live version, its runs, tokens and cost.
 import { useCallback, useEffect, useState } from "react";
 import { api, errorMessage } from "../lib/api";
-import { NEW_AGENT_SPEC } from "../lib/agents";
+import { latestRuns, NEW_AGENT_SPEC } from "../lib/agentNodes";
 import { absTime, num, relTime, usd } from "../lib/format";
 import { navigate, paths, useTitle } from "../lib/router";
 import { canEdit, useSession } from "../session";
-import type { AgentSummary } from "../types";
+import type { AgentNodeRun, AgentSummary } from "../types";
 import { useToast } from "../components/Toasts";
 import { Empty, ErrorState, Spinner } from "../components/ui";
+
+const LAST_RUNS = 5;
+
+/** An agent's latest node runs as status dots, newest first, each opening its run. */
+function LastRuns({ workspaceId, agentId, count }: { workspaceId: string; agentId: string; count: number }) {
+  const [runs, setRuns] = useState<AgentNodeRun[] | null>(null);
+  useEffect(() => {
+    if (!count) return;
+    let live = true;
+    api.agentRuns(workspaceId, agentId).then(
+      (r) => live && setRuns(latestRuns(r.items, LAST_RUNS)),
+      () => live && setRuns([]),
+    );
+    return () => {
+      live = false;
+    };
+  }, [workspaceId, agentId, count]);
+  if (!count) return <span className="muted">—</span>;
+  if (runs === null) return <span className="muted small">…</span>;
+  return (
+    <span className="agent-last-runs" data-testid="agent-last-runs">
+      {runs.map((r) => (
+        <a
+          key={`${r.run_id}/${r.node_id}/${r.iteration}`}
+          href={`#${paths.run(workspaceId, r.run_id)}`}
+          onClick={(e) => e.stopPropagation()}
+          title={`${r.status} · ${r.node_id}${r.agent_version ? ` · v${r.agent_version}` : ""} · ${num((r.tokens_in ?? 0) + (r.tokens_out ?? 0))} tokens · ${usd(r.total_cost_usd)} · ${relTime(r.started_at)}`}
+          data-testid="agent-last-run"
+          data-status={r.status}
+        >
+          <span className={`dot-sm status-${r.status.toLowerCase()}`} />
+        </a>
+      ))}
+    </span>
+  );
+}
 
 export function Agents() {
   const { workspace } = useSession();
@@ -86,6 +122,7 @@ export function Agents() {
                   <th>Model</th>
                   <th>Live</th>
                   <th className="right">Runs</th>
+                  <th>Last runs</th>
                   <th>Last run</th>
                   <th className="right">Tokens</th>
                   <th className="right">Cost</th>
@@ -105,6 +142,7 @@ export function Agents() {
                       ) : null}
                     </td>
                     <td className="right">{num(a.usage.runs)}</td>
+                    <td><LastRuns workspaceId={workspace.id} agentId={a.id} count={a.usage.runs} /></td>
                     <td title={absTime(a.usage.last_run_at)}>{relTime(a.usage.last_run_at)}</td>
                     <td className="right">{num(a.usage.tokens)}</td>
                     <td className="right">{usd(a.usage.cost_usd)}</td>

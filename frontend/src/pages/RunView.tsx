@@ -11,6 +11,7 @@ import { applyRunEvents, followEvents, latestCursor } from "../lib/events";
 import { TERMINAL_RUN, type FlowDefinition, type NodeRun, type Run, type RunEvent } from "../types";
 import { FlowCanvas } from "../components/FlowCanvas";
 import { VersionViewer } from "../components/FlowDialogs";
+import { AgentSteps } from "../components/AgentSteps";
 import { TypeIcon } from "../components/nodeStyle";
 import { useToast } from "../components/Toasts";
 import { ErrorState, JsonView, KV, Modal, Section, Spinner, StatusBadge } from "../components/ui";
@@ -36,7 +37,8 @@ function ErrorBox({ error }: { error: unknown }) {
   );
 }
 
-function NodeRunPanel({ nr, onClose, children }: { nr: NodeRun; onClose: () => void; children?: ReactNode }) {
+function NodeRunPanel({ nr, runId, onClose, children }: { nr: NodeRun; runId: string; onClose: () => void; children?: ReactNode }) {
+  const { workspace } = useSession();
   const tokens = nr.tokens_in != null || nr.tokens_out != null ? `${num(nr.tokens_in)} in · ${num(nr.tokens_out)} out` : "—";
   return (
     <div className="side-panel" data-testid="node-run-panel">
@@ -71,6 +73,7 @@ function NodeRunPanel({ nr, onClose, children }: { nr: NodeRun; onClose: () => v
           ]}
         />
       </Section>
+      <AgentSteps workspaceId={workspace.id} runId={runId} nodeRun={nr} />
       {nr.error != null && (
         <Section title="Error">
           <ErrorBox error={nr.error} />
@@ -367,7 +370,7 @@ function View({ runId }: { runId: string }) {
         )}
         <aside className="inspector inspector-wide">
           {selected && selectedRun ? (
-            <NodeRunPanel nr={selectedRun} onClose={() => setSelected(null)}>
+            <NodeRunPanel nr={selectedRun} runId={runId} onClose={() => setSelected(null)}>
               <NodeApproval ws={workspace.id} nr={selectedRun} approval={approvals.forNode(selectedRun.node_id)} onChanged={approvals.reload} />
             </NodeRunPanel>
           ) : selected ? (
