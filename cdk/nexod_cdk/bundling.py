@@ -22,7 +22,7 @@ from aws_cdk import aws_lambda as lambda_
 
 from . import constants as c
 
-BUNDLER_VERSION = "4"  # bump when the bundling logic changes: it is part of every cache key
+BUNDLER_VERSION = "5"  # bump when the bundling logic changes: it is part of every cache key
 # Subpackages of `nexod` that never ship: test doubles and benchmark helpers (`nexod.testing`). An
 # import-linter contract keeps shipped code from importing them.
 LAYER_EXCLUDED = ("testing",)
@@ -59,6 +59,9 @@ def copy_layer_source(dest: Path) -> None:
     shutil.copytree(c.LAYER_SOURCE_DIR, dest, ignore=_ignore_unshipped, dirs_exist_ok=True)
 
 
+CORE_DATA_PRUNED = ("pytz/zoneinfo", "yaml/_yaml.*.so")
+
+
 def _deps_hash(kind: str, architecture: str) -> str:
     """What the pip-installed dependencies depend on: pins, platform, bundler version (not our source)."""
     h = hashlib.sha256()
@@ -70,6 +73,7 @@ def _deps_hash(kind: str, architecture: str) -> str:
         c.LITELLM_PIN,
         *c.KNOWLEDGE_PINS,
         *c.RUNTIME_PROVIDED,
+        *CORE_DATA_PRUNED,
     ):
         h.update(part.encode() + b"\0")
     h.update((c.REPO_ROOT / "pyproject.toml").read_bytes())
@@ -149,6 +153,16 @@ def _build_core(site: Path, architecture: str, work: Path) -> None:
     for name in (*c.RUNTIME_PROVIDED, "nexod"):
         if name in installed:
             _remove_dist(site, installed[name][1])
+    # What no code of ours loads, which would only count against the 50 MB small-function cap: croniter
+    # imports pytz for `pytz.utc` alone (schedules use zoneinfo, with the `tzdata` package), so pytz's copy of
+    # the tz database (2.6 MB) goes; and PyYAML's libyaml accelerator (2.9 MB): AgentSpec front matter is read
+    # with `yaml.safe_load`, which is pure Python (the C loaders are never named).
+    for pattern in CORE_DATA_PRUNED:
+        for found in site.glob(pattern):
+            if found.is_dir():
+                shutil.rmtree(found)
+            else:
+                found.unlink()
 
 
 def _build_llm(site: Path, architecture: str, work: Path) -> None:

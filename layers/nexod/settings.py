@@ -112,8 +112,9 @@ class Settings(BaseSettings):
 
     event_bus_name: str | None = None
 
-    # Approval notifications (issue 11). Links in emails are `{console_url}/approve/<token>`, signed with the
-    # key in `approval_link_key_file` (local mode: .localdb/keys/approval-links.key, created 0600) or the
+    # Approval notifications (issue 11). Links in emails are `{console_url}/#/approve/<token>` (the console's
+    # route), signed with the key in `approval_link_key_file` (local mode: .localdb/keys/approval-links.key,
+    # created 0600) or the
     # Secrets Manager secret `approval_link_key_secret_arn` (AWS). Emails go through SES from
     # `ses_from_address` (its verified identity `ses_identity_arn`), or to `outbox_dir` (local mode).
     console_url: str = "http://127.0.0.1:5173"

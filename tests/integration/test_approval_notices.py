@@ -121,7 +121,7 @@ def test_an_emailed_link_decides_once_without_an_account(
     # Then the local outbox holds an email to that address with a link to the console's approval page
     mail = mails_for(stack, "Link v2")[0]
     assert mail.to == EMAIL and mail.subject == "Approval needed: Link v2"
-    assert mail.link is not None and mail.link.startswith(stack.url + "/approve/")
+    assert mail.link is not None and mail.link.startswith(stack.url + "/#/approve/")
     token = token_of(mail.link)
     # And the link opens without a JWT: the approval, the workspace's and flow's names, the recipient
     seen = anonymous.ok("GET", f"/v1/approval-links/{token}")

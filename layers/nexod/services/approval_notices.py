@@ -62,7 +62,9 @@ class ApprovalNotices:
                 assert self.links is not None
                 claims = self.links.issue(approval.id, workspace_id, email, expires)
                 uow.approvals.issue_link(claims.nonce, approval.id, email, expires)
-                links[email] = f"{self.console_url.rstrip('/')}/approve/{self.links.token(claims)}"
+                links[email] = (
+                    f"{self.console_url.rstrip('/')}/#/approve/{self.links.token(claims)}"  # the console's hash route
+                )
             uow.approvals.mark_notified(approval.id, now, reminder)
             every = approval.remind_every_seconds
             following = now + timedelta(seconds=every) if every else None
