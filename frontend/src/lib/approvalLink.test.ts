@@ -77,3 +77,11 @@ describe("the approval-link page's states", () => {
     expect(linkReducer(initialLinkState, { type: "failed", error: new ApiError(500, "internal", "boom") })).toEqual({ kind: "error", message: "boom" });
   });
 });
+
+describe("a malformed link", () => {
+  it("is not valid when the API names the token (422), but a form field's 422 can be corrected", () => {
+    expect(endOf(new ApiError(422, "invalid_request", "token: not a link", { field: "token" }))).toBe("invalid");
+    expect(endOf(new ApiError(422, "invalid_request", "token: not a link", [{ field: "token", in: "path" }]))).toBe("invalid");
+    expect(endOf(new ApiError(422, "invalid_request", "fields.budget: required", { field: "fields.budget" }))).toBeNull();
+  });
+});

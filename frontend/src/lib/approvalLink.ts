@@ -71,9 +71,15 @@ export type LinkAction =
 export function endOf(error: unknown): LinkEnd | null {
   if (!(error instanceof ApiError)) return null;
   if (error.status === 401 || error.status === 404) return "invalid";
+  if (error.status === 422 && namesToken(error.details)) return "invalid"; // a malformed (cut, altered) link
   if (error.status === 410) return error.code === "link_expired" ? "expired" : "used";
   if (error.status === 409) return "decided";
   return null;
+}
+
+function namesToken(details: unknown): boolean {
+  const items = Array.isArray(details) ? details : details && typeof details === "object" ? [details] : [];
+  return items.some((d) => d && typeof d === "object" && (d as { field?: unknown }).field === "token");
 }
 
 export const initialLinkState: LinkState = { kind: "loading" };
