@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -95,11 +96,56 @@ def test_the_run_event_log_tells_an_approval_requested_and_decided(alice: Api, w
     events = read_until(alice, f"/v1/workspaces/{workspace}/runs/{run_id}/events", "run.succeeded")
     mine = {e["type"]: e for e in events if e["type"].startswith("approval.")}
     assert mine["approval.requested"]["node_id"] == "gate"
-    assert mine["approval.requested"]["data"] == {"approval": asked["id"], "title": "Ship v2?"}
+    assert mine["approval.requested"]["data"] == {
+        "approval": asked["id"],
+        "title": "Ship v2?",
+        "flow_id": flow_id,
+        "version": 1,
+        "console_path": f"#/w/{workspace}/approvals/{asked['id']}",
+    }
     decided = mine["approval.decided"]["data"]
     assert decided["decision"] == "approve" and decided["by"] == "local|alice" and decided["approval"] == asked["id"]
     types = [e["type"] for e in events]
     assert types.index("approval.requested") < types.index("approval.decided") < types.index("run.succeeded")
+
+
+def test_approval_events_reach_the_event_bus_without_any_link_token(
+    alice: Api, stack: LocalStack, workspace: str
+) -> None:
+    # Given a queue subscribed to the local bus's approval events (moto's EventBridge, in this process)
+    import boto3
+
+    region = stack.platform.settings.region
+    keys = {"region_name": region, "aws_access_key_id": "local", "aws_secret_access_key": "local"}
+    sqs, events = boto3.client("sqs", **keys), boto3.client("events", **keys)
+    queue_url = sqs.create_queue(QueueName=f"approvals-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    rule = f"approvals-{uuid.uuid4().hex[:8]}"
+    pattern = {
+        "source": ["nexod.run"],
+        "detail-type": [{"prefix": "Approval "}],
+        "detail": {"workspace_id": [workspace]},
+    }
+    events.put_rule(Name=rule, EventBusName="nexod-runs", EventPattern=json.dumps(pattern))
+    events.put_targets(Rule=rule, EventBusName="nexod-runs", Targets=[{"Id": "q", "Arn": queue_arn}])
+    # When a run asks for an approval and alice approves
+    flow_id = publish(alice, workspace, approval_flow(), name="bus")
+    run_id = start(alice, workspace, flow_id)
+    asked = pending(alice, workspace, run_id)
+    alice.ok("POST", f"/v1/workspaces/{workspace}/approvals/{asked['id']}/decide", {"decision": "approve"})
+    read_until(alice, f"/v1/workspaces/{workspace}/runs/{run_id}/events", "run.succeeded")
+    # Then the bus got Approval Requested (with the run, flow, version and the console path) and Decided
+    got: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and len(got) < 2:
+        for message in sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
+            got.append(json.loads(message["Body"]))
+    kinds = {m["detail-type"]: m["detail"] for m in got}
+    assert set(kinds) == {"Approval Requested", "Approval Decided"}, got
+    requested = kinds["Approval Requested"]
+    assert requested["run_id"] == run_id and requested["flow_id"] == flow_id and requested["version"] == 1
+    assert requested["console_path"].endswith(f"/approvals/{asked['id']}")
+    assert "approve/" not in json.dumps(got)  # no signed link (a bearer credential) ever goes on the bus
 
 
 def test_an_approval_nobody_decides_is_an_expired_event(alice: Api, workspace: str) -> None:

@@ -69,8 +69,10 @@ EVENT_TYPES.register(EventType("cost.updated", "node"))
 # An agent runner's progress (agent and crew nodes): a thought, a tool call and its (truncated) result, a
 # task's final answer. `data`: {agent, step, ...} as the broker recorded it.
 EVENT_TYPES.register(EventType("agent.step", "node"))
-for _status in ("requested", "decided", "expired"):  # data: {approval, title, decision?, by?}
-    EVENT_TYPES.register(EventType(f"approval.{_status}", "node"))
+# Out to EventBridge too (customers integrate: a chat bot, a ticket): data {approval, title, flow_id, version,
+# console_path, decision?, by?}; never a signed link (a bearer credential has no place on a bus).
+for _status in ("requested", "decided", "expired"):
+    EVENT_TYPES.register(EventType(f"approval.{_status}", "node", RUN_SOURCE, f"Approval {_status.capitalize()}"))
 EVENT_TYPES.register(EventType("budget.soft_limit_crossed", "workspace", BUDGET_SOURCE, "Budget Soft Limit Crossed"))
 
 RUN_STATUS_EVENTS = {

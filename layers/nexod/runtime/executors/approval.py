@@ -43,7 +43,17 @@ def ask(config: NodeConfig, ctx: NodeContext, uow: UnitOfWork) -> dict[str, Any]
     outside = config.notify is not None and bool(config.notify.emails or config.notify.chat_webhook_credential)
     uow.approvals.schedule_notice(approval.id, datetime.now(UTC) if outside else None)
     uow.events.append(
-        ctx.run_id, "approval.requested", ctx.node_id, ctx.iteration, {"approval": approval.id, "title": approval.title}
+        ctx.run_id,
+        "approval.requested",
+        ctx.node_id,
+        ctx.iteration,
+        {
+            "approval": approval.id,
+            "title": approval.title,
+            "flow_id": run.flow_id,
+            "version": run.version,
+            "console_path": f"#/w/{ctx.workspace_id}/approvals/{approval.id}",  # below the console's URL
+        },
     )
     uow.audit.record(
         "approval.request", "approval", approval.id, {"run": ctx.run_id, "node": ctx.node_id, "attempt": ctx.attempt}
