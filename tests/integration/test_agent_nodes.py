@@ -158,6 +158,9 @@ def test_a_flow_runs_a_sequential_crew_with_a_credentialed_tool_and_records_each
     # And the node's usage is per agent (from the broker's record) and its tokens and cost are the node run's
     agents = crew_run["output"]["usage"]["agents"]
     assert agents["researcher"]["calls"] == 2 and agents["writer"]["calls"] == 1
+    calls = crew_run["output"]["usage"]["calls"]  # and per call, in order
+    assert [c["agent"] for c in calls] == ["researcher", "researcher", "writer"]
+    assert sum(c["tokens_in"] for c in calls) == crew_run["output"]["usage"]["tokens_in"]
     assert crew_run["tokens_in"] == sum(a["tokens_in"] for a in agents.values()) > 0
     # And each agent's runs name the version that ran: the pinned v1 and the writer's live v1
     researcher_runs = alice.ok("GET", f"/v1/workspaces/{ws}/agents/{researcher}/runs")["items"]

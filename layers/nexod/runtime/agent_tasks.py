@@ -65,6 +65,10 @@ def node_output(result: dict[str, Any]) -> Any:
     output = result.get("output")
     shown = {k: usage.get(k, 0) for k in ("tokens_in", "tokens_out", "cost_usd")}
     shown["agents"] = usage.get("agents") or {}
+    calls = list(usage.get("calls") or [])  # per call: agent, model, tokens, cost, ms
+    shown["calls"] = calls[:MAX_CALLS_SHOWN]
+    if len(calls) > MAX_CALLS_SHOWN:
+        shown["calls_omitted"] = len(calls) - MAX_CALLS_SHOWN
     if isinstance(output, dict):
         return {**output, "usage": shown}
     return {"final": output, "tasks": {}, "usage": shown}
@@ -110,6 +114,7 @@ def _ids(scope: TaskScope) -> bool:
 
 
 CLOSED = {"status": "CLOSED"}  # a claim that is no longer the node's parked one
+MAX_CALLS_SHOWN = 200  # the per-call record in a node's output (the sums count every call)
 
 
 class RunAgentTaskBoard:
