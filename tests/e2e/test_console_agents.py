@@ -173,10 +173,7 @@ def _agent(api: Api, ws: str, name: str, goals: list[str]) -> dict[str, Any]:
 
 def _require_agent_kinds(api: Api) -> None:
     kinds = {t["type"] for t in api.ok("GET", "/v1/node-types")["items"]}
-    if not {"agent", "crew"} <= kinds:
-        pytest.skip(
-            "GET /v1/node-types has no `agent`/`crew` kinds yet (the agent nodes branch adds them): unskipped on merge"
-        )
+    assert {"agent", "crew"} <= kinds, f"the palette lacks the agent kinds: {sorted(kinds)}"
 
 
 def test_member_builds_a_crew_node_from_the_workspace_agents(page: Any, local_process: Any) -> None:  # noqa: F811

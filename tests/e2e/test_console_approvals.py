@@ -267,8 +267,7 @@ def _outbox_link(state_dir: Any, after: float) -> str | None:
 
 def test_the_public_approval_link_page(page: Any, local_process: Any) -> None:  # noqa: F811
     expect = playwright_sync.expect
-    if not _link_route_exists(local_process.url):
-        pytest.skip("the approval-link API (GET /v1/approval-links/{token}) is not in this build yet")
+    assert _link_route_exists(local_process.url), "the approval-link API is not published"
     # Given a tampered link, opened without signing in
     page.goto(f"{local_process.url}/#/approve/tampered-token-0000000000")
     # Then the page says the link is not valid (and does not ask to sign in)
