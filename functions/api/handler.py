@@ -189,6 +189,7 @@ def _from_settings() -> tuple[Services, JwtVerifier]:
         approval_links_from_settings,
         blob_store_from_settings,
         event_publisher_from_settings,
+        event_rules_from_settings,
         runner_arns,
         scheduler_from_settings,
         vault_from_settings,
@@ -218,6 +219,9 @@ def _from_settings() -> tuple[Services, JwtVerifier]:
         publisher=event_publisher_from_settings(settings),  # run lifecycle events (EventBridge, an outbox)
         approval_links=approval_links_from_settings(settings),  # verifies signed approval links; sends nothing
         scheduler=scheduler_from_settings(settings),  # schedule triggers (EventBridge Scheduler)
+        event_rules=event_rules_from_settings(settings),  # eventbridge triggers (a rule each)
+        nexod_bus=settings.event_bus_name or "",
+        ingress_queue_url=settings.ingress_queue_url or "",
         hook_base_url=settings.public_api_url,
     )
     return services, JwtVerifier(settings.auth_issuer, settings.auth_audience, settings.jwks_url)

@@ -643,6 +643,15 @@ class TriggerDelivery(Out):
     run_id: UUID | None
 
 
+class TriggerIngress(Out):
+    """Where an sqs or eventbridge trigger's deliveries come from (what the console shows to send one)."""
+
+    queue_url: str | None | MISSING = Field(MISSING, description="sqs: the deployment's ingress queue")
+    message_shape: Stored | MISSING = Field(MISSING, description="sqs: the body a message carries")
+    bus: str | MISSING = Field(MISSING, description="eventbridge: the bus the trigger's rule listens on")
+    rule_name: str | MISSING = Field(MISSING, description="eventbridge: the trigger's rule (AWS)")
+
+
 class Trigger(Out):
     id: UUID
     flow_id: UUID
@@ -656,8 +665,9 @@ class Trigger(Out):
     updated_at: datetime
     last_fired_at: datetime | None
     next_fire_at: datetime | None = Field(description="schedules: the next due time (UTC)")
-    fires: bool = Field(description="false for kinds accepted but not fired yet (sqs, eventbridge)")
+    fires: bool = Field(description="false for kinds accepted but not fired yet (none today)")
     url: str | None = Field(description="webhooks: where to POST signed deliveries")
+    ingress: TriggerIngress | None = Field(description="sqs and eventbridge: the queue or bus and rule")
     secret_set_at: datetime | None
     deliveries: list[TriggerDelivery] = Field(description="the most recent deliveries (GET of one trigger)")
 

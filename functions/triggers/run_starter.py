@@ -1,8 +1,11 @@
-"""The run starter (issue 12): EventBridge Scheduler's target for schedule triggers.
+"""The run starter (issue 12): EventBridge Scheduler's target for schedule triggers, and each eventbridge
+trigger's rule target.
 
-Its input is `{"workspace_id", "trigger_id", "scheduled_time"}`; the scheduled time keys the delivery, so a
-retried invocation (Scheduler's retry policy) starts no second run. An error raised here is retried by
-Scheduler and, once its retries are spent, the event goes to the DLQ."""
+Two input shapes: a schedule's `{"workspace_id", "trigger_id", "scheduled_time"}` (the scheduled time keys the
+delivery) and an EventBridge rule's `{"workspace_id", "trigger_id", "event"}` (the input transformer's
+`<aws.events.event>`; the event's id keys the delivery). Either way a retried invocation starts no second
+run. An error raised here is retried by Scheduler / EventBridge and, once its retries are spent, the event
+goes to the DLQ."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from nexod.services import triggers
+from nexod.services import trigger_ingress, triggers
 from nexod.services.context import Services
 
 logger = Logger(service="nexod-run-starter")
@@ -45,14 +48,21 @@ def _from_settings() -> Services:
         runner_arns=runner_arns(settings),
         state_machine_prefix=settings.state_machine_prefix,
         publisher=event_publisher_from_settings(settings),
+        nexod_bus=settings.event_bus_name or "",
+        ingress_queue_url=settings.ingress_queue_url or "",
     )
 
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     services = _services if _services is not None else _from_settings()
-    outcome = triggers.fire_scheduled(
-        services, str(event["workspace_id"]), str(event["trigger_id"]), str(event["scheduled_time"])
-    )
+    if "event" in event:  # an eventbridge trigger's rule
+        outcome = trigger_ingress.receive_event(
+            services, str(event["workspace_id"]), str(event["trigger_id"]), event["event"]
+        )
+    else:
+        outcome = triggers.fire_scheduled(
+            services, str(event["workspace_id"]), str(event["trigger_id"]), str(event["scheduled_time"])
+        )
     logger.info("trigger fired", extra={"trigger_id": event["trigger_id"], **outcome.as_json()})
     return outcome.as_json()

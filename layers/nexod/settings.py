@@ -130,6 +130,11 @@ class Settings(BaseSettings):
     run_starter_arn: str | None = None
     scheduler_role_arn: str | None = None
     scheduler_dlq_arn: str | None = None
+    # SQS ingress (issue 12): the deployment's ingress queue (shown with sqs triggers; the CDK's event source).
+    ingress_queue_url: str | None = None
+    # EventBridge-in triggers (issue 12): a rule per trigger, `<state_machine_prefix>-trg-<id>`, on the Nexod bus
+    # (`event_bus_name`) or a named bus, targeting `run_starter_arn`; failed deliveries go to this DLQ.
+    event_rules_dlq_arn: str | None = None
     # The API's public base URL (webhook URLs in trigger answers); empty: the path alone.
     public_api_url: str = ""
     log_level: str = "INFO"

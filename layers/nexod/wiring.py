@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
     from .adapters.postgres import Database
-    from .ports import LLM, BlobStore, EventPublisher, Notifier, Orchestrator, Scheduler, Store, Vault
+    from .ports import LLM, BlobStore, EventPublisher, EventRules, Notifier, Orchestrator, Scheduler, Store, Vault
     from .ports.agents import AgentTaskBoard
     from .runtime.agent_launch import AgentLaunch
     from .runtime.blobs import OutputBlobs
@@ -332,6 +332,22 @@ def scheduler_from_settings(settings: Settings) -> Scheduler | None:
         target_arn=settings.run_starter_arn,
         role_arn=settings.scheduler_role_arn,
         dlq_arn=settings.scheduler_dlq_arn,
+    )
+
+
+def event_rules_from_settings(settings: Settings) -> EventRules | None:
+    """EventBridge rules for eventbridge triggers, when the deployment names its bus and run starter."""
+    if not (settings.event_bus_name and settings.run_starter_arn):
+        return None
+    import boto3
+
+    from .adapters.event_rules_eventbridge import EventBridgeRules
+
+    return EventBridgeRules(
+        boto3.client("events", region_name=settings.region),
+        prefix=settings.state_machine_prefix,
+        target_arn=settings.run_starter_arn,
+        dlq_arn=settings.event_rules_dlq_arn,
     )
 
 

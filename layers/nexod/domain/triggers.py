@@ -20,13 +20,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from croniter import croniter
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from . import expressions
+from . import event_patterns, expressions
 from .errors import InvalidInput
 
 TriggerKind = Literal["schedule", "webhook", "sqs", "eventbridge"]
 TRIGGER_KINDS: tuple[TriggerKind, ...] = ("schedule", "webhook", "sqs", "eventbridge")
-# Accepted and stored, never fired yet (their ingress arrives in a later slice): the API says so.
-NOT_FIRING_YET: frozenset[str] = frozenset({"sqs", "eventbridge"})
+# Accepted and stored, never fired yet: the API says so (every kind fires since the ingress slice).
+NOT_FIRING_YET: frozenset[str] = frozenset()
 DeliveryStatus = Literal["received", "duplicate", "started", "rejected"]
 Preset = Literal["nexod", "github", "stripe", "slack"]
 SIGNATURE_WINDOW = timedelta(minutes=5)
@@ -204,12 +204,39 @@ class WebhookConfig(_Config):
 
 
 class SqsConfig(_Config):
-    pass
+    """Messages on the deployment's ingress queue name the trigger; all a user may add is a filter."""
+
+    payload_filter: dict[str, Any] | None = Field(
+        None,
+        description="an EventBridge-style pattern over {payload}; a message it does not match is rejected",
+    )
+
+    @field_validator("payload_filter")
+    @classmethod
+    def _filter(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        return None if value is None else event_patterns.validate(value)
+
+
+_BUS = re.compile(r"^[A-Za-z0-9._\-/]{1,256}$|^arn:aws[\w-]*:events:[\w-]+:\d{12}:event-bus/[A-Za-z0-9._\-/]{1,256}$")
 
 
 class EventBridgeConfig(_Config):
-    event_pattern: dict[str, Any] = Field(default_factory=dict)
-    bus: str | None = None
+    """A rule on the Nexod bus (`bus` unset) or a named bus of the account, with an EventBridge pattern."""
+
+    event_pattern: dict[str, Any] = Field(description="an EventBridge event pattern")
+    bus: str | None = Field(None, description="a named event bus (or its ARN); unset: the Nexod bus")
+
+    @field_validator("event_pattern")
+    @classmethod
+    def _pattern(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return event_patterns.validate(value)
+
+    @field_validator("bus")
+    @classmethod
+    def _bus(cls, value: str | None) -> str | None:
+        if value is not None and not _BUS.match(value):
+            raise ValueError("an event bus name (letters, digits, . _ - /) or an event-bus ARN")
+        return value
 
 
 CONFIG_MODELS: dict[str, type[_Config]] = {
@@ -227,11 +254,24 @@ def validate_config(kind: str, config: Any) -> dict[str, Any]:
     try:
         model = CONFIG_MODELS[kind].model_validate(config if config is not None else {})
     except ValidationError as exc:
+        pattern_error = _pattern_error(exc)
+        if pattern_error is not None:
+            raise pattern_error from None
         err = exc.errors()[0]
         field = ".".join(["config", *(str(p) for p in err.get("loc", ()))])
         message = str(err.get("ctx", {}).get("error") or err.get("msg", "invalid"))
         raise InvalidInput(f"{field}: {message}", {"field": field}) from None
     return model.model_dump(mode="json", exclude_none=True)
+
+
+def _pattern_error(exc: ValidationError) -> InvalidInput | None:
+    """A bad event pattern names the bad key itself: `config.event_pattern.detail.amount`."""
+    for err in exc.errors():
+        cause = err.get("ctx", {}).get("error")
+        if isinstance(cause, event_patterns.PatternError):
+            field = ".".join(["config", *(str(p) for p in err.get("loc", ())), *([cause.path] if cause.path else [])])
+            return InvalidInput(f"{field}: {cause.message}", {"field": field})
+    return None
 
 
 def schedule_of(config: dict[str, Any]) -> ScheduleConfig:

@@ -2,6 +2,7 @@
 
 Routes:  /v1/*  -> the API Lambda handler (exactly the deployed code path), on one worker thread
          /local-issuer/.well-known/jwks.json, POST /local/dev-token   (local sign-in)
+         POST /local/sqs, POST /local/events   (a message onto moto's ingress queue, an event onto a bus)
          /demo/*  sample endpoints the example flows call
          /*  the console (static files) with single-page-app fallback
 
@@ -315,6 +316,8 @@ class LocalApp:
             return json_response(200, backend.issuer.jwks)
         if path == "/local/dev-token" and method == "POST":
             return self._dev_token(body)
+        if path in ("/local/sqs", "/local/events") and method == "POST":
+            return await asyncio.to_thread(self._ingress, path, body)
         if path.startswith("/demo/"):
             return self._demo(method, path, query_string, body)
         if method in ("GET", "HEAD"):
@@ -458,6 +461,24 @@ class LocalApp:
             message = f"user: one of {', '.join(USERS)}"
             return Response(422, error_body("invalid_request", message), "application/json")
         return json_response(200, {"token": issuer.token(user), "user": USERS[user]})
+
+    def _ingress(self, path: str, body: bytes) -> Response:
+        """What `aws sqs send-message` / `aws events put-events` would do against moto, which lives in this
+        process: the body is the message (any JSON) or `{"source", "detail-type", "detail", "bus"?}`."""
+        door = getattr(self.backend, "ingress_door", None)
+        if door is None:
+            return Response(503, error_body("not_ready", "local ingress is not running"), "application/json")
+        if path == "/local/sqs":
+            return json_response(202, door.send(body.decode("utf-8", "replace")))
+        try:
+            entry = json.loads(body or b"{}")
+        except ValueError:
+            entry = None
+        if not isinstance(entry, dict) or not entry.get("source") or not entry.get("detail-type"):
+            message = "body: {\"source\", \"detail-type\", \"detail\", \"bus\"?}"
+            return Response(422, error_body("invalid_request", message), "application/json")
+        answer = door.put_event(entry)
+        return json_response(422 if "error" in answer else 202, answer)
 
     def _demo(self, method: str, path: str, query_string: str, body: bytes) -> Response:
         # Runs on the event loop thread only, so these counters need no lock.

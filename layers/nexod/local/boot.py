@@ -57,6 +57,7 @@ def boot(
         raise
     server.issuer = platform.issuer
     server.event_bell = platform.event_bell
+    server.ingress_door = platform.ingress_door
     api.configure(platform.services, platform.verifier, health=platform.health)
     broker_api.bind(lambda: platform.broker)
     server.api_handler = api.handler

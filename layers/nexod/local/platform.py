@@ -46,6 +46,7 @@ from . import pg
 from .bell import EventBell
 from .issuer import AUDIENCE, LocalIssuer
 from .model import OfflineDefaultLLM, OfflineModel
+from .ingress import IngressDoor, IngressLoop, LocalIngress
 from .scheduler import SchedulerLoop
 from .supervisor import Supervisor
 
@@ -101,6 +102,9 @@ class LocalPlatform:
     event_bell: EventBell = field(default_factory=EventBell)
     # Fires schedule triggers within a second of their due time (issue 12).
     scheduler: SchedulerLoop | None = None
+    # Drains moto's SQS ingress queue and the buses eventbridge triggers listen on (issue 12).
+    ingress: IngressLoop | None = None
+    ingress_door: IngressDoor | None = None
 
     @property
     def health(self) -> HealthBoard:
@@ -178,6 +182,8 @@ class LocalPlatform:
         orchestrator = MotoStepFunctionsOrchestrator(handlers, ROLE_ARN, on_end=on_end)
         # Run lifecycle events go to moto's EventBridge (inside the orchestrator's mock) and to the log.
         publisher = local_event_bus(settings)
+        # SQS ingress and EventBridge-in (issue 12): moto's queues, drained by the ingress loop.
+        local_ingress = LocalIngress.create(settings)
         # Relayed on a thread of its own: a run's start and end make no EventBridge call on their path.
         relay = BackgroundRelay(EventRelay(store, publisher))
         # The two runner functions, as in AWS: each Task reaches the runner of its kind's runtime.
@@ -213,6 +219,9 @@ class LocalPlatform:
             approval_links=approval_links_from_settings(settings),
             notices=approval_notices(settings, store, vault),
             hook_base_url=base_url.rstrip("/"),
+            event_rules=local_ingress.rules,
+            nexod_bus=settings.event_bus_name or LOCAL_EVENT_BUS,
+            ingress_queue_url=local_ingress.queue.url,
         )
         holder["services"] = services
         issuer = LocalIssuer(state_dir / "keys", issuer_url)
@@ -237,6 +246,7 @@ class LocalPlatform:
         platform.start_sweeper()
         platform.scheduler = SchedulerLoop(services, platform.admin_db)
         platform.scheduler.start()
+        platform.ingress, platform.ingress_door = local_ingress.start(services, platform.admin_db)
         return platform
 
     def start_sweeper(self, every: float = SWEEP_SECONDS) -> None:
@@ -292,6 +302,8 @@ class LocalPlatform:
             stop.set()
         if self.scheduler is not None:
             self.scheduler.stop()
+        if self.ingress is not None:
+            self.ingress.stop()
         self.supervisor.stop()
         if isinstance(self.services.relay, BackgroundRelay):  # before moto's EventBridge goes away
             self.services.relay.close()

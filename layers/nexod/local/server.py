@@ -190,6 +190,7 @@ class LocalServer:
         self.static_dir = static_dir
         self.demo_hits: dict[str, int] = {}
         self.event_bell: EventBell | None = None  # rung when events commit (local mode's store)
+        self.ingress_door: Any = None  # POST /local/sqs and /local/events (local mode's moto)
         self.limits = limits or Limits()
         self._sock = socket.create_server((host, port), backlog=self.limits.backlog, reuse_port=False)
         self.port = int(self._sock.getsockname()[1])

@@ -21,6 +21,7 @@ from .knowledge import (
     VectorStoreUnavailable,
 )
 from .notify import ChatWebhook, Notification, NotificationFailed, Notifier
+from .event_rules import EventRules
 from .scheduler import Scheduler
 from .store import (
     AgentChanges,
@@ -85,6 +86,7 @@ __all__ = [
     "RateLimiter",
     "RunRepository",
     "Scheduler",
+    "EventRules",
     "Store",
     "TaskGone",
     "TriggerRepository",

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..domain.actor import UserActor
 from ..domain.nodes import Runtime
-from ..ports import BlobStore, EventPublisher, KnowledgeWorker, Orchestrator, Scheduler, Store, Vault
+from ..ports import BlobStore, EventPublisher, EventRules, KnowledgeWorker, Orchestrator, Scheduler, Store, Vault
 
 if TYPE_CHECKING:
     from ..runtime.callbacks import CallbackCompletions
@@ -66,6 +66,12 @@ class Services:
     hook_vault: Vault | None = None
     # Where webhook URLs start (the API's public base URL); empty: the answer names the path alone.
     hook_base_url: str = ""
+    # EventBridge-in triggers (issue 12): one rule per trigger (AWS) or the local ingress loop's buses; None:
+    # no rules are kept. `nexod_bus` is the bus a trigger without `bus` listens on.
+    event_rules: EventRules | None = None
+    nexod_bus: str = "nexod-runs"
+    # SQS ingress (issue 12): the deployment's ingress queue, shown with sqs triggers.
+    ingress_queue_url: str = ""
 
     @property
     def callbacks(self) -> CallbackCompletions:
