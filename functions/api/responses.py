@@ -646,7 +646,7 @@ class TriggerDelivery(Out):
 class TriggerIngress(Out):
     """Where an sqs or eventbridge trigger's deliveries come from (what the console shows to send one)."""
 
-    queue_url: str | None | MISSING = Field(MISSING, description="sqs: the deployment's ingress queue")
+    queue_url: str | MISSING | None = Field(MISSING, description="sqs: the deployment's ingress queue")
     message_shape: Stored | MISSING = Field(MISSING, description="sqs: the body a message carries")
     bus: str | MISSING = Field(MISSING, description="eventbridge: the bus the trigger's rule listens on")
     rule_name: str | MISSING = Field(MISSING, description="eventbridge: the trigger's rule (AWS)")

@@ -46,12 +46,8 @@ def process(services: Services, event: dict[str, Any], context: LambdaContext | 
         return outcome.as_json()
 
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    return process_partial_response(
-        event=event,
-        record_handler=record_handler,
-        processor=processor,
-        context=context,
-    )
+    answer = process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    return dict(answer)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -125,7 +125,9 @@ def test_a_batch_of_ten_with_one_poison_message_reports_only_it_and_it_ends_in_t
     # When the local loop handles the queue like the event source would (the nine acknowledged, the poison not)
     sqs.delete_message_batch(
         QueueUrl=pair.url,
-        Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(got) if m["MessageId"] != poison],
+        Entries=[
+            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(got) if m["MessageId"] != poison
+        ],
     )
     deadline = time.monotonic() + 20
     dead: list[dict[str, Any]] = []
@@ -187,7 +189,9 @@ def test_a_message_on_the_platform_queue_through_the_local_door_starts_a_run(
     assert status == 202, sent
     # Then the platform's loop starts its run within seconds
     deadline = time.monotonic() + 10
-    while not (done := [d for d in _deliveries(alice, ws, flow, trigger) if d["run_id"]]) and time.monotonic() < deadline:
+    while (
+        not (done := [d for d in _deliveries(alice, ws, flow, trigger) if d["run_id"]]) and time.monotonic() < deadline
+    ):
         time.sleep(0.1)
     assert len(done) == 1 and done[0]["idempotency_key"] == f"sqs:{sent['message_id']}"
     run = alice.wait_run(ws, done[0]["run_id"])
@@ -287,7 +291,10 @@ def test_a_bad_pattern_is_422_naming_the_bad_key(alice: Api, workspace: str):
     cases = [
         ({"detail": {"amount": [{"numeric": [">", "ten"]}]}}, "config.event_pattern.detail.amount.numeric"),
         ({"source": "shop"}, "config.event_pattern.source"),
-        ({"detail": {"state": [{"anything-but": {"exists": True}}]}}, "config.event_pattern.detail.state.anything-but.exists"),
+        (
+            {"detail": {"state": [{"anything-but": {"exists": True}}]}},
+            "config.event_pattern.detail.state.anything-but.exists",
+        ),
         ({"$or": [{"source": ["a"]}]}, "config.event_pattern.$or"),
     ]
     for pattern, field in cases:

@@ -92,7 +92,7 @@ def _number(value: Any) -> bool:
 def _ignore_case_or_string(value: Any, path: str, name: str) -> None:
     if isinstance(value, dict):
         if set(value) != {"equals-ignore-case"}:
-            raise PatternError(path, f"{name} takes a string or {{\"equals-ignore-case\": string}}")
+            raise PatternError(path, f'{name} takes a string or {{"equals-ignore-case": string}}')
         _string(value["equals-ignore-case"], path, f"{name}.equals-ignore-case")
     else:
         _string(value, path, name)

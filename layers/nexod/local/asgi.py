@@ -475,7 +475,7 @@ class LocalApp:
         except ValueError:
             entry = None
         if not isinstance(entry, dict) or not entry.get("source") or not entry.get("detail-type"):
-            message = "body: {\"source\", \"detail-type\", \"detail\", \"bus\"?}"
+            message = 'body: {"source", "detail-type", "detail", "bus"?}'
             return Response(422, error_body("invalid_request", message), "application/json")
         answer = door.put_event(entry)
         return json_response(422 if "error" in answer else 202, answer)

@@ -43,7 +43,7 @@ CATCH_ALL = {"source": [{"prefix": ""}]}  # moto's matcher: every event with a s
 
 
 def _client(service: str, settings: Settings) -> Any:
-    return boto3.client(
+    return boto3.client(  # type: ignore[call-overload]
         service,
         region_name=settings.region,
         aws_access_key_id="local",
@@ -206,9 +206,7 @@ class IngressLoop:
         return started
 
     def drain_bus(self, bus: str, pair: QueuePair) -> int:
-        got = self.sqs.receive_message(QueueUrl=pair.url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get(
-            "Messages", []
-        )
+        got = self.sqs.receive_message(QueueUrl=pair.url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
         for message in got:
             try:
                 event = json.loads(message["Body"])

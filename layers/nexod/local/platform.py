@@ -44,9 +44,9 @@ from ..wiring import (
 )
 from . import pg
 from .bell import EventBell
+from .ingress import IngressDoor, IngressLoop, LocalIngress
 from .issuer import AUDIENCE, LocalIssuer
 from .model import OfflineDefaultLLM, OfflineModel
-from .ingress import IngressDoor, IngressLoop, LocalIngress
 from .scheduler import SchedulerLoop
 from .supervisor import Supervisor
 

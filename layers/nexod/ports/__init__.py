@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .blobs import BlobNotFound, BlobRef, BlobStore
+from .event_rules import EventRules
 from .knowledge import (
     ChunkMatch,
     ChunkVector,
@@ -21,7 +22,6 @@ from .knowledge import (
     VectorStoreUnavailable,
 )
 from .notify import ChatWebhook, Notification, NotificationFailed, Notifier
-from .event_rules import EventRules
 from .scheduler import Scheduler
 from .store import (
     AgentChanges,
@@ -65,6 +65,7 @@ __all__ = [
     "Embeddings",
     "EventLog",
     "EventPublisher",
+    "EventRules",
     "FlowChanges",
     "FlowRepository",
     "Found",
@@ -86,7 +87,6 @@ __all__ = [
     "RateLimiter",
     "RunRepository",
     "Scheduler",
-    "EventRules",
     "Store",
     "TaskGone",
     "TriggerRepository",

@@ -16,7 +16,6 @@ delivery keyed by the event's id, with the event as the delivery's body.
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -27,17 +26,10 @@ from ..domain import event_patterns
 from ..domain.records import Trigger
 from .access import parse_id
 from .context import Services
+from .trigger_rules import bus_of
 from .triggers import Outcome, deliver
 
 log = logging.getLogger(__name__)
-RULE_INFIX = "-trg-"
-
-MESSAGE_SHAPE: dict[str, Any] = {
-    "workspace": "<workspace id>",
-    "trigger": "<trigger id>",
-    "payload": {"any": "JSON: the delivery's body (the run's input unless an input mapping says otherwise)"},
-    "idempotency_key": "<optional, at most 200 characters; default: the SQS message id>",
-}
 
 
 class MalformedMessage(ValueError):
@@ -106,15 +98,6 @@ def receive_message(services: Services, body: str, message_id: str, now: datetim
 
 
 # -- EventBridge ------------------------------------------------------------------------------------
-def bus_of(services: Services, trigger: Trigger) -> str:
-    """The trigger's bus: the one it names, else the Nexod bus."""
-    return str((trigger.config or {}).get("bus") or services.nexod_bus)
-
-
-def rule_name(services: Services, trigger_id: str) -> str:
-    return f"{services.state_machine_prefix}{RULE_INFIX}{trigger_id}"
-
-
 def event_key(event: dict[str, Any]) -> str:
     return f"event:{event.get('id') or ''}"
 
@@ -125,7 +108,17 @@ def deliver_event(
     """One event that matched the trigger's pattern: a delivery keyed by the event's id."""
     if not isinstance(event.get("id"), str) or not event["id"]:
         raise MalformedMessage("event: an EventBridge event has an 'id'")
-    return deliver(services, workspace_id, trigger, event_key(event), event, {}, {}, now or _now(), {"bus": bus_of(services, trigger)})
+    return deliver(
+        services,
+        workspace_id,
+        trigger,
+        event_key(event),
+        event,
+        {},
+        {},
+        now or _now(),
+        {"bus": bus_of(services, trigger)},
+    )
 
 
 def receive_event(services: Services, workspace_id: str, trigger_id: str, event: dict[str, Any]) -> Outcome:
@@ -139,33 +132,3 @@ def receive_event(services: Services, workspace_id: str, trigger_id: str, event:
     if trigger.kind != "eventbridge" or not trigger.enabled:
         return _reject(services, workspace_id, trigger, event_key(event), "the trigger is disabled or not eventbridge")
     return deliver_event(services, workspace_id, trigger, event)
-
-
-def sync_rule(services: Services, workspace_id: str, trigger: Trigger, before: Trigger | None = None) -> None:
-    """Keep the trigger's rule in step with it: put on create/update (disabled with it), and removed from a
-    bus it left."""
-    if services.event_rules is None or trigger.kind != "eventbridge":
-        return
-    bus = bus_of(services, trigger)
-    if before is not None and bus_of(services, before) != bus:
-        services.event_rules.delete(workspace_id, trigger.id, bus_of(services, before))
-    services.event_rules.put(workspace_id, trigger.id, bus, dict(trigger.config["event_pattern"]), trigger.enabled)
-
-
-def drop_rule(services: Services, workspace_id: str, trigger: Trigger) -> None:
-    if services.event_rules is not None and trigger.kind == "eventbridge":
-        services.event_rules.delete(workspace_id, trigger.id, bus_of(services, trigger))
-
-
-def ingress_view(services: Services, trigger: Trigger) -> dict[str, Any] | None:
-    """What the console shows to send deliveries: the queue and message shape (sqs), the bus and rule
-    (eventbridge)."""
-    if trigger.kind == "sqs":
-        return {"queue_url": services.ingress_queue_url or None, "message_shape": MESSAGE_SHAPE}
-    if trigger.kind == "eventbridge":
-        return {"bus": bus_of(services, trigger), "rule_name": rule_name(services, trigger.id)}
-    return None
-
-
-def example_message(workspace_id: str, trigger_id: str, payload: Any) -> str:
-    return json.dumps({"workspace": workspace_id, "trigger": trigger_id, "payload": payload})

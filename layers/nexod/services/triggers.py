@@ -19,7 +19,6 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import ModuleType
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,7 +27,7 @@ from ..domain.actor import TriggerActor
 from ..domain.errors import InvalidInput, NexodError, NotFound, Unauthorized
 from ..domain.records import Trigger, TriggerDelivery
 from ..ports import UnitOfWork
-from . import runs
+from . import runs, trigger_rules
 from .access import authorize, parse_id
 from .context import Principal, Services
 from .credentials import vault_of
@@ -84,9 +83,7 @@ def view(services: Services, trigger: Trigger, deliveries: list[TriggerDelivery]
     }
     if trigger.kind == "webhook":
         answer["url"] = services.hook_base_url.rstrip("/") + hook_path(trigger.id)
-    from .trigger_ingress import ingress_view  # sqs / eventbridge (a module of its own; it imports this one)
-
-    answer["ingress"] = ingress_view(services, trigger)
+    answer["ingress"] = trigger_rules.ingress_view(services, trigger)
     return answer
 
 
@@ -119,13 +116,6 @@ def _new_secret(given: str | None) -> str:
     if not 16 <= len(given) <= 256:
         raise InvalidInput("secret: between 16 and 256 characters", {"field": "secret"})
     return given
-
-
-def _ingress() -> ModuleType:
-    """sqs / eventbridge triggers live in `trigger_ingress` (imported late: it imports this module)."""
-    from . import trigger_ingress
-
-    return trigger_ingress
 
 
 def _sync_schedule(services: Services, workspace_id: str, trigger: Trigger) -> None:
@@ -174,7 +164,7 @@ def create(
             trigger = changed
         uow.audit.record("trigger.create", "trigger", trigger.id, {"flow": flow_id, "kind": kind, "enabled": enabled})
         _sync_schedule(services, workspace_id, trigger)
-        _ingress().sync_rule(services, workspace_id, trigger)
+        trigger_rules.sync_rule(services, workspace_id, trigger)
         answer = view(services, trigger)
     if key is not None:
         answer["secret"] = key
@@ -230,7 +220,7 @@ def update(
         assert changed is not None
         uow.audit.record("trigger.update", "trigger", trigger.id, {"fields": sorted(changes)})
         _sync_schedule(services, workspace_id, changed)
-        _ingress().sync_rule(services, workspace_id, changed, trigger)
+        trigger_rules.sync_rule(services, workspace_id, changed, trigger)
         return view(services, changed, uow.triggers.deliveries(changed.id, 20))
 
 
@@ -250,7 +240,7 @@ def delete(services: Services, principal: Principal, workspace_id: str, flow_id:
             vault_of(services).delete(workspace_id, secret_name(trigger.id))
         if services.scheduler is not None and trigger.kind == "schedule":
             services.scheduler.delete(workspace_id, trigger.id)
-        _ingress().drop_rule(services, workspace_id, trigger)
+        trigger_rules.drop_rule(services, workspace_id, trigger)
         uow.audit.record("trigger.delete", "trigger", trigger.id, {"flow": flow_id, "kind": trigger.kind})
 
 
@@ -263,7 +253,7 @@ def forget(services: Services, workspace_id: str, gone: list[Trigger]) -> None:
                 vault_of(services).delete(workspace_id, secret_name(trigger.id))
             if services.scheduler is not None and trigger.kind == "schedule":
                 services.scheduler.delete(workspace_id, trigger.id)
-            _ingress().drop_rule(services, workspace_id, trigger)
+            trigger_rules.drop_rule(services, workspace_id, trigger)
         except Exception:
             log.exception("trigger %s: its secret or schedule could not be removed", trigger.id)
 
@@ -278,7 +268,7 @@ def remove_all(services: Services, principal: Principal, workspace_id: str) -> i
             vault_of(services).delete(workspace_id, secret_name(trigger.id))
         if services.scheduler is not None and trigger.kind == "schedule":
             services.scheduler.delete(workspace_id, trigger.id)
-        _ingress().drop_rule(services, workspace_id, trigger)
+        trigger_rules.drop_rule(services, workspace_id, trigger)
         with services.store.tx(workspace_id, principal.sub) as uow:
             uow.triggers.delete(trigger.id)
     return len(found)
