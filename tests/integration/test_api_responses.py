@@ -126,12 +126,21 @@ def test_a_flows_whole_life_answers_within_the_published_schemas(stack: LocalSta
     api.ok("GET", f"/v1/workspaces/{ws}/knowledge-bases/{kb}/documents?limit=1")
     api.ok("POST", f"/v1/workspaces/{ws}/knowledge-bases/{kb}/query", {"text": "hi", "top_k": 1})
     api.ok("DELETE", f"/v1/workspaces/{ws}/knowledge-bases/{kb}/documents/{doc['id']}")
-    # (and its triggers: a webhook created with its secret, a schedule, listed, read, changed, disabled,
-    # enabled, tested, its secret rotated, deleted)
+    # (and its triggers: a webhook created with its secret, a schedule, an sqs and an eventbridge trigger,
+    # listed, read, changed, disabled, enabled, tested, its secret rotated, deleted)
     hooks = f"/v1/workspaces/{ws}/flows/{flow}/triggers"
     hook = api.ok("POST", hooks, {"kind": "webhook", "input_mapping": "delivery.body"})
     schedule = {"expression": "cron(0 9 * * ? *)", "timezone": "Europe/Berlin", "catch_up": "none"}
     api.ok("POST", hooks, {"kind": "schedule", "config": schedule, "version": 1})
+    queued = api.ok(
+        "POST", hooks, {"kind": "sqs", "config": {"payload_filter": {"payload": {"n": [{"exists": True}]}}}}
+    )
+    api.ok("GET", f"{hooks}/{queued['id']}")
+    pattern = {"source": [{"prefix": "shop."}], "detail": {"amount": [{"numeric": [">", 100]}]}}
+    evented = api.ok("POST", hooks, {"kind": "eventbridge", "config": {"event_pattern": pattern}})
+    api.ok("PUT", f"{hooks}/{evented['id']}", {"config": {"event_pattern": pattern, "bus": "orders"}})
+    api.ok("POST", f"{hooks}/{evented['id']}/disable")
+    api.ok("DELETE", f"{hooks}/{evented['id']}")
     api.ok("GET", hooks)
     api.ok("PUT", f"{hooks}/{hook['id']}", {"input_mapping": "delivery.body.n", "version": None})
     api.ok("POST", f"{hooks}/{hook['id']}/disable")

@@ -175,9 +175,10 @@ def test_bad_schedules_are_422_saying_why_and_viewers_only_read(alice: Api, vera
     alice.ok("PUT", f"/v1/workspaces/{workspace}/members/local%7Cvera", {"role": "viewer"})
     assert vera.call("GET", f"{_triggers(workspace, flow)}/{created['id']}")[0] == 200
     assert vera.call("POST", f"{_triggers(workspace, flow)}/{created['id']}/disable")[0] == 403
-    # Sqs and eventbridge triggers are stored but say they do not fire yet
+    # Sqs triggers fire too, and a viewer cannot make one
     sqs = alice.ok("POST", _triggers(workspace, flow), {"kind": "sqs"})
-    assert sqs["fires"] is False
+    assert sqs["fires"] is True
+    assert vera.call("POST", _triggers(workspace, flow), {"kind": "sqs"})[0] == 403
 
 
 class Clock:
