@@ -2466,7 +2466,7 @@ export interface components {
             next_fire_at: string | null;
             /**
              * Fires
-             * @description false for kinds accepted but not fired yet (sqs, eventbridge)
+             * @description false for kinds accepted but not fired yet (none today)
              */
             fires: boolean;
             /**
@@ -2474,6 +2474,8 @@ export interface components {
              * @description webhooks: where to POST signed deliveries
              */
             url: string | null;
+            /** @description sqs and eventbridge: the queue or bus and rule */
+            ingress: components["schemas"]["TriggerIngress"] | null;
             /** Secret Set At */
             secret_set_at: string | null;
             /**
@@ -2543,6 +2545,32 @@ export interface components {
             reason: string | null;
             /** Run Id */
             run_id: string | null;
+        };
+        /**
+         * TriggerIngress
+         * @description Where an sqs or eventbridge trigger's deliveries come from (what the console shows to send one).
+         */
+        TriggerIngress: {
+            /**
+             * Queue Url
+             * @description sqs: the deployment's ingress queue
+             */
+            queue_url?: string | null;
+            /**
+             * Message Shape
+             * @description sqs: the body a message carries
+             */
+            message_shape?: unknown;
+            /**
+             * Bus
+             * @description eventbridge: the bus the trigger's rule listens on
+             */
+            bus?: string;
+            /**
+             * Rule Name
+             * @description eventbridge: the trigger's rule (AWS)
+             */
+            rule_name?: string;
         };
         /** TriggerList */
         TriggerList: {
@@ -2628,7 +2656,7 @@ export interface components {
             next_fire_at: string | null;
             /**
              * Fires
-             * @description false for kinds accepted but not fired yet (sqs, eventbridge)
+             * @description false for kinds accepted but not fired yet (none today)
              */
             fires: boolean;
             /**
@@ -2636,6 +2664,8 @@ export interface components {
              * @description webhooks: where to POST signed deliveries
              */
             url: string | null;
+            /** @description sqs and eventbridge: the queue or bus and rule */
+            ingress: components["schemas"]["TriggerIngress"] | null;
             /** Secret Set At */
             secret_set_at: string | null;
             /**
