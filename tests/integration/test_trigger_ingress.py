@@ -351,3 +351,31 @@ def test_the_run_starter_takes_an_eventbridge_event_once_however_often_it_is_ret
     assert (first["status"], again["status"]) == ("started", "duplicate")
     assert first["run_id"] == again["run_id"]
     assert alice.wait_run(workspace, first["run_id"])["input"] == event
+
+
+def test_a_payload_the_filter_refuses_is_a_rejected_delivery_and_no_run(
+    alice: Api, workspace: str, own_queue: tuple[IngressLoop, QueuePair]
+):
+    loop, pair = own_queue
+    flow = publish(alice, workspace, ECHO, "filtered")
+    config = {"payload_filter": {"payload": {"kind": ["order"]}}}
+    trigger = alice.ok("POST", _triggers(workspace, flow), {"kind": "sqs", "config": config})
+    # Given one message the filter lets through and one it refuses
+    loop.sqs.send_message(QueueUrl=pair.url, MessageBody=_message(workspace, trigger["id"], {"kind": "order"}, "a"))
+    loop.sqs.send_message(QueueUrl=pair.url, MessageBody=_message(workspace, trigger["id"], {"kind": "refund"}, "b"))
+    # When the loop drains the queue
+    while loop.drain_ingress():
+        pass
+    # Then the first started a run and the second is recorded as rejected, naming the filter
+    shown = {d["idempotency_key"]: d for d in _deliveries(alice, workspace, flow, trigger["id"])}
+    assert shown["a"]["status"] == "started" and shown["a"]["run_id"]
+    assert shown["b"]["status"] == "rejected" and "payload_filter" in shown["b"]["reason"]
+
+
+def test_the_local_door_refuses_what_aws_would_refuse_with_a_4xx(stack: LocalStack):
+    door = Api(stack.url, None)
+    # An event without a source, or onto a bus that does not exist: 422, never a 500
+    assert door.call("POST", "/local/events", {"detail-type": "x", "detail": {}})[0] == 422
+    status, answer = door.call("POST", "/local/events", {"source": "s", "detail-type": "x", "bus": "no-such-bus"})
+    assert status == 422, answer
+    assert door.call("POST", "/local/sqs", raw=b"")[0] == 422

@@ -468,16 +468,22 @@ class LocalApp:
         door = getattr(self.backend, "ingress_door", None)
         if door is None:
             return Response(503, error_body("not_ready", "local ingress is not running"), "application/json")
-        if path == "/local/sqs":
-            return json_response(202, door.send(body.decode("utf-8", "replace")))
         try:
-            entry = json.loads(body or b"{}")
-        except ValueError:
-            entry = None
-        if not isinstance(entry, dict) or not entry.get("source") or not entry.get("detail-type"):
-            message = 'body: {"source", "detail-type", "detail", "bus"?}'
-            return Response(422, error_body("invalid_request", message), "application/json")
-        answer = door.put_event(entry)
+            if path == "/local/sqs":
+                if not body.strip():
+                    return Response(422, error_body("invalid_request", "body: the message"), "application/json")
+                return json_response(202, door.send(body.decode("utf-8", "replace")))
+            try:
+                entry = json.loads(body or b"{}")
+            except ValueError:
+                entry = None
+            if not isinstance(entry, dict) or not entry.get("source") or not entry.get("detail-type"):
+                message = 'body: {"source", "detail-type", "detail", "bus"?}'
+                return Response(422, error_body("invalid_request", message), "application/json")
+            answer = door.put_event(entry)
+        except Exception as exc:  # moto refused it (e.g. a bus that does not exist)
+            log.warning("local ingress door: %s", exc)
+            return Response(422, error_body("invalid_request", str(exc)[:300]), "application/json")
         return json_response(422 if "error" in answer else 202, answer)
 
     def _demo(self, method: str, path: str, query_string: str, body: bytes) -> Response:
