@@ -191,10 +191,13 @@ class IngressLoop:
                 out.append((str(row["workspace_id"]), str(row["id"]), dict(config.get("event_pattern") or {})))
         return out
 
-    def match(self, bus: str, event: dict[str, Any]) -> int:
-        """Deliver `event` to every enabled trigger of `bus` whose pattern matches it; how many started."""
+    def match(
+        self, bus: str, event: dict[str, Any], listeners: list[tuple[str, str, dict[str, Any]]] | None = None
+    ) -> int:
+        """Deliver `event` to every enabled trigger of `bus` whose pattern matches it; how many started.
+        `listeners`: the bus's triggers as read once for a whole batch (run events come in bursts)."""
         started = 0
-        for workspace_id, trigger_id, pattern in self.listeners(bus):
+        for workspace_id, trigger_id, pattern in self.listeners(bus) if listeners is None else listeners:
             if not pattern or not event_patterns.matches(pattern, event):
                 continue
             with self.services.store.tx(workspace_id) as uow:
@@ -207,11 +210,12 @@ class IngressLoop:
 
     def drain_bus(self, bus: str, pair: QueuePair) -> int:
         got = self.sqs.receive_message(QueueUrl=pair.url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+        listeners = self.listeners(bus) if got else []
         for message in got:
             try:
                 event = json.loads(message["Body"])
                 if isinstance(event, dict):
-                    self.match(bus, event)
+                    self.match(bus, event, listeners)
             except Exception:  # left for the next receive; after the max receives, the bus queue's DLQ
                 log.exception("ingress: the event %s on bus %s was not delivered", message["MessageId"], bus)
                 continue
