@@ -66,6 +66,8 @@ class Services:
     hook_vault: Vault | None = None
     # Where webhook URLs start (the API's public base URL); empty: the answer names the path alone.
     hook_base_url: str = ""
+    # Test runs of drafts are deleted this many days after they started (issue 13; NEXOD_TEST_RUN_RETENTION_DAYS).
+    test_run_retention_days: int = 7
 
     @property
     def callbacks(self) -> CallbackCompletions:
