@@ -113,7 +113,7 @@ def test_a_test_run_runs_a_snapshot_of_the_draft_on_the_test_machine_never_live(
     # Then it is a test run of version 0, started on a version of the flow's test machine
     assert (started["test"], started["version"], started["trigger"], started["status"]) == (True, 0, "test", "RUNNING")
     name, _, _ = world.orchestrator.published[-1]
-    assert name.endswith(f"{flow_id}-test")
+    assert name == f"nexod-test-{ws[:8]}-{flow_id}"
     assert world.orchestrator.started[-1][0].split(":stateMachine:")[1] == f"{name}:1"
     # And the live alias did not move and no version was published
     assert world.orchestrator.live == live_before
@@ -266,5 +266,5 @@ def test_the_sweeper_deletes_test_runs_past_retention_with_their_snapshots(world
     # Then the test run and its snapshot's state machine version are gone, and the real run stays
     with pytest.raises(NotFound):
         runs.get(world.services, world.alice, ws, old)
-    assert world.orchestrator.deleted_versions and world.orchestrator.deleted_versions[0].endswith("-test:1")
+    assert world.orchestrator.deleted_versions and ":stateMachine:nexod-test-" in world.orchestrator.deleted_versions[0]
     assert runs.get(world.services, world.alice, ws, real)["id"] == real

@@ -2,7 +2,7 @@
 
 A test run compiles the draft and runs it through the same orchestrator and node runner as a published
 version: the draft is frozen as a *test snapshot* (a `flow_versions` row numbered -1, -2, ...), published as a
-version of the flow's own test state machine (`<machine>-test`, never the `live` alias of the flow's machine)
+version of the flow's own test state machine (`<prefix>-test-<ws>-<flow>`, never the `live` alias of the flow's machine)
 and started like any run. A pinned node is recorded SUCCEEDED (`pinned`, executions 0) before the execution
 starts, so the node runner's memo short-circuits it whatever its kind (a callback kind completes its token at
 once, a wait does not wait). Test runs are left out of run lists and usage unless asked for, count against
@@ -28,7 +28,6 @@ from ..runtime.events import run_status_changed
 from . import runs
 from .access import authorize, parse_id
 from .context import Principal, Services
-from .flows import machine_name
 from .json_limits import MAX_STORED_DEPTH, find_problem, readable, serve
 
 log = logging.getLogger(__name__)
@@ -38,8 +37,10 @@ TEST_TRIGGER = "test"
 
 
 def test_machine_name(services: Services, workspace_id: str, flow_id: str) -> str:
-    """The flow's test state machine: its versions are test snapshots; it has no `live` alias."""
-    return f"{machine_name(services, workspace_id, flow_id)}-test"
+    """The flow's test state machine: its versions are test snapshots; it has no `live` alias. Its name ends
+    like the flow's own machine (`-<workspace[:8]>-<flow>`), which is what binds an execution to the flow's runs
+    (`functions/steps/node_runner.py`), and starts with the prefix the deployment's IAM policies name."""
+    return f"{services.state_machine_prefix}-test-{workspace_id[:8]}-{flow_id}"
 
 
 def _draft(uow: UnitOfWork, flow_id: str, for_update: bool = False) -> Any:
