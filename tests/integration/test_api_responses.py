@@ -110,6 +110,23 @@ def test_a_flows_whole_life_answers_within_the_published_schemas(stack: LocalSta
             "POST", f"/v1/approval-links/{issue_link(stack, ws, by_link[0]['id'])}/decide", {"decision": "approve"}
         ),  # 409
     ]
+    # (the builder's loop on a draft: saved broken with its problems, test-run, pinned, one node run alone)
+    broken = {"nodes": [node("start", "input"), node("double", "transform")], "edges": [edge("start", "nowhere")]}
+    api.ok("PUT", f"/v1/workspaces/{ws}/flows/{draft}", {"definition": broken})
+    refusals.append(api.call("POST", f"/v1/workspaces/{ws}/flows/{draft}/test-runs", {}))  # 422 invalid_flow
+    refusals.append(api.call("POST", f"/v1/workspaces/{ws}/flows/{draft}/versions", {}))  # 422 invalid_flow
+    api.ok("PUT", f"/v1/workspaces/{ws}/flows/{draft}", {"definition": FINISHING})
+    tested = api.ok("POST", f"/v1/workspaces/{ws}/flows/{draft}/test-runs", {"input": {"n": 3}, "use_pins": False})
+    assert api.wait_run(ws, tested["id"])["status"] == "SUCCEEDED"
+    api.ok("PUT", f"/v1/workspaces/{ws}/flows/{draft}/pins/double", {"from_run": tested["id"]})
+    api.ok("GET", f"/v1/workspaces/{ws}/flows/{draft}/pins")
+    one = api.ok("POST", f"/v1/workspaces/{ws}/flows/{draft}/test-runs", {"only": "end", "from_run": tested["id"]})
+    api.wait_run(ws, one["id"])
+    api.ok("GET", f"/v1/workspaces/{ws}/runs/{one['id']}/nodes")
+    api.ok("GET", f"/v1/workspaces/{ws}/runs?test=true&flow={draft}")
+    api.ok("GET", f"/v1/workspaces/{ws}/usage?test=true")
+    refusals.append(api.call("POST", f"/v1/workspaces/{ws}/flows/{draft}/test-runs", {"only": "ghost"}))  # 422
+    api.ok("DELETE", f"/v1/workspaces/{ws}/flows/{draft}/pins/double")
     api.ok("DELETE", f"/v1/workspaces/{ws}/flows/{draft}")
     # (and its credentials: created, listed, read, rotated and deleted; the types they may have)
     api.ok("GET", f"/v1/workspaces/{ws}/audit")
