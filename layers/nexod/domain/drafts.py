@@ -37,7 +37,8 @@ def problems(definition: Any) -> list[dict[str, Any]]:
         compile_flow(validate(definition))
     except FlowInvalid as exc:
         found = exc.details if isinstance(exc.details, list) else []
-        return [dict(p) for p in found if isinstance(p, dict)] or [{"code": "invalid_flow", "message": exc.message}]
+        listed = [_plain(p) for p in found if isinstance(p, dict)]
+        return listed or [{"code": "invalid_flow", "message": exc.message}]
     except (InvalidInput, PayloadTooLarge) as exc:
         return [{"code": exc.code, "message": exc.message}]
     except Exception as exc:  # a draft is whatever the editor held: reading it must never break a GET
@@ -59,3 +60,14 @@ def node_ids(definition: Any) -> list[str]:
     if not isinstance(nodes, list):
         return []
     return [n["id"] for n in nodes if isinstance(n, dict) and isinstance(n.get("id"), str)]
+
+
+def _plain(problem: dict[str, Any]) -> dict[str, Any]:
+    """A problem as the API serves it: strings only. A draft may name a node `7` or `{}`; the problem names it
+    as text rather than fail to be served."""
+    plain = {"code": str(problem.get("code") or "invalid_flow"), "message": str(problem.get("message") or "")}
+    for where in ("node", "edge", "field"):
+        value = problem.get(where)
+        if value is not None:
+            plain[where] = value if isinstance(value, str) else json.dumps(value, default=str)
+    return plain
