@@ -51,6 +51,13 @@ def test_problems_name_the_node_edge_and_field_of_everything_wrong():
     assert problems(LINE) == []
 
 
+def test_a_problem_names_a_node_as_text_whatever_the_draft_calls_it():
+    # Given a draft whose node ids are not strings / When its problems are listed
+    found = problems({"nodes": [{"id": 7, "type": "input"}, {"id": {"a": 1}, "type": "transform"}]})
+    # Then every key the API serves is text
+    assert found and all(isinstance(v, str) for p in found for v in p.values())
+
+
 def test_only_what_is_no_flow_document_at_all_is_refused_at_save():
     # Given values that could never become a flow / Then each is a 4xx naming the field
     with pytest.raises(InvalidInput, match=r"definition\.nodes"):
