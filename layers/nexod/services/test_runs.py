@@ -174,7 +174,7 @@ def _pinned(
     entry = flow.entry if flow.node(flow.entry).type == "input" else None
     if only is None:
         return [
-            PinnedNode(n.id, n.type, node_hash(n), _pin_value(services, workspace_id, pins[n.id]))
+            PinnedNode(n.id, n.type, node_hash(n), pins[n.id].output)
             for n in flow.document.nodes
             if n.id in pins and n.id != entry
         ]
@@ -185,7 +185,7 @@ def _pinned(
         outputs = {k: _value(services, workspace_id, source.id, k, v) for k, v in recorded.items()}
     for node_id, p in pins.items():
         if node_id in others:
-            outputs[node_id] = _pin_value(services, workspace_id, p)
+            outputs[node_id] = p.output
     for pred in flow.dag.pred[only]:
         if pred != entry and pred not in outputs:
             where = f"run {source.id} has no output of it" if source is not None else "it has no pin"
@@ -199,10 +199,6 @@ def _pinned(
         for n in flow.document.nodes
         if n.id in others
     ]
-
-
-def _pin_value(services: Services, workspace_id: str, pin: Pin) -> Any:
-    return pin.output
 
 
 # -- pins ---------------------------------------------------------------------------------------------------
@@ -299,13 +295,17 @@ def sweep(services: Services, now: datetime | None = None, limit: int = 100) -> 
         expired = uow.drafts.expired_test_runs(before, limit)
     deleted = 0
     for workspace_id, run_id in expired:
-        with services.store.tx(workspace_id) as uow:
-            run = uow.runs.get(run_id, for_update=True)
-            if run is None or not run.test:
-                continue
-            if not run.is_terminal:  # an old test run still waiting (an approval): stop it first
-                runs.stop(services, uow, run, "the test run's retention period ended")
-            versions = uow.drafts.delete_test_run(run_id)
+        try:
+            with services.store.tx(workspace_id) as uow:
+                run = uow.runs.get(run_id, for_update=True)
+                if run is None or not run.test:
+                    continue
+                if not run.is_terminal:  # an old test run still waiting (an approval): stop it first
+                    runs.stop(services, uow, run, "the test run's retention period ended")
+                versions = uow.drafts.delete_test_run(run_id)
+        except Exception:  # one run that cannot go (its execution cannot be stopped) does not stop the sweep
+            log.exception("test run %s could not be swept; it is tried again on the next sweep", run_id)
+            continue
         deleted += 1
         for arn in versions:
             try:
