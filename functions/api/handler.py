@@ -30,7 +30,7 @@ from nexod.services.broker import Broker
 from nexod.services.context import Principal, Services
 from nexod.services.health import HealthBoard
 
-from . import approval_links, broker, door, health, hooks, routes
+from . import approval_links, broker, door, drafts, health, hooks, routes
 from .encoding import dumps
 from .openapi import document
 
@@ -55,6 +55,7 @@ def error_response(status: int, code: str, message: str, details: Any = None) ->
 
 app = APIGatewayHttpResolver(enable_validation=True, serializer=dumps)
 app.include_router(routes.router)
+app.include_router(drafts.router)
 app.include_router(health.router)
 app.include_router(approval_links.router)
 app.configure_openapi(
@@ -223,6 +224,7 @@ def _from_settings() -> tuple[Services, JwtVerifier]:
         nexod_bus=settings.event_bus_name or "",
         ingress_queue_url=settings.ingress_queue_url or "",
         hook_base_url=settings.public_api_url,
+        test_run_retention_days=settings.test_run_retention_days,
     )
     return services, JwtVerifier(settings.auth_issuer, settings.auth_audience, settings.jwks_url)
 

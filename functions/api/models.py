@@ -204,3 +204,27 @@ class TriggerTest(Body):
 
 class SecretRotate(Body):
     secret: Secret | None = Field(None, description="the new signing secret; omitted: one is made")
+
+
+class TestRunCreate(Body):
+    """A test run of the flow's draft (issue 13)."""
+
+    input: dict[str, Any] | None = Field(
+        None, description="the run's input; default: `from_run`'s input when given, else {}"
+    )
+    use_pins: bool = Field(True, description="pinned nodes do not execute: their pinned output is used")
+    only: str | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        description="run this node alone: the other nodes' outputs come from `from_run` or the pins",
+    )
+    from_run: str | None = Field(None, description="an earlier run of this flow (with `only`)")
+    label: str | None = Field(None, max_length=200, description="a name for the run")
+
+
+class PinPut(Body):
+    """Exactly one of `output` (typed by hand) and `from_run` (copies that run's output of the node)."""
+
+    output: Any = Field(None, description="the node's output to use instead of executing it")
+    from_run: str | None = Field(None, description="a run of this flow whose output of the node is pinned")

@@ -290,9 +290,21 @@ class FlowWarning(Out):
     message: str
 
 
+class FlowProblem(Out):
+    """Something that keeps the draft from being published (or test-run), naming where it is."""
+
+    code: str = Field(description="e.g. invalid_config, dangling_edge, cycle, no_entry")
+    message: str
+    node: str | MISSING = MISSING
+    edge: str | MISSING = MISSING
+    field: str | MISSING = MISSING
+
+
 class Flow(FlowSummary):
     definition: Stored
     state_machine_arn: str | None
+    valid: bool = Field(description="whether the draft can be published as it is")
+    problems: list[FlowProblem] = Field(description="what publishing would refuse; empty when valid")
     unreadable: list[UnreadableField] | MISSING = MISSING
     warnings: list[FlowWarning] | MISSING = Field(
         MISSING, description="saved, but a run would fail: e.g. a credential the workspace does not have"
@@ -345,7 +357,8 @@ class Run(Out):
     id: UUID
     flow_id: UUID
     flow_name: str | None
-    version: int
+    version: int = Field(description="the flow version it runs; 0 for a test run of the draft")
+    test: bool = Field(False, description="a test run of the draft: not in run lists or usage unless asked for")
     status: RunStatus
     trigger: str
     input: Stored
@@ -400,6 +413,9 @@ class NodeRun(Out):
     )
     orchestration_cost_usd: float | MISSING | None = MISSING
     waiting: bool | MISSING = Field(MISSING, description="a wait node that is waiting (status RUNNING)")
+    pinned: bool | MISSING = Field(
+        MISSING, description="a test run used the node's pinned output: it did not execute (executions 0)"
+    )
     unreadable: list[UnreadableField] | MISSING = MISSING
 
 
@@ -687,3 +703,17 @@ class DeliveryOutcome(Out):
     status: DeliveryStatus
     run_id: UUID | None
     reason: str | None
+
+
+class PinItem(Out):
+    node_id: str
+    output: Stored
+    from_run: UUID | None = Field(description="the run its output was copied from; null when typed by hand")
+    pinned_by: str
+    pinned_at: datetime
+    stale: bool = Field(description="its node is no longer in the draft: test runs ignore it")
+    unreadable: list[UnreadableField] | MISSING = MISSING
+
+
+class PinList(Out):
+    items: list[PinItem]

@@ -307,9 +307,10 @@ def list_runs(
     status: Annotated[str | None, Query()] = None,
     cursor: Annotated[str | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    test: Annotated[bool, Query(description="list the test runs of drafts instead (never listed otherwise)")] = False,
 ) -> RunPage:
     principal = _caller()
-    return reply(RunPage, runs.list_runs(_services(), principal, _ws(ws), flow, status, cursor, limit))
+    return reply(RunPage, runs.list_runs(_services(), principal, _ws(ws), flow, status, cursor, limit, test))
 
 
 @router.get("/v1/workspaces/<ws>/runs/<run>", tags=["runs"])
@@ -414,9 +415,10 @@ def get_usage(
     to: Annotated[str | None, Query(description="last day (included) in `tz`; default today; at most 366 days")] = None,
     tz: Annotated[str | None, Query(description="IANA time zone of the days; default UTC")] = None,
     group_by: Annotated[str | None, Query(description="day (default), flow, model or node_type")] = None,
+    test: Annotated[bool, Query(description="count test runs of drafts too (left out by default)")] = False,
 ) -> Usage:
     principal = _caller()
-    return reply(Usage, usage.usage(_services(), principal, _ws(ws), from_, to, tz, group_by))
+    return reply(Usage, usage.usage(_services(), principal, _ws(ws), from_, to, tz, group_by, test))
 
 
 @router.get("/v1/workspaces/<ws>/budget", tags=["workspaces"])

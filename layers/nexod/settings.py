@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     broker_key_secret_arn: str = ""
     state_machine_prefix: str = "nexod"
     state_machine_log_group_arn: str | None = None
+    # Test runs of drafts (issue 13) are deleted by the sweeper this many days after they started.
+    test_run_retention_days: int = Field(7, ge=1, le=3650)
 
     # LLMs: the model a node gets when it says "default".
     default_model: str = "openai/gpt-4o-mini"

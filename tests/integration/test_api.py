@@ -137,12 +137,14 @@ def test_admins_manage_members_and_keep_one_admin(alice: Api, workspace: str):
 
 
 # -- bad input -------------------------------------------------------------------------------------
-def test_invalid_flows_get_422_naming_the_problem_and_nothing_is_saved(alice: Api, workspace: str):
+def test_an_invalid_draft_saves_with_its_problems_and_publishing_it_is_422_naming_them(alice: Api, workspace: str):
     bad = {"nodes": [node("start", "input"), node("a")], "edges": [edge("start", "a"), edge("a", "ghost")]}
     status, body = alice.post(f"/v1/workspaces/{workspace}/flows", {"name": "bad", "definition": bad})
-    error = assert_error(status, body, 422, "invalid_flow")
-    assert error["details"][0]["edge"] == "a->ghost" and "'ghost'" in error["message"]
-    assert alice.ok("GET", f"/v1/workspaces/{workspace}/flows")["items"] == []
+    assert status == 201 and body["valid"] is False
+    assert body["problems"][0]["edge"] == "a->ghost" and "'ghost'" in body["problems"][0]["message"]
+    assert [f["id"] for f in alice.ok("GET", f"/v1/workspaces/{workspace}/flows")["items"]] == [body["id"]]
+    status, refused = alice.post(f"/v1/workspaces/{workspace}/flows/{body['id']}/versions", {})
+    assert assert_error(status, refused, 422, "invalid_flow")["details"] == body["problems"]
 
 
 def test_validate_endpoint_checks_without_saving(alice: Api, workspace: str):

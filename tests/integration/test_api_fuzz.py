@@ -64,6 +64,8 @@ REAL_BODIES: dict[tuple[str, str], Any] = {
     ("PUT", "/v1/workspaces/{ws}/flows/{flow}/live"): {"version": 1},
     ("POST", "/v1/workspaces/{ws}/flows/{flow}/runs"): {"input": {"n": 1}},
     ("POST", "/v1/workspaces/{ws}/runs/{run}/redrive"): {},
+    ("POST", "/v1/workspaces/{ws}/flows/{flow}/test-runs"): {"input": {"n": 1}},
+    ("PUT", "/v1/workspaces/{ws}/flows/{flow}/pins/{node}"): {"output": {"n": 1}},
     ("POST", "/v1/workspaces/{ws}/credentials"): {"name": "fuzzed", "type": "api_key", "value": {"key": "fz-0123456"}},
     ("PUT", "/v1/workspaces/{ws}/credentials/{name}"): {"value": {"key": "fz-6543210"}},
     ("PUT", "/v1/workspaces/{ws}/budget"): {"monthly_soft_usd": 50, "monthly_hard_usd": 100.5},
@@ -103,6 +105,7 @@ class RealIds:
         finished = run(alice, workspace, flow, {"n": 1})
         alice.ok("PUT", f"/v1/workspaces/{workspace}/members/local|fuzz-member", {"role": "member"})
         self.ids = {"ws": workspace, "flow": flow, "run": finished["id"], "n": "1", "user": "local|fuzz-member"}
+        self.ids["node"] = "t"  # the flow's transform node (pins)
         self.ids["agent"] = self.agent()
         alice.ok("POST", f"/v1/workspaces/{workspace}/agents/{self.ids['agent']}/versions", {})
         kb = alice.ok("POST", f"/v1/workspaces/{workspace}/knowledge-bases", {"name": "fuzzed-kb"})["id"]
@@ -169,6 +172,8 @@ class RealIds:
             ids["run"] = self.run(self.failing, "FAILED")
         if path.endswith("/decide"):
             ids["approval"] = self.approval()
+        if method == "DELETE" and path.endswith("/pins/{node}"):  # a pin to delete, on the fresh flow
+            self.alice.ok("PUT", f"/v1/workspaces/{self.ws}/flows/{ids['flow']}/pins/t", {"output": 1})
         if "{token}" in path:  # a signed one-time link (a fresh one: a link decides once)
             ids["token"] = issue_link(self.stack, self.ws, ids["approval"])
         return ids

@@ -63,7 +63,7 @@ def world(alice: Api) -> dict[str, str]:
     kb = alice.ok("POST", f"/v1/workspaces/{ws}/knowledge-bases", {"name": "hostile-kb"})["id"]
     doc = alice.ok("POST", f"/v1/workspaces/{ws}/knowledge-bases/{kb}/documents", {"name": "d", "content": "text"})
     trigger = alice.ok("POST", f"/v1/workspaces/{ws}/flows/{flow}/triggers", {"kind": "webhook"})["id"]
-    names = {"user": "local|carol", "name": "hostile-key", "kb": kb, "doc": doc["id"], "trigger": trigger}
+    names = {"user": "local|carol", "name": "hostile-key", "kb": kb, "doc": doc["id"], "trigger": trigger, "node": "t"}
     # (an approval id that names none: the door refuses before any lookup)
     approval = "00000000-0000-4000-8000-000000000001"
     # (an approval link's token that no key signed: the door refuses hostile bodies before it is checked)
@@ -474,6 +474,8 @@ ROUTES = [
     ("POST", "/v1/workspaces"),
     ("POST", "/v1/workspaces/{ws}/flows/{flow}/triggers"),
     ("PUT", "/v1/workspaces/{ws}/flows/{flow}/triggers/{trigger}"),
+    ("POST", "/v1/workspaces/{ws}/flows/{flow}/test-runs"),
+    ("PUT", "/v1/workspaces/{ws}/flows/{flow}/pins/{node}"),
 ]
 
 
@@ -538,3 +540,33 @@ def test_a_body_that_is_not_an_object_is_refused_on_every_route_with_a_body(
         error = assert_envelope(status, body, 422, "invalid_request")
         assert error["details"][0]["field"] == "(body)" and "JSON object" in error["message"], (method, path, error)
     assert alice.ok("GET", f"/v1/workspaces/{world['ws']}/budget")["monthly_hard_usd"] is None
+
+
+@pytest.mark.parametrize(
+    "draft",
+    [
+        {"nodes": [{"id": 7, "type": ["x"]}, {"config": None}], "edges": [{"from": 1, "to": {}}]},
+        {"nodes": [{"id": "a" * 500, "type": "input", "config": {"x": "{{ nodes.ghost.output }}"}}], "extra": 1},
+        {"nodes": [{"id": "s", "type": "input"}, {"id": "s", "type": "input"}], "edges": [{"from": "s", "to": "s"}]},
+        {"nodes": [{"id": f"n{i}", "type": "transform"} for i in range(600)]},
+        {"edges": [{"from": "\u0000", "to": "\ud7ff", "condition": "((("}]},
+    ],
+)
+def test_a_hostile_draft_saves_and_never_breaks_a_listing_a_read_or_a_test_run(
+    alice: Api, world: dict[str, str], draft: dict[str, Any]
+):
+    ws = world["ws"]
+    # When a draft no editor would make is saved
+    status, saved = alice.post(f"/v1/workspaces/{ws}/flows", {"name": "hostile draft", "definition": draft})
+    # Then it saves (or is refused as no flow document at all), never a server error
+    assert status in (201, 413, 422), saved
+    if status != 201:
+        return
+    assert saved["valid"] is False and saved["problems"], saved
+    # And the flow list, the flow and its pins still answer; a test run is a 422 naming the problems
+    assert any(f["id"] == saved["id"] for f in alice.ok("GET", f"/v1/workspaces/{ws}/flows?limit=200")["items"])
+    assert alice.ok("GET", f"/v1/workspaces/{ws}/flows/{saved['id']}")["problems"] == saved["problems"]
+    assert alice.ok("GET", f"/v1/workspaces/{ws}/flows/{saved['id']}/pins")["items"] == []
+    status, refused = alice.post(f"/v1/workspaces/{ws}/flows/{saved['id']}/test-runs", {})
+    assert_envelope(status, refused, 422, "invalid_flow")
+    alice.ok("DELETE", f"/v1/workspaces/{ws}/flows/{saved['id']}")

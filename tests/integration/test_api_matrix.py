@@ -117,6 +117,11 @@ class World:
         path = f"/v1/workspaces/{self.ws()}/flows/{self.ids['flow']}/triggers"
         return str(self.admin.ok("POST", path, {"kind": "webhook"})["id"])
 
+    def fresh_pin(self) -> str:
+        """The shared flow's node `t`, pinned (a DELETE consumes its pin)."""
+        self.admin.ok("PUT", f"/v1/workspaces/{self.ws()}/flows/{self.ids['flow']}/pins/t", {"output": {"n": 1}})
+        return "t"
+
     def fresh_member(self) -> str:
         user = f"local|tmp-{uuid.uuid4().hex[:8]}"
         self.admin.ok("PUT", f"/v1/workspaces/{self.ws()}/members/{user}", {"role": "viewer"})
@@ -189,6 +194,13 @@ EXPECTED: dict[tuple[str, str], Op] = {
     ("GET", "/v1/workspaces/{ws}/flows/{flow}/versions"): Op("viewer", 200),
     ("GET", "/v1/workspaces/{ws}/flows/{flow}/versions/{n}"): Op("viewer", 200),
     ("PUT", "/v1/workspaces/{ws}/flows/{flow}/live"): Op("member", 200, body({"version": 1})),
+    # drafts: test runs and pins (issue 13)
+    ("POST", "/v1/workspaces/{ws}/flows/{flow}/test-runs"): Op("member", 202, body({"input": {"n": 1}})),
+    ("GET", "/v1/workspaces/{ws}/flows/{flow}/pins"): Op("viewer", 200),
+    ("PUT", "/v1/workspaces/{ws}/flows/{flow}/pins/{node}"): Op("member", 200, body({"output": {"n": 2}})),
+    ("DELETE", "/v1/workspaces/{ws}/flows/{flow}/pins/{node}"): Op(
+        "member", 204, lambda w, allowed: ({"node": w.fresh_pin()} if allowed else {}, None)
+    ),
     # agents (the shared agent's draft stays equal to its version 1: publishing it again answers 200)
     ("POST", "/v1/workspaces/{ws}/agents/validate"): Op("viewer", 200, body({"spec": AGENT})),
     ("POST", "/v1/workspaces/{ws}/agents"): Op("member", 201, body({"spec": AGENT})),
@@ -300,7 +312,7 @@ def world(stack: LocalStack, alice: Api, bob: Api, lab_ws: str) -> Iterator[Worl
     ws = alice.ok("POST", "/v1/workspaces", {"name": "matrix"})["id"]
     alice.ok("PUT", f"/v1/workspaces/{ws}/members/local|carol", {"role": "member"})
     alice.ok("PUT", f"/v1/workspaces/{ws}/members/local|valerie", {"role": "viewer"})
-    world = World(stack, apis, {"ws": ws, "n": "1", "user": "local|valerie"}, home=lab_ws)
+    world = World(stack, apis, {"ws": ws, "n": "1", "user": "local|valerie", "node": "t"}, home=lab_ws)
     world.ids["flow"] = publish(alice, ws, SIMPLE, name="shared")
     world.ids["waiting_flow"] = publish(alice, ws, WAITING, name="waits")
     world.ids["failing_flow"] = publish(alice, ws, FAILING, name="fails")

@@ -110,6 +110,23 @@ def test_a_flows_whole_life_answers_within_the_published_schemas(stack: LocalSta
             "POST", f"/v1/approval-links/{issue_link(stack, ws, by_link[0]['id'])}/decide", {"decision": "approve"}
         ),  # 409
     ]
+    # (the builder's loop on a draft: saved broken with its problems, test-run, pinned, one node run alone)
+    broken = {"nodes": [node("start", "input"), node("double", "transform")], "edges": [edge("start", "nowhere")]}
+    api.ok("PUT", f"/v1/workspaces/{ws}/flows/{draft}", {"definition": broken})
+    refusals.append(api.call("POST", f"/v1/workspaces/{ws}/flows/{draft}/test-runs", {}))  # 422 invalid_flow
+    refusals.append(api.call("POST", f"/v1/workspaces/{ws}/flows/{draft}/versions", {}))  # 422 invalid_flow
+    api.ok("PUT", f"/v1/workspaces/{ws}/flows/{draft}", {"definition": FINISHING})
+    tested = api.ok("POST", f"/v1/workspaces/{ws}/flows/{draft}/test-runs", {"input": {"n": 3}, "use_pins": False})
+    assert api.wait_run(ws, tested["id"])["status"] == "SUCCEEDED"
+    api.ok("PUT", f"/v1/workspaces/{ws}/flows/{draft}/pins/double", {"from_run": tested["id"]})
+    api.ok("GET", f"/v1/workspaces/{ws}/flows/{draft}/pins")
+    one = api.ok("POST", f"/v1/workspaces/{ws}/flows/{draft}/test-runs", {"only": "end", "from_run": tested["id"]})
+    api.wait_run(ws, one["id"])
+    api.ok("GET", f"/v1/workspaces/{ws}/runs/{one['id']}/nodes")
+    api.ok("GET", f"/v1/workspaces/{ws}/runs?test=true&flow={draft}")
+    api.ok("GET", f"/v1/workspaces/{ws}/usage?test=true")
+    refusals.append(api.call("POST", f"/v1/workspaces/{ws}/flows/{draft}/test-runs", {"only": "ghost"}))  # 422
+    api.ok("DELETE", f"/v1/workspaces/{ws}/flows/{draft}/pins/double")
     api.ok("DELETE", f"/v1/workspaces/{ws}/flows/{draft}")
     # (and its credentials: created, listed, read, rotated and deleted; the types they may have)
     api.ok("GET", f"/v1/workspaces/{ws}/audit")
@@ -185,7 +202,11 @@ def test_a_flows_whole_life_answers_within_the_published_schemas(stack: LocalSta
     assert (gone["runs_cancelled"], gone["credentials_destroyed"]) == (1, ["last"]), gone
     refusals.append(api.call("GET", f"/v1/workspaces/{ws}/runs/{parked}"))
     # Then every answer validated against its schema (the client asserts it), refusals included
-    assert [status for status, _ in refusals] == [404, 422, 409, 409, 409, 401, 410, 401, 409, 422, 409, 422, 404]
+    assert [status for status, _ in refusals] == [
+        *(404, 422, 409, 409, 409, 401, 410, 401, 409),
+        *(422, 422, 422),  # a broken draft test-run and published, and `only` naming no node
+        *(422, 409, 422, 404),
+    ]
     # And every operation of the document was seen answering its success
     documented = {
         (method.upper(), path, int(code))

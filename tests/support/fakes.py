@@ -45,6 +45,7 @@ from nexod.domain.records import (
     NodeRunStatus,
     ParkedStatus,
     ParkedTask,
+    Pin,
     Run,
     RunDetail,
     RunStatus,
@@ -54,7 +55,7 @@ from nexod.domain.records import (
     UsageRow,
     Workspace,
 )
-from nexod.ports import BlobRef, FlowChanges, PublishedMachine, TaskGone
+from nexod.ports import BlobRef, FlowChanges, PinnedNode, PublishedMachine, TaskGone
 
 
 class RowLevelSecurity(PermissionError):
@@ -104,6 +105,7 @@ class _Tables:
     events: list[_Event] = field(default_factory=list)
     notices: dict[str, tuple[str, datetime]] = field(default_factory=dict)  # approval -> (ws, due_at)
     links: dict[str, tuple[str, ApprovalLink]] = field(default_factory=dict)  # nonce -> (ws, link)
+    pins: dict[tuple[str, str], tuple[str, Pin]] = field(default_factory=dict)  # (flow, node) -> (ws, pin)
 
     def copy(self) -> _Tables:
         # Records are immutable and replaced on change, so copying the tables is a snapshot.
@@ -125,6 +127,7 @@ class _Tables:
             list(self.events),
             dict(self.notices),
             dict(self.links),
+            dict(self.pins),
         )
 
 
@@ -338,7 +341,7 @@ class MemoryVersions(_Repo):
         return stored
 
     def of_flow(self, flow_id: str) -> list[FlowVersionSummary]:
-        mine = [v for (f, _), (ws, v) in self.t.versions.items() if f == flow_id and ws == self.ws]
+        mine = [v for (f, n), (ws, v) in self.t.versions.items() if f == flow_id and ws == self.ws and n > 0]
         return [_head(v) for v in sorted(mine, key=lambda v: v.version, reverse=True)]
 
     def get(self, flow_id: str, version: int) -> FlowVersion | None:
@@ -395,6 +398,7 @@ class MemoryRuns(_Repo):
                 created_at=self.now,
                 started_at=None,
                 finished_at=None,
+                test=version < 0,
             )
         )
 
@@ -420,12 +424,19 @@ class MemoryRuns(_Repo):
         return self._detail(run) if run else None
 
     def newest(
-        self, limit: int, after: Cursor | None = None, flow_id: str | None = None, status: RunStatus | None = None
+        self,
+        limit: int,
+        after: Cursor | None = None,
+        flow_id: str | None = None,
+        status: RunStatus | None = None,
+        *,
+        test: bool | None = False,
     ) -> list[RunDetail]:
         rows = [
             r
             for r in self.t.runs.values()
             if r.workspace_id == self.ws
+            and (test is None or r.test == test)
             and (not flow_id or r.flow_id == flow_id)
             and (not status or r.status == status)
         ]
@@ -1086,7 +1097,7 @@ class MemoryBudgets(_Repo):
             return None
         return budget.month_to_date_usd, hard
 
-    def usage(self, start: datetime, end: datetime, tz: str, group_by: str) -> list[UsageRow]:
+    def usage(self, start: datetime, end: datetime, tz: str, group_by: str, *, test: bool = False) -> list[UsageRow]:
         groups: dict[str, list[NodeRun]] = {}
         labels: dict[str, str] = {}
         try:
@@ -1097,6 +1108,8 @@ class MemoryBudgets(_Repo):
             if ws != self.ws or n.finished_at is None or not start <= n.finished_at < end:
                 continue
             run = self.t.runs[n.run_id]
+            if run.test and not test:
+                continue
             if group_by == "day":
                 key = n.finished_at.astimezone(zone).strftime("%Y-%m-%d")
             elif group_by == "flow":
@@ -1260,6 +1273,80 @@ class MemoryTriggers:
         raise NotImplementedError(f"triggers.{name} is tested against PostgreSQL, not the memory store")
 
 
+class MemoryDrafts(_Repo):
+    def pins(self, flow_id: str) -> list[Pin]:
+        mine = [p for (f, _), (ws, p) in self.t.pins.items() if f == flow_id and ws == self.ws]
+        return sorted(mine, key=lambda p: p.node_id)
+
+    def pin(self, flow_id: str, node_id: str, output: Any, output_ref: Any, from_run: str | None) -> Pin:
+        ws = self._writable_ws()
+        pin = Pin(
+            flow_id=flow_id,
+            node_id=node_id,
+            output=json.loads(json.dumps(output)),
+            output_ref=output_ref,
+            from_run=from_run,
+            pinned_by=self.uow.user_sub or "system",
+            pinned_at=self.now,
+        )
+        self.t.pins[(flow_id, node_id)] = (ws, pin)
+        return pin
+
+    def unpin(self, flow_id: str, node_id: str) -> bool:
+        found = self.t.pins.get((flow_id, node_id))
+        if found is None or found[0] != self.ws:
+            return False
+        del self.t.pins[(flow_id, node_id)]
+        return True
+
+    def next_snapshot(self, flow_id: str) -> int:
+        tests = [n for (f, n), (ws, _) in self.t.versions.items() if f == flow_id and ws == self.ws and n < 0]
+        return min(tests, default=0) - 1
+
+    def record_pinned(self, run_id: str, nodes: Sequence[PinnedNode]) -> None:
+        runs = MemoryNodeRuns(self.uow)
+        for n in nodes:
+            row = runs._new(
+                run_id,
+                n.node_id,
+                0,
+                n.node_type,
+                status="SUCCEEDED",
+                config_hash=n.config_hash,
+                output=n.output,
+                output_ref=n.output_ref,
+                take=n.take,
+                pinned=True,
+                started_at=self.now,
+                finished_at=self.now,
+                duration_ms=0,
+            )
+            runs._put(row)
+
+    def set_take(self, run_id: str, node_id: str, iteration: int, take: dict[str, bool]) -> None:
+        found = self.t.node_runs.get((run_id, node_id, iteration))
+        if found is not None and found[0] == self.ws:
+            self.t.node_runs[(run_id, node_id, iteration)] = (found[0], replace(found[1], take=take))
+
+    def expired_test_runs(self, before: datetime, limit: int = 100) -> list[tuple[str, str]]:
+        old = sorted((r for r in self.t.runs.values() if r.test and r.created_at < before), key=lambda r: r.created_at)
+        return [(r.workspace_id, r.id) for r in old[:limit]]
+
+    def delete_test_run(self, run_id: str) -> list[str]:
+        run = self.t.runs.get(run_id)
+        if run is None or run.workspace_id != self.ws or not run.test:
+            return []
+        del self.t.runs[run_id]
+        for key in [k for k in self.t.node_runs if k[0] == run_id]:
+            del self.t.node_runs[key]
+        used = {(r.flow_id, r.version) for r in self.t.runs.values()}
+        gone = [k for k in self.t.versions if k[0] == run.flow_id and k[1] < 0 and k not in used]
+        arns = [self.t.versions[k][1].state_machine_version_arn for k in gone]
+        for k in gone:
+            del self.t.versions[k]
+        return [a for a in arns if a]
+
+
 class MemoryUnitOfWork:
     def __init__(self, tables: _Tables, workspace_id: str | None, user_sub: str | None, now: datetime) -> None:
         self.tables = tables
@@ -1280,6 +1367,7 @@ class MemoryUnitOfWork:
         self.approvals = MemoryApprovals(self)
         self.events = MemoryEvents(self)
         self.triggers = MemoryTriggers(self)
+        self.drafts = MemoryDrafts(self)
 
 
 class MemoryStore:
@@ -1315,6 +1403,7 @@ class FakeOrchestrator:
         self.fail_start: Exception | None = None
         self.task_results: list[tuple[str, str, dict[str, Any]]] = []  # (token, success|failure|heartbeat, body)
         self.gone_tokens: set[str] = set()
+        self.deleted_versions: list[str] = []
 
     def publish(self, name: str, definition: dict[str, Any], description: str) -> PublishedMachine:
         self.published.append((name, definition, description))
@@ -1336,6 +1425,9 @@ class FakeOrchestrator:
 
     def status(self, execution_arn: str) -> str:
         return "ABORTED" if any(arn == execution_arn for arn, _ in self.stopped) else "RUNNING"
+
+    def delete_version(self, version_arn: str) -> None:
+        self.deleted_versions.append(version_arn)
 
     def send_task_success(self, task_token: str, output: dict[str, Any]) -> None:
         self._waiting(task_token)

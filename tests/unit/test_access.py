@@ -33,6 +33,7 @@ POLICY = {
     "runs.start": BUILD,
     "runs.cancel": BUILD,
     "runs.redrive": BUILD,
+    "runs.test": BUILD,  # test runs of drafts execute nodes and spend the workspace's money
     "agents.read": READ,  # specs, versions, the node runs that used them
     "agents.validate": READ,  # converts a spec between markdown and JSON, saves nothing
     "agents.write": BUILD,

@@ -70,6 +70,8 @@ def test_a_stored_value_that_cannot_be_decoded_is_null_not_a_failed_answer():
         "updated_at": AT,
         "definition": Unreadable("nested deeper than 128 levels"),
         "state_machine_arn": None,
+        "valid": False,
+        "problems": [{"code": "unreadable", "message": "the stored draft cannot be read", "field": "definition"}],
         "unreadable": [{"field": "definition", "message": "nested deeper than 128 levels"}],
     }
     # When it is served / Then the value is null and the marker says why

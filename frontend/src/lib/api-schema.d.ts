@@ -806,6 +806,58 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/workspaces/{ws}/flows/{flow}/test-runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** POST /v1/workspaces/{ws}/flows/{flow}/test-runs */
+        post: operations["start_test_run_v1_workspaces__ws__flows__flow__test_runs_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workspaces/{ws}/flows/{flow}/pins": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** GET /v1/workspaces/{ws}/flows/{flow}/pins */
+        get: operations["list_pins_v1_workspaces__ws__flows__flow__pins_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workspaces/{ws}/flows/{flow}/pins/{node}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** PUT /v1/workspaces/{ws}/flows/{flow}/pins/{node} */
+        put: operations["put_pin_v1_workspaces__ws__flows__flow__pins__node__put"];
+        post?: never;
+        /** DELETE /v1/workspaces/{ws}/flows/{flow}/pins/{node} */
+        delete: operations["delete_pin_v1_workspaces__ws__flows__flow__pins__node__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/approval-links/{token}": {
         parameters: {
             query?: never;
@@ -1757,6 +1809,16 @@ export interface components {
             definition: unknown;
             /** State Machine Arn */
             state_machine_arn: string | null;
+            /**
+             * Valid
+             * @description whether the draft can be published as it is
+             */
+            valid: boolean;
+            /**
+             * Problems
+             * @description what publishing would refuse; empty when valid
+             */
+            problems: components["schemas"]["FlowProblem"][];
             /** Unreadable */
             unreadable?: components["schemas"]["UnreadableField"][];
             /**
@@ -1791,6 +1853,25 @@ export interface components {
              * @description pass as `cursor` for the next page; null on the last page
              */
             next_cursor: string | null;
+        };
+        /**
+         * FlowProblem
+         * @description Something that keeps the draft from being published (or test-run), naming where it is.
+         */
+        FlowProblem: {
+            /**
+             * Code
+             * @description e.g. invalid_config, dangling_edge, cycle, no_entry
+             */
+            code: string;
+            /** Message */
+            message: string;
+            /** Node */
+            node?: string;
+            /** Edge */
+            edge?: string;
+            /** Field */
+            field?: string;
         };
         /** FlowSummary */
         FlowSummary: {
@@ -2202,6 +2283,11 @@ export interface components {
              * @description a wait node that is waiting (status RUNNING)
              */
             waiting?: boolean;
+            /**
+             * Pinned
+             * @description a test run used the node's pinned output: it did not execute (executions 0)
+             */
+            pinned?: boolean;
             /** Unreadable */
             unreadable?: components["schemas"]["UnreadableField"][];
         };
@@ -2255,6 +2341,56 @@ export interface components {
             /** Items */
             items: components["schemas"]["NodeType"][];
         };
+        /** PinItem */
+        PinItem: {
+            /** Node Id */
+            node_id: string;
+            /**
+             * Output
+             * @description stored JSON as written; null when it cannot be served (see `unreadable`)
+             */
+            output: unknown;
+            /**
+             * From Run
+             * @description the run its output was copied from; null when typed by hand
+             */
+            from_run: string | null;
+            /** Pinned By */
+            pinned_by: string;
+            /**
+             * Pinned At
+             * Format: date-time
+             */
+            pinned_at: string;
+            /**
+             * Stale
+             * @description its node is no longer in the draft: test runs ignore it
+             */
+            stale: boolean;
+            /** Unreadable */
+            unreadable?: components["schemas"]["UnreadableField"][];
+        };
+        /** PinList */
+        PinList: {
+            /** Items */
+            items: components["schemas"]["PinItem"][];
+        };
+        /**
+         * PinPut
+         * @description Exactly one of `output` (typed by hand) and `from_run` (copies that run's output of the node).
+         */
+        PinPut: {
+            /**
+             * Output
+             * @description the node's output to use instead of executing it
+             */
+            output?: unknown;
+            /**
+             * From Run
+             * @description a run of this flow whose output of the node is pinned
+             */
+            from_run?: string | null;
+        };
         /** PineconeIndex */
         PineconeIndex: {
             /**
@@ -2290,8 +2426,17 @@ export interface components {
             flow_id: string;
             /** Flow Name */
             flow_name: string | null;
-            /** Version */
+            /**
+             * Version
+             * @description the flow version it runs; 0 for a test run of the draft
+             */
             version: number;
+            /**
+             * Test
+             * @description a test run of the draft: not in run lists or usage unless asked for
+             * @default false
+             */
+            test: boolean;
             /**
              * Status
              * @enum {string}
@@ -2394,6 +2539,40 @@ export interface components {
             kind: "user" | "trigger" | "system";
             /** Id */
             id: string;
+        };
+        /**
+         * TestRunCreate
+         * @description A test run of the flow's draft (issue 13).
+         */
+        TestRunCreate: {
+            /**
+             * Input
+             * @description the run's input; default: `from_run`'s input when given, else {}
+             */
+            input?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Use Pins
+             * @description pinned nodes do not execute: their pinned output is used
+             * @default true
+             */
+            use_pins: boolean;
+            /**
+             * Only
+             * @description run this node alone: the other nodes' outputs come from `from_run` or the pins
+             */
+            only?: string | null;
+            /**
+             * From Run
+             * @description an earlier run of this flow (with `only`)
+             */
+            from_run?: string | null;
+            /**
+             * Label
+             * @description a name for the run
+             */
+            label?: string | null;
         };
         /**
          * ToolUse
@@ -4763,6 +4942,8 @@ export interface operations {
                 status?: string | null;
                 cursor?: string | null;
                 limit?: number;
+                /** @description list the test runs of drafts instead (never listed otherwise) */
+                test?: boolean;
             };
             header?: never;
             path: {
@@ -5727,6 +5908,8 @@ export interface operations {
                 tz?: string | null;
                 /** @description day (default), flow, model or node_type */
                 group_by?: string | null;
+                /** @description count test runs of drafts too (left out by default) */
+                test?: boolean;
             };
             header?: never;
             path: {
@@ -9022,6 +9205,376 @@ export interface operations {
             };
             /** @description Request body is not application/json */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid request: the fields concerned are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error: nothing about it is disclosed (it is logged) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    start_test_run_v1_workspaces__ws__flows__flow__test_runs_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ws: string;
+                flow: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["TestRunCreate"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Run"];
+                };
+            };
+            /** @description The request could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role in this workspace does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (another workspace's ids are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid request: the fields concerned are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error: nothing about it is disclosed (it is logged) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    list_pins_v1_workspaces__ws__flows__flow__pins_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ws: string;
+                flow: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PinList"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role in this workspace does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (another workspace's ids are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid request: the fields concerned are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error: nothing about it is disclosed (it is logged) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    put_pin_v1_workspaces__ws__flows__flow__pins__node__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ws: string;
+                flow: string;
+                node: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PinPut"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PinItem"];
+                };
+            };
+            /** @description The request could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role in this workspace does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (another workspace's ids are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid request: the fields concerned are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error: nothing about it is disclosed (it is logged) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    delete_pin_v1_workspaces__ws__flows__flow__pins__node__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ws: string;
+                flow: string;
+                node: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role in this workspace does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (another workspace's ids are not found either) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -100,6 +100,9 @@ class StepFunctionsOrchestrator:
     def status(self, execution_arn: str) -> str:
         return str(self.client.describe_execution(executionArn=execution_arn)["status"])
 
+    def delete_version(self, version_arn: str) -> None:
+        self.client.delete_state_machine_version(stateMachineVersionArn=version_arn)
+
     # -- callback Tasks (lambda:invoke.waitForTaskToken) ---------------------------------------------
     def _gone(self) -> tuple[type[Exception], ...]:
         errors = self.client.exceptions

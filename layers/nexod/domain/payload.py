@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import InvalidInput
 
@@ -35,7 +35,15 @@ class RunRef(BaseModel):
     # The flow version this execution runs, when the API recorded it (executions started before it did
     # not): a hint that spares the node runner a read before its claim, which checks it.
     flow: str | None = Field(None, min_length=1)
-    version: int | None = Field(None, ge=1)
+    # 1, 2, ... a published version; -1, -2, ... a test snapshot of the draft (issue 13).
+    version: int | None = Field(None, ge=-(2**31), le=2**31 - 1)
+
+    @field_validator("version")
+    @classmethod
+    def _not_zero(cls, value: int | None) -> int | None:
+        if value == 0:
+            raise ValueError("a flow has no version 0")
+        return value
 
 
 class NodeRunnerPayload(BaseModel):

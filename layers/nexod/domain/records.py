@@ -166,6 +166,7 @@ class Run:
     finished_at: datetime | None
     # Where `output` lives when it is too large for the row (a blob store pointer {key, size, sha256}).
     output_ref: Any = None
+    test: bool = False  # a test run of the draft: its version is a test snapshot (negative number)
 
     @property
     def is_terminal(self) -> bool:
@@ -210,6 +211,20 @@ class NodeRun:
     compute_cost_usd: float | None = None  # Lambda GB-seconds of the measured duration
     transitions: int | None = None  # Step Functions transitions attributed to the node (one per Task attempt)
     orchestration_cost_usd: float | None = None
+    pinned: bool = False  # a test run used the node's pinned output: it never executed
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Pin:
+    """A node's pinned output (issue 13): a test run with `use_pins` uses it instead of executing the node."""
+
+    flow_id: str
+    node_id: str
+    output: Any
+    output_ref: Any  # a large output copied from a run: its blob pointer (then `output` is null)
+    from_run: str | None
+    pinned_by: str
+    pinned_at: datetime
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -25,7 +25,7 @@ from ..ports.agents import AgentTaskBoard
 from ..runtime.agent_launch import AgentLaunch
 from ..runtime.events import BackgroundRelay, EventRelay
 from ..runtime.runner import NodeRunner
-from ..services import approvals, runs
+from ..services import approvals, runs, test_runs
 from ..services.agent_tools import AgentMemories, FlowRuns, KnowledgeBases
 from ..services.broker import Broker, CapabilityTokens
 from ..services.context import Services
@@ -222,6 +222,7 @@ class LocalPlatform:
             event_rules=local_ingress.rules,
             nexod_bus=settings.event_bus_name or LOCAL_EVENT_BUS,
             ingress_queue_url=local_ingress.queue.url,
+            test_run_retention_days=settings.test_run_retention_days,
         )
         holder["services"] = services
         issuer = LocalIssuer(state_dir / "keys", issuer_url)
@@ -261,6 +262,10 @@ class LocalPlatform:
                     approvals.remind_due(self.services)
                 except Exception:
                     log.exception("the approval reminder sweep failed (it runs again in %s s)", every)
+                try:
+                    test_runs.sweep(self.services)  # test runs of drafts past their retention (issue 13)
+                except Exception:
+                    log.exception("the test-run sweep failed (it runs again in %s s)", every)
 
         thread = threading.Thread(target=sweep, name="nexod-approval-sweeper", daemon=True)
         thread.start()
@@ -275,12 +280,16 @@ class LocalPlatform:
         with self.admin_db.connection() as conn:
             rows = conn.execute(
                 "SELECT v.workspace_id, v.flow_id, v.version, v.asl, v.state_machine_version_arn, f.live_version"
-                " FROM flow_versions v JOIN flows f ON f.id = v.flow_id ORDER BY v.flow_id, v.version"
+                # Test snapshots of drafts (negative versions) go to the flow's test machine, in the order made.
+                " FROM flow_versions v JOIN flows f ON f.id = v.flow_id"
+                " ORDER BY v.flow_id, v.version < 0, abs(v.version)"
             ).fetchall()
         from ..services.flows import machine_name
+        from ..services.test_runs import test_machine_name
 
         for row in rows:
-            name = machine_name(self.services, str(row["workspace_id"]), str(row["flow_id"]))
+            named = test_machine_name if row["version"] < 0 else machine_name
+            name = named(self.services, str(row["workspace_id"]), str(row["flow_id"]))
             machine = self.orchestrator.publish(name, substitute(row["asl"], RUNNER_ARNS), f"version {row['version']}")
             if machine.version_arn != row["state_machine_version_arn"]:
                 log.warning(

@@ -29,6 +29,7 @@ from .store import (
     ApprovalRepository,
     AuditLog,
     CredentialRepository,
+    DraftRepository,
     EventLog,
     FlowChanges,
     FlowRepository,
@@ -36,6 +37,7 @@ from .store import (
     MemberRepository,
     NodeRunRepository,
     ParkedTaskRepository,
+    PinnedNode,
     RunRepository,
     Store,
     TriggerRepository,
@@ -61,6 +63,7 @@ __all__ = [
     "Completion",
     "CredentialRepository",
     "DocumentReader",
+    "DraftRepository",
     "Embedder",
     "Embeddings",
     "EventLog",
@@ -82,6 +85,7 @@ __all__ = [
     "Orchestrator",
     "Outbound",
     "ParkedTaskRepository",
+    "PinnedNode",
     "ProviderKey",
     "PublishedMachine",
     "RateLimiter",
@@ -125,6 +129,10 @@ class Orchestrator(Protocol):
     def stop(self, execution_arn: str, cause: str) -> None: ...
 
     def status(self, execution_arn: str) -> str: ...
+
+    def delete_version(self, version_arn: str) -> None:
+        """Delete a state machine version that nothing runs on any more (a swept test snapshot of a draft)."""
+        ...
 
     def send_task_success(self, task_token: str, output: dict[str, Any]) -> None: ...
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypedDict
 
@@ -46,6 +47,7 @@ from ..domain.records import (
     NodeRunStatus,
     ParkedStatus,
     ParkedTask,
+    Pin,
     Run,
     RunDetail,
     RunStatus,
@@ -189,9 +191,16 @@ class RunRepository(Protocol):
         ...
 
     def newest(
-        self, limit: int, after: Cursor | None = None, flow_id: str | None = None, status: RunStatus | None = None
+        self,
+        limit: int,
+        after: Cursor | None = None,
+        flow_id: str | None = None,
+        status: RunStatus | None = None,
+        *,
+        test: bool | None = False,
     ) -> list[RunDetail]:
-        """Runs newest first, at most `limit`, after `after` when given."""
+        """Runs newest first, at most `limit`, after `after` when given. `test`: False (default) leaves test runs
+        of drafts out, True lists only them, None both."""
         ...
 
     def mark(
@@ -482,7 +491,7 @@ class BudgetRepository(Protocol):
         """(month to date, hard limit) when this month's spend reached the hard limit, else None: one query."""
         ...
 
-    def usage(self, start: datetime, end: datetime, tz: str, group_by: str) -> list[UsageRow]:
+    def usage(self, start: datetime, end: datetime, tz: str, group_by: str, *, test: bool = False) -> list[UsageRow]:
         """Finished node runs with `start` <= finished_at < `end`, grouped by `group_by` (day in `tz`, flow,
         model, node_type), each group's costs summed exactly (unrounded)."""
         ...
@@ -740,6 +749,53 @@ class UnitOfWork(Protocol):
 
     @property
     def triggers(self) -> TriggerRepository: ...
+
+    @property
+    def drafts(self) -> DraftRepository: ...
+
+
+@dataclass(frozen=True)
+class PinnedNode:
+    """A node a test run does not execute: its node run is recorded SUCCEEDED with this output (issue 13).
+    `take` None: its edge decisions are taken by the runner when its Task reaches it (they may read upstream)."""
+
+    node_id: str
+    node_type: str
+    config_hash: str
+    output: Any
+    output_ref: Any = None
+    take: dict[str, bool] | None = None
+
+
+class DraftRepository(Protocol):
+    """Pins, test snapshots of drafts and test runs (issue 13)."""
+
+    def pins(self, flow_id: str) -> list[Pin]: ...
+
+    def pin(self, flow_id: str, node_id: str, output: Any, output_ref: Any, from_run: str | None) -> Pin:
+        """Set (or replace) the node's pin."""
+        ...
+
+    def unpin(self, flow_id: str, node_id: str) -> bool: ...
+
+    def next_snapshot(self, flow_id: str) -> int:
+        """The number of the flow's next test snapshot: -1, -2, ... (the caller locked the flow)."""
+        ...
+
+    def record_pinned(self, run_id: str, nodes: Sequence[PinnedNode]) -> None:
+        """Record the nodes as SUCCEEDED and pinned (executions 0) before the run's execution starts."""
+        ...
+
+    def set_take(self, run_id: str, node_id: str, iteration: int, take: dict[str, bool]) -> None: ...
+
+    def expired_test_runs(self, before: datetime, limit: int = 100) -> list[tuple[str, str]]:
+        """(workspace id, run id) of test runs created before `before`, in every workspace (the sweeper's)."""
+        ...
+
+    def delete_test_run(self, run_id: str) -> list[str]:
+        """Delete a test run (its node runs and events go with it) and the test snapshots no run uses any more;
+        returns the state machine version ARNs of the snapshots deleted."""
+        ...
 
 
 class Store(Protocol):

@@ -12,7 +12,7 @@ import threading
 import traceback
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -367,6 +367,8 @@ class NodeRunner:
             assert row is not None
             self.run_versions.put(run_id, run.flow_id, run.version)
             if row.status == "SUCCEEDED" and row.config_hash == digest:
+                if row.pinned and row.take is None:  # a test run's pinned node: decide its edges now (issue 13)
+                    row = self._pinned_take(uow, flow, run, row, ancestors)
                 return _Prepared(flow, run, memo=row)
             upstream = claim.upstream
             allow = list(self.global_allow_hosts)
@@ -452,6 +454,27 @@ class NodeRunner:
             )
         self._record_failure(workspace_id, run_id, node_id, iteration, error)
         raise error
+
+    def _pinned_take(self, uow: UnitOfWork, flow: ValidFlow, run: Run, row: NodeRun, ancestors: list[str]) -> NodeRun:
+        """A pinned node never executes, but its edge conditions may read its upstream and the run's input: they
+        are evaluated on its pinned output when its Task reaches it, as they would be after an execution."""
+        node_id = row.node_id
+        upstream = uow.node_runs.outputs(run.id, ancestors)
+        hydrate_upstream(self.outputs, run.workspace_id, run.id, node_id, upstream)
+        ctx = NodeContext(
+            run_id=run.id,
+            workspace_id=run.workspace_id,
+            node_id=node_id,
+            run_input=run.input,
+            upstream=upstream,
+            predecessors=list(flow.dag.pred[node_id]),
+        )
+        try:
+            take = {e.target: edge_taken(e.condition, row.output, ctx) for e in flow.edges_out[node_id]}
+        except ExpressionError as exc:
+            raise NodeFailedError(f"node '{node_id}' (pinned): edge condition failed: {exc}") from exc
+        uow.drafts.set_take(run.id, node_id, row.iteration, take)
+        return replace(row, take=take)
 
     def _after_park(self, workspace_id: str, run_id: str, node_id: str, iteration: int) -> None:
         """The `on_parked` hook, after the commit: it never fails the node (it waits all the same)."""

@@ -36,6 +36,7 @@ def permissions() -> dict[str, str]:
         "runs.start": "member",
         "runs.cancel": "member",
         "runs.redrive": "member",
+        "runs.test": "member",  # test runs of the draft: they execute nodes and spend the workspace's money
         "agents.read": "viewer",
         "agents.validate": "viewer",  # converts a spec between markdown and JSON, saves nothing
         "agents.write": "member",  # create, edit the draft, delete

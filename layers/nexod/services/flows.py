@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..domain.compiler import compile_flow, substitute
+from ..domain.drafts import check_shape, problems, valid_or_raise
 from ..domain.errors import Conflict, InvalidInput, NotFound
 from ..domain.flow import config_hash
 from ..domain.records import Flow, FlowSummary, FlowVersion, FlowVersionSummary
@@ -35,7 +36,35 @@ def _flow_view(flow: FlowSummary, with_definition: bool = False) -> dict[str, An
         view["definition"] = flow.definition
         view["state_machine_arn"] = flow.state_machine_arn
         serve(view, ("definition",))
+        # A draft saves valid or not (issue 13): what publishing would refuse, each naming its node/edge/field.
+        found = problems(flow.definition) if "unreadable" not in view else _unreadable_problems(view)
+        view["valid"] = not found
+        view["problems"] = found
     return view
+
+
+def _unreadable_problems(view: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {
+            "code": "unreadable",
+            "message": f"the stored draft cannot be read: {u.get('message', '')}",
+            "field": "definition",
+        }
+        for u in view.get("unreadable", [])
+    ]
+
+
+def _draft(definition: Any) -> dict[str, Any]:
+    """What a draft stores: the canonical document when it is valid, else the document as sent (it always saves;
+    only a value that is no flow document at all, or too large or deep to store, is refused)."""
+    check_shape(definition)
+    _, problem = readable(definition)
+    if problem is not None:
+        raise InvalidInput(f"definition: {problem}", {"field": "definition"})
+    try:
+        return validate(definition).document.canonical()
+    except InvalidInput:
+        return dict(definition)
 
 
 def check(definition: Any) -> dict[str, Any]:
@@ -59,7 +88,7 @@ def create(
     description: str,
     definition: dict[str, Any],
 ) -> dict[str, Any]:
-    doc = validate(definition).document.canonical()  # drafts are valid flows: errors surface at save
+    doc = _draft(definition)  # saved valid or not: the answer lists its problems
     with services.store.tx(workspace_id, principal.sub) as uow:
         authorize(uow, principal, "flows.write")
         flow = uow.flows.create(name, description, doc)
@@ -98,7 +127,7 @@ def update(
     if "description" in fields:
         changes["description"] = fields["description"]
     if "definition" in fields:
-        changes["definition"] = validate(fields["definition"]).document.canonical()
+        changes["definition"] = _draft(fields["definition"])
     with services.store.tx(workspace_id, principal.sub) as uow:
         authorize(uow, principal, "flows.write")
         flow = uow.flows.update(flow_id, changes) if changes else uow.flows.get(flow_id)
@@ -160,7 +189,7 @@ def publish(
         _, problem = readable(flow.definition)
         if problem is not None:
             raise Conflict(f"the stored draft cannot be read ({problem}); replace its definition (PUT) first")
-        valid = validate(flow.definition)
+        valid = valid_or_raise(flow.definition)  # a draft saves invalid; publishing it is 422 listing its problems
         compiled = compile_flow(valid)
         if find_problem(compiled.asl, MAX_STORED_DEPTH) is not None:  # stored and replayed: it must read back
             raise InvalidInput(
@@ -208,7 +237,7 @@ def get_version(
         authorize(uow, principal, "flows.read")
         flow = uow.flows.get(flow_id)
         stored = uow.versions.get(flow_id, version) if flow else None
-    if flow is None or stored is None:
+    if flow is None or stored is None or version < 1:  # (test snapshots of drafts are negative: never served)
         raise NotFound(f"flow '{flow_id}' has no version {version}")
     return _version_view(stored, flow.live_version, full=True)
 

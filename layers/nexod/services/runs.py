@@ -51,7 +51,8 @@ def run_view(run: RunDetail, *, output: Any = None) -> dict[str, Any]:
         "id": run.id,
         "flow_id": run.flow_id,
         "flow_name": run.flow_name,
-        "version": run.version,
+        "version": max(run.version, 0),  # a test run executes a snapshot of the draft: version 0
+        "test": run.test,
         "status": run.status,
         "trigger": run.trigger,
         "input": run.input,
@@ -224,14 +225,16 @@ def list_runs(
     status: str | None,
     cursor: str | None,
     limit: int = PAGE,
+    test: bool = False,
 ) -> dict[str, Any]:
+    """Runs newest first; `test`: the test runs of drafts instead (they are never listed among the others)."""
     wanted = _status(status)
     if flow_id:
         flow_id = parse_id(flow_id, "flow")
     after = decode_cursor(cursor) if cursor else None
     with services.store.tx(workspace_id, principal.sub) as uow:
         authorize(uow, principal, "runs.read")
-        runs, nxt = page(uow.runs.newest(limit + 1, after, flow_id, wanted), limit)
+        runs, nxt = page(uow.runs.newest(limit + 1, after, flow_id, wanted, test=test), limit)
     return {"items": [run_view(r) for r in runs], "next_cursor": nxt}
 
 
@@ -315,6 +318,7 @@ def nodes(services: Services, principal: Principal, workspace_id: str, run_id: s
             "compute_cost_usd": row.compute_cost_usd,
             "transitions": row.transitions,
             "orchestration_cost_usd": row.orchestration_cost_usd,
+            "pinned": row.pinned,  # a test run used its pinned output: it did not execute (issue 13)
         }
         if _waits(node.type) and row.status == "RUNNING" and run.status == "RUNNING":
             view["waiting"] = True  # in its Wait state, until `input.until`
@@ -418,6 +422,10 @@ def redrive(
         current = uow.versions.get(run.flow_id, run.version)
         assert current is not None
         target = current
+        if version is not None and run.test:
+            raise InvalidInput(
+                "version: a test run stays on its snapshot of the draft; start a new test run", {"field": "version"}
+            )
         if version is not None and version != run.version:
             moved = uow.versions.get(run.flow_id, version)
             if moved is None:
@@ -473,7 +481,10 @@ def interrupt_in_flight(services: Services, workspace_id: str) -> int:
     but its execution: it resumes on a new one (see `resume_parked`) and stays decidable. Returns how many
     runs were interrupted."""
     with services.store.tx(workspace_id) as uow:
-        in_flight: list[Run] = [*uow.runs.newest(10_000, status="RUNNING"), *uow.runs.newest(10_000, status="QUEUED")]
+        in_flight: list[Run] = [
+            *uow.runs.newest(10_000, status="RUNNING", test=None),  # test runs of drafts too
+            *uow.runs.newest(10_000, status="QUEUED", test=None),
+        ]
         error = {
             "code": "Interrupted",
             "message": "the local orchestrator stopped while this run was in flight; redrive it to resume",

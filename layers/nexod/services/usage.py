@@ -69,6 +69,7 @@ def usage(
     end: str | None,
     tz: str | None,
     group_by: str | None,
+    test: bool = False,
 ) -> dict[str, Any]:
     """Node runs that finished from the start of `start` to the end of `end` (both days in `tz`; by default
     the current month to today), grouped.
@@ -90,7 +91,7 @@ def usage(
     upper = datetime.combine(last + timedelta(days=1), datetime.min.time(), zone)
     with services.store.tx(workspace_id, principal.sub) as uow:
         authorize(uow, principal, "usage.read")
-        rows = uow.budgets.usage(lower, upper, zone.key, group)
+        rows = uow.budgets.usage(lower, upper, zone.key, group, test=test)  # test runs of drafts: when asked
     return {
         "from": first.isoformat(),
         "to": last.isoformat(),

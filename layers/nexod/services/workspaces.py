@@ -194,7 +194,7 @@ def _cancel_active_runs(services: Services, principal: Principal, workspace_id: 
     cancelled = 0
     while True:
         with services.store.tx(workspace_id, principal.sub) as uow:
-            active = [r.id for s in ("RUNNING", "QUEUED") for r in uow.runs.newest(DELETION_BATCH, status=s)]
+            active = [r.id for s in ("RUNNING", "QUEUED") for r in uow.runs.newest(DELETION_BATCH, status=s, test=None)]
         if not active:
             return cancelled
         for run_id in active:

@@ -70,7 +70,7 @@ class PostgresBudgets(Queries):
         )
         return None if row is None else (float(row["spent_usd"]), float(row["monthly_hard_usd"]))
 
-    def usage(self, start: datetime, end: datetime, tz: str, group_by: str) -> list[UsageRow]:
+    def usage(self, start: datetime, end: datetime, tz: str, group_by: str, *, test: bool = False) -> list[UsageRow]:
         key, label = _GROUPS[group_by]
         try:
             rows = self._all(
@@ -81,8 +81,9 @@ class PostgresBudgets(Queries):
                 " count(*) AS node_runs"
                 " FROM node_runs n JOIN runs r ON r.id = n.run_id JOIN flows f ON f.id = r.flow_id"
                 " WHERE n.workspace_id = %(ws)s AND n.finished_at >= %(start)s AND n.finished_at < %(end)s"
+                " AND (%(test)s OR NOT r.test)"  # test runs of drafts count only when asked for (issue 13)
                 f" GROUP BY {key} ORDER BY {key}",
-                {"ws": self.workspace_id, "start": start, "end": end, "tz": tz},
+                {"ws": self.workspace_id, "start": start, "end": end, "tz": tz, "test": test},
             )
         except psycopg.errors.InvalidParameterValue:  # a zone Python knows and this server's tzdata does not
             raise InvalidInput(f"tz: '{tz}' is not a time zone this database knows", {"field": "tz"}) from None

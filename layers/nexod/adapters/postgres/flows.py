@@ -102,7 +102,7 @@ class PostgresVersions(Queries):
     def of_flow(self, flow_id: str) -> list[FlowVersionSummary]:
         rows = self._all(
             "SELECT flow_id, version, config_hash, description, created_by, created_at, state_machine_version_arn"
-            " FROM flow_versions WHERE flow_id = %s AND workspace_id = %s ORDER BY version DESC",
+            " FROM flow_versions WHERE flow_id = %s AND workspace_id = %s AND version > 0 ORDER BY version DESC",
             (flow_id, self.workspace_id),
         )
         return [record(FlowVersionSummary, r) for r in rows]

@@ -44,10 +44,19 @@ class PostgresRuns(Queries):
         return None if row is None else run_detail(row)
 
     def newest(
-        self, limit: int, after: Cursor | None = None, flow_id: str | None = None, status: RunStatus | None = None
+        self,
+        limit: int,
+        after: Cursor | None = None,
+        flow_id: str | None = None,
+        status: RunStatus | None = None,
+        *,
+        test: bool | None = False,
     ) -> list[RunDetail]:
         where = ["r.workspace_id = %s"]
         params: list[Any] = [self.workspace_id]
+        if test is not None:  # test runs of drafts are listed only when asked for (issue 13)
+            where.append("r.test = %s")
+            params.append(test)
         if flow_id:
             where.append("r.flow_id = %s")
             params.append(flow_id)

@@ -18,6 +18,7 @@ from .audit import PostgresAudit
 from .budgets import PostgresBudgets
 from .credentials import PostgresCredentials
 from .db import Database
+from .drafts import PostgresDrafts
 from .events import PostgresEvents
 from .flows import PostgresFlows, PostgresVersions
 from .knowledge import PostgresKnowledge
@@ -62,6 +63,7 @@ class PostgresUnitOfWork:
         # A node's claim and finish statements write the events buffered before them (one statement, not two).
         self._node_runs = PostgresNodeRuns(*scope, events=self._events)
         self._triggers = PostgresTriggers(*scope)
+        self._drafts = PostgresDrafts(*scope)
 
     @property
     def workspace_id(self) -> str | None:
@@ -134,6 +136,10 @@ class PostgresUnitOfWork:
     @property
     def triggers(self) -> PostgresTriggers:
         return self._triggers
+
+    @property
+    def drafts(self) -> PostgresDrafts:
+        return self._drafts
 
 
 class PostgresStore:
