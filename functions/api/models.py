@@ -204,3 +204,11 @@ class TriggerTest(Body):
 
 class SecretRotate(Body):
     secret: Secret | None = Field(None, description="the new signing secret; omitted: one is made")
+
+
+class LimitsUpdate(Body):
+    """A concurrency limit: at most `max_concurrent_runs` at a time (null: no limit); what exceeds it waits
+    in order (`queue`) or is refused with 429 (`reject`; a trigger's delivery is recorded `rejected`)."""
+
+    max_concurrent_runs: int | None = Field(..., ge=1, le=10_000)
+    on_limit: Literal["queue", "reject"] = "queue"

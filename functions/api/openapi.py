@@ -35,7 +35,8 @@ _REASONS = {
     410: "The link was used already (`link_used`) or has expired (`link_expired`)",
     413: "Request body too large",
     415: "Request body is not application/json",
-    429: "The workspace's LLM rate limit is reached: retry later",
+    429: "The workspace's LLM rate limit, or a concurrency limit with on_limit reject, is reached: retry later"
+    " (`concurrency_limit` names the limit in details)",
     422: "Invalid request: the fields concerned are named in details",
     500: "Internal error: nothing about it is disclosed (it is logged)",
     503: "The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a"
@@ -58,6 +59,13 @@ CONFLICTS = frozenset(
         ("put", "/v1/workspaces/{ws}/agents/{agent}/live"),  # no such version
         ("post", "/v1/workspaces/{ws}/knowledge-bases"),  # the name exists
         ("post", "/v1/workspaces/{ws}/approvals/{approval}/decide"),  # decided already
+    }
+)
+# Operations that start a run: a full concurrency limit with `on_limit: reject` answers 429.
+STARTS_RUNS = frozenset(
+    {
+        ("post", "/v1/workspaces/{ws}/flows/{flow}/runs"),
+        ("post", "/v1/workspaces/{ws}/runs/{run}/redrive"),
     }
 )
 # Operations that call an embedding model: the workspace's budget (402) or rate limit (429) may refuse them.
@@ -130,6 +138,8 @@ def document(spec: dict[str, Any], public_paths: frozenset[str]) -> dict[str, An
                 codes.add(409)
             if (method, path) in SPENDING:
                 codes |= {402, 429}
+            if (method, path) in STARTS_RUNS:
+                codes.add(429)
             for code in sorted(codes):
                 responses[str(code)] = _error(code)
     return spec

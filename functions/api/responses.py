@@ -677,3 +677,12 @@ class DeliveryOutcome(Out):
     status: DeliveryStatus
     run_id: UUID | None
     reason: str | None
+
+
+class RunLimits(Out):
+    """A flow's (or the workspace's) concurrency limit and the runs it counts now."""
+
+    max_concurrent_runs: int | None = Field(description="at most this many runs at a time; null: no limit")
+    on_limit: Literal["queue", "reject"] = Field(description="queue: excess runs wait in order; reject: 429")
+    running: int = Field(description="runs holding a slot (queued to start or running)")
+    queued: int = Field(description="runs waiting for a slot")

@@ -21,6 +21,7 @@ from .db import Database
 from .events import PostgresEvents
 from .flows import PostgresFlows, PostgresVersions
 from .knowledge import PostgresKnowledge
+from .limits import PostgresLimits
 from .node_runs import PostgresNodeRuns
 from .parked import PostgresParkedTasks
 from .rows import Row
@@ -62,6 +63,7 @@ class PostgresUnitOfWork:
         # A node's claim and finish statements write the events buffered before them (one statement, not two).
         self._node_runs = PostgresNodeRuns(*scope, events=self._events)
         self._triggers = PostgresTriggers(*scope)
+        self._limits = PostgresLimits(*scope)
 
     @property
     def workspace_id(self) -> str | None:
@@ -134,6 +136,10 @@ class PostgresUnitOfWork:
     @property
     def triggers(self) -> PostgresTriggers:
         return self._triggers
+
+    @property
+    def limits(self) -> PostgresLimits:
+        return self._limits
 
 
 class PostgresStore:
