@@ -84,6 +84,8 @@ REAL_BODIES: dict[tuple[str, str], Any] = {
     ("PUT", "/v1/workspaces/{ws}/flows/{flow}/triggers/{trigger}"): {"input_mapping": "delivery.body", "version": 1},
     ("POST", "/v1/workspaces/{ws}/flows/{flow}/triggers/{trigger}/test"): {"payload": {"n": 1}},
     ("POST", "/v1/workspaces/{ws}/flows/{flow}/triggers/{trigger}/rotate-secret"): {"secret": "fuzzed-secret-0123456"},
+    ("PUT", "/v1/workspaces/{ws}/flows/{flow}/limits"): {"max_concurrent_runs": None, "on_limit": "queue"},
+    ("PUT", "/v1/workspaces/{ws}/limits"): {"max_concurrent_runs": None, "on_limit": "reject"},
 }
 
 # Query parameters of the real call (a workspace deletion needs its name typed again).

@@ -140,6 +140,13 @@ def test_a_flows_whole_life_answers_within_the_published_schemas(stack: LocalSta
     api.ok("GET", f"{hooks}/{hook['id']}")
     api.ok("POST", f"{hooks}/{hook['id']}/rotate-secret", {})
     api.ok("DELETE", f"{hooks}/{hook['id']}")
+    # (and its concurrency limits: the flow's and the workspace's set, read and lifted)
+    api.ok("PUT", f"/v1/workspaces/{ws}/flows/{flow}/limits", {"max_concurrent_runs": 5, "on_limit": "reject"})
+    api.ok("GET", f"/v1/workspaces/{ws}/flows/{flow}/limits")
+    api.ok("PUT", f"/v1/workspaces/{ws}/flows/{flow}/limits", {"max_concurrent_runs": None})
+    api.ok("PUT", f"/v1/workspaces/{ws}/limits", {"max_concurrent_runs": 50})
+    api.ok("GET", f"/v1/workspaces/{ws}/limits")
+    api.ok("PUT", f"/v1/workspaces/{ws}/limits", {"max_concurrent_runs": None})
     # (and what it spent: usage each way, its budget set and read)
     for group in ("day", "flow", "model", "node_type"):
         api.ok("GET", f"/v1/workspaces/{ws}/usage?group_by={group}&tz=Europe/Paris")
