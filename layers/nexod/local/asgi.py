@@ -46,6 +46,7 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 BROKER_PREFIX = "/v1/broker/"
+HOOK_PREFIX = "/v1/hooks/"
 ApiHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 EVENTS_PATH = re.compile(r"^/v1/workspaces/[^/]+(/runs/[^/]+)?/events$")
@@ -83,6 +84,9 @@ class Backend(Protocol):
     # The agent broker (/v1/broker/*): no Powertools resolver state, so it runs on its own threads and a
     # runner's long LLM call never holds up the API, nor another runner's heartbeat.
     broker_handler: ApiHandler | None
+    # Webhook deliveries (/v1/hooks/*): before the resolver too, and a synchronous one waits for its run, so
+    # they run on the broker's threads rather than holding the one API thread.
+    hook_handler: ApiHandler | None
     event_bell: EventBell | None
     static_dir: Path | None
     demo_hits: dict[str, int]
@@ -337,6 +341,8 @@ class LocalApp:
             loop = asyncio.get_running_loop()
             if target.startswith(BROKER_PREFIX) and self.backend.broker_handler is not None:
                 result = await loop.run_in_executor(self.broker_executor, self._invoke_broker, event)
+            elif target.startswith(HOOK_PREFIX) and self.backend.hook_handler is not None:
+                result = await loop.run_in_executor(self.broker_executor, self.backend.hook_handler, event)
             else:
                 result = await loop.run_in_executor(self.api_executor, self._invoke_api, event)
         finally:

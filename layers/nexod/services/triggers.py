@@ -18,7 +18,7 @@ import secrets
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -31,6 +31,7 @@ from . import runs
 from .access import authorize, parse_id
 from .context import Principal, Services
 from .credentials import vault_of
+from .outputs import stored_output
 
 log = logging.getLogger(__name__)
 HOOK_PREFIX = "/v1/hooks/"
@@ -318,6 +319,9 @@ class Outcome:
     status: str  # started | duplicate | rejected | received (a duplicate whose first copy is still starting)
     run_id: str | None
     reason: str | None = None
+    # A synchronous webhook's delivery: its workspace and how long the request may wait for the answer.
+    workspace_id: str | None = None
+    sync_seconds: int | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {"delivery_id": self.delivery_id, "status": self.status, "run_id": self.run_id, "reason": self.reason}
@@ -490,7 +494,64 @@ def receive_webhook(
     body = _parse_body(raw_body)
     key = domain.delivery_key(preset, headers, body) or f"auto:{uuid.uuid4()}"
     shown = {k: v for k, v in headers.items() if k not in ("authorization", "cookie")}
-    return deliver(services, workspace_id, trigger, key, body, shown, query, now)
+    outcome = deliver(services, workspace_id, trigger, key, body, shown, query, now)
+    response = domain.webhook_of(trigger.config).response
+    if response.mode == "sync":
+        outcome = replace(outcome, workspace_id=workspace_id, sync_seconds=response.timeout_seconds)
+    return outcome
+
+
+# -- synchronous webhooks ---------------------------------------------------------------------------
+SYNC_POLL_S = 0.1
+
+
+@dataclass(frozen=True, slots=True)
+class HookAnswer:
+    """What a synchronous webhook answers: a `webhook_response` node's status, headers and body, or the
+    run's output (200) when it ended without one."""
+
+    status: int
+    headers: dict[str, str]
+    body: Any
+
+
+def _answer_of(services: Services, workspace_id: str, run_id: str) -> tuple[HookAnswer | None, bool]:
+    """The answer the run has set so far (its first finished `webhook_response` node), and whether it ended."""
+    with services.store.tx(workspace_id) as uow:
+        run = uow.runs.get(run_id)
+        if run is None:
+            return None, True
+        responses = sorted(
+            (n for n in uow.node_runs.of_run(run_id) if n.node_type == "webhook_response" and n.status == "SUCCEEDED"),
+            key=lambda n: (n.finished_at or datetime.max.replace(tzinfo=UTC), n.node_id, n.iteration),
+        )
+    if responses:
+        output = stored_output(services.blobs, workspace_id, run_id, responses[0])
+        if isinstance(output, dict) and isinstance(output.get("status"), int):
+            headers = output.get("headers") if isinstance(output.get("headers"), dict) else {}
+            return HookAnswer(
+                int(output["status"]), {str(k): str(v) for k, v in headers.items()}, output.get("body")
+            ), True
+    if not run.is_terminal:
+        return None, False
+    if run.status == "SUCCEEDED":
+        return HookAnswer(200, {}, stored_output(services.blobs, workspace_id, run_id, run)), True
+    error = {"code": "run_failed", "message": f"the run ended {run.status}", "details": {"run_id": run_id}}
+    return HookAnswer(502, {}, {"error": error}), True
+
+
+def await_answer(services: Services, outcome: Outcome) -> HookAnswer | None:
+    """A synchronous webhook's answer: wait (polling, at most the trigger's `timeout_seconds`) for the run's
+    first `webhook_response` node, else its output once it ends; None when the wait ran out (the caller then
+    answers 202 with the run id) or the delivery started no run. A duplicate delivery gets the same answer."""
+    if outcome.sync_seconds is None or outcome.workspace_id is None or outcome.run_id is None:
+        return None
+    deadline = time.monotonic() + outcome.sync_seconds
+    while True:
+        answer, ended = _answer_of(services, outcome.workspace_id, outcome.run_id)
+        if answer is not None or ended or time.monotonic() >= deadline:
+            return answer
+        time.sleep(min(SYNC_POLL_S, max(0.0, deadline - time.monotonic())))
 
 
 # -- schedules --------------------------------------------------------------------------------------
