@@ -98,6 +98,58 @@ def _error(code: int) -> dict[str, Any]:
 TOKEN_PATHS = frozenset({"/v1/approval-links/{token}", "/v1/approval-links/{token}/decide"})
 
 
+HOOK_PATH = "/v1/hooks/{trigger}"
+_HEADER = "header"
+
+
+def _header(name: str, description: str) -> dict[str, Any]:
+    return {"name": name, "in": _HEADER, "required": False, "schema": {"type": "string"}, "description": description}
+
+
+def hook_operation() -> dict[str, Any]:
+    """`POST /v1/hooks/{trigger}`: answered before the resolver (the signature covers the raw body), so
+    Powertools does not document it; its signature headers are the credential (no bearer token)."""
+    outcome = {"application/json": {"schema": {"$ref": REF.format(model="DeliveryOutcome")}}}
+    return {
+        "tags": ["triggers"],
+        "summary": "Deliver to a webhook trigger",
+        "operationId": "deliver_webhook",
+        "description": "A signed delivery starts one run of the trigger's flow (exactly once per"
+        " `Idempotency-Key` or provider delivery id). Signed with the trigger's secret: `X-Nexod-Timestamp`"
+        " (unix seconds, within 5 minutes) and `X-Nexod-Signature: sha256=<hex HMAC-SHA256(secret,"
+        ' "<timestamp>.<raw body>")>`, or a provider preset (GitHub `X-Hub-Signature-256`, Stripe'
+        " `Stripe-Signature`, Slack `X-Slack-Signature` + `X-Slack-Request-Timestamp`). Unknown, disabled,"
+        " unsigned, badly signed or stale deliveries all get the same 401. Any body up to 1 MiB (JSON is"
+        " parsed; anything else arrives as text). A trigger with `config.response.mode: sync` waits up to"
+        " `timeout_seconds` and answers what the run's first `webhook_response` node sets (its status, headers"
+        " and body: any status, not described here), else the run's output (200), else 202 as below.",
+        "security": [],
+        "parameters": [
+            {"name": "trigger", "in": "path", "required": True, "schema": {"type": "string"}},
+            _header("X-Nexod-Timestamp", "unix seconds of the signature (preset nexod)"),
+            _header("X-Nexod-Signature", 'sha256=<hex HMAC-SHA256(secret, "<timestamp>.<raw body>")>'),
+            _header("Idempotency-Key", "a duplicate delivery answers the first one's run and starts nothing"),
+            _header("X-Hub-Signature-256", "preset github: sha256=<hex HMAC-SHA256(secret, raw body)>"),
+            _header("X-GitHub-Delivery", "preset github: the delivery id (deduplicates)"),
+            _header("Stripe-Signature", "preset stripe: t=<timestamp>,v1=<hex HMAC-SHA256(secret, t.body)>"),
+            _header("X-Slack-Signature", "preset slack: v0=<hex HMAC-SHA256(secret, v0:timestamp:body)>"),
+            _header("X-Slack-Request-Timestamp", "preset slack: unix seconds"),
+        ],
+        "requestBody": {"required": False, "content": {"application/json": {"schema": {}}}},
+        "responses": {
+            "202": {
+                "description": "Accepted: the delivery's outcome and run (sync: the wait ran out)",
+                "content": outcome,
+            },
+            "400": _error(400),
+            "401": _error(401),
+            "413": _error(413),
+            "500": _error(500),
+            "422": _error(422),
+        },
+    }
+
+
 def document(spec: dict[str, Any], public_paths: frozenset[str]) -> dict[str, Any]:
     """Complete Powertools' document in place and return it."""
     info = spec.setdefault("info", {})
@@ -142,4 +194,5 @@ def document(spec: dict[str, Any], public_paths: frozenset[str]) -> dict[str, An
                 codes.add(429)
             for code in sorted(codes):
                 responses[str(code)] = _error(code)
+    spec.setdefault("paths", {})[HOOK_PATH] = {"post": hook_operation()}
     return spec
