@@ -156,7 +156,8 @@ def create_workspace(body: WorkspaceCreate) -> Response[WorkspaceSummary]:
 @router.get("/v1/workspaces/<ws>", tags=["workspaces"])
 def get_workspace(ws: str) -> Workspace:
     principal = _caller()
-    return reply(Workspace, workspaces.get_workspace(_services(), principal, _ws(ws)))
+    found = workspaces.get_workspace(_services(), principal, _ws(ws))
+    return reply(Workspace, {**found, "limits": limits.get_workspace(_services(), principal, _ws(ws))})
 
 
 @router.delete("/v1/workspaces/<ws>", tags=["workspaces"])
@@ -249,7 +250,8 @@ def list_flows(
 @router.get("/v1/workspaces/<ws>/flows/<flow>", tags=["flows"])
 def get_flow(ws: str, flow: str) -> Flow:
     principal = _caller()
-    return reply(Flow, flows.get(_services(), principal, _ws(ws), flow))
+    found = flows.get(_services(), principal, _ws(ws), flow)
+    return reply(Flow, {**found, "limits": limits.get_flow(_services(), principal, _ws(ws), flow)})
 
 
 @router.put("/v1/workspaces/<ws>/flows/<flow>", tags=["flows"])

@@ -5,6 +5,9 @@ operation's success and the refusals, in one place.)"""
 
 from __future__ import annotations
 
+import time
+
+from nexod.domain.triggers import sign
 from nexod.local.boot import LocalStack
 from tests.support.links import issue_link
 from tests.support.openapi_check import CheckedApi, PublishedSchemas
@@ -137,6 +140,9 @@ def test_a_flows_whole_life_answers_within_the_published_schemas(stack: LocalSta
     api.ok("POST", f"{hooks}/{hook['id']}/disable")
     api.ok("POST", f"{hooks}/{hook['id']}/enable")
     api.ok("POST", f"{hooks}/{hook['id']}/test", {"payload": {"n": 2}})
+    raw, ts = b'{"n": 3}', str(int(time.time()))  # a signed delivery, no JWT
+    signed = {"X-Nexod-Timestamp": ts, "X-Nexod-Signature": sign(hook["secret"], ts, raw)}
+    assert anonymous.call("POST", f"/v1/hooks/{hook['id']}", raw=raw, headers=signed)[0] == 202
     api.ok("GET", f"{hooks}/{hook['id']}")
     api.ok("POST", f"{hooks}/{hook['id']}/rotate-secret", {})
     api.ok("DELETE", f"{hooks}/{hook['id']}")

@@ -93,6 +93,8 @@ def test_a_flow_limit_of_two_runs_ten_quick_deliveries_at_most_two_at_a_time_and
         # And the flow shows its limit with the running and waiting runs
         during = alice.ok("GET", _limits(workspace, flow))
         assert during["running"] <= 2 and during["running"] + during["queued"] >= 1
+        # (the flow's own GET shows the same)
+        assert alice.ok("GET", f"/v1/workspaces/{workspace}/flows/{flow}")["limits"]["max_concurrent_runs"] == 2
         finished = [alice.wait_run(workspace, a["run_id"], timeout=120) for a in answers]
     finally:
         done.set()
@@ -181,6 +183,8 @@ def test_the_workspace_limit_is_an_admins_and_caps_every_flow_together(
     # Then the second waits for the first, and both finish
     assert second["status"] == "QUEUED"
     assert vera.ok("GET", _limits(workspace))["queued"] == 1
+    shown = vera.ok("GET", f"/v1/workspaces/{workspace}")["limits"]
+    assert (shown["max_concurrent_runs"], shown["queued"]) == (1, 1)
     assert alice.wait_run(workspace, first["id"])["status"] == "SUCCEEDED"
     assert alice.wait_run(workspace, second["id"])["status"] == "SUCCEEDED"
     # And removing the limit (null) is allowed

@@ -1813,6 +1813,11 @@ export interface components {
             definition: unknown;
             /** State Machine Arn */
             state_machine_arn: string | null;
+            /**
+             * Limits
+             * @description GET: its concurrency limit and the runs it counts
+             */
+            limits?: components["schemas"]["RunLimits"];
             /** Unreadable */
             unreadable?: components["schemas"]["UnreadableField"][];
             /**
@@ -2920,6 +2925,11 @@ export interface components {
             id: string;
             /** Name */
             name: string;
+            /**
+             * Limits
+             * @description GET: its concurrency limit and the runs it counts
+             */
+            limits?: components["schemas"]["RunLimits"];
             /**
              * Allowed Hosts
              * @description hosts (or host:port) that http nodes may call although private
