@@ -275,3 +275,39 @@ def test_a_delivery_left_received_by_a_dead_process_is_started_once_by_recovery(
     assert (again["status"], again["run_id"]) == ("duplicate", settled.run_id)
     listed = alice.ok("GET", f"/v1/workspaces/{workspace}/runs?flow={flow}")["items"]
     assert len(listed) == 1
+
+
+def test_the_execution_events_function_starts_a_held_run_when_an_execution_ends(
+    alice: Api, stack: LocalStack, workspace: str, monkeypatch: pytest.MonkeyPatch
+):
+    from functions.steps import execution_events
+    from tests.support.events import execution_status_change
+
+    # (the local loop's own admission pass is paused: here the function alone may start the run)
+    assert stack.platform.scheduler is not None
+    monkeypatch.setattr(stack.platform.scheduler, "admit", lambda now: 0)
+
+    # Given a flow limited to 1 with a running run and one waiting for its slot
+    flow = publish(alice, workspace, _pausing(30), "aws-admission")
+    alice.ok("PUT", _limits(workspace, flow), {"max_concurrent_runs": 1, "on_limit": "queue"})
+    running = alice.ok("POST", f"/v1/workspaces/{workspace}/flows/{flow}/runs", {"input": {}})
+    waiting = alice.ok("POST", f"/v1/workspaces/{workspace}/flows/{flow}/runs", {"input": {}})
+    assert waiting["status"] == "QUEUED"
+    with stack.platform.services.store.tx(workspace) as uow:
+        # The run is cancelled in the database only (as if its execution's abort is what EventBridge reports)
+        uow.runs.mark(running["id"], "CANCELLED")
+        arn = uow.runs.get(running["id"]).execution_arn
+    assert alice.ok("GET", _limits(workspace, flow))["queued"] == 1
+    # When the function gets the "Execution Status Change" of the first run's execution
+    execution_events.configure_admission(lambda ws: runs.admit_queued(stack.platform.services, ws))
+    try:
+        event = execution_status_change("ABORTED", arn, {"id": running["id"], "ws": workspace})
+        answer = execution_events.handle(event, lambda: stack.platform.services.store)
+    finally:
+        execution_events.configure_admission(None)
+    # Then the waiting run started
+    assert answer["admitted"] == 1
+    assert alice.ok("GET", f"/v1/workspaces/{workspace}/runs/{waiting['id']}")["status"] in ("RUNNING", "SUCCEEDED")
+    for r in (running, waiting):
+        alice.call("POST", f"/v1/workspaces/{workspace}/runs/{r['id']}/cancel")
+    stack.platform.orchestrator.stop(arn, "test cleanup")
