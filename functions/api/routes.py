@@ -20,11 +20,11 @@ from nexod.services import (
     agents,
     approvals,
     audit,
+    concurrency,
     credentials,
     events,
     flows,
     knowledge,
-    limits,
     llm_settings,
     runs,
     triggers,
@@ -157,7 +157,7 @@ def create_workspace(body: WorkspaceCreate) -> Response[WorkspaceSummary]:
 def get_workspace(ws: str) -> Workspace:
     principal = _caller()
     found = workspaces.get_workspace(_services(), principal, _ws(ws))
-    return reply(Workspace, {**found, "limits": limits.get_workspace(_services(), principal, _ws(ws))})
+    return reply(Workspace, {**found, "limits": concurrency.get_workspace(_services(), principal, _ws(ws))})
 
 
 @router.delete("/v1/workspaces/<ws>", tags=["workspaces"])
@@ -251,7 +251,7 @@ def list_flows(
 def get_flow(ws: str, flow: str) -> Flow:
     principal = _caller()
     found = flows.get(_services(), principal, _ws(ws), flow)
-    return reply(Flow, {**found, "limits": limits.get_flow(_services(), principal, _ws(ws), flow)})
+    return reply(Flow, {**found, "limits": concurrency.get_flow(_services(), principal, _ws(ws), flow)})
 
 
 @router.put("/v1/workspaces/<ws>/flows/<flow>", tags=["flows"])
@@ -748,7 +748,7 @@ def rotate_trigger_secret(ws: str, flow: str, trigger: str, body: SecretRotate |
 def get_flow_limits(ws: str, flow: str) -> RunLimits:
     """The flow's concurrency limit, with how many of its runs hold a slot and how many wait for one."""
     principal = _caller()
-    return reply(RunLimits, limits.get_flow(_services(), principal, _ws(ws), flow))
+    return reply(RunLimits, concurrency.get_flow(_services(), principal, _ws(ws), flow))
 
 
 @router.put("/v1/workspaces/<ws>/flows/<flow>/limits", tags=["flows"])
@@ -756,14 +756,14 @@ def put_flow_limits(ws: str, flow: str, body: LimitsUpdate) -> RunLimits:
     """Set the flow's concurrency limit (members); raising it starts waiting runs at once."""
     principal = _caller()
     fields = {"max_concurrent_runs": body.max_concurrent_runs, "on_limit": body.on_limit}
-    return reply(RunLimits, limits.put_flow(_services(), principal, _ws(ws), flow, fields))
+    return reply(RunLimits, concurrency.put_flow(_services(), principal, _ws(ws), flow, fields))
 
 
 @router.get("/v1/workspaces/<ws>/limits", tags=["workspaces"])
 def get_workspace_limits(ws: str) -> RunLimits:
     """The workspace's concurrency limit (all flows together), with its running and waiting runs."""
     principal = _caller()
-    return reply(RunLimits, limits.get_workspace(_services(), principal, _ws(ws)))
+    return reply(RunLimits, concurrency.get_workspace(_services(), principal, _ws(ws)))
 
 
 @router.put("/v1/workspaces/<ws>/limits", tags=["workspaces"])
@@ -771,4 +771,4 @@ def put_workspace_limits(ws: str, body: LimitsUpdate) -> RunLimits:
     """Set the workspace's concurrency limit (admins)."""
     principal = _caller()
     fields = {"max_concurrent_runs": body.max_concurrent_runs, "on_limit": body.on_limit}
-    return reply(RunLimits, limits.put_workspace(_services(), principal, _ws(ws), fields))
+    return reply(RunLimits, concurrency.put_workspace(_services(), principal, _ws(ws), fields))

@@ -342,7 +342,7 @@ class LocalApp:
             if target.startswith(BROKER_PREFIX) and self.backend.broker_handler is not None:
                 result = await loop.run_in_executor(self.broker_executor, self._invoke_broker, event)
             elif target.startswith(HOOK_PREFIX) and self.backend.hook_handler is not None:
-                result = await loop.run_in_executor(self.broker_executor, self.backend.hook_handler, event)
+                result = await loop.run_in_executor(self.broker_executor, self._invoke_hook, event)
             else:
                 result = await loop.run_in_executor(self.api_executor, self._invoke_api, event)
         finally:
@@ -446,6 +446,11 @@ class LocalApp:
         handler = self.backend.api_handler
         if handler is None:
             raise Refusal(503, "not_ready", "the API is still starting", None, {"Retry-After": "1"})
+        return handler(event, LambdaContext())
+
+    def _invoke_hook(self, event: dict[str, Any]) -> dict[str, Any]:
+        handler = self.backend.hook_handler
+        assert handler is not None
         return handler(event, LambdaContext())
 
     def _invoke_broker(self, event: dict[str, Any]) -> dict[str, Any]:

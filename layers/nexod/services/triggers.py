@@ -528,7 +528,8 @@ def _answer_of(services: Services, workspace_id: str, run_id: str) -> tuple[Hook
     if responses:
         output = stored_output(services.blobs, workspace_id, run_id, responses[0])
         if isinstance(output, dict) and isinstance(output.get("status"), int):
-            headers = output.get("headers") if isinstance(output.get("headers"), dict) else {}
+            given = output.get("headers")
+            headers: dict[Any, Any] = given if isinstance(given, dict) else {}
             return HookAnswer(
                 int(output["status"]), {str(k): str(v) for k, v in headers.items()}, output.get("body")
             ), True
