@@ -99,6 +99,7 @@ TOKEN_PATHS = frozenset({"/v1/approval-links/{token}", "/v1/approval-links/{toke
 
 
 HOOK_PATH = "/v1/hooks/{trigger}"
+UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 _HEADER = "header"
 
 
@@ -125,7 +126,12 @@ def hook_operation() -> dict[str, Any]:
         " and body: any status, not described here), else the run's output (200), else 202 as below.",
         "security": [],
         "parameters": [
-            {"name": "trigger", "in": "path", "required": True, "schema": {"type": "string"}},
+            {
+                "name": "trigger",
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string", "format": "uuid", "pattern": UUID_PATTERN},
+            },
             _header("X-Nexod-Timestamp", "unix seconds of the signature (preset nexod)"),
             _header("X-Nexod-Signature", 'sha256=<hex HMAC-SHA256(secret, "<timestamp>.<raw body>")>'),
             _header("Idempotency-Key", "a duplicate delivery answers the first one's run and starts nothing"),
