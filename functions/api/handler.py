@@ -300,11 +300,16 @@ def broker_handler(event: dict[str, Any], _: Any = None) -> dict[str, Any]:
     return broker.handle(event)
 
 
+def hook_handler(event: dict[str, Any], _: Any = None) -> dict[str, Any]:
+    """Webhook deliveries alone: a per-trigger signature over the raw bytes, never a JWT; any body (a
+    provider's form-encoded or binary payload) reaches the verifier as sent. No resolver state, so local mode
+    serves them on their own threads (a synchronous webhook waits for its run)."""
+    return hooks.handle(services(), event)
+
+
 def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if str(event.get("rawPath") or event.get("path") or "").startswith(hooks.PREFIX):
-        # Webhook deliveries: a per-trigger signature over the raw bytes, never a JWT; any body (a provider's
-        # form-encoded or binary payload) reaches the verifier as sent.
-        return hooks.handle(services(), event)
+        return hook_handler(event)
     refused = door.prepare(event)
     if refused is not None:
         return raw_error(refused.status, refused.code, refused.message, refused.details)

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from nexod.domain.errors import NexodError
+from nexod.domain.nodes.webhook_response import header_denied
 from nexod.domain.triggers import MAX_HOOK_BODY
 from nexod.services import triggers
 from nexod.services.context import Services
@@ -65,9 +66,27 @@ def handle(services: Services, event: dict[str, Any]) -> dict[str, Any]:
     query = dict(parse_qsl(str(event.get("rawQueryString") or ""), keep_blank_values=True))
     try:
         outcome = triggers.receive_webhook(services, trigger_id, headers, raw, query)
+        answer = triggers.await_answer(services, outcome)  # a synchronous webhook: what its run answers
     except NexodError as exc:
         return _error(exc.status, exc.code, exc.message)
     except Exception:
         log.exception("webhook delivery failed")
         return _error(500, "internal", "internal error")
+    if answer is not None:
+        return flow_answer(answer)
     return _answer(202, outcome.as_json())
+
+
+def flow_answer(answer: triggers.HookAnswer) -> dict[str, Any]:
+    """A flow's answer to a synchronous webhook: its status, its headers less every header a flow may not set
+    (hop-by-hop, framing, cookies, CORS and other security headers: checked again here, whatever the node
+    recorded), and its body: a string as it is (text/plain unless the flow names a type), anything else JSON."""
+    headers = {k: v for k, v in answer.headers.items() if not header_denied(k) and "\n" not in v and "\r" not in v}
+    named = next((k for k in headers if k.lower() == "content-type"), None)
+    if isinstance(answer.body, str):
+        body = answer.body
+        content_type = headers.pop(named) if named else "text/plain; charset=utf-8"
+    else:
+        body = dumps(answer.body)
+        content_type = headers.pop(named) if named else "application/json"
+    return {"statusCode": answer.status, "headers": {**headers, "Content-Type": content_type}, "body": body}

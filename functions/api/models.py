@@ -228,3 +228,11 @@ class PinPut(Body):
 
     output: Any = Field(None, description="the node's output to use instead of executing it")
     from_run: str | None = Field(None, description="a run of this flow whose output of the node is pinned")
+
+
+class LimitsUpdate(Body):
+    """A concurrency limit: at most `max_concurrent_runs` at a time (null: no limit); what exceeds it waits
+    in order (`queue`) or is refused with 429 (`reject`; a trigger's delivery is recorded `rejected`)."""
+
+    max_concurrent_runs: int | None = Field(..., ge=1, le=10_000)
+    on_limit: Literal["queue", "reject"] = "queue"

@@ -35,7 +35,8 @@ _REASONS = {
     410: "The link was used already (`link_used`) or has expired (`link_expired`)",
     413: "Request body too large",
     415: "Request body is not application/json",
-    429: "The workspace's LLM rate limit is reached: retry later",
+    429: "The workspace's LLM rate limit, or a concurrency limit with on_limit reject, is reached: retry later"
+    " (`concurrency_limit` names the limit in details)",
     422: "Invalid request: the fields concerned are named in details",
     500: "Internal error: nothing about it is disclosed (it is logged)",
     503: "The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a"
@@ -58,6 +59,13 @@ CONFLICTS = frozenset(
         ("put", "/v1/workspaces/{ws}/agents/{agent}/live"),  # no such version
         ("post", "/v1/workspaces/{ws}/knowledge-bases"),  # the name exists
         ("post", "/v1/workspaces/{ws}/approvals/{approval}/decide"),  # decided already
+    }
+)
+# Operations that start a run: a full concurrency limit with `on_limit: reject` answers 429.
+STARTS_RUNS = frozenset(
+    {
+        ("post", "/v1/workspaces/{ws}/flows/{flow}/runs"),
+        ("post", "/v1/workspaces/{ws}/runs/{run}/redrive"),
     }
 )
 # Operations that call an embedding model: the workspace's budget (402) or rate limit (429) may refuse them.
@@ -88,6 +96,64 @@ def _error(code: int) -> dict[str, Any]:
 # Public operations whose token is their credential (signed approval links): 401, 404, 410, 503 like an
 # authenticated route, without the bearer scheme.
 TOKEN_PATHS = frozenset({"/v1/approval-links/{token}", "/v1/approval-links/{token}/decide"})
+
+
+HOOK_PATH = "/v1/hooks/{trigger}"
+UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+_HEADER = "header"
+
+
+def _header(name: str, description: str) -> dict[str, Any]:
+    return {"name": name, "in": _HEADER, "required": False, "schema": {"type": "string"}, "description": description}
+
+
+def hook_operation() -> dict[str, Any]:
+    """`POST /v1/hooks/{trigger}`: answered before the resolver (the signature covers the raw body), so
+    Powertools does not document it; its signature headers are the credential (no bearer token)."""
+    outcome = {"application/json": {"schema": {"$ref": REF.format(model="DeliveryOutcome")}}}
+    return {
+        "tags": ["triggers"],
+        "summary": "Deliver to a webhook trigger",
+        "operationId": "deliver_webhook",
+        "description": "A signed delivery starts one run of the trigger's flow (exactly once per"
+        " `Idempotency-Key` or provider delivery id). Signed with the trigger's secret: `X-Nexod-Timestamp`"
+        " (unix seconds, within 5 minutes) and `X-Nexod-Signature: sha256=<hex HMAC-SHA256(secret,"
+        ' "<timestamp>.<raw body>")>`, or a provider preset (GitHub `X-Hub-Signature-256`, Stripe'
+        " `Stripe-Signature`, Slack `X-Slack-Signature` + `X-Slack-Request-Timestamp`). Unknown, disabled,"
+        " unsigned, badly signed or stale deliveries all get the same 401. Any body up to 1 MiB (JSON is"
+        " parsed; anything else arrives as text). A trigger with `config.response.mode: sync` waits up to"
+        " `timeout_seconds` and answers what the run's first `webhook_response` node sets (its status, headers"
+        " and body: any status, not described here), else the run's output (200), else 202 as below.",
+        "security": [],
+        "parameters": [
+            {
+                "name": "trigger",
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string", "format": "uuid", "pattern": UUID_PATTERN},
+            },
+            _header("X-Nexod-Timestamp", "unix seconds of the signature (preset nexod)"),
+            _header("X-Nexod-Signature", 'sha256=<hex HMAC-SHA256(secret, "<timestamp>.<raw body>")>'),
+            _header("Idempotency-Key", "a duplicate delivery answers the first one's run and starts nothing"),
+            _header("X-Hub-Signature-256", "preset github: sha256=<hex HMAC-SHA256(secret, raw body)>"),
+            _header("X-GitHub-Delivery", "preset github: the delivery id (deduplicates)"),
+            _header("Stripe-Signature", "preset stripe: t=<timestamp>,v1=<hex HMAC-SHA256(secret, t.body)>"),
+            _header("X-Slack-Signature", "preset slack: v0=<hex HMAC-SHA256(secret, v0:timestamp:body)>"),
+            _header("X-Slack-Request-Timestamp", "preset slack: unix seconds"),
+        ],
+        "requestBody": {"required": False, "content": {"application/json": {"schema": {}}}},
+        "responses": {
+            "202": {
+                "description": "Accepted: the delivery's outcome and run (sync: the wait ran out)",
+                "content": outcome,
+            },
+            "400": _error(400),
+            "401": _error(401),
+            "413": _error(413),
+            "500": _error(500),
+            "422": _error(422),
+        },
+    }
 
 
 def document(spec: dict[str, Any], public_paths: frozenset[str]) -> dict[str, Any]:
@@ -130,6 +196,9 @@ def document(spec: dict[str, Any], public_paths: frozenset[str]) -> dict[str, An
                 codes.add(409)
             if (method, path) in SPENDING:
                 codes |= {402, 429}
+            if (method, path) in STARTS_RUNS:
+                codes.add(429)
             for code in sorted(codes):
                 responses[str(code)] = _error(code)
+    spec.setdefault("paths", {})[HOOK_PATH] = {"post": hook_operation()}
     return spec

@@ -102,9 +102,19 @@ class WorkspaceList(Out):
     items: list[WorkspaceSummary]
 
 
+class RunLimits(Out):
+    """A flow's (or the workspace's) concurrency limit and the runs it counts now."""
+
+    max_concurrent_runs: int | None = Field(description="at most this many runs at a time; null: no limit")
+    on_limit: Literal["queue", "reject"] = Field(description="queue: excess runs wait in order; reject: 429")
+    running: int = Field(description="runs holding a slot (queued to start or running)")
+    queued: int = Field(description="runs waiting for a slot")
+
+
 class Workspace(Out):
     id: UUID
     name: str
+    limits: RunLimits | MISSING = Field(MISSING, description="GET: its concurrency limit and the runs it counts")
     allowed_hosts: list[str] = Field(description="hosts (or host:port) that http nodes may call although private")
     created_by: str
     created_at: datetime
@@ -305,6 +315,7 @@ class Flow(FlowSummary):
     state_machine_arn: str | None
     valid: bool = Field(description="whether the draft can be published as it is")
     problems: list[FlowProblem] = Field(description="what publishing would refuse; empty when valid")
+    limits: RunLimits | MISSING = Field(MISSING, description="GET: its concurrency limit and the runs it counts")
     unreadable: list[UnreadableField] | MISSING = MISSING
     warnings: list[FlowWarning] | MISSING = Field(
         MISSING, description="saved, but a run would fail: e.g. a credential the workspace does not have"

@@ -20,6 +20,7 @@ from nexod.services import (
     agents,
     approvals,
     audit,
+    concurrency,
     credentials,
     events,
     flows,
@@ -46,6 +47,7 @@ from .models import (
     FlowValidate,
     KnowledgeBaseCreate,
     KnowledgeQuery,
+    LimitsUpdate,
     LivePut,
     LlmSettingsPut,
     MemberPut,
@@ -90,6 +92,7 @@ from .responses import (
     NodeRunList,
     NodeTypeList,
     Run,
+    RunLimits,
     RunPage,
     Trigger,
     TriggerList,
@@ -153,7 +156,8 @@ def create_workspace(body: WorkspaceCreate) -> Response[WorkspaceSummary]:
 @router.get("/v1/workspaces/<ws>", tags=["workspaces"])
 def get_workspace(ws: str) -> Workspace:
     principal = _caller()
-    return reply(Workspace, workspaces.get_workspace(_services(), principal, _ws(ws)))
+    found = workspaces.get_workspace(_services(), principal, _ws(ws))
+    return reply(Workspace, {**found, "limits": concurrency.get_workspace(_services(), principal, _ws(ws))})
 
 
 @router.delete("/v1/workspaces/<ws>", tags=["workspaces"])
@@ -246,7 +250,8 @@ def list_flows(
 @router.get("/v1/workspaces/<ws>/flows/<flow>", tags=["flows"])
 def get_flow(ws: str, flow: str) -> Flow:
     principal = _caller()
-    return reply(Flow, flows.get(_services(), principal, _ws(ws), flow))
+    found = flows.get(_services(), principal, _ws(ws), flow)
+    return reply(Flow, {**found, "limits": concurrency.get_flow(_services(), principal, _ws(ws), flow)})
 
 
 @router.put("/v1/workspaces/<ws>/flows/<flow>", tags=["flows"])
@@ -738,3 +743,34 @@ def rotate_trigger_secret(ws: str, flow: str, trigger: str, body: SecretRotate |
     principal = _caller()
     secret = body.secret if body is not None else None
     return reply(TriggerWithSecret, triggers.rotate_secret(_services(), principal, _ws(ws), flow, trigger, secret))
+
+
+# -- concurrency limits --------------------------------------------------------------------------------
+@router.get("/v1/workspaces/<ws>/flows/<flow>/limits", tags=["flows"])
+def get_flow_limits(ws: str, flow: str) -> RunLimits:
+    """The flow's concurrency limit, with how many of its runs hold a slot and how many wait for one."""
+    principal = _caller()
+    return reply(RunLimits, concurrency.get_flow(_services(), principal, _ws(ws), flow))
+
+
+@router.put("/v1/workspaces/<ws>/flows/<flow>/limits", tags=["flows"])
+def put_flow_limits(ws: str, flow: str, body: LimitsUpdate) -> RunLimits:
+    """Set the flow's concurrency limit (members); raising it starts waiting runs at once."""
+    principal = _caller()
+    fields = {"max_concurrent_runs": body.max_concurrent_runs, "on_limit": body.on_limit}
+    return reply(RunLimits, concurrency.put_flow(_services(), principal, _ws(ws), flow, fields))
+
+
+@router.get("/v1/workspaces/<ws>/limits", tags=["workspaces"])
+def get_workspace_limits(ws: str) -> RunLimits:
+    """The workspace's concurrency limit (all flows together), with its running and waiting runs."""
+    principal = _caller()
+    return reply(RunLimits, concurrency.get_workspace(_services(), principal, _ws(ws)))
+
+
+@router.put("/v1/workspaces/<ws>/limits", tags=["workspaces"])
+def put_workspace_limits(ws: str, body: LimitsUpdate) -> RunLimits:
+    """Set the workspace's concurrency limit (admins)."""
+    principal = _caller()
+    fields = {"max_concurrent_runs": body.max_concurrent_runs, "on_limit": body.on_limit}
+    return reply(RunLimits, concurrency.put_workspace(_services(), principal, _ws(ws), fields))

@@ -106,6 +106,46 @@ def configure_publisher(publisher: EventPublisher | None) -> None:
     _publisher_box[:] = [publisher]
 
 
+ENDED = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
+Admit = Callable[[str], int]
+_admit_box: list[Admit | None] = []
+
+
+def configure_admission(admit: Admit | None) -> None:
+    """Inject what starts a workspace's runs held by a concurrency limit (tests)."""
+    _admit_box[:] = [admit]
+
+
+def _admitter() -> Admit | None:
+    """`runs.admit_queued` over the deployment's Step Functions, built once (it starts executions: the
+    function needs `states:StartExecution` on the flows' state machines)."""
+    if not _admit_box:
+        try:
+            from nexod.services.runs import admit_queued
+            from nexod.settings import Settings
+            from nexod.wiring import run_starting_services
+
+            services = run_starting_services(Settings(), _store())
+            _admit_box.append(lambda workspace_id: admit_queued(services, workspace_id))
+        except Exception:
+            logger.exception("runs held by a concurrency limit cannot be started from here")
+            _admit_box.append(None)
+    return _admit_box[0]
+
+
+def admit_after(change: ExecutionStatusChange) -> int:
+    """An execution ended: its run's slot is free, so the oldest runs a concurrency limit held start now.
+    Never fails the event (the local loop and the next end retry); returns how many started."""
+    admit = _admitter() if change.status in ENDED else None
+    if admit is None:
+        return 0
+    try:
+        return admit(change.input.run.ws)
+    except Exception:
+        logger.exception("starting the runs a concurrency limit held failed")
+        return 0
+
+
 def reconcile_event(store: Store, event: dict[str, Any]) -> bool:
     """Parse the event and repair its run if it needs it; False for a refused event or nothing to repair."""
     change = parse_change(event)
@@ -123,7 +163,8 @@ def handle(event: dict[str, Any], store: Callable[[], Store]) -> dict[str, Any]:
         telemetry.annotate(tracer, ids, status=change.status)
         arn = change.execution_arn
         telemetry.emit_run_status(service=SERVICE, status=change.status, context=ids, execution_arn=arn)
-        return {"reconciled": _reconcile(store(), change)}
+        reconciled = _reconcile(store(), change)
+        return {"reconciled": reconciled, "admitted": admit_after(change)}
 
 
 @tracer.capture_lambda_handler(capture_response=False)

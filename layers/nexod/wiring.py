@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from .services.approval_links import LinkSigner
     from .services.approval_notices import ApprovalNotices
     from .services.broker import Broker
+    from .services.context import Services
 
 
 def rds_ca_bundle() -> Path:
@@ -563,4 +564,25 @@ def deployed_broker(settings: Settings) -> Broker:
         flows=FlowRuns(services),
         memory=AgentMemories(services),
         allow_hosts=settings.outbound_allow_hosts,
+    )
+
+
+def run_starting_services(settings: Settings, store: Store) -> Services:
+    """What a function that starts runs outside the API needs (the execution-events function starting runs a
+    concurrency limit held): the store, Step Functions and the bus."""
+    import boto3
+
+    from .adapters.stepfunctions import StepFunctionsOrchestrator
+    from .services.context import Services
+
+    return Services(
+        store=store,
+        orchestrator=StepFunctionsOrchestrator(
+            boto3.client("stepfunctions", region_name=settings.region),
+            settings.state_machine_role_arn,
+            settings.state_machine_log_group_arn,
+        ),
+        runner_arns=runner_arns(settings),
+        state_machine_prefix=settings.state_machine_prefix,
+        publisher=event_publisher_from_settings(settings),
     )

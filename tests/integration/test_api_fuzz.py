@@ -22,6 +22,7 @@ from schemathesis.checks import positive_data_acceptance
 from schemathesis.config import SchemathesisConfig
 from schemathesis.generation import GenerationMode
 
+from nexod.domain.triggers import sign
 from nexod.local.boot import LocalStack
 from tests.support.api import Api
 from tests.support.links import issue_link
@@ -86,7 +87,11 @@ REAL_BODIES: dict[tuple[str, str], Any] = {
     ("PUT", "/v1/workspaces/{ws}/flows/{flow}/triggers/{trigger}"): {"input_mapping": "delivery.body", "version": 1},
     ("POST", "/v1/workspaces/{ws}/flows/{flow}/triggers/{trigger}/test"): {"payload": {"n": 1}},
     ("POST", "/v1/workspaces/{ws}/flows/{flow}/triggers/{trigger}/rotate-secret"): {"secret": "fuzzed-secret-0123456"},
+    ("PUT", "/v1/workspaces/{ws}/flows/{flow}/limits"): {"max_concurrent_runs": None, "on_limit": "queue"},
+    ("PUT", "/v1/workspaces/{ws}/limits"): {"max_concurrent_runs": None, "on_limit": "reject"},
 }
+
+HOOK = "/v1/hooks/{trigger}"
 
 # Query parameters of the real call (a workspace deletion needs its name typed again).
 DELETE_WORKSPACE = ("DELETE", "/v1/workspaces/{ws}")
@@ -114,6 +119,7 @@ class RealIds:
         self.started: list[str] = []
         self.ids["name"] = self.credential()
         self.ids["approval"] = self.approval()
+        self.hook_secret = ""
         self.ids["trigger"] = self.trigger()
 
     def agent(self) -> str:
@@ -125,7 +131,9 @@ class RealIds:
 
     def trigger(self) -> str:
         path = f"/v1/workspaces/{self.ws}/flows/{self.ids['flow']}/triggers"
-        return str(self.alice.ok("POST", path, {"kind": "webhook"})["id"])
+        created = self.alice.ok("POST", path, {"kind": "webhook"})
+        self.hook_secret = str(created["secret"])
+        return str(created["id"])
 
     def credential(self) -> str:
         name = f"fz{uuid.uuid4().hex[:8]}"
@@ -174,6 +182,8 @@ class RealIds:
             ids["approval"] = self.approval()
         if method == "DELETE" and path.endswith("/pins/{node}"):  # a pin to delete, on the fresh flow
             self.alice.ok("PUT", f"/v1/workspaces/{self.ws}/flows/{ids['flow']}/pins/t", {"output": 1})
+        if path == HOOK:  # a webhook of its own, enabled, whose secret signs the real delivery
+            ids["trigger"] = self.trigger()
         if "{token}" in path:  # a signed one-time link (a fresh one: a link decides once)
             ids["token"] = issue_link(self.stack, self.ws, ids["approval"])
         return ids
@@ -227,6 +237,11 @@ def test_every_operation_answers_within_its_schema(stack: LocalStack, alice: Api
         # Flow definitions are checked against graph rules a JSON schema cannot state, so a schema-valid
         # definition may rightly be a 422: positive_data_acceptance cannot apply to this API.
         response = case.call(base_url=stack.url)
+        if key[1].endswith("/limits"):  # a fuzzed limit must not hold back the runs later operations start
+            alice.ok("PUT", f"/v1/workspaces/{workspace}/limits", {"max_concurrent_runs": None})
+            alice.ok(
+                "PUT", f"/v1/workspaces/{workspace}/flows/{real.ids['flow']}/limits", {"max_concurrent_runs": None}
+            )
         case.validate_response(response, excluded_checks=[positive_data_acceptance])
         answered.setdefault(f"{case.method.upper()} {case.operation.path}", set()).add(response.status_code)
         return response
@@ -247,6 +262,9 @@ def test_every_operation_answers_within_its_schema(stack: LocalStack, alice: Api
             if key in REAL_QUERIES:
                 extra["query"] = REAL_QUERIES[key]
             auth = {"Authorization": f"Bearer {token}"}  # (configured auth applies to generated cases only)
+            if key == ("POST", HOOK):  # a delivery without a body, signed with its trigger's secret
+                stamp = str(int(time.time()))
+                auth |= {"X-Nexod-Timestamp": stamp, "X-Nexod-Signature": sign(real.hook_secret, stamp, b"")}
             response = send(operation.Case(path_parameters=params, headers=auth, **extra), use_real=False)
             assert 200 <= response.status_code < 300, (key, params, response.status_code, response.text[:300])
             # Nothing to make invalid in a public operation without parameters or body (GET /v1/health)

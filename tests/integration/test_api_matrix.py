@@ -293,6 +293,13 @@ EXPECTED: dict[tuple[str, str], Op] = {
         "member", 202, body({"payload": {"n": 1}})
     ),
     ("POST", "/v1/workspaces/{ws}/flows/{flow}/triggers/{trigger}/rotate-secret"): Op("member", 200, body({})),
+    # webhook deliveries: the trigger's signature is the credential, a JWT counts for nothing (unsigned: 401)
+    ("POST", "/v1/hooks/{trigger}"): Op("public", 401, body({"n": 1})),
+    # concurrency limits: viewers read, members limit a flow, admins the workspace (null: no limit)
+    ("GET", "/v1/workspaces/{ws}/flows/{flow}/limits"): Op("viewer", 200),
+    ("PUT", "/v1/workspaces/{ws}/flows/{flow}/limits"): Op("member", 200, body({"max_concurrent_runs": None})),
+    ("GET", "/v1/workspaces/{ws}/limits"): Op("viewer", 200),
+    ("PUT", "/v1/workspaces/{ws}/limits"): Op("admin", 200, body({"max_concurrent_runs": None})),
 }
 
 ROLES = ("admin", "member", "viewer", "outsider", "outsider-at-home", "anonymous")

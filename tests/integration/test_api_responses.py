@@ -5,6 +5,9 @@ operation's success and the refusals, in one place.)"""
 
 from __future__ import annotations
 
+import time
+
+from nexod.domain.triggers import sign
 from nexod.local.boot import LocalStack
 from tests.support.links import issue_link
 from tests.support.openapi_check import CheckedApi, PublishedSchemas
@@ -163,9 +166,19 @@ def test_a_flows_whole_life_answers_within_the_published_schemas(stack: LocalSta
     api.ok("POST", f"{hooks}/{hook['id']}/disable")
     api.ok("POST", f"{hooks}/{hook['id']}/enable")
     api.ok("POST", f"{hooks}/{hook['id']}/test", {"payload": {"n": 2}})
+    raw, ts = b'{"n": 3}', str(int(time.time()))  # a signed delivery, no JWT
+    signed = {"X-Nexod-Timestamp": ts, "X-Nexod-Signature": sign(hook["secret"], ts, raw)}
+    assert anonymous.call("POST", f"/v1/hooks/{hook['id']}", raw=raw, headers=signed)[0] == 202
     api.ok("GET", f"{hooks}/{hook['id']}")
     api.ok("POST", f"{hooks}/{hook['id']}/rotate-secret", {})
     api.ok("DELETE", f"{hooks}/{hook['id']}")
+    # (and its concurrency limits: the flow's and the workspace's set, read and lifted)
+    api.ok("PUT", f"/v1/workspaces/{ws}/flows/{flow}/limits", {"max_concurrent_runs": 5, "on_limit": "reject"})
+    api.ok("GET", f"/v1/workspaces/{ws}/flows/{flow}/limits")
+    api.ok("PUT", f"/v1/workspaces/{ws}/flows/{flow}/limits", {"max_concurrent_runs": None})
+    api.ok("PUT", f"/v1/workspaces/{ws}/limits", {"max_concurrent_runs": 50})
+    api.ok("GET", f"/v1/workspaces/{ws}/limits")
+    api.ok("PUT", f"/v1/workspaces/{ws}/limits", {"max_concurrent_runs": None})
     # (and what it spent: usage each way, its budget set and read)
     for group in ("day", "flow", "model", "node_type"):
         api.ok("GET", f"/v1/workspaces/{ws}/usage?group_by={group}&tz=Europe/Paris")

@@ -36,6 +36,7 @@ from nexod.domain.records import (
     FlowSummary,
     FlowVersion,
     FlowVersionSummary,
+    HeldRun,
     KnowledgeBase,
     KnowledgeDocument,
     Member,
@@ -48,6 +49,7 @@ from nexod.domain.records import (
     Pin,
     Run,
     RunDetail,
+    RunLimit,
     RunStatus,
     SoftBudgetCrossed,
     Trigger,
@@ -1347,6 +1349,26 @@ class MemoryDrafts(_Repo):
         return [a for a in arns if a]
 
 
+class MemoryLimits:
+    """No concurrency limit is ever set in the memory store: every run is admitted. Limits are tested against
+    PostgreSQL (tests/integration/test_run_limits.py), whose advisory lock they rely on."""
+
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self.uow = uow
+
+    def of(self, flow_id: str) -> tuple[RunLimit, RunLimit]:
+        return RunLimit(flow_id), RunLimit(None)
+
+    def held(self, flow_id: str | None = None, limit: int = 500) -> list[HeldRun]:
+        return []
+
+    def release(self, run_id: str) -> bool:
+        return False
+
+    def __getattr__(self, name: str) -> Any:
+        raise NotImplementedError(f"limits.{name} is tested against PostgreSQL, not the memory store")
+
+
 class MemoryUnitOfWork:
     def __init__(self, tables: _Tables, workspace_id: str | None, user_sub: str | None, now: datetime) -> None:
         self.tables = tables
@@ -1368,6 +1390,7 @@ class MemoryUnitOfWork:
         self.events = MemoryEvents(self)
         self.triggers = MemoryTriggers(self)
         self.drafts = MemoryDrafts(self)
+        self.limits = MemoryLimits(self)
 
 
 class MemoryStore:

@@ -53,6 +53,9 @@ POLICY = {
     "knowledge.write": BUILD,  # create knowledge bases, add and delete documents
     "triggers.read": READ,
     "triggers.write": BUILD,
+    "limits.read": READ,  # concurrency limits and the runs they count
+    "flows.limits": BUILD,
+    "workspace.limits": MANAGE,  # caps every member's runs together
 }
 WS = "0b7e7a8e-2d2a-4f5c-9d55-6a8f3f1f0c11"
 

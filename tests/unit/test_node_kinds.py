@@ -32,7 +32,7 @@ from tests.support.noop_kind import NoopConfig, noop_kind
 from .flows import demo_flow, edge, fan_out, node
 
 BUILT_IN = ["input", "output", "transform", "condition", "http", "llm", "wait", "rag_search", "rag_upsert", "approval"]
-BUILT_IN += ["agent", "crew"]
+BUILT_IN += ["agent", "crew", "webhook_response"]
 
 
 def _tasks(states: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:

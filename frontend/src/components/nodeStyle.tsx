@@ -21,6 +21,8 @@ const icons: Record<string, ReactNode> = {
       <path d="M12 7v5l3 2" />
     </g>
   ),
+  // A synchronous webhook's answer: a reply arrow.
+  webhook_response: <path {...S} d="M10 8 5 13l5 5M5 13h9a5 5 0 0 0 5-5V5" />,
   // Knowledge bases: a stack of pages with a magnifier (search), with a plus (write).
   rag_search: (
     <g {...S}>
@@ -78,6 +80,7 @@ const colours: Record<string, string> = {
   approval: "#0d9488",
   agent: "#9333ea",
   crew: "#c026d3",
+  webhook_response: "#ea580c",
 };
 
 export function typeColour(type: string): string {

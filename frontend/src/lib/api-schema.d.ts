@@ -806,33 +806,17 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/workspaces/{ws}/flows/{flow}/test-runs": {
+    "/v1/workspaces/{ws}/flows/{flow}/limits": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        get?: never;
-        put?: never;
-        /** POST /v1/workspaces/{ws}/flows/{flow}/test-runs */
-        post: operations["start_test_run_v1_workspaces__ws__flows__flow__test_runs_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/workspaces/{ws}/flows/{flow}/pins": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** GET /v1/workspaces/{ws}/flows/{flow}/pins */
-        get: operations["list_pins_v1_workspaces__ws__flows__flow__pins_get"];
-        put?: never;
+        /** GET /v1/workspaces/{ws}/flows/{flow}/limits */
+        get: operations["get_flow_limits_v1_workspaces__ws__flows__flow__limits_get"];
+        /** PUT /v1/workspaces/{ws}/flows/{flow}/limits */
+        put: operations["put_flow_limits_v1_workspaces__ws__flows__flow__limits_put"];
         post?: never;
         delete?: never;
         options?: never;
@@ -840,19 +824,19 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/workspaces/{ws}/flows/{flow}/pins/{node}": {
+    "/v1/workspaces/{ws}/limits": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        get?: never;
-        /** PUT /v1/workspaces/{ws}/flows/{flow}/pins/{node} */
-        put: operations["put_pin_v1_workspaces__ws__flows__flow__pins__node__put"];
+        /** GET /v1/workspaces/{ws}/limits */
+        get: operations["get_workspace_limits_v1_workspaces__ws__limits_get"];
+        /** PUT /v1/workspaces/{ws}/limits */
+        put: operations["put_workspace_limits_v1_workspaces__ws__limits_put"];
         post?: never;
-        /** DELETE /v1/workspaces/{ws}/flows/{flow}/pins/{node} */
-        delete: operations["delete_pin_v1_workspaces__ws__flows__flow__pins__node__delete"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -981,6 +965,26 @@ export interface paths {
         get: operations["health_v1_health_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/hooks/{trigger}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Deliver to a webhook trigger
+         * @description A signed delivery starts one run of the trigger's flow (exactly once per `Idempotency-Key` or provider delivery id). Signed with the trigger's secret: `X-Nexod-Timestamp` (unix seconds, within 5 minutes) and `X-Nexod-Signature: sha256=<hex HMAC-SHA256(secret, "<timestamp>.<raw body>")>`, or a provider preset (GitHub `X-Hub-Signature-256`, Stripe `Stripe-Signature`, Slack `X-Slack-Signature` + `X-Slack-Request-Timestamp`). Unknown, disabled, unsigned, badly signed or stale deliveries all get the same 401. Any body up to 1 MiB (JSON is parsed; anything else arrives as text). A trigger with `config.response.mode: sync` waits up to `timeout_seconds` and answers what the run's first `webhook_response` node sets (its status, headers and body: any status, not described here), else the run's output (200), else 202 as below.
+         */
+        post: operations["deliver_webhook"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1810,15 +1814,10 @@ export interface components {
             /** State Machine Arn */
             state_machine_arn: string | null;
             /**
-             * Valid
-             * @description whether the draft can be published as it is
+             * Limits
+             * @description GET: its concurrency limit and the runs it counts
              */
-            valid: boolean;
-            /**
-             * Problems
-             * @description what publishing would refuse; empty when valid
-             */
-            problems: components["schemas"]["FlowProblem"][];
+            limits?: components["schemas"]["RunLimits"];
             /** Unreadable */
             unreadable?: components["schemas"]["UnreadableField"][];
             /**
@@ -1853,25 +1852,6 @@ export interface components {
              * @description pass as `cursor` for the next page; null on the last page
              */
             next_cursor: string | null;
-        };
-        /**
-         * FlowProblem
-         * @description Something that keeps the draft from being published (or test-run), naming where it is.
-         */
-        FlowProblem: {
-            /**
-             * Code
-             * @description e.g. invalid_config, dangling_edge, cycle, no_entry
-             */
-            code: string;
-            /** Message */
-            message: string;
-            /** Node */
-            node?: string;
-            /** Edge */
-            edge?: string;
-            /** Field */
-            field?: string;
         };
         /** FlowSummary */
         FlowSummary: {
@@ -2110,6 +2090,21 @@ export interface components {
              */
             cost_usd: number | null;
         };
+        /**
+         * LimitsUpdate
+         * @description A concurrency limit: at most `max_concurrent_runs` at a time (null: no limit); what exceeds it waits
+         *     in order (`queue`) or is refused with 429 (`reject`; a trigger's delivery is recorded `rejected`).
+         */
+        LimitsUpdate: {
+            /** Max Concurrent Runs */
+            max_concurrent_runs: number | null;
+            /**
+             * On Limit
+             * @default queue
+             * @enum {string}
+             */
+            on_limit: "queue" | "reject";
+        };
         /** LivePut */
         LivePut: {
             /** Version */
@@ -2283,11 +2278,6 @@ export interface components {
              * @description a wait node that is waiting (status RUNNING)
              */
             waiting?: boolean;
-            /**
-             * Pinned
-             * @description a test run used the node's pinned output: it did not execute (executions 0)
-             */
-            pinned?: boolean;
             /** Unreadable */
             unreadable?: components["schemas"]["UnreadableField"][];
         };
@@ -2341,56 +2331,6 @@ export interface components {
             /** Items */
             items: components["schemas"]["NodeType"][];
         };
-        /** PinItem */
-        PinItem: {
-            /** Node Id */
-            node_id: string;
-            /**
-             * Output
-             * @description stored JSON as written; null when it cannot be served (see `unreadable`)
-             */
-            output: unknown;
-            /**
-             * From Run
-             * @description the run its output was copied from; null when typed by hand
-             */
-            from_run: string | null;
-            /** Pinned By */
-            pinned_by: string;
-            /**
-             * Pinned At
-             * Format: date-time
-             */
-            pinned_at: string;
-            /**
-             * Stale
-             * @description its node is no longer in the draft: test runs ignore it
-             */
-            stale: boolean;
-            /** Unreadable */
-            unreadable?: components["schemas"]["UnreadableField"][];
-        };
-        /** PinList */
-        PinList: {
-            /** Items */
-            items: components["schemas"]["PinItem"][];
-        };
-        /**
-         * PinPut
-         * @description Exactly one of `output` (typed by hand) and `from_run` (copies that run's output of the node).
-         */
-        PinPut: {
-            /**
-             * Output
-             * @description the node's output to use instead of executing it
-             */
-            output?: unknown;
-            /**
-             * From Run
-             * @description a run of this flow whose output of the node is pinned
-             */
-            from_run?: string | null;
-        };
         /** PineconeIndex */
         PineconeIndex: {
             /**
@@ -2426,17 +2366,8 @@ export interface components {
             flow_id: string;
             /** Flow Name */
             flow_name: string | null;
-            /**
-             * Version
-             * @description the flow version it runs; 0 for a test run of the draft
-             */
+            /** Version */
             version: number;
-            /**
-             * Test
-             * @description a test run of the draft: not in run lists or usage unless asked for
-             * @default false
-             */
-            test: boolean;
             /**
              * Status
              * @enum {string}
@@ -2509,6 +2440,33 @@ export interface components {
             /** Version */
             version?: number | null;
         };
+        /**
+         * RunLimits
+         * @description A flow's (or the workspace's) concurrency limit and the runs it counts now.
+         */
+        RunLimits: {
+            /**
+             * Max Concurrent Runs
+             * @description at most this many runs at a time; null: no limit
+             */
+            max_concurrent_runs: number | null;
+            /**
+             * On Limit
+             * @description queue: excess runs wait in order; reject: 429
+             * @enum {string}
+             */
+            on_limit: "queue" | "reject";
+            /**
+             * Running
+             * @description runs holding a slot (queued to start or running)
+             */
+            running: number;
+            /**
+             * Queued
+             * @description runs waiting for a slot
+             */
+            queued: number;
+        };
         /** RunPage */
         RunPage: {
             /** Items */
@@ -2539,40 +2497,6 @@ export interface components {
             kind: "user" | "trigger" | "system";
             /** Id */
             id: string;
-        };
-        /**
-         * TestRunCreate
-         * @description A test run of the flow's draft (issue 13).
-         */
-        TestRunCreate: {
-            /**
-             * Input
-             * @description the run's input; default: `from_run`'s input when given, else {}
-             */
-            input?: {
-                [key: string]: unknown;
-            } | null;
-            /**
-             * Use Pins
-             * @description pinned nodes do not execute: their pinned output is used
-             * @default true
-             */
-            use_pins: boolean;
-            /**
-             * Only
-             * @description run this node alone: the other nodes' outputs come from `from_run` or the pins
-             */
-            only?: string | null;
-            /**
-             * From Run
-             * @description an earlier run of this flow (with `only`)
-             */
-            from_run?: string | null;
-            /**
-             * Label
-             * @description a name for the run
-             */
-            label?: string | null;
         };
         /**
          * ToolUse
@@ -2645,7 +2569,7 @@ export interface components {
             next_fire_at: string | null;
             /**
              * Fires
-             * @description false for kinds accepted but not fired yet (none today)
+             * @description false for kinds accepted but not fired yet (sqs, eventbridge)
              */
             fires: boolean;
             /**
@@ -2653,8 +2577,6 @@ export interface components {
              * @description webhooks: where to POST signed deliveries
              */
             url: string | null;
-            /** @description sqs and eventbridge: the queue or bus and rule */
-            ingress: components["schemas"]["TriggerIngress"] | null;
             /** Secret Set At */
             secret_set_at: string | null;
             /**
@@ -2724,32 +2646,6 @@ export interface components {
             reason: string | null;
             /** Run Id */
             run_id: string | null;
-        };
-        /**
-         * TriggerIngress
-         * @description Where an sqs or eventbridge trigger's deliveries come from (what the console shows to send one).
-         */
-        TriggerIngress: {
-            /**
-             * Queue Url
-             * @description sqs: the deployment's ingress queue
-             */
-            queue_url?: string | null;
-            /**
-             * Message Shape
-             * @description sqs: the body a message carries
-             */
-            message_shape?: unknown;
-            /**
-             * Bus
-             * @description eventbridge: the bus the trigger's rule listens on
-             */
-            bus?: string;
-            /**
-             * Rule Name
-             * @description eventbridge: the trigger's rule (AWS)
-             */
-            rule_name?: string;
         };
         /** TriggerList */
         TriggerList: {
@@ -2835,7 +2731,7 @@ export interface components {
             next_fire_at: string | null;
             /**
              * Fires
-             * @description false for kinds accepted but not fired yet (none today)
+             * @description false for kinds accepted but not fired yet (sqs, eventbridge)
              */
             fires: boolean;
             /**
@@ -2843,8 +2739,6 @@ export interface components {
              * @description webhooks: where to POST signed deliveries
              */
             url: string | null;
-            /** @description sqs and eventbridge: the queue or bus and rule */
-            ingress: components["schemas"]["TriggerIngress"] | null;
             /** Secret Set At */
             secret_set_at: string | null;
             /**
@@ -3031,6 +2925,11 @@ export interface components {
             id: string;
             /** Name */
             name: string;
+            /**
+             * Limits
+             * @description GET: its concurrency limit and the runs it counts
+             */
+            limits?: components["schemas"]["RunLimits"];
             /**
              * Allowed Hosts
              * @description hosts (or host:port) that http nodes may call although private
@@ -4915,6 +4814,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The workspace's LLM rate limit, or a concurrency limit with on_limit reject, is reached: retry later (`concurrency_limit` names the limit in details) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Internal error: nothing about it is disclosed (it is logged) */
             500: {
                 headers: {
@@ -4942,8 +4850,6 @@ export interface operations {
                 status?: string | null;
                 cursor?: string | null;
                 limit?: number;
-                /** @description list the test runs of drafts instead (never listed otherwise) */
-                test?: boolean;
             };
             header?: never;
             path: {
@@ -5632,6 +5538,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The workspace's LLM rate limit, or a concurrency limit with on_limit reject, is reached: retry later (`concurrency_limit` names the limit in details) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Internal error: nothing about it is disclosed (it is logged) */
             500: {
                 headers: {
@@ -5908,8 +5823,6 @@ export interface operations {
                 tz?: string | null;
                 /** @description day (default), flow, model or node_type */
                 group_by?: string | null;
-                /** @description count test runs of drafts too (left out by default) */
-                test?: boolean;
             };
             header?: never;
             path: {
@@ -8188,7 +8101,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The workspace's LLM rate limit is reached: retry later */
+            /** @description The workspace's LLM rate limit, or a concurrency limit with on_limit reject, is reached: retry later (`concurrency_limit` names the limit in details) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -8390,7 +8303,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The workspace's LLM rate limit is reached: retry later */
+            /** @description The workspace's LLM rate limit, or a concurrency limit with on_limit reject, is reached: retry later (`concurrency_limit` names the limit in details) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -9241,115 +9154,7 @@ export interface operations {
             };
         };
     };
-    start_test_run_v1_workspaces__ws__flows__flow__test_runs_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                ws: string;
-                flow: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: {
-            content: {
-                "application/json": components["schemas"]["TestRunCreate"] | null;
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            202: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Run"];
-                };
-            };
-            /** @description The request could not be read */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing, expired or invalid bearer token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Your role in this workspace does not allow this */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not found (another workspace's ids are not found either) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Request body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Request body is not application/json */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Invalid request: the fields concerned are named in details */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Internal error: nothing about it is disclosed (it is logged) */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    list_pins_v1_workspaces__ws__flows__flow__pins_get: {
+    get_flow_limits_v1_workspaces__ws__flows__flow__limits_get: {
         parameters: {
             query?: never;
             header?: never;
@@ -9367,7 +9172,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["PinList"];
+                    "application/json": components["schemas"]["RunLimits"];
                 };
             };
             /** @description Missing, expired or invalid bearer token */
@@ -9426,20 +9231,19 @@ export interface operations {
             };
         };
     };
-    put_pin_v1_workspaces__ws__flows__flow__pins__node__put: {
+    put_flow_limits_v1_workspaces__ws__flows__flow__limits_put: {
         parameters: {
             query?: never;
             header?: never;
             path: {
                 ws: string;
                 flow: string;
-                node: string;
             };
             cookie?: never;
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["PinPut"];
+                "application/json": components["schemas"]["LimitsUpdate"];
             };
         };
         responses: {
@@ -9449,7 +9253,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["PinItem"];
+                    "application/json": components["schemas"]["RunLimits"];
                 };
             };
             /** @description The request could not be read */
@@ -9535,25 +9339,25 @@ export interface operations {
             };
         };
     };
-    delete_pin_v1_workspaces__ws__flows__flow__pins__node__delete: {
+    get_workspace_limits_v1_workspaces__ws__limits_get: {
         parameters: {
             query?: never;
             header?: never;
             path: {
                 ws: string;
-                flow: string;
-                node: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
             /** @description Successful Response */
-            204: {
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["RunLimits"];
+                };
             };
             /** @description Missing, expired or invalid bearer token */
             401: {
@@ -9575,6 +9379,113 @@ export interface operations {
             };
             /** @description Not found (another workspace's ids are not found either) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid request: the fields concerned are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error: nothing about it is disclosed (it is logged) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    put_workspace_limits_v1_workspaces__ws__limits_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ws: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LimitsUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunLimits"];
+                };
+            };
+            /** @description The request could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role in this workspace does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (another workspace's ids are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body is not application/json */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10132,6 +10043,94 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Health"];
+                };
+            };
+            /** @description Invalid request: the fields concerned are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error: nothing about it is disclosed (it is logged) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deliver_webhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description unix seconds of the signature (preset nexod) */
+                "X-Nexod-Timestamp"?: string;
+                /** @description sha256=<hex HMAC-SHA256(secret, "<timestamp>.<raw body>")> */
+                "X-Nexod-Signature"?: string;
+                /** @description a duplicate delivery answers the first one's run and starts nothing */
+                "Idempotency-Key"?: string;
+                /** @description preset github: sha256=<hex HMAC-SHA256(secret, raw body)> */
+                "X-Hub-Signature-256"?: string;
+                /** @description preset github: the delivery id (deduplicates) */
+                "X-GitHub-Delivery"?: string;
+                /** @description preset stripe: t=<timestamp>,v1=<hex HMAC-SHA256(secret, t.body)> */
+                "Stripe-Signature"?: string;
+                /** @description preset slack: v0=<hex HMAC-SHA256(secret, v0:timestamp:body)> */
+                "X-Slack-Signature"?: string;
+                /** @description preset slack: unix seconds */
+                "X-Slack-Request-Timestamp"?: string;
+            };
+            path: {
+                trigger: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": unknown;
+            };
+        };
+        responses: {
+            /** @description Accepted: the delivery's outcome and run (sync: the wait ran out) */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryOutcome"];
+                };
+            };
+            /** @description The request could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Invalid request: the fields concerned are named in details */

@@ -84,3 +84,10 @@ class Gone(NexodError):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
+
+
+class LimitReached(NexodError):
+    """A concurrency limit with `on_limit: reject` is full: the run was not started (`details` names it)."""
+
+    code = "concurrency_limit"
+    status = 429

@@ -516,3 +516,30 @@ class TriggerDelivery:
     status: str  # received | duplicate | started | rejected
     reason: str | None
     run_id: str | None
+
+
+OnLimit = Literal["queue", "reject"]
+
+
+@dataclass(frozen=True, slots=True)
+class RunLimit:
+    """A concurrency limit: at most `max_concurrent_runs` runs of a flow (or of a workspace when `flow_id` is
+    None) at a time; what exceeds it waits (`queue`) or is refused (`reject`). None: unlimited."""
+
+    flow_id: str | None
+    max_concurrent_runs: int | None = None
+    on_limit: OnLimit = "queue"
+
+    @property
+    def limits(self) -> bool:
+        return self.max_concurrent_runs is not None
+
+
+@dataclass(frozen=True, slots=True)
+class HeldRun:
+    """A run that a concurrency limit holds back (QUEUED, no execution yet), oldest first."""
+
+    run_id: str
+    flow_id: str
+    queued_at: datetime
+    reason: str

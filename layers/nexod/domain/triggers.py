@@ -199,8 +199,21 @@ class ScheduleConfig(_Config):
         return parse_expression(self.expression)
 
 
+class WebhookResponse(_Config):
+    """How a webhook answers: `async` (202 naming the run, at once) or `sync` (wait up to `timeout_seconds`
+    for the run's first `webhook_response` node, else its output when it ends, else 202 with the run id)."""
+
+    mode: Literal["async", "sync"] = "async"
+    timeout_seconds: int = Field(10, ge=1, le=25, description="sync: how long the request waits (API Gateway: 29 s)")
+
+
 class WebhookConfig(_Config):
     preset: Preset = "nexod"
+    response: WebhookResponse = Field(default_factory=WebhookResponse)
+
+
+def webhook_of(config: dict[str, Any]) -> WebhookConfig:
+    return WebhookConfig.model_validate(config or {})
 
 
 class SqsConfig(_Config):

@@ -47,6 +47,7 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 BROKER_PREFIX = "/v1/broker/"
+HOOK_PREFIX = "/v1/hooks/"
 ApiHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 EVENTS_PATH = re.compile(r"^/v1/workspaces/[^/]+(/runs/[^/]+)?/events$")
@@ -84,6 +85,9 @@ class Backend(Protocol):
     # The agent broker (/v1/broker/*): no Powertools resolver state, so it runs on its own threads and a
     # runner's long LLM call never holds up the API, nor another runner's heartbeat.
     broker_handler: ApiHandler | None
+    # Webhook deliveries (/v1/hooks/*): before the resolver too, and a synchronous one waits for its run, so
+    # they run on the broker's threads rather than holding the one API thread.
+    hook_handler: ApiHandler | None
     event_bell: EventBell | None
     static_dir: Path | None
     demo_hits: dict[str, int]
@@ -340,6 +344,8 @@ class LocalApp:
             loop = asyncio.get_running_loop()
             if target.startswith(BROKER_PREFIX) and self.backend.broker_handler is not None:
                 result = await loop.run_in_executor(self.broker_executor, self._invoke_broker, event)
+            elif target.startswith(HOOK_PREFIX) and self.backend.hook_handler is not None:
+                result = await loop.run_in_executor(self.broker_executor, self._invoke_hook, event)
             else:
                 result = await loop.run_in_executor(self.api_executor, self._invoke_api, event)
         finally:
@@ -443,6 +449,11 @@ class LocalApp:
         handler = self.backend.api_handler
         if handler is None:
             raise Refusal(503, "not_ready", "the API is still starting", None, {"Retry-After": "1"})
+        return handler(event, LambdaContext())
+
+    def _invoke_hook(self, event: dict[str, Any]) -> dict[str, Any]:
+        handler = self.backend.hook_handler
+        assert handler is not None
         return handler(event, LambdaContext())
 
     def _invoke_broker(self, event: dict[str, Any]) -> dict[str, Any]:

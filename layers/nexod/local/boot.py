@@ -62,6 +62,7 @@ def boot(
     broker_api.bind(lambda: platform.broker)
     server.api_handler = api.handler
     server.broker_handler = api.broker_handler
+    server.hook_handler = api.hook_handler
     server.start()
     seeded = seed(platform.services, server.url) if with_seed else None
     return LocalStack(platform, server, seeded)

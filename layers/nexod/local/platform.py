@@ -362,19 +362,16 @@ def reconcile_execution(services: Services, execution_arn: str, status: str) -> 
     """Local twin of the EventBridge execution-events Lambda."""
     import json
 
-    if status == "SUCCEEDED":
-        return
     try:
         described = services.orchestrator.client.describe_execution(executionArn=execution_arn)  # type: ignore[attr-defined]
         run = json.loads(described.get("input") or "{}").get("run") or {}
     except Exception:
         return
-    if (
-        run.get("id")
-        and run.get("ws")
-        and runs.reconcile(services.store, str(run["ws"]), str(run["id"]), status, execution_arn)
-    ):
+    if not (run.get("id") and run.get("ws")):
+        return
+    if status != "SUCCEEDED" and runs.reconcile(services.store, str(run["ws"]), str(run["id"]), status, execution_arn):
         services.publish_events(str(run["ws"]))
+    runs.admit_queued(services, str(run["ws"]))  # its slot is free: a run a concurrency limit held may start
 
 
 def psql_admin(platform: LocalPlatform) -> psycopg.Connection[Any]:

@@ -187,6 +187,7 @@ class LocalServer:
         self.issuer = issuer
         self.api_handler = api_handler
         self.broker_handler: ApiHandler | None = None
+        self.hook_handler: ApiHandler | None = None
         self.static_dir = static_dir
         self.demo_hits: dict[str, int] = {}
         self.event_bell: EventBell | None = None  # rung when events commit (local mode's store)

@@ -38,6 +38,7 @@ from ..domain.records import (
     FlowUse,
     FlowVersion,
     FlowVersionSummary,
+    HeldRun,
     KnowledgeBase,
     KnowledgeDocument,
     Member,
@@ -50,6 +51,7 @@ from ..domain.records import (
     Pin,
     Run,
     RunDetail,
+    RunLimit,
     RunStatus,
     SoftBudgetCrossed,
     Trigger,
@@ -680,6 +682,20 @@ class TriggerRepository(Protocol):
 
     def settle_delivery(self, delivery_id: str, status: str, reason: str | None, run_id: str | None) -> None: ...
 
+    def record_input(self, delivery_id: str, run_input: Any) -> None:
+        """Keep the run input a new delivery maps to (delivery recovery starts the run from it)."""
+        ...
+
+    def settle_received(self, delivery_id: str, status: str, reason: str | None, run_id: str | None) -> bool:
+        """Settle a delivery that is still `received` (row-locked until the unit of work ends); False if
+        another process settled it first."""
+        ...
+
+    def unsettled(self, before: datetime, limit: int = 50) -> list[tuple[TriggerDelivery, bool, Any]]:
+        """Deliveries still `received` that arrived before `before`, oldest first, with whether their run
+        input was kept and that input."""
+        ...
+
     def deliveries(self, trigger_id: str, limit: int = 20) -> list[TriggerDelivery]: ...
 
     def running(self, trigger_id: str) -> int:
@@ -690,6 +706,39 @@ class TriggerRepository(Protocol):
 
     def workspace_of_hook(self, trigger_id: str) -> str | None:
         """The workspace owning a trigger, readable without a workspace in scope (the webhook door)."""
+        ...
+
+
+class RunLimitRepository(Protocol):
+    """Concurrency limits per flow and per workspace, and the runs they hold back (issue 12)."""
+
+    def of(self, flow_id: str) -> tuple[RunLimit, RunLimit]:
+        """The flow's limit and the workspace's (unlimited ones when unset)."""
+        ...
+
+    def get(self, flow_id: str | None) -> RunLimit: ...
+
+    def put(self, limit: RunLimit) -> RunLimit: ...
+
+    def lock(self) -> None:
+        """The workspace's admission lock, held until the unit of work ends: every admission decision
+        takes it, so decisions are serialized and each counts the runs the previous one admitted."""
+        ...
+
+    def active(self, flow_id: str | None = None) -> int:
+        """Runs holding a slot (QUEUED or RUNNING, not held back) of the flow; None: of the workspace."""
+        ...
+
+    def held(self, flow_id: str | None = None, limit: int = 500) -> list[HeldRun]:
+        """Runs held back by a limit, oldest first."""
+        ...
+
+    def count_held(self, flow_id: str | None = None) -> int: ...
+
+    def hold(self, run_id: str, flow_id: str, reason: str) -> None: ...
+
+    def release(self, run_id: str) -> bool:
+        """The run leaves the queue (it starts now, or it was cancelled)."""
         ...
 
 
@@ -752,6 +801,9 @@ class UnitOfWork(Protocol):
 
     @property
     def drafts(self) -> DraftRepository: ...
+
+    @property
+    def limits(self) -> RunLimitRepository: ...
 
 
 @dataclass(frozen=True)

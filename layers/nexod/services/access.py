@@ -56,6 +56,9 @@ def permissions() -> dict[str, str]:
         "knowledge.write": "member",  # create knowledge bases, add and delete documents
         "triggers.read": "viewer",  # triggers and their deliveries (never a webhook secret)
         "triggers.write": "member",  # create, change, enable, test, rotate a secret, delete
+        "limits.read": "viewer",  # concurrency limits and how many runs hold or wait for a slot
+        "flows.limits": "member",  # a flow's concurrency limit
+        "workspace.limits": "admin",  # the workspace's concurrency limit: caps every member's runs
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -16,6 +17,7 @@ from ..domain.validation import ValidFlow
 from ..ports import Store, UnitOfWork
 from ..runtime.events import nodes_failed, run_status_changed
 from ..runtime.runner import FlowVersionCache, entry_decisions
+from . import limits
 from .access import authorize, parse_id
 from .context import Principal, Services
 from .json_limits import readable, serve
@@ -178,9 +180,11 @@ def start(
     run_input: Any,
     version: int | None,
     trigger: str = "manual",
+    within: Callable[[UnitOfWork, Run, str | None], None] | None = None,
 ) -> dict[str, Any]:
     """Start a run of `version` (else the live one). A user needs a role that may start runs; a trigger or
-    the system acts for the workspace that owns it."""
+    the system acts for the workspace that owns it. `within(uow, run, queued_reason)` runs in the unit of
+    work that creates the run (a trigger settles its delivery there: both commit, or neither)."""
     flow_id = parse_id(flow_id, "flow")
     with services.store.tx(workspace_id, _user_of(actor)) as uow:
         if isinstance(actor, UserActor):
@@ -196,11 +200,17 @@ def start(
         if stored is None:
             raise InvalidInput(f"version: flow has no version {chosen}", {"field": "version"})
         flow_version = _valid_head(uow, stored)
+        held = limits.gate(uow, flow_id, trigger)  # a full limit: wait (queue) or LimitReached (reject)
         run = uow.runs.create(flow_id, chosen, run_input, trigger, actor)
         run_status_changed(uow, run, trigger=trigger)
         seed = _record_entry(uow, flow_version, run.id, run_input)
         uow.audit.record("run.start", "run", run.id, {"flow": flow_id, "version": chosen}, actor=actor)
-    _launch(services, actor, workspace_id, run.id, stored, run.id, seed)
+        if held is not None:
+            uow.limits.hold(run.id, flow_id, held.reason)
+        if within is not None:
+            within(uow, run, held.reason if held is not None else None)
+    if held is None:
+        _launch(services, actor, workspace_id, run.id, stored, run.id, seed)
     with services.store.tx(workspace_id, _user_of(actor)) as uow:
         detail = uow.runs.detail(run.id)
     assert detail is not None
@@ -359,6 +369,7 @@ def cancel(services: Services, principal: Principal, workspace_id: str, run_id: 
             raise Conflict(f"run is already {run.status}")
         stop(services, uow, run, f"cancelled by {principal.sub}")
     services.publish_events(workspace_id)
+    admit_queued(services, workspace_id)  # its slot is free (a held run's too: nothing changes then)
     return get(services, principal, workspace_id, run_id)
 
 
@@ -372,6 +383,7 @@ def stop(services: Services, uow: UnitOfWork, run: Run, cause: str, details: dic
     withdrawn = uow.parked.close_open(run.id, "WITHDRAWN", f"the run was {cause}")
     uow.approvals.close_pending(run.id, "withdrawn")
     nodes_failed(uow, run.id, uow.node_runs.fail_running(run.id, error), error)
+    uow.limits.release(run.id)  # a run waiting for a slot waits no more
     cancelled = uow.runs.mark(run.id, "CANCELLED", error=error)
     if cancelled is not None:
         run_status_changed(uow, cancelled)
@@ -435,19 +447,54 @@ def redrive(
             uow.runs.set_version(run_id, version)
             target = moved
         seed = _record_entry(uow, _valid(target), run_id, run.input)
+        held = limits.gate(uow, run.flow_id, run.trigger)  # a redrive re-enters its flow's limit
         redriven = uow.runs.begin_redrive(run_id)
         if redriven is not None:
             # Queued again for its next execution (the row says RUNNING already; run.started follows).
             run_status_changed(uow, replace(redriven, status="QUEUED"), redrive=True)
+        if held is not None:  # it waits for a slot, QUEUED with no execution
+            uow.runs.mark(run_id, "QUEUED")
+            uow.limits.hold(run_id, run.flow_id, held.reason)
         uow.audit.record(
             "run.redrive",
             "run",
             run_id,
             {"attempt": run.attempt + 1, "from_version": run.version, "version": target.version},
         )
-    name = f"{run_id}-r{run.attempt + 1}"
-    _launch(services, principal.actor(), workspace_id, run_id, target, name, seed)
+    if held is None:
+        _launch(services, principal.actor(), workspace_id, run_id, target, f"{run_id}-r{run.attempt + 1}", seed)
     return get(services, principal, workspace_id, run_id)
+
+
+def admit_queued(services: Services, workspace_id: str) -> int:
+    """Start the runs a concurrency limit held back, oldest first, as far as the free slots allow (a run of a
+    flow whose own limit is full does not block another flow's). Called when a run's execution ends, when a
+    limit changes and by the local scheduler loop; the decision runs under the workspace's admission lock and
+    takes the runs out of the queue in the same transaction, so concurrent callers never over-start.
+    Returns how many runs it started."""
+    chosen: list[tuple[str, FlowVersionSummary, str, dict[str, Any]]] = []
+    with services.store.tx(workspace_id) as uow:
+        waiting = uow.limits.held()
+        if not waiting:
+            return 0
+        uow.limits.lock()
+        taken: dict[str | None, int] = {}
+        for held in uow.limits.held():  # read again under the lock
+            if not limits.admissible(uow, held.flow_id, taken):
+                continue
+            run = uow.runs.get(held.run_id, for_update=True)
+            uow.limits.release(held.run_id)
+            if run is None or run.status != "QUEUED":
+                continue
+            head = uow.versions.head(run.flow_id, run.version)
+            assert head is not None
+            seed = _record_entry(uow, _valid_head(uow, head), run.id, run.input)
+            name = run.id if run.attempt == 0 else f"{run.id}-r{run.attempt + 1}"
+            chosen.append((run.id, head, name, seed))
+    for run_id, head, name, seed in chosen:
+        log.info("run %s: a slot is free, starting it", run_id)
+        _launch(services, SystemActor("limits"), workspace_id, run_id, head, name, seed)
+    return len(chosen)
 
 
 def reconcile(store: Store, workspace_id: str, run_id: str, execution_status: str, execution_arn: str) -> bool:
@@ -481,9 +528,10 @@ def interrupt_in_flight(services: Services, workspace_id: str) -> int:
     but its execution: it resumes on a new one (see `resume_parked`) and stays decidable. Returns how many
     runs were interrupted."""
     with services.store.tx(workspace_id) as uow:
+        waits = {h.run_id for h in uow.limits.held(limit=10_000)}  # held by a limit: no execution to lose
         in_flight: list[Run] = [
             *uow.runs.newest(10_000, status="RUNNING", test=None),  # test runs of drafts too
-            *uow.runs.newest(10_000, status="QUEUED", test=None),
+            *(r for r in uow.runs.newest(10_000, status="QUEUED", test=None) if r.id not in waits),
         ]
         error = {
             "code": "Interrupted",

@@ -18,19 +18,20 @@ import secrets
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..domain import triggers as domain
 from ..domain.actor import TriggerActor
 from ..domain.errors import InvalidInput, NexodError, NotFound, Unauthorized
-from ..domain.records import Trigger, TriggerDelivery
+from ..domain.records import Run, Trigger, TriggerDelivery
 from ..ports import UnitOfWork
 from . import runs, trigger_rules
 from .access import authorize, parse_id
 from .context import Principal, Services
 from .credentials import vault_of
+from .outputs import stored_output
 
 log = logging.getLogger(__name__)
 HOOK_PREFIX = "/v1/hooks/"
@@ -324,6 +325,9 @@ class Outcome:
     status: str  # started | duplicate | rejected | received (a duplicate whose first copy is still starting)
     run_id: str | None
     reason: str | None = None
+    # A synchronous webhook's delivery: its workspace and how long the request may wait for the answer.
+    workspace_id: str | None = None
+    sync_seconds: int | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {"delivery_id": self.delivery_id, "status": self.status, "run_id": self.run_id, "reason": self.reason}
@@ -350,24 +354,53 @@ def deliver(
     received_at: datetime,
     context: dict[str, Any] | None = None,
 ) -> Outcome:
-    """One delivery, exactly once per (trigger, key): record it, start the run, settle the record."""
+    """One delivery, exactly once per (trigger, key): record it with the run input it maps to, then start the
+    run and settle the record in one unit of work (`runs.start(within=...)`). A process that dies in between
+    leaves a `received` delivery with its input, which `recover_deliveries` starts later, exactly once."""
+    trigger_doc = {"id": trigger.id, "kind": trigger.kind, "flow_id": trigger.flow_id, **(context or {})}
+    document = domain.delivery_document(body, headers, query, received_at, trigger_doc)
+    unmapped: str | None = None
+    run_input: Any = None
+    try:
+        run_input = domain.run_input(trigger.input_mapping, document)
+    except NexodError as exc:
+        unmapped = exc.message
     with services.store.tx(workspace_id) as uow:
         delivery = uow.triggers.record_delivery(trigger.id, key, "received")
+        if delivery is not None and unmapped is not None:
+            uow.triggers.settle_delivery(delivery.id, "rejected", unmapped, None)
+            return Outcome(delivery.id, "rejected", None, unmapped)
         if delivery is not None and trigger.kind == "schedule":
             config = domain.schedule_of(trigger.config)
             if config.overlap == "skip" and uow.triggers.running(trigger.id) > 0:
                 reason = "overlap: the previous run of this trigger is still running"
                 uow.triggers.settle_delivery(delivery.id, "rejected", reason, None)
                 return Outcome(delivery.id, "rejected", None, reason)
+        if delivery is not None:
+            uow.triggers.record_input(delivery.id, run_input)
     if delivery is None:
         first = _await_first(services, workspace_id, trigger.id, key)
         if first is None:  # pruned meanwhile: nothing to name
             return Outcome("", "duplicate", None)
         return Outcome(first.id, "duplicate" if first.status != "received" else "received", first.run_id, first.reason)
-    trigger_doc = {"id": trigger.id, "kind": trigger.kind, "flow_id": trigger.flow_id, **(context or {})}
-    document = domain.delivery_document(body, headers, query, received_at, trigger_doc)
+    return _start_delivery(services, workspace_id, trigger, delivery, run_input)
+
+
+class _SettledElsewhere(Exception):
+    """Another process started (or rejected) this delivery first: the run being created is rolled back."""
+
+
+def _start_delivery(
+    services: Services, workspace_id: str, trigger: Trigger, delivery: TriggerDelivery, run_input: Any
+) -> Outcome:
+    """Start the delivery's run and settle the delivery in the run's unit of work; whoever settles first wins
+    (the delivery's row lock), so the first attempt and a recovery never both start a run."""
+
+    def settle(uow: UnitOfWork, run: Run, queued: str | None) -> None:
+        if not uow.triggers.settle_received(delivery.id, "started", queued, run.id):
+            raise _SettledElsewhere
+
     try:
-        run_input = domain.run_input(trigger.input_mapping, document)
         run = runs.start(
             services,
             TriggerActor(trigger.id, trigger.kind),
@@ -376,19 +409,55 @@ def deliver(
             run_input,
             trigger.version,
             trigger=trigger.kind,
+            within=settle,
         )
-    except NexodError as exc:
+    except _SettledElsewhere:
         with services.store.tx(workspace_id) as uow:
-            uow.triggers.settle_delivery(delivery.id, "rejected", exc.message, None)
+            first = uow.triggers.delivery(trigger.id, delivery.idempotency_key)
+        assert first is not None
+        return Outcome(first.id, "duplicate", first.run_id, first.reason)
+    except NexodError as exc:  # no live version, a concurrency limit that rejects, ...
+        with services.store.tx(workspace_id) as uow:
+            uow.triggers.settle_received(delivery.id, "rejected", exc.message, None)
         return Outcome(delivery.id, "rejected", None, exc.message)
     except Exception as exc:  # never leave a delivery "received" forever: its duplicates wait on it
         log.exception("trigger %s: the run did not start", trigger.id)
         with services.store.tx(workspace_id) as uow:
-            uow.triggers.settle_delivery(delivery.id, "rejected", f"the run did not start: {type(exc).__name__}", None)
+            uow.triggers.settle_received(delivery.id, "rejected", f"the run did not start: {type(exc).__name__}", None)
         raise
+    reason = "queued: waiting for a free slot (concurrency limit)" if run["status"] == "QUEUED" else None
+    return Outcome(delivery.id, "started", str(run["id"]), reason)
+
+
+RECOVER_AFTER = timedelta(seconds=30)  # a delivery still `received` this long after it arrived was abandoned
+
+
+def recover_deliveries(services: Services, workspace_id: str, now: datetime, after: timedelta = RECOVER_AFTER) -> int:
+    """Start the runs of deliveries a process recorded and died before starting (the sweep: the local
+    scheduler loop; the run starter's `recover` call in AWS). Each goes through the same settle-in-the-run's-
+    unit-of-work path as the first attempt, so a delivery starts at most one run whoever gets there first.
+    Returns how many runs it started."""
     with services.store.tx(workspace_id) as uow:
-        uow.triggers.settle_delivery(delivery.id, "started", None, str(run["id"]))
-    return Outcome(delivery.id, "started", str(run["id"]))
+        found = [
+            (d, kept, run_input, uow.triggers.get(d.trigger_id))
+            for d, kept, run_input in uow.triggers.unsettled(now - after)
+        ]
+    started = 0
+    for delivery, kept, run_input, trigger in found:
+        if trigger is None:
+            continue
+        if not kept:  # recorded before deliveries kept their input: nothing to start it from
+            with services.store.tx(workspace_id) as uow:
+                uow.triggers.settle_received(delivery.id, "rejected", "abandoned: its input was not kept", None)
+            continue
+        log.warning("trigger %s: delivery %s was never started; starting it now", trigger.id, delivery.id)
+        try:
+            outcome = _start_delivery(services, workspace_id, trigger, delivery, run_input)
+        except Exception:
+            log.exception("trigger %s: recovering delivery %s failed", trigger.id, delivery.id)
+            continue
+        started += outcome.status == "started"
+    return started
 
 
 # -- webhooks ---------------------------------------------------------------------------------------
@@ -431,7 +500,65 @@ def receive_webhook(
     body = _parse_body(raw_body)
     key = domain.delivery_key(preset, headers, body) or f"auto:{uuid.uuid4()}"
     shown = {k: v for k, v in headers.items() if k not in ("authorization", "cookie")}
-    return deliver(services, workspace_id, trigger, key, body, shown, query, now)
+    outcome = deliver(services, workspace_id, trigger, key, body, shown, query, now)
+    response = domain.webhook_of(trigger.config).response
+    if response.mode == "sync":
+        outcome = replace(outcome, workspace_id=workspace_id, sync_seconds=response.timeout_seconds)
+    return outcome
+
+
+# -- synchronous webhooks ---------------------------------------------------------------------------
+SYNC_POLL_S = 0.1
+
+
+@dataclass(frozen=True, slots=True)
+class HookAnswer:
+    """What a synchronous webhook answers: a `webhook_response` node's status, headers and body, or the
+    run's output (200) when it ended without one."""
+
+    status: int
+    headers: dict[str, str]
+    body: Any
+
+
+def _answer_of(services: Services, workspace_id: str, run_id: str) -> tuple[HookAnswer | None, bool]:
+    """The answer the run has set so far (its first finished `webhook_response` node), and whether it ended."""
+    with services.store.tx(workspace_id) as uow:
+        run = uow.runs.get(run_id)
+        if run is None:
+            return None, True
+        responses = sorted(
+            (n for n in uow.node_runs.of_run(run_id) if n.node_type == "webhook_response" and n.status == "SUCCEEDED"),
+            key=lambda n: (n.finished_at or datetime.max.replace(tzinfo=UTC), n.node_id, n.iteration),
+        )
+    if responses:
+        output = stored_output(services.blobs, workspace_id, run_id, responses[0])
+        if isinstance(output, dict) and isinstance(output.get("status"), int):
+            given = output.get("headers")
+            headers: dict[Any, Any] = given if isinstance(given, dict) else {}
+            return HookAnswer(
+                int(output["status"]), {str(k): str(v) for k, v in headers.items()}, output.get("body")
+            ), True
+    if not run.is_terminal:
+        return None, False
+    if run.status == "SUCCEEDED":
+        return HookAnswer(200, {}, stored_output(services.blobs, workspace_id, run_id, run)), True
+    error = {"code": "run_failed", "message": f"the run ended {run.status}", "details": {"run_id": run_id}}
+    return HookAnswer(502, {}, {"error": error}), True
+
+
+def await_answer(services: Services, outcome: Outcome) -> HookAnswer | None:
+    """A synchronous webhook's answer: wait (polling, at most the trigger's `timeout_seconds`) for the run's
+    first `webhook_response` node, else its output once it ends; None when the wait ran out (the caller then
+    answers 202 with the run id) or the delivery started no run. A duplicate delivery gets the same answer."""
+    if outcome.sync_seconds is None or outcome.workspace_id is None or outcome.run_id is None:
+        return None
+    deadline = time.monotonic() + outcome.sync_seconds
+    while True:
+        answer, ended = _answer_of(services, outcome.workspace_id, outcome.run_id)
+        if answer is not None or ended or time.monotonic() >= deadline:
+            return answer
+        time.sleep(min(SYNC_POLL_S, max(0.0, deadline - time.monotonic())))
 
 
 # -- schedules --------------------------------------------------------------------------------------

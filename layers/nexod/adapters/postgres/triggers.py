@@ -140,6 +140,34 @@ class PostgresTriggers(Queries):
                 (self.workspace_id, self.workspace_id, delivery_id),
             )
 
+    def record_input(self, delivery_id: str, run_input: Any) -> None:
+        self._run(
+            "UPDATE trigger_deliveries SET run_input = %s WHERE workspace_id = %s AND id = %s",
+            (Jsonb(run_input), self.workspace_id, delivery_id),
+        )
+
+    def settle_received(self, delivery_id: str, status: str, reason: str | None, run_id: str | None) -> bool:
+        # The UPDATE locks the row and re-checks `status` after any concurrent settle commits: one wins.
+        row = self._one(
+            "UPDATE trigger_deliveries SET status = %s, reason = %s, run_id = %s"
+            " WHERE workspace_id = %s AND id = %s AND status = 'received' RETURNING trigger_id",
+            (status, reason, run_id, self.workspace_id, delivery_id),
+        )
+        if row is not None and status == "started":
+            self._run(
+                "UPDATE triggers SET last_fired_at = now() WHERE workspace_id = %s AND id = %s",
+                (self.workspace_id, row["trigger_id"]),
+            )
+        return row is not None
+
+    def unsettled(self, before: datetime, limit: int = 50) -> list[tuple[TriggerDelivery, bool, Any]]:
+        rows = self._all(
+            f"SELECT {_DELIVERY}, run_input IS NOT NULL AS kept, run_input FROM trigger_deliveries"
+            " WHERE workspace_id = %s AND status = 'received' AND received_at < %s ORDER BY received_at LIMIT %s",
+            (self.workspace_id, before, limit),
+        )
+        return [(record(TriggerDelivery, r), bool(r["kept"]), r["run_input"]) for r in rows]
+
     def deliveries(self, trigger_id: str, limit: int = 20) -> list[TriggerDelivery]:
         rows = self._all(
             f"SELECT {_DELIVERY} FROM trigger_deliveries WHERE workspace_id = %s AND trigger_id = %s"

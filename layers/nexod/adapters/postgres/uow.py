@@ -22,6 +22,7 @@ from .drafts import PostgresDrafts
 from .events import PostgresEvents
 from .flows import PostgresFlows, PostgresVersions
 from .knowledge import PostgresKnowledge
+from .limits import PostgresLimits
 from .node_runs import PostgresNodeRuns
 from .parked import PostgresParkedTasks
 from .rows import Row
@@ -64,6 +65,7 @@ class PostgresUnitOfWork:
         self._node_runs = PostgresNodeRuns(*scope, events=self._events)
         self._triggers = PostgresTriggers(*scope)
         self._drafts = PostgresDrafts(*scope)
+        self._limits = PostgresLimits(*scope)
 
     @property
     def workspace_id(self) -> str | None:
@@ -140,6 +142,10 @@ class PostgresUnitOfWork:
     @property
     def drafts(self) -> PostgresDrafts:
         return self._drafts
+
+    @property
+    def limits(self) -> PostgresLimits:
+        return self._limits
 
 
 class PostgresStore:

@@ -10,7 +10,7 @@ from typing import Any
 
 # isort: off
 # Each module registers its kind when imported, and the registry keeps that order: the palette's order.
-from . import input, output, transform, condition, http, llm, wait, rag, approval, agent  # noqa: F401
+from . import input, output, transform, condition, http, llm, wait, rag, approval, agent, webhook_response  # noqa: F401
 
 # isort: on
 from .agent import AgentNodeConfig, CrewNodeConfig

@@ -6,7 +6,19 @@ Side effects go through ports only. Importing this package registers the built-i
 
 from __future__ import annotations
 
-from . import agent, approval, condition, http, input, llm, output, rag, transform, wait  # noqa: F401  (registers the executors)
+from . import (  # noqa: F401  (registers the executors)
+    agent,
+    approval,
+    condition,
+    http,
+    input,
+    llm,
+    output,
+    rag,
+    transform,
+    wait,
+    webhook_response,
+)
 from .base import (
     CREDENTIALS,
     EXECUTORS,
