@@ -189,6 +189,8 @@ def _from_settings() -> tuple[Services, JwtVerifier]:
         approval_links_from_settings,
         blob_store_from_settings,
         event_publisher_from_settings,
+        hook_vault_from_settings,
+        reminder_clock_from_settings,
         runner_arns,
         scheduler_from_settings,
         vault_from_settings,
@@ -218,6 +220,8 @@ def _from_settings() -> tuple[Services, JwtVerifier]:
         publisher=event_publisher_from_settings(settings),  # run lifecycle events (EventBridge, an outbox)
         approval_links=approval_links_from_settings(settings),  # verifies signed approval links; sends nothing
         scheduler=scheduler_from_settings(settings),  # schedule triggers (EventBridge Scheduler)
+        reminder_clock=reminder_clock_from_settings(settings),  # a decision deletes its reminder's wake-up
+        hook_vault=hook_vault_from_settings(settings),  # reads webhook keys only (the role allows no more)
         hook_base_url=settings.public_api_url,
     )
     return services, JwtVerifier(settings.auth_issuer, settings.auth_audience, settings.jwks_url)

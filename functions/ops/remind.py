@@ -1,5 +1,9 @@
-"""The approval sweeper (issue 11), invoked by an EventBridge Scheduler schedule every 5 minutes: sends the
-approval notices that are due (first notices a node runner could not send, and reminders)."""
+"""Approval notices and reminders (issue 11), invoked by EventBridge Scheduler.
+
+Two ways in: the sweeper's schedule (production, every 5 minutes; an empty event) sends every notice that is
+due; a one-time schedule of one approval (the starter, whose Aurora pauses, has no sweeper) names it
+(`{"workspace_id", "approval_id"}`), and sending it sets the next reminder's one-time schedule, targeting
+this function again."""
 
 from __future__ import annotations
 
@@ -14,20 +18,32 @@ from nexod.services.approval_notices import ApprovalNotices
 logger = Logger(service="nexod-remind")
 
 
-@lru_cache(maxsize=1)
-def _notices() -> ApprovalNotices | None:
+@lru_cache(maxsize=4)
+def _notices(own_arn: str | None = None) -> ApprovalNotices | None:
     from nexod.adapters.postgres import Database, PostgresStore
     from nexod.settings import Settings
     from nexod.wiring import DatabaseConninfo, approval_notices, vault_from_settings
 
     settings = Settings()
     store = PostgresStore(Database(DatabaseConninfo(settings), max_size=1, connect_retry_seconds=120))
-    return approval_notices(settings, store, vault_from_settings(settings, reads=True, writes=False))
+    vault = vault_from_settings(settings, reads=True, writes=False)
+    return approval_notices(settings, store, vault, reminders_arn=own_arn)
 
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    notices = _notices()
-    sent = notices.remind_due() if notices is not None else 0
-    logger.info("approval notices sent", extra={"sent": sent})
+    approval_id = event.get("approval_id") if isinstance(event, dict) else None
+    if approval_id:  # one approval's one-time schedule: the next one targets this function too
+        notices = _notices(_unqualified(context.invoked_function_arn))
+        sent = int(notices.send_due(str(event["workspace_id"]), str(approval_id))) if notices is not None else 0
+    else:
+        notices = _notices()
+        sent = notices.remind_due() if notices is not None else 0
+    logger.info("approval notices sent", extra={"sent": sent, "approval_id": approval_id})
     return {"sent": sent}
+
+
+def _unqualified(arn: str) -> str:
+    """The function's ARN without a version or alias (`...:function:name[:qualifier]`)."""
+    parts = arn.split(":")
+    return ":".join(parts[:7])

@@ -21,7 +21,7 @@ from .knowledge import (
     VectorStoreUnavailable,
 )
 from .notify import ChatWebhook, Notification, NotificationFailed, Notifier
-from .scheduler import Scheduler
+from .scheduler import ReminderClock, Scheduler
 from .store import (
     AgentChanges,
     AgentRepository,
@@ -83,6 +83,7 @@ __all__ = [
     "ProviderKey",
     "PublishedMachine",
     "RateLimiter",
+    "ReminderClock",
     "RunRepository",
     "Scheduler",
     "Store",
