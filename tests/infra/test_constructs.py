@@ -412,7 +412,7 @@ def test_the_api_manages_schedules_in_its_group_and_rules_with_the_trigger_prefi
     for st in stmts:
         for action in as_list(st["Action"]):
             if str(action).startswith(("scheduler:", "events:Put", "events:Delete", "events:Enable")):
-                assert "*" != st["Resource"], st
+                assert st["Resource"] != "*", st
     # And the API knows the run starter, the group, the Scheduler role, the DLQ and the rule prefix
     _, api = _function(t, "RuntimeHandler")
     env = api["Properties"]["Environment"]["Variables"]
