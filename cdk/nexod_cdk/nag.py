@@ -182,6 +182,12 @@ def _acks() -> list[Ack]:
         ),
         Ack(
             "Runtime/Handler/ServiceRole/DefaultPolicy/Resource",
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:events:{region}:{account}:rule/{bus}/{sm}-trg-*]",
+            "The same rule rights on each named bus of `-c nexod:triggerBuses` (one acknowledgement per bus; "
+            "none without the setting).",
+        ),
+        Ack(
+            "Runtime/Handler/ServiceRole/DefaultPolicy/Resource",
             "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:{region}:{account}:secret:{ws}/*/trigger.*]",
             "The webhook door verifies a delivery's HMAC with the trigger's key: GetSecretValue on webhook keys "
             "only (`<workspace>/trigger.<id>`; credential names have no dots, so no credential matches), "
@@ -421,9 +427,10 @@ def _acks() -> list[Ack]:
 ACKS = _acks()
 
 
-def _finding_id(ack: Ack, config: DeploymentConfig) -> str:
+def _finding_id(ack: Ack, config: DeploymentConfig, bus: str = "") -> str:
     finding = (
         ack.finding.format(
+            bus=bus,
             sm=config.state_machine_prefix,
             ws=config.workspace_secret_prefix,
             region=config.region,
@@ -443,7 +450,11 @@ def acknowledge_findings(stack: Stack, config: DeploymentConfig) -> None:
         path = construct.node.path.removeprefix(stack.node.path + "/")
         for ack in ACKS:
             if config.profile.name in ack.profiles and fnmatch.fnmatchcase(path, ack.path):
-                Validations.of(construct).acknowledge(Acknowledgment(id=_finding_id(ack, config), reason=ack.reason))
+                # `{bus}`: one acknowledgement per configured trigger bus (none without any)
+                buses = config.trigger_buses if "{bus}" in ack.finding else ("",)
+                for bus in buses:
+                    finding = _finding_id(ack, config, bus)
+                    Validations.of(construct).acknowledge(Acknowledgment(id=finding, reason=ack.reason))
 
 
 def markdown() -> str:

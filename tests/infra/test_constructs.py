@@ -148,12 +148,16 @@ def test_workspace_secrets_are_readable_only_through_the_tagged_reader_role(synt
     (stmt,) = trust["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert stmt["Condition"]["Null"] == {"aws:RequestTag/nexod:workspace": "false"}
     assert all("GetAtt" in str(p) for p in as_list(stmt["Principal"]["AWS"]))
-    # Then no other role in the app may GetSecretValue under the workspace prefix
+    # Then no other role in the app may GetSecretValue under the workspace prefix, but the API on webhook
+    # keys (`trigger.<id>`: no credential name has a dot), which the webhook door verifies deliveries with
     for logical_id, st in statements(t):
         if logical_id.startswith("SecretsWorkspaceSecretsReader"):
             continue
         if "secretsmanager:GetSecretValue" in as_list(st.get("Action", [])):
-            assert ws not in arn_text(st["Resource"]), logical_id
+            for resource in as_list(st["Resource"]):
+                if ws in arn_text(resource):
+                    assert logical_id.startswith("RuntimeHandlerServiceRole"), logical_id
+                    assert arn_text(resource).endswith(f":secret:{ws}/*/trigger.*"), resource
 
 
 def test_agent_task_role_has_no_secrets_manager_rights_on_workspace_credentials(synth: Synth) -> None:
@@ -170,7 +174,8 @@ def test_the_api_manages_workspace_credentials_write_only(synth: Synth, profile:
     ws = synth.configs[profile].workspace_secret_prefix
     stmts = role_policies(t, "RuntimeHandlerServiceRole")
     # When we collect the statements naming the workspace credentials
-    naming = [st for st in stmts if ws in arn_text(st["Resource"])]
+    webhook_keys = ("ReadWebhookTriggerSecretsOnly", "DecryptWebhookTriggerSecrets")  # the webhook door's reads
+    naming = [st for st in stmts if ws in arn_text(st["Resource"]) and st.get("Sid") not in webhook_keys]
     actions = {a for st in naming for a in as_list(st["Action"])}
     # Then they manage secrets under the prefix and never read a value
     assert actions == {
@@ -196,10 +201,11 @@ def test_the_api_manages_workspace_credentials_write_only(synth: Synth, profile:
     assert sorted(as_list(kms["Action"])) == ["kms:Decrypt", "kms:GenerateDataKey"]
     assert kms["Condition"]["StringEquals"]["kms:ViaService"].startswith("secretsmanager.")
     assert arn_text(kms["Condition"]["StringLike"]["kms:EncryptionContext:SecretARN"]).endswith(f":secret:{ws}/*")
-    # And no statement of the API role grants GetSecretValue on anything but the database secret
+    # And no statement of the API role grants GetSecretValue on a credential: under the prefix, webhook keys only
     for st in stmts:
         if "secretsmanager:GetSecretValue" in as_list(st["Action"]):
-            assert ws not in arn_text(st["Resource"])
+            for resource in as_list(st["Resource"]):
+                assert ws not in arn_text(resource) or arn_text(resource).endswith(f"{ws}/*/trigger.*"), resource
 
 
 # -- orchestration ---------------------------------------------------------------------------------
@@ -241,7 +247,8 @@ def test_only_the_llm_runner_and_the_agent_broker_get_the_llm_layer(synth: Synth
     t = synth.template("starter", "App")
     fns = resources(t, "AWS::Lambda::Function")
     ours = {k: v for k, v in fns.items() if k.startswith("Runtime")}
-    assert len(ours) == 7  # API, two runners, execution events, migrations, broker, launcher (no sweeper)
+    # API, two runners, execution events, migrations, broker, launcher, run starter, SQS consumer, reminders
+    assert len(ours) == 10
     for logical_id, fn in ours.items():
         layers = fn["Properties"]["Layers"]
         assert fn["Properties"]["Architectures"] == ["arm64"]
@@ -370,7 +377,7 @@ def test_eventbridge_may_invoke_the_run_starter_only_for_rules_with_the_trigger_
     (permission,) = permissions
     assert permission["Principal"] == "events.amazonaws.com"
     assert arn_text(permission["SourceArn"]).endswith(f":rule/*/{prefix}-trg-*")
-    assert permission["SourceAccount"] == {"Ref": "AWS::AccountId"}
+    assert permission["SourceAccount"] == synth.configs[profile].account
     # And the run starter carries the core layer only, with the database and the trigger settings
     assert len(starter["Properties"]["Layers"]) == 1
     env = starter["Properties"]["Environment"]["Variables"]
@@ -461,7 +468,8 @@ def test_the_ingress_consumer_reads_batches_of_ten_and_reports_partial_failures(
     for dlq in ("TriggersIngressDlq", "TriggersScheduleDlq"):
         (alarm,) = [a for a in alarms if dlq in json.dumps(a.get("Dimensions", ""))]
         assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
-        assert alarm["ComparisonOperator"] == "GreaterThanThreshold" and alarm["Threshold"] == 0
+        # any message at all (>= 1, i.e. > 0)
+        assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanOrEqualToThreshold", 1)
 
 
 def test_ingress_queue_has_a_dlq_and_every_queue_enforces_tls(synth: Synth) -> None:
@@ -721,14 +729,16 @@ def test_only_the_functions_that_publish_run_events_may_put_events_and_only_on_t
     for logical, st in statements(app):
         if st.get("Effect") == "Allow" and "events:PutEvents" in as_list(st["Action"]):
             granted.setdefault(logical.split("ServiceRole")[0], []).append(st["Resource"])
-    # Then exactly the API, the node runners (the agent launcher is one) and the execution-events function hold
-    # it (not migrations, not the broker)
+    # Then exactly the API, the node runners (the agent launcher is one), the execution-events function and
+    # the trigger functions hold it (not migrations, not the broker, not the reminders)
     assert set(granted) == {
         "RuntimeHandler",
         "RuntimeNodeRunner",
         "RuntimeLlmRunner",
         "RuntimeAgentLauncher",
         "RuntimeExecutionEvents",
+        "RuntimeRunStarter",  # a trigger's run starts (queued event)
+        "RuntimeIngressConsumer",
     }
     # And each on the deployment's runs bus alone
     for resources_ in granted.values():
