@@ -674,20 +674,21 @@ def run_lines(app: dict[str, Any], ref: dict[str, Any], runs: int = 1000) -> lis
     return lines
 
 
-def _print(title: str, lines: list[Line], target: float) -> float:
+def _print(title: str, lines: list[Line], target: float, digits: int = 2) -> float:
     total = sum(line.monthly for line in lines)
+    width = 8 + digits - 2
     print(f"\n  {title}")
     for line in lines:
         price = f"${line.price.value:g} {line.price.unit}"
         note = f"  [{line.note}]" if line.note else ""
         print(
-            f"    {line.what:<78} {line.quantity:>12,.2f}  x {price:<40} = ${line.monthly:>8.2f}"
+            f"    {line.what:<78} {line.quantity:>12,.2f}  x {price:<40} = ${line.monthly:>{width}.{digits}f}"
             f"   source: {line.price.source}, {REGION}, {PRICE_DATE}{note}"
         )
     verdict = ""
     if target != float("inf"):
         verdict = f"   ({'under' if total < target else 'ABOVE'} the ${target:.2f} target)"
-    print(f"    {'TOTAL':<78} {'':>12}    {'':<40} = ${total:>8.2f}{verdict}")
+    print(f"    {'TOTAL':<78} {'':>12}    {'':<40} = ${total:>{width}.{digits}f}{verdict}")
     return total
 
 
@@ -733,6 +734,7 @@ def main() -> int:
             f"triggers: per {DELIVERIES:,} deliveries of each kind (the runs they start are the per-run figure)",
             trigger_lines(app),
             float("inf"),
+            digits=5,
         )
         _print(
             f"workspace credentials, as used (assumed {CREDENTIALS[profile]}; not in the idle total)",
