@@ -174,7 +174,7 @@ def test_the_api_manages_workspace_credentials_write_only(synth: Synth, profile:
     ws = synth.configs[profile].workspace_secret_prefix
     stmts = role_policies(t, "RuntimeHandlerServiceRole")
     # When we collect the statements naming the workspace credentials
-    webhook_keys = ("ReadWebhookTriggerSecretsOnly", "DecryptWebhookTriggerSecrets")  # the webhook door's reads
+    webhook_keys = ("ReadWebhookTriggerSecretsOnly",)  # the webhook door's reads
     naming = [st for st in stmts if ws in arn_text(st["Resource"]) and st.get("Sid") not in webhook_keys]
     actions = {a for st in naming for a in as_list(st["Action"])}
     # Then they manage secrets under the prefix and never read a value
