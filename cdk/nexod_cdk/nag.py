@@ -191,7 +191,8 @@ def _acks() -> list[Ack]:
             "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:{region}:{account}:secret:{ws}/*/trigger.*]",
             "The webhook door verifies a delivery's HMAC with the trigger's key: GetSecretValue on webhook keys "
             "only (`<workspace>/trigger.<id>`; credential names have no dots, so no credential matches); "
-            "the data key's Decrypt through Secrets Manager is allow_manage's. The API wrote them; it reads no credential.",
+            "the data key's Decrypt through Secrets Manager is allow_manage's. "
+            "The API wrote them; it reads no credential.",
         ),
         *(
             Ack(
