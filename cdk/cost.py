@@ -54,6 +54,8 @@ P = {
     "lambda_request": Price(0.20, "per 1M requests", "AWS Lambda pricing"),
     "http_api": Price(1.00, "per 1M requests", "Amazon API Gateway pricing (HTTP APIs)"),
     "events_custom": Price(1.00, "per 1M custom events", "Amazon EventBridge pricing"),
+    "scheduler": Price(1.00, "per 1M invocations (14M/month free)", "Amazon EventBridge pricing (Scheduler)"),
+    "sqs_request": Price(0.40, "per 1M requests (standard; 1M/month free)", "Amazon SQS pricing"),
     "xray_trace": Price(5.00, "per 1M traces recorded", "AWS X-Ray pricing"),
     "s3_standard": Price(0.023, "per GB-month", "Amazon S3 pricing (S3 Standard, first 50 TB)"),
     "s3_put": Price(0.005, "per 1,000 PUT requests", "Amazon S3 pricing (requests, S3 Standard)"),
@@ -101,6 +103,16 @@ FALLBACK_NODE_MS = 80
 CREDENTIALS = {"starter": 10, "production": 100}
 CREDENTIAL_READS_PER_MONTH = {"starter": 10_000, "production": 1_000_000}
 CREDENTIAL_WRITES_PER_MONTH = {"starter": 20, "production": 200}  # creates + rotations (CreateSecret/PutSecretValue)
+
+
+# Triggers (issue 12): what one delivery costs on top of the run it starts. ASSUMPTIONS: the run starter,
+# the SQS consumer and the API's webhook door each take ~150 ms per delivery (a delivery row + StartExecution);
+# SQS: one SendMessage by the customer, and the event source's receive and delete calls shared by a batch of
+# 10 (plus ~1 empty receive per batch while polling).
+DELIVERIES = 1000
+DELIVERY_MS = 150
+SQS_BATCH = 10
+SCHEDULE_FIRES_PER_MONTH = 730  # one hourly schedule trigger
 
 
 @dataclass
@@ -289,8 +301,19 @@ def reminder_lines(profile: str) -> list[Line]:
     from nexod_cdk import constants as c
     from nexod_cdk.constructs.notifications import REMIND_RATE
 
-    if profile in c.PROFILES and c.PROFILES[profile].db_auto_pause_minutes is not None:
-        return []  # no sweeper where Aurora pauses (it would keep the cluster awake)
+    pause = c.PROFILES[profile].db_auto_pause_minutes if profile in c.PROFILES else None
+    if pause is not None:  # no sweeper where Aurora pauses (it would keep the cluster awake)
+        wake = AURORA_AWAKE_MIN_ACU * pause / 60 * P["acu"].value
+        return [
+            Line(
+                "approval reminders: one one-time Scheduler schedule per due reminder (no sweeper)",
+                0,
+                P["scheduler"],
+                0,
+                f"nothing while none is due; each reminder: a Scheduler invocation + a Lambda run, and it wakes "
+                f"a paused Aurora for {pause} min (~${wake:.3f} at {AURORA_AWAKE_MIN_ACU} ACU)",
+            )
+        ]
     rate, runs = REMIND_RATE
     seconds, memory_gb = 2.0, 0.5  # ASSUMPTION: one sweep with nothing due, a cold start included
     compute = runs * (seconds * memory_gb * P["lambda_gbs_arm"].value + P["lambda_request"].value / 1e6)
@@ -304,6 +327,59 @@ def reminder_lines(profile: str) -> list[Line]:
         )
     ]
     return lines
+
+
+def trigger_lines(app: dict[str, Any]) -> list[Line]:
+    """Per 1,000 deliveries of each trigger kind (the run each starts is the per-run figure), and one hourly
+    schedule for a month. List prices; Scheduler's 14M invocations, SQS's and Lambda's free tiers not applied."""
+
+    def fn(logical_prefix: str, invocations: float, ms: float) -> float:
+        gbs = invocations * ms / 1000 * _memory(app, logical_prefix) / 1024
+        return gbs * P["lambda_gbs_arm"].value + invocations / 1e6 * P["lambda_request"].value
+
+    n = DELIVERIES
+    per_million = {k: P[k].value / 1e6 for k in ("scheduler", "http_api", "events_custom", "sqs_request")}
+    sqs_requests = n * (1 + 3 / SQS_BATCH)  # send each; receive + delete + an empty receive per batch
+    monthly = SCHEDULE_FIRES_PER_MONTH
+    return [
+        Line(
+            f"schedules: {n:,} fires (Scheduler invocation + run-starter Lambda, {DELIVERY_MS} ms)",
+            n,
+            P["scheduler"],
+            n * per_million["scheduler"] + fn("RuntimeRunStarter", n, DELIVERY_MS),
+            "ASSUMPTION on the Lambda time; Scheduler bills each invocation after 14M free a month",
+        ),
+        Line(
+            f"schedules: one hourly trigger for a month ({monthly} fires)",
+            monthly,
+            P["scheduler"],
+            monthly * per_million["scheduler"] + fn("RuntimeRunStarter", monthly, DELIVERY_MS),
+            "each fire also starts a run (the per-run figure); on the starter each wakes Aurora if paused",
+        ),
+        Line(
+            f"webhooks: {n:,} deliveries (HTTP API request + API Lambda, {DELIVERY_MS} ms)",
+            n,
+            P["http_api"],
+            n * per_million["http_api"] + fn("RuntimeHandler", n, DELIVERY_MS),
+            "ASSUMPTION on the Lambda time; a duplicate delivery costs the same and starts nothing",
+        ),
+        Line(
+            f"SQS: {n:,} messages ({sqs_requests / n:.1f} requests each; consumer Lambda per batch of {SQS_BATCH})",
+            sqs_requests,
+            P["sqs_request"],
+            sqs_requests * per_million["sqs_request"]
+            + fn("RuntimeIngressConsumer", n / SQS_BATCH, DELIVERY_MS * SQS_BATCH),
+            "ASSUMPTION: full batches; a message under 64 KB is one request",
+        ),
+        Line(
+            f"EventBridge: {n:,} custom events put to the bus (+ run-starter Lambda per matched event)",
+            n,
+            P["events_custom"],
+            n * per_million["events_custom"] + fn("RuntimeRunStarter", n, DELIVERY_MS),
+            "rule matching and the Lambda target delivery are free; the customer's PutEvents is billed to them "
+            "if they put from their own account",
+        ),
+    ]
 
 
 def _agent_task(app: dict[str, Any]) -> tuple[float, float, float, bool]:
@@ -598,20 +674,21 @@ def run_lines(app: dict[str, Any], ref: dict[str, Any], runs: int = 1000) -> lis
     return lines
 
 
-def _print(title: str, lines: list[Line], target: float) -> float:
+def _print(title: str, lines: list[Line], target: float, digits: int = 2) -> float:
     total = sum(line.monthly for line in lines)
+    width = 8 + digits - 2
     print(f"\n  {title}")
     for line in lines:
         price = f"${line.price.value:g} {line.price.unit}"
         note = f"  [{line.note}]" if line.note else ""
         print(
-            f"    {line.what:<78} {line.quantity:>12,.2f}  x {price:<40} = ${line.monthly:>8.2f}"
+            f"    {line.what:<78} {line.quantity:>12,.2f}  x {price:<40} = ${line.monthly:>{width}.{digits}f}"
             f"   source: {line.price.source}, {REGION}, {PRICE_DATE}{note}"
         )
     verdict = ""
     if target != float("inf"):
         verdict = f"   ({'under' if total < target else 'ABOVE'} the ${target:.2f} target)"
-    print(f"    {'TOTAL':<78} {'':>12}    {'':<40} = ${total:>8.2f}{verdict}")
+    print(f"    {'TOTAL':<78} {'':>12}    {'':<40} = ${total:>{width}.{digits}f}{verdict}")
     return total
 
 
@@ -652,6 +729,12 @@ def main() -> int:
             f"agents: {AGENT_MINUTES:,} agent-minutes on Fargate (per agent-minute x 1,000; LLM tokens excluded)",
             agent_lines(app),
             float("inf"),
+        )
+        _print(
+            f"triggers: per {DELIVERIES:,} deliveries of each kind (the runs they start are the per-run figure)",
+            trigger_lines(app),
+            float("inf"),
+            digits=5,
         )
         _print(
             f"workspace credentials, as used (assumed {CREDENTIALS[profile]}; not in the idle total)",

@@ -16,6 +16,7 @@ from . import constants as c
 # with a dash could fall inside another deployment's rights (`nexod` + `starter-x` vs `nexod-starter` + `x`).
 _PREFIX = re.compile(r"^[a-z][a-z0-9]{1,15}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_BUS_NAME = re.compile(r"^[A-Za-z0-9._-]{1,256}$")
 _SES_IDENTITY = re.compile(r"^arn:aws[a-z-]*:ses:[a-z0-9-]+:[0-9]{12}:identity/[^\s*]+$")
 EGRESS_MODES = ("ipv6", "nat-instance", "nat-gateway")
 
@@ -42,6 +43,8 @@ class DeploymentConfig:
     # verified identity only (ses:SendEmail on its ARN). Neither: no email, the inbox and chat only.
     ses_from_address: str | None = None
     ses_identity_arn: str | None = None
+    # EventBridge triggers (issue 12) may put rules on the Nexod bus and on these named buses of the account.
+    trigger_buses: tuple[str, ...] = ()
 
     @property
     def stack_prefix(self) -> str:
@@ -153,6 +156,12 @@ def from_context(node: Node, profile_name: str | None = None) -> DeploymentConfi
         raise ConfigError(
             f"nexod:sesIdentityArn is '{ses_identity}'; pass arn:aws:ses:<region>:<account>:identity/<name>"
         )
+    buses = tuple(b.strip() for b in str(_get(node, "triggerBuses", "")).split(",") if b.strip())
+    for bus in buses:
+        if not _BUS_NAME.match(bus) or bus == "default":
+            raise ConfigError(
+                f"nexod:triggerBuses names '{bus}'; pass comma-separated custom event bus names of this account"
+            )
     return DeploymentConfig(
         profile=profile,
         prefix=prefix,
@@ -168,6 +177,7 @@ def from_context(node: Node, profile_name: str | None = None) -> DeploymentConfi
         default_model=_get(node, "defaultModel", "openai/gpt-4o-mini"),
         ses_from_address=ses_from,
         ses_identity_arn=ses_identity,
+        trigger_buses=buses,
     )
 
 

@@ -42,6 +42,10 @@ LLM_RUNNER_HANDLER = "steps.llm_runner.handler"  # nodes of the `llm` runtime: t
 EXECUTION_EVENTS_HANDLER = "steps.execution_events.handler"
 MIGRATE_HANDLER = "ops.migrate.handler"
 REMIND_HANDLER = "ops.remind.handler"  # approval notices and reminders (EventBridge Scheduler)
+RUN_STARTER_HANDLER = "triggers.run_starter.handler"  # schedule and EventBridge triggers (issue 12)
+SQS_INGRESS_HANDLER = "triggers.sqs_ingress.handler"  # the SQS ingress queue's consumer (issue 12)
+WEBHOOK_SECRET_PREFIX = "trigger."  # noqa: S105 - a name prefix. The vault name of a webhook's key (nexod.services.triggers.secret_name)
+TRIGGER_RULE_INFIX = "trg-"  # trigger rules are `<prefix>-<profile>-trg-<trigger id>`
 # Agent and crew nodes (issue 10): the launcher starts the Fargate runner (core layer only, no LiteLLM, no
 # crewai); the broker is the runner's only door into Nexod (LLM layer: it is the LLM gateway).
 AGENT_LAUNCHER_HANDLER = "steps.agent_launcher.handler"
@@ -83,6 +87,11 @@ HEALTH_THROTTLE_RATE = 2
 HEALTH_THROTTLE_BURST = 5
 # Everything the API serves lives under /v1; nothing else is routed (API Gateway answers 404 itself).
 API_ROUTE_PATH = "/v1/{proxy+}"
+# Webhook deliveries (issue 12): no JWT (a per-trigger HMAC signs them), a budget of their own below the API's.
+HOOK_ROUTE = "POST /v1/hooks/{id}"
+HOOK_THROTTLE_RATE = 20
+HOOK_THROTTLE_BURST = 40
+HOOK_MAX_BODY_BYTES = 1024 * 1024  # the handler answers 413 above it (API Gateway's own cap is 10 MB)
 NODE_RUNNER_TIMEOUT_SECONDS = 900  # both runner functions
 # Unzipped size cap (function code + its layers, nexod_cdk.sizes) of the functions without LiteLLM: the API
 # and the core runner. tests/infra checks it, and Lambda's own 250 MB limit for every function.

@@ -31,11 +31,13 @@ OUR_FUNCTIONS = (
     "Runtime/LlmRunner",
     "Runtime/ExecutionEvents",
     "Runtime/Migrate",
-    "Runtime/Reminders",  # production only: no approval sweeper where Aurora pauses
+    "Runtime/Reminders",  # the sweeper's target (production); one-time reminder schedules' (starter)
     "Runtime/Broker",
     "Runtime/AgentLauncher",
+    "Runtime/RunStarter",
+    "Runtime/IngressConsumer",
 )
-PRODUCTION_ONLY_FUNCTIONS = ("Runtime/Reminders",)
+PRODUCTION_ONLY_FUNCTIONS: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,79 @@ def _acks() -> list[Ack]:
             "Invoked by an EventBridge Scheduler schedule every 5 minutes: what is due stays due in Postgres "
             "(approval_notices), so the next invocation sends it; a dead-letter queue would hold nothing to replay.",
             ("production",),
+        ),
+        Ack(
+            "Runtime/Reminders/Resource",
+            "Serverless-LambdaDLQ",
+            "Invoked by one one-time EventBridge Scheduler schedule per due reminder (its retry policy retries): "
+            "a reminder that still fails is lost like a lost notice (at most once, audited); the approval stays "
+            "decidable in the inbox. A DLQ message could not be replayed into anything but that same invocation.",
+            STARTER,
+        ),
+        Ack(
+            "Runtime/RunStarter/Resource",
+            "Serverless-LambdaDLQ",
+            "Invoked by EventBridge Scheduler (its retry policy, then the alarmed ScheduleDlq on each schedule's "
+            "target) and by trigger rules (the rule target's retry policy): failures land where the caller puts "
+            "them. A retried delivery is keyed in Postgres and starts no second run.",
+        ),
+        Ack(
+            "Runtime/IngressConsumer/Resource",
+            "Serverless-LambdaDLQ",
+            "Invoked by the SQS event source mapping: a failed message returns to the ingress queue and moves to "
+            "the alarmed IngressDlq after 5 receives (the queue's redrive policy).",
+        ),
+        Ack(
+            "Runtime/IngressConsumer/SqsEventSource*/Resource",
+            "Serverless-LambdaEventSourceMappingDestination",
+            "An SQS event source has no on-failure destination (Lambda supports them for streams and Kafka); "
+            "the ingress queue's redrive policy sends a message that failed 5 times to the alarmed IngressDlq.",
+        ),
+        *(
+            Ack(
+                f"Runtime/{fn}/ServiceRole/DefaultPolicy/Resource",
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:{region}:{account}:stateMachine:{sm}-*]",
+                "StartExecution only, for a trigger's run of a flow of this deployment (name prefix; flows are "
+                "created at publish time).",
+            )
+            for fn in ("RunStarter", "IngressConsumer")
+        ),
+        Ack(
+            "Runtime/Handler/ServiceRole/DefaultPolicy/Resource",
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:{region}:{account}:schedule/{sm}/*]",
+            "Create, update and delete schedule triggers' schedules in this deployment's schedule group only "
+            "(one per trigger, named at run time); iam:PassRole of the Scheduler role only, to Scheduler only.",
+        ),
+        Ack(
+            "Runtime/Handler/ServiceRole/DefaultPolicy/Resource",
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:events:{region}:{account}:rule/{sm}-runs/{sm}-trg-*]",
+            "EventBridge triggers: put, delete, enable and disable rules and their targets named "
+            "`<prefix>-trg-<trigger id>` on the Nexod bus (and the buses nexod:triggerBuses lists) only.",
+        ),
+        Ack(
+            "Runtime/Handler/ServiceRole/DefaultPolicy/Resource",
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:events:{region}:{account}:rule/{bus}/{sm}-trg-*]",
+            "The same rule rights on each named bus of `-c nexod:triggerBuses` (one acknowledgement per bus; "
+            "none without the setting).",
+        ),
+        Ack(
+            "Runtime/Handler/ServiceRole/DefaultPolicy/Resource",
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:{region}:{account}:secret:{ws}/*/trigger.*]",
+            "The webhook door verifies a delivery's HMAC with the trigger's key: GetSecretValue on webhook keys "
+            "only (`<workspace>/trigger.<id>`; credential names have no dots, so no credential matches); "
+            "the data key's Decrypt through Secrets Manager is allow_manage's. "
+            "The API wrote them; it reads no credential.",
+        ),
+        *(
+            Ack(
+                f"Runtime/{fn}/ServiceRole/DefaultPolicy/Resource",
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:{region}:{account}:schedule/{sm}-reminders/*]",
+                "Starter approval reminders (no sweeper: Aurora pauses): one-time schedules in the reminder group "
+                "only, named per approval and due time at run time. The core runner and the Reminders function "
+                "create them (passing only the reminder schedule role), the API deletes the one a decision ends.",
+                STARTER,
+            )
+            for fn in ("NodeRunner", "Reminders", "Handler")
         ),
         Ack(
             "Notifications/ApprovalLinkKey/Resource",
@@ -236,11 +311,6 @@ def _acks() -> list[Ack]:
             "at publish time).",
         ),
         Ack(
-            "Triggers/SchedulerRole/DefaultPolicy/Resource",
-            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:{region}:{account}:stateMachine:{sm}-*]",
-            "EventBridge Scheduler may only StartExecution on this deployment's state machines (name prefix).",
-        ),
-        Ack(
             "Secrets/WorkspaceSecretsReader/DefaultPolicy/Resource",
             "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:{region}:{account}:secret:{ws}/<aws:PrincipalTag/nexod:workspace>/*]",
             "ABAC: the wildcard is the credential id inside the ONE workspace named by the session tag.",
@@ -288,6 +358,13 @@ def _acks() -> list[Ack]:
             "AwsSolutions-APIG4",
             "GET /v1/health is public on purpose (load balancers, uptime checks): it answers without reading "
             "data, and has its own route throttle (constants.HEALTH_THROTTLE_*). Every other route needs a JWT.",
+        ),
+        Ack(
+            "Api/Http/POST--v1--hooks--{id}/Resource",
+            "AwsSolutions-APIG4",
+            "Webhook deliveries carry no JWT by design (GitHub, Stripe, Slack call it): each is authenticated by "
+            "its trigger's HMAC secret (timestamped, 5-minute window, constant-time compare; unknown, disabled "
+            "and badly signed all get the same 401) and the route has its own throttle (constants.HOOK_THROTTLE_*).",
         ),
         Ack(
             "Observability/Alarms/*/Resource",
@@ -351,9 +428,10 @@ def _acks() -> list[Ack]:
 ACKS = _acks()
 
 
-def _finding_id(ack: Ack, config: DeploymentConfig) -> str:
+def _finding_id(ack: Ack, config: DeploymentConfig, bus: str = "") -> str:
     finding = (
         ack.finding.format(
+            bus=bus,
             sm=config.state_machine_prefix,
             ws=config.workspace_secret_prefix,
             region=config.region,
@@ -373,7 +451,11 @@ def acknowledge_findings(stack: Stack, config: DeploymentConfig) -> None:
         path = construct.node.path.removeprefix(stack.node.path + "/")
         for ack in ACKS:
             if config.profile.name in ack.profiles and fnmatch.fnmatchcase(path, ack.path):
-                Validations.of(construct).acknowledge(Acknowledgment(id=_finding_id(ack, config), reason=ack.reason))
+                # `{bus}`: one acknowledgement per configured trigger bus (none without any)
+                buses = config.trigger_buses if "{bus}" in ack.finding else ("",)
+                for bus in buses:
+                    finding = _finding_id(ack, config, bus)
+                    Validations.of(construct).acknowledge(Acknowledgment(id=finding, reason=ack.reason))
 
 
 def markdown() -> str:

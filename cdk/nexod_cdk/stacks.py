@@ -67,6 +67,10 @@ class AppStack(Stack):
             triggers=triggers,
             database_secret_arn=app_secret_arn,
         )
+        # The run starter and the SQS consumer start runs like the API does (its state machine settings).
+        triggers.add_functions(runtime, orchestration.environment(), app_secret_arn)
+        assert triggers.run_starter is not None
+        assert triggers.ingress_consumer is not None
         api = Api(
             self,
             "Api",
@@ -89,6 +93,10 @@ class AppStack(Stack):
             database_secret_arn=app_secret_arn,
         )
         notifications.allow_verify(api.function)
+        # Starter (no sweeper): the core runner sets an approval's first reminder after its first notice,
+        # the Reminders function each next one, and the API deletes the one waiting when a decision is final.
+        notifications.allow_set_reminders(orchestration.node_runner)
+        notifications.allow_clear_reminders(api.function)
         # Large node outputs (DESIGN §2): the node runner writes and reads them, the API reads them.
         # The agent launcher is a node runner too (an agent node's inputs may be offloaded upstream outputs).
         for runner in (orchestration.node_runner, orchestration.llm_runner, orchestration.agent_launcher):
@@ -103,9 +111,11 @@ class AppStack(Stack):
             orchestration.node_runner,
             orchestration.llm_runner,
             orchestration.execution_events,
-            *([notifications.reminders] if notifications.reminders else []),
+            notifications.reminders,
             orchestration.broker,
             orchestration.agent_launcher,
+            triggers.run_starter,
+            triggers.ingress_consumer,
         ):
             fn.node.add_dependency(schema.resource)
 
@@ -119,8 +129,7 @@ class AppStack(Stack):
             runtime_config["auth"]["clientId"] = auth.client.user_pool_client_id
         console = Console(self, "Console", config=config, runtime_config=runtime_config)
         for sender in (orchestration.node_runner, notifications.reminders):  # links open the console's page
-            if sender is not None:
-                notifications.allow_send(sender, console.url)
+            notifications.allow_send(sender, console.url)
         if auth.client is not None:
             cfn_client = auth.client.node.default_child
             assert isinstance(cfn_client, cognito.CfnUserPoolClient)
@@ -137,7 +146,9 @@ class AppStack(Stack):
                 "NodeRunner": orchestration.node_runner,
                 "LlmRunner": orchestration.llm_runner,
                 "ExecutionEvents": orchestration.execution_events,
-                **({"Reminders": notifications.reminders} if notifications.reminders else {}),
+                # The Reminders function's 2 billed alarm metrics only where it sweeps (production): on the
+                # starter its one-time invocations are rare, and the idle budget is $5.
+                **({"Reminders": notifications.reminders} if notifications.sweeps else {}),
                 # Not the Broker nor the AgentLauncher: each would add 2 billed alarm metrics (Errors,
                 # Throttles) for failures that already end as a failed run (a launcher error fails its Task;
                 # a broker that fails its runner stops the heartbeats) which FailedRuns counts.
@@ -162,6 +173,7 @@ class AppStack(Stack):
         CfnOutput(self, "NodeRunnerArn", value=orchestration.node_runner.function_arn)
         CfnOutput(self, "LlmRunnerArn", value=orchestration.llm_runner.function_arn)
         CfnOutput(self, "AgentLauncherArn", value=orchestration.agent_launcher.function_arn)
+        CfnOutput(self, "RunStarterArn", value=triggers.run_starter.function_arn)
         CfnOutput(self, "BrokerUrl", value=orchestration.broker_url)
         CfnOutput(self, "AlarmTopicArn", value=observability.topic.topic_arn)
         if auth.user_pool is not None:

@@ -137,6 +137,13 @@ class Settings(BaseSettings):
     # EventBridge-in triggers (issue 12): a rule per trigger, `<state_machine_prefix>-trg-<id>`, on the Nexod bus
     # (`event_bus_name`) or a named bus, targeting `run_starter_arn`; failed deliveries go to this DLQ.
     event_rules_dlq_arn: str | None = None
+    # Approval reminders without a sweeper (issue 11, the starter profile, whose Aurora pauses): one
+    # EventBridge Scheduler `at(...)` schedule per due notice in this group, invoking the Reminders function
+    # (`reminders_function_arn`; the function itself uses its own ARN) through `reminder_role_arn`.
+    # Unset: the sweeper sends reminders (production, local mode).
+    reminder_schedule_group: str | None = None
+    reminders_function_arn: str | None = None
+    reminder_role_arn: str | None = None
     # The API's public base URL (webhook URLs in trigger answers); empty: the path alone.
     public_api_url: str = ""
     log_level: str = "INFO"

@@ -16,7 +16,18 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
     from .adapters.postgres import Database
-    from .ports import LLM, BlobStore, EventPublisher, EventRules, Notifier, Orchestrator, Scheduler, Store, Vault
+    from .ports import (
+        LLM,
+        BlobStore,
+        EventPublisher,
+        EventRules,
+        Notifier,
+        Orchestrator,
+        ReminderClock,
+        Scheduler,
+        Store,
+        Vault,
+    )
     from .ports.agents import AgentTaskBoard
     from .runtime.agent_launch import AgentLaunch
     from .runtime.blobs import OutputBlobs
@@ -254,6 +265,20 @@ def vault_from_settings(settings: Settings, *, reads: bool, writes: bool, db: Da
     return None
 
 
+def hook_vault_from_settings(settings: Settings) -> Vault | None:
+    """The webhook door's reader of webhook keys (`trigger.<id>`) in AWS: the API's own Secrets Manager client,
+    whose role may read those names only (cdk: Secrets.allow_read_webhook_secrets). None locally (the
+    local vault reads them)."""
+    if not settings.workspace_secret_prefix:
+        return None
+    import boto3
+
+    from .adapters.vault_secretsmanager import SecretsManagerVault
+
+    client = boto3.client("secretsmanager", region_name=settings.region)
+    return SecretsManagerVault(settings.workspace_secret_prefix, None, lambda _workspace_id: client)
+
+
 def event_publisher_from_settings(settings: Settings) -> EventPublisher | None:
     """The deployment's EventBridge bus (`NEXOD_EVENT_BUS_NAME`), or none: events then stay in Postgres."""
     if not settings.event_bus_name:
@@ -307,7 +332,11 @@ def notifier_from_settings(settings: Settings) -> Notifier | None:
 
 
 def approval_notices(
-    settings: Settings, store: Store, vault: Vault | None, notifier: Notifier | None = None
+    settings: Settings,
+    store: Store,
+    vault: Vault | None,
+    notifier: Notifier | None = None,
+    reminders_arn: str | None = None,
 ) -> ApprovalNotices | None:
     """Approval emails, chat posts and reminders; None when the deployment has no notifier."""
     from .services.approval_notices import ApprovalNotices
@@ -316,7 +345,34 @@ def approval_notices(
     if notifier is None:
         return None
     links = approval_links_from_settings(settings)
-    return ApprovalNotices(store, notifier, links, settings.console_url, vault, list(settings.outbound_allow_hosts))
+    return ApprovalNotices(
+        store,
+        notifier,
+        links,
+        settings.console_url,
+        vault,
+        list(settings.outbound_allow_hosts),
+        clock=reminder_clock_from_settings(settings, reminders_arn),
+    )
+
+
+def reminder_clock_from_settings(settings: Settings, reminders_arn: str | None = None) -> ReminderClock | None:
+    """One-time EventBridge Scheduler schedules for approval reminders, where the deployment names a reminder
+    group (the starter); None elsewhere (the sweeper sends them). `reminders_arn`: the target when the caller
+    is the Reminders function itself (its own ARN), else `reminders_function_arn`."""
+    target = reminders_arn or settings.reminders_function_arn
+    if not settings.reminder_schedule_group:
+        return None
+    import boto3
+
+    from .adapters.reminders_eventbridge import EventBridgeReminderClock
+
+    return EventBridgeReminderClock(
+        boto3.client("scheduler", region_name=settings.region),
+        group=settings.reminder_schedule_group,
+        target_arn=target or "",
+        role_arn=settings.reminder_role_arn or "",
+    )
 
 
 def scheduler_from_settings(settings: Settings) -> Scheduler | None:

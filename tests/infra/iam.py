@@ -544,7 +544,20 @@ def _ecs(account: Account, op: str, p: dict[str, Any]) -> list[Need]:
     raise NotImplementedError(f"no IAM rule for ecs:{op}: add it to tests/infra/iam.py")
 
 
+def _scheduler(account: Account, op: str, p: dict[str, Any]) -> list[Need]:
+    """Schedules (EventBridge Scheduler: "Actions, resources, and condition keys"): the schedule's ARN in its
+    group; creating or updating one passes its target's role to Scheduler."""
+    if op in ("CreateSchedule", "UpdateSchedule", "DeleteSchedule", "GetSchedule"):
+        group = str(p.get("GroupName") or "default")
+        needs = [Need(f"scheduler:{op}", account.arn("scheduler", f"schedule/{group}/{p['Name']}"))]
+        if op in ("CreateSchedule", "UpdateSchedule"):
+            needs += _pass_role(p["Target"].get("RoleArn"), "scheduler.amazonaws.com")
+        return needs
+    raise NotImplementedError(f"no IAM rule for scheduler:{op}: add it to tests/infra/iam.py")
+
+
 RULES: dict[str, Callable[[Account, str, dict[str, Any]], list[Need]]] = {
+    "scheduler": _scheduler,
     "ecs": _ecs,
     "lambda": _lambda,
     "s3": _s3,

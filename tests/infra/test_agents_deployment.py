@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import PROFILES, Synth, as_list, resources, role_policies
+from .conftest import PROFILES, Synth, arn_text, as_list, resources, role_policies
 
 pytestmark = pytest.mark.infra
 
@@ -163,10 +163,16 @@ def test_the_agent_task_role_holds_nothing_and_the_broker_completes_the_task_tok
         "states:SendTaskSuccess",
     ]
     assert "stateMachine:nexod-" in json.dumps(send["Resource"])
-    # And the broker reads workspace credentials only through the tagged reader; the API still never does
-    assert not any(
-        "secretsmanager:GetSecretValue" in as_list(st["Action"]) for st in api if "ws/" in json.dumps(st["Resource"])
-    )
+    # And the broker reads workspace credentials only through the tagged reader; the API still never does (it
+    # reads webhook keys, `trigger.<id>`, only)
+    api_reads = [
+        arn_text(r)
+        for st in api
+        if "secretsmanager:GetSecretValue" in as_list(st["Action"])
+        for r in as_list(st["Resource"])
+        if "ws/" in arn_text(r)
+    ]
+    assert all(r.endswith("/ws/*/trigger.*") for r in api_reads), api_reads
     assert any("sts:AssumeRole" in as_list(st["Action"]) for st in broker)
     # And the broker is its own function, with the LLM layer, behind a function URL that checks its own token
     _, fn = _function(app, "RuntimeBroker")

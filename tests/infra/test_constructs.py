@@ -148,12 +148,16 @@ def test_workspace_secrets_are_readable_only_through_the_tagged_reader_role(synt
     (stmt,) = trust["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert stmt["Condition"]["Null"] == {"aws:RequestTag/nexod:workspace": "false"}
     assert all("GetAtt" in str(p) for p in as_list(stmt["Principal"]["AWS"]))
-    # Then no other role in the app may GetSecretValue under the workspace prefix
+    # Then no other role in the app may GetSecretValue under the workspace prefix, but the API on webhook
+    # keys (`trigger.<id>`: no credential name has a dot), which the webhook door verifies deliveries with
     for logical_id, st in statements(t):
         if logical_id.startswith("SecretsWorkspaceSecretsReader"):
             continue
         if "secretsmanager:GetSecretValue" in as_list(st.get("Action", [])):
-            assert ws not in arn_text(st["Resource"]), logical_id
+            for resource in as_list(st["Resource"]):
+                if ws in arn_text(resource):
+                    assert logical_id.startswith("RuntimeHandlerServiceRole"), logical_id
+                    assert arn_text(resource).endswith(f":secret:{ws}/*/trigger.*"), resource
 
 
 def test_agent_task_role_has_no_secrets_manager_rights_on_workspace_credentials(synth: Synth) -> None:
@@ -170,7 +174,8 @@ def test_the_api_manages_workspace_credentials_write_only(synth: Synth, profile:
     ws = synth.configs[profile].workspace_secret_prefix
     stmts = role_policies(t, "RuntimeHandlerServiceRole")
     # When we collect the statements naming the workspace credentials
-    naming = [st for st in stmts if ws in arn_text(st["Resource"])]
+    webhook_keys = ("ReadWebhookTriggerSecretsOnly",)  # the webhook door's reads
+    naming = [st for st in stmts if ws in arn_text(st["Resource"]) and st.get("Sid") not in webhook_keys]
     actions = {a for st in naming for a in as_list(st["Action"])}
     # Then they manage secrets under the prefix and never read a value
     assert actions == {
@@ -196,10 +201,11 @@ def test_the_api_manages_workspace_credentials_write_only(synth: Synth, profile:
     assert sorted(as_list(kms["Action"])) == ["kms:Decrypt", "kms:GenerateDataKey"]
     assert kms["Condition"]["StringEquals"]["kms:ViaService"].startswith("secretsmanager.")
     assert arn_text(kms["Condition"]["StringLike"]["kms:EncryptionContext:SecretARN"]).endswith(f":secret:{ws}/*")
-    # And no statement of the API role grants GetSecretValue on anything but the database secret
+    # And no statement of the API role grants GetSecretValue on a credential: under the prefix, webhook keys only
     for st in stmts:
         if "secretsmanager:GetSecretValue" in as_list(st["Action"]):
-            assert ws not in arn_text(st["Resource"])
+            for resource in as_list(st["Resource"]):
+                assert ws not in arn_text(resource) or arn_text(resource).endswith(f"{ws}/*/trigger.*"), resource
 
 
 # -- orchestration ---------------------------------------------------------------------------------
@@ -241,7 +247,8 @@ def test_only_the_llm_runner_and_the_agent_broker_get_the_llm_layer(synth: Synth
     t = synth.template("starter", "App")
     fns = resources(t, "AWS::Lambda::Function")
     ours = {k: v for k, v in fns.items() if k.startswith("Runtime")}
-    assert len(ours) == 7  # API, two runners, execution events, migrations, broker, launcher (no sweeper)
+    # API, two runners, execution events, migrations, broker, launcher, run starter, SQS consumer, reminders
+    assert len(ours) == 10
     for logical_id, fn in ours.items():
         layers = fn["Properties"]["Layers"]
         assert fn["Properties"]["Architectures"] == ["arm64"]
@@ -331,19 +338,138 @@ def test_every_log_group_has_a_retention(synth: Synth) -> None:
 
 
 # -- triggers --------------------------------------------------------------------------------------
-def test_scheduler_can_only_start_our_runs(synth: Synth) -> None:
-    t = synth.template("starter", "App")
-    prefix = synth.configs["starter"].state_machine_prefix
+def _function(t: dict[str, Any], prefix: str) -> tuple[str, dict[str, Any]]:
+    (found,) = [(k, v) for k, v in resources(t, "AWS::Lambda::Function").items() if k.startswith(prefix)]
+    return found
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_the_scheduler_role_may_only_invoke_the_run_starter_and_dead_letter(synth: Synth, profile: str) -> None:
+    # Given the Scheduler role of schedule triggers
+    t = synth.template(profile, "App")
+    starter_id, _ = _function(t, "RuntimeRunStarter")
     stmts = role_policies(t, "TriggersSchedulerRole")
-    states = [s for s in stmts if any(str(a).startswith("states:") for a in as_list(s["Action"]))]
-    assert len(states) == 1 and as_list(states[0]["Action"]) == ["states:StartExecution"]
-    assert arn_text(states[0]["Resource"]).endswith(f":stateMachine:{prefix}-*")
-    others = [a for s in stmts for a in as_list(s["Action"]) if not str(a).startswith(("states:", "sqs:"))]
-    assert not others, others
+    # Then it may invoke the run starter and nothing else, and send to the schedule DLQ only
+    grants = sorted((a, json.dumps(s["Resource"])) for s in stmts for a in as_list(s["Action"]))
+    assert [a for a, _ in grants] == ["lambda:InvokeFunction", "sqs:SendMessage"]
+    assert starter_id in grants[0][1] and "TriggersScheduleDlq" in grants[1][1]
+    # And only Scheduler, for schedules of the deployment's group, in this account, may assume it
     trust = next(v for k, v in resources(t, "AWS::IAM::Role").items() if k.startswith("TriggersSchedulerRole"))
     (stmt,) = trust["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert stmt["Principal"] == {"Service": "scheduler.amazonaws.com"}
-    assert "aws:SourceArn" in stmt["Condition"]["ArnEquals"]
+    group = synth.configs[profile].state_machine_prefix
+    assert arn_text(stmt["Condition"]["ArnEquals"]["aws:SourceArn"]).endswith(f":schedule-group/{group}")
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_eventbridge_may_invoke_the_run_starter_only_for_rules_with_the_trigger_prefix(
+    synth: Synth, profile: str
+) -> None:
+    t = synth.template(profile, "App")
+    starter_id, starter = _function(t, "RuntimeRunStarter")
+    prefix = synth.configs[profile].state_machine_prefix
+    permissions = [
+        p["Properties"]
+        for p in resources(t, "AWS::Lambda::Permission").values()
+        if p["Properties"]["FunctionName"] in ({"Fn::GetAtt": [starter_id, "Arn"]}, {"Ref": starter_id})
+    ]
+    # Then the run starter's only resource policy statement is EventBridge's, for trigger rules only
+    (permission,) = permissions
+    assert permission["Principal"] == "events.amazonaws.com"
+    assert arn_text(permission["SourceArn"]).endswith(f":rule/*/{prefix}-trg-*")
+    assert permission["SourceAccount"] == synth.configs[profile].account
+    # And the run starter carries the core layer only, with the database and the trigger settings
+    assert len(starter["Properties"]["Layers"]) == 1
+    env = starter["Properties"]["Environment"]["Variables"]
+    for key in ("NEXOD_DATABASE_SECRET_ARN", "NEXOD_STATE_MACHINE_ROLE_ARN", "NEXOD_EVENT_BUS_NAME"):
+        assert key in env, key
+    stmts = role_policies(t, "RuntimeRunStarterServiceRole")
+    states = [s for s in stmts if any(str(a).startswith("states:") for a in as_list(s["Action"]))]
+    assert [as_list(s["Action"]) for s in states] == [["states:StartExecution"]]
+    assert arn_text(states[0]["Resource"]).endswith(f":stateMachine:{prefix}-*")
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_the_api_manages_schedules_in_its_group_and_rules_with_the_trigger_prefix_only(
+    synth: Synth, profile: str
+) -> None:
+    t = synth.template(profile, "App")
+    prefix = synth.configs[profile].state_machine_prefix
+    stmts = role_policies(t, "RuntimeHandlerServiceRole")
+    by_sid = {s.get("Sid"): s for s in stmts}
+    # Then schedules: create, update, delete in the deployment's group only
+    schedules = by_sid["ManageTriggerSchedules"]
+    assert sorted(as_list(schedules["Action"])) == [
+        "scheduler:CreateSchedule",
+        "scheduler:DeleteSchedule",
+        "scheduler:UpdateSchedule",
+    ]
+    assert arn_text(schedules["Resource"]).endswith(f":schedule/{prefix}/*")
+    # And it may pass only the Scheduler role, only to Scheduler
+    passing = by_sid["PassOnlyTheSchedulerRole"]
+    assert "TriggersSchedulerRole" in json.dumps(passing["Resource"])
+    assert passing["Condition"] == {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}}
+    # And rules: only `<prefix>-trg-*` on the Nexod bus
+    rules = by_sid["ManageTriggerRules"]
+    assert {arn_text(r) for r in as_list(rules["Resource"])} == {
+        f"arn:aws:events:us-east-1:123456789012:rule/{prefix}-runs/{prefix}-trg-*"
+    }
+    assert "events:PutRule" in rules["Action"] and "events:PutTargets" in rules["Action"]
+    # And no scheduler or events action anywhere else on the API's role reaches further
+    for st in stmts:
+        for action in as_list(st["Action"]):
+            if str(action).startswith(("scheduler:", "events:Put", "events:Delete", "events:Enable")):
+                assert st["Resource"] != "*", st
+    # And the API knows the run starter, the group, the Scheduler role, the DLQ and the rule prefix
+    _, api = _function(t, "RuntimeHandler")
+    env = api["Properties"]["Environment"]["Variables"]
+    for key in (
+        "NEXOD_RUN_STARTER_ARN",
+        "NEXOD_SCHEDULER_GROUP",
+        "NEXOD_SCHEDULER_ROLE_ARN",
+        "NEXOD_SCHEDULER_DLQ_ARN",
+        "NEXOD_TRIGGER_RULE_PREFIX",
+    ):
+        assert key in env, key
+    assert env["NEXOD_TRIGGER_RULE_PREFIX"] == f"{prefix}-trg-"
+
+
+def test_named_buses_from_context_widen_the_rule_rights_to_those_buses_only() -> None:
+    from nexod_cdk.app_builder import build_app
+
+    # Given a deployment that lets EventBridge triggers listen on a partner bus too
+    _app, stacks = build_app(
+        context={"nexod:triggerBuses": "partner-events", "aws:cdk:bundling-stacks": []}, profiles=["starter"]
+    )
+    t = Template.from_stack(stacks["starter"][1]).to_json()
+    # Then the API's rule rights name the Nexod bus and that bus, with the trigger prefix, nothing else
+    rules = next(s for s in role_policies(t, "RuntimeHandlerServiceRole") if s.get("Sid") == "ManageTriggerRules")
+    assert sorted(arn_text(r).rsplit(":rule/", 1)[1] for r in as_list(rules["Resource"])) == [
+        "nexod-starter-runs/nexod-starter-trg-*",
+        "partner-events/nexod-starter-trg-*",
+    ]
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_the_ingress_consumer_reads_batches_of_ten_and_reports_partial_failures(synth: Synth, profile: str) -> None:
+    t = synth.template(profile, "App")
+    consumer_id, consumer = _function(t, "RuntimeIngressConsumer")
+    assert consumer["Properties"]["Handler"] == "triggers.sqs_ingress.handler"
+    (mapping,) = resources(t, "AWS::Lambda::EventSourceMapping").values()
+    props = mapping["Properties"]
+    assert props["FunctionName"] == {"Ref": consumer_id}
+    assert props["BatchSize"] == 10 and props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert "TriggersIngress" in json.dumps(props["EventSourceArn"])
+    # And the queue sends a message that failed 5 times to the DLQ, which is alarmed to the topic
+    queues = resources(t, "AWS::SQS::Queue").items()
+    (ingress,) = [v for k, v in queues if k.startswith("TriggersIngress") and "Dlq" not in k]
+    assert ingress["Properties"]["RedrivePolicy"]["maxReceiveCount"] == 5
+    alarms = [a["Properties"] for a in resources(t, "AWS::CloudWatch::Alarm").values()]
+    for dlq in ("TriggersIngressDlq", "TriggersScheduleDlq"):
+        (alarm,) = [a for a in alarms if dlq in json.dumps(a.get("Dimensions", ""))]
+        assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
+        # any message at all (>= 1, i.e. > 0)
+        assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanOrEqualToThreshold", 1)
 
 
 def test_ingress_queue_has_a_dlq_and_every_queue_enforces_tls(synth: Synth) -> None:
@@ -378,6 +504,36 @@ def test_http_api_uses_a_jwt_authorizer_throttling_and_access_logs(synth: Synth)
     )
     t.resource_count_is("AWS::Cognito::UserPool", 1)
     t.has_resource_properties("AWS::Cognito::UserPoolClient", {"GenerateSecret": False})
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_the_webhook_route_alone_has_no_authorizer_and_a_lower_throttle_of_its_own(synth: Synth, profile: str) -> None:
+    from nexod_cdk import constants as c
+
+    t = synth.template(profile, "App")
+    routes = {r["Properties"]["RouteKey"]: r["Properties"] for r in resources(t, "AWS::ApiGatewayV2::Route").values()}
+    # Then the webhook route has no authorizer, and neither has the health route
+    assert routes[c.HOOK_ROUTE].get("AuthorizationType", "NONE") == "NONE"
+    assert "AuthorizerId" not in routes[c.HOOK_ROUTE]
+    # And every other route needs the JWT
+    others = {k: v for k, v in routes.items() if k not in (c.HOOK_ROUTE, c.HEALTH_ROUTE)}
+    assert others
+    for key, route in others.items():
+        assert route["AuthorizationType"] == "JWT" and "AuthorizerId" in route, key
+    # And it is throttled on its own, below the API's budget
+    (stage,) = resources(t, "AWS::ApiGatewayV2::Stage").values()
+    hook = stage["Properties"]["RouteSettings"][c.HOOK_ROUTE]
+    assert 0 < hook["ThrottlingRateLimit"] < c.API_THROTTLE_RATE
+    assert 0 < hook["ThrottlingBurstLimit"] < c.API_THROTTLE_BURST
+    # And the API function may read webhook keys (`trigger.<id>`) only, never a credential
+    reads = [
+        s
+        for s in role_policies(t, "RuntimeHandlerServiceRole")
+        if "secretsmanager:GetSecretValue" in as_list(s["Action"])
+    ]
+    patterns = [arn_text(r) for s in reads for r in as_list(s["Resource"])]
+    secret_reads = [p for p in patterns if "/ws/" in p]
+    assert secret_reads and all(p.endswith("/ws/*/trigger.*") for p in secret_reads), patterns
 
 
 def test_clerk_profile_uses_the_issuer_from_context_and_creates_no_user_pool() -> None:
@@ -573,14 +729,16 @@ def test_only_the_functions_that_publish_run_events_may_put_events_and_only_on_t
     for logical, st in statements(app):
         if st.get("Effect") == "Allow" and "events:PutEvents" in as_list(st["Action"]):
             granted.setdefault(logical.split("ServiceRole")[0], []).append(st["Resource"])
-    # Then exactly the API, the node runners (the agent launcher is one) and the execution-events function hold
-    # it (not migrations, not the broker)
+    # Then exactly the API, the node runners (the agent launcher is one), the execution-events function and
+    # the trigger functions hold it (not migrations, not the broker, not the reminders)
     assert set(granted) == {
         "RuntimeHandler",
         "RuntimeNodeRunner",
         "RuntimeLlmRunner",
         "RuntimeAgentLauncher",
         "RuntimeExecutionEvents",
+        "RuntimeRunStarter",  # a trigger's run starts (queued event)
+        "RuntimeIngressConsumer",
     }
     # And each on the deployment's runs bus alone
     for resources_ in granted.values():

@@ -25,16 +25,20 @@ ACCOUNT, REGION = "123456789012", "us-east-1"
 
 # -- routes ------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("profile", PROFILES)
-def test_only_v1_routes_exist_and_only_health_is_public_with_its_own_throttle(synth: Synth, profile: str) -> None:
+def test_only_v1_routes_exist_and_only_health_and_webhooks_are_public_with_their_own_throttle(
+    synth: Synth, profile: str
+) -> None:
     from nexod_cdk import constants as c
 
     t = synth.template(profile, "App")
     # Given every route of the HTTP API
     routes = {r["Properties"]["RouteKey"]: r["Properties"] for r in resources(t, "AWS::ApiGatewayV2::Route").values()}
-    # Then only what the handler serves is routed: /v1 behind the JWT, and GET /v1/health without it
-    assert set(routes) == {f"ANY {c.API_ROUTE_PATH}", c.HEALTH_ROUTE}
+    # Then only what the handler serves is routed: /v1 behind the JWT, GET /v1/health and the webhook door
+    # (signed per trigger) without it
+    assert set(routes) == {f"ANY {c.API_ROUTE_PATH}", c.HEALTH_ROUTE, c.HOOK_ROUTE}
     assert routes[f"ANY {c.API_ROUTE_PATH}"]["AuthorizationType"] == "JWT"
     assert routes[c.HEALTH_ROUTE]["AuthorizationType"] == "NONE"
+    assert routes[c.HOOK_ROUTE]["AuthorizationType"] == "NONE"
     # And the public route has a throttle of its own, well below the stage's
     (stage,) = resources(t, "AWS::ApiGatewayV2::Stage").values()
     settings = stage["Properties"]["RouteSettings"]
@@ -43,6 +47,9 @@ def test_only_v1_routes_exist_and_only_health_is_public_with_its_own_throttle(sy
     assert health["ThrottlingRateLimit"] < default["ThrottlingRateLimit"]
     assert health["ThrottlingBurstLimit"] < default["ThrottlingBurstLimit"]
     assert f"ANY {c.API_ROUTE_PATH}" in settings
+    hook = settings[c.HOOK_ROUTE]
+    assert hook["ThrottlingRateLimit"] < default["ThrottlingRateLimit"]
+    assert hook["ThrottlingBurstLimit"] < default["ThrottlingBurstLimit"]
 
 
 # -- alarms ------------------------------------------------------------------------------------------

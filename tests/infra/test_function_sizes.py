@@ -32,7 +32,7 @@ def test_the_api_the_core_runner_and_the_agent_launcher_stay_under_50_mb_and_eve
         assert small.total_bytes <= c.SMALL_FUNCTION_CAP_MB * MB, (small.logical_id, small.total_mb)
         assert len(small.layers) == 1, small.layers
     # And every function fits Lambda's limit, the LLM runner included (it alone carries the LLM layer)
-    assert len(sizes) == (8 if profile == "production" else 7)  # production adds the approval sweeper
+    assert len(sizes) == 10  # + the Reminders function, the run starter and the SQS ingress consumer
     for fn in sizes.values():
         assert fn.total_bytes <= LAMBDA_UNZIPPED_LIMIT_BYTES, (fn.logical_id, fn.total_mb)
     assert len(llm.layers) == 2 and llm.total_bytes > core.total_bytes + 50 * MB, (llm.total_mb, core.total_mb)

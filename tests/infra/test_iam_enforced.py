@@ -59,6 +59,9 @@ FUNCTIONS = {
     "Migrate": ("RuntimeMigrate", "RuntimeMigrateServiceRole"),
     "Broker": ("RuntimeBroker", "RuntimeBrokerServiceRole"),
     "AgentLauncher": ("RuntimeAgentLauncher", "RuntimeAgentLauncherServiceRole"),
+    "RunStarter": ("RuntimeRunStarter", "RuntimeRunStarterServiceRole"),
+    "Reminders": ("RuntimeReminders", "RuntimeRemindersServiceRole"),
+    # Not yet the IngressConsumer: its code (functions/triggers/sqs_ingress.py) lands with the ingress branch.
 }
 
 
@@ -174,6 +177,16 @@ def world(synth: Synth, request: pytest.FixtureRequest) -> Iterator[World]:
         moto_glue.register(CALLBACK_PROBE, _callback_probe)
         moto_glue.register(functions["Api"].env["NEXOD_NODE_RUNNER_ARN"], _node_runner)
         moto_glue.register(functions["Api"].env["NEXOD_LLM_RUNNER_ARN"], _node_runner)
+        # And the schedule groups (triggers; the starter's approval reminders), as the stack creates them
+        scheduler = boto3.client("scheduler", region_name=REGION)
+        groups = {
+            f.env[key]
+            for f in functions.values()
+            for key in ("NEXOD_SCHEDULER_GROUP", "NEXOD_REMINDER_SCHEDULE_GROUP")
+            if key in f.env
+        }
+        for group in sorted(groups):
+            scheduler.create_schedule_group(Name=group)
         # And the deployment's run-events bus (the Triggers construct creates it)
         buses = {f.env["NEXOD_EVENT_BUS_NAME"] for f in functions.values() if "NEXOD_EVENT_BUS_NAME" in f.env}
         for bus in buses:
@@ -425,12 +438,106 @@ def api_knowledge_path(env: dict[str, str], flow_id: str) -> None:
             raise
 
 
+def api_trigger_paths(env: dict[str, str], flow_id: str) -> None:
+    """Triggers (issue 12): a schedule trigger created, changed and deleted (EventBridge Scheduler, passing
+    the Scheduler role), and a webhook's key stored, then read by the webhook door's own vault."""
+    from datetime import UTC, datetime
+
+    from nexod.domain.triggers import ScheduleConfig
+    from nexod.settings import Settings
+    from nexod.wiring import hook_vault_from_settings, scheduler_from_settings
+
+    settings = Settings(
+        scheduler_group=env["NEXOD_SCHEDULER_GROUP"],
+        run_starter_arn=env["NEXOD_RUN_STARTER_ARN"],
+        scheduler_role_arn=env["NEXOD_SCHEDULER_ROLE_ARN"],
+        scheduler_dlq_arn=env["NEXOD_SCHEDULER_DLQ_ARN"],
+        workspace_secret_prefix=env["NEXOD_WORKSPACE_SECRET_PREFIX"],
+        region=REGION,
+    )
+    scheduler = scheduler_from_settings(settings)
+    assert scheduler is not None
+    start = datetime(2026, 12, 1, tzinfo=UTC)
+    scheduler.put(WORKSPACE, flow_id, ScheduleConfig(expression="rate(5 minutes)", start_date=start))
+    scheduler.put(WORKSPACE, flow_id, ScheduleConfig(expression="cron(0 9 * * ? *)", timezone="Europe/Berlin"))
+    scheduler.delete(WORKSPACE, flow_id)
+    hook = f"trigger.{flow_id}"
+    _api_vault(env).put(WORKSPACE, hook, {"secret": "whsec"})
+    reader = hook_vault_from_settings(settings)
+    assert reader is not None
+    assert reader.get(WORKSPACE, hook) == {"secret": "whsec"}
+
+
+def reminder_clock_path(env: dict[str, str], approval_id: str, *, set_: bool, clear: bool) -> None:
+    """The starter's approval reminders (no sweeper): a one-time schedule set (core runner, Reminders) or
+    deleted (the API, on a final decision). Nothing where the profile sweeps."""
+    from datetime import UTC, datetime, timedelta
+
+    from nexod.settings import Settings
+    from nexod.wiring import reminder_clock_from_settings
+
+    if "NEXOD_REMINDER_SCHEDULE_GROUP" not in env:
+        return
+    settings = Settings(
+        reminder_schedule_group=env["NEXOD_REMINDER_SCHEDULE_GROUP"],
+        reminder_role_arn=env["NEXOD_REMINDER_ROLE_ARN"],
+        reminders_function_arn=env.get("NEXOD_REMINDERS_FUNCTION_ARN"),
+        region=REGION,
+    )
+    own = None if "NEXOD_REMINDERS_FUNCTION_ARN" in env else f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:reminders"
+    clock = reminder_clock_from_settings(settings, own)
+    assert clock is not None
+    due = datetime.now(UTC) + timedelta(minutes=5)
+    if set_:
+        clock.set(WORKSPACE, approval_id, due)
+    if clear:
+        clock.clear(WORKSPACE, approval_id, due)
+
+
 def api_all_paths(env: dict[str, str], flow_id: str) -> None:
     api_and_payload_paths(env, flow_id)
     api_credentials_path(env, flow_id)
     api_knowledge_path(env, flow_id)
     callback_path(env, flow_id)  # an approval decided
+    reminder_clock_path(env, flow_id, set_=False, clear=True)  # ... and its waiting reminder deleted
     event_bus_path(env, flow_id)
+    api_trigger_paths(env, flow_id)
+
+
+def run_starter_path(env: dict[str, str], run_id: str) -> None:
+    """A trigger's delivery starts a run: the app secret, the execution of the flow's published version
+    (published by the API beforehand), the run's event to the bus."""
+    from nexod.adapters.stepfunctions import StepFunctionsOrchestrator
+    from nexod.services.runs import execution_input
+
+    app_secret_path(env, run_id)
+    name = f"{env['NEXOD_STATE_MACHINE_PREFIX']}-trg{uuid.uuid4().hex[:8]}"
+    asl = {"StartAt": "done", "States": {"done": {"Type": "Pass", "End": True}}}
+    with _SETUP["enforcer"].acting_as(None):  # the API published the flow
+        publisher = StepFunctionsOrchestrator(
+            boto3.client("stepfunctions", region_name=REGION), env["NEXOD_STATE_MACHINE_ROLE_ARN"]
+        )
+        machine = publisher.publish(name, asl, "version 1")
+    orchestrator = StepFunctionsOrchestrator(
+        boto3.client("stepfunctions", region_name=REGION),
+        env["NEXOD_STATE_MACHINE_ROLE_ARN"],
+        env["NEXOD_STATE_MACHINE_LOG_GROUP_ARN"],
+    )
+    orchestrator.start(machine.version_arn, run_id, execution_input(WORKSPACE, run_id))
+    event_bus_path(env, run_id)
+
+
+def reminders_path(env: dict[str, str], approval_id: str) -> None:
+    """The Reminders function: the app secret, the link key it signs with, a chat webhook's credential
+    through the workspace's reader, and (starter) the next reminder's one-time schedule."""
+    from nexod.settings import Settings
+    from nexod.wiring import approval_links_from_settings
+
+    app_secret_path(env, approval_id)
+    settings = Settings(approval_link_key_secret_arn=env["NEXOD_APPROVAL_LINK_KEY_SECRET_ARN"], region=REGION)
+    assert approval_links_from_settings(settings) is not None
+    runner_credentials_path(env, approval_id)
+    reminder_clock_path(env, approval_id, set_=True, clear=False)
 
 
 def runner_credentials_path(env: dict[str, str], _run_id: str) -> None:
@@ -449,6 +556,12 @@ def node_runner_path(env: dict[str, str], run_id: str) -> None:
     assert store.get(key) == PAYLOAD
     runner_credentials_path(env, run_id)
     callback_path(env, run_id)  # a finished callback node's new Task, completed from its memo
+
+
+def core_runner_path(env: dict[str, str], run_id: str) -> None:
+    """The core runner's paths, and (starter) an approval's first reminder scheduled after its notice."""
+    node_runner_path(env, run_id)
+    reminder_clock_path(env, run_id, set_=True, clear=False)
 
 
 def event_bus_path(env: dict[str, str], flow_id: str) -> None:
@@ -550,7 +663,9 @@ PATHS: dict[str, Callable[[dict[str, str], str], None]] = {
     "AgentLauncher": agent_launcher_path,
     "Broker": broker_path,
     "Api": api_all_paths,
-    "NodeRunner": node_runner_path,
+    "NodeRunner": core_runner_path,
+    "RunStarter": run_starter_path,
+    "Reminders": reminders_path,
     "LlmRunner": node_runner_path,
     "ExecutionEvents": execution_events_path,
     "Migrate": migrate_path,
@@ -619,6 +734,10 @@ NOT_FROM_CODE: dict[str, dict[str, str]] = {
     "Api": {
         "logs:DeleteLogDelivery": "AWS lists it among the rights state machine logging needs (a changed destination)",
         "s3:ListBucket": "under ws/ only: S3 then answers 404 (a missing payload) instead of 403 for an absent key",
+        **{
+            f"events:{action}": "EventBridge triggers' rules (the EventRules adapter lands with the ingress branch)"
+            for action in ("PutRule", "DeleteRule", "EnableRule", "DisableRule", "PutTargets", "RemoveTargets")
+        },
     },
     "NodeRunner": {
         "s3:ListBucket": "under ws/ only: S3 then answers 404 (a missing payload) instead of 403 for an absent key",

@@ -374,3 +374,75 @@ def test_the_ops_reminder_function_sends_what_is_due(
     mails = mails_for(stack, "Ops v2")
     assert [m.subject for m in mails][-1] == "Reminder: approval needed: Ops v2"
     assert Api(stack.url, None).ok("GET", f"/v1/approval-links/{token_of(mails[-1].link)}")["recipient"] == EMAIL
+
+
+def test_without_a_sweeper_each_reminder_is_a_one_time_schedule_set_when_asked_and_deleted_when_decided(
+    stack: LocalStack, alice: Api, workspace: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import boto3
+
+    from functions.ops import remind
+    from nexod.adapters.reminders_eventbridge import EventBridgeReminderClock, reminder_schedule_name
+
+    # Given a deployment whose Aurora pauses (the starter): no sweeper, but EventBridge Scheduler (moto)
+    # wakes the Reminders function once per due reminder
+    client = boto3.client("scheduler", region_name="us-east-1")
+    group = f"reminders-{uuid.uuid4().hex[:8]}"
+    client.create_schedule_group(Name=group)
+    role = "arn:aws:iam::123456789012:role/nexod-reminder-schedules"
+    clock = EventBridgeReminderClock(client, group=group, target_arn=_LambdaContext.invoked_function_arn, role_arn=role)
+    sender = stack.platform.runner.on_parked.__self__  # type: ignore[union-attr]  # the core runner's notices
+    monkeypatch.setattr(sender, "clock", clock)
+    monkeypatch.setattr(stack.platform.services, "reminder_clock", clock)
+
+    def waiting() -> list[str]:
+        return sorted(s["Name"] for s in client.list_schedules(GroupName=group)["Schedules"])
+
+    # When an approval that reminds every 5 minutes is requested (its first notice goes out at once)
+    definition = approval_flow(title="Wake {{ input.what }}", notify={"emails": [EMAIL]}, remind_every_seconds=300)
+    run_id = start(alice, workspace, publish(alice, workspace, definition, name="wake"))
+    asked = pending(alice, workspace, run_id)
+    assert len(mails_for(stack, "Wake v2")) == 1
+    # Then one one-time schedule wakes the Reminders function when the reminder is due, for this approval
+    with stack.platform.services.store.tx(workspace) as uow:
+        due = uow.approvals.notice_due_at(asked["id"])
+    assert due is not None
+    first = reminder_schedule_name(asked["id"], due)
+    assert waiting() == [first]
+    found = client.get_schedule(Name=first, GroupName=group)
+    assert found["ActionAfterCompletion"] == "DELETE" and found["ScheduleExpression"].startswith("at(")
+    assert json.loads(found["Target"]["Input"]) == {"workspace_id": workspace, "approval_id": asked["id"]}
+
+    # When it fires (the reminder is due): the Reminders function as in AWS, configured from its environment
+    with stack.platform.services.store.tx(workspace) as uow:
+        uow.approvals.schedule_notice(asked["id"], datetime.now(UTC) - timedelta(seconds=1))
+    settings = stack.platform.settings
+    monkeypatch.setenv("NEXOD_DATABASE_URL", stack.platform.postgres.app_url)
+    monkeypatch.setenv("NEXOD_OUTBOX_DIR", str(settings.outbox_dir))
+    monkeypatch.setenv("NEXOD_APPROVAL_LINK_KEY_FILE", str(settings.approval_link_key_file))
+    monkeypatch.setenv("NEXOD_CONSOLE_URL", stack.url)
+    monkeypatch.setenv("NEXOD_REMINDER_SCHEDULE_GROUP", group)
+    monkeypatch.setenv("NEXOD_REMINDER_ROLE_ARN", role)
+    monkeypatch.setenv("NEXOD_REGION", "us-east-1")
+    remind._notices.cache_clear()
+    try:
+        answer = remind.handler({"workspace_id": workspace, "approval_id": asked["id"]}, _LambdaContext())
+    finally:
+        remind._notices.cache_clear()
+    # Then the reminder went out
+    assert answer == {"sent": 1}
+    assert [m.subject for m in mails_for(stack, "Wake v2")][-1] == "Reminder: approval needed: Wake v2"
+    # And the next one is scheduled, targeting the function itself (Scheduler deletes the one that ran)
+    with stack.platform.services.store.tx(workspace) as uow:
+        following = uow.approvals.notice_due_at(asked["id"])
+    assert following is not None and following > datetime.now(UTC)
+    second = reminder_schedule_name(asked["id"], following)
+    assert second in waiting()
+    assert client.get_schedule(Name=second, GroupName=group)["Target"]["Arn"] == _LambdaContext.invoked_function_arn
+
+    # When the approval is decided
+    alice.ok("POST", f"/v1/workspaces/{workspace}/approvals/{asked['id']}/decide", {"decision": "approve"})
+    # Then its waiting schedule is deleted: nothing wakes the database for it any more
+    assert second not in waiting()
+    with stack.platform.services.store.tx(workspace) as uow:
+        assert uow.approvals.notice_due_at(asked["id"]) is None

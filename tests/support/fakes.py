@@ -918,6 +918,10 @@ class MemoryApprovals(_Repo):
         else:
             self.t.notices[approval_id] = (self._writable_ws(), due_at)
 
+    def notice_due_at(self, approval_id: str) -> datetime | None:
+        found = self.t.notices.get(approval_id)
+        return found[1] if found is not None and found[0] == self.ws else None
+
     def due_notice(self, approval_id: str, now: datetime) -> bool:
         found = self.t.notices.get(approval_id)
         return found is not None and found[0] == self.ws and found[1] <= now

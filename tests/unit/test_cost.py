@@ -52,3 +52,36 @@ def test_the_monthly_estimate_uses_the_same_prices():
     # Then its Lambda and Step Functions prices are the ones node runs are costed with
     assert estimate.P["lambda_gbs_arm"].value == pytest.approx(compute_cost_usd(1000, 1024), rel=1e-12)
     assert estimate.P["sfn_transition"].value == pytest.approx(orchestration_cost_usd(1000), rel=1e-12)
+
+
+def test_each_trigger_kind_costs_its_service_request_plus_the_lambda_that_starts_the_run():
+    # Given cdk/cost.py and an App template whose trigger functions have 1 GB
+    spec = importlib.util.spec_from_file_location("cost_estimate", REPO / "cdk" / "cost.py")
+    assert spec is not None and spec.loader is not None
+    estimate = importlib.util.module_from_spec(spec)
+    sys.modules["cost_estimate"] = estimate
+    try:
+        spec.loader.exec_module(estimate)
+    finally:
+        del sys.modules["cost_estimate"]
+    app = {
+        "Resources": {
+            f"{name}ABC123": {"Type": "AWS::Lambda::Function", "Properties": {"MemorySize": 1024}}
+            for name in ("RuntimeRunStarter", "RuntimeHandler", "RuntimeIngressConsumer")
+        }
+    }
+    # When the per-1,000-deliveries lines are computed
+    lines = {
+        line.what.split(":")[0] + (":month" if "month" in line.what else ""): line
+        for line in estimate.trigger_lines(app)
+    }
+    # Then a schedule fire is Scheduler's $1/M plus one 150 ms run-starter invocation at 1 GB
+    lambda_each = 0.15 * compute_cost_usd(1000, 1024) + 0.20 / 1e6
+    assert lines["schedules"].monthly == pytest.approx(1000 * (1.00 / 1e6 + lambda_each))
+    assert lines["schedules:month"].monthly == pytest.approx(730 * (1.00 / 1e6 + lambda_each))
+    # And a webhook is an HTTP API request plus the API's invocation; an event is $1/M plus the run starter
+    assert lines["webhooks"].monthly == pytest.approx(1000 * (1.00 / 1e6 + lambda_each))
+    assert lines["EventBridge"].monthly == pytest.approx(1000 * (1.00 / 1e6 + lambda_each))
+    # And SQS is 1.3 requests a message at $0.40/M, and one consumer invocation per batch of 10
+    batch = 1.5 * compute_cost_usd(1000, 1024) + 0.20 / 1e6
+    assert lines["SQS"].monthly == pytest.approx(1300 * 0.40 / 1e6 + 100 * batch)

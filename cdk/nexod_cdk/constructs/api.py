@@ -148,6 +148,15 @@ class Api(Construct):
         # Route only what the handler serves: everything under /v1 behind the JWT authorizer, and the
         # one public route. Any other path is API Gateway's own 404 and never invokes the VPC Lambda.
         self.http_api.add_routes(path=c.API_ROUTE_PATH, methods=[apigw.HttpMethod.ANY], integration=integration)
+        # Webhook deliveries (issue 12): no JWT (each trigger's HMAC secret signs them, checked by the handler)
+        # and a throttle of their own below the API's, so a noisy sender cannot use up the console's budget.
+        hook_method, hook_path = c.HOOK_ROUTE.split(" ", 1)
+        self.http_api.add_routes(
+            path=hook_path,
+            methods=[apigw.HttpMethod(hook_method)],
+            integration=integration,
+            authorizer=apigw.HttpNoneAuthorizer(),
+        )
         method, health_path = c.HEALTH_ROUTE.split(" ", 1)
         self.http_api.add_routes(
             path=health_path,
@@ -181,6 +190,10 @@ class Api(Construct):
                 "ThrottlingRateLimit": c.HEALTH_THROTTLE_RATE,
                 "ThrottlingBurstLimit": c.HEALTH_THROTTLE_BURST,
             },
+            c.HOOK_ROUTE: {
+                "ThrottlingRateLimit": c.HOOK_THROTTLE_RATE,
+                "ThrottlingBurstLimit": c.HOOK_THROTTLE_BURST,
+            },
             f"ANY {c.API_ROUTE_PATH}": {
                 "ThrottlingRateLimit": c.API_THROTTLE_RATE,
                 "ThrottlingBurstLimit": c.API_THROTTLE_BURST,
@@ -200,9 +213,10 @@ class Api(Construct):
         runtime.allow_secret_read(fn, database_secret_arn)
         # Rights arrive with the code that uses them (tests/infra/test_iam_enforced.py fails on a granted
         # action no path needs). Workspace credentials are write-only here (DESIGN §7): create, rotate,
-        # delete, restore, never GetSecretValue. Not yet: schedules and the ingress queue
-        # (the triggers issue adds them with their code).
+        # delete, restore, never GetSecretValue: the webhook door reads webhook secrets (`trigger.<id>`) only.
         secrets.allow_manage(fn)
+        secrets.allow_read_webhook_secrets(fn)
+        triggers.allow_manage(fn)  # schedules in the group, trigger rules with the prefix
         triggers.bus.grant_put_events_to(fn)  # run lifecycle events (start, cancel, redrive) from the outbox
         fn.add_to_role_policy(
             iam.PolicyStatement(

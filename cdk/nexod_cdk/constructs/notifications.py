@@ -1,5 +1,6 @@
 """Approval notifications (issue 11): the approval-link signing key, SES from one configured identity, and
-the sweeper that sends due notices and reminders (an EventBridge Scheduler schedule, every 5 minutes)."""
+the Reminders function that sends due notices and reminders: invoked every 5 minutes by a sweeper schedule
+(production), or once per due reminder by a one-time schedule in the reminder group (the starter)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ from .secrets import Secrets
 # The sweeper's schedule and its runs a month. Each run reads Postgres, so a profile whose Aurora pauses
 # when idle (the starter) has no sweeper: a 5-minute sweep would keep the cluster awake for good, and even a
 # daily one breaks the starter's $5 idle promise. There the node runner sends each approval's first notice
-# after parking, and reminders are not sent (docs/decisions.md, approval notices).
+# after parking and sets a one-time `at(...)` schedule for its next reminder; each reminder sets the next
+# (docs/decisions.md, approval notices; reminders on the starter).
 REMIND_RATE = ("rate(5 minutes)", 12 * 24 * 30)
 
 
@@ -43,7 +45,6 @@ class Notifications(Construct):
         stack = Stack.of(self)
         self.config = config
         self.runtime = runtime
-        self.reminders: lambda_.Function | None = None
         # HMAC key of the signed one-time approval links. A profile that rotates its database secret gets a
         # secret of its own (48 random characters); one that does not (the starter, where each secret is
         # $0.40 of a $5 idle budget) derives the key from the app's database secret (HKDF, its own label):
@@ -61,12 +62,17 @@ class Notifications(Construct):
             )
             secret.apply_removal_policy(RemovalPolicy.RETAIN)
             self.link_key_arn = secret.secret_arn
-        if not sweeps(config):
-            return
+        # The function that sends due notices and reminders: the sweeper's target (production), or the target
+        # of one one-time schedule per due reminder (the starter: nothing runs until a reminder is due).
+        self.sweeps = sweeps(config)
         self.reminders = runtime.function(
             "Reminders",
             handler=c.REMIND_HANDLER,
-            description="Nexod: send due approval notices and reminders (every 5 minutes)",
+            description=(
+                "Nexod: send due approval notices and reminders (every 5 minutes)"
+                if self.sweeps
+                else "Nexod: send one approval's due reminder (a one-time schedule per reminder)"
+            ),
             timeout=Duration.minutes(2),
             environment={"NEXOD_DATABASE_SECRET_ARN": database_secret_arn, **secrets.environment()},
         )
@@ -75,25 +81,36 @@ class Notifications(Construct):
         secrets.allow_assume(self.reminders.role)  # a chat webhook's URL is a workspace credential
         self.allow_send(self.reminders)
 
-        schedule_name = f"{config.state_machine_prefix}-approval-reminders"
-        schedule_arn = (
-            f"arn:{stack.partition}:scheduler:{stack.region}:{stack.account}:schedule/default/{schedule_name}"
-        )
-        role = iam.Role(
+        partition, region, account = stack.partition, stack.region, stack.account
+        self.group_name = ""
+        self.reminder_schedules_arn = ""
+        if self.sweeps:
+            schedule_name = f"{config.state_machine_prefix}-approval-reminders"
+            source_arn = f"arn:{partition}:scheduler:{region}:{account}:schedule/default/{schedule_name}"
+        else:
+            self.group_name = f"{config.state_machine_prefix}-reminders"
+            self.group = scheduler.CfnScheduleGroup(self, "ReminderGroup", name=self.group_name)
+            source_arn = f"arn:{partition}:scheduler:{region}:{account}:schedule-group/{self.group_name}"
+            self.reminder_schedules_arn = f"arn:{partition}:scheduler:{region}:{account}:schedule/{self.group_name}/*"
+        self.schedule_role = iam.Role(
             self,
             "ScheduleRole",
             description="EventBridge Scheduler: invoke the approval reminder function, nothing else",
             assumed_by=iam.ServicePrincipal(
                 "scheduler.amazonaws.com",
                 conditions={
-                    "StringEquals": {"aws:SourceAccount": stack.account},
-                    "ArnEquals": {"aws:SourceArn": schedule_arn},
+                    "StringEquals": {"aws:SourceAccount": account},
+                    "ArnEquals": {"aws:SourceArn": source_arn},
                 },
             ),
         )
-        role.add_to_policy(
+        self.schedule_role.add_to_policy(
             iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[self.reminders.function_arn])
         )
+        if not self.sweeps:
+            # The Reminders function sets the next reminder's schedule itself (its own ARN from its context).
+            self.allow_set_reminders(self.reminders, target=False)
+            return
         self.schedule = scheduler.CfnSchedule(
             self,
             "Schedule",
@@ -103,10 +120,52 @@ class Notifications(Construct):
             flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
             target=scheduler.CfnSchedule.TargetProperty(
                 arn=self.reminders.function_arn,
-                role_arn=role.role_arn,
+                role_arn=self.schedule_role.role_arn,
                 retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(maximum_retry_attempts=0),
             ),
         )
+
+    def allow_set_reminders(self, fn: lambda_.Function, *, target: bool = True) -> None:
+        """Where no sweeper runs: create one-time reminder schedules in the reminder group (passing only the
+        reminders' schedule role). `target`: give the Reminders function's ARN (it knows its own)."""
+        if self.sweeps:
+            return
+        fn.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="SetApprovalReminders",
+                actions=["scheduler:CreateSchedule"],
+                resources=[self.reminder_schedules_arn],
+            )
+        )
+        fn.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="PassOnlyTheReminderScheduleRole",
+                actions=["iam:PassRole"],
+                resources=[self.schedule_role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}},
+            )
+        )
+        self._reminder_environment(fn, target=target)
+
+    def allow_clear_reminders(self, fn: lambda_.Function) -> None:
+        """Where no sweeper runs: delete an approval's waiting reminder schedule (a final decision, the API)."""
+        if self.sweeps:
+            return
+        fn.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="ClearApprovalReminders",
+                actions=["scheduler:DeleteSchedule"],
+                resources=[self.reminder_schedules_arn],
+            )
+        )
+        self._reminder_environment(fn, target=False)
+
+    def _reminder_environment(self, fn: lambda_.Function, *, target: bool) -> None:
+        fn.add_environment("NEXOD_REMINDER_SCHEDULE_GROUP", self.group_name)
+        fn.add_environment("NEXOD_REMINDER_ROLE_ARN", self.schedule_role.role_arn)
+        if target:
+            assert self.reminders is not None
+            fn.add_environment("NEXOD_REMINDERS_FUNCTION_ARN", self.reminders.function_arn)
 
     def environment(self, console_url: str | None = None) -> dict[str, str]:
         env = {"NEXOD_APPROVAL_LINK_KEY_SECRET_ARN": self.link_key_arn}

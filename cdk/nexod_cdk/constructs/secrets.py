@@ -130,6 +130,21 @@ class Secrets(Construct):
             )
         )
 
+    def allow_read_webhook_secrets(self, grantable: iam.IGrantable) -> None:
+        """The webhook door (`POST /v1/hooks/{id}`, issue 12) verifies a delivery's HMAC with the trigger's
+        key, stored by the vault as `<prefix>/<workspace>/trigger.<id>`: GetSecretValue on those names only
+        (credential names have no dots, so no credential matches). Decrypting goes through Secrets Manager
+        with the data key, which `allow_manage` grants for names under the prefix already (the API is the
+        only caller): without GetSecretValue that Decrypt reads nothing."""
+        hooks = f"{self.workspace_secrets_arn_pattern.removesuffix('*')}*/{c.WEBHOOK_SECRET_PREFIX}*"
+        grantable.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ReadWebhookTriggerSecretsOnly",
+                actions=["secretsmanager:GetSecretValue"],
+                resources=[hooks],
+            )
+        )
+
     def environment(self) -> dict[str, str]:
         return {
             "NEXOD_WORKSPACE_SECRET_PREFIX": self.prefix,

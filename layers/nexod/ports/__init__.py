@@ -22,7 +22,7 @@ from .knowledge import (
     VectorStoreUnavailable,
 )
 from .notify import ChatWebhook, Notification, NotificationFailed, Notifier
-from .scheduler import Scheduler
+from .scheduler import ReminderClock, Scheduler
 from .store import (
     AgentChanges,
     AgentRepository,
@@ -90,6 +90,7 @@ __all__ = [
     "ProviderKey",
     "PublishedMachine",
     "RateLimiter",
+    "ReminderClock",
     "RunLimitRepository",
     "RunRepository",
     "Scheduler",

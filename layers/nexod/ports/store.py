@@ -406,6 +406,10 @@ class ApprovalRepository(Protocol):
         """When the approval's next notice (first notification or reminder) is due; None: no more notices."""
         ...
 
+    def notice_due_at(self, approval_id: str) -> datetime | None:
+        """When the approval's next notice is due (None: none is scheduled)."""
+        ...
+
     def due_notice(self, approval_id: str, now: datetime) -> bool:
         """Lock the approval's notice if it is due at `now`; False when it is not due or another sender has it."""
         ...

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from ..domain.records import Approval
-from ..ports import ChatWebhook, Notification, NotificationFailed, Notifier, Store, Vault
+from ..ports import ChatWebhook, Notification, NotificationFailed, Notifier, ReminderClock, Store, Vault
 from .approval_links import LinkSigner
 
 log = logging.getLogger(__name__)
@@ -30,6 +30,8 @@ class ApprovalNotices:
     console_url: str
     vault: Vault | None = None  # reads the chat webhook's credential
     allow_hosts: list[str] = field(default_factory=list)  # the deployment's, besides the workspace's
+    # Where no sweeper runs (the starter): each next notice sets a one-time wake-up of the sender for itself.
+    clock: ReminderClock | None = None
 
     def notify_parked(self, workspace_id: str, run_id: str, node_id: str, iteration: int = 0) -> bool:
         """After a callback node parked: send its approval's first notice if one is due."""
@@ -79,6 +81,8 @@ class ApprovalNotices:
                 approval.id,
                 {"emails": len(emails), "chat": bool(notify.get("chat_webhook_credential"))},
             )
+        if following is not None and self.clock is not None:
+            self._wake_at(workspace_id, approval.id, following)
         chat_name = notify.get("chat_webhook_credential")
         try:
             chat = self._chat(workspace_id, str(chat_name), hosts, approval) if chat_name else None
@@ -88,6 +92,17 @@ class ApprovalNotices:
             with self.store.tx(workspace_id) as uow:
                 uow.audit.record("approval.notify_failed", "approval", approval.id, {"error": str(exc)[:500]})
         return True
+
+    def _wake_at(self, workspace_id: str, approval_id: str, due_at: datetime) -> None:
+        """Set the next reminder's wake-up; a failure is audited (the reminder is then not sent, like a lost
+        notice), never raised into the node or the decision."""
+        assert self.clock is not None
+        try:
+            self.clock.set(workspace_id, approval_id, due_at)
+        except Exception as exc:  # any adapter failure: the notice itself went out already
+            log.warning("approval %s: could not schedule its next reminder: %s", approval_id, exc)
+            with self.store.tx(workspace_id) as uow:
+                uow.audit.record("approval.notify_failed", "approval", approval_id, {"error": f"reminder: {exc}"[:500]})
 
     def _chat(self, workspace_id: str, name: str, hosts: list[str], approval: Approval) -> ChatWebhook:
         value = self.vault.get(workspace_id, name) if self.vault is not None else None

@@ -8,6 +8,7 @@ in the same unit of work; SendTaskSuccess follows the commit (`nexod.runtime.cal
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -24,6 +25,8 @@ from .paging import decode_cursor, page
 
 if TYPE_CHECKING:
     from ..runtime.callbacks import Settled
+
+log = logging.getLogger(__name__)
 
 PAGE = 50
 # The listing's `status`: pending, decided (approved or rejected), expired, withdrawn.
@@ -146,12 +149,24 @@ def decide(
             if not may_decide(approval, principal.sub, role):
                 raise Forbidden("you are not one of this approval's approvers")
 
-        recorded, settled = _decide_in(
+        recorded, settled, waking = _decide_in(
             services, uow, found, principal.sub, decision, comment, fields or {}, check, via="member"
         )
     if settled is not None:
         services.callbacks.send(settled)
+    _stop_reminders(services, workspace_id, recorded.id, waking)
     return view(recorded, principal.sub, role)
+
+
+def _stop_reminders(services: Services, workspace_id: str, approval_id: str, due_at: datetime | None) -> None:
+    """After a final decision: delete the reminder's wake-up still waiting (the starter's one-time schedule).
+    One that cannot be deleted only costs a wake-up that finds the approval decided and sends nothing."""
+    if due_at is None or services.reminder_clock is None:
+        return
+    try:
+        services.reminder_clock.clear(workspace_id, approval_id, due_at)
+    except Exception as exc:  # the decision is recorded: a leftover wake-up sends nothing
+        log.warning("approval %s: could not delete its reminder schedule: %s", approval_id, exc)
 
 
 def _decide_in(
@@ -164,9 +179,11 @@ def _decide_in(
     fields: dict[str, Any],
     check: Callable[[Approval], None],
     via: str,
-) -> tuple[Approval, Settled | None]:
-    """The decision `by` someone, under the run's lock; `check` refuses who may not decide (before 409)."""
+) -> tuple[Approval, Settled | None, datetime | None]:
+    """The decision `by` someone, under the run's lock; `check` refuses who may not decide (before 409).
+    Also answers when the reminder that a final decision cancelled was due (None: none was)."""
     settled = None
+    waking = None
     run = uow.runs.get(found.run_id, for_update=True)  # first the run, like cancel and every completion
     approval = uow.approvals.get(found.id, for_update=True)
     if run is None or approval is None:
@@ -193,6 +210,7 @@ def _decide_in(
         # the node's output, in this unit of work.
         settled = services.callbacks.settle(uow, run, approval.node_id, approval.iteration, output=outcome, by=by)
         status = "approved" if decision == "approve" else "rejected"
+        waking = uow.approvals.notice_due_at(approval.id)
         uow.approvals.schedule_notice(approval.id, None)  # no more reminders
     recorded = uow.approvals.record(approval.id, status=status, decisions=decisions, outcome=outcome)
     assert recorded is not None
@@ -216,7 +234,7 @@ def _decide_in(
             "via": via,
         },
     )
-    return recorded, settled
+    return recorded, settled, waking
 
 
 # -- signed one-time links (public routes: the token is the credential) --------------------------------------
@@ -286,11 +304,14 @@ def decide_by_link(
         def check(_: Approval) -> None:
             _usable_link(uow, claims, for_update=True)  # after the run's and the approval's locks
 
-        recorded, settled = _decide_in(services, uow, found, by, decision, comment, fields or {}, check, via="link")
+        recorded, settled, waking = _decide_in(
+            services, uow, found, by, decision, comment, fields or {}, check, via="link"
+        )
         if not uow.approvals.use_link(claims.nonce):
             raise Gone("link_used", "this approval link was used already")
     if settled is not None:
         services.callbacks.send(settled)
+    _stop_reminders(services, claims.workspace_id, recorded.id, waking)
     return _link_view(recorded)
 
 

@@ -8,7 +8,17 @@ from typing import TYPE_CHECKING, Any
 
 from ..domain.actor import UserActor
 from ..domain.nodes import Runtime
-from ..ports import BlobStore, EventPublisher, EventRules, KnowledgeWorker, Orchestrator, Scheduler, Store, Vault
+from ..ports import (
+    BlobStore,
+    EventPublisher,
+    EventRules,
+    KnowledgeWorker,
+    Orchestrator,
+    ReminderClock,
+    Scheduler,
+    Store,
+    Vault,
+)
 
 if TYPE_CHECKING:
     from ..runtime.callbacks import CallbackCompletions
@@ -59,6 +69,8 @@ class Services:
     # Approval emails, chat posts and reminders (issue 11): None sends none (the inbox still shows them).
     notices: ApprovalNotices | None = None
 
+    # Approval reminders' one-time wake-ups (the starter in AWS): a final decision deletes the one waiting.
+    reminder_clock: ReminderClock | None = None
     # Schedule triggers in AWS (EventBridge Scheduler); None locally, where the scheduler loop fires them.
     scheduler: Scheduler | None = None
     # Reads webhook secrets (`trigger.<id>`) for the webhook door; None: `vault` (local mode reads it). In AWS

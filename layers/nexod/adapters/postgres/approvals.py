@@ -155,6 +155,13 @@ class PostgresApprovals(Queries):
             (approval_id, self.workspace_id, due_at),
         )
 
+    def notice_due_at(self, approval_id: str) -> datetime | None:
+        row = self._one(
+            "SELECT due_at FROM approval_notices WHERE approval_id = %s AND workspace_id = %s",
+            (approval_id, self.workspace_id),
+        )
+        return None if row is None else row["due_at"]
+
     def due_notice(self, approval_id: str, now: datetime) -> bool:
         """Lock the approval's notice row if it is due (others skip it): True when this unit of work owns it."""
         row = self._one(
