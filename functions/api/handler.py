@@ -225,6 +225,7 @@ def _from_settings() -> tuple[Services, JwtVerifier]:
         event_rules=event_rules_from_settings(settings),  # eventbridge triggers (a rule each)
         nexod_bus=settings.event_bus_name or "",
         ingress_queue_url=settings.ingress_queue_url or "",
+        trigger_buses=tuple(settings.trigger_buses),
         reminder_clock=reminder_clock_from_settings(settings),  # a decision deletes its reminder's wake-up
         hook_vault=hook_vault_from_settings(settings),  # reads webhook keys only (the role allows no more)
         hook_base_url=settings.public_api_url,

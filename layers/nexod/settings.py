@@ -137,6 +137,9 @@ class Settings(BaseSettings):
     # EventBridge-in triggers (issue 12): a rule per trigger, `<state_machine_prefix>-trg-<id>`, on the Nexod bus
     # (`event_bus_name`) or a named bus, targeting `run_starter_arn`; failed deliveries go to this DLQ.
     event_rules_dlq_arn: str | None = None
+    # The buses an eventbridge trigger may listen on (the CDK's Nexod bus and `nexod:triggerBuses`, JSON); empty:
+    # any (local mode). The API's role may only manage rules on these.
+    trigger_buses: list[str] = []
     # Approval reminders without a sweeper (issue 11, the starter profile, whose Aurora pauses): one
     # EventBridge Scheduler `at(...)` schedule per due notice in this group, invoking the Reminders function
     # (`reminders_function_arn`; the function itself uses its own ARN) through `reminder_role_arn`.

@@ -428,10 +428,13 @@ def test_the_api_manages_schedules_in_its_group_and_rules_with_the_trigger_prefi
         "NEXOD_SCHEDULER_GROUP",
         "NEXOD_SCHEDULER_ROLE_ARN",
         "NEXOD_SCHEDULER_DLQ_ARN",
-        "NEXOD_TRIGGER_RULE_PREFIX",
+        "NEXOD_TRIGGER_BUSES",
     ):
         assert key in env, key
-    assert env["NEXOD_TRIGGER_RULE_PREFIX"] == f"{prefix}-trg-"
+    # the rules the API's code names (`services/trigger_rules.rule_name`) are the ones it may manage
+    from nexod.services.trigger_rules import RULE_INFIX
+
+    assert f"{env['NEXOD_STATE_MACHINE_PREFIX']}{RULE_INFIX}" == f"{prefix}-trg-"
 
 
 def test_named_buses_from_context_widen_the_rule_rights_to_those_buses_only() -> None:

@@ -445,7 +445,7 @@ def api_trigger_paths(env: dict[str, str], flow_id: str) -> None:
 
     from nexod.domain.triggers import ScheduleConfig
     from nexod.settings import Settings
-    from nexod.wiring import hook_vault_from_settings, scheduler_from_settings
+    from nexod.wiring import event_rules_from_settings, hook_vault_from_settings, scheduler_from_settings
 
     settings = Settings(
         scheduler_group=env["NEXOD_SCHEDULER_GROUP"],
@@ -461,6 +461,20 @@ def api_trigger_paths(env: dict[str, str], flow_id: str) -> None:
     scheduler.put(WORKSPACE, flow_id, ScheduleConfig(expression="rate(5 minutes)", start_date=start))
     scheduler.put(WORKSPACE, flow_id, ScheduleConfig(expression="cron(0 9 * * ? *)", timezone="Europe/Berlin"))
     scheduler.delete(WORKSPACE, flow_id)
+    # An eventbridge trigger's rule on the Nexod bus: put, disabled, deleted (the EventRules adapter)
+    rules = event_rules_from_settings(
+        Settings(
+            event_bus_name=env["NEXOD_EVENT_BUS_NAME"],
+            run_starter_arn=env["NEXOD_RUN_STARTER_ARN"],
+            state_machine_prefix=env["NEXOD_STATE_MACHINE_PREFIX"],
+            region=REGION,
+        )
+    )
+    assert rules is not None
+    bus = env["NEXOD_EVENT_BUS_NAME"]
+    rules.put(WORKSPACE, flow_id, bus, {"source": [{"prefix": "shop."}]}, True)
+    rules.put(WORKSPACE, flow_id, bus, {"source": ["shop"]}, False)
+    rules.delete(WORKSPACE, flow_id, bus)
     hook = f"trigger.{flow_id}"
     _api_vault(env).put(WORKSPACE, hook, {"secret": "whsec"})
     reader = hook_vault_from_settings(settings)
@@ -734,10 +748,6 @@ NOT_FROM_CODE: dict[str, dict[str, str]] = {
     "Api": {
         "logs:DeleteLogDelivery": "AWS lists it among the rights state machine logging needs (a changed destination)",
         "s3:ListBucket": "under ws/ only: S3 then answers 404 (a missing payload) instead of 403 for an absent key",
-        **{
-            f"events:{action}": "EventBridge triggers' rules (the EventRules adapter lands with the ingress branch)"
-            for action in ("PutRule", "DeleteRule", "EnableRule", "DisableRule", "PutTargets", "RemoveTargets")
-        },
     },
     "NodeRunner": {
         "s3:ListBucket": "under ws/ only: S3 then answers 404 (a missing payload) instead of 403 for an absent key",

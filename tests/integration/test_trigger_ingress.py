@@ -379,3 +379,24 @@ def test_the_local_door_refuses_what_aws_would_refuse_with_a_4xx(stack: LocalSta
     status, answer = door.call("POST", "/local/events", {"source": "s", "detail-type": "x", "bus": "no-such-bus"})
     assert status == 422, answer
     assert door.call("POST", "/local/sqs", raw=b"")[0] == 422
+
+
+def test_a_bus_the_deployment_does_not_allow_is_422_naming_config_bus_and_nothing_is_saved(
+    alice: Api, stack: LocalStack, workspace: str, monkeypatch: pytest.MonkeyPatch
+):
+    # Given a deployment whose triggers may listen on the Nexod bus and one partner bus only (AWS: the buses
+    # the API's role may put rules on)
+    monkeypatch.setattr(stack.platform.services, "trigger_buses", ("nexod-runs", "partner"))
+    flow = publish(alice, workspace, ECHO, "fenced")
+    # When an eventbridge trigger names another bus
+    status, answer = alice.call(
+        "POST",
+        _triggers(workspace, flow),
+        {"kind": "eventbridge", "config": {"event_pattern": {"source": ["x"]}, "bus": "elsewhere"}},
+    )
+    # Then it is refused naming the field, and no trigger was saved
+    assert status == 422 and answer["error"]["details"]["field"] == "config.bus", answer
+    assert alice.ok("GET", _triggers(workspace, flow))["items"] == []
+    # And the allowed partner bus is accepted
+    made = _eventbridge(alice, workspace, flow, {"source": ["x"]}, "partner")
+    assert made["ingress"]["bus"] == "partner"

@@ -165,8 +165,6 @@ class Triggers(Construct):
                 actions=[
                     "events:PutRule",
                     "events:DeleteRule",
-                    "events:EnableRule",
-                    "events:DisableRule",
                     "events:PutTargets",
                     "events:RemoveTargets",
                 ],
@@ -183,7 +181,6 @@ class Triggers(Construct):
             "NEXOD_SCHEDULER_ROLE_ARN": self.scheduler_role.role_arn,
             "NEXOD_SCHEDULER_DLQ_ARN": self.schedule_dlq.queue_arn,
             "NEXOD_INGRESS_QUEUE_URL": self.ingress_queue.queue_url,
-            "NEXOD_TRIGGER_RULE_PREFIX": self.rule_prefix,
             "NEXOD_TRIGGER_BUSES": json.dumps(self.rule_buses),
         }
 

@@ -84,6 +84,8 @@ class Services:
     nexod_bus: str = "nexod-runs"
     # SQS ingress (issue 12): the deployment's ingress queue, shown with sqs triggers.
     ingress_queue_url: str = ""
+    # The buses eventbridge triggers may name (AWS: the ones the API's role may put rules on); empty: any.
+    trigger_buses: tuple[str, ...] = ()
     # Test runs of drafts are deleted this many days after they started (issue 13; NEXOD_TEST_RUN_RETENTION_DAYS).
     test_run_retention_days: int = 7
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..domain.errors import InvalidInput
 from ..domain.records import Trigger
 from .context import Services
 
@@ -34,6 +35,12 @@ def sync_rule(services: Services, workspace_id: str, trigger: Trigger, before: T
     if services.event_rules is None or trigger.kind != "eventbridge":
         return
     bus = bus_of(services, trigger)
+    if services.trigger_buses and bus not in services.trigger_buses:
+        raise InvalidInput(
+            f"config.bus: '{bus}' is not a bus this deployment's triggers may listen on "
+            f"(allowed: {', '.join(services.trigger_buses)})",
+            {"field": "config.bus"},
+        )
     if before is not None and bus_of(services, before) != bus:
         services.event_rules.delete(workspace_id, trigger.id, bus_of(services, before))
     services.event_rules.put(workspace_id, trigger.id, bus, dict(trigger.config["event_pattern"]), trigger.enabled)
