@@ -73,7 +73,8 @@ MARKDOWN_BODIES = frozenset({("post", AGENT), ("post", AGENT + "/validate"), ("p
 # Operations whose success is text/markdown, not JSON.
 MARKDOWN_ANSWERS = frozenset({("get", AGENT + "/{agent}/versions/{n}/spec.md")})
 # Publishing an unchanged agent spec answers 200 with the existing version (a new one: 201).
-ALSO_200 = frozenset({("post", AGENT + "/{agent}/versions")})
+# So does publishing a flow whose draft is identical to its live version (issue 13).
+ALSO_200 = frozenset({("post", AGENT + "/{agent}/versions"), ("post", "/v1/workspaces/{ws}/flows/{flow}/versions")})
 MARKDOWN_SCHEMA = {"type": "string", "description": "an agent spec as markdown (front matter and sections)"}
 _MARKDOWN = {"schema": MARKDOWN_SCHEMA}
 

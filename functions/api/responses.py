@@ -25,7 +25,7 @@ from nexod.services.json_limits import Unreadable
 
 Role = Literal["admin", "member", "viewer"]
 RunStatus = Literal["QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"]
-NodeStatus = Literal["PENDING", "RUNNING", "SUCCEEDED", "FAILED", "SKIPPED"]
+NodeStatus = Literal["PENDING", "RUNNING", "RETRYING", "SUCCEEDED", "FAILED", "SKIPPED"]
 HealthStatus = Literal["ready", "starting", "failed"]
 
 STORED = "stored JSON as written; null when it cannot be served (see `unreadable`)"
@@ -318,6 +318,11 @@ class Version(VersionSummary):
     definition: Stored
     asl: Stored
     unreadable: list[UnreadableField] | MISSING = MISSING
+    unchanged: bool | MISSING = Field(
+        MISSING,
+        description="publish only: true (status 200) when the draft is identical to the live version, which"
+        " is returned and nothing is published; false (status 201) for a new version",
+    )
 
 
 class VersionList(Out):
@@ -343,6 +348,8 @@ class RunCost(Out):
 
 class Run(Out):
     id: UUID
+    number: int = Field(description="the run's number in its flow: 1, 2, 3… in the order runs were created")
+    label: str | None = Field(description="a name given at start or with PATCH; null when none")
     flow_id: UUID
     flow_name: str | None
     version: int
@@ -357,7 +364,12 @@ class Run(Out):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
-    duration_ms: int | None
+    duration_ms: int | None = Field(description="elapsed: from the first start to the end, redrives included")
+    active_ms: int | None = Field(
+        description="time executing: the sum over the run's executions of each one's span, less the time when"
+        " only approval and wait nodes were in flight; waits between a failure and its redrive never count."
+        " Null when unknown (a run redriven before this was recorded)"
+    )
     cost_usd: float = Field(description="the LLM cost (as `cost.llm`), kept for existing clients")
     tokens: int
     cost: RunCost
@@ -400,6 +412,9 @@ class NodeRun(Out):
     )
     orchestration_cost_usd: float | MISSING | None = MISSING
     waiting: bool | MISSING = Field(MISSING, description="a wait node that is waiting (status RUNNING)")
+    next_attempt_at: datetime | MISSING | None = Field(
+        MISSING, description="RETRYING: when the orchestrator tries the node again (from its retry policy)"
+    )
     unreadable: list[UnreadableField] | MISSING = MISSING
 
 

@@ -51,6 +51,7 @@ from .models import (
     MemberPut,
     RedriveBody,
     RunCreate,
+    RunPatch,
     SecretRotate,
     TriggerCreate,
     TriggerTest,
@@ -267,7 +268,9 @@ def delete_flow(ws: str, flow: str) -> Response[str]:
 def publish_version(ws: str, flow: str, body: VersionCreate | None = None) -> Response[Version]:
     principal = _caller()
     description = body.description if body else ""
-    return _answer(201, reply(Version, flows.publish(_services(), principal, _ws(ws), flow, description)))
+    published = flows.publish(_services(), principal, _ws(ws), flow, description)
+    # A draft identical to the live version publishes nothing: 200 with the live version, `unchanged`.
+    return _answer(200 if published["unchanged"] else 201, reply(Version, published))
 
 
 @router.get("/v1/workspaces/<ws>/flows/<flow>/versions", tags=["versions"])
@@ -297,7 +300,8 @@ def put_live(ws: str, flow: str, body: LivePut) -> FlowSummary:
 def start_run(ws: str, flow: str, body: RunCreate | None = None) -> Response[Run]:
     principal = _caller()
     body = body or RunCreate()
-    return _answer(202, reply(Run, runs.start(_services(), principal.actor(), _ws(ws), flow, body.input, body.version)))
+    started = runs.start(_services(), principal.actor(), _ws(ws), flow, body.input, body.version, label=body.label)
+    return _answer(202, reply(Run, started))
 
 
 @router.get("/v1/workspaces/<ws>/runs", tags=["runs"])
@@ -307,15 +311,24 @@ def list_runs(
     status: Annotated[str | None, Query()] = None,
     cursor: Annotated[str | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    number: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
 ) -> RunPage:
+    """Runs newest first. `flow` and `number` together find run #number of that flow."""
     principal = _caller()
-    return reply(RunPage, runs.list_runs(_services(), principal, _ws(ws), flow, status, cursor, limit))
+    return reply(RunPage, runs.list_runs(_services(), principal, _ws(ws), flow, status, cursor, limit, number))
 
 
 @router.get("/v1/workspaces/<ws>/runs/<run>", tags=["runs"])
 def get_run(ws: str, run: str) -> Run:
     principal = _caller()
     return reply(Run, runs.get(_services(), principal, _ws(ws), run))
+
+
+@router.patch("/v1/workspaces/<ws>/runs/<run>", tags=["runs"])
+def patch_run(ws: str, run: str, body: RunPatch) -> Run:
+    """Name the run (its label); null or an empty label clears it."""
+    principal = _caller()
+    return reply(Run, runs.set_label(_services(), principal, _ws(ws), run, body.label))
 
 
 @router.get("/v1/workspaces/<ws>/runs/<run>/nodes", tags=["runs"])

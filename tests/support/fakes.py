@@ -395,6 +395,8 @@ class MemoryRuns(_Repo):
                 created_at=self.now,
                 started_at=None,
                 finished_at=None,
+                number=1 + sum(1 for r in self.t.runs.values() if r.flow_id == flow_id),
+                active_ms=0,
             )
         )
 
@@ -420,7 +422,12 @@ class MemoryRuns(_Repo):
         return self._detail(run) if run else None
 
     def newest(
-        self, limit: int, after: Cursor | None = None, flow_id: str | None = None, status: RunStatus | None = None
+        self,
+        limit: int,
+        after: Cursor | None = None,
+        flow_id: str | None = None,
+        status: RunStatus | None = None,
+        number: int | None = None,
     ) -> list[RunDetail]:
         rows = [
             r
@@ -428,6 +435,7 @@ class MemoryRuns(_Repo):
             if r.workspace_id == self.ws
             and (not flow_id or r.flow_id == flow_id)
             and (not status or r.status == status)
+            and (number is None or r.number == number)
         ]
         rows.sort(key=lambda r: (r.created_at, uuid.UUID(r.id)), reverse=True)
         if after is not None:
@@ -472,6 +480,10 @@ class MemoryRuns(_Repo):
         run = self._mine(run_id)
         if run is not None:
             self._put(replace(run, version=version))
+
+    def set_label(self, run_id: str, label: str | None) -> Run | None:
+        run = self._mine(run_id)
+        return None if run is None else self._put(replace(run, label=label))
 
     def start_attempt(self, run_id: str, execution_arn: str) -> Run | None:
         run = self._mine(run_id)

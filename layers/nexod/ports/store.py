@@ -189,9 +189,18 @@ class RunRepository(Protocol):
         ...
 
     def newest(
-        self, limit: int, after: Cursor | None = None, flow_id: str | None = None, status: RunStatus | None = None
+        self,
+        limit: int,
+        after: Cursor | None = None,
+        flow_id: str | None = None,
+        status: RunStatus | None = None,
+        number: int | None = None,
     ) -> list[RunDetail]:
-        """Runs newest first, at most `limit`, after `after` when given."""
+        """Runs newest first, at most `limit`, after `after` when given; `number`: only the run of that number."""
+        ...
+
+    def set_label(self, run_id: str, label: str | None) -> Run | None:
+        """Name the run (None: no label); the run, or None if it does not exist."""
         ...
 
     def mark(

@@ -36,6 +36,7 @@ def permissions() -> dict[str, str]:
         "runs.start": "member",
         "runs.cancel": "member",
         "runs.redrive": "member",
+        "runs.label": "member",  # name a run (PATCH .../runs/{run})
         "agents.read": "viewer",
         "agents.validate": "viewer",  # converts a spec between markdown and JSON, saves nothing
         "agents.write": "member",  # create, edit the draft, delete

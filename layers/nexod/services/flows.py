@@ -168,8 +168,14 @@ def publish(
                 " nest fewer parallel branches inside each other",
                 {"field": "definition"},
             )
-        version = flow.latest_version + 1
         doc = valid.document.canonical()
+        if flow.live_version is not None:
+            # The same definition as the live version (same config hash): nothing to publish. Only the live
+            # version counts; a draft identical to an older version becomes a new version (it is a change).
+            live = uow.versions.get(flow_id, flow.live_version)
+            if live is not None and live.config_hash == config_hash(doc):
+                return {**_version_view(live, flow.live_version, full=True), "unchanged": True}
+        version = flow.latest_version + 1
         # The orchestrator call happens inside the transaction: if it fails nothing is recorded, and
         # an orphaned state machine version (commit failing afterwards) is harmless and never live.
         machine = services.orchestrator.publish(
@@ -186,7 +192,7 @@ def publish(
             {"latest_version": version, "live_version": version, "state_machine_arn": machine.state_machine_arn},
         )
         uow.audit.record("flow.publish", "flow", flow_id, {"version": version})
-    return _version_view(stored, version, full=True)
+    return {**_version_view(stored, version, full=True), "unchanged": False}
 
 
 def list_versions(services: Services, principal: Principal, workspace_id: str, flow_id: str) -> dict[str, Any]:
