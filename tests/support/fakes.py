@@ -592,6 +592,7 @@ class MemoryNodeRuns(_Repo):
                     error=None,
                     started_at=old.started_at or self.now,
                     finished_at=None,
+                    next_attempt_at=None,
                 )
             )
 
@@ -608,6 +609,7 @@ class MemoryNodeRuns(_Repo):
         usage: Usage | None = None,
         output_ref: BlobRef | None = None,
         memory_mb: int = DEFAULT_RUNNER_MEMORY_MB,
+        next_attempt_at: datetime | None = None,
     ) -> SoftBudgetCrossed | None:
         old = self.get(run_id, node_id, iteration)
         if old is None:
@@ -636,6 +638,8 @@ class MemoryNodeRuns(_Repo):
                 compute_cost_usd=compute,
                 transitions=old.attempts,
                 orchestration_cost_usd=orchestration,
+                next_attempt_at=next_attempt_at,
+                retries=old.retries + 1 if status == "RETRYING" else 0,
             )
         )
         ws, month = self._writable_ws(), self.now.strftime("%Y-%m")
@@ -683,7 +687,7 @@ class MemoryNodeRuns(_Repo):
     def fail_running(self, run_id: str, error: Any) -> list[tuple[str, int]]:
         failed: list[tuple[str, int]] = []
         for n in self.of_run(run_id):
-            if n.status == "RUNNING":
+            if n.status in ("RUNNING", "RETRYING"):
                 failed.append((n.node_id, n.iteration))
                 self._put(
                     replace(

@@ -33,6 +33,7 @@ POLICY = {
     "runs.start": BUILD,
     "runs.cancel": BUILD,
     "runs.redrive": BUILD,
+    "runs.label": BUILD,
     "agents.read": READ,  # specs, versions, the node runs that used them
     "agents.validate": READ,  # converts a spec between markdown and JSON, saves nothing
     "agents.write": BUILD,

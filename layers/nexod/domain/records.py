@@ -218,6 +218,7 @@ class NodeRun:
     transitions: int | None = None  # Step Functions transitions attributed to the node (one per Task attempt)
     orchestration_cost_usd: float | None = None
     next_attempt_at: datetime | None = None  # RETRYING: when the orchestrator tries again (migration 0021)
+    retries: int = 0  # retries recorded since the node last succeeded or failed for good
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

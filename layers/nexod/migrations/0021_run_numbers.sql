@@ -67,8 +67,11 @@ END $$;
 CREATE TRIGGER runs_number BEFORE INSERT ON runs FOR EACH ROW EXECUTE FUNCTION runs_number_default();
 
 -- RETRYING: the attempt failed with an error the node's retry policy retries; `next_attempt_at` is when
--- the orchestrator tries again (interval * backoff^(attempt-1), capped). The next claim makes it RUNNING.
+-- the orchestrator tries again (interval * backoff^retries, capped); `retries` counts the retries recorded
+-- since the node last succeeded or failed for good (Step Functions' own retry counter, which a redrive resets
+-- as a final FAILED does here). The next attempt's execution makes it RUNNING.
 ALTER TABLE node_runs DROP CONSTRAINT node_runs_status_check;
 ALTER TABLE node_runs
     ADD CONSTRAINT node_runs_status_check CHECK (status IN ('RUNNING', 'RETRYING', 'SUCCEEDED', 'FAILED', 'SKIPPED')),
-    ADD COLUMN next_attempt_at timestamptz;
+    ADD COLUMN next_attempt_at timestamptz,
+    ADD COLUMN retries integer NOT NULL DEFAULT 0;

@@ -272,8 +272,11 @@ class NodeRunRepository(Protocol):
         usage: Usage | None = None,
         output_ref: BlobRef | None = None,
         memory_mb: int = DEFAULT_RUNNER_MEMORY_MB,
+        next_attempt_at: datetime | None = None,
     ) -> SoftBudgetCrossed | None:
         """Record how the node run ended; a large output is in the blob store and `output_ref` points to it.
+        RETRYING (an attempt failed and the orchestrator retries it at `next_attempt_at`) counts one more
+        retry; any other status resets the count.
 
         Also its costs (nexod.domain.cost: LLM with its source, compute from the measured duration at
         `memory_mb`, one transition per attempt) and, in the same statement's transaction, the workspace's
@@ -296,7 +299,7 @@ class NodeRunRepository(Protocol):
         ...
 
     def fail_running(self, run_id: str, error: Any) -> list[tuple[str, int]]:
-        """Every RUNNING node run of the run becomes FAILED (keeping an error it already had); returns their
+        """Every RUNNING (or RETRYING) node run of the run becomes FAILED (keeping an error it already had); returns their
         (node id, iteration)."""
         ...
 

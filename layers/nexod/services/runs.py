@@ -354,6 +354,8 @@ def nodes(services: Services, principal: Principal, workspace_id: str, run_id: s
             "transitions": row.transitions,
             "orchestration_cost_usd": row.orchestration_cost_usd,
         }
+        if row.status == "RETRYING":
+            view["next_attempt_at"] = row.next_attempt_at  # when the orchestrator tries the node again
         if _waits(node.type) and row.status == "RUNNING" and run.status == "RUNNING":
             view["waiting"] = True  # in its Wait state, until `input.until`
         items.append(serve(view, NODE_JSON))
