@@ -329,6 +329,42 @@ class VersionList(Out):
     items: list[VersionSummary]
 
 
+class FieldChange(Out):
+    path: str = Field(description="a JSON path inside the node (`config.url`, `config.items[2]`) or the document")
+    before: Json = Field(description="null when the field was absent")
+    after: Json = Field(description="null when the field is absent")
+
+
+class NodeChange(Out):
+    id: str
+    type: str | None
+    fields: list[FieldChange]
+
+
+class NodesDiff(Out):
+    added: list[dict[str, Json]] = Field(description="nodes of `to` whose id `from` lacks")
+    removed: list[dict[str, Json]] = Field(description="nodes of `from` whose id `to` lacks")
+    changed: list[NodeChange] = Field(description="nodes in both whose type, name, config or policies differ")
+
+
+class EdgesDiff(Out):
+    added: list[dict[str, Json]]
+    removed: list[dict[str, Json]]
+
+
+class VersionDiff(Out):
+    """What changed from one version (or the draft) to another. Nodes are matched by id, edges by (from, to,
+    condition): a changed condition is one removed and one added edge. Canvas positions are not compared."""
+
+    model_config = ConfigDict(from_attributes=True, populate_by_name=True)
+
+    from_: int | Literal["draft"] = Field(alias="from", serialization_alias="from")
+    to: int | Literal["draft"]
+    nodes: NodesDiff
+    edges: EdgesDiff
+    settings: list[FieldChange] = Field(description="changes outside nodes and edges")
+
+
 # -- runs ---------------------------------------------------------------------------------------------
 class StartedBy(Out):
     """Who started a run: a user (`id` is their subject), a trigger (its id) or the system (the reason)."""

@@ -98,6 +98,7 @@ from .responses import (
     Usage,
     ValidationResult,
     Version,
+    VersionDiff,
     VersionList,
     Workspace,
     WorkspaceDeletion,
@@ -287,6 +288,13 @@ def get_version(ws: str, flow: str, n: str) -> Version:
 
         raise NotFound(f"version '{n}' not found")
     return reply(Version, flows.get_version(_services(), principal, _ws(ws), flow, int(n)))
+
+
+@router.get("/v1/workspaces/<ws>/flows/<flow>/versions/<a>/diff/<b>", tags=["versions"])
+def diff_versions(ws: str, flow: str, a: str, b: str) -> VersionDiff:
+    """What changed from version `a` to version `b`; either may be `draft`, the flow's unpublished draft."""
+    principal = _caller()
+    return reply(VersionDiff, flows.diff(_services(), principal, _ws(ws), flow, a, b))
 
 
 @router.put("/v1/workspaces/<ws>/flows/<flow>/live", tags=["versions"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..domain.compiler import compile_flow, substitute
+from ..domain.diff import diff_flows
 from ..domain.errors import Conflict, InvalidInput, NotFound
 from ..domain.flow import config_hash
 from ..domain.records import Flow, FlowSummary, FlowVersion, FlowVersionSummary
@@ -237,3 +238,44 @@ def set_live(services: Services, principal: Principal, workspace_id: str, flow_i
         uow.audit.record("flow.live", "flow", flow_id, {"version": version})
     assert moved is not None
     return _flow_view(moved)
+
+
+DRAFT = "draft"
+MAX_VERSION = 2_147_483_647
+
+
+def _side(value: str, field: str) -> int | str:
+    """A side of a diff: a version number or `draft`; a 422 naming the path parameter otherwise."""
+    if value == DRAFT:
+        return DRAFT
+    if value.isdigit() and 1 <= int(value) <= MAX_VERSION:
+        return int(value)
+    raise InvalidInput(f"{field}: a version number (1, 2, ...) or 'draft'", {"field": field})
+
+
+def diff(
+    services: Services, principal: Principal, workspace_id: str, flow_id: str, a: str, b: str
+) -> dict[str, Any]:
+    """What changed from `a` to `b` (version numbers or `draft`): nodes and edges added, removed, changed."""
+    flow_id = parse_id(flow_id, "flow")
+    sides = (_side(a, "a"), _side(b, "b"))
+    with services.store.tx(workspace_id, principal.sub) as uow:
+        authorize(uow, principal, "flows.read")
+        flow = uow.flows.get(flow_id)
+        if flow is None:
+            raise NotFound(f"flow '{flow_id}' not found")
+        documents: list[Any] = []
+        for side in sides:
+            if side == DRAFT:
+                documents.append(flow.definition)
+                continue
+            assert isinstance(side, int)
+            stored = uow.versions.get(flow_id, side)
+            if stored is None:
+                raise NotFound(f"flow '{flow_id}' has no version {side}")
+            documents.append(stored.definition)
+    for side, document in zip(sides, documents, strict=True):
+        _, problem = readable(document)
+        if problem is not None or not isinstance(document, dict):
+            raise Conflict(f"{side}: this definition cannot be read ({problem or 'not an object'})")
+    return {"from": sides[0], "to": sides[1], **diff_flows(documents[0], documents[1])}
