@@ -79,6 +79,10 @@ MARKDOWN_SCHEMA = {"type": "string", "description": "an agent spec as markdown (
 _MARKDOWN = {"schema": MARKDOWN_SCHEMA}
 
 
+# Authenticated routes outside any workspace that look one thing up by id (404 when there is no such thing).
+UNSCOPED_LOOKUPS = frozenset({"/v1/templates/{template}"})
+
+
 def _error(code: int) -> dict[str, Any]:
     return {
         "description": _REASONS[code],
@@ -125,6 +129,8 @@ def document(spec: dict[str, Any], public_paths: frozenset[str]) -> dict[str, An
                 codes |= {401, 503}  # every authenticated route reads the database
             if "{ws}" in path:
                 codes |= {403, 404}
+            elif path in UNSCOPED_LOOKUPS:
+                codes.add(404)
             if "requestBody" in operation:
                 codes |= {400, 413, 415}
             if (method, path) in CONFLICTS:

@@ -329,6 +329,23 @@ class VersionList(Out):
     items: list[VersionSummary]
 
 
+class TemplateSummary(Out):
+    id: str
+    name: str
+    description: str
+    category: str
+    node_types: list[str] = Field(description="the node kinds the template uses, in order of appearance")
+
+
+class TemplateList(Out):
+    items: list[TemplateSummary]
+
+
+class Template(TemplateSummary):
+    definition: dict[str, Json] = Field(description="a flow definition: create a flow with it")
+    readme: str = Field(description="markdown: what the template does, its input, and what to change")
+
+
 class FieldChange(Out):
     path: str = Field(description="a JSON path inside the node (`config.url`, `config.items[2]`) or the document")
     before: Json = Field(description="null when the field was absent")

@@ -26,6 +26,7 @@ from nexod.services import (
     knowledge,
     llm_settings,
     runs,
+    templates,
     triggers,
     usage,
     workspaces,
@@ -98,6 +99,8 @@ from .responses import (
     Usage,
     ValidationResult,
     Version,
+    Template,
+    TemplateList,
     VersionDiff,
     VersionList,
     Workspace,
@@ -223,6 +226,20 @@ def delete_member(ws: str, user: str) -> Response[str]:
 def list_node_types() -> NodeTypeList:
     _caller()
     return reply(NodeTypeList, {"items": node_type_catalog()})
+
+
+@router.get("/v1/templates", tags=["flows"])
+def list_templates() -> TemplateList:
+    """Ready-made flows to start from (any signed-in user; they belong to no workspace)."""
+    _caller()
+    return reply(TemplateList, templates.list_templates(_services()))
+
+
+@router.get("/v1/templates/<template>", tags=["flows"])
+def get_template(template: str) -> Template:
+    """A template with its definition (create a flow with it) and its readme (markdown)."""
+    _caller()
+    return reply(Template, templates.get_template(_services(), template))
 
 
 @router.post("/v1/workspaces/<ws>/flows/validate", tags=["flows"])
