@@ -64,6 +64,7 @@ REAL_BODIES: dict[tuple[str, str], Any] = {
     ("PUT", "/v1/workspaces/{ws}/flows/{flow}/live"): {"version": 1},
     ("POST", "/v1/workspaces/{ws}/flows/{flow}/runs"): {"input": {"n": 1}},
     ("POST", "/v1/workspaces/{ws}/runs/{run}/redrive"): {},
+    ("PATCH", "/v1/workspaces/{ws}/runs/{run}"): {"label": "fuzzed"},
     ("POST", "/v1/workspaces/{ws}/credentials"): {"name": "fuzzed", "type": "api_key", "value": {"key": "fz-0123456"}},
     ("PUT", "/v1/workspaces/{ws}/credentials/{name}"): {"value": {"key": "fz-6543210"}},
     ("PUT", "/v1/workspaces/{ws}/budget"): {"monthly_soft_usd": 50, "monthly_hard_usd": 100.5},
@@ -103,6 +104,7 @@ class RealIds:
         finished = run(alice, workspace, flow, {"n": 1})
         alice.ok("PUT", f"/v1/workspaces/{workspace}/members/local|fuzz-member", {"role": "member"})
         self.ids = {"ws": workspace, "flow": flow, "run": finished["id"], "n": "1", "user": "local|fuzz-member"}
+        self.ids |= {"a": "1", "b": "draft", "template": "summarise-text"}
         self.ids["agent"] = self.agent()
         alice.ok("POST", f"/v1/workspaces/{workspace}/agents/{self.ids['agent']}/versions", {})
         kb = alice.ok("POST", f"/v1/workspaces/{workspace}/knowledge-bases", {"name": "fuzzed-kb"})["id"]
