@@ -306,7 +306,9 @@ def world(stack: LocalStack, alice: Api, bob: Api, lab_ws: str) -> Iterator[Worl
     alice.ok("PUT", f"/v1/workspaces/{ws}/members/local|carol", {"role": "member"})
     alice.ok("PUT", f"/v1/workspaces/{ws}/members/local|valerie", {"role": "viewer"})
     world = World(
-        stack, apis, {"ws": ws, "n": "1", "a": "1", "b": "draft", "template": "weather-brief", "user": "local|valerie"},
+        stack,
+        apis,
+        {"ws": ws, "n": "1", "a": "1", "b": "draft", "template": "weather-brief", "user": "local|valerie"},
         home=lab_ws,
     )
     world.ids["flow"] = publish(alice, ws, SIMPLE, name="shared")

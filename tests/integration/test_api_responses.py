@@ -55,7 +55,10 @@ def test_a_flows_whole_life_answers_within_the_published_schemas(stack: LocalSta
     api.ok("GET", f"/v1/workspaces/{ws}/flows/{flow}")
     api.ok("POST", f"/v1/workspaces/{ws}/flows/{flow}/versions", {"description": "first"})
     api.ok("POST", f"/v1/workspaces/{ws}/flows/{flow}/versions", {})  # unchanged: 200
-    renamed = {**FINISHING, "nodes": [{**n, "name": "Double"} if n["id"] == "double" else n for n in FINISHING["nodes"]]}
+    renamed = {
+        **FINISHING,
+        "nodes": [{**n, "name": "Double"} if n["id"] == "double" else n for n in FINISHING["nodes"]],
+    }
     api.ok("PUT", f"/v1/workspaces/{ws}/flows/{flow}", {"definition": renamed})
     api.ok("POST", f"/v1/workspaces/{ws}/flows/{flow}/versions", {})
     api.ok("GET", f"/v1/workspaces/{ws}/flows/{flow}/versions")

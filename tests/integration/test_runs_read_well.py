@@ -93,7 +93,11 @@ def test_a_run_redriven_a_day_later_reports_seconds_active_and_a_day_elapsed(
     # Given a run that failed (its lookup answers 404) a day ago
     def flow(path: str) -> dict[str, Any]:
         return {
-            "nodes": [node("start", "input"), node("lookup", "http", url=f"{stack.url}{path}"), node("result", "output")],
+            "nodes": [
+                node("start", "input"),
+                node("lookup", "http", url=f"{stack.url}{path}"),
+                node("result", "output"),
+            ],
             "edges": [edge("start", "lookup"), edge("lookup", "result")],
         }
 
@@ -125,7 +129,9 @@ def test_time_parked_at_an_approval_is_not_active_time(alice: Api, workspace: st
     )
     started = _start(alice, workspace, flow_id)
     deadline = time.monotonic() + 30
-    while not (items := alice.ok("GET", f"/v1/workspaces/{workspace}/approvals?status=pending&run={started['id']}")["items"]):
+    while not (
+        items := alice.ok("GET", f"/v1/workspaces/{workspace}/approvals?status=pending&run={started['id']}")["items"]
+    ):
         assert time.monotonic() < deadline
         time.sleep(0.05)
     # When it is decided three seconds later
@@ -237,7 +243,11 @@ def test_two_versions_and_the_draft_are_compared(alice: Api, workspace: str):
     assert (diff["from"], diff["to"]) == (1, 2)
     assert [n["id"] for n in diff["nodes"]["added"]] == ["extra"] and diff["nodes"]["removed"] == []
     assert diff["nodes"]["changed"] == [
-        {"id": "work", "type": "transform", "fields": [{"path": "config.expression", "before": "input", "after": "input.n"}]}
+        {
+            "id": "work",
+            "type": "transform",
+            "fields": [{"path": "config.expression", "before": "input", "after": "input.n"}],
+        }
     ]
     assert sorted((e["from"], e["to"]) for e in diff["edges"]["added"]) == [("extra", "result"), ("start", "extra")]
     # And v2 against the draft shows the rename

@@ -90,7 +90,10 @@ def test_a_retried_node_says_so_with_its_attempt(world: World, monkeypatch: pyte
 
     monkeypatch.setitem(EXECUTORS, "transform", flaky)
     ws = world.workspace()
-    retried = {**LINE, "nodes": [{**n, "retry": {"max_attempts": 2}} if n["id"] == "double" else n for n in LINE["nodes"]]}
+    retried = {
+        **LINE,
+        "nodes": [{**n, "retry": {"max_attempts": 2}} if n["id"] == "double" else n for n in LINE["nodes"]],
+    }
     run_id = world.start(ws, world.published(ws, retried), {"n": 1})
     # When Step Functions retries it (its retry policy allows two retries)
     with pytest.raises(NodeRetryableError):

@@ -299,8 +299,8 @@ class NodeRunRepository(Protocol):
         ...
 
     def fail_running(self, run_id: str, error: Any) -> list[tuple[str, int]]:
-        """Every RUNNING (or RETRYING) node run of the run becomes FAILED (keeping an error it already had); returns their
-        (node id, iteration)."""
+        """Every RUNNING (or RETRYING) node run of the run becomes FAILED (keeping an error it already had);
+        returns their (node id, iteration)."""
         ...
 
     def outputs(self, run_id: str, node_ids: Sequence[str]) -> dict[str, Any]:

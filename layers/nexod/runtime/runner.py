@@ -18,8 +18,8 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from ..domain.cost import DEFAULT_RUNNER_MEMORY_MB
 from ..domain.compiler import RETRYABLE_ERROR
+from ..domain.cost import DEFAULT_RUNNER_MEMORY_MB
 from ..domain.errors import FlowInvalid, InvalidInput, VaultUnavailable
 from ..domain.expressions import ExpressionError, evaluate, truthy
 from ..domain.flow import node_hash

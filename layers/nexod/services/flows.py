@@ -253,9 +253,7 @@ def _side(value: str, field: str) -> int | str:
     raise InvalidInput(f"{field}: a version number (1, 2, ...) or 'draft'", {"field": field})
 
 
-def diff(
-    services: Services, principal: Principal, workspace_id: str, flow_id: str, a: str, b: str
-) -> dict[str, Any]:
+def diff(services: Services, principal: Principal, workspace_id: str, flow_id: str, a: str, b: str) -> dict[str, Any]:
     """What changed from `a` to `b` (version numbers or `draft`): nodes and edges added, removed, changed."""
     flow_id = parse_id(flow_id, "flow")
     sides = (_side(a, "a"), _side(b, "b"))

@@ -245,7 +245,8 @@ class PostgresNodeRuns(Queries):
         rows = self._all(
             "UPDATE node_runs SET status = 'FAILED', error = COALESCE(error, %s), finished_at = now(),"
             " duration_ms = (extract(epoch FROM now() - started_at) * 1000)::int"
-            " WHERE run_id = %s AND workspace_id = %s AND status IN ('RUNNING', 'RETRYING') RETURNING node_id, iteration",
+            " WHERE run_id = %s AND workspace_id = %s AND status IN ('RUNNING', 'RETRYING')"
+            " RETURNING node_id, iteration",
             (Jsonb(error), run_id, self.workspace_id),
         )
         return sorted((r["node_id"], r["iteration"]) for r in rows)
