@@ -48,6 +48,7 @@ CONFLICTS = frozenset(
         ("delete", "/v1/workspaces/{ws}/members/{user}"),
         ("post", "/v1/workspaces/{ws}/flows/{flow}/versions"),
         ("put", "/v1/workspaces/{ws}/flows/{flow}/live"),
+        ("get", "/v1/workspaces/{ws}/flows/{flow}/versions/{a}/diff/{b}"),  # a stored definition is unreadable
         ("post", "/v1/workspaces/{ws}/flows/{flow}/runs"),
         ("post", "/v1/workspaces/{ws}/runs/{run}/cancel"),
         ("post", "/v1/approval-links/{token}/decide"),  # decided already
