@@ -119,7 +119,10 @@ class PostgresRuns(Queries):
     def begin_redrive(self, run_id: str) -> Run | None:
         row = self._one(
             "UPDATE runs SET status = 'RUNNING', error = NULL, output = NULL, output_ref = NULL, finished_at = NULL,"
-            " execution_arn = NULL, attempt_started_at = now() WHERE id = %s AND workspace_id = %s RETURNING *",
+            " execution_arn = NULL, attempt_started_at = now(),"
+            # An execution lost without a terminal mark (local mode resuming a parked run) keeps its span.
+            " active_ms = active_ms + COALESCE(run_active_ms(id, attempt_started_at, now()), 0)"
+            " WHERE id = %s AND workspace_id = %s RETURNING *",
             (run_id, self.workspace_id),
         )
         return None if row is None else run_record(row)
