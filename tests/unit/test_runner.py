@@ -167,6 +167,26 @@ def test_a_node_whose_retry_is_pending_is_retrying_with_its_next_attempt_time(
     assert "next_attempt_at" not in shown
 
 
+def test_an_error_no_retry_catches_fails_the_node_at_once_even_with_a_retry_policy(
+    world: World, monkeypatch: pytest.MonkeyPatch
+):
+    # Given a node with retries left whose executor fails for good (an error its Retry does not catch)
+    def broken(config: Any, ctx: Any, tools: Any) -> NodeResult:
+        raise NodeFailedError(f"node '{ctx.node_id}': bad request")
+
+    monkeypatch.setitem(EXECUTORS, "transform", broken)
+    retried = {
+        **LINE,
+        "nodes": [{**n, "retry": {"max_attempts": 3}} if n["id"] == "double" else n for n in LINE["nodes"]],
+    }
+    ws = world.workspace()
+    run_id = world.start(ws, world.published(ws, retried), {"n": 1})
+    # When it runs / Then it is FAILED, not RETRYING: Step Functions will not try again
+    with pytest.raises(NodeFailedError):
+        world.runner.execute(ws, run_id, "double")
+    assert world.nodes(ws, run_id)["double"]["status"] == "FAILED"
+
+
 def test_a_retry_wait_is_capped_by_the_policys_max_delay():
     # Given a policy whose backoff would wait 2 * 3^4 = 162 s before the fifth retry, capped at 60 s
     from nexod.domain.flow import RetryPolicy
