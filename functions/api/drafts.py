@@ -30,6 +30,7 @@ def start_test_run(ws: str, flow: str, body: TestRunCreate | None = None) -> Res
         use_pins=body.use_pins,
         only=body.only,
         from_run=body.from_run,
+        label=body.label,
     )
     return routes._answer(202, reply(Run, started))
 

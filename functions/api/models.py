@@ -84,6 +84,11 @@ class RedriveBody(Body):
 class RunCreate(Body):
     input: dict[str, Any] = Field(default_factory=dict)
     version: int | None = Field(None, ge=1)
+    label: str | None = Field(None, max_length=200, description="a name for the run, shown beside its number")
+
+
+class RunPatch(Body):
+    label: str | None = Field(..., max_length=200, description="the run's new label; null or empty clears it")
 
 
 class CredentialCreate(Body):

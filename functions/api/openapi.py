@@ -49,6 +49,7 @@ CONFLICTS = frozenset(
         ("delete", "/v1/workspaces/{ws}/members/{user}"),
         ("post", "/v1/workspaces/{ws}/flows/{flow}/versions"),
         ("put", "/v1/workspaces/{ws}/flows/{flow}/live"),
+        ("get", "/v1/workspaces/{ws}/flows/{flow}/versions/{a}/diff/{b}"),  # a stored definition is unreadable
         ("post", "/v1/workspaces/{ws}/flows/{flow}/runs"),
         ("post", "/v1/workspaces/{ws}/runs/{run}/cancel"),
         ("post", "/v1/approval-links/{token}/decide"),  # decided already
@@ -81,9 +82,14 @@ MARKDOWN_BODIES = frozenset({("post", AGENT), ("post", AGENT + "/validate"), ("p
 # Operations whose success is text/markdown, not JSON.
 MARKDOWN_ANSWERS = frozenset({("get", AGENT + "/{agent}/versions/{n}/spec.md")})
 # Publishing an unchanged agent spec answers 200 with the existing version (a new one: 201).
-ALSO_200 = frozenset({("post", AGENT + "/{agent}/versions")})
+# So does publishing a flow whose draft is identical to its live version (issue 13).
+ALSO_200 = frozenset({("post", AGENT + "/{agent}/versions"), ("post", "/v1/workspaces/{ws}/flows/{flow}/versions")})
 MARKDOWN_SCHEMA = {"type": "string", "description": "an agent spec as markdown (front matter and sections)"}
 _MARKDOWN = {"schema": MARKDOWN_SCHEMA}
+
+
+# Authenticated routes outside any workspace that look one thing up by id (404 when there is no such thing).
+UNSCOPED_LOOKUPS = frozenset({"/v1/templates/{template}"})
 
 
 def _error(code: int) -> dict[str, Any]:
@@ -190,6 +196,8 @@ def document(spec: dict[str, Any], public_paths: frozenset[str]) -> dict[str, An
                 codes |= {401, 503}  # every authenticated route reads the database
             if "{ws}" in path:
                 codes |= {403, 404}
+            elif path in UNSCOPED_LOOKUPS:
+                codes.add(404)
             if "requestBody" in operation:
                 codes |= {400, 413, 415}
             if (method, path) in CONFLICTS:

@@ -25,7 +25,7 @@ from nexod.services.json_limits import Unreadable
 
 Role = Literal["admin", "member", "viewer"]
 RunStatus = Literal["QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"]
-NodeStatus = Literal["PENDING", "RUNNING", "SUCCEEDED", "FAILED", "SKIPPED"]
+NodeStatus = Literal["PENDING", "RUNNING", "RETRYING", "SUCCEEDED", "FAILED", "SKIPPED"]
 HealthStatus = Literal["ready", "starting", "failed"]
 
 STORED = "stored JSON as written; null when it cannot be served (see `unreadable`)"
@@ -341,10 +341,68 @@ class Version(VersionSummary):
     definition: Stored
     asl: Stored
     unreadable: list[UnreadableField] | MISSING = MISSING
+    unchanged: bool | MISSING = Field(
+        MISSING,
+        description="publish only: true (status 200) when the draft is identical to the live version, which"
+        " is returned and nothing is published; false (status 201) for a new version",
+    )
 
 
 class VersionList(Out):
     items: list[VersionSummary]
+
+
+class TemplateSummary(Out):
+    id: str
+    name: str
+    description: str
+    category: str
+    node_types: list[str] = Field(description="the node kinds the template uses, in order of appearance")
+
+
+class TemplateList(Out):
+    items: list[TemplateSummary]
+
+
+class Template(TemplateSummary):
+    definition: dict[str, Json] = Field(description="a flow definition: create a flow with it")
+    readme: str = Field(description="markdown: what the template does, its input, and what to change")
+
+
+class FieldChange(Out):
+    path: str = Field(description="a JSON path inside the node (`config.url`, `config.items[2]`) or the document")
+    before: Json = Field(description="null when the field was absent")
+    after: Json = Field(description="null when the field is absent")
+
+
+class NodeChange(Out):
+    id: str
+    type: str | None
+    fields: list[FieldChange]
+
+
+class NodesDiff(Out):
+    added: list[dict[str, Json]] = Field(description="nodes of `to` whose id `from` lacks")
+    removed: list[dict[str, Json]] = Field(description="nodes of `from` whose id `to` lacks")
+    changed: list[NodeChange] = Field(description="nodes in both whose type, name, config or policies differ")
+
+
+class EdgesDiff(Out):
+    added: list[dict[str, Json]]
+    removed: list[dict[str, Json]]
+
+
+class VersionDiff(Out):
+    """What changed from one version (or the draft) to another. Nodes are matched by id, edges by (from, to,
+    condition): a changed condition is one removed and one added edge. Canvas positions are not compared."""
+
+    model_config = ConfigDict(from_attributes=True, populate_by_name=True)
+
+    from_: int | Literal["draft"] = Field(alias="from", serialization_alias="from")
+    to: int | Literal["draft"]
+    nodes: NodesDiff
+    edges: EdgesDiff
+    settings: list[FieldChange] = Field(description="changes outside nodes and edges")
 
 
 # -- runs ---------------------------------------------------------------------------------------------
@@ -366,6 +424,8 @@ class RunCost(Out):
 
 class Run(Out):
     id: UUID
+    number: int = Field(description="the run's number in its flow: 1, 2, 3… in the order runs were created")
+    label: str | None = Field(description="a name given at start or with PATCH; null when none")
     flow_id: UUID
     flow_name: str | None
     version: int = Field(description="the flow version it runs; 0 for a test run of the draft")
@@ -381,7 +441,12 @@ class Run(Out):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
-    duration_ms: int | None
+    duration_ms: int | None = Field(description="elapsed: from the first start to the end, redrives included")
+    active_ms: int | None = Field(
+        description="time executing: the sum over the run's executions of each one's span, less the time when"
+        " only approval and wait nodes were in flight; waits between a failure and its redrive never count."
+        " Null when unknown (a run redriven before this was recorded)"
+    )
     cost_usd: float = Field(description="the LLM cost (as `cost.llm`), kept for existing clients")
     tokens: int
     cost: RunCost
@@ -426,6 +491,9 @@ class NodeRun(Out):
     waiting: bool | MISSING = Field(MISSING, description="a wait node that is waiting (status RUNNING)")
     pinned: bool | MISSING = Field(
         MISSING, description="a test run used the node's pinned output: it did not execute (executions 0)"
+    )
+    next_attempt_at: datetime | MISSING | None = Field(
+        MISSING, description="RETRYING: when the orchestrator tries the node again (from its retry policy)"
     )
     unreadable: list[UnreadableField] | MISSING = MISSING
 

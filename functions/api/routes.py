@@ -27,6 +27,7 @@ from nexod.services import (
     knowledge,
     llm_settings,
     runs,
+    templates,
     triggers,
     usage,
     workspaces,
@@ -53,6 +54,7 @@ from .models import (
     MemberPut,
     RedriveBody,
     RunCreate,
+    RunPatch,
     SecretRotate,
     TriggerCreate,
     TriggerTest,
@@ -94,12 +96,15 @@ from .responses import (
     Run,
     RunLimits,
     RunPage,
+    Template,
+    TemplateList,
     Trigger,
     TriggerList,
     TriggerWithSecret,
     Usage,
     ValidationResult,
     Version,
+    VersionDiff,
     VersionList,
     Workspace,
     WorkspaceDeletion,
@@ -227,6 +232,20 @@ def list_node_types() -> NodeTypeList:
     return reply(NodeTypeList, {"items": node_type_catalog()})
 
 
+@router.get("/v1/templates", tags=["flows"])
+def list_templates() -> TemplateList:
+    """Ready-made flows to start from (any signed-in user; they belong to no workspace)."""
+    _caller()
+    return reply(TemplateList, templates.list_templates(_services()))
+
+
+@router.get("/v1/templates/<template>", tags=["flows"])
+def get_template(template: str) -> Template:
+    """A template with its definition (create a flow with it) and its readme (markdown)."""
+    _caller()
+    return reply(Template, templates.get_template(_services(), template))
+
+
 @router.post("/v1/workspaces/<ws>/flows/validate", tags=["flows"])
 def validate_flow(ws: str, body: FlowValidate) -> ValidationResult:
     return reply(ValidationResult, flows.check_in(_services(), _caller(), _ws(ws), body.definition))
@@ -272,7 +291,9 @@ def delete_flow(ws: str, flow: str) -> Response[str]:
 def publish_version(ws: str, flow: str, body: VersionCreate | None = None) -> Response[Version]:
     principal = _caller()
     description = body.description if body else ""
-    return _answer(201, reply(Version, flows.publish(_services(), principal, _ws(ws), flow, description)))
+    published = flows.publish(_services(), principal, _ws(ws), flow, description)
+    # A draft identical to the live version publishes nothing: 200 with the live version, `unchanged`.
+    return _answer(200 if published["unchanged"] else 201, reply(Version, published))
 
 
 @router.get("/v1/workspaces/<ws>/flows/<flow>/versions", tags=["versions"])
@@ -291,6 +312,13 @@ def get_version(ws: str, flow: str, n: str) -> Version:
     return reply(Version, flows.get_version(_services(), principal, _ws(ws), flow, int(n)))
 
 
+@router.get("/v1/workspaces/<ws>/flows/<flow>/versions/<a>/diff/<b>", tags=["versions"])
+def diff_versions(ws: str, flow: str, a: str, b: str) -> VersionDiff:
+    """What changed from version `a` to version `b`; either may be `draft`, the flow's unpublished draft."""
+    principal = _caller()
+    return reply(VersionDiff, flows.diff(_services(), principal, _ws(ws), flow, a, b))
+
+
 @router.put("/v1/workspaces/<ws>/flows/<flow>/live", tags=["versions"])
 def put_live(ws: str, flow: str, body: LivePut) -> FlowSummary:
     principal = _caller()
@@ -302,7 +330,8 @@ def put_live(ws: str, flow: str, body: LivePut) -> FlowSummary:
 def start_run(ws: str, flow: str, body: RunCreate | None = None) -> Response[Run]:
     principal = _caller()
     body = body or RunCreate()
-    return _answer(202, reply(Run, runs.start(_services(), principal.actor(), _ws(ws), flow, body.input, body.version)))
+    started = runs.start(_services(), principal.actor(), _ws(ws), flow, body.input, body.version, label=body.label)
+    return _answer(202, reply(Run, started))
 
 
 @router.get("/v1/workspaces/<ws>/runs", tags=["runs"])
@@ -313,15 +342,26 @@ def list_runs(
     cursor: Annotated[str | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     test: Annotated[bool, Query(description="list the test runs of drafts instead (never listed otherwise)")] = False,
+    number: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
 ) -> RunPage:
+    """Runs newest first. `flow` and `number` together find run #number of that flow."""
     principal = _caller()
-    return reply(RunPage, runs.list_runs(_services(), principal, _ws(ws), flow, status, cursor, limit, test))
+    return reply(
+        RunPage, runs.list_runs(_services(), principal, _ws(ws), flow, status, cursor, limit, number, test=test)
+    )
 
 
 @router.get("/v1/workspaces/<ws>/runs/<run>", tags=["runs"])
 def get_run(ws: str, run: str) -> Run:
     principal = _caller()
     return reply(Run, runs.get(_services(), principal, _ws(ws), run))
+
+
+@router.patch("/v1/workspaces/<ws>/runs/<run>", tags=["runs"])
+def patch_run(ws: str, run: str, body: RunPatch) -> Run:
+    """Name the run (its label); null or an empty label clears it."""
+    principal = _caller()
+    return reply(Run, runs.set_label(_services(), principal, _ws(ws), run, body.label))
 
 
 @router.get("/v1/workspaces/<ws>/runs/<run>/nodes", tags=["runs"])

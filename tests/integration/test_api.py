@@ -235,6 +235,8 @@ def test_publishing_stores_immutable_versions_with_compiled_asl(alice: Api, work
 
 def test_live_pointer_moves_and_rejects_unknown_versions(alice: Api, workspace: str):
     flow_id = publish(alice, workspace, SIMPLE)
+    changed = {**SIMPLE, "nodes": [node("start", "input"), node("double", "transform", expression="input.m")]}
+    alice.ok("PUT", f"/v1/workspaces/{workspace}/flows/{flow_id}", {"definition": changed})
     alice.ok("POST", f"/v1/workspaces/{workspace}/flows/{flow_id}/versions", {})
     versions = alice.ok("GET", f"/v1/workspaces/{workspace}/flows/{flow_id}/versions")["items"]
     assert [(v["version"], v["is_live"]) for v in versions] == [(2, True), (1, False)]

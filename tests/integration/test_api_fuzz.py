@@ -67,6 +67,7 @@ REAL_BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/v1/workspaces/{ws}/runs/{run}/redrive"): {},
     ("POST", "/v1/workspaces/{ws}/flows/{flow}/test-runs"): {"input": {"n": 1}},
     ("PUT", "/v1/workspaces/{ws}/flows/{flow}/pins/{node}"): {"output": {"n": 1}},
+    ("PATCH", "/v1/workspaces/{ws}/runs/{run}"): {"label": "fuzzed"},
     ("POST", "/v1/workspaces/{ws}/credentials"): {"name": "fuzzed", "type": "api_key", "value": {"key": "fz-0123456"}},
     ("PUT", "/v1/workspaces/{ws}/credentials/{name}"): {"value": {"key": "fz-6543210"}},
     ("PUT", "/v1/workspaces/{ws}/budget"): {"monthly_soft_usd": 50, "monthly_hard_usd": 100.5},
@@ -111,6 +112,7 @@ class RealIds:
         alice.ok("PUT", f"/v1/workspaces/{workspace}/members/local|fuzz-member", {"role": "member"})
         self.ids = {"ws": workspace, "flow": flow, "run": finished["id"], "n": "1", "user": "local|fuzz-member"}
         self.ids["node"] = "t"  # the flow's transform node (pins)
+        self.ids |= {"a": "1", "b": "draft", "template": "summarise-text"}
         self.ids["agent"] = self.agent()
         alice.ok("POST", f"/v1/workspaces/{workspace}/agents/{self.ids['agent']}/versions", {})
         kb = alice.ok("POST", f"/v1/workspaces/{workspace}/knowledge-bases", {"name": "fuzzed-kb"})["id"]

@@ -69,6 +69,7 @@ def world(alice: Api) -> dict[str, str]:
     # (an approval link's token that no key signed: the door refuses hostile bodies before it is checked)
     token = "v1.e30." + "A" * 43
     ids = {"ws": ws, "flow": flow, "run": done["id"], "n": "1", **names, "agent": agent, "approval": approval}
+    ids |= {"a": "1", "b": "draft", "template": "summarise-text"}
     return {**ids, "token": token}
 
 
@@ -512,7 +513,7 @@ def test_unknown_query_parameters_are_named(alice: Api, world: dict[str, str]):
     status, body = alice.get(f"/v1/workspaces/{world['ws']}/runs?limt=5&status=FAILED")
     error = assert_envelope(status, body, 422, "invalid_request")
     assert error["details"] == [{"field": "limt", "in": "query", "message": "unknown query parameter"}]
-    assert "cursor, flow, limit, status" in error["message"]
+    assert "cursor, flow, limit, number, status" in error["message"]
 
 
 def test_member_ids_in_the_path_are_percent_decoded(alice: Api, world: dict[str, str]):

@@ -156,6 +156,8 @@ EXPECTED: dict[tuple[str, str], Op] = {
     ("GET", "/v1/workspaces"): Op("user", 200),
     ("POST", "/v1/workspaces"): Op("user", 201, body({"name": "made by anyone signed in"})),
     ("GET", "/v1/node-types"): Op("user", 200),
+    ("GET", "/v1/templates"): Op("user", 200),
+    ("GET", "/v1/templates/{template}"): Op("user", 200),
     ("GET", "/v1/workspaces/{ws}"): Op("viewer", 200),
     ("GET", "/v1/workspaces/{ws}/members"): Op("viewer", 200),
     ("PUT", "/v1/workspaces/{ws}/allowed-hosts"): Op("admin", 200, body({"allowed_hosts": ["example.com"]})),
@@ -190,7 +192,9 @@ EXPECTED: dict[tuple[str, str], Op] = {
     ("DELETE", "/v1/workspaces/{ws}/flows/{flow}"): Op(
         "member", 204, lambda w, allowed: ({"flow": w.fresh_flow()} if allowed else {}, None)
     ),
-    ("POST", "/v1/workspaces/{ws}/flows/{flow}/versions"): Op("member", 201, body({"description": "again"})),
+    # (the shared flow's draft stays equal to its live version: publishing it again answers 200, unchanged)
+    ("POST", "/v1/workspaces/{ws}/flows/{flow}/versions"): Op("member", 200, body({"description": "again"})),
+    ("GET", "/v1/workspaces/{ws}/flows/{flow}/versions/{a}/diff/{b}"): Op("viewer", 200),
     ("GET", "/v1/workspaces/{ws}/flows/{flow}/versions"): Op("viewer", 200),
     ("GET", "/v1/workspaces/{ws}/flows/{flow}/versions/{n}"): Op("viewer", 200),
     ("PUT", "/v1/workspaces/{ws}/flows/{flow}/live"): Op("member", 200, body({"version": 1})),
@@ -221,6 +225,7 @@ EXPECTED: dict[tuple[str, str], Op] = {
     ("POST", "/v1/workspaces/{ws}/flows/{flow}/runs"): Op("member", 202, body({"input": {"n": 1}})),
     ("GET", "/v1/workspaces/{ws}/runs"): Op("viewer", 200),
     ("GET", "/v1/workspaces/{ws}/runs/{run}"): Op("viewer", 200),
+    ("PATCH", "/v1/workspaces/{ws}/runs/{run}"): Op("member", 200, body({"label": "named by the matrix"})),
     ("GET", "/v1/workspaces/{ws}/runs/{run}/nodes"): Op("viewer", 200),
     ("POST", "/v1/workspaces/{ws}/runs/{run}/cancel"): Op(
         "member", 200, lambda w, allowed: ({"run": w.running_run() if allowed else w.ids["running_run"]}, None)
@@ -319,7 +324,12 @@ def world(stack: LocalStack, alice: Api, bob: Api, lab_ws: str) -> Iterator[Worl
     ws = alice.ok("POST", "/v1/workspaces", {"name": "matrix"})["id"]
     alice.ok("PUT", f"/v1/workspaces/{ws}/members/local|carol", {"role": "member"})
     alice.ok("PUT", f"/v1/workspaces/{ws}/members/local|valerie", {"role": "viewer"})
-    world = World(stack, apis, {"ws": ws, "n": "1", "user": "local|valerie", "node": "t"}, home=lab_ws)
+    world = World(
+        stack,
+        apis,
+        {"ws": ws, "n": "1", "a": "1", "b": "draft", "template": "weather-brief", "user": "local|valerie", "node": "t"},
+        home=lab_ws,
+    )
     world.ids["flow"] = publish(alice, ws, SIMPLE, name="shared")
     world.ids["waiting_flow"] = publish(alice, ws, WAITING, name="waits")
     world.ids["failing_flow"] = publish(alice, ws, FAILING, name="fails")

@@ -57,14 +57,26 @@ def test_a_flows_whole_life_answers_within_the_published_schemas(stack: LocalSta
     api.ok("PUT", f"/v1/workspaces/{ws}/flows/{flow}", {"description": "doubles n"})
     api.ok("GET", f"/v1/workspaces/{ws}/flows/{flow}")
     api.ok("POST", f"/v1/workspaces/{ws}/flows/{flow}/versions", {"description": "first"})
+    api.ok("POST", f"/v1/workspaces/{ws}/flows/{flow}/versions", {})  # unchanged: 200
+    renamed = {
+        **FINISHING,
+        "nodes": [{**n, "name": "Double"} if n["id"] == "double" else n for n in FINISHING["nodes"]],
+    }
+    api.ok("PUT", f"/v1/workspaces/{ws}/flows/{flow}", {"definition": renamed})
     api.ok("POST", f"/v1/workspaces/{ws}/flows/{flow}/versions", {})
     api.ok("GET", f"/v1/workspaces/{ws}/flows/{flow}/versions")
     api.ok("GET", f"/v1/workspaces/{ws}/flows/{flow}/versions/1")
+    api.ok("GET", f"/v1/workspaces/{ws}/flows/{flow}/versions/1/diff/2")
+    api.ok("GET", f"/v1/workspaces/{ws}/flows/{flow}/versions/2/diff/draft")
+    api.ok("GET", "/v1/templates")
+    api.ok("GET", "/v1/templates/summarise-text")
     api.ok("PUT", f"/v1/workspaces/{ws}/flows/{flow}/live", {"version": 2})
     api.ok("GET", f"/v1/workspaces/{ws}/flows?limit=1")
     finished = api.wait_run(ws, api.ok("POST", f"/v1/workspaces/{ws}/flows/{flow}/runs", {"input": {"n": 2}})["id"])
     assert finished["status"] == "SUCCEEDED" and finished["output"], finished
     api.ok("GET", f"/v1/workspaces/{ws}/runs/{finished['id']}/nodes")
+    api.ok("PATCH", f"/v1/workspaces/{ws}/runs/{finished['id']}", {"label": "first"})
+    api.ok("GET", f"/v1/workspaces/{ws}/runs?flow={flow}&number=1")
     # (a wait node that is waiting, a cancelled run and its redrive)
     waits = publish(api, ws, WAITING, name="waits")
     started = api.ok("POST", f"/v1/workspaces/{ws}/flows/{waits}/runs", {"input": {}})["id"]

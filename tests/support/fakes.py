@@ -401,6 +401,8 @@ class MemoryRuns(_Repo):
                 started_at=None,
                 finished_at=None,
                 test=version < 0,
+                number=1 + sum(1 for r in self.t.runs.values() if r.flow_id == flow_id),
+                active_ms=0,
             )
         )
 
@@ -431,6 +433,7 @@ class MemoryRuns(_Repo):
         after: Cursor | None = None,
         flow_id: str | None = None,
         status: RunStatus | None = None,
+        number: int | None = None,
         *,
         test: bool | None = False,
     ) -> list[RunDetail]:
@@ -441,6 +444,7 @@ class MemoryRuns(_Repo):
             and (test is None or r.test == test)
             and (not flow_id or r.flow_id == flow_id)
             and (not status or r.status == status)
+            and (number is None or r.number == number)
         ]
         rows.sort(key=lambda r: (r.created_at, uuid.UUID(r.id)), reverse=True)
         if after is not None:
@@ -485,6 +489,10 @@ class MemoryRuns(_Repo):
         run = self._mine(run_id)
         if run is not None:
             self._put(replace(run, version=version))
+
+    def set_label(self, run_id: str, label: str | None) -> Run | None:
+        run = self._mine(run_id)
+        return None if run is None else self._put(replace(run, label=label))
 
     def start_attempt(self, run_id: str, execution_arn: str) -> Run | None:
         run = self._mine(run_id)
@@ -593,6 +601,7 @@ class MemoryNodeRuns(_Repo):
                     error=None,
                     started_at=old.started_at or self.now,
                     finished_at=None,
+                    next_attempt_at=None,
                 )
             )
 
@@ -609,6 +618,7 @@ class MemoryNodeRuns(_Repo):
         usage: Usage | None = None,
         output_ref: BlobRef | None = None,
         memory_mb: int = DEFAULT_RUNNER_MEMORY_MB,
+        next_attempt_at: datetime | None = None,
     ) -> SoftBudgetCrossed | None:
         old = self.get(run_id, node_id, iteration)
         if old is None:
@@ -637,6 +647,8 @@ class MemoryNodeRuns(_Repo):
                 compute_cost_usd=compute,
                 transitions=old.attempts,
                 orchestration_cost_usd=orchestration,
+                next_attempt_at=next_attempt_at,
+                retries=old.retries + 1 if status == "RETRYING" else 0,
             )
         )
         ws, month = self._writable_ws(), self.now.strftime("%Y-%m")
@@ -684,7 +696,7 @@ class MemoryNodeRuns(_Repo):
     def fail_running(self, run_id: str, error: Any) -> list[tuple[str, int]]:
         failed: list[tuple[str, int]] = []
         for n in self.of_run(run_id):
-            if n.status == "RUNNING":
+            if n.status in ("RUNNING", "RETRYING"):
                 failed.append((n.node_id, n.iteration))
                 self._put(
                     replace(

@@ -34,6 +34,7 @@ POLICY = {
     "runs.cancel": BUILD,
     "runs.redrive": BUILD,
     "runs.test": BUILD,  # test runs of drafts execute nodes and spend the workspace's money
+    "runs.label": BUILD,
     "agents.read": READ,  # specs, versions, the node runs that used them
     "agents.validate": READ,  # converts a spec between markdown and JSON, saves nothing
     "agents.write": BUILD,

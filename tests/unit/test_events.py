@@ -79,7 +79,7 @@ def test_a_run_s_state_changes_are_events_in_order(world: World):
 
 
 def test_a_retried_node_says_so_with_its_attempt(world: World, monkeypatch: pytest.MonkeyPatch):
-    # Given a transform that fails once with a retryable error
+    # Given a transform with a retry policy that fails once with a retryable error
     real = EXECUTORS["transform"]
     failures = [NodeRetryableError("node 'double': flaky")]
 
@@ -90,21 +90,27 @@ def test_a_retried_node_says_so_with_its_attempt(world: World, monkeypatch: pyte
 
     monkeypatch.setitem(EXECUTORS, "transform", flaky)
     ws = world.workspace()
-    run_id = world.start(ws, world.published(ws, LINE), {"n": 1})
-    # When Step Functions retries it
+    retried = {
+        **LINE,
+        "nodes": [{**n, "retry": {"max_attempts": 2}} if n["id"] == "double" else n for n in LINE["nodes"]],
+    }
+    run_id = world.start(ws, world.published(ws, retried), {"n": 1})
+    # When Step Functions retries it (its retry policy allows two retries)
     with pytest.raises(NodeRetryableError):
         world.runner.execute(ws, run_id, "double")
     world.runner.execute(ws, run_id, "double")
-    # Then its events are started, failed (with the error), retrying (attempt 2), succeeded
+    # Then its events are started, retrying (with the error and when the next attempt is due), started
+    # (attempt 2), succeeded
     with world.store.tx(ws) as uow:
         mine = [e for e in uow.events.after(None, run_id, 500) if e.node_id == "double"]
     assert [(e.type, e.data.get("attempt")) for e in mine] == [
         ("node.started", 1),
-        ("node.failed", None),
-        ("node.retrying", 2),
+        ("node.retrying", None),
+        ("node.started", 2),
         ("node.succeeded", None),
     ]
     assert mine[1].data["error"]["type"] == "NodeRetryableError"
+    assert mine[1].data["next_attempt_at"]
 
 
 def test_cancelling_a_run_fails_its_running_nodes_in_events(world: World, monkeypatch: pytest.MonkeyPatch):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -133,6 +134,66 @@ def test_an_unexpected_error_is_retryable_and_does_not_leak_its_chain(world: Wor
         world.runner.execute(ws, run_id, "double")
     assert raised.value.__cause__ is None
     assert world.nodes(ws, run_id)["double"]["status"] == "FAILED"
+
+
+def test_a_node_whose_retry_is_pending_is_retrying_with_its_next_attempt_time(
+    world: World, monkeypatch: pytest.MonkeyPatch
+):
+    # Given a node allowed two retries, 5 s apart doubling, that fails with a retryable error every time
+    def flaky(config: Any, ctx: Any, tools: Any) -> NodeResult:
+        raise NodeRetryableError(f"node '{ctx.node_id}': try again")
+
+    monkeypatch.setitem(EXECUTORS, "transform", flaky)
+    policy = {"max_attempts": 2, "interval_seconds": 5, "backoff_rate": 2.0}
+    retried = {**LINE, "nodes": [{**n, "retry": policy} if n["id"] == "double" else n for n in LINE["nodes"]]}
+    ws = world.workspace()
+    run_id = world.start(ws, world.published(ws, retried), {"n": 1})
+    waits = []
+    for _ in range(2):
+        # When an attempt fails while retries are left
+        before = datetime.now(UTC)
+        with pytest.raises(NodeRetryableError):
+            world.runner.execute(ws, run_id, "double")
+        # Then the node is RETRYING (not FAILED) with the time of its next attempt, from the policy
+        shown = world.nodes(ws, run_id)["double"]
+        assert shown["status"] == "RETRYING"
+        waits.append((shown["next_attempt_at"] - before).total_seconds())
+    assert 5 <= waits[0] < 6 and 10 <= waits[1] < 11  # interval, then interval * backoff
+    # And the attempt after the last retry fails for good
+    with pytest.raises(NodeRetryableError):
+        world.runner.execute(ws, run_id, "double")
+    shown = world.nodes(ws, run_id)["double"]
+    assert (shown["status"], shown["attempts"]) == ("FAILED", 3)
+    assert "next_attempt_at" not in shown
+
+
+def test_an_error_no_retry_catches_fails_the_node_at_once_even_with_a_retry_policy(
+    world: World, monkeypatch: pytest.MonkeyPatch
+):
+    # Given a node with retries left whose executor fails for good (an error its Retry does not catch)
+    def broken(config: Any, ctx: Any, tools: Any) -> NodeResult:
+        raise NodeFailedError(f"node '{ctx.node_id}': bad request")
+
+    monkeypatch.setitem(EXECUTORS, "transform", broken)
+    retried = {
+        **LINE,
+        "nodes": [{**n, "retry": {"max_attempts": 3}} if n["id"] == "double" else n for n in LINE["nodes"]],
+    }
+    ws = world.workspace()
+    run_id = world.start(ws, world.published(ws, retried), {"n": 1})
+    # When it runs / Then it is FAILED, not RETRYING: Step Functions will not try again
+    with pytest.raises(NodeFailedError):
+        world.runner.execute(ws, run_id, "double")
+    assert world.nodes(ws, run_id)["double"]["status"] == "FAILED"
+
+
+def test_a_retry_wait_is_capped_by_the_policys_max_delay():
+    # Given a policy whose backoff would wait 2 * 3^4 = 162 s before the fifth retry, capped at 60 s
+    from nexod.domain.flow import RetryPolicy
+
+    policy = RetryPolicy(max_attempts=5, interval_seconds=2, backoff_rate=3.0, max_delay_seconds=60)
+    # When the waits are computed / Then they grow by the backoff until the cap
+    assert [policy.delay_seconds(n) for n in range(5)] == [2, 6, 18, 54, 60]
 
 
 def test_a_cancelled_run_refuses_to_execute_its_nodes(world: World, calls: Counter[str]):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from nexod.domain.actor import SystemActor, TriggerActor
-from nexod.domain.errors import Conflict, Forbidden, NotFound
+from nexod.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from nexod.services import flows, runs, workspaces
 from nexod.services.context import Principal
 from tests.support.world import World
@@ -56,10 +56,41 @@ def test_publishing_freezes_the_draft_publishes_a_machine_version_and_moves_live
     assert [(v["version"], v["is_live"]) for v in listed] == [(2, True), (1, False)]
 
 
+def test_publishing_a_draft_identical_to_the_live_version_publishes_nothing(world: World):
+    # Given a flow with one version
+    ws = world.workspace()
+    flow_id = str(flows.create(world.services, world.alice, ws, "line", "", LINE)["id"])
+    first = flows.publish(world.services, world.alice, ws, flow_id, "first")
+    assert first["unchanged"] is False
+    # When it is published again without a change
+    again = flows.publish(world.services, world.alice, ws, flow_id, "again")
+    # Then the answer is the live version, said to be unchanged, and nothing new was published
+    assert (again["version"], again["unchanged"], again["is_live"]) == (1, True, True)
+    assert len(flows.list_versions(world.services, world.alice, ws, flow_id)["items"]) == 1
+    assert len(world.orchestrator.published) == 1
+
+
+def test_a_draft_identical_to_an_older_version_is_a_new_version(world: World):
+    # Given versions 1 and 2 (different), with 2 live, and the draft changed back to version 1's definition
+    ws = world.workspace()
+    flow_id = str(flows.create(world.services, world.alice, ws, "line", "", LINE)["id"])
+    flows.publish(world.services, world.alice, ws, flow_id, "first")
+    changed = {**LINE, "nodes": [LINE["nodes"][0], node("work", "transform", expression="'x'"), LINE["nodes"][2]]}
+    flows.update(world.services, world.alice, ws, flow_id, {"definition": changed})
+    flows.publish(world.services, world.alice, ws, flow_id, "second")
+    flows.update(world.services, world.alice, ws, flow_id, {"definition": LINE})
+    # When it is published
+    third = flows.publish(world.services, world.alice, ws, flow_id, "back")
+    # Then it is version 3 (only "identical to live" publishes nothing)
+    assert (third["version"], third["unchanged"]) == (3, False)
+
+
 def test_moving_live_back_points_the_alias_and_the_flow_at_the_older_version(world: World):
     # Given a flow with two versions
     ws = world.workspace()
     flow_id = world.published(ws, LINE)
+    changed = {**LINE, "nodes": [LINE["nodes"][0], node("work", "transform", expression="'x'"), LINE["nodes"][2]]}
+    flows.update(world.services, world.alice, ws, flow_id, {"definition": changed})
     flows.publish(world.services, world.alice, ws, flow_id, "again")
     # When live moves back to version 1
     moved = flows.set_live(world.services, world.alice, ws, flow_id, 1)
@@ -103,6 +134,33 @@ def test_starting_a_run_records_who_started_it_and_starts_the_live_version(world
         "s": {"start": {"take": {"work": True}}},
     }
     assert world.nodes(ws, started["id"])["start"]["status"] == "SUCCEEDED"
+
+
+def test_runs_are_numbered_per_flow_labelled_and_found_by_number(world: World):
+    # Given two published flows
+    ws = world.workspace()
+    one, two = world.published(ws, LINE), world.published(ws, LINE)
+    # When two runs of the first and one of the second start, the second one labelled
+    first = runs.start(world.services, world.alice.actor(), ws, one, {}, None)
+    second = runs.start(world.services, world.alice.actor(), ws, one, {}, None, label="  nightly  ")
+    other = runs.start(world.services, world.alice.actor(), ws, two, {}, None)
+    # Then each flow counts its own runs from 1, and the label is kept trimmed
+    assert (first["number"], second["number"], other["number"]) == (1, 2, 1)
+    assert (first["label"], second["label"]) == (None, "nightly")
+    # And `flow` with `number` finds the one run
+    found = runs.list_runs(world.services, world.alice, ws, one, None, None, number=2)["items"]
+    assert [r["id"] for r in found] == [second["id"]]
+    assert runs.list_runs(world.services, world.alice, ws, one, None, None, number=9)["items"] == []
+    # And a number without a flow is refused, naming the field
+    with pytest.raises(InvalidInput) as refused:
+        runs.list_runs(world.services, world.alice, ws, None, None, None, number=1)
+    assert refused.value.details == {"field": "number"}
+    # And a member relabels the run, an empty label clears it, and a viewer may not
+    assert runs.set_label(world.services, world.alice, ws, first["id"], "retry of #1")["label"] == "retry of #1"
+    assert runs.set_label(world.services, world.alice, ws, first["id"], "")["label"] is None
+    workspaces.put_member(world.services, world.alice, ws, "bob", "viewer", None, None)
+    with pytest.raises(Forbidden):
+        runs.set_label(world.services, BOB, ws, first["id"], "mine")
 
 
 def test_a_trigger_or_the_system_starts_runs_without_a_member_role(world: World):

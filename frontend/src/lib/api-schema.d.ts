@@ -92,6 +92,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/templates/{template}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** GET /v1/templates/{template} */
+        get: operations["get_template_v1_templates__template__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/workspaces/{ws}/flows/validate": {
         parameters: {
             query?: never;
@@ -181,6 +198,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/workspaces/{ws}/flows/{flow}/versions/{a}/diff/{b}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** GET /v1/workspaces/{ws}/flows/{flow}/versions/{a}/diff/{b} */
+        get: operations["diff_versions_v1_workspaces__ws__flows__flow__versions__a__diff__b__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/workspaces/{ws}/flows/{flow}/live": {
         parameters: {
             query?: never;
@@ -246,7 +280,8 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /** PATCH /v1/workspaces/{ws}/runs/{run} */
+        patch: operations["patch_run_v1_workspaces__ws__runs__run__patch"];
         trace?: never;
     };
     "/v1/workspaces/{ws}/runs/{run}/nodes": {
@@ -934,6 +969,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** GET /v1/templates */
+        get: operations["list_templates_v1_templates_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/credential-types": {
         parameters: {
             query?: never;
@@ -1054,7 +1106,7 @@ export interface components {
              * Status
              * @enum {string}
              */
-            status: "PENDING" | "RUNNING" | "SUCCEEDED" | "FAILED" | "SKIPPED";
+            status: "PENDING" | "RUNNING" | "RETRYING" | "SUCCEEDED" | "FAILED" | "SKIPPED";
             /** Agent Version */
             agent_version: number | null;
             /** Model */
@@ -1736,6 +1788,17 @@ export interface components {
                 [key: string]: unknown;
             } | null;
         };
+        /** EdgesDiff */
+        EdgesDiff: {
+            /** Added */
+            added: {
+                [key: string]: unknown;
+            }[];
+            /** Removed */
+            removed: {
+                [key: string]: unknown;
+            }[];
+        };
         /** Event */
         Event: {
             /**
@@ -1780,6 +1843,24 @@ export interface components {
              * @description pass as `after` next time (unchanged when no event came)
              */
             cursor: string;
+        };
+        /** FieldChange */
+        FieldChange: {
+            /**
+             * Path
+             * @description a JSON path inside the node (`config.url`, `config.items[2]`) or the document
+             */
+            path: string;
+            /**
+             * Before
+             * @description null when the field was absent
+             */
+            before: unknown;
+            /**
+             * After
+             * @description null when the field is absent
+             */
+            after: unknown;
         };
         /** Flow */
         Flow: {
@@ -2202,6 +2283,15 @@ export interface components {
             /** Name */
             name: string;
         };
+        /** NodeChange */
+        NodeChange: {
+            /** Id */
+            id: string;
+            /** Type */
+            type: string | null;
+            /** Fields */
+            fields: components["schemas"]["FieldChange"][];
+        };
         /**
          * NodeRun
          * @description A node of the run's flow version. A node that has not run (PENDING) has only the first keys.
@@ -2215,7 +2305,7 @@ export interface components {
              * Status
              * @enum {string}
              */
-            status: "PENDING" | "RUNNING" | "SUCCEEDED" | "FAILED" | "SKIPPED";
+            status: "PENDING" | "RUNNING" | "RETRYING" | "SUCCEEDED" | "FAILED" | "SKIPPED";
             /** Attempts */
             attempts: number;
             /** Executions */
@@ -2278,6 +2368,11 @@ export interface components {
              * @description a wait node that is waiting (status RUNNING)
              */
             waiting?: boolean;
+            /**
+             * Next Attempt At
+             * @description RETRYING: when the orchestrator tries the node again (from its retry policy)
+             */
+            next_attempt_at?: string | null;
             /** Unreadable */
             unreadable?: components["schemas"]["UnreadableField"][];
         };
@@ -2331,6 +2426,28 @@ export interface components {
             /** Items */
             items: components["schemas"]["NodeType"][];
         };
+        /** NodesDiff */
+        NodesDiff: {
+            /**
+             * Added
+             * @description nodes of `to` whose id `from` lacks
+             */
+            added: {
+                [key: string]: unknown;
+            }[];
+            /**
+             * Removed
+             * @description nodes of `from` whose id `to` lacks
+             */
+            removed: {
+                [key: string]: unknown;
+            }[];
+            /**
+             * Changed
+             * @description nodes in both whose type, name, config or policies differ
+             */
+            changed: components["schemas"]["NodeChange"][];
+        };
         /** PineconeIndex */
         PineconeIndex: {
             /**
@@ -2359,6 +2476,16 @@ export interface components {
              * Format: uuid
              */
             id: string;
+            /**
+             * Number
+             * @description the run's number in its flow: 1, 2, 3… in the order runs were created
+             */
+            number: number;
+            /**
+             * Label
+             * @description a name given at start or with PATCH; null when none
+             */
+            label: string | null;
             /**
              * Flow Id
              * Format: uuid
@@ -2404,8 +2531,16 @@ export interface components {
             started_at: string | null;
             /** Finished At */
             finished_at: string | null;
-            /** Duration Ms */
+            /**
+             * Duration Ms
+             * @description elapsed: from the first start to the end, redrives included
+             */
             duration_ms: number | null;
+            /**
+             * Active Ms
+             * @description time executing: the sum over the run's executions of each one's span, less the time when only approval and wait nodes were in flight; waits between a failure and its redrive never count. Null when unknown (a run redriven before this was recorded)
+             */
+            active_ms: number | null;
             /**
              * Cost Usd
              * @description the LLM cost (as `cost.llm`), kept for existing clients
@@ -2439,6 +2574,11 @@ export interface components {
             };
             /** Version */
             version?: number | null;
+            /**
+             * Label
+             * @description a name for the run, shown beside its number
+             */
+            label?: string | null;
         };
         /**
          * RunLimits
@@ -2477,6 +2617,14 @@ export interface components {
              */
             next_cursor: string | null;
         };
+        /** RunPatch */
+        RunPatch: {
+            /**
+             * Label
+             * @description the run's new label; null or empty clears it
+             */
+            label: string | null;
+        };
         /** SecretRotate */
         SecretRotate: {
             /**
@@ -2497,6 +2645,55 @@ export interface components {
             kind: "user" | "trigger" | "system";
             /** Id */
             id: string;
+        };
+        /** Template */
+        Template: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Description */
+            description: string;
+            /** Category */
+            category: string;
+            /**
+             * Node Types
+             * @description the node kinds the template uses, in order of appearance
+             */
+            node_types: string[];
+            /**
+             * Definition
+             * @description a flow definition: create a flow with it
+             */
+            definition: {
+                [key: string]: unknown;
+            };
+            /**
+             * Readme
+             * @description markdown: what the template does, its input, and what to change
+             */
+            readme: string;
+        };
+        /** TemplateList */
+        TemplateList: {
+            /** Items */
+            items: components["schemas"]["TemplateSummary"][];
+        };
+        /** TemplateSummary */
+        TemplateSummary: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Description */
+            description: string;
+            /** Category */
+            category: string;
+            /**
+             * Node Types
+             * @description the node kinds the template uses, in order of appearance
+             */
+            node_types: string[];
         };
         /**
          * ToolUse
@@ -2882,6 +3079,11 @@ export interface components {
             asl: unknown;
             /** Unreadable */
             unreadable?: components["schemas"]["UnreadableField"][];
+            /**
+             * Unchanged
+             * @description publish only: true (status 200) when the draft is identical to the live version, which is returned and nothing is published; false (status 201) for a new version
+             */
+            unchanged?: boolean;
         };
         /** VersionCreate */
         VersionCreate: {
@@ -2890,6 +3092,24 @@ export interface components {
              * @default
              */
             description: string;
+        };
+        /**
+         * VersionDiff
+         * @description What changed from one version (or the draft) to another. Nodes are matched by id, edges by (from, to,
+         *     condition): a changed condition is one removed and one added edge. Canvas positions are not compared.
+         */
+        VersionDiff: {
+            /** From */
+            from: number | "draft";
+            /** To */
+            to: number | "draft";
+            nodes: components["schemas"]["NodesDiff"];
+            edges: components["schemas"]["EdgesDiff"];
+            /**
+             * Settings
+             * @description changes outside nodes and edges
+             */
+            settings: components["schemas"]["FieldChange"][];
         };
         /** VersionList */
         VersionList: {
@@ -3775,6 +3995,73 @@ export interface operations {
             };
         };
     };
+    get_template_v1_templates__template__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                template: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Template"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (another workspace's ids are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid request: the fields concerned are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error: nothing about it is disclosed (it is logged) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     validate_flow_v1_workspaces__ws__flows_validate_post: {
         parameters: {
             query?: never;
@@ -4421,6 +4708,15 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Unchanged: the existing version */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Version"];
+                };
+            };
             /** @description Successful Response */
             201: {
                 headers: {
@@ -4564,6 +4860,94 @@ export interface operations {
             };
             /** @description Not found (another workspace's ids are not found either) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid request: the fields concerned are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error: nothing about it is disclosed (it is logged) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    diff_versions_v1_workspaces__ws__flows__flow__versions__a__diff__b__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ws: string;
+                flow: string;
+                a: string;
+                b: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VersionDiff"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role in this workspace does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (another workspace's ids are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The resource is not in a state that allows this */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4850,6 +5234,7 @@ export interface operations {
                 status?: string | null;
                 cursor?: string | null;
                 limit?: number;
+                number?: number | null;
             };
             header?: never;
             path: {
@@ -4965,6 +5350,114 @@ export interface operations {
             };
             /** @description Not found (another workspace's ids are not found either) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid request: the fields concerned are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error: nothing about it is disclosed (it is logged) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    patch_run_v1_workspaces__ws__runs__run__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ws: string;
+                run: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RunPatch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Run"];
+                };
+            };
+            /** @description The request could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role in this workspace does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (another workspace's ids are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body is not application/json */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9931,6 +10424,62 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["NodeTypeList"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid request: the fields concerned are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error: nothing about it is disclosed (it is logged) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    list_templates_v1_templates_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplateList"];
                 };
             };
             /** @description Missing, expired or invalid bearer token */

@@ -23,6 +23,12 @@ class RetryPolicy(BaseModel):
     backoff_rate: float = Field(2.0, ge=1.0, le=10.0)
     max_delay_seconds: int | None = Field(None, ge=1, le=86_400)
 
+    def delay_seconds(self, retries: int) -> float:
+        """How long Step Functions waits before retry number `retries + 1` (0-based): the interval times the
+        backoff rate to the power of the retries so far, capped at `max_delay_seconds`."""
+        delay = self.interval_seconds * self.backoff_rate**retries
+        return min(delay, self.max_delay_seconds) if self.max_delay_seconds else delay
+
 
 class Position(BaseModel):
     model_config = ConfigDict(extra="forbid")

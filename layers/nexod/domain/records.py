@@ -17,7 +17,9 @@ RunStatus = Literal["QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"]
 RUN_STATUSES: tuple[RunStatus, ...] = ("QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED")
 # A run in one of these statuses is over: nothing moves it again except a redrive.
 TERMINAL: tuple[RunStatus, ...] = ("SUCCEEDED", "FAILED", "CANCELLED")
-NodeRunStatus = Literal["RUNNING", "SUCCEEDED", "FAILED", "SKIPPED"]
+# RETRYING: the last attempt failed with an error its retry policy retries; the next one is due at
+# `next_attempt_at` (migration 0021).
+NodeRunStatus = Literal["RUNNING", "RETRYING", "SUCCEEDED", "FAILED", "SKIPPED"]
 # A parked task token (callback nodes): waiting, settled by a completion, or closed without one.
 ParkedStatus = Literal["PARKED", "COMPLETED", "FAILED", "WITHDRAWN", "EXPIRED"]
 
@@ -167,6 +169,11 @@ class Run:
     # Where `output` lives when it is too large for the row (a blob store pointer {key, size, sha256}).
     output_ref: Any = None
     test: bool = False  # a test run of the draft: its version is a test snapshot (negative number)
+    # Migration 0021: the run's number in its flow (1, 2, 3…), its optional label, and the milliseconds it
+    # spent executing in the executions that ended (None: unknown, a run redriven before the migration).
+    number: int = 0
+    label: str | None = None
+    active_ms: int | None = None
 
     @property
     def is_terminal(self) -> bool:
@@ -212,6 +219,8 @@ class NodeRun:
     transitions: int | None = None  # Step Functions transitions attributed to the node (one per Task attempt)
     orchestration_cost_usd: float | None = None
     pinned: bool = False  # a test run used the node's pinned output: it never executed
+    next_attempt_at: datetime | None = None  # RETRYING: when the orchestrator tries again (migration 0021)
+    retries: int = 0  # retries recorded since the node last succeeded or failed for good
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

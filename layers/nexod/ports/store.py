@@ -198,11 +198,16 @@ class RunRepository(Protocol):
         after: Cursor | None = None,
         flow_id: str | None = None,
         status: RunStatus | None = None,
+        number: int | None = None,
         *,
         test: bool | None = False,
     ) -> list[RunDetail]:
-        """Runs newest first, at most `limit`, after `after` when given. `test`: False (default) leaves test runs
-        of drafts out, True lists only them, None both."""
+        """Runs newest first, at most `limit`, after `after` when given; `number`: only the run of that number.
+        `test`: False (default) leaves test runs of drafts out, True lists only them, None both."""
+        ...
+
+    def set_label(self, run_id: str, label: str | None) -> Run | None:
+        """Name the run (None: no label); the run, or None if it does not exist."""
         ...
 
     def mark(
@@ -274,8 +279,11 @@ class NodeRunRepository(Protocol):
         usage: Usage | None = None,
         output_ref: BlobRef | None = None,
         memory_mb: int = DEFAULT_RUNNER_MEMORY_MB,
+        next_attempt_at: datetime | None = None,
     ) -> SoftBudgetCrossed | None:
         """Record how the node run ended; a large output is in the blob store and `output_ref` points to it.
+        RETRYING (an attempt failed and the orchestrator retries it at `next_attempt_at`) counts one more
+        retry; any other status resets the count.
 
         Also its costs (nexod.domain.cost: LLM with its source, compute from the measured duration at
         `memory_mb`, one transition per attempt) and, in the same statement's transaction, the workspace's
@@ -298,8 +306,8 @@ class NodeRunRepository(Protocol):
         ...
 
     def fail_running(self, run_id: str, error: Any) -> list[tuple[str, int]]:
-        """Every RUNNING node run of the run becomes FAILED (keeping an error it already had); returns their
-        (node id, iteration)."""
+        """Every RUNNING (or RETRYING) node run of the run becomes FAILED (keeping an error it already had);
+        returns their (node id, iteration)."""
         ...
 
     def outputs(self, run_id: str, node_ids: Sequence[str]) -> dict[str, Any]:

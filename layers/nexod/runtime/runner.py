@@ -13,13 +13,14 @@ import traceback
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from pydantic import ValidationError
 
+from ..domain.compiler import RETRYABLE_ERROR
 from ..domain.cost import DEFAULT_RUNNER_MEMORY_MB
-from ..domain.errors import InvalidInput, VaultUnavailable
+from ..domain.errors import FlowInvalid, InvalidInput, VaultUnavailable
 from ..domain.expressions import ExpressionError, evaluate, truthy
 from ..domain.flow import node_hash
 from ..domain.nodes import REGISTRY, AslShape
@@ -557,15 +558,53 @@ class NodeRunner:
             self._publish(workspace_id)
 
     def _record_failure(self, workspace_id: str, run_id: str, node_id: str, iteration: int, exc: NodeError) -> None:
+        """Record a failed attempt: RETRYING (with when the next attempt is due) while the node's retry policy
+        has retries left for this error, as the compiled `Retry` does; FAILED otherwise."""
         error = {"type": type(exc).__name__, "message": exc.message, "details": exc.details}
         with self.store.tx(workspace_id) as uow:
-            uow.events.append(run_id, "node.failed", node_id, iteration, {"error": error})
-            crossed = uow.node_runs.finish(
-                run_id, node_id, iteration, status="FAILED", error=error, memory_mb=self.memory_mb
-            )
+            retry_at = self._next_attempt(uow, run_id, node_id, iteration, error["type"])
+            if retry_at is not None:
+                data = {"error": error, "next_attempt_at": retry_at.isoformat()}
+                uow.events.append(run_id, "node.retrying", node_id, iteration, data)
+                crossed = uow.node_runs.finish(
+                    run_id,
+                    node_id,
+                    iteration,
+                    status="RETRYING",
+                    error=error,
+                    memory_mb=self.memory_mb,
+                    next_attempt_at=retry_at,
+                )
+            else:
+                uow.events.append(run_id, "node.failed", node_id, iteration, {"error": error})
+                crossed = uow.node_runs.finish(
+                    run_id, node_id, iteration, status="FAILED", error=error, memory_mb=self.memory_mb
+                )
             _audit_soft_crossing(uow, workspace_id, crossed)
         if crossed is not None:
             self._publish(workspace_id)
+
+    def _next_attempt(
+        self, uow: UnitOfWork, run_id: str, node_id: str, iteration: int, error_name: str
+    ) -> datetime | None:
+        """When the orchestrator retries this failed attempt, or None if it does not (the error is not one the
+        node's Retry catches, or its retries are spent). Mirrors `compiler._retry`; Lambda's own transient
+        errors never reach here."""
+        run = uow.runs.get(run_id)
+        row = uow.node_runs.get(run_id, node_id, iteration)
+        if run is None or row is None:
+            return None
+        try:
+            node = self.flows.for_run(uow, run).node(node_id)
+        except (KeyError, NodeError, FlowInvalid):
+            return None
+        kind = REGISTRY.get(node.type)
+        policy = node.retry or (kind.default_retry if kind else None)
+        if kind is None or policy is None or error_name not in (RETRYABLE_ERROR, *kind.retry_errors):
+            return None
+        if row.retries >= policy.max_attempts:
+            return None
+        return datetime.now(UTC) + timedelta(seconds=policy.delay_seconds(row.retries))
 
     # -- run bookkeeping ---------------------------------------------------------------------------
     def finish(self, workspace_id: str, run_id: str) -> dict[str, Any]:
@@ -620,9 +659,9 @@ class NodeRunner:
 
 
 def _node_started(uow: UnitOfWork, run_id: str, node_id: str, iteration: int, attempt: int) -> None:
-    """The node's execution begins: its first attempt, or a retry (a failed or rate-limited attempt before)."""
-    kind = "node.retrying" if attempt > 1 else "node.started"
-    uow.events.append(run_id, kind, node_id, iteration, {"attempt": attempt})
+    """The node's execution begins: its first attempt, or a retry (`attempt` > 1; the failed attempt before
+    it was recorded as `node.retrying`)."""
+    uow.events.append(run_id, "node.started", node_id, iteration, {"attempt": attempt})
 
 
 # A node still RUNNING when its run records its end: its Task ended without a result and the flow went on.

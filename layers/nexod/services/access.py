@@ -37,6 +37,7 @@ def permissions() -> dict[str, str]:
         "runs.cancel": "member",
         "runs.redrive": "member",
         "runs.test": "member",  # test runs of the draft: they execute nodes and spend the workspace's money
+        "runs.label": "member",  # name a run (PATCH .../runs/{run})
         "agents.read": "viewer",
         "agents.validate": "viewer",  # converts a spec between markdown and JSON, saves nothing
         "agents.write": "member",  # create, edit the draft, delete

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..domain.compiler import compile_flow, substitute
+from ..domain.diff import diff_flows
 from ..domain.drafts import check_shape, problems, valid_or_raise
 from ..domain.errors import Conflict, InvalidInput, NotFound
 from ..domain.flow import config_hash
@@ -197,8 +198,14 @@ def publish(
                 " nest fewer parallel branches inside each other",
                 {"field": "definition"},
             )
-        version = flow.latest_version + 1
         doc = valid.document.canonical()
+        if flow.live_version is not None:
+            # The same definition as the live version (same config hash): nothing to publish. Only the live
+            # version counts; a draft identical to an older version becomes a new version (it is a change).
+            live = uow.versions.get(flow_id, flow.live_version)
+            if live is not None and live.config_hash == config_hash(doc):
+                return {**_version_view(live, flow.live_version, full=True), "unchanged": True}
+        version = flow.latest_version + 1
         # The orchestrator call happens inside the transaction: if it fails nothing is recorded, and
         # an orphaned state machine version (commit failing afterwards) is harmless and never live.
         machine = services.orchestrator.publish(
@@ -215,7 +222,7 @@ def publish(
             {"latest_version": version, "live_version": version, "state_machine_arn": machine.state_machine_arn},
         )
         uow.audit.record("flow.publish", "flow", flow_id, {"version": version})
-    return _version_view(stored, version, full=True)
+    return {**_version_view(stored, version, full=True), "unchanged": False}
 
 
 def list_versions(services: Services, principal: Principal, workspace_id: str, flow_id: str) -> dict[str, Any]:
@@ -260,3 +267,42 @@ def set_live(services: Services, principal: Principal, workspace_id: str, flow_i
         uow.audit.record("flow.live", "flow", flow_id, {"version": version})
     assert moved is not None
     return _flow_view(moved)
+
+
+DRAFT = "draft"
+MAX_VERSION = 2_147_483_647
+
+
+def _side(value: str, field: str) -> int | str:
+    """A side of a diff: a version number or `draft`; a 422 naming the path parameter otherwise."""
+    if value == DRAFT:
+        return DRAFT
+    if value.isdigit() and 1 <= int(value) <= MAX_VERSION:
+        return int(value)
+    raise InvalidInput(f"{field}: a version number (1, 2, ...) or 'draft'", {"field": field})
+
+
+def diff(services: Services, principal: Principal, workspace_id: str, flow_id: str, a: str, b: str) -> dict[str, Any]:
+    """What changed from `a` to `b` (version numbers or `draft`): nodes and edges added, removed, changed."""
+    flow_id = parse_id(flow_id, "flow")
+    sides = (_side(a, "a"), _side(b, "b"))
+    with services.store.tx(workspace_id, principal.sub) as uow:
+        authorize(uow, principal, "flows.read")
+        flow = uow.flows.get(flow_id)
+        if flow is None:
+            raise NotFound(f"flow '{flow_id}' not found")
+        documents: list[Any] = []
+        for side in sides:
+            if side == DRAFT:
+                documents.append(flow.definition)
+                continue
+            assert isinstance(side, int)
+            stored = uow.versions.get(flow_id, side)
+            if stored is None:
+                raise NotFound(f"flow '{flow_id}' has no version {side}")
+            documents.append(stored.definition)
+    for side, document in zip(sides, documents, strict=True):
+        _, problem = readable(document)
+        if problem is not None or not isinstance(document, dict):
+            raise Conflict(f"{side}: this definition cannot be read ({problem or 'not an object'})")
+    return {"from": sides[0], "to": sides[1], **diff_flows(documents[0], documents[1])}

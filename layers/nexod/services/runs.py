@@ -51,6 +51,8 @@ def run_view(run: RunDetail, *, output: Any = None) -> dict[str, Any]:
     duration = int((finished - started).total_seconds() * 1000) if started and finished else None
     view = {
         "id": run.id,
+        "number": run.number,
+        "label": run.label,
         "flow_id": run.flow_id,
         "flow_name": run.flow_name,
         "version": max(run.version, 0),  # a test run executes a snapshot of the draft: version 0
@@ -67,6 +69,7 @@ def run_view(run: RunDetail, *, output: Any = None) -> dict[str, Any]:
         "started_at": started,
         "finished_at": finished,
         "duration_ms": duration,
+        "active_ms": run.active_ms,
         "cost_usd": run.cost_usd,
         "tokens": run.tokens,
         "cost": cost_breakdown(run.llm_cost_usd, run.compute_cost_usd, run.orchestration_cost_usd),
@@ -181,11 +184,14 @@ def start(
     version: int | None,
     trigger: str = "manual",
     within: Callable[[UnitOfWork, Run, str | None], None] | None = None,
+    label: str | None = None,
 ) -> dict[str, Any]:
-    """Start a run of `version` (else the live one). A user needs a role that may start runs; a trigger or
-    the system acts for the workspace that owns it. `within(uow, run, queued_reason)` runs in the unit of
-    work that creates the run (a trigger settles its delivery there: both commit, or neither)."""
+    """Start a run of `version` (else the live one), named `label` if given. A user needs a role that may
+    start runs; a trigger or the system acts for the workspace that owns it. `within(uow, run, queued_reason)`
+    runs in the unit of work that creates the run (a trigger settles its delivery there: both commit, or
+    neither)."""
     flow_id = parse_id(flow_id, "flow")
+    label = _label(label)
     with services.store.tx(workspace_id, _user_of(actor)) as uow:
         if isinstance(actor, UserActor):
             actor = UserActor(actor.sub, authorize(uow, Principal(actor.sub), "runs.start"))
@@ -202,6 +208,8 @@ def start(
         flow_version = _valid_head(uow, stored)
         held = limits.gate(uow, flow_id, trigger)  # a full limit: wait (queue) or LimitReached (reject)
         run = uow.runs.create(flow_id, chosen, run_input, trigger, actor)
+        if label is not None:
+            run = uow.runs.set_label(run.id, label) or run
         run_status_changed(uow, run, trigger=trigger)
         seed = _record_entry(uow, flow_version, run.id, run_input)
         uow.audit.record("run.start", "run", run.id, {"flow": flow_id, "version": chosen}, actor=actor)
@@ -235,17 +243,48 @@ def list_runs(
     status: str | None,
     cursor: str | None,
     limit: int = PAGE,
+    number: int | None = None,
     test: bool = False,
 ) -> dict[str, Any]:
-    """Runs newest first; `test`: the test runs of drafts instead (they are never listed among the others)."""
+    """Runs newest first; with `flow` and `number`, the one run of that number (a page of one, or empty);
+    `test`: the test runs of drafts instead (they are never listed among the others)."""
     wanted = _status(status)
     if flow_id:
         flow_id = parse_id(flow_id, "flow")
+    if number is not None and not flow_id:
+        raise InvalidInput("number: a run number is per flow; pass `flow` too", {"field": "number"})
     after = decode_cursor(cursor) if cursor else None
     with services.store.tx(workspace_id, principal.sub) as uow:
         authorize(uow, principal, "runs.read")
-        runs, nxt = page(uow.runs.newest(limit + 1, after, flow_id, wanted, test=test), limit)
+        runs, nxt = page(uow.runs.newest(limit + 1, after, flow_id, wanted, number, test=test), limit)
     return {"items": [run_view(r) for r in runs], "next_cursor": nxt}
+
+
+MAX_LABEL = 200
+
+
+def _label(label: str | None) -> str | None:
+    """A run label as stored: trimmed, 1..200 characters, or None (an empty label clears it)."""
+    if label is None:
+        return None
+    label = label.strip()
+    if len(label) > MAX_LABEL:
+        raise InvalidInput(f"label: at most {MAX_LABEL} characters", {"field": "label"})
+    return label or None
+
+
+def set_label(
+    services: Services, principal: Principal, workspace_id: str, run_id: str, label: str | None
+) -> dict[str, Any]:
+    """Name a run (or clear its name with null or an empty label); audited as `run.label`."""
+    run_id = parse_id(run_id, "run")
+    label = _label(label)
+    with services.store.tx(workspace_id, principal.sub) as uow:
+        authorize(uow, principal, "runs.label")
+        if uow.runs.set_label(run_id, label) is None:
+            raise NotFound(f"run '{run_id}' not found")
+        uow.audit.record("run.label", "run", run_id, {"label": label})
+    return get(services, principal, workspace_id, run_id)
 
 
 def _status(status: str | None) -> RunStatus | None:
@@ -330,6 +369,8 @@ def nodes(services: Services, principal: Principal, workspace_id: str, run_id: s
             "orchestration_cost_usd": row.orchestration_cost_usd,
             "pinned": row.pinned,  # a test run used its pinned output: it did not execute (issue 13)
         }
+        if row.status == "RETRYING":
+            view["next_attempt_at"] = row.next_attempt_at  # when the orchestrator tries the node again
         if _waits(node.type) and row.status == "RUNNING" and run.status == "RUNNING":
             view["waiting"] = True  # in its Wait state, until `input.until`
         items.append(serve(view, NODE_JSON))

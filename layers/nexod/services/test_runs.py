@@ -84,13 +84,18 @@ def start(
     use_pins: bool = True,
     only: str | None = None,
     from_run: str | None = None,
+    label: str | None = None,
 ) -> dict[str, Any]:
-    """Start a test run of the flow's draft (202 `Run` with `test: true`).
+    """Start a test run of the flow's draft (202 `Run` with `test: true`), named `label` if given.
+
+    A test run takes a concurrency slot like any run but is never held back by a limit: the builder waits for
+    its answer (decisions 2026-11-26).
 
     `use_pins`: pinned nodes do not execute. `only`: run that node alone; every other node is recorded as pinned
     with its output from `from_run` (an earlier run of this flow) or from the pins, and a direct upstream
     node without one is a 422 naming it."""
     flow_id = parse_id(flow_id, "flow")
+    label = runs._label(label)
     with services.store.tx(workspace_id, principal.sub) as uow:
         actor = UserActor(principal.sub, authorize(uow, principal, "runs.test"))
         definition = _draft(uow, flow_id, for_update=True)  # serialises snapshot numbering per flow
@@ -124,6 +129,8 @@ def start(
             flow_id, version, doc, compiled.asl, config_hash(doc), machine.version_arn, "test run of the draft"
         )
         run = uow.runs.create(flow_id, version, run_input, TEST_TRIGGER, actor)
+        if label is not None:
+            run = uow.runs.set_label(run.id, label) or run
         run_status_changed(uow, run, trigger=TEST_TRIGGER)
         uow.drafts.record_pinned(run.id, pinned)
         for p in pinned:

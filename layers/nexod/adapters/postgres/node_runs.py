@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import fields
+from datetime import datetime
 from typing import Any
 
 from ...domain.cost import DEFAULT_RUNNER_MEMORY_MB, SFN_TRANSITION_USD, cost_source, usd_per_ms
@@ -51,6 +52,7 @@ _CLAIM = (
 _FINISH = (
     "WITH done AS (UPDATE node_runs SET status = %(status)s, output = %(output)s, output_ref = %(ref)s,"
     " take = %(take)s, error = %(error)s, finished_at = now(),"
+    " next_attempt_at = %(next)s, retries = CASE WHEN %(status)s = 'RETRYING' THEN retries + 1 ELSE 0 END,"
     " duration_ms = (extract(epoch FROM now() - started_at) * 1000)::int,"
     " model = %(model)s, tokens_in = %(tin)s, tokens_out = %(tout)s, cost_usd = %(cost)s,"
     " cost_source = %(source)s,"
@@ -153,7 +155,8 @@ class PostgresNodeRuns(Queries):
         self._run(
             *self._with_events(
                 "UPDATE node_runs SET status = 'RUNNING', executions = executions + 1, config_hash = %(hash)s,"
-                " input = %(input)s, error = NULL, started_at = COALESCE(started_at, now()), finished_at = NULL"
+                " input = %(input)s, error = NULL, started_at = COALESCE(started_at, now()), finished_at = NULL,"
+                " next_attempt_at = NULL"
                 " WHERE run_id = %(run)s AND node_id = %(node)s AND iteration = %(iteration)s"
                 " AND workspace_id = %(ws)s",
                 {
@@ -180,6 +183,7 @@ class PostgresNodeRuns(Queries):
         usage: Usage | None = None,
         output_ref: BlobRef | None = None,
         memory_mb: int = DEFAULT_RUNNER_MEMORY_MB,
+        next_attempt_at: datetime | None = None,
     ) -> SoftBudgetCrossed | None:
         usage = usage or Usage()
         row = self._one(
@@ -187,6 +191,7 @@ class PostgresNodeRuns(Queries):
                 _FINISH,
                 {
                     "status": status,
+                    "next": next_attempt_at,
                     "output": JsonbOrNull(output),
                     "ref": JsonbOrNull(output_ref.as_json() if output_ref is not None else None),
                     "take": JsonbOrNull(take),
@@ -240,7 +245,8 @@ class PostgresNodeRuns(Queries):
         rows = self._all(
             "UPDATE node_runs SET status = 'FAILED', error = COALESCE(error, %s), finished_at = now(),"
             " duration_ms = (extract(epoch FROM now() - started_at) * 1000)::int"
-            " WHERE run_id = %s AND workspace_id = %s AND status = 'RUNNING' RETURNING node_id, iteration",
+            " WHERE run_id = %s AND workspace_id = %s AND status IN ('RUNNING', 'RETRYING')"
+            " RETURNING node_id, iteration",
             (Jsonb(error), run_id, self.workspace_id),
         )
         return sorted((r["node_id"], r["iteration"]) for r in rows)

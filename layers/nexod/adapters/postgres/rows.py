@@ -69,6 +69,7 @@ def maybe(cls: type[R], row: Row | None) -> R | None:
 
 def run_record(row: Row) -> Run:
     values = {name: _plain(row[name]) for name in _names(Run) if name != "started_by"}
+    values["active_ms"] = None if values["active_ms"] is None else int(values["active_ms"])
     return Run(**values, started_by=ActorRef(row["started_by_kind"], row["started_by_id"]))
 
 
@@ -76,6 +77,8 @@ def run_detail(row: Row) -> RunDetail:
     values = {name: _plain(row[name]) for name in _names(RunDetail) if name != "started_by"}
     values["cost_usd"] = float(row["cost_usd"] or 0)
     values["tokens"] = int(row["tokens"] or 0)
+    live = row.get("active_ms_now", row["active_ms"])
+    values["active_ms"] = None if live is None else int(live)
     return RunDetail(**values, started_by=ActorRef(row["started_by_kind"], row["started_by_id"]))
 
 

@@ -9,7 +9,11 @@ from ...domain.records import TERMINAL, Cursor, Run, RunDetail, RunStatus
 from ...ports import BlobRef
 from .rows import Jsonb, JsonbOrNull, Queries, run_detail, run_record
 
-_DETAIL = "r.*, f.name AS flow_name, c.*"
+# A run in flight adds its current execution's active time so far (run_active_ms, migration 0021).
+_DETAIL = (
+    "r.*, f.name AS flow_name, c.*, CASE WHEN r.attempt_started_at IS NULL THEN r.active_ms"
+    " ELSE r.active_ms + run_active_ms(r.id, r.attempt_started_at, now()) END AS active_ms_now"
+)
 _COSTS = (
     " CROSS JOIN LATERAL (SELECT COALESCE(sum(n.cost_usd), 0) AS cost_usd,"
     " COALESCE(sum(n.tokens_in), 0) + COALESCE(sum(n.tokens_out), 0) AS tokens,"
@@ -49,6 +53,7 @@ class PostgresRuns(Queries):
         after: Cursor | None = None,
         flow_id: str | None = None,
         status: RunStatus | None = None,
+        number: int | None = None,
         *,
         test: bool | None = False,
     ) -> list[RunDetail]:
@@ -60,6 +65,9 @@ class PostgresRuns(Queries):
         if flow_id:
             where.append("r.flow_id = %s")
             params.append(flow_id)
+        if number is not None:
+            where.append("r.number = %s")
+            params.append(number)
         if status:
             where.append("r.status = %s")
             params.append(status)
@@ -92,6 +100,11 @@ class PostgresRuns(Queries):
         if status == "RUNNING":
             sets.append("started_at = COALESCE(started_at, now()), finished_at = NULL, error = NULL")
         if status in TERMINAL:
+            # The execution's active time is added once: the first terminal mark closes its window.
+            sets.append(
+                "active_ms = active_ms + COALESCE(run_active_ms(id, attempt_started_at, now()), 0),"
+                " attempt_started_at = NULL"
+            )
             sets.append("finished_at = now()")
             sets.append("output = %s")
             params.append(JsonbOrNull(output))
@@ -111,7 +124,10 @@ class PostgresRuns(Queries):
     def begin_redrive(self, run_id: str) -> Run | None:
         row = self._one(
             "UPDATE runs SET status = 'RUNNING', error = NULL, output = NULL, output_ref = NULL, finished_at = NULL,"
-            " execution_arn = NULL WHERE id = %s AND workspace_id = %s RETURNING *",
+            " execution_arn = NULL, attempt_started_at = now(),"
+            # An execution lost without a terminal mark (local mode resuming a parked run) keeps its span.
+            " active_ms = active_ms + COALESCE(run_active_ms(id, attempt_started_at, now()), 0)"
+            " WHERE id = %s AND workspace_id = %s RETURNING *",
             (run_id, self.workspace_id),
         )
         return None if row is None else run_record(row)
@@ -120,6 +136,13 @@ class PostgresRuns(Queries):
         self._run(
             "UPDATE runs SET version = %s WHERE id = %s AND workspace_id = %s", (version, run_id, self.workspace_id)
         )
+
+    def set_label(self, run_id: str, label: str | None) -> Run | None:
+        row = self._one(
+            "UPDATE runs SET label = %s WHERE id = %s AND workspace_id = %s RETURNING *",
+            (label, run_id, self.workspace_id),
+        )
+        return None if row is None else run_record(row)
 
     def start_attempt(self, run_id: str, execution_arn: str) -> Run | None:
         row = self._one(
