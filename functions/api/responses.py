@@ -677,3 +677,12 @@ class DeliveryOutcome(Out):
     status: DeliveryStatus
     run_id: UUID | None
     reason: str | None
+
+
+class SchedulePreviewResult(Out):
+    """The next due times of a schedule expression, in UTC (render them in any zone)."""
+
+    expression: str
+    timezone: str
+    after: datetime = Field(description="the times are the first ones strictly after this instant")
+    next: list[datetime] = Field(description="at most `count`; fewer when the schedule ends (at(), end_date)")

@@ -51,6 +51,7 @@ from .models import (
     MemberPut,
     RedriveBody,
     RunCreate,
+    SchedulePreview,
     SecretRotate,
     TriggerCreate,
     TriggerTest,
@@ -91,6 +92,7 @@ from .responses import (
     NodeTypeList,
     Run,
     RunPage,
+    SchedulePreviewResult,
     Trigger,
     TriggerList,
     TriggerWithSecret,
@@ -736,3 +738,13 @@ def rotate_trigger_secret(ws: str, flow: str, trigger: str, body: SecretRotate |
     principal = _caller()
     secret = body.secret if body is not None else None
     return reply(TriggerWithSecret, triggers.rotate_secret(_services(), principal, _ws(ws), flow, trigger, secret))
+
+
+@router.post("/v1/workspaces/<ws>/triggers/preview", tags=["triggers"])
+def preview_schedule(ws: str, body: SchedulePreview) -> SchedulePreviewResult:
+    """The next due times of a schedule expression before it is saved (viewers too); a bad expression or
+    time zone is a 422 naming it and saying why."""
+    principal = _caller()
+    fields = body.model_dump(exclude={"count"}, exclude_none=True)
+    found = triggers.preview(_services(), principal, _ws(ws), fields, body.count)
+    return reply(SchedulePreviewResult, found)

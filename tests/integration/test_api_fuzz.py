@@ -84,6 +84,11 @@ REAL_BODIES: dict[tuple[str, str], Any] = {
     ("PUT", "/v1/workspaces/{ws}/flows/{flow}/triggers/{trigger}"): {"input_mapping": "delivery.body", "version": 1},
     ("POST", "/v1/workspaces/{ws}/flows/{flow}/triggers/{trigger}/test"): {"payload": {"n": 1}},
     ("POST", "/v1/workspaces/{ws}/flows/{flow}/triggers/{trigger}/rotate-secret"): {"secret": "fuzzed-secret-0123456"},
+    ("POST", "/v1/workspaces/{ws}/triggers/preview"): {
+        "expression": "cron(0 9 ? * MON-FRI *)",
+        "timezone": "Europe/Berlin",
+        "count": 3,
+    },
 }
 
 # Query parameters of the real call (a workspace deletion needs its name typed again).

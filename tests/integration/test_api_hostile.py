@@ -474,6 +474,7 @@ ROUTES = [
     ("POST", "/v1/workspaces"),
     ("POST", "/v1/workspaces/{ws}/flows/{flow}/triggers"),
     ("PUT", "/v1/workspaces/{ws}/flows/{flow}/triggers/{trigger}"),
+    ("POST", "/v1/workspaces/{ws}/triggers/preview"),
 ]
 
 

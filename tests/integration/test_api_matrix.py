@@ -281,6 +281,7 @@ EXPECTED: dict[tuple[str, str], Op] = {
         "member", 202, body({"payload": {"n": 1}})
     ),
     ("POST", "/v1/workspaces/{ws}/flows/{flow}/triggers/{trigger}/rotate-secret"): Op("member", 200, body({})),
+    ("POST", "/v1/workspaces/{ws}/triggers/preview"): Op("viewer", 200, body({"expression": "rate(5 minutes)"})),
 }
 
 ROLES = ("admin", "member", "viewer", "outsider", "outsider-at-home", "anonymous")

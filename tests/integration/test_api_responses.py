@@ -132,6 +132,8 @@ def test_a_flows_whole_life_answers_within_the_published_schemas(stack: LocalSta
     hook = api.ok("POST", hooks, {"kind": "webhook", "input_mapping": "delivery.body"})
     schedule = {"expression": "cron(0 9 * * ? *)", "timezone": "Europe/Berlin", "catch_up": "none"}
     api.ok("POST", hooks, {"kind": "schedule", "config": schedule, "version": 1})
+    preview = {"expression": schedule["expression"], "timezone": "Europe/Berlin", "count": 3}
+    api.ok("POST", f"/v1/workspaces/{ws}/triggers/preview", preview)
     api.ok("GET", hooks)
     api.ok("PUT", f"{hooks}/{hook['id']}", {"input_mapping": "delivery.body.n", "version": None})
     api.ok("POST", f"{hooks}/{hook['id']}/disable")

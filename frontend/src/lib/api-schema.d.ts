@@ -806,6 +806,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/workspaces/{ws}/triggers/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** POST /v1/workspaces/{ws}/triggers/preview */
+        post: operations["preview_schedule_v1_workspaces__ws__triggers_preview_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/approval-links/{token}": {
         parameters: {
             query?: never;
@@ -2373,6 +2390,60 @@ export interface components {
              * @description pass as `cursor` for the next page; null on the last page
              */
             next_cursor: string | null;
+        };
+        /**
+         * SchedulePreview
+         * @description A schedule not saved yet: its next due times, as the scheduler computes them (the cron helper).
+         */
+        SchedulePreview: {
+            /**
+             * Expression
+             * @description cron(...), rate(...) or at(...)
+             */
+            expression: string;
+            /**
+             * Timezone
+             * @description an IANA time zone
+             * @default UTC
+             */
+            timezone: string;
+            /**
+             * Start Date
+             * @description ISO 8601; no due time before it
+             */
+            start_date?: string | null;
+            /**
+             * End Date
+             * @description ISO 8601; no due time after it
+             */
+            end_date?: string | null;
+            /**
+             * Count
+             * @description how many due times
+             * @default 5
+             */
+            count: number;
+        };
+        /**
+         * SchedulePreviewResult
+         * @description The next due times of a schedule expression, in UTC (render them in any zone).
+         */
+        SchedulePreviewResult: {
+            /** Expression */
+            expression: string;
+            /** Timezone */
+            timezone: string;
+            /**
+             * After
+             * Format: date-time
+             * @description the times are the first ones strictly after this instant
+             */
+            after: string;
+            /**
+             * Next
+             * @description at most `count`; fewer when the schedule ends (at(), end_date)
+             */
+            next: string[];
         };
         /** SecretRotate */
         SecretRotate: {
@@ -8943,6 +9014,113 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TriggerWithSecret"];
+                };
+            };
+            /** @description The request could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role in this workspace does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (another workspace's ids are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid request: the fields concerned are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error: nothing about it is disclosed (it is logged) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    preview_schedule_v1_workspaces__ws__triggers_preview_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ws: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SchedulePreview"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SchedulePreviewResult"];
                 };
             };
             /** @description The request could not be read */
