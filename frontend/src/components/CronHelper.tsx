@@ -25,7 +25,12 @@ export interface ScheduleWindow {
 }
 
 function useNextTimes(ws: string, expression: string, win: ScheduleWindow) {
-  const [state, setState] = useState<{ times: string[] | null; error: string | null; busy: boolean }>({ times: null, error: null, busy: false });
+  // `of`: the expression and zone the times belong to (the answer, not the form: a slow answer stays labelled)
+  const [state, setState] = useState<{ times: string[] | null; error: string | null; busy: boolean; of?: { expression: string; timezone: string } }>({
+    times: null,
+    error: null,
+    busy: false,
+  });
   const { timezone, start_date, end_date } = win;
   useEffect(() => {
     if (!expression.trim()) {
@@ -37,7 +42,7 @@ function useNextTimes(ws: string, expression: string, win: ScheduleWindow) {
     const t = window.setTimeout(() => {
       triggersApi
         .preview(ws, { expression, timezone, start_date, end_date, count: 5 })
-        .then((r) => live && setState({ times: r.next, error: null, busy: false }))
+        .then((r) => live && setState({ times: r.next, error: null, busy: false, of: { expression: r.expression, timezone: r.timezone } }))
         .catch((e) => live && setState({ times: null, error: errorMessage(e), busy: false }));
     }, 250);
     return () => {
@@ -170,7 +175,7 @@ export function CronHelper({
         ) : next.times.length === 0 ? (
           <div className="muted small" data-testid="cron-none">This schedule has no more fire times.</div>
         ) : (
-          <ol className="cron-times" data-testid="cron-next">
+          <ol className="cron-times" data-testid="cron-next" data-expression={next.of?.expression} data-timezone={next.of?.timezone}>
             {next.times.map((t) => (
               <li key={t} data-testid="cron-next-time" data-iso={t}>
                 {formatInZone(t, userZone)}
