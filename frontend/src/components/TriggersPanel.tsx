@@ -18,6 +18,9 @@ import {
   timeZones,
   TRIGGER_KINDS,
   triggersApi,
+  untilTime,
+  userTimeZone,
+  formatInZone,
   versionLabel,
   WEBHOOK_PRESETS,
   isoToLocalInput,
@@ -98,7 +101,7 @@ export function TriggersSection({ ws, flow, editable }: { ws: string; flow: Flow
             <li key={t.id}>
               <span className={`dot-sm ${t.enabled ? "status-succeeded" : "status-cancelled"}`} title={t.enabled ? "enabled" : "disabled"} />
               <span>{KIND_LABEL[t.kind]}</span>
-              <span className="muted small">{t.next_fire_at ? `next ${relTime(t.next_fire_at)}` : t.last_fired_at ? `fired ${relTime(t.last_fired_at)}` : ""}</span>
+              <span className="muted small">{t.next_fire_at ? `next ${untilTime(t.next_fire_at)}` : t.last_fired_at ? `fired ${relTime(t.last_fired_at)}` : ""}</span>
             </li>
           ))}
         </ul>
@@ -207,6 +210,7 @@ export function TriggersPanel({ ws, flow, editable, onChanged }: { ws: string; f
                 onExpand={() => setExpanded(expanded === t.id ? null : t.id)}
                 onToggle={() => void toggle(t)}
                 onDialog={setDialog}
+                onStale={changed}
               />
             ))}
           </tbody>
@@ -273,6 +277,7 @@ function TriggerRow(props: {
   onExpand: () => void;
   onToggle: () => void;
   onDialog: (d: Dialog) => void;
+  onStale: () => void;
 }) {
   const { trigger: t, editable } = props;
   return (
@@ -291,14 +296,14 @@ function TriggerRow(props: {
         </td>
         <td>{versionLabel(t.version)}</td>
         <td title={absTime(t.last_fired_at)}>{t.last_fired_at ? relTime(t.last_fired_at) : "never"}</td>
-        <td title={absTime(t.next_fire_at)} data-testid="trigger-next">{t.next_fire_at ? relTime(t.next_fire_at) : "—"}</td>
+        <td title={t.next_fire_at ? formatInZone(t.next_fire_at, userTimeZone()) : undefined} data-testid="trigger-next">{untilTime(t.next_fire_at)}</td>
         <td className="mono small">{t.input_mapping ?? <span className="muted">the body</span>}</td>
         <td className="right">{props.expanded ? "▾" : "▸"}</td>
       </tr>
       {props.expanded && (
         <tr className="trg-details-row">
           <td colSpan={7}>
-            <TriggerDetails ws={props.ws} flow={props.flow} trigger={t} editable={editable} onDialog={props.onDialog} />
+            <TriggerDetails ws={props.ws} flow={props.flow} trigger={t} editable={editable} onDialog={props.onDialog} onStale={props.onStale} />
           </td>
         </tr>
       )}
@@ -315,7 +320,15 @@ function summary(t: Trigger): string {
 }
 
 /** One trigger opened: its details per kind, actions, and its recent deliveries (refreshed while open). */
-function TriggerDetails({ ws, flow, trigger, editable, onDialog }: { ws: string; flow: Flow; trigger: Trigger; editable: boolean; onDialog: (d: Dialog) => void }) {
+function TriggerDetails({ ws, flow, trigger, editable, onDialog, onStale }: {
+  ws: string;
+  flow: Flow;
+  trigger: Trigger;
+  editable: boolean;
+  onDialog: (d: Dialog) => void;
+  /** The trigger changed since the list was read (a delivery fired it): the list reloads. */
+  onStale: () => void;
+}) {
   const [full, setFull] = useState<Trigger | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
@@ -333,6 +346,10 @@ function TriggerDetails({ ws, flow, trigger, editable, onDialog }: { ws: string;
     };
   }, [ws, flow.id, trigger.id, trigger.updated_at, trigger.enabled]);
   const t = full ?? trigger;
+  const stale = full !== null && (full.last_fired_at !== trigger.last_fired_at || full.next_fire_at !== trigger.next_fire_at);
+  useEffect(() => {
+    if (stale) onStale();
+  }, [stale]); // eslint-disable-line react-hooks/exhaustive-deps
   const config = (t.config ?? {}) as Record<string, unknown>;
   const ingress = ingressDetails(t);
 
@@ -357,7 +374,7 @@ function TriggerDetails({ ws, flow, trigger, editable, onDialog }: { ws: string;
             ["Window", `${config.start_date ? absTime(String(config.start_date)) : "now"} → ${config.end_date ? absTime(String(config.end_date)) : "no end"}`],
             ["Overlap", config.overlap === "skip" ? "skip while the previous run is running" : "allow"],
             ["Catch-up", String(config.catch_up ?? "latest")],
-            ["Next fire", t.next_fire_at ? absTime(t.next_fire_at) : t.enabled ? "none (ended)" : "disabled"],
+            ["Next fire", t.next_fire_at ? `${formatInZone(t.next_fire_at, userTimeZone())} (${untilTime(t.next_fire_at)})` : t.enabled ? "none (ended)" : "disabled"],
           ]}
         />
       )}

@@ -12,6 +12,7 @@ import {
   sqsMessage,
   switchPreset,
   timeZones,
+  untilTime,
   versionLabel,
   type CronPreset,
   type Trigger,
@@ -69,6 +70,16 @@ describe("times and zones", () => {
     // Then Berlin sees 09:00 and New York 03:00
     expect(formatInZone(iso, "Europe/Berlin")).toContain("09:00");
     expect(formatInZone(iso, "America/New_York")).toContain("03:00");
+  });
+
+  it("say how far ahead a next fire time is, and 'due' once it has come", () => {
+    const now = Date.parse("2026-11-26T12:00:00Z");
+    expect(untilTime("2026-11-26T12:00:30Z", now)).toBe("in 30s");
+    expect(untilTime("2026-11-26T12:15:00Z", now)).toBe("in 15m");
+    expect(untilTime("2026-11-27T08:00:00Z", now)).toBe("in 20h");
+    expect(untilTime("2026-12-01T12:00:00Z", now)).toBe("in 5d");
+    expect(untilTime("2026-11-26T11:00:00Z", now)).toBe("due");
+    expect(untilTime(null, now)).toBe("—");
   });
 
   it("list UTC first and no zone twice", () => {

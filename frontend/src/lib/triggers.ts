@@ -318,3 +318,18 @@ export function parsePattern(text: string): { ok: true; value: Record<string, un
 export function versionLabel(version: number | null | undefined): string {
   return version ? `v${version} (pinned)` : "live";
 }
+
+/** How far ahead a future instant is: "in 40s", "in 5m", "in 3h", "in 2d"; "due" once it has come. */
+export function untilTime(iso: string | null | undefined, now = Date.now()): string {
+  if (!iso) return "—";
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return iso;
+  const s = Math.round((t - now) / 1000);
+  if (s <= 0) return "due";
+  if (s < 60) return `in ${s}s`;
+  const m = Math.round(s / 60);
+  if (m < 60) return `in ${m}m`;
+  const h = Math.round(m / 60);
+  if (h < 48) return `in ${h}h`;
+  return `in ${Math.round(h / 24)}d`;
+}
