@@ -142,7 +142,11 @@ def test_a_member_schedules_a_flow_makes_a_webhook_and_follows_a_signed_delivery
         url,
         data=body,
         method="POST",
-        headers={"Content-Type": "application/json", "X-Nexod-Timestamp": ts, "X-Nexod-Signature": sign(secret, ts, body)},
+        headers={
+            "Content-Type": "application/json",
+            "X-Nexod-Timestamp": ts,
+            "X-Nexod-Signature": sign(secret, ts, body),
+        },
     )
     with urllib.request.urlopen(request) as resp:
         assert resp.status == 202
