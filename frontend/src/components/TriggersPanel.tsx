@@ -487,6 +487,7 @@ function ConfirmDialog({ title, confirm, danger, children, onClose, onConfirm }:
 function SecretDialog({ trigger, rotated, onClose }: { trigger: TriggerWithSecret; rotated: boolean; onClose: () => void }) {
   const secret = typeof trigger.secret === "string" ? trigger.secret : "";
   const url = trigger.url ?? "";
+  const preset = String(((trigger.config ?? {}) as Record<string, unknown>).preset ?? "nexod");
   return (
     <Modal
       title={rotated ? "The new secret" : "Webhook created"}
@@ -499,8 +500,8 @@ function SecretDialog({ trigger, rotated, onClose }: { trigger: TriggerWithSecre
       </div>
       <Copyable label="URL" value={url} testid="secret-url" />
       <Copyable label="Secret" value={secret} testid="secret-value" />
-      <Copyable label="Signed curl example (openssl)" value={curlExample(url, secret)} testid="secret-curl" multiline />
-      <div className="muted small">{presetHint(String(((trigger.config ?? {}) as Record<string, unknown>).preset ?? "nexod"))}</div>
+      {preset === "nexod" && <Copyable label="Signed curl example (openssl)" value={curlExample(url, secret)} testid="secret-curl" multiline />}
+      <div className="muted small">{presetHint(preset)}</div>
     </Modal>
   );
 }
