@@ -207,6 +207,16 @@ class TriggerTest(Body):
     payload: Any = Field(None, description="the sample delivery's body")
 
 
+class SchedulePreview(Body):
+    """A schedule not saved yet: its next due times, as the scheduler computes them (the cron helper)."""
+
+    expression: str = Field(..., min_length=1, max_length=300, description="cron(...), rate(...) or at(...)")
+    timezone: str = Field("UTC", min_length=1, max_length=100, description="an IANA time zone")
+    start_date: str | None = Field(None, max_length=64, description="ISO 8601; no due time before it")
+    end_date: str | None = Field(None, max_length=64, description="ISO 8601; no due time after it")
+    count: int = Field(5, ge=1, le=20, description="how many due times")
+
+
 class SecretRotate(Body):
     secret: Secret | None = Field(None, description="the new signing secret; omitted: one is made")
 

@@ -796,3 +796,12 @@ class PinItem(Out):
 
 class PinList(Out):
     items: list[PinItem]
+
+
+class SchedulePreviewResult(Out):
+    """The next due times of a schedule expression, in UTC (render them in any zone)."""
+
+    expression: str
+    timezone: str
+    after: datetime = Field(description="the times are the first ones strictly after this instant")
+    next: list[datetime] = Field(description="at most `count`; fewer when the schedule ends (at(), end_date)")

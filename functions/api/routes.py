@@ -55,6 +55,7 @@ from .models import (
     RedriveBody,
     RunCreate,
     RunPatch,
+    SchedulePreview,
     SecretRotate,
     TriggerCreate,
     TriggerTest,
@@ -96,6 +97,7 @@ from .responses import (
     Run,
     RunLimits,
     RunPage,
+    SchedulePreviewResult,
     Template,
     TemplateList,
     Trigger,
@@ -814,3 +816,13 @@ def put_workspace_limits(ws: str, body: LimitsUpdate) -> RunLimits:
     principal = _caller()
     fields = {"max_concurrent_runs": body.max_concurrent_runs, "on_limit": body.on_limit}
     return reply(RunLimits, concurrency.put_workspace(_services(), principal, _ws(ws), fields))
+
+
+@router.post("/v1/workspaces/<ws>/triggers/preview", tags=["triggers"])
+def preview_schedule(ws: str, body: SchedulePreview) -> SchedulePreviewResult:
+    """The next due times of a schedule expression before it is saved (viewers too); a bad expression or
+    time zone is a 422 naming it and saying why."""
+    principal = _caller()
+    fields = body.model_dump(exclude={"count"}, exclude_none=True)
+    found = triggers.preview(_services(), principal, _ws(ws), fields, body.count)
+    return reply(SchedulePreviewResult, found)

@@ -90,6 +90,11 @@ REAL_BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/v1/workspaces/{ws}/flows/{flow}/triggers/{trigger}/rotate-secret"): {"secret": "fuzzed-secret-0123456"},
     ("PUT", "/v1/workspaces/{ws}/flows/{flow}/limits"): {"max_concurrent_runs": None, "on_limit": "queue"},
     ("PUT", "/v1/workspaces/{ws}/limits"): {"max_concurrent_runs": None, "on_limit": "reject"},
+    ("POST", "/v1/workspaces/{ws}/triggers/preview"): {
+        "expression": "cron(0 9 ? * MON-FRI *)",
+        "timezone": "Europe/Berlin",
+        "count": 3,
+    },
 }
 
 HOOK = "/v1/hooks/{trigger}"

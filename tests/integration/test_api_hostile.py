@@ -477,6 +477,7 @@ ROUTES = [
     ("PUT", "/v1/workspaces/{ws}/flows/{flow}/triggers/{trigger}"),
     ("POST", "/v1/workspaces/{ws}/flows/{flow}/test-runs"),
     ("PUT", "/v1/workspaces/{ws}/flows/{flow}/pins/{node}"),
+    ("POST", "/v1/workspaces/{ws}/triggers/preview"),
 ]
 
 

@@ -305,6 +305,7 @@ EXPECTED: dict[tuple[str, str], Op] = {
     ("PUT", "/v1/workspaces/{ws}/flows/{flow}/limits"): Op("member", 200, body({"max_concurrent_runs": None})),
     ("GET", "/v1/workspaces/{ws}/limits"): Op("viewer", 200),
     ("PUT", "/v1/workspaces/{ws}/limits"): Op("admin", 200, body({"max_concurrent_runs": None})),
+    ("POST", "/v1/workspaces/{ws}/triggers/preview"): Op("viewer", 200, body({"expression": "rate(5 minutes)"})),
 }
 
 ROLES = ("admin", "member", "viewer", "outsider", "outsider-at-home", "anonymous")

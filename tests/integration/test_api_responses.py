@@ -173,6 +173,8 @@ def test_a_flows_whole_life_answers_within_the_published_schemas(stack: LocalSta
     api.ok("PUT", f"{hooks}/{evented['id']}", {"config": {"event_pattern": pattern, "bus": "orders"}})
     api.ok("POST", f"{hooks}/{evented['id']}/disable")
     api.ok("DELETE", f"{hooks}/{evented['id']}")
+    preview = {"expression": schedule["expression"], "timezone": "Europe/Berlin", "count": 3}
+    api.ok("POST", f"/v1/workspaces/{ws}/triggers/preview", preview)
     api.ok("GET", hooks)
     api.ok("PUT", f"{hooks}/{hook['id']}", {"input_mapping": "delivery.body.n", "version": None})
     api.ok("POST", f"{hooks}/{hook['id']}/disable")

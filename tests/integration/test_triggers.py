@@ -366,3 +366,46 @@ def test_a_delivery_s_signature_covers_its_bytes_as_sent_even_when_they_are_not_
     status, answer = _post_hook(stack, f"/v1/hooks/{webhook['id']}", body, headers)
     # Then the signature verifies and the run starts (its body is the text, as it could be decoded)
     assert (status, answer["status"]) == (202, "started"), answer
+
+
+def test_the_schedule_preview_gives_the_scheduler_s_next_times_and_names_a_bad_field(
+    alice: Api, vera: Api, workspace: str
+):
+    # Given a viewer of the workspace and a preview URL (nothing is saved by it)
+    alice.ok("PUT", f"/v1/workspaces/{workspace}/members/local%7Cvera", {"role": "viewer"})
+    preview = f"/v1/workspaces/{workspace}/triggers/preview"
+    body = {"expression": "cron(0 9 * * ? *)", "timezone": "Europe/Berlin", "start_date": "2027-03-25T00:00:00Z"}
+    # When the viewer previews 09:00 Berlin from a start date just before the clocks go forward (28 March 2027)
+    status, answer = vera.call("POST", preview, {**body, "count": 5})
+    # Then the five due times are 09:00 local on each day: 08:00 UTC before the change, 07:00 UTC after it
+    assert status == 200, answer
+    assert answer["next"] == [
+        "2027-03-25T08:00:00Z",
+        "2027-03-26T08:00:00Z",
+        "2027-03-27T08:00:00Z",
+        "2027-03-28T07:00:00Z",
+        "2027-03-29T07:00:00Z",
+    ]
+    assert answer["timezone"] == "Europe/Berlin" and answer["expression"] == "cron(0 9 * * ? *)"
+    # And a rate counts from its start date; a one-time schedule has one time, then none
+    rate = alice.ok("POST", preview, {"expression": "rate(15 minutes)", "start_date": "2027-01-01T10:00:00Z"})
+    assert rate["next"][:3] == ["2027-01-01T10:00:00Z", "2027-01-01T10:15:00Z", "2027-01-01T10:30:00Z"]
+    assert len(rate["next"]) == 5
+    once = alice.ok("POST", preview, {"expression": "at(2030-01-01T12:00:00)", "timezone": "UTC", "count": 20})
+    assert once["next"] == ["2030-01-01T12:00:00Z"]
+    assert alice.ok("POST", preview, {"expression": "at(2020-01-01T12:00:00)"})["next"] == []
+    # And what is wrong is a 422 naming the field and saying why
+    for wrong, field, why in [
+        ({"expression": "cron(0 9 * * * *)"}, "expression", "exactly one of day-of-month and day-of-week"),
+        ({"expression": "rate(1 minutes)"}, "expression", "singular"),
+        ({"expression": "every day"}, "expression", "use cron("),
+        ({"expression": "rate(5 minutes)", "timezone": "Mars/Olympus"}, "timezone", "not an IANA time zone"),
+        ({**body, "end_date": "2027-01-01T00:00:00Z"}, "end_date", "end_date must be after start_date"),
+        ({**body, "start_date": "soon"}, "start_date", "start_date: "),
+        ({**body, "count": 21}, "count", ""),
+    ]:
+        status, answer = vera.call("POST", preview, wrong)
+        assert status == 422, (wrong, answer)
+        details = answer["error"]["details"]  # a service's refusal names one field, the body's check a list
+        assert (details["field"] if isinstance(details, dict) else details[0]["field"]) == field, answer
+        assert why in answer["error"]["message"], (wrong, answer)

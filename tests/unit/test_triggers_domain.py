@@ -19,6 +19,7 @@ from nexod.domain.triggers import (
     fire_times,
     next_fire,
     parse_expression,
+    preview,
     run_input,
     sign,
     validate_config,
@@ -145,3 +146,24 @@ def test_the_input_mapping_reads_the_delivery_and_the_trigger():
     doc = delivery_document({"order": 7}, {"x-a": "b"}, {}, NOW, {"id": "t1", "kind": "webhook"})
     assert run_input(None, doc) == {"order": 7}
     assert run_input("{order: delivery.body.order, by: trigger.kind}", doc) == {"order": 7, "by": "webhook"}
+
+
+def test_a_preview_is_the_scheduler_s_own_fire_times_and_names_the_flat_field_that_is_wrong():
+    # Given a schedule not saved yet, as the console's cron helper sends it
+    fields = {"expression": "cron(0 9 * * ? *)", "timezone": "Europe/Berlin"}
+    after = datetime(2026, 10, 23, 12, 0, tzinfo=UTC)
+    # When it is previewed, Then the times are the ones next_fire gives a saved trigger, across the DST change
+    assert preview(fields, after, 4) == fire_times(ScheduleConfig.model_validate(fields), after, 4)
+    assert [t.hour for t in preview(fields, after, 4)] == [7, 8, 8, 8]  # 24 Oct: CEST; from 25 Oct: CET
+    # And what is wrong is named without a `config.` prefix
+    for wrong, field in [
+        ({"expression": "rate(0 minutes)"}, "expression"),
+        ({"expression": "rate(5 minutes)", "timezone": "Nowhere/Else"}, "timezone"),
+        (
+            {"expression": "rate(5 minutes)", "start_date": "2027-01-02T00:00:00Z", "end_date": "2027-01-01T00:00:00Z"},
+            "end_date",
+        ),
+    ]:
+        with pytest.raises(InvalidInput) as caught:
+            preview(wrong, after, 5)
+        assert caught.value.details == {"field": field}, wrong

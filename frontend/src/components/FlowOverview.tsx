@@ -6,6 +6,7 @@ import type { IssueGroups } from "../lib/flowConvert";
 import { paths } from "../lib/router";
 import type { FlowMeta } from "../editor/draftStore";
 import type { Flow, Run } from "../types";
+import { TriggersSection } from "./TriggersPanel";
 import { Section } from "./ui";
 
 function RecentRuns({ ws, flowId }: { ws: string; flowId: string }) {
@@ -91,6 +92,7 @@ export function FlowOverview(props: {
         </div>
       </Section>
       <Problems issues={props.issues} editable={editable} onPick={props.onPick} />
+      <TriggersSection ws={ws} flow={flow} editable={editable} />
       <RecentRuns ws={ws} flowId={flow.id} />
       <div className="panel-section muted small">Select a node or an edge to {editable ? "edit" : "inspect"} it.</div>
     </div>

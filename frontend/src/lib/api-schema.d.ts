@@ -92,23 +92,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/templates/{template}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** GET /v1/templates/{template} */
-        get: operations["get_template_v1_templates__template__get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/v1/workspaces/{ws}/flows/validate": {
         parameters: {
             query?: never;
@@ -198,23 +181,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/workspaces/{ws}/flows/{flow}/versions/{a}/diff/{b}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** GET /v1/workspaces/{ws}/flows/{flow}/versions/{a}/diff/{b} */
-        get: operations["diff_versions_v1_workspaces__ws__flows__flow__versions__a__diff__b__get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/v1/workspaces/{ws}/flows/{flow}/live": {
         parameters: {
             query?: never;
@@ -280,8 +246,7 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** PATCH /v1/workspaces/{ws}/runs/{run} */
-        patch: operations["patch_run_v1_workspaces__ws__runs__run__patch"];
+        patch?: never;
         trace?: never;
     };
     "/v1/workspaces/{ws}/runs/{run}/nodes": {
@@ -841,36 +806,17 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/workspaces/{ws}/flows/{flow}/limits": {
+    "/v1/workspaces/{ws}/triggers/preview": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /** GET /v1/workspaces/{ws}/flows/{flow}/limits */
-        get: operations["get_flow_limits_v1_workspaces__ws__flows__flow__limits_get"];
-        /** PUT /v1/workspaces/{ws}/flows/{flow}/limits */
-        put: operations["put_flow_limits_v1_workspaces__ws__flows__flow__limits_put"];
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/workspaces/{ws}/limits": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** GET /v1/workspaces/{ws}/limits */
-        get: operations["get_workspace_limits_v1_workspaces__ws__limits_get"];
-        /** PUT /v1/workspaces/{ws}/limits */
-        put: operations["put_workspace_limits_v1_workspaces__ws__limits_put"];
-        post?: never;
+        get?: never;
+        put?: never;
+        /** POST /v1/workspaces/{ws}/triggers/preview */
+        post: operations["preview_schedule_v1_workspaces__ws__triggers_preview_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -969,23 +915,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/templates": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** GET /v1/templates */
-        get: operations["list_templates_v1_templates_get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/v1/credential-types": {
         parameters: {
             query?: never;
@@ -1017,26 +946,6 @@ export interface paths {
         get: operations["health_v1_health_get"];
         put?: never;
         post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/hooks/{trigger}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Deliver to a webhook trigger
-         * @description A signed delivery starts one run of the trigger's flow (exactly once per `Idempotency-Key` or provider delivery id). Signed with the trigger's secret: `X-Nexod-Timestamp` (unix seconds, within 5 minutes) and `X-Nexod-Signature: sha256=<hex HMAC-SHA256(secret, "<timestamp>.<raw body>")>`, or a provider preset (GitHub `X-Hub-Signature-256`, Stripe `Stripe-Signature`, Slack `X-Slack-Signature` + `X-Slack-Request-Timestamp`). Unknown, disabled, unsigned, badly signed or stale deliveries all get the same 401. Any body up to 1 MiB (JSON is parsed; anything else arrives as text). A trigger with `config.response.mode: sync` waits up to `timeout_seconds` and answers what the run's first `webhook_response` node sets (its status, headers and body: any status, not described here), else the run's output (200), else 202 as below.
-         */
-        post: operations["deliver_webhook"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1106,7 +1015,7 @@ export interface components {
              * Status
              * @enum {string}
              */
-            status: "PENDING" | "RUNNING" | "RETRYING" | "SUCCEEDED" | "FAILED" | "SKIPPED";
+            status: "PENDING" | "RUNNING" | "SUCCEEDED" | "FAILED" | "SKIPPED";
             /** Agent Version */
             agent_version: number | null;
             /** Model */
@@ -1788,17 +1697,6 @@ export interface components {
                 [key: string]: unknown;
             } | null;
         };
-        /** EdgesDiff */
-        EdgesDiff: {
-            /** Added */
-            added: {
-                [key: string]: unknown;
-            }[];
-            /** Removed */
-            removed: {
-                [key: string]: unknown;
-            }[];
-        };
         /** Event */
         Event: {
             /**
@@ -1844,24 +1742,6 @@ export interface components {
              */
             cursor: string;
         };
-        /** FieldChange */
-        FieldChange: {
-            /**
-             * Path
-             * @description a JSON path inside the node (`config.url`, `config.items[2]`) or the document
-             */
-            path: string;
-            /**
-             * Before
-             * @description null when the field was absent
-             */
-            before: unknown;
-            /**
-             * After
-             * @description null when the field is absent
-             */
-            after: unknown;
-        };
         /** Flow */
         Flow: {
             /**
@@ -1894,11 +1774,6 @@ export interface components {
             definition: unknown;
             /** State Machine Arn */
             state_machine_arn: string | null;
-            /**
-             * Limits
-             * @description GET: its concurrency limit and the runs it counts
-             */
-            limits?: components["schemas"]["RunLimits"];
             /** Unreadable */
             unreadable?: components["schemas"]["UnreadableField"][];
             /**
@@ -2171,21 +2046,6 @@ export interface components {
              */
             cost_usd: number | null;
         };
-        /**
-         * LimitsUpdate
-         * @description A concurrency limit: at most `max_concurrent_runs` at a time (null: no limit); what exceeds it waits
-         *     in order (`queue`) or is refused with 429 (`reject`; a trigger's delivery is recorded `rejected`).
-         */
-        LimitsUpdate: {
-            /** Max Concurrent Runs */
-            max_concurrent_runs: number | null;
-            /**
-             * On Limit
-             * @default queue
-             * @enum {string}
-             */
-            on_limit: "queue" | "reject";
-        };
         /** LivePut */
         LivePut: {
             /** Version */
@@ -2283,15 +2143,6 @@ export interface components {
             /** Name */
             name: string;
         };
-        /** NodeChange */
-        NodeChange: {
-            /** Id */
-            id: string;
-            /** Type */
-            type: string | null;
-            /** Fields */
-            fields: components["schemas"]["FieldChange"][];
-        };
         /**
          * NodeRun
          * @description A node of the run's flow version. A node that has not run (PENDING) has only the first keys.
@@ -2305,7 +2156,7 @@ export interface components {
              * Status
              * @enum {string}
              */
-            status: "PENDING" | "RUNNING" | "RETRYING" | "SUCCEEDED" | "FAILED" | "SKIPPED";
+            status: "PENDING" | "RUNNING" | "SUCCEEDED" | "FAILED" | "SKIPPED";
             /** Attempts */
             attempts: number;
             /** Executions */
@@ -2368,11 +2219,6 @@ export interface components {
              * @description a wait node that is waiting (status RUNNING)
              */
             waiting?: boolean;
-            /**
-             * Next Attempt At
-             * @description RETRYING: when the orchestrator tries the node again (from its retry policy)
-             */
-            next_attempt_at?: string | null;
             /** Unreadable */
             unreadable?: components["schemas"]["UnreadableField"][];
         };
@@ -2426,28 +2272,6 @@ export interface components {
             /** Items */
             items: components["schemas"]["NodeType"][];
         };
-        /** NodesDiff */
-        NodesDiff: {
-            /**
-             * Added
-             * @description nodes of `to` whose id `from` lacks
-             */
-            added: {
-                [key: string]: unknown;
-            }[];
-            /**
-             * Removed
-             * @description nodes of `from` whose id `to` lacks
-             */
-            removed: {
-                [key: string]: unknown;
-            }[];
-            /**
-             * Changed
-             * @description nodes in both whose type, name, config or policies differ
-             */
-            changed: components["schemas"]["NodeChange"][];
-        };
         /** PineconeIndex */
         PineconeIndex: {
             /**
@@ -2476,16 +2300,6 @@ export interface components {
              * Format: uuid
              */
             id: string;
-            /**
-             * Number
-             * @description the run's number in its flow: 1, 2, 3… in the order runs were created
-             */
-            number: number;
-            /**
-             * Label
-             * @description a name given at start or with PATCH; null when none
-             */
-            label: string | null;
             /**
              * Flow Id
              * Format: uuid
@@ -2531,16 +2345,8 @@ export interface components {
             started_at: string | null;
             /** Finished At */
             finished_at: string | null;
-            /**
-             * Duration Ms
-             * @description elapsed: from the first start to the end, redrives included
-             */
+            /** Duration Ms */
             duration_ms: number | null;
-            /**
-             * Active Ms
-             * @description time executing: the sum over the run's executions of each one's span, less the time when only approval and wait nodes were in flight; waits between a failure and its redrive never count. Null when unknown (a run redriven before this was recorded)
-             */
-            active_ms: number | null;
             /**
              * Cost Usd
              * @description the LLM cost (as `cost.llm`), kept for existing clients
@@ -2574,38 +2380,6 @@ export interface components {
             };
             /** Version */
             version?: number | null;
-            /**
-             * Label
-             * @description a name for the run, shown beside its number
-             */
-            label?: string | null;
-        };
-        /**
-         * RunLimits
-         * @description A flow's (or the workspace's) concurrency limit and the runs it counts now.
-         */
-        RunLimits: {
-            /**
-             * Max Concurrent Runs
-             * @description at most this many runs at a time; null: no limit
-             */
-            max_concurrent_runs: number | null;
-            /**
-             * On Limit
-             * @description queue: excess runs wait in order; reject: 429
-             * @enum {string}
-             */
-            on_limit: "queue" | "reject";
-            /**
-             * Running
-             * @description runs holding a slot (queued to start or running)
-             */
-            running: number;
-            /**
-             * Queued
-             * @description runs waiting for a slot
-             */
-            queued: number;
         };
         /** RunPage */
         RunPage: {
@@ -2617,13 +2391,59 @@ export interface components {
              */
             next_cursor: string | null;
         };
-        /** RunPatch */
-        RunPatch: {
+        /**
+         * SchedulePreview
+         * @description A schedule not saved yet: its next due times, as the scheduler computes them (the cron helper).
+         */
+        SchedulePreview: {
             /**
-             * Label
-             * @description the run's new label; null or empty clears it
+             * Expression
+             * @description cron(...), rate(...) or at(...)
              */
-            label: string | null;
+            expression: string;
+            /**
+             * Timezone
+             * @description an IANA time zone
+             * @default UTC
+             */
+            timezone: string;
+            /**
+             * Start Date
+             * @description ISO 8601; no due time before it
+             */
+            start_date?: string | null;
+            /**
+             * End Date
+             * @description ISO 8601; no due time after it
+             */
+            end_date?: string | null;
+            /**
+             * Count
+             * @description how many due times
+             * @default 5
+             */
+            count: number;
+        };
+        /**
+         * SchedulePreviewResult
+         * @description The next due times of a schedule expression, in UTC (render them in any zone).
+         */
+        SchedulePreviewResult: {
+            /** Expression */
+            expression: string;
+            /** Timezone */
+            timezone: string;
+            /**
+             * After
+             * Format: date-time
+             * @description the times are the first ones strictly after this instant
+             */
+            after: string;
+            /**
+             * Next
+             * @description at most `count`; fewer when the schedule ends (at(), end_date)
+             */
+            next: string[];
         };
         /** SecretRotate */
         SecretRotate: {
@@ -2645,55 +2465,6 @@ export interface components {
             kind: "user" | "trigger" | "system";
             /** Id */
             id: string;
-        };
-        /** Template */
-        Template: {
-            /** Id */
-            id: string;
-            /** Name */
-            name: string;
-            /** Description */
-            description: string;
-            /** Category */
-            category: string;
-            /**
-             * Node Types
-             * @description the node kinds the template uses, in order of appearance
-             */
-            node_types: string[];
-            /**
-             * Definition
-             * @description a flow definition: create a flow with it
-             */
-            definition: {
-                [key: string]: unknown;
-            };
-            /**
-             * Readme
-             * @description markdown: what the template does, its input, and what to change
-             */
-            readme: string;
-        };
-        /** TemplateList */
-        TemplateList: {
-            /** Items */
-            items: components["schemas"]["TemplateSummary"][];
-        };
-        /** TemplateSummary */
-        TemplateSummary: {
-            /** Id */
-            id: string;
-            /** Name */
-            name: string;
-            /** Description */
-            description: string;
-            /** Category */
-            category: string;
-            /**
-             * Node Types
-             * @description the node kinds the template uses, in order of appearance
-             */
-            node_types: string[];
         };
         /**
          * ToolUse
@@ -3079,11 +2850,6 @@ export interface components {
             asl: unknown;
             /** Unreadable */
             unreadable?: components["schemas"]["UnreadableField"][];
-            /**
-             * Unchanged
-             * @description publish only: true (status 200) when the draft is identical to the live version, which is returned and nothing is published; false (status 201) for a new version
-             */
-            unchanged?: boolean;
         };
         /** VersionCreate */
         VersionCreate: {
@@ -3092,24 +2858,6 @@ export interface components {
              * @default
              */
             description: string;
-        };
-        /**
-         * VersionDiff
-         * @description What changed from one version (or the draft) to another. Nodes are matched by id, edges by (from, to,
-         *     condition): a changed condition is one removed and one added edge. Canvas positions are not compared.
-         */
-        VersionDiff: {
-            /** From */
-            from: number | "draft";
-            /** To */
-            to: number | "draft";
-            nodes: components["schemas"]["NodesDiff"];
-            edges: components["schemas"]["EdgesDiff"];
-            /**
-             * Settings
-             * @description changes outside nodes and edges
-             */
-            settings: components["schemas"]["FieldChange"][];
         };
         /** VersionList */
         VersionList: {
@@ -3145,11 +2893,6 @@ export interface components {
             id: string;
             /** Name */
             name: string;
-            /**
-             * Limits
-             * @description GET: its concurrency limit and the runs it counts
-             */
-            limits?: components["schemas"]["RunLimits"];
             /**
              * Allowed Hosts
              * @description hosts (or host:port) that http nodes may call although private
@@ -3995,73 +3738,6 @@ export interface operations {
             };
         };
     };
-    get_template_v1_templates__template__get: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                template: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Template"];
-                };
-            };
-            /** @description Missing, expired or invalid bearer token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not found (another workspace's ids are not found either) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Invalid request: the fields concerned are named in details */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Internal error: nothing about it is disclosed (it is logged) */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
     validate_flow_v1_workspaces__ws__flows_validate_post: {
         parameters: {
             query?: never;
@@ -4708,15 +4384,6 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Unchanged: the existing version */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Version"];
-                };
-            };
             /** @description Successful Response */
             201: {
                 headers: {
@@ -4860,94 +4527,6 @@ export interface operations {
             };
             /** @description Not found (another workspace's ids are not found either) */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Invalid request: the fields concerned are named in details */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Internal error: nothing about it is disclosed (it is logged) */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    diff_versions_v1_workspaces__ws__flows__flow__versions__a__diff__b__get: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                ws: string;
-                flow: string;
-                a: string;
-                b: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["VersionDiff"];
-                };
-            };
-            /** @description Missing, expired or invalid bearer token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Your role in this workspace does not allow this */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not found (another workspace's ids are not found either) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The resource is not in a state that allows this */
-            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5198,15 +4777,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The workspace's LLM rate limit, or a concurrency limit with on_limit reject, is reached: retry later (`concurrency_limit` names the limit in details) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
             /** @description Internal error: nothing about it is disclosed (it is logged) */
             500: {
                 headers: {
@@ -5234,7 +4804,6 @@ export interface operations {
                 status?: string | null;
                 cursor?: string | null;
                 limit?: number;
-                number?: number | null;
             };
             header?: never;
             path: {
@@ -5350,114 +4919,6 @@ export interface operations {
             };
             /** @description Not found (another workspace's ids are not found either) */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Invalid request: the fields concerned are named in details */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Internal error: nothing about it is disclosed (it is logged) */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    patch_run_v1_workspaces__ws__runs__run__patch: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                ws: string;
-                run: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["RunPatch"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Run"];
-                };
-            };
-            /** @description The request could not be read */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing, expired or invalid bearer token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Your role in this workspace does not allow this */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not found (another workspace's ids are not found either) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Request body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Request body is not application/json */
-            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6024,15 +5485,6 @@ export interface operations {
             };
             /** @description Invalid request: the fields concerned are named in details */
             422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The workspace's LLM rate limit, or a concurrency limit with on_limit reject, is reached: retry later (`concurrency_limit` names the limit in details) */
-            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8594,7 +8046,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The workspace's LLM rate limit, or a concurrency limit with on_limit reject, is reached: retry later (`concurrency_limit` names the limit in details) */
+            /** @description The workspace's LLM rate limit is reached: retry later */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -8796,7 +8248,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The workspace's LLM rate limit, or a concurrency limit with on_limit reject, is reached: retry later (`concurrency_limit` names the limit in details) */
+            /** @description The workspace's LLM rate limit is reached: retry later */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -9647,268 +9099,7 @@ export interface operations {
             };
         };
     };
-    get_flow_limits_v1_workspaces__ws__flows__flow__limits_get: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                ws: string;
-                flow: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["RunLimits"];
-                };
-            };
-            /** @description Missing, expired or invalid bearer token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Your role in this workspace does not allow this */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not found (another workspace's ids are not found either) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Invalid request: the fields concerned are named in details */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Internal error: nothing about it is disclosed (it is logged) */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    put_flow_limits_v1_workspaces__ws__flows__flow__limits_put: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                ws: string;
-                flow: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["LimitsUpdate"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["RunLimits"];
-                };
-            };
-            /** @description The request could not be read */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing, expired or invalid bearer token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Your role in this workspace does not allow this */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not found (another workspace's ids are not found either) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Request body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Request body is not application/json */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Invalid request: the fields concerned are named in details */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Internal error: nothing about it is disclosed (it is logged) */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    get_workspace_limits_v1_workspaces__ws__limits_get: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                ws: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["RunLimits"];
-                };
-            };
-            /** @description Missing, expired or invalid bearer token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Your role in this workspace does not allow this */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not found (another workspace's ids are not found either) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Invalid request: the fields concerned are named in details */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Internal error: nothing about it is disclosed (it is logged) */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    put_workspace_limits_v1_workspaces__ws__limits_put: {
+    preview_schedule_v1_workspaces__ws__triggers_preview_post: {
         parameters: {
             query?: never;
             header?: never;
@@ -9919,7 +9110,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["LimitsUpdate"];
+                "application/json": components["schemas"]["SchedulePreview"];
             };
         };
         responses: {
@@ -9929,7 +9120,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["RunLimits"];
+                    "application/json": components["schemas"]["SchedulePreviewResult"];
                 };
             };
             /** @description The request could not be read */
@@ -10464,62 +9655,6 @@ export interface operations {
             };
         };
     };
-    list_templates_v1_templates_get: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["TemplateList"];
-                };
-            };
-            /** @description Missing, expired or invalid bearer token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Invalid request: the fields concerned are named in details */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Internal error: nothing about it is disclosed (it is logged) */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
     list_credential_types_v1_credential_types_get: {
         parameters: {
             query?: never;
@@ -10592,94 +9727,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Health"];
-                };
-            };
-            /** @description Invalid request: the fields concerned are named in details */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Internal error: nothing about it is disclosed (it is logged) */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    deliver_webhook: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description unix seconds of the signature (preset nexod) */
-                "X-Nexod-Timestamp"?: string;
-                /** @description sha256=<hex HMAC-SHA256(secret, "<timestamp>.<raw body>")> */
-                "X-Nexod-Signature"?: string;
-                /** @description a duplicate delivery answers the first one's run and starts nothing */
-                "Idempotency-Key"?: string;
-                /** @description preset github: sha256=<hex HMAC-SHA256(secret, raw body)> */
-                "X-Hub-Signature-256"?: string;
-                /** @description preset github: the delivery id (deduplicates) */
-                "X-GitHub-Delivery"?: string;
-                /** @description preset stripe: t=<timestamp>,v1=<hex HMAC-SHA256(secret, t.body)> */
-                "Stripe-Signature"?: string;
-                /** @description preset slack: v0=<hex HMAC-SHA256(secret, v0:timestamp:body)> */
-                "X-Slack-Signature"?: string;
-                /** @description preset slack: unix seconds */
-                "X-Slack-Request-Timestamp"?: string;
-            };
-            path: {
-                trigger: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: {
-            content: {
-                "application/json": unknown;
-            };
-        };
-        responses: {
-            /** @description Accepted: the delivery's outcome and run (sync: the wait ran out) */
-            202: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["DeliveryOutcome"];
-                };
-            };
-            /** @description The request could not be read */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Missing, expired or invalid bearer token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Request body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Invalid request: the fields concerned are named in details */

@@ -270,10 +270,7 @@ def validate_config(kind: str, config: Any) -> dict[str, Any]:
         pattern_error = _pattern_error(exc)
         if pattern_error is not None:
             raise pattern_error from None
-        err = exc.errors()[0]
-        field = ".".join(["config", *(str(p) for p in err.get("loc", ()))])
-        message = str(err.get("ctx", {}).get("error") or err.get("msg", "invalid"))
-        raise InvalidInput(f"{field}: {message}", {"field": field}) from None
+        raise _invalid(exc, "config") from None
     return model.model_dump(mode="json", exclude_none=True)
 
 
@@ -285,6 +282,27 @@ def _pattern_error(exc: ValidationError) -> InvalidInput | None:
             field = ".".join(["config", *(str(p) for p in err.get("loc", ())), *([cause.path] if cause.path else [])])
             return InvalidInput(f"{field}: {cause.message}", {"field": field})
     return None
+
+
+def _invalid(exc: ValidationError, prefix: str | None) -> InvalidInput:
+    """The first problem of a config's validation as a 422 naming its field (under `prefix`, if any)."""
+    err = exc.errors()[0]
+    loc = [str(p) for p in err.get("loc", ())]
+    # (a problem of the whole config, the start/end window, names the config, or end_date without one)
+    field = ".".join([prefix, *loc]) if prefix else ".".join(loc) or "end_date"
+    message = str(err.get("ctx", {}).get("error") or err.get("msg", "invalid"))
+    return InvalidInput(f"{field}: {message}", {"field": field})
+
+
+def preview(fields: dict[str, Any], after: datetime, count: int) -> list[datetime]:
+    """The next `count` due times (UTC) after `after` of a schedule not saved yet: `expression`, `timezone`,
+    `start_date`, `end_date` as a schedule trigger's config takes them, through the same `next_fire` the
+    scheduler loop uses. A 422 names the field that is wrong and why."""
+    try:
+        config = ScheduleConfig.model_validate(fields)
+    except ValidationError as exc:
+        raise _invalid(exc, None) from None
+    return fire_times(config, after, count)
 
 
 def schedule_of(config: dict[str, Any]) -> ScheduleConfig:

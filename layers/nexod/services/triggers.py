@@ -626,3 +626,26 @@ def prune(services: Services, workspace_id: str, now: datetime) -> int:
     """Forget deliveries older than 30 days (the local loop, hourly)."""
     with services.store.tx(workspace_id) as uow:
         return uow.triggers.prune_deliveries(now - domain.DELIVERY_RETENTION)
+
+
+PREVIEW_MAX = 20
+
+
+def preview(
+    services: Services,
+    principal: Principal,
+    workspace_id: str,
+    fields: dict[str, Any],
+    count: int = 5,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The next due times of a schedule before it is saved (the console's cron helper), computed by the
+    scheduler's own `next_fire`; viewers may ask. Nothing is stored."""
+    if not 1 <= count <= PREVIEW_MAX:
+        raise InvalidInput(f"count: between 1 and {PREVIEW_MAX}", {"field": "count"})
+    with services.store.tx(workspace_id, principal.sub) as uow:
+        authorize(uow, principal, "triggers.read")
+    after = now or _now()
+    times = domain.preview(fields, after, count)
+    timezone = str(fields.get("timezone") or "UTC")
+    return {"expression": str(fields["expression"]).strip(), "timezone": timezone, "after": after, "next": times}
