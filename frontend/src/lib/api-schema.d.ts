@@ -92,6 +92,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/templates/{template}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** GET /v1/templates/{template} */
+        get: operations["get_template_v1_templates__template__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/workspaces/{ws}/flows/validate": {
         parameters: {
             query?: never;
@@ -181,6 +198,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/workspaces/{ws}/flows/{flow}/versions/{a}/diff/{b}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** GET /v1/workspaces/{ws}/flows/{flow}/versions/{a}/diff/{b} */
+        get: operations["diff_versions_v1_workspaces__ws__flows__flow__versions__a__diff__b__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/workspaces/{ws}/flows/{flow}/live": {
         parameters: {
             query?: never;
@@ -246,7 +280,8 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /** PATCH /v1/workspaces/{ws}/runs/{run} */
+        patch: operations["patch_run_v1_workspaces__ws__runs__run__patch"];
         trace?: never;
     };
     "/v1/workspaces/{ws}/runs/{run}/nodes": {
@@ -806,6 +841,42 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/workspaces/{ws}/flows/{flow}/limits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** GET /v1/workspaces/{ws}/flows/{flow}/limits */
+        get: operations["get_flow_limits_v1_workspaces__ws__flows__flow__limits_get"];
+        /** PUT /v1/workspaces/{ws}/flows/{flow}/limits */
+        put: operations["put_flow_limits_v1_workspaces__ws__flows__flow__limits_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workspaces/{ws}/limits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** GET /v1/workspaces/{ws}/limits */
+        get: operations["get_workspace_limits_v1_workspaces__ws__limits_get"];
+        /** PUT /v1/workspaces/{ws}/limits */
+        put: operations["put_workspace_limits_v1_workspaces__ws__limits_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/workspaces/{ws}/triggers/preview": {
         parameters: {
             query?: never;
@@ -818,6 +889,58 @@ export interface paths {
         /** POST /v1/workspaces/{ws}/triggers/preview */
         post: operations["preview_schedule_v1_workspaces__ws__triggers_preview_post"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workspaces/{ws}/flows/{flow}/test-runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** POST /v1/workspaces/{ws}/flows/{flow}/test-runs */
+        post: operations["start_test_run_v1_workspaces__ws__flows__flow__test_runs_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workspaces/{ws}/flows/{flow}/pins": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** GET /v1/workspaces/{ws}/flows/{flow}/pins */
+        get: operations["list_pins_v1_workspaces__ws__flows__flow__pins_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workspaces/{ws}/flows/{flow}/pins/{node}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** PUT /v1/workspaces/{ws}/flows/{flow}/pins/{node} */
+        put: operations["put_pin_v1_workspaces__ws__flows__flow__pins__node__put"];
+        post?: never;
+        /** DELETE /v1/workspaces/{ws}/flows/{flow}/pins/{node} */
+        delete: operations["delete_pin_v1_workspaces__ws__flows__flow__pins__node__delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -915,6 +1038,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** GET /v1/templates */
+        get: operations["list_templates_v1_templates_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/credential-types": {
         parameters: {
             query?: never;
@@ -946,6 +1086,26 @@ export interface paths {
         get: operations["health_v1_health_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/hooks/{trigger}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Deliver to a webhook trigger
+         * @description A signed delivery starts one run of the trigger's flow (exactly once per `Idempotency-Key` or provider delivery id). Signed with the trigger's secret: `X-Nexod-Timestamp` (unix seconds, within 5 minutes) and `X-Nexod-Signature: sha256=<hex HMAC-SHA256(secret, "<timestamp>.<raw body>")>`, or a provider preset (GitHub `X-Hub-Signature-256`, Stripe `Stripe-Signature`, Slack `X-Slack-Signature` + `X-Slack-Request-Timestamp`). Unknown, disabled, unsigned, badly signed or stale deliveries all get the same 401. Any body up to 1 MiB (JSON is parsed; anything else arrives as text). A trigger with `config.response.mode: sync` waits up to `timeout_seconds` and answers what the run's first `webhook_response` node sets (its status, headers and body: any status, not described here), else the run's output (200), else 202 as below.
+         */
+        post: operations["deliver_webhook"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1015,7 +1175,7 @@ export interface components {
              * Status
              * @enum {string}
              */
-            status: "PENDING" | "RUNNING" | "SUCCEEDED" | "FAILED" | "SKIPPED";
+            status: "PENDING" | "RUNNING" | "RETRYING" | "SUCCEEDED" | "FAILED" | "SKIPPED";
             /** Agent Version */
             agent_version: number | null;
             /** Model */
@@ -1697,6 +1857,17 @@ export interface components {
                 [key: string]: unknown;
             } | null;
         };
+        /** EdgesDiff */
+        EdgesDiff: {
+            /** Added */
+            added: {
+                [key: string]: unknown;
+            }[];
+            /** Removed */
+            removed: {
+                [key: string]: unknown;
+            }[];
+        };
         /** Event */
         Event: {
             /**
@@ -1742,6 +1913,24 @@ export interface components {
              */
             cursor: string;
         };
+        /** FieldChange */
+        FieldChange: {
+            /**
+             * Path
+             * @description a JSON path inside the node (`config.url`, `config.items[2]`) or the document
+             */
+            path: string;
+            /**
+             * Before
+             * @description null when the field was absent
+             */
+            before: unknown;
+            /**
+             * After
+             * @description null when the field is absent
+             */
+            after: unknown;
+        };
         /** Flow */
         Flow: {
             /**
@@ -1774,6 +1963,21 @@ export interface components {
             definition: unknown;
             /** State Machine Arn */
             state_machine_arn: string | null;
+            /**
+             * Valid
+             * @description whether the draft can be published as it is
+             */
+            valid: boolean;
+            /**
+             * Problems
+             * @description what publishing would refuse; empty when valid
+             */
+            problems: components["schemas"]["FlowProblem"][];
+            /**
+             * Limits
+             * @description GET: its concurrency limit and the runs it counts
+             */
+            limits?: components["schemas"]["RunLimits"];
             /** Unreadable */
             unreadable?: components["schemas"]["UnreadableField"][];
             /**
@@ -1808,6 +2012,25 @@ export interface components {
              * @description pass as `cursor` for the next page; null on the last page
              */
             next_cursor: string | null;
+        };
+        /**
+         * FlowProblem
+         * @description Something that keeps the draft from being published (or test-run), naming where it is.
+         */
+        FlowProblem: {
+            /**
+             * Code
+             * @description e.g. invalid_config, dangling_edge, cycle, no_entry
+             */
+            code: string;
+            /** Message */
+            message: string;
+            /** Node */
+            node?: string;
+            /** Edge */
+            edge?: string;
+            /** Field */
+            field?: string;
         };
         /** FlowSummary */
         FlowSummary: {
@@ -2046,6 +2269,21 @@ export interface components {
              */
             cost_usd: number | null;
         };
+        /**
+         * LimitsUpdate
+         * @description A concurrency limit: at most `max_concurrent_runs` at a time (null: no limit); what exceeds it waits
+         *     in order (`queue`) or is refused with 429 (`reject`; a trigger's delivery is recorded `rejected`).
+         */
+        LimitsUpdate: {
+            /** Max Concurrent Runs */
+            max_concurrent_runs: number | null;
+            /**
+             * On Limit
+             * @default queue
+             * @enum {string}
+             */
+            on_limit: "queue" | "reject";
+        };
         /** LivePut */
         LivePut: {
             /** Version */
@@ -2143,6 +2381,15 @@ export interface components {
             /** Name */
             name: string;
         };
+        /** NodeChange */
+        NodeChange: {
+            /** Id */
+            id: string;
+            /** Type */
+            type: string | null;
+            /** Fields */
+            fields: components["schemas"]["FieldChange"][];
+        };
         /**
          * NodeRun
          * @description A node of the run's flow version. A node that has not run (PENDING) has only the first keys.
@@ -2156,7 +2403,7 @@ export interface components {
              * Status
              * @enum {string}
              */
-            status: "PENDING" | "RUNNING" | "SUCCEEDED" | "FAILED" | "SKIPPED";
+            status: "PENDING" | "RUNNING" | "RETRYING" | "SUCCEEDED" | "FAILED" | "SKIPPED";
             /** Attempts */
             attempts: number;
             /** Executions */
@@ -2219,6 +2466,16 @@ export interface components {
              * @description a wait node that is waiting (status RUNNING)
              */
             waiting?: boolean;
+            /**
+             * Pinned
+             * @description a test run used the node's pinned output: it did not execute (executions 0)
+             */
+            pinned?: boolean;
+            /**
+             * Next Attempt At
+             * @description RETRYING: when the orchestrator tries the node again (from its retry policy)
+             */
+            next_attempt_at?: string | null;
             /** Unreadable */
             unreadable?: components["schemas"]["UnreadableField"][];
         };
@@ -2272,6 +2529,78 @@ export interface components {
             /** Items */
             items: components["schemas"]["NodeType"][];
         };
+        /** NodesDiff */
+        NodesDiff: {
+            /**
+             * Added
+             * @description nodes of `to` whose id `from` lacks
+             */
+            added: {
+                [key: string]: unknown;
+            }[];
+            /**
+             * Removed
+             * @description nodes of `from` whose id `to` lacks
+             */
+            removed: {
+                [key: string]: unknown;
+            }[];
+            /**
+             * Changed
+             * @description nodes in both whose type, name, config or policies differ
+             */
+            changed: components["schemas"]["NodeChange"][];
+        };
+        /** PinItem */
+        PinItem: {
+            /** Node Id */
+            node_id: string;
+            /**
+             * Output
+             * @description stored JSON as written; null when it cannot be served (see `unreadable`)
+             */
+            output: unknown;
+            /**
+             * From Run
+             * @description the run its output was copied from; null when typed by hand
+             */
+            from_run: string | null;
+            /** Pinned By */
+            pinned_by: string;
+            /**
+             * Pinned At
+             * Format: date-time
+             */
+            pinned_at: string;
+            /**
+             * Stale
+             * @description its node is no longer in the draft: test runs ignore it
+             */
+            stale: boolean;
+            /** Unreadable */
+            unreadable?: components["schemas"]["UnreadableField"][];
+        };
+        /** PinList */
+        PinList: {
+            /** Items */
+            items: components["schemas"]["PinItem"][];
+        };
+        /**
+         * PinPut
+         * @description Exactly one of `output` (typed by hand) and `from_run` (copies that run's output of the node).
+         */
+        PinPut: {
+            /**
+             * Output
+             * @description the node's output to use instead of executing it
+             */
+            output?: unknown;
+            /**
+             * From Run
+             * @description a run of this flow whose output of the node is pinned
+             */
+            from_run?: string | null;
+        };
         /** PineconeIndex */
         PineconeIndex: {
             /**
@@ -2301,14 +2630,33 @@ export interface components {
              */
             id: string;
             /**
+             * Number
+             * @description the run's number in its flow: 1, 2, 3… in the order runs were created
+             */
+            number: number;
+            /**
+             * Label
+             * @description a name given at start or with PATCH; null when none
+             */
+            label: string | null;
+            /**
              * Flow Id
              * Format: uuid
              */
             flow_id: string;
             /** Flow Name */
             flow_name: string | null;
-            /** Version */
+            /**
+             * Version
+             * @description the flow version it runs; 0 for a test run of the draft
+             */
             version: number;
+            /**
+             * Test
+             * @description a test run of the draft: not in run lists or usage unless asked for
+             * @default false
+             */
+            test: boolean;
             /**
              * Status
              * @enum {string}
@@ -2345,8 +2693,16 @@ export interface components {
             started_at: string | null;
             /** Finished At */
             finished_at: string | null;
-            /** Duration Ms */
+            /**
+             * Duration Ms
+             * @description elapsed: from the first start to the end, redrives included
+             */
             duration_ms: number | null;
+            /**
+             * Active Ms
+             * @description time executing: the sum over the run's executions of each one's span, less the time when only approval and wait nodes were in flight; waits between a failure and its redrive never count. Null when unknown (a run redriven before this was recorded)
+             */
+            active_ms: number | null;
             /**
              * Cost Usd
              * @description the LLM cost (as `cost.llm`), kept for existing clients
@@ -2380,6 +2736,38 @@ export interface components {
             };
             /** Version */
             version?: number | null;
+            /**
+             * Label
+             * @description a name for the run, shown beside its number
+             */
+            label?: string | null;
+        };
+        /**
+         * RunLimits
+         * @description A flow's (or the workspace's) concurrency limit and the runs it counts now.
+         */
+        RunLimits: {
+            /**
+             * Max Concurrent Runs
+             * @description at most this many runs at a time; null: no limit
+             */
+            max_concurrent_runs: number | null;
+            /**
+             * On Limit
+             * @description queue: excess runs wait in order; reject: 429
+             * @enum {string}
+             */
+            on_limit: "queue" | "reject";
+            /**
+             * Running
+             * @description runs holding a slot (queued to start or running)
+             */
+            running: number;
+            /**
+             * Queued
+             * @description runs waiting for a slot
+             */
+            queued: number;
         };
         /** RunPage */
         RunPage: {
@@ -2390,6 +2778,14 @@ export interface components {
              * @description pass as `cursor` for the next page; null on the last page
              */
             next_cursor: string | null;
+        };
+        /** RunPatch */
+        RunPatch: {
+            /**
+             * Label
+             * @description the run's new label; null or empty clears it
+             */
+            label: string | null;
         };
         /**
          * SchedulePreview
@@ -2466,6 +2862,89 @@ export interface components {
             /** Id */
             id: string;
         };
+        /** Template */
+        Template: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Description */
+            description: string;
+            /** Category */
+            category: string;
+            /**
+             * Node Types
+             * @description the node kinds the template uses, in order of appearance
+             */
+            node_types: string[];
+            /**
+             * Definition
+             * @description a flow definition: create a flow with it
+             */
+            definition: {
+                [key: string]: unknown;
+            };
+            /**
+             * Readme
+             * @description markdown: what the template does, its input, and what to change
+             */
+            readme: string;
+        };
+        /** TemplateList */
+        TemplateList: {
+            /** Items */
+            items: components["schemas"]["TemplateSummary"][];
+        };
+        /** TemplateSummary */
+        TemplateSummary: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Description */
+            description: string;
+            /** Category */
+            category: string;
+            /**
+             * Node Types
+             * @description the node kinds the template uses, in order of appearance
+             */
+            node_types: string[];
+        };
+        /**
+         * TestRunCreate
+         * @description A test run of the flow's draft (issue 13).
+         */
+        TestRunCreate: {
+            /**
+             * Input
+             * @description the run's input; default: `from_run`'s input when given, else {}
+             */
+            input?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Use Pins
+             * @description pinned nodes do not execute: their pinned output is used
+             * @default true
+             */
+            use_pins: boolean;
+            /**
+             * Only
+             * @description run this node alone: the other nodes' outputs come from `from_run` or the pins
+             */
+            only?: string | null;
+            /**
+             * From Run
+             * @description an earlier run of this flow (with `only`)
+             */
+            from_run?: string | null;
+            /**
+             * Label
+             * @description a name for the run
+             */
+            label?: string | null;
+        };
         /**
          * ToolUse
          * @description One tool of the catalogue with its config.
@@ -2537,7 +3016,7 @@ export interface components {
             next_fire_at: string | null;
             /**
              * Fires
-             * @description false for kinds accepted but not fired yet (sqs, eventbridge)
+             * @description false for kinds accepted but not fired yet (none today)
              */
             fires: boolean;
             /**
@@ -2545,6 +3024,8 @@ export interface components {
              * @description webhooks: where to POST signed deliveries
              */
             url: string | null;
+            /** @description sqs and eventbridge: the queue or bus and rule */
+            ingress: components["schemas"]["TriggerIngress"] | null;
             /** Secret Set At */
             secret_set_at: string | null;
             /**
@@ -2614,6 +3095,32 @@ export interface components {
             reason: string | null;
             /** Run Id */
             run_id: string | null;
+        };
+        /**
+         * TriggerIngress
+         * @description Where an sqs or eventbridge trigger's deliveries come from (what the console shows to send one).
+         */
+        TriggerIngress: {
+            /**
+             * Queue Url
+             * @description sqs: the deployment's ingress queue
+             */
+            queue_url?: string | null;
+            /**
+             * Message Shape
+             * @description sqs: the body a message carries
+             */
+            message_shape?: unknown;
+            /**
+             * Bus
+             * @description eventbridge: the bus the trigger's rule listens on
+             */
+            bus?: string;
+            /**
+             * Rule Name
+             * @description eventbridge: the trigger's rule (AWS)
+             */
+            rule_name?: string;
         };
         /** TriggerList */
         TriggerList: {
@@ -2699,7 +3206,7 @@ export interface components {
             next_fire_at: string | null;
             /**
              * Fires
-             * @description false for kinds accepted but not fired yet (sqs, eventbridge)
+             * @description false for kinds accepted but not fired yet (none today)
              */
             fires: boolean;
             /**
@@ -2707,6 +3214,8 @@ export interface components {
              * @description webhooks: where to POST signed deliveries
              */
             url: string | null;
+            /** @description sqs and eventbridge: the queue or bus and rule */
+            ingress: components["schemas"]["TriggerIngress"] | null;
             /** Secret Set At */
             secret_set_at: string | null;
             /**
@@ -2850,6 +3359,11 @@ export interface components {
             asl: unknown;
             /** Unreadable */
             unreadable?: components["schemas"]["UnreadableField"][];
+            /**
+             * Unchanged
+             * @description publish only: true (status 200) when the draft is identical to the live version, which is returned and nothing is published; false (status 201) for a new version
+             */
+            unchanged?: boolean;
         };
         /** VersionCreate */
         VersionCreate: {
@@ -2858,6 +3372,24 @@ export interface components {
              * @default
              */
             description: string;
+        };
+        /**
+         * VersionDiff
+         * @description What changed from one version (or the draft) to another. Nodes are matched by id, edges by (from, to,
+         *     condition): a changed condition is one removed and one added edge. Canvas positions are not compared.
+         */
+        VersionDiff: {
+            /** From */
+            from: number | "draft";
+            /** To */
+            to: number | "draft";
+            nodes: components["schemas"]["NodesDiff"];
+            edges: components["schemas"]["EdgesDiff"];
+            /**
+             * Settings
+             * @description changes outside nodes and edges
+             */
+            settings: components["schemas"]["FieldChange"][];
         };
         /** VersionList */
         VersionList: {
@@ -2893,6 +3425,11 @@ export interface components {
             id: string;
             /** Name */
             name: string;
+            /**
+             * Limits
+             * @description GET: its concurrency limit and the runs it counts
+             */
+            limits?: components["schemas"]["RunLimits"];
             /**
              * Allowed Hosts
              * @description hosts (or host:port) that http nodes may call although private
@@ -3738,6 +4275,73 @@ export interface operations {
             };
         };
     };
+    get_template_v1_templates__template__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                template: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Template"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (another workspace's ids are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid request: the fields concerned are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error: nothing about it is disclosed (it is logged) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     validate_flow_v1_workspaces__ws__flows_validate_post: {
         parameters: {
             query?: never;
@@ -4384,6 +4988,15 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Unchanged: the existing version */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Version"];
+                };
+            };
             /** @description Successful Response */
             201: {
                 headers: {
@@ -4527,6 +5140,94 @@ export interface operations {
             };
             /** @description Not found (another workspace's ids are not found either) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid request: the fields concerned are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error: nothing about it is disclosed (it is logged) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    diff_versions_v1_workspaces__ws__flows__flow__versions__a__diff__b__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ws: string;
+                flow: string;
+                a: string;
+                b: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VersionDiff"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role in this workspace does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (another workspace's ids are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The resource is not in a state that allows this */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4777,6 +5478,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The workspace's LLM rate limit, or a concurrency limit with on_limit reject, is reached: retry later (`concurrency_limit` names the limit in details) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Internal error: nothing about it is disclosed (it is logged) */
             500: {
                 headers: {
@@ -4804,6 +5514,9 @@ export interface operations {
                 status?: string | null;
                 cursor?: string | null;
                 limit?: number;
+                /** @description list the test runs of drafts instead (never listed otherwise) */
+                test?: boolean;
+                number?: number | null;
             };
             header?: never;
             path: {
@@ -4919,6 +5632,114 @@ export interface operations {
             };
             /** @description Not found (another workspace's ids are not found either) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid request: the fields concerned are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error: nothing about it is disclosed (it is logged) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    patch_run_v1_workspaces__ws__runs__run__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ws: string;
+                run: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RunPatch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Run"];
+                };
+            };
+            /** @description The request could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role in this workspace does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (another workspace's ids are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body is not application/json */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5492,6 +6313,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The workspace's LLM rate limit, or a concurrency limit with on_limit reject, is reached: retry later (`concurrency_limit` names the limit in details) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Internal error: nothing about it is disclosed (it is logged) */
             500: {
                 headers: {
@@ -5768,6 +6598,8 @@ export interface operations {
                 tz?: string | null;
                 /** @description day (default), flow, model or node_type */
                 group_by?: string | null;
+                /** @description count test runs of drafts too (left out by default) */
+                test?: boolean;
             };
             header?: never;
             path: {
@@ -8046,7 +8878,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The workspace's LLM rate limit is reached: retry later */
+            /** @description The workspace's LLM rate limit, or a concurrency limit with on_limit reject, is reached: retry later (`concurrency_limit` names the limit in details) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -8248,7 +9080,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The workspace's LLM rate limit is reached: retry later */
+            /** @description The workspace's LLM rate limit, or a concurrency limit with on_limit reject, is reached: retry later (`concurrency_limit` names the limit in details) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -9099,6 +9931,374 @@ export interface operations {
             };
         };
     };
+    get_flow_limits_v1_workspaces__ws__flows__flow__limits_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ws: string;
+                flow: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunLimits"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role in this workspace does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (another workspace's ids are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid request: the fields concerned are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error: nothing about it is disclosed (it is logged) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    put_flow_limits_v1_workspaces__ws__flows__flow__limits_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ws: string;
+                flow: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LimitsUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunLimits"];
+                };
+            };
+            /** @description The request could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role in this workspace does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (another workspace's ids are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid request: the fields concerned are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error: nothing about it is disclosed (it is logged) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    get_workspace_limits_v1_workspaces__ws__limits_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ws: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunLimits"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role in this workspace does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (another workspace's ids are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid request: the fields concerned are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error: nothing about it is disclosed (it is logged) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    put_workspace_limits_v1_workspaces__ws__limits_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ws: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LimitsUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunLimits"];
+                };
+            };
+            /** @description The request could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role in this workspace does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (another workspace's ids are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid request: the fields concerned are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error: nothing about it is disclosed (it is logged) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     preview_schedule_v1_workspaces__ws__triggers_preview_post: {
         parameters: {
             query?: never;
@@ -9170,6 +10370,376 @@ export interface operations {
             };
             /** @description Request body is not application/json */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid request: the fields concerned are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error: nothing about it is disclosed (it is logged) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    start_test_run_v1_workspaces__ws__flows__flow__test_runs_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ws: string;
+                flow: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["TestRunCreate"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Run"];
+                };
+            };
+            /** @description The request could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role in this workspace does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (another workspace's ids are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid request: the fields concerned are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error: nothing about it is disclosed (it is logged) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    list_pins_v1_workspaces__ws__flows__flow__pins_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ws: string;
+                flow: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PinList"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role in this workspace does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (another workspace's ids are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid request: the fields concerned are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error: nothing about it is disclosed (it is logged) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    put_pin_v1_workspaces__ws__flows__flow__pins__node__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ws: string;
+                flow: string;
+                node: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PinPut"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PinItem"];
+                };
+            };
+            /** @description The request could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role in this workspace does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (another workspace's ids are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid request: the fields concerned are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error: nothing about it is disclosed (it is logged) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    delete_pin_v1_workspaces__ws__flows__flow__pins__node__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ws: string;
+                flow: string;
+                node: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role in this workspace does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (another workspace's ids are not found either) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9655,6 +11225,62 @@ export interface operations {
             };
         };
     };
+    list_templates_v1_templates_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplateList"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid request: the fields concerned are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error: nothing about it is disclosed (it is logged) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     list_credential_types_v1_credential_types_get: {
         parameters: {
             query?: never;
@@ -9727,6 +11353,94 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Health"];
+                };
+            };
+            /** @description Invalid request: the fields concerned are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error: nothing about it is disclosed (it is logged) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deliver_webhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description unix seconds of the signature (preset nexod) */
+                "X-Nexod-Timestamp"?: string;
+                /** @description sha256=<hex HMAC-SHA256(secret, "<timestamp>.<raw body>")> */
+                "X-Nexod-Signature"?: string;
+                /** @description a duplicate delivery answers the first one's run and starts nothing */
+                "Idempotency-Key"?: string;
+                /** @description preset github: sha256=<hex HMAC-SHA256(secret, raw body)> */
+                "X-Hub-Signature-256"?: string;
+                /** @description preset github: the delivery id (deduplicates) */
+                "X-GitHub-Delivery"?: string;
+                /** @description preset stripe: t=<timestamp>,v1=<hex HMAC-SHA256(secret, t.body)> */
+                "Stripe-Signature"?: string;
+                /** @description preset slack: v0=<hex HMAC-SHA256(secret, v0:timestamp:body)> */
+                "X-Slack-Signature"?: string;
+                /** @description preset slack: unix seconds */
+                "X-Slack-Request-Timestamp"?: string;
+            };
+            path: {
+                trigger: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": unknown;
+            };
+        };
+        responses: {
+            /** @description Accepted: the delivery's outcome and run (sync: the wait ran out) */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryOutcome"];
+                };
+            };
+            /** @description The request could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Invalid request: the fields concerned are named in details */
