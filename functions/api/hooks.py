@@ -33,8 +33,8 @@ def _answer(status: int, body: dict[str, Any], headers: dict[str, str] | None = 
     }
 
 
-def _error(status: int, code: str, message: str) -> dict[str, Any]:
-    return _answer(status, {"error": {"code": code, "message": message, "details": None}})
+def _error(status: int, code: str, message: str, details: Any = None) -> dict[str, Any]:
+    return _answer(status, {"error": {"code": code, "message": message, "details": details}})
 
 
 def _raw_body(event: dict[str, Any]) -> bytes | None:
@@ -52,7 +52,9 @@ def handle(services: Services, event: dict[str, Any]) -> dict[str, Any]:
     path = str(event.get("rawPath") or event.get("path") or "")
     trigger_id = path[len(PREFIX) :]
     if method.upper() != "POST":
-        refused = _error(405, "method_not_allowed", f"{method} is not allowed on {path}; allowed: POST")
+        refused = _error(
+            405, "method_not_allowed", f"{method} is not allowed on {path}; allowed: POST", {"allowed": ["POST"]}
+        )
         refused["headers"]["Allow"] = "POST"
         return refused
     if not trigger_id or "/" in trigger_id:

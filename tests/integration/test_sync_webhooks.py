@@ -132,8 +132,13 @@ def test_a_flow_cannot_set_hop_by_hop_or_security_headers(alice: Api, workspace:
         ],
         "edges": [edge("start", "reply"), edge("reply", "end")],
     }
-    # When it is saved, then it is refused with a 422 naming the node's headers
-    status, refused = alice.call("POST", f"/v1/workspaces/{workspace}/flows", {"name": "bad", "definition": flow})
+    # When it is saved (a draft always saves), then the draft is invalid with a problem naming the node's headers
+    status, saved = alice.call("POST", f"/v1/workspaces/{workspace}/flows", {"name": "bad", "definition": flow})
+    assert status == 201 and saved["valid"] is False, saved
+    assert header in json.dumps(saved["problems"]) and "headers" in json.dumps(saved["problems"])
+    assert any(p.get("node") == "reply" for p in saved["problems"]), saved["problems"]
+    # And publishing it is refused with a 422 naming the same
+    status, refused = alice.call("POST", f"/v1/workspaces/{workspace}/flows/{saved['id']}/versions", {})
     assert status == 422, refused
     assert header in json.dumps(refused) and "headers" in json.dumps(refused)
 
