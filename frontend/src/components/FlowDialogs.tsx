@@ -1,4 +1,5 @@
 // Dialogs of the flow editor: run input, publish, and the versions drawer with ASL viewer.
+import { download, fileSlug } from "../lib/download";
 import { useCallback, useEffect, useState } from "react";
 import { api, errorMessage } from "../lib/api";
 import { parseDocument } from "../lib/canvasOps";
@@ -241,11 +242,14 @@ export function VersionsDrawer({
 export function DefinitionDialog({
   definition,
   editable,
+  name = "flow",
   onClose,
   onApply,
 }: {
   definition: FlowDefinition;
   editable: boolean;
+  /** The flow's name: the exported file is named after it. */
+  name?: string;
   onClose: () => void;
   onApply: (def: FlowDefinition) => void;
 }) {
@@ -259,6 +263,25 @@ export function DefinitionDialog({
       footer={
         <>
           <button className="btn" onClick={() => void navigator.clipboard?.writeText(text)}>Copy</button>
+          <button className="btn" onClick={() => download(`${fileSlug(name)}.json`, text)} data-testid="export-json" title="Download the flow as a .json file">
+            Export .json
+          </button>
+          {editable && (
+            <label className="btn" title="Load a flow .json file into this editor (then Apply)">
+              Import .json
+              <input
+                type="file"
+                accept=".json,application/json"
+                hidden
+                data-testid="import-json"
+                onChange={(e) => {
+                  const file = e.target.files?.[0];
+                  if (file) void file.text().then(setText);
+                  e.target.value = "";
+                }}
+              />
+            </label>
+          )}
           <span className="spacer" />
           <button className="btn" onClick={onClose}>{editable ? "Cancel" : "Close"}</button>
           {editable && (
