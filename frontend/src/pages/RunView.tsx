@@ -12,6 +12,7 @@ import { TERMINAL_RUN, type FlowDefinition, type NodeRun, type Run, type RunEven
 import { FlowCanvas } from "../components/FlowCanvas";
 import { VersionViewer } from "../components/FlowDialogs";
 import { AgentSteps } from "../components/AgentSteps";
+import { OutputViewer } from "../components/OutputViewer";
 import { TypeIcon } from "../components/nodeStyle";
 import { useToast } from "../components/Toasts";
 import { ErrorState, JsonView, KV, Modal, Section, Spinner, StatusBadge } from "../components/ui";
@@ -39,9 +40,10 @@ function ErrorBox({ error }: { error: unknown }) {
 
 function NodeRunPanel({ nr, runId, onClose, children }: { nr: NodeRun; runId: string; onClose: () => void; children?: ReactNode }) {
   const { workspace } = useSession();
+  const [wide, setWide] = useState(false);
   const tokens = nr.tokens_in != null || nr.tokens_out != null ? `${num(nr.tokens_in)} in · ${num(nr.tokens_out)} out` : "—";
   return (
-    <div className="side-panel" data-testid="node-run-panel">
+    <div className={`side-panel ${wide ? "wide" : ""}`} data-testid="node-run-panel">
       <div className="side-head">
         <TypeIcon type={nr.type} size={18} />
         <div className="side-head-text">
@@ -49,6 +51,9 @@ function NodeRunPanel({ nr, runId, onClose, children }: { nr: NodeRun; runId: st
           <div className="muted small">{nr.type} node</div>
         </div>
         <StatusBadge status={nr.status} />
+        <button className="icon-btn" aria-label={wide ? "Narrow the panel" : "Widen the panel: output and input side by side"} title={wide ? "Narrow" : "Output and input side by side"} onClick={() => setWide((w) => !w)} data-testid="widen-panel">
+          {wide ? "⇥" : "⇤"}
+        </button>
         <button className="icon-btn" aria-label="Close node details" onClick={onClose}>×</button>
       </div>
       {children}
@@ -79,14 +84,25 @@ function NodeRunPanel({ nr, runId, onClose, children }: { nr: NodeRun; runId: st
           <ErrorBox error={nr.error} />
         </Section>
       )}
-      <Section title="Output">
+      <Section title="Output and input">
         {typeof (nr.output as { text?: unknown } | null)?.text === "string" && (
           <div className="response" data-testid="node-response">{(nr.output as { text: string }).text}</div>
         )}
-        <div data-testid="node-output"><JsonView value={nr.output} empty={nr.status === "SUCCEEDED" ? "null" : nr.status === "PENDING" || nr.status === "RUNNING" ? "No output yet" : "No output"} maxHeight={320} /></div>
-      </Section>
-      <Section title="Input">
-        <JsonView value={nr.input} empty="—" maxHeight={260} />
+        <div className="io-grid">
+          <div>
+            <div className="muted small">Output</div>
+            <OutputViewer
+              testId="node-output"
+              value={nr.output}
+              fileName={`${nr.node_id}-output.json`}
+              empty={nr.status === "SUCCEEDED" ? "null" : nr.status === "PENDING" || nr.status === "RUNNING" ? "No output yet" : "No output"}
+            />
+          </div>
+          <div>
+            <div className="muted small">Rendered input</div>
+            <OutputViewer testId="node-input" value={nr.input} fileName={`${nr.node_id}-input.json`} empty="—" maxHeight={260} />
+          </div>
+        </div>
       </Section>
     </div>
   );
@@ -391,13 +407,10 @@ function View({ runId }: { runId: string }) {
               <Section title="Nodes">
                 {nodeRuns.length ? <Timeline nodes={nodeRuns} run={run} onPick={setSelected} /> : <div className="muted small">{terminal ? "No node ran." : "Waiting for the first node…"}</div>}
               </Section>
-              <Section title="Output">
+              <Section title="Output and input">
                 <div data-testid="run-output"><JsonView value={run.output} empty={terminal ? "No output" : "Not finished yet"} maxHeight={260} /></div>
               </Section>
-              <Section title="Input">
-                <JsonView value={run.input} maxHeight={200} />
-              </Section>
-              {defNote && <div className="panel-section muted small">{defNote}</div>}
+                      {defNote && <div className="panel-section muted small">{defNote}</div>}
             </div>
           )}
         </aside>
