@@ -25,6 +25,7 @@ import { FlowOverview } from "../components/FlowOverview";
 import { EdgePanel, NodePanel } from "../components/NodePanel";
 import { DND_TYPE, Palette } from "../components/Palette";
 import { ShortcutSheet, useShortcutSheetKey } from "../components/ShortcutSheet";
+import { TestRunPanel } from "../components/TestRunPanel";
 import { useToast } from "../components/Toasts";
 import { ErrorState, Spinner } from "../components/ui";
 
@@ -246,6 +247,15 @@ function Editor({ flowId }: { flowId: string }) {
         <RunDialog flow={flow} initialInput={exampleInput(definition)} dirty={draft.dirty} initialVersion={runVersion} onClose={() => setDialog(null)} onStart={actions.startRun} />
       )}
       {dialog === "shortcuts" && <ShortcutSheet onClose={() => setDialog(null)} />}
+      {dialog === "test-run" && (
+        <TestRunPanel
+          ws={ws}
+          flowId={flow.id}
+          initialInput={exampleInput(definition)}
+          saveFirst={async () => !draft.dirty || !!(await actions.save(true))}
+          onClose={() => setDialog(null)}
+        />
+      )}
       {dialog === "json" && (
         <DefinitionDialog
           definition={definition}
