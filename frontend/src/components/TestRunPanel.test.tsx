@@ -111,7 +111,7 @@ describe("TestRunPanel (editor)", () => {
     fireEvent.click(screen.getByTestId("run-one-node"));
     // Then the API is asked for that node only, from the first run, and only it is listed
     await waitFor(() => expect(screen.getByTestId("test-run-name").textContent).toBe("Test #2"));
-    expect(server.requests.filter((r) => r.path.endsWith("/test-runs")).at(-1)?.body).toEqual({ input: { q: 1 }, use_pins: true, only: "output", from_run: "run-1" });
+    expect(server.requests.filter((r) => r.path.endsWith("/test-runs")).slice(-1)[0]?.body).toEqual({ input: { q: 1 }, use_pins: true, only: "output", from_run: "run-1" });
     await waitFor(() => expect(screen.getByTestId("test-run-nodes").querySelectorAll("li")).toHaveLength(1));
   });
 

@@ -116,7 +116,7 @@ export function runName(run: Pick<Run13, "id" | "number" | "label" | "test">): s
 }
 
 /** What a node run's status line says; a retry pending shows when it tries again. */
-export function nodeStatusText(nr: Pick<NodeRun13, "status" | "pinned" | "executions" | "next_attempt_at">, now = Date.now()): string {
+export function nodeStatusText(nr: Pick<NodeRun13, "status"> & Partial<Pick<NodeRun13, "pinned" | "executions" | "next_attempt_at">>, now = Date.now()): string {
   if (nr.pinned) return `Pinned · ${nr.executions ?? 0} executions`;
   if (nr.status === "RETRYING" && nr.next_attempt_at) {
     const s = Math.max(0, Math.round((Date.parse(nr.next_attempt_at) - now) / 1000));

@@ -13,6 +13,7 @@ import { FlowCanvas } from "../components/FlowCanvas";
 import { VersionViewer } from "../components/FlowDialogs";
 import { AgentSteps } from "../components/AgentSteps";
 import { OutputViewer } from "../components/OutputViewer";
+import { runName, type Run13 } from "../lib/contract13";
 import { TypeIcon } from "../components/nodeStyle";
 import { useToast } from "../components/Toasts";
 import { ErrorState, JsonView, KV, Modal, Section, Spinner, StatusBadge } from "../components/ui";
@@ -344,7 +345,7 @@ function View({ runId }: { runId: string }) {
         <div className="toolbar-left">
           <a className="crumb-link" href={`#${paths.runs(workspace.id)}`}>Runs</a>
           <span className="crumb-sep">/</span>
-          <span className="toolbar-title mono" data-testid="run-id">{run.id}</span>
+          <span className="toolbar-title mono" data-testid="run-id" title={run.id}>{(run as Run13).number != null ? runName(run as Run13) : run.id}</span>
           <span data-testid="run-status"><StatusBadge status={run.status} /></span>
           {!terminal && <span className="live-dot" title="Updating every second">live</span>}
           {pollError && <span className="save-state dirty" title={pollError}>connection problem — retrying</span>}
@@ -366,7 +367,10 @@ function View({ runId }: { runId: string }) {
         <div className="sum"><span className="sum-l">Flow</span><a className="link" href={`#${paths.flow(workspace.id, run.flow_id)}`}>{run.flow_name ?? run.flow_id}</a></div>
         <div className="sum"><span className="sum-l">Version</span>{run.version ? <button className="sum-link mono" title="View this version's definition and ASL" onClick={() => setShowVersion(true)}>v{run.version}</button> : <span>—</span>}</div>
         <div className="sum"><span className="sum-l">Started</span><span title={absTime(run.started_at ?? run.created_at)}>{relTime(run.started_at ?? run.created_at)}</span></div>
-        <div className="sum"><span className="sum-l">Duration</span><span className="mono">{run.duration_ms != null ? duration(run.duration_ms) : run.started_at && !terminal ? duration(Date.now() - Date.parse(run.started_at)) : "—"}</span></div>
+        <div className="sum"><span className="sum-l">Elapsed</span><span className="mono">{run.duration_ms != null ? duration(run.duration_ms) : run.started_at && !terminal ? duration(Date.now() - Date.parse(run.started_at)) : "—"}</span></div>
+        {(run as Run13).active_ms != null && (
+          <div className="sum" title="Time executing, without waits between redrives or for approvals"><span className="sum-l">Active</span><span className="mono" data-testid="run-active">{duration((run as Run13).active_ms)}</span></div>
+        )}
         <div className="sum"><span className="sum-l">Tokens</span><span className="mono">{num(run.tokens)}</span></div>
         <div className="sum"><span className="sum-l">Cost</span><span className="mono" data-testid="run-cost" title={`LLM ${usd(run.cost.llm)} · compute ${usd(run.cost.compute)} · orchestration ${usd(run.cost.orchestration)}`}>{usd(run.cost.total)}</span></div>
         <div className="sum sum-grow"><span className="sum-l">Nodes</span>
