@@ -1,8 +1,9 @@
 // Dialogs of the flow editor: run input, publish, and the versions drawer with ASL viewer.
-import { download, fileSlug } from "../lib/download";
 import { useCallback, useEffect, useState } from "react";
 import { api, errorMessage } from "../lib/api";
 import { parseDocument } from "../lib/canvasOps";
+import { download, fileSlug } from "../lib/download";
+import { VersionDiffDialog } from "./VersionDiff";
 import { absTime, relTime } from "../lib/format";
 import type { Flow, FlowDefinition, FlowVersion, FlowVersionSummary } from "../types";
 import { useToast } from "./Toasts";
@@ -175,6 +176,7 @@ export function VersionsDrawer({
   const [items, setItems] = useState<FlowVersionSummary[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [viewing, setViewing] = useState<number | null>(null);
+  const [comparing, setComparing] = useState<{ from: number | "draft"; to: number | "draft" } | null>(null);
   const load = useCallback(() => {
     setError(null);
     api.listVersions(ws, flow.id).then((r) => setItems(r.items), (e) => setError(errorMessage(e)));
@@ -224,6 +226,12 @@ export function VersionsDrawer({
                 {v.created_by && <div className="muted small">by {v.created_by}</div>}
                 <div className="version-actions">
                   <button className="btn btn-sm" onClick={() => setViewing(v.version)}>View ASL</button>
+                  {v.version > 1 && (
+                    <button className="btn btn-sm" onClick={() => setComparing({ from: v.version - 1, to: v.version })} data-testid={`diff-${v.version}`} title={`What changed from v${v.version - 1}`}>
+                      Diff v{v.version - 1}
+                    </button>
+                  )}
+                  <button className="btn btn-sm btn-ghost" onClick={() => setComparing({ from: v.version, to: "draft" })} title="What the draft changes">Diff draft</button>
                   {editable && !live && <button className="btn btn-sm" onClick={() => void setLive(v.version)}>Set live</button>}
                   {editable && <button className="btn btn-sm btn-ghost" onClick={() => onRunVersion(v.version)}>Run</button>}
                   {editable && <button className="btn btn-sm btn-ghost" onClick={() => void loadDraft(v.version)}>Load into draft</button>}
@@ -233,6 +241,7 @@ export function VersionsDrawer({
           })}
         </ul>
       )}
+      {comparing && <VersionDiffDialog ws={ws} flowId={flow.id} from={comparing.from} to={comparing.to} onClose={() => setComparing(null)} />}
       {viewing !== null && <VersionViewer ws={ws} flowId={flow.id} version={viewing} onClose={() => setViewing(null)} />}
     </Drawer>
   );
