@@ -14,7 +14,7 @@ CHROMIUM ?= $(shell command -v chromium || command -v chromium-browser || comman
 help:
 	@echo "make up      - install, start embedded Postgres, API, orchestrator and console on http://127.0.0.1:8000"
 	@echo "make test    - install and run every suite (lint, types, unit, integration, e2e, infra)"
-	@echo "make bench   - benchmarks (Lambda sizes, cold imports, 50-node fan-out/fan-in vs LangGraph + Postgres checkpointer, knowledge-base query at 10,000 chunks)"
+	@echo "make bench   - benchmarks (Lambda sizes, cold imports, 50-node fan-out/fan-in vs LangGraph + Postgres checkpointer, knowledge-base query at 10,000 chunks, console initial JS gzipped)"
 	@echo "make synth   - synthesize the CDK app offline;  make cost - idle and per-run cost model"
 	@echo "make api-types - regenerate the console's API types (frontend/src/lib/api-schema.d.ts) from /v1/openapi.json"
 
@@ -118,12 +118,13 @@ mutation: install
 	ln -s ../../pyproject.toml build/mutation/pyproject.toml
 	cd build/mutation && ../../$(BIN)/mutmut run --max-children 2 && ../../$(BIN)/mutmut results
 
-bench: install agents-venv
+bench: install agents-venv frontend/dist/index.html
 	$(BIN)/python -m tests.bench.agent_startup
 	$(BIN)/python -m tests.bench.sizes
 	$(BIN)/python -m tests.bench.imports
 	$(BIN)/python -m tests.bench.fanout
 	$(BIN)/python -m tests.bench.knowledge
+	$(BIN)/python -m tests.bench.console_bundle
 
 clean:
 	rm -rf $(VENV) $(AGENTS_VENV) .localdb cdk.out frontend/dist frontend/node_modules

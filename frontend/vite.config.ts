@@ -17,5 +17,10 @@ export default defineConfig({
     },
   },
   build: { outDir: "dist", sourcemap: false, chunkSizeWarningLimit: 1000 },
-  test: { environment: "node", include: ["src/**/*.test.ts"] },
+  // Pure helpers run under node; component tests (*.test.tsx) render into jsdom with Testing Library.
+  test: {
+    environment: "node",
+    include: ["src/**/*.test.ts", "src/**/*.test.tsx"],
+    environmentMatchGlobs: [["src/**/*.test.tsx", "jsdom"]],
+  },
 });

@@ -1,9 +1,11 @@
-import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from "react";
+import { lazy, Suspense, useCallback, useEffect, useMemo, useState, type ReactNode } from "react";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { Route, Router, Switch } from "wouter";
 import { api, ApiError, errorMessage, setUnauthorizedHandler } from "./lib/api";
 import { getToken, setToken } from "./lib/auth";
-import { navigate, paths, useRoute } from "./lib/router";
+import { navigate, paths, useHashPath, useHashSearch, useNavigationEvents, useRoute } from "./lib/router";
+import { keys } from "./lib/query";
 import { SessionCtx, type Session } from "./session";
-import type { Me, NodeType } from "./types";
 import { Header } from "./components/Header";
 import { useToast } from "./components/Toasts";
 import { Empty, ErrorState, Spinner } from "./components/ui";
@@ -30,52 +32,61 @@ const Usage = lazy(() => import("./pages/Usage").then((m) => ({ default: m.Usage
 // CodeMirror (and its markdown and JSON languages) and the diff library are loaded with the spec editor only.
 const AgentEditor = lazy(() => import("./pages/AgentEditor").then((m) => ({ default: m.AgentEditor })));
 
+const lazyPage = (page: ReactNode) => (
+  <Suspense fallback={<div className="page-center"><Spinner label="Loading…" /></div>}>{page}</Suspense>
+);
+
 export function App() {
+  return (
+    <Router hook={useHashPath} searchHook={useHashSearch}>
+      <Console />
+    </Router>
+  );
+}
+
+function Console() {
   const [token, setTok] = useState<string | null>(getToken());
-  const [me, setMe] = useState<Me | null>(null);
-  const [meError, setMeError] = useState<string | null>(null);
-  const [nodeTypes, setNodeTypes] = useState<NodeType[] | null>(null);
-  const [nodeTypesError, setNodeTypesError] = useState<string | null>(null);
   const [signInNotice, setSignInNotice] = useState<string | null>(null);
   const route = useRoute();
   const toast = useToast();
+  const queryClient = useQueryClient();
+  useNavigationEvents(route.path);
 
-  const signOut = useCallback((notice?: string) => {
-    setToken(null);
-    setTok(null);
-    setMe(null);
-    setNodeTypes(null);
-    setSignInNotice(notice ?? null);
-  }, []);
+  const signOut = useCallback(
+    (notice?: string) => {
+      setToken(null);
+      setTok(null);
+      queryClient.clear();
+      setSignInNotice(notice ?? null);
+    },
+    [queryClient],
+  );
 
   useEffect(() => {
     setUnauthorizedHandler(() => signOut("Your session expired or the token was rejected. Sign in again."));
     return () => setUnauthorizedHandler(null);
   }, [signOut]);
 
+  const meQuery = useQuery({ queryKey: keys.me, queryFn: api.me, enabled: !!token, staleTime: 60_000 });
+  const nodeTypesQuery = useQuery({
+    queryKey: keys.nodeTypes,
+    queryFn: async () => (await api.nodeTypes()).items,
+    enabled: !!token,
+    staleTime: Infinity,
+  });
+  const me = meQuery.data ?? null;
+  const meError = meQuery.error && !(meQuery.error instanceof ApiError && meQuery.error.status === 401) ? errorMessage(meQuery.error) : null;
+  const nodeTypes = nodeTypesQuery.data ?? null;
+  const nodeTypesError = nodeTypesQuery.error ? errorMessage(nodeTypesQuery.error) : null;
   const loadMe = useCallback(async () => {
-    setMeError(null);
-    try {
-      setMe(await api.me());
-    } catch (e) {
-      if (e instanceof ApiError && e.status === 401) return; // handled by the unauthorized handler
-      setMeError(errorMessage(e));
-    }
-  }, []);
-
+    await queryClient.refetchQueries({ queryKey: keys.me });
+  }, [queryClient]);
   useEffect(() => {
-    if (!token) return;
-    void loadMe();
-    api
-      .nodeTypes()
-      .then((r) => setNodeTypes(r.items))
-      .catch((e) => {
-        setNodeTypesError(errorMessage(e));
-        if (!(e instanceof ApiError && e.status === 401)) toast.error("Could not load node types", errorMessage(e));
-      });
-  }, [token, loadMe, toast]);
+    const e = nodeTypesQuery.error;
+    if (e && !(e instanceof ApiError && e.status === 401)) toast.error("Could not load node types", errorMessage(e));
+  }, [nodeTypesQuery.error, toast]);
 
-  const [, wsId, section, itemId] = route.segments; // /w/{ws}/{section}/{id}
+  const [, wsId, section] = route.segments; // /w/{ws}/{section}/{id}
   const workspace = useMemo(() => me?.workspaces.find((w) => w.id === wsId) ?? null, [me, wsId]);
 
   // Land on the first workspace's flows when the route names none.
@@ -95,6 +106,7 @@ export function App() {
           setToken(t);
           setTok(t);
           setSignInNotice(null);
+          queryClient.clear();
           navigate("/", true);
         }}
       />
@@ -128,42 +140,26 @@ export function App() {
     ) : (
       <div className="page-center"><Spinner /></div>
     );
-  } else if (section === "flows" && itemId) {
-    body = <FlowEditor key={itemId} flowId={itemId} />;
-  } else if (section === "runs" && itemId) {
-    body = <RunView key={itemId} runId={itemId} />;
-  } else if (section === "agents" && itemId) {
-    body = (
-      <Suspense fallback={<div className="page-center"><Spinner label="Loading…" /></div>}>
-        <AgentEditor key={itemId} agentId={itemId} />
-      </Suspense>
-    );
-  } else if (section === "agents") {
-    body = <Agents key={workspace!.id} />;
-  } else if (section === "approvals") {
-    body = <Approvals key={workspace!.id} selected={itemId} query={route.query} />;
-  } else if (section === "runs") {
-    body = <RunsList query={route.query} />;
-  } else if (section === "knowledge") {
-    body = <Knowledge key={workspace!.id} kbId={itemId} />;
-  } else if (section === "credentials") {
-    body = <Credentials key={workspace!.id} />;
-  } else if (section === "members") {
-    body = <Members key={workspace!.id} />;
-  } else if (section === "allowed-hosts") {
-    body = <AllowedHosts key={workspace!.id} />;
-  } else if (section === "audit") {
-    body = <Audit key={workspace!.id} />;
-  } else if (section === "usage") {
-    body = (
-      <Suspense fallback={<div className="page-center"><Spinner label="Loading…" /></div>}>
-        <Usage key={workspace!.id} />
-      </Suspense>
-    );
-  } else if (section === "llm-settings") {
-    body = <LlmSettingsPage key={workspace!.id} />;
   } else {
-    body = <FlowsList />;
+    const ws = workspace!.id;
+    body = (
+      <Switch>
+        <Route path="/w/:ws/flows/:id">{(p) => <FlowEditor key={p.id} flowId={p.id} />}</Route>
+        <Route path="/w/:ws/runs/:id">{(p) => <RunView key={p.id} runId={p.id} />}</Route>
+        <Route path="/w/:ws/agents/:id">{(p) => lazyPage(<AgentEditor key={p.id} agentId={p.id} />)}</Route>
+        <Route path="/w/:ws/agents"><Agents key={ws} /></Route>
+        <Route path="/w/:ws/approvals/:id?">{(p) => <Approvals key={ws} selected={p.id} query={route.query} />}</Route>
+        <Route path="/w/:ws/runs"><RunsList query={route.query} /></Route>
+        <Route path="/w/:ws/knowledge/:id?">{(p) => <Knowledge key={ws} kbId={p.id} />}</Route>
+        <Route path="/w/:ws/credentials"><Credentials key={ws} /></Route>
+        <Route path="/w/:ws/members"><Members key={ws} /></Route>
+        <Route path="/w/:ws/allowed-hosts"><AllowedHosts key={ws} /></Route>
+        <Route path="/w/:ws/audit"><Audit key={ws} /></Route>
+        <Route path="/w/:ws/usage">{lazyPage(<Usage key={ws} />)}</Route>
+        <Route path="/w/:ws/llm-settings"><LlmSettingsPage key={ws} /></Route>
+        <Route><FlowsList /></Route>
+      </Switch>
+    );
   }
 
   return (

@@ -1,4 +1,6 @@
 import { StrictMode } from "react";
+import { QueryClientProvider } from "@tanstack/react-query";
+import { makeQueryClient } from "./lib/query";
 import { createRoot } from "react-dom/client";
 import "@xyflow/react/dist/style.css";
 import "./styles.css";
@@ -8,10 +10,12 @@ import { ToastProvider } from "./components/Toasts";
 
 createRoot(document.getElementById("root")!).render(
   <StrictMode>
-    <ToastProvider>
-      <ErrorBoundary>
-        <App />
-      </ErrorBoundary>
-    </ToastProvider>
+    <QueryClientProvider client={makeQueryClient()}>
+      <ToastProvider>
+        <ErrorBoundary>
+          <App />
+        </ErrorBoundary>
+      </ToastProvider>
+    </QueryClientProvider>
   </StrictMode>,
 );

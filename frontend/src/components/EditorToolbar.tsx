@@ -5,7 +5,7 @@ import type { Busy } from "../editor/useFlowActions";
 import type { Validity } from "../editor/useLiveValidation";
 import type { Flow } from "../types";
 
-export type EditorDialog = "run" | "publish" | "versions" | "json";
+export type EditorDialog = "run" | "publish" | "versions" | "json" | "shortcuts" | "test-run";
 
 function ValidityButton({ validity, problems, onClick }: { validity: NonNullable<Validity>; problems: number; onClick: () => void }) {
   const text = validity.checking
@@ -56,6 +56,9 @@ export function EditorToolbar(props: {
         {validity && editable && <ValidityButton validity={validity} problems={props.problems} onClick={props.onShowProblems} />}
       </div>
       <div className="toolbar-right">
+        <button className="btn btn-ghost btn-icon" onClick={() => props.onOpen("shortcuts")} title="Keyboard shortcuts (?)" aria-label="Keyboard shortcuts" data-testid="shortcuts">
+          ⌨
+        </button>
         <a className="btn btn-ghost" href={`#${paths.runs(ws, { flow: flow.id })}`}>Runs</a>
         <button className="btn btn-ghost" onClick={() => props.onOpen("json")} data-testid="json" title="View or paste the flow document">
           {"{ }"} JSON
@@ -73,6 +76,7 @@ export function EditorToolbar(props: {
             <span className="toolbar-sep" />
             <button className="btn" onClick={props.onValidate} disabled={!!busy} data-testid="validate">Validate</button>
             <button className="btn" onClick={props.onSave} disabled={!!busy || !dirty} data-testid="save">{busy === "save" ? "Saving…" : "Save"}</button>
+            <button className="btn" onClick={() => props.onOpen("test-run")} disabled={!!busy} data-testid="test-run" title="Run the draft without publishing">Test run</button>
             <button className="btn" onClick={() => props.onOpen("publish")} disabled={!!busy} data-testid="publish">Publish</button>
             <button className="btn btn-primary" onClick={() => props.onOpen("run")} disabled={!!busy} data-testid="run">
               ▶ Run

@@ -66,6 +66,11 @@ function NexodNodeView({ id, data, selected }: NodeProps<CanvasNode>) {
 }
 
 const NexodNode = memo(NexodNodeView);
+
+/** Fit-to-view never zooms out past the point where node labels stop being readable (13 px text at 0.8 is
+ * 10.4 px): a large flow opens at its start, readable, and the builder pans (or zooms out by hand). */
+export const FIT_MIN_ZOOM = 0.8;
+export const FIT_VIEW = { padding: 0.2, maxZoom: 1.1, minZoom: FIT_MIN_ZOOM } as const;
 export const nodeTypes = { nexod: NexodNode };
 
 export function FlowCanvas(props: {
@@ -99,15 +104,16 @@ export function FlowCanvas(props: {
         edgesFocusable={true}
         deleteKeyCode={editable ? ["Backspace", "Delete"] : null}
         fitView
-        fitViewOptions={{ padding: 0.25, maxZoom: 1.1 }}
+        fitViewOptions={FIT_VIEW}
+        colorMode="system"
         minZoom={0.2}
         maxZoom={2}
         attributionPosition="top-right"
         defaultEdgeOptions={{ type: "smoothstep" }}
       >
-        <Background variant={BackgroundVariant.Dots} gap={18} size={1.2} color="#cbd2dc" />
+        <Background variant={BackgroundVariant.Dots} gap={18} size={1.2} color="var(--border-strong)" />
         <Controls showInteractive={false} position="bottom-left" />
-        {props.minimap !== false && <MiniMap pannable zoomable position="bottom-right" style={{ width: 168, height: 110 }} nodeColor={(n) => typeColour((n as CanvasNode).data.node.type)} maskColor="rgba(240,242,245,0.7)" />}
+        {props.minimap !== false && <MiniMap pannable zoomable position="bottom-right" style={{ width: 168, height: 110 }} nodeColor={(n) => typeColour((n as CanvasNode).data.node.type)} maskColor="color-mix(in srgb, var(--bg) 70%, transparent)" />}
       </ReactFlow>
     </div>
   );

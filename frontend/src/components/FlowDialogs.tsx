@@ -2,6 +2,8 @@
 import { useCallback, useEffect, useState } from "react";
 import { api, errorMessage } from "../lib/api";
 import { parseDocument } from "../lib/canvasOps";
+import { download, fileSlug } from "../lib/download";
+import { VersionDiffDialog } from "./VersionDiff";
 import { absTime, relTime } from "../lib/format";
 import type { Flow, FlowDefinition, FlowVersion, FlowVersionSummary } from "../types";
 import { useToast } from "./Toasts";
@@ -174,6 +176,7 @@ export function VersionsDrawer({
   const [items, setItems] = useState<FlowVersionSummary[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [viewing, setViewing] = useState<number | null>(null);
+  const [comparing, setComparing] = useState<{ from: number | "draft"; to: number | "draft" } | null>(null);
   const load = useCallback(() => {
     setError(null);
     api.listVersions(ws, flow.id).then((r) => setItems(r.items), (e) => setError(errorMessage(e)));
@@ -223,6 +226,12 @@ export function VersionsDrawer({
                 {v.created_by && <div className="muted small">by {v.created_by}</div>}
                 <div className="version-actions">
                   <button className="btn btn-sm" onClick={() => setViewing(v.version)}>View ASL</button>
+                  {v.version > 1 && (
+                    <button className="btn btn-sm" onClick={() => setComparing({ from: v.version - 1, to: v.version })} data-testid={`diff-${v.version}`} title={`What changed from v${v.version - 1}`}>
+                      Diff v{v.version - 1}
+                    </button>
+                  )}
+                  <button className="btn btn-sm btn-ghost" onClick={() => setComparing({ from: v.version, to: "draft" })} title="What the draft changes">Diff draft</button>
                   {editable && !live && <button className="btn btn-sm" onClick={() => void setLive(v.version)}>Set live</button>}
                   {editable && <button className="btn btn-sm btn-ghost" onClick={() => onRunVersion(v.version)}>Run</button>}
                   {editable && <button className="btn btn-sm btn-ghost" onClick={() => void loadDraft(v.version)}>Load into draft</button>}
@@ -232,6 +241,7 @@ export function VersionsDrawer({
           })}
         </ul>
       )}
+      {comparing && <VersionDiffDialog ws={ws} flowId={flow.id} from={comparing.from} to={comparing.to} onClose={() => setComparing(null)} />}
       {viewing !== null && <VersionViewer ws={ws} flowId={flow.id} version={viewing} onClose={() => setViewing(null)} />}
     </Drawer>
   );
@@ -241,11 +251,14 @@ export function VersionsDrawer({
 export function DefinitionDialog({
   definition,
   editable,
+  name = "flow",
   onClose,
   onApply,
 }: {
   definition: FlowDefinition;
   editable: boolean;
+  /** The flow's name: the exported file is named after it. */
+  name?: string;
   onClose: () => void;
   onApply: (def: FlowDefinition) => void;
 }) {
@@ -259,6 +272,25 @@ export function DefinitionDialog({
       footer={
         <>
           <button className="btn" onClick={() => void navigator.clipboard?.writeText(text)}>Copy</button>
+          <button className="btn" onClick={() => download(`${fileSlug(name)}.json`, text)} data-testid="export-json" title="Download the flow as a .json file">
+            Export .json
+          </button>
+          {editable && (
+            <label className="btn" title="Load a flow .json file into this editor (then Apply)">
+              Import .json
+              <input
+                type="file"
+                accept=".json,application/json"
+                hidden
+                data-testid="import-json"
+                onChange={(e) => {
+                  const file = e.target.files?.[0];
+                  if (file) void file.text().then(setText);
+                  e.target.value = "";
+                }}
+              />
+            </label>
+          )}
           <span className="spacer" />
           <button className="btn" onClick={onClose}>{editable ? "Cancel" : "Close"}</button>
           {editable && (

@@ -1,4 +1,7 @@
-import { createContext, useCallback, useContext, useMemo, useRef, useState, type ReactNode } from "react";
+// One toast at a time: a new one replaces the one showing (no pile over the panels), and moving to another page
+// dismisses it (a message about the page left behind does not follow you).
+import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
+import { onNavigate } from "../lib/router";
 
 type Kind = "error" | "success" | "info";
 interface Toast {
@@ -6,12 +9,15 @@ interface Toast {
   kind: Kind;
   title: string;
   body?: string;
+  at: number;
 }
 interface ToastApi {
   error: (title: string, body?: string) => void;
   success: (title: string, body?: string) => void;
   info: (title: string, body?: string) => void;
 }
+
+const CARRY_MS = 1000;
 
 const Ctx = createContext<ToastApi | null>(null);
 
@@ -22,11 +28,14 @@ export function ToastProvider({ children }: { children: ReactNode }) {
   const push = useCallback(
     (kind: Kind, title: string, body?: string) => {
       const id = next.current++;
-      setToasts((t) => [...t.slice(-4), { id, kind, title, body }]);
+      setToasts([{ id, kind, title, body, at: Date.now() }]);
       window.setTimeout(() => dismiss(id), kind === "error" ? 9000 : 4000);
     },
     [dismiss],
   );
+  // A toast raised by the action that navigated ("Run started", then the run's page) is about the new page and
+  // stays; one shown for more than a moment is about the page left behind.
+  useEffect(() => onNavigate(() => setToasts((t) => t.filter((x) => Date.now() - x.at < CARRY_MS))), []);
   const api = useMemo<ToastApi>(
     () => ({
       error: (t, b) => push("error", t, b),

@@ -36,7 +36,8 @@ export interface DraftActions {
   updateNode(id: string, body: NodeBody): void;
   setEdgeCondition(id: string, condition: string | undefined): void;
   renameNode(from: string, to: string): void;
-  tidy(): void;
+  /** Places every node: at the given positions (an auto-layout's), else by flowConvert.layout. */
+  tidy(positions?: Record<string, { x: number; y: number }>): void;
   /** The selected nodes as a flow document (for the clipboard), or null when nothing is selected. */
   copySelection(): FlowDefinition | null;
   paste(doc: FlowDefinition): void;
@@ -151,8 +152,8 @@ export function createDraftStore(options: { now?: () => number; windowMs?: numbe
             const next = ops.renameNode(get(), from, to);
             if (next !== get()) edit({ ...next, selection: { node: to } });
           },
-          tidy() {
-            edit(ops.tidy(get()));
+          tidy(positions) {
+            edit(ops.tidy(get(), positions));
           },
           copySelection() {
             const ids = selectedIds(get());

@@ -4,6 +4,7 @@ import { useState } from "react";
 import { api, errorMessage } from "../lib/api";
 import { navigate, paths } from "../lib/router";
 import { useToast } from "../components/Toasts";
+import { savedProblems, type DraftFlow } from "../lib/contract13";
 import type { Flow, FlowWarning } from "../types";
 import type { FlowDraft } from "./useFlowDraft";
 import type { LiveValidation } from "./useLiveValidation";
@@ -32,7 +33,12 @@ export function useFlowActions(ws: string, draft: FlowDraft, validation: LiveVal
     try {
       const f = await draft.save();
       setWarnings(f.warnings ?? []);
-      if (!quiet) toast.success("Draft saved");
+      // A draft saves valid or not (issue 13); its problems show on the nodes they name.
+      const problems = savedProblems(f as DraftFlow);
+      if (problems) validation.showProblems(problems);
+      const n = problems?.all.length ?? 0;
+      if (n) toast.info(`Draft saved with ${n} problem${n === 1 ? "" : "s"}`, "Publishing needs them fixed; test runs work meanwhile.");
+      else if (!quiet) toast.success("Draft saved");
       return f;
     } catch (e) {
       if (!invalid(e, "Not saved")) toast.error("Could not save the flow", errorMessage(e));

@@ -16,6 +16,8 @@ export interface LiveValidation {
   /** Shows a 422/413 from any call (save, publish…) as the draft's problems; false for other errors. */
   report: (e: unknown) => IssueGroups | null;
   markValid: (states?: number) => void;
+  /** Shows the problems a saved draft carries (issue 13: a draft saves valid or not). */
+  showProblems: (groups: IssueGroups) => void;
 }
 
 /** The issues a 422 (invalid flow) or 413 (too large) names, or null for any other error. */
@@ -35,6 +37,10 @@ export function useLiveValidation(ws: string, defJson: string, enabled: boolean)
       setValidity({ valid: false });
     }
     return found;
+  }, []);
+  const showProblems = useCallback((groups: IssueGroups) => {
+    setIssues(groups);
+    setValidity(groups.all.length ? { valid: false } : { valid: true });
   }, []);
   const markValid = useCallback((states?: number) => {
     setIssues(NO_ISSUES);
@@ -66,5 +72,5 @@ export function useLiveValidation(ws: string, defJson: string, enabled: boolean)
     };
   }, [defJson, enabled, ws, report, markValid]);
 
-  return { issues, validity, report, markValid };
+  return { issues, validity, report, markValid, showProblems };
 }

@@ -185,8 +185,8 @@ export function renameNode(canvas: Canvas, from: string, to: string): Canvas {
 }
 
 /** "Tidy up": every node placed left to right by dependency; nothing else changes. */
-export function tidy(canvas: Canvas): Canvas {
-  const pos = layout(fromReactFlow(canvas.nodes, canvas.edges));
+export function tidy(canvas: Canvas, positions?: Record<string, Point>): Canvas {
+  const pos = positions ?? layout(fromReactFlow(canvas.nodes, canvas.edges));
   return { ...canvas, nodes: canvas.nodes.map((n) => ({ ...n, position: pos[n.id] ?? n.position })) };
 }
 

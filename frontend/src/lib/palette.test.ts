@@ -30,14 +30,15 @@ describe("categoryOf", () => {
 
 describe("paletteGroups", () => {
   it("groups the catalogue by category in palette order", () => {
-    // Given the API's node types (no category yet) / When grouped without a query
+    // Given the API's node types (the fixture is regenerated from the backend) / When grouped without a query
     const groups = paletteGroups(types);
     // Then each kind is under its category, Flow first and AI before Connectors
     expect(names(groups)).toEqual([
       ["Flow", ["input", "output"]],
       ["Logic", ["transform", "condition", "wait"]],
-      ["AI", ["llm"]],
+      ["AI", ["llm", "rag_search", "rag_upsert", "agent", "crew"]],
       ["Connectors", ["http"]],
+      ["People", ["approval"]],
     ]);
   });
 

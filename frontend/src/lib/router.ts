@@ -1,5 +1,9 @@
-// A hash router: the console is static files, so routes live after '#' and need no server fallback.
-import { useEffect, useState } from "react";
+// Routing is wouter's (matching, params, <Switch>/<Route>/<Link>) over the console's hash URLs: the console is
+// static files, so routes live after '#' and need no server fallback. The query stays inside the hash
+// (`#/w/ws/runs?flow=x`, the URLs the console has always used and e-mails carry), so the location hooks below
+// split it off themselves instead of using wouter's own hash hook, which would move it before the '#'.
+import { useEffect, useSyncExternalStore } from "react";
+import type { BaseLocationHook, BaseSearchHook } from "wouter";
 
 export function currentPath(): string {
   const h = window.location.hash.replace(/^#/, "");
@@ -28,6 +32,13 @@ if (typeof document !== "undefined") {
   );
 }
 
+/** Listeners told after every in-app navigation (toasts close on it). */
+const navigationListeners = new Set<() => void>();
+export function onNavigate(fn: () => void): () => void {
+  navigationListeners.add(fn);
+  return () => navigationListeners.delete(fn);
+}
+
 export function navigate(path: string, replace = false): void {
   if (!allowed()) return;
   const target = `#${path}`;
@@ -36,18 +47,38 @@ export function navigate(path: string, replace = false): void {
   window.dispatchEvent(new HashChangeEvent("hashchange"));
 }
 
-export function useRoute(): { path: string; segments: string[]; query: URLSearchParams } {
-  const [path, setPath] = useState(currentPath());
+function subscribe(cb: () => void): () => void {
+  window.addEventListener("hashchange", cb);
+  window.addEventListener("popstate", cb);
+  return () => {
+    window.removeEventListener("hashchange", cb);
+    window.removeEventListener("popstate", cb);
+  };
+}
+const hashPathname = () => currentPath().split("?")[0];
+const hashSearch = () => currentPath().split("?")[1] ?? "";
+
+/** wouter's location hook for the console: the path part of the hash. */
+export const useHashPath: BaseLocationHook = () => [
+  useSyncExternalStore(subscribe, hashPathname, () => "/"),
+  (to: string | URL, options?: { replace?: boolean }) => navigate(String(to), options?.replace ?? false),
+];
+/** wouter's search hook for the console: the query inside the hash. */
+export const useHashSearch: BaseSearchHook = () => useSyncExternalStore(subscribe, hashSearch, () => "");
+/** Links render `#/path`. */
+(useHashPath as BaseLocationHook & { hrefs?: (href: string) => string }).hrefs = (href: string) => `#${href}`;
+
+/** Tells the navigation listeners when the path changes (not on query-only changes such as a filter). */
+export function useNavigationEvents(path: string): void {
   useEffect(() => {
-    const on = () => setPath(currentPath());
-    window.addEventListener("hashchange", on);
-    window.addEventListener("popstate", on);
-    return () => {
-      window.removeEventListener("hashchange", on);
-      window.removeEventListener("popstate", on);
-    };
-  }, []);
-  const [p, q = ""] = path.split("?");
+    navigationListeners.forEach((fn) => fn());
+  }, [path]);
+}
+
+/** The current hash path, its decoded segments and its query (for pages outside a <Route>). */
+export function useRoute(): { path: string; segments: string[]; query: URLSearchParams } {
+  const p = useSyncExternalStore(subscribe, hashPathname, () => "/");
+  const q = useSyncExternalStore(subscribe, hashSearch, () => "");
   return { path: p, segments: p.split("/").filter(Boolean).map(decodeURIComponent), query: new URLSearchParams(q) };
 }
 

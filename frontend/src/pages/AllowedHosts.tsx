@@ -1,5 +1,6 @@
 // The workspace's HTTP allow-list: private hosts that http nodes and agent tools may call (admins edit).
-import { useCallback, useEffect, useState } from "react";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useEffect, useState } from "react";
 import { api, errorMessage } from "../lib/api";
 import { parseHosts, placeError } from "../lib/credentials";
 import { useTitle } from "../lib/router";
@@ -11,27 +12,20 @@ export function AllowedHosts() {
   const { workspace } = useSession();
   const toast = useToast();
   const admin = workspace.role === "admin";
-  const [hosts, setHosts] = useState<string[] | null>(null);
+  const queryClient = useQueryClient();
+  // The workspace (and its allow-list) through TanStack Query: cached per workspace, retried on network errors.
+  const query = useQuery({ queryKey: ["workspace", workspace.id], queryFn: () => api.getWorkspace(workspace.id) });
+  const hosts = query.data?.allowed_hosts ?? null;
+  const error = query.error ? errorMessage(query.error) : null;
+  const load = () => void query.refetch();
   const [text, setText] = useState("");
-  const [error, setError] = useState<string | null>(null);
   const [fieldError, setFieldError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   useTitle(`HTTP allow-list · ${workspace.name}`);
-
-  const load = useCallback(async () => {
-    try {
-      const w = await api.getWorkspace(workspace.id);
-      setHosts(w.allowed_hosts);
-      setText(w.allowed_hosts.join("\n"));
-      setError(null);
-    } catch (e) {
-      setError(errorMessage(e));
-    }
-  }, [workspace.id]);
+  // The text box starts from the saved list each time a new answer arrives.
   useEffect(() => {
-    setHosts(null);
-    void load();
-  }, [load]);
+    if (query.data) setText(query.data.allowed_hosts.join("\n"));
+  }, [query.data]);
 
   const parsed = parseHosts(text);
   const changed = hosts !== null && JSON.stringify([...parsed].sort()) !== JSON.stringify([...hosts].sort());
@@ -41,8 +35,7 @@ export function AllowedHosts() {
     setFieldError(null);
     try {
       const w = await api.setAllowedHosts(workspace.id, parsed);
-      setHosts(w.allowed_hosts);
-      setText(w.allowed_hosts.join("\n"));
+      queryClient.setQueryData(["workspace", workspace.id], w);
       toast.success("Allow-list saved", w.allowed_hosts.length ? `${w.allowed_hosts.length} host${w.allowed_hosts.length === 1 ? "" : "s"}` : "No private host may be called.");
     } catch (e) {
       const p = placeError(e, { allowed_hosts: parsed });

@@ -2,11 +2,12 @@
 // in a store (editor/draftStore.ts) whose edits are the pure functions of lib/canvasOps.ts; loading and saving,
 // live validation, API actions and the keyboard are hooks in editor/.
 import { ReactFlowProvider, type ReactFlowInstance } from "@xyflow/react";
-import { useMemo, useRef, useState, type DragEvent, type ReactNode } from "react";
+import { useCallback, useMemo, useRef, useState, type DragEvent, type ReactNode } from "react";
 import { useStore } from "zustand";
 import { api } from "../lib/api";
 import { withIssues, type Point } from "../lib/canvasOps";
-import { exampleInput, upstreamOf, type CanvasEdge, type CanvasNode, type IssueGroups } from "../lib/flowConvert";
+import { dagreLayout } from "../lib/autoLayout";
+import { exampleInput, fromReactFlow, upstreamOf, type CanvasEdge, type CanvasNode, type IssueGroups } from "../lib/flowConvert";
 import { initialConfig } from "../lib/schemaForm";
 import { paths, useTitle } from "../lib/router";
 import { canEdit, useSession } from "../session";
@@ -18,11 +19,13 @@ import { useFlowDraft } from "../editor/useFlowDraft";
 import { useLiveValidation } from "../editor/useLiveValidation";
 import { useUnsavedGuard } from "../editor/useUnsavedGuard";
 import { EditorToolbar, type EditorDialog } from "../components/EditorToolbar";
-import { FlowCanvas } from "../components/FlowCanvas";
+import { FIT_VIEW, FlowCanvas } from "../components/FlowCanvas";
 import { DefinitionDialog, PublishDialog, RunDialog, VersionsDrawer } from "../components/FlowDialogs";
 import { FlowOverview } from "../components/FlowOverview";
 import { EdgePanel, NodePanel } from "../components/NodePanel";
 import { DND_TYPE, Palette } from "../components/Palette";
+import { ShortcutSheet, useShortcutSheetKey } from "../components/ShortcutSheet";
+import { TestRunPanel } from "../components/TestRunPanel";
 import { useToast } from "../components/Toasts";
 import { ErrorState, Spinner } from "../components/ui";
 
@@ -117,6 +120,7 @@ function Editor({ flowId }: { flowId: string }) {
   const validation = useLiveValidation(ws, draft.defJson, flow !== null && editable);
   const actions = useFlowActions(ws, draft, validation);
   const [dialog, setDialog] = useState<EditorDialog | null>(null);
+  useShortcutSheetKey(useCallback(() => setDialog((d) => d ?? "shortcuts"), []));
   const [runVersion, setRunVersion] = useState<number | undefined>(undefined);
   const rf = useRef<ReactFlowInstance<CanvasNode, CanvasEdge> | null>(null);
 
@@ -135,7 +139,7 @@ function Editor({ flowId }: { flowId: string }) {
   const typeMap = useMemo(() => new Map((nodeTypes ?? []).map((t) => [t.type, t])), [nodeTypes]);
   const view = useMemo(() => withIssues({ nodes, edges }, validation.issues), [nodes, edges, validation.issues]);
 
-  const fitSoon = () => window.setTimeout(() => rf.current?.fitView({ padding: 0.25, maxZoom: 1.1, duration: 250 }), 50);
+  const fitSoon = () => window.setTimeout(() => rf.current?.fitView({ ...FIT_VIEW, duration: 250 }), 50);
   /** Where a node lands that is neither dropped nor wired after another: the middle of the visible canvas. */
   const viewCenter = (): Point => {
     const r = document.querySelector(".canvas")?.getBoundingClientRect();
@@ -184,8 +188,11 @@ function Editor({ flowId }: { flowId: string }) {
         onUndo={edit.undo}
         onRedo={edit.redo}
         onTidy={() => {
-          edit.tidy();
-          fitSoon();
+          const { nodes: n, edges: e } = store.getState();
+          dagreLayout(fromReactFlow(n, e))
+            .then((pos) => edit.tidy(pos))
+            .catch(() => edit.tidy()) // the layout chunk could not load: the built-in layered layout
+            .finally(fitSoon);
         }}
         onValidate={() => void actions.validate()}
         onSave={() => void actions.save()}
@@ -239,10 +246,21 @@ function Editor({ flowId }: { flowId: string }) {
       {dialog === "run" && (
         <RunDialog flow={flow} initialInput={exampleInput(definition)} dirty={draft.dirty} initialVersion={runVersion} onClose={() => setDialog(null)} onStart={actions.startRun} />
       )}
+      {dialog === "shortcuts" && <ShortcutSheet onClose={() => setDialog(null)} />}
+      {dialog === "test-run" && (
+        <TestRunPanel
+          ws={ws}
+          flowId={flow.id}
+          initialInput={exampleInput(definition)}
+          saveFirst={async () => !draft.dirty || !!(await actions.save(true))}
+          onClose={() => setDialog(null)}
+        />
+      )}
       {dialog === "json" && (
         <DefinitionDialog
           definition={definition}
           editable={editable}
+          name={meta.name}
           onClose={() => setDialog(null)}
           onApply={(def) => {
             edit.replace(def);

@@ -1,5 +1,7 @@
 import { useCallback, useEffect, useState } from "react";
+import { useQuery } from "@tanstack/react-query";
 import { api, errorMessage } from "../lib/api";
+import { api13, type TemplateSummary } from "../lib/contract13";
 import { starterDefinition } from "../lib/flowConvert";
 import { relTime, absTime } from "../lib/format";
 import { navigate, paths, useTitle } from "../lib/router";
@@ -14,14 +16,23 @@ function NewFlowModal({ onClose }: { onClose: () => void }) {
   const [name, setName] = useState("");
   const [description, setDescription] = useState("");
   const [busy, setBusy] = useState(false);
+  // The templates gallery (issue 13's GET /v1/templates); a server without it offers the blank flow only.
+  const templates = useQuery({ queryKey: ["templates"], queryFn: api13.templates, retry: false, staleTime: Infinity });
+  const [template, setTemplate] = useState<TemplateSummary | null>(null);
+  const pick = (t: TemplateSummary | null) => {
+    setTemplate(t);
+    if (t && (!name.trim() || name === template?.name)) setName(t.name);
+    if (t && (!description.trim() || description === template?.description)) setDescription(t.description);
+  };
   const submit = async () => {
     if (!name.trim()) return;
     setBusy(true);
     try {
+      const definition = template ? (await api13.template(template.id)).definition : starterDefinition();
       const f = await api.createFlow(workspace.id, {
         name: name.trim(),
         ...(description.trim() ? { description: description.trim() } : {}),
-        definition: starterDefinition(),
+        definition,
       });
       toast.success(`Flow “${f.name}” created`);
       navigate(paths.flow(workspace.id, f.id));
@@ -41,6 +52,21 @@ function NewFlowModal({ onClose }: { onClose: () => void }) {
         </>
       }
     >
+      {!!templates.data?.items.length && (
+        <div className="template-grid" data-testid="template-gallery">
+          <button type="button" className={`template-card ${template ? "" : "on"}`} onClick={() => pick(null)} data-testid="template-blank">
+            <span className="strong">Blank</span>
+            <span className="muted small">An input wired to an output.</span>
+          </button>
+          {templates.data.items.map((t) => (
+            <button type="button" key={t.id} className={`template-card ${template?.id === t.id ? "on" : ""}`} onClick={() => pick(t)} data-testid="template-card" data-template-id={t.id}>
+              <span className="strong">{t.name}</span>
+              <span className="muted small">{t.description}</span>
+              <span className="template-kinds">{t.node_types.map((k) => <span key={k} className="pill">{k}</span>)}</span>
+            </button>
+          ))}
+        </div>
+      )}
       <form onSubmit={(e) => { e.preventDefault(); void submit(); }}>
         <div className="field">
           <label className="field-label" htmlFor="flow-name">Name<span className="req">*</span></label>
@@ -50,7 +76,7 @@ function NewFlowModal({ onClose }: { onClose: () => void }) {
           <label className="field-label" htmlFor="flow-desc">Description</label>
           <textarea id="flow-desc" className="input" rows={3} value={description} onChange={(e) => setDescription(e.target.value)} placeholder="What this flow does, for your teammates" />
         </div>
-        <div className="field-help">The flow starts with an input node wired to an output node. Add steps in the editor.</div>
+        <div className="field-help">{template ? `The flow starts as the “${template.name}” template.` : "The flow starts with an input node wired to an output node. Add steps in the editor."}</div>
       </form>
     </Modal>
   );

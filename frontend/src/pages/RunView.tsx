@@ -12,6 +12,8 @@ import { TERMINAL_RUN, type FlowDefinition, type NodeRun, type Run, type RunEven
 import { FlowCanvas } from "../components/FlowCanvas";
 import { VersionViewer } from "../components/FlowDialogs";
 import { AgentSteps } from "../components/AgentSteps";
+import { OutputViewer } from "../components/OutputViewer";
+import { runName, type Run13 } from "../lib/contract13";
 import { TypeIcon } from "../components/nodeStyle";
 import { useToast } from "../components/Toasts";
 import { ErrorState, JsonView, KV, Modal, Section, Spinner, StatusBadge } from "../components/ui";
@@ -39,9 +41,10 @@ function ErrorBox({ error }: { error: unknown }) {
 
 function NodeRunPanel({ nr, runId, onClose, children }: { nr: NodeRun; runId: string; onClose: () => void; children?: ReactNode }) {
   const { workspace } = useSession();
+  const [wide, setWide] = useState(false);
   const tokens = nr.tokens_in != null || nr.tokens_out != null ? `${num(nr.tokens_in)} in · ${num(nr.tokens_out)} out` : "—";
   return (
-    <div className="side-panel" data-testid="node-run-panel">
+    <div className={`side-panel ${wide ? "wide" : ""}`} data-testid="node-run-panel">
       <div className="side-head">
         <TypeIcon type={nr.type} size={18} />
         <div className="side-head-text">
@@ -49,6 +52,9 @@ function NodeRunPanel({ nr, runId, onClose, children }: { nr: NodeRun; runId: st
           <div className="muted small">{nr.type} node</div>
         </div>
         <StatusBadge status={nr.status} />
+        <button className="icon-btn" aria-label={wide ? "Narrow the panel" : "Widen the panel: output and input side by side"} title={wide ? "Narrow" : "Output and input side by side"} onClick={() => setWide((w) => !w)} data-testid="widen-panel">
+          {wide ? "⇥" : "⇤"}
+        </button>
         <button className="icon-btn" aria-label="Close node details" onClick={onClose}>×</button>
       </div>
       {children}
@@ -79,14 +85,25 @@ function NodeRunPanel({ nr, runId, onClose, children }: { nr: NodeRun; runId: st
           <ErrorBox error={nr.error} />
         </Section>
       )}
-      <Section title="Output">
+      <Section title="Output and input">
         {typeof (nr.output as { text?: unknown } | null)?.text === "string" && (
           <div className="response" data-testid="node-response">{(nr.output as { text: string }).text}</div>
         )}
-        <div data-testid="node-output"><JsonView value={nr.output} empty={nr.status === "SUCCEEDED" ? "null" : nr.status === "PENDING" || nr.status === "RUNNING" ? "No output yet" : "No output"} maxHeight={320} /></div>
-      </Section>
-      <Section title="Input">
-        <JsonView value={nr.input} empty="—" maxHeight={260} />
+        <div className="io-grid">
+          <div>
+            <div className="muted small">Output</div>
+            <OutputViewer
+              testId="node-output"
+              value={nr.output}
+              fileName={`${nr.node_id}-output.json`}
+              empty={nr.status === "SUCCEEDED" ? "null" : nr.status === "PENDING" || nr.status === "RUNNING" ? "No output yet" : "No output"}
+            />
+          </div>
+          <div>
+            <div className="muted small">Rendered input</div>
+            <OutputViewer testId="node-input" value={nr.input} fileName={`${nr.node_id}-input.json`} empty="—" maxHeight={260} />
+          </div>
+        </div>
       </Section>
     </div>
   );
@@ -328,7 +345,7 @@ function View({ runId }: { runId: string }) {
         <div className="toolbar-left">
           <a className="crumb-link" href={`#${paths.runs(workspace.id)}`}>Runs</a>
           <span className="crumb-sep">/</span>
-          <span className="toolbar-title mono" data-testid="run-id">{run.id}</span>
+          <span className="toolbar-title mono" data-testid="run-id" title={run.id}>{(run as Run13).number != null ? runName(run as Run13) : run.id}</span>
           <span data-testid="run-status"><StatusBadge status={run.status} /></span>
           {!terminal && <span className="live-dot" title="Updating every second">live</span>}
           {pollError && <span className="save-state dirty" title={pollError}>connection problem — retrying</span>}
@@ -350,7 +367,10 @@ function View({ runId }: { runId: string }) {
         <div className="sum"><span className="sum-l">Flow</span><a className="link" href={`#${paths.flow(workspace.id, run.flow_id)}`}>{run.flow_name ?? run.flow_id}</a></div>
         <div className="sum"><span className="sum-l">Version</span>{run.version ? <button className="sum-link mono" title="View this version's definition and ASL" onClick={() => setShowVersion(true)}>v{run.version}</button> : <span>—</span>}</div>
         <div className="sum"><span className="sum-l">Started</span><span title={absTime(run.started_at ?? run.created_at)}>{relTime(run.started_at ?? run.created_at)}</span></div>
-        <div className="sum"><span className="sum-l">Duration</span><span className="mono">{run.duration_ms != null ? duration(run.duration_ms) : run.started_at && !terminal ? duration(Date.now() - Date.parse(run.started_at)) : "—"}</span></div>
+        <div className="sum"><span className="sum-l">Elapsed</span><span className="mono">{run.duration_ms != null ? duration(run.duration_ms) : run.started_at && !terminal ? duration(Date.now() - Date.parse(run.started_at)) : "—"}</span></div>
+        {(run as Run13).active_ms != null && (
+          <div className="sum" title="Time executing, without waits between redrives or for approvals"><span className="sum-l">Active</span><span className="mono" data-testid="run-active">{duration((run as Run13).active_ms)}</span></div>
+        )}
         <div className="sum"><span className="sum-l">Tokens</span><span className="mono">{num(run.tokens)}</span></div>
         <div className="sum"><span className="sum-l">Cost</span><span className="mono" data-testid="run-cost" title={`LLM ${usd(run.cost.llm)} · compute ${usd(run.cost.compute)} · orchestration ${usd(run.cost.orchestration)}`}>{usd(run.cost.total)}</span></div>
         <div className="sum sum-grow"><span className="sum-l">Nodes</span>
@@ -391,13 +411,10 @@ function View({ runId }: { runId: string }) {
               <Section title="Nodes">
                 {nodeRuns.length ? <Timeline nodes={nodeRuns} run={run} onPick={setSelected} /> : <div className="muted small">{terminal ? "No node ran." : "Waiting for the first node…"}</div>}
               </Section>
-              <Section title="Output">
+              <Section title="Output and input">
                 <div data-testid="run-output"><JsonView value={run.output} empty={terminal ? "No output" : "Not finished yet"} maxHeight={260} /></div>
               </Section>
-              <Section title="Input">
-                <JsonView value={run.input} maxHeight={200} />
-              </Section>
-              {defNote && <div className="panel-section muted small">{defNote}</div>}
+                      {defNote && <div className="panel-section muted small">{defNote}</div>}
             </div>
           )}
         </aside>

@@ -6,6 +6,7 @@ import { useSession } from "../session";
 import { applyListEvents, followEvents, latestCursor } from "../lib/events";
 import { type FlowSummary, type Run, type RunEvent } from "../types";
 import { useToast } from "../components/Toasts";
+import { runName, type Run13 } from "../lib/contract13";
 import { Empty, ErrorState, Spinner, StatusBadge } from "../components/ui";
 
 const TERMINAL_EVENT = /^run\.(succeeded|failed|cancelled)$/;
@@ -151,7 +152,7 @@ export function RunsList({ query }: { query: URLSearchParams }) {
               {items.map((r) => (
                 <tr key={r.id} className="clickable" onClick={() => navigate(paths.run(workspace.id, r.id))} data-testid="run-row">
                   <td><StatusBadge status={r.status} /></td>
-                  <td><a className="link mono" href={`#${paths.run(workspace.id, r.id)}`} onClick={(e) => e.stopPropagation()}>{r.id}</a></td>
+                  <td><a className="link mono" href={`#${paths.run(workspace.id, r.id)}`} onClick={(e) => e.stopPropagation()} title={r.id}>{(r as Run13).number != null ? runName(r as Run13) : r.id}</a></td>
                   <td>{r.flow_name ?? <span className="mono">{r.flow_id}</span>}</td>
                   <td className="mono">{r.version ? `v${r.version}` : "—"}</td>
                   <td title={absTime(r.started_at ?? r.created_at)}>{relTime(r.started_at ?? r.created_at)}</td>

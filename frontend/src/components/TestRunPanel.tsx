@@ -1,0 +1,155 @@
+// The editor's test-run panel (issue 13): run the saved draft without publishing, watch each node's status,
+// see which nodes were pinned (they do not execute), pin a node's output from the run, and run one node alone
+// with its upstream outputs from this run. Polls the run with TanStack Query until it ends.
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState } from "react";
+import { errorMessage } from "../lib/api";
+import { api13, nodeStatusText, notAvailable, runName, type NodeRun13, type Run13 } from "../lib/contract13";
+import { duration } from "../lib/format";
+import { TERMINAL_RUN } from "../types";
+import { OutputViewer } from "./OutputViewer";
+import { Drawer, StatusBadge } from "./ui";
+
+const POLL_MS = 1000;
+
+export function TestRunPanel(props: {
+  ws: string;
+  flowId: string;
+  initialInput: unknown;
+  /** Saves unsaved edits first (a test run runs the saved draft); false when the save failed. */
+  saveFirst: () => Promise<boolean>;
+  onClose: () => void;
+}) {
+  const { ws, flowId } = props;
+  const qc = useQueryClient();
+  const [inputText, setInputText] = useState(() => JSON.stringify(props.initialInput ?? {}, null, 2));
+  const [usePins, setUsePins] = useState(true);
+  const [runId, setRunId] = useState<string | null>(null);
+  const [picked, setPicked] = useState<string | null>(null);
+  let input: unknown = null;
+  let inputError: string | null = null;
+  try {
+    input = JSON.parse(inputText);
+  } catch (e) {
+    inputError = (e as Error).message;
+  }
+
+  const pins = useQuery({ queryKey: ["pins", ws, flowId], queryFn: () => api13.listPins(ws, flowId), retry: false });
+  const run = useQuery({
+    queryKey: ["test-run", ws, runId],
+    queryFn: () => api13.getRun(ws, runId!),
+    enabled: !!runId,
+    refetchInterval: (q) => (q.state.data && TERMINAL_RUN.includes(q.state.data.status) ? false : POLL_MS),
+  });
+  const finished = !!run.data && TERMINAL_RUN.includes(run.data.status);
+  const nodes = useQuery({
+    queryKey: ["test-run-nodes", ws, runId],
+    queryFn: () => api13.runNodes(ws, runId!),
+    enabled: !!runId,
+    refetchInterval: finished ? false : POLL_MS,
+  });
+
+  const start = useMutation({
+    mutationFn: async (extra: { only?: string; from_run?: string }) => {
+      if (!(await props.saveFirst())) throw new Error("The draft could not be saved");
+      return api13.startTestRun(ws, flowId, { input, use_pins: usePins, ...extra });
+    },
+    onSuccess: (r: Run13) => {
+      setRunId(r.id);
+      setPicked(null);
+    },
+  });
+  const pin = useMutation({
+    mutationFn: (node: string) => api13.pin(ws, flowId, node, { from_run: runId! }),
+    onSuccess: () => void qc.invalidateQueries({ queryKey: ["pins", ws, flowId] }),
+  });
+  const unpin = useMutation({
+    mutationFn: (node: string) => api13.unpin(ws, flowId, node),
+    onSuccess: () => void qc.invalidateQueries({ queryKey: ["pins", ws, flowId] }),
+  });
+
+  const missing = [pins.error, start.error].some(notAvailable);
+  const pinned = new Set((pins.data?.items ?? []).map((p) => p.node_id));
+  const items = (nodes.data?.items ?? []) as NodeRun13[];
+  const chosen = items.find((n) => n.node_id === picked) ?? null;
+
+  return (
+    <Drawer title="Test run (draft)" onClose={props.onClose}>
+      <div data-testid="test-run-panel">
+        {missing && (
+          <div className="callout callout-warn" data-testid="test-run-unavailable">
+            This server does not offer test runs yet (issue 13's API). Publish and run instead.
+          </div>
+        )}
+        <p className="muted small">Runs the saved draft through the same orchestrator without publishing. Test runs stay out of the runs list and usage.</p>
+        <label className="field-label" htmlFor="test-input">Input</label>
+        <textarea id="test-input" className={`input mono ${inputError ? "invalid" : ""}`} rows={5} value={inputText} onChange={(e) => setInputText(e.target.value)} />
+        {inputError && <div className="field-error">{inputError}</div>}
+        <label className="row gap small">
+          <input type="checkbox" checked={usePins} onChange={(e) => setUsePins(e.target.checked)} data-testid="use-pins" />
+          Use pinned outputs ({pinned.size} pinned)
+        </label>
+        <div className="row gap" style={{ margin: "10px 0" }}>
+          <button className="btn btn-primary" disabled={!!inputError || start.isPending} onClick={() => start.mutate({})} data-testid="start-test-run">
+            {start.isPending ? "Starting…" : "▶ Test-run the draft"}
+          </button>
+          {run.data && (
+            <span className="row gap">
+              <span className="strong" data-testid="test-run-name">{runName(run.data)}</span>
+              <StatusBadge status={run.data.status} />
+              {run.data.active_ms != null && <span className="muted small mono">active {duration(run.data.active_ms)}</span>}
+            </span>
+          )}
+        </div>
+        {start.error && !missing && <div className="field-error">{errorMessage(start.error)}</div>}
+        {items.length > 0 && (
+          <ul className="test-nodes" data-testid="test-run-nodes">
+            {items.map((n) => (
+              <li key={n.node_id} data-node-id={n.node_id} data-status={n.status} data-pinned={n.pinned ? "true" : undefined} className={picked === n.node_id ? "on" : ""}>
+                <button className="link-btn mono" onClick={() => setPicked(n.node_id)}>{n.node_id}</button>
+                {(n.pinned || pinned.has(n.node_id)) && <span className="pill" title="Pinned output: this node does not execute in test runs">📌 pinned</span>}
+                <span className="spacer" />
+                <span className="small muted" data-testid="node-status-text">{nodeStatusText(n)}</span>
+              </li>
+            ))}
+          </ul>
+        )}
+        {chosen && (
+          <div className="test-node-detail" data-testid="test-node-detail">
+            <div className="row gap">
+              <span className="strong mono">{chosen.node_id}</span>
+              <span className="spacer" />
+              {pinned.has(chosen.node_id) ? (
+                <button className="btn btn-sm" onClick={() => unpin.mutate(chosen.node_id)} data-testid="unpin">Unpin</button>
+              ) : (
+                <button className="btn btn-sm" disabled={chosen.status !== "SUCCEEDED" || pin.isPending} onClick={() => pin.mutate(chosen.node_id)} data-testid="pin-output">
+                  Pin this output
+                </button>
+              )}
+              <button
+                className="btn btn-sm"
+                disabled={!runId || start.isPending}
+                title="Run only this node; its upstream outputs come from this run (or pins)"
+                onClick={() => start.mutate({ only: chosen.node_id, from_run: runId! })}
+                data-testid="run-one-node"
+              >
+                Run this node alone
+              </button>
+            </div>
+            {(pin.error || unpin.error) && <div className="field-error">{errorMessage(pin.error ?? unpin.error)}</div>}
+            <div className="io-grid">
+              <div>
+                <div className="muted small">Output</div>
+                <OutputViewer value={chosen.output} fileName={`${chosen.node_id}-output.json`} empty="No output" maxHeight={220} />
+              </div>
+              <div>
+                <div className="muted small">Rendered input</div>
+                <OutputViewer value={chosen.input} fileName={`${chosen.node_id}-input.json`} maxHeight={220} />
+              </div>
+            </div>
+          </div>
+        )}
+      </div>
+    </Drawer>
+  );
+}

@@ -1,0 +1,89 @@
+"""The builder's daily loop in real Chromium (issue 13, the parts that work against today's API): the seeded
+flow opens at a readable zoom, the shortcut sheet, flow export, the node output viewer (tree, raw, side by side
+with the rendered input), one toast at a time, and dark mode following the system setting. Screenshots are saved
+like the other console tests'."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .test_console import RUN_TIMEOUT_MS, SCREENSHOTS, SEEDED_FLOW, browser, open_flow, page, sign_in  # noqa: F401
+
+pytestmark = pytest.mark.e2e
+
+
+def test_the_seeded_flow_opens_readable_and_the_editor_offers_shortcuts_and_export(page: Any, local_stack: str) -> None:  # noqa: F811
+    # Given alice looking at the seeded flow
+    sign_in(page, local_stack, "alice")
+    open_flow(page, SEEDED_FLOW)
+
+    # Then fit-to-view kept the labels readable (zoom at least 0.8)
+    zoom = page.locator(".react-flow__viewport").evaluate("v => new DOMMatrix(getComputedStyle(v).transform).a")
+    assert zoom >= 0.8 - 1e-6, zoom
+
+    # When ? is typed on the canvas, the shortcut sheet lists the copy/paste shortcuts
+    page.locator(".react-flow__pane").click()
+    page.keyboard.press("Shift+Slash")
+    sheet = page.get_by_test_id("shortcut-sheet")
+    sheet.wait_for()
+    assert "Paste nodes" in sheet.inner_text()
+    page.screenshot(path=str(SCREENSHOTS / "nexod_console_shortcuts.png"))
+    page.keyboard.press("Escape")
+
+    # When the flow is exported from the JSON dialog, the browser downloads a .json file of the definition
+    page.get_by_test_id("json").click()
+    with page.expect_download() as info:
+        page.get_by_test_id("export-json").click()
+    download = info.value
+    assert download.suggested_filename == "hello-nexod.json"
+    assert '"nodes"' in Path(download.path()).read_text()
+    assert page.page_errors == []
+
+
+def test_a_node_output_reads_as_a_tree_or_raw_beside_its_rendered_input(page: Any, local_stack: str) -> None:  # noqa: F811
+    # Given a finished run of the seeded flow
+    sign_in(page, local_stack, "alice")
+    open_flow(page, SEEDED_FLOW)
+    page.get_by_test_id("run").click()
+    page.get_by_test_id("start-run").click()
+    page.wait_for_url(re.compile(r".*/runs/[^/?]+$"))
+    page.locator("[data-testid=run-status] [data-status=SUCCEEDED]").wait_for(timeout=RUN_TIMEOUT_MS)
+    # (the run's toast was raised by the action that navigated: it stays, alone)
+    assert page.get_by_test_id("toast-success").count() <= 1
+
+    # When a succeeded node is opened and its panel widened
+    page.locator(".fnode[data-status=SUCCEEDED]").nth(1).click()
+    output = page.get_by_test_id("node-output")
+    output.wait_for()
+    page.get_by_test_id("widen-panel").click()
+
+    # Then its output shows as a tree first, raw on request, with the rendered input beside it
+    assert output.get_attribute("data-view") == "tree"
+    page.get_by_test_id("node-input").wait_for()
+    out_box = output.bounding_box()
+    in_box = page.get_by_test_id("node-input").bounding_box()
+    assert out_box and in_box and in_box["x"] > out_box["x"] + out_box["width"] - 1, (out_box, in_box)
+    page.screenshot(path=str(SCREENSHOTS / "nexod_console_output_viewer.png"))
+    output.get_by_test_id("view-raw").click()
+    assert output.locator("pre.json").inner_text().strip().startswith(("{", "[", '"'))
+    assert page.page_errors == []
+
+
+def test_dark_mode_follows_the_system_setting(browser: Any, local_stack: str) -> None:  # noqa: F811
+    # Given a browser whose system setting is dark
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, color_scheme="dark")
+    try:
+        pg = context.new_page()
+        sign_in(pg, local_stack, "alice")
+        open_flow(pg, SEEDED_FLOW)
+        # Then the console's surfaces and the canvas are dark
+        bg = pg.locator(".toolbar").evaluate("n => getComputedStyle(n).backgroundColor")
+        assert bg == "rgb(24, 27, 33)", bg
+        assert pg.locator(".react-flow.dark").count() == 1
+        pg.screenshot(path=str(SCREENSHOTS / "nexod_console_dark.png"))
+    finally:
+        context.close()
