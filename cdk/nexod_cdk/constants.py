@@ -46,6 +46,7 @@ RUN_STARTER_HANDLER = "triggers.run_starter.handler"  # schedule and EventBridge
 SQS_INGRESS_HANDLER = "triggers.sqs_ingress.handler"  # the SQS ingress queue's consumer (issue 12)
 WEBHOOK_SECRET_PREFIX = "trigger."  # noqa: S105 - a name prefix. The vault name of a webhook's key (nexod.services.triggers.secret_name)
 TRIGGER_RULE_INFIX = "trg-"  # trigger rules are `<prefix>-<profile>-trg-<trigger id>`
+TEST_MACHINE_INFIX = "test-"  # `<prefix>-test-<ws8>-<flow>`: a flow's test state machine (services/test_runs)
 # Agent and crew nodes (issue 10): the launcher starts the Fargate runner (core layer only, no LiteLLM, no
 # crewai); the broker is the runner's only door into Nexod (LLM layer: it is the LLM gateway).
 AGENT_LAUNCHER_HANDLER = "steps.agent_launcher.handler"

@@ -169,6 +169,29 @@ def _acks() -> list[Ack]:
             for fn in ("RunStarter", "IngressConsumer")
         ),
         Ack(
+            "Runtime/ExecutionEvents/ServiceRole/DefaultPolicy/Resource",
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:{region}:{account}:stateMachine:{sm}-*]",
+            "StartExecution only: when an execution ends, the runs a concurrency limit held start on their flows' "
+            "published versions (name prefix; flows are created at publish time).",
+        ),
+        *(
+            Ack(
+                f"Runtime/{fn}/ServiceRole/DefaultPolicy/Resource",
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:{region}:{account}:stateMachine:{sm}-test-*]",
+                "DeleteStateMachineVersion only, on the flows' test state machines (test runs of drafts past their "
+                "retention period: their snapshots' versions, never live); named per flow at run time.",
+                profiles=profiles,
+            )
+            for fn, profiles in (("Handler", BOTH), ("Reminders", ("production",)))
+        ),
+        Ack(
+            "Runtime/Reminders/ServiceRole/DefaultPolicy/Resource",
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:{region}:{account}:execution:{sm}-test-*]",
+            "StopExecution only, of a test run of a draft still waiting when its retention period ends (the "
+            "sweeper, production): test state machines' executions only.",
+            profiles=("production",),
+        ),
+        Ack(
             "Runtime/Handler/ServiceRole/DefaultPolicy/Resource",
             "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:{region}:{account}:schedule/{sm}/*]",
             "Create, update and delete schedule triggers' schedules in this deployment's schedule group only "

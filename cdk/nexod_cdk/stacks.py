@@ -7,9 +7,11 @@ from typing import Any
 
 from aws_cdk import CfnOutput, Stack, Tags
 from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from .config import DeploymentConfig
+from .constants import TEST_MACHINE_INFIX
 from .constructs.api import Api
 from .constructs.console import Console
 from .constructs.data import Data
@@ -97,6 +99,38 @@ class AppStack(Stack):
         # the Reminders function each next one, and the API deletes the one waiting when a decision is final.
         notifications.allow_set_reminders(orchestration.node_runner)
         notifications.allow_clear_reminders(api.function)
+        # Runs a concurrency limit held start when an execution ends (issue 12): the execution-events function
+        # starts them, on the flows' published versions, with the runners' ARNs in their input.
+        orchestration.execution_events.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="StartHeldRuns",
+                actions=["states:StartExecution"],
+                resources=[orchestration.state_machine_arn_pattern],
+            )
+        )
+        for name, value in orchestration.environment().items():
+            orchestration.execution_events.add_environment(name, value)
+        # Test runs of drafts past their retention (issue 13): deleted with their test snapshots' versions by
+        # the API after each test run of the workspace and, where it sweeps (production), by the sweeper.
+        test_machines = f"{orchestration.state_machine_arn_pattern.rsplit('-*', 1)[0]}-{TEST_MACHINE_INFIX}*"
+        test_executions = f"{orchestration.execution_arn_pattern.rsplit('-*', 1)[0]}-{TEST_MACHINE_INFIX}*"
+        sweepers = [api.function, *([notifications.reminders] if notifications.sweeps else [])]
+        for sweeper in sweepers:
+            sweeper.add_to_role_policy(
+                iam.PolicyStatement(
+                    sid="DeleteTestSnapshots",
+                    actions=["states:DeleteStateMachineVersion"],
+                    resources=[test_machines],
+                )
+            )
+        if notifications.sweeps:
+            notifications.reminders.add_to_role_policy(
+                iam.PolicyStatement(
+                    sid="StopExpiredTestRuns", actions=["states:StopExecution"], resources=[test_executions]
+                )
+            )
+            for name, value in orchestration.environment().items():
+                notifications.reminders.add_environment(name, value)
         # Large node outputs (DESIGN §2): the node runner writes and reads them, the API reads them.
         # The agent launcher is a node runner too (an agent node's inputs may be offloaded upstream outputs).
         for runner in (orchestration.node_runner, orchestration.llm_runner, orchestration.agent_launcher):

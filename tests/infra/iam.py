@@ -410,6 +410,7 @@ def _sfn(account: Account, op: str, p: dict[str, Any]) -> list[Need]:
         "DescribeExecution": "executionArn",
         "GetExecutionHistory": "executionArn",
         "RedriveExecution": "executionArn",
+        "DeleteStateMachineVersion": "stateMachineVersionArn",
     }
     if by_arn.get(op):
         return [Need(f"states:{op}", p[str(by_arn[op])])]
@@ -483,6 +484,17 @@ def _events(account: Account, op: str, p: dict[str, Any]) -> list[Need]:
             Need("events:PutEvents", b if b.startswith("arn:") else account.arn("events", f"event-bus/{b}"))
             for b in sorted(buses)
         ]
+    if op in ("PutRule", "DeleteRule", "PutTargets", "RemoveTargets", "DescribeRule", "EnableRule", "DisableRule"):
+        # A rule's ARN names its bus unless it is the default one ("Actions, resources, and condition keys
+        # for Amazon EventBridge"); PutTargets passes a target's role, when it has one, to EventBridge.
+        bus = str(p.get("EventBusName") or "default")
+        name = str(p.get("Name") or p.get("Rule"))
+        rule = account.arn("events", f"rule/{name}" if bus == "default" else f"rule/{bus}/{name}")
+        needs = [Need(f"events:{op}", rule)]
+        if op == "PutTargets":
+            for target in p.get("Targets", []):
+                needs += _pass_role(target.get("RoleArn"), "events.amazonaws.com")
+        return needs
     raise NotImplementedError(f"no IAM rule for events:{op}: add it to tests/infra/iam.py")
 
 
