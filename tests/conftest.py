@@ -47,3 +47,33 @@ def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, p
     report = yield
     _fail_skip_in_ci(report)
     return report
+
+
+# -- parallel runs (`make test` runs pytest-xdist with --dist loadgroup) --------------------------------
+# Each worker is a process of its own with its own basetemp (tmp_path_factory): its own embedded Postgres,
+# local stack, moto backends, `nexod up` and state folders, and every server binds port 0. What workers do
+# share is the checkout and the CPU, so each test gets exactly one xdist group, and a group runs on one
+# worker in collection order:
+# - "checkout": the tests that reinstall or rebuild frontend/ (the console README runs `npm ci`, `npm run
+#   build` and `gen:api`), use what they rebuild (frontend/dist served to Chromium, node_modules' tools) or
+#   read `git status` of the whole checkout;
+# - "cdk": every CDK test shares one synthesis of both profiles per worker (tests/infra/conftest.py), so
+#   they all run where it was made;
+# - any other test file is one unit, so its module-scoped fixtures are built once.
+CHECKOUT_GROUP = ("tests/e2e/", "tests/unit/test_api_schema.py")
+CDK_GROUP = ("tests/infra/",)
+
+
+def xdist_group_of(path: Path) -> str:
+    relative = path.resolve().relative_to(ROOT).as_posix()
+    if relative.startswith(CHECKOUT_GROUP):
+        return "checkout"
+    if relative.startswith(CDK_GROUP):
+        return "cdk"
+    return relative
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's worker hook reads the marks into the node ids
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(xdist_group_of(item.path)))
