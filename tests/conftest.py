@@ -52,28 +52,31 @@ def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, p
 # -- parallel runs (`make test` runs pytest-xdist with --dist loadgroup) --------------------------------
 # Each worker is a process of its own with its own basetemp (tmp_path_factory): its own embedded Postgres,
 # local stack, moto backends, `nexod up` and state folders, and every server binds port 0. What workers do
-# share is the checkout and the CPU, so each test gets exactly one xdist group, and a group runs on one
-# worker in collection order:
-# - "checkout": the tests that reinstall or rebuild frontend/ (the console README runs `npm ci`, `npm run
-#   build` and `gen:api`), use what they rebuild (frontend/dist served to Chromium, node_modules' tools) or
-#   read `git status` of the whole checkout;
-# - "cdk": every CDK test shares one synthesis of both profiles per worker (tests/infra/conftest.py), so
-#   they all run where it was made;
+# share is the checkout, so each test gets exactly one xdist group (a group runs on one worker, in order):
+# - "checkout": the console README test reinstalls and rebuilds frontend/ (`npm ci`, `npm run build`,
+#   `gen:api`), so it runs with every test that uses what it rebuilds (frontend/dist served to Chromium,
+#   node_modules' openapi-typescript) and with the test that reads `git status` of the whole checkout;
+# - "cdk": the CDK tests share one synthesis of both profiles per worker (tests/infra/conftest.py), so they
+#   all run where it was made;
 # - any other test file is one unit, so its module-scoped fixtures are built once.
-CHECKOUT_GROUP = ("tests/e2e/", "tests/unit/test_api_schema.py")
+CHECKOUT_GROUP = (
+    "tests/e2e/test_readme.py",
+    "tests/e2e/test_console",  # test_console.py, test_console_agents.py, test_console_approvals.py
+    "tests/unit/test_api_schema.py",
+    "tests/e2e/test_local_mode.py::test_setup_leaves_the_checkout_clean",
+)
 CDK_GROUP = ("tests/infra/",)
 
 
-def xdist_group_of(path: Path) -> str:
-    relative = path.resolve().relative_to(ROOT).as_posix()
-    if relative.startswith(CHECKOUT_GROUP):
+def xdist_group_of(nodeid: str) -> str:
+    if nodeid.startswith(CHECKOUT_GROUP):
         return "checkout"
-    if relative.startswith(CDK_GROUP):
+    if nodeid.startswith(CDK_GROUP):
         return "cdk"
-    return relative
+    return nodeid.split("::", 1)[0]
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's worker hook reads the marks into the node ids
+@pytest.hookimpl(tryfirst=True)  # before xdist's worker hook appends the group to the node ids
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        item.add_marker(pytest.mark.xdist_group(xdist_group_of(item.path)))
+        item.add_marker(pytest.mark.xdist_group(xdist_group_of(item.nodeid)))
