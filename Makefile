@@ -104,10 +104,21 @@ integration: install agents-venv
 e2e: install console browser
 	NEXOD_CHROMIUM=$(CHROMIUM) $(BIN)/pytest tests/e2e -q
 
-test: install agents-venv console browser cdk-tools
-	$(MAKE) lint
-	$(MAKE) console-test
-	NEXOD_CHROMIUM=$(CHROMIUM) $(BIN)/pytest tests -q -p no:cacheprovider
+# `make test` (what CI runs). The setup steps are independent of each other except where a target names
+# another (the console's build needs the Python install for its API types), so one `make -j` runs the two
+# pip installs, both `npm ci` and the browser check side by side; then lint and the console's tests side by
+# side; then pytest over PYTEST_WORKERS pytest-xdist workers. The suite waits (runs polled to completion,
+# subprocesses, Chromium) as much as it computes, so it runs 3 workers on a 2-core machine (docs/decisions.md,
+# 2026-11-26). Each worker has its own embedded Postgres, stack, ports and temporary folders; the tests that
+# share the checkout are kept on one worker by their xdist_group (tests/conftest.py). PYTEST_WORKERS=0 runs
+# the suite serially in one process. Any failing step or test fails `make test`.
+PYTEST_WORKERS ?= 3
+PYTEST_PARALLEL := $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder)
+
+test:
+	$(MAKE) -j4 --output-sync=target install agents-venv console browser cdk-tools
+	$(MAKE) -j2 --output-sync=target lint console-test
+	NEXOD_CHROMIUM=$(CHROMIUM) $(BIN)/pytest tests -q -p no:cacheprovider $(PYTEST_PARALLEL)
 
 # Mutation testing (mutmut, config in pyproject.toml) of access control, token verification and the outbound
 # guard against their fast unit tests. About 2 minutes on 2 cores and it does not gate (some mutants are

@@ -25,8 +25,10 @@ from nexod.runtime.blobs import (
 from nexod.runtime.errors import NodeFailedError, NodeRetryableError
 from nexod.services.json_limits import storable
 
-WS = str(uuid.uuid4())
-RUN = str(uuid.uuid4())
+# Fixed ids, not uuid4(): they are part of parametrized test ids, which must be the same in every process
+# that collects them (pytest-xdist refuses to run when its workers collect different ids).
+WS = "6f1c2a9e-3b7d-4e0f-9a8b-c5d4e3f2a1b0"
+RUN = "0d9e8f7a-6b5c-4d3e-8f2a-1b0c9d8e7f6a"
 
 
 @pytest.fixture
