@@ -368,7 +368,7 @@ def test_the_run_view_and_runs_list_follow_the_event_stream_without_polling(page
     page.get_by_test_id("run-row").first.wait_for()
     second = api.ok("POST", f"/v1/workspaces/{ws}/flows/{created['id']}/runs", {"input": {}})
     # Then the new run appears and turns green in the list without a timer reloading it
-    row = page.get_by_test_id("run-row").filter(has_text=second["id"][:8])
+    row = page.locator(f"[data-testid=run-row][data-run-id='{second['id']}']")
     row.locator("[data-status=SUCCEEDED]").wait_for(timeout=RUN_TIMEOUT_MS)
     listings = [url for url, _ in requests if re.search(r"/runs(\?.*)?$", url)]
     assert len(listings) <= 4, listings

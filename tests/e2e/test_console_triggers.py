@@ -163,7 +163,7 @@ def test_a_member_schedules_a_flow_makes_a_webhook_and_follows_a_signed_delivery
     page.get_by_test_id("test-payload").fill('{"city": "Bergen"}')
     page.get_by_test_id("send-test").click()
     expect(page.get_by_test_id("test-outcome")).to_have_attribute("data-status", "started")
-    expect(page.get_by_test_id("test-run")).to_be_visible()
+    expect(page.get_by_test_id("trigger-test-run")).to_be_visible()
     page.keyboard.press("Escape")
     expect(details.locator("[data-testid=delivery][data-status=started]")).to_have_count(2, timeout=20_000)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -66,6 +68,17 @@ def workspace(alice: Api, stack: LocalStack) -> str:
     host = stack.url.split("://", 1)[1]
     alice.ok("PUT", f"/v1/workspaces/{ws}/allowed-hosts", {"allowed_hosts": [host]})
     return str(ws)
+
+
+def saved_but_unpublishable(api: Api, ws: str, definition: dict[str, Any], name: str = "flow") -> str:
+    """Save a flow that is not valid: the draft saves (issue 13) with its problems, publishing is a 422 whose
+    details list the same problems. Returns the text of both answers, for the caller's own assertions."""
+    status, saved = api.call("POST", f"/v1/workspaces/{ws}/flows", {"name": name, "definition": definition})
+    assert status == 201 and saved["valid"] is False and saved["problems"], (status, saved)
+    status, refused = api.call("POST", f"/v1/workspaces/{ws}/flows/{saved['id']}/versions", {})
+    assert status == 422 and refused["error"]["code"] == "invalid_flow", (status, refused)
+    assert refused["error"]["details"] == saved["problems"], (refused, saved["problems"])
+    return json.dumps(saved["problems"])
 
 
 def publish(api: Api, ws: str, definition: dict[str, Any], name: str = "flow") -> str:

@@ -24,7 +24,7 @@ from tests.support.api import Api
 from tests.support.scripted_llm import _Server, conversation, facts_endpoint, scripted_openai
 from tests.unit.flows import edge, node
 
-from .conftest import publish
+from .conftest import publish, saved_but_unpublishable
 from .test_agent_runner import API_TOKEN, FACT, LLM_KEY, agents_venv, agents_workspace, system_of  # noqa: F401
 
 MODEL = "openai/scripted-model"
@@ -332,7 +332,9 @@ def test_an_agent_node_naming_an_agent_without_a_version_fails_clearly(
         assert "node 'a' config.agent" in error["message"] and expected in error["message"], error
 
 
-def test_a_crew_config_that_names_no_member_is_refused_at_save(alice: Api, workspace: str) -> None:
+def test_a_crew_config_that_names_no_member_saves_with_its_problem_and_is_refused_at_publish(
+    alice: Api, workspace: str
+) -> None:
     # Given a crew whose task names an agent key that is not a member
     crew = node(
         "c",
@@ -341,9 +343,6 @@ def test_a_crew_config_that_names_no_member_is_refused_at_save(alice: Api, works
         tasks=[{"id": "t", "agent": "editor", "description": "Edit."}],
     )
     definition = {"nodes": [node("start", "input"), crew], "edges": [edge("start", "c")]}
-    # When it is saved / Then a 422 names the node and the field
-    status, body = alice.call(
-        "POST", f"/v1/workspaces/{workspace}/flows", {"name": "bad crew", "definition": definition}
-    )
-    assert status == 422, body
-    assert "'editor' is not a member" in json.dumps(body)
+    # When it is saved / Then the draft names the problem on the node, and publishing it is a 422 naming it
+    problems = saved_but_unpublishable(alice, workspace, definition, "bad crew")
+    assert "'editor' is not a member" in problems and '"node": "c"' in problems

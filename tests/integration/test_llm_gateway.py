@@ -21,7 +21,7 @@ from nexod.testing.stub_llm import OpenAIStub
 from tests.support.api import Api
 from tests.unit.flows import edge, node
 
-from .conftest import publish, run
+from .conftest import publish, run, saved_but_unpublishable
 
 KEY_A = "sk-gateway-a-0123456789abcdef"
 KEY_B = "sk-gateway-b-fedcba9876543210"
@@ -252,14 +252,13 @@ def test_an_answer_that_stays_invalid_is_a_retryable_error(alice: Api, openai_st
     assert "'answer' is a required property" in ask["error"]["message"]
 
 
-def test_an_invalid_output_schema_is_refused_when_the_flow_is_saved(alice: Api, workspace: str) -> None:
+def test_an_invalid_output_schema_is_a_draft_problem_and_refused_at_publish(alice: Api, workspace: str) -> None:
     definition = {
         "nodes": [node("start", "input"), node("ask", "llm", prompt="x", output_schema={"type": "no-such-type"})],
         "edges": [edge("start", "ask")],
     }
-    status, answer = alice.call("POST", f"/v1/workspaces/{workspace}/flows", {"name": "bad", "definition": definition})
-    assert status == 422
-    assert "not a valid JSON Schema" in json.dumps(answer)
+    problems = saved_but_unpublishable(alice, workspace, definition, "bad")
+    assert "not a valid JSON Schema" in problems and '"node": "ask"' in problems
 
 
 def _fan_out_at_five_a_minute(

@@ -157,7 +157,7 @@ def test_execution_status_changes_count_runs_started_and_failed(
     stack.platform.orchestrator.stop(arn, "test cleanup")
     documents = [d for d in emf_documents(capsys.readouterr().out) if d.get("run_id") == started["id"]]
     # Then the start counted one RunsStarted, and the timeout one RunsFailed and repaired the run
-    assert (first, second) == ({"reconciled": False}, {"reconciled": True})
+    assert (first, second) == ({"reconciled": False, "admitted": 0}, {"reconciled": True, "admitted": 0})
     assert [metrics_of(d) for d in documents] == [{"RunsStarted": ("Count", 1)}, {"RunsFailed": ("Count", 1)}]
     assert [(d["status"], d["service"], d["workspace_id"], d["execution_arn"]) for d in documents] == [
         ("RUNNING", "nexod-execution-events", workspace, arn),

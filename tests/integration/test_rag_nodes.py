@@ -8,7 +8,7 @@ import pytest
 from tests.support.api import Api
 from tests.unit.flows import edge, node
 
-from .conftest import publish, run
+from .conftest import publish, run, saved_but_unpublishable
 
 pytestmark = pytest.mark.integration
 
@@ -80,7 +80,7 @@ def test_a_missing_knowledge_base_fails_the_node_naming_it(alice: Api, workspace
     assert "knowledge_base" in str(error) and "nowhere" in str(error)
 
 
-def test_a_bad_filter_is_refused_when_the_flow_is_saved(alice: Api, workspace: str):
+def test_a_bad_filter_is_a_draft_problem_and_refused_at_publish(alice: Api, workspace: str):
     definition = {
         "nodes": [
             node("start", "input"),
@@ -88,5 +88,5 @@ def test_a_bad_filter_is_refused_when_the_flow_is_saved(alice: Api, workspace: s
         ],
         "edges": [edge("start", "recall")],
     }
-    status, answer = alice.post(f"/v1/workspaces/{workspace}/flows", {"name": "bad", "definition": definition})
-    assert status == 422 and "recall" in str(answer) and "$regex" in str(answer)
+    problems = saved_but_unpublishable(alice, workspace, definition, "bad")
+    assert "recall" in problems and "$regex" in problems

@@ -109,7 +109,7 @@ def test_an_execution_status_change_is_traced_with_its_run(daemon: socket.socket
     # When it handles a run's start
     answer, documents = invoke(EVENTS_HANDLER, daemon, in_lambda=True)
     # Then its handler subsegment joins the trace, annotated with the workspace, run and status
-    assert answer == {"reconciled": False}
+    assert answer == {"reconciled": False, "admitted": 0}
     (handler,) = [d for d in documents if d["name"] == "## handler"]
     assert handler["trace_id"] == TRACE_ID
     assert {k: handler["annotations"][k] for k in ("workspace_id", "run_id", "status")} == {
@@ -136,7 +136,7 @@ def test_outside_lambda_nothing_is_traced(daemon: socket.socket) -> None:
     # When it handles the same event
     answer, documents = invoke(EVENTS_HANDLER, daemon, in_lambda=False)
     # Then it answers the same and the daemon hears nothing
-    assert answer == {"reconciled": False}
+    assert answer == {"reconciled": False, "admitted": 0}
     assert documents == []
 
 

@@ -554,7 +554,7 @@ function TestDialog({ ws, flow, trigger, onClose, onSent }: { ws: string; flow: 
           {outcome.run_id && (
             <>
               {" · "}
-              <a className="link mono" href={`#${paths.run(ws, outcome.run_id)}`} data-testid="test-run">open run {outcome.run_id.slice(0, 8)}</a>
+              <a className="link mono" href={`#${paths.run(ws, outcome.run_id)}`} data-testid="trigger-test-run">open run {outcome.run_id.slice(0, 8)}</a>
             </>
           )}
         </div>

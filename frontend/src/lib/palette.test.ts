@@ -34,7 +34,7 @@ describe("paletteGroups", () => {
     const groups = paletteGroups(types);
     // Then each kind is under its category, Flow first and AI before Connectors
     expect(names(groups)).toEqual([
-      ["Flow", ["input", "output"]],
+      ["Flow", ["input", "output", "webhook_response"]],
       ["Logic", ["transform", "condition", "wait"]],
       ["AI", ["llm", "rag_search", "rag_upsert", "agent", "crew"]],
       ["Connectors", ["http"]],
@@ -57,7 +57,7 @@ describe("paletteGroups", () => {
     const byDescription = paletteGroups(types, "upstream expression");
     expect(names(byDescription)).toEqual([["Logic", ["transform"]]]);
     // When nothing matches / Then there is no group at all (the palette says so)
-    expect(paletteGroups(types, "no such node")).toEqual([]);
+    expect(paletteGroups(types, "zebra quartz")).toEqual([]);
   });
 
   it("treats a blank query as no query", () => {

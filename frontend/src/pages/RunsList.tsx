@@ -150,7 +150,7 @@ export function RunsList({ query }: { query: URLSearchParams }) {
             </thead>
             <tbody>
               {items.map((r) => (
-                <tr key={r.id} className="clickable" onClick={() => navigate(paths.run(workspace.id, r.id))} data-testid="run-row">
+                <tr key={r.id} className="clickable" onClick={() => navigate(paths.run(workspace.id, r.id))} data-testid="run-row" data-run-id={r.id}>
                   <td><StatusBadge status={r.status} /></td>
                   <td><a className="link mono" href={`#${paths.run(workspace.id, r.id)}`} onClick={(e) => e.stopPropagation()} title={r.id}>{(r as Run13).number != null ? runName(r as Run13) : r.id}</a></td>
                   <td>{r.flow_name ?? <span className="mono">{r.flow_id}</span>}</td>

@@ -102,7 +102,7 @@ KIND = REGISTRY.register(
         name="webhook_response",
         config=WebhookResponseConfig,
         category="Flow",
-        icon="webhook",
+        icon="webhook_response",
         templated_fields=("status", "headers", "body"),
         output_schema={
             "type": "object",
