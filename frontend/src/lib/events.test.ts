@@ -39,11 +39,28 @@ describe("applyRunEvents", () => {
       ev("run.succeeded", { data: { status: "SUCCEEDED", cost } }),
     ]);
     expect(out.nodes.map((n) => [n.node_id, n.status, n.attempts])).toEqual([
-      ["a", "RUNNING", 2],
+      ["a", "RETRYING", 2],
       ["b", "SUCCEEDED", 0],
     ]);
     expect(out.nodes[0].error).toEqual({ message: "x" });
     expect([out.run.status, out.run.cost]).toEqual(["SUCCEEDED", cost]);
+  });
+  it("shows a node whose attempt failed as RETRYING with its next attempt time until the next attempt starts", () => {
+    // Given a node whose first attempt failed and whose retry policy has retries left
+    const due = "2026-11-27T01:00:05+00:00";
+    const failed = applyRunEvents(run, nodes, [
+      ev("node.started", { node_id: "a", iteration: 0, data: { attempt: 1 } }),
+      ev("node.retrying", { node_id: "a", iteration: 0, data: { error: { message: "503" }, next_attempt_at: due } }),
+    ]);
+    // Then it reads RETRYING with when it tries again, not FAILED
+    expect([failed.nodes[0].status, failed.nodes[0].next_attempt_at, failed.nodes[0].error]).toEqual([
+      "RETRYING",
+      due,
+      { message: "503" },
+    ]);
+    // When the next attempt starts / Then it is RUNNING and no longer waiting for a time
+    const again = applyRunEvents(run, failed.nodes, [ev("node.started", { node_id: "a", iteration: 0, data: { attempt: 2 } })]);
+    expect([again.nodes[0].status, again.nodes[0].next_attempt_at, again.nodes[0].attempts]).toEqual(["RUNNING", null, 2]);
   });
   it("ignores other runs' events and map iterations", () => {
     const out = applyRunEvents(run, nodes, [

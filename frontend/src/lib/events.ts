@@ -28,7 +28,7 @@ export function parseSse(buffer: string): { events: RunEvent[]; rest: string } {
 
 const NODE_STATUS: Record<string, NodeRun["status"]> = {
   "node.started": "RUNNING",
-  "node.retrying": "RUNNING",
+  "node.retrying": "RETRYING", // the attempt failed; the next one is due at `next_attempt_at`
   "node.succeeded": "SUCCEEDED",
   "node.failed": "FAILED",
   "node.skipped": "SKIPPED",
@@ -63,7 +63,9 @@ export function applyRunEvents(run: Run, nodes: NodeRun[], events: RunEvent[]): 
     const data = (e.data ?? {}) as Record<string, unknown>;
     const patch: Partial<NodeRun> = { status: nodeStatus };
     if (typeof data.attempt === "number") patch.attempts = data.attempt;
-    if (nodeStatus === "FAILED" && data.error) patch.error = data.error;
+    if ((nodeStatus === "FAILED" || nodeStatus === "RETRYING") && data.error) patch.error = data.error;
+    if (nodeStatus === "RETRYING" && typeof data.next_attempt_at === "string") patch.next_attempt_at = data.next_attempt_at;
+    if (nodeStatus === "RUNNING" || nodeStatus === "SUCCEEDED") patch.next_attempt_at = null;
     const found = nextNodes.some((n) => n.node_id === e.node_id);
     nextNodes = found
       ? nextNodes.map((n) => (n.node_id === e.node_id ? { ...n, ...patch } : n))
