@@ -24,7 +24,7 @@ class ContractServer {
     const pin = new RegExp(`^${base}/flows/f-1/pins/([^/]+)$`).exec(path);
     if (pin && method === "PUT") {
       const from = this.runs.get(body.from_run)!;
-      const p: Pin = { node_id: pin[1], output: from.nodes.find((n) => n.node_id === pin[1])!.output, from_run: body.from_run, pinned_by: "u", pinned_at: "2026-11-26T00:00:00Z" };
+      const p: Pin = { node_id: pin[1], output: from.nodes.find((n) => n.node_id === pin[1])!.output, from_run: body.from_run, pinned_by: "u", pinned_at: "2026-11-26T00:00:00Z", stale: false };
       this.pins.set(pin[1], p);
       return json(200, p);
     }

@@ -26,10 +26,15 @@ export function TestRunPanel(props: {
   const [usePins, setUsePins] = useState(true);
   const [runId, setRunId] = useState<string | null>(null);
   const [picked, setPicked] = useState<string | null>(null);
-  let input: unknown = null;
+  let input: Record<string, unknown> | null = null;
   let inputError: string | null = null;
   try {
-    input = JSON.parse(inputText);
+    const parsed: unknown = JSON.parse(inputText);
+    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+      inputError = "The input must be a JSON object, e.g. {}";
+    } else {
+      input = parsed as Record<string, unknown>;
+    }
   } catch (e) {
     inputError = (e as Error).message;
   }

@@ -1,84 +1,33 @@
-// ─────────────────────────────────────────────────────────────────────────────────────────────────────────────
-// HAND-WRITTEN TYPES of issue 13's API contract (drafts, test runs, pins, run numbers, version diffs, templates),
-// written from /work/briefs/s18/contract13.md while the backend branches `buildapi` and `runsapi` are built.
-// TO BE REPLACED by the generated types (`npm run gen:api` → api-schema.d.ts, then `Schemas["..."]` in types.ts)
-// once those branches are merged: delete the interfaces here and re-export the generated ones under the same
-// names. The functions below keep their signatures.
-// ─────────────────────────────────────────────────────────────────────────────────────────────────────────────
+// Issue 13's API (drafts, test runs, pins, run numbers, version diffs, templates): the generated types of
+// /v1/openapi.json (api-schema.d.ts), named for the console, and the calls the builder's loop makes.
 import { request } from "./api";
+import type { components } from "./api-schema";
 import { groupIssues, type IssueGroups } from "./flowConvert";
-import type { Flow, FlowDefinition, NodeRun, NodeRunList, Run } from "../types";
+import type { Flow, FlowDefinition, NodeRun, Run } from "../types";
+
+type Schemas = components["schemas"];
 
 /** One validation problem; each names its node, edge or config field where it has one. */
-export interface Problem {
-  code: string;
-  message: string;
-  node?: string | null;
-  edge?: string | null;
-  field?: string | null;
-}
-
-/** `Flow` as a draft save answers it: always saved, valid or not. */
-export type DraftFlow = Flow & { valid?: boolean; problems?: Problem[] };
-
-/** `Run` with issue 13's fields (test runs, numbers, labels, active time). */
-export type Run13 = Run & {
-  test?: boolean;
-  number?: number | null;
-  label?: string | null;
-  active_ms?: number | null;
-};
-
-/** `NodeRun` with issue 13's fields (pinned outputs, RETRYING's next attempt). */
-export type NodeRun13 = Omit<NodeRun, "status"> & {
-  status: NodeRun["status"] | "RETRYING";
-  pinned?: boolean;
-  next_attempt_at?: string | null;
-};
-
-export interface Pin {
-  node_id: string;
-  output: unknown;
-  from_run?: string | null;
-  pinned_by: string;
-  pinned_at: string;
-}
-
-export interface TestRunRequest {
-  input?: unknown;
-  use_pins?: boolean;
-  /** Runs that node alone; its upstream outputs come from `from_run` or pins. */
-  only?: string;
-  from_run?: string;
-  label?: string;
-}
-
-export interface FieldChange {
-  path: string;
-  before: unknown;
-  after: unknown;
-}
-
-export interface VersionDiff {
-  from: number | "draft";
-  to: number | "draft";
-  nodes: {
+export type Problem = Schemas["FlowProblem"];
+/** `Flow` as a draft save answers it: always saved, valid or not, with its problems. */
+export type DraftFlow = Flow;
+/** A run, with its number, label, active time and whether it is a test run of the draft. */
+export type Run13 = Run;
+/** A node run, with `pinned` and RETRYING's `next_attempt_at`. */
+export type NodeRun13 = NodeRun;
+export type Pin = Schemas["PinItem"];
+export type TestRunRequest = Partial<Schemas["TestRunCreate"]>;
+export type FieldChange = Schemas["FieldChange"];
+/** A structured diff; its added and removed nodes and edges are flow definition parts. */
+export type VersionDiff = Omit<Schemas["VersionDiff"], "nodes" | "edges"> & {
+  nodes: Omit<Schemas["VersionDiff"]["nodes"], "added" | "removed"> & {
     added: FlowDefinition["nodes"];
     removed: FlowDefinition["nodes"];
-    changed: { id: string; type: string; fields: FieldChange[] }[];
   };
   edges: { added: FlowDefinition["edges"]; removed: FlowDefinition["edges"] };
-  settings: FieldChange[];
-}
-
-export interface TemplateSummary {
-  id: string;
-  name: string;
-  description: string;
-  category: string;
-  node_types: string[];
-}
-export type Template = TemplateSummary & { definition: FlowDefinition; readme: string };
+};
+export type TemplateSummary = Schemas["TemplateSummary"];
+export type Template = Omit<Schemas["Template"], "definition"> & { definition: FlowDefinition };
 
 const ws = (w: string) => `/v1/workspaces/${encodeURIComponent(w)}`;
 const enc = encodeURIComponent;
@@ -88,7 +37,7 @@ export const api13 = {
     request<Run13>("POST", `${ws(w)}/flows/${enc(flow)}/test-runs`, body),
   getRun: (w: string, run: string) => request<Run13>("GET", `${ws(w)}/runs/${enc(run)}`),
   runNodes: (w: string, run: string) =>
-    request<NodeRunList>("GET", `${ws(w)}/runs/${enc(run)}/nodes`) as Promise<{ items: NodeRun13[] }>,
+    request<{ items: NodeRun13[] }>("GET", `${ws(w)}/runs/${enc(run)}/nodes`),
   listPins: (w: string, flow: string) => request<{ items: Pin[] }>("GET", `${ws(w)}/flows/${enc(flow)}/pins`),
   pin: (w: string, flow: string, node: string, body: { output: unknown } | { from_run: string }) =>
     request<Pin>("PUT", `${ws(w)}/flows/${enc(flow)}/pins/${enc(node)}`, body),
