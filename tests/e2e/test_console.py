@@ -30,7 +30,7 @@ CHROMIUM_ARGS = [
 ]
 SCREENSHOTS = Path(os.environ.get("NEXOD_SCREENSHOTS", "/tmp"))
 SEEDED_FLOW = "Hello Nexod"
-RUN_TIMEOUT_MS = 90_000
+RUN_TIMEOUT_MS = 180_000  # a run on the offline model, while the other xdist workers use both cores
 
 pytestmark = pytest.mark.e2e
 

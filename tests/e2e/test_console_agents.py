@@ -53,7 +53,7 @@ class Pane:
     def error_lines(self) -> list[int]:
         return [int(n) for n in self.root.evaluate(_ERROR_LINES)]
 
-    def has_text(self, pattern: str, timeout_ms: int = 15_000) -> None:
+    def has_text(self, pattern: str, timeout_ms: int = 30_000) -> None:
         deadline = time.monotonic() + timeout_ms / 1000
         while not re.search(pattern, self.text()):
             assert time.monotonic() < deadline, f"{pattern!r} never appeared in:\n{self.text()}"
