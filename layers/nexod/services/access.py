@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 
 from ..domain.errors import Forbidden, NotFound
+from ..domain.records import Flow
 from ..ports import UnitOfWork
 from .context import Principal
 
@@ -66,6 +67,14 @@ def permissions() -> dict[str, str]:
 def _allows(role: str) -> str:
     # Only member and admin are ever needed and missing: nobody is refused what a viewer may do.
     return {"member": "build and run flows", "admin": "manage the workspace"}[role]
+
+
+def flow_or_404(uow: UnitOfWork, flow_id: str, for_update: bool = False) -> Flow:
+    """The workspace's flow, or the 404 every service answers for a flow it cannot see."""
+    flow = uow.flows.get(flow_id, for_update=for_update)
+    if flow is None:
+        raise NotFound(f"flow '{flow_id}' not found")
+    return flow
 
 
 def parse_id(value: str, what: str) -> str:

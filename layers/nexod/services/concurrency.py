@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..domain.errors import InvalidInput, NotFound
+from ..domain.errors import InvalidInput
 from ..domain.records import RunLimit
 from ..ports import UnitOfWork
-from .access import authorize, parse_id
+from .access import authorize, flow_or_404, parse_id
 from .context import Principal, Services
 from .runs import admit_queued
 
@@ -39,8 +39,7 @@ def _checked(fields: dict[str, Any]) -> tuple[int | None, str]:
 
 def _flow(uow: UnitOfWork, flow_id: str) -> str:
     flow_id = parse_id(flow_id, "flow")
-    if uow.flows.get(flow_id) is None:
-        raise NotFound(f"flow '{flow_id}' not found")
+    flow_or_404(uow, flow_id)
     return flow_id
 
 

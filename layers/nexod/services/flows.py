@@ -13,7 +13,7 @@ from ..domain.records import Flow, FlowSummary, FlowVersion, FlowVersionSummary
 from ..domain.validation import validate
 from ..ports import FlowChanges
 from . import triggers
-from .access import authorize, parse_id
+from .access import authorize, flow_or_404, parse_id
 from .context import Principal, Services
 from .credentials import missing_credentials
 from .json_limits import MAX_STORED_DEPTH, find_problem, readable, serve
@@ -112,9 +112,7 @@ def get(services: Services, principal: Principal, workspace_id: str, flow_id: st
     flow_id = parse_id(flow_id, "flow")
     with services.store.tx(workspace_id, principal.sub) as uow:
         authorize(uow, principal, "flows.read")
-        flow = uow.flows.get(flow_id)
-    if flow is None:
-        raise NotFound(f"flow '{flow_id}' not found")
+        flow = flow_or_404(uow, flow_id)
     return _flow_view(flow, with_definition=True)
 
 
@@ -184,9 +182,7 @@ def publish(
     flow_id = parse_id(flow_id, "flow")
     with services.store.tx(workspace_id, principal.sub) as uow:
         authorize(uow, principal, "flows.publish")
-        flow = uow.flows.get(flow_id, for_update=True)
-        if flow is None:
-            raise NotFound(f"flow '{flow_id}' not found")
+        flow = flow_or_404(uow, flow_id, for_update=True)
         _, problem = readable(flow.definition)
         if problem is not None:
             raise Conflict(f"the stored draft cannot be read ({problem}); replace its definition (PUT) first")
@@ -229,9 +225,7 @@ def list_versions(services: Services, principal: Principal, workspace_id: str, f
     flow_id = parse_id(flow_id, "flow")
     with services.store.tx(workspace_id, principal.sub) as uow:
         authorize(uow, principal, "flows.read")
-        flow = uow.flows.get(flow_id)
-        if flow is None:
-            raise NotFound(f"flow '{flow_id}' not found")
+        flow = flow_or_404(uow, flow_id)
         versions = uow.versions.of_flow(flow_id)
     return {"items": [_version_view(v, flow.live_version) for v in versions]}
 
@@ -253,9 +247,7 @@ def set_live(services: Services, principal: Principal, workspace_id: str, flow_i
     flow_id = parse_id(flow_id, "flow")
     with services.store.tx(workspace_id, principal.sub) as uow:
         authorize(uow, principal, "flows.live")
-        flow = uow.flows.get(flow_id, for_update=True)
-        if flow is None:
-            raise NotFound(f"flow '{flow_id}' not found")
+        flow = flow_or_404(uow, flow_id, for_update=True)
         stored = uow.versions.get(flow_id, version)
         if stored is None:
             raise Conflict(
@@ -288,9 +280,7 @@ def diff(services: Services, principal: Principal, workspace_id: str, flow_id: s
     sides = (_side(a, "a"), _side(b, "b"))
     with services.store.tx(workspace_id, principal.sub) as uow:
         authorize(uow, principal, "flows.read")
-        flow = uow.flows.get(flow_id)
-        if flow is None:
-            raise NotFound(f"flow '{flow_id}' not found")
+        flow = flow_or_404(uow, flow_id)
         documents: list[Any] = []
         for side in sides:
             if side == DRAFT:

@@ -18,7 +18,7 @@ from ..ports import Store, UnitOfWork
 from ..runtime.events import nodes_failed, run_status_changed
 from ..runtime.runner import FlowVersionCache, entry_decisions
 from . import limits
-from .access import authorize, parse_id
+from .access import authorize, flow_or_404, parse_id
 from .context import Principal, Services
 from .json_limits import readable, serve
 from .outputs import stored_output
@@ -195,9 +195,7 @@ def start(
     with services.store.tx(workspace_id, _user_of(actor)) as uow:
         if isinstance(actor, UserActor):
             actor = UserActor(actor.sub, authorize(uow, Principal(actor.sub), "runs.start"))
-        flow = uow.flows.get(flow_id)
-        if flow is None:
-            raise NotFound(f"flow '{flow_id}' not found")
+        flow = flow_or_404(uow, flow_id)
         chosen = version if version is not None else flow.live_version
         if chosen is None:
             raise Conflict("this flow has no published version yet: publish it first (POST .../versions)")

@@ -26,7 +26,7 @@ from ..ports import BlobRef, PinnedNode, UnitOfWork
 from ..runtime.blobs import BlobUnreadable, hydrate
 from ..runtime.events import run_status_changed
 from . import runs
-from .access import authorize, parse_id
+from .access import authorize, flow_or_404, parse_id
 from .context import Principal, Services
 from .json_limits import MAX_STORED_DEPTH, find_problem, readable, serve
 
@@ -44,9 +44,7 @@ def test_machine_name(services: Services, workspace_id: str, flow_id: str) -> st
 
 
 def _draft(uow: UnitOfWork, flow_id: str, for_update: bool = False) -> Any:
-    flow = uow.flows.get(flow_id, for_update=for_update)
-    if flow is None:
-        raise NotFound(f"flow '{flow_id}' not found")
+    flow = flow_or_404(uow, flow_id, for_update=for_update)
     _, problem = readable(flow.definition)
     if problem is not None:
         raise Conflict(f"the stored draft cannot be read ({problem}); replace its definition (PUT) first")
@@ -240,9 +238,7 @@ def list_pins(services: Services, principal: Principal, workspace_id: str, flow_
     flow_id = parse_id(flow_id, "flow")
     with services.store.tx(workspace_id, principal.sub) as uow:
         authorize(uow, principal, "flows.read")
-        flow = uow.flows.get(flow_id)
-        if flow is None:
-            raise NotFound(f"flow '{flow_id}' not found")
+        flow = flow_or_404(uow, flow_id)
         pins = uow.drafts.pins(flow_id)
     present = set(node_ids(flow.definition))
     return {"items": [_pin_view(p, p.node_id not in present) for p in pins]}
@@ -262,9 +258,7 @@ def put_pin(
         raise InvalidInput("output: give exactly one of `output` and `from_run`", {"field": "output"})
     with services.store.tx(workspace_id, principal.sub) as uow:
         authorize(uow, principal, "flows.write")
-        flow = uow.flows.get(flow_id, for_update=True)
-        if flow is None:
-            raise NotFound(f"flow '{flow_id}' not found")
+        flow = flow_or_404(uow, flow_id, for_update=True)
         nodes = {
             n.get("id"): n.get("type")
             for n in (flow.definition.get("nodes") if isinstance(flow.definition, dict) else None) or []
@@ -299,8 +293,7 @@ def delete_pin(services: Services, principal: Principal, workspace_id: str, flow
     flow_id = parse_id(flow_id, "flow")
     with services.store.tx(workspace_id, principal.sub) as uow:
         authorize(uow, principal, "flows.write")
-        if uow.flows.get(flow_id) is None:
-            raise NotFound(f"flow '{flow_id}' not found")
+        flow_or_404(uow, flow_id)
         if not uow.drafts.unpin(flow_id, node_id):
             raise NotFound(f"node '{node_id}' has no pin")
         uow.audit.record("flow.unpin", "flow", flow_id, {"node": node_id})

@@ -28,7 +28,7 @@ from ..domain.errors import InvalidInput, NexodError, NotFound, Unauthorized
 from ..domain.records import Run, Trigger, TriggerDelivery
 from ..ports import UnitOfWork
 from . import runs, trigger_rules
-from .access import authorize, parse_id
+from .access import authorize, flow_or_404, parse_id
 from .context import Principal, Services
 from .credentials import vault_of
 from .outputs import stored_output
@@ -94,11 +94,6 @@ def _first_fire(kind: str, config: dict[str, Any], enabled: bool, now: datetime)
     return domain.next_fire(domain.schedule_of(config), now)
 
 
-def _flow_exists(uow: UnitOfWork, flow_id: str) -> None:
-    if uow.flows.get(flow_id) is None:
-        raise NotFound(f"flow '{flow_id}' not found")
-
-
 def _trigger(uow: UnitOfWork, flow_id: str, trigger_id: str, for_update: bool = False) -> Trigger:
     trigger = uow.triggers.get(parse_id(trigger_id, "trigger"), for_update)
     if trigger is None or trigger.flow_id != flow_id:
@@ -152,7 +147,7 @@ def create(
         raise InvalidInput("secret: only a webhook trigger has a secret", {"field": "secret"})
     with services.store.tx(workspace_id, principal.sub) as uow:
         authorize(uow, principal, "triggers.write")
-        _flow_exists(uow, flow_id)
+        flow_or_404(uow, flow_id)
         _check_version(uow, flow_id, version)
         first = _first_fire(kind, cleaned, enabled, now or _now())
         trigger = uow.triggers.create(flow_id, kind, cleaned, enabled, version, input_mapping, principal.sub, first)
@@ -176,7 +171,7 @@ def list_triggers(services: Services, principal: Principal, workspace_id: str, f
     flow_id = parse_id(flow_id, "flow")
     with services.store.tx(workspace_id, principal.sub) as uow:
         authorize(uow, principal, "triggers.read")
-        _flow_exists(uow, flow_id)
+        flow_or_404(uow, flow_id)
         return {"items": [view(services, t) for t in uow.triggers.of_flow(flow_id)]}
 
 
