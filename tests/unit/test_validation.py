@@ -172,6 +172,37 @@ def test_templates_reading_missing_nodes_are_rejected():
     assert "does not exist" in issue["message"]
 
 
+def test_expressions_may_only_read_upstream_nodes_at_their_root():
+    # Given a transform after `fetch` whose expression reads fetch, a missing node and a downstream one
+    doc = {
+        "nodes": [
+            node("start", "input"),
+            node("fetch", "http", url="http://x/"),
+            node("merge", "transform", expression="[nodes.fetch.output, nodes.ghost.output, nodes.result.output]"),
+            node("result", "output"),
+        ],
+        "edges": [edge("start", "fetch"), edge("fetch", "merge"), edge("merge", "result")],
+    }
+    # When validated / Then each bad read is one problem on the node's expression field, naming the node read
+    issues = issues_of(doc)
+    assert [(i["code"], i["node"], i["field"]) for i in issues] == [
+        ("invalid_expression", "merge", "config.expression")
+    ] * 2
+    assert "'ghost' which does not exist" in issues[0]["message"]
+    assert "'result' which is not upstream of 'merge'" in issues[1]["message"]
+
+
+def test_expression_paths_inside_projections_filters_and_exprefs_are_element_fields():
+    # Given expressions whose inner `nodes` are fields of list elements, not the run's nodes
+    from nexod.domain.expressions import node_references
+
+    # When their node references are read / Then only the root-level reads count
+    assert node_references("nodes.a.output[?x == nodes.z].y") == {"a"}
+    assert node_references("sort_by(nodes.a.output, &nodes.b) | nodes.c") == {"a"}
+    assert node_references('{x: nodes."b-x".output[0], y: input.q}') == {"b-x"}
+    assert node_references("nodes.a", "jsonata") == set()
+
+
 def test_bad_node_ids_are_rejected():
     doc = {"nodes": [node("start", "input"), node("my-node")], "edges": [edge("start", "my-node")]}
     assert issues_of(doc)[0]["code"] == "invalid_node_id"

@@ -1,7 +1,7 @@
 // The editor's test-run panel (issue 13): run the saved draft without publishing, watch each node's status,
 // see which nodes were pinned (they do not execute), pin a node's output from the run, and run one node alone
 // with its upstream outputs from this run. Polls the run with TanStack Query until it ends.
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { errorMessage } from "../lib/api";
 import { api13, nodeStatusText, notAvailable, runName, type NodeRun13, type Run13 } from "../lib/contract13";
@@ -48,9 +48,11 @@ export function TestRunPanel(props: {
   });
   const finished = !!run.data && TERMINAL_RUN.includes(run.data.status);
   const nodes = useQuery({
-    queryKey: ["test-run-nodes", ws, runId],
+    // `finished` in the key: the run's end fetches the nodes once more, so the last states are never a poll behind
+    queryKey: ["test-run-nodes", ws, runId, finished],
     queryFn: () => api13.runNodes(ws, runId!),
     enabled: !!runId,
+    placeholderData: (previous, query) => (query?.queryKey[2] === runId ? keepPreviousData(previous) : undefined),
     refetchInterval: finished ? false : POLL_MS,
   });
 
@@ -145,11 +147,11 @@ export function TestRunPanel(props: {
             <div className="io-grid">
               <div>
                 <div className="muted small">Output</div>
-                <OutputViewer value={chosen.output} fileName={`${chosen.node_id}-output.json`} empty="No output" maxHeight={220} />
+                <OutputViewer testId="node-output" value={chosen.output} fileName={`${chosen.node_id}-output.json`} empty="No output" maxHeight={220} />
               </div>
               <div>
                 <div className="muted small">Rendered input</div>
-                <OutputViewer value={chosen.input} fileName={`${chosen.node_id}-input.json`} maxHeight={220} />
+                <OutputViewer testId="node-input" value={chosen.input} fileName={`${chosen.node_id}-input.json`} maxHeight={220} />
               </div>
             </div>
           </div>

@@ -68,7 +68,8 @@ export function useFlowActions(ws: string, draft: FlowDraft, validation: LiveVal
     setBusy("publish");
     try {
       const v = await api.publish(ws, flow.id, description || undefined);
-      toast.success(`Published v${v.version}`, "It is now the live version.");
+      if (v.unchanged) toast.info("Nothing new to publish", `v${v.version} is live and already has this definition.`);
+      else toast.success(`Published v${v.version}`, "It is now the live version.");
       // The live and latest version numbers in the toolbar come from the flow; a failed refresh only delays them.
       void api.getFlow(ws, flow.id).then(draft.setFlow, () => undefined);
       return true;

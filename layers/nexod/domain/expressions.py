@@ -48,6 +48,41 @@ def evaluate(expression: str, data: Any, language: Language = "jmespath") -> Any
         raise ExpressionError(f"JSONata {expression!r} failed: {exc}") from exc
 
 
+def node_references(expression: str, language: Language = "jmespath") -> set[str]:
+    """The node ids a JMESPath expression reads at its root as `nodes.<id>…` (what validation checks are upstream).
+
+    Only root-context paths count: inside a projection, a filter, a pipe's right side or an `&expref` the
+    current value is an element, not the run's data, so a `nodes` there is a field of that element. JSONata
+    expressions are not inspected (empty set)."""
+    if language != "jmespath":
+        return set()
+    found: set[str] = set()
+    _root_refs(_compile_jmespath(expression).parsed, found)
+    return found
+
+
+# AST node types whose first child keeps the current context while the others see a derived value.
+_LEFT_ONLY = frozenset(
+    {"subexpression", "projection", "value_projection", "filter_projection", "pipe", "index_expression"}
+)
+
+
+def _root_refs(node: dict[str, Any], found: set[str]) -> None:
+    kind = node.get("type")
+    kids: list[dict[str, Any]] = node.get("children", [])
+    if kind == "subexpression" and len(kids) > 1 and kids[0].get("type") == "field" and kids[0].get("value") == "nodes":
+        second = kids[1]
+        if second.get("type") == "index_expression":
+            second = second["children"][0]
+        if second.get("type") == "field":
+            found.add(str(second["value"]))
+    if kind == "expref":
+        return
+    for kid in kids[:1] if kind in _LEFT_ONLY else kids:
+        if isinstance(kid, dict):
+            _root_refs(kid, found)
+
+
 def truthy(value: Any) -> bool:
     """JMESPath truthiness: false, null, empty string/list/object are false."""
     return value not in (None, False, "", [], {})

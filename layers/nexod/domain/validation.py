@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from .credentials import secret_ref
 from .errors import FlowInvalid, InvalidInput, PayloadTooLarge
-from .expressions import ExpressionError, check
+from .expressions import ExpressionError, check, node_references
 from .flow import MAX_DOCUMENT_BYTES, MAX_NODES, NODE_ID_PATTERN, Edge, FlowDocument, Node
 from .graph import Dag
 from .nodes import REGISTRY, NodeConfig
@@ -261,6 +261,23 @@ def validate(raw: Any) -> ValidFlow:
                             field=f"config.{field}",
                         )
                     )
+    # Expressions (transform, condition): `nodes.<id>` read at the root must be upstream too; a node on a
+    # parallel branch would be read racily and a missing one reads as null.
+    for node_id, config in configs.items():
+        language = getattr(config, "language", None)
+        expression = getattr(config, "expression", None)
+        if not (language and expression):
+            continue
+        for ref in sorted(node_references(expression, language) - ancestors[node_id]):
+            why = "does not exist" if ref not in ids else f"is not upstream of '{node_id}'"
+            issues.append(
+                _issue(
+                    "invalid_expression",
+                    f"node '{node_id}' config.expression reads node '{ref}' which {why}",
+                    node=node_id,
+                    field="config.expression",
+                )
+            )
     if issues:
         raise FlowInvalid(issues[0]["message"], issues)
 

@@ -577,7 +577,12 @@ def interrupt_in_flight(services: Services, workspace_id: str) -> int:
             "message": "the local orchestrator stopped while this run was in flight; redrive it to resume",
         }
         interrupted, waiting = 0, []
-        for run in in_flight:
+        for listed in in_flight:
+            # The run row first, as every path that ends a run locks it (reconcile, fail, finish, cancel):
+            # touching its parked tokens and node runs first deadlocked with a concurrent reconcile.
+            run = uow.runs.get(listed.id, for_update=True)
+            if run is None or run.is_terminal:
+                continue
             if _only_parked(uow, run.id):
                 waiting.append(run.id)
                 continue
