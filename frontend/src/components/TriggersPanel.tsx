@@ -493,6 +493,7 @@ function SecretDialog({ trigger, rotated, onClose }: { trigger: TriggerWithSecre
       title={rotated ? "The new secret" : "Webhook created"}
       onClose={onClose}
       wide
+      dismissible={false}
       footer={<button className="btn btn-primary" data-testid="secret-done" onClick={onClose}>I have saved the secret</button>}
     >
       <div className="callout callout-warn" data-testid="secret-once">

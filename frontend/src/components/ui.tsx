@@ -8,20 +8,24 @@ export function Modal({
   children,
   footer,
   wide,
+  dismissible = true,
 }: {
   title: ReactNode;
   onClose: () => void;
   children: ReactNode;
   footer?: ReactNode;
   wide?: boolean;
+  /** False: Escape and a click outside do not close it (e.g. a secret shown once); its buttons still do. */
+  dismissible?: boolean;
 }) {
   useEffect(() => {
+    if (!dismissible) return;
     const on = (e: KeyboardEvent) => e.key === "Escape" && onClose();
     window.addEventListener("keydown", on);
     return () => window.removeEventListener("keydown", on);
-  }, [onClose]);
+  }, [onClose, dismissible]);
   return (
-    <div className="overlay" onMouseDown={(e) => e.target === e.currentTarget && onClose()}>
+    <div className="overlay" onMouseDown={(e) => dismissible && e.target === e.currentTarget && onClose()}>
       <div className={`modal ${wide ? "modal-wide" : ""}`} role="dialog" aria-label={typeof title === "string" ? title : undefined}>
         <div className="modal-head">
           <h3>{title}</h3>
