@@ -446,3 +446,34 @@ def test_without_a_sweeper_each_reminder_is_a_one_time_schedule_set_when_asked_a
     assert second not in waiting()
     with stack.platform.services.store.tx(workspace) as uow:
         assert uow.approvals.notice_due_at(asked["id"]) is None
+
+
+def test_cancelling_a_run_deletes_its_withdrawn_approvals_reminder_schedule(
+    stack: LocalStack, alice: Api, workspace: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import boto3
+
+    from nexod.adapters.reminders_eventbridge import EventBridgeReminderClock
+
+    # Given the starter's reminder clock (EventBridge Scheduler, moto) and a run waiting on an approval that
+    # reminds every 5 minutes: one one-time schedule waits for its next reminder
+    client = boto3.client("scheduler", region_name="us-east-1")
+    group = f"reminders-{uuid.uuid4().hex[:8]}"
+    client.create_schedule_group(Name=group)
+    role = "arn:aws:iam::123456789012:role/nexod-reminder-schedules"
+    clock = EventBridgeReminderClock(client, group=group, target_arn=_LambdaContext.invoked_function_arn, role_arn=role)
+    sender = stack.platform.runner.on_parked.__self__  # type: ignore[union-attr]  # the core runner's notices
+    monkeypatch.setattr(sender, "clock", clock)
+    monkeypatch.setattr(stack.platform.services, "reminder_clock", clock)
+    definition = approval_flow(title="Cancel {{ input.what }}", notify={"emails": [EMAIL]}, remind_every_seconds=300)
+    run_id = start(alice, workspace, publish(alice, workspace, definition, name="cancel-wake"))
+    asked = pending(alice, workspace, run_id)
+    assert len(mails_for(stack, "Cancel v")) == 1  # the first notice went out; the reminder's schedule is set
+    assert len(client.list_schedules(GroupName=group)["Schedules"]) == 1
+
+    # When the run is cancelled (its approval is withdrawn)
+    alice.ok("POST", f"/v1/workspaces/{workspace}/runs/{run_id}/cancel", {})
+
+    # Then the approval is withdrawn and its schedule deleted: nothing wakes the database for it
+    assert alice.ok("GET", f"/v1/workspaces/{workspace}/approvals/{asked['id']}")["status"] == "withdrawn"
+    assert client.list_schedules(GroupName=group)["Schedules"] == []

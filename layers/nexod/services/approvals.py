@@ -154,12 +154,13 @@ def decide(
         )
     if settled is not None:
         services.callbacks.send(settled)
-    _stop_reminders(services, workspace_id, recorded.id, waking)
+    stop_reminders(services, workspace_id, recorded.id, waking)
     return view(recorded, principal.sub, role)
 
 
-def _stop_reminders(services: Services, workspace_id: str, approval_id: str, due_at: datetime | None) -> None:
-    """After a final decision: delete the reminder's wake-up still waiting (the starter's one-time schedule).
+def stop_reminders(services: Services, workspace_id: str, approval_id: str, due_at: datetime | None) -> None:
+    """After a final decision, or a cancellation that withdrew the approval: delete the reminder's wake-up still
+    waiting (the starter's one-time schedule).
     One that cannot be deleted only costs a wake-up that finds the approval decided and sends nothing."""
     if due_at is None or services.reminder_clock is None:
         return
@@ -311,7 +312,7 @@ def decide_by_link(
             raise Gone("link_used", "this approval link was used already")
     if settled is not None:
         services.callbacks.send(settled)
-    _stop_reminders(services, claims.workspace_id, recorded.id, waking)
+    stop_reminders(services, claims.workspace_id, recorded.id, waking)
     return _link_view(recorded)
 
 

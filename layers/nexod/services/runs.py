@@ -17,7 +17,7 @@ from ..domain.validation import ValidFlow
 from ..ports import Store, UnitOfWork
 from ..runtime.events import nodes_failed, run_status_changed
 from ..runtime.runner import FlowVersionCache, entry_decisions
-from . import limits
+from . import approvals, limits
 from .access import authorize, flow_or_404, parse_id
 from .context import Principal, Services
 from .json_limits import readable, serve
@@ -406,21 +406,28 @@ def cancel(services: Services, principal: Principal, workspace_id: str, run_id: 
             raise NotFound(f"run '{run_id}' not found")
         if run.is_terminal:
             raise Conflict(f"run is already {run.status}")
-        stop(services, uow, run, f"cancelled by {principal.sub}")
+        after_commit = stop(services, uow, run, f"cancelled by {principal.sub}")
+    after_commit()
     services.publish_events(workspace_id)
     admit_queued(services, workspace_id)  # its slot is free (a held run's too: nothing changes then)
     return get(services, principal, workspace_id, run_id)
 
 
-def stop(services: Services, uow: UnitOfWork, run: Run, cause: str, details: dict[str, Any] | None = None) -> None:
+def stop(
+    services: Services, uow: UnitOfWork, run: Run, cause: str, details: dict[str, Any] | None = None
+) -> Callable[[], None]:
     """Cancel an active run the caller locked: its execution stops (Step Functions ends the execution), its
-    running nodes fail and the run is CANCELLED, audited as `run.cancel`. The caller authorized it."""
+    running nodes fail and the run is CANCELLED, audited as `run.cancel`. The caller authorized it.
+
+    Returns what to do once the caller's transaction committed: delete the reminder wake-ups of the approvals
+    the cancellation withdrew (the starter's one-time schedules)."""
     if run.execution_arn:
         services.orchestrator.stop(run.execution_arn, cause)
     error = {"code": "Cancelled", "message": cause}
     # Its parked callback tokens are withdrawn: a completion that comes later gets a conflict.
     withdrawn = uow.parked.close_open(run.id, "WITHDRAWN", f"the run was {cause}")
-    uow.approvals.close_pending(run.id, "withdrawn")
+    withdrawn_approvals = uow.approvals.close_pending(run.id, "withdrawn")
+    wakeups = [(a.id, uow.approvals.notice_due_at(a.id)) for a in withdrawn_approvals]
     nodes_failed(uow, run.id, uow.node_runs.fail_running(run.id, error), error)
     uow.limits.release(run.id)  # a run waiting for a slot waits no more
     cancelled = uow.runs.mark(run.id, "CANCELLED", error=error)
@@ -429,6 +436,12 @@ def stop(services: Services, uow: UnitOfWork, run: Run, cause: str, details: dic
     if withdrawn:
         details = {**(details or {}), "withdrawn": [p.node_id for p in withdrawn]}
     uow.audit.record("run.cancel", "run", run.id, details)
+
+    def after_commit() -> None:
+        for approval_id, due_at in wakeups:
+            approvals.stop_reminders(services, run.workspace_id, approval_id, due_at)
+
+    return after_commit
 
 
 def _signature(flow: ValidFlow, node_id: str) -> tuple[Any, ...]:

@@ -12,6 +12,7 @@ the workspace's budget (they call real models) and are deleted after `test_run_r
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -314,9 +315,12 @@ def sweep(services: Services, now: datetime | None = None, limit: int = 100) -> 
                 run = uow.runs.get(run_id, for_update=True)
                 if run is None or not run.test:
                     continue
+                after_commit: Callable[[], None] | None = None
                 if not run.is_terminal:  # an old test run still waiting (an approval): stop it first
-                    runs.stop(services, uow, run, "the test run's retention period ended")
+                    after_commit = runs.stop(services, uow, run, "the test run's retention period ended")
                 versions = uow.drafts.delete_test_run(run_id)
+            if after_commit is not None:
+                after_commit()
         except Exception:  # one run that cannot go (its execution cannot be stopped) does not stop the sweep
             log.exception("test run %s could not be swept; it is tried again on the next sweep", run_id)
             continue

@@ -202,8 +202,9 @@ def _cancel_active_runs(services: Services, principal: Principal, workspace_id: 
                 run = uow.runs.get(run_id, for_update=True)
                 if run is None or run.is_terminal:
                     continue
-                runs.stop(services, uow, run, cause, {"reason": "workspace.delete"})
-                cancelled += 1
+                after_commit = runs.stop(services, uow, run, cause, {"reason": "workspace.delete"})
+            after_commit()
+            cancelled += 1
 
 
 def _destroy_credentials(services: Services, principal: Principal, workspace_id: str) -> list[str]:
