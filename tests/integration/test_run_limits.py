@@ -311,3 +311,20 @@ def test_the_execution_events_function_starts_a_held_run_when_an_execution_ends(
     for r in (running, waiting):
         alice.call("POST", f"/v1/workspaces/{workspace}/runs/{r['id']}/cancel")
     stack.platform.orchestrator.stop(arn, "test cleanup")
+
+
+def test_a_run_held_by_a_limit_counts_no_active_time_while_it_waits(alice: Api, stack: LocalStack, workspace: str):
+    # Given a flow limited to one run at a time (queue), one run in its 2-second wait
+    flow = publish(alice, workspace, _pausing(2), "held-clock")
+    alice.ok("PUT", _limits(workspace, flow), {"max_concurrent_runs": 1, "on_limit": "queue"})
+    status, busy = _start(alice, workspace, flow)
+    assert status == 202, busy
+    # When a second run is started: it waits QUEUED for the slot, then runs
+    status, held = _start(alice, workspace, flow)
+    assert status == 202 and held["status"] == "QUEUED", held
+    done = alice.wait_run(workspace, held["id"], timeout=60)
+    assert done["status"] == "SUCCEEDED", done
+    # Then the time it waited for the slot is not in its active time (its window opened when it started)
+    waited = datetime.fromisoformat(done["started_at"]) - datetime.fromisoformat(done["created_at"])
+    assert waited.total_seconds() >= 1, done  # it really waited (the first run's 2-second wait)
+    assert done["active_ms"] < waited.total_seconds() * 1000, done

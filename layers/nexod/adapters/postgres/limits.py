@@ -90,10 +90,12 @@ class PostgresLimits(Queries):
         return int(row["n"]) if row else 0
 
     def hold(self, run_id: str, flow_id: str, reason: str) -> None:
+        # A held run has no execution: its active-time window closes (it reopens when an execution starts).
         self._run(
-            "INSERT INTO run_queue (run_id, workspace_id, flow_id, reason) VALUES (%s, %s, %s, %s)"
-            " ON CONFLICT (run_id) DO NOTHING",
-            (run_id, self.workspace_id, flow_id, reason),
+            "WITH held AS (INSERT INTO run_queue (run_id, workspace_id, flow_id, reason) VALUES (%s, %s, %s, %s)"
+            " ON CONFLICT (run_id) DO NOTHING)"
+            " UPDATE runs SET attempt_started_at = NULL WHERE id = %s AND workspace_id = %s",
+            (run_id, self.workspace_id, flow_id, reason, run_id, self.workspace_id),
         )
 
     def release(self, run_id: str) -> bool:

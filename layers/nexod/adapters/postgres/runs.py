@@ -148,7 +148,9 @@ class PostgresRuns(Queries):
         row = self._one(
             "UPDATE runs SET attempt = attempt + 1, execution_arn = %s,"
             " status = CASE WHEN status = 'QUEUED' THEN 'RUNNING' ELSE status END,"
-            " started_at = COALESCE(started_at, now()) WHERE id = %s AND workspace_id = %s RETURNING *",
+            " started_at = COALESCE(started_at, now()),"
+            " attempt_started_at = COALESCE(attempt_started_at, now())"  # a run a limit held opens its window now
+            " WHERE id = %s AND workspace_id = %s RETURNING *",
             (execution_arn, run_id, self.workspace_id),
         )
         return None if row is None else run_record(row)
