@@ -6,6 +6,7 @@ like the other console tests'."""
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -87,3 +88,33 @@ def test_dark_mode_follows_the_system_setting(browser: Any, local_stack: str) ->
         pg.screenshot(path=str(SCREENSHOTS / "nexod_console_dark.png"))
     finally:
         context.close()
+
+
+def test_nodes_copied_in_one_flow_paste_into_another_with_the_edge_between_them(page: Any, local_stack: str) -> None:  # noqa: F811
+    # Given alice selects two connected nodes of the seeded weather flow (the condition and its FALSE branch)
+    sign_in(page, local_stack, "alice")
+    open_flow(page, "Weather brief")
+    page.locator(".fnode[data-node-id=is_hot]").click()
+    page.locator(".fnode[data-node-id=summary]").click(modifiers=["Control"])
+    page.locator(".react-flow__node.selected").nth(1).wait_for()
+    assert page.locator(".react-flow__node.selected").count() == 2
+
+    # When she copies them, opens a new blank flow and pastes on its canvas
+    page.keyboard.press("Control+c")
+    page.get_by_role("link", name="Flows").first.click()
+    page.get_by_test_id("new-flow").click()
+    page.locator("#flow-name").fill(f"E2E paste {int(time.time() * 1000)}")
+    page.get_by_role("button", name="Create and open").click()
+    page.locator(".fnode[data-node-id=input]").wait_for()
+    page.locator(".react-flow__pane").click()
+    page.keyboard.press("Control+v")
+
+    # Then both nodes arrive with their configuration, and the edge between them with its condition
+    page.locator(".fnode[data-node-id=is_hot]").wait_for()
+    page.locator(".fnode[data-node-id=summary]").wait_for()
+    page.locator(".react-flow__edge[data-id='is_hot->summary']").wait_for(state="attached")
+    page.screenshot(path=str(SCREENSHOTS / "nexod_console_pasted.png"))
+    page.get_by_test_id("json").click()
+    document = page.locator("[role=dialog] textarea").first.input_value()
+    assert '"condition": "false"' in document and "temperature_c" in document, document
+    assert page.page_errors == []
