@@ -4,7 +4,7 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { errorMessage } from "../lib/api";
-import { api13, nodeStatusText, notAvailable, runName, type NodeRun13, type Run13 } from "../lib/contract13";
+import { api13, nodeStatusText, runName, type NodeRun13, type Run13 } from "../lib/contract13";
 import { duration } from "../lib/format";
 import { TERMINAL_RUN } from "../types";
 import { OutputViewer } from "./OutputViewer";
@@ -75,7 +75,6 @@ export function TestRunPanel(props: {
     onSuccess: () => void qc.invalidateQueries({ queryKey: ["pins", ws, flowId] }),
   });
 
-  const missing = [pins.error, start.error].some(notAvailable);
   const pinned = new Set((pins.data?.items ?? []).map((p) => p.node_id));
   const items = (nodes.data?.items ?? []) as NodeRun13[];
   const chosen = items.find((n) => n.node_id === picked) ?? null;
@@ -83,11 +82,7 @@ export function TestRunPanel(props: {
   return (
     <Drawer title="Test run (draft)" onClose={props.onClose}>
       <div data-testid="test-run-panel">
-        {missing && (
-          <div className="callout callout-warn" data-testid="test-run-unavailable">
-            This server does not offer test runs yet (issue 13's API). Publish and run instead.
-          </div>
-        )}
+        {pins.error && <div className="field-error">Pins could not be loaded: {errorMessage(pins.error)}</div>}
         <p className="muted small">Runs the saved draft through the same orchestrator without publishing. Test runs stay out of the runs list and usage.</p>
         <label className="field-label" htmlFor="test-input">Input</label>
         <textarea id="test-input" className={`input mono ${inputError ? "invalid" : ""}`} rows={5} value={inputText} onChange={(e) => setInputText(e.target.value)} />
@@ -108,7 +103,7 @@ export function TestRunPanel(props: {
             </span>
           )}
         </div>
-        {start.error && !missing && <div className="field-error">{errorMessage(start.error)}</div>}
+        {start.error && <div className="field-error">{errorMessage(start.error)}</div>}
         {items.length > 0 && (
           <ul className="test-nodes" data-testid="test-run-nodes">
             {items.map((n) => (

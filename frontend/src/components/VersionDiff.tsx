@@ -2,7 +2,7 @@
 // removed, and each changed node's config fields, the older value on the left, the newer on the right.
 import { useQuery } from "@tanstack/react-query";
 import { errorMessage } from "../lib/api";
-import { api13, notAvailable, type FieldChange, type VersionDiff } from "../lib/contract13";
+import { api13, type FieldChange, type VersionDiff } from "../lib/contract13";
 import { Modal, Spinner } from "./ui";
 
 const show = (v: unknown) => (v === undefined ? "—" : typeof v === "string" ? v : JSON.stringify(v, null, 2));
@@ -57,7 +57,7 @@ export function VersionDiffDialog({ ws, flowId, from, to, onClose }: { ws: strin
   return (
     <Modal title={`${label(from)} ↔ ${label(to)}`} onClose={onClose} wide>
       {q.isPending ? <Spinner /> : q.error ? (
-        <div className="field-error">{notAvailable(q.error) ? "This server does not compare versions yet (issue 13's API)." : errorMessage(q.error)}</div>
+        <div className="field-error">{errorMessage(q.error)}</div>
       ) : <DiffTable diff={q.data} />}
     </Modal>
   );

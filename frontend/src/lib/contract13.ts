@@ -73,9 +73,3 @@ export function nodeStatusText(nr: Pick<NodeRun13, "status"> & Partial<Pick<Node
   }
   return nr.status.charAt(0) + nr.status.slice(1).toLowerCase();
 }
-
-/** Whether an error means this server does not have issue 13's API yet (the backend branches not merged). */
-export function notAvailable(e: unknown): boolean {
-  const status = (e as { status?: unknown } | null)?.status;
-  return status === 404 || status === 405;
-}
