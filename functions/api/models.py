@@ -247,6 +247,9 @@ class PreviewRequest(Body):
         "template", description="a `{{ … }}` template, or an expression in that language"
     )
     run: str | None = Field(None, description="a run of this flow; default: its newest run with upstream outputs")
+    json_: bool = Field(
+        False, alias="json", description="`text` is a JSON document whose strings hold templates (a JSON field)"
+    )
 
 
 class PinPut(Body):

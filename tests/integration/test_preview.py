@@ -48,6 +48,15 @@ def test_a_field_previews_against_the_last_run_with_upstream_outputs_only(alice:
         _preview(alice, workspace, flow_id, {"node": "end", "text": "{{ nodes.shape.output.total }}"})[1]["value"] == 3
     )
 
+    # And a JSON field's document renders its templated strings (a whole-value template keeps the value)
+    status, doc = _preview(
+        alice,
+        workspace,
+        flow_id,
+        {"node": "end", "text": '{"got": "{{ nodes.shape.output.items }}", "n": 1}', "json": True},
+    )
+    assert (status, doc["value"]) == (200, {"got": [{"name": "a", "n": 3}], "n": 1})
+
     # When a JMESPath and a JSONata expression are previewed, Then they see {input, nodes, run}
     status, jp = _preview(
         alice, workspace, flow_id, {"node": "check", "text": "nodes.shape.output.total > input.n", "kind": "jmespath"}

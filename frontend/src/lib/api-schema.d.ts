@@ -2684,6 +2684,12 @@ export interface components {
              * @description a run of this flow; default: its newest run with upstream outputs
              */
             run?: string | null;
+            /**
+             * Json
+             * @description `text` is a JSON document whose strings hold templates (a JSON field)
+             * @default false
+             */
+            json: boolean;
         };
         /** RedriveBody */
         RedriveBody: {

@@ -20,6 +20,7 @@ from ..domain.templating import TemplateError, TemplatePath, render
 from ..ports import UnitOfWork
 from .access import authorize, flow_or_404, parse_id
 from .context import Principal, Services
+from .json_limits import JsonRefused, parse
 from .test_runs import _value
 
 PreviewKind = Literal["template", "jmespath", "jsonata"]
@@ -90,12 +91,22 @@ def preview(
     text: str,
     kind: PreviewKind,
     run: str | None = None,
+    as_json: bool = False,
 ) -> dict[str, Any]:
     """`{value, run, run_number, truncated}`: `text` rendered for `node` against `run` (default: the last run).
 
     No run yet: `value` and `run` are null. A template or expression that fails on that run's data is a 422
-    naming `text` with the renderer's own message (the path that is missing, the parse error)."""
+    naming `text` with the renderer's own message (the path that is missing, the parse error). `as_json`: the
+    text is a JSON document (a JSON config field) whose strings hold templates; its value is rendered."""
     flow_id = parse_id(flow_id, "flow")
+    source_value: Any = text
+    if as_json:
+        if kind != "template":
+            raise InvalidInput("json: only a template field holds JSON", {"field": "json"})
+        try:
+            source_value = parse(text)
+        except JsonRefused as exc:
+            raise InvalidInput(f"text: not JSON: {exc.problem}", {"field": "text"}) from None
     with services.store.tx(workspace_id, principal.sub) as uow:
         authorize(uow, principal, "runs.read")
         flow = flow_or_404(uow, flow_id)
@@ -114,7 +125,7 @@ def preview(
         "run": {"id": source.id},
     }
     try:
-        value = render(text, data, secret_placeholder) if kind == "template" else evaluate(text, data, kind)
+        value = render(source_value, data, secret_placeholder) if kind == "template" else evaluate(text, data, kind)
     except (TemplateError, ExpressionError) as exc:
         raise InvalidInput(f"text: {exc}", {"field": "text"}) from None
     except Exception as exc:  # a JMESPath type error at evaluation, a JSONata runtime error
