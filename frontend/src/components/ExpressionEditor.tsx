@@ -5,7 +5,8 @@
 import { autocompletion } from "@codemirror/autocomplete";
 import { setDiagnostics, type Diagnostic } from "@codemirror/lint";
 import type { Text } from "@codemirror/state";
-import { EditorView } from "@codemirror/view";
+import { Prec } from "@codemirror/state";
+import { EditorView, keymap, placeholder as placeholderText } from "@codemirror/view";
 import CodeMirror from "@uiw/react-codemirror";
 import { useEffect, useMemo, useRef } from "react";
 import type { ExpressionMode } from "../lib/completions";
@@ -35,6 +36,8 @@ export default function ExpressionEditor({
   readOnly,
   problems,
   known,
+  suggestions,
+  placeholder,
   onChange,
 }: {
   id: string;
@@ -45,6 +48,8 @@ export default function ExpressionEditor({
   readOnly: boolean;
   problems: string[];
   known: () => Map<string, string>;
+  suggestions?: string[];
+  placeholder?: string;
   onChange: (text: string) => void;
 }) {
   const view = useRef<EditorView | null>(null);
@@ -52,11 +57,13 @@ export default function ExpressionEditor({
   knownRef.current = known;
   const extensions = useMemo(
     () => [
-      autocompletion({ override: [expressionSource(mode, () => knownRef.current())], icons: false }),
+      autocompletion({ override: [expressionSource(mode, () => knownRef.current(), suggestions)], icons: false }),
       EditorView.contentAttributes.of({ "aria-label": label, id, "data-mode": mode }),
-      ...(multiline ? [EditorView.lineWrapping] : []),
+      ...(placeholder ? [placeholderText(placeholder)] : []),
+      // A single-line field stays one line: Enter accepts a completion (its keymap comes first) or does nothing.
+      ...(multiline ? [EditorView.lineWrapping] : [Prec.low(keymap.of([{ key: "Enter", run: () => true }]))]),
     ],
-    [mode, label, id, multiline],
+    [mode, label, id, multiline, placeholder, suggestions],
   );
   useEffect(() => {
     const v = view.current;

@@ -3,11 +3,16 @@
 import type { Completion, CompletionContext, CompletionResult, CompletionSource } from "@codemirror/autocomplete";
 import { complete, pathAtCursor, type ExpressionMode } from "../lib/completions";
 
-export function expressionSource(mode: ExpressionMode, known: () => Map<string, string>): CompletionSource {
+export function expressionSource(mode: ExpressionMode, known: () => Map<string, string>, suggestions?: string[]): CompletionSource {
   return (ctx: CompletionContext): CompletionResult | null => {
     const before = ctx.state.doc.sliceString(0, ctx.pos);
     const at = pathAtCursor(before, mode);
-    if (!at) return null;
+    if (!at) {
+      // Outside any `{{ }}`: the field's own suggestions (whole values), when it has some and holds no template.
+      if (!suggestions?.length || ctx.state.doc.toString().includes("{{")) return null;
+      const options = suggestions.filter((s) => s.startsWith(before)).map((s) => ({ label: s, type: "text" }));
+      return options.length && (ctx.explicit || before !== "") ? { from: 0, options, filter: false } : null;
+    }
     // An expression field offers its roots at a word's start only when asked (Ctrl-Space) or once typing began.
     if (mode !== "template" && at.path === "" && !ctx.explicit) return null;
     const r = complete(at.path, known());
