@@ -1,9 +1,9 @@
 // The CodeMirror completion source of an expression or template field: the path at the cursor
 // (lib/completions.ts `pathAtCursor`) and its next segments among the node's known paths.
-import type { Completion, CompletionContext, CompletionResult, CompletionSource } from "@codemirror/autocomplete";
+import type { Completion, CompletionContext, CompletionResult } from "@codemirror/autocomplete";
 import { complete, pathAtCursor, type ExpressionMode } from "../lib/completions";
 
-export function expressionSource(mode: ExpressionMode, known: () => Map<string, string>, suggestions?: string[]): CompletionSource {
+export function expressionSource(mode: ExpressionMode, known: () => Map<string, string>, suggestions?: string[]): (ctx: CompletionContext) => CompletionResult | null {
   return (ctx: CompletionContext): CompletionResult | null => {
     const before = ctx.state.doc.sliceString(0, ctx.pos);
     const at = pathAtCursor(before, mode);
