@@ -103,8 +103,9 @@ def test_dark_mode_follows_the_system_setting(browser: Any, local_stack: str) ->
 
 
 def test_a_template_field_completes_upstream_paths_and_previews_against_the_last_run(
-    page: Any, local_process: Any
-) -> None:  # noqa: F811
+    page: Any,  # noqa: F811
+    local_process: Any,
+) -> None:
     from tests.support.api import Api
 
     api = Api(local_process.url, local_process.token("alice"))
