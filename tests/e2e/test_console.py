@@ -898,7 +898,7 @@ def test_admin_edits_llm_settings_and_the_llm_node_offers_the_allowed_models(pag
     model.click()
     page.keyboard.press("Control+Home")
     page.keyboard.press("Control+Space")
-    options = page.locator(".cm-tooltip-autocomplete li")
+    options = page.locator(".cm-tooltip-autocomplete .cm-completionLabel")
     expect(options).to_have_count(3)
     assert [o.inner_text().strip() for o in options.all()] == ["default", *allowed]
     page.keyboard.press("Escape")

@@ -138,13 +138,16 @@ def test_a_template_field_completes_upstream_paths_and_previews_against_the_last
     page.keyboard.type("Say {{ nodes.")
     page.keyboard.press("Control+Space")
     # Then only its upstream nodes are offered (not `result`, downstream)
-    options = page.locator(".cm-tooltip-autocomplete li")
+    options = page.locator(".cm-tooltip-autocomplete .cm-completionLabel")
     playwright_expect(options).to_have_text(["shape", "start"])
     # When she picks `shape` with the keyboard, then `title` among its output's paths from the last run
+    # (CodeMirror ignores a pick for 75 ms after the list opens, so that a fast Enter is a new line)
+    page.wait_for_timeout(250)
     page.keyboard.press("Enter")
     page.keyboard.type(".output.")
     page.keyboard.press("Control+Space")
     playwright_expect(options).to_have_text(["title", "who"])
+    page.wait_for_timeout(250)
     page.keyboard.press("Enter")
     page.keyboard.type(" }} to {{ input.name }}")
     # Then the prompt holds the completed template and its preview is rendered by the server from that run
