@@ -60,7 +60,8 @@ def delete_pin(ws: str, flow: str, node: str) -> Response[str]:
 def preview_field(ws: str, flow: str, body: PreviewRequest) -> Preview:
     """Render one field of a draft node (a `{{ … }}` template, a JMESPath or JSONata expression) against the
     flow's last run, or `run`, as the node would see it: the run's input and its upstream nodes' outputs.
-    Read-only; secrets are never rendered. A template or expression that fails there is a 422 naming `text`."""
+    Members and up; nothing is stored and secrets are never rendered. A template or expression that fails there
+    is a 422 naming `text`; a JSONata evaluation stops after 2 s."""
     principal = routes._caller()
     return reply(
         Preview,

@@ -87,6 +87,14 @@ def test_a_field_previews_against_the_last_run_with_upstream_outputs_only(alice:
     other = alice.ok("POST", f"/v1/workspaces/{workspace}/flows", {"name": "other", "definition": CHAIN})
     status, foreign = _preview(alice, workspace, other["id"], {"node": "end", "text": "{{ input }}", "run": run["id"]})
     assert status == 422 and foreign["error"]["details"]["field"] == "run"
+    # And a JSON field nested beyond the API's depth limit, or a JSON field that is not JSON, is a 422 naming `text`
+    deep = "[" * 900 + "]" * 900
+    for text in (deep, '{"a": "{{ input.n }}"'):
+        status, refused = _preview(alice, workspace, flow_id, {"node": "end", "text": text, "json": True})
+        assert status == 422 and refused["error"]["details"]["field"] == "text", refused
+    # And a value larger than 64 KiB comes back cut, saying so
+    status, big = _preview(alice, workspace, flow_id, {"node": "end", "text": "[1..20000]", "kind": "jsonata"})
+    assert status == 200 and (big["truncated"], isinstance(big["value"], str)) == (True, True)
     # And text over the field limit is refused before anything is read
     status, long = _preview(alice, workspace, flow_id, {"node": "end", "text": "x" * 20_001})
     assert status == 422 and long["error"]["details"][0]["field"] == "text"

@@ -62,7 +62,7 @@ export function ExpressionField({
   const scope = useExpressionScope();
   const known = useMemo(() => knownPaths(scope?.sources ?? { upstream: [] }, mode), [scope?.sources, mode]);
   const text = useDebounced(value, PREVIEW_AFTER_MS);
-  const wanted = !!scope && text.trim() !== "" && (mode !== "template" || text.includes("{{"));
+  const wanted = !!scope?.preview && text.trim() !== "" && (mode !== "template" || text.includes("{{"));
   const preview = useQuery({
     queryKey: ["preview", scope?.ws, scope?.flowId, scope?.nodeId, mode, json ?? false, scope?.runId, text],
     queryFn: () =>

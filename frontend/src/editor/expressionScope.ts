@@ -15,6 +15,8 @@ export interface ExpressionScope {
   /** The run completions and previews use (null: the flow has not run yet). */
   runId: string | null;
   runLabel: string | null;
+  /** The caller may preview (members and up: the preview route evaluates the text, like editing the draft). */
+  preview: boolean;
 }
 
 export const ExpressionScopeContext = createContext<ExpressionScope | null>(null);
@@ -65,6 +67,7 @@ export function buildScope(args: {
   definition: FlowDefinition;
   typeOf: (type: string) => NodeType | undefined;
   last: LastRun | null | undefined;
+  preview?: boolean;
 }): ExpressionScope {
   const byId = new Map(args.definition.nodes.map((n) => [n.id, n]));
   const outputSchemas: Record<string, JsonSchema | null> = {};
@@ -81,6 +84,7 @@ export function buildScope(args: {
     flowId: args.flowId,
     nodeId: args.nodeId,
     runId: run?.id ?? null,
+    preview: args.preview ?? true,
     runLabel: run ? `${run.test ? "test run " : "run "}${run.number != null ? `#${run.number}` : run.id.slice(0, 8)}` : null,
     sources: {
       upstream: args.upstream,
@@ -94,11 +98,11 @@ export function buildScope(args: {
 
 export function useScope(args: Omit<Parameters<typeof buildScope>[0], "last">): ExpressionScope {
   const last = useLastRun(args.ws, args.flowId);
-  const { ws, flowId, nodeId, upstream, definition, typeOf } = args;
+  const { ws, flowId, nodeId, upstream, definition, typeOf, preview } = args;
   const key = upstream.join(",");
   return useMemo(
-    () => buildScope({ ws, flowId, nodeId, upstream, definition, typeOf, last: last.data }),
+    () => buildScope({ ws, flowId, nodeId, upstream, definition, typeOf, last: last.data, preview }),
     // eslint-disable-next-line react-hooks/exhaustive-deps
-    [ws, flowId, nodeId, key, definition, last.data],
+    [ws, flowId, nodeId, key, definition, last.data, preview],
   );
 }

@@ -31,7 +31,7 @@ import { useToast } from "../components/Toasts";
 import { ErrorState, Spinner } from "../components/ui";
 
 /** What a node's expression and template fields complete and preview against (the flow's last run). */
-function NodeScope(props: { ws: string; flowId: string; nodeId: string; upstream: string[]; definition: FlowDefinition; typeOf: (type: string) => NodeType | undefined; children: ReactNode }) {
+function NodeScope(props: { ws: string; flowId: string; nodeId: string; upstream: string[]; definition: FlowDefinition; typeOf: (type: string) => NodeType | undefined; preview: boolean; children: ReactNode }) {
   const scope = useScope(props);
   return <ExpressionScopeContext.Provider value={scope}>{props.children}</ExpressionScopeContext.Provider>;
 }
@@ -57,7 +57,7 @@ function Inspector(props: {
   const upstream = node ? upstreamOf(node.id, props.definition.edges) : [];
   if (node)
     return (
-      <NodeScope key={node.id} ws={props.ws} flowId={props.flowId} nodeId={node.id} upstream={upstream} definition={props.definition} typeOf={props.typeOf}>
+      <NodeScope key={node.id} ws={props.ws} flowId={props.flowId} nodeId={node.id} upstream={upstream} definition={props.definition} typeOf={props.typeOf} preview={editable}>
       <NodePanel
         key={node.id}
         id={node.id}

@@ -6,7 +6,8 @@ JMESPath and JSONata) over the data the node would see in that run: the run's in
 node's upstream ancestors in the draft, and the run id (`NodeContext.data`). One renderer, so the preview
 cannot disagree with a run. Secrets are never read: `{{ secrets.NAME }}` renders as «secret:NAME».
 
-Read-only (viewer and up, like reading the run itself): nothing is stored, no node executes.
+Members and up (`flows.write`: it is part of editing the draft, and it evaluates the text the caller sends,
+so it is offered to those who may already run such text in a test run); it stores nothing and executes no node.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ PreviewKind = Literal["template", "jmespath", "jsonata"]
 MAX_TEXT = 20_000  # the expression fields' own limit (TransformConfig.expression)
 MAX_VALUE_BYTES = 64 * 1024  # a larger rendered value is cut: a preview, not a download
 RECENT_RUNS = 20  # how far back the "last run" with node outputs is looked for
+JSONATA_TIMEOUT_MS = 2_000  # a JSONata loop typed in the editor stops here (JMESPath has no loops)
 
 
 def secret_placeholder(path: TemplatePath) -> str:
@@ -108,7 +110,7 @@ def preview(
         except JsonRefused as exc:
             raise InvalidInput(f"text: not JSON: {exc.problem}", {"field": "text"}) from None
     with services.store.tx(workspace_id, principal.sub) as uow:
-        authorize(uow, principal, "runs.read")
+        authorize(uow, principal, "flows.write")
         flow = flow_or_404(uow, flow_id)
         nodes = _nodes(flow.definition)
         if node not in nodes:
@@ -125,7 +127,7 @@ def preview(
         "run": {"id": source.id},
     }
     try:
-        value = render(source_value, data, secret_placeholder) if kind == "template" else evaluate(text, data, kind)
+        value = render(source_value, data, secret_placeholder) if kind == "template" else evaluate(text, data, kind, timeout_ms=JSONATA_TIMEOUT_MS)
     except (TemplateError, ExpressionError) as exc:
         raise InvalidInput(f"text: {exc}", {"field": "text"}) from None
     except Exception as exc:  # a JMESPath type error at evaluation, a JSONata runtime error
