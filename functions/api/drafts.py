@@ -66,6 +66,15 @@ def preview_field(ws: str, flow: str, body: PreviewRequest) -> Preview:
     return reply(
         Preview,
         previews.preview(
-            routes._services(), principal, routes._ws(ws), flow, body.node, body.text, body.kind, body.run, body.json_
+            routes._services(),
+            principal,
+            routes._ws(ws),
+            flow,
+            body.node,
+            body.text,
+            body.kind,
+            body.run,
+            body.json_,
+            body.edge,
         ),
     )

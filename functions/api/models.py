@@ -250,6 +250,9 @@ class PreviewRequest(Body):
     json_: bool = Field(
         False, alias="json", description="`text` is a JSON document whose strings hold templates (a JSON field)"
     )
+    edge: bool = Field(
+        False, description="`text` is the condition of an edge leaving `node`: it also sees `output`, the node's own"
+    )
 
 
 class PinPut(Body):

@@ -67,6 +67,15 @@ def test_a_field_previews_against_the_last_run_with_upstream_outputs_only(alice:
     )
     assert (status, ja["value"]) == (200, 6)
 
+    # And an edge condition leaving `shape` sees its own output as `output`, as the runner evaluates it
+    status, cond = _preview(
+        alice,
+        workspace,
+        flow_id,
+        {"node": "shape", "text": "output.total == input.n", "kind": "jmespath", "edge": True},
+    )
+    assert (status, cond["value"]) == (200, True)
+
     # When a template names a secret, Then its value is never read: a placeholder stands in
     status, secret = _preview(alice, workspace, flow_id, {"node": "end", "text": "Bearer {{ secrets.api.key }}"})
     assert (status, secret["value"]) == (200, "Bearer «secret:api.key»")

@@ -143,6 +143,7 @@ describe("ExpressionField in a node's form", () => {
       text: "https://hooks.example/{{ nodes.fetch.output.status }}",
       kind: "template",
       json: false,
+      edge: false,
       run: "run-7",
     });
     cleanup();

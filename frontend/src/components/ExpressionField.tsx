@@ -71,6 +71,7 @@ export function ExpressionField({
         text,
         kind: mode,
         json: json ?? false,
+        edge: !!scope!.sources.edge,
         run: scope!.runId,
       }),
     enabled: wanted && !!scope?.runId,

@@ -68,6 +68,8 @@ export function buildScope(args: {
   typeOf: (type: string) => NodeType | undefined;
   last: LastRun | null | undefined;
   preview?: boolean;
+  /** The scope of an edge condition leaving `nodeId`: it also sees `output`, that node's own output. */
+  edge?: boolean;
 }): ExpressionScope {
   const byId = new Map(args.definition.nodes.map((n) => [n.id, n]));
   const outputSchemas: Record<string, JsonSchema | null> = {};
@@ -92,17 +94,23 @@ export function buildScope(args: {
       outputSchemas,
       lastInput: run?.input,
       lastOutputs: args.last?.outputs,
+      edge: args.edge
+        ? {
+            schema: (args.typeOf(byId.get(args.nodeId)?.type ?? "")?.output_schema as JsonSchema | undefined) ?? null,
+            last: args.last?.outputs[args.nodeId],
+          }
+        : undefined,
     },
   };
 }
 
 export function useScope(args: Omit<Parameters<typeof buildScope>[0], "last">): ExpressionScope {
   const last = useLastRun(args.ws, args.flowId);
-  const { ws, flowId, nodeId, upstream, definition, typeOf, preview } = args;
+  const { ws, flowId, nodeId, upstream, definition, typeOf, preview, edge } = args;
   const key = upstream.join(",");
   return useMemo(
-    () => buildScope({ ws, flowId, nodeId, upstream, definition, typeOf, last: last.data, preview }),
+    () => buildScope({ ws, flowId, nodeId, upstream, definition, typeOf, last: last.data, preview, edge }),
     // eslint-disable-next-line react-hooks/exhaustive-deps
-    [ws, flowId, nodeId, key, definition, last.data, preview],
+    [ws, flowId, nodeId, key, definition, last.data, preview, edge],
   );
 }

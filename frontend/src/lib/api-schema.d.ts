@@ -2690,6 +2690,12 @@ export interface components {
              * @default false
              */
             json: boolean;
+            /**
+             * Edge
+             * @description `text` is the condition of an edge leaving `node`: it also sees `output`, the node's own
+             * @default false
+             */
+            edge: boolean;
         };
         /** RedriveBody */
         RedriveBody: {

@@ -40,6 +40,15 @@ describe("path collection", () => {
   });
 });
 
+describe("an edge condition", () => {
+  it("also completes `output`, the source node's own output, from its schema and the last run", () => {
+    const known = knownPaths({ ...sources, edge: { schema: HTTP_OUT, last: { status: 200, body: { ok: true } } } }, "jmespath");
+    expect(complete("", known).options.map((o) => o.label)).toEqual(["input", "nodes", "output", "run"]);
+    expect(complete("output.", known).options.map((o) => o.label)).toEqual(["body", "headers", "status"]);
+    expect(complete("output.body.", known).options.map((o) => o.label)).toEqual(["ok"]);
+  });
+});
+
 describe("completing at the cursor", () => {
   const known = knownPaths(sources);
   it("finds the path inside an open {{ and nowhere else in a template", () => {

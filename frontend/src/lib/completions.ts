@@ -23,6 +23,8 @@ export interface PathSources {
   /** The last run: its input and its nodes' outputs, by node id. */
   lastInput?: unknown;
   lastOutputs?: Record<string, unknown>;
+  /** An edge condition: it also sees `output`, the source node's own output (its kind's schema, the last run's). */
+  edge?: { schema?: JsonSchema | null; last?: unknown };
 }
 
 export interface PathOption {
@@ -91,6 +93,11 @@ export function knownPaths(src: PathSources, mode: ExpressionMode = "template"):
   add(schemaPaths(src.inputSchema, "input"), "schema");
   add(valuePaths(src.inputExample, "input"), "example");
   add(valuePaths(src.lastInput, "input"), "last run");
+  if (src.edge) {
+    found.set("output", "the node's output");
+    add(schemaPaths(src.edge.schema ?? null, "output"), "schema");
+    add(valuePaths(src.edge.last, "output"), "last run");
+  }
   for (const id of src.upstream) {
     const base = `nodes${key(id)}`;
     found.set(base, "node");

@@ -31,7 +31,7 @@ import { useToast } from "../components/Toasts";
 import { ErrorState, Spinner } from "../components/ui";
 
 /** What a node's expression and template fields complete and preview against (the flow's last run). */
-function NodeScope(props: { ws: string; flowId: string; nodeId: string; upstream: string[]; definition: FlowDefinition; typeOf: (type: string) => NodeType | undefined; preview: boolean; children: ReactNode }) {
+function NodeScope(props: { ws: string; flowId: string; nodeId: string; upstream: string[]; definition: FlowDefinition; typeOf: (type: string) => NodeType | undefined; preview: boolean; edge?: boolean; children: ReactNode }) {
   const scope = useScope(props);
   return <ExpressionScopeContext.Provider value={scope}>{props.children}</ExpressionScopeContext.Provider>;
 }
@@ -75,6 +75,7 @@ function Inspector(props: {
     );
   if (edge)
     return (
+      <NodeScope key={edge.id} ws={props.ws} flowId={props.flowId} nodeId={edge.source} upstream={upstreamOf(edge.source, props.definition.edges)} definition={props.definition} typeOf={props.typeOf} preview={editable} edge>
       <EdgePanel
         key={edge.id}
         from={edge.source}
@@ -86,6 +87,7 @@ function Inspector(props: {
         onChange={(condition) => draft.setEdgeCondition(edge.id, condition)}
         onDelete={() => draft.removeEdge(edge.id)}
       />
+      </NodeScope>
     );
   return props.overview;
 }

@@ -94,12 +94,15 @@ def preview(
     kind: PreviewKind,
     run: str | None = None,
     as_json: bool = False,
+    edge: bool = False,
 ) -> dict[str, Any]:
     """`{value, run, run_number, truncated}`: `text` rendered for `node` against `run` (default: the last run).
 
     No run yet: `value` and `run` are null. A template or expression that fails on that run's data is a 422
     naming `text` with the renderer's own message (the path that is missing, the parse error). `as_json`: the
-    text is a JSON document (a JSON config field) whose strings hold templates; its value is rendered."""
+    text is a JSON document (a JSON config field) whose strings hold templates; its value is rendered. `edge`:
+    the text is the condition of an edge leaving `node`, evaluated as the runner does (`runner.edge_taken`): over
+    the node's data plus `output`, the node's own output in that run."""
     flow_id = parse_id(flow_id, "flow")
     source_value: Any = text
     if as_json:
@@ -119,15 +122,25 @@ def preview(
         source = _pick_run(uow, flow_id, run, [u for u in upstream if nodes.get(u) != "input"])
         if source is None:
             return {"value": None, "run": None, "run_number": None, "truncated": False}
-        recorded = uow.node_runs.outputs(source.id, upstream) if upstream else {}
+        wanted = [*upstream, node] if edge else upstream
+        recorded = uow.node_runs.outputs(source.id, wanted) if wanted else {}
     outputs = {n: _value(services, workspace_id, source.id, n, v) for n, v in recorded.items()}
-    data = {
+    own = outputs.pop(node, None)
+    data: dict[str, Any] = {
         "input": source.input,
         "nodes": {n: {"output": v} for n, v in outputs.items()},
         "run": {"id": source.id},
     }
+    if edge:
+        if kind == "template":
+            raise InvalidInput("edge: an edge condition is an expression (jmespath)", {"field": "edge"})
+        data["output"] = own
     try:
-        value = render(source_value, data, secret_placeholder) if kind == "template" else evaluate(text, data, kind, timeout_ms=JSONATA_TIMEOUT_MS)
+        value = (
+            render(source_value, data, secret_placeholder)
+            if kind == "template"
+            else evaluate(text, data, kind, timeout_ms=JSONATA_TIMEOUT_MS)
+        )
     except (TemplateError, ExpressionError) as exc:
         raise InvalidInput(f"text: {exc}", {"field": "text"}) from None
     except Exception as exc:  # a JMESPath type error at evaluation, a JSONata runtime error
