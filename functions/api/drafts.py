@@ -6,11 +6,12 @@ from __future__ import annotations
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
+from nexod.services import preview as previews
 from nexod.services import test_runs
 
 from . import routes
-from .models import PinPut, TestRunCreate
-from .responses import PinItem, PinList, Run, reply
+from .models import PinPut, PreviewRequest, TestRunCreate
+from .responses import PinItem, PinList, Preview, Run, reply
 
 router = APIGatewayHttpRouter()
 
@@ -53,3 +54,27 @@ def delete_pin(ws: str, flow: str, node: str) -> Response[str]:
     principal = routes._caller()
     test_runs.delete_pin(routes._services(), principal, routes._ws(ws), flow, node)
     return Response(status_code=204, body="")
+
+
+@router.post("/v1/workspaces/<ws>/flows/<flow>/preview", tags=["flows"])
+def preview_field(ws: str, flow: str, body: PreviewRequest) -> Preview:
+    """Render one field of a draft node (a `{{ … }}` template, a JMESPath or JSONata expression) against the
+    flow's last run, or `run`, as the node would see it: the run's input and its upstream nodes' outputs.
+    Members and up; nothing is stored and secrets are never rendered. A template or expression that fails there
+    is a 422 naming `text`; a JSONata evaluation stops after 2 s."""
+    principal = routes._caller()
+    return reply(
+        Preview,
+        previews.preview(
+            routes._services(),
+            principal,
+            routes._ws(ws),
+            flow,
+            body.node,
+            body.text,
+            body.kind,
+            body.run,
+            body.json_,
+            body.edge,
+        ),
+    )

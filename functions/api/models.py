@@ -238,6 +238,23 @@ class TestRunCreate(Body):
     label: str | None = Field(None, max_length=200, description="a name for the run")
 
 
+class PreviewRequest(Body):
+    """One field's text, rendered for `node` against a run of the flow (the editor's live preview)."""
+
+    node: str = Field(..., min_length=1, max_length=64, description="the draft's node the field belongs to")
+    text: str = Field(..., max_length=20_000, description="the template or expression as typed")
+    kind: Literal["template", "jmespath", "jsonata"] = Field(
+        "template", description="a `{{ … }}` template, or an expression in that language"
+    )
+    run: str | None = Field(None, description="a run of this flow; default: its newest run with upstream outputs")
+    json_: bool = Field(
+        False, alias="json", description="`text` is a JSON document whose strings hold templates (a JSON field)"
+    )
+    edge: bool = Field(
+        False, description="`text` is the condition of an edge leaving `node`: it also sees `output`, the node's own"
+    )
+
+
 class PinPut(Body):
     """Exactly one of `output` (typed by hand) and `from_run` (copies that run's output of the node)."""
 

@@ -798,6 +798,15 @@ class PinList(Out):
     items: list[PinItem]
 
 
+class Preview(Out):
+    """A field rendered against a run: what the node would have received. Secrets show as «secret:NAME»."""
+
+    value: Stored = Field(description="the rendered value (null when the flow has no run yet)")
+    run: UUID | None = Field(description="the run it was rendered against; null: the flow has never run")
+    run_number: int | None = Field(description="that run's number in its flow")
+    truncated: bool = Field(description="the value was larger than 64 KiB: `value` is the start of its JSON text")
+
+
 class SchedulePreviewResult(Out):
     """The next due times of a schedule expression, in UTC (render them in any zone)."""
 

@@ -257,7 +257,7 @@ def test_member_builds_validates_publishes_and_runs_a_new_flow(page: Any, local_
     page.locator(".fnode[data-node-id=transform_1]").click()
 
     # When she fills in the expression and also wires the input straight to the output by dragging
-    page.locator("[data-field=expression] textarea").fill("{echo: input}")
+    page.locator("[data-field=expression] .cm-content").fill("{echo: input}")  # a code editor (issue 13)
     page.locator(".fnode[data-node-id=transform_1]:not(.has-issues)").wait_for()
     drag_edge(page, "input", "output")
     page.locator(edge.format("input->output")).wait_for(state="attached")
@@ -529,8 +529,8 @@ def test_member_creates_rotates_and_deletes_a_credential_whose_value_never_reach
     # When he saves the flow that still names it
     page.goto(f"{local_process.url}/#/w/{ws}/flows/{flow['id']}")
     page.locator(".fnode[data-node-id=call]").click()
-    url = page.locator("[data-field=url] input")
-    url.fill(url.input_value() + "&v=2")
+    url = page.locator("[data-field=url] .cm-content")  # a template field: a code editor (issue 13)
+    url.fill(url.inner_text() + "&v=2")
     page.get_by_test_id("save").click()
     # Then the editor warns (without blocking) that the credential is missing, with a way to create it
     warning = page.get_by_test_id("save-warning")
@@ -893,10 +893,15 @@ def test_admin_edits_llm_settings_and_the_llm_node_offers_the_allowed_models(pag
     )
     page.goto(f"{local_process.url}/#/w/{ws}/flows/{flow['id']}")
     page.locator(".fnode[data-node-id=ask]").click()
-    # Then the model field suggests default and the allowed models
-    options = page.locator("[data-field=model] datalist option")
+    # Then the model field (a template field, a code editor) offers default and the allowed models as completions
+    model = page.locator("[data-field=model] .cm-content")
+    model.click()
+    page.keyboard.press("Control+Home")
+    page.keyboard.press("Control+Space")
+    options = page.locator(".cm-tooltip-autocomplete .cm-completionLabel")
     expect(options).to_have_count(3)
-    assert [o.get_attribute("value") for o in options.all()] == ["default", *allowed]
+    assert [o.inner_text().strip() for o in options.all()] == ["default", *allowed]
+    page.keyboard.press("Escape")
     # And fallback models are a list input offering the same models (the node type's schema has the field)
     fallback = page.locator("[data-field=fallback_models]")
     fallback.get_by_test_id("string-list-add").click()

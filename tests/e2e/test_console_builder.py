@@ -12,7 +12,19 @@ from typing import Any
 
 import pytest
 
-from .test_console import RUN_TIMEOUT_MS, SCREENSHOTS, SEEDED_FLOW, browser, open_flow, page, sign_in  # noqa: F401
+from .test_console import (  # noqa: F401
+    RUN_TIMEOUT_MS,
+    SCREENSHOTS,
+    SEEDED_FLOW,
+    browser,
+    demo_workspace,
+    open_flow,
+    page,
+    playwright_sync,
+    sign_in,
+)
+
+playwright_expect = playwright_sync.expect
 
 pytestmark = pytest.mark.e2e
 
@@ -117,4 +129,59 @@ def test_nodes_copied_in_one_flow_paste_into_another_with_the_edge_between_them(
     page.get_by_test_id("json").click()
     document = page.locator("[role=dialog] textarea").first.input_value()
     assert '"condition": "false"' in document and "temperature_c" in document, document
+
+
+def test_a_template_field_completes_upstream_paths_and_previews_against_the_last_run(
+    page: Any,  # noqa: F811
+    local_process: Any,
+) -> None:
+    from tests.support.api import Api
+
+    api = Api(local_process.url, local_process.token("alice"))
+    ws = demo_workspace(api)
+    # Given a draft whose transform node ran in a test run (input -> shape -> result)
+    ran = {
+        "nodes": [
+            {"id": "start", "type": "input", "config": {"example": {"name": "Ada"}}},
+            {"id": "shape", "type": "transform", "config": {"expression": "{title: 'Hello', who: input.name}"}},
+            {"id": "result", "type": "output"},
+        ],
+        "edges": [{"from": "start", "to": "shape"}, {"from": "shape", "to": "result"}],
+    }
+    flow = api.ok("POST", f"/v1/workspaces/{ws}/flows", {"name": f"Preview {time.time_ns()}", "definition": ran})
+    started = api.ok("POST", f"/v1/workspaces/{ws}/flows/{flow['id']}/test-runs", {"input": {"name": "Ada"}})
+    assert api.wait_run(ws, started["id"])["status"] == "SUCCEEDED"
+    # And the builder then added an llm node after it (saved, not run)
+    grown = {
+        "nodes": [*ran["nodes"][:2], {"id": "greet", "type": "llm", "config": {"prompt": ""}}, ran["nodes"][2]],
+        "edges": [ran["edges"][0], {"from": "shape", "to": "greet"}, {"from": "greet", "to": "result"}],
+    }
+    api.ok("PUT", f"/v1/workspaces/{ws}/flows/{flow['id']}", {"definition": grown})
+
+    # When alice opens the llm node and types `{{ nodes.` in its prompt
+    sign_in(page, local_process.url, "alice")
+    page.goto(f"{local_process.url}/#/w/{ws}/flows/{flow['id']}")
+    page.locator(".fnode[data-node-id=greet]").click()
+    prompt = page.get_by_label("Prompt", exact=True)
+    prompt.click()
+    page.keyboard.type("Say {{ nodes.")
+    page.keyboard.press("Control+Space")
+    # Then only its upstream nodes are offered (not `result`, downstream)
+    options = page.locator(".cm-tooltip-autocomplete .cm-completionLabel")
+    playwright_expect(options).to_have_text(["shape", "start"])
+    # When she picks `shape` with the keyboard, then `title` among its output's paths from the last run
+    # (CodeMirror ignores a pick for 75 ms after the list opens, so that a fast Enter is a new line)
+    page.wait_for_timeout(250)
+    page.keyboard.press("Enter")
+    page.keyboard.type(".output.")
+    page.keyboard.press("Control+Space")
+    playwright_expect(options).to_have_text(["title", "who"])
+    page.wait_for_timeout(250)
+    page.keyboard.press("Enter")
+    page.keyboard.type(" }} to {{ input.name }}")
+    # Then the prompt holds the completed template and its preview is rendered by the server from that run
+    assert prompt.inner_text() == "Say {{ nodes.shape.output.title }} to {{ input.name }}"
+    preview = page.get_by_test_id("preview-prompt")
+    playwright_expect(preview).to_contain_text("Say Hello to Ada")
+    page.screenshot(path=str(SCREENSHOTS / "nexod_console_expression_field.png"))
     assert page.page_errors == []

@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 
-from .test_console import RUN_TIMEOUT_MS, SCREENSHOTS, browser, page, sign_in  # noqa: F401
+from .test_console import RUN_TIMEOUT_MS, SCREENSHOTS, browser, page, playwright_sync, sign_in  # noqa: F401
+
+expect = playwright_sync.expect
 
 pytestmark = pytest.mark.e2e
 
@@ -22,6 +24,7 @@ MERGE = "reverse(sort_by([nodes.fetch_first.output.body, nodes.fetch_second.outp
 def set_field(page: Any, field: str, text: str) -> None:  # noqa: F811
     """Replace a node config field's text, whether the field is a plain textarea or a code editor."""
     box = page.locator(f"[data-testid=node-panel] [data-field={field}]")
+    box.locator(".cm-content, textarea, input").first.wait_for()  # a code editor loads lazily
     editor = box.locator(".cm-content")
     if editor.count():
         editor.click()
@@ -56,8 +59,22 @@ def test_builder_walks_template_to_diff_without_publishing_until_ready(page: Any
     assert "fetch_fourth" in (merge.get_attribute("title") or "")
     page.screenshot(path=str(SCREENSHOTS / "nexod_loop_2_problem.png"))
 
-    # When she fixes it
-    set_field(page, "expression", MERGE)
+    # And the field itself shows the server's problem
+    field = page.locator("[data-testid=node-panel] [data-field=expression]")
+    field.get_by_role("alert").filter(has_text="fetch_fourth").first.wait_for()
+
+    # When she fixes it with autocomplete: `nodes.fetch_` offers the upstream nodes only, she picks the third
+    head = MERGE.split("nodes.fetch_third")[0]
+    set_field(page, "expression", head + "nodes.fetch_")
+    page.keyboard.press("Control+Space")
+    options = page.locator(".cm-tooltip-autocomplete .cm-completionLabel")
+    expect(options).to_have_text(["fetch_first", "fetch_second", "fetch_third"])
+    page.wait_for_timeout(250)  # CodeMirror ignores a pick for 75 ms after the list opens
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    page.keyboard.insert_text(MERGE.split("nodes.fetch_third")[1])
+    assert field.locator(".cm-content").inner_text() == MERGE
     page.locator(".fnode[data-node-id=merge]:not(.has-issues)").wait_for()
 
     # And test-runs the draft (the panel saves it first) without publishing

@@ -67,6 +67,7 @@ REAL_BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/v1/workspaces/{ws}/runs/{run}/redrive"): {},
     ("POST", "/v1/workspaces/{ws}/flows/{flow}/test-runs"): {"input": {"n": 1}},
     ("PUT", "/v1/workspaces/{ws}/flows/{flow}/pins/{node}"): {"output": {"n": 1}},
+    ("POST", "/v1/workspaces/{ws}/flows/{flow}/preview"): {"node": "t", "text": "{{ input }}", "kind": "template"},
     ("PATCH", "/v1/workspaces/{ws}/runs/{run}"): {"label": "fuzzed"},
     ("POST", "/v1/workspaces/{ws}/credentials"): {"name": "fuzzed", "type": "api_key", "value": {"key": "fz-0123456"}},
     ("PUT", "/v1/workspaces/{ws}/credentials/{name}"): {"value": {"key": "fz-6543210"}},

@@ -483,6 +483,7 @@ ROUTES = [
     ("POST", "/v1/workspaces/{ws}/flows/{flow}/test-runs"),
     ("PUT", "/v1/workspaces/{ws}/flows/{flow}/pins/{node}"),
     ("POST", "/v1/workspaces/{ws}/triggers/preview"),
+    ("POST", "/v1/workspaces/{ws}/flows/{flow}/preview"),
 ]
 
 

@@ -205,6 +205,8 @@ EXPECTED: dict[tuple[str, str], Op] = {
     ("DELETE", "/v1/workspaces/{ws}/flows/{flow}/pins/{node}"): Op(
         "member", 204, lambda w, allowed: ({"node": w.fresh_pin()} if allowed else {}, None)
     ),
+    # the editor's live preview of a field: part of editing (it evaluates the text sent), members and up
+    ("POST", "/v1/workspaces/{ws}/flows/{flow}/preview"): Op("member", 200, body({"node": "t", "text": "{{ input }}"})),
     # agents (the shared agent's draft stays equal to its version 1: publishing it again answers 200)
     ("POST", "/v1/workspaces/{ws}/agents/validate"): Op("viewer", 200, body({"spec": AGENT})),
     ("POST", "/v1/workspaces/{ws}/agents"): Op("member", 201, body({"spec": AGENT})),

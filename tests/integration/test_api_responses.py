@@ -135,6 +135,10 @@ def test_a_flows_whole_life_answers_within_the_published_schemas(stack: LocalSta
     assert api.wait_run(ws, tested["id"])["status"] == "SUCCEEDED"
     api.ok("PUT", f"/v1/workspaces/{ws}/flows/{draft}/pins/double", {"from_run": tested["id"]})
     api.ok("GET", f"/v1/workspaces/{ws}/flows/{draft}/pins")
+    api.ok("POST", f"/v1/workspaces/{ws}/flows/{draft}/preview", {"node": "end", "text": "{{ nodes.double.output }}"})
+    refusals.append(  # 422 naming `text`: the path is not in the run's data
+        api.call("POST", f"/v1/workspaces/{ws}/flows/{draft}/preview", {"node": "end", "text": "{{ input.nope }}"})
+    )
     one = api.ok("POST", f"/v1/workspaces/{ws}/flows/{draft}/test-runs", {"only": "end", "from_run": tested["id"]})
     api.wait_run(ws, one["id"])
     api.ok("GET", f"/v1/workspaces/{ws}/runs/{one['id']}/nodes")
@@ -231,7 +235,7 @@ def test_a_flows_whole_life_answers_within_the_published_schemas(stack: LocalSta
     # Then every answer validated against its schema (the client asserts it), refusals included
     assert [status for status, _ in refusals] == [
         *(404, 422, 409, 409, 409, 401, 410, 401, 409),
-        *(422, 422, 422),  # a broken draft test-run and published, and `only` naming no node
+        *(422, 422, 422, 422),  # a broken draft test-run and published, a preview's missing path, `only` naming none
         *(422, 409, 422, 404),
     ]
     # And every operation of the document was seen answering its success

@@ -5,6 +5,7 @@ import { NODE_ID_RE } from "../lib/flowConvert";
 import { useSession } from "../session";
 import type { FlowNode, NodeType, RetryPolicy } from "../types";
 import { CONFIG_FORMS } from "./AgentNodeForms";
+import { ExpressionField } from "./ExpressionField";
 import { SchemaForm } from "./SchemaForm";
 import { TypeIcon } from "./nodeStyle";
 import { useToast } from "./Toasts";
@@ -296,14 +297,17 @@ export function EdgePanel({
         ) : (
           <div className="field">
             <label className="field-label">JMESPath expression</label>
-            <textarea
-              className="input mono"
-              rows={3}
+            <ExpressionField
+              id="edge-condition"
+              name="condition"
+              label="JMESPath expression"
               value={condition ?? ""}
+              mode="jmespath"
+              multiline
               readOnly={readOnly}
+              problems={[]}
               placeholder="always taken when empty, e.g. output.status == `200`"
-              spellCheck={false}
-              onChange={(e) => onChange(e.target.value.trim() ? e.target.value : undefined)}
+              onChange={(t) => onChange(t.trim() ? t : undefined)}
             />
             <div className="field-help">
               Evaluated over <code>{"{output, input, nodes}"}</code> after <b>{from}</b> finishes; the edge is taken when the result is truthy.

@@ -1,7 +1,9 @@
 // A node config form generated from the node type's JSON Schema, with a raw-JSON mode.
 import { useEffect, useMemo, useState } from "react";
+import type { ExpressionMode } from "../lib/completions";
 import { fieldsFor, parseField, toText, type FieldSpec } from "../lib/schemaForm";
 import type { JsonSchema } from "../types";
+import { ExpressionField } from "./ExpressionField";
 
 type Config = Record<string, unknown>;
 
@@ -62,10 +64,16 @@ function Field({
   suggestions,
   onChange,
   onError,
+  expression,
+  problems,
 }: {
   spec: FieldSpec;
   value: unknown;
   readOnly: boolean;
+  /** A template or expression field: a code editor with completions, inline problems and a live preview. */
+  expression?: ExpressionMode | null;
+  /** The server's validation problems of this field (shown inside an expression field). */
+  problems?: string[];
   /** Values to offer (a datalist); the field still accepts anything. */
   suggestions?: string[];
   /** A write-only secret: a password input the browser does not autofill. */
@@ -110,7 +118,24 @@ function Field({
         : "";
 
   let control;
-  switch (spec.kind) {
+  if (expression && !secret) {
+    control = (
+      <ExpressionField
+        id={inputId}
+        name={spec.name}
+        label={spec.label}
+        value={text}
+        mode={expression}
+        multiline={spec.kind !== "string"}
+        json={spec.kind === "json"}
+        readOnly={readOnly}
+        problems={problems ?? []}
+        placeholder={placeholder}
+        suggestions={suggestions}
+        onChange={commit}
+      />
+    );
+  } else switch (spec.kind) {
     case "boolean": {
       const checked = value === undefined ? spec.default === true : value === true;
       control = (
@@ -183,7 +208,7 @@ function Field({
         {spec.templated && <span className="field-tag tpl">{"{{ }}"}</span>}
       </label>
       {control}
-      {listId && (
+      {listId && !expression && (
         <datalist id={listId} data-testid={`suggestions-${spec.name}`}>
           {suggestions!.map((o) => <option key={o} value={o} />)}
         </datalist>
@@ -231,6 +256,12 @@ export function SchemaForm({
   const [rawText, setRawText] = useState("");
   const [rawError, setRawError] = useState<string | null>(null);
   const known = new Set(fields.map((f) => f.name));
+  // Templated string and JSON fields are templates; an `expression` beside a `language` is in that language.
+  const modeOf = (f: FieldSpec): ExpressionMode | null => {
+    if (f.templated && (f.kind === "string" || f.kind === "text" || f.kind === "json")) return "template";
+    if (f.name === "expression" && known.has("language")) return config.language === "jsonata" ? "jsonata" : "jmespath";
+    return null;
+  };
   const unknown = Object.keys(config).filter((k) => !known.has(k));
 
   const openRaw = () => {
@@ -284,6 +315,8 @@ export function SchemaForm({
                 secret={isSecret?.(f.name)}
                 idPrefix={idPrefix}
                 suggestions={suggestions?.[f.name]}
+                expression={modeOf(f)}
+                problems={fieldIssues?.[f.name]}
                 onError={onFieldError ? (err) => onFieldError(f.name, err) : undefined}
                 onChange={(v, remove) => {
                   const next = { ...config };
@@ -292,7 +325,7 @@ export function SchemaForm({
                   onChange(next);
                 }}
               />
-              {fieldIssues?.[f.name]?.map((m, i) => (
+              {!modeOf(f) && fieldIssues?.[f.name]?.map((m, i) => (
                 <div key={i} className="field-error">{m}</div>
               ))}
             </div>

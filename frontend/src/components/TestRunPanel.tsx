@@ -2,7 +2,7 @@
 // see which nodes were pinned (they do not execute), pin a node's output from the run, and run one node alone
 // with its upstream outputs from this run. Polls the run with TanStack Query until it ends.
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { errorMessage } from "../lib/api";
 import { api13, nodeStatusText, runName, type NodeRun13, type Run13 } from "../lib/contract13";
 import { duration } from "../lib/format";
@@ -47,6 +47,10 @@ export function TestRunPanel(props: {
     refetchInterval: (q) => (q.state.data && TERMINAL_RUN.includes(q.state.data.status) ? false : POLL_MS),
   });
   const finished = !!run.data && TERMINAL_RUN.includes(run.data.status);
+  // A finished test run is the flow's last run: the editor's completions and previews read it (issue 13).
+  useEffect(() => {
+    if (finished) void qc.invalidateQueries({ queryKey: ["last-run", ws, flowId] });
+  }, [finished, qc, ws, flowId]);
   const nodes = useQuery({
     // `finished` in the key: the run's end fetches the nodes once more, so the last states are never a poll behind
     queryKey: ["test-run-nodes", ws, runId, finished],

@@ -946,6 +946,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/workspaces/{ws}/flows/{flow}/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** POST /v1/workspaces/{ws}/flows/{flow}/preview */
+        post: operations["preview_field_v1_workspaces__ws__flows__flow__preview_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/approval-links/{token}": {
         parameters: {
             query?: never;
@@ -2613,6 +2630,72 @@ export interface components {
              * @description an api_key credential holding the Pinecone API key
              */
             credential: string;
+        };
+        /**
+         * Preview
+         * @description A field rendered against a run: what the node would have received. Secrets show as «secret:NAME».
+         */
+        Preview: {
+            /**
+             * Value
+             * @description the rendered value (null when the flow has no run yet)
+             */
+            value: unknown;
+            /**
+             * Run
+             * @description the run it was rendered against; null: the flow has never run
+             */
+            run: string | null;
+            /**
+             * Run Number
+             * @description that run's number in its flow
+             */
+            run_number: number | null;
+            /**
+             * Truncated
+             * @description the value was larger than 64 KiB: `value` is the start of its JSON text
+             */
+            truncated: boolean;
+        };
+        /**
+         * PreviewRequest
+         * @description One field's text, rendered for `node` against a run of the flow (the editor's live preview).
+         */
+        PreviewRequest: {
+            /**
+             * Node
+             * @description the draft's node the field belongs to
+             */
+            node: string;
+            /**
+             * Text
+             * @description the template or expression as typed
+             */
+            text: string;
+            /**
+             * Kind
+             * @description a `{{ … }}` template, or an expression in that language
+             * @default template
+             * @enum {string}
+             */
+            kind: "template" | "jmespath" | "jsonata";
+            /**
+             * Run
+             * @description a run of this flow; default: its newest run with upstream outputs
+             */
+            run?: string | null;
+            /**
+             * Json
+             * @description `text` is a JSON document whose strings hold templates (a JSON field)
+             * @default false
+             */
+            json: boolean;
+            /**
+             * Edge
+             * @description `text` is the condition of an edge leaving `node`: it also sees `output`, the node's own
+             * @default false
+             */
+            edge: boolean;
         };
         /** RedriveBody */
         RedriveBody: {
@@ -10740,6 +10823,114 @@ export interface operations {
             };
             /** @description Not found (another workspace's ids are not found either) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid request: the fields concerned are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error: nothing about it is disclosed (it is logged) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is resuming (Aurora from 0 ACU): retry after the Retry-After header's seconds; or a service behind this call (the vault, the orchestrator) failed: the same call can be repeated */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    preview_field_v1_workspaces__ws__flows__flow__preview_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ws: string;
+                flow: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PreviewRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Preview"];
+                };
+            };
+            /** @description The request could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role in this workspace does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (another workspace's ids are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body is not application/json */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

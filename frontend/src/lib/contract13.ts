@@ -27,6 +27,9 @@ export type VersionDiff = Omit<Schemas["VersionDiff"], "nodes" | "edges"> & {
   edges: { added: FlowDefinition["edges"]; removed: FlowDefinition["edges"] };
 };
 export type TemplateSummary = Schemas["TemplateSummary"];
+/** `POST …/flows/{flow}/preview`: a field rendered against a run of the flow (the editor's live preview). */
+export type PreviewRequest = Schemas["PreviewRequest"];
+export type Preview = Schemas["Preview"];
 export type Template = Omit<Schemas["Template"], "definition"> & { definition: FlowDefinition };
 
 const ws = (w: string) => `/v1/workspaces/${encodeURIComponent(w)}`;
@@ -47,6 +50,11 @@ export const api13 = {
     request<Run13>("PATCH", `${ws(w)}/runs/${enc(run)}`, { label }),
   diff: (w: string, flow: string, a: number | "draft", b: number | "draft") =>
     request<VersionDiff>("GET", `${ws(w)}/flows/${enc(flow)}/versions/${a}/diff/${b}`),
+  /** The flow's newest runs: published-version runs, or (`test`) test runs of the draft. */
+  recentRuns: (w: string, flow: string, test: boolean, limit = 5) =>
+    request<{ items: Run13[] }>("GET", `${ws(w)}/runs?flow=${enc(flow)}&limit=${limit}${test ? "&test=true" : ""}`),
+  preview: (w: string, flow: string, body: PreviewRequest) =>
+    request<Preview>("POST", `${ws(w)}/flows/${enc(flow)}/preview`, body),
   templates: () => request<{ items: TemplateSummary[] }>("GET", "/v1/templates"),
   template: (id: string) => request<Template>("GET", `/v1/templates/${enc(id)}`),
 };

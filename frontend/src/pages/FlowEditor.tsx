@@ -13,6 +13,7 @@ import { paths, useTitle } from "../lib/router";
 import { canEdit, useSession } from "../session";
 import type { FlowDefinition, FlowWarning, NodeType } from "../types";
 import type { DraftStore } from "../editor/draftStore";
+import { ExpressionScopeContext, useScope } from "../editor/expressionScope";
 import { useEditorShortcuts } from "../editor/useEditorShortcuts";
 import { useFlowActions } from "../editor/useFlowActions";
 import { useFlowDraft } from "../editor/useFlowDraft";
@@ -29,8 +30,16 @@ import { TestRunPanel } from "../components/TestRunPanel";
 import { useToast } from "../components/Toasts";
 import { ErrorState, Spinner } from "../components/ui";
 
+/** What a node's expression and template fields complete and preview against (the flow's last run). */
+function NodeScope(props: { ws: string; flowId: string; nodeId: string; upstream: string[]; definition: FlowDefinition; typeOf: (type: string) => NodeType | undefined; preview: boolean; edge?: boolean; children: ReactNode }) {
+  const scope = useScope(props);
+  return <ExpressionScopeContext.Provider value={scope}>{props.children}</ExpressionScopeContext.Provider>;
+}
+
 /** The side panel: the selected node or edge, else the flow itself. */
 function Inspector(props: {
+  ws: string;
+  flowId: string;
   store: DraftStore;
   definition: FlowDefinition;
   overview: ReactNode;
@@ -45,14 +54,16 @@ function Inspector(props: {
   const draft = store.getState();
   const node = selection?.node ? nodes.find((n) => n.id === selection.node) : undefined;
   const edge = selection?.edge ? edges.find((e) => e.id === selection.edge) : undefined;
+  const upstream = node ? upstreamOf(node.id, props.definition.edges) : [];
   if (node)
     return (
+      <NodeScope key={node.id} ws={props.ws} flowId={props.flowId} nodeId={node.id} upstream={upstream} definition={props.definition} typeOf={props.typeOf} preview={editable}>
       <NodePanel
         key={node.id}
         id={node.id}
         body={node.data.node}
         nodeType={props.typeOf(node.data.node.type)}
-        upstream={upstreamOf(node.id, props.definition.edges)}
+        upstream={upstream}
         issues={issues.all.filter((i) => i.node === node.id)}
         readOnly={!editable}
         taken={(id) => nodes.some((n) => n.id === id)}
@@ -60,9 +71,11 @@ function Inspector(props: {
         onRename={(to) => draft.renameNode(node.id, to)}
         onDelete={() => draft.removeNode(node.id)}
       />
+      </NodeScope>
     );
   if (edge)
     return (
+      <NodeScope key={edge.id} ws={props.ws} flowId={props.flowId} nodeId={edge.source} upstream={upstreamOf(edge.source, props.definition.edges)} definition={props.definition} typeOf={props.typeOf} preview={editable} edge>
       <EdgePanel
         key={edge.id}
         from={edge.source}
@@ -74,6 +87,7 @@ function Inspector(props: {
         onChange={(condition) => draft.setEdgeCondition(edge.id, condition)}
         onDelete={() => draft.removeEdge(edge.id)}
       />
+      </NodeScope>
     );
   return props.overview;
 }
@@ -220,6 +234,8 @@ function Editor({ flowId }: { flowId: string }) {
         )}
         <aside className="inspector">
           <Inspector
+            ws={ws}
+            flowId={flowId}
             store={store}
             definition={definition}
             issues={validation.issues}

@@ -37,10 +37,16 @@ def check(expression: str, language: Language = "jmespath") -> None:
     (_compile_jmespath if language == "jmespath" else _compile_jsonata)(expression)
 
 
-def evaluate(expression: str, data: Any, language: Language = "jmespath") -> Any:
+def evaluate(expression: str, data: Any, language: Language = "jmespath", *, timeout_ms: int | None = None) -> Any:
+    """`timeout_ms` bounds a JSONata evaluation (its own D1012 error past it); JMESPath has no loops to bound."""
     if language == "jmespath":
         return _compile_jmespath(expression).search(data)
     try:
+        if timeout_ms is not None:
+            import jsonata
+
+            _compile_jsonata(expression)  # the syntax error, said once and cached
+            return jsonata.Jsonata(expression, timeout=timeout_ms, stack=500).evaluate(data)
         return _compile_jsonata(expression).evaluate(data)
     except ExpressionError:
         raise
