@@ -7,6 +7,7 @@ import { errorMessage } from "../lib/api";
 import { api13, nodeStatusText, notAvailable, runName, type NodeRun13, type Run13 } from "../lib/contract13";
 import { duration } from "../lib/format";
 import { TERMINAL_RUN } from "../types";
+import { keys } from "../lib/queryKeys";
 import { OutputViewer } from "./OutputViewer";
 import { Drawer, StatusBadge } from "./ui";
 
@@ -39,16 +40,16 @@ export function TestRunPanel(props: {
     inputError = (e as Error).message;
   }
 
-  const pins = useQuery({ queryKey: ["pins", ws, flowId], queryFn: () => api13.listPins(ws, flowId), retry: false });
+  const pins = useQuery({ queryKey: keys.pins(ws, flowId), queryFn: () => api13.listPins(ws, flowId), retry: false });
   const run = useQuery({
-    queryKey: ["test-run", ws, runId],
+    queryKey: keys.testRun(ws, runId),
     queryFn: () => api13.getRun(ws, runId!),
     enabled: !!runId,
     refetchInterval: (q) => (q.state.data && TERMINAL_RUN.includes(q.state.data.status) ? false : POLL_MS),
   });
   const finished = !!run.data && TERMINAL_RUN.includes(run.data.status);
   const nodes = useQuery({
-    queryKey: ["test-run-nodes", ws, runId],
+    queryKey: keys.testRunNodes(ws, runId),
     queryFn: () => api13.runNodes(ws, runId!),
     enabled: !!runId,
     refetchInterval: finished ? false : POLL_MS,
@@ -66,11 +67,11 @@ export function TestRunPanel(props: {
   });
   const pin = useMutation({
     mutationFn: (node: string) => api13.pin(ws, flowId, node, { from_run: runId! }),
-    onSuccess: () => void qc.invalidateQueries({ queryKey: ["pins", ws, flowId] }),
+    onSuccess: () => void qc.invalidateQueries({ queryKey: keys.pins(ws, flowId) }),
   });
   const unpin = useMutation({
     mutationFn: (node: string) => api13.unpin(ws, flowId, node),
-    onSuccess: () => void qc.invalidateQueries({ queryKey: ["pins", ws, flowId] }),
+    onSuccess: () => void qc.invalidateQueries({ queryKey: keys.pins(ws, flowId) }),
   });
 
   const missing = [pins.error, start.error].some(notAvailable);

@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useState } from "react";
 import { useQuery } from "@tanstack/react-query";
+import { keys } from "../lib/queryKeys";
 import { api, errorMessage } from "../lib/api";
 import { api13, type TemplateSummary } from "../lib/contract13";
 import { starterDefinition } from "../lib/flowConvert";
@@ -17,7 +18,7 @@ function NewFlowModal({ onClose }: { onClose: () => void }) {
   const [description, setDescription] = useState("");
   const [busy, setBusy] = useState(false);
   // The templates gallery (issue 13's GET /v1/templates); a server without it offers the blank flow only.
-  const templates = useQuery({ queryKey: ["templates"], queryFn: api13.templates, retry: false, staleTime: Infinity });
+  const templates = useQuery({ queryKey: keys.templates, queryFn: api13.templates, retry: false, staleTime: Infinity });
   const [template, setTemplate] = useState<TemplateSummary | null>(null);
   const pick = (t: TemplateSummary | null) => {
     setTemplate(t);

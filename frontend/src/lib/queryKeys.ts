@@ -1,0 +1,30 @@
+// TanStack Query keys, in one place so an invalidation matches the queries it means. A key starts with what it
+// names and the workspace; invalidating a prefix (e.g. `["runs", ws]`) reaches every filter of that list.
+
+/** The runs list's filters: a key per combination (status, flow, test runs instead of runs). */
+export interface RunsFilter {
+  status: string;
+  flow: string;
+  test: boolean;
+}
+
+export const keys = {
+  me: ["me"] as const,
+  nodeTypes: ["node-types"] as const,
+  templates: ["templates"] as const,
+  workspace: (ws: string) => ["workspace", ws] as const,
+
+  flows: (ws: string) => ["flows", ws] as const,
+  flow: (ws: string, flow: string) => ["flow", ws, flow] as const,
+  pins: (ws: string, flow: string) => ["pins", ws, flow] as const,
+  diff: (ws: string, flow: string, from: number | "draft", to: number | "draft") => ["diff", ws, flow, from, to] as const,
+  /** The graph a run view draws: the run's version, else the flow's current draft (with a note saying so). */
+  runGraph: (ws: string, flow: string, version: number | null) => ["run-graph", ws, flow, version] as const,
+
+  allRuns: (ws: string) => ["runs", ws] as const,
+  runs: (ws: string, filter: RunsFilter) => ["runs", ws, filter] as const,
+  run: (ws: string, run: string) => ["run", ws, run] as const,
+  nodeRuns: (ws: string, run: string) => ["node-runs", ws, run] as const,
+  testRun: (ws: string, run: string | null) => ["test-run", ws, run] as const,
+  testRunNodes: (ws: string, run: string | null) => ["test-run-nodes", ws, run] as const,
+};
