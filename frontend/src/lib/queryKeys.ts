@@ -15,6 +15,8 @@ export const keys = {
   workspace: (ws: string) => ["workspace", ws] as const,
 
   flows: (ws: string) => ["flows", ws] as const,
+  /** The first page of flows, for pickers (the runs list's flow filter). */
+  flowOptions: (ws: string) => ["flows", ws, "options"] as const,
   flow: (ws: string, flow: string) => ["flow", ws, flow] as const,
   pins: (ws: string, flow: string) => ["pins", ws, flow] as const,
   diff: (ws: string, flow: string, from: number | "draft", to: number | "draft") => ["diff", ws, flow, from, to] as const,

@@ -325,6 +325,7 @@ function View({ runId }: { runId: string }) {
     queryKey: keys.flow(workspace.id, run?.flow_id ?? ""),
     queryFn: () => api.getFlow(workspace.id, run!.flow_id),
     enabled: redrivable,
+    staleTime: 0, // the live version moves in the editor: ask again on each visit
   });
   const liveVersion = redrivable ? (flowQ.data?.live_version ?? null) : null;
   const newerLive = run && liveVersion && liveVersion !== run.version ? liveVersion : null;
@@ -391,7 +392,7 @@ function View({ runId }: { runId: string }) {
         <div className="sum"><span className="sum-l">Flow</span><a className="link" href={`#${paths.flow(workspace.id, run.flow_id)}`}>{run.flow_name ?? run.flow_id}</a></div>
         <div className="sum"><span className="sum-l">Version</span>{run.version ? <button className="sum-link mono" title="View this version's definition and ASL" onClick={() => setShowVersion(true)}>v{run.version}</button> : <span>—</span>}</div>
         <div className="sum"><span className="sum-l">Started</span><span title={absTime(run.started_at ?? run.created_at)}>{relTime(run.started_at ?? run.created_at)}</span></div>
-        <div className="sum"><span className="sum-l">Elapsed</span><span className="mono">{run.duration_ms != null ? duration(run.duration_ms) : run.started_at && !terminal ? duration(Date.now() - Date.parse(run.started_at)) : "—"}</span></div>
+        <div className="sum"><span className="sum-l">Elapsed</span><span className="mono" data-testid="run-elapsed">{run.duration_ms != null ? duration(run.duration_ms) : run.started_at && !terminal ? duration(Date.now() - Date.parse(run.started_at)) : "—"}</span></div>
         {(run as Run13).active_ms != null && (
           <div className="sum" title="Time executing, without waits between redrives or for approvals"><span className="sum-l">Active</span><span className="mono" data-testid="run-active">{duration((run as Run13).active_ms)}</span></div>
         )}

@@ -39,10 +39,11 @@ export function RunsList({ query }: { query: URLSearchParams }) {
       api.listRuns(workspace.id, { status, flow, cursor: pageParam, test: test ? "true" : undefined }),
     initialPageParam: null as string | null,
     getNextPageParam: (page) => page.next_cursor ?? null,
+    staleTime: 0, // runs start elsewhere (the editor, triggers): each visit refetches
   });
   const items = useMemo(() => runs.data?.pages.flatMap((p) => p.items) ?? null, [runs.data]);
   const error = runs.error && !items ? errorMessage(runs.error) : null;
-  const flows = useQuery({ queryKey: keys.flows(workspace.id), queryFn: () => api.listFlows(workspace.id) });
+  const flows = useQuery({ queryKey: keys.flowOptions(workspace.id), queryFn: () => api.listFlows(workspace.id) });
   const flowList: FlowSummary[] = flows.data?.items ?? [];
 
   // Live from the workspace's event stream: statuses change in place (in the query cache); a run not listed yet
