@@ -23,6 +23,14 @@ export const keys = {
   /** The graph a run view draws: the run's version, else the flow's current draft (with a note saying so). */
   runGraph: (ws: string, flow: string, version: number | null) => ["run-graph", ws, flow, version] as const,
 
+  agents: (ws: string) => ["agents", ws] as const,
+  agent: (ws: string, agent: string) => ["agent", ws, agent] as const,
+  agentVersions: (ws: string, agent: string) => ["agent-versions", ws, agent] as const,
+  agentVersion: (ws: string, agent: string, version: number) => ["agent-version", ws, agent, version] as const,
+  agentRuns: (ws: string, agent: string) => ["agent-runs", ws, agent] as const,
+  /** The dashboard's last few runs of an agent; its run count is in the key so a new run refetches them. */
+  agentLastRuns: (ws: string, agent: string, count: number) => ["agent-runs", ws, agent, "last", count] as const,
+
   allRuns: (ws: string) => ["runs", ws] as const,
   runs: (ws: string, filter: RunsFilter) => ["runs", ws, filter] as const,
   run: (ws: string, run: string) => ["run", ws, run] as const,
