@@ -31,6 +31,15 @@ export const keys = {
   /** The dashboard's last few runs of an agent; its run count is in the key so a new run refetches them. */
   agentLastRuns: (ws: string, agent: string, count: number) => ["agent-runs", ws, agent, "last", count] as const,
 
+  /** Approvals the caller may decide; invalidating `approvals(ws)` reaches every filter. */
+  approvals: (ws: string, filter?: { status: string; flow: string }) => ["approvals", ws, ...(filter ? [filter] : [])] as const,
+  approval: (ws: string, id: string) => ["approval", ws, id] as const,
+  /** An approval's run and nodes, read again when the approval's status changes. */
+  approvalContext: (ws: string, run: string, status: string) => ["approval-context", ws, run, status] as const,
+
+  members: (ws: string) => ["members", ws] as const,
+  audit: (ws: string, action: string) => ["audit", ws, action] as const,
+
   allRuns: (ws: string) => ["runs", ws] as const,
   runs: (ws: string, filter: RunsFilter) => ["runs", ws, filter] as const,
   run: (ws: string, run: string) => ["run", ws, run] as const,
