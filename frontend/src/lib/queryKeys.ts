@@ -37,6 +37,10 @@ export const keys = {
   /** An approval's run and nodes, read again when the approval's status changes. */
   approvalContext: (ws: string, run: string, status: string) => ["approval-context", ws, run, status] as const,
 
+  credentialTypes: ["credential-types"] as const,
+  credentials: (ws: string) => ["credentials", ws] as const,
+  knowledgeBases: (ws: string) => ["knowledge-bases", ws] as const,
+  documents: (ws: string, kb: string) => ["documents", ws, kb] as const,
   members: (ws: string) => ["members", ws] as const,
   audit: (ws: string, action: string) => ["audit", ws, action] as const,
 
