@@ -41,6 +41,9 @@ export const keys = {
   credentials: (ws: string) => ["credentials", ws] as const,
   knowledgeBases: (ws: string) => ["knowledge-bases", ws] as const,
   documents: (ws: string, kb: string) => ["documents", ws, kb] as const,
+  budget: (ws: string) => ["budget", ws] as const,
+  usage: (ws: string, range: { from: string; to: string; tz: string; stackBy: string }) => ["usage", ws, range] as const,
+  llmSettings: (ws: string) => ["llm-settings", ws] as const,
   members: (ws: string) => ["members", ws] as const,
   audit: (ws: string, action: string) => ["audit", ws, action] as const,
 
