@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { act, cleanup, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import { RunView } from "./RunView";
+import { makeQueryClient } from "../lib/query";
 import { FakeApi, Providers, stubBrowserLayout } from "../test/fakeApi";
 import type { FlowDefinition, NodeRun, Run } from "../types";
 
@@ -132,9 +133,12 @@ describe("RunView", () => {
     // Given a running run whose llm node is running
     const run = aRun();
     serve(run, [node("input", "input", "SUCCEEDED"), node("fetch", "http", "SUCCEEDED"), node("summarise", "llm", "RUNNING"), node("output", "output", "PENDING")]);
-    render(<Providers><RunView runId={run.id} /></Providers>);
+    const client = makeQueryClient();
+    render(<Providers client={client}><RunView runId={run.id} /></Providers>);
     await waitFor(() => expect(canvasNode("summarise")?.dataset.status).toBe("RUNNING"));
+    // (the stream is open, and no read is in flight to overwrite what the events change)
     await waitFor(() => expect(api.openStreams).toBe(1));
+    await waitFor(() => expect(client.isFetching()).toBe(0));
     const loads = api.requests.filter((r) => r.path.endsWith("/nodes")).length;
     // When the stream says its attempt failed and the next one is due in 30 s
     act(() => api.push([{ type: "node.retrying", run_id: run.id, node_id: "summarise", iteration: 0, data: { attempt: 1, next_attempt_at: at(30), error: { message: "rate limited" } } } as never]));

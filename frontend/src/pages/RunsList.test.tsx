@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { act, cleanup, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import { RunsList } from "./RunsList";
 import { useRoute } from "../lib/router";
+import { makeQueryClient } from "../lib/query";
 import { FakeApi, Providers } from "../test/fakeApi";
 import type { Run } from "../types";
 
@@ -83,9 +84,12 @@ describe("RunsList", () => {
   });
 
   it("follows the event stream: a status changes in place, a new run reloads the list", async () => {
-    render(<Providers><Routed /></Providers>);
+    const client = makeQueryClient();
+    render(<Providers client={client}><Routed /></Providers>);
     await waitFor(() => expect(names()).toEqual(["#7 · backfill", "#6"]));
+    // (the stream is open, and no read is in flight to overwrite what the events change)
     await waitFor(() => expect(api.openStreams).toBe(1));
+    await waitFor(() => expect(client.isFetching()).toBe(0));
     // When the running run succeeds
     act(() => api.push([{ type: "run.succeeded", run_id: runs[0].id, data: {} } as never]));
     // Then its row says so at once (from the event, in the query cache)
