@@ -119,7 +119,7 @@ function NodeRunPanel({ nr, runId, onClose, children }: { nr: NodeRun; runId: st
               testId="node-output"
               value={nr.output}
               fileName={`${nr.node_id}-output.json`}
-              empty={nr.status === "SUCCEEDED" ? "null" : nr.status === "PENDING" || nr.status === "RUNNING" ? "No output yet" : "No output"}
+              empty={nr.status === "SUCCEEDED" ? "null" : nr.status === "PENDING" || nr.status === "RUNNING" || nr.status === "RETRYING" ? "No output yet" : "No output"}
             />
           </div>
           <div>
