@@ -4,7 +4,7 @@ import { Route, Router, Switch } from "wouter";
 import { api, ApiError, errorMessage, setUnauthorizedHandler } from "./lib/api";
 import { getToken, setToken } from "./lib/auth";
 import { navigate, paths, useHashPath, useHashSearch, useNavigationEvents, useRoute } from "./lib/router";
-import { keys } from "./lib/query";
+import { keys } from "./lib/queryKeys";
 import { SessionCtx, type Session } from "./session";
 import { Header } from "./components/Header";
 import { useToast } from "./components/Toasts";

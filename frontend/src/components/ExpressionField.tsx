@@ -7,6 +7,7 @@ import { lazy, Suspense, useEffect, useMemo, useState } from "react";
 import { ApiError, errorMessage } from "../lib/api";
 import { knownPaths, type ExpressionMode } from "../lib/completions";
 import { api13 } from "../lib/contract13";
+import { keys } from "../lib/queryKeys";
 import { useExpressionScope } from "../editor/expressionScope";
 
 const ExpressionEditor = lazy(() => import("./ExpressionEditor"));
@@ -64,7 +65,7 @@ export function ExpressionField({
   const text = useDebounced(value, PREVIEW_AFTER_MS);
   const wanted = !!scope?.preview && text.trim() !== "" && (mode !== "template" || text.includes("{{"));
   const preview = useQuery({
-    queryKey: ["preview", scope?.ws, scope?.flowId, scope?.nodeId, mode, json ?? false, scope?.runId, text],
+    queryKey: keys.preview(scope?.ws ?? "", scope?.flowId ?? "", scope?.nodeId ?? "", mode, json ?? false, scope?.runId ?? null, text),
     queryFn: () =>
       api13.preview(scope!.ws, scope!.flowId, {
         node: scope!.nodeId,

@@ -45,10 +45,10 @@ function NexodNodeView({ id, data, selected }: NodeProps<CanvasNode>) {
         </div>
         {status && <span className={`fnode-status s-${status.toLowerCase()}`} title={status} />}
       </div>
-      {status && (status === "SUCCEEDED" || status === "FAILED" || status === "RUNNING") && (
+      {status && (status === "SUCCEEDED" || status === "FAILED" || status === "RUNNING" || status === "RETRYING") && (
         <div className="fnode-foot">
           <span>{status.charAt(0) + status.slice(1).toLowerCase()}</span>
-          <span className="mono">{status === "RUNNING" ? "…" : duration(durationMs)}</span>
+          <span className="mono">{status === "RUNNING" ? "…" : status === "RETRYING" ? "↻" : duration(durationMs)}</span>
         </div>
       )}
       {issues?.length ? <div className="fnode-issue-badge">{issues.length}</div> : null}

@@ -7,6 +7,7 @@ import { errorMessage } from "../lib/api";
 import { api13, nodeStatusText, runName, type NodeRun13, type Run13 } from "../lib/contract13";
 import { duration } from "../lib/format";
 import { TERMINAL_RUN } from "../types";
+import { keys } from "../lib/queryKeys";
 import { OutputViewer } from "./OutputViewer";
 import { Drawer, StatusBadge } from "./ui";
 
@@ -39,9 +40,9 @@ export function TestRunPanel(props: {
     inputError = (e as Error).message;
   }
 
-  const pins = useQuery({ queryKey: ["pins", ws, flowId], queryFn: () => api13.listPins(ws, flowId), retry: false });
+  const pins = useQuery({ queryKey: keys.pins(ws, flowId), queryFn: () => api13.listPins(ws, flowId), retry: false });
   const run = useQuery({
-    queryKey: ["test-run", ws, runId],
+    queryKey: keys.testRun(ws, runId),
     queryFn: () => api13.getRun(ws, runId!),
     enabled: !!runId,
     refetchInterval: (q) => (q.state.data && TERMINAL_RUN.includes(q.state.data.status) ? false : POLL_MS),
@@ -49,11 +50,11 @@ export function TestRunPanel(props: {
   const finished = !!run.data && TERMINAL_RUN.includes(run.data.status);
   // A finished test run is the flow's last run: the editor's completions and previews read it (issue 13).
   useEffect(() => {
-    if (finished) void qc.invalidateQueries({ queryKey: ["last-run", ws, flowId] });
+    if (finished) void qc.invalidateQueries({ queryKey: keys.lastRun(ws, flowId) });
   }, [finished, qc, ws, flowId]);
   const nodes = useQuery({
     // `finished` in the key: the run's end fetches the nodes once more, so the last states are never a poll behind
-    queryKey: ["test-run-nodes", ws, runId, finished],
+    queryKey: [...keys.testRunNodes(ws, runId), finished],
     queryFn: () => api13.runNodes(ws, runId!),
     enabled: !!runId,
     placeholderData: (previous, query) => (query?.queryKey[2] === runId ? keepPreviousData(previous) : undefined),
@@ -72,11 +73,11 @@ export function TestRunPanel(props: {
   });
   const pin = useMutation({
     mutationFn: (node: string) => api13.pin(ws, flowId, node, { from_run: runId! }),
-    onSuccess: () => void qc.invalidateQueries({ queryKey: ["pins", ws, flowId] }),
+    onSuccess: () => void qc.invalidateQueries({ queryKey: keys.pins(ws, flowId) }),
   });
   const unpin = useMutation({
     mutationFn: (node: string) => api13.unpin(ws, flowId, node),
-    onSuccess: () => void qc.invalidateQueries({ queryKey: ["pins", ws, flowId] }),
+    onSuccess: () => void qc.invalidateQueries({ queryKey: keys.pins(ws, flowId) }),
   });
 
   const pinned = new Set((pins.data?.items ?? []).map((p) => p.node_id));

@@ -3,6 +3,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { errorMessage } from "../lib/api";
 import { api13, type FieldChange, type VersionDiff } from "../lib/contract13";
+import { keys } from "../lib/queryKeys";
 import { Modal, Spinner } from "./ui";
 
 const show = (v: unknown) => (v === undefined ? "—" : typeof v === "string" ? v : JSON.stringify(v, null, 2));
@@ -53,7 +54,7 @@ export function DiffTable({ diff }: { diff: VersionDiff }) {
 }
 
 export function VersionDiffDialog({ ws, flowId, from, to, onClose }: { ws: string; flowId: string; from: number | "draft"; to: number | "draft"; onClose: () => void }) {
-  const q = useQuery({ queryKey: ["diff", ws, flowId, from, to], queryFn: () => api13.diff(ws, flowId, from, to), retry: false });
+  const q = useQuery({ queryKey: keys.diff(ws, flowId, from, to), queryFn: () => api13.diff(ws, flowId, from, to), retry: false });
   return (
     <Modal title={`${label(from)} ↔ ${label(to)}`} onClose={onClose} wide>
       {q.isPending ? <Spinner /> : q.error ? (

@@ -4,6 +4,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { createContext, useContext, useMemo } from "react";
 import { api13, type Run13 } from "../lib/contract13";
+import { keys } from "../lib/queryKeys";
 import type { PathSources } from "../lib/completions";
 import type { FlowDefinition, JsonSchema, NodeType } from "../types";
 
@@ -54,7 +55,7 @@ export async function fetchLastRun(ws: string, flowId: string): Promise<LastRun 
 }
 
 export function useLastRun(ws: string, flowId: string) {
-  return useQuery({ queryKey: ["last-run", ws, flowId], queryFn: () => fetchLastRun(ws, flowId), retry: false, staleTime: 15_000 });
+  return useQuery({ queryKey: keys.lastRun(ws, flowId), queryFn: () => fetchLastRun(ws, flowId), retry: false, staleTime: 15_000 });
 }
 
 /** The scope of one node's fields: its upstream ancestors, their kinds' output schemas, the input node's example

@@ -1,7 +1,9 @@
 // The toolbar's calls to the API (save, validate, publish, run), each reported with a toast; an invalid flow
 // also shows its problems on the canvas.
+import { useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { api, errorMessage } from "../lib/api";
+import { keys } from "../lib/queryKeys";
 import { navigate, paths } from "../lib/router";
 import { useToast } from "../components/Toasts";
 import { savedProblems, type DraftFlow } from "../lib/contract13";
@@ -13,6 +15,12 @@ export type Busy = "save" | "validate" | "publish" | null;
 
 export function useFlowActions(ws: string, draft: FlowDraft, validation: LiveValidation) {
   const toast = useToast();
+  const qc = useQueryClient();
+  // The flows list and the flow's cached reads are stale once it is saved or published (its name, versions, live).
+  const changed = (id: string) => {
+    void qc.invalidateQueries({ queryKey: keys.flows(ws) });
+    void qc.invalidateQueries({ queryKey: keys.flow(ws, id) });
+  };
   const [busy, setBusy] = useState<Busy>(null);
   // What the last save answered as `warnings` (saved, but a run would fail): shown until dismissed or the next save.
   const [warnings, setWarnings] = useState<FlowWarning[]>([]);
@@ -32,6 +40,7 @@ export function useFlowActions(ws: string, draft: FlowDraft, validation: LiveVal
     setBusy("save");
     try {
       const f = await draft.save();
+      changed(f.id);
       setWarnings(f.warnings ?? []);
       // A draft saves valid or not (issue 13); its problems show on the nodes they name.
       const problems = savedProblems(f as DraftFlow);
@@ -68,6 +77,7 @@ export function useFlowActions(ws: string, draft: FlowDraft, validation: LiveVal
     setBusy("publish");
     try {
       const v = await api.publish(ws, flow.id, description || undefined);
+      changed(flow.id);
       if (v.unchanged) toast.info("Nothing new to publish", `v${v.version} is live and already has this definition.`);
       else toast.success(`Published v${v.version}`, "It is now the live version.");
       // The live and latest version numbers in the toolbar come from the flow; a failed refresh only delays them.

@@ -135,7 +135,8 @@ export const api = {
 
   startRun: (w: string, f: string, input: unknown, version?: number) =>
     request<Run>("POST", `${ws(w)}/flows/${enc(f)}/runs`, version ? { input, version } : { input }),
-  listRuns: (w: string, p: { flow?: string; status?: string; cursor?: string | null }) =>
+  /** `test: "true"` lists the test runs of drafts instead (they are never in the plain list). */
+  listRuns: (w: string, p: { flow?: string; status?: string; cursor?: string | null; test?: string }) =>
     request<RunPage>("GET", `${ws(w)}/runs${qs(p)}`),
   getRun: (w: string, r: string) => request<Run>("GET", `${ws(w)}/runs/${enc(r)}`),
   runNodes: (w: string, r: string) => request<NodeRunList>("GET", `${ws(w)}/runs/${enc(r)}/nodes`),

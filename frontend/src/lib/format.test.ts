@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { decodeJwt, tokenExpired } from "./auth";
-import { duration, relTime, usd } from "./format";
+import { duration, nextAttempt, relTime, usd } from "./format";
 
 describe("format", () => {
   it("prints durations at a useful precision", () => {
@@ -14,6 +14,17 @@ describe("format", () => {
     expect(usd(0)).toBe("$0.00");
     expect(usd(0.000123)).toBe("$0.000123");
     expect(usd("2.5")).toBe("$2.50");
+  });
+  it("says when a retrying node tries again, relative to now", () => {
+    // Given a clock
+    const now = Date.parse("2026-01-01T12:00:00Z");
+    // Then a next attempt reads in seconds, minutes or hours ahead, and one already due says so
+    expect(nextAttempt("2026-01-01T12:00:12Z", now)).toBe("next attempt in 12 s");
+    expect(nextAttempt("2026-01-01T12:00:11.200Z", now)).toBe("next attempt in 12 s");
+    expect(nextAttempt("2026-01-01T12:03:00Z", now)).toBe("next attempt in 3 min");
+    expect(nextAttempt("2026-01-01T14:00:00Z", now)).toBe("next attempt in 2 h");
+    expect(nextAttempt("2026-01-01T11:59:59Z", now)).toBe("next attempt due now");
+    expect(nextAttempt(null, now)).toBe("next attempt time unknown");
   });
   it("prints relative times", () => {
     const now = Date.parse("2026-01-01T12:00:00Z");

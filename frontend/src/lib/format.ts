@@ -52,3 +52,16 @@ export function num(v: number | null | undefined): string {
 export function shortId(id: string): string {
   return id.length > 14 ? `${id.slice(0, 12)}…` : id;
 }
+
+/** When a RETRYING node tries again, relative to `now`: "next attempt in 12 s", "in 3 min", or "due now". */
+export function nextAttempt(iso: string | null | undefined, now = Date.now()): string {
+  if (!iso) return "next attempt time unknown";
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return `next attempt at ${iso}`;
+  const s = Math.ceil((t - now) / 1000);
+  if (s <= 0) return "next attempt due now";
+  if (s < 90) return `next attempt in ${s} s`;
+  const m = Math.round(s / 60);
+  if (m < 90) return `next attempt in ${m} min`;
+  return `next attempt in ${Math.round(m / 60)} h`;
+}

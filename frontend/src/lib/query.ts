@@ -14,12 +14,3 @@ export function makeQueryClient(): QueryClient {
     },
   });
 }
-
-/** Query keys, in one place so invalidations match the queries they mean. */
-export const keys = {
-  me: ["me"] as const,
-  nodeTypes: ["node-types"] as const,
-  runs: (ws: string, query: string) => ["runs", ws, query] as const,
-  run: (ws: string, id: string) => ["run", ws, id] as const,
-  nodeRuns: (ws: string, id: string) => ["node-runs", ws, id] as const,
-};

@@ -1,10 +1,12 @@
 // The spec editor: markdown and JSON side by side, both editable and kept in sync through the API's
 // validate route (the one parser of the spec), errors on their line; versions with a diff and the live
 // pointer; the node runs that used the agent.
-import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useEffect, useMemo, useRef, useState } from "react";
 import { api, ApiError, errorMessage } from "../lib/api";
 import { changedLines, jsonErrors, lineDiff, markdownErrors, specText, syncBody, type LineError } from "../lib/agents";
 import { absTime, num, relTime, usd } from "../lib/format";
+import { keys } from "../lib/queryKeys";
 import { navigate, paths, setNavigationGuard, useTitle } from "../lib/router";
 import { canEdit, useSession } from "../session";
 import type { Agent, AgentNodeRun, AgentVersionSummary } from "../types";
@@ -19,17 +21,18 @@ function VersionDiff({ agentId, versions }: { agentId: string; versions: AgentVe
   const { workspace } = useSession();
   const [from, setFrom] = useState<number>(versions.length > 1 ? versions[1].version : versions[0].version);
   const [to, setTo] = useState<number>(versions[0].version);
-  const [texts, setTexts] = useState<Record<number, string>>({});
-  const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
-    for (const n of [from, to])
-      if (texts[n] === undefined)
-        api
-          .getAgentVersion(workspace.id, agentId, n)
-          .then((v) => setTexts((t) => ({ ...t, [n]: v.markdown })))
-          .catch((e) => setError(errorMessage(e)));
-  }, [from, to, texts, workspace.id, agentId]);
-  const diff = texts[from] !== undefined && texts[to] !== undefined ? lineDiff(texts[from], texts[to]) : null;
+  // Each version's markdown once (versions never change): cached by version number.
+  const text = (n: number) => ({
+    queryKey: keys.agentVersion(workspace.id, agentId, n),
+    queryFn: () => api.getAgentVersion(workspace.id, agentId, n).then((v) => v.markdown),
+    staleTime: Infinity,
+  });
+  const fromQ = useQuery(text(from));
+  const toQ = useQuery(text(to));
+  const texts: Record<number, string | undefined> = { [from]: fromQ.data, [to]: toQ.data };
+  const failed = fromQ.error ?? toQ.error;
+  const error = failed ? errorMessage(failed) : null;
+  const diff = texts[from] !== undefined && texts[to] !== undefined ? lineDiff(texts[from]!, texts[to]!) : null;
   const changed = diff ? changedLines(diff) : 0;
   const pick = (value: number, set: (n: number) => void, testid: string) => (
     <select className="input input-sm" value={value} data-testid={testid} onChange={(e) => set(Number(e.target.value))}>
@@ -69,35 +72,42 @@ export function AgentEditor({ agentId }: { agentId: string }) {
   const { workspace } = useSession();
   const toast = useToast();
   const editable = canEdit(workspace.role);
+  const qc = useQueryClient();
+  // The agent, its versions and its node runs are queries; the panes are local state, reset from each new answer.
+  const agentQ = useQuery({ queryKey: keys.agent(workspace.id, agentId), queryFn: () => api.getAgent(workspace.id, agentId), staleTime: 0 });
+  const versionsQ = useQuery({ queryKey: keys.agentVersions(workspace.id, agentId), queryFn: () => api.listAgentVersions(workspace.id, agentId).then((v) => v.items), staleTime: 0 });
+  const runsQ = useQuery({ queryKey: keys.agentRuns(workspace.id, agentId), queryFn: () => api.agentRuns(workspace.id, agentId).then((r) => r.items), staleTime: 0 });
   const [agent, setAgent] = useState<Agent | null>(null);
-  const [loadError, setLoadError] = useState<string | null>(null);
+  const failed = agentQ.error ?? versionsQ.error ?? runsQ.error;
+  const loadError = failed ? errorMessage(failed) : null;
   const [markdown, setMarkdown] = useState("");
   const [json, setJson] = useState("");
   const [errors, setErrors] = useState<Record<Pane, LineError[]>>({ markdown: [], json: [] });
   const [syncing, setSyncing] = useState(false);
-  const [versions, setVersions] = useState<AgentVersionSummary[] | null>(null);
-  const [runs, setRuns] = useState<AgentNodeRun[] | null>(null);
+  const versions: AgentVersionSummary[] | null = versionsQ.data ?? null;
+  const runs: AgentNodeRun[] | null = runsQ.data ?? null;
   const [busy, setBusy] = useState(false);
   const timer = useRef<number | null>(null);
   const generation = useRef(0);
   useTitle(agent ? `${agent.name} · Agents` : "Agent");
 
-  const load = useCallback(async () => {
-    setLoadError(null);
-    try {
-      const a = await api.getAgent(workspace.id, agentId);
-      setAgent(a);
-      setMarkdown(a.markdown);
-      setJson(specText(a.spec));
-      setErrors({ markdown: [], json: [] });
-      const [v, r] = await Promise.all([api.listAgentVersions(workspace.id, agentId), api.agentRuns(workspace.id, agentId)]);
-      setVersions(v.items);
-      setRuns(r.items);
-    } catch (e) {
-      setLoadError(errorMessage(e));
-    }
-  }, [workspace.id, agentId]);
-  useEffect(() => void load(), [load]);
+  useEffect(() => {
+    const a = agentQ.data;
+    if (!a) return;
+    setAgent(a);
+    setMarkdown(a.markdown);
+    setJson(specText(a.spec));
+    setErrors({ markdown: [], json: [] });
+  }, [agentQ.data]);
+  /** After a publish or a live move: the agent, its versions and the dashboard's list are stale. */
+  const invalidate = () =>
+    Promise.all([
+      qc.invalidateQueries({ queryKey: keys.agent(workspace.id, agentId) }),
+      qc.invalidateQueries({ queryKey: keys.agentVersions(workspace.id, agentId) }),
+      qc.invalidateQueries({ queryKey: keys.agents(workspace.id) }),
+    ]);
+  const load = () =>
+    void Promise.all([agentQ.refetch(), versionsQ.refetch(), runsQ.refetch()]);
 
   const dirty = agent !== null && markdown !== agent.markdown;
   const valid = errors.markdown.length === 0 && errors.json.length === 0 && !syncing;
@@ -146,6 +156,8 @@ export function AgentEditor({ agentId }: { agentId: string }) {
     setBusy(true);
     try {
       const saved = await api.updateAgent(workspace.id, agentId, { markdown });
+      qc.setQueryData(keys.agent(workspace.id, agentId), saved);
+      void qc.invalidateQueries({ queryKey: keys.agents(workspace.id) });
       setAgent(saved);
       setMarkdown(saved.markdown);
       setJson(specText(saved.spec));
@@ -168,7 +180,7 @@ export function AgentEditor({ agentId }: { agentId: string }) {
       const v = await api.publishAgent(workspace.id, agentId);
       if (v.unchanged) toast.info(`Nothing new to publish`, v.message);
       else toast.success(`Published v${v.version}`, v.message);
-      await load();
+      await invalidate();
     } catch (e) {
       toast.error("Could not publish", errorMessage(e));
     } finally {
@@ -180,7 +192,7 @@ export function AgentEditor({ agentId }: { agentId: string }) {
     try {
       await api.setAgentLive(workspace.id, agentId, n);
       toast.success(`v${n} is live`);
-      await load();
+      await invalidate();
     } catch (e) {
       toast.error("Could not move live", errorMessage(e));
     }
@@ -190,6 +202,7 @@ export function AgentEditor({ agentId }: { agentId: string }) {
     if (!window.confirm(`Delete the agent “${agent?.name}”? Its versions stay readable by the runs that used them.`)) return;
     try {
       await api.deleteAgent(workspace.id, agentId);
+      void qc.invalidateQueries({ queryKey: keys.agents(workspace.id) });
       setNavigationGuard(null);
       toast.success("Agent deleted");
       navigate(paths.agents(workspace.id));
@@ -203,7 +216,7 @@ export function AgentEditor({ agentId }: { agentId: string }) {
     [runs],
   );
 
-  if (loadError) return <div className="page"><ErrorState title="Could not load the agent" message={loadError} onRetry={() => void load()} /></div>;
+  if (loadError) return <div className="page"><ErrorState title="Could not load the agent" message={loadError} onRetry={load} /></div>;
   if (!agent) return <div className="page-center"><Spinner label="Loading the agent…" /></div>;
 
   return (

@@ -1,8 +1,9 @@
 // The agents dashboard: each agent with its model, live version, its runs, tokens and cost.
-import { useCallback, useEffect, useState } from "react";
+import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, errorMessage } from "../lib/api";
 import { latestRuns, NEW_AGENT_SPEC } from "../lib/agentNodes";
 import { absTime, num, relTime, usd } from "../lib/format";
+import { keys } from "../lib/queryKeys";
 import { navigate, paths, useTitle } from "../lib/router";
 import { canEdit, useSession } from "../session";
 import type { AgentNodeRun, AgentSummary } from "../types";
@@ -13,18 +14,13 @@ const LAST_RUNS = 5;
 
 /** An agent's latest node runs as status dots, newest first, each opening its run. */
 function LastRuns({ workspaceId, agentId, count }: { workspaceId: string; agentId: string; count: number }) {
-  const [runs, setRuns] = useState<AgentNodeRun[] | null>(null);
-  useEffect(() => {
-    if (!count) return;
-    let live = true;
-    api.agentRuns(workspaceId, agentId).then(
-      (r) => live && setRuns(latestRuns(r.items, LAST_RUNS)),
-      () => live && setRuns([]),
-    );
-    return () => {
-      live = false;
-    };
-  }, [workspaceId, agentId, count]);
+  // An agent's runs are fetched only when it has some; a failure shows no dots rather than an error.
+  const q = useQuery({
+    queryKey: keys.agentLastRuns(workspaceId, agentId, count),
+    queryFn: () => api.agentRuns(workspaceId, agentId).then((r) => latestRuns(r.items, LAST_RUNS), () => [] as AgentNodeRun[]),
+    enabled: count > 0,
+  });
+  const runs = q.data ?? null;
   if (!count) return <span className="muted">—</span>;
   if (runs === null) return <span className="muted small">…</span>;
   return (
@@ -48,47 +44,37 @@ function LastRuns({ workspaceId, agentId, count }: { workspaceId: string; agentI
 export function Agents() {
   const { workspace } = useSession();
   const toast = useToast();
-  const [items, setItems] = useState<AgentSummary[] | null>(null);
-  const [cursor, setCursor] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
   const editable = canEdit(workspace.role);
   useTitle(`Agents · ${workspace.name}`);
 
-  const load = useCallback(async () => {
-    setItems(null);
-    setError(null);
-    try {
-      const page = await api.listAgents(workspace.id);
-      setItems(page.items);
-      setCursor(page.next_cursor);
-    } catch (e) {
-      setError(errorMessage(e));
-    }
-  }, [workspace.id]);
-  useEffect(() => void load(), [load]);
+  // Pages of agents (first page, then "Load more"); each visit refetches (agents change in their editor).
+  const agents = useInfiniteQuery({
+    queryKey: keys.agents(workspace.id),
+    queryFn: ({ pageParam }) => api.listAgents(workspace.id, pageParam),
+    initialPageParam: null as string | null,
+    getNextPageParam: (page) => page.next_cursor ?? null,
+    staleTime: 0,
+  });
+  const items: AgentSummary[] | null = agents.data ? agents.data.pages.flatMap((p) => p.items) : null;
+  const error = agents.error ? errorMessage(agents.error) : null;
+  const cursor = agents.hasNextPage;
+  const load = () => void agents.refetch();
 
   const more = async () => {
-    if (!cursor) return;
-    try {
-      const page = await api.listAgents(workspace.id, cursor);
-      setItems((cur) => [...(cur ?? []), ...page.items]);
-      setCursor(page.next_cursor);
-    } catch (e) {
-      toast.error("Could not load more agents", errorMessage(e));
-    }
+    const r = await agents.fetchNextPage();
+    if (r.error) toast.error("Could not load more agents", errorMessage(r.error));
   };
 
-  const create = async () => {
-    setBusy(true);
-    try {
-      const agent = await api.createAgent(workspace.id, { spec: NEW_AGENT_SPEC });
+  const qc = useQueryClient();
+  const create = useMutation({
+    mutationFn: () => api.createAgent(workspace.id, { spec: NEW_AGENT_SPEC }),
+    onSuccess: (agent) => {
+      void qc.invalidateQueries({ queryKey: keys.agents(workspace.id) });
       navigate(paths.agent(workspace.id, agent.id));
-    } catch (e) {
-      toast.error("Could not create the agent", errorMessage(e));
-      setBusy(false);
-    }
-  };
+    },
+    onError: (e) => toast.error("Could not create the agent", errorMessage(e)),
+  });
+  const busy = create.isPending || create.isSuccess;
 
   return (
     <div className="page">
@@ -98,7 +84,7 @@ export function Agents() {
           <h1>Agents</h1>
         </div>
         {editable && (
-          <button className="btn btn-primary" data-testid="new-agent" disabled={busy} onClick={() => void create()}>
+          <button className="btn btn-primary" data-testid="new-agent" disabled={busy} onClick={() => create.mutate()}>
             New agent
           </button>
         )}

@@ -3,6 +3,7 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { api, errorMessage } from "../lib/api";
 import { parseHosts, placeError } from "../lib/credentials";
+import { keys } from "../lib/queryKeys";
 import { useTitle } from "../lib/router";
 import { useSession } from "../session";
 import { useToast } from "../components/Toasts";
@@ -14,7 +15,7 @@ export function AllowedHosts() {
   const admin = workspace.role === "admin";
   const queryClient = useQueryClient();
   // The workspace (and its allow-list) through TanStack Query: cached per workspace, retried on network errors.
-  const query = useQuery({ queryKey: ["workspace", workspace.id], queryFn: () => api.getWorkspace(workspace.id) });
+  const query = useQuery({ queryKey: keys.workspace(workspace.id), queryFn: () => api.getWorkspace(workspace.id) });
   const hosts = query.data?.allowed_hosts ?? null;
   const error = query.error ? errorMessage(query.error) : null;
   const load = () => void query.refetch();
@@ -35,7 +36,7 @@ export function AllowedHosts() {
     setFieldError(null);
     try {
       const w = await api.setAllowedHosts(workspace.id, parsed);
-      queryClient.setQueryData(["workspace", workspace.id], w);
+      queryClient.setQueryData(keys.workspace(workspace.id), w);
       toast.success("Allow-list saved", w.allowed_hosts.length ? `${w.allowed_hosts.length} host${w.allowed_hosts.length === 1 ? "" : "s"}` : "No private host may be called.");
     } catch (e) {
       const p = placeError(e, { allowed_hosts: parsed });

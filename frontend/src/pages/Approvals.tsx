@@ -1,8 +1,10 @@
 // The approvals inbox (`#/w/<ws>/approvals[/<id>]?status=&flow=`): what the signed-in user may decide, filtered
 // by status and flow, each with its rendered message, flow and run, age and expiry; the selected one opens beside
 // the list with its decision form. Lists reload when approvals change (a decision here, or an approval event).
-import { useCallback, useEffect, useState } from "react";
+import { useInfiniteQuery, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useCallback, useEffect } from "react";
 import { api, errorMessage } from "../lib/api";
+import { keys } from "../lib/queryKeys";
 import { navigate, paths, useTitle } from "../lib/router";
 import { useSession } from "../session";
 import type { Approval, FlowSummary, NodeRun, Run } from "../types";
@@ -14,13 +16,15 @@ import { Empty, ErrorState, JsonView, Spinner, StatusBadge } from "../components
 
 /** The run an approval belongs to: its status, input, and the outputs of the nodes that ran before it. */
 function RunContext({ ws, approval }: { ws: string; approval: Approval }) {
-  const [ctx, setCtx] = useState<{ run: Run; nodes: NodeRun[] } | null>(null);
-  useEffect(() => {
-    Promise.all([api.getRun(ws, approval.run_id), api.runNodes(ws, approval.run_id)]).then(
-      ([run, nodes]) => setCtx({ run, nodes: nodes.items }),
-      () => setCtx(null),
-    );
-  }, [ws, approval.run_id, approval.status]);
+  const q = useQuery({
+    queryKey: keys.approvalContext(ws, approval.run_id, approval.status),
+    queryFn: async (): Promise<{ run: Run; nodes: NodeRun[] }> => {
+      const [run, nodes] = await Promise.all([api.getRun(ws, approval.run_id), api.runNodes(ws, approval.run_id)]);
+      return { run, nodes: nodes.items };
+    },
+    retry: false,
+  });
+  const ctx = q.data ?? null;
   if (!ctx) return null;
   // What the approver needs: outputs of the nodes that had finished when the approval was asked.
   const asked = Date.parse(approval.created_at);
@@ -52,20 +56,12 @@ const STATUSES = [
 ] as const;
 
 function Detail({ ws, id, flowName, onChanged }: { ws: string; id: string; flowName: (id: string) => string | null; onChanged: () => void }) {
-  const [a, setA] = useState<Approval | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const load = useCallback(() => {
-    api.getApproval(ws, id).then(
-      (x) => {
-        setA(x);
-        setError(null);
-      },
-      (e) => setError(errorMessage(e)),
-    );
-  }, [ws, id]);
+  const qc = useQueryClient();
+  const q = useQuery({ queryKey: keys.approval(ws, id), queryFn: () => api.getApproval(ws, id), staleTime: 0 });
+  const a = q.data ?? null;
+  const error = q.error ? errorMessage(q.error) : null;
+  const load = useCallback(() => void qc.invalidateQueries({ queryKey: keys.approval(ws, id) }), [qc, ws, id]);
   useEffect(() => {
-    setA(null);
-    load();
     window.addEventListener(APPROVALS_CHANGED, load);
     return () => window.removeEventListener(APPROVALS_CHANGED, load);
   }, [load]);
@@ -78,7 +74,7 @@ function Detail({ ws, id, flowName, onChanged }: { ws: string; id: string; flowN
         ws={ws}
         flowName={flowName(a.flow_id)}
         onChanged={(next) => {
-          if (next) setA(next);
+          if (next) qc.setQueryData(keys.approval(ws, id), next);
           else load();
           onChanged();
         }}
@@ -93,10 +89,7 @@ export function Approvals({ selected, query }: { selected?: string; query: URLSe
   const toast = useToast();
   const status = query.get("status") ?? "pending";
   const flow = query.get("flow") ?? "";
-  const [items, setItems] = useState<Approval[] | null>(null);
-  const [cursor, setCursor] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [flows, setFlows] = useState<FlowSummary[]>([]);
+  const qc = useQueryClient();
   useTitle(`Approvals · ${workspace.name}`);
 
   const q = { status: status === "pending" ? "" : status, flow };
@@ -106,37 +99,29 @@ export function Approvals({ selected, query }: { selected?: string; query: URLSe
     navigate(paths.approvals(workspace.id, null, next), true);
   };
 
-  const load = useCallback(async () => {
-    try {
-      const page = await api.listApprovals(workspace.id, { status, flow });
-      setItems(page.items);
-      setCursor(page.next_cursor ?? null);
-      setError(null);
-    } catch (e) {
-      setError(errorMessage(e));
-    }
-  }, [workspace.id, status, flow]);
-
+  // Pages of approvals (first page, then "Load more"); approvals changing anywhere (a decision here, an approval
+  // event) invalidate every list.
+  const list = useInfiniteQuery({
+    queryKey: keys.approvals(workspace.id, { status, flow }),
+    queryFn: ({ pageParam }) => api.listApprovals(workspace.id, { status, flow, cursor: pageParam }),
+    initialPageParam: null as string | null,
+    getNextPageParam: (page) => page.next_cursor ?? null,
+    staleTime: 0,
+  });
+  const items: Approval[] | null = list.data ? list.data.pages.flatMap((p) => p.items) : null;
+  const error = list.error ? errorMessage(list.error) : null;
+  const cursor = list.hasNextPage;
+  const load = useCallback(() => void qc.invalidateQueries({ queryKey: keys.approvals(workspace.id) }), [qc, workspace.id]);
   useEffect(() => {
-    setItems(null);
-    void load();
-    const on = () => void load();
-    window.addEventListener(APPROVALS_CHANGED, on);
-    return () => window.removeEventListener(APPROVALS_CHANGED, on);
+    window.addEventListener(APPROVALS_CHANGED, load);
+    return () => window.removeEventListener(APPROVALS_CHANGED, load);
   }, [load]);
-
-  useEffect(() => {
-    api.listFlows(workspace.id).then((p) => setFlows(p.items), () => undefined);
-  }, [workspace.id]);
+  const flowsQ = useQuery({ queryKey: keys.flowOptions(workspace.id), queryFn: () => api.listFlows(workspace.id) });
+  const flows: FlowSummary[] = flowsQ.data?.items ?? [];
 
   const more = async () => {
-    try {
-      const page = await api.listApprovals(workspace.id, { status, flow, cursor });
-      setItems((i) => [...(i ?? []), ...page.items]);
-      setCursor(page.next_cursor ?? null);
-    } catch (e) {
-      toast.error("Could not load more approvals", errorMessage(e));
-    }
+    const r = await list.fetchNextPage();
+    if (r.error) toast.error("Could not load more approvals", errorMessage(r.error));
   };
 
   const flowName = (id: string) => flows.find((f) => f.id === id)?.name ?? null;

@@ -1,8 +1,10 @@
 // The workspace's audit log (admins): who did what, newest first, filtered by action family, page by page.
-import { useCallback, useEffect, useState } from "react";
+import { useInfiniteQuery } from "@tanstack/react-query";
+import { useState } from "react";
 import { api, errorMessage } from "../lib/api";
 import { AUDIT_FAMILIES, summarizeAudit } from "../lib/audit";
 import { absTime, relTime } from "../lib/format";
+import { keys } from "../lib/queryKeys";
 import { useTitle } from "../lib/router";
 import { useSession } from "../session";
 import type { AuditEntry } from "../types";
@@ -14,40 +16,23 @@ export function Audit() {
   const { workspace } = useSession();
   const admin = workspace.role === "admin";
   const [action, setAction] = useState("");
-  const [items, setItems] = useState<AuditEntry[] | null>(null);
-  const [cursor, setCursor] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [loadingMore, setLoadingMore] = useState(false);
   useTitle(`Audit log · ${workspace.name}`);
 
-  const load = useCallback(async () => {
-    setItems(null);
-    setError(null);
-    try {
-      const page = await api.listAudit(workspace.id, { action: action || null, limit: PAGE });
-      setItems(page.items);
-      setCursor(page.next_cursor);
-    } catch (e) {
-      setError(errorMessage(e));
-    }
-  }, [workspace.id, action]);
-  useEffect(() => {
-    if (admin) void load();
-  }, [load, admin]);
-
-  const more = async () => {
-    if (!cursor) return;
-    setLoadingMore(true);
-    try {
-      const page = await api.listAudit(workspace.id, { action: action || null, cursor, limit: PAGE });
-      setItems((cur) => [...(cur ?? []), ...page.items]);
-      setCursor(page.next_cursor);
-    } catch (e) {
-      setError(errorMessage(e));
-    } finally {
-      setLoadingMore(false);
-    }
-  };
+  // Pages of entries, newest first ("Load older entries" fetches the next); each visit reads the log again.
+  const log = useInfiniteQuery({
+    queryKey: keys.audit(workspace.id, action),
+    queryFn: ({ pageParam }) => api.listAudit(workspace.id, { action: action || null, cursor: pageParam, limit: PAGE }),
+    initialPageParam: null as string | null,
+    getNextPageParam: (page) => page.next_cursor ?? null,
+    enabled: admin,
+    staleTime: 0,
+  });
+  const items: AuditEntry[] | null = log.data ? log.data.pages.flatMap((p) => p.items) : null;
+  const error = log.error ? errorMessage(log.error) : null;
+  const cursor = log.hasNextPage;
+  const loadingMore = log.isFetchingNextPage;
+  const load = () => void log.refetch();
+  const more = () => void log.fetchNextPage();
 
   return (
     <div className="page">
@@ -70,7 +55,7 @@ export function Audit() {
       ) : (
         <div className="card">
           {error && items === null ? (
-            <ErrorState title="Could not load the audit log" message={error} onRetry={() => void load()} />
+            <ErrorState title="Could not load the audit log" message={error} onRetry={load} />
           ) : items === null ? (
             <Spinner label="Loading the audit log…" />
           ) : items.length === 0 ? (
@@ -102,7 +87,7 @@ export function Audit() {
               {error && <div className="callout callout-error">{error}</div>}
               {cursor && (
                 <div className="load-more">
-                  <button className="btn" data-testid="audit-more" disabled={loadingMore} onClick={() => void more()}>
+                  <button className="btn" data-testid="audit-more" disabled={loadingMore} onClick={more}>
                     {loadingMore ? "Loading…" : "Load older entries"}
                   </button>
                 </div>

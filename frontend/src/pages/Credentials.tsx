@@ -1,9 +1,11 @@
 // Credentials of a workspace: metadata only. Values are write-only: typed into password inputs, sent once,
 // never fetched, never prefilled (the API has no way to return one).
-import { useCallback, useEffect, useMemo, useState } from "react";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useMemo, useState } from "react";
 import { api, ApiError, errorMessage } from "../lib/api";
 import { blockingFlows, cleanValue, isPairsType, isSecretField, pairsToValue, placeError, secretSnippets, type Pair, type PlacedErrors } from "../lib/credentials";
 import { absTime, relTime } from "../lib/format";
+import { keys } from "../lib/queryKeys";
 import { paths, useTitle } from "../lib/router";
 import { canEdit, useSession } from "../session";
 import type { Credential, CredentialType } from "../types";
@@ -295,30 +297,24 @@ export function Credentials() {
   const { workspace } = useSession();
   const toast = useToast();
   const editable = canEdit(workspace.role);
-  const [items, setItems] = useState<Credential[] | null>(null);
-  const [types, setTypes] = useState<CredentialType[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const qc = useQueryClient();
+  // The list (each visit reads it again) and the credential types (fixed by the server: read once).
+  const list = useQuery({ queryKey: keys.credentials(workspace.id), queryFn: () => api.listCredentials(workspace.id).then((l) => l.items), staleTime: 0 });
+  const kinds = useQuery({ queryKey: keys.credentialTypes, queryFn: () => api.credentialTypes().then((k) => k.items), staleTime: Infinity });
+  // The page shows once both answered, as one load.
+  const items: Credential[] | null = list.data && kinds.data ? list.data : null;
+  const types: CredentialType[] | null = kinds.data ?? null;
+  const failed = list.error ?? kinds.error;
+  const error = failed ? errorMessage(failed) : null;
   const [creating, setCreating] = useState(false);
   const [created, setCreated] = useState<Credential | null>(null);
   const [rotating, setRotating] = useState<Credential | null>(null);
   const [deleting, setDeleting] = useState<Credential | null>(null);
   useTitle(`Credentials · ${workspace.name}`);
-
-  const load = useCallback(async () => {
-    try {
-      const [list, kinds] = await Promise.all([api.listCredentials(workspace.id), api.credentialTypes()]);
-      setItems(list.items);
-      setTypes(kinds.items);
-      setError(null);
-    } catch (e) {
-      setError(errorMessage(e));
-    }
-  }, [workspace.id]);
-
-  useEffect(() => {
-    setItems(null);
-    void load();
-  }, [load]);
+  const load = () => {
+    if (kinds.error) void kinds.refetch();
+    void qc.invalidateQueries({ queryKey: keys.credentials(workspace.id) });
+  };
 
   const typeOf = useMemo(() => new Map((types ?? []).map((t) => [t.type, t])), [types]);
 
@@ -338,7 +334,7 @@ export function Credentials() {
       {!editable && <div className="callout callout-info">You are a <b>viewer</b> in this workspace: you can see which credentials exist, not add, rotate or delete them.</div>}
       <div className="card">
         {error && !items ? (
-          <ErrorState title="Could not load credentials" message={error} onRetry={() => void load()} />
+          <ErrorState title="Could not load credentials" message={error} onRetry={load} />
         ) : items === null ? (
           <Spinner label="Loading credentials…" />
         ) : items.length === 0 ? (
@@ -403,7 +399,7 @@ export function Credentials() {
           onCreated={(c) => {
             setCreating(false);
             setCreated(c);
-            void load();
+            load();
           }}
         />
       )}
@@ -416,7 +412,7 @@ export function Credentials() {
           onDone={(c, rotated) => {
             setRotating(null);
             toast.success(rotated ? `Rotated ${c.name}` : `Saved ${c.name}`, rotated ? "Runs from now on use the new value." : undefined);
-            void load();
+            load();
           }}
         />
       )}
@@ -427,7 +423,7 @@ export function Credentials() {
           onDeleted={() => {
             toast.success(`Deleted ${deleting.name}`);
             setDeleting(null);
-            void load();
+            load();
           }}
         />
       )}

@@ -1,5 +1,6 @@
-import { useCallback, useEffect, useState } from "react";
-import { useQuery } from "@tanstack/react-query";
+import { useState } from "react";
+import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { keys } from "../lib/queryKeys";
 import { api, errorMessage } from "../lib/api";
 import { api13, type TemplateSummary } from "../lib/contract13";
 import { starterDefinition } from "../lib/flowConvert";
@@ -12,12 +13,13 @@ import { Empty, ErrorState, Modal, Spinner } from "../components/ui";
 
 function NewFlowModal({ onClose }: { onClose: () => void }) {
   const { workspace } = useSession();
+  const qc = useQueryClient();
   const toast = useToast();
   const [name, setName] = useState("");
   const [description, setDescription] = useState("");
   const [busy, setBusy] = useState(false);
   // The templates gallery (issue 13's GET /v1/templates); a server without it offers the blank flow only.
-  const templates = useQuery({ queryKey: ["templates"], queryFn: api13.templates, retry: false, staleTime: Infinity });
+  const templates = useQuery({ queryKey: keys.templates, queryFn: api13.templates, retry: false, staleTime: Infinity });
   const [template, setTemplate] = useState<TemplateSummary | null>(null);
   const pick = (t: TemplateSummary | null) => {
     setTemplate(t);
@@ -34,6 +36,7 @@ function NewFlowModal({ onClose }: { onClose: () => void }) {
         ...(description.trim() ? { description: description.trim() } : {}),
         definition,
       });
+      void qc.invalidateQueries({ queryKey: keys.flows(workspace.id) });
       toast.success(`Flow “${f.name}” created`);
       navigate(paths.flow(workspace.id, f.id));
     } catch (e) {
@@ -86,50 +89,40 @@ export function FlowsList() {
   const { workspace } = useSession();
   const toast = useToast();
   const editable = canEdit(workspace.role);
-  const [items, setItems] = useState<FlowSummary[] | null>(null);
-  const [cursor, setCursor] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const qc = useQueryClient();
   const [filter, setFilter] = useState("");
   const [creating, setCreating] = useState(false);
   const [deleting, setDeleting] = useState<FlowSummary | null>(null);
   useTitle(`Flows · ${workspace.name}`);
 
-  const load = useCallback(async () => {
-    setError(null);
-    try {
-      const page = await api.listFlows(workspace.id);
-      setItems(page.items);
-      setCursor(page.next_cursor ?? null);
-    } catch (e) {
-      setError(errorMessage(e));
-    }
-  }, [workspace.id]);
-
-  useEffect(() => {
-    setItems(null);
-    void load();
-  }, [load]);
+  // Pages of flows (first page, then "Load more"); a delete invalidates the list, which refetches what is loaded.
+  const flows = useInfiniteQuery({
+    queryKey: keys.flows(workspace.id),
+    queryFn: ({ pageParam }) => api.listFlows(workspace.id, pageParam),
+    initialPageParam: null as string | null,
+    getNextPageParam: (page) => page.next_cursor ?? null,
+    staleTime: 0, // flows change in the editor too: each visit refetches (the cached list shows meanwhile)
+  });
+  const items = flows.data ? flows.data.pages.flatMap((p) => p.items) : null;
+  const error = flows.error && !flows.isFetchNextPageError ? errorMessage(flows.error) : null;
+  const cursor = flows.hasNextPage;
+  const load = () => void flows.refetch();
 
   const more = async () => {
-    try {
-      const page = await api.listFlows(workspace.id, cursor);
-      setItems((i) => [...(i ?? []), ...page.items]);
-      setCursor(page.next_cursor ?? null);
-    } catch (e) {
-      toast.error("Could not load more flows", errorMessage(e));
-    }
+    const r = await flows.fetchNextPage();
+    if (r.error) toast.error("Could not load more flows", errorMessage(r.error));
   };
 
-  const remove = async (f: FlowSummary) => {
-    try {
-      await api.deleteFlow(workspace.id, f.id);
+  const remove = useMutation({
+    mutationFn: (f: FlowSummary) => api.deleteFlow(workspace.id, f.id),
+    onSuccess: (_, f) => {
       toast.success(`Deleted “${f.name}”`);
       setDeleting(null);
-      void load();
-    } catch (e) {
-      toast.error("Could not delete the flow", errorMessage(e));
-    }
-  };
+      void qc.invalidateQueries({ queryKey: keys.flows(workspace.id) });
+      void qc.invalidateQueries({ queryKey: keys.flow(workspace.id, f.id) });
+    },
+    onError: (e) => toast.error("Could not delete the flow", errorMessage(e)),
+  });
 
   const shown = (items ?? []).filter(
     (f) => !filter || f.name.toLowerCase().includes(filter.toLowerCase()) || (f.description ?? "").toLowerCase().includes(filter.toLowerCase()),
@@ -205,7 +198,7 @@ export function FlowsList() {
           footer={
             <>
               <button className="btn" onClick={() => setDeleting(null)}>Cancel</button>
-              <button className="btn btn-danger" onClick={() => void remove(deleting)}>Delete flow</button>
+              <button className="btn btn-danger" disabled={remove.isPending} onClick={() => remove.mutate(deleting)}>Delete flow</button>
             </>
           }
         >

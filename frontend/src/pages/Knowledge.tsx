@@ -1,8 +1,10 @@
 // Knowledge bases: create one, upload documents (text, markdown, HTML, PDF), search it by meaning.
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useRef, useState } from "react";
 import { api, errorMessage } from "../lib/api";
 import { absTime, relTime } from "../lib/format";
 import { documentBody, documentType, parseFilter } from "../lib/knowledge";
+import { keys } from "../lib/queryKeys";
 import { navigate, paths, useTitle } from "../lib/router";
 import { canEdit, useSession } from "../session";
 import type { KnowledgeBase, KnowledgeDocument, KnowledgeQueryResult } from "../types";
@@ -88,21 +90,12 @@ function CreateModal({ onClose, onCreated }: { onClose: () => void; onCreated: (
   );
 }
 
-function Documents({ kb, editable, version, onChanged }: { kb: KnowledgeBase; editable: boolean; version: number; onChanged: () => void }) {
+function Documents({ kb, editable, onChanged }: { kb: KnowledgeBase; editable: boolean; onChanged: () => void }) {
   const { workspace } = useSession();
   const toast = useToast();
-  const [items, setItems] = useState<KnowledgeDocument[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
-    let live = true;
-    api.listDocuments(workspace.id, kb.id).then(
-      (page) => live && (setItems(page.items), setError(null)),
-      (e) => live && setError(errorMessage(e)),
-    );
-    return () => {
-      live = false;
-    };
-  }, [workspace.id, kb.id, version]);
+  const docs = useQuery({ queryKey: keys.documents(workspace.id, kb.id), queryFn: () => api.listDocuments(workspace.id, kb.id).then((p) => p.items), staleTime: 0 });
+  const items: KnowledgeDocument[] | null = docs.data ?? null;
+  const error = docs.error ? errorMessage(docs.error) : null;
   const remove = async (doc: KnowledgeDocument) => {
     try {
       await api.deleteDocument(workspace.id, kb.id, doc.id);
@@ -235,22 +228,18 @@ function QueryBox({ kb }: { kb: KnowledgeBase }) {
 export function Knowledge({ kbId }: { kbId?: string }) {
   const { workspace } = useSession();
   const editable = canEdit(workspace.role);
-  const [items, setItems] = useState<KnowledgeBase[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const qc = useQueryClient();
   const [creating, setCreating] = useState(false);
-  const [version, setVersion] = useState(0);
   useTitle(`Knowledge · ${workspace.name}`);
-  const load = useCallback(async () => {
-    try {
-      setItems((await api.listKnowledgeBases(workspace.id)).items);
-      setError(null);
-    } catch (e) {
-      setError(errorMessage(e));
-    }
-  }, [workspace.id]);
-  useEffect(() => {
-    void load();
-  }, [load, version]);
+  const bases = useQuery({ queryKey: keys.knowledgeBases(workspace.id), queryFn: () => api.listKnowledgeBases(workspace.id).then((p) => p.items), staleTime: 0 });
+  const items: KnowledgeBase[] | null = bases.data ?? null;
+  const error = bases.error ? errorMessage(bases.error) : null;
+  const load = () => void bases.refetch();
+  /** Documents added or deleted: the knowledge bases' counts and that base's documents change. */
+  const changed = (kb?: string) => {
+    void qc.invalidateQueries({ queryKey: keys.knowledgeBases(workspace.id) });
+    if (kb) void qc.invalidateQueries({ queryKey: keys.documents(workspace.id, kb) });
+  };
   const selected = items?.find((kb) => kb.id === kbId) ?? null;
   return (
     <div className="page">
@@ -264,7 +253,7 @@ export function Knowledge({ kbId }: { kbId?: string }) {
       {!editable && <div className="callout callout-info">You are a <b>viewer</b> in this workspace: you can search knowledge bases, not add documents.</div>}
       <div className="card">
         {error && !items ? (
-          <ErrorState title="Could not load knowledge bases" message={error} onRetry={() => void load()} />
+          <ErrorState title="Could not load knowledge bases" message={error} onRetry={load} />
         ) : items === null ? (
           <Spinner label="Loading knowledge bases…" />
         ) : items.length === 0 ? (
@@ -301,9 +290,9 @@ export function Knowledge({ kbId }: { kbId?: string }) {
           <div className="card kb-section" data-testid="kb-detail">
             <div className="row gap spread">
               <h2>{selected.name}</h2>
-              {editable && <Upload kb={selected} onUploaded={() => setVersion((v) => v + 1)} />}
+              {editable && <Upload kb={selected} onUploaded={() => changed(selected.id)} />}
             </div>
-            <Documents kb={selected} editable={editable} version={version} onChanged={() => setVersion((v) => v + 1)} />
+            <Documents kb={selected} editable={editable} onChanged={() => changed(selected.id)} />
           </div>
           <div className="card kb-section">
             <h2>Search</h2>
@@ -316,7 +305,7 @@ export function Knowledge({ kbId }: { kbId?: string }) {
           onClose={() => setCreating(false)}
           onCreated={(kb) => {
             setCreating(false);
-            setVersion((v) => v + 1);
+            changed();
             navigate(paths.knowledge(workspace.id, kb.id));
           }}
         />

@@ -1,10 +1,12 @@
 // The workspace's LLM settings: which models nodes may use, the default model, per-minute limits, and which
 // providers have a key (admins edit; others read).
-import { useCallback, useEffect, useState } from "react";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useEffect, useState } from "react";
 import { forgetModelSuggestions } from "../editor/useModelSuggestions";
 import { api, errorMessage } from "../lib/api";
 import { placeError } from "../lib/credentials";
 import { addTags, fromForm, removeTag, toForm, type SettingsForm } from "../lib/llmSettings";
+import { keys } from "../lib/queryKeys";
 import { paths, useTitle } from "../lib/router";
 import type { LlmSettings } from "../types";
 import { useSession } from "../session";
@@ -50,25 +52,20 @@ export function LlmSettingsPage() {
   const { workspace } = useSession();
   const toast = useToast();
   const admin = workspace.role === "admin";
-  const [settings, setSettings] = useState<LlmSettings | null>(null);
+  const qc = useQueryClient();
+  const q = useQuery({ queryKey: keys.llmSettings(workspace.id), queryFn: () => api.getLlmSettings(workspace.id), staleTime: 0 });
+  const settings: LlmSettings | null = q.data ?? null;
+  const error = q.error ? errorMessage(q.error) : null;
   const [form, setForm] = useState<SettingsForm | null>(null);
-  const [error, setError] = useState<string | null>(null);
   const [serverErrors, setServerErrors] = useState<Record<string, string[]>>({});
   const [other, setOther] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   useTitle(`LLM settings · ${workspace.name}`);
-
-  const load = useCallback(async () => {
-    try {
-      const s = await api.getLlmSettings(workspace.id);
-      setSettings(s);
-      setForm(toForm(s));
-      setError(null);
-    } catch (e) {
-      setError(errorMessage(e));
-    }
-  }, [workspace.id]);
-  useEffect(() => void load(), [load]);
+  const load = () => void q.refetch();
+  // The form starts from each answer of the server (the first load, a save).
+  useEffect(() => {
+    if (q.data) setForm(toForm(q.data));
+  }, [q.data]);
 
   const parsed = form ? fromForm(form) : null;
   const localErrors = parsed && !parsed.ok ? parsed.errors : {};
@@ -82,7 +79,7 @@ export function LlmSettingsPage() {
     setOther(null);
     try {
       const s = await api.putLlmSettings(workspace.id, parsed.body);
-      setSettings(s);
+      qc.setQueryData(keys.llmSettings(workspace.id), s);
       setForm(toForm(s));
       forgetModelSuggestions(workspace.id);
       toast.success("LLM settings saved");
@@ -105,7 +102,7 @@ export function LlmSettingsPage() {
         </div>
       </div>
       {error && !settings ? (
-        <ErrorState title="Could not load the LLM settings" message={error} onRetry={() => void load()} />
+        <ErrorState title="Could not load the LLM settings" message={error} onRetry={load} />
       ) : !settings || !form ? (
         <Spinner label="Loading…" />
       ) : (

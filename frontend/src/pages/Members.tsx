@@ -1,8 +1,10 @@
 // Members of a workspace. Admins add (by user id), change roles and remove; others read the list.
-import { useCallback, useEffect, useState } from "react";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState } from "react";
 import { api, errorMessage } from "../lib/api";
 import { placeError, type PlacedErrors } from "../lib/credentials";
 import { absTime, relTime } from "../lib/format";
+import { keys } from "../lib/queryKeys";
 import { useTitle } from "../lib/router";
 import { useSession } from "../session";
 import type { Member, Role } from "../types";
@@ -75,46 +77,40 @@ export function Members() {
   const { workspace, me, reloadMe } = useSession();
   const toast = useToast();
   const admin = workspace.role === "admin";
-  const [items, setItems] = useState<Member[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
   const [removing, setRemoving] = useState<Member | null>(null);
   useTitle(`Members · ${workspace.name}`);
-
-  const load = useCallback(async () => {
-    try {
-      setItems((await api.listMembers(workspace.id)).items);
-      setError(null);
-    } catch (e) {
-      setError(errorMessage(e));
-    }
-  }, [workspace.id]);
-  useEffect(() => {
-    setItems(null);
-    void load();
-  }, [load]);
-
-  const changeRole = async (m: Member, role: Role) => {
-    try {
-      await api.putMember(workspace.id, m.user_sub, { role, ...(m.email ? { email: m.email } : {}), ...(m.name ? { name: m.name } : {}) });
-      toast.success(`${m.name || m.user_sub} is now ${role === "admin" ? "an" : "a"} ${role}`);
-      await load();
-      if (m.user_sub === me.user.sub) await reloadMe();
-    } catch (e) {
-      toast.error("Could not change the role", errorMessage(e));
-    }
+  const qc = useQueryClient();
+  const members = useQuery({ queryKey: keys.members(workspace.id), queryFn: () => api.listMembers(workspace.id).then((p) => p.items), staleTime: 0 });
+  const items: Member[] | null = members.data ?? null;
+  const error = members.error ? errorMessage(members.error) : null;
+  const load = () => void qc.invalidateQueries({ queryKey: keys.members(workspace.id) });
+  /** After a change: the list, and the caller's own session when the change was theirs (their role). */
+  const changed = async (m: Member) => {
+    await qc.invalidateQueries({ queryKey: keys.members(workspace.id) });
+    if (m.user_sub === me.user.sub) await reloadMe();
   };
-  const remove = async (m: Member) => {
-    try {
-      await api.removeMember(workspace.id, m.user_sub);
+
+  const changeRole = useMutation({
+    mutationFn: ({ m, role }: { m: Member; role: Role }) =>
+      api.putMember(workspace.id, m.user_sub, { role, ...(m.email ? { email: m.email } : {}), ...(m.name ? { name: m.name } : {}) }),
+    onSuccess: async (_, { m, role }) => {
+      toast.success(`${m.name || m.user_sub} is now ${role === "admin" ? "an" : "a"} ${role}`);
+      await changed(m);
+    },
+    onError: (e) => toast.error("Could not change the role", errorMessage(e)),
+  });
+  const remove = useMutation({
+    mutationFn: (m: Member) => api.removeMember(workspace.id, m.user_sub),
+    onSuccess: async (_, m) => {
       toast.success(`Removed ${m.name || m.user_sub}`);
       setRemoving(null);
-      await load();
-      if (m.user_sub === me.user.sub) await reloadMe();
-    } catch (e) {
+      await changed(m);
+    },
+    onError: (e) => {
       setRemoving(null);
       toast.error("Could not remove the member", errorMessage(e));
-    }
-  };
+    },
+  });
 
   return (
     <div className="page">
@@ -129,13 +125,13 @@ export function Members() {
         <AddMember
           onAdded={(m) => {
             toast.success(`${m.name || m.user_sub} is ${m.role === "admin" ? "an" : "a"} ${m.role}`);
-            void load();
+            void changed(m);
           }}
         />
       )}
       <div className="card">
         {error && !items ? (
-          <ErrorState title="Could not load members" message={error} onRetry={() => void load()} />
+          <ErrorState title="Could not load members" message={error} onRetry={load} />
         ) : items === null ? (
           <Spinner label="Loading members…" />
         ) : (
@@ -160,7 +156,7 @@ export function Members() {
                   <td className="mono">{m.user_sub}</td>
                   <td>
                     {admin ? (
-                      <select className="input input-sm" aria-label={`Role of ${m.user_sub}`} data-testid="member-role" value={m.role} onChange={(e) => void changeRole(m, e.target.value as Role)}>
+                      <select className="input input-sm" aria-label={`Role of ${m.user_sub}`} data-testid="member-role" value={m.role} onChange={(e) => changeRole.mutate({ m, role: e.target.value as Role })}>
                         {ROLES.map((r) => <option key={r} value={r}>{r}</option>)}
                       </select>
                     ) : (
@@ -187,7 +183,7 @@ export function Members() {
           footer={
             <>
               <button className="btn" onClick={() => setRemoving(null)}>Cancel</button>
-              <button className="btn btn-danger" data-testid="confirm-remove" onClick={() => void remove(removing)}>Remove</button>
+              <button className="btn btn-danger" data-testid="confirm-remove" disabled={remove.isPending} onClick={() => remove.mutate(removing)}>Remove</button>
             </>
           }
         >

@@ -1,13 +1,15 @@
 // One run: the flow graph coloured by node status (live from the run's event stream), node details, cancel and
 // redrive.
 import { applyNodeChanges, ReactFlowProvider, type NodeChange } from "@xyflow/react";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { api, errorMessage } from "../lib/api";
 import { overlaps, toReactFlow, withLayout, type CanvasEdge, type CanvasNode } from "../lib/flowConvert";
-import { absTime, duration, num, relTime, usd } from "../lib/format";
+import { absTime, duration, nextAttempt, num, relTime, usd } from "../lib/format";
 import { navigate, paths, useTitle } from "../lib/router";
 import { canEdit, useSession } from "../session";
 import { applyRunEvents, followEvents, latestCursor } from "../lib/events";
+import { keys } from "../lib/queryKeys";
 import { TERMINAL_RUN, type FlowDefinition, type NodeRun, type Run, type RunEvent } from "../types";
 import { FlowCanvas } from "../components/FlowCanvas";
 import { VersionViewer } from "../components/FlowDialogs";
@@ -39,9 +41,23 @@ function ErrorBox({ error }: { error: unknown }) {
   );
 }
 
+/** The current time, ticking every second while `on` (a relative time on screen that must move). */
+function useNow(on: boolean): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    if (!on) return;
+    setNow(Date.now());
+    const t = window.setInterval(() => setNow(Date.now()), 1000);
+    return () => window.clearInterval(t);
+  }, [on]);
+  return now;
+}
+
 function NodeRunPanel({ nr, runId, onClose, children }: { nr: NodeRun; runId: string; onClose: () => void; children?: ReactNode }) {
   const { workspace } = useSession();
   const [wide, setWide] = useState(false);
+  const retrying = nr.status === "RETRYING";
+  const now = useNow(retrying);
   const tokens = nr.tokens_in != null || nr.tokens_out != null ? `${num(nr.tokens_in)} in · ${num(nr.tokens_out)} out` : "—";
   return (
     <div className={`side-panel ${wide ? "wide" : ""}`} data-testid="node-run-panel">
@@ -57,11 +73,18 @@ function NodeRunPanel({ nr, runId, onClose, children }: { nr: NodeRun; runId: st
         </button>
         <button className="icon-btn" aria-label="Close node details" onClick={onClose}>×</button>
       </div>
+      {retrying && (
+        <div className="callout callout-warn" data-testid="node-retrying">
+          Attempt {nr.attempts || 1} failed; the node will run again:{" "}
+          <b data-testid="next-attempt" title={absTime(nr.next_attempt_at)}>{nextAttempt(nr.next_attempt_at, now)}</b>.
+        </div>
+      )}
       {children}
       <Section title="Execution">
         <KV
           items={[
             ["Attempts", <span className="mono">{nr.attempts ?? 0}{nr.executions != null && nr.executions !== nr.attempts ? ` (${nr.executions} executed)` : ""}</span>],
+            ...(retrying ? [["Next attempt", <span title={absTime(nr.next_attempt_at)}>{absTime(nr.next_attempt_at)}</span>] as [string, ReactNode]] : []),
             ["Started", absTime(nr.started_at)],
             ["Finished", absTime(nr.finished_at)],
             ["Duration", <span className="mono">{duration(nr.duration_ms)}</span>],
@@ -81,7 +104,7 @@ function NodeRunPanel({ nr, runId, onClose, children }: { nr: NodeRun; runId: st
       </Section>
       <AgentSteps workspaceId={workspace.id} runId={runId} nodeRun={nr} />
       {nr.error != null && (
-        <Section title="Error">
+        <Section title={retrying ? "Error of the failed attempt" : "Error"}>
           <ErrorBox error={nr.error} />
         </Section>
       )}
@@ -96,7 +119,7 @@ function NodeRunPanel({ nr, runId, onClose, children }: { nr: NodeRun; runId: st
               testId="node-output"
               value={nr.output}
               fileName={`${nr.node_id}-output.json`}
-              empty={nr.status === "SUCCEEDED" ? "null" : nr.status === "PENDING" || nr.status === "RUNNING" ? "No output yet" : "No output"}
+              empty={nr.status === "SUCCEEDED" ? "null" : nr.status === "PENDING" || nr.status === "RUNNING" || nr.status === "RETRYING" ? "No output yet" : "No output"}
             />
           </div>
           <div>
@@ -139,82 +162,81 @@ function Timeline({ nodes, run, onPick }: { nodes: NodeRun[]; run: Run; onPick: 
   );
 }
 
+const NO_NODES: NodeRun[] = [];
+
+/** What the run view draws: the run's version, else the flow's current draft with a note saying so. */
+async function loadGraph(ws: string, flowId: string, version: number | null): Promise<{ definition: FlowDefinition | null; note: string | null }> {
+  if (version) {
+    try {
+      const v = await api.getVersion(ws, flowId, version);
+      if (v.definition) return { definition: v.definition, note: null };
+    } catch {
+      // fall back to the draft below
+    }
+  }
+  try {
+    const f = await api.getFlow(ws, flowId);
+    return { definition: f.definition, note: "Showing the flow's current draft: the run's version could not be loaded." };
+  } catch {
+    return { definition: null, note: "The flow's definition is unavailable (was the flow deleted?)." };
+  }
+}
+
 function View({ runId }: { runId: string }) {
   const { workspace } = useSession();
   const toast = useToast();
+  const qc = useQueryClient();
   const editable = canEdit(workspace.role);
-  const [run, setRun] = useState<Run | null>(null);
-  const [nodeRuns, setNodeRuns] = useState<NodeRun[]>([]);
-  const [definition, setDefinition] = useState<FlowDefinition | null>(null);
-  const [defNote, setDefNote] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [pollError, setPollError] = useState<string | null>(null);
+  // The run and its nodes are two queries; the event stream below writes into their cache (setQueryData).
+  const runKey = keys.run(workspace.id, runId);
+  const nodesKey = keys.nodeRuns(workspace.id, runId);
+  const runQ = useQuery({ queryKey: runKey, queryFn: () => api.getRun(workspace.id, runId) });
+  const nodesQ = useQuery({ queryKey: nodesKey, queryFn: () => api.runNodes(workspace.id, runId).then((p) => p.items) });
+  const run = runQ.data ?? null;
+  const nodeRuns = nodesQ.data ?? NO_NODES;
+  const [streamError, setStreamError] = useState<string | null>(null);
+  const refetchError = runQ.error ?? nodesQ.error;
+  const pollError = streamError ?? (run && refetchError ? errorMessage(refetchError) : null);
   const [selected, setSelected] = useState<string | null>(null);
   const [confirm, setConfirm] = useState<null | "cancel" | "redrive">(null);
   const [showVersion, setShowVersion] = useState(false);
-  // The flow's live version: a failed run can be redriven on it (changed nodes run again, the rest is reused).
-  const [liveVersion, setLiveVersion] = useState<number | null>(null);
   const [redriveOnLive, setRedriveOnLive] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const defKey = useRef<string>("");
   const approvals = useRunApprovals(workspace.id, runId, nodeRuns);
   useTitle(run ? `${run.status.charAt(0)}${run.status.slice(1).toLowerCase()} · ${run.flow_name ?? "run"}` : "Run");
 
-  const refresh = useCallback(async () => {
-    try {
-      const [r, ns] = await Promise.all([api.getRun(workspace.id, runId), api.runNodes(workspace.id, runId)]);
-      setRun(r);
-      setNodeRuns(ns.items);
-      setPollError(null);
-      setError(null);
-      return r;
-    } catch (e) {
-      setPollError(errorMessage(e));
-      setError((prev) => prev ?? (run ? null : errorMessage(e)));
-      return null;
-    }
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [workspace.id, runId]);
-
-  useEffect(() => {
-    void refresh();
-  }, [refresh]);
+  const refresh = useCallback(
+    () =>
+      Promise.all([
+        qc.invalidateQueries({ queryKey: keys.run(workspace.id, runId) }),
+        qc.invalidateQueries({ queryKey: keys.nodeRuns(workspace.id, runId) }),
+      ]),
+    [qc, workspace.id, runId],
+  );
 
   // The graph is the version the run executed (falling back to the current draft).
-  useEffect(() => {
-    if (!run) return;
-    const key = `${run.flow_id}@${run.version}`;
-    if (defKey.current === key) return;
-    defKey.current = key;
-    const fallback = () =>
-      api.getFlow(workspace.id, run.flow_id).then(
-        (f) => {
-          setDefinition(f.definition);
-          setDefNote("Showing the flow's current draft: the run's version could not be loaded.");
-        },
-        () => setDefNote("The flow's definition is unavailable (was the flow deleted?)."),
-      );
-    if (run.version) api.getVersion(workspace.id, run.flow_id, run.version).then((v) => (v.definition ? setDefinition(v.definition) : fallback()), fallback);
-    else void fallback();
-  }, [run, workspace.id]);
+  const graphQ = useQuery({
+    queryKey: keys.runGraph(workspace.id, run?.flow_id ?? "", run?.version ?? null),
+    queryFn: () => loadGraph(workspace.id, run!.flow_id, run!.version ?? null),
+    enabled: !!run,
+    staleTime: Infinity,
+  });
+  const definition = graphQ.data?.definition ?? null;
+  const defNote = graphQ.data?.note ?? null;
 
   // Live from the run's event stream (Server-Sent Events locally, a long poll through API Gateway): events move
-  // nodes and the run in place.
+  // nodes and the run in place, in the query cache.
   const terminal = run ? TERMINAL_RUN.includes(run.status) : false;
   const loaded = run !== null;
-  const current = useRef<{ run: Run | null; nodes: NodeRun[] }>({ run: null, nodes: [] });
-  current.current = { run, nodes: nodeRuns };
   useEffect(() => {
     if (!loaded) return;
     const stop = new AbortController();
     const path = `/v1/workspaces/${encodeURIComponent(workspace.id)}/runs/${encodeURIComponent(runId)}/events`;
     const onEvents = (events: RunEvent[]) => {
-      const before = current.current;
-      if (!before.run) return;
-      const next = applyRunEvents(before.run, before.nodes, events);
-      current.current = next;
-      setRun(next.run);
-      setNodeRuns(next.nodes);
+      const before = qc.getQueryData<Run>(keys.run(workspace.id, runId));
+      if (!before) return;
+      const next = applyRunEvents(before, qc.getQueryData<NodeRun[]>(keys.nodeRuns(workspace.id, runId)) ?? [], events);
+      qc.setQueryData(keys.run(workspace.id, runId), next.run);
+      qc.setQueryData(keys.nodeRuns(workspace.id, runId), next.nodes);
       approvals.onEvents(events);
       // When the run ends, the toast effect below refreshes once for its outputs, durations and costs.
     };
@@ -222,9 +244,9 @@ function View({ runId }: { runId: string }) {
     latestCursor(path)
       .then((cursor) => {
         void refresh(); // anything that changed between the first load and the cursor
-        return followEvents(path, cursor, onEvents, stop.signal, setPollError);
+        return followEvents(path, cursor, onEvents, stop.signal, setStreamError);
       })
-      .catch((e) => setPollError(errorMessage(e)));
+      .catch((e) => setStreamError(errorMessage(e)));
     return () => stop.abort();
   }, [loaded, workspace.id, runId, refresh, approvals.onEvents]); // eslint-disable-line react-hooks/exhaustive-deps
   // Toast a run's outcome once, when a run we watched finishes (never for a stale status after a redrive).
@@ -284,55 +306,58 @@ function View({ runId }: { runId: string }) {
     [],
   );
 
-  const runAgain = async () => {
-    if (!run) return;
-    setBusy(true);
-    try {
-      const r = await api.startRun(workspace.id, run.flow_id, run.input ?? {}, run.version ?? undefined);
+  const again = useMutation({
+    mutationFn: (r: Run) => api.startRun(workspace.id, r.flow_id, r.input ?? {}, r.version ?? undefined),
+    onSuccess: (r) => {
+      void qc.invalidateQueries({ queryKey: keys.allRuns(workspace.id) });
       toast.success("Run started", "Same version, same input.");
       navigate(paths.run(workspace.id, r.id));
-    } catch (e) {
-      toast.error("Could not start the run", errorMessage(e));
-    } finally {
-      setBusy(false);
-    }
+    },
+    onError: (e) => toast.error("Could not start the run", errorMessage(e)),
+  });
+  const runAgain = () => {
+    if (run) again.mutate(run);
   };
 
+  // The flow's live version: a failed run can be redriven on it (changed nodes run again, the rest is reused).
   const redrivable = run !== null && (run.status === "FAILED" || run.status === "CANCELLED");
-  useEffect(() => {
-    if (!redrivable || !run) return;
-    api.getFlow(workspace.id, run.flow_id).then(
-      (f) => setLiveVersion(f.live_version ?? null),
-      () => setLiveVersion(null),
-    );
-  }, [redrivable, run?.flow_id, workspace.id]); // eslint-disable-line react-hooks/exhaustive-deps
+  const flowQ = useQuery({
+    queryKey: keys.flow(workspace.id, run?.flow_id ?? ""),
+    queryFn: () => api.getFlow(workspace.id, run!.flow_id),
+    enabled: redrivable,
+    staleTime: 0, // the live version moves in the editor: ask again on each visit
+  });
+  const liveVersion = redrivable ? (flowQ.data?.live_version ?? null) : null;
   const newerLive = run && liveVersion && liveVersion !== run.version ? liveVersion : null;
 
-  const act = async (what: "cancel" | "redrive") => {
-    setBusy(true);
-    try {
+  const action = useMutation({
+    mutationFn: (what: "cancel" | "redrive") => {
       const onVersion = what === "redrive" && redriveOnLive && newerLive ? newerLive : undefined;
-      const r = what === "cancel" ? await api.cancelRun(workspace.id, runId) : await api.redriveRun(workspace.id, runId, onVersion);
-      setRun(r);
+      return what === "cancel" ? api.cancelRun(workspace.id, runId) : api.redriveRun(workspace.id, runId, onVersion);
+    },
+    onSuccess: (r, what) => {
+      qc.setQueryData(keys.run(workspace.id, runId), r);
       if (what === "redrive") sawActive.current = true;
       toast.success(what === "cancel" ? "Cancellation requested" : "Run redriven", what === "redrive" ? "Finished nodes are reused; failed ones run again." : undefined);
       setConfirm(null);
       void refresh();
-    } catch (e) {
-      toast.error(what === "cancel" ? "Could not cancel the run" : "Could not redrive the run", errorMessage(e));
-    } finally {
-      setBusy(false);
-    }
-  };
+      void qc.invalidateQueries({ queryKey: keys.allRuns(workspace.id) });
+    },
+    onError: (e, what) => toast.error(what === "cancel" ? "Could not cancel the run" : "Could not redrive the run", errorMessage(e)),
+  });
+  const act = (what: "cancel" | "redrive") => action.mutate(what);
+  const busy = again.isPending || action.isPending;
 
+  const error = runQ.error ? errorMessage(runQ.error) : null;
   if (error && !run)
+
     return (
       <div className="page">
         <ErrorState title="Could not load the run" message={error} onRetry={() => void refresh()} />
         <div className="center"><a className="btn btn-ghost" href={`#${paths.runs(workspace.id)}`}>← All runs</a></div>
       </div>
     );
-  if (!run) return <div className="page-center"><Spinner label="Loading run…" /></div>;
+  if (!run || (nodesQ.isPending && !nodesQ.error)) return <div className="page-center"><Spinner label="Loading run…" /></div>;
 
   const selectedRun = selected ? byNode.get(selected) : undefined;
   const selectedDef = selected ? definition?.nodes.find((n) => n.id === selected) : undefined;
@@ -353,7 +378,7 @@ function View({ runId }: { runId: string }) {
         <div className="toolbar-right">
           <a className="btn btn-ghost" href={`#${paths.flow(workspace.id, run.flow_id)}`}>Open flow</a>
           {editable && terminal && (
-            <button className="btn" disabled={busy} onClick={() => void runAgain()} data-testid="run-again" title="Start a new run of the same version with the same input">
+            <button className="btn" disabled={busy} onClick={runAgain} data-testid="run-again" title="Start a new run of the same version with the same input">
               Run again
             </button>
           )}
@@ -367,7 +392,7 @@ function View({ runId }: { runId: string }) {
         <div className="sum"><span className="sum-l">Flow</span><a className="link" href={`#${paths.flow(workspace.id, run.flow_id)}`}>{run.flow_name ?? run.flow_id}</a></div>
         <div className="sum"><span className="sum-l">Version</span>{run.version ? <button className="sum-link mono" title="View this version's definition and ASL" onClick={() => setShowVersion(true)}>v{run.version}</button> : <span>—</span>}</div>
         <div className="sum"><span className="sum-l">Started</span><span title={absTime(run.started_at ?? run.created_at)}>{relTime(run.started_at ?? run.created_at)}</span></div>
-        <div className="sum"><span className="sum-l">Elapsed</span><span className="mono">{run.duration_ms != null ? duration(run.duration_ms) : run.started_at && !terminal ? duration(Date.now() - Date.parse(run.started_at)) : "—"}</span></div>
+        <div className="sum"><span className="sum-l">Elapsed</span><span className="mono" data-testid="run-elapsed">{run.duration_ms != null ? duration(run.duration_ms) : run.started_at && !terminal ? duration(Date.now() - Date.parse(run.started_at)) : "—"}</span></div>
         {(run as Run13).active_ms != null && (
           <div className="sum" title="Time executing, without waits between redrives or for approvals"><span className="sum-l">Active</span><span className="mono" data-testid="run-active">{duration((run as Run13).active_ms)}</span></div>
         )}
@@ -375,7 +400,7 @@ function View({ runId }: { runId: string }) {
         <div className="sum"><span className="sum-l">Cost</span><span className="mono" data-testid="run-cost" title={`LLM ${usd(run.cost.llm)} · compute ${usd(run.cost.compute)} · orchestration ${usd(run.cost.orchestration)}`}>{usd(run.cost.total)}</span></div>
         <div className="sum sum-grow"><span className="sum-l">Nodes</span>
           <span className="node-counts">
-            {(["SUCCEEDED", "RUNNING", "FAILED", "SKIPPED", "PENDING"] as const).filter((s) => counts[s]).map((s) => (
+            {(["SUCCEEDED", "RUNNING", "RETRYING", "FAILED", "SKIPPED", "PENDING"] as const).filter((s) => counts[s]).map((s) => (
               <span key={s} className="nc"><span className={`dot-sm status-${s.toLowerCase()}`} />{counts[s]} {label(s)}</span>
             ))}
             {!nodeRuns.length && <span className="muted">none yet</span>}
@@ -427,7 +452,7 @@ function View({ runId }: { runId: string }) {
           footer={
             <>
               <button className="btn" onClick={() => setConfirm(null)}>Back</button>
-              <button className={`btn ${confirm === "cancel" ? "btn-danger" : "btn-primary"}`} disabled={busy} onClick={() => void act(confirm)} data-testid="confirm-action">
+              <button className={`btn ${confirm === "cancel" ? "btn-danger" : "btn-primary"}`} disabled={busy} onClick={() => act(confirm)} data-testid="confirm-action">
                 {confirm === "cancel" ? "Cancel run" : "Redrive"}
               </button>
             </>

@@ -1,10 +1,12 @@
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useInfiniteQuery, useQuery, useQueryClient, type InfiniteData } from "@tanstack/react-query";
+import { useEffect, useMemo } from "react";
 import { api, errorMessage } from "../lib/api";
 import { absTime, duration, num, relTime, usd } from "../lib/format";
 import { navigate, paths, useTitle } from "../lib/router";
 import { useSession } from "../session";
 import { applyListEvents, followEvents, latestCursor } from "../lib/events";
-import { type FlowSummary, type Run, type RunEvent } from "../types";
+import { keys } from "../lib/queryKeys";
+import { type FlowSummary, type RunEvent, type RunPage } from "../types";
 import { useToast } from "../components/Toasts";
 import { runName, type Run13 } from "../lib/contract13";
 import { Empty, ErrorState, Spinner, StatusBadge } from "../components/ui";
@@ -15,107 +17,94 @@ const STATUSES = ["", "QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"];
 export function RunsList({ query }: { query: URLSearchParams }) {
   const { workspace } = useSession();
   const toast = useToast();
+  const qc = useQueryClient();
   const status = query.get("status") ?? "";
   const flow = query.get("flow") ?? "";
-  const [items, setItems] = useState<Run[] | null>(null);
-  const [cursor, setCursor] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [flows, setFlows] = useState<FlowSummary[]>([]);
+  // Test runs of drafts are never in the runs list; `?test=1` lists them instead (the API's `test=true`).
+  const test = query.get("test") === "1";
+  const filter = useMemo(() => ({ status, flow, test }), [status, flow, test]);
   useTitle(`Runs · ${workspace.name}`);
 
   const setFilter = (patch: Record<string, string>) => {
-    const q: Record<string, string> = { status, flow, ...patch };
+    const q: Record<string, string> = { status, flow, test: test ? "1" : "", ...patch };
     for (const k of Object.keys(q)) if (!q[k]) delete q[k];
     navigate(paths.runs(workspace.id, q), true);
   };
 
-  const load = useCallback(async () => {
-    try {
-      const page = await api.listRuns(workspace.id, { status, flow });
-      setItems((prev) => {
-        // Keep pages loaded with "Load more" while refreshing the first page.
-        if (!prev || prev.length <= page.items.length) return page.items;
-        const fresh = new Map(page.items.map((r) => [r.id, r]));
-        const rest = prev.filter((r) => !fresh.has(r.id));
-        return [...page.items, ...rest];
-      });
-      setCursor((c) => c ?? page.next_cursor ?? null);
-      setError(null);
-    } catch (e) {
-      setError(errorMessage(e));
-    }
-  }, [workspace.id, status, flow]);
+  // Pages of runs (first page, then "Load more"); a refetch reloads every page loaded, so none drops out.
+  const runsKey = keys.runs(workspace.id, filter);
+  const runs = useInfiniteQuery({
+    queryKey: runsKey,
+    queryFn: ({ pageParam }) =>
+      api.listRuns(workspace.id, { status, flow, cursor: pageParam, test: test ? "true" : undefined }),
+    initialPageParam: null as string | null,
+    getNextPageParam: (page) => page.next_cursor ?? null,
+    staleTime: 0, // runs start elsewhere (the editor, triggers): each visit refetches
+  });
+  const items = useMemo(() => runs.data?.pages.flatMap((p) => p.items) ?? null, [runs.data]);
+  const error = runs.error && !items ? errorMessage(runs.error) : null;
+  const flows = useQuery({ queryKey: keys.flowOptions(workspace.id), queryFn: () => api.listFlows(workspace.id) });
+  const flowList: FlowSummary[] = flows.data?.items ?? [];
 
-  useEffect(() => {
-    setItems(null);
-    setCursor(null);
-    void load();
-  }, [load]);
-
-  useEffect(() => {
-    api.listFlows(workspace.id).then((p) => setFlows(p.items), () => undefined);
-  }, [workspace.id]);
-
-  // Live from the workspace's event stream: statuses change in place; a run not listed yet (a new one) reloads
-  // the first page, at most every half second.
-  const listed = useRef<Run[] | null>(null);
-  listed.current = items;
+  // Live from the workspace's event stream: statuses change in place (in the query cache); a run not listed yet
+  // (a new one) or one that finished refetches the list, at most every half second.
   useEffect(() => {
     const stop = new AbortController();
     const path = `/v1/workspaces/${encodeURIComponent(workspace.id)}/events`;
     let reload: number | undefined;
     const onEvents = (events: RunEvent[]) => {
-      const runs = listed.current;
-      if (!runs) return;
-      const applied = applyListEvents(runs, events);
-      listed.current = applied.runs;
-      setItems(applied.runs);
+      const data = qc.getQueryData<InfiniteData<RunPage, string | null>>(runsKey);
+      if (!data) return;
+      let unknown = false;
+      const pages = data.pages.map((page) => {
+        const applied = applyListEvents(page.items, events);
+        return applied.runs === page.items ? page : { ...page, items: applied.runs };
+      });
+      // A run is unknown when no loaded page lists it.
+      const listed = new Set(pages.flatMap((p) => p.items.map((r) => r.id)));
+      unknown = events.some((e) => /^run\./.test(e.type) && !!e.run_id && !listed.has(e.run_id));
+      qc.setQueryData<InfiniteData<RunPage, string | null>>(runsKey, { ...data, pages });
       const finished = events.some((e) => TERMINAL_EVENT.test(e.type));
-      if ((applied.unknown || finished) && reload === undefined) {
+      if ((unknown || finished) && reload === undefined) {
         reload = window.setTimeout(() => {
           reload = undefined;
-          void load(); // new runs, and the final duration and cost of finished ones
+          void qc.invalidateQueries({ queryKey: runsKey }); // new runs, and the final duration and cost of finished ones
         }, 500);
       }
     };
     latestCursor(path)
       .then((cursor) => {
-        void load();
+        void qc.invalidateQueries({ queryKey: runsKey });
         return followEvents(path, cursor, onEvents, stop.signal);
       })
-      .catch((e) => setError(errorMessage(e)));
+      .catch(() => undefined); // the list itself still loads; its own error shows
     return () => {
       stop.abort();
       window.clearTimeout(reload);
     };
-  }, [workspace.id, load]);
+  }, [workspace.id, qc, JSON.stringify(runsKey)]); // eslint-disable-line react-hooks/exhaustive-deps
 
   const more = async () => {
-    try {
-      const page = await api.listRuns(workspace.id, { status, flow, cursor });
-      setItems((i) => [...(i ?? []), ...page.items]);
-      setCursor(page.next_cursor ?? null);
-    } catch (e) {
-      toast.error("Could not load more runs", errorMessage(e));
-    }
+    const r = await runs.fetchNextPage();
+    if (r.error) toast.error("Could not load more runs", errorMessage(r.error));
   };
 
-  const flowName = flows.find((f) => f.id === flow)?.name;
+  const flowName = flowList.find((f) => f.id === flow)?.name;
 
   return (
     <div className="page">
       <div className="page-head">
         <div>
           <div className="crumbs">{workspace.name}</div>
-          <h1>Runs{flowName ? <span className="h1-sub"> · {flowName}</span> : null}</h1>
+          <h1>{test ? "Test runs" : "Runs"}{flowName ? <span className="h1-sub"> · {flowName}</span> : null}</h1>
         </div>
         <div className="row gap">
           <select className="input" value={flow} onChange={(e) => setFilter({ flow: e.target.value })} aria-label="Filter by flow">
             <option value="">All flows</option>
-            {flows.map((f) => <option key={f.id} value={f.id}>{f.name}</option>)}
+            {flowList.map((f) => <option key={f.id} value={f.id}>{f.name}</option>)}
             {flow && !flowName && <option value={flow}>{flow}</option>}
           </select>
-          <button className="btn" onClick={() => void load()}>Refresh</button>
+          <button className="btn" onClick={() => void runs.refetch()}>Refresh</button>
         </div>
       </div>
       <div className="filters" role="tablist" aria-label="Filter by status">
@@ -124,15 +113,20 @@ export function RunsList({ query }: { query: URLSearchParams }) {
             {s ? <><span className={`dot-sm status-${s.toLowerCase()}`} />{s.charAt(0) + s.slice(1).toLowerCase()}</> : "All"}
           </button>
         ))}
+        <span className="spacer" />
+        <label className="row gap small" title="Test runs of drafts (from the editor) are never mixed into this list">
+          <input type="checkbox" checked={test} onChange={(e) => setFilter({ test: e.target.checked ? "1" : "" })} data-testid="show-test-runs" />
+          Test runs instead
+        </label>
       </div>
       <div className="card">
         {error && !items ? (
-          <ErrorState title="Could not load runs" message={error} onRetry={() => void load()} />
+          <ErrorState title="Could not load runs" message={error} onRetry={() => void runs.refetch()} />
         ) : items === null ? (
           <Spinner label="Loading runs…" />
         ) : items.length === 0 ? (
-          <Empty title={status || flow ? "No runs match these filters" : "No runs yet"}>
-            {status || flow ? "Try another status or flow." : "Open a flow and press Run to start one. Runs appear here live."}
+          <Empty title={test ? "No test runs" : status || flow ? "No runs match these filters" : "No runs yet"}>
+            {test ? "Test-run a draft from the flow editor; its test runs are listed here." : status || flow ? "Try another status or flow." : "Open a flow and press Run to start one. Runs appear here live."}
           </Empty>
         ) : (
           <table className="table">
@@ -164,7 +158,7 @@ export function RunsList({ query }: { query: URLSearchParams }) {
             </tbody>
           </table>
         )}
-        {cursor && items && items.length > 0 && (
+        {runs.hasNextPage && items && items.length > 0 && (
           <div className="table-foot"><button className="btn btn-sm" onClick={() => void more()}>Load more</button></div>
         )}
       </div>

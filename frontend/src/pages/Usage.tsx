@@ -1,9 +1,11 @@
 // Usage and cost of a workspace: cost per day stacked by flow or model, tokens per day, the flows that cost
 // most, and the monthly budget (admins edit its limits). Charts are recharts; the data shaping is lib/usage.ts.
-import { useCallback, useEffect, useMemo, useState } from "react";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useEffect, useMemo, useState } from "react";
 import { Bar, BarChart, CartesianGrid, Legend, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import { api, errorMessage } from "../lib/api";
 import { absTime, num, usd } from "../lib/format";
+import { keys } from "../lib/queryKeys";
 import { paths, useTitle } from "../lib/router";
 import {
   axisUsd,
@@ -46,26 +48,22 @@ type Loaded = { days: string[]; byDay: UsageReport; byFlow: UsageReport; perDay:
 function BudgetCard({ admin }: { admin: boolean }) {
   const { workspace } = useSession();
   const toast = useToast();
-  const [budget, setBudget] = useState<Budget | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const qc = useQueryClient();
+  const q = useQuery({ queryKey: keys.budget(workspace.id), queryFn: () => api.getBudget(workspace.id), staleTime: 0 });
+  const budget: Budget | null = q.data ?? null;
+  const error = q.error ? errorMessage(q.error) : null;
   const [soft, setSoft] = useState("");
   const [hard, setHard] = useState("");
   const [busy, setBusy] = useState(false);
+  const load = () => void q.refetch();
+  // The limit fields start from each budget the server answers.
+  useEffect(() => {
+    if (!q.data) return;
+    setSoft(q.data.monthly_soft_usd === null ? "" : String(q.data.monthly_soft_usd));
+    setHard(q.data.monthly_hard_usd === null ? "" : String(q.data.monthly_hard_usd));
+  }, [q.data]);
 
-  const load = useCallback(async () => {
-    try {
-      const b = await api.getBudget(workspace.id);
-      setBudget(b);
-      setSoft(b.monthly_soft_usd === null ? "" : String(b.monthly_soft_usd));
-      setHard(b.monthly_hard_usd === null ? "" : String(b.monthly_hard_usd));
-      setError(null);
-    } catch (e) {
-      setError(errorMessage(e));
-    }
-  }, [workspace.id]);
-  useEffect(() => void load(), [load]);
-
-  if (error && !budget) return <div className="card"><ErrorState title="Could not load the budget" message={error} onRetry={() => void load()} /></div>;
+  if (error && !budget) return <div className="card"><ErrorState title="Could not load the budget" message={error} onRetry={load} /></div>;
   if (!budget) return <div className="card"><Spinner label="Loading the budget…" /></div>;
 
   const bar = budgetBar(budget);
@@ -78,7 +76,7 @@ function BudgetCard({ admin }: { admin: boolean }) {
     setBusy(true);
     try {
       const b = await api.putBudget(workspace.id, { monthly_soft_usd: ps.value, monthly_hard_usd: ph.value });
-      setBudget(b);
+      qc.setQueryData(keys.budget(workspace.id), b);
       toast.success("Budget saved");
     } catch (e) {
       toast.error("Could not save the budget", errorMessage(e));
@@ -153,32 +151,32 @@ export function Usage() {
   const [from, setFrom] = useState(initial.from);
   const [to, setTo] = useState(initial.to);
   const [stackBy, setStackBy] = useState<"flow" | "model">("flow");
-  const [data, setData] = useState<Loaded | null>(null);
-  const [error, setError] = useState<string | null>(null);
   useTitle(`Usage · ${workspace.name}`);
   const problem = rangeProblem(from, to);
 
-  const load = useCallback(async () => {
-    if (problem) return;
-    setData(null);
-    setError(null);
-    const q = { from, to, tz };
-    try {
+  // One query per range and stacking: the day and flow totals, then one answer per day (the API groups by one
+  // dimension, the stack is day × flow or model).
+  const usage = useQuery({
+    queryKey: keys.usage(workspace.id, { from, to, tz, stackBy }),
+    enabled: !problem,
+    staleTime: 0,
+    retry: false,
+    queryFn: async (): Promise<Loaded> => {
+      const q = { from, to, tz };
       const days = daysBetween(from, to);
       const [byDay, byFlow] = await Promise.all([
         api.usage(workspace.id, { ...q, group_by: "day" }),
         api.usage(workspace.id, { ...q, group_by: "flow" }),
       ]);
-      // The API groups by one dimension: the stack (day × flow or model) is one answer per day.
       const reports = await mapLimited(days, PARALLEL, (d) => api.usage(workspace.id, { from: d, to: d, tz, group_by: stackBy }));
       const perDay: Record<string, UsageItem[]> = {};
       days.forEach((d, i) => (perDay[d] = reports[i].items));
-      setData({ days, byDay, byFlow, perDay });
-    } catch (e) {
-      setError(errorMessage(e));
-    }
-  }, [workspace.id, from, to, tz, stackBy, problem]);
-  useEffect(() => void load(), [load]);
+      return { days, byDay, byFlow, perDay };
+    },
+  });
+  const data: Loaded | null = !problem && usage.data ? usage.data : null;
+  const error = !problem && usage.error ? errorMessage(usage.error) : null;
+  const load = () => void usage.refetch();
 
   const stacked = useMemo(() => (data ? stackByDay(data.days, data.perDay) : null), [data]);
   const tokens = useMemo(() => (data ? tokensByDay(data.days, data.byDay.items) : []), [data]);
@@ -200,7 +198,7 @@ export function Usage() {
         </div>
       </div>
       {problem && <div className="callout callout-warn">{problem}</div>}
-      {error && <ErrorState title="Could not load usage" message={error} onRetry={() => void load()} />}
+      {error && <ErrorState title="Could not load usage" message={error} onRetry={load} />}
       {!problem && !error && !data && <div className="card"><Spinner label="Loading usage…" /></div>}
       {data && stacked && (
         <>
