@@ -6,7 +6,7 @@ import type { ReactNode } from "react";
 import { makeQueryClient } from "../lib/query";
 import { SessionCtx, type Session } from "../session";
 import { ToastProvider } from "../components/Toasts";
-import type { RunEvent } from "../types";
+import type { NodeType, RunEvent } from "../types";
 
 type Handler = (url: URL, init: RequestInit) => unknown;
 
@@ -63,11 +63,11 @@ export function json(status: number, data: unknown): Response {
   return new Response(JSON.stringify(data), { status, headers: { "content-type": "application/json" } });
 }
 
-export function session(role: "admin" | "member" | "viewer" = "member"): Session {
+export function session(role: "admin" | "member" | "viewer" = "member", nodeTypes: NodeType[] = []): Session {
   return {
     me: { user: "u-1", email: "ada@example.com", name: "Ada", workspaces: [] } as unknown as Session["me"],
     workspace: { id: "ws-1", name: "Acme", role } as Session["workspace"],
-    nodeTypes: [],
+    nodeTypes,
     nodeTypesError: null,
     signOut: () => undefined,
     reloadMe: async () => undefined,
@@ -75,10 +75,10 @@ export function session(role: "admin" | "member" | "viewer" = "member"): Session
 }
 
 /** A console page's providers: a fresh query client, the session of `ws-1`, the toast. */
-export function Providers({ children, client = makeQueryClient(), role = "member" }: { children: ReactNode; client?: QueryClient; role?: "admin" | "member" | "viewer" }) {
+export function Providers({ children, client = makeQueryClient(), role = "member", nodeTypes = [] }: { children: ReactNode; client?: QueryClient; role?: "admin" | "member" | "viewer"; nodeTypes?: NodeType[] }) {
   return (
     <QueryClientProvider client={client}>
-      <SessionCtx.Provider value={session(role)}>
+      <SessionCtx.Provider value={session(role, nodeTypes)}>
         <ToastProvider>{children}</ToastProvider>
       </SessionCtx.Provider>
     </QueryClientProvider>
