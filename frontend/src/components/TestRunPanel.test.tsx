@@ -23,8 +23,8 @@ class ContractServer {
     if (method === "GET" && path === `${base}/flows/f-1/pins`) return json(200, { items: [...this.pins.values()] });
     const pin = new RegExp(`^${base}/flows/f-1/pins/([^/]+)$`).exec(path);
     if (pin && method === "PUT") {
-      const from = this.runs.get(body.from_run)!;
-      const p: Pin = { node_id: pin[1], output: from.nodes.find((n) => n.node_id === pin[1])!.output, from_run: body.from_run, pinned_by: "u", pinned_at: "2026-11-26T00:00:00Z", stale: false };
+      const output = "output" in body ? body.output : this.runs.get(body.from_run)!.nodes.find((n) => n.node_id === pin[1])!.output;
+      const p: Pin = { node_id: pin[1], output, from_run: body.from_run ?? null, pinned_by: "u", pinned_at: "2026-11-26T00:00:00Z", stale: false };
       this.pins.set(pin[1], p);
       return json(200, p);
     }
@@ -70,7 +70,7 @@ afterEach(() => {
 function renderPanel(saveFirst = async () => true) {
   return render(
     <QueryClientProvider client={makeQueryClient()}>
-      <TestRunPanel ws="ws-1" flowId="f-1" initialInput={{ q: 1 }} saveFirst={saveFirst} onClose={() => undefined} />
+      <TestRunPanel ws="ws-1" flowId="f-1" initialInput={{ q: 1 }} saveFirst={saveFirst} onClose={() => undefined} nodeIds={["http", "output"]} />
     </QueryClientProvider>,
   );
 }
@@ -113,6 +113,31 @@ describe("TestRunPanel (editor)", () => {
     await waitFor(() => expect(screen.getByTestId("test-run-name").textContent).toBe("Test #2"));
     expect(server.requests.filter((r) => r.path.endsWith("/test-runs")).slice(-1)[0]?.body).toEqual({ input: { q: 1 }, use_pins: true, only: "output", from_run: "run-1" });
     await waitFor(() => expect(screen.getByTestId("test-run-nodes").querySelectorAll("li")).toHaveLength(1));
+  });
+
+  it("pins an output typed by hand, and the next test run uses it instead of executing the node", async () => {
+    // Given the panel over a draft that never ran
+    renderPanel();
+    // When the http node's output is typed by hand and pinned
+    fireEvent.change(screen.getByTestId("pin-node"), { target: { value: "http" } });
+    fireEvent.change(screen.getByTestId("pin-output-text"), { target: { value: '{"status": 200, "body": {"ok": true}}' } });
+    fireEvent.click(screen.getByTestId("pin-by-hand"));
+    // Then the API is sent that output, and the pin is listed as typed by hand
+    await waitFor(() => expect(within(screen.getByTestId("pins")).getByText("typed by hand")).toBeTruthy());
+    expect(server.requests.find((r) => r.method === "PUT")?.body).toEqual({ output: { status: 200, body: { ok: true } } });
+    // When the draft is test-run
+    fireEvent.click(screen.getByTestId("start-test-run"));
+    // Then the http node did not execute and its output is the one typed
+    await waitFor(() => expect(nodeRow("http").dataset.pinned).toBe("true"));
+    expect(within(nodeRow("http")).getByTestId("node-status-text").textContent).toBe("Pinned · 0 executions");
+  });
+
+  it("refuses to pin text that is not JSON, saying why", async () => {
+    renderPanel();
+    fireEvent.change(screen.getByTestId("pin-node"), { target: { value: "http" } });
+    fireEvent.change(screen.getByTestId("pin-output-text"), { target: { value: "{not json" } });
+    expect((screen.getByTestId("pin-by-hand") as HTMLButtonElement).disabled).toBe(true);
+    expect(screen.getByText(/JSON/)).toBeTruthy();
   });
 
   it("says why when the pins cannot be loaded, and still offers a test run", async () => {

@@ -20,6 +20,8 @@ export function TestRunPanel(props: {
   /** Saves unsaved edits first (a test run runs the saved draft); false when the save failed. */
   saveFirst: () => Promise<boolean>;
   onClose: () => void;
+  /** The draft's node ids (but the input node): what an output can be pinned for by hand. */
+  nodeIds?: string[];
 }) {
   const { ws, flowId } = props;
   const qc = useQueryClient();
@@ -75,6 +77,19 @@ export function TestRunPanel(props: {
     mutationFn: (node: string) => api13.pin(ws, flowId, node, { from_run: runId! }),
     onSuccess: () => void qc.invalidateQueries({ queryKey: keys.pins(ws, flowId) }),
   });
+  const [handNode, setHandNode] = useState("");
+  const [handText, setHandText] = useState("{}");
+  let handOutput: unknown = undefined;
+  let handError: string | null = null;
+  try {
+    handOutput = JSON.parse(handText);
+  } catch (e) {
+    handError = (e as Error).message;
+  }
+  const pinByHand = useMutation({
+    mutationFn: () => api13.pin(ws, flowId, handNode, { output: handOutput }),
+    onSuccess: () => void qc.invalidateQueries({ queryKey: keys.pins(ws, flowId) }),
+  });
   const unpin = useMutation({
     mutationFn: (node: string) => api13.unpin(ws, flowId, node),
     onSuccess: () => void qc.invalidateQueries({ queryKey: keys.pins(ws, flowId) }),
@@ -121,6 +136,36 @@ export function TestRunPanel(props: {
             ))}
           </ul>
         )}
+        <details className="pins" data-testid="pins">
+          <summary>Pinned outputs ({pinned.size})</summary>
+          {(pins.data?.items ?? []).length > 0 && (
+            <ul className="test-nodes">
+              {(pins.data?.items ?? []).map((p) => (
+                <li key={p.node_id} data-node-id={p.node_id}>
+                  <span className="mono">{p.node_id}</span>
+                  <span className="small muted">{p.from_run ? "from a run" : "typed by hand"}{p.stale ? " · not in the draft any more" : ""}</span>
+                  <span className="spacer" />
+                  <button className="btn btn-sm btn-ghost" onClick={() => unpin.mutate(p.node_id)} data-testid="unpin-listed">Unpin</button>
+                </li>
+              ))}
+            </ul>
+          )}
+          {(props.nodeIds ?? []).length > 0 && (
+            <div className="pin-by-hand">
+              <label className="field-label" htmlFor="pin-node">Pin an output by hand</label>
+              <select id="pin-node" className="input" value={handNode} onChange={(e) => setHandNode(e.target.value)} data-testid="pin-node">
+                <option value="">Choose a node…</option>
+                {(props.nodeIds ?? []).map((id) => <option key={id} value={id}>{id}</option>)}
+              </select>
+              <textarea aria-label="Pinned output (JSON)" className={`input mono ${handError ? "invalid" : ""}`} rows={4} value={handText} onChange={(e) => setHandText(e.target.value)} data-testid="pin-output-text" />
+              {handError && <div className="field-error">{handError}</div>}
+              {pinByHand.error && <div className="field-error">{errorMessage(pinByHand.error)}</div>}
+              <button className="btn btn-sm" disabled={!handNode || !!handError || pinByHand.isPending} onClick={() => pinByHand.mutate()} data-testid="pin-by-hand">
+                Pin by hand
+              </button>
+            </div>
+          )}
+        </details>
         {chosen && (
           <div className="test-node-detail" data-testid="test-node-detail">
             <div className="row gap">

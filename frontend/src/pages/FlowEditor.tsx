@@ -270,6 +270,7 @@ function Editor({ flowId }: { flowId: string }) {
           initialInput={exampleInput(definition)}
           saveFirst={async () => !draft.dirty || !!(await actions.save(true))}
           onClose={() => setDialog(null)}
+          nodeIds={definition.nodes.filter((n) => n.type !== "input").map((n) => n.id)}
         />
       )}
       {dialog === "json" && (
