@@ -339,7 +339,6 @@ def test_json_paths_are_compiled_once_and_still_resolve():
             json_path.parse("$.[")
 
 
-
 def test_event_paths_are_compiled_once_and_events_render_as_moto_renders_them():
     from moto.events import utils
 

@@ -202,7 +202,7 @@ def _cache_event_paths(size: int = 256) -> None:
     a rule. The same rendering, with each path compiled once (see `_cache_json_paths`)."""
     import functools
 
-    from jsonpath_ng.ext import parse as compile_path
+    from jsonpath_ng.ext.parser import parse as compile_path
     from moto.events import utils
 
     cls = utils.EventTemplateParser
@@ -230,7 +230,7 @@ def _cache_event_paths(size: int = 256) -> None:
     parse._nexod_cached = True  # type: ignore[attr-defined]
     parse._nexod_original = original  # type: ignore[attr-defined]
     parse._nexod_compiled = compiled  # type: ignore[attr-defined]
-    cls.parse = staticmethod(parse)  # type: ignore[method-assign, assignment]
+    cls.parse = staticmethod(parse)  # type: ignore[method-assign]
 
 
 # moto starts a thread per execution, per Parallel branch (two: the branch and its program), per Task
