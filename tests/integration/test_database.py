@@ -133,3 +133,49 @@ def test_connections_wait_for_a_database_that_is_resuming(tmp_path):
         starter.join()
         db.close()
         holder["pg"].stop()
+
+
+TRICKY = [
+    "plain",
+    "",
+    "NULL",
+    "null",
+    'a "quote"',
+    "back\\slash",
+    "com,ma",
+    "{braces}",
+    " spaced ",
+    "tab\there",
+    "new\nline",
+    "é ü 中",
+    "\u3000ideographic space",
+    None,
+]
+
+
+def test_typed_arrays_reach_postgres_as_the_lists_psycopg_sends_and_come_back_unchanged(stack: LocalStack):
+    from nexod.adapters.postgres.rows import BoolArray, IntArray, Jsonb, JsonbArray, TextArray, cursor_of
+
+    cases = [
+        ("text[]", TextArray(TRICKY), list(TRICKY)),
+        ("int4[]", IntArray([0, -3, None, 2**31 - 1]), [0, -3, None, 2**31 - 1]),
+        ("boolean[]", BoolArray([True, False, None]), [True, False, None]),
+        ("text[]", TextArray([]), []),
+    ]
+    documents = [{"a": 'x"y\\z', "n": [1, None, 2.5], "s": "é,{}"}, "text", None, [], {}]
+    with stack.platform.admin_db.connection() as conn:
+        for kind, typed, plain in cases:
+            # Given a typed array and the plain list psycopg would send, when PostgreSQL reads both
+            row = cursor_of(conn).execute(f"SELECT %s::{kind} AS typed, %s::{kind} AS plain", (typed, plain)).fetchone()
+            # Then they are the same array, and it comes back as the list it was
+            assert row is not None and row["typed"] == row["plain"] == plain, kind
+        typed_json = JsonbArray([Jsonb(d) for d in documents] + [None])
+        row = (
+            cursor_of(conn)
+            .execute(
+                "SELECT %s::jsonb[] AS typed, %s::jsonb[] AS plain",
+                (typed_json, [Jsonb(d) for d in documents] + [None]),
+            )
+            .fetchone()
+        )
+        assert row is not None and row["typed"] == row["plain"] == [*documents[:2], None, *documents[3:], None]

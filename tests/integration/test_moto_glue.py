@@ -339,6 +339,65 @@ def test_json_paths_are_compiled_once_and_still_resolve():
             json_path.parse("$.[")
 
 
+def test_event_paths_are_compiled_once_and_events_render_as_moto_renders_them():
+    from moto.events import utils
+
+    moto_glue.install()
+    patched = utils.EventTemplateParser.parse
+    original = getattr(patched, "_nexod_original", None)
+    assert original is not None, "the glue did not replace moto's EventTemplateParser.parse"
+    event = {
+        "version": "0",
+        "id": "e-1",
+        "detail-type": "Run Status Change",
+        "source": "nexod.run",
+        "account": "123456789012",
+        "time": 1764212400.0,
+        "region": "us-east-1",
+        "resources": ["arn:aws:states:us-east-1:123456789012:execution:x:y"],
+        "detail": {"run_id": "r1", "n": 3, "tags": ["a", {"b": 1}]},
+        "ingestion-time": 1764212400.5,
+    }
+    custom = (
+        '{"run": "<run>", "n": <n>, "gone": "<missing>", "whole": <aws.events.event.json>,'
+        ' "at": <aws.events.event.ingestion-time>}',
+        {"run": "$.detail.run_id", "n": "$.detail.n", "missing": "$.detail.nothing"},
+    )
+    # Given the glue installed, when events are rendered with moto's default template and with an input
+    # transformer, then the result is moto's own, and each path was compiled once
+    for template, paths in (("", {}), custom):
+        assert patched(template, paths, event) == original(template, paths, event)
+    compiled = patched._nexod_compiled  # type: ignore[attr-defined]
+    misses = compiled.cache_info().misses
+    before = utils.EventTemplateParser.parse(custom[0], custom[1], event)
+    assert utils.EventTemplateParser.parse(custom[0], custom[1], event) == before
+    assert compiled.cache_info().misses == misses
+    from jsonpath_ng.ext import parse
+
+    assert "$.detail" in set(utils.EventTemplateParser.DEFAULT_EVENT_INPUT_PATHS_MAP.values())
+    assert parse("$.detail") is not parse("$.detail"), "jsonpath_ng itself stays uncached (the glue caches)"
+
+
+def test_an_empty_queue_is_known_without_a_receive_and_a_held_message_is_not_missed():
+    with mock_aws(config=moto_glue.MOTO_CONFIG):
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        url = sqs.create_queue(QueueName="glue-peek", Attributes={"VisibilityTimeout": "30"})["QueueUrl"]
+        # Given an empty queue, then it is known empty
+        assert moto_glue.queue_is_empty(url, "us-east-1")
+        # When a message is sent, then it is not; nor while the message is in flight after a receive
+        sqs.send_message(QueueUrl=url, MessageBody="x")
+        assert not moto_glue.queue_is_empty(url, "us-east-1")
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1)["Messages"]
+        assert not moto_glue.queue_is_empty(url, "us-east-1")
+        # When it is deleted, then the queue is empty again
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=got[0]["ReceiptHandle"])
+        assert moto_glue.queue_is_empty(url, "us-east-1")
+        # A queue moto does not know (or a URL of another shape) is never called empty: the caller receives
+        assert not moto_glue.queue_is_empty(url.rsplit("/", 1)[0] + "/nobody", "us-east-1")
+        assert not moto_glue.queue_is_empty(url, "eu-west-1")
+        assert not moto_glue.queue_is_empty("nonsense", "us-east-1")
+
+
 def test_every_thread_moto_starts_during_an_execution_comes_from_the_pool():
     import pathlib
     import re

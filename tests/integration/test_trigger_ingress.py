@@ -13,7 +13,7 @@ import pytest
 
 from nexod.adapters.event_rules_eventbridge import EventBridgeRules, input_template, rule_name
 from nexod.local.boot import LocalStack
-from nexod.local.ingress import IngressLoop, LocalEventRules, QueuePair, create_queue_pair
+from nexod.local.ingress import IngressLoop, LocalEventRules, LocalIngress, QueuePair, create_queue_pair
 from tests.integration.conftest import publish
 from tests.support.api import Api
 from tests.unit.flows import edge, node
@@ -400,3 +400,28 @@ def test_a_bus_the_deployment_does_not_allow_is_422_naming_config_bus_and_nothin
     # And the allowed partner bus is accepted
     made = _eventbridge(alice, workspace, flow, {"source": ["x"]}, "partner")
     assert made["ingress"]["bus"] == "partner"
+
+
+def test_at_start_only_the_buses_saved_triggers_listen_on_are_heard(alice: Api, stack: LocalStack, workspace: str):
+    # Given an eventbridge trigger on a bus of its own (besides whatever other tests saved)
+    bus = f"heard-{uuid.uuid4().hex[:8]}"
+    flow = publish(alice, workspace, ECHO, "heard")
+    _eventbridge(alice, workspace, flow, {"source": ["shop"]}, bus)
+    # When a local ingress starts with rules of its own
+    sqs, events = _client("sqs"), _client("events")
+    rules = LocalEventRules(events, sqs)
+    ingress = LocalIngress(
+        sqs, events, create_queue_pair(sqs, f"test-start-{uuid.uuid4().hex[:8]}"), rules, "us-east-1"
+    )
+    loop, _ = ingress.start(stack.platform.services, stack.platform.admin_db)
+    loop.stop()
+    # Then it hears exactly the buses saved triggers listen on (a trigger naming none: the Nexod bus), that bus
+    # among them; no other bus, not even the Nexod bus unless a trigger listens on it (its run events then go to
+    # no queue)
+    with stack.platform.admin_db.connection() as conn:
+        rows = conn.execute(
+            "SELECT DISTINCT COALESCE(config->>'bus', %s) AS bus FROM triggers WHERE kind = 'eventbridge'",
+            (stack.platform.services.nexod_bus,),
+        ).fetchall()
+    assert set(rules.queues) == {str(r["bus"]) for r in rows}
+    assert bus in rules.queues

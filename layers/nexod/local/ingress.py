@@ -28,6 +28,7 @@ from typing import Any
 
 import boto3
 
+from ..adapters import moto_glue
 from ..adapters.postgres import Database
 from ..domain import event_patterns
 from ..services import trigger_ingress
@@ -162,6 +163,8 @@ class IngressLoop:
         """One batch of the ingress queue through the SQS ingress function; returns how many it received."""
         from functions.triggers import sqs_ingress
 
+        if moto_glue.queue_is_empty(self.ingress.url, self.region):
+            return 0
         got = self.sqs.receive_message(
             QueueUrl=self.ingress.url, MaxNumberOfMessages=10, AttributeNames=["All"], WaitTimeSeconds=0
         ).get("Messages", [])
@@ -209,8 +212,11 @@ class IngressLoop:
         return started
 
     def drain_bus(self, bus: str, pair: QueuePair) -> int:
+        if moto_glue.queue_is_empty(pair.url, self.region):
+            return 0
         got = self.sqs.receive_message(QueueUrl=pair.url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
         listeners = self.listeners(bus) if got else []
+        done = []
         for message in got:
             try:
                 event = json.loads(message["Body"])
@@ -219,7 +225,12 @@ class IngressLoop:
             except Exception:  # left for the next receive; after the max receives, the bus queue's DLQ
                 log.exception("ingress: the event %s on bus %s was not delivered", message["MessageId"], bus)
                 continue
-            self.sqs.delete_message(QueueUrl=pair.url, ReceiptHandle=message["ReceiptHandle"])
+            done.append(message)
+        if done:  # one call for the batch (at most ten, as DeleteMessageBatch takes)
+            self.sqs.delete_message_batch(
+                QueueUrl=pair.url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
+            )
         return len(got)
 
     def tick(self) -> int:
@@ -305,15 +316,16 @@ class LocalIngress:
         return cls(sqs, events, create_queue_pair(sqs, INGRESS_QUEUE), LocalEventRules(events, sqs), settings.region)
 
     def start(self, services: Services, admin_db: Database) -> tuple[IngressLoop, IngressDoor]:
-        """The Nexod bus and every bus an eventbridge trigger names, heard; the loop started."""
-        self.rules.listen(services.nexod_bus)
+        """Every bus an eventbridge trigger listens on (the Nexod bus when it names none), heard; the loop
+        started. A bus no trigger listens on gets no rule and no queue (as in AWS, where each trigger is a
+        rule): the platform's own run events then cost no copy to a queue and no read; the first trigger
+        on a bus makes it heard (`LocalEventRules.put`)."""
         with admin_db.connection() as conn:
             rows = conn.execute(
                 "SELECT DISTINCT config->>'bus' AS bus FROM triggers WHERE kind = 'eventbridge'"
             ).fetchall()
         for row in rows:
-            if row["bus"]:
-                self.rules.listen(str(row["bus"]))
+            self.rules.listen(str(row["bus"] or services.nexod_bus))
         loop = IngressLoop(services, admin_db, self.sqs, self.queue, self.rules, region=self.region)
         loop.start()
         return loop, IngressDoor(self.sqs, self.events, self.queue, services.nexod_bus)

@@ -18,6 +18,7 @@ from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ...domain.errors import NexodError
+from .rows import cursor_of
 
 log = logging.getLogger(__name__)
 
@@ -199,7 +200,7 @@ class Database:
             conn = self._checkout()
             try:
                 # Opens the transaction (autocommit is off); settings are local to it.
-                conn.execute(_SCOPE, scope)
+                cursor_of(conn).execute(_SCOPE, scope)
             except psycopg.OperationalError:
                 self._give_back(conn)
                 if attempt == 0:

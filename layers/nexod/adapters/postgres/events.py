@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ...domain.events import EVENT_TYPES, EventCursor, RunEvent
-from .rows import Jsonb, Queries, Row
+from .rows import BoolArray, IntArray, Jsonb, JsonbArray, Queries, Row, TextArray
 
 _COLUMNS = "id, xact_id::text::bigint AS xact, workspace_id, run_id, type, node_id, iteration, data, created_at"
 # Only events whose transaction began before the oldest one still running: those are all committed (or rolled
@@ -60,12 +60,12 @@ class PostgresEvents(Queries):
         self.taken += len(pending)
         return {
             "ws": self.workspace_id,
-            "ev_run": [p[0] for p in pending],
-            "ev_type": [p[1] for p in pending],
-            "ev_node": [p[2] for p in pending],
-            "ev_iteration": [p[3] for p in pending],
-            "ev_data": [Jsonb(p[4]) for p in pending],
-            "ev_publish": [p[5] for p in pending],
+            "ev_run": TextArray(p[0] for p in pending),
+            "ev_type": TextArray(p[1] for p in pending),
+            "ev_node": TextArray(p[2] for p in pending),
+            "ev_iteration": IntArray(p[3] for p in pending),
+            "ev_data": JsonbArray(Jsonb(p[4]) for p in pending),
+            "ev_publish": BoolArray(p[5] for p in pending),
         }
 
     def take_into(self, query: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:

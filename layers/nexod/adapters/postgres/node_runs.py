@@ -12,7 +12,7 @@ from ...domain.records import NodeClaim, NodeRun, NodeRunStatus, SoftBudgetCross
 from ...ports import BlobRef
 from .budgets import MONTH, SPEND_SLOT
 from .events import PostgresEvents
-from .rows import Jsonb, JsonbOrNull, Queries, node_run_record, run_record
+from .rows import Jsonb, JsonbOrNull, Queries, TextArray, node_run_record, run_record
 
 _NODE_COLUMNS = tuple(f.name for f in fields(NodeRun))
 
@@ -134,7 +134,7 @@ class PostgresNodeRuns(Queries):
                 "iteration": iteration,
                 "type": node_type,
                 "hash": config_hash,
-                "upstream": list(upstream),
+                "upstream": TextArray(upstream),
             },
         )
         if row is None:
