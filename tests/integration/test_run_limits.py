@@ -277,6 +277,44 @@ def test_a_delivery_left_received_by_a_dead_process_is_started_once_by_recovery(
     assert len(listed) == 1
 
 
+def test_a_delivery_left_received_by_a_dead_process_is_started_once_by_the_senders_retry(
+    alice: Api, stack: LocalStack, workspace: str, monkeypatch: pytest.MonkeyPatch
+):
+    flow = publish(alice, workspace, _pausing(0), "retried")
+    hook = _webhook(alice, workspace, flow)
+    services = stack.platform.services
+    with services.store.tx(workspace) as uow:
+        trigger = uow.triggers.get(hook["id"])
+    assert trigger is not None
+
+    # Given a delivery whose process dies right after recording it (in AWS nothing sweeps: the sender retries)
+    def dies(*args: Any, **kwargs: Any) -> Any:
+        raise _Died
+
+    monkeypatch.setattr(triggers.runs, "start", dies)
+    now = datetime.now(UTC)
+    with pytest.raises(_Died):
+        triggers.deliver(services, workspace, trigger, "order-8", {"order": 8}, {}, {}, now)
+    monkeypatch.undo()
+    monkeypatch.setattr(triggers, "DUPLICATE_WAIT_S", 0.2)  # how long a copy waits for the first to name its run
+
+    # When the sender retries it twice at once (same key, same body)
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = list(
+            pool.map(
+                lambda _: triggers.deliver(services, workspace, trigger, "order-8", {"order": 8}, {}, {}, now),
+                range(2),
+            )
+        )
+
+    # Then exactly one run started, with the delivery's input, and both answers name it
+    assert sorted(o.status for o in outcomes) == ["duplicate", "started"], outcomes
+    assert len({o.run_id for o in outcomes}) == 1 and outcomes[0].run_id is not None
+    run = alice.wait_run(workspace, str(outcomes[0].run_id))
+    assert (run["status"], run["input"]) == ("SUCCEEDED", {"order": 8})
+    assert len(alice.ok("GET", f"/v1/workspaces/{workspace}/runs?flow={flow}")["items"]) == 1
+
+
 def test_the_execution_events_function_starts_a_held_run_when_an_execution_ends(
     alice: Api, stack: LocalStack, workspace: str, monkeypatch: pytest.MonkeyPatch
 ):

@@ -351,7 +351,8 @@ def deliver(
 ) -> Outcome:
     """One delivery, exactly once per (trigger, key): record it with the run input it maps to, then start the
     run and settle the record in one unit of work (`runs.start(within=...)`). A process that dies in between
-    leaves a `received` delivery with its input, which `recover_deliveries` starts later, exactly once."""
+    leaves a `received` delivery with its input, which the sender's retry (same key) or `recover_deliveries`
+    starts later, exactly once."""
     trigger_doc = {"id": trigger.id, "kind": trigger.kind, "flow_id": trigger.flow_id, **(context or {})}
     document = domain.delivery_document(body, headers, query, received_at, trigger_doc)
     unmapped: str | None = None
@@ -377,6 +378,12 @@ def deliver(
         first = _await_first(services, workspace_id, trigger.id, key)
         if first is None:  # pruned meanwhile: nothing to name
             return Outcome("", "duplicate", None)
+        if first.status == "received" and unmapped is None:
+            # Still not started after the wait: the process that recorded it most likely died. A retry by the
+            # sender (SQS redelivery, Scheduler's or the webhook caller's retry) carries the same key and body, so
+            # it starts the run itself; the delivery's row lock lets only one start win (see _start_delivery).
+            log.warning("trigger %s: delivery %s was left unstarted; its retry starts it", trigger.id, first.id)
+            return _start_delivery(services, workspace_id, trigger, first, run_input)
         return Outcome(first.id, "duplicate" if first.status != "received" else "received", first.run_id, first.reason)
     return _start_delivery(services, workspace_id, trigger, delivery, run_input)
 
