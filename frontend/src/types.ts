@@ -149,6 +149,8 @@ export type HealthStatus = Health["status"];
 /** Agents (AgentSpec, DESIGN §5): a draft spec, immutable versions, the live pointer. */
 export type AgentSpec = Schemas["AgentSpec"];
 export type AgentSummary = Schemas["AgentSummary"];
+/** An agent as the dashboard lists it: with its newest node runs. */
+export type AgentListItem = Schemas["AgentListItem"];
 export type Agent = Schemas["Agent"];
 export type AgentPage = Schemas["AgentPage"];
 export type AgentVersion = Schemas["AgentVersion"];

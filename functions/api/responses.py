@@ -547,11 +547,6 @@ class Agent(AgentSummary):
     markdown: str = Field(description="the draft as markdown")
 
 
-class AgentPage(Out):
-    items: list[AgentSummary]
-    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last page")
-
-
 class AgentSpecForms(Out):
     """A valid spec in both of its forms."""
 
@@ -602,6 +597,15 @@ class AgentNodeRun(Out):
 
 class AgentNodeRunList(Out):
     items: list[AgentNodeRun]
+
+
+class AgentListItem(AgentSummary):
+    recent_runs: list[AgentNodeRun] = Field(description="the agent's newest node runs (at most 5), newest first")
+
+
+class AgentPage(Out):
+    items: list[AgentListItem]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last page")
 
 
 # -- knowledge bases -----------------------------------------------------------------------------------------

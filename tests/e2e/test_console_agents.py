@@ -290,4 +290,9 @@ def test_the_run_view_shows_an_agent_nodes_steps_and_usage(page: Any, local_proc
         expect(timeline.locator("[data-step=final_answer]")).to_have_count(1)
         expect(page.get_by_test_id("agent-usage-row")).to_have_count(1)
     page.screenshot(path="/tmp/nexod_console_agent_steps.png")
+    # And the agents dashboard shows that run as the agent's newest status dot, linked to the run
+    page.goto(f"{local_process.url}/#/w/{ws}/agents")
+    row = page.get_by_test_id("agent-row").filter(has_text=agent["name"])
+    dot = row.get_by_test_id("agent-last-run").first
+    expect(dot).to_have_attribute("href", re.compile(f"/runs/{run['id']}$"))
     assert page.page_errors == []

@@ -218,6 +218,38 @@ def test_the_runs_of_an_agent_carry_version_tokens_and_cost(alice: Api, workspac
     assert listed[agent["id"]]["model"] == "default" and listed[agent["id"]]["live_version"] == 1
 
 
+def test_the_agents_list_carries_each_agents_newest_runs_in_one_page(
+    alice: Api, workspace: str, stack: LocalStack
+) -> None:
+    # Given two agents: the first used by seven node runs, the second by one
+    first, second = _create(alice, workspace), _create(alice, workspace)
+    flow = publish(
+        alice,
+        workspace,
+        {"nodes": [node("start", "input"), node("t", expression="input")], "edges": [edge("start", "t")]},
+    )
+    runs = [run(alice, workspace, flow)["id"] for _ in range(7)]
+    with psycopg.connect(stack.platform.postgres.admin_url, autocommit=True) as admin:
+        for i, run_id in enumerate(runs):
+            admin.execute(
+                "UPDATE node_runs SET started_at = now() - make_interval(mins => %s) WHERE run_id = %s",
+                (60 - i, run_id),
+            )
+            for agent in [first] + ([second] if i == 2 else []):
+                admin.execute(
+                    "INSERT INTO node_run_agents (workspace_id, run_id, node_id, iteration, member, agent_id,"
+                    " agent_version, calls, tokens_in, tokens_out, cost_usd)"
+                    " VALUES (%s, %s, 't', 0, %s, %s, 1, 1, 10, 5, 0.001)",
+                    (workspace, run_id, f"m-{agent['id'][:8]}", agent["id"]),
+                )
+    # When the agents list is read
+    listed = {a["id"]: a for a in alice.ok("GET", f"/v1/workspaces/{workspace}/agents")["items"]}
+    # Then each agent carries its newest node runs (at most five), newest first: no request per agent is needed
+    assert [r["run_id"] for r in listed[first["id"]]["recent_runs"]] == runs[::-1][:5]
+    assert [r["run_id"] for r in listed[second["id"]]["recent_runs"]] == [runs[2]]
+    assert listed[first["id"]]["usage"]["runs"] == 7
+
+
 def test_published_versions_are_immutable_in_the_database(alice: Api, workspace: str, stack: LocalStack) -> None:
     agent = _create(alice, workspace)
     alice.ok("POST", f"/v1/workspaces/{workspace}/agents/{agent['id']}/versions", {})

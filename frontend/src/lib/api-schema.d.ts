@@ -1172,6 +1172,41 @@ export interface components {
              */
             markdown: string;
         };
+        /** AgentListItem */
+        AgentListItem: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /**
+             * Model
+             * @description the draft's model: a LiteLLM model string or 'default'
+             */
+            model: string;
+            /** Live Version */
+            live_version: number | null;
+            /** Latest Version */
+            latest_version: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            usage: components["schemas"]["AgentUsage"];
+            /**
+             * Recent Runs
+             * @description the agent's newest node runs (at most 5), newest first
+             */
+            recent_runs: components["schemas"]["AgentNodeRun"][];
+        };
         /** AgentNodeRun */
         AgentNodeRun: {
             /**
@@ -1225,7 +1260,7 @@ export interface components {
         /** AgentPage */
         AgentPage: {
             /** Items */
-            items: components["schemas"]["AgentSummary"][];
+            items: components["schemas"]["AgentListItem"][];
             /**
              * Next Cursor
              * @description pass as `cursor` for the next page; null on the last page

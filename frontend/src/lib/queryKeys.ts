@@ -29,7 +29,6 @@ export const keys = {
   agentVersion: (ws: string, agent: string, version: number) => ["agent-version", ws, agent, version] as const,
   agentRuns: (ws: string, agent: string) => ["agent-runs", ws, agent] as const,
   /** The dashboard's last few runs of an agent; its run count is in the key so a new run refetches them. */
-  agentLastRuns: (ws: string, agent: string, count: number) => ["agent-runs", ws, agent, "last", count] as const,
 
   /** Approvals the caller may decide; invalidating `approvals(ws)` reaches every filter. */
   approvals: (ws: string, filter?: { status: string; flow: string }) => ["approvals", ws, ...(filter ? [filter] : [])] as const,

@@ -1,28 +1,20 @@
 // The agents dashboard: each agent with its model, live version, its runs, tokens and cost.
-import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useInfiniteQuery, useMutation, useQueryClient } from "@tanstack/react-query";
 import { api, errorMessage } from "../lib/api";
 import { latestRuns, NEW_AGENT_SPEC } from "../lib/agentNodes";
 import { absTime, num, relTime, usd } from "../lib/format";
 import { keys } from "../lib/queryKeys";
 import { navigate, paths, useTitle } from "../lib/router";
 import { canEdit, useSession } from "../session";
-import type { AgentNodeRun, AgentSummary } from "../types";
+import type { AgentListItem, AgentNodeRun } from "../types";
 import { useToast } from "../components/Toasts";
 import { Empty, ErrorState, Spinner } from "../components/ui";
 
 const LAST_RUNS = 5;
 
-/** An agent's latest node runs as status dots, newest first, each opening its run. */
-function LastRuns({ workspaceId, agentId, count }: { workspaceId: string; agentId: string; count: number }) {
-  // An agent's runs are fetched only when it has some; a failure shows no dots rather than an error.
-  const q = useQuery({
-    queryKey: keys.agentLastRuns(workspaceId, agentId, count),
-    queryFn: () => api.agentRuns(workspaceId, agentId).then((r) => latestRuns(r.items, LAST_RUNS), () => [] as AgentNodeRun[]),
-    enabled: count > 0,
-  });
-  const runs = q.data ?? null;
-  if (!count) return <span className="muted">—</span>;
-  if (runs === null) return <span className="muted small">…</span>;
+/** An agent's latest node runs as status dots, newest first, each opening its run (the list carries them). */
+function LastRuns({ workspaceId, runs }: { workspaceId: string; runs: readonly AgentNodeRun[] }) {
+  if (!runs.length) return <span className="muted">—</span>;
   return (
     <span className="agent-last-runs" data-testid="agent-last-runs">
       {runs.map((r) => (
@@ -55,7 +47,7 @@ export function Agents() {
     getNextPageParam: (page) => page.next_cursor ?? null,
     staleTime: 0,
   });
-  const items: AgentSummary[] | null = agents.data ? agents.data.pages.flatMap((p) => p.items) : null;
+  const items: AgentListItem[] | null = agents.data ? agents.data.pages.flatMap((p) => p.items) : null;
   const error = agents.error ? errorMessage(agents.error) : null;
   const cursor = agents.hasNextPage;
   const load = () => void agents.refetch();
@@ -128,7 +120,7 @@ export function Agents() {
                       ) : null}
                     </td>
                     <td className="right">{num(a.usage.runs)}</td>
-                    <td><LastRuns workspaceId={workspace.id} agentId={a.id} count={a.usage.runs} /></td>
+                    <td><LastRuns workspaceId={workspace.id} runs={latestRuns(a.recent_runs ?? [], LAST_RUNS)} /></td>
                     <td title={absTime(a.usage.last_run_at)}>{relTime(a.usage.last_run_at)}</td>
                     <td className="right">{num(a.usage.tokens)}</td>
                     <td className="right">{usd(a.usage.cost_usd)}</td>

@@ -544,6 +544,10 @@ class AgentRepository(Protocol):
         """The node runs that used the agent, newest first."""
         ...
 
+    def recent_node_runs(self, agent_ids: list[str], per_agent: int) -> dict[str, list[AgentNodeRun]]:
+        """Each agent's newest `per_agent` node runs, newest first, in one read (a dashboard page's)."""
+        ...
+
     def record_usage(self, run_id: str, node_id: str, iteration: int, used: list[AgentUse]) -> None:
         """What each agent of an agent or crew node run consumed (replaces an earlier record of that run)."""
         ...

@@ -87,6 +87,9 @@ def create(services: Services, principal: Principal, workspace_id: str, source: 
     return _agent_view(agent)
 
 
+RECENT_RUNS = 5  # each listed agent's newest node runs, for the dashboard's status dots
+
+
 def list_agents(
     services: Services, principal: Principal, workspace_id: str, cursor: str | None, limit: int = PAGE
 ) -> dict[str, Any]:
@@ -94,7 +97,11 @@ def list_agents(
     with services.store.tx(workspace_id, principal.sub) as uow:
         authorize(uow, principal, "agents.read")
         items, nxt = page(uow.agents.newest(limit + 1, after), limit)
-    return {"items": [_summary_view(a) for a in items], "next_cursor": nxt}
+        recent = uow.agents.recent_node_runs([a.id for a in items], RECENT_RUNS)
+    return {
+        "items": [{**_summary_view(a), "recent_runs": recent.get(a.id, [])} for a in items],
+        "next_cursor": nxt,
+    }
 
 
 def _get(uow: UnitOfWork, agent_id: str, for_update: bool = False) -> Agent:

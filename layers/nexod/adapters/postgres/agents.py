@@ -32,6 +32,21 @@ _SUMMARY = (
 )
 
 
+# An agent's node run as its dashboard reads it: the agent's own calls (a crew's node run is shared by its agents);
+# compute and orchestration are the node run's.
+_AGENT_NODE_RUN = (
+    "n.run_id, r.flow_id, n.node_id, n.iteration, n.status, m.agent_version, n.model, m.tokens_in,"
+    " m.tokens_out, m.cost_usd, n.compute_cost_usd, n.orchestration_cost_usd,"
+    " m.cost_usd + COALESCE(n.compute_cost_usd, 0) + COALESCE(n.orchestration_cost_usd, 0) AS total_cost_usd,"
+    " n.started_at, n.finished_at"
+)
+_AGENT_NODE_RUN_JOINS = (
+    "JOIN node_runs n ON (n.run_id, n.node_id, n.iteration) = (m.run_id, m.node_id, m.iteration)"
+    " JOIN runs r ON r.id = n.run_id"
+)
+_AGENT_NODE_RUN_ORDER = "n.started_at DESC NULLS LAST, n.run_id, n.node_id, n.iteration"
+
+
 class PostgresAgents(Queries):
     def create(self, name: str, spec: dict[str, Any]) -> Agent:
         row = self._one(
@@ -121,19 +136,30 @@ class PostgresAgents(Queries):
 
     def node_runs(self, agent_id: str, limit: int) -> list[AgentNodeRun]:
         rows = self._all(
-            # The agent's own calls (a crew's node run is shared by its agents); compute and orchestration are the
-            # node run's.
-            "SELECT n.run_id, r.flow_id, n.node_id, n.iteration, n.status, m.agent_version, n.model, m.tokens_in,"
-            " m.tokens_out, m.cost_usd, n.compute_cost_usd, n.orchestration_cost_usd,"
-            " m.cost_usd + COALESCE(n.compute_cost_usd, 0) + COALESCE(n.orchestration_cost_usd, 0) AS total_cost_usd,"
-            " n.started_at, n.finished_at FROM node_run_agents m"
-            " JOIN node_runs n ON (n.run_id, n.node_id, n.iteration) = (m.run_id, m.node_id, m.iteration)"
-            " JOIN runs r ON r.id = n.run_id"
+            f"SELECT {_AGENT_NODE_RUN} FROM node_run_agents m {_AGENT_NODE_RUN_JOINS}"
             " WHERE m.workspace_id = %s AND m.agent_id = %s"
-            " ORDER BY n.started_at DESC NULLS LAST, n.run_id, n.node_id, n.iteration LIMIT %s",
+            f" ORDER BY {_AGENT_NODE_RUN_ORDER} LIMIT %s",
             (self.workspace_id, agent_id, limit),
         )
         return [record(AgentNodeRun, r) for r in rows]
+
+    def recent_node_runs(self, agent_ids: list[str], per_agent: int) -> dict[str, list[AgentNodeRun]]:
+        if not agent_ids:
+            return {}
+        rows = self._all(
+            f"SELECT * FROM (SELECT m.agent_id, {_AGENT_NODE_RUN},"
+            f" row_number() OVER (PARTITION BY m.agent_id ORDER BY {_AGENT_NODE_RUN_ORDER}) AS nth"
+            f" FROM node_run_agents m {_AGENT_NODE_RUN_JOINS}"
+            " WHERE m.workspace_id = %s AND m.agent_id = ANY(%s::uuid[])) newest"
+            " WHERE nth <= %s ORDER BY agent_id, nth",
+            (self.workspace_id, agent_ids, per_agent),
+        )
+        found: dict[str, list[AgentNodeRun]] = {a: [] for a in agent_ids}
+        for r in rows:
+            agent = str(r.pop("agent_id"))
+            r.pop("nth")
+            found[agent].append(record(AgentNodeRun, r))
+        return found
 
     def record_usage(self, run_id: str, node_id: str, iteration: int, used: list[AgentUse]) -> None:
         for use in used:
