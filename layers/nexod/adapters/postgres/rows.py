@@ -111,6 +111,14 @@ def cursor_of(conn: psycopg.Connection[Row]) -> psycopg.Cursor[Row]:
     return cur
 
 
+def adapters_changed(conn: psycopg.Connection[Any]) -> None:
+    """After changing the connection's adapters (e.g. its JSON loader): a cursor copies them when it is made,
+    so the cached one is dropped and the next statement's cursor sees the change."""
+    cur = _CURSORS.pop(conn, None)
+    if cur is not None and not cur.closed:
+        cur.close()
+
+
 _FIELDS: dict[type[Any], tuple[str, ...]] = {}
 
 

@@ -25,7 +25,7 @@ from .knowledge import PostgresKnowledge
 from .limits import PostgresLimits
 from .node_runs import PostgresNodeRuns
 from .parked import PostgresParkedTasks
-from .rows import Row
+from .rows import Row, adapters_changed
 from .runs import PostgresRuns
 from .triggers import PostgresTriggers
 from .workspaces import PostgresMembers, PostgresWorkspaces
@@ -42,6 +42,7 @@ class PostgresUnitOfWork:
         # Once per connection: registering copies the connection's adapters map.
         if conn not in _JSON_CONFIGURED:
             set_json_loads(load_stored, conn)
+            adapters_changed(conn)  # the transaction's opening statement already made the cached cursor
             _JSON_CONFIGURED.add(conn)
         self.conn = conn
         self._workspace_id = workspace_id
