@@ -20,12 +20,19 @@ _NODE_COLUMNS = tuple(f.name for f in fields(NodeRun))
 # share one snapshot: `run` is the run as it was before `started` moved a QUEUED run to RUNNING, and the
 # upstream outputs are those committed before this statement (the claimed row is never among them). The
 # upstream is not read on a memo hit (the claimed row already SUCCEEDED with the same config hash).
+# `queued` skips a run row another transaction holds (SKIP LOCKED): that is the API recording the execution's
+# start (`runs.start_attempt`, which moves a QUEUED run to RUNNING itself) or another node's claim moving it.
+# Waiting instead serialised every branch of a fan-out on the run row: an UPDATE that waited re-reads the new
+# row version and keeps it locked until its transaction ends even when its WHERE no longer matches, so the
+# 48 claims that saw the run QUEUED each waited for the previous one's commit (a 270 ms chain per bench run).
 _CLAIM = (
     "WITH run AS (SELECT * FROM runs WHERE id = %(run)s AND workspace_id = %(ws)s),"
     " active AS (SELECT id FROM run WHERE status NOT IN ('CANCELLED', 'SUCCEEDED')"
     "  AND flow_id = %(flow)s AND version = %(version)s),"
+    " queued AS (SELECT id FROM runs WHERE id IN (SELECT id FROM active) AND workspace_id = %(ws)s"
+    "  AND status = 'QUEUED' FOR NO KEY UPDATE SKIP LOCKED),"
     " started AS (UPDATE runs SET status = 'RUNNING', started_at = COALESCE(started_at, now()),"
-    "  finished_at = NULL, error = NULL WHERE id IN (SELECT id FROM active) AND workspace_id = %(ws)s"
+    "  finished_at = NULL, error = NULL WHERE id IN (SELECT id FROM queued) AND workspace_id = %(ws)s"
     "  AND status = 'QUEUED' RETURNING id),"
     " claimed AS (INSERT INTO node_runs (workspace_id, run_id, node_id, iteration, node_type, status, attempts,"
     "  config_hash, started_at) SELECT %(ws)s, id, %(node)s, %(iteration)s, %(type)s, 'RUNNING', 1, %(hash)s, now()"
