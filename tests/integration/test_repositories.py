@@ -5,13 +5,14 @@ Unit tests trust the fake (tests/support/fakes.py) to behave as the adapter does
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 
 import pytest
 
 from nexod.domain.actor import SystemActor, TriggerActor, UserActor
-from nexod.domain.records import Cursor
+from nexod.domain.records import Cursor, NodeClaim
 from nexod.local.boot import LocalStack
 from nexod.ports import Store
 from tests.support.fakes import MemoryStore
@@ -216,6 +217,87 @@ def test_claiming_a_node_counts_attempts_reads_upstream_and_refuses_inactive_run
     assert other.run is not None and other.node_run is None
     assert done.run is not None and done.run.status == "SUCCEEDED" and done.node_run is None
     assert missing.run is None and missing.node_run is None
+
+
+def test_a_claim_given_the_input_begins_the_execution_as_begin_execution_would_except_on_a_memo_hit(store: Store):
+    # Given a queued run
+    ws = new_workspace(store)
+    flow_id = published(store, ws)
+    run_id = queued_run(store, ws, flow_id)
+    claim = {"flow_id": flow_id, "version": 1, "upstream": []}
+    # When node `a` is claimed and begun in two steps, and node `b` by a claim given its input
+    with store.tx(ws) as uow:
+        stepwise = uow.node_runs.claim(run_id, "a", 0, "transform", "ha", **claim)
+        uow.events.append(run_id, "node.started", "a", 0, {"attempt": 1})
+        uow.node_runs.begin_execution(run_id, "a", 0, "ha", {"expression": "1"})
+    with store.tx(ws) as uow:
+        folded = uow.node_runs.claim(run_id, "b", 0, "transform", "ha", **claim, begin_input={"expression": "1"})
+    with store.tx(ws) as uow:  # (events read once committed)
+        a, b = uow.node_runs.get(run_id, "a"), uow.node_runs.get(run_id, "b")
+        events = [(e.type, e.node_id, e.data) for e in uow.events.after(None, run_id)]
+    # Then both node runs read the same, and each has its node.started event
+    assert not stepwise.begun and folded.begun
+    assert a is not None and b is not None and folded.node_run is not None
+    seen = ("status", "attempts", "executions", "config_hash", "input", "error", "finished_at", "next_attempt_at")
+    assert (
+        [getattr(b, f) for f in seen]
+        == [getattr(a, f) for f in seen]
+        == ["RUNNING", 1, 1, "ha", {"expression": "1"}, None, None, None]
+    )
+    assert (folded.node_run.status, folded.node_run.executions) == ("RUNNING", 1)  # the row as begun
+    assert [e for e in events if e[0] == "node.started"] == [
+        ("node.started", "a", {"attempt": 1}),
+        ("node.started", "b", {"attempt": 1}),
+    ]
+    # And a failed attempt claimed again with its input begins again: RUNNING, the error gone, one more execution
+    with store.tx(ws) as uow:
+        uow.node_runs.finish(run_id, "b", 0, status="FAILED", error={"type": "X"})
+    with store.tx(ws) as uow:
+        again = uow.node_runs.claim(run_id, "b", 0, "transform", "hb", **claim, begin_input={"expression": "2"})
+    assert again.begun and again.node_run is not None
+    assert (again.node_run.status, again.node_run.attempts, again.node_run.executions) == ("RUNNING", 2, 2)
+    assert (again.node_run.error, again.node_run.finished_at, again.node_run.config_hash) == (None, None, "hb")
+    assert again.node_run.input == {"expression": "2"}
+    # And once it succeeded with that config, the claim is a memo hit: only an attempt counted, nothing begun
+    with store.tx(ws) as uow:
+        uow.node_runs.finish(run_id, "b", 0, status="SUCCEEDED", output=1, take={})
+    with store.tx(ws) as uow:
+        memo = uow.node_runs.claim(run_id, "b", 0, "transform", "hb", **claim, begin_input={"expression": "3"})
+    with store.tx(ws) as uow:
+        started = [e for e in uow.events.after(None, run_id) if e.type == "node.started" and e.node_id == "b"]
+    assert not memo.begun and memo.node_run is not None
+    assert (memo.node_run.status, memo.node_run.attempts, memo.node_run.executions) == ("SUCCEEDED", 3, 2)
+    assert memo.node_run.input == {"expression": "2"} and memo.node_run.finished_at is not None
+    assert [e.data for e in started] == [{"attempt": 1}, {"attempt": 2}]
+
+
+def test_a_claim_does_not_wait_for_the_run_row_another_transaction_holds(stack: LocalStack):
+    # Given a queued run whose start the API is recording in a transaction not yet committed
+    store = stack.platform.services.store
+    ws = new_workspace(store)
+    flow_id = published(store, ws)
+    run_id = queued_run(store, ws, flow_id)
+    claimed: list[NodeClaim] = []
+
+    def claim_b() -> None:
+        with store.tx(ws) as uow:
+            claimed.append(
+                uow.node_runs.claim(run_id, "b", 0, "transform", "h", flow_id=flow_id, version=1, upstream=[])
+            )
+
+    with store.tx(ws) as holder:
+        holder.runs.start_attempt(run_id, "arn:exec:1")
+        # When a node is claimed meanwhile (the execution runs its first nodes before the API commits)
+        claimer = threading.Thread(target=claim_b)
+        claimer.start()
+        claimer.join(timeout=10)
+        # Then the claim did not wait for the API's transaction (the run row it holds is skipped)
+        assert not claimer.is_alive()
+    assert claimed and claimed[0].node_run is not None and claimed[0].node_run.status == "RUNNING"
+    # And the run is RUNNING, as the API recorded it
+    with store.tx(ws) as uow:
+        run = uow.runs.get(run_id)
+    assert run is not None and (run.status, run.execution_arn) == ("RUNNING", "arn:exec:1")
 
 
 def test_node_runs_fail_skip_and_lose_their_memo(store: Store):

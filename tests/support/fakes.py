@@ -566,6 +566,7 @@ class MemoryNodeRuns(_Repo):
         flow_id: str,
         version: int,
         upstream: Sequence[str],
+        begin_input: dict[str, Any] | None = None,
     ) -> NodeClaim:
         runs = self.uow.runs
         run = runs._mine(run_id)
@@ -586,7 +587,12 @@ class MemoryNodeRuns(_Repo):
             claimed = self._put(replace(old, attempts=old.attempts + 1))
         memo = claimed.status == "SUCCEEDED" and claimed.config_hash == config_hash
         outputs = {} if memo else self.outputs(run_id, upstream)
-        return NodeClaim(run=run, node_run=claimed, upstream=outputs)
+        begun = begin_input is not None and not memo
+        if begun:
+            self.uow.events.append(run_id, "node.started", node_id, iteration, {"attempt": claimed.attempts})
+            self.begin_execution(run_id, node_id, iteration, config_hash, begin_input)
+            claimed = self.get(run_id, node_id, iteration) or claimed
+        return NodeClaim(run=run, node_run=claimed, upstream=outputs, begun=begun)
 
     def begin_execution(self, run_id: str, node_id: str, iteration: int, config_hash: str, node_input: Any) -> None:
         old = self.get(run_id, node_id, iteration)

@@ -295,11 +295,13 @@ class NodeClaim:
 
     `run` is None when the run does not exist (in this workspace); `node_run` is None when the run is not
     active (CANCELLED or SUCCEEDED: nothing was claimed); `upstream` holds the finished outputs of the
-    requested upstream nodes (iteration 0)."""
+    requested upstream nodes (iteration 0). `begun`: the claim also began the node's execution (it was given
+    the node's input and the node run is not a memo hit; see `NodeRunRepository.claim`)."""
 
     run: Run | None
     node_run: NodeRun | None
     upstream: dict[str, Any] = field(default_factory=dict)
+    begun: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

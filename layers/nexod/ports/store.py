@@ -254,10 +254,16 @@ class NodeRunRepository(Protocol):
         flow_id: str,
         version: int,
         upstream: Sequence[str],
+        begin_input: dict[str, Any] | None = None,
     ) -> NodeClaim:
         """The node runner's claim, in one round trip: read the run; if it is active (neither CANCELLED nor
         SUCCEEDED) and still runs `version` of `flow_id`, insert or lock the node run counting one more
         attempt, move a QUEUED run to RUNNING, and read the finished outputs of `upstream`.
+
+        With `begin_input` (a node with nothing to render: its recorded input is known before the claim), a
+        node run that is not a memo hit (SUCCEEDED with `config_hash`) also begins its execution in the same
+        round trip, exactly as `begin_execution(..., begin_input)` after a `node.started` event with its
+        attempt would; the answer says so (`begun`). A memo hit is left as it was.
 
         A run that is absent, not active or on another version comes back unclaimed (`node_run` None)."""
         ...

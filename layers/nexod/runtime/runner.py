@@ -22,7 +22,7 @@ from ..domain.compiler import RETRYABLE_ERROR
 from ..domain.cost import DEFAULT_RUNNER_MEMORY_MB
 from ..domain.errors import FlowInvalid, InvalidInput, VaultUnavailable
 from ..domain.expressions import ExpressionError, evaluate, truthy
-from ..domain.flow import node_hash
+from ..domain.flow import Node, node_hash
 from ..domain.nodes import REGISTRY, AslShape
 from ..domain.nodes.wait import ELAPSED, parse_instant, rfc3339
 from ..domain.payload import NodeRunnerPayload
@@ -354,7 +354,15 @@ class NodeRunner:
                 digest = node_hash(node)
                 ancestors = sorted(flow.dag.ancestors()[node_id])
                 claim = uow.node_runs.claim(
-                    run_id, node_id, iteration, node.type, digest, flow_id=hint[0], version=hint[1], upstream=ancestors
+                    run_id,
+                    node_id,
+                    iteration,
+                    node.type,
+                    digest,
+                    flow_id=hint[0],
+                    version=hint[1],
+                    upstream=ancestors,
+                    begin_input=_plain_input(node),
                 )
                 if claim.run is None:
                     raise NodeFailedError(f"run {run_id} does not exist in workspace {workspace_id}")
@@ -421,16 +429,17 @@ class NodeRunner:
                 if kind.shape is AslShape.WAIT:  # when its wait ends: recorded the first time, then kept
                     ctx.wait_until, ctx.wait_seconds = _wait_end(config, row, digest)
                     recorded_input["until"] = ctx.wait_until
-                _node_started(uow, run_id, node_id, iteration, row.attempts)
-                uow.node_runs.begin_execution(
-                    # The record holds `{{ secrets.x }}` references, not their values: only names that are
-                    # sensitive in themselves (Authorization, Cookie, ...) are redacted in it.
-                    run_id,
-                    node_id,
-                    iteration,
-                    digest,
-                    _recorded(credentials, recorded_input, frozenset()),
-                )
+                if not claim.begun:  # (the claim began a node with nothing to render, with the same input)
+                    _node_started(uow, run_id, node_id, iteration, row.attempts)
+                    uow.node_runs.begin_execution(
+                        # The record holds `{{ secrets.x }}` references, not their values: only names that are
+                        # sensitive in themselves (Authorization, Cookie, ...) are redacted in it.
+                        run_id,
+                        node_id,
+                        iteration,
+                        digest,
+                        _recorded(credentials, recorded_input, frozenset()),
+                    )
                 uow.credentials.touch(resolver.used)
                 if waits_for is not None:  # a callback node: park its token beside what it waits for, and return
                     assert task_token is not None
@@ -449,10 +458,11 @@ class NodeRunner:
                 scrubber = credentials.scrubber(rendered, secret_names) if credentials else Scrubber()
                 scrubber = scrubber.including(resolver.resolved)
                 return _Prepared(flow, run, memo=None, context=ctx, config=config, rendered=rendered, scrubber=scrubber)
-            _node_started(uow, run_id, node_id, iteration, row.attempts)
-            uow.node_runs.begin_execution(
-                run_id, node_id, iteration, digest, _recorded(credentials, node.config, secret_names)
-            )
+            if not claim.begun:
+                _node_started(uow, run_id, node_id, iteration, row.attempts)
+                uow.node_runs.begin_execution(
+                    run_id, node_id, iteration, digest, _recorded(credentials, node.config, secret_names)
+                )
         self._record_failure(workspace_id, run_id, node_id, iteration, error)
         raise error
 
@@ -669,6 +679,19 @@ ABANDONED = {
     "type": "States.Timeout",
     "message": "the node's Task ended without a result (it timed out) and the flow continued without it",
 }
+
+
+def _plain_input(node: Node) -> dict[str, Any] | None:
+    """A node's recorded input when nothing in it needs rendering, known before its claim (which then begins
+    its execution in the same statement): an `invoke` node of a kind without credentials whose config has no
+    templated field. What `_prepare` would record for it: the config as it is, rendered or not (a config
+    that fails validation, or an upstream blob that cannot be read, records the same input)."""
+    kind = REGISTRY[node.type]
+    if kind.shape is not AslShape.INVOKE or node.type in CREDENTIALS:
+        return None
+    if any(field in node.config for field in kind.templated_fields):
+        return None
+    return dict(node.config)
 
 
 def _refuse_inactive(run: Run, node_id: str) -> None:

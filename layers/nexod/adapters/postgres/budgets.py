@@ -13,7 +13,9 @@ from .rows import Queries
 # The current UTC month, and one of its 16 spend slots at random (migration 0010): the node runs' finish
 # (nexod.adapters.postgres.node_runs) and `add_spend` write the same counter the same way.
 MONTH = "date_trunc('month', now() AT TIME ZONE 'UTC')::date"
-SPEND_SLOT = "floor(random() * 16)::smallint"
+# A finish adds to the slot of its connection (one transaction at a time on each): concurrent finishes on
+# different connections meet on a slot only when their backend pids are equal modulo 64 (migration 0024).
+SPEND_SLOT = "(pg_backend_pid() %% 64)::smallint"  # (%% : a literal % in a statement with parameters)
 
 # Group expressions over node runs n (joined to runs r and flows f); each is (key, label).
 _GROUPS = {

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from ...domain.cost import DEFAULT_RUNNER_MEMORY_MB, SFN_TRANSITION_USD, cost_source, usd_per_ms
+from ...domain.events import EVENT_TYPES
 from ...domain.records import NodeClaim, NodeRun, NodeRunStatus, SoftBudgetCrossed, Usage
 from ...ports import BlobRef
 from .budgets import MONTH, SPEND_SLOT
@@ -20,28 +21,66 @@ _NODE_COLUMNS = tuple(f.name for f in fields(NodeRun))
 # share one snapshot: `run` is the run as it was before `started` moved a QUEUED run to RUNNING, and the
 # upstream outputs are those committed before this statement (the claimed row is never among them). The
 # upstream is not read on a memo hit (the claimed row already SUCCEEDED with the same config hash).
-_CLAIM = (
-    "WITH run AS (SELECT * FROM runs WHERE id = %(run)s AND workspace_id = %(ws)s),"
-    " active AS (SELECT id FROM run WHERE status NOT IN ('CANCELLED', 'SUCCEEDED')"
-    "  AND flow_id = %(flow)s AND version = %(version)s),"
-    " started AS (UPDATE runs SET status = 'RUNNING', started_at = COALESCE(started_at, now()),"
-    "  finished_at = NULL, error = NULL WHERE id IN (SELECT id FROM active) AND workspace_id = %(ws)s"
-    "  AND status = 'QUEUED' RETURNING id),"
-    " claimed AS (INSERT INTO node_runs (workspace_id, run_id, node_id, iteration, node_type, status, attempts,"
-    "  config_hash, started_at) SELECT %(ws)s, id, %(node)s, %(iteration)s, %(type)s, 'RUNNING', 1, %(hash)s, now()"
-    "  FROM active ON CONFLICT (run_id, node_id, iteration) DO UPDATE SET attempts = node_runs.attempts + 1"
-    "  RETURNING *),"
-    " upstream AS (SELECT array_agg(n.node_id) AS ids, array_agg(n.output) AS outputs,"
-    "  array_agg(n.output_ref) AS refs FROM node_runs n"
-    "  WHERE n.run_id = %(run)s AND n.workspace_id = %(ws)s AND n.iteration = 0 AND n.status = 'SUCCEEDED'"
-    "  AND n.node_id = ANY(%(upstream)s)"
-    "  AND EXISTS (SELECT 1 FROM claimed c WHERE NOT (c.status = 'SUCCEEDED' AND c.config_hash = %(hash)s)))"
-    " SELECT r.*, "
-    + ", ".join(f"c.{name} AS claimed_{name}" for name in _NODE_COLUMNS)
-    + ", c.node_id IS NOT NULL AS claimed, u.ids AS upstream_ids, u.outputs AS upstream_outputs,"
-    " u.refs AS upstream_refs"
-    " FROM run r LEFT JOIN claimed c ON true CROSS JOIN upstream u"
+# `queued` skips a run row another transaction holds (SKIP LOCKED): that is the API recording the execution's
+# start (`runs.start_attempt`, which moves a QUEUED run to RUNNING itself) or another node's claim moving it.
+# Waiting instead serialised every branch of a fan-out on the run row: an UPDATE that waited re-reads the new
+# row version and keeps it locked until its transaction ends even when its WHERE no longer matches, so the
+# 48 claims that saw the run QUEUED each waited for the previous one's commit (a 270 ms chain per bench run).
+# A memo hit: the node run already SUCCEEDED with this config hash (in the ON CONFLICT update: its old row).
+_MEMO = "(node_runs.status = 'SUCCEEDED' AND node_runs.config_hash = %(hash)s)"
+# The claim that also begins the execution (a node with nothing to render: `begin_input`): the columns
+# `begin_execution` sets, unless the row is a memo hit (then left as it was), and the `node.started` event.
+_BEGIN_INSERT = (", executions, input", ", 1, %(input)s")
+_BEGIN_UPDATE = (
+    f", status = CASE WHEN {_MEMO} THEN node_runs.status ELSE 'RUNNING' END,"
+    f" executions = CASE WHEN {_MEMO} THEN node_runs.executions ELSE node_runs.executions + 1 END,"
+    " config_hash = %(hash)s,"
+    f" input = CASE WHEN {_MEMO} THEN node_runs.input ELSE %(input)s END,"
+    f" error = CASE WHEN {_MEMO} THEN node_runs.error END,"
+    f" started_at = CASE WHEN {_MEMO} THEN node_runs.started_at ELSE COALESCE(node_runs.started_at, now()) END,"
+    f" finished_at = CASE WHEN {_MEMO} THEN node_runs.finished_at END,"
+    f" next_attempt_at = CASE WHEN {_MEMO} THEN node_runs.next_attempt_at END"
 )
+_BEGIN_EVENT = (
+    " began AS (INSERT INTO run_events (workspace_id, run_id, type, node_id, iteration, data, publish)"
+    " SELECT %(ws)s, c.run_id, 'node.started', c.node_id, c.iteration, jsonb_build_object('attempt', c.attempts),"
+    " %(publish)s FROM claimed c WHERE NOT (c.status = 'SUCCEEDED' AND c.config_hash = %(hash)s) RETURNING 1),"
+)
+
+
+def _claim(begin: bool) -> str:
+    insert, update = _BEGIN_INSERT if begin else ("", "")
+    return (
+        "WITH run AS (SELECT * FROM runs WHERE id = %(run)s AND workspace_id = %(ws)s),"
+        " active AS (SELECT id FROM run WHERE status NOT IN ('CANCELLED', 'SUCCEEDED')"
+        "  AND flow_id = %(flow)s AND version = %(version)s),"
+        " queued AS (SELECT id FROM runs WHERE id = %(run)s AND workspace_id = %(ws)s AND status = 'QUEUED'"
+        "  AND EXISTS (SELECT 1 FROM active) FOR NO KEY UPDATE SKIP LOCKED),"
+        " started AS (UPDATE runs SET status = 'RUNNING', started_at = COALESCE(started_at, now()),"
+        "  finished_at = NULL, error = NULL WHERE id = %(run)s AND workspace_id = %(ws)s AND status = 'QUEUED'"
+        "  AND EXISTS (SELECT 1 FROM queued) RETURNING id),"
+        " claimed AS (INSERT INTO node_runs (workspace_id, run_id, node_id, iteration, node_type, status, attempts,"
+        f"  config_hash, started_at{insert}) SELECT %(ws)s, id, %(node)s, %(iteration)s, %(type)s, 'RUNNING', 1,"
+        f"  %(hash)s, now(){update} FROM active ON CONFLICT (run_id, node_id, iteration) DO UPDATE SET"
+        f"  attempts = node_runs.attempts + 1{_BEGIN_UPDATE if begin else ''} RETURNING *),"
+        + (_BEGIN_EVENT if begin else "")
+        + " upstream AS (SELECT array_agg(n.node_id) AS ids, array_agg(n.output) AS outputs,"
+        "  array_agg(n.output_ref) AS refs FROM node_runs n"
+        "  WHERE n.run_id = %(run)s AND n.workspace_id = %(ws)s AND n.iteration = 0 AND n.status = 'SUCCEEDED'"
+        "  AND n.node_id = ANY(%(upstream)s)"
+        "  AND EXISTS (SELECT 1 FROM claimed c WHERE NOT (c.status = 'SUCCEEDED' AND c.config_hash = %(hash)s)))"
+        " SELECT r.*, "
+        + ", ".join(f"c.{name} AS claimed_{name}" for name in _NODE_COLUMNS)
+        + ", c.node_id IS NOT NULL AS claimed, u.ids AS upstream_ids, u.outputs AS upstream_outputs,"
+        " u.refs AS upstream_refs"
+        + (", (SELECT count(*) FROM began) AS began" if begin else "")
+        + " FROM run r LEFT JOIN claimed c ON true CROSS JOIN upstream u"
+    )
+
+
+_CLAIM = _claim(begin=False)
+_CLAIM_AND_BEGIN = _claim(begin=True)
+_STARTED_PUBLISHED = EVENT_TYPES["node.started"].published
 
 # How a node run ends, with its costs (nexod.domain.cost), and the month's spend in the same statement: the
 # UTC month of the finish gets every execution's whole cost (LLM + compute + orchestration), added to one of
@@ -122,10 +161,15 @@ class PostgresNodeRuns(Queries):
         flow_id: str,
         version: int,
         upstream: Sequence[str],
+        begin_input: dict[str, Any] | None = None,
     ) -> NodeClaim:
+        params: dict[str, Any] = {}
+        if begin_input is not None:
+            params = {"input": Jsonb(begin_input), "publish": _STARTED_PUBLISHED}
         row = self._one(
-            _CLAIM,
-            {
+            _CLAIM if begin_input is None else _CLAIM_AND_BEGIN,
+            params
+            | {
                 "run": run_id,
                 "ws": self.workspace_id,
                 "flow": flow_id,
@@ -149,7 +193,10 @@ class PostgresNodeRuns(Queries):
                 row["upstream_ids"] or [], row["upstream_outputs"] or [], row["upstream_refs"] or [], strict=True
             )
         }
-        return NodeClaim(run=run, node_run=node_run, upstream=outputs)
+        begun = bool(row.get("began"))
+        if begun and self._events is not None:
+            self._events.taken += 1  # the unit of work counts the node.started event the claim wrote
+        return NodeClaim(run=run, node_run=node_run, upstream=outputs, begun=begun)
 
     def begin_execution(self, run_id: str, node_id: str, iteration: int, config_hash: str, node_input: Any) -> None:
         self._run(
