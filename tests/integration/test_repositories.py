@@ -5,14 +5,13 @@ Unit tests trust the fake (tests/support/fakes.py) to behave as the adapter does
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Iterator
 
 import pytest
 
 from nexod.domain.actor import SystemActor, TriggerActor, UserActor
-from nexod.domain.records import Cursor, NodeClaim
+from nexod.domain.records import Cursor
 from nexod.local.boot import LocalStack
 from nexod.ports import Store
 from tests.support.fakes import MemoryStore
@@ -269,35 +268,6 @@ def test_a_claim_given_the_input_begins_the_execution_as_begin_execution_would_e
     assert (memo.node_run.status, memo.node_run.attempts, memo.node_run.executions) == ("SUCCEEDED", 3, 2)
     assert memo.node_run.input == {"expression": "2"} and memo.node_run.finished_at is not None
     assert [e.data for e in started] == [{"attempt": 1}, {"attempt": 2}]
-
-
-def test_a_claim_does_not_wait_for_the_run_row_another_transaction_holds(stack: LocalStack):
-    # Given a queued run whose start the API is recording in a transaction not yet committed
-    store = stack.platform.services.store
-    ws = new_workspace(store)
-    flow_id = published(store, ws)
-    run_id = queued_run(store, ws, flow_id)
-    claimed: list[NodeClaim] = []
-
-    def claim_b() -> None:
-        with store.tx(ws) as uow:
-            claimed.append(
-                uow.node_runs.claim(run_id, "b", 0, "transform", "h", flow_id=flow_id, version=1, upstream=[])
-            )
-
-    with store.tx(ws) as holder:
-        holder.runs.start_attempt(run_id, "arn:exec:1")
-        # When a node is claimed meanwhile (the execution runs its first nodes before the API commits)
-        claimer = threading.Thread(target=claim_b)
-        claimer.start()
-        claimer.join(timeout=10)
-        # Then the claim did not wait for the API's transaction (the run row it holds is skipped)
-        assert not claimer.is_alive()
-    assert claimed and claimed[0].node_run is not None and claimed[0].node_run.status == "RUNNING"
-    # And the run is RUNNING, as the API recorded it
-    with store.tx(ws) as uow:
-        run = uow.runs.get(run_id)
-    assert run is not None and (run.status, run.execution_arn) == ("RUNNING", "arn:exec:1")
 
 
 def test_node_runs_fail_skip_and_lose_their_memo(store: Store):
