@@ -852,75 +852,83 @@ def test_admin_edits_llm_settings_and_the_llm_node_offers_the_allowed_models(pag
     before = admin.ok("GET", f"/v1/workspaces/{ws}/llm-settings")
     allowed = ["openai/gpt-4o-mini", "anthropic/claude-3-5-haiku"]
 
-    # Given alice on the LLM settings page
-    sign_in(page, local_process.url, "alice")
-    page.goto(f"{local_process.url}/#/w/{ws}/flows")
-    page.get_by_role("link", name="LLM", exact=True).click()
-    page.locator("#llm-rpm").wait_for()
-    # When she replaces the allowed models, picks a default and a request limit, and saves
-    for _ in range(len(before["allowed_models"])):
-        page.locator("#llm-allowed").press("Backspace")
-    page.locator("#llm-allowed").fill(", ".join(allowed))
-    page.locator("#llm-allowed").press("Enter")
-    expect(page.get_by_test_id("model-tag")).to_have_count(2)
-    page.locator("#llm-default").fill(allowed[0])
-    page.locator("#llm-rpm").fill("120")
-    page.get_by_test_id("save-llm-settings").click()
-    page.get_by_test_id("toast-success").filter(has_text="LLM settings saved").wait_for()
-    # Then the API has them
-    saved = admin.ok("GET", f"/v1/workspaces/{ws}/llm-settings")
-    # (the API keeps the allowed models sorted, and the page shows what it answered)
-    assert saved["allowed_models"] == sorted(allowed) and saved["default_model"] == allowed[0]
-    assert saved["requests_per_minute"] == 120
-    expect(page.get_by_test_id("model-tag").locator(".mono")).to_have_text(sorted(allowed))
-    page.screenshot(path=str(SCREENSHOTS / "nexod_console_llm_settings.png"))
+    # (the workspace's settings are shared by every e2e test: restored even when a step fails)
+    try:
+        # Given alice on the LLM settings page
+        sign_in(page, local_process.url, "alice")
+        page.goto(f"{local_process.url}/#/w/{ws}/flows")
+        page.get_by_role("link", name="LLM", exact=True).click()
+        page.locator("#llm-rpm").wait_for()
+        # When she replaces the allowed models, picks a default and a request limit, and saves
+        for _ in range(len(before["allowed_models"])):
+            page.locator("#llm-allowed").press("Backspace")
+        page.locator("#llm-allowed").fill(", ".join(allowed))
+        page.locator("#llm-allowed").press("Enter")
+        expect(page.get_by_test_id("model-tag")).to_have_count(2)
+        page.locator("#llm-default").fill(allowed[0])
+        page.locator("#llm-rpm").fill("120")
+        page.get_by_test_id("save-llm-settings").click()
+        page.get_by_test_id("toast-success").filter(has_text="LLM settings saved").wait_for()
+        # Then the API has them
+        saved = admin.ok("GET", f"/v1/workspaces/{ws}/llm-settings")
+        # (the API keeps the allowed models sorted, and the page shows what it answered)
+        assert saved["allowed_models"] == sorted(allowed) and saved["default_model"] == allowed[0]
+        assert saved["requests_per_minute"] == 120
+        expect(page.get_by_test_id("model-tag").locator(".mono")).to_have_text(sorted(allowed))
+        page.screenshot(path=str(SCREENSHOTS / "nexod_console_llm_settings.png"))
 
-    # When she opens an llm node in the editor
-    flow = admin.ok(
-        "POST",
-        f"/v1/workspaces/{ws}/flows",
-        {
-            "name": f"LLM models {os.getpid()}-{int(time.time())}",
-            "definition": {
-                "nodes": [
-                    {"id": "start", "type": "input"},
-                    {"id": "ask", "type": "llm", "config": {"prompt": "hi", "model": allowed[0]}},
-                    {"id": "result", "type": "output"},
-                ],
-                "edges": [{"from": "start", "to": "ask"}, {"from": "ask", "to": "result"}],
+        # When she opens an llm node in the editor
+        flow = admin.ok(
+            "POST",
+            f"/v1/workspaces/{ws}/flows",
+            {
+                "name": f"LLM models {os.getpid()}-{int(time.time())}",
+                "definition": {
+                    "nodes": [
+                        {"id": "start", "type": "input"},
+                        {"id": "ask", "type": "llm", "config": {"prompt": "hi", "model": allowed[0]}},
+                        {"id": "result", "type": "output"},
+                    ],
+                    "edges": [{"from": "start", "to": "ask"}, {"from": "ask", "to": "result"}],
+                },
             },
-        },
-    )
-    page.goto(f"{local_process.url}/#/w/{ws}/flows/{flow['id']}")
-    page.locator(".fnode[data-node-id=ask]").click()
-    # Then the model field (a template field, a code editor) offers default and the allowed models as completions
-    model = page.locator("[data-field=model] .cm-content")
-    model.click()
-    page.keyboard.press("Control+Home")
-    page.keyboard.press("Control+Space")
-    options = page.locator(".cm-tooltip-autocomplete .cm-completionLabel")
-    expect(options).to_have_count(3)
-    assert [o.inner_text().strip() for o in options.all()] == ["default", *allowed]
-    page.keyboard.press("Escape")
-    # And fallback models are a list input offering the same models (the node type's schema has the field)
-    fallback = page.locator("[data-field=fallback_models]")
-    fallback.get_by_test_id("string-list-add").click()
-    # (an input with suggestions is a combobox to assistive technology, not a plain textbox)
-    item = fallback.get_by_role("combobox", name="Item 1")
-    item.fill(allowed[1])
-    suggested = page.locator(f"datalist#{item.get_attribute('list')} option")
-    assert sorted(o.get_attribute("value") for o in suggested.all()) == sorted(allowed)  # models, not "default"
-    page.get_by_test_id("save").click()
-    page.get_by_test_id("toast-success").filter(has_text="saved").first.wait_for()
-    node = next(
-        n for n in admin.ok("GET", f"/v1/workspaces/{ws}/flows/{flow['id']}")["definition"]["nodes"] if n["id"] == "ask"
-    )
-    assert node["config"]["fallback_models"] == [allowed[1]]
-    admin.ok(
-        "PUT",
-        f"/v1/workspaces/{ws}/llm-settings",
-        {k: before[k] for k in ("allowed_models", "default_model", "requests_per_minute", "tokens_per_minute")},
-    )
+        )
+        page.goto(f"{local_process.url}/#/w/{ws}/flows/{flow['id']}")
+        page.locator(".fnode[data-node-id=ask]").click()
+        # Then the model field (a template field, a code editor) offers default and the allowed models as completions
+        model = page.locator("[data-field=model] .cm-content")
+        model.click()
+        page.keyboard.press("Control+Home")
+        page.keyboard.press("Control+Space")
+        options = page.locator(".cm-tooltip-autocomplete .cm-completionLabel")
+        expect(options).to_have_count(3)
+        assert [o.inner_text().strip() for o in options.all()] == ["default", *allowed]
+        page.keyboard.press("Escape")
+        # And fallback models are a list input offering the same models (the node type's schema has the field)
+        fallback = page.locator("[data-field=fallback_models]")
+        fallback.get_by_test_id("string-list-add").click()
+        # (an input with suggestions is a combobox to assistive technology, not a plain textbox)
+        item = fallback.get_by_role("combobox", name="Item 1")
+        item.fill(allowed[1])
+        suggested = page.locator(f"datalist#{item.get_attribute('list')} option")
+        assert sorted(o.get_attribute("value") for o in suggested.all()) == sorted(allowed)  # models, not "default"
+        with page.expect_response(
+            lambda r: r.request.method == "PUT" and r.url.endswith(f"/flows/{flow['id']}")
+        ) as put:
+            page.get_by_test_id("save").click()
+        assert put.value.ok, put.value.status
+        node = next(
+            n
+            for n in admin.ok("GET", f"/v1/workspaces/{ws}/flows/{flow['id']}")["definition"]["nodes"]
+            if n["id"] == "ask"
+        )
+        assert node["config"]["fallback_models"] == [allowed[1]]
+    finally:
+        admin.ok(
+            "PUT",
+            f"/v1/workspaces/{ws}/llm-settings",
+            {k: before[k] for k in ("allowed_models", "default_model", "requests_per_minute", "tokens_per_minute")},
+        )
     assert page.page_errors == []
 
 
