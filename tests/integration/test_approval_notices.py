@@ -376,16 +376,13 @@ def test_the_ops_reminder_function_sends_what_is_due(
     assert Api(stack.url, None).ok("GET", f"/v1/approval-links/{token_of(mails[-1].link)}")["recipient"] == EMAIL
 
 
-def test_without_a_sweeper_each_reminder_is_a_one_time_schedule_set_when_asked_and_deleted_when_decided(
-    stack: LocalStack, alice: Api, workspace: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _starter_clock(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, str, str]:
+    """The starter's reminder clock (EventBridge Scheduler, moto) in a fresh schedule group, given to the core
+    runner's notices and the services: the Scheduler client, the group and the schedules' role."""
     import boto3
 
-    from functions.ops import remind
-    from nexod.adapters.reminders_eventbridge import EventBridgeReminderClock, reminder_schedule_name
+    from nexod.adapters.reminders_eventbridge import EventBridgeReminderClock
 
-    # Given a deployment whose Aurora pauses (the starter): no sweeper, but EventBridge Scheduler (moto)
-    # wakes the Reminders function once per due reminder
     client = boto3.client("scheduler", region_name="us-east-1")
     group = f"reminders-{uuid.uuid4().hex[:8]}"
     client.create_schedule_group(Name=group)
@@ -394,6 +391,19 @@ def test_without_a_sweeper_each_reminder_is_a_one_time_schedule_set_when_asked_a
     sender = stack.platform.runner.on_parked.__self__  # type: ignore[union-attr]  # the core runner's notices
     monkeypatch.setattr(sender, "clock", clock)
     monkeypatch.setattr(stack.platform.services, "reminder_clock", clock)
+    return client, group, role
+
+
+def test_without_a_sweeper_each_reminder_is_a_one_time_schedule_set_when_asked_and_deleted_when_decided(
+    stack: LocalStack, alice: Api, workspace: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+
+    from functions.ops import remind
+    from nexod.adapters.reminders_eventbridge import reminder_schedule_name
+
+    # Given a deployment whose Aurora pauses (the starter): no sweeper, but EventBridge Scheduler (moto)
+    # wakes the Reminders function once per due reminder
+    client, group, role = _starter_clock(stack, monkeypatch)
 
     def waiting() -> list[str]:
         return sorted(s["Name"] for s in client.list_schedules(GroupName=group)["Schedules"])
@@ -451,20 +461,10 @@ def test_without_a_sweeper_each_reminder_is_a_one_time_schedule_set_when_asked_a
 def test_cancelling_a_run_deletes_its_withdrawn_approvals_reminder_schedule(
     stack: LocalStack, alice: Api, workspace: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import boto3
-
-    from nexod.adapters.reminders_eventbridge import EventBridgeReminderClock
 
     # Given the starter's reminder clock (EventBridge Scheduler, moto) and a run waiting on an approval that
     # reminds every 5 minutes: one one-time schedule waits for its next reminder
-    client = boto3.client("scheduler", region_name="us-east-1")
-    group = f"reminders-{uuid.uuid4().hex[:8]}"
-    client.create_schedule_group(Name=group)
-    role = "arn:aws:iam::123456789012:role/nexod-reminder-schedules"
-    clock = EventBridgeReminderClock(client, group=group, target_arn=_LambdaContext.invoked_function_arn, role_arn=role)
-    sender = stack.platform.runner.on_parked.__self__  # type: ignore[union-attr]  # the core runner's notices
-    monkeypatch.setattr(sender, "clock", clock)
-    monkeypatch.setattr(stack.platform.services, "reminder_clock", clock)
+    client, group, _ = _starter_clock(stack, monkeypatch)
     definition = approval_flow(title="Cancel {{ input.what }}", notify={"emails": [EMAIL]}, remind_every_seconds=300)
     run_id = start(alice, workspace, publish(alice, workspace, definition, name="cancel-wake"))
     asked = pending(alice, workspace, run_id)

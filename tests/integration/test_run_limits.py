@@ -236,25 +236,37 @@ class _Died(BaseException):
     the pipeline may catch it)."""
 
 
-def test_a_delivery_left_received_by_a_dead_process_is_started_once_by_recovery(
-    alice: Api, stack: LocalStack, workspace: str, monkeypatch: pytest.MonkeyPatch
-):
-    flow = publish(alice, workspace, _pausing(0), "recovered")
+def _left_received(
+    alice: Api, stack: LocalStack, workspace: str, monkeypatch: pytest.MonkeyPatch, name: str, key: str, body: Any
+) -> tuple[str, dict[str, Any], Any, datetime]:
+    """A webhook trigger's delivery recorded by a process that died right after recording it (before the run
+    started): the flow, the hook, the trigger record and when it was received."""
+    flow = publish(alice, workspace, _pausing(0), name)
     hook = _webhook(alice, workspace, flow)
     services = stack.platform.services
     with services.store.tx(workspace) as uow:
         trigger = uow.triggers.get(hook["id"])
     assert trigger is not None
 
-    # Given a delivery whose process dies right after recording it
     def dies(*args: Any, **kwargs: Any) -> Any:
         raise _Died
 
     monkeypatch.setattr(triggers.runs, "start", dies)
     now = datetime.now(UTC)
     with pytest.raises(_Died):
-        triggers.deliver(services, workspace, trigger, "order-7", {"order": 7}, {}, {}, now)
+        triggers.deliver(services, workspace, trigger, key, body, {}, {}, now)
     monkeypatch.undo()
+    return flow, hook, trigger, now
+
+
+def test_a_delivery_left_received_by_a_dead_process_is_started_once_by_recovery(
+    alice: Api, stack: LocalStack, workspace: str, monkeypatch: pytest.MonkeyPatch
+):
+    # Given a delivery whose process dies right after recording it
+    flow, hook, trigger, now = _left_received(
+        alice, stack, workspace, monkeypatch, "recovered", "order-7", {"order": 7}
+    )
+    services = stack.platform.services
     with services.store.tx(workspace) as uow:
         left = uow.triggers.delivery(trigger.id, "order-7")
     assert left is not None and (left.status, left.run_id) == ("received", None)
@@ -280,22 +292,9 @@ def test_a_delivery_left_received_by_a_dead_process_is_started_once_by_recovery(
 def test_a_delivery_left_received_by_a_dead_process_is_started_once_by_the_senders_retry(
     alice: Api, stack: LocalStack, workspace: str, monkeypatch: pytest.MonkeyPatch
 ):
-    flow = publish(alice, workspace, _pausing(0), "retried")
-    hook = _webhook(alice, workspace, flow)
-    services = stack.platform.services
-    with services.store.tx(workspace) as uow:
-        trigger = uow.triggers.get(hook["id"])
-    assert trigger is not None
-
     # Given a delivery whose process dies right after recording it (in AWS nothing sweeps: the sender retries)
-    def dies(*args: Any, **kwargs: Any) -> Any:
-        raise _Died
-
-    monkeypatch.setattr(triggers.runs, "start", dies)
-    now = datetime.now(UTC)
-    with pytest.raises(_Died):
-        triggers.deliver(services, workspace, trigger, "order-8", {"order": 8}, {}, {}, now)
-    monkeypatch.undo()
+    flow, _, trigger, now = _left_received(alice, stack, workspace, monkeypatch, "retried", "order-8", {"order": 8})
+    services = stack.platform.services
     monkeypatch.setattr(triggers, "DUPLICATE_WAIT_S", 0.2)  # how long a copy waits for the first to name its run
 
     # When the sender retries it twice at once (same key, same body)
