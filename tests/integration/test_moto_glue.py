@@ -659,7 +659,7 @@ def test_every_execution_end_is_reported_with_its_final_status():
             passed = _run_to_end(sfn, sm["stateMachineArn"], "passes", {"go": "pass"})
             failed = _run_to_end(sfn, sm["stateMachineArn"], "fails", {"go": "fail"})
             waiting = sfn.start_execution(stateMachineArn=sm["stateMachineArn"], name="waits", input='{"go": "wait"}')
-            for _ in range(200):  # moto cannot stop an execution whose worker has not started yet
+            for _ in range(200):
                 history = sfn.get_execution_history(executionArn=waiting["executionArn"])["events"]
                 if any(e["type"] == "WaitStateEntered" for e in history):
                     break
@@ -676,6 +676,57 @@ def test_every_execution_end_is_reported_with_its_final_status():
             (waiting["executionArn"], "ABORTED"),
         ]
     )
+
+
+def test_a_stop_sent_before_the_execution_has_started_aborts_it_without_running_a_state(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    # Given an execution whose worker is held just before it builds its environment (a busy machine)
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+    calls: list[dict] = []
+    held, release = threading.Event(), threading.Event()
+    entrypoint = ExecutionWorker._get_evaluation_entrypoint
+
+    def slow_entrypoint(self: Any) -> Any:
+        held.set()
+        release.wait(10)
+        return entrypoint(self)
+
+    monkeypatch.setattr(ExecutionWorker, "_get_evaluation_entrypoint", slow_entrypoint)
+    asl = {
+        "StartAt": "probe",
+        "States": {
+            "probe": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {"FunctionName": ARN, "Payload": {}},
+                "End": True,
+            }
+        },
+    }
+    with mock_aws(config=moto_glue.MOTO_CONFIG):
+        moto_glue.install()
+        moto_glue.register(ARN, lambda event: calls.append(event) or {})
+        sfn = boto3.client("stepfunctions", region_name="us-east-1")
+        sm = sfn.create_state_machine(name="early-stop", definition=json.dumps(asl), roleArn=SFN_ROLE)
+        started = sfn.start_execution(stateMachineArn=sm["stateMachineArn"], name="early", input="{}")
+        assert held.wait(10)
+        # When it is stopped before its worker has an environment
+        stopped = sfn.stop_execution(executionArn=started["executionArn"], cause="cancelled at once")
+        release.set()
+        for _ in range(500):  # until the program has written its end (DescribeExecution says ABORTED at once)
+            history = sfn.get_execution_history(executionArn=started["executionArn"])["events"]
+            if len(history) > 1:
+                break
+            threading.Event().wait(0.01)
+        described = sfn.describe_execution(executionArn=started["executionArn"])
+    # Then the stop answered, the execution ended ABORTED with its cause, and no state ran
+    assert stopped["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert described["status"] == "ABORTED", described
+    assert [e["type"] for e in history] == ["ExecutionStarted", "ExecutionAborted"]
+    assert calls == []
+    assert getattr(ExecutionWorker.stop, "_nexod_early_stop", False)
 
 
 def test_the_local_orchestrator_hears_each_end_once_and_at_once():

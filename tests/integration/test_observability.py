@@ -131,10 +131,14 @@ def test_a_line_logged_during_a_node_run_names_its_workspace_run_and_node(
 
 
 def test_execution_status_changes_count_runs_started_and_failed(
-    alice: Api, workspace: str, stack: LocalStack, capsys: pytest.CaptureFixture[str]
+    alice: Api, workspace: str, stack: LocalStack, capsys: pytest.CaptureFixture[str], request: pytest.FixtureRequest
 ) -> None:
+    from functions.steps import execution_events
     from functions.steps.execution_events import handle
 
+    # (admission pinned to this stack: left unset, the handler builds its own from the environment)
+    execution_events.configure_admission(lambda ws: 0)
+    request.addfinalizer(lambda: execution_events.configure_admission(None))
     # Given a run parked in a wait
     flow_id = publish(
         alice,
@@ -155,7 +159,12 @@ def test_execution_status_changes_count_runs_started_and_failed(
     first = handle(execution_status_change("RUNNING", arn, ref), lambda: stack.platform.services.store)
     second = handle(execution_status_change("TIMED_OUT", arn, ref), lambda: stack.platform.services.store)
     stack.platform.orchestrator.stop(arn, "test cleanup")
-    documents = [d for d in emf_documents(capsys.readouterr().out) if d.get("run_id") == started["id"]]
+    # (only the handler's documents: the input node's runner may still flush its NodeDuration)
+    documents = [
+        d
+        for d in emf_documents(capsys.readouterr().out)
+        if d.get("run_id") == started["id"] and d.get("service") == "nexod-execution-events"
+    ]
     # Then the start counted one RunsStarted, and the timeout one RunsFailed and repaired the run
     assert (first, second) == ({"reconciled": False, "admitted": 0}, {"reconciled": True, "admitted": 0})
     assert [metrics_of(d) for d in documents] == [{"RunsStarted": ("Count", 1)}, {"RunsFailed": ("Count", 1)}]

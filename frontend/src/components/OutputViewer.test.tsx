@@ -24,6 +24,20 @@ describe("OutputViewer (run view)", () => {
     expect(screen.getByTestId("node-output").querySelector("pre")?.textContent).toBe(JSON.stringify(output, null, 2));
   });
 
+  it("opens on the best view of the value it shows now, not of the one it first showed", () => {
+    // Given a viewer that first showed a plain string (only raw applies)
+    const { rerender } = render(<OutputViewer value="loading" testId="node-output" />);
+    expect(screen.getByTestId("node-output").dataset.view).toBe("raw");
+    // When the node's object output arrives
+    rerender(<OutputViewer value={{ text: "hello" }} testId="node-output" />);
+    // Then it shows as a tree
+    expect(screen.getByTestId("node-output").dataset.view).toBe("tree");
+    // And a view the user picks sticks across values
+    fireEvent.click(screen.getByTestId("view-raw"));
+    rerender(<OutputViewer value={{ text: "bye" }} testId="node-output" />);
+    expect(screen.getByTestId("node-output").dataset.view).toBe("raw");
+  });
+
   it("folds a long string and unfolds it on request", () => {
     // Given an output with a long text
     const text = "word ".repeat(100);

@@ -85,10 +85,12 @@ export function OutputViewer({ value, empty = "—", fileName = "output.json", m
   testId?: string;
 }) {
   const views = viewsOf(value);
-  const [view, setView] = useState<OutputViewKind>(views[0]);
+  // Only a view the user picked is kept: the value may arrive in steps (a preview string, then the object), and
+  // the first value's best view must not stick to the next one.
+  const [view, setView] = useState<OutputViewKind | null>(null);
   const [copied, setCopied] = useState(false);
   if (value === undefined || value === null) return <div className="json-empty" data-testid={testId}>{empty}</div>;
-  const shown = views.includes(view) ? view : views[0];
+  const shown = view !== null && views.includes(view) ? view : views[0];
   const text = typeof value === "string" ? value : JSON.stringify(value, null, 2);
   return (
     <div className="ov" data-testid={testId} data-view={shown}>

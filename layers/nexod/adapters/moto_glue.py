@@ -108,6 +108,7 @@ def install() -> None:
     _fresh_token_per_attempt()
     _report_terminations()
     _cheaper_copies()
+    _stop_before_start()
     _installed = True
 
 
@@ -433,6 +434,70 @@ def _fresh_token_per_attempt() -> None:
 
     _eval_execution._nexod_fresh_token = True  # type: ignore[attr-defined]
     cls._eval_execution = _eval_execution  # type: ignore[method-assign]
+
+
+_STOP_LOCK = threading.Lock()
+
+
+def _stop_before_start() -> None:
+    """moto's StopExecution reaches `ExecutionWorker.stop`, which calls `self.env.set_stop`. The worker builds
+    `env` on its own (pooled) thread, then the program names its first state and enters its body. A stop
+    before `env` exists raises AttributeError on None (a 500 from a cancel sent the instant a run started); one
+    before the program runs is ignored (the execution runs on); one after it runs but before the body is
+    entered prunes the body, so the execution ends ABORTED without its ExecutionAborted event. Step Functions
+    has no such window. A stop that comes before the body is entered is remembered and applied as it is
+    entered: the execution never enters its first state and ends ABORTED, with its event."""
+    from moto.stepfunctions.parser.asl.eval.environment import Environment
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+    if getattr(ExecutionWorker.stop, "_nexod_early_stop", False):
+        return
+    for name in ("stop", "_get_evaluation_environment"):
+        if name not in vars(ExecutionWorker):
+            raise RuntimeError(f"moto's ExecutionWorker has no {name} of its own now; update nexod.adapters.moto_glue")
+    field = vars(Environment).get("next_field_name")
+    if not isinstance(field, property) or field.fset is None:
+        raise RuntimeError("moto's Environment.next_field_name changed shape; update nexod.adapters.moto_glue")
+    original_stop = ExecutionWorker.stop
+    original_env = ExecutionWorker._get_evaluation_environment
+    set_field = field.fset
+
+    def stop(self: Any, stop_date: datetime, error: str | None, cause: str | None) -> None:
+        with _STOP_LOCK:
+            env = self.env
+            if env is None:
+                self._nexod_pending_stop = (stop_date, error, cause)
+                return
+            if "_nexod_entered" not in env.__dict__:
+                env._nexod_pending_stop = (stop_date, error, cause)
+                return
+        original_stop(self, stop_date, error, cause)
+
+    def _get_evaluation_environment(self: Any) -> Any:
+        env: Any = original_env(self)
+        with _STOP_LOCK:
+            self.env = env  # what `_execution_logic` assigns next: a later stop finds it
+            pending = self.__dict__.pop("_nexod_pending_stop", None)
+            if pending is not None:
+                env._nexod_pending_stop = pending
+        return env
+
+    def next_field_name(self: Any, name: str) -> None:
+        # Every component sets its field name as it enters its body: the program first, then each state.
+        set_field(self, name)
+        if "_nexod_entered" in self.__dict__:
+            return
+        with _STOP_LOCK:
+            self._nexod_entered = True
+            pending = self.__dict__.pop("_nexod_pending_stop", None)
+        if pending is not None:
+            stop_date, error, cause = pending
+            self.set_stop(stop_date=stop_date, cause=cause, error=error)
+
+    stop._nexod_early_stop = True  # type: ignore[attr-defined]
+    ExecutionWorker.stop = stop  # type: ignore[method-assign]
+    ExecutionWorker._get_evaluation_environment = _get_evaluation_environment  # type: ignore[method-assign]
+    Environment.next_field_name = property(field.fget, next_field_name)  # type: ignore[method-assign,assignment]
 
 
 def _allow_starting_versions() -> None:
