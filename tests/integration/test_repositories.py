@@ -5,13 +5,14 @@ Unit tests trust the fake (tests/support/fakes.py) to behave as the adapter does
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 
 import pytest
 
 from nexod.domain.actor import SystemActor, TriggerActor, UserActor
-from nexod.domain.records import Cursor
+from nexod.domain.records import Cursor, NodeClaim
 from nexod.local.boot import LocalStack
 from nexod.ports import Store
 from tests.support.fakes import MemoryStore
@@ -138,14 +139,58 @@ def test_a_run_records_who_started_it(store: Store, actor, kind, actor_id, creat
     assert (run.status, run.input, run.attempt, run.workspace_id) == ("QUEUED", {"a": [1, 2]}, 0, ws)
 
 
+def test_a_started_run_gets_its_started_event_with_the_start_and_a_cancelled_one_none(store: Store):
+    # Given two queued runs, the second cancelled before its execution's start is recorded
+    ws = new_workspace(store)
+    flow_id = published(store, ws)
+    started_id, cancelled_id = queued_run(store, ws, flow_id), queued_run(store, ws, flow_id)
+    with store.tx(ws) as uow:
+        uow.runs.mark(cancelled_id, "CANCELLED")
+    # When both starts are recorded with the event the caller built
+    for run_id in (started_id, cancelled_id):
+        with store.tx(ws) as uow:
+            uow.runs.start_attempt(run_id, f"arn:exec:{run_id}", {"status": "RUNNING", "attempt": 1})
+    # Then the running one says so once, with that data; the cancelled one has its execution but no event
+    with store.tx(ws) as uow:
+        started, cancelled = uow.runs.get(started_id), uow.runs.get(cancelled_id)
+        events = {run_id: uow.events.after(None, run_id) for run_id in (started_id, cancelled_id)}
+    assert started is not None and (started.status, started.attempt) == ("RUNNING", 1)
+    assert cancelled is not None and (cancelled.status, cancelled.execution_arn) == (
+        "CANCELLED",
+        f"arn:exec:{cancelled_id}",
+    )
+    assert [(e.type, e.data) for e in events[started_id]] == [("run.started", {"status": "RUNNING", "attempt": 1})]
+    assert [e.type for e in events[cancelled_id]] == []
+
+
+def test_the_start_is_written_with_the_commit_so_the_transaction_holds_no_id_before(stack: LocalStack):
+    # Given a queued run in PostgreSQL
+    store = stack.platform.services.store
+    ws = new_workspace(store)
+    run_id = queued_run(store, ws, published(store, ws))
+    with store.tx(ws) as uow:
+        # When its start is recorded and the caller goes on in the same unit of work
+        uow.runs.start_attempt(run_id, "arn:exec:late", {"status": "RUNNING"})
+        conn = uow.conn  # type: ignore[attr-defined]
+        # Then nothing was written yet: no transaction id a run's events would wait for
+        (xid,) = conn.execute("SELECT pg_current_xact_id_if_assigned()::text").fetchone().values()
+        assert xid is None
+    # And the commit wrote it
+    with store.tx(ws) as uow:
+        run = uow.runs.get(run_id)
+    assert run is not None and (run.status, run.execution_arn) == ("RUNNING", "arn:exec:late")
+
+
 def test_a_run_moves_through_its_statuses(store: Store):
     # Given a queued run
     ws = new_workspace(store)
     flow_id = published(store, ws)
     run_id = queued_run(store, ws, flow_id)
     with store.tx(ws) as uow:
-        # When its execution starts, a guarded move does not apply, and it ends
-        started = uow.runs.start_attempt(run_id, "arn:exec:1")
+        # When its execution starts (recorded with the commit), a guarded move does not apply, and it ends
+        uow.runs.start_attempt(run_id, "arn:exec:1")
+    with store.tx(ws) as uow:
+        started = uow.runs.get(run_id)
         refused = uow.runs.mark(run_id, "SUCCEEDED", only_from=("QUEUED",))
         failed = uow.runs.mark(run_id, "FAILED", error={"code": "X"}, only_from=("RUNNING",))
     # Then each step reads as it should
@@ -268,6 +313,32 @@ def test_a_claim_given_the_input_begins_the_execution_as_begin_execution_would_e
     assert (memo.node_run.status, memo.node_run.attempts, memo.node_run.executions) == ("SUCCEEDED", 3, 2)
     assert memo.node_run.input == {"expression": "2"} and memo.node_run.finished_at is not None
     assert [e.data for e in started] == [{"attempt": 1}, {"attempt": 2}]
+
+
+def test_a_claim_does_not_wait_for_the_run_row_another_transaction_holds(stack: LocalStack):
+    # Given a queued run whose row another transaction holds (another node's claim moving it to RUNNING)
+    store = stack.platform.services.store
+    ws = new_workspace(store)
+    flow_id = published(store, ws)
+    run_id = queued_run(store, ws, flow_id)
+    claimed: list[NodeClaim] = []
+
+    def claim_b() -> None:
+        with store.tx(ws) as uow:
+            claimed.append(
+                uow.node_runs.claim(run_id, "b", 0, "transform", "h", flow_id=flow_id, version=1, upstream=[])
+            )
+
+    with store.tx(ws) as holder:
+        conn = holder.conn  # type: ignore[attr-defined]
+        assert conn.execute("SELECT 1 FROM runs WHERE id = %s FOR NO KEY UPDATE", (run_id,)).fetchone()
+        # When a node is claimed meanwhile
+        claimer = threading.Thread(target=claim_b)
+        claimer.start()
+        claimer.join(timeout=10)
+        # Then the claim did not wait for that transaction (the run row it holds is left to it)
+        assert not claimer.is_alive()
+    assert claimed and claimed[0].node_run is not None and claimed[0].node_run.status == "RUNNING"
 
 
 def test_node_runs_fail_skip_and_lose_their_memo(store: Store):

@@ -494,11 +494,11 @@ class MemoryRuns(_Repo):
         run = self._mine(run_id)
         return None if run is None else self._put(replace(run, label=label))
 
-    def start_attempt(self, run_id: str, execution_arn: str) -> Run | None:
+    def start_attempt(self, run_id: str, execution_arn: str, started: dict[str, Any] | None = None) -> None:
         run = self._mine(run_id)
         if run is None:
-            return None
-        return self._put(
+            return
+        run = self._put(
             replace(
                 run,
                 attempt=run.attempt + 1,
@@ -507,6 +507,8 @@ class MemoryRuns(_Repo):
                 started_at=run.started_at or self.now,
             )
         )
+        if started is not None and run.status == "RUNNING":
+            self.uow.events.append(run_id, "run.started", data=started)
 
 
 class MemoryNodeRuns(_Repo):

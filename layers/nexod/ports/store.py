@@ -231,8 +231,12 @@ class RunRepository(Protocol):
 
     def set_version(self, run_id: str, version: int) -> None: ...
 
-    def start_attempt(self, run_id: str, execution_arn: str) -> Run | None:
-        """Its execution started: one more attempt, QUEUED becomes RUNNING."""
+    def start_attempt(self, run_id: str, execution_arn: str, started: dict[str, Any] | None = None) -> None:
+        """Its execution started: one more attempt, its execution, QUEUED becomes RUNNING; when the run is
+        RUNNING after it, its `run.started` event with data `started` is written with it (a run cancelled
+        meanwhile gets none). Sent with the commit, so the transaction holds its id for no round trip of the
+        caller (a run's events are readable only once every older transaction has ended): the unit of work's
+        last write, which its later reads do not see."""
         ...
 
 

@@ -28,14 +28,20 @@ def cost_of(run: RunDetail) -> dict[str, float]:
     }
 
 
-def run_status_changed(uow: UnitOfWork, run: Run, **extra: Any) -> None:
-    """The run's status event (`run.<status>`) with what an integration needs: flow, version, status and,
-    once it has ended, its cost and error."""
+def run_status_data(run: Run) -> dict[str, Any]:
+    """What every run status event says: flow, version, status, number (#42), label when it has one, attempt."""
     data: dict[str, Any] = {"flow_id": run.flow_id, "version": run.version, "status": run.status}
     data["number"] = run.number  # the run's number in its flow (#42); its label when it has one
     if run.label is not None:
         data["label"] = run.label
     data["attempt"] = run.attempt
+    return data
+
+
+def run_status_changed(uow: UnitOfWork, run: Run, **extra: Any) -> None:
+    """The run's status event (`run.<status>`) with what an integration needs: flow, version, status and,
+    once it has ended, its cost and error."""
+    data = run_status_data(run)
     if run.is_terminal:
         detail = uow.runs.detail(run.id)
         if detail is not None:

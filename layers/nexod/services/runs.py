@@ -15,7 +15,7 @@ from ..domain.nodes import REGISTRY, AslShape
 from ..domain.records import RUN_STATUSES, FlowVersion, FlowVersionSummary, NodeRun, Run, RunDetail, RunStatus
 from ..domain.validation import ValidFlow
 from ..ports import Store, UnitOfWork
-from ..runtime.events import nodes_failed, run_status_changed
+from ..runtime.events import nodes_failed, run_status_changed, run_status_data
 from ..runtime.runner import FlowVersionCache, entry_decisions
 from . import approvals, limits
 from .access import authorize, flow_or_404, parse_id
@@ -169,9 +169,13 @@ def _launch(
         services.publish_events(workspace_id)
         return
     with services.store.tx(workspace_id, _user_of(actor)) as uow:
-        started = uow.runs.start_attempt(run_id, arn)
-        if started is not None and not started.is_terminal:  # (a fast run may have ended already)
-            run_status_changed(uow, started)
+        # Read first, write with the commit: while the execution's first nodes claim, this transaction holds
+        # no id the run's events must wait for (docs/decisions.md, 2026-11-27 "the start recorded with the commit").
+        run = uow.runs.get(run_id)
+        if run is not None:
+            running = replace(run, attempt=run.attempt + 1, status="RUNNING", execution_arn=arn)
+            # (a run that ended already, or was cancelled meanwhile, gets no started event: the write checks)
+            uow.runs.start_attempt(run_id, arn, None if run.is_terminal else run_status_data(running))
     services.publish_events(workspace_id)
 
 

@@ -68,6 +68,11 @@ class PostgresEvents(Queries):
             "ev_publish": BoolArray(p[5] for p in pending),
         }
 
+    @property
+    def buffered(self) -> bool:
+        """Events appended and not yet written."""
+        return bool(self._pending)
+
     def take_into(self, query: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         """`query` (named parameters, `%(ws)s` the workspace) with the buffered events inserted by the same
         statement, as a data-modifying CTE (PostgreSQL runs it whether or not the rest reads it); unchanged

@@ -21,12 +21,14 @@ _NODE_COLUMNS = tuple(f.name for f in fields(NodeRun))
 # share one snapshot: `run` is the run as it was before `started` moved a QUEUED run to RUNNING, and the
 # upstream outputs are those committed before this statement (the claimed row is never among them). The
 # upstream is not read on a memo hit (the claimed row already SUCCEEDED with the same config hash).
-# `queued` waits for a run row another transaction holds (the API recording the execution's start, another
-# node's claim). Skipping it (SKIP LOCKED) made the fan-out bench ~12 % faster but let the claims commit their
-# events while the API's start transaction was still open, and run events become readable only once every
-# older transaction has ended: the event-latency p95 rose from ~160 ms to 300-420 ms, past issue 11's 200 ms
-# (measured 2026-11-27, docs/decisions.md). The wait is kept until the API's start stops holding the row
-# across StartExecution.
+# `queued` skips a run row another transaction holds (SKIP LOCKED): that is the API recording the execution's
+# start (`runs.start_attempt`, which moves a QUEUED run to RUNNING itself) or another node's claim moving it.
+# Waiting instead serialised every branch of a fan-out on the run row: an UPDATE that waited re-reads the new
+# row version and keeps it locked until its transaction ends even when its WHERE no longer matches, so the
+# 48 claims that saw the run QUEUED each waited for the previous one's commit (a 270 ms chain per bench run).
+# Skipping is safe for the run's events because the API's record is written with its COMMIT (one round trip,
+# `PostgresUnitOfWork.commit`): the claims' events never wait on a start transaction kept open by a slow
+# client (docs/decisions.md, 2026-11-27).
 # A memo hit: the node run already SUCCEEDED with this config hash (in the ON CONFLICT update: its old row).
 _MEMO = "(node_runs.status = 'SUCCEEDED' AND node_runs.config_hash = %(hash)s)"
 # The claim that also begins the execution (a node with nothing to render: `begin_input`): the columns
@@ -56,7 +58,7 @@ def _claim(begin: bool) -> str:
         " active AS (SELECT id FROM run WHERE status NOT IN ('CANCELLED', 'SUCCEEDED')"
         "  AND flow_id = %(flow)s AND version = %(version)s),"
         " queued AS (SELECT id FROM runs WHERE id = %(run)s AND workspace_id = %(ws)s AND status = 'QUEUED'"
-        "  AND EXISTS (SELECT 1 FROM active) FOR NO KEY UPDATE),"
+        "  AND EXISTS (SELECT 1 FROM active) FOR NO KEY UPDATE SKIP LOCKED),"
         " started AS (UPDATE runs SET status = 'RUNNING', started_at = COALESCE(started_at, now()),"
         "  finished_at = NULL, error = NULL WHERE id = %(run)s AND workspace_id = %(ws)s AND status = 'QUEUED'"
         "  AND EXISTS (SELECT 1 FROM queued) RETURNING id),"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ...domain.actor import Actor
+from ...domain.events import EVENT_TYPES
 from ...domain.records import TERMINAL, Cursor, Run, RunDetail, RunStatus
 from ...ports import BlobRef
 from .rows import Jsonb, JsonbOrNull, Queries, run_detail, run_record
@@ -23,7 +25,26 @@ _COSTS = (
 )
 
 
+# The execution's start, recorded with the commit (`start_attempt`), and the run's `run.started` event when it is
+# RUNNING after it (not when a cancel came first).
+_START_ATTEMPT = (
+    "WITH started AS (UPDATE runs SET attempt = attempt + 1, execution_arn = %(arn)s,"
+    " status = CASE WHEN status = 'QUEUED' THEN 'RUNNING' ELSE status END,"
+    " started_at = COALESCE(started_at, now()),"
+    " attempt_started_at = COALESCE(attempt_started_at, now())"  # a run a limit held opens its window now
+    " WHERE id = %(run)s AND workspace_id = %(ws)s RETURNING id, status)"
+)
+_STARTED_EVENT = (
+    " INSERT INTO run_events (workspace_id, run_id, type, data, publish)"
+    " SELECT %(ws)s, id, 'run.started', %(data)s, %(publish)s FROM started WHERE status = 'RUNNING'"
+)
+
+
 class PostgresRuns(Queries):
+    def __init__(self, *args: Any, with_commit: Callable[[str, dict[str, Any], int], None]) -> None:
+        super().__init__(*args)
+        self.with_commit = with_commit  # the unit of work's statements sent with its COMMIT
+
     def create(self, flow_id: str, version: int, run_input: Any, trigger: str, started_by: Actor) -> Run:
         ref = started_by.ref
         row = self._one(
@@ -144,13 +165,12 @@ class PostgresRuns(Queries):
         )
         return None if row is None else run_record(row)
 
-    def start_attempt(self, run_id: str, execution_arn: str) -> Run | None:
-        row = self._one(
-            "UPDATE runs SET attempt = attempt + 1, execution_arn = %s,"
-            " status = CASE WHEN status = 'QUEUED' THEN 'RUNNING' ELSE status END,"
-            " started_at = COALESCE(started_at, now()),"
-            " attempt_started_at = COALESCE(attempt_started_at, now())"  # a run a limit held opens its window now
-            " WHERE id = %s AND workspace_id = %s RETURNING *",
-            (execution_arn, run_id, self.workspace_id),
-        )
-        return None if row is None else run_record(row)
+    def start_attempt(self, run_id: str, execution_arn: str, started: dict[str, Any] | None = None) -> None:
+        params: dict[str, Any] = {"ws": self.workspace_id, "run": run_id, "arn": execution_arn}
+        query = _START_ATTEMPT
+        if started is not None:
+            query += _STARTED_EVENT
+            params |= {"data": Jsonb(started), "publish": EVENT_TYPES["run.started"].published}
+        else:
+            query += " SELECT 1"
+        self.with_commit(query, params, 0 if started is None else 1)

@@ -25,7 +25,7 @@ from .knowledge import PostgresKnowledge
 from .limits import PostgresLimits
 from .node_runs import PostgresNodeRuns
 from .parked import PostgresParkedTasks
-from .rows import Row, adapters_changed
+from .rows import Row, adapters_changed, cursor_of
 from .runs import PostgresRuns
 from .triggers import PostgresTriggers
 from .workspaces import PostgresMembers, PostgresWorkspaces
@@ -52,7 +52,10 @@ class PostgresUnitOfWork:
         self._members = PostgresMembers(*scope)
         self._flows = PostgresFlows(*scope)
         self._versions = PostgresVersions(*scope)
-        self._runs = PostgresRuns(*scope)
+        # Statements whose answer nobody reads, sent with the COMMIT (`commit`); how many events they write.
+        self._with_commit: list[tuple[str, dict[str, Any]]] = []
+        self._events_with_commit = 0
+        self._runs = PostgresRuns(*scope, with_commit=self._send_with_commit)
         self._budgets = PostgresBudgets(*scope)
         self._audit = PostgresAudit(*scope)
         self._credentials = PostgresCredentials(*scope)
@@ -67,6 +70,30 @@ class PostgresUnitOfWork:
         self._triggers = PostgresTriggers(*scope)
         self._drafts = PostgresDrafts(*scope)
         self._limits = PostgresLimits(*scope)
+
+    def _send_with_commit(self, query: str, params: dict[str, Any], events: int) -> None:
+        self._with_commit.append((query, params))
+        self._events_with_commit += events
+
+    def commit(self) -> int:
+        """Write the buffered events (with the change they describe) and commit, in one round trip with the
+        statements sent with the commit (pipeline mode: PostgreSQL runs them and COMMIT back to back, so a
+        transaction that writes only there holds its id for no round trip, however slowly this thread is
+        scheduled). How many events the unit of work appended (counting those the statements sent with the
+        commit may write)."""
+        if not self._with_commit and not self._events.buffered:
+            appended = self._events.flush()
+            self.conn.commit()
+            return appended
+        with self.conn.pipeline():
+            cursor = cursor_of(self.conn)
+            for query, params in self._with_commit:
+                cursor.execute(query.encode(), params)
+            appended = self._events.flush() + self._events_with_commit
+            self._with_commit.clear()
+            self._events_with_commit = 0
+            self.conn.commit()
+        return appended
 
     @property
     def workspace_id(self) -> str | None:
@@ -161,6 +188,6 @@ class PostgresStore:
         with self.db.tenant(workspace_id, user_sub) as conn:
             uow = PostgresUnitOfWork(conn, workspace_id, user_sub)
             yield uow
-            appended = uow.events.flush()  # appended events commit with the change they describe
+            appended = uow.commit()  # appended events commit with the change they describe
         if appended and self.on_events is not None:
             self.on_events()
