@@ -520,7 +520,8 @@ def build_node_runner(
     if store is None:
         from .adapters.postgres import Database, PostgresStore
 
-        store = PostgresStore(Database(DatabaseConninfo(settings), max_size=1, connect_retry_seconds=120))
+        database = Database(DatabaseConninfo(settings), max_size=1, connect_retry_seconds=120)
+        store = PostgresStore(database, generic_plans=True)
     if vault is None:
         vault = vault_from_settings(settings, reads=True, writes=False)
     http = GuardedHttp()

@@ -7,7 +7,13 @@ with POST .../runs and watched through its event stream (GET .../runs/{id}/event
 ends, so the number includes the API,
 moto's Step Functions interpreter running the compiled ASL (one Parallel of 48 branches), 51 node-runner
 invocations and their Postgres writes. Peer: LangGraph with its Postgres checkpointer (PostgresSaver)
-running the same DAG (start -> 48 parallel nodes -> end) on the same embedded PostgreSQL.
+running the same DAG (start -> 48 parallel nodes -> end) on the same embedded PostgreSQL server.
+
+The two are measured interleaved: run i of Nexod, then run i of LangGraph (the order swapped every other
+pair), each followed by the same short pause, so that both see the same moments of a shared machine (measured
+one after the other, the ratio moved by a whole unit with the load of the minute). CPU per run is this
+process's and PostgreSQL's CPU over each run and its pause (what a run leaves running in the background is
+counted with it).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, TypedDict
@@ -109,41 +116,108 @@ def nexod_flow() -> dict[str, Any]:
     return {"nodes": nodes, "edges": edges}
 
 
-def bench_nexod(state: Path, runs: int, warmup: int) -> tuple[Timings, str]:
+SETTLE_SECONDS = 0.1  # after every measured run of either system, inside its CPU window
+
+
+class NexodFanout:
+    """The flow published on a local stack; `run` starts it through the API and follows its event stream."""
+
+    def __init__(self, stack: Any) -> None:
+        from tests.support.api import Api
+
+        self.stack = stack
+        self.api = Api(stack.url, stack.platform.issuer.token("alice"))
+        self.ws = self.api.ok("POST", "/v1/workspaces", {"name": "bench"})["id"]
+        definition = {"name": "fanout", "definition": nexod_flow()}
+        self.flow = self.api.ok("POST", f"/v1/workspaces/{self.ws}/flows", definition)
+        self.api.ok("POST", f"/v1/workspaces/{self.ws}/flows/{self.flow['id']}/versions", {})
+
+    def run(self) -> None:
+        api, ws = self.api, self.ws
+        status, started = api.call("POST", f"/v1/workspaces/{ws}/flows/{self.flow['id']}/runs", {"input": {}})
+        assert status == 202, started
+        # Watched as a client would: the run's event stream, long-polled until the run ends.
+        events, cursor = f"/v1/workspaces/{ws}/runs/{started['id']}/events", "0"
+        ended = None
+        while ended is None:
+            page = api.ok("GET", f"{events}?after={cursor}&wait=25&limit=500")
+            cursor = page["cursor"]
+            ended = next((e["type"] for e in page["items"] if e["type"] in RUN_ENDS), None)
+        assert ended == "run.succeeded", api.ok("GET", f"/v1/workspaces/{ws}/runs/{started['id']}")
+
+
+class LangGraphFanout:
+    """The same DAG in LangGraph, checkpointed by PostgresSaver in the stack's PostgreSQL."""
+
+    def __init__(self, admin_url: str) -> None:
+        from langgraph.checkpoint.postgres import PostgresSaver
+        from langgraph.graph import END, START, StateGraph
+
+        builder: StateGraph[GraphState] = StateGraph(GraphState)
+
+        def noop(_: GraphState) -> dict[str, list[int]]:
+            return {"results": [1]}
+
+        builder.add_node("start", noop)
+        builder.add_node("result", noop)
+        builder.add_edge(START, "start")
+        for i in range(WIDTH):
+            builder.add_node(f"n{i}", noop)
+            builder.add_edge("start", f"n{i}")
+        builder.add_edge([f"n{i}" for i in range(WIDTH)], "result")
+        builder.add_edge("result", END)
+        self._saver_context = PostgresSaver.from_conn_string(admin_url)
+        saver = self._saver_context.__enter__()
+        saver.setup()
+        self.graph = builder.compile(checkpointer=saver)
+
+    def run(self) -> None:
+        out = self.graph.invoke({"results": []}, {"configurable": {"thread_id": str(uuid.uuid4())}})
+        assert len(out["results"]) == WIDTH + 2
+
+    def close(self) -> None:
+        self._saver_context.__exit__(None, None, None)
+
+
+def _measured(run: Callable[[], None], pgdata: str) -> tuple[float, float, float | None]:
+    """Wall time of one run; CPU (process + PostgreSQL) and PostgreSQL's alone over the run and its pause."""
+    pg0, cpu0 = _postgres_cpu(pgdata), time.process_time()
+    t0 = time.perf_counter()
+    run()
+    wall = time.perf_counter() - t0
+    time.sleep(SETTLE_SECONDS)
+    cpu, pg1 = time.process_time() - cpu0, _postgres_cpu(pgdata)
+    pg = None if pg0 is None or pg1 is None else pg1 - pg0
+    return wall, cpu + (pg or 0.0), pg
+
+
+def bench(state: Path, runs: int, warmup: int) -> tuple[Timings, Timings, list[float]]:
+    """Nexod and LangGraph, interleaved; also the per-pair ratios (Nexod's wall / LangGraph's)."""
     from nexod.local.boot import boot
-    from tests.support.api import Api
 
     stack = boot(state / "nexod", port=0, with_seed=False)
+    peer: LangGraphFanout | None = None
     try:
-        api = Api(stack.url, stack.platform.issuer.token("alice"))
-        ws = api.ok("POST", "/v1/workspaces", {"name": "bench"})["id"]
-        flow = api.ok("POST", f"/v1/workspaces/{ws}/flows", {"name": "fanout", "definition": nexod_flow()})
-        api.ok("POST", f"/v1/workspaces/{ws}/flows/{flow['id']}/versions", {})
-        times = []
+        nexod = NexodFanout(stack)
         pgdata, admin_url = stack.platform.postgres.server.pgdata, stack.platform.postgres.admin_url
+        peer = LangGraphFanout(admin_url)
         meter = _CpuMeter(pgdata, admin_url)
-        for i in range(warmup + runs):
-            if i == 1:
-                print(f"  first run opened {meter.sessions_per_run(1):.0f} PostgreSQL connections")
-            if i == warmup:
-                meter = _CpuMeter(pgdata, admin_url)
-            t0 = time.perf_counter()
-            status, started = api.call("POST", f"/v1/workspaces/{ws}/flows/{flow['id']}/runs", {"input": {}})
-            assert status == 202, started
-            # Watched as a client would: the run's event stream, long-polled until the run ends.
-            events, cursor = f"/v1/workspaces/{ws}/runs/{started['id']}/events", "0"
-            ended = None
-            while ended is None:
-                page = api.ok("GET", f"{events}?after={cursor}&wait=25&limit=500")
-                cursor = page["cursor"]
-                ended = next((e["type"] for e in page["items"] if e["type"] in RUN_ENDS), None)
-            elapsed = time.perf_counter() - t0
-            assert ended == "run.succeeded", api.ok("GET", f"/v1/workspaces/{ws}/runs/{started['id']}")
-            if i >= warmup:
-                times.append(elapsed)
-        cpu, pg_cpu = meter.per_run(runs)
-        commits = meter.commits_per_run(runs)
-        latency = event_latency(stack.url, api, ws, flow["id"], runs=3)
+        nexod.run()
+        print(f"  first run opened {meter.sessions_per_run(1):.0f} PostgreSQL connections")
+        for _ in range(warmup):
+            nexod.run()
+            peer.run()
+        measured: dict[str, list[tuple[float, float, float | None]]] = {"nexod": [], "peer": []}
+        for i in range(runs):
+            order = (("nexod", nexod.run), ("peer", peer.run))
+            for name, run in order if i % 2 == 0 else order[::-1]:
+                measured[name].append(_measured(run, pgdata))
+        # Connections and transactions per run: Nexod alone (the counters are the server's).
+        meter = _CpuMeter(pgdata, admin_url)
+        for _ in range(3):
+            nexod.run()
+        sessions, commits = meter.sessions_per_run(3), meter.commits_per_run(3)
+        latency = event_latency(stack.url, nexod.api, nexod.ws, nexod.flow["id"], runs=3)
         print(
             f"  event latency (node status change -> SSE client), {latency.count} node events of 3 fan-out runs:"
             f" median {latency.median_ms:.0f}ms, p95 {latency.p95_ms:.0f}ms, max {latency.max_ms:.0f}ms"
@@ -153,8 +227,17 @@ def bench_nexod(state: Path, runs: int, warmup: int) -> tuple[Timings, str]:
             print(f"  app pool: {pool.get_stats()}")
         if commits is not None:
             print(f"  PostgreSQL transactions committed per run: {commits:.0f}")
-        return Timings(times, cpu, pg_cpu, meter.sessions_per_run(runs)), admin_url
+
+        def timings(rows: list[tuple[float, float, float | None]], conns: float | None) -> Timings:
+            pgs = [r[2] for r in rows]
+            pg = None if any(p is None for p in pgs) else statistics.fmean(p for p in pgs if p is not None)
+            return Timings([r[0] for r in rows], statistics.fmean(r[1] for r in rows), pg, conns)
+
+        pairs = [n[0] / p[0] for n, p in zip(measured["nexod"], measured["peer"], strict=True)]
+        return timings(measured["nexod"], sessions), timings(measured["peer"], None), pairs
     finally:
+        if peer is not None:
+            peer.close()
         stack.close()
 
 
@@ -229,47 +312,6 @@ class GraphState(TypedDict):
     results: Annotated[list[int], operator.add]
 
 
-def bench_langgraph(admin_url: str, state: Path, runs: int, warmup: int) -> Timings:
-    from langgraph.checkpoint.postgres import PostgresSaver
-    from langgraph.graph import END, START, StateGraph
-
-    from nexod.local import pg
-
-    server = pg.start(state / "nexod" / "pg")  # the same embedded PostgreSQL data directory, restarted
-    try:
-        builder: StateGraph[GraphState] = StateGraph(GraphState)
-
-        def noop(_: GraphState) -> dict[str, list[int]]:
-            return {"results": [1]}
-
-        builder.add_node("start", noop)
-        builder.add_node("result", noop)
-        builder.add_edge(START, "start")
-        for i in range(WIDTH):
-            builder.add_node(f"n{i}", noop)
-            builder.add_edge("start", f"n{i}")
-        builder.add_edge([f"n{i}" for i in range(WIDTH)], "result")
-        builder.add_edge("result", END)
-        with PostgresSaver.from_conn_string(server.admin_url) as saver:
-            saver.setup()
-            graph = builder.compile(checkpointer=saver)
-            times = []
-            meter = _CpuMeter(server.server.pgdata)
-            for i in range(warmup + runs):
-                if i == warmup:
-                    meter = _CpuMeter(server.server.pgdata)
-                t0 = time.perf_counter()
-                out = graph.invoke({"results": []}, {"configurable": {"thread_id": str(uuid.uuid4())}})
-                elapsed = time.perf_counter() - t0
-                assert len(out["results"]) == WIDTH + 2
-                if i >= warmup:
-                    times.append(elapsed)
-            cpu, pg_cpu = meter.per_run(runs)
-        return Timings(times, cpu, pg_cpu)
-    finally:
-        server.stop()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=10)
@@ -281,12 +323,13 @@ def main() -> None:
     # As `nexod up` does: local mode prints no EMF documents (CloudWatch reads them in Lambda only).
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     with tempfile.TemporaryDirectory(prefix="nexod-bench-") as tmp:
-        state = Path(tmp)
-        nexod_times, admin_url = bench_nexod(state, args.runs, args.warmup)
-        lg_times = bench_langgraph(admin_url, state, args.runs, args.warmup)
+        nexod_times, lg_times, pairs = bench(Path(tmp), args.runs, args.warmup)
     nodes = WIDTH + 2
     n_med, l_med = statistics.median(nexod_times.wall), statistics.median(lg_times.wall)
-    print(f"\n50-node fan-out/fan-in, no-op nodes, {args.runs} runs after {args.warmup} warm-up (median)")
+    print(
+        f"\n50-node fan-out/fan-in, no-op nodes, {args.runs} runs of each after {args.warmup} warm-up, interleaved"
+        " (median)"
+    )
     print(f"  {'':38}{'per run':>10}{'nodes/s':>10}{'CPU/run':>10}{'of it PG':>10}{'new conns':>10}")
     for label, med, t in (
         ("Nexod local (API + moto ASL + Postgres)", n_med, nexod_times),
@@ -295,10 +338,12 @@ def main() -> None:
         pg = "n/a" if t.pg_cpu is None else f"{t.pg_cpu * 1000:.0f}ms"
         conns = "n/a" if t.sessions is None else f"{t.sessions:.1f}"
         print(f"  {label:38}{med * 1000:>8.0f}ms{nodes / med:>10.0f}{t.cpu * 1000:>8.0f}ms{pg:>10}{conns:>10}")
+    quartiles = statistics.quantiles(pairs, n=4) if len(pairs) > 1 else [pairs[0]] * 3
     print(
         f"  ratio Nexod / LangGraph: {n_med / l_med:.1f}x the time per run "
         f"({nodes / n_med / (nodes / l_med):.2f}x the throughput), "
-        f"{nexod_times.cpu / lg_times.cpu:.1f}x the CPU per run"
+        f"{nexod_times.cpu / lg_times.cpu:.1f}x the CPU per run; "
+        f"run by run {statistics.median(pairs):.1f}x (quartiles {quartiles[0]:.1f}-{quartiles[2]:.1f}x)"
     )
     print(f"  load average when done: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (wall times move with it)")
 

@@ -181,6 +181,23 @@ def test_the_start_is_written_with_the_commit_so_the_transaction_holds_no_id_bef
     assert run is not None and (run.status, run.execution_arn) == ("RUNNING", "arn:exec:late")
 
 
+def test_the_node_runners_transactions_plan_their_statements_once_and_the_apis_per_execution(stack: LocalStack):
+    # Given the local platform's API store and the store its node runners were given
+    from functions.steps import node_runner
+
+    api_store = stack.platform.services.store
+    runner_store = node_runner.CORE.runner().store
+    ws = new_workspace(api_store)
+    modes = {}
+    for name, store in (("api", api_store), ("runner", runner_store)):
+        # When each opens a unit of work
+        with store.tx(ws) as uow:
+            conn = uow.conn  # type: ignore[attr-defined]
+            modes[name] = conn.execute("SELECT current_setting('plan_cache_mode') AS mode").fetchone()["mode"]
+    # Then only the runner's uses generic plans, and only inside its transactions
+    assert modes == {"api": "auto", "runner": "force_generic_plan"}
+
+
 def test_a_run_moves_through_its_statuses(store: Store):
     # Given a queued run
     ws = new_workspace(store)

@@ -159,6 +159,8 @@ class LocalPlatform:
         database = Database(postgres.app_url, max_size=local_pool_size(postgres.admin_url))
         event_bell = EventBell()  # wakes the local server's event streams when events commit
         store = PostgresStore(database, on_events=event_bell.ring)
+        # The node runners' view of the same pool: their statements are planned once (`generic_plans`).
+        runner_store = PostgresStore(database, on_events=event_bell.ring, generic_plans=True)
         # Credential values: AES-256-GCM in this Postgres, the key in .localdb/keys/vault.key (refused when
         # others can read it).
         vault = vault_from_settings(settings, reads=True, writes=True, db=database)
@@ -188,16 +190,18 @@ class LocalPlatform:
         relay = BackgroundRelay(EventRelay(store, publisher))
         # The two runner functions, as in AWS: each Task reaches the runner of its kind's runtime.
         blobs = blob_store_from_settings(settings)  # .localdb/blobs: large node outputs (DESIGN §2)
-        runner = build_node_runner(settings, store, runtime=Runtime.CORE, blobs=blobs, vault=vault, relay=relay)
+        runner = build_node_runner(settings, runner_store, runtime=Runtime.CORE, blobs=blobs, vault=vault, relay=relay)
         node_runner_handler.configure(runner)
-        llm_runner = build_node_runner(settings, store, llm, runtime=Runtime.LLM, blobs=blobs, vault=vault, relay=relay)
+        llm_runner = build_node_runner(
+            settings, runner_store, llm, runtime=Runtime.LLM, blobs=blobs, vault=vault, relay=relay
+        )
         llm_runner_handler.configure(llm_runner)
         # Agent and crew nodes: the launcher starts each agent runner as a subprocess (the agents venv),
         # holding only this server's broker URL and a capability token, as the ECS task does in AWS.
         tokens = CapabilityTokens(local_broker_key(state_dir / "keys" / "broker.key"))
         launch = AgentLaunch(tokens.mint, SubprocessLauncher(log_dir=state_dir / "logs" / "agents"), base_url)
         agent_launcher = build_node_runner(
-            settings, store, runtime=Runtime.FARGATE, blobs=blobs, vault=vault, relay=relay, agents=launch
+            settings, runner_store, runtime=Runtime.FARGATE, blobs=blobs, vault=vault, relay=relay, agents=launch
         )
         agent_launcher_handler.configure(agent_launcher)
         # A finished callback node completes its Task at once (a memo hit).

@@ -53,6 +53,10 @@ CONNECT_TIMEOUT_SECONDS = 10
 
 
 _SCOPE = "SELECT set_config('app.workspace_id', %s, true), set_config('app.user_sub', %s, true)"
+# The node runner's transactions also plan their prepared statements once (`plan_cache_mode`, local to the
+# transaction, in the same round trip): its statements look rows up by key, so the generic plan is the custom
+# one, and re-planning the claim at every execution cost ~1 ms of server time (docs/decisions.md, 2026-11-27).
+_SCOPE_GENERIC = _SCOPE + ", set_config('plan_cache_mode', 'force_generic_plan', true)"
 
 
 def _auth_failed(exc: psycopg.OperationalError) -> bool:
@@ -193,14 +197,18 @@ class Database:
             self._give_back(conn)
 
     @contextmanager
-    def tenant(self, workspace_id: str | None, user_sub: str | None = None) -> Iterator[Connection]:
-        """One transaction scoped to a workspace (and user, for listing their memberships)."""
+    def tenant(
+        self, workspace_id: str | None, user_sub: str | None = None, *, generic_plans: bool = False
+    ) -> Iterator[Connection]:
+        """One transaction scoped to a workspace (and user, for listing their memberships); `generic_plans`:
+        its prepared statements use their generic plan (statements that find rows by key only)."""
         scope = (workspace_id or "", user_sub or "")
+        opening = _SCOPE_GENERIC if generic_plans else _SCOPE
         for attempt in range(2):
             conn = self._checkout()
             try:
                 # Opens the transaction (autocommit is off); settings are local to it.
-                cursor_of(conn).execute(_SCOPE, scope)
+                cursor_of(conn).execute(opening, scope)
             except psycopg.OperationalError:
                 self._give_back(conn)
                 if attempt == 0:

@@ -179,13 +179,17 @@ class PostgresUnitOfWork:
 class PostgresStore:
     """The `Store` port over PostgreSQL."""
 
-    def __init__(self, db: Database, on_events: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self, db: Database, on_events: Callable[[], None] | None = None, *, generic_plans: bool = False
+    ) -> None:
         self.db = db
         self.on_events = on_events  # called after a unit of work that appended events committed (local mode)
+        # The node runner's store: its statements find rows by key, so they are planned once (`Database.tenant`).
+        self.generic_plans = generic_plans
 
     @contextmanager
     def tx(self, workspace_id: str | None, user_sub: str | None = None) -> Iterator[PostgresUnitOfWork]:
-        with self.db.tenant(workspace_id, user_sub) as conn:
+        with self.db.tenant(workspace_id, user_sub, generic_plans=self.generic_plans) as conn:
             uow = PostgresUnitOfWork(conn, workspace_id, user_sub)
             yield uow
             appended = uow.commit()  # appended events commit with the change they describe
