@@ -212,6 +212,13 @@ def bench(state: Path, runs: int, warmup: int) -> tuple[Timings, Timings, list[f
             order = (("nexod", nexod.run), ("peer", peer.run))
             for name, run in order if i % 2 == 0 else order[::-1]:
                 measured[name].append(_measured(run, pgdata))
+        # The peer alone on the same server, right after: were its interleaved runs slowed by Nexod's stack?
+        alone = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            peer.run()
+            alone.append(time.perf_counter() - t0)
+        print(f"  LangGraph alone after the interleaved runs: median {statistics.median(alone) * 1000:.0f}ms")
         # Connections and transactions per run: Nexod alone (the counters are the server's).
         meter = _CpuMeter(pgdata, admin_url)
         for _ in range(3):
