@@ -11,9 +11,10 @@ running the same DAG (start -> 48 parallel nodes -> end) on the same embedded Po
 
 The two are measured interleaved: run i of Nexod, then run i of LangGraph (the order swapped every other
 pair), each followed by the same short pause, so that both see the same moments of a shared machine (measured
-one after the other, the ratio moved by a whole unit with the load of the minute). CPU per run is this
-process's and PostgreSQL's CPU over each run and its pause (what a run leaves running in the background is
-counted with it).
+one after the other, the ratio moved by a whole unit with the load of the minute). Time per run is one run's
+latency from start to its observed end; CPU per run is this process's and PostgreSQL's CPU over each run and
+its pause (what a run leaves running in the background is counted there). Both are also run alone, back to
+back without the pause, and their medians printed.
 """
 
 from __future__ import annotations
@@ -212,13 +213,16 @@ def bench(state: Path, runs: int, warmup: int) -> tuple[Timings, Timings, list[f
             order = (("nexod", nexod.run), ("peer", peer.run))
             for name, run in order if i % 2 == 0 else order[::-1]:
                 measured[name].append(_measured(run, pgdata))
-        # The peer alone on the same server, right after: were its interleaved runs slowed by Nexod's stack?
-        alone = []
-        for _ in range(runs):
-            t0 = time.perf_counter()
-            peer.run()
-            alone.append(time.perf_counter() - t0)
-        print(f"  LangGraph alone after the interleaved runs: median {statistics.median(alone) * 1000:.0f}ms")
+        # Each alone, back to back without the pause, right after (the table's numbers are the interleaved
+        # ones): were the peer's runs slowed by Nexod's, and what do Nexod's cost when each starts while the
+        # work the previous one left (event relay, end bookkeeping) still runs?
+        for label, run in (("LangGraph", peer.run), ("Nexod", nexod.run)):
+            alone = []
+            for _ in range(runs):
+                t0 = time.perf_counter()
+                run()
+                alone.append(time.perf_counter() - t0)
+            print(f"  {label} alone, back to back: median {statistics.median(alone) * 1000:.0f}ms")
         # Connections and transactions per run: Nexod alone (the counters are the server's).
         meter = _CpuMeter(pgdata, admin_url)
         for _ in range(3):
