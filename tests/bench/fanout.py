@@ -1,6 +1,6 @@
 """Benchmark: a 50-node fan-out/fan-in flow of no-op nodes, end to end, against LangGraph.
 
-    make bench        (python -m tests.bench.fanout [--runs 10])
+    make bench        (python -m tests.bench.fanout [--runs 20])
 
 Nexod: the flow is created and published through the HTTP API of the local stack; each run is started
 with POST .../runs and watched through its event stream (GET .../runs/{id}/events, long-polled) until it
@@ -118,6 +118,7 @@ def nexod_flow() -> dict[str, Any]:
 
 
 SETTLE_SECONDS = 0.1  # after every measured run of either system, inside its CPU window
+STATS_DELAY_SECONDS = 10.5  # PostgreSQL's idle backends report their counters within 10 s (PGSTAT_IDLE_INTERVAL)
 
 
 class NexodFanout:
@@ -215,19 +216,23 @@ def bench(state: Path, runs: int, warmup: int) -> tuple[Timings, Timings, list[f
                 measured[name].append(_measured(run, pgdata))
         # Each alone, back to back without the pause, right after (the table's numbers are the interleaved
         # ones): were the peer's runs slowed by Nexod's, and what do Nexod's cost when each starts while the
-        # work the previous one left (event relay, end bookkeeping) still runs?
-        for label, run in (("LangGraph", peer.run), ("Nexod", nexod.run)):
-            alone = []
+        # work the previous one left (event relay, end bookkeeping) still runs? Nexod's connections and
+        # transactions per run are counted over its runs here: the server's counters, which an idle backend
+        # reports up to 10 s after its last transaction, so the count waits that long on both sides.
+        alone: dict[str, list[float]] = {"Nexod": [], "LangGraph": []}
+        sessions: float | None = None
+        commits: float | None = None
+        time.sleep(STATS_DELAY_SECONDS)
+        meter = _CpuMeter(pgdata, admin_url)
+        for label, run in (("Nexod", nexod.run), ("LangGraph", peer.run)):
             for _ in range(runs):
                 t0 = time.perf_counter()
                 run()
-                alone.append(time.perf_counter() - t0)
-            print(f"  {label} alone, back to back: median {statistics.median(alone) * 1000:.0f}ms")
-        # Connections and transactions per run: Nexod alone (the counters are the server's).
-        meter = _CpuMeter(pgdata, admin_url)
-        for _ in range(3):
-            nexod.run()
-        sessions, commits = meter.sessions_per_run(3), meter.commits_per_run(3)
+                alone[label].append(time.perf_counter() - t0)
+            if label == "Nexod":
+                time.sleep(STATS_DELAY_SECONDS)
+                sessions, commits = meter.sessions_per_run(runs), meter.commits_per_run(runs)
+            print(f"  {label} alone, back to back: median {statistics.median(alone[label]) * 1000:.0f}ms")
         latency = event_latency(stack.url, nexod.api, nexod.ws, nexod.flow["id"], runs=3)
         print(
             f"  event latency (node status change -> SSE client), {latency.count} node events of 3 fan-out runs:"
@@ -325,7 +330,7 @@ class GraphState(TypedDict):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=2)
     args = parser.parse_args()
     import logging
