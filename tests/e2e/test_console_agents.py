@@ -217,10 +217,15 @@ def test_member_builds_a_crew_node_from_the_workspace_agents(page: Any, local_pr
     task_id = tasks.nth(0).get_by_test_id("crew-task-id")
     task_id.fill("research")
     task_id.press("Enter")
-    tasks.nth(0).get_by_test_id("crew-task-description").fill("Research {{ input.topic }}")
+    # (task texts are template fields: code editors with completions, like every other template field)
+    description = tasks.nth(0).get_by_test_id("expr-crew-task-description").locator(".cm-content")
+    description.fill("Research {{ input.topic }}")
     form.get_by_test_id("crew-add-task").click()
     tasks.nth(1).get_by_test_id("crew-task-agent").select_option("writer")
-    tasks.nth(1).get_by_test_id("crew-task-description").fill("Write a paragraph from the research")
+    tasks.nth(1).get_by_test_id("expr-crew-task-description").locator(".cm-content").fill(
+        "Write a paragraph from the research"
+    )
+    tasks.nth(1).get_by_test_id("expr-crew-task-expected").locator(".cm-content").fill("One paragraph")
     expect(tasks.nth(1).get_by_test_id("crew-task-context").locator("input[type=checkbox]")).to_be_checked()
 
     # Then the form finds nothing to refuse, the API's validation accepts the node, and the flow saves
@@ -239,6 +244,10 @@ def test_member_builds_a_crew_node_from_the_workspace_agents(page: Any, local_pr
     assert [(t["id"], t["agent"], t.get("context")) for t in node["config"]["tasks"]] == [
         ("research", f"scout_{suffix}", []),
         ("task_2", "writer", ["research"]),
+    ]
+    assert [(t["description"], t.get("expected_output")) for t in node["config"]["tasks"]] == [
+        ("Research {{ input.topic }}", "A complete answer."),
+        ("Write a paragraph from the research", "One paragraph"),
     ]
     page.screenshot(path="/tmp/nexod_console_crew_node.png")
     assert page.page_errors == []

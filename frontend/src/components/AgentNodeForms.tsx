@@ -23,6 +23,7 @@ import {
 } from "../lib/agentNodes";
 import { api, errorMessage } from "../lib/api";
 import type { AgentSummary, JsonSchema } from "../types";
+import { ExpressionField } from "./ExpressionField";
 import { SchemaForm } from "./SchemaForm";
 
 type Config = Record<string, unknown>;
@@ -253,10 +254,31 @@ function TaskCard({ t, i, c, readOnly, onChange }: { t: CrewTask; i: number; c: 
           </span>
         )}
       </div>
-      <label className="field-label">Description <span className="field-tag tpl">{"{{ }}"}</span></label>
-      <textarea className="input mono" rows={3} data-testid="crew-task-description" value={t.description} readOnly={readOnly} placeholder="What to do, e.g. Research {{ input.topic }}" onChange={(e) => update({ description: e.target.value })} />
-      <label className="field-label">Expected output <span className="field-tag tpl">{"{{ }}"}</span></label>
-      <input className="input" data-testid="crew-task-expected" value={t.expected_output ?? ""} readOnly={readOnly} onChange={(e) => update({ expected_output: e.target.value })} />
+      <label className="field-label" htmlFor={`crew-task-${i}-description`}>Description <span className="field-tag tpl">{"{{ }}"}</span></label>
+      <ExpressionField
+        id={`crew-task-${i}-description`}
+        name="crew-task-description"
+        label={`Description of task ${t.id}`}
+        value={t.description}
+        mode="template"
+        multiline
+        readOnly={readOnly}
+        problems={[]}
+        placeholder="What to do, e.g. Research {{ input.topic }}"
+        onChange={(text) => update({ description: text })}
+      />
+      <label className="field-label" htmlFor={`crew-task-${i}-expected`}>Expected output <span className="field-tag tpl">{"{{ }}"}</span></label>
+      <ExpressionField
+        id={`crew-task-${i}-expected`}
+        name="crew-task-expected"
+        label={`Expected output of task ${t.id}`}
+        value={t.expected_output ?? ""}
+        mode="template"
+        multiline={false}
+        readOnly={readOnly}
+        problems={[]}
+        onChange={(text) => update({ expected_output: text })}
+      />
       {earlier.length > 0 && (
         <div className="crew-context" data-testid="crew-task-context">
           <span className="small muted">Reads the output of</span>
