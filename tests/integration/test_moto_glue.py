@@ -721,7 +721,7 @@ def test_a_stop_sent_before_the_execution_has_started_aborts_it_without_running_
                 break
             threading.Event().wait(0.01)
         described = sfn.describe_execution(executionArn=started["executionArn"])
-    # Then the stop answered, the execution ended ABORTED with its cause, and no state ran
+    # Then the stop answered, the execution ended ABORTED with its abort event, and no state ran
     assert stopped["ResponseMetadata"]["HTTPStatusCode"] == 200
     assert described["status"] == "ABORTED", described
     assert [e["type"] for e in history] == ["ExecutionStarted", "ExecutionAborted"]

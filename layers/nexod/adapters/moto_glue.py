@@ -309,7 +309,7 @@ class _PooledThread:
         self.native_id: int | None = None
         self._started = False
         # Held from `start` until the target has run: `join` waits on it (a C lock: an Event's Condition is
-        # Python code, and moto joins or polls a thread per state: ~5 % of the bench's GIL time).
+        # Python code, and moto joins or polls a thread per state: ~3 % of the bench's GIL time).
         self._running = threading.Lock()
 
     def start(self) -> None:

@@ -170,7 +170,8 @@ def _launch(
         return
     with services.store.tx(workspace_id, _user_of(actor)) as uow:
         # Read first, write with the commit: while the execution's first nodes claim, this transaction holds
-        # no id the run's events must wait for (docs/decisions.md, 2026-11-27 "the start recorded with the commit").
+        # no id the run's events must wait for (docs/decisions.md, 2026-11-27 "the API's start written with its
+        # commit").
         run = uow.runs.get(run_id)
         if run is not None:
             running = replace(run, attempt=run.attempt + 1, status="RUNNING", execution_arn=arn)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 import psycopg
@@ -52,9 +52,8 @@ class PostgresUnitOfWork:
         self._members = PostgresMembers(*scope)
         self._flows = PostgresFlows(*scope)
         self._versions = PostgresVersions(*scope)
-        # Statements whose answer nobody reads, sent with the COMMIT (`commit`); how many events they write.
-        self._with_commit: list[tuple[str, dict[str, Any]]] = []
-        self._events_with_commit = 0
+        # Statements whose answer nobody reads, sent with the COMMIT (`commit`), each with how many events it writes.
+        self._with_commit: list[tuple[str, dict[str, Any], int]] = []
         self._runs = PostgresRuns(*scope, with_commit=self._send_with_commit)
         self._budgets = PostgresBudgets(*scope)
         self._audit = PostgresAudit(*scope)
@@ -72,8 +71,7 @@ class PostgresUnitOfWork:
         self._limits = PostgresLimits(*scope)
 
     def _send_with_commit(self, query: str, params: dict[str, Any], events: int) -> None:
-        self._with_commit.append((query, params))
-        self._events_with_commit += events
+        self._with_commit.append((query, params, events))
 
     def commit(self) -> int:
         """Write the buffered events (with the change they describe) and commit, in one round trip with the
@@ -81,17 +79,13 @@ class PostgresUnitOfWork:
         transaction that writes only there holds its id for no round trip, however slowly this thread is
         scheduled). How many events the unit of work appended (counting those the statements sent with the
         commit may write)."""
-        if not self._with_commit and not self._events.buffered:
-            appended = self._events.flush()
-            self.conn.commit()
-            return appended
-        with self.conn.pipeline():
+        batched = bool(self._with_commit) or self._events.buffered
+        with self.conn.pipeline() if batched else nullcontext():
             cursor = cursor_of(self.conn)
-            for query, params in self._with_commit:
+            for query, params, _ in self._with_commit:
                 cursor.execute(query.encode(), params)
-            appended = self._events.flush() + self._events_with_commit
+            appended = self._events.flush() + sum(events for _, _, events in self._with_commit)
             self._with_commit.clear()
-            self._events_with_commit = 0
             self.conn.commit()
         return appended
 
