@@ -186,7 +186,9 @@ def document(spec: dict[str, Any], public_paths: frozenset[str]) -> dict[str, An
                 responses["200"] = {**responses["201"], "description": "Unchanged: the existing version"}
             if "204" in responses:
                 responses["204"].pop("content", None)  # No Content
-            codes = {422, 500}  # every route validates its request; the handler's last line of defence
+            # Every route: a request that cannot be read as HTTP (e.g. a bad Content-Length, on a GET too) is a
+            # 400 before routing; every route validates its request; 500 is the handler's last line of defence.
+            codes = {400, 422, 500}
             if path in TOKEN_PATHS:
                 operation["security"] = []
                 codes |= {401, 404, 410, 503}
@@ -199,7 +201,7 @@ def document(spec: dict[str, Any], public_paths: frozenset[str]) -> dict[str, An
             elif path in UNSCOPED_LOOKUPS:
                 codes.add(404)
             if "requestBody" in operation:
-                codes |= {400, 413, 415}
+                codes |= {413, 415}
             if (method, path) in CONFLICTS:
                 codes.add(409)
             if (method, path) in SPENDING:

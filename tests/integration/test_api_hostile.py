@@ -578,3 +578,27 @@ def test_a_hostile_draft_saves_and_never_breaks_a_listing_a_read_or_a_test_run(
     status, refused = alice.post(f"/v1/workspaces/{ws}/flows/{saved['id']}/test-runs", {})
     assert_envelope(status, refused, 422, "invalid_flow")
     alice.ok("DELETE", f"/v1/workspaces/{ws}/flows/{saved['id']}")
+
+
+def test_a_request_that_cannot_be_read_is_a_documented_400_on_a_bodyless_route_too(stack: LocalStack):
+    import socket
+    from urllib.parse import urlsplit
+
+    # Given an operation without a request body, and the published document
+    path = "/v1/workspaces/{ws}/runs"
+    spec = json.loads(urllib.request.urlopen(f"{stack.url}/v1/openapi.json").read())
+    token = stack.platform.issuer.token("alice")
+    parts = urlsplit(stack.url)
+    # When a GET arrives with a Content-Length that is no number
+    with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 80), timeout=10) as conn:
+        conn.sendall(
+            f"GET {path.replace('{ws}', '00000000-0000-4000-8000-000000000000')} HTTP/1.1\r\nHost: x\r\n"
+            f"Authorization: Bearer {token}\r\nContent-Length: x\r\nConnection: close\r\n\r\n".encode()
+        )
+        raw = b""
+        while chunk := conn.recv(4096):
+            raw += chunk
+    head, _, body = raw.partition(b"\r\n\r\n")
+    # Then it is a 400 in the envelope, and the document says the operation may answer it
+    assert_envelope(int(head.split()[1]), json.loads(body), 400, "bad_request")
+    assert "400" in spec["paths"][path]["get"]["responses"]
